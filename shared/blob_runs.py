@@ -1,0 +1,138 @@
+"""A new blob version -> exactly one pipeline run per matching rule, with every decision logged and recorded.
+
+Order of work for one blob: match rules by name (no I/O), read at most the first 64 KiB (one ranged GET that
+also yields the version's ETag and size), then per rule: claim the key in the ledger, validate, POST, settle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import BlobClient
+
+from shared.aml_client import SubmitError
+from shared.config import Rule
+from shared.csv_head import HEAD_BYTES, csv_head_problem
+from shared.decisions import Decision, Outcome, log_decision
+from shared.keys import blob_version_key, normalize_etag
+from shared.ledger import Claim, ClaimBusyError, Duplicate, RunState
+from shared.matching import split_rules
+from shared.payloads import v1_submission
+from shared.services import Services
+
+
+@dataclass(frozen=True)
+class BlobVersion:
+    """What one ranged read tells about a blob: which version it is, how big, and its first bytes."""
+
+    container: str
+    name: str
+    etag: str
+    size: int
+    head: bytes
+
+
+def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> BlobVersion | str:
+    """The blob's current version and first 64 KiB, or why there is nothing to process.
+
+    With ``expected_etag`` (an event that names its version) a newer version is reported, not read: the newer
+    version's own event starts its run.
+    """
+    conditions: dict[str, Any] = {}
+    if expected_etag:
+        conditions = {"etag": f'"{normalize_etag(expected_etag)}"', "match_condition": MatchConditions.IfNotModified}
+    try:
+        downloader = blob.download_blob(offset=0, length=HEAD_BYTES, **conditions)
+        head = downloader.readall()
+    except ResourceNotFoundError:
+        return "blob no longer exists"
+    except ResourceModifiedError:
+        return "blob was overwritten since the event; the newer version's event starts its run"
+    return BlobVersion(
+        container=blob.container_name,
+        name=blob.blob_name,
+        etag=normalize_etag(downloader.properties.etag),
+        size=downloader.properties.size,
+        head=head,
+    )
+
+
+def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None) -> list[Decision]:
+    """Start the runs a new blob calls for. Raises a retryable error only after every rule had its turn."""
+    config = services.config
+    where = {"container": blob.container_name, "blob": blob.blob_name}
+    if blob.container_name != config.watch_container:
+        return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {config.watch_container!r}", **where))]
+    rules, mismatches = split_rules(config.rules, blob.blob_name)
+    if not rules:
+        reason = "no rule matches: " + "; ".join(f"{name}: {why}" for name, why in mismatches.items())
+        return [log_decision(Decision(Outcome.IGNORED, reason=reason, **where))]
+    version = read_blob_version(blob, expected_etag)
+    if isinstance(version, str):
+        return [log_decision(Decision(Outcome.IGNORED, reason=version, etag=expected_etag, **where))]
+    if version.size == 0:
+        return [log_decision(Decision(
+            Outcome.IGNORED, etag=version.etag, reason="zero-byte blob (its content arrives as a newer version)",
+            **where,
+        ))]
+
+    deadline = services.monotonic() + config.retry.deadline
+    decisions, retry_later = [], []
+    for rule in rules:
+        try:
+            decisions.append(_run_rule(rule, version, services, deadline))
+        except (SubmitError, ClaimBusyError) as error:
+            retry_later.append(error)
+    if retry_later:
+        raise retry_later[0]
+    return decisions
+
+
+def _run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
+    key = blob_version_key(version.container, version.name, version.etag)
+    about = {"rule": rule.name, "container": version.container, "blob": version.name, "etag": version.etag, "key": key}
+    subject = {"kind": "blob", "container": version.container, "blob": version.name, "etag": version.etag,
+               "size": version.size}
+    try:
+        claimed = services.ledger.claim(rule.name, key, subject, deadline)
+    except ClaimBusyError as error:
+        log_decision(Decision(Outcome.FAILED, reason=f"claim busy: {error}", retryable=True, **about))
+        raise
+    if isinstance(claimed, Duplicate):
+        record = claimed.record
+        return log_decision(Decision(Outcome.DUPLICATE, state=record.get("state"), run_id=record.get("run_id"),
+                                     reason="already handled; no POST", **about))
+    took_over = claimed.took_over or None
+
+    problem = csv_head_problem(version.head, version.size, rule.required_columns)
+    if problem:
+        services.ledger.settle(claimed, RunState.REJECTED, reason=problem)
+        return log_decision(Decision(Outcome.REJECTED, reason=problem, took_over=took_over, **about))
+
+    request = v1_submission(rule, container=version.container, blob_name=version.name, etag=version.etag, key=key)
+    try:
+        result = services.submitter.submit(request, deadline)
+    except SubmitError as error:
+        _settle_failure(services, claimed, error)
+        decision = log_decision(Decision(
+            Outcome.FAILED, reason=error.reason, attempts=error.attempts, status=error.status,
+            error_code=error.code, retryable=error.retryable, took_over=took_over, **about,
+        ))
+        if error.retryable:
+            raise  # the host retries the event, then parks it as poison: nothing is lost
+        return decision
+    run_url = rule.target.run_link(result.run_id)
+    services.ledger.settle(claimed, RunState.SUBMITTED, run_id=result.run_id, run_url=run_url,
+                           target=rule.target.url, experiment=rule.experiment, attempts=result.attempts)
+    return log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url, attempts=result.attempts,
+                                 took_over=took_over, **about))
+
+
+def _settle_failure(services: Services, claim: Claim, error: SubmitError) -> None:
+    services.ledger.settle(
+        claim, RunState.FAILED, reason=error.reason, attempts=error.attempts, retryable=error.retryable,
+        error={"status": error.status, "code": error.code, "message": error.message},
+    )

@@ -1,0 +1,427 @@
+"""Configuration from app settings and an optional JSON rules file, validated once, every problem reported.
+
+Simple case: one watched prefix -> one pipeline, from app settings alone (``AML_PIPELINE_URL`` and friends).
+Several rules: ``TRIGGER_RULES_FILE`` names a JSON file; its strings may say ``%SETTING%`` or ``${SETTING}``
+so ids and URLs stay in app settings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from shared.targets import Target, TargetError, parse_target, redact_url
+
+DEFAULT_SUFFIX = ".csv"
+DEFAULT_RUN_SOURCE = "SDK"
+DEFAULT_LEDGER_CONTAINER = "aml-trigger-ledger"
+TRIGGER_SOURCES = ("EventGrid", "LogsAndContainerScan")
+
+_SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
+_CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_SECRET_HINTS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "CONNECTIONSTRING", "STORAGE", "SAS")
+_RULE_KEYS = {
+    "name", "prefix", "suffix", "include_subfolders", "target", "experiment", "parameters", "data_path",
+    "required_columns", "description", "continue_on_step_failure", "run_source",
+}
+_TARGET_KEYS = {"url", "kind", "pipeline_version", "scope"}
+_DATA_PATH_KEYS = {"parameter", "datastore"}
+
+
+@dataclass(frozen=True)
+class DataPathBinding:
+    """Which v1 DataPath pipeline parameter receives the blob, and the datastore over the watched container."""
+
+    parameter: str
+    datastore: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    prefix: str
+    suffix: str
+    include_subfolders: bool
+    target: Target
+    experiment: str
+    parameters: Mapping[str, str]
+    data_path: DataPathBinding | None = None
+    required_columns: tuple[str, ...] = ()
+    description: str | None = None
+    continue_on_step_failure: bool | None = None
+    run_source: str = DEFAULT_RUN_SOURCE
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = 8
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    deadline: float = 240.0
+    """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    watch_container: str
+    rules: tuple[Rule, ...]
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    claim_expiry: float = 600.0
+    ledger_connection: str = "AzureWebJobsStorage"
+    ledger_container: str = DEFAULT_LEDGER_CONTAINER
+    managed_identity_client_id: str | None = None
+    allow_local_targets: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    value: Any
+    expected: str
+
+    def __str__(self) -> str:
+        return f"{self.where} = {_shown(self.where, self.value)}: {self.expected}"
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message lists every problem found, one per line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid configuration ({len(problems)} problem{'s' * (len(problems) != 1)}):\n{lines}")
+
+
+def _shown(where: str, value: Any) -> str:
+    """A value as an error may show it: secrets masked, URLs without their query, long text cut."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, str):
+        if any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS) and "=" in value:
+            return "'***'"
+        if "://" in value:
+            value = redact_url(value)
+    text = repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+class _Problems(list):
+    def add(self, where: str, value: Any, expected: str) -> None:
+        self.append(Problem(where, value, expected))
+
+
+def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
+    """Whether a Functions storage connection ``prefix`` is set, as a string or identity-based settings."""
+    return any(
+        env.get(name) for name in (prefix, f"{prefix}__blobServiceUri", f"{prefix}__serviceUri", f"{prefix}__accountName")
+    )
+
+
+def blob_trigger_source(env: Mapping[str, str]) -> str:
+    """The blob trigger's ``source``: EventGrid (low latency) unless BLOB_TRIGGER_SOURCE says to poll."""
+    value = env.get("BLOB_TRIGGER_SOURCE") or "EventGrid"
+    if value not in TRIGGER_SOURCES:
+        raise ConfigError([Problem("BLOB_TRIGGER_SOURCE", value, f"one of {', '.join(TRIGGER_SOURCES)}")])
+    return value
+
+
+def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
+    """Read and check everything once; raise ConfigError listing every problem."""
+    problems = _Problems()
+    watch_container = env.get("WATCH_CONTAINER", "")
+    if not _CONTAINER_NAME.fullmatch(watch_container):
+        problems.add("WATCH_CONTAINER", watch_container or None,
+                     "the watched blob container: 3-63 lowercase letters, digits and single hyphens")
+    try:
+        blob_trigger_source(env)
+    except ConfigError as error:
+        problems.extend(error.problems)
+    allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
+    retry = RetrySettings(
+        max_attempts=int(_number(env, "RETRY_MAX_ATTEMPTS", 8, problems, minimum=1, maximum=50, whole=True)),
+        base_delay=_number(env, "RETRY_BASE_DELAY_SECONDS", 1.0, problems, minimum=0.001, maximum=60),
+        max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
+        deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
+    )
+    if retry.max_delay < retry.base_delay:
+        problems.add("RETRY_MAX_DELAY_SECONDS", retry.max_delay, f"at least RETRY_BASE_DELAY_SECONDS ({retry.base_delay})")
+    claim_expiry = _number(env, "CLAIM_EXPIRY_SECONDS", 600.0, problems, minimum=1, maximum=86400)
+    if claim_expiry < retry.deadline + 30:
+        problems.add("CLAIM_EXPIRY_SECONDS", claim_expiry,
+                     f"at least SUBMIT_DEADLINE_SECONDS + 30 ({retry.deadline + 30:g}), so a live claim never "
+                     "looks abandoned")
+    ledger_connection = env.get("LEDGER_STORAGE") or "AzureWebJobsStorage"
+    if not connection_defined(env, ledger_connection):
+        problems.add("LEDGER_STORAGE", ledger_connection,
+                     f"a storage connection for the ledger: set {ledger_connection} (connection string) or "
+                     f"{ledger_connection}__blobServiceUri / {ledger_connection}__accountName (managed identity)")
+    ledger_container = env.get("LEDGER_CONTAINER") or DEFAULT_LEDGER_CONTAINER
+    if not _CONTAINER_NAME.fullmatch(ledger_container):
+        problems.add("LEDGER_CONTAINER", ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
+
+    rules = _load_rules(env, app_root, allow_local, problems)
+    if problems:
+        raise ConfigError(list(problems))
+    return AppConfig(
+        watch_container=watch_container,
+        rules=tuple(rules),
+        retry=retry,
+        claim_expiry=claim_expiry,
+        ledger_connection=ledger_connection,
+        ledger_container=ledger_container,
+        managed_identity_client_id=env.get("MANAGED_IDENTITY_CLIENT_ID") or None,
+        allow_local_targets=allow_local,
+    )
+
+
+def _load_rules(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: _Problems) -> list[Rule]:
+    rules_file = env.get("TRIGGER_RULES_FILE")
+    if rules_file:
+        raw_rules = _read_rules_file(env, app_root / rules_file, problems)
+        label: Callable[[int, str], str] = lambda index, key: f"{rules_file}: rules[{index}].{key}"
+    elif env.get("AML_PIPELINE_URL"):
+        raw_rules = [_rule_from_settings(env, problems)]
+        label = lambda index, key: _SIMPLE_SETTING_FOR.get(key, key)
+    else:
+        problems.add("AML_PIPELINE_URL", None,
+                     "set AML_PIPELINE_URL (one watched prefix -> one pipeline) or TRIGGER_RULES_FILE (several rules)")
+        return []
+    rules = []
+    for index, raw in enumerate(raw_rules):
+        rule = _parse_rule(raw, lambda key, i=index: label(i, key), env, allow_local, problems)
+        if rule is not None:
+            rules.append(rule)
+    seen: set[str] = set()
+    for index, rule in enumerate(rules):
+        if rule.name in seen:
+            problems.add(label(index, "name"), rule.name, "rule names must be unique (they key the ledger)")
+        seen.add(rule.name)
+    return rules
+
+
+def _read_rules_file(env: Mapping[str, str], path: Path, problems: _Problems) -> list[Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.add("TRIGGER_RULES_FILE", str(path), "an existing JSON rules file (relative to the app root)")
+        return []
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        problems.add("TRIGGER_RULES_FILE", str(path), f"valid UTF-8 JSON ({error})")
+        return []
+    document = _substitute(document, env, path.name, problems)
+    rules = document.get("rules") if isinstance(document, dict) else None
+    if not isinstance(rules, list) or not rules:
+        problems.add(f"{path.name}: rules", rules, 'a non-empty list of rules: {"rules": [{...}, ...]}')
+        return []
+    unknown = set(document) - {"rules", "$schema", "description"}
+    if unknown:
+        problems.add(f"{path.name}", sorted(unknown), "only the keys rules, description and $schema at top level")
+    return rules
+
+
+def _substitute(value: Any, env: Mapping[str, str], where: str, problems: _Problems) -> Any:
+    """Replace %SETTING% and ${SETTING} in every string of the document with the app setting's value."""
+    if isinstance(value, dict):
+        return {key: _substitute(item, env, f"{where}.{key}", problems) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, env, f"{where}[{index}]", problems) for index, item in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in env:
+            problems.add(where, value, f"app setting {name} is not set")
+            return match.group(0)
+        return env[name]
+
+    return _SETTING_REFERENCE.sub(replace, value)
+
+
+_SIMPLE_SETTING_FOR = {
+    "name": "(default rule)",
+    "prefix": "WATCH_PREFIX",
+    "suffix": "WATCH_SUFFIX",
+    "include_subfolders": "WATCH_SUBFOLDERS",
+    "target.url": "AML_PIPELINE_URL",
+    "target.pipeline_version": "AML_PIPELINE_VERSION",
+    "target": "AML_PIPELINE_URL",
+    "experiment": "AML_EXPERIMENT",
+    "parameters": "AML_PARAMETERS",
+    "data_path.parameter": "AML_DATA_PATH_PARAMETER",
+    "data_path.datastore": "AML_DATASTORE",
+    "data_path": "AML_DATA_PATH_PARAMETER",
+    "required_columns": "CSV_REQUIRED_COLUMNS",
+}
+
+
+def _rule_from_settings(env: Mapping[str, str], problems: _Problems) -> dict[str, Any]:
+    """The one-rule configuration, as the same raw shape a rules file holds, so one validator serves both."""
+    raw: dict[str, Any] = {
+        "name": "default",
+        "prefix": env.get("WATCH_PREFIX", ""),
+        "suffix": env.get("WATCH_SUFFIX", DEFAULT_SUFFIX),
+        "include_subfolders": env.get("WATCH_SUBFOLDERS", "false"),
+        "target": {"url": env["AML_PIPELINE_URL"], "pipeline_version": env.get("AML_PIPELINE_VERSION") or None},
+        "experiment": env.get("AML_EXPERIMENT"),
+        "parameters": {},
+    }
+    if env.get("AML_PARAMETERS"):
+        try:
+            raw["parameters"] = json.loads(env["AML_PARAMETERS"])
+        except json.JSONDecodeError as error:
+            problems.add("AML_PARAMETERS", env["AML_PARAMETERS"], f'a JSON object such as {{"model_name": "m1"}} ({error})')
+    if env.get("AML_DATA_PATH_PARAMETER") or env.get("AML_DATASTORE"):
+        raw["data_path"] = {"parameter": env.get("AML_DATA_PATH_PARAMETER"), "datastore": env.get("AML_DATASTORE")}
+    if env.get("CSV_REQUIRED_COLUMNS"):
+        raw["required_columns"] = [column.strip() for column in env["CSV_REQUIRED_COLUMNS"].split(",")]
+    return raw
+
+
+def _parse_rule(
+    raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow_local: bool, problems: _Problems
+) -> Rule | None:
+    if not isinstance(raw, dict):
+        problems.add(label("(rule)"), raw, "an object with name, prefix, target, experiment, ...")
+        return None
+    count_before = len(problems)
+    for key in sorted(set(raw) - _RULE_KEYS):
+        problems.add(label(key), raw[key], f"a known rule key ({', '.join(sorted(_RULE_KEYS))})")
+
+    name = raw.get("name")
+    if not isinstance(name, str) or not _RULE_NAME.fullmatch(name):
+        problems.add(label("name"), name, "1-63 letters, digits, '-' or '_', starting with a letter or digit")
+    prefix = raw.get("prefix", "")
+    if not isinstance(prefix, str) or prefix.startswith("/") or (prefix and not prefix.endswith("/")):
+        problems.add(label("prefix"), prefix,
+                     "a folder inside the container ending with '/' (e.g. 'incoming/'), or '' for the whole container")
+    suffix = raw.get("suffix", DEFAULT_SUFFIX)
+    if not isinstance(suffix, str):
+        problems.add(label("suffix"), suffix, "a file name ending such as '.csv' (compared case-insensitively)")
+    include_subfolders = _bool(raw.get("include_subfolders"), label("include_subfolders"), False, problems)
+    experiment = raw.get("experiment")
+    if not isinstance(experiment, str) or not _EXPERIMENT_NAME.fullmatch(experiment):
+        problems.add(label("experiment"), experiment,
+                     "an experiment name: letters, digits, '-' and '_', starting with a letter or digit")
+    parameters = _parameters(raw.get("parameters", {}), label("parameters"), problems)
+    data_path = _data_path(raw.get("data_path"), label, problems)
+    required_columns = raw.get("required_columns", [])
+    if not isinstance(required_columns, list) or not all(isinstance(c, str) and c.strip() for c in required_columns):
+        problems.add(label("required_columns"), required_columns, "a list of non-empty column names")
+    description = raw.get("description")
+    if description is not None and not isinstance(description, str):
+        problems.add(label("description"), description, "text")
+    continue_on_step_failure = raw.get("continue_on_step_failure")
+    if continue_on_step_failure is not None and not isinstance(continue_on_step_failure, bool):
+        problems.add(label("continue_on_step_failure"), continue_on_step_failure, "true or false")
+    run_source = raw.get("run_source", DEFAULT_RUN_SOURCE)
+    if not isinstance(run_source, str) or not run_source:
+        problems.add(label("run_source"), run_source, "text such as 'SDK' or 'API'")
+    target = _target(raw.get("target"), label, env, allow_local, problems)
+
+    if len(problems) > count_before:
+        return None
+    return Rule(
+        name=name,
+        prefix=prefix,
+        suffix=suffix,
+        include_subfolders=include_subfolders,
+        target=target,
+        experiment=experiment,
+        parameters=parameters,
+        data_path=data_path,
+        required_columns=tuple(column.strip() for column in required_columns),
+        description=description,
+        continue_on_step_failure=continue_on_step_failure,
+        run_source=run_source,
+    )
+
+
+def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow_local: bool,
+            problems: _Problems) -> Target | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
+        problems.add(label("target"), raw, 'an object with the pipeline URL: {"url": "https://..."}')
+        return None
+    for key in sorted(set(raw) - _TARGET_KEYS):
+        problems.add(label(f"target.{key}"), raw[key], f"a known target key ({', '.join(sorted(_TARGET_KEYS))})")
+    version = raw.get("pipeline_version")
+    if version is not None and not isinstance(version, (str, int)) or isinstance(version, bool):
+        problems.add(label("target.pipeline_version"), version, "a pipeline endpoint version such as \"2\"")
+        return None
+    try:
+        return parse_target(
+            raw["url"],
+            kind=raw.get("kind"),
+            pipeline_version=str(version) if version is not None else None,
+            scope=raw.get("scope") or env.get("AML_TOKEN_SCOPE") or None,
+            allow_local=allow_local,
+        )
+    except TargetError as error:
+        problems.add(label("target.url"), raw["url"], str(error))
+        return None
+
+
+def _parameters(raw: Any, where: str, problems: _Problems) -> dict[str, str]:
+    """Pipeline parameters as the v1 API takes them: every value a string (numbers are converted)."""
+    if not isinstance(raw, dict):
+        problems.add(where, raw, 'an object of pipeline parameters: {"name": "value"}')
+        return {}
+    parameters = {}
+    for name, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            problems.add(f"{where}.{name}", value,
+                         'a string or number; write booleans as strings ("True"), as the v1 SDK sends them')
+        else:
+            parameters[name] = value if isinstance(value, str) else str(value)
+    return parameters
+
+
+def _data_path(raw: Any, label: Callable[[str], str], problems: _Problems) -> DataPathBinding | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add(label("data_path"), raw, 'an object: {"parameter": "input_datapath", "datastore": "<name>"}')
+        return None
+    for key in sorted(set(raw) - _DATA_PATH_KEYS):
+        problems.add(label(f"data_path.{key}"), raw[key], "only parameter and datastore")
+    valid = True
+    for key, expected in (("parameter", "the DataPath pipeline parameter's name"),
+                          ("datastore", "the datastore over the watched container")):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            problems.add(label(f"data_path.{key}"), raw.get(key), expected)
+            valid = False
+    return DataPathBinding(raw["parameter"], raw["datastore"]) if valid else None
+
+
+def _bool(value: Any, where: str, default: bool, problems: _Problems) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no"):
+        return False
+    problems.add(where, value, "true or false")
+    return default
+
+
+def _number(env: Mapping[str, str], name: str, default: float, problems: _Problems, *,
+            minimum: float, maximum: float, whole: bool = False) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        kind = "a whole number" if whole else "a number"
+        problems.add(name, raw, f"{kind} from {minimum:g} to {maximum:g}")
+        return default
+    return value

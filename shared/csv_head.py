@@ -1,0 +1,49 @@
+"""Cheap checks on the first bytes of a CSV, so a broken file never costs a pipeline run."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from typing import Sequence
+
+HEAD_BYTES = 64 * 1024
+"""How much of a blob is read to validate it: never the whole blob."""
+
+_BOM = codecs.BOM_UTF8
+
+
+def csv_head_problem(head: bytes, blob_size: int, required_columns: Sequence[str] = ()) -> str | None:
+    """Why the blob is not a usable CSV, judged from its first bytes; None when it looks usable.
+
+    Usable: UTF-8 (with or without BOM), a header row, and at least one data row in ``head`` or a blob
+    larger than ``head``; plus every required column in the header.
+    """
+    truncated = blob_size > len(head)
+    data = head[len(_BOM):] if head.startswith(_BOM) else head
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(data, final=not truncated)
+    except UnicodeDecodeError as error:
+        offset = error.start + (len(head) - len(data))
+        return f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {offset})"
+    if truncated:
+        last_newline = max(text.rfind("\n"), text.rfind("\r"))
+        if last_newline < 0:
+            return f"no complete header row in the first {len(head) // 1024} KiB"
+        text = text[: last_newline + 1]
+    try:
+        rows = csv.reader(io.StringIO(text, newline=""))
+        header = next(rows, None)
+        if header is None or not any(cell.strip() for cell in header):
+            return "no header row (the file starts with an empty line)"
+        has_data_row = truncated or any(any(cell.strip() for cell in row) for row in rows)
+    except csv.Error as error:
+        return f"not parseable as CSV ({error})"
+    if not has_data_row:
+        return "no data rows (header only)"
+    columns = {cell.strip() for cell in header}
+    missing = [column for column in required_columns if column not in columns]
+    if missing:
+        shown = ", ".join(cell.strip() for cell in header[:20]) + (", ..." if len(header) > 20 else "")
+        return f"missing required columns: {', '.join(missing)} (header has: {shown})"
+    return None

@@ -1,0 +1,203 @@
+"""The idempotency ledger: one JSON record per (rule, key) in blob storage, claimed before any POST.
+
+Protocol, which holds across threads, processes and machines because blob storage arbitrates:
+1. claim: create the record with ``If-None-Match: *``; exactly one writer gets 201, the others 409;
+2. a loser reads the record: settled -> duplicate; claimed by a live owner -> wait for it (bounded);
+   claimed past its expiry (owner crashed) or failed transiently -> take it over with ``If-Match: <etag>``;
+3. the owner settles the record with ``If-Match: <its claim's etag>``, so a stale owner cannot overwrite.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import ContainerClient, ContentSettings
+
+SCHEMA_VERSION = 1
+_HISTORY_LIMIT = 20
+_JSON = ContentSettings(content_type="application/json")
+
+
+class RunState(str, enum.Enum):
+    CLAIMED = "claimed"
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class ClaimBusyError(Exception):
+    """Another live process holds the claim and did not settle it before our deadline: try again later."""
+
+    retryable = True
+
+
+class ClaimLostError(Exception):
+    """Our claim expired and was taken over before we settled it; the record was left to the new owner."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to act on one key, held until settled or expired."""
+
+    record_name: str
+    etag: str
+    record: dict[str, Any]
+
+    @property
+    def took_over(self) -> bool:
+        return self.record.get("claims", 1) > 1
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The key was already settled: nothing more to do."""
+
+    record: dict[str, Any]
+
+
+def record_name(rule: str, key: str) -> str:
+    """Records live under ``runs/<rule>/`` so one rule's records list with one prefix."""
+    return f"runs/{rule}/{key}.json"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Ledger:
+    def __init__(
+        self,
+        container: ContainerClient,
+        claim_expiry: float,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        poll_interval: float = 0.25,
+    ):
+        self._container = container
+        self._claim_expiry = timedelta(seconds=claim_expiry)
+        self._now = now
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._poll_interval = poll_interval
+        self._container_ready = False
+
+    def claim(self, rule: str, key: str, subject: dict[str, Any], deadline: float) -> Claim | Duplicate:
+        """Claim ``key`` for ``rule``, or learn that it is settled; wait for a live owner until ``deadline``."""
+        self._ensure_container()
+        name = record_name(rule, key)
+        while True:
+            fresh = self._claimed_record(rule, key, subject, previous=None)
+            try:
+                return Claim(name, self._write(name, fresh, create=True), fresh)
+            except ResourceExistsError:
+                pass
+            current = self.read(name)
+            if current is None:
+                continue  # removed between our create and our read: claim again
+            record, etag = current
+            state = record.get("state")
+            if state in (RunState.SUBMITTED, RunState.REJECTED) or (
+                state == RunState.FAILED and not record.get("retryable")
+            ):
+                return Duplicate(record)
+            if state == RunState.FAILED or self._expired(record):
+                taken = self._claimed_record(rule, key, subject, previous=record)
+                try:
+                    return Claim(name, self._write(name, taken, etag=etag), taken)
+                except ResourceModifiedError:
+                    continue  # someone else took it over first: look again
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                raise ClaimBusyError(
+                    f"{name} is claimed by {record.get('owner')} until {record.get('claim_expires_at')}"
+                )
+            self._sleep(min(self._poll_interval, remaining))
+
+    def settle(self, claim: Claim, state: RunState, **outcome: Any) -> dict[str, Any]:
+        """Record the outcome of a claim, only if the claim is still ours."""
+        now = _iso(self._now())
+        record = {
+            **claim.record,
+            **{key: value for key, value in outcome.items() if value is not None},
+            "state": state.value,
+            "updated_at": now,
+            "retryable": bool(outcome.get("retryable", False)),
+        }
+        record.pop("claim_expires_at", None)
+        record["history"] = (claim.record.get("history", []) + [{"state": state.value, "at": now,
+                                                                  "owner": claim.record["owner"]}])[-_HISTORY_LIMIT:]
+        try:
+            self._write(claim.record_name, record, etag=claim.etag)
+        except ResourceModifiedError:
+            raise ClaimLostError(f"{claim.record_name} was taken over before it was settled") from None
+        return record
+
+    def read(self, name: str) -> tuple[dict[str, Any], str] | None:
+        """A record and its ETag, or None when there is none."""
+        try:
+            downloader = self._container.download_blob(name)
+            return json.loads(downloader.readall()), downloader.properties.etag
+        except ResourceNotFoundError:
+            return None
+
+    def _claimed_record(self, rule: str, key: str, subject: dict[str, Any],
+                        previous: dict[str, Any] | None) -> dict[str, Any]:
+        now = self._now()
+        owner = uuid.uuid4().hex
+        history = list((previous or {}).get("history", []))
+        if previous is not None:
+            history.append({"state": f"taken over from {previous.get('state')}", "at": _iso(now),
+                            "owner": owner, "previous_owner": previous.get("owner")})
+        history.append({"state": RunState.CLAIMED.value, "at": _iso(now), "owner": owner})
+        return {
+            "schema": SCHEMA_VERSION,
+            "rule": rule,
+            "key": key,
+            "subject": subject,
+            "state": RunState.CLAIMED.value,
+            "owner": owner,
+            "claims": (previous or {}).get("claims", 0) + 1,
+            "first_claimed_at": (previous or {}).get("first_claimed_at", _iso(now)),
+            "claimed_at": _iso(now),
+            "claim_expires_at": _iso(now + self._claim_expiry),
+            "updated_at": _iso(now),
+            "history": history[-_HISTORY_LIMIT:],
+        }
+
+    def _expired(self, record: dict[str, Any]) -> bool:
+        try:
+            expires = datetime.fromisoformat(record["claim_expires_at"].replace("Z", "+00:00"))
+        except (KeyError, AttributeError, ValueError):
+            return True  # a claim without a readable expiry cannot be honoured
+        return self._now() >= expires
+
+    def _write(self, name: str, record: dict[str, Any], *, create: bool = False, etag: str | None = None) -> str:
+        data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        conditions: dict[str, Any] = (
+            {"overwrite": False} if create
+            else {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+        )
+        result = self._container.get_blob_client(name).upload_blob(
+            data, content_settings=_JSON, metadata={"state": record["state"], "rule": record["rule"]},
+            **conditions,
+        )
+        return result["etag"]
+
+    def _ensure_container(self) -> None:
+        if self._container_ready:
+            return
+        try:
+            self._container.create_container()
+        except ResourceExistsError:
+            pass
+        self._container_ready = True

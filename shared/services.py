@@ -1,0 +1,53 @@
+"""The long-lived objects one process shares: configuration, credential, ledger, Azure ML client."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from shared.aml_client import PipelineSubmitter
+from shared.auth import TokenProvider, build_credential
+from shared.config import AppConfig, load_config
+from shared.ledger import Ledger
+from shared.storage import blob_service_client
+
+APP_ROOT = Path(__file__).resolve().parent.parent
+"""Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""
+
+_QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "urllib3")
+
+
+@dataclass
+class Services:
+    config: AppConfig
+    ledger: Ledger
+    submitter: PipelineSubmitter
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+
+
+def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Services:
+    """Validate the configuration and wire the clients; nothing here talks to the network yet."""
+    config = load_config(env, app_root)
+    credential = build_credential(env, config.managed_identity_client_id)
+    ledger_container = blob_service_client(env, config.ledger_connection, credential).get_container_client(
+        config.ledger_container
+    )
+    return Services(
+        config=config,
+        ledger=Ledger(ledger_container, config.claim_expiry),
+        submitter=PipelineSubmitter(TokenProvider(credential), config.retry),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def process_services() -> Services:
+    """This process's Services, built on first use (not at import: cold start stays cheap)."""
+    for name in _QUIET_LOGGERS:
+        # Per-request SDK logging would drown the decision lines (and costs ingestion); warnings still show.
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return build_services(os.environ)

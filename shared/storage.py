@@ -1,0 +1,29 @@
+"""Blob clients from Functions-style connection settings: a connection string, or identity-based settings."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from azure.core.credentials import TokenCredential
+from azure.storage.blob import BlobServiceClient
+
+
+def blob_service_client(env: Mapping[str, str], connection: str, credential: TokenCredential) -> BlobServiceClient:
+    """A client for the account named by ``connection``, the way the Functions host reads the same setting.
+
+    ``<connection>`` holds a connection string; otherwise ``<connection>__blobServiceUri`` (or ``__serviceUri``,
+    or ``__accountName`` for host storage) names the account and managed identity signs in.
+    """
+    if env.get(connection):
+        return BlobServiceClient.from_connection_string(env[connection])
+    account_url = env.get(f"{connection}__blobServiceUri") or env.get(f"{connection}__serviceUri")
+    if not account_url and env.get(f"{connection}__accountName"):
+        account_url = f"https://{env[f'{connection}__accountName']}.blob.core.windows.net"
+    if not account_url:
+        raise ValueError(f"storage connection {connection} is not configured")
+    client_id = env.get(f"{connection}__clientId")
+    if env.get(f"{connection}__credential") == "managedidentity" and client_id:
+        from azure.identity import ManagedIdentityCredential
+
+        credential = ManagedIdentityCredential(client_id=client_id)
+    return BlobServiceClient(account_url=account_url, credential=credential)

@@ -1,0 +1,156 @@
+"""Azure ML submission targets: what a configured URL points at and whether a token may be sent to it."""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+ARM_SCOPE = "https://management.azure.com/.default"
+"""Token scope of v1 pipeline REST calls: the ARM audience, as azureml-core and the Logic App use."""
+
+V1_HOST_SUFFIXES = (".api.azureml.ms", ".aether.ms", ".api.ml.azure.cn", ".api.ml.azure.us")
+"""Hosts of the v1 pipeline REST API (public cloud, the older aether route, sovereign clouds)."""
+
+
+class TargetKind(str, enum.Enum):
+    PUBLISHED_PIPELINE = "published_pipeline"
+    PIPELINE_ENDPOINT = "pipeline_endpoint"
+
+
+_WORKSPACE = (
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
+)
+_API_ROOT = r"^(?:/pipelines/v1\.0|/api/v1\.0)"
+_PATH_SHAPES = {
+    TargetKind.PUBLISHED_PIPELINE: re.compile(
+        _API_ROOT + _WORKSPACE + r"/PipelineRuns/PipelineSubmit/(?P<id>[^/]+)/?$", re.IGNORECASE
+    ),
+    TargetKind.PIPELINE_ENDPOINT: re.compile(
+        _API_ROOT + _WORKSPACE + r"/PipelineRuns/PipelineEndpointSubmit/Id/(?P<id>[^/]+)(?:/(?P<version>[^/]+))?/?$",
+        re.IGNORECASE,
+    ),
+}
+_EXPECTED_SHAPES = (
+    "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>) or pipeline endpoint URL "
+    "(.../PipelineRuns/PipelineEndpointSubmit/Id/<endpoint-id>), as PublishedPipeline.endpoint / "
+    "PipelineEndpoint.endpoint print it"
+)
+
+
+class TargetError(ValueError):
+    """A target URL that must not be used; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    kind: TargetKind
+    scope: str = ARM_SCOPE
+    pipeline_version: str | None = None
+    workspace_id: str | None = None
+    """``/subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>``, the form studio links carry."""
+
+    def submit_url(self) -> str:
+        """The URL to POST to: a pipeline endpoint version goes in the path and in ``pipelineVersion``."""
+        if self.kind is TargetKind.PIPELINE_ENDPOINT and self.pipeline_version:
+            version = quote(self.pipeline_version, safe="")
+            return f"{self.url}/{version}?pipelineVersion={version}"
+        return self.url
+
+    def run_link(self, run_id: str) -> str | None:
+        if not self.workspace_id:
+            return None
+        return f"https://ml.azure.com/runs/{quote(run_id, safe='')}?wsid={self.workspace_id}"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redact_url(url: str) -> str:
+    """The URL without query, fragment or user info: safe to show in an error or a log line."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url.split("?", 1)[0]
+
+
+def parse_target(
+    url: str,
+    *,
+    kind: str | None = None,
+    pipeline_version: str | None = None,
+    scope: str | None = None,
+    allow_local: bool = False,
+) -> Target:
+    """Check a configured URL and infer its kind; raise TargetError listing every problem with it."""
+    problems: list[str] = []
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as error:
+        raise TargetError(f"not a URL ({error})") from None
+    local = allow_local and is_loopback(host)
+    if parts.username or parts.password:
+        problems.append("must not carry user info: managed identity authenticates the call")
+    if parts.query or parts.fragment:
+        problems.append("must not carry a query string or fragment (the version goes in pipeline_version)")
+    if local:
+        if parts.scheme not in ("http", "https"):
+            problems.append("must be http or https")
+    elif parts.scheme != "https":
+        problems.append(
+            "must be https (plain http and loopback hosts are allowed only with AML_ALLOW_LOCAL_TARGETS=true, "
+            "for local development)"
+        )
+    if not local and not host.lower().endswith(V1_HOST_SUFFIXES):
+        problems.append(f"host {host!r} is not an Azure ML host (expected *{', *'.join(V1_HOST_SUFFIXES)})")
+
+    inferred, match = None, None
+    for candidate, shape in _PATH_SHAPES.items():
+        match = shape.match(parts.path)
+        if match:
+            inferred = candidate
+            break
+    if inferred is None:
+        problems.append(f"path does not fit {_EXPECTED_SHAPES}")
+    elif kind not in (None, "", "auto") and kind != inferred.value:
+        problems.append(f"kind {kind!r} was set but the URL is a {inferred.value} URL")
+
+    version = pipeline_version or None
+    if match and inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
+        if version and version != match.group("version"):
+            problems.append(
+                f"URL names version {match.group('version')!r} but pipeline_version is {version!r}"
+            )
+        version = match.group("version")
+    if version and inferred is TargetKind.PUBLISHED_PIPELINE:
+        problems.append("pipeline_version applies to pipeline endpoints only, not to a published pipeline")
+
+    resolved_scope = scope or ARM_SCOPE
+    if not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?/\.default", resolved_scope):
+        problems.append(f"token scope {resolved_scope!r} must look like https://<resource>/.default")
+
+    if problems:
+        raise TargetError("; ".join(problems))
+    assert match is not None and inferred is not None
+    base_path = parts.path.rstrip("/")
+    if inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
+        base_path = base_path.rsplit("/", 1)[0]
+    return Target(
+        url=f"{parts.scheme}://{parts.netloc}{base_path}",
+        kind=inferred,
+        scope=resolved_scope,
+        pipeline_version=version,
+        workspace_id="/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**match.groupdict()),
+    )
