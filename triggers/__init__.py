@@ -1,0 +1,1 @@
+"""Thin Function adapters: each turns the host's input into a plain call into ``shared``."""

@@ -1,0 +1,24 @@
+"""Blob trigger: a new blob version in the watched container -> pipeline runs for the rules it matches."""
+
+import os
+
+import azure.functions as func
+import azurefunctions.extensions.bindings.blob as blob
+
+from shared.blob_runs import process_blob
+from shared.config import blob_trigger_source
+from shared.services import process_services
+
+bp = func.Blueprint()
+
+
+@bp.function_name("start_runs_for_new_blob")
+@bp.blob_trigger(
+    arg_name="client",
+    path="%WATCH_CONTAINER%/{name}",
+    connection="WATCH_STORAGE",
+    source=func.BlobSource(blob_trigger_source(os.environ)),
+)
+def start_runs_for_new_blob(client: blob.BlobClient) -> None:
+    """The SDK-type binding hands over a client, never the blob's bytes; at most 64 KiB is read."""
+    process_blob(client, process_services())
