@@ -1,0 +1,84 @@
+"""Start and stop Azurite (installed locally by ``npm ci``) on free loopback ports, in memory, telemetry off."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+AZURITE_SCRIPT = PROJECT_ROOT / "node_modules" / "azurite" / "dist" / "src" / "azurite.js"
+ACCOUNT = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+"""Azurite's well-known development key (public, in Microsoft's docs); not a secret."""
+_LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at (http://\S+)")
+
+
+class AzuriteNotInstalled(RuntimeError):
+    pass
+
+
+class Azurite:
+    """One Azurite process; ``node`` runs the server directly so the PID we hold is the server."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, str] = {}
+        self._process: subprocess.Popen[str] | None = None
+        self._output: list[str] = []
+
+    def start(self, timeout: float = 30.0) -> "Azurite":
+        node = shutil.which("node")
+        if node is None or not AZURITE_SCRIPT.exists():
+            raise AzuriteNotInstalled(
+                "Azurite is not installed: run `npm ci` in the project root (./dev test and ./dev demo do it). "
+                f"Expected {AZURITE_SCRIPT.relative_to(PROJECT_ROOT)} and `node` (20+) on PATH."
+            )
+        args = [node, str(AZURITE_SCRIPT), "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+                "--inMemoryPersistence"]
+        for service in ("blob", "queue", "table"):
+            args += [f"--{service}Host", "127.0.0.1", f"--{service}Port", "0"]
+        self._process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                         cwd=PROJECT_ROOT)
+        ready = threading.Event()
+        threading.Thread(target=self._read_output, args=(ready,), daemon=True).start()
+        if not ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("Azurite did not start in time:\n" + "".join(self._output[-20:]))
+        return self
+
+    def _read_output(self, ready: threading.Event) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            self._output.append(line)
+            match = _LISTENING.search(line)
+            if match:
+                self.endpoints[match.group(1).lower()] = match.group(2).rstrip("/")
+                if len(self.endpoints) == 3:
+                    ready.set()
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={self.endpoints['blob']}/{ACCOUNT};QueueEndpoint={self.endpoints['queue']}/{ACCOUNT};"
+            f"TableEndpoint={self.endpoints['table']}/{ACCOUNT};"
+        )
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> "Azurite":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
