@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobClient
 
 from shared.aml_client import SubmitError
@@ -22,6 +22,9 @@ from shared.ledger import Claim, ClaimBusyError, Duplicate, RunState
 from shared.matching import split_rules
 from shared.payloads import v1_submission
 from shared.services import Services
+
+
+ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> Blo
         return "blob no longer exists"
     except ResourceModifiedError:
         return "blob was overwritten since the event; the newer version's event starts its run"
+    except HttpResponseError as error:
+        if error.error_code == "InvalidRange":  # a ranged read of an empty blob (ADLS CreateFile before flush)
+            return ZERO_BYTES
+        raise
+    if downloader.properties.size == 0:
+        return ZERO_BYTES
     return BlobVersion(
         container=blob.container_name,
         name=blob.blob_name,
@@ -73,11 +82,6 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     version = read_blob_version(blob, expected_etag)
     if isinstance(version, str):
         return [log_decision(Decision(Outcome.IGNORED, reason=version, etag=expected_etag, **where))]
-    if version.size == 0:
-        return [log_decision(Decision(
-            Outcome.IGNORED, etag=version.etag, reason="zero-byte blob (its content arrives as a newer version)",
-            **where,
-        ))]
 
     deadline = services.monotonic() + config.retry.deadline
     decisions, retry_later = [], []

@@ -1,0 +1,45 @@
+"""Call the app the way the Functions host and Python worker do: index function_app.py, build the SDK-type
+binding's BlobClient from model_binding_data, call the user function. For the demo and the tests (Core Tools,
+`func`, cannot run everywhere; this path is what the worker itself executes after the host delivers an event).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import azurefunctions.extensions.bindings.blob as blob
+from azurefunctions.extensions.base import Datum
+from azurefunctions.extensions.bindings.blob.blobClientConverter import BlobClientConverter
+
+BLOB_FUNCTION = "start_runs_for_new_blob"
+
+
+@functools.cache
+def indexed_functions() -> dict[str, Any]:
+    """The app's functions as the worker indexes them (once per process: indexing is single-shot)."""
+    import function_app
+
+    return {function.get_function_name(): function for function in function_app.app.get_functions()}
+
+
+def indexed_function(name: str) -> Any:
+    return indexed_functions()[name]
+
+
+def host_blob_client(container: str, blob_name: str, connection: str = "WATCH_STORAGE") -> blob.BlobClient:
+    """The BlobClient the worker builds from the host's model_binding_data for an SDK-type blob trigger."""
+    content = json.dumps({"Connection": connection, "ContainerName": container, "BlobName": blob_name})
+    binding_data = SimpleNamespace(version="1.0", source="AzureStorageBlobs", content_type="application/json",
+                                   content=content)
+    return BlobClientConverter.decode(Datum(binding_data, "model_binding_data"), trigger_metadata=None,
+                                      pytype=blob.BlobClient)
+
+
+def deliver_blob(container: str, blob_name: str) -> Any:
+    """One delivery of the blob trigger: resolve the parameter from the binding JSON and call the function."""
+    function = indexed_function(BLOB_FUNCTION)
+    binding = json.loads(function.get_function_json())["bindings"][0]
+    return function.get_user_function()(**{binding["name"]: host_blob_client(container, blob_name)})

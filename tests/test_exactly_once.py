@@ -1,0 +1,146 @@
+"""Exactly one run per blob version: repeated, concurrent (threads and processes) and crashed deliveries."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from localdev.aml_standin import Respond
+from shared.aml_client import TransientSubmitError
+from shared.blob_runs import process_blob
+from shared.ledger import ClaimBusyError, Ledger
+from shared.services import build_services
+from tests.conftest import SAMPLE_CSV
+from tests.harness import PROJECT_ROOT, deliver_blob, host_blob_client, ledger_record, upload
+
+WORKERS = 4
+
+
+def outcomes(caplog) -> list[str]:
+    return [record.aml_outcome for record in caplog.records if hasattr(record, "aml_outcome")]
+
+
+def run_workers(container: str, blob_name: str, count: int, *extra: str) -> list[dict]:
+    """Start ``count`` processes that deliver the same event at the same instant; their reports."""
+    start_at = time.time() + 4.0  # time for every process to import and index the app first
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "tests.deliver_worker", container, blob_name, str(start_at), *extra],
+                         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    reports = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=90)
+        lines = [line for line in stdout.splitlines() if line.startswith("{")]
+        reports.append({"returncode": process.returncode, "stderr": stderr,
+                        **(json.loads(lines[-1]) if lines else {})})
+    return reports
+
+
+def test_repeated_delivery_costs_no_second_post(app_env, aml, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+
+    for _ in range(3):
+        deliver_blob(container, "machines.csv")
+
+    assert len(aml.received) == 1
+    assert outcomes(caplog) == ["submitted", "duplicate", "duplicate"]
+    record = ledger_record("default", container, "machines.csv", etag)
+    assert record["claims"] == 1 and record["run_id"] == aml.accepted[0].run_id
+
+
+def test_concurrent_deliveries_from_threads_post_once(app_env, aml, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, "machines.csv", SAMPLE_CSV)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        try:
+            deliver_blob(container, "machines.csv")
+        except BaseException as error:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(aml.received) == 1
+    assert sorted(outcomes(caplog)) == ["duplicate"] * 7 + ["submitted"]
+
+
+def test_concurrent_deliveries_from_processes_post_once(app_env, aml):
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+
+    reports = run_workers(container, "machines.csv", WORKERS)
+
+    assert [report["returncode"] for report in reports] == [0] * WORKERS, [r["stderr"] for r in reports]
+    assert [report["error"] for report in reports] == [None] * WORKERS
+    assert sorted(o for report in reports for o in report["outcomes"]) == ["duplicate"] * (WORKERS - 1) + ["submitted"]
+    assert len({report["pid"] for report in reports}) == WORKERS
+    assert len(aml.received) == 1
+    assert ledger_record("default", container, "machines.csv", etag)["run_id"] == aml.accepted[0].run_id
+
+
+def test_claim_of_a_crashed_process_is_taken_over_after_expiry(app_env, aml, monkeypatch):
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+
+    [crashed] = run_workers(container, "machines.csv", 1, "--crash-after-claim")
+    assert crashed["returncode"] == 137 and aml.received == []
+    assert ledger_record("default", container, "machines.csv", etag)["state"] == "claimed"
+
+    # Before expiry the claim is honoured: a redelivery waits, then asks the host to retry later.
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "31")
+    services = build_services(os.environ)
+    with pytest.raises(ClaimBusyError):
+        process_blob(host_blob_client(container, "machines.csv"), services)
+    assert aml.received == []
+
+    # After expiry (clock moved past it), the next delivery takes the claim over and submits once.
+    later = datetime.now(timezone.utc) + timedelta(seconds=61)
+    services.ledger = Ledger(services.ledger._container, services.config.claim_expiry, now=lambda: later)
+    [decision] = process_blob(host_blob_client(container, "machines.csv"), services)
+
+    assert decision.outcome == "submitted" and decision.took_over is True
+    assert len(aml.accepted) == 1
+    record = ledger_record("default", container, "machines.csv", etag)
+    assert record["state"] == "submitted" and record["claims"] == 2
+    assert [entry["state"] for entry in record["history"]] == [
+        "claimed", "taken over from claimed", "claimed", "submitted"]
+
+
+def test_exhausted_transient_failure_is_recorded_raised_and_retried_by_the_host(app_env, aml, monkeypatch):
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "3")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    aml.inject(Respond(503), Respond(503), Respond(503))
+
+    with pytest.raises(TransientSubmitError, match="gave up after 3 attempts"):
+        deliver_blob(container, "machines.csv")
+    failed = ledger_record("default", container, "machines.csv", etag)
+    assert (failed["state"], failed["retryable"], failed["attempts"]) == ("failed", True, 3)
+    assert failed["error"]["status"] == 503
+
+    deliver_blob(container, "machines.csv")  # the host's retry of the same event
+
+    assert len(aml.accepted) == 1 and len(aml.received) == 4
+    record = ledger_record("default", container, "machines.csv", etag)
+    assert record["state"] == "submitted" and record["claims"] == 2

@@ -1,0 +1,86 @@
+"""The app as the Python worker indexes it: function names, binding JSON, parameters matching bindings."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+from azurefunctions.extensions.base import meta as extension_meta
+
+from tests.harness import BLOB_FUNCTION, PROJECT_ROOT, indexed_function, indexed_functions
+
+BLOB_BINDING = {"direction": "IN", "type": "blobTrigger", "name": "client", "path": "%WATCH_CONTAINER%/{name}",
+                "connection": "WATCH_STORAGE"}
+
+
+def index_in_fresh_process(**env: str) -> subprocess.CompletedProcess[str]:
+    """Import and index function_app.py in a new interpreter, as the worker does at start-up."""
+    code = ("import json, function_app; "
+            "print(json.dumps({f.get_function_name(): json.loads(f.get_function_json()) "
+            "for f in function_app.app.get_functions()}))")
+    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=60)
+
+
+def test_the_app_has_exactly_the_expected_functions():
+    assert sorted(indexed_functions()) == [BLOB_FUNCTION]
+
+
+def test_blob_trigger_binding_json_defaults_to_event_grid():
+    assert json.loads(indexed_function(BLOB_FUNCTION).get_function_json()) == {
+        "scriptFile": "function_app.py",
+        "bindings": [{**BLOB_BINDING, "source": "EventGrid"}],
+    }
+
+
+def test_polling_source_is_chosen_by_app_setting_for_local_azurite():
+    result = index_in_fresh_process(BLOB_TRIGGER_SOURCE="LogsAndContainerScan")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])[BLOB_FUNCTION]["bindings"] == [
+        {**BLOB_BINDING, "source": "LogsAndContainerScan"}]
+
+
+def test_an_unknown_trigger_source_stops_indexing_with_a_clear_error():
+    result = index_in_fresh_process(BLOB_TRIGGER_SOURCE="Polling")
+    assert result.returncode != 0
+    assert "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan" in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(indexed_functions()))
+def test_parameters_and_annotations_match_the_bindings(name):
+    function = indexed_function(name)
+    bindings = json.loads(function.get_function_json())["bindings"]
+    signature = inspect.signature(function.get_user_function())
+    assert set(signature.parameters) == {b["name"] for b in bindings if b["direction"] == "IN"}
+    for binding in bindings:
+        annotation = signature.parameters[binding["name"]].annotation
+        sdk_converter = extension_meta.get_binding_registry().get(binding["type"])
+        if sdk_converter is not None and extension_meta.get_binding_registry().check_supported_type(annotation):
+            assert sdk_converter.check_input_type_annotation(annotation), (name, binding["name"])
+        else:
+            converter = func.meta.get_binding_registry().get(binding["type"])
+            assert converter is not None and converter.check_input_type_annotation(annotation), (name, binding)
+
+
+def test_blob_trigger_takes_the_sdk_client_so_the_host_never_loads_the_blob():
+    annotation = inspect.signature(indexed_function(BLOB_FUNCTION).get_user_function()).parameters["client"].annotation
+    assert extension_meta.get_binding_registry().check_supported_type(annotation)
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return names | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+
+def test_shared_is_free_of_the_functions_library():
+    for path in Path(PROJECT_ROOT, "shared").glob("*.py"):
+        forbidden = {m for m in imported_modules(path) if m.startswith(("azure.functions", "azurefunctions"))}
+        assert forbidden == set(), path.name

@@ -1,0 +1,107 @@
+"""Every retry class against the stand-in: what is retried, how long it waits, what is final."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from localdev.aml_standin import Delay, Drop, Respond
+from shared.aml_client import TransientSubmitError
+from tests.conftest import SAMPLE_CSV
+from tests.harness import deliver_blob, ledger_record, upload
+
+
+def deliver_new_csv(app_env) -> str:
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    return etag
+
+
+def record_of(app_env, etag: str) -> dict:
+    return ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)
+
+
+@pytest.mark.parametrize("fault", [Respond(408), Respond(429), Respond(500), Respond(502), Respond(503), Respond(504),
+                                   Drop(), Delay(0.2, then=Drop())],
+                         ids=["408", "429", "500", "502", "503", "504", "dropped", "slow-then-dropped"])
+def test_transient_failure_is_retried_and_the_run_starts_once(app_env, aml, fault):
+    aml.inject(fault)
+
+    etag = deliver_new_csv(app_env)
+
+    assert len(aml.received) == 2 and len(aml.accepted) == 1
+    record = record_of(app_env, etag)
+    assert record["state"] == "submitted" and record["attempts"] == 2
+
+
+def test_retry_after_in_seconds_is_honoured(app_env, aml):
+    aml.inject(Respond(429, headers={"Retry-After": "1"}, code="TooManyRequests"))
+
+    deliver_new_csv(app_env)
+
+    first, second = aml.received
+    assert second.at - first.at >= 1.0  # the backoff alone (max 0.05 s here) would have come back sooner
+    assert len(aml.accepted) == 1
+
+
+def test_slow_answer_within_the_deadline_is_waited_for_not_retried(app_env, aml):
+    aml.inject(Delay(0.5))
+
+    etag = deliver_new_csv(app_env)
+
+    assert len(aml.received) == 1 and record_of(app_env, etag)["attempts"] == 1
+
+
+def test_deadline_bounds_a_hanging_service(app_env, aml, monkeypatch):
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "2")
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "32")
+    aml.inject(Delay(5, then=Drop()))
+    started = time.monotonic()
+
+    with pytest.raises(TransientSubmitError, match="deadline reached"):
+        deliver_new_csv(app_env)
+
+    assert time.monotonic() - started < 4.5  # gave up at the deadline instead of waiting out the service
+    assert aml.accepted == []
+
+
+def test_retry_after_beyond_the_deadline_gives_up_at_once_for_the_host_to_retry(app_env, aml, monkeypatch):
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "5")
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "35")
+    aml.inject(Respond(429, headers={"Retry-After": "120"}))
+    started = time.monotonic()
+
+    with pytest.raises(TransientSubmitError):
+        deliver_new_csv(app_env)
+
+    assert time.monotonic() - started < 3 and len(aml.received) == 1
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 422])
+def test_other_4xx_is_permanent_recorded_with_azure_ml_error_and_not_retried(app_env, aml, caplog, status):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    aml.inject(Respond(status, code="UserError", message="Assignment for parameter input_string is not specified"))
+
+    etag = deliver_new_csv(app_env)  # returns normally: no poison loop for a request that cannot succeed
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+
+    assert len(aml.received) == 1 and aml.accepted == []
+    record = record_of(app_env, etag)
+    assert (record["state"], record["retryable"], record["attempts"]) == ("failed", False, 1)
+    assert record["error"] == {"status": status, "code": "UserError",
+                               "message": "Assignment for parameter input_string is not specified"}
+    assert [r.aml_outcome for r in caplog.records if hasattr(r, "aml_outcome")] == ["failed", "duplicate"]
+
+
+def test_a_token_for_the_wrong_audience_fails_permanently_after_one_refresh(app_env, aml, monkeypatch):
+    """The stand-in enforces the audience, as Azure ML does: a wrong AML_TOKEN_SCOPE cannot start runs."""
+    monkeypatch.setenv("AML_TOKEN_SCOPE", "https://ml.azure.com/.default")
+
+    etag = deliver_new_csv(app_env)
+
+    record = record_of(app_env, etag)
+    assert record["state"] == "failed" and record["error"]["status"] == 401
+    assert record["error"]["code"] == "InvalidAudience"
+    assert [r.audience for r in aml.received] == ["https://ml.azure.com"] * 2  # one refresh, then final
