@@ -101,13 +101,21 @@ def _shown(where: str, value: Any) -> str:
     """A value as an error may show it: secrets masked, URLs without their query, long text cut."""
     if value is None:
         return "(not set)"
-    if isinstance(value, str):
-        if any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS) and "=" in value:
-            return "'***'"
-        if "://" in value:
-            value = redact_url(value)
-    text = repr(value)
-    return text if len(text) <= 160 else text[:157] + "..."
+    text = repr(_redacted(where, value))
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def _redacted(where: str, value: Any) -> Any:
+    """``value`` with secret-looking strings masked and URL queries dropped, inside lists and objects too."""
+    if isinstance(value, dict):
+        return {key: _redacted(f"{where}.{key}", item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(where, item) for item in value]
+    if not isinstance(value, str):
+        return value
+    if any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS) and "=" in value:
+        return "***"
+    return redact_url(value) if "://" in value else value
 
 
 class _Problems(list):
@@ -142,13 +150,14 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     except ConfigError as error:
         problems.extend(error.problems)
     allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
+    problems_before = len(problems)
     retry = RetrySettings(
         max_attempts=int(_number(env, "RETRY_MAX_ATTEMPTS", 8, problems, minimum=1, maximum=50, whole=True)),
         base_delay=_number(env, "RETRY_BASE_DELAY_SECONDS", 1.0, problems, minimum=0.001, maximum=60),
         max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
         deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
     )
-    if retry.max_delay < retry.base_delay:
+    if len(problems) == problems_before and retry.max_delay < retry.base_delay:
         problems.add("RETRY_MAX_DELAY_SECONDS", retry.max_delay, f"at least RETRY_BASE_DELAY_SECONDS ({retry.base_delay})")
     claim_expiry = _number(env, "CLAIM_EXPIRY_SECONDS", 600.0, problems, minimum=1, maximum=86400)
     if claim_expiry < retry.deadline + 30:
@@ -156,7 +165,10 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
                      f"at least SUBMIT_DEADLINE_SECONDS + 30 ({retry.deadline + 30:g}), so a live claim never "
                      "looks abandoned")
     ledger_connection = env.get("LEDGER_STORAGE") or "AzureWebJobsStorage"
-    if not connection_defined(env, ledger_connection):
+    if "=" in ledger_connection or ";" in ledger_connection:
+        problems.add("LEDGER_STORAGE", ledger_connection,
+                     "the NAME of a storage connection setting (such as AzureWebJobsStorage), not a connection string")
+    elif not connection_defined(env, ledger_connection):
         problems.add("LEDGER_STORAGE", ledger_connection,
                      f"a storage connection for the ledger: set {ledger_connection} (connection string) or "
                      f"{ledger_connection}__blobServiceUri / {ledger_connection}__accountName (managed identity)")
@@ -191,16 +203,15 @@ def _load_rules(env: Mapping[str, str], app_root: Path, allow_local: bool, probl
         problems.add("AML_PIPELINE_URL", None,
                      "set AML_PIPELINE_URL (one watched prefix -> one pipeline) or TRIGGER_RULES_FILE (several rules)")
         return []
-    rules = []
+    rules, seen = [], set()
     for index, raw in enumerate(raw_rules):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            problems.add(label(index, "name"), name, "rule names must be unique (they key the ledger)")
+        seen.add(name)
         rule = _parse_rule(raw, lambda key, i=index: label(i, key), env, allow_local, problems)
         if rule is not None:
             rules.append(rule)
-    seen: set[str] = set()
-    for index, rule in enumerate(rules):
-        if rule.name in seen:
-            problems.add(label(index, "name"), rule.name, "rule names must be unique (they key the ledger)")
-        seen.add(rule.name)
     return rules
 
 
@@ -210,24 +221,29 @@ def _read_rules_file(env: Mapping[str, str], path: Path, problems: _Problems) ->
     except FileNotFoundError:
         problems.add("TRIGGER_RULES_FILE", str(path), "an existing JSON rules file (relative to the app root)")
         return []
+    except OSError as error:
+        problems.add("TRIGGER_RULES_FILE", str(path), f"a readable JSON rules file ({error.strerror})")
+        return []
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         problems.add("TRIGGER_RULES_FILE", str(path), f"valid UTF-8 JSON ({error})")
         return []
-    document = _substitute(document, env, path.name, problems)
+    where = f"{env['TRIGGER_RULES_FILE']}: "
+    document = _substitute(document, env, where, problems)
     rules = document.get("rules") if isinstance(document, dict) else None
     if not isinstance(rules, list) or not rules:
-        problems.add(f"{path.name}: rules", rules, 'a non-empty list of rules: {"rules": [{...}, ...]}')
+        problems.add(f"{where}rules", rules, 'a non-empty list of rules: {"rules": [{...}, ...]}')
         return []
     unknown = set(document) - {"rules", "$schema", "description"}
     if unknown:
-        problems.add(f"{path.name}", sorted(unknown), "only the keys rules, description and $schema at top level")
+        problems.add(f"{where}(top level)", sorted(unknown), "only the keys rules, description and $schema")
     return rules
 
 
 def _substitute(value: Any, env: Mapping[str, str], where: str, problems: _Problems) -> Any:
     """Replace %SETTING% and ${SETTING} in every string of the document with the app setting's value."""
     if isinstance(value, dict):
-        return {key: _substitute(item, env, f"{where}.{key}", problems) for key, item in value.items()}
+        separator = "" if where.endswith(": ") else "."
+        return {key: _substitute(item, env, f"{where}{separator}{key}", problems) for key, item in value.items()}
     if isinstance(value, list):
         return [_substitute(item, env, f"{where}[{index}]", problems) for index, item in enumerate(value)]
     if not isinstance(value, str):
@@ -279,7 +295,7 @@ def _rule_from_settings(env: Mapping[str, str], problems: _Problems) -> dict[str
     if env.get("AML_DATA_PATH_PARAMETER") or env.get("AML_DATASTORE"):
         raw["data_path"] = {"parameter": env.get("AML_DATA_PATH_PARAMETER"), "datastore": env.get("AML_DATASTORE")}
     if env.get("CSV_REQUIRED_COLUMNS"):
-        raw["required_columns"] = [column.strip() for column in env["CSV_REQUIRED_COLUMNS"].split(",")]
+        raw["required_columns"] = [column.strip() for column in env["CSV_REQUIRED_COLUMNS"].split(",") if column.strip()]
     return raw
 
 

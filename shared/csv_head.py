@@ -26,10 +26,12 @@ def csv_head_problem(head: bytes, blob_size: int, required_columns: Sequence[str
     except UnicodeDecodeError as error:
         offset = error.start + (len(head) - len(data))
         return f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {offset})"
+    if "\x00" in text:
+        return "contains NUL bytes (binary or UTF-16 data, not UTF-8 CSV text)"
     if truncated:
         last_newline = max(text.rfind("\n"), text.rfind("\r"))
         if last_newline < 0:
-            return f"no complete header row in the first {len(head) // 1024} KiB"
+            return f"no complete header row in the first {len(head):,} bytes"
         text = text[: last_newline + 1]
     try:
         rows = csv.reader(io.StringIO(text, newline=""))

@@ -78,10 +78,14 @@ def is_loopback(host: str) -> bool:
 
 def redact_url(url: str) -> str:
     """The URL without query, fragment or user info: safe to show in an error or a log line."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url.split("?", 1)[0]
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    if not parts.scheme:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    host_and_port = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host_and_port}{parts.path}"
 
 
 def parse_target(

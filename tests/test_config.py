@@ -1,0 +1,524 @@
+"""shared/config.py: app settings and rules files in, one validated AppConfig or one ConfigError listing every problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.config import (
+    ConfigError,
+    DataPathBinding,
+    RetrySettings,
+    blob_trigger_source,
+    connection_defined,
+    load_config,
+)
+from shared.targets import ARM_SCOPE, TargetKind
+
+WORKSPACE = (
+    "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
+)
+PIPELINE_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
+ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"
+LOCAL_PIPELINE_URL = f"http://localhost:8080/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
+SECRET_CONNECTION = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=S3cr3tKeyValue==;EndpointSuffix=x"
+NO_APP_ROOT = Path("/nonexistent-app-root")
+
+
+def minimal_env(**overrides: str | None) -> dict[str, str]:
+    """The smallest valid simple-case settings; an override of None removes the setting."""
+    env = {
+        "WATCH_CONTAINER": "training-data",
+        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "AML_PIPELINE_URL": PIPELINE_URL,
+        "AML_EXPERIMENT": "retrain",
+    }
+    env.update(overrides)
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def rules_env(rules_file: str, **overrides: str | None) -> dict[str, str]:
+    return minimal_env(AML_PIPELINE_URL=None, AML_EXPERIMENT=None, TRIGGER_RULES_FILE=rules_file, **overrides)
+
+
+def write_rules(folder: Path, rules: list, name: str = "rules.json", **top_level) -> str:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rules": rules, **top_level}), encoding="utf-8")
+    return name
+
+
+def rule_json(name: str = "r1", **overrides) -> dict:
+    return {"name": name, "prefix": "incoming/", "target": {"url": PIPELINE_URL}, "experiment": "retrain", **overrides}
+
+
+def config_error(env: dict[str, str], app_root: Path = NO_APP_ROOT) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_config(env, app_root)
+    return caught.value
+
+
+def single_problem(env: dict[str, str], app_root: Path = NO_APP_ROOT):
+    error = config_error(env, app_root)
+    assert len(error.problems) == 1, str(error)
+    return error.problems[0]
+
+
+def only_rule(env: dict[str, str], app_root: Path = NO_APP_ROOT):
+    config = load_config(env, app_root)
+    assert len(config.rules) == 1
+    return config.rules[0]
+
+
+# --- simple case: one rule from app settings -------------------------------------------------------------------
+
+
+def test_minimal_settings_give_one_default_rule_and_default_app_settings():
+    config = load_config(minimal_env(), NO_APP_ROOT)
+
+    assert config.watch_container == "training-data"
+    assert config.retry == RetrySettings(max_attempts=8, base_delay=1.0, max_delay=30.0, deadline=240.0)
+    assert config.claim_expiry == 600.0
+    assert config.ledger_connection == "AzureWebJobsStorage"
+    assert config.ledger_container == "aml-trigger-ledger"
+    assert config.managed_identity_client_id is None
+    assert config.allow_local_targets is False
+    (rule,) = config.rules
+    assert (rule.name, rule.prefix, rule.suffix, rule.include_subfolders) == ("default", "", ".csv", False)
+    assert (rule.experiment, dict(rule.parameters), rule.data_path) == ("retrain", {}, None)
+    assert (rule.required_columns, rule.description, rule.continue_on_step_failure) == ((), None, None)
+    assert rule.run_source == "SDK"
+    assert (rule.target.url, rule.target.kind, rule.target.scope) == (PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE, ARM_SCOPE)
+
+
+def test_watch_settings_set_prefix_and_suffix():
+    rule = only_rule(minimal_env(WATCH_PREFIX="incoming/daily/", WATCH_SUFFIX=".parquet"))
+    assert (rule.prefix, rule.suffix) == ("incoming/daily/", ".parquet")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("true", True), ("TRUE", True), (" yes ", True), ("1", True), ("false", False), ("no", False), ("0", False),
+     ("", False)],
+)
+def test_watch_subfolders_accepts_usual_boolean_spellings(value, expected):
+    assert only_rule(minimal_env(WATCH_SUBFOLDERS=value)).include_subfolders is expected
+
+
+def test_watch_subfolders_rejects_other_text():
+    problem = single_problem(minimal_env(WATCH_SUBFOLDERS="sometimes"))
+    assert str(problem) == "WATCH_SUBFOLDERS = 'sometimes': true or false"
+
+
+def test_parameters_json_values_become_strings_including_numbers():
+    env = minimal_env(AML_PARAMETERS='{"model_name": "m1", "max_trials": 3, "ratio": 0.5, "flag": "True"}')
+    assert dict(only_rule(env).parameters) == {"model_name": "m1", "max_trials": "3", "ratio": "0.5", "flag": "True"}
+
+
+@pytest.mark.parametrize("json_value, shown", [("true", "True"), ("false", "False"), ("null", "(not set)"),
+                                               ("[1]", "[1]"), ('{"a": 1}', "{'a': 1}")])
+def test_parameter_values_other_than_strings_and_numbers_are_rejected(json_value, shown):
+    problem = single_problem(minimal_env(AML_PARAMETERS=f'{{"ok": "x", "flag": {json_value}}}'))
+    assert problem.where == "AML_PARAMETERS.flag"
+    assert str(problem).startswith(f"AML_PARAMETERS.flag = {shown}: a string or number")
+    assert 'write booleans as strings ("True")' in problem.expected
+
+
+@pytest.mark.parametrize("value, shown_value, expected", [
+    ("{not json", "{not json", "a JSON object such as"),
+    ('["a", "b"]', ["a", "b"], "an object of pipeline parameters"),
+])
+def test_parameters_that_are_not_a_json_object_are_rejected(value, shown_value, expected):
+    problem = single_problem(minimal_env(AML_PARAMETERS=value))
+    assert (problem.where, problem.value) == ("AML_PARAMETERS", shown_value)
+    assert expected in problem.expected
+
+
+def test_data_path_comes_from_parameter_and_datastore_settings():
+    rule = only_rule(minimal_env(AML_DATA_PATH_PARAMETER="input_datapath", AML_DATASTORE="workspaceblobstore"))
+    assert rule.data_path == DataPathBinding(parameter="input_datapath", datastore="workspaceblobstore")
+
+
+@pytest.mark.parametrize("present, missing", [("AML_DATASTORE", "AML_DATA_PATH_PARAMETER"),
+                                              ("AML_DATA_PATH_PARAMETER", "AML_DATASTORE")])
+def test_data_path_needs_both_settings(present, missing):
+    problem = single_problem(minimal_env(**{present: "something"}))
+    assert str(problem).startswith(f"{missing} = (not set): ")
+
+
+def test_required_columns_are_split_on_commas_and_trimmed():
+    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS=" MYCT, MMIN ,PRP")).required_columns == ("MYCT", "MMIN", "PRP")
+
+
+def test_empty_entries_in_the_required_columns_setting_are_dropped():
+    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS="a,,b,")).required_columns == ("a", "b")
+
+
+def test_pipeline_version_setting_applies_to_an_endpoint():
+    target = only_rule(minimal_env(AML_PIPELINE_URL=ENDPOINT_URL, AML_PIPELINE_VERSION="2")).target
+    assert (target.kind, target.pipeline_version) == (TargetKind.PIPELINE_ENDPOINT, "2")
+    assert target.submit_url() == f"{ENDPOINT_URL}/2?pipelineVersion=2"
+
+
+def test_token_scope_setting_is_used_and_checked():
+    assert only_rule(minimal_env(AML_TOKEN_SCOPE="https://ml.azure.com/.default")).target.scope == \
+        "https://ml.azure.com/.default"
+    problem = single_problem(minimal_env(AML_TOKEN_SCOPE="api://aml"))
+    assert problem.where == "AML_PIPELINE_URL"
+    assert "token scope 'api://aml' must look like https://<resource>/.default" in problem.expected
+
+
+def test_retry_claim_ledger_and_identity_settings_are_read():
+    config = load_config(minimal_env(
+        RETRY_MAX_ATTEMPTS="3", RETRY_BASE_DELAY_SECONDS="0.5", RETRY_MAX_DELAY_SECONDS="10",
+        SUBMIT_DEADLINE_SECONDS="60", CLAIM_EXPIRY_SECONDS="90", LEDGER_STORAGE="LedgerConn",
+        LedgerConn__accountName="ledgeracct", LEDGER_CONTAINER="my-ledger", MANAGED_IDENTITY_CLIENT_ID="client-1",
+    ), NO_APP_ROOT)
+    assert config.retry == RetrySettings(max_attempts=3, base_delay=0.5, max_delay=10.0, deadline=60.0)
+    assert (config.claim_expiry, config.ledger_connection, config.ledger_container) == (90.0, "LedgerConn", "my-ledger")
+    assert config.managed_identity_client_id == "client-1"
+
+
+# --- rules file ------------------------------------------------------------------------------------------------
+
+
+def test_rules_file_with_several_rules_and_setting_references(tmp_path):
+    rules_file = write_rules(tmp_path, [
+        {"name": "daily", "prefix": "daily/", "target": {"url": "%PIPELINE_URL%"}, "experiment": "retrain-${STAGE}",
+         "parameters": {"model_name": "${MODEL}", "max_trials": 5},
+         "data_path": {"parameter": "input_datapath", "datastore": "%DATASTORE%"},
+         "required_columns": ["MYCT", "PRP"]},
+        {"name": "weekly", "prefix": "weekly/", "suffix": ".CSV", "include_subfolders": True,
+         "target": {"url": "${ENDPOINT_URL}", "kind": "pipeline_endpoint", "pipeline_version": 2,
+                    "scope": "https://ml.azure.com/.default"},
+         "experiment": "weekly", "description": "from %STAGE%", "continue_on_step_failure": False, "run_source": "API"},
+    ], name="config/rules.json", description="two rules", **{"$schema": "./rules.schema.json"})
+    env = rules_env(rules_file, PIPELINE_URL=PIPELINE_URL, ENDPOINT_URL=ENDPOINT_URL, STAGE="prod", MODEL="m1",
+                    DATASTORE="workspaceblobstore")
+
+    daily, weekly = load_config(env, tmp_path).rules
+
+    assert (daily.name, daily.prefix, daily.suffix, daily.include_subfolders) == ("daily", "daily/", ".csv", False)
+    assert (daily.experiment, dict(daily.parameters)) == ("retrain-prod", {"model_name": "m1", "max_trials": "5"})
+    assert daily.data_path == DataPathBinding("input_datapath", "workspaceblobstore")
+    assert (daily.required_columns, daily.target.url, daily.target.kind) == \
+        (("MYCT", "PRP"), PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE)
+    assert (weekly.name, weekly.prefix, weekly.suffix, weekly.include_subfolders) == ("weekly", "weekly/", ".CSV", True)
+    assert (weekly.description, weekly.continue_on_step_failure, weekly.run_source) == ("from prod", False, "API")
+    assert (weekly.target.kind, weekly.target.pipeline_version, weekly.target.scope) == \
+        (TargetKind.PIPELINE_ENDPOINT, "2", "https://ml.azure.com/.default")
+
+
+def test_rules_file_takes_precedence_over_simple_settings(tmp_path):
+    env = minimal_env(TRIGGER_RULES_FILE=write_rules(tmp_path, [rule_json("from-file")]))
+    assert [rule.name for rule in load_config(env, tmp_path).rules] == ["from-file"]
+
+
+def test_rules_file_reference_to_a_missing_setting_is_reported(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json(description="built in %STAGE%", experiment="retrain-${STAGE}")])
+    error = config_error(rules_env(rules_file), tmp_path)
+    assert "rules.json: rules[0].description = 'built in %STAGE%': app setting STAGE is not set" in str(error)
+    assert "rules.json: rules[0].experiment = 'retrain-${STAGE}': app setting STAGE is not set" in str(error)
+    # the unreplaced reference then fails the experiment-name check as well
+    assert len(error.problems) == 3
+
+
+def test_unknown_keys_are_reported_at_every_level(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json(
+        nmae="typo", target={"url": PIPELINE_URL, "verison": "2"},
+        data_path={"parameter": "p", "datastore": "d", "path": "x"},
+    )], extra=1)
+    error = config_error(rules_env(rules_file), tmp_path)
+    assert [problem.where for problem in error.problems] == [
+        "rules.json: (top level)", "rules.json: rules[0].nmae", "rules.json: rules[0].data_path.path",
+        "rules.json: rules[0].target.verison",
+    ]
+    message = str(error)
+    assert "rules.json: (top level) = ['extra']: only the keys rules, description and $schema" in message
+    assert "rules.json: rules[0].nmae = 'typo': a known rule key (continue_on_step_failure, data_path," in message
+    assert "rules.json: rules[0].data_path.path = 'x': only parameter and datastore" in message
+    assert "rules.json: rules[0].target.verison = '2': a known target key (kind, pipeline_version, scope, url)" in message
+
+
+def test_duplicate_rule_names_are_reported(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json("same"), rule_json("same", prefix="other/")])
+    problem = single_problem(rules_env(rules_file), tmp_path)
+    assert str(problem) == "rules.json: rules[1].name = 'same': rule names must be unique (they key the ledger)"
+
+
+def test_duplicate_rule_name_is_reported_at_its_index_in_the_file(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json("broken", prefix="no-slash"), rule_json("same"), rule_json("same")])
+    wheres = [problem.where for problem in config_error(rules_env(rules_file), tmp_path).problems]
+    assert wheres == ["rules.json: rules[0].prefix", "rules.json: rules[2].name"]
+
+
+@pytest.mark.parametrize("document, expected", [
+    ({"rules": []}, 'rules.json: rules = []: a non-empty list of rules'),
+    ({"other": 1}, 'rules.json: rules = (not set): a non-empty list of rules'),
+    ({"rules": ["not an object"]}, "rules.json: rules[0].(rule) = 'not an object': an object with name, prefix"),
+])
+def test_rules_file_with_a_wrong_shape_is_reported(tmp_path, document, expected):
+    (tmp_path / "rules.json").write_text(json.dumps(document), encoding="utf-8")
+    assert str(single_problem(rules_env("rules.json"), tmp_path)).startswith(expected)
+
+
+def test_missing_rules_file_is_reported_with_its_path(tmp_path):
+    problem = single_problem(rules_env("missing.json"), tmp_path)
+    assert (problem.where, problem.value) == ("TRIGGER_RULES_FILE", str(tmp_path / "missing.json"))
+    assert "an existing JSON rules file (relative to the app root)" in str(problem)
+
+
+@pytest.mark.parametrize("content", [b'{"rules": [', b"\xff\xfe{}"])
+def test_rules_file_that_is_not_utf8_json_is_reported(tmp_path, content):
+    (tmp_path / "rules.json").write_bytes(content)
+    problem = single_problem(rules_env("rules.json"), tmp_path)
+    assert problem.where == "TRIGGER_RULES_FILE"
+    assert "valid UTF-8 JSON (" in problem.expected
+
+
+def test_rules_file_that_is_a_directory_is_a_config_error(tmp_path):
+    (tmp_path / "rules").mkdir()
+    assert single_problem(rules_env("rules"), tmp_path).where == "TRIGGER_RULES_FILE"
+
+
+def test_neither_pipeline_url_nor_rules_file_names_both_settings():
+    problem = single_problem(minimal_env(AML_PIPELINE_URL=None))
+    assert str(problem).startswith("AML_PIPELINE_URL = (not set): set AML_PIPELINE_URL")
+    assert "TRIGGER_RULES_FILE" in problem.expected
+
+
+# --- one error for many problems -------------------------------------------------------------------------------
+
+
+def test_many_problems_are_reported_together_in_one_error():
+    env = minimal_env(
+        WATCH_CONTAINER="Training_Data", BLOB_TRIGGER_SOURCE="Polling", RETRY_MAX_ATTEMPTS="0",
+        CLAIM_EXPIRY_SECONDS="100", LEDGER_STORAGE="MissingConnection", WATCH_PREFIX="incoming",
+        AML_EXPERIMENT="bad name!", AML_PARAMETERS='{"flag": true}', AML_PIPELINE_URL="http://example.com/nothing",
+    )
+    expected_lines = [
+        "WATCH_CONTAINER = 'Training_Data': the watched blob container: 3-63 lowercase letters",
+        "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan",
+        "RETRY_MAX_ATTEMPTS = '0': a whole number from 1 to 50",
+        "CLAIM_EXPIRY_SECONDS = 100.0: at least SUBMIT_DEADLINE_SECONDS + 30 (270)",
+        "LEDGER_STORAGE = 'MissingConnection': a storage connection for the ledger: set MissingConnection",
+        "WATCH_PREFIX = 'incoming': a folder inside the container ending with '/'",
+        "AML_EXPERIMENT = 'bad name!': an experiment name",
+        "AML_PARAMETERS.flag = True: a string or number",
+        "AML_PIPELINE_URL = 'http://example.com/nothing': must be https",
+    ]
+
+    error = config_error(env)
+
+    message = str(error)
+    assert message.startswith(f"invalid configuration ({len(expected_lines)} problems):\n")
+    for line in expected_lines:
+        assert f"  - {line}" in message
+    assert len(error.problems) == len(expected_lines)
+    assert "host 'example.com' is not an Azure ML host" in message
+    assert "path does not fit" in message
+
+
+# --- single settings checked -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["incoming", "/incoming/", "/", "a/b"])
+def test_prefix_must_be_a_folder_ending_with_slash(prefix):
+    assert single_problem(minimal_env(WATCH_PREFIX=prefix)).where == "WATCH_PREFIX"
+
+
+@pytest.mark.parametrize("prefix", ["", "incoming/", "a/b/"])
+def test_prefix_folders_and_whole_container_are_accepted(prefix):
+    assert only_rule(minimal_env(WATCH_PREFIX=prefix)).prefix == prefix
+
+
+@pytest.mark.parametrize("experiment", ["bad name", "-leading-dash", "_leading", "dots.not.allowed", "x" * 256, None])
+def test_invalid_experiment_names_are_rejected(experiment):
+    problem = single_problem(minimal_env(AML_EXPERIMENT=experiment))
+    assert problem.where == "AML_EXPERIMENT"
+    assert "an experiment name: letters, digits, '-' and '_'" in problem.expected
+
+
+@pytest.mark.parametrize("experiment", ["a", "Retrain_Machines-2", "x" * 255])
+def test_valid_experiment_names_are_accepted(experiment):
+    assert only_rule(minimal_env(AML_EXPERIMENT=experiment)).experiment == experiment
+
+
+@pytest.mark.parametrize("container", ["Training", "ab", "a--b", "-abc", "abc-", "a_b", "a" * 64, None])
+def test_invalid_watch_container_is_rejected(container):
+    problem = single_problem(minimal_env(WATCH_CONTAINER=container))
+    assert problem.where == "WATCH_CONTAINER"
+    assert "3-63 lowercase letters, digits and single hyphens" in problem.expected
+
+
+@pytest.mark.parametrize("container", ["abc", "a-b-c", "a" * 63, "123"])
+def test_valid_watch_container_is_accepted(container):
+    assert load_config(minimal_env(WATCH_CONTAINER=container), NO_APP_ROOT).watch_container == container
+
+
+def test_invalid_ledger_container_is_rejected():
+    assert str(single_problem(minimal_env(LEDGER_CONTAINER="Ledger"))).startswith("LEDGER_CONTAINER = 'Ledger': ")
+
+
+@pytest.mark.parametrize("url", [
+    LOCAL_PIPELINE_URL,
+    LOCAL_PIPELINE_URL.replace("localhost", "127.0.0.1"),
+    LOCAL_PIPELINE_URL.replace("localhost", "[::1]"),
+    LOCAL_PIPELINE_URL.replace("http:", "https:"),
+])
+def test_local_http_target_is_allowed_only_with_allow_local_targets(url):
+    assert only_rule(minimal_env(AML_PIPELINE_URL=url, AML_ALLOW_LOCAL_TARGETS="true")).target.url == url
+    problem = single_problem(minimal_env(AML_PIPELINE_URL=url))
+    assert "is not an Azure ML host" in problem.expected
+
+
+def test_plain_http_to_a_loopback_host_is_rejected_without_allow_local_targets():
+    problem = single_problem(minimal_env(AML_PIPELINE_URL=LOCAL_PIPELINE_URL))
+    assert "must be https (plain http and loopback hosts are allowed only with AML_ALLOW_LOCAL_TARGETS=true" \
+        in problem.expected
+
+
+@pytest.mark.parametrize("url", [
+    PIPELINE_URL.replace("https:", "http:"),
+    LOCAL_PIPELINE_URL.replace("localhost", "example.com"),
+    LOCAL_PIPELINE_URL.replace("localhost", "10.0.0.5"),
+])
+def test_allow_local_targets_does_not_allow_http_to_other_hosts(url):
+    problem = single_problem(minimal_env(AML_PIPELINE_URL=url, AML_ALLOW_LOCAL_TARGETS="true"))
+    assert "must be https" in problem.expected
+
+
+@pytest.mark.parametrize("host", ["example.com", "api.azureml.ms.evil.example", "evilapi.azureml.ms", "azureml.ms"])
+def test_non_azure_ml_host_is_rejected(host):
+    problem = single_problem(minimal_env(AML_PIPELINE_URL=PIPELINE_URL.replace("eastus.api.azureml.ms", host)))
+    assert f"host {host!r} is not an Azure ML host" in problem.expected
+
+
+def test_allow_local_targets_must_be_a_boolean():
+    assert str(single_problem(minimal_env(AML_ALLOW_LOCAL_TARGETS="maybe"))) == \
+        "AML_ALLOW_LOCAL_TARGETS = 'maybe': true or false"
+
+
+@pytest.mark.parametrize("deadline, claim, ok", [("100", "130", True), ("100", "129.5", False), ("600", None, False),
+                                                 (None, "270", True), (None, "269", False)])
+def test_claim_expiry_must_exceed_submit_deadline_by_30_seconds(deadline, claim, ok):
+    env = minimal_env(SUBMIT_DEADLINE_SECONDS=deadline, CLAIM_EXPIRY_SECONDS=claim)
+    if ok:
+        load_config(env, NO_APP_ROOT)
+    else:
+        problem = single_problem(env)
+        assert problem.where == "CLAIM_EXPIRY_SECONDS"
+        assert problem.expected.startswith(f"at least SUBMIT_DEADLINE_SECONDS + 30 ({float(deadline or 240) + 30:g})")
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("RETRY_MAX_ATTEMPTS", "0", "a whole number from 1 to 50"),
+    ("RETRY_MAX_ATTEMPTS", "51", "a whole number from 1 to 50"),
+    ("RETRY_MAX_ATTEMPTS", "2.5", "a whole number from 1 to 50"),
+    ("RETRY_BASE_DELAY_SECONDS", "0", "a number from 0.001 to 60"),
+    ("RETRY_BASE_DELAY_SECONDS", "nan", "a number from 0.001 to 60"),
+    ("RETRY_MAX_DELAY_SECONDS", "601", "a number from 0.001 to 600"),
+    ("SUBMIT_DEADLINE_SECONDS", "3601", "a number from 1 to 3600"),
+    ("SUBMIT_DEADLINE_SECONDS", "soon", "a number from 1 to 3600"),
+    ("CLAIM_EXPIRY_SECONDS", "86401", "a number from 1 to 86400"),
+    ("CLAIM_EXPIRY_SECONDS", "inf", "a number from 1 to 86400"),
+])
+def test_numbers_out_of_range_are_rejected(name, value, expected):
+    assert str(single_problem(minimal_env(**{name: value}))) == f"{name} = {value!r}: {expected}"
+
+
+def test_max_delay_below_base_delay_is_rejected():
+    problem = single_problem(minimal_env(RETRY_BASE_DELAY_SECONDS="10", RETRY_MAX_DELAY_SECONDS="5"))
+    assert str(problem) == "RETRY_MAX_DELAY_SECONDS = 5.0: at least RETRY_BASE_DELAY_SECONDS (10.0)"
+
+
+# --- what errors may show ----------------------------------------------------------------------------------------
+
+
+def test_ledger_storage_naming_a_missing_setting_is_reported():
+    problem = single_problem(minimal_env(LEDGER_STORAGE="LedgerConn"))
+    assert str(problem).startswith("LEDGER_STORAGE = 'LedgerConn': a storage connection for the ledger: set LedgerConn")
+    assert "LedgerConn__blobServiceUri / LedgerConn__accountName (managed identity)" in problem.expected
+
+
+def test_connection_string_value_is_masked():
+    error = config_error(minimal_env(LEDGER_STORAGE=SECRET_CONNECTION))
+    assert "LEDGER_STORAGE = '***': " in str(error)
+
+
+def test_connection_string_in_ledger_storage_never_appears_in_the_error():
+    assert "S3cr3tKeyValue" not in str(config_error(minimal_env(LEDGER_STORAGE=SECRET_CONNECTION)))
+
+
+def test_secret_looking_values_in_a_rules_file_are_masked(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json(storage_connection=SECRET_CONNECTION)])
+    error = config_error(rules_env(rules_file), tmp_path)
+    assert "rules.json: rules[0].storage_connection = '***': a known rule key" in str(error)
+    assert "S3cr3tKeyValue" not in str(error)
+
+
+def test_url_query_inside_a_malformed_target_object_is_not_shown(tmp_path):
+    short_url_with_sas = "https://eastus.api.azureml.ms/p?sig=S3cr3tKeyValue"  # short enough not to be cut at 160
+    rules_file = write_rules(tmp_path, [rule_json(target={"uri": short_url_with_sas})])
+    error = config_error(rules_env(rules_file), tmp_path)
+    assert error.problems[0].where == "rules.json: rules[0].target"
+    assert "S3cr3tKeyValue" not in str(error)
+
+
+SHORT_URL = ("https://w.aether.ms/api/v1.0/subscriptions/s/resourceGroups/r/providers/"
+             "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")
+"""Short enough that an error shows it whole: long values are cut at 160 characters, which would hide a query anyway."""
+
+
+@pytest.mark.parametrize("secret_url", [
+    f"{SHORT_URL}?sig=S3cr3t",
+    f"{SHORT_URL}#S3cr3t",
+    SHORT_URL.replace("https://", "https://u:S3cr3t@"),
+])
+def test_url_query_fragment_and_user_info_are_not_shown_in_errors(secret_url):
+    error = config_error(minimal_env(AML_PIPELINE_URL=secret_url))
+    (problem,) = error.problems
+    assert str(problem).startswith(f"AML_PIPELINE_URL = {SHORT_URL!r}: must not carry")
+    assert "S3cr3t" not in str(error)
+
+
+def test_url_with_malformed_port_is_a_config_error():
+    error = config_error(minimal_env(AML_PIPELINE_URL=PIPELINE_URL.replace(".ms/", ".ms:99999/") + "?sig=S3cr3t"))
+    assert error.problems[0].where == "AML_PIPELINE_URL"
+    assert "S3cr3t" not in str(error)
+
+
+# --- trigger source and connections ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env, expected", [({}, "EventGrid"), ({"BLOB_TRIGGER_SOURCE": ""}, "EventGrid"),
+                                           ({"BLOB_TRIGGER_SOURCE": "EventGrid"}, "EventGrid"),
+                                           ({"BLOB_TRIGGER_SOURCE": "LogsAndContainerScan"}, "LogsAndContainerScan")])
+def test_blob_trigger_source_defaults_to_event_grid(env, expected):
+    assert blob_trigger_source(env) == expected
+
+
+@pytest.mark.parametrize("value", ["eventgrid", "Polling", "LogsAndContainerScan "])
+def test_blob_trigger_source_rejects_other_values(value):
+    with pytest.raises(ConfigError) as caught:
+        blob_trigger_source({"BLOB_TRIGGER_SOURCE": value})
+    assert len(caught.value.problems) == 1
+    assert f"BLOB_TRIGGER_SOURCE = {value!r}: one of EventGrid, LogsAndContainerScan" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["Conn", "Conn__blobServiceUri", "Conn__serviceUri", "Conn__accountName"])
+def test_connection_defined_by_string_or_identity_settings(name):
+    assert connection_defined({name: "value"}, "Conn")
+
+
+@pytest.mark.parametrize("env", [{}, {"Conn": ""}, {"Conn__credential": "managedidentity"}, {"Other": "x"}])
+def test_connection_not_defined(env):
+    assert not connection_defined(env, "Conn")
+
+
+def test_rules_file_required_columns_must_all_be_named(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json(required_columns=["MYCT", " "])])
+    problem = single_problem(rules_env(rules_file), tmp_path)
+    assert str(problem) == "rules.json: rules[0].required_columns = ['MYCT', ' ']: a list of non-empty column names"

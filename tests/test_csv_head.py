@@ -1,0 +1,129 @@
+"""shared/csv_head.py: judging a CSV from its first bytes."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from shared.csv_head import csv_head_problem
+
+BOM = codecs.BOM_UTF8
+
+
+def whole(content: bytes | str, required_columns=()) -> str | None:
+    """The verdict on a blob whose head is the whole blob."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return csv_head_problem(data, len(data), required_columns)
+
+
+def truncated(head: bytes | str, blob_size: int = 1_000_000, required_columns=()) -> str | None:
+    """The verdict on the first bytes of a larger blob."""
+    data = head.encode("utf-8") if isinstance(head, str) else head
+    assert blob_size > len(data)
+    return csv_head_problem(data, blob_size, required_columns)
+
+
+@pytest.mark.parametrize("content", [
+    "MYCT,MMIN,PRP\n125,256,198\n29,8000,269\n",
+    "MYCT,MMIN,PRP\n125,256,198",
+    "MYCT,MMIN,PRP\r\n125,256,198\r\n",
+    "MYCT,MMIN,PRP\r125,256,198\r",
+    '"last, first",age\n"Doe, Jane",42\n',
+    "naïve,Zürich,日本\nä,ö,ü\n",
+])
+def test_usable_csv(content):
+    assert whole(content) is None
+
+
+def test_utf8_bom_is_accepted_and_not_part_of_the_first_column():
+    assert whole(BOM + b"id,value\n1,2\n", required_columns=["id", "value"]) is None
+
+
+def test_crlf_header_columns_match_required_columns():
+    assert whole("a,b,c\r\n1,2,3\r\n", required_columns=["a", "c"]) is None
+
+
+def test_quoted_header_fields_with_commas_are_single_columns():
+    assert whole('"last, first","age"\n"Doe, Jane",42\n', required_columns=["last, first", "age"]) is None
+
+
+@pytest.mark.parametrize("content, byte, offset", [
+    ("name,city\nJosé,Zürich\n".encode("latin-1"), 0xE9, 13),
+    (BOM + "name,city\nJosé,Zürich\n".encode("latin-1"), 0xE9, 16),
+    ("name,city\n".encode("utf-16"), 0xFF, 0),
+])
+def test_non_utf8_bytes_are_rejected_with_their_offset(content, byte, offset):
+    assert whole(content) == f"not UTF-8 text (byte 0x{byte:02x} at offset {offset})"
+
+
+def test_non_utf8_bytes_inside_a_truncated_head_are_rejected():
+    assert truncated("name,city\nJosé,Zürich\n".encode("latin-1")) == "not UTF-8 text (byte 0xe9 at offset 13)"
+
+
+def test_whole_blob_ending_inside_a_multibyte_character_is_rejected():
+    content = "name\nZürich".encode("utf-8")[:-5]  # ends with the first byte of 'ü'
+    assert whole(content).startswith("not UTF-8 text (byte 0xc3 at offset 6)")
+
+
+@pytest.mark.parametrize("content", ["MYCT,MMIN\n", "MYCT,MMIN", "MYCT,MMIN\n\n\n", "MYCT,MMIN\n , \n"])
+def test_header_only(content):
+    assert whole(content) == "no data rows (header only)"
+
+
+@pytest.mark.parametrize("content", ["", "\nMYCT,MMIN\n1,2\n", "\r\nMYCT,MMIN\r\n1,2\r\n", " , \nMYCT\n1\n"])
+def test_empty_first_line(content):
+    assert whole(content) == "no header row (the file starts with an empty line)"
+
+
+def test_missing_required_columns_are_listed_with_the_header():
+    assert whole("MYCT, MMIN ,PRP\n1,2,3\n", required_columns=["MYCT", "CACH", "MMIN", "ERP"]) == \
+        "missing required columns: CACH, ERP (header has: MYCT, MMIN, PRP)"
+
+
+def test_required_columns_are_case_sensitive():
+    assert whole("myct\n1\n", required_columns=["MYCT"]).startswith("missing required columns: MYCT")
+
+
+def test_long_headers_are_shown_cut_to_20_columns():
+    header = ",".join(f"c{index}" for index in range(25))
+    problem = whole(f"{header}\n" + ",".join("1" * 25) + "\n", required_columns=["missing"])
+    assert problem.endswith(f"(header has: {', '.join(f'c{index}' for index in range(20))}, ...)")
+
+
+# --- heads of larger blobs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("head", ["MYCT,MMIN\n", "MYCT,MMIN\r\n", "MYCT,MMIN\n125,2", BOM + b"MYCT,MMIN\n"])
+def test_truncated_head_with_a_complete_header_is_accepted_without_a_data_row(head):
+    assert truncated(head, required_columns=["MYCT"]) is None
+
+
+def test_truncated_head_cut_inside_a_multibyte_character_is_accepted():
+    content = "name,city\nJosé,Zürich\nLi,東京\n".encode("utf-8")
+    for cut in (content.index("é".encode()) + 1, content.index("東".encode()) + 1, content.index("東".encode()) + 2):
+        assert truncated(content[:cut], blob_size=len(content)) is None, cut
+
+
+def test_truncated_head_still_checks_required_columns():
+    assert truncated("MYCT,MMIN\n1,", required_columns=["PRP"]).startswith("missing required columns: PRP")
+
+
+@pytest.mark.parametrize("head", ["MYCT,MMIN,PRP", "x" * 4096, "naïve".encode("utf-8")[:3]])
+def test_truncated_head_without_a_newline_has_no_complete_header(head):
+    assert truncated(head).startswith("no complete header row in the first ")
+
+
+def test_truncated_head_reports_its_size_in_bytes():
+    assert truncated("x" * 65536) == "no complete header row in the first 65,536 bytes"
+
+
+@pytest.mark.parametrize("content", [
+    b"MYCT,MMIN\n1,\x002\n",
+    b"\x00\x00\x00\x00,\x00\n1,2\n",
+    "MYCT,MMIN\n1,2\n".encode("utf-16-le"),
+])
+def test_nul_bytes_are_rejected_with_a_clear_reason(content):
+    problem = whole(content)
+    assert problem is not None
+    assert "CSV" in problem or "UTF-8" in problem

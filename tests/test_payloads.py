@@ -1,0 +1,144 @@
+"""shared/payloads.py and shared/keys.py: the exact request Azure ML receives, and the key of one blob version."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from shared.config import DataPathBinding, Rule, load_config
+from shared.keys import blob_version_key, normalize_etag
+from shared.payloads import SubmitRequest, trigger_tags, v1_submission
+from shared.targets import ARM_SCOPE, parse_target
+
+WORKSPACE = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
+PIPELINE_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
+ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"
+CONTAINER = "training-data"
+BLOB = "incoming/machine data é.csv"
+ETAG = '"0x8DC1234ABCD"'
+KEY = "k" * 64
+
+
+def rule(**overrides) -> Rule:
+    base = Rule(name="daily", prefix="incoming/", suffix=".csv", include_subfolders=False,
+                target=parse_target(PIPELINE_URL), experiment="retrain", parameters={"model_name": "m1"})
+    return dataclasses.replace(base, **overrides)
+
+
+def submission(the_rule: Rule, blob_name: str = BLOB) -> SubmitRequest:
+    return v1_submission(the_rule, container=CONTAINER, blob_name=blob_name, etag=ETAG, key=KEY)
+
+
+EXPECTED_TAGS = {
+    "triggered_by": "aml-pipeline-trigger",
+    "trigger_rule": "daily",
+    "trigger_blob": f"{CONTAINER}/{BLOB}",
+    "trigger_etag": ETAG,
+    "trigger_key": KEY,
+}
+
+
+def test_trigger_tags_name_rule_blob_etag_and_key():
+    assert trigger_tags(rule(), container=CONTAINER, blob_name=BLOB, etag=ETAG, key=KEY) == EXPECTED_TAGS
+
+
+def test_minimal_rule_gives_the_minimal_body():
+    assert submission(rule()).body == {
+        "ExperimentName": "retrain",
+        "ParameterAssignments": {"model_name": "m1"},
+        "RunSource": "SDK",
+        "tags": EXPECTED_TAGS,
+    }
+
+
+def test_every_optional_field_is_sent_when_set():
+    full_rule = rule(data_path=DataPathBinding("input_datapath", "workspaceblobstore"), description="nightly retrain",
+                     continue_on_step_failure=True, run_source="API")
+    assert submission(full_rule).body == {
+        "ExperimentName": "retrain",
+        "ParameterAssignments": {"model_name": "m1"},
+        "RunSource": "API",
+        "tags": EXPECTED_TAGS,
+        "DataPathAssignments": {
+            "input_datapath": {"DataStoreName": "workspaceblobstore", "RelativePath": BLOB},
+        },
+        "Description": "nightly retrain",
+        "ContinueRunOnStepFailure": True,
+    }
+
+
+def test_continue_on_step_failure_false_is_sent_but_an_empty_description_is_not():
+    body = submission(rule(continue_on_step_failure=False, description="")).body
+    assert body["ContinueRunOnStepFailure"] is False
+    assert "Description" not in body
+
+
+@pytest.mark.parametrize("blob_name", ["incoming/a.csv", "incoming/sub dir/100%#?.csv", "incoming/日本.csv"])
+def test_relative_path_is_the_blob_name_exactly(blob_name):
+    body = submission(rule(data_path=DataPathBinding("input_datapath", "store")), blob_name=blob_name).body
+    assert body["DataPathAssignments"]["input_datapath"]["RelativePath"] == blob_name
+    assert body["tags"]["trigger_blob"] == f"{CONTAINER}/{blob_name}"
+
+
+def test_parameters_from_settings_are_sent_as_strings():
+    env = {
+        "WATCH_CONTAINER": CONTAINER, "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "AML_PIPELINE_URL": PIPELINE_URL, "AML_EXPERIMENT": "retrain",
+        "AML_PARAMETERS": '{"model_name": "automlmodel", "max_trials": 3, "ratio": 0.25}',
+        "AML_DATA_PATH_PARAMETER": "input_datapath", "AML_DATASTORE": "workspaceblobstore",
+    }
+    (configured_rule,) = load_config(env, Path("/nonexistent-app-root")).rules
+    body = submission(configured_rule).body
+    assert body["ParameterAssignments"] == {"model_name": "automlmodel", "max_trials": "3", "ratio": "0.25"}
+    assert body["DataPathAssignments"] == {"input_datapath": {"DataStoreName": "workspaceblobstore",
+                                                              "RelativePath": BLOB}}
+
+
+def test_parameter_assignments_are_a_copy_of_the_rule_parameters():
+    the_rule = rule()
+    submission(the_rule).body["ParameterAssignments"]["model_name"] = "changed"
+    assert the_rule.parameters == {"model_name": "m1"}
+
+
+def test_request_goes_to_the_published_pipeline_with_the_arm_scope():
+    request = submission(rule())
+    assert (request.url, request.scope) == (PIPELINE_URL, ARM_SCOPE)
+    assert request.headers == {"Content-Type": "application/json"}
+    assert request.run_id_field == "Id"
+
+
+def test_request_to_a_pipeline_endpoint_version_uses_the_submit_url_and_custom_scope():
+    target = parse_target(ENDPOINT_URL, pipeline_version="4", scope="https://ml.azure.com/.default")
+    request = submission(rule(target=target))
+    assert request.url == target.submit_url() == f"{ENDPOINT_URL}/4?pipelineVersion=4"
+    assert request.scope == "https://ml.azure.com/.default"
+
+
+# --- keys ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("etag", ['"0x8DC1234ABCD"', "0x8DC1234ABCD", ' "0x8DC1234ABCD" ', '""0x8DC1234ABCD""'])
+def test_normalize_etag_strips_quotes_and_spaces(etag):
+    assert normalize_etag(etag) == "0x8DC1234ABCD"
+
+
+def test_blob_version_key_is_a_stable_sha256_hex_digest():
+    key = blob_version_key(CONTAINER, "incoming/a.csv", "0x8DC1234ABCD")
+    assert key == "2ef93cd8c2e23bd82db2cd8cf5bdbaaac8ee3b91aef38eb914556fc51c159ee7"
+    assert key == blob_version_key(CONTAINER, "incoming/a.csv", "0x8DC1234ABCD")
+
+
+def test_blob_version_key_is_the_same_for_quoted_and_bare_etags():
+    assert blob_version_key(CONTAINER, BLOB, '"0x8DC1234ABCD"') == blob_version_key(CONTAINER, BLOB, "0x8DC1234ABCD")
+
+
+@pytest.mark.parametrize("container, blob_name, etag", [
+    ("other-data", BLOB, ETAG),
+    (CONTAINER, "incoming/other.csv", ETAG),
+    (CONTAINER, BLOB.upper(), ETAG),
+    (CONTAINER, BLOB, '"0x8DC1234ABCE"'),
+])
+def test_blob_version_key_differs_per_container_name_and_etag(container, blob_name, etag):
+    assert blob_version_key(container, blob_name, etag) != blob_version_key(CONTAINER, BLOB, ETAG)

@@ -1,0 +1,232 @@
+"""shared/targets.py: which Azure ML URLs a token may be sent to, and what they point at."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.targets import ARM_SCOPE, Target, TargetError, TargetKind, is_loopback, parse_target, redact_url
+
+PUBLIC_HOST = "eastus.api.azureml.ms"
+WORKSPACE_PATH = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.MachineLearningServices/workspaces/ws-1"
+WORKSPACE_ID = "/subscriptions/sub-1/resourcegroups/rg-1/workspaces/ws-1"
+
+
+def published_url(host: str = PUBLIC_HOST, root: str = "/pipelines/v1.0", pipeline_id: str = "pipe-1",
+                  scheme: str = "https") -> str:
+    return f"{scheme}://{host}{root}{WORKSPACE_PATH}/PipelineRuns/PipelineSubmit/{pipeline_id}"
+
+
+def endpoint_url(host: str = PUBLIC_HOST, root: str = "/pipelines/v1.0", endpoint_id: str = "ep-1",
+                 version: str | None = None) -> str:
+    url = f"https://{host}{root}{WORKSPACE_PATH}/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}"
+    return f"{url}/{version}" if version else url
+
+
+def target_error(url: str, **options) -> str:
+    with pytest.raises(TargetError) as caught:
+        parse_target(url, **options)
+    return str(caught.value)
+
+
+# --- URL shapes and kinds --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, kind", [
+    (published_url(), TargetKind.PUBLISHED_PIPELINE),
+    (published_url(host="eastus.aether.ms", root="/api/v1.0"), TargetKind.PUBLISHED_PIPELINE),
+    (published_url(host="chinaeast2.api.ml.azure.cn"), TargetKind.PUBLISHED_PIPELINE),
+    (published_url(host="usgovvirginia.api.ml.azure.us"), TargetKind.PUBLISHED_PIPELINE),
+    (endpoint_url(), TargetKind.PIPELINE_ENDPOINT),
+    (endpoint_url(host="westeurope.aether.ms", root="/api/v1.0"), TargetKind.PIPELINE_ENDPOINT),
+])
+def test_url_shapes_are_recognised_and_their_kind_inferred(url, kind):
+    target = parse_target(url)
+    assert target == Target(url=url, kind=kind, scope=ARM_SCOPE, pipeline_version=None, workspace_id=WORKSPACE_ID)
+
+
+def test_path_is_matched_case_insensitively_and_a_trailing_slash_dropped():
+    url = published_url().replace("/PipelineRuns/PipelineSubmit/", "/pipelineruns/pipelinesubmit/")
+    assert parse_target(url + "/").url == url
+
+
+@pytest.mark.parametrize("kind", [None, "", "auto", "published_pipeline"])
+def test_explicit_kind_matching_the_url_is_accepted(kind):
+    assert parse_target(published_url(), kind=kind).kind is TargetKind.PUBLISHED_PIPELINE
+
+
+@pytest.mark.parametrize("url, kind, inferred", [
+    (published_url(), "pipeline_endpoint", "published_pipeline"),
+    (endpoint_url(), "published_pipeline", "pipeline_endpoint"),
+    (endpoint_url(), "PipelineEndpoint", "pipeline_endpoint"),
+])
+def test_explicit_kind_not_matching_the_url_is_rejected(url, kind, inferred):
+    assert target_error(url, kind=kind) == f"kind {kind!r} was set but the URL is a {inferred} URL"
+
+
+@pytest.mark.parametrize("path_end", [
+    "/PipelineRuns/PipelineSubmit",
+    "/PipelineRuns/PipelineSubmit/pipe-1/extra",
+    "/PipelineRuns/PipelineEndpointSubmit/ep-1",
+    "/PipelineRuns/PipelineEndpointSubmit/Id/ep-1/2/extra",
+])
+def test_other_paths_are_rejected(path_end):
+    url = f"https://{PUBLIC_HOST}/pipelines/v1.0{WORKSPACE_PATH}{path_end}"
+    assert target_error(url).startswith("path does not fit a v1 published pipeline URL")
+
+
+def test_other_api_roots_are_rejected():
+    assert "path does not fit" in target_error(published_url(root="/pipelines/v2.0"))
+
+
+# --- pipeline endpoint versions --------------------------------------------------------------------------------
+
+
+def test_pipeline_version_goes_in_path_and_query_of_the_submit_url():
+    target = parse_target(endpoint_url(), pipeline_version="2")
+    assert (target.url, target.pipeline_version) == (endpoint_url(), "2")
+    assert target.submit_url() == f"{endpoint_url()}/2?pipelineVersion=2"
+
+
+def test_pipeline_version_is_quoted_in_the_submit_url():
+    assert parse_target(endpoint_url(), pipeline_version="v 1/2").submit_url() == \
+        f"{endpoint_url()}/v%201%2F2?pipelineVersion=v%201%2F2"
+
+
+@pytest.mark.parametrize("url", [endpoint_url(), published_url()])
+def test_submit_url_without_a_version_is_the_url(url):
+    assert parse_target(url).submit_url() == url
+
+
+@pytest.mark.parametrize("explicit", [None, "3"])
+def test_version_in_the_url_path_is_parsed(explicit):
+    target = parse_target(endpoint_url(version="3") + "/", pipeline_version=explicit)
+    assert (target.url, target.pipeline_version) == (endpoint_url(), "3")
+    assert target.submit_url() == f"{endpoint_url()}/3?pipelineVersion=3"
+
+
+def test_conflicting_versions_are_rejected():
+    assert target_error(endpoint_url(version="3"), pipeline_version="4") == \
+        "URL names version '3' but pipeline_version is '4'"
+
+
+def test_pipeline_version_on_a_published_pipeline_is_rejected():
+    assert target_error(published_url(), pipeline_version="2") == \
+        "pipeline_version applies to pipeline endpoints only, not to a published pipeline"
+
+
+# --- what must not be in a URL, hosts, schemes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, expected", [
+    (endpoint_url() + "?pipelineVersion=2", "must not carry a query string or fragment"),
+    (published_url() + "#top", "must not carry a query string or fragment"),
+    (published_url().replace("https://", "https://user:pw@"), "must not carry user info"),
+    (published_url().replace("https://", "https://token@"), "must not carry user info"),
+])
+def test_query_fragment_and_user_info_are_rejected(url, expected):
+    assert target_error(url).startswith(expected)
+
+
+@pytest.mark.parametrize("host", ["example.com", "azureml.ms", "api.azureml.ms", "evilapi.azureml.ms",
+                                  "eastus.api.azureml.ms.example.com", "management.azure.com"])
+def test_hosts_other_than_azure_ml_are_rejected(host):
+    assert f"host {host!r} is not an Azure ML host" in target_error(published_url(host=host))
+
+
+def test_plain_http_is_rejected():
+    assert target_error(published_url(scheme="http")).startswith("must be https (plain http and loopback hosts")
+
+
+@pytest.mark.parametrize("host", ["localhost", "LocalHost:7071", "127.0.0.1:8080", "[::1]:8080"])
+def test_loopback_targets_over_http_only_with_allow_local(host):
+    url = published_url(host=host, scheme="http")
+    assert parse_target(url, allow_local=True).url == url
+    assert "is not an Azure ML host" in target_error(url)
+
+
+def test_allow_local_still_requires_http_or_https():
+    assert target_error(published_url(host="localhost", scheme="ftp"), allow_local=True) == "must be http or https"
+
+
+def test_malformed_port_is_not_a_url():
+    assert target_error(published_url(host=f"{PUBLIC_HOST}:notaport")).startswith("not a URL (")
+
+
+def test_several_problems_in_one_url_are_reported_together():
+    message = target_error("http://user:pw@example.com/nothing?x=1", kind="published_pipeline",
+                           pipeline_version="2", scope="api://aml")
+    expected_starts = [
+        "must not carry user info", "must not carry a query string or fragment", "must be https",
+        "host 'example.com' is not an Azure ML host", "path does not fit", "token scope 'api://aml' must look like",
+    ]
+    parts = message.split("; ")
+    assert len(parts) == len(expected_starts), message
+    for part, start in zip(parts, expected_starts):
+        assert part.startswith(start)
+
+
+# --- token scope -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", ["https://ml.azure.com/.default", "https://management.core.windows.net//.default",
+                                   "https://example.azure.us/api/.default"])
+def test_custom_scopes_of_the_right_form_are_accepted(scope):
+    assert parse_target(published_url(), scope=scope).scope == scope
+
+
+@pytest.mark.parametrize("scope", ["api://aml/.default", "https://management.azure.com",
+                                   "http://management.azure.com/.default", "https://management.azure.com/.default x",
+                                   "https:///.default"])
+def test_scopes_of_another_form_are_rejected(scope):
+    assert target_error(published_url(), scope=scope) == \
+        f"token scope {scope!r} must look like https://<resource>/.default"
+
+
+@pytest.mark.parametrize("scope", [None, ""])
+def test_default_scope_is_arm(scope):
+    assert parse_target(published_url(), scope=scope).scope == ARM_SCOPE == "https://management.azure.com/.default"
+
+
+# --- studio links ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [published_url(), endpoint_url(version="2")])
+def test_run_link_points_at_the_run_in_studio(url):
+    assert parse_target(url).run_link("run-123") == \
+        "https://ml.azure.com/runs/run-123?wsid=/subscriptions/sub-1/resourcegroups/rg-1/workspaces/ws-1"
+
+
+def test_run_link_quotes_the_run_id():
+    assert parse_target(published_url()).run_link("a/b c").startswith("https://ml.azure.com/runs/a%2Fb%20c?wsid=")
+
+
+def test_run_link_without_a_workspace_is_none():
+    assert Target(url=published_url(), kind=TargetKind.PUBLISHED_PIPELINE).run_link("run-123") is None
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://host.example/path?sig=secret", "https://host.example/path"),
+    ("https://host.example/path#fragment", "https://host.example/path"),
+    ("https://user:secret@host.example:8443/path?x=1", "https://host.example:8443/path"),
+    ("http://localhost:7071/a/b", "http://localhost:7071/a/b"),
+    ("no-scheme/path?sig=secret", "no-scheme/path"),
+])
+def test_redact_url_drops_query_fragment_and_user_info(url, expected):
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["https://host.example:notaport/path?sig=secret",
+                                 "https://host.example:99999/path?sig=secret"])
+def test_redact_url_of_a_url_with_a_malformed_port_still_drops_the_query(url):
+    assert "secret" not in redact_url(url)
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("localhost", True), ("LOCALHOST", True), ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True),
+    ("0.0.0.0", False), ("10.0.0.1", False), ("localhost.example.com", False), ("example.com", False), ("", False),
+])
+def test_is_loopback(host, expected):
+    assert is_loopback(host) is expected
