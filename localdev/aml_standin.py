@@ -120,8 +120,8 @@ class _Handler(QuietHandler):
 class AmlStandIn(LocalServer):
     handler_class = _Handler
 
-    def __init__(self, *, audiences: frozenset[str] = ARM_AUDIENCES, announce: bool = False):
-        super().__init__()
+    def __init__(self, *, audiences: frozenset[str] = ARM_AUDIENCES, announce: bool = False, port: int = 0):
+        super().__init__(port)
         self.audiences = audiences
         self.announce = announce
         self.received: list[Received] = []

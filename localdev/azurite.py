@@ -23,7 +23,9 @@ class AzuriteNotInstalled(RuntimeError):
 class Azurite:
     """One Azurite process; ``node`` runs the server directly so the PID we hold is the server."""
 
-    def __init__(self) -> None:
+    def __init__(self, ports: dict[str, int] | None = None) -> None:
+        """``ports`` per service (blob, queue, table); free ports when not given."""
+        self.ports = ports or {}
         self.endpoints: dict[str, str] = {}
         self._process: subprocess.Popen[str] | None = None
         self._output: list[str] = []
@@ -38,7 +40,7 @@ class Azurite:
         args = [node, str(AZURITE_SCRIPT), "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
                 "--inMemoryPersistence"]
         for service in ("blob", "queue", "table"):
-            args += [f"--{service}Host", "127.0.0.1", f"--{service}Port", "0"]
+            args += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(self.ports.get(service, 0))]
         self._process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                          cwd=PROJECT_ROOT)
         ready = threading.Event()

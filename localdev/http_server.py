@@ -26,11 +26,12 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 class LocalServer:
-    """Owns a ThreadingHTTPServer bound to 127.0.0.1:0; ``url`` is its base address once started."""
+    """Owns a ThreadingHTTPServer on 127.0.0.1 (a free port unless one is given); ``url`` once started."""
 
     handler_class: type[QuietHandler]
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -40,7 +41,7 @@ class LocalServer:
         class Handler(self.handler_class):
             server_owner = owner
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
         self._thread.start()

@@ -41,9 +41,9 @@ class IdentityEndpoint(LocalServer):
     handler_class = _Handler
 
     def __init__(self, *, client_id: str = "00000000-0000-0000-0000-00000000c11d",
-                 require_client_id: bool = False, lifetime: int = 3600):
-        super().__init__()
-        self.secret = secrets.token_hex(16)
+                 require_client_id: bool = False, lifetime: int = 3600, port: int = 0, secret: str | None = None):
+        super().__init__(port)
+        self.secret = secret or secrets.token_hex(16)
         self.client_id = client_id
         self.require_client_id = require_client_id
         self.lifetime = lifetime
