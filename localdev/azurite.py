@@ -35,7 +35,7 @@ class Azurite:
         if node is None or not AZURITE_SCRIPT.exists():
             raise AzuriteNotInstalled(
                 "Azurite is not installed: run `npm ci` in the project root (./dev test and ./dev demo do it). "
-                f"Expected {AZURITE_SCRIPT.relative_to(PROJECT_ROOT)} and `node` (20+) on PATH."
+                f"Expected {AZURITE_SCRIPT} and `node` (20+) on PATH."
             )
         args = [node, str(AZURITE_SCRIPT), "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
                 "--inMemoryPersistence"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import BlobClient
+from azure.storage.blob import BlobClient, BlobProperties
 
 from shared.aml_client import SubmitError
 from shared.config import Rule
@@ -58,15 +58,22 @@ def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> Blo
         if error.error_code == "InvalidRange":  # a ranged read of an empty blob (ADLS CreateFile before flush)
             return ZERO_BYTES
         raise
-    if downloader.properties.size == 0:
+    size = _total_size(downloader.properties)
+    if size == 0:
         return ZERO_BYTES
     return BlobVersion(
         container=blob.container_name,
         name=blob.blob_name,
         etag=normalize_etag(downloader.properties.etag),
-        size=downloader.properties.size,
+        size=size,
         head=head,
     )
+
+
+def _total_size(properties: BlobProperties) -> int:
+    """The whole blob's size: for a ranged read ``size`` is the range's, the total is in ``Content-Range``."""
+    total = (properties.content_range or "").rpartition("/")[2]
+    return int(total) if total.isdigit() else properties.size
 
 
 def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None) -> list[Decision]:

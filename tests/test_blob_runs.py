@@ -8,8 +8,9 @@ import os
 
 import pytest
 
-from shared.blob_runs import process_blob
+from shared.blob_runs import process_blob, read_blob_version
 from shared.config import ConfigError
+from shared.csv_head import HEAD_BYTES
 from shared.services import build_services
 from tests.conftest import SAMPLE_CSV
 from tests.harness import deliver_blob, host_blob_client, ledger_record, service_client, upload
@@ -181,13 +182,31 @@ def test_invalid_csv_is_rejected_recorded_and_never_retried(app_env, aml, monkey
 def test_only_the_first_64_kib_is_read_to_validate(app_env, aml):
     container = app_env["WATCH_CONTAINER"]
     big = b"MYCT,PRP\n" + b"125,198\n" * 200_000  # ~1.6 MB
-    upload(container, "big.csv", big)
+    etag = upload(container, "big.csv", big)
 
+    version = read_blob_version(host_blob_client(container, "big.csv"))
     deliver_blob(container, "big.csv")
 
+    assert (len(version.head), version.size, version.etag) == (HEAD_BYTES, len(big), etag)
     assert len(aml.accepted) == 1
-    stats = service_client().get_blob_client(container, "big.csv").get_blob_properties()
-    assert stats.size == len(big)
+    assert ledger_record("default", container, "big.csv", etag)["subject"]["size"] == len(big)
+
+
+def test_a_large_csv_cut_inside_a_multibyte_character_is_accepted(app_env, aml):
+    container = app_env["WATCH_CONTAINER"]
+    rows = "".join(f"données-{index},{index}\n" for index in range(20_000)).encode("utf-8")
+    big = b"name,value\n" + rows
+    head = big[:HEAD_BYTES]
+    while head[-1] != 0xC3:  # shift until the 64 KiB boundary splits the 2-byte 'é' after its lead byte
+        big = b" " + big
+        head = big[:HEAD_BYTES]
+    with pytest.raises(UnicodeDecodeError):
+        head.decode("utf-8")
+    upload(container, "cut.csv", big)
+
+    deliver_blob(container, "cut.csv")
+
+    assert len(aml.accepted) == 1
 
 
 @pytest.mark.parametrize(
