@@ -20,7 +20,7 @@ from shared.decisions import Decision, Outcome, log_decision
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import Claim, ClaimBusyError, Duplicate, RunState
 from shared.matching import split_rules
-from shared.payloads import v1_submission
+from shared.payloads import blob_tags, v1_submission
 from shared.services import Services
 
 
@@ -118,12 +118,13 @@ def _run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: fl
                                      reason="already handled; no POST", **about))
     took_over = claimed.took_over or None
 
-    problem = csv_head_problem(version.head, version.size, rule.required_columns)
+    problem = csv_head_problem(version.head, version.size, rule.run.required_columns)
     if problem:
         services.ledger.settle(claimed, RunState.REJECTED, reason=problem)
         return log_decision(Decision(Outcome.REJECTED, reason=problem, took_over=took_over, **about))
 
-    request = v1_submission(rule, container=version.container, blob_name=version.name, etag=version.etag, key=key)
+    tags = blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key)
+    request = v1_submission(rule.run, data_path=version.name, tags=tags)
     try:
         result = services.submitter.submit(request, deadline)
     except SubmitError as error:
@@ -135,9 +136,9 @@ def _run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: fl
         if error.retryable:
             raise  # the host retries the event, then parks it as poison: nothing is lost
         return decision
-    run_url = rule.target.run_link(result.run_id)
+    run_url = rule.run.target.run_link(result.run_id)
     services.ledger.settle(claimed, RunState.SUBMITTED, run_id=result.run_id, run_url=run_url,
-                           target=rule.target.url, experiment=rule.experiment, attempts=result.attempts)
+                           target=rule.run.target.url, experiment=rule.run.experiment, attempts=result.attempts)
     return log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url, attempts=result.attempts,
                                  took_over=took_over, **about))
 

@@ -42,19 +42,35 @@ class DataPathBinding:
 
 
 @dataclass(frozen=True)
-class Rule:
-    name: str
-    prefix: str
-    suffix: str
-    include_subfolders: bool
+class BlobFilter:
+    """Which blob names count: a folder, its subfolders or not, a file ending (case-insensitive)."""
+
+    prefix: str = ""
+    suffix: str = DEFAULT_SUFFIX
+    include_subfolders: bool = False
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run and how to check its data: the target, the v1 body's fields, the CSV's required columns."""
+
     target: Target
     experiment: str
-    parameters: Mapping[str, str]
+    parameters: Mapping[str, str] = field(default_factory=dict)
     data_path: DataPathBinding | None = None
     required_columns: tuple[str, ...] = ()
     description: str | None = None
     continue_on_step_failure: bool | None = None
     run_source: str = DEFAULT_RUN_SOURCE
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A blob rule: new blobs that pass ``watch`` start ``run``."""
+
+    name: str
+    watch: BlobFilter
+    run: RunSpec
 
 
 @dataclass(frozen=True)
@@ -306,12 +322,28 @@ def _parse_rule(
         problems.add(label("(rule)"), raw, "an object with name, prefix, target, experiment, ...")
         return None
     count_before = len(problems)
-    for key in sorted(set(raw) - _RULE_KEYS):
-        problems.add(label(key), raw[key], f"a known rule key ({', '.join(sorted(_RULE_KEYS))})")
+    _unknown_keys(raw, _RULE_KEYS, label, "rule", problems)
+    name = _name(raw.get("name"), label("name"), problems)
+    watch = _blob_filter(raw, label, problems)
+    run = _run_spec(raw, label, env, allow_local, problems)
+    if len(problems) > count_before:
+        return None
+    return Rule(name=name, watch=watch, run=run)
 
-    name = raw.get("name")
+
+def _unknown_keys(raw: dict[str, Any], known: set[str], label: Callable[[str], str], what: str,
+                  problems: _Problems) -> None:
+    for key in sorted(set(raw) - known):
+        problems.add(label(key), raw[key], f"a known {what} key ({', '.join(sorted(known))})")
+
+
+def _name(name: Any, where: str, problems: _Problems) -> str:
     if not isinstance(name, str) or not _RULE_NAME.fullmatch(name):
-        problems.add(label("name"), name, "1-63 letters, digits, '-' or '_', starting with a letter or digit")
+        problems.add(where, name, "1-63 letters, digits, '-' or '_', starting with a letter or digit")
+    return name
+
+
+def _blob_filter(raw: dict[str, Any], label: Callable[[str], str], problems: _Problems) -> BlobFilter:
     prefix = raw.get("prefix", "")
     if not isinstance(prefix, str) or prefix.startswith("/") or (prefix and not prefix.endswith("/")):
         problems.add(label("prefix"), prefix,
@@ -320,6 +352,11 @@ def _parse_rule(
     if not isinstance(suffix, str):
         problems.add(label("suffix"), suffix, "a file name ending such as '.csv' (compared case-insensitively)")
     include_subfolders = _bool(raw.get("include_subfolders"), label("include_subfolders"), False, problems)
+    return BlobFilter(prefix=prefix, suffix=suffix, include_subfolders=include_subfolders)
+
+
+def _run_spec(raw: dict[str, Any], label: Callable[[str], str], env: Mapping[str, str], allow_local: bool,
+              problems: _Problems) -> RunSpec:
     experiment = raw.get("experiment")
     if not isinstance(experiment, str) or not _EXPERIMENT_NAME.fullmatch(experiment):
         problems.add(label("experiment"), experiment,
@@ -329,6 +366,7 @@ def _parse_rule(
     required_columns = raw.get("required_columns", [])
     if not isinstance(required_columns, list) or not all(isinstance(c, str) and c.strip() for c in required_columns):
         problems.add(label("required_columns"), required_columns, "a list of non-empty column names")
+        required_columns = []
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         problems.add(label("description"), description, "text")
@@ -338,16 +376,8 @@ def _parse_rule(
     run_source = raw.get("run_source", DEFAULT_RUN_SOURCE)
     if not isinstance(run_source, str) or not run_source:
         problems.add(label("run_source"), run_source, "text such as 'SDK' or 'API'")
-    target = _target(raw.get("target"), label, env, allow_local, problems)
-
-    if len(problems) > count_before:
-        return None
-    return Rule(
-        name=name,
-        prefix=prefix,
-        suffix=suffix,
-        include_subfolders=include_subfolders,
-        target=target,
+    return RunSpec(
+        target=_target(raw.get("target"), label, env, allow_local, problems),
         experiment=experiment,
         parameters=parameters,
         data_path=data_path,
@@ -363,8 +393,7 @@ def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow
     if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
         problems.add(label("target"), raw, 'an object with the pipeline URL: {"url": "https://..."}')
         return None
-    for key in sorted(set(raw) - _TARGET_KEYS):
-        problems.add(label(f"target.{key}"), raw[key], f"a known target key ({', '.join(sorted(_TARGET_KEYS))})")
+    _unknown_keys(raw, _TARGET_KEYS, lambda key: label(f"target.{key}"), "target", problems)
     version = raw.get("pipeline_version")
     if version is not None and not isinstance(version, (str, int)) or isinstance(version, bool):
         problems.add(label("target.pipeline_version"), version, "a pipeline endpoint version such as \"2\"")

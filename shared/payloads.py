@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from shared.config import Rule
+from shared.config import RunSpec
 
 V1_CONTENT_TYPE = "application/json"
+TRIGGERED_BY = "aml-pipeline-trigger"
 
 
 @dataclass(frozen=True)
@@ -21,31 +22,34 @@ class SubmitRequest:
     run_id_field: str = "Id"
 
 
-def trigger_tags(rule: Rule, *, container: str, blob_name: str, etag: str, key: str) -> dict[str, str]:
-    """Labels on the run naming what triggered it, so a run can always be traced back to its event."""
+def blob_tags(rule: str, *, container: str, blob_name: str, etag: str, key: str) -> dict[str, str]:
+    """Labels naming the blob version that triggered a run, so a run can always be traced back to its event."""
     return {
-        "triggered_by": "aml-pipeline-trigger",
-        "trigger_rule": rule.name,
+        "triggered_by": TRIGGERED_BY,
+        "trigger_rule": rule,
         "trigger_blob": f"{container}/{blob_name}",
         "trigger_etag": etag,
         "trigger_key": key,
     }
 
 
-def v1_submission(rule: Rule, *, container: str, blob_name: str, etag: str, key: str) -> SubmitRequest:
-    """The body of a v1 published pipeline / pipeline endpoint submission (PipelineSubmissionInfo)."""
+def v1_submission(run: RunSpec, *, data_path: str | None, tags: Mapping[str, str]) -> SubmitRequest:
+    """The body of a v1 published pipeline / pipeline endpoint submission (PipelineSubmissionInfo).
+
+    ``data_path`` is the blob's path inside the container the run's datastore points at.
+    """
     body: dict[str, Any] = {
-        "ExperimentName": rule.experiment,
-        "ParameterAssignments": dict(rule.parameters),
-        "RunSource": rule.run_source,
-        "tags": trigger_tags(rule, container=container, blob_name=blob_name, etag=etag, key=key),
+        "ExperimentName": run.experiment,
+        "ParameterAssignments": dict(run.parameters),
+        "RunSource": run.run_source,
+        "tags": dict(tags),
     }
-    if rule.data_path is not None:
+    if run.data_path is not None and data_path is not None:
         body["DataPathAssignments"] = {
-            rule.data_path.parameter: {"DataStoreName": rule.data_path.datastore, "RelativePath": blob_name}
+            run.data_path.parameter: {"DataStoreName": run.data_path.datastore, "RelativePath": data_path}
         }
-    if rule.description:
-        body["Description"] = rule.description
-    if rule.continue_on_step_failure is not None:
-        body["ContinueRunOnStepFailure"] = rule.continue_on_step_failure
-    return SubmitRequest(url=rule.target.submit_url(), scope=rule.target.scope, body=body)
+    if run.description:
+        body["Description"] = run.description
+    if run.continue_on_step_failure is not None:
+        body["ContinueRunOnStepFailure"] = run.continue_on_step_failure
+    return SubmitRequest(url=run.target.submit_url(), scope=run.target.scope, body=body)

@@ -86,16 +86,16 @@ def test_minimal_settings_give_one_default_rule_and_default_app_settings():
     assert config.managed_identity_client_id is None
     assert config.allow_local_targets is False
     (rule,) = config.rules
-    assert (rule.name, rule.prefix, rule.suffix, rule.include_subfolders) == ("default", "", ".csv", False)
-    assert (rule.experiment, dict(rule.parameters), rule.data_path) == ("retrain", {}, None)
-    assert (rule.required_columns, rule.description, rule.continue_on_step_failure) == ((), None, None)
-    assert rule.run_source == "SDK"
-    assert (rule.target.url, rule.target.kind, rule.target.scope) == (PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE, ARM_SCOPE)
+    assert (rule.name, rule.watch.prefix, rule.watch.suffix, rule.watch.include_subfolders) == ("default", "", ".csv", False)
+    assert (rule.run.experiment, dict(rule.run.parameters), rule.run.data_path) == ("retrain", {}, None)
+    assert (rule.run.required_columns, rule.run.description, rule.run.continue_on_step_failure) == ((), None, None)
+    assert rule.run.run_source == "SDK"
+    assert (rule.run.target.url, rule.run.target.kind, rule.run.target.scope) == (PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE, ARM_SCOPE)
 
 
 def test_watch_settings_set_prefix_and_suffix():
     rule = only_rule(minimal_env(WATCH_PREFIX="incoming/daily/", WATCH_SUFFIX=".parquet"))
-    assert (rule.prefix, rule.suffix) == ("incoming/daily/", ".parquet")
+    assert (rule.watch.prefix, rule.watch.suffix) == ("incoming/daily/", ".parquet")
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_watch_settings_set_prefix_and_suffix():
      ("", False)],
 )
 def test_watch_subfolders_accepts_usual_boolean_spellings(value, expected):
-    assert only_rule(minimal_env(WATCH_SUBFOLDERS=value)).include_subfolders is expected
+    assert only_rule(minimal_env(WATCH_SUBFOLDERS=value)).watch.include_subfolders is expected
 
 
 def test_watch_subfolders_rejects_other_text():
@@ -114,7 +114,7 @@ def test_watch_subfolders_rejects_other_text():
 
 def test_parameters_json_values_become_strings_including_numbers():
     env = minimal_env(AML_PARAMETERS='{"model_name": "m1", "max_trials": 3, "ratio": 0.5, "flag": "True"}')
-    assert dict(only_rule(env).parameters) == {"model_name": "m1", "max_trials": "3", "ratio": "0.5", "flag": "True"}
+    assert dict(only_rule(env).run.parameters) == {"model_name": "m1", "max_trials": "3", "ratio": "0.5", "flag": "True"}
 
 
 @pytest.mark.parametrize("json_value, shown", [("true", "True"), ("false", "False"), ("null", "(not set)"),
@@ -138,7 +138,7 @@ def test_parameters_that_are_not_a_json_object_are_rejected(value, shown_value, 
 
 def test_data_path_comes_from_parameter_and_datastore_settings():
     rule = only_rule(minimal_env(AML_DATA_PATH_PARAMETER="input_datapath", AML_DATASTORE="workspaceblobstore"))
-    assert rule.data_path == DataPathBinding(parameter="input_datapath", datastore="workspaceblobstore")
+    assert rule.run.data_path == DataPathBinding(parameter="input_datapath", datastore="workspaceblobstore")
 
 
 @pytest.mark.parametrize("present, missing", [("AML_DATASTORE", "AML_DATA_PATH_PARAMETER"),
@@ -149,21 +149,21 @@ def test_data_path_needs_both_settings(present, missing):
 
 
 def test_required_columns_are_split_on_commas_and_trimmed():
-    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS=" MYCT, MMIN ,PRP")).required_columns == ("MYCT", "MMIN", "PRP")
+    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS=" MYCT, MMIN ,PRP")).run.required_columns == ("MYCT", "MMIN", "PRP")
 
 
 def test_empty_entries_in_the_required_columns_setting_are_dropped():
-    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS="a,,b,")).required_columns == ("a", "b")
+    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS="a,,b,")).run.required_columns == ("a", "b")
 
 
 def test_pipeline_version_setting_applies_to_an_endpoint():
-    target = only_rule(minimal_env(AML_PIPELINE_URL=ENDPOINT_URL, AML_PIPELINE_VERSION="2")).target
+    target = only_rule(minimal_env(AML_PIPELINE_URL=ENDPOINT_URL, AML_PIPELINE_VERSION="2")).run.target
     assert (target.kind, target.pipeline_version) == (TargetKind.PIPELINE_ENDPOINT, "2")
     assert target.submit_url() == f"{ENDPOINT_URL}/2?pipelineVersion=2"
 
 
 def test_token_scope_setting_is_used_and_checked():
-    assert only_rule(minimal_env(AML_TOKEN_SCOPE="https://ml.azure.com/.default")).target.scope == \
+    assert only_rule(minimal_env(AML_TOKEN_SCOPE="https://ml.azure.com/.default")).run.target.scope == \
         "https://ml.azure.com/.default"
     problem = single_problem(minimal_env(AML_TOKEN_SCOPE="api://aml"))
     assert problem.where == "AML_PIPELINE_URL"
@@ -200,14 +200,14 @@ def test_rules_file_with_several_rules_and_setting_references(tmp_path):
 
     daily, weekly = load_config(env, tmp_path).rules
 
-    assert (daily.name, daily.prefix, daily.suffix, daily.include_subfolders) == ("daily", "daily/", ".csv", False)
-    assert (daily.experiment, dict(daily.parameters)) == ("retrain-prod", {"model_name": "m1", "max_trials": "5"})
-    assert daily.data_path == DataPathBinding("input_datapath", "workspaceblobstore")
-    assert (daily.required_columns, daily.target.url, daily.target.kind) == \
+    assert (daily.name, daily.watch.prefix, daily.watch.suffix, daily.watch.include_subfolders) == ("daily", "daily/", ".csv", False)
+    assert (daily.run.experiment, dict(daily.run.parameters)) == ("retrain-prod", {"model_name": "m1", "max_trials": "5"})
+    assert daily.run.data_path == DataPathBinding("input_datapath", "workspaceblobstore")
+    assert (daily.run.required_columns, daily.run.target.url, daily.run.target.kind) == \
         (("MYCT", "PRP"), PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE)
-    assert (weekly.name, weekly.prefix, weekly.suffix, weekly.include_subfolders) == ("weekly", "weekly/", ".CSV", True)
-    assert (weekly.description, weekly.continue_on_step_failure, weekly.run_source) == ("from prod", False, "API")
-    assert (weekly.target.kind, weekly.target.pipeline_version, weekly.target.scope) == \
+    assert (weekly.name, weekly.watch.prefix, weekly.watch.suffix, weekly.watch.include_subfolders) == ("weekly", "weekly/", ".CSV", True)
+    assert (weekly.run.description, weekly.run.continue_on_step_failure, weekly.run.run_source) == ("from prod", False, "API")
+    assert (weekly.run.target.kind, weekly.run.target.pipeline_version, weekly.run.target.scope) == \
         (TargetKind.PIPELINE_ENDPOINT, "2", "https://ml.azure.com/.default")
 
 
@@ -331,7 +331,7 @@ def test_prefix_must_be_a_folder_ending_with_slash(prefix):
 
 @pytest.mark.parametrize("prefix", ["", "incoming/", "a/b/"])
 def test_prefix_folders_and_whole_container_are_accepted(prefix):
-    assert only_rule(minimal_env(WATCH_PREFIX=prefix)).prefix == prefix
+    assert only_rule(minimal_env(WATCH_PREFIX=prefix)).watch.prefix == prefix
 
 
 @pytest.mark.parametrize("experiment", ["bad name", "-leading-dash", "_leading", "dots.not.allowed", "x" * 256, None])
@@ -343,7 +343,7 @@ def test_invalid_experiment_names_are_rejected(experiment):
 
 @pytest.mark.parametrize("experiment", ["a", "Retrain_Machines-2", "x" * 255])
 def test_valid_experiment_names_are_accepted(experiment):
-    assert only_rule(minimal_env(AML_EXPERIMENT=experiment)).experiment == experiment
+    assert only_rule(minimal_env(AML_EXPERIMENT=experiment)).run.experiment == experiment
 
 
 @pytest.mark.parametrize("container", ["Training", "ab", "a--b", "-abc", "abc-", "a_b", "a" * 64, None])
@@ -369,7 +369,7 @@ def test_invalid_ledger_container_is_rejected():
     LOCAL_PIPELINE_URL.replace("http:", "https:"),
 ])
 def test_local_http_target_is_allowed_only_with_allow_local_targets(url):
-    assert only_rule(minimal_env(AML_PIPELINE_URL=url, AML_ALLOW_LOCAL_TARGETS="true")).target.url == url
+    assert only_rule(minimal_env(AML_PIPELINE_URL=url, AML_ALLOW_LOCAL_TARGETS="true")).run.target.url == url
     problem = single_problem(minimal_env(AML_PIPELINE_URL=url))
     assert "is not an Azure ML host" in problem.expected
 

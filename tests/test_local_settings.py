@@ -32,7 +32,7 @@ def test_every_setting_the_app_reads_is_in_the_sample():
 def test_the_sample_is_a_valid_configuration_for_the_local_stand_ins():
     values = sample_values()
     config = load_config(values, PROJECT_ROOT)
-    assert config.rules[0].target.url.startswith(f"http://127.0.0.1:{AML_PORT}/")
+    assert config.rules[0].run.target.url.startswith(f"http://127.0.0.1:{AML_PORT}/")
     assert values["IDENTITY_ENDPOINT"] == f"http://127.0.0.1:{IDENTITY_PORT}/msi/token"
     assert values["IDENTITY_HEADER"] == IDENTITY_HEADER
     assert values["BLOB_TRIGGER_SOURCE"] == "LogsAndContainerScan"  # Event Grid cannot reach a local host

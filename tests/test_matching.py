@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import Rule
+from shared.config import BlobFilter, Rule, RunSpec
 from shared.matching import mismatch, split_rules
 from shared.targets import parse_target
 
@@ -12,15 +12,15 @@ PIPELINE_URL = (
     "https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub/resourceGroups/rg/providers/"
     "Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns/PipelineSubmit/pipe-1"
 )
-TARGET = parse_target(PIPELINE_URL)
+RUN = RunSpec(target=parse_target(PIPELINE_URL), experiment="retrain")
 NOT_UNDER = "not under 'incoming/'"
 IN_SUBFOLDER = "in a subfolder of 'incoming/' (subfolders are not watched)"
 NOT_CSV = "does not end with '.csv'"
 
 
 def rule(prefix: str = "incoming/", suffix: str = ".csv", include_subfolders: bool = False, name: str = "r") -> Rule:
-    return Rule(name=name, prefix=prefix, suffix=suffix, include_subfolders=include_subfolders, target=TARGET,
-                experiment="retrain", parameters={})
+    return Rule(name=name, watch=BlobFilter(prefix=prefix, suffix=suffix, include_subfolders=include_subfolders),
+                run=RUN)
 
 
 @pytest.mark.parametrize("blob_name, expected", [
@@ -38,22 +38,22 @@ def rule(prefix: str = "incoming/", suffix: str = ".csv", include_subfolders: bo
     ("incoming/a_csv", NOT_CSV),
 ])
 def test_prefix_is_a_folder_and_subfolders_are_not_watched_by_default(blob_name, expected):
-    assert mismatch(rule(), blob_name) == expected
+    assert mismatch(rule().watch, blob_name) == expected
 
 
 @pytest.mark.parametrize("blob_name", ["incoming/sub/a.csv", "incoming/a/b/c/d.csv", "incoming//a.csv"])
 def test_subfolders_are_watched_when_included(blob_name):
-    assert mismatch(rule(include_subfolders=True), blob_name) is None
+    assert mismatch(rule(include_subfolders=True).watch, blob_name) is None
 
 
 def test_subfolders_setting_does_not_widen_the_prefix():
-    assert mismatch(rule(include_subfolders=True), "other/incoming/a.csv") == NOT_UNDER
+    assert mismatch(rule(include_subfolders=True).watch, "other/incoming/a.csv") == NOT_UNDER
 
 
 @pytest.mark.parametrize("suffix, blob_name", [(".csv", "incoming/A.CSV"), (".csv", "incoming/a.Csv"),
                                                (".CSV", "incoming/a.csv"), ("", "incoming/anything.bin")])
 def test_suffix_is_compared_case_insensitively(suffix, blob_name):
-    assert mismatch(rule(suffix=suffix), blob_name) is None
+    assert mismatch(rule(suffix=suffix).watch, blob_name) is None
 
 
 @pytest.mark.parametrize("blob_name, include_subfolders, expected", [
@@ -63,7 +63,7 @@ def test_suffix_is_compared_case_insensitively(suffix, blob_name):
     ("a.txt", True, NOT_CSV),
 ])
 def test_empty_prefix_is_the_whole_container(blob_name, include_subfolders, expected):
-    assert mismatch(rule(prefix="", include_subfolders=include_subfolders), blob_name) == expected
+    assert mismatch(rule(prefix="", include_subfolders=include_subfolders).watch, blob_name) == expected
 
 
 @pytest.mark.parametrize("blob_name", [
@@ -77,19 +77,19 @@ def test_empty_prefix_is_the_whole_container(blob_name, include_subfolders, expe
     "incoming/a..b.csv",
 ])
 def test_unusual_blob_names_are_matched_literally(blob_name):
-    assert mismatch(rule(), blob_name) is None
+    assert mismatch(rule().watch, blob_name) is None
 
 
 def test_the_1024_character_name_is_exactly_the_blob_name_limit():
     name = "incoming/" + "x" * (1024 - len("incoming/") - len(".csv")) + ".csv"
     assert len(name) == 1024
-    assert mismatch(rule(), name) is None
-    assert mismatch(rule(), name[:-1]) == NOT_CSV
+    assert mismatch(rule().watch, name) is None
+    assert mismatch(rule().watch, name[:-1]) == NOT_CSV
 
 
 @pytest.mark.parametrize("include_subfolders, expected", [(False, IN_SUBFOLDER), (True, None)])
 def test_dot_dot_segments_are_not_resolved(include_subfolders, expected):
-    assert mismatch(rule(include_subfolders=include_subfolders), "incoming/../escape.csv") == expected
+    assert mismatch(rule(include_subfolders=include_subfolders).watch, "incoming/../escape.csv") == expected
 
 
 def test_split_rules_returns_matches_in_order_and_reasons_for_the_rest():

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import DataPathBinding, Rule, load_config
+from shared.config import DataPathBinding, RunSpec, load_config
 from shared.keys import blob_version_key, normalize_etag
-from shared.payloads import SubmitRequest, trigger_tags, v1_submission
+from shared.payloads import SubmitRequest, blob_tags, v1_submission
 from shared.targets import ARM_SCOPE, parse_target
 
 WORKSPACE = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
@@ -21,14 +21,15 @@ ETAG = '"0x8DC1234ABCD"'
 KEY = "k" * 64
 
 
-def rule(**overrides) -> Rule:
-    base = Rule(name="daily", prefix="incoming/", suffix=".csv", include_subfolders=False,
-                target=parse_target(PIPELINE_URL), experiment="retrain", parameters={"model_name": "m1"})
+def rule(**overrides) -> RunSpec:
+    """What the 'daily' rule runs."""
+    base = RunSpec(target=parse_target(PIPELINE_URL), experiment="retrain", parameters={"model_name": "m1"})
     return dataclasses.replace(base, **overrides)
 
 
-def submission(the_rule: Rule, blob_name: str = BLOB) -> SubmitRequest:
-    return v1_submission(the_rule, container=CONTAINER, blob_name=blob_name, etag=ETAG, key=KEY)
+def submission(run: RunSpec, blob_name: str = BLOB) -> SubmitRequest:
+    tags = blob_tags("daily", container=CONTAINER, blob_name=blob_name, etag=ETAG, key=KEY)
+    return v1_submission(run, data_path=blob_name, tags=tags)
 
 
 EXPECTED_TAGS = {
@@ -40,8 +41,13 @@ EXPECTED_TAGS = {
 }
 
 
-def test_trigger_tags_name_rule_blob_etag_and_key():
-    assert trigger_tags(rule(), container=CONTAINER, blob_name=BLOB, etag=ETAG, key=KEY) == EXPECTED_TAGS
+def test_blob_tags_name_rule_blob_etag_and_key():
+    assert blob_tags("daily", container=CONTAINER, blob_name=BLOB, etag=ETAG, key=KEY) == EXPECTED_TAGS
+
+
+def test_no_data_path_assignment_without_a_data_path():
+    body = v1_submission(rule(data_path=DataPathBinding("input_datapath", "store")), data_path=None, tags={}).body
+    assert "DataPathAssignments" not in body
 
 
 def test_minimal_rule_gives_the_minimal_body():
@@ -90,7 +96,7 @@ def test_parameters_from_settings_are_sent_as_strings():
         "AML_DATA_PATH_PARAMETER": "input_datapath", "AML_DATASTORE": "workspaceblobstore",
     }
     (configured_rule,) = load_config(env, Path("/nonexistent-app-root")).rules
-    body = submission(configured_rule).body
+    body = submission(configured_rule.run).body
     assert body["ParameterAssignments"] == {"model_name": "automlmodel", "max_trials": "3", "ratio": "0.25"}
     assert body["DataPathAssignments"] == {"input_datapath": {"DataStoreName": "workspaceblobstore",
                                                               "RelativePath": BLOB}}
