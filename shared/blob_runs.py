@@ -13,14 +13,14 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobProperties
 
-from shared.aml_client import SubmitError
 from shared.config import Rule
 from shared.csv_head import HEAD_BYTES, csv_head_problem
 from shared.decisions import Decision, Outcome, log_decision
 from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import Claim, ClaimBusyError, Duplicate, RunState
+from shared.ledger import rule_namespace
 from shared.matching import split_rules
 from shared.payloads import blob_tags, v1_submission
+from shared.run_steps import RETRY_LATER, Step
 from shared.services import Services
 
 
@@ -95,7 +95,7 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     for rule in rules:
         try:
             decisions.append(_run_rule(rule, version, services, deadline))
-        except (SubmitError, ClaimBusyError) as error:
+        except RETRY_LATER as error:
             retry_later.append(error)
     if retry_later:
         raise retry_later[0]
@@ -105,46 +105,14 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
 def _run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
     key = blob_version_key(version.container, version.name, version.etag)
     about = {"rule": rule.name, "container": version.container, "blob": version.name, "etag": version.etag, "key": key}
+    step = Step(services, rule_namespace(rule.name), key, about)
     subject = {"kind": "blob", "container": version.container, "blob": version.name, "etag": version.etag,
                "size": version.size}
-    try:
-        claimed = services.ledger.claim(rule.name, key, subject, deadline)
-    except ClaimBusyError as error:
-        log_decision(Decision(Outcome.FAILED, reason=f"claim busy: {error}", retryable=True, **about))
-        raise
-    if isinstance(claimed, Duplicate):
-        record = claimed.record
-        return log_decision(Decision(Outcome.DUPLICATE, state=record.get("state"), run_id=record.get("run_id"),
-                                     reason="already handled; no POST", **about))
-    took_over = claimed.took_over or None
-
+    done = step.claim_or_duplicate(subject, deadline)
+    if done:
+        return done
     problem = csv_head_problem(version.head, version.size, rule.run.required_columns)
     if problem:
-        services.ledger.settle(claimed, RunState.REJECTED, reason=problem)
-        return log_decision(Decision(Outcome.REJECTED, reason=problem, took_over=took_over, **about))
-
+        return step.settle_without_run(Outcome.REJECTED, problem)
     tags = blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key)
-    request = v1_submission(rule.run, data_path=version.name, tags=tags)
-    try:
-        result = services.submitter.submit(request, deadline)
-    except SubmitError as error:
-        _settle_failure(services, claimed, error)
-        decision = log_decision(Decision(
-            Outcome.FAILED, reason=error.reason, attempts=error.attempts, status=error.status,
-            error_code=error.code, retryable=error.retryable, took_over=took_over, **about,
-        ))
-        if error.retryable:
-            raise  # the host retries the event, then parks it as poison: nothing is lost
-        return decision
-    run_url = rule.run.target.run_link(result.run_id)
-    services.ledger.settle(claimed, RunState.SUBMITTED, run_id=result.run_id, run_url=run_url,
-                           target=rule.run.target.url, experiment=rule.run.experiment, attempts=result.attempts)
-    return log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url, attempts=result.attempts,
-                                 took_over=took_over, **about))
-
-
-def _settle_failure(services: Services, claim: Claim, error: SubmitError) -> None:
-    services.ledger.settle(
-        claim, RunState.FAILED, reason=error.reason, attempts=error.attempts, retryable=error.retryable,
-        error={"status": error.status, "code": error.code, "message": error.message},
-    )
+    return step.submit(rule.run, v1_submission(rule.run, data_path=version.name, tags=tags), deadline)

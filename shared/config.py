@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
+from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
 from shared.targets import Target, TargetError, parse_target, redact_url
 
 DEFAULT_SUFFIX = ".csv"
@@ -25,10 +27,14 @@ _RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 _EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 _CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _SECRET_HINTS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "CONNECTIONSTRING", "STORAGE", "SAS")
-_RULE_KEYS = {
-    "name", "prefix", "suffix", "include_subfolders", "target", "experiment", "parameters", "data_path",
-    "required_columns", "description", "continue_on_step_failure", "run_source",
+_RUN_KEYS = {
+    "target", "experiment", "parameters", "data_path", "required_columns", "description",
+    "continue_on_step_failure", "run_source",
 }
+_RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders"} | _RUN_KEYS
+_SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | _RUN_KEYS
+_SCHEDULE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+_TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
 _TARGET_KEYS = {"url", "kind", "pipeline_version", "scope"}
 _DATA_PATH_KEYS = {"parameter", "datastore"}
 
@@ -74,6 +80,31 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class DataSource:
+    """The data a scheduled run gets: a fixed blob, or the newest blob ``newest`` takes at fire time."""
+
+    blob: str | None = None
+    newest: BlobFilter | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A timed run: ``cron`` (NCRONTAB, UTC) fires ``run``, on ``data`` if any."""
+
+    name: str
+    cron: CronSchedule
+    run: RunSpec
+    data: DataSource | None = None
+    only_if_new_data: bool = False
+    enabled: bool = True
+
+    @property
+    def function_name(self) -> str:
+        """The timer function's name: derived from the schedule's name alone, so it is stable across restarts."""
+        return f"schedule_{self.name}"
+
+
+@dataclass(frozen=True)
 class RetrySettings:
     max_attempts: int = 8
     base_delay: float = 1.0
@@ -86,6 +117,7 @@ class RetrySettings:
 class AppConfig:
     watch_container: str
     rules: tuple[Rule, ...]
+    schedules: tuple[Schedule, ...] = ()
     retry: RetrySettings = field(default_factory=RetrySettings)
     claim_expiry: float = 600.0
     ledger_connection: str = "AzureWebJobsStorage"
@@ -161,6 +193,9 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     if not _CONTAINER_NAME.fullmatch(watch_container):
         problems.add("WATCH_CONTAINER", watch_container or None,
                      "the watched blob container: 3-63 lowercase letters, digits and single hyphens")
+    if not connection_defined(env, "WATCH_STORAGE"):
+        problems.add("WATCH_STORAGE", None, "the watched account's connection: a connection string, or "
+                     "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity")
     try:
         blob_trigger_source(env)
     except ConfigError as error:
@@ -192,12 +227,13 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     if not _CONTAINER_NAME.fullmatch(ledger_container):
         problems.add("LEDGER_CONTAINER", ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
 
-    rules = _load_rules(env, app_root, allow_local, problems)
+    rules, schedules = _load_triggers(env, app_root, allow_local, problems)
     if problems:
         raise ConfigError(list(problems))
     return AppConfig(
         watch_container=watch_container,
         rules=tuple(rules),
+        schedules=tuple(schedules),
         retry=retry,
         claim_expiry=claim_expiry,
         ledger_connection=ledger_connection,
@@ -207,52 +243,81 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     )
 
 
-def _load_rules(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: _Problems) -> list[Rule]:
+def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ...]:
+    """Only the schedules, for registering timer functions at indexing; a problem in them raises ConfigError."""
+    if not env.get("TRIGGER_RULES_FILE"):
+        return ()
+    problems = _Problems()
+    document = _read_config_file(env, app_root, problems)
+    allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
+    schedules = _parse_schedules(document.get("schedules", []), env, allow_local, problems)
+    if problems:
+        raise ConfigError(list(problems))
+    return tuple(schedules)
+
+
+def _load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool,
+                   problems: _Problems) -> tuple[list[Rule], list[Schedule]]:
     rules_file = env.get("TRIGGER_RULES_FILE")
     if rules_file:
-        raw_rules = _read_rules_file(env, app_root / rules_file, problems)
+        document = _read_config_file(env, app_root, problems)
         label: Callable[[int, str], str] = lambda index, key: f"{rules_file}: rules[{index}].{key}"
+        raw_rules, schedules = document.get("rules", []), _parse_schedules(
+            document.get("schedules", []), env, allow_local, problems)
     elif env.get("AML_PIPELINE_URL"):
-        raw_rules = [_rule_from_settings(env, problems)]
+        raw_rules, schedules = [_rule_from_settings(env, problems)], []
         label = lambda index, key: _SIMPLE_SETTING_FOR.get(key, key)
     else:
         problems.add("AML_PIPELINE_URL", None,
                      "set AML_PIPELINE_URL (one watched prefix -> one pipeline) or TRIGGER_RULES_FILE (several rules)")
-        return []
-    rules, seen = [], set()
-    for index, raw in enumerate(raw_rules):
+        return [], []
+    rules = [rule for index, raw in enumerate(raw_rules)
+             if (rule := _parse_rule(raw, lambda key, i=index: label(i, key), env, allow_local, problems))]
+    _check_unique_names(raw_rules, label, "rule", problems)
+    return rules, schedules
+
+
+def _check_unique_names(raw_items: list[Any], label: Callable[[int, str], str], what: str,
+                        problems: _Problems) -> None:
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_items):
         name = raw.get("name") if isinstance(raw, dict) else None
         if isinstance(name, str) and name in seen:
-            problems.add(label(index, "name"), name, "rule names must be unique (they key the ledger)")
+            problems.add(label(index, "name"), name, f"{what} names must be unique (they key the ledger)")
         seen.add(name)
-        rule = _parse_rule(raw, lambda key, i=index: label(i, key), env, allow_local, problems)
-        if rule is not None:
-            rules.append(rule)
-    return rules
 
 
-def _read_rules_file(env: Mapping[str, str], path: Path, problems: _Problems) -> list[Any]:
+def _read_config_file(env: Mapping[str, str], app_root: Path, problems: _Problems) -> dict[str, Any]:
+    """The rules file with settings substituted, its top level checked; {} when it cannot be used."""
+    rules_file = env["TRIGGER_RULES_FILE"]
+    path = app_root / rules_file
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.add("TRIGGER_RULES_FILE", str(path), "an existing JSON rules file (relative to the app root)")
-        return []
+        return {}
     except OSError as error:
         problems.add("TRIGGER_RULES_FILE", str(path), f"a readable JSON rules file ({error.strerror})")
-        return []
+        return {}
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         problems.add("TRIGGER_RULES_FILE", str(path), f"valid UTF-8 JSON ({error})")
-        return []
-    where = f"{env['TRIGGER_RULES_FILE']}: "
+        return {}
+    where = f"{rules_file}: "
     document = _substitute(document, env, where, problems)
-    rules = document.get("rules") if isinstance(document, dict) else None
-    if not isinstance(rules, list) or not rules:
-        problems.add(f"{where}rules", rules, 'a non-empty list of rules: {"rules": [{...}, ...]}')
-        return []
-    unknown = set(document) - {"rules", "$schema", "description"}
+    if not isinstance(document, dict):
+        problems.add(f"{where}(top level)", document, 'an object: {"rules": [...], "schedules": [...]}')
+        return {}
+    unknown = set(document) - _TOP_LEVEL_KEYS
     if unknown:
-        problems.add(f"{where}(top level)", sorted(unknown), "only the keys rules, description and $schema")
-    return rules
+        problems.add(f"{where}(top level)", sorted(unknown), "only the keys rules, schedules, description and $schema")
+    for key in ("rules", "schedules"):
+        if not isinstance(document.get(key, []), list):
+            problems.add(f"{where}{key}", document[key], f"a list of {key}")
+            document[key] = []
+    if not document.get("rules") and not document.get("schedules"):
+        problems.add(f"{where}rules", document.get("rules"),
+                     'a non-empty list of rules and/or schedules: {"rules": [{...}], "schedules": [{...}]}')
+    return document
 
 
 def _substitute(value: Any, env: Mapping[str, str], where: str, problems: _Problems) -> Any:
@@ -386,6 +451,84 @@ def _run_spec(raw: dict[str, Any], label: Callable[[str], str], env: Mapping[str
         continue_on_step_failure=continue_on_step_failure,
         run_source=run_source,
     )
+
+
+def _parse_schedules(raw_schedules: list[Any], env: Mapping[str, str], allow_local: bool,
+                     problems: _Problems) -> list[Schedule]:
+    rules_file = env.get("TRIGGER_RULES_FILE", "")
+    label: Callable[[int, str], str] = lambda index, key: f"{rules_file}: schedules[{index}].{key}"
+    schedules = [schedule for index, raw in enumerate(raw_schedules)
+                 if (schedule := _parse_schedule(raw, lambda key, i=index: label(i, key), env, allow_local, problems))]
+    _check_unique_names(raw_schedules, label, "schedule", problems)
+    if schedules and (env.get("WEBSITE_TIME_ZONE") or "UTC") not in ("UTC", "Coordinated Universal Time"):
+        problems.add("WEBSITE_TIME_ZONE", env["WEBSITE_TIME_ZONE"],
+                     "unset (UTC): schedules are evaluated in UTC, and Linux plans do not support WEBSITE_TIME_ZONE")
+    return schedules
+
+
+def _parse_schedule(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow_local: bool,
+                    problems: _Problems) -> Schedule | None:
+    if not isinstance(raw, dict):
+        problems.add(label("(schedule)"), raw, "an object with name, cron or recurrence, target, experiment, ...")
+        return None
+    count_before = len(problems)
+    _unknown_keys(raw, _SCHEDULE_KEYS, label, "schedule", problems)
+    name = raw.get("name")
+    if not isinstance(name, str) or not _SCHEDULE_NAME.fullmatch(name):
+        problems.add(label("name"), name, "1-63 letters, digits or '_', starting with a letter (it names a function)")
+    cron = _cron(raw, label, problems)
+    run = _run_spec(raw, label, env, allow_local, problems)
+    data = _data_source(raw.get("data"), label, problems)
+    only_if_new_data = _bool(raw.get("only_if_new_data"), label("only_if_new_data"), False, problems)
+    if (data is None) != (run.data_path is None):
+        problems.add(label("data" if data is None else "data_path"), None,
+                     "data and data_path go together: the data to pass, and the DataPath parameter receiving it")
+    if only_if_new_data and (data is None or data.newest is None):
+        problems.add(label("only_if_new_data"), True, 'only with "data": {"newest": {...}}')
+    enabled = _bool(raw.get("enabled"), label("enabled"), True, problems)
+    if len(problems) > count_before:
+        return None
+    return Schedule(name=name, cron=cron, run=run, data=data, only_if_new_data=only_if_new_data, enabled=enabled)
+
+
+def _cron(raw: dict[str, Any], label: Callable[[str], str], problems: _Problems) -> CronSchedule | None:
+    """The schedule's NCRONTAB, given directly or converted from an SDK v1 recurrence."""
+    if ("cron" in raw) == ("recurrence" in raw):
+        problems.add(label("cron"), raw.get("cron"),
+                     "either cron (six-field NCRONTAB such as '0 0 2 * * *') or recurrence (SDK v1 form), not both")
+        return None
+    try:
+        if "recurrence" in raw:
+            return parse_ncrontab(recurrence_to_ncrontab(raw["recurrence"]))
+        if not isinstance(raw["cron"], str):
+            raise CronError("a six-field NCRONTAB string such as '0 0 2 * * *'")
+        return parse_ncrontab(raw["cron"])
+    except RecurrenceError as error:
+        problems.add(label("recurrence"), raw["recurrence"], str(error))
+    except CronError as error:
+        problems.add(label("cron"), raw.get("cron"), str(error))
+    return None
+
+
+def _data_source(raw: Any, label: Callable[[str], str], problems: _Problems) -> DataSource | None:
+    if raw is None:
+        return None
+    expected = 'either {"blob": "<path in the watched container>"} or {"newest": {"prefix": "incoming/", ...}}'
+    if not isinstance(raw, dict) or len(raw) != 1 or not set(raw) <= {"blob", "newest"}:
+        problems.add(label("data"), raw, expected)
+        return None
+    if "blob" in raw:
+        if not isinstance(raw["blob"], str) or not raw["blob"] or raw["blob"].startswith("/"):
+            problems.add(label("data.blob"), raw["blob"], "a blob path inside the watched container")
+            return None
+        return DataSource(blob=raw["blob"])
+    newest = raw["newest"]
+    if not isinstance(newest, dict):
+        problems.add(label("data.newest"), newest, expected)
+        return None
+    _unknown_keys(newest, {"prefix", "suffix", "include_subfolders"}, lambda key: label(f"data.newest.{key}"),
+                  "data.newest", problems)
+    return DataSource(newest=_blob_filter(newest, lambda key: label(f"data.newest.{key}"), problems))
 
 
 def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow_local: bool,

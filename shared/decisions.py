@@ -18,6 +18,7 @@ class Outcome(str, enum.Enum):
     IGNORED = "ignored"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
     SUBMITTED = "submitted"
     FAILED = "failed"
 
@@ -30,6 +31,9 @@ class Decision:
     outcome: Outcome
     reason: str | None = None
     rule: str | None = None
+    schedule: str | None = None
+    occurrence: str | None = None
+    past_due: bool | None = None
     container: str | None = None
     blob: str | None = None
     etag: str | None = None

@@ -1,4 +1,5 @@
-"""The idempotency ledger: one JSON record per (rule, key) in blob storage, claimed before any POST.
+"""The idempotency ledger: one JSON record per key (a blob version for a rule, or a schedule occurrence) in blob
+storage, claimed before any POST.
 
 Protocol, which holds across threads, processes and machines because blob storage arbitrates:
 1. claim: create the record with ``If-None-Match: *``; exactly one writer gets 201, the others 409;
@@ -30,7 +31,12 @@ class RunState(str, enum.Enum):
     CLAIMED = "claimed"
     SUBMITTED = "submitted"
     REJECTED = "rejected"
+    SKIPPED = "skipped"
     FAILED = "failed"
+
+
+SETTLED = frozenset({RunState.SUBMITTED, RunState.REJECTED, RunState.SKIPPED})
+"""Final states: a key in one of them is never acted on again (a permanent failure is final too)."""
 
 
 class ClaimBusyError(Exception):
@@ -63,9 +69,17 @@ class Duplicate:
     record: dict[str, Any]
 
 
-def record_name(rule: str, key: str) -> str:
-    """Records live under ``runs/<rule>/`` so one rule's records list with one prefix."""
-    return f"runs/{rule}/{key}.json"
+def rule_namespace(rule: str) -> str:
+    return f"rules/{rule}"
+
+
+def schedule_namespace(schedule: str) -> str:
+    return f"schedules/{schedule}"
+
+
+def record_name(namespace: str, key: str) -> str:
+    """Records live under their rule's or schedule's namespace, so one trigger's records list with one prefix."""
+    return f"{namespace}/{key}.json"
 
 
 def _iso(moment: datetime) -> str:
@@ -91,12 +105,12 @@ class Ledger:
         self._poll_interval = poll_interval
         self._container_ready = False
 
-    def claim(self, rule: str, key: str, subject: dict[str, Any], deadline: float) -> Claim | Duplicate:
-        """Claim ``key`` for ``rule``, or learn that it is settled; wait for a live owner until ``deadline``."""
+    def claim(self, namespace: str, key: str, subject: dict[str, Any], deadline: float) -> Claim | Duplicate:
+        """Claim ``key`` in ``namespace``, or learn that it is settled; wait for a live owner until ``deadline``."""
         self._ensure_container()
-        name = record_name(rule, key)
+        name = record_name(namespace, key)
         while True:
-            fresh = self._claimed_record(rule, key, subject, previous=None)
+            fresh = self._claimed_record(namespace, key, subject, previous=None)
             try:
                 return Claim(name, self._write(name, fresh, create=True), fresh)
             except ResourceExistsError:
@@ -106,12 +120,10 @@ class Ledger:
                 continue  # removed between our create and our read: claim again
             record, etag = current
             state = record.get("state")
-            if state in (RunState.SUBMITTED, RunState.REJECTED) or (
-                state == RunState.FAILED and not record.get("retryable")
-            ):
+            if state in SETTLED or (state == RunState.FAILED and not record.get("retryable")):
                 return Duplicate(record)
             if state == RunState.FAILED or self._expired(record):
-                taken = self._claimed_record(rule, key, subject, previous=record)
+                taken = self._claimed_record(namespace, key, subject, previous=record)
                 try:
                     return Claim(name, self._write(name, taken, etag=etag), taken)
                 except ResourceModifiedError:
@@ -142,6 +154,15 @@ class Ledger:
             raise ClaimLostError(f"{claim.record_name} was taken over before it was settled") from None
         return record
 
+    def remember(self, name: str, document: dict[str, Any]) -> None:
+        """Store a small state document (not a claim record), last writer wins."""
+        self._ensure_container()
+        self._write(name, document, overwrite=True)
+
+    def recall(self, name: str) -> dict[str, Any] | None:
+        found = self.read(name)
+        return found[0] if found else None
+
     def read(self, name: str) -> tuple[dict[str, Any], str] | None:
         """A record and its ETag, or None when there is none."""
         try:
@@ -150,7 +171,7 @@ class Ledger:
         except ResourceNotFoundError:
             return None
 
-    def _claimed_record(self, rule: str, key: str, subject: dict[str, Any],
+    def _claimed_record(self, namespace: str, key: str, subject: dict[str, Any],
                         previous: dict[str, Any] | None) -> dict[str, Any]:
         now = self._now()
         owner = uuid.uuid4().hex
@@ -161,7 +182,7 @@ class Ledger:
         history.append({"state": RunState.CLAIMED.value, "at": _iso(now), "owner": owner})
         return {
             "schema": SCHEMA_VERSION,
-            "rule": rule,
+            "namespace": namespace,
             "key": key,
             "subject": subject,
             "state": RunState.CLAIMED.value,
@@ -181,16 +202,19 @@ class Ledger:
             return True  # a claim without a readable expiry cannot be honoured
         return self._now() >= expires
 
-    def _write(self, name: str, record: dict[str, Any], *, create: bool = False, etag: str | None = None) -> str:
+    def _write(self, name: str, record: dict[str, Any], *, create: bool = False, etag: str | None = None,
+               overwrite: bool = False) -> str:
+        """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag."""
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        conditions: dict[str, Any] = (
-            {"overwrite": False} if create
-            else {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        )
+        if create:
+            conditions: dict[str, Any] = {"overwrite": False}
+        elif overwrite:
+            conditions = {"overwrite": True}
+        else:
+            conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+        metadata = {"state": record["state"]} if "state" in record else None
         result = self._container.get_blob_client(name).upload_blob(
-            data, content_settings=_JSON, metadata={"state": record["state"], "rule": record["rule"]},
-            **conditions,
-        )
+            data, content_settings=_JSON, metadata=metadata, **conditions)
         return result["etag"]
 
     def _ensure_container(self) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from azure.storage.blob import ContainerClient
+
 from shared.aml_client import PipelineSubmitter
 from shared.auth import TokenProvider, build_credential
 from shared.config import AppConfig, load_config
@@ -27,6 +29,8 @@ class Services:
     config: AppConfig
     ledger: Ledger
     submitter: PipelineSubmitter
+    watched: ContainerClient
+    """The watched container, for data a schedule picks at fire time."""
     monotonic: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -41,6 +45,7 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Service
         config=config,
         ledger=Ledger(ledger_container, config.claim_expiry),
         submitter=PipelineSubmitter(TokenProvider(credential), config.retry),
+        watched=blob_service_client(env, "WATCH_STORAGE", credential).get_container_client(config.watch_container),
     )
 
 

@@ -10,7 +10,7 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.host import BLOB_FUNCTION, deliver_blob, host_blob_client, indexed_function, indexed_functions
 from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import record_name
+from shared.ledger import record_name, rule_namespace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 __all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "deliver_blob", "host_blob_client", "indexed_function",
@@ -31,5 +31,5 @@ def ledger_record(rule: str, container: str, blob_name: str, etag: str) -> dict 
     """The ledger's record for one rule and blob version, or None."""
     ledger = BlobServiceClient.from_connection_string(os.environ["AzureWebJobsStorage"]).get_container_client(
         os.environ["LEDGER_CONTAINER"])
-    blob = ledger.get_blob_client(record_name(rule, blob_version_key(container, blob_name, etag)))
+    blob = ledger.get_blob_client(record_name(rule_namespace(rule), blob_version_key(container, blob_name, etag)))
     return json.loads(blob.download_blob().readall()) if blob.exists() else None

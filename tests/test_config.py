@@ -31,6 +31,7 @@ def minimal_env(**overrides: str | None) -> dict[str, str]:
     """The smallest valid simple-case settings; an override of None removes the setting."""
     env = {
         "WATCH_CONTAINER": "training-data",
+        "WATCH_STORAGE": "UseDevelopmentStorage=true",
         "AzureWebJobsStorage": "UseDevelopmentStorage=true",
         "AML_PIPELINE_URL": PIPELINE_URL,
         "AML_EXPERIMENT": "retrain",
@@ -236,7 +237,7 @@ def test_unknown_keys_are_reported_at_every_level(tmp_path):
         "rules.json: rules[0].target.verison",
     ]
     message = str(error)
-    assert "rules.json: (top level) = ['extra']: only the keys rules, description and $schema" in message
+    assert "rules.json: (top level) = ['extra']: only the keys rules, schedules, description and $schema" in message
     assert "rules.json: rules[0].nmae = 'typo': a known rule key (continue_on_step_failure, data_path," in message
     assert "rules.json: rules[0].data_path.path = 'x': only parameter and datastore" in message
     assert "rules.json: rules[0].target.verison = '2': a known target key (kind, pipeline_version, scope, url)" in message
@@ -255,13 +256,16 @@ def test_duplicate_rule_name_is_reported_at_its_index_in_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("document, expected", [
-    ({"rules": []}, 'rules.json: rules = []: a non-empty list of rules'),
-    ({"other": 1}, 'rules.json: rules = (not set): a non-empty list of rules'),
+    ({"rules": []}, 'rules.json: rules = []: a non-empty list of rules and/or schedules'),
+    ({"other": 1}, 'rules.json: rules = (not set): a non-empty list of rules and/or schedules'),
+    ({"rules": {"name": "r1"}}, "rules.json: rules = {'name': 'r1'}: a list of rules"),
+    ([], "rules.json: (top level) = []: an object"),
     ({"rules": ["not an object"]}, "rules.json: rules[0].(rule) = 'not an object': an object with name, prefix"),
 ])
 def test_rules_file_with_a_wrong_shape_is_reported(tmp_path, document, expected):
     (tmp_path / "rules.json").write_text(json.dumps(document), encoding="utf-8")
-    assert str(single_problem(rules_env("rules.json"), tmp_path)).startswith(expected)
+    problems = [str(problem) for problem in config_error(rules_env("rules.json"), tmp_path).problems]
+    assert any(problem.startswith(expected) for problem in problems), problems
 
 
 def test_missing_rules_file_is_reported_with_its_path(tmp_path):

@@ -1,0 +1,117 @@
+"""A timer tick -> exactly one pipeline run per schedule occurrence, on the data chosen at fire time.
+
+The key is the schedule's name and the occurrence computed from its NCRONTAB expression (not the wall clock), so
+a double-fired tick submits once and a past-due tick submits once for the occurrence it stands for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Iterable, Protocol
+
+from azure.storage.blob import ContainerClient
+
+from shared.blob_runs import BlobVersion, read_blob_version
+from shared.config import BlobFilter, DataSource, Schedule
+from shared.csv_head import csv_head_problem
+from shared.decisions import Decision, Outcome
+from shared.ledger import schedule_namespace
+from shared.matching import mismatch
+from shared.payloads import TRIGGERED_BY, v1_submission
+from shared.run_steps import Step
+from shared.services import Services
+
+FIRE_ROUNDING = timedelta(milliseconds=500)
+"""A tick is read to the nearest second, so a timer firing a hair early still names its own occurrence."""
+
+
+class ListedBlob(Protocol):
+    name: str
+    last_modified: datetime
+    size: int
+
+
+def occurrence_for(schedule: Schedule, fired_at: datetime) -> datetime:
+    """The scheduled occurrence a tick at ``fired_at`` stands for: the latest one at or before it."""
+    occurrence = schedule.cron.latest_at_or_before(fired_at + FIRE_ROUNDING)
+    assert occurrence is not None, "a validated expression fires at least once in any 29 years"
+    return occurrence
+
+
+def schedule_occurrence_key(schedule: str, occurrence: datetime) -> str:
+    return hashlib.sha256(f"schedule\n{schedule}\n{_iso(occurrence)}".encode("utf-8")).hexdigest()
+
+
+def last_data_name(schedule: str) -> str:
+    """Where the ledger keeps the data version a schedule's last submitted run used (for only_if_new_data)."""
+    return f"state/schedules/{schedule}/last-data.json"
+
+
+def newest_blob(blobs: Iterable[ListedBlob], watch: BlobFilter) -> ListedBlob | None:
+    """The newest non-empty blob ``watch`` takes: latest last-modified, then the greatest name on a tie."""
+    candidates = (blob for blob in blobs if blob.size > 0 and mismatch(watch, blob.name) is None)
+    return max(candidates, key=lambda blob: (blob.last_modified, blob.name), default=None)
+
+
+def choose_data(data: DataSource, container: ContainerClient) -> BlobVersion | str:
+    """The blob version a run gets now, read once (first 64 KiB); or why there is none."""
+    if data.blob is not None:
+        version = read_blob_version(container.get_blob_client(data.blob))
+        return f"{data.blob}: {version}" if isinstance(version, str) else version
+    assert data.newest is not None
+    newest = newest_blob(container.list_blobs(name_starts_with=data.newest.prefix or None), data.newest)
+    if newest is None:
+        return (f"no data: no non-empty blob under {data.newest.prefix!r} ending with {data.newest.suffix!r}"
+                + ("" if data.newest.include_subfolders else " (subfolders not included)"))
+    version = read_blob_version(container.get_blob_client(newest.name))
+    return f"{newest.name}: {version}" if isinstance(version, str) else version
+
+
+def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Services) -> Decision:
+    """Start the run one tick of schedule ``name`` calls for, unless its occurrence was already handled."""
+    schedule = next((s for s in services.config.schedules if s.name == name and s.enabled), None)
+    if schedule is None:
+        raise LookupError(f"schedule {name!r} is not in the configuration (or is disabled); restart the app "
+                          "after changing schedules so the timer functions match")
+    occurrence = occurrence_for(schedule, fired_at)
+    key = schedule_occurrence_key(name, occurrence)
+    about = {"schedule": name, "occurrence": _iso(occurrence), "key": key, "past_due": past_due or None}
+    step = Step(services, schedule_namespace(name), key, about)
+    subject = {"kind": "schedule", "schedule": name, "occurrence": _iso(occurrence), "fired_at": _iso(fired_at),
+               "past_due": past_due}
+    deadline = services.monotonic() + services.config.retry.deadline
+    done = step.claim_or_duplicate(subject, deadline)
+    if done:
+        return done
+
+    version = None
+    if schedule.data is not None:
+        version = choose_data(schedule.data, services.watched)
+        if isinstance(version, str):
+            return step.settle_without_run(Outcome.SKIPPED, version)
+        about.update(container=version.container, blob=version.name, etag=version.etag)
+        last = services.ledger.recall(last_data_name(name)) if schedule.only_if_new_data else None
+        if last and (last.get("blob"), last.get("etag")) == (version.name, version.etag):
+            return step.settle_without_run(
+                Outcome.SKIPPED, f"no new data: {version.name} ({version.etag}) was used by the run of "
+                                 f"{last.get('occurrence')}")
+        problem = csv_head_problem(version.head, version.size, schedule.run.required_columns)
+        if problem:
+            return step.settle_without_run(Outcome.REJECTED, problem)
+
+    tags = {"triggered_by": TRIGGERED_BY, "trigger_schedule": name, "trigger_occurrence": _iso(occurrence),
+            "trigger_key": key}
+    if version is not None:
+        tags.update(trigger_blob=f"{version.container}/{version.name}", trigger_etag=version.etag)
+    request = v1_submission(schedule.run, data_path=version.name if version else None, tags=tags)
+    data = {"blob": version.name, "etag": version.etag} if version else None
+    decision = step.submit(schedule.run, request, deadline, data=data)
+    if version is not None and decision.outcome is Outcome.SUBMITTED:
+        services.ledger.remember(last_data_name(name), {**data, "occurrence": _iso(occurrence),
+                                                        "run_id": decision.run_id})
+    return decision
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

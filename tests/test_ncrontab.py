@@ -1,0 +1,80 @@
+"""shared/ncrontab.py: NCRONTAB parsed and evaluated as the Functions host (NCrontab) does, in UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.ncrontab import CronError, parse_ncrontab
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("expression, moment, latest, earliest_after", [
+    # daily at 02:00: exactly on, just before, just after
+    ("0 0 2 * * *", utc(2026, 11, 22, 2, 0, 0), utc(2026, 11, 22, 2), utc(2026, 11, 23, 2)),
+    ("0 0 2 * * *", utc(2026, 11, 22, 1, 59, 59), utc(2026, 11, 21, 2), utc(2026, 11, 22, 2)),
+    # the seconds field counts
+    ("30 */5 * * * *", utc(2026, 11, 22, 0, 5, 29), utc(2026, 11, 22, 0, 0, 30), utc(2026, 11, 22, 0, 5, 30)),
+    ("*/15 * * * * *", utc(2026, 11, 22, 0, 0, 44), utc(2026, 11, 22, 0, 0, 30), utc(2026, 11, 22, 0, 0, 45)),
+    # year and month ends in UTC
+    ("0 0 0 * * *", utc(2027, 1, 1, 0, 0, 0), utc(2027, 1, 1), utc(2027, 1, 2)),
+    ("59 59 23 31 12 *", utc(2027, 1, 1, 0, 0, 0), utc(2026, 12, 31, 23, 59, 59), utc(2027, 12, 31, 23, 59, 59)),
+    # day 31 skips the months without one; 29 February only in leap years
+    ("0 0 0 31 * *", utc(2026, 12, 1), utc(2026, 10, 31), utc(2026, 12, 31)),
+    ("0 0 0 29 2 *", utc(2026, 3, 1), utc(2024, 2, 29), utc(2028, 2, 29)),
+    ("0 0 0 L * *".replace("L", "28-31/3"), utc(2026, 3, 1), utc(2026, 2, 28), utc(2026, 3, 28)),
+    # a/n means from a to the end of the field, step n
+    ("0 5/20 * * * *", utc(2026, 1, 1, 0, 30), utc(2026, 1, 1, 0, 25), utc(2026, 1, 1, 0, 45)),
+    # day of month AND day of week (NCrontab), not OR (Vixie cron)
+    ("0 0 12 16 * Mon", utc(2026, 1, 1), utc(2025, 6, 16, 12), utc(2026, 2, 16, 12)),
+    # names by prefix, case-insensitive; weekday ranges
+    ("0 30 9 * jan-Mar MON-fri", utc(2026, 4, 1), utc(2026, 3, 31, 9, 30), utc(2027, 1, 1, 9, 30)),
+    ("0 0 0 * * Sun", utc(2026, 11, 22, 12), utc(2026, 11, 22), utc(2026, 11, 29)),
+])
+def test_occurrences(expression, moment, latest, earliest_after):
+    schedule = parse_ncrontab(expression)
+    assert schedule.latest_at_or_before(moment) == latest
+    assert schedule.earliest_after(moment) == earliest_after
+
+
+def test_sub_second_parts_are_ignored_and_other_zones_are_converted():
+    schedule = parse_ncrontab("0 0 2 * * *")
+    assert schedule.latest_at_or_before(utc(2026, 11, 22, 2, 0, 0) + timedelta(microseconds=999_999)) == utc(
+        2026, 11, 22, 2)
+    tokyo = timezone(timedelta(hours=9))
+    assert schedule.latest_at_or_before(datetime(2026, 11, 22, 11, 0, tzinfo=tokyo)) == utc(2026, 11, 22, 2)
+
+
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        parse_ncrontab("0 0 2 * * *").latest_at_or_before(datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("0 2 * * *", "must have six fields: second minute hour day month day-of-week (add the seconds field first: "
+                  "'0 0 2 * * *')"),
+    ("0 0 0 0 2 * *", "must have six fields"),
+    ("60 * * * * *", "'60' is not a valid second field (0-59)"),
+    ("0 0 24 * * *", "'24' is not a valid hour field (0-23)"),
+    ("0 0 0 0 * *", "'0' is not a valid day field (1-31)"),
+    ("0 0 0 * 13 *", "'13' is not a valid month field (1-12 or names such as Jan)"),
+    ("0 0 0 * * 7", "'7' is not a valid day of week field (0-6 or names such as Sun)"),
+    ("0 0 0 * * Funday", "not a valid day of week field"),
+    ("0 */0 * * * *", "'*/0' is not a valid minute field"),
+    ("0 10-5 * * * *", "'10-5' is not a valid minute field"),
+    ("0 ,5 * * * *", "',5' is not a valid minute field"),
+    ("0 0 0 30 2 *", "never fires"),
+    ("0 0 0 31 4,6,9,11 *", "never fires"),
+])
+def test_invalid_expressions_are_refused_with_the_reason(expression, message):
+    with pytest.raises(CronError) as error:
+        parse_ncrontab(expression)
+    assert message in str(error.value)
+
+
+def test_the_expression_is_kept_as_written_for_the_binding():
+    assert parse_ncrontab("0 30 9 * * Mon-Fri").expression == "0 30 9 * * Mon-Fri"

@@ -1,0 +1,27 @@
+"""Timer triggers: one function per enabled schedule, so the host schedules, monitors and disables each natively
+(``AzureWebJobs.schedule_<name>.Disabled=true`` works). Schedules are read here, at indexing, from the rules file.
+"""
+
+import os
+from datetime import datetime, timezone
+
+import azure.functions as func
+
+from shared.config import Schedule, load_schedules
+from shared.schedule_runs import fire_schedule
+from shared.services import APP_ROOT, process_services
+
+bp = func.Blueprint()
+
+
+def _register(schedule: Schedule) -> None:
+    @bp.function_name(schedule.function_name)
+    @bp.timer_trigger(arg_name="timer", schedule=schedule.cron.expression, run_on_startup=False, use_monitor=True)
+    def start_scheduled_run(timer: func.TimerRequest) -> None:
+        fire_schedule(schedule.name, fired_at=datetime.now(timezone.utc), past_due=timer.past_due,
+                      services=process_services())
+
+
+for _schedule in load_schedules(os.environ, APP_ROOT):
+    if _schedule.enabled:
+        _register(_schedule)
