@@ -55,6 +55,11 @@ class Drop:
 
 
 @dataclass(frozen=True)
+class AcceptThenDrop:
+    """Create the run, then close the connection before answering: the client cannot know the run started."""
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait ``seconds`` before answering; then apply ``then`` or handle the request normally."""
 
@@ -62,7 +67,7 @@ class Delay:
     then: Respond | Drop | None = None
 
 
-Fault = Respond | Drop | Delay
+Fault = Respond | Drop | AcceptThenDrop | Delay
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,9 @@ class _Handler(QuietHandler):
         if isinstance(fault, Delay):
             time.sleep(fault.seconds)
             fault = fault.then
+        if isinstance(fault, AcceptThenDrop):
+            owner.handle(url, self.headers, raw)
+            fault = Drop()
         if isinstance(fault, Drop):
             owner.record(url, self.headers, raw, None)
             self.close_connection = True

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import requests
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import AzureError
 
 from shared.auth import TokenProvider
 from shared.config import RetrySettings
@@ -18,7 +18,8 @@ from shared.payloads import SubmitRequest
 from shared.retry import is_retryable_status, next_delay, retry_after_seconds
 
 CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 60.0
+TOKEN_RETRY_AFTER = 5.0
+"""MSAL serves a managed-identity endpoint's 5xx from its cache for 5 s: a token retry sooner cannot succeed."""
 _MAX_ERROR_TEXT = 500
 
 
@@ -89,13 +90,22 @@ class PipelineSubmitter:
         self._random = random_unit
 
     def submit(self, request: SubmitRequest, deadline: float) -> SubmitResult:
-        """POST once, or more while failures are transient and ``deadline`` (monotonic) allows."""
+        """POST once, or more while failures are transient and ``deadline`` (monotonic) allows.
+
+        An attempt starts only when a whole attempt (``attempt_timeout``) fits before the deadline, and its
+        timeout is never cut short: a POST given up early may still start a run the client never hears of.
+        """
         body = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
         attempt, refreshed, challenge = 0, False, None
         while True:
+            if deadline - self._monotonic() < self._retry.attempt_timeout:
+                raise TransientSubmitError(
+                    f"no time left for an attempt before the deadline (after {attempt} attempt"
+                    f"{'s' * (attempt != 1)})", attempts=attempt)
             attempt += 1
-            outcome = self._try_once(request, body, deadline, challenge)
-            challenge = None
+            outcome = self._try_once(request, body, challenge)
+            if not (isinstance(outcome, _Failure) and outcome.token_failed):
+                challenge = None  # a refresh stays pending until a token was actually fetched
             if isinstance(outcome, str):
                 return SubmitResult(run_id=outcome, attempts=attempt)
             if outcome.status == 401 and not refreshed:
@@ -107,7 +117,7 @@ class PipelineSubmitter:
             delay = next_delay(attempt, self._retry.base_delay, self._retry.max_delay, outcome.retry_after,
                                self._random)
             out_of_attempts = attempt >= self._retry.max_attempts
-            if out_of_attempts or delay >= deadline - self._monotonic():
+            if out_of_attempts or delay + self._retry.attempt_timeout > deadline - self._monotonic():
                 raise TransientSubmitError(
                     f"gave up after {attempt} attempt{'s' * (attempt != 1)} "
                     f"({'attempts' if out_of_attempts else 'deadline'} reached); last failure: {outcome.reason}",
@@ -115,16 +125,16 @@ class PipelineSubmitter:
                 )
             self._sleep(delay)
 
-    def _try_once(self, request: SubmitRequest, body: bytes, deadline: float,
-                  challenge: str | None) -> str | _Failure:
+    def _try_once(self, request: SubmitRequest, body: bytes, challenge: str | None) -> str | _Failure:
         """One POST: the run id, or what went wrong and whether it is worth another try."""
         try:
             token = self._tokens.bearer(request.scope) if challenge is None else self._tokens.refresh(
                 request.scope, challenge)
-        except ClientAuthenticationError as error:
-            return _Failure(f"no token for {request.scope}: {_first_line(error)}", retryable=True)
+        except AzureError as error:  # authentication refused, identity endpoint unreachable or failing
+            return _Failure(f"no token for {request.scope}: {_first_line(error)}", retryable=True, token_failed=True,
+                            retry_after=TOKEN_RETRY_AFTER)
         try:
-            response = self._post(request, body, token, deadline)
+            response = self._post(request, body, token)
         except requests.RequestException as error:
             return _Failure(f"{type(error).__name__}: {_first_line(error)}", retryable=True)
         if response.status_code == 200:
@@ -140,14 +150,11 @@ class PipelineSubmitter:
             www_authenticate=response.headers.get("WWW-Authenticate"),
         )
 
-    def _post(self, request: SubmitRequest, body: bytes, token: str, deadline: float) -> requests.Response:
-        remaining = max(0.001, deadline - self._monotonic())
+    def _post(self, request: SubmitRequest, body: bytes, token: str) -> requests.Response:
         headers = {**request.headers, "Authorization": f"Bearer {token}", "Accept": "application/json"}
-        return self._session.post(
-            request.url, data=body, headers=headers,
-            timeout=(min(CONNECT_TIMEOUT, remaining), min(READ_TIMEOUT, remaining)),
-            allow_redirects=False,
-        )
+        timeout = self._retry.attempt_timeout
+        return self._session.post(request.url, data=body, headers=headers, allow_redirects=False,
+                                  timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,7 @@ class _Failure:
     message: str | None = None
     retry_after: float | None = None
     www_authenticate: str | None = None
+    token_failed: bool = False
 
 
 def _run_id(request: SubmitRequest, response: requests.Response) -> str | _Failure:

@@ -111,6 +111,8 @@ class RetrySettings:
     max_delay: float = 30.0
     deadline: float = 240.0
     """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
+    attempt_timeout: float = 60.0
+    """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
 
 
 @dataclass(frozen=True)
@@ -207,13 +209,22 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         base_delay=_number(env, "RETRY_BASE_DELAY_SECONDS", 1.0, problems, minimum=0.001, maximum=60),
         max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
         deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
+        attempt_timeout=_number(env, "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", 60.0, problems, minimum=0.5, maximum=600),
     )
     if len(problems) == problems_before and retry.max_delay < retry.base_delay:
         problems.add("RETRY_MAX_DELAY_SECONDS", retry.max_delay, f"at least RETRY_BASE_DELAY_SECONDS ({retry.base_delay})")
+    if len(problems) == problems_before and retry.attempt_timeout > retry.deadline:
+        problems.add("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", retry.attempt_timeout,
+                     f"at most SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): one attempt must fit in the deadline")
+    function_timeout = _function_timeout(app_root)
+    if function_timeout is not None and retry.deadline > function_timeout - 30:
+        problems.add("SUBMIT_DEADLINE_SECONDS", retry.deadline,
+                     f"at most host.json functionTimeout - 30 s ({function_timeout - 30:g}), so the host never "
+                     "kills an invocation that is still settling its record")
     claim_expiry = _number(env, "CLAIM_EXPIRY_SECONDS", 600.0, problems, minimum=1, maximum=86400)
-    if claim_expiry < retry.deadline + 30:
+    if claim_expiry < 2 * retry.deadline:
         problems.add("CLAIM_EXPIRY_SECONDS", claim_expiry,
-                     f"at least SUBMIT_DEADLINE_SECONDS + 30 ({retry.deadline + 30:g}), so a live claim never "
+                     f"at least twice SUBMIT_DEADLINE_SECONDS ({2 * retry.deadline:g}), so a live claim never "
                      "looks abandoned")
     ledger_connection = env.get("LEDGER_STORAGE") or "AzureWebJobsStorage"
     if "=" in ledger_connection or ";" in ledger_connection:
@@ -372,7 +383,8 @@ def _rule_from_settings(env: Mapping[str, str], problems: _Problems) -> dict[str
         try:
             raw["parameters"] = json.loads(env["AML_PARAMETERS"])
         except json.JSONDecodeError as error:
-            problems.add("AML_PARAMETERS", env["AML_PARAMETERS"], f'a JSON object such as {{"model_name": "m1"}} ({error})')
+            problems.add("AML_PARAMETERS", "(not shown: parameter values may be secrets)",
+                         f'a JSON object such as {{"model_name": "m1"}} ({error.msg} at character {error.pos})')
     if env.get("AML_DATA_PATH_PARAMETER") or env.get("AML_DATASTORE"):
         raw["data_path"] = {"parameter": env.get("AML_DATA_PATH_PARAMETER"), "datastore": env.get("AML_DATASTORE")}
     if env.get("CSV_REQUIRED_COLUMNS"):
@@ -584,6 +596,16 @@ def _data_path(raw: Any, label: Callable[[str], str], problems: _Problems) -> Da
             problems.add(label(f"data_path.{key}"), raw.get(key), expected)
             valid = False
     return DataPathBinding(raw["parameter"], raw["datastore"]) if valid else None
+
+
+def _function_timeout(app_root: Path) -> float | None:
+    """host.json's functionTimeout in seconds, when the app sets one."""
+    try:
+        text = json.loads((app_root / "host.json").read_text(encoding="utf-8")).get("functionTimeout")
+        hours, minutes, seconds = (float(part) for part in text.split(":"))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def _bool(value: Any, where: str, default: bool, problems: _Problems) -> bool:

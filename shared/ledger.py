@@ -10,12 +10,13 @@ Protocol, which holds across threads, processes and machines because blob storag
 
 from __future__ import annotations
 
+import email.utils
 import enum
 import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from azure.core import MatchConditions
@@ -98,7 +99,7 @@ class Ledger:
         poll_interval: float = 0.25,
     ):
         self._container = container
-        self._claim_expiry = timedelta(seconds=claim_expiry)
+        self._claim_expiry = claim_expiry
         self._now = now
         self._monotonic = monotonic
         self._sleep = sleep
@@ -115,24 +116,22 @@ class Ledger:
                 return Claim(name, self._write(name, fresh, create=True), fresh)
             except ResourceExistsError:
                 pass
-            current = self.read(name)
-            if current is None:
-                continue  # removed between our create and our read: claim again
-            record, etag = current
-            state = record.get("state")
-            if state in SETTLED or (state == RunState.FAILED and not record.get("retryable")):
-                return Duplicate(record)
-            if state == RunState.FAILED or self._expired(record):
-                taken = self._claimed_record(namespace, key, subject, previous=record)
-                try:
-                    return Claim(name, self._write(name, taken, etag=etag), taken)
-                except ResourceModifiedError:
-                    continue  # someone else took it over first: look again
+            current = self._read_with_age(name)
+            if current is not None:
+                record, etag, age = current
+                state = record.get("state")
+                if state in SETTLED or (state == RunState.FAILED and not record.get("retryable")):
+                    return Duplicate(record)
+                if state == RunState.FAILED or age >= record.get("claim_expiry_seconds", self._claim_expiry):
+                    taken = self._claimed_record(namespace, key, subject, previous=record)
+                    try:
+                        return Claim(name, self._write(name, taken, etag=etag), taken)
+                    except ResourceModifiedError:
+                        pass  # someone else took it over first: look again
             remaining = deadline - self._monotonic()
             if remaining <= 0:
-                raise ClaimBusyError(
-                    f"{name} is claimed by {record.get('owner')} until {record.get('claim_expires_at')}"
-                )
+                owner = current[0].get("owner") if current else None
+                raise ClaimBusyError(f"{name} is claimed by {owner} and was not settled before the deadline")
             self._sleep(min(self._poll_interval, remaining))
 
     def settle(self, claim: Claim, state: RunState, **outcome: Any) -> dict[str, Any]:
@@ -145,7 +144,7 @@ class Ledger:
             "updated_at": now,
             "retryable": bool(outcome.get("retryable", False)),
         }
-        record.pop("claim_expires_at", None)
+        record.pop("claim_expiry_seconds", None)
         record["history"] = (claim.record.get("history", []) + [{"state": state.value, "at": now,
                                                                   "owner": claim.record["owner"]}])[-_HISTORY_LIMIT:]
         try:
@@ -165,11 +164,25 @@ class Ledger:
 
     def read(self, name: str) -> tuple[dict[str, Any], str] | None:
         """A record and its ETag, or None when there is none."""
+        found = self._read_with_age(name)
+        return (found[0], found[1]) if found else None
+
+    def _read_with_age(self, name: str) -> tuple[dict[str, Any], str, float] | None:
+        """A record, its ETag, and its age in seconds by the storage server's own clock.
+
+        Age is the response's ``Date`` minus the blob's ``Last-Modified``: both come from the server, so a claim's
+        expiry does not depend on any two machines agreeing on the time.
+        """
+        served: dict[str, str] = {}
         try:
-            downloader = self._container.download_blob(name)
-            return json.loads(downloader.readall()), downloader.properties.etag
+            downloader = self._container.download_blob(
+                name, raw_response_hook=lambda response: served.update(response.http_response.headers))
+            record = json.loads(downloader.readall())
         except ResourceNotFoundError:
             return None
+        server_now = email.utils.parsedate_to_datetime(served["Date"]) if "Date" in served else self._now()
+        age = (server_now - downloader.properties.last_modified).total_seconds()
+        return record, downloader.properties.etag, age
 
     def _claimed_record(self, namespace: str, key: str, subject: dict[str, Any],
                         previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -190,17 +203,10 @@ class Ledger:
             "claims": (previous or {}).get("claims", 0) + 1,
             "first_claimed_at": (previous or {}).get("first_claimed_at", _iso(now)),
             "claimed_at": _iso(now),
-            "claim_expires_at": _iso(now + self._claim_expiry),
+            "claim_expiry_seconds": self._claim_expiry,
             "updated_at": _iso(now),
             "history": history[-_HISTORY_LIMIT:],
         }
-
-    def _expired(self, record: dict[str, Any]) -> bool:
-        try:
-            expires = datetime.fromisoformat(record["claim_expires_at"].replace("Z", "+00:00"))
-        except (KeyError, AttributeError, ValueError):
-            return True  # a claim without a readable expiry cannot be honoured
-        return self._now() >= expires
 
     def _write(self, name: str, record: dict[str, Any], *, create: bool = False, etag: str | None = None,
                overwrite: bool = False) -> str:

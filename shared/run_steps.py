@@ -6,14 +6,23 @@ exactly-once protocol around the POST, so they exist once.
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
+
+from azure.core.exceptions import AzureError
 
 from shared.aml_client import SubmitError
 from shared.config import RunSpec
-from shared.decisions import Decision, Outcome, log_decision
-from shared.ledger import Claim, ClaimBusyError, Duplicate, RunState
+from shared.decisions import LOGGER, Decision, Outcome, log_decision
+from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
 from shared.payloads import SubmitRequest
 from shared.services import Services
+
+
+SETTLE_ATTEMPTS = 4
+SETTLE_BACKOFF = 0.5
+"""Seconds before the second try of a ledger write; doubled each time (0.5, 1, 2)."""
 
 
 class Step:
@@ -43,19 +52,16 @@ class Step:
     def settle_without_run(self, outcome: Outcome, reason: str) -> Decision:
         """Record a rejection (bad data) or a skip (nothing to run on): final, never retried."""
         state = RunState.REJECTED if outcome is Outcome.REJECTED else RunState.SKIPPED
-        self.services.ledger.settle(self._claim(), state, reason=reason)
+        self._settle(state, reason=reason)
         return log_decision(Decision(outcome, reason=reason, took_over=self._took_over(), **self.about))
 
     def submit(self, run: RunSpec, request: SubmitRequest, deadline: float, **record: Any) -> Decision:
         """POST, then settle: submitted, failed for good (returns), or failed for now (raises for the host)."""
-        claim = self._claim()
         try:
             result = self.services.submitter.submit(request, deadline)
         except SubmitError as error:
-            self.services.ledger.settle(
-                claim, RunState.FAILED, reason=error.reason, attempts=error.attempts, retryable=error.retryable,
-                error={"status": error.status, "code": error.code, "message": error.message},
-            )
+            self._settle(RunState.FAILED, reason=error.reason, attempts=error.attempts, retryable=error.retryable,
+                         error={"status": error.status, "code": error.code, "message": error.message})
             decision = log_decision(Decision(
                 Outcome.FAILED, reason=error.reason, attempts=error.attempts, status=error.status,
                 error_code=error.code, retryable=error.retryable, took_over=self._took_over(), **self.about,
@@ -63,12 +69,37 @@ class Step:
             if error.retryable:
                 raise  # the host retries the event, then parks it as poison: nothing is lost
             return decision
+        except Exception as error:  # an SDK surprise or a bug: never leave the claim hanging until it expires
+            reason = f"unexpected {type(error).__name__}: {error}"
+            self._settle(RunState.FAILED, reason=reason, retryable=True)
+            log_decision(Decision(Outcome.FAILED, reason=reason, retryable=True, **self.about))
+            raise
         run_url = run.target.run_link(result.run_id)
-        self.services.ledger.settle(claim, RunState.SUBMITTED, run_id=result.run_id, run_url=run_url,
-                                    target=run.target.url, experiment=run.experiment, attempts=result.attempts,
-                                    **record)
-        return log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url,
-                                     attempts=result.attempts, took_over=self._took_over(), **self.about))
+        # Logged before it is recorded: whatever happens to the ledger write, the run id is never lost.
+        decision = log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url,
+                                         attempts=result.attempts, took_over=self._took_over(), **self.about))
+        self._settle(RunState.SUBMITTED, run_id=result.run_id, run_url=run_url, target=run.target.url,
+                     experiment=run.experiment, attempts=result.attempts, **record)
+        return decision
+
+    def _settle(self, state: RunState, **outcome: Any) -> None:
+        """Write the outcome, retrying storage hiccups; a claim taken over meanwhile is reported, not overwritten."""
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                self.services.ledger.settle(self._claim(), state, **outcome)
+                return
+            except ClaimLostError:
+                LOGGER.error("aml_trigger %s", json.dumps({
+                    "problem": "claim taken over before it was settled; the new owner's record stands",
+                    "state": state.value, "run_id": outcome.get("run_id"), **self.about}))
+                return
+            except AzureError as error:
+                if attempt == SETTLE_ATTEMPTS:
+                    LOGGER.error("aml_trigger %s", json.dumps({
+                        "problem": f"outcome not recorded: {type(error).__name__}", "state": state.value,
+                        "run_id": outcome.get("run_id"), **self.about}))
+                    raise
+                time.sleep(SETTLE_BACKOFF * 2 ** (attempt - 1))
 
     def _claim(self) -> Claim:
         assert self.claim is not None, "claim_or_duplicate() first"

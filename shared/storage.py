@@ -7,6 +7,9 @@ from typing import Mapping
 from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
+CLIENT_OPTIONS = {"connection_timeout": 10, "read_timeout": 30, "retry_total": 3}
+"""Bounded I/O: the SDK defaults can wait minutes, longer than a claim should stay unsettled."""
+
 
 def blob_service_client(env: Mapping[str, str], connection: str, credential: TokenCredential) -> BlobServiceClient:
     """A client for the account named by ``connection``, the way the Functions host reads the same setting.
@@ -15,7 +18,7 @@ def blob_service_client(env: Mapping[str, str], connection: str, credential: Tok
     or ``__accountName`` for host storage) names the account and managed identity signs in.
     """
     if env.get(connection):
-        return BlobServiceClient.from_connection_string(env[connection])
+        return BlobServiceClient.from_connection_string(env[connection], **CLIENT_OPTIONS)
     account_url = env.get(f"{connection}__blobServiceUri") or env.get(f"{connection}__serviceUri")
     if not account_url and env.get(f"{connection}__accountName"):
         account_url = f"https://{env[f'{connection}__accountName']}.blob.core.windows.net"
@@ -26,4 +29,4 @@ def blob_service_client(env: Mapping[str, str], connection: str, credential: Tok
         from azure.identity import ManagedIdentityCredential
 
         credential = ManagedIdentityCredential(client_id=client_id)
-    return BlobServiceClient(account_url=account_url, credential=credential)
+    return BlobServiceClient(account_url=account_url, credential=credential, **CLIENT_OPTIONS)

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from urllib3.util import parse_url
+
 ARM_SCOPE = "https://management.azure.com/.default"
 """Token scope of v1 pipeline REST calls: the ARM audience, as azureml-core and the Logic App use."""
 
@@ -98,12 +100,18 @@ def parse_target(
 ) -> Target:
     """Check a configured URL and infer its kind; raise TargetError listing every problem with it."""
     problems: list[str] = []
+    if "\\" in url or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        # HTTP clients end the host at a backslash where urlsplit does not: the token would go elsewhere.
+        raise TargetError("must not contain backslashes, spaces or control characters")
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
+        port = parts.port
+        sent_to = (parse_url(url).host or "").lower()
     except ValueError as error:
         raise TargetError(f"not a URL ({error})") from None
+    if "%" in parts.netloc or sent_to.strip("[]") != host:
+        raise TargetError("host is ambiguous (percent-encoding or a host HTTP clients would read differently)")
     local = allow_local and is_loopback(host)
     if parts.username or parts.password:
         problems.append("must not carry user info: managed identity authenticates the call")
@@ -151,8 +159,9 @@ def parse_target(
     base_path = parts.path.rstrip("/")
     if inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
         base_path = base_path.rsplit("/", 1)[0]
+    netloc = f"[{host}]" if ":" in host else host
     return Target(
-        url=f"{parts.scheme}://{parts.netloc}{base_path}",
+        url=f"{parts.scheme}://{netloc}{f':{port}' if port else ''}{base_path}",
         kind=inferred,
         scope=resolved_scope,
         pipeline_version=version,

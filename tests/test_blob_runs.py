@@ -280,7 +280,7 @@ def test_bad_configuration_fails_loudly_and_loses_nothing(app_env, aml, monkeypa
     message = str(raised.value)
     assert "3 problems" in message
     for fragment in ("AML_PIPELINE_URL = 'http://attacker.example/steal'", "must be https",
-                     "AML_EXPERIMENT = 'bad name!'", "AML_PARAMETERS = '{not json'"):
+                     "AML_EXPERIMENT = 'bad name!'", "AML_PARAMETERS = '(not shown: parameter values may be secrets)'"):
         assert fragment in message
     assert aml.received == []
     assert not service_client().get_container_client(app_env["LEDGER_CONTAINER"]).exists()

@@ -128,7 +128,7 @@ def test_parameter_values_other_than_strings_and_numbers_are_rejected(json_value
 
 
 @pytest.mark.parametrize("value, shown_value, expected", [
-    ("{not json", "{not json", "a JSON object such as"),
+    ("{not json", "(not shown: parameter values may be secrets)", "a JSON object such as"),
     ('["a", "b"]', ["a", "b"], "an object of pipeline parameters"),
 ])
 def test_parameters_that_are_not_a_json_object_are_rejected(value, shown_value, expected):
@@ -174,11 +174,13 @@ def test_token_scope_setting_is_used_and_checked():
 def test_retry_claim_ledger_and_identity_settings_are_read():
     config = load_config(minimal_env(
         RETRY_MAX_ATTEMPTS="3", RETRY_BASE_DELAY_SECONDS="0.5", RETRY_MAX_DELAY_SECONDS="10",
-        SUBMIT_DEADLINE_SECONDS="60", CLAIM_EXPIRY_SECONDS="90", LEDGER_STORAGE="LedgerConn",
-        LedgerConn__accountName="ledgeracct", LEDGER_CONTAINER="my-ledger", MANAGED_IDENTITY_CLIENT_ID="client-1",
+        SUBMIT_DEADLINE_SECONDS="60", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="20", CLAIM_EXPIRY_SECONDS="120",
+        LEDGER_STORAGE="LedgerConn", LedgerConn__accountName="ledgeracct", LEDGER_CONTAINER="my-ledger",
+        MANAGED_IDENTITY_CLIENT_ID="client-1",
     ), NO_APP_ROOT)
-    assert config.retry == RetrySettings(max_attempts=3, base_delay=0.5, max_delay=10.0, deadline=60.0)
-    assert (config.claim_expiry, config.ledger_connection, config.ledger_container) == (90.0, "LedgerConn", "my-ledger")
+    assert config.retry == RetrySettings(max_attempts=3, base_delay=0.5, max_delay=10.0, deadline=60.0,
+                                         attempt_timeout=20.0)
+    assert (config.claim_expiry, config.ledger_connection, config.ledger_container) == (120.0, "LedgerConn", "my-ledger")
     assert config.managed_identity_client_id == "client-1"
 
 
@@ -306,7 +308,7 @@ def test_many_problems_are_reported_together_in_one_error():
         "WATCH_CONTAINER = 'Training_Data': the watched blob container: 3-63 lowercase letters",
         "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan",
         "RETRY_MAX_ATTEMPTS = '0': a whole number from 1 to 50",
-        "CLAIM_EXPIRY_SECONDS = 100.0: at least SUBMIT_DEADLINE_SECONDS + 30 (270)",
+        "CLAIM_EXPIRY_SECONDS = 100.0: at least twice SUBMIT_DEADLINE_SECONDS (480)",
         "LEDGER_STORAGE = 'MissingConnection': a storage connection for the ledger: set MissingConnection",
         "WATCH_PREFIX = 'incoming': a folder inside the container ending with '/'",
         "AML_EXPERIMENT = 'bad name!': an experiment name",
@@ -405,16 +407,30 @@ def test_allow_local_targets_must_be_a_boolean():
         "AML_ALLOW_LOCAL_TARGETS = 'maybe': true or false"
 
 
-@pytest.mark.parametrize("deadline, claim, ok", [("100", "130", True), ("100", "129.5", False), ("600", None, False),
-                                                 (None, "270", True), (None, "269", False)])
-def test_claim_expiry_must_exceed_submit_deadline_by_30_seconds(deadline, claim, ok):
+@pytest.mark.parametrize("deadline, claim, ok", [("100", "200", True), ("100", "199.5", False), ("600", None, False),
+                                                 (None, "480", True), (None, "479", False)])
+def test_claim_expiry_must_be_at_least_twice_the_submit_deadline(deadline, claim, ok):
     env = minimal_env(SUBMIT_DEADLINE_SECONDS=deadline, CLAIM_EXPIRY_SECONDS=claim)
     if ok:
         load_config(env, NO_APP_ROOT)
     else:
         problem = single_problem(env)
         assert problem.where == "CLAIM_EXPIRY_SECONDS"
-        assert problem.expected.startswith(f"at least SUBMIT_DEADLINE_SECONDS + 30 ({float(deadline or 240) + 30:g})")
+        assert problem.expected.startswith(f"at least twice SUBMIT_DEADLINE_SECONDS ({2 * float(deadline or 240):g})")
+
+
+def test_one_attempt_must_fit_in_the_deadline():
+    problem = single_problem(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="31"))
+    assert str(problem) == ("SUBMIT_ATTEMPT_TIMEOUT_SECONDS = 31.0: at most SUBMIT_DEADLINE_SECONDS (30): "
+                            "one attempt must fit in the deadline")
+
+
+def test_the_deadline_must_end_well_before_host_json_function_timeout(tmp_path):
+    (tmp_path / "host.json").write_text('{"version": "2.0", "functionTimeout": "00:05:00"}')
+    env = minimal_env(SUBMIT_DEADLINE_SECONDS="280", CLAIM_EXPIRY_SECONDS="600")
+    problem = single_problem(env, tmp_path)
+    assert str(problem).startswith("SUBMIT_DEADLINE_SECONDS = 280.0: at most host.json functionTimeout - 30 s (270)")
+    load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="270"), tmp_path)
 
 
 @pytest.mark.parametrize("name, value, expected", [

@@ -50,13 +50,27 @@ def test_a_second_401_is_final(app_env, aml, identity):
     assert len(aml.received) == 2 and len(identity.requests) == 2
 
 
-def test_identity_endpoint_errors_are_survived(app_env, aml, identity):
-    identity.fail_next(2, status=500)
+def test_identity_endpoint_errors_are_retried_by_the_app_after_azure_identity_gives_up(app_env, aml, identity):
+    identity.fail_next(4, status=500)  # azure-identity itself tries 4 times per token, then raises
 
-    deliver(app_env)
+    etag = deliver(app_env)
 
-    assert [r.status for r in identity.requests][-1] == 200
+    assert [r.status for r in identity.requests] == [500, 500, 500, 500, 200]
     assert len(aml.accepted) == 1
+    assert ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)["attempts"] == 2
+
+
+def test_an_unreachable_identity_endpoint_is_a_recorded_transient_failure(app_env, aml, monkeypatch):
+    monkeypatch.setenv("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")  # nothing listens on the discard port
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+
+    with pytest.raises(TransientSubmitError, match="no token for https://management.azure.com/.default"):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+
+    record = ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)
+    assert (record["state"], record["retryable"]) == ("failed", True)  # not left claimed until it expires
+    assert aml.received == []
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from localdev.aml_standin import Delay, Drop, Respond
+from localdev.aml_standin import AcceptThenDrop, Delay, Drop, Respond
 from shared.aml_client import TransientSubmitError
 from tests.conftest import SAMPLE_CSV
 from tests.harness import deliver_blob, ledger_record, upload
@@ -54,22 +54,38 @@ def test_slow_answer_within_the_deadline_is_waited_for_not_retried(app_env, aml)
     assert len(aml.received) == 1 and record_of(app_env, etag)["attempts"] == 1
 
 
+def short_deadline(monkeypatch, deadline: str, attempt: str) -> None:
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", deadline)
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", attempt)
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", str(2 * float(deadline)))
+
+
 def test_deadline_bounds_a_hanging_service(app_env, aml, monkeypatch):
-    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "2")
-    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "32")
-    aml.inject(Delay(5, then=Drop()))
+    short_deadline(monkeypatch, "2.5", "1")
+    aml.inject(Delay(5, then=Drop()), Delay(5, then=Drop()))
     started = time.monotonic()
 
-    with pytest.raises(TransientSubmitError, match="deadline reached"):
+    with pytest.raises(TransientSubmitError, match="gave up after 2 attempts"):
         deliver_new_csv(app_env)
 
-    assert time.monotonic() - started < 4.5  # gave up at the deadline instead of waiting out the service
-    assert aml.accepted == []
+    assert time.monotonic() - started < 4  # two whole 1 s attempts, then no time for a third: no waiting it out
+    assert len(aml.received) == 0 and aml.accepted == []  # both still hanging when given up on
+
+
+def test_no_attempt_starts_without_time_for_a_whole_one(app_env, aml, monkeypatch):
+    """A POST given up early could start a run the client never hears of: so it is not sent at all."""
+    short_deadline(monkeypatch, "1.5", "1")
+    aml.inject(Delay(0.7, then=Respond(503)))
+
+    with pytest.raises(TransientSubmitError) as raised:
+        deliver_new_csv(app_env)
+
+    assert len(aml.received) == 1  # after a slow 503, a whole 1 s attempt no longer fits in the 0.8 s left
+    assert "deadline reached" in str(raised.value)
 
 
 def test_retry_after_beyond_the_deadline_gives_up_at_once_for_the_host_to_retry(app_env, aml, monkeypatch):
-    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "5")
-    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "35")
+    short_deadline(monkeypatch, "5", "1")
     aml.inject(Respond(429, headers={"Retry-After": "120"}))
     started = time.monotonic()
 
@@ -77,6 +93,18 @@ def test_retry_after_beyond_the_deadline_gives_up_at_once_for_the_host_to_retry(
         deliver_new_csv(app_env)
 
     assert time.monotonic() - started < 3 and len(aml.received) == 1
+
+
+def test_an_answer_lost_after_acceptance_is_the_documented_window(app_env, aml):
+    """Azure ML v1 has no idempotency token: if the answer is lost after the run started, the retry starts a
+    second run. Both carry the same trigger_key, which is how such a pair is found (README, Exactly once)."""
+    aml.inject(AcceptThenDrop())
+
+    etag = deliver_new_csv(app_env)
+
+    first, second = aml.accepted
+    assert first.body["tags"]["trigger_key"] == second.body["tags"]["trigger_key"]
+    assert record_of(app_env, etag)["run_id"] == second.run_id
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 409, 422])

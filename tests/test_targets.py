@@ -140,8 +140,25 @@ def test_plain_http_is_rejected():
 @pytest.mark.parametrize("host", ["localhost", "LocalHost:7071", "127.0.0.1:8080", "[::1]:8080"])
 def test_loopback_targets_over_http_only_with_allow_local(host):
     url = published_url(host=host, scheme="http")
-    assert parse_target(url, allow_local=True).url == url
+    assert parse_target(url, allow_local=True).url == url.replace("LocalHost", "localhost")  # rebuilt, host lowered
     assert "is not an Azure ML host" in target_error(url)
+
+
+@pytest.mark.parametrize("host", [
+    "evil.example\\.api.azureml.ms",   # requests would send to evil.example
+    "evil.example\\@eastus.api.azureml.ms",
+    "ev%69l.api.azureml.ms",            # percent-encoded host
+    "eastus.api.azureml.ms\t",
+    "eastus .api.azureml.ms",
+])
+def test_hosts_an_http_client_could_read_differently_are_refused(host):
+    assert any(text in target_error(published_url(host=host)) for text in (
+        "must not contain backslashes, spaces or control characters", "host is ambiguous"))
+
+
+def test_the_posted_url_is_rebuilt_from_the_checked_parts():
+    url = published_url(host="EastUS.API.AzureML.ms:443")
+    assert parse_target(url).url == url.replace("EastUS.API.AzureML.ms", "eastus.api.azureml.ms")
 
 
 def test_allow_local_still_requires_http_or_https():

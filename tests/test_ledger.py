@@ -1,0 +1,76 @@
+"""The ledger's guarantees against Azurite: one winner per takeover, no stale owner overwriting a new one."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
+
+SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}
+
+
+@pytest.fixture
+def container(azurite):
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
+        f"ledger-{uuid.uuid4().hex[:10]}")
+    yield client
+    client.delete_container()
+
+
+def claim(ledger: Ledger, deadline_seconds: float = 0.5) -> Claim | Duplicate:
+    return ledger.claim(rule_namespace("r"), "key-1", SUBJECT, time.monotonic() + deadline_seconds)
+
+
+def test_an_abandoned_claim_is_taken_over_by_exactly_one_of_many(container):
+    abandoned = claim(Ledger(container, claim_expiry=0))  # a crashed owner whose claim is expired at once
+    assert isinstance(abandoned, Claim)
+    contenders = 6
+    barrier, results = threading.Barrier(contenders), []
+
+    def contend() -> None:
+        barrier.wait()
+        try:
+            results.append(claim(Ledger(container, claim_expiry=60)))
+        except ClaimBusyError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=contend) for _ in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    winners = [result for result in results if isinstance(result, Claim)]
+    assert len(winners) == 1 and winners[0].took_over
+    assert sum(isinstance(result, ClaimBusyError) for result in results) == contenders - 1
+
+
+def test_a_stale_owner_cannot_overwrite_the_record_of_the_owner_that_took_over(container):
+    stale = claim(Ledger(container, claim_expiry=0))
+    ledger = Ledger(container, claim_expiry=60)
+    current = claim(ledger)
+    assert isinstance(stale, Claim) and isinstance(current, Claim)
+
+    with pytest.raises(ClaimLostError):
+        Ledger(container, claim_expiry=0).settle(stale, RunState.SUBMITTED, run_id="stale-run")
+
+    record, _ = ledger.read(current.record_name)
+    assert (record["state"], record["owner"]) == ("claimed", current.record["owner"])
+    ledger.settle(current, RunState.SUBMITTED, run_id="run-2")
+    assert isinstance(claim(ledger), Duplicate)
+
+
+def test_a_claim_is_honoured_until_it_expires_by_the_servers_clock(container):
+    owner = Ledger(container, claim_expiry=2)
+    assert isinstance(claim(owner), Claim)
+
+    with pytest.raises(ClaimBusyError, match="not settled before the deadline"):
+        claim(Ledger(container, claim_expiry=60), deadline_seconds=0.3)
+    time.sleep(3.2)  # Last-Modified and Date have whole seconds: 3.2 s is at least 2 s on the server's clock
+    assert isinstance(claim(Ledger(container, claim_expiry=60)), Claim)

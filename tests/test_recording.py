@@ -1,0 +1,77 @@
+"""Every outcome is recorded or loudly reported: ledger hiccups after a 200, and surprises in the submitter."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from azure.core.exceptions import ServiceResponseError
+
+from shared import run_steps
+from shared.ledger import Ledger
+from tests.conftest import SAMPLE_CSV
+from tests.harness import deliver_blob, ledger_record, upload
+
+
+def failing_settle(times: int):
+    """Ledger.settle that fails ``times`` times like a storage outage, then works."""
+    real_settle = Ledger.settle
+    calls = {"count": 0}
+
+    def settle(self, claim, state, **outcome):
+        calls["count"] += 1
+        if calls["count"] <= times:
+            raise ServiceResponseError("storage did not answer")
+        return real_settle(self, claim, state, **outcome)
+
+    return settle
+
+
+def lines(caplog) -> list[dict]:
+    return [json.loads(r.getMessage()[len("aml_trigger "):]) for r in caplog.records if r.name == "aml_trigger"]
+
+
+def test_a_ledger_hiccup_after_the_post_is_retried_and_the_run_recorded(app_env, aml, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    monkeypatch.setattr(run_steps, "SETTLE_BACKOFF", 0.01)
+    monkeypatch.setattr(Ledger, "settle", failing_settle(2))
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+
+    [run] = aml.accepted
+    assert ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)["run_id"] == run.run_id
+
+
+def test_a_run_that_cannot_be_recorded_is_still_logged_with_its_id(app_env, aml, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    monkeypatch.setattr(run_steps, "SETTLE_BACKOFF", 0.01)
+    monkeypatch.setattr(Ledger, "settle", failing_settle(99))
+    upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+
+    with pytest.raises(ServiceResponseError):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+
+    [run] = aml.accepted
+    submitted, problem = lines(caplog)
+    assert (submitted["outcome"], submitted["run_id"]) == ("submitted", run.run_id)
+    assert problem["problem"].startswith("outcome not recorded") and problem["run_id"] == run.run_id
+
+
+def test_an_unexpected_error_in_the_submitter_releases_the_claim_for_a_retry(app_env, aml, monkeypatch):
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    from shared.aml_client import PipelineSubmitter
+
+    real_submit = PipelineSubmitter.submit
+    monkeypatch.setattr(PipelineSubmitter, "submit", lambda *a, **k: (_ for _ in ()).throw(KeyError("surprise")))
+    with pytest.raises(KeyError):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    record = ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)
+    assert (record["state"], record["retryable"]) == ("failed", True)
+    assert record["reason"] == "unexpected KeyError: 'surprise'"
+
+    monkeypatch.setattr(PipelineSubmitter, "submit", real_submit)
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")  # the host's retry takes over at once
+
+    assert len(aml.accepted) == 1
