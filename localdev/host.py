@@ -6,11 +6,13 @@ binding's BlobClient from model_binding_data, call the user function. For the de
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from types import SimpleNamespace
 from typing import Any
 
 import azurefunctions.extensions.bindings.blob as blob
+from azure.functions.timer import TimerRequest
 from azurefunctions.extensions.base import Datum
 from azurefunctions.extensions.bindings.blob.blobClientConverter import BlobClientConverter
 
@@ -27,6 +29,25 @@ def indexed_functions() -> dict[str, Any]:
 
 def indexed_function(name: str) -> Any:
     return indexed_functions()[name]
+
+
+def restart_app() -> dict[str, Any]:
+    """Import the app afresh and index it, as a host restart does (schedules are read at indexing)."""
+    import function_app
+    import triggers.blob
+    import triggers.timers
+
+    for module in (triggers.blob, triggers.timers, function_app):
+        importlib.reload(module)
+    indexed_functions.cache_clear()
+    return indexed_functions()
+
+
+def fire_timer(function_name: str, *, past_due: bool = False) -> Any:
+    """One tick of a timer function, with the TimerRequest the worker builds."""
+    function = indexed_function(function_name)
+    binding = json.loads(function.get_function_json())["bindings"][0]
+    return function.get_user_function()(**{binding["name"]: TimerRequest(past_due=past_due)})
 
 
 def host_blob_client(container: str, blob_name: str, connection: str = "WATCH_STORAGE") -> blob.BlobClient:

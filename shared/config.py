@@ -492,8 +492,8 @@ def _parse_schedule(raw: Any, label: Callable[[str], str], env: Mapping[str, str
     run = _run_spec(raw, label, env, allow_local, problems)
     data = _data_source(raw.get("data"), label, problems)
     only_if_new_data = _bool(raw.get("only_if_new_data"), label("only_if_new_data"), False, problems)
-    if (data is None) != (run.data_path is None):
-        problems.add(label("data" if data is None else "data_path"), None,
+    if ("data" in raw) != ("data_path" in raw):
+        problems.add(label("data_path" if "data" in raw else "data"), None,
                      "data and data_path go together: the data to pass, and the DataPath parameter receiving it")
     if only_if_new_data and (data is None or data.newest is None):
         problems.add(label("only_if_new_data"), True, 'only with "data": {"newest": {...}}')

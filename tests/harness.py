@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
+from typing import Any
 
+import azure.functions as func
 from azure.storage.blob import BlobServiceClient
+from azurefunctions.extensions.base import meta as extension_meta
 
 from localdev.host import BLOB_FUNCTION, deliver_blob, host_blob_client, indexed_function, indexed_functions
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import record_name, rule_namespace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-__all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "deliver_blob", "host_blob_client", "indexed_function",
+__all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "assert_parameters_fit_bindings", "deliver_blob", "host_blob_client", "indexed_function",
            "indexed_functions", "ledger_record", "service_client", "upload"]
+
+
+def assert_parameters_fit_bindings(function: Any) -> None:
+    """What the worker checks at load: one parameter per input binding, each annotated with a type its
+    converter accepts (an SDK type through the extension's converter, else the library's)."""
+    bindings = json.loads(function.get_function_json())["bindings"]
+    signature = inspect.signature(function.get_user_function())
+    assert set(signature.parameters) == {b["name"] for b in bindings if b["direction"] == "IN"}
+    for binding in bindings:
+        annotation = signature.parameters[binding["name"]].annotation
+        sdk_converter = extension_meta.get_binding_registry().get(binding["type"])
+        if sdk_converter is not None and extension_meta.get_binding_registry().check_supported_type(annotation):
+            assert sdk_converter.check_input_type_annotation(annotation), binding
+        else:
+            converter = func.meta.get_binding_registry().get(binding["type"])
+            assert converter is not None and converter.check_input_type_annotation(annotation), binding
 
 
 def service_client() -> BlobServiceClient:

@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import azure.functions as func
 import pytest
 from azurefunctions.extensions.base import meta as extension_meta
 
-from tests.harness import BLOB_FUNCTION, PROJECT_ROOT, indexed_function, indexed_functions
+from tests.harness import (BLOB_FUNCTION, PROJECT_ROOT, assert_parameters_fit_bindings, indexed_function,
+                           indexed_functions)
 
 BLOB_BINDING = {"direction": "IN", "type": "blobTrigger", "name": "client", "path": "%WATCH_CONTAINER%/{name}",
                 "connection": "WATCH_STORAGE"}
@@ -55,18 +55,7 @@ def test_an_unknown_trigger_source_stops_indexing_with_a_clear_error():
 
 @pytest.mark.parametrize("name", sorted(indexed_functions()))
 def test_parameters_and_annotations_match_the_bindings(name):
-    function = indexed_function(name)
-    bindings = json.loads(function.get_function_json())["bindings"]
-    signature = inspect.signature(function.get_user_function())
-    assert set(signature.parameters) == {b["name"] for b in bindings if b["direction"] == "IN"}
-    for binding in bindings:
-        annotation = signature.parameters[binding["name"]].annotation
-        sdk_converter = extension_meta.get_binding_registry().get(binding["type"])
-        if sdk_converter is not None and extension_meta.get_binding_registry().check_supported_type(annotation):
-            assert sdk_converter.check_input_type_annotation(annotation), (name, binding["name"])
-        else:
-            converter = func.meta.get_binding_registry().get(binding["type"])
-            assert converter is not None and converter.check_input_type_annotation(annotation), (name, binding)
+    assert_parameters_fit_bindings(indexed_function(name))
 
 
 def test_blob_trigger_takes_the_sdk_client_so_the_host_never_loads_the_blob():

@@ -17,6 +17,10 @@ bp = func.Blueprint()
 def _register(schedule: Schedule) -> None:
     @bp.function_name(schedule.function_name)
     @bp.timer_trigger(arg_name="timer", schedule=schedule.cron.expression, run_on_startup=False, use_monitor=True)
+    # A tick that failed for now (Azure ML or the ledger unreachable) is retried by the host within minutes,
+    # rather than waiting for the next occurrence; the occurrence's key makes the retry exactly-once.
+    @bp.retry(strategy="exponential_backoff", max_retry_count="5", minimum_interval="00:00:10",
+              maximum_interval="00:05:00")
     def start_scheduled_run(timer: func.TimerRequest) -> None:
         fire_schedule(schedule.name, fired_at=datetime.now(timezone.utc), past_due=timer.past_due,
                       services=process_services())

@@ -1,0 +1,275 @@
+"""Timed retraining end to end: timer functions indexed from the rules file, fired as the host fires them,
+against Azurite and the Azure ML stand-in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from localdev.host import fire_timer, restart_app
+from shared.config import BlobFilter
+from shared.ledger import record_name, schedule_namespace
+from shared.schedule_runs import fire_schedule, newest_blob, schedule_occurrence_key
+from shared.services import build_services
+from tests.conftest import SAMPLE_CSV
+from tests.harness import PROJECT_ROOT, assert_parameters_fit_bindings, service_client, upload
+
+AZURE_URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
+             "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")
+
+
+def write_rules(tmp_path, monkeypatch, schedules: list[dict], **settings: str) -> str:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"schedules": schedules}), encoding="utf-8")
+    monkeypatch.setenv("TRIGGER_RULES_FILE", str(path))
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return str(path)
+
+
+def schedule(name: str, **fields) -> dict:
+    return {"name": name, "cron": "0 0 0 1 1 *", "target": {"url": "%AML_PIPELINE_URL%"},
+            "experiment": "timed-retrain", "parameters": {"model_name": "m1"}, **fields}
+
+
+def with_data(name: str, data: dict, **fields) -> dict:
+    return schedule(name, data=data, data_path={"parameter": "input_datapath", "datastore": "workspaceblobstore"},
+                    **fields)
+
+
+def index_in_fresh_process(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Index as the worker does: each function's binding JSON, plus its retry setting where it has one."""
+    code = ("import json, function_app; print(json.dumps({f.get_function_name(): "
+            "{**json.loads(f.get_function_json()), 'retry': f.get_settings_dict('retry_policy')} "
+            "for f in function_app.app.get_functions()}))")
+    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def timer_binding(expression: str) -> dict:
+    return {"scriptFile": "function_app.py", "bindings": [
+        {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": expression, "runOnStartup": False,
+         "useMonitor": True}],
+        "retry": {"setting_name": "retry_policy", "strategy": "exponential_backoff", "max_retry_count": "5",
+                  "minimum_interval": "00:00:10", "maximum_interval": "00:05:00"}}
+
+
+def test_one_timer_function_per_enabled_schedule_with_stable_names(tmp_path):
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"schedules": [
+        {**schedule("nightly"), "cron": "0 0 2 * * *", "target": {"url": AZURE_URL}},
+        {**schedule("weekly"), "cron": None, "target": {"url": AZURE_URL},
+         "recurrence": {"frequency": "Week", "interval": 1, "week_days": ["Monday"], "time_of_day": "06:00"}},
+        {**schedule("hourly"), "cron": "%HOURLY_CRON%", "target": {"url": AZURE_URL}},
+        {**schedule("paused"), "enabled": False, "target": {"url": AZURE_URL}},
+    ]}).replace('"cron": null, ', ""))
+    env = {**os.environ, "TRIGGER_RULES_FILE": str(rules), "HOURLY_CRON": "0 15 * * * *"}
+
+    first, second = index_in_fresh_process(env), index_in_fresh_process(env)  # two "restarts"
+
+    assert first.returncode == 0, first.stderr
+    functions = json.loads(first.stdout.splitlines()[-1])
+    assert sorted(functions) == ["schedule_hourly", "schedule_nightly", "schedule_weekly", "start_runs_for_new_blob"]
+    assert functions["schedule_nightly"] == timer_binding("0 0 2 * * *")
+    assert functions["schedule_weekly"] == timer_binding("0 0 6 * * 1")  # converted from the v1 recurrence
+    assert functions["schedule_hourly"] == timer_binding("0 15 * * * *")  # read from an app setting
+    assert json.loads(second.stdout.splitlines()[-1]) == functions
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"cron": "0 2 * * *"}, "schedules[0].cron = '0 2 * * *': '0 2 * * *' must have six fields"),
+    ({"cron": None, "recurrence": {"frequency": "Minute", "interval": 7}},
+     "nearest: every 6 minutes, '0 */6 * * * *'"),
+])
+def test_an_invalid_schedule_stops_indexing_with_a_clear_error(tmp_path, bad, message):
+    rules = tmp_path / "rules.json"
+    entry = {**schedule("broken"), "target": {"url": AZURE_URL}, **bad}
+    rules.write_text(json.dumps({"schedules": [{k: v for k, v in entry.items() if v is not None}]}))
+
+    result = index_in_fresh_process({**os.environ, "TRIGGER_RULES_FILE": str(rules)})
+
+    assert result.returncode != 0 and message in result.stderr
+
+
+@pytest.fixture
+def restart(monkeypatch):
+    """restart_app for a test, and afterwards the app as other tests expect it: no schedules."""
+    yield restart_app
+    monkeypatch.delenv("TRIGGER_RULES_FILE", raising=False)
+    restart_app()
+
+
+def outcomes(caplog) -> list[dict]:
+    return [json.loads(r.getMessage()[len("aml_trigger "):]) for r in caplog.records if r.name == "aml_trigger"
+            and r.getMessage().startswith("aml_trigger {\"outcome")]
+
+
+def ledger_record_for(name: str, occurrence: datetime) -> dict:
+    ledger = service_client().get_container_client(os.environ["LEDGER_CONTAINER"])
+    blob = ledger.get_blob_client(record_name(schedule_namespace(name), schedule_occurrence_key(name, occurrence)))
+    return json.loads(blob.download_blob().readall())
+
+
+def start_of_year() -> datetime:
+    return datetime(datetime.now(timezone.utc).year, 1, 1, tzinfo=timezone.utc)
+
+
+def test_the_same_occurrence_fired_twice_concurrently_posts_once(app_env, aml, tmp_path, monkeypatch, caplog,
+                                                                restart):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    write_rules(tmp_path, monkeypatch, [schedule("yearly")])
+    assert_parameters_fit_bindings(restart()["schedule_yearly"])
+    barrier, errors = threading.Barrier(2), []
+
+    def tick() -> None:
+        barrier.wait()
+        try:
+            fire_timer("schedule_yearly")
+        except Exception as error:  # noqa: BLE001 - surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=tick) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == [] and len(aml.received) == 1
+    assert sorted(line["outcome"] for line in outcomes(caplog)) == ["duplicate", "submitted"]
+    [run] = aml.accepted
+    occurrence = start_of_year()
+    assert run.body == {
+        "ExperimentName": "timed-retrain", "ParameterAssignments": {"model_name": "m1"}, "RunSource": "SDK",
+        "tags": {"triggered_by": "aml-pipeline-trigger", "trigger_schedule": "yearly",
+                 "trigger_occurrence": occurrence.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "trigger_key": schedule_occurrence_key("yearly", occurrence)},
+    }
+    assert ledger_record_for("yearly", occurrence)["run_id"] == run.run_id
+
+
+def test_a_past_due_tick_submits_once_for_its_missed_occurrence_and_says_so(app_env, aml, tmp_path, monkeypatch,
+                                                                          caplog, restart):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    write_rules(tmp_path, monkeypatch, [schedule("yearly")])
+    restart()
+
+    fire_timer("schedule_yearly", past_due=True)
+    fire_timer("schedule_yearly", past_due=True)
+
+    assert len(aml.accepted) == 1
+    first, second = outcomes(caplog)
+    assert (first["outcome"], first["past_due"], first["occurrence"]) == (
+        "submitted", True, start_of_year().strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert second["outcome"] == "duplicate"
+    assert ledger_record_for("yearly", start_of_year())["subject"]["past_due"] is True
+
+
+DAILY = "0 0 2 * * *"
+
+
+def fire_at(name: str, day: int, **kwargs):
+    """Fire schedule ``name`` as its tick for 2 November 2026 + ``day`` days, 02:00 UTC, arrives 0.3 s late."""
+    fired_at = datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, tzinfo=timezone.utc)
+    return fire_schedule(name, fired_at=fired_at, past_due=False, services=build_services(os.environ), **kwargs)
+
+
+def relative_paths(aml) -> list[str]:
+    return [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted]
+
+
+def test_the_newest_csv_under_the_prefix_is_passed_at_fire_time(app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY)])
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, "incoming/2026-11-01.csv", SAMPLE_CSV)
+    time.sleep(1.1)  # Last-Modified has whole seconds
+    newest_etag = upload(container, "incoming/2026-11-02.csv", SAMPLE_CSV)
+    upload(container, "incoming/archive/later.csv", SAMPLE_CSV)  # a subfolder: not watched
+    upload(container, "incoming/notes.txt", b"not a csv")
+    upload(container, "incoming/empty.csv", b"")  # zero bytes: not data
+
+    decision = fire_at("daily", 0)
+
+    assert decision.outcome == "submitted" and decision.occurrence == "2026-11-02T02:00:00Z"
+    assert relative_paths(aml) == ["incoming/2026-11-02.csv"]
+    assert aml.accepted[0].body["tags"]["trigger_etag"] == newest_etag
+
+
+@dataclass
+class Listed:
+    name: str
+    last_modified: datetime
+    size: int = 10
+
+
+def test_newest_ties_on_last_modified_go_to_the_greatest_name():
+    same = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    blobs = [Listed("in/b.csv", same), Listed("in/c.csv", same), Listed("in/a.csv", same),
+             Listed("in/z.csv", same - timedelta(seconds=1)), Listed("in/zz.csv", same + timedelta(seconds=1), 0)]
+    assert newest_blob(blobs, BlobFilter(prefix="in/")).name == "in/c.csv"
+    assert newest_blob([], BlobFilter(prefix="in/")) is None
+
+
+def test_only_if_new_data_skips_until_a_new_version_arrives(app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
+                                                  only_if_new_data=True)])
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, "incoming/a.csv", SAMPLE_CSV)
+
+    first, second = fire_at("daily", 0), fire_at("daily", 1)
+    time.sleep(1.1)
+    upload(container, "incoming/a.csv", SAMPLE_CSV + b"1,2,3,4,5,6,7\n")  # a new version of the same file
+    third = fire_at("daily", 2)
+
+    assert [d.outcome for d in (first, second, third)] == ["submitted", "skipped", "submitted"]
+    assert second.reason.startswith("no new data: incoming/a.csv") and "2026-11-02T02:00:00Z" in second.reason
+    assert relative_paths(aml) == ["incoming/a.csv", "incoming/a.csv"]
+    assert ledger_record_for("daily", datetime(2026, 11, 3, 2, tzinfo=timezone.utc))["state"] == "skipped"
+
+
+def test_a_fixed_path_is_passed_and_a_missing_one_is_skipped(app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [with_data("full", {"blob": "reference/full data.csv"}, cron=DAILY)])
+
+    missing = fire_at("full", 0)
+    upload(app_env["WATCH_CONTAINER"], "reference/full data.csv", SAMPLE_CSV)
+    present = fire_at("full", 1)
+
+    assert (missing.outcome, missing.reason) == ("skipped", "reference/full data.csv: blob no longer exists")
+    assert present.outcome == "submitted" and relative_paths(aml) == ["reference/full data.csv"]
+
+
+def test_no_data_under_the_prefix_is_skipped_and_invalid_data_rejected(app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
+                                                  required_columns=["PRP"])])
+
+    nothing = fire_at("daily", 0)
+    upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", b"MYCT\n125\n")
+    invalid = fire_at("daily", 1)
+
+    assert (nothing.outcome, nothing.reason) == (
+        "skipped", "no data: no non-empty blob under 'incoming/' ending with '.csv' (subfolders not included)")
+    assert (invalid.outcome, invalid.reason) == ("rejected", "missing required columns: PRP (header has: MYCT)")
+    assert aml.received == []
+
+
+def test_a_transient_failure_is_recorded_and_raised_for_the_hosts_retry(app_env, aml, tmp_path, monkeypatch):
+    from localdev.aml_standin import Respond
+    from shared.aml_client import TransientSubmitError
+
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "2")
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
+    aml.inject(Respond(503), Respond(503))
+
+    with pytest.raises(TransientSubmitError):
+        fire_at("daily", 0)
+    retried = fire_at("daily", 0)  # the host's retry of the same tick
+
+    assert retried.outcome == "submitted" and retried.took_over is True and len(aml.accepted) == 1
