@@ -1,8 +1,11 @@
-"""A local Azure ML stand-in: a real HTTP server enforcing the v1 pipeline submission contract.
+"""A local Azure ML stand-in: a real HTTP server enforcing the v1 pipeline submission contract and the v2 batch
+endpoint invocation contract.
 
-It checks what the service checks (bearer token audience and expiry, content type, PipelineSubmissionInfo keys
-and types, pipeline endpoint versions), answers like the service (PipelineRunEntity, error bodies) and can
-misbehave on request: 429 with Retry-After, 5xx, slow answers, dropped connections.
+It checks what the service checks (bearer token audience per API and expiry, content type, PipelineSubmissionInfo
+keys and types, pipeline endpoint versions, v2 job inputs and outputs, deployments), answers like the service
+(PipelineRunEntity, batch job resources, error bodies) and can misbehave on request: 429 with Retry-After, 5xx,
+slow answers, dropped connections. It also answers the two ARM reads azure-ai-ml makes before invoking a batch
+endpoint, so the official client can be pointed at it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ from localdev.tokens import read_token
 
 ARM_AUDIENCES = frozenset({"https://management.azure.com", "https://management.azure.com/",
                            "https://management.core.windows.net/"})
+ML_AUDIENCES = frozenset({"https://ml.azure.com", "https://ml.azure.com/"})
+SCORING_PATH = "/jobs"
+BATCH_ENDPOINT = "retrain"
+DEPLOYMENTS = ("default", "blue")
+_ARM_ENDPOINT = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+"
+    r"/batchEndpoints/(?P<endpoint>[^/]+)(?P<deployments>/deployments)?$", re.IGNORECASE)
+V2_INPUT_TYPES = {"UriFile", "UriFolder", "Literal", "MLTable", "CustomModel", "MLFlowModel", "TritonModel"}
+V2_OUTPUT_TYPES = {"UriFile", "UriFolder", "MLTable", "CustomModel", "MLFlowModel", "TritonModel"}
 WORKSPACE_PATH = ("/pipelines/v1.0/subscriptions/{sub}/resourceGroups/{rg}/providers/"
                   "Microsoft.MachineLearningServices/workspaces/{ws}")
 _ROUTE = re.compile(
@@ -81,6 +93,8 @@ class Received:
     audience: str | None
     body: Any
     status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Everything but the Authorization header."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,9 @@ class AcceptedRun:
     pipeline_id: str
     pipeline_version: str | None
     body: dict[str, Any]
+    kind: str = "v1"
+    deployment: str | None = None
+    request_id: str | None = None
 
 
 class _Handler(QuietHandler):
@@ -118,11 +135,13 @@ class _Handler(QuietHandler):
         self.send_json(status, json.dumps(body).encode(), headers)
 
     def do_GET(self) -> None:  # noqa: N802
+        owner = self.server_owner
         if self.path == "/_standin/runs":
-            runs = [run.__dict__ for run in self.server_owner.accepted]
+            runs = [run.__dict__ for run in owner.accepted]
             self.send_json(200, json.dumps(runs).encode())
-        else:
-            self.send_json(404, json.dumps(_error("NotFound", "no such route")).encode())
+            return
+        status, body = owner.arm_read(urlsplit(self.path), self.headers)
+        self.send_json(status, json.dumps(body).encode())
 
 
 class AmlStandIn(LocalServer):
@@ -140,6 +159,10 @@ class AmlStandIn(LocalServer):
     def workspace_url(self, sub: str = "00000000-0000-0000-0000-000000000001", rg: str = "ml-rg",
                       ws: str = "ml-ws") -> str:
         return self.url + WORKSPACE_PATH.format(sub=sub, rg=rg, ws=ws)
+
+    def batch_endpoint_url(self) -> str:
+        """The scoring URI of the one batch endpoint the stand-in serves (``retrain``)."""
+        return self.url + SCORING_PATH
 
     def published_pipeline_url(self, pipeline_id: str = "5d9e2f4c-0000-4000-8000-00000000a11a") -> str:
         return f"{self.workspace_url()}/PipelineRuns/PipelineSubmit/{pipeline_id}"
@@ -163,21 +186,19 @@ class AmlStandIn(LocalServer):
         except ValueError:
             body = raw.decode("utf-8", "replace")
         with self._lock:
-            self.received.append(Received(time.monotonic(), unquote(url.path), _query(url), headers.get("Content-Type"),
-                                          claims.get("aud"), body, status))
+            self.received.append(Received(
+                time.monotonic(), unquote(url.path), _query(url), headers.get("Content-Type"), claims.get("aud"), body,
+                status, {name: value for name, value in headers.items() if name.lower() != "authorization"}))
 
     def handle(self, url, headers, raw: bytes) -> tuple[int, dict, dict[str, str]]:
+        if url.path == SCORING_PATH:
+            return self._invoke_batch_endpoint(headers, raw)
         route = _ROUTE.match(url.path)
         if route is None:
             return 404, _error("NotFound", f"no pipeline route {url.path}"), {}
-        claims = read_token(_bearer(headers) or "")
-        if claims is None:
-            return 401, _error("Unauthorized", "a bearer token is required"), {"WWW-Authenticate": "Bearer"}
-        if claims.get("aud") not in self.audiences:
-            return 401, _error("InvalidAudience", f"token audience {claims.get('aud')!r} is not accepted"), {
-                "WWW-Authenticate": "Bearer"}
-        if claims.get("exp", 0) <= time.time():
-            return 401, _error("ExpiredToken", "the token has expired"), {"WWW-Authenticate": "Bearer"}
+        refused = _refused_token(headers, self.audiences)
+        if refused:
+            return refused
         content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type not in ("application/json", "application/json-patch+json"):
             return 415, _error("UnsupportedMediaType", f"content type {content_type!r}"), {}
@@ -217,6 +238,101 @@ class AmlStandIn(LocalServer):
         }, {}
 
 
+    def _invoke_batch_endpoint(self, headers, raw: bytes) -> tuple[int, dict, dict[str, str]]:
+        refused = _refused_token(headers, ML_AUDIENCES)
+        if refused:
+            return refused
+        if (headers.get("Content-Type") or "").split(";")[0].strip().lower() != "application/json":
+            return 415, _error("UnsupportedMediaType", "application/json expected", v2=True), {}
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return 400, _error("BadRequest", "body is not UTF-8 JSON", v2=True), {}
+        deployment = headers.get("azureml-model-deployment")
+        problems = batch_job_problems(body)
+        if deployment is not None and deployment not in DEPLOYMENTS:
+            problems.append(f"deployment {deployment!r} does not exist on endpoint {BATCH_ENDPOINT!r}")
+        if problems:
+            return 400, _error("UserError", "; ".join(problems), v2=True), {}
+        name = f"batchjob-{uuid.uuid4()}"
+        run = AcceptedRun(name, BATCH_ENDPOINT, None, body, kind="v2", deployment=deployment,
+                          request_id=headers.get("repeatability_request-id"))
+        with self._lock:
+            self.accepted.append(run)
+        if self.announce:
+            print(f"[azure-ml stand-in] accepted batch job {name} on {BATCH_ENDPOINT}/{deployment or 'default'}",
+                  flush=True)
+        return 200, {"id": f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/"
+                           f"workspaces/ws/jobs/{name}", "name": name,
+                     "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+                     "properties": {"status": "NotStarted", **body["properties"]}}, {}
+
+    def arm_read(self, url, headers) -> tuple[int, dict]:
+        """The ARM reads azure-ai-ml makes before invoking: the endpoint (for its scoring URI) and its deployments."""
+        route = _ARM_ENDPOINT.match(url.path)
+        if route is None or route.group("endpoint") != BATCH_ENDPOINT:
+            return 404, {"error": {"code": "NotFound", "message": f"no such resource {url.path}"}}
+        refused = _refused_token(headers, self.audiences)
+        if refused:
+            return refused[0], refused[1]
+        if route.group("deployments"):
+            return 200, {"value": [{"name": name, "properties": {}} for name in DEPLOYMENTS]}
+        return 200, {"name": BATCH_ENDPOINT, "properties": {"scoringUri": self.batch_endpoint_url(),
+                                                            "defaults": {"deploymentName": DEPLOYMENTS[0]}}}
+
+
+def _refused_token(headers, audiences: frozenset[str]) -> tuple[int, dict, dict[str, str]] | None:
+    """The 401 the service answers for a missing, expired or wrong-audience token; None when it is fine."""
+    claims = read_token(_bearer(headers) or "")
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if claims is None:
+        return 401, _error("Unauthorized", "a bearer token is required"), challenge
+    if claims.get("aud") not in audiences:
+        return 401, _error("InvalidAudience", f"token audience {claims.get('aud')!r} is not accepted"), challenge
+    if claims.get("exp", 0) <= time.time():
+        return 401, _error("ExpiredToken", "the token has expired"), challenge
+    return None
+
+
+def batch_job_problems(body: Any) -> list[str]:
+    """What is wrong with a batch endpoint invocation body (documented PascalCase or the SDK's camelCase)."""
+    body = _camel(body)
+    if not isinstance(body, dict) or set(body) != {"properties"} or not isinstance(body["properties"], dict):
+        return ['body must be {"properties": {...}}']
+    properties = body["properties"]
+    problems = [f"unknown key properties.{key}" for key in properties
+                if key not in ("inputData", "outputData", "properties")]
+    for name, item in (properties.get("inputData") or {}).items():
+        kind = item.get("jobInputType") if isinstance(item, dict) else None
+        if kind not in V2_INPUT_TYPES:
+            problems.append(f"input {name!r} needs a jobInputType of {', '.join(sorted(V2_INPUT_TYPES))}")
+        elif kind == "Literal" and (set(item) != {"jobInputType", "value"}
+                                    or not isinstance(item["value"], (str, int, float, bool))):
+            problems.append(f"literal input {name!r} must be {{jobInputType, value}} with a scalar value")
+        elif kind != "Literal" and (set(item) - {"jobInputType", "uri", "mode"} or not _is_uri(item.get("uri"))):
+            problems.append(f"input {name!r} must be {{jobInputType, uri}} with an azureml:// or https:// uri")
+    for name, item in (properties.get("outputData") or {}).items():
+        if (not isinstance(item, dict) or item.get("jobOutputType") not in V2_OUTPUT_TYPES
+                or set(item) - {"jobOutputType", "uri", "mode"} or not _is_uri(item.get("uri"))):
+            problems.append(f"output {name!r} must be {{jobOutputType, uri}}")
+    bag = properties.get("properties") or {}
+    if not isinstance(bag, dict) or not all(isinstance(value, str) for value in bag.values()):
+        problems.append("properties.properties must map names to strings")
+    return problems
+
+
+def _camel(value: Any) -> Any:
+    """Keys as the SDK writes them: the service takes PascalCase (documented) and camelCase alike."""
+    if isinstance(value, dict):
+        return {(key[:1].lower() + key[1:]): _camel(item) for key, item in value.items()}
+    return value
+
+
+def _is_uri(value: Any) -> bool:
+    # Loopback http too: without a datastore the app passes the blob's URL, which is Azurite's locally.
+    return isinstance(value, str) and value.startswith(("azureml://", "https://", "http://127.0.0.1"))
+
+
 def submission_problems(body: Any) -> list[str]:
     """What is wrong with a PipelineSubmissionInfo body: unknown keys, wrong types, a missing experiment."""
     if not isinstance(body, dict):
@@ -248,7 +364,9 @@ def _fits(value: Any, shape: str) -> bool:
     raise ValueError(shape)
 
 
-def _error(code: str, message: str) -> dict:
+def _error(code: str, message: str, v2: bool = False) -> dict:
+    if v2:  # the v2 APIs answer with ARM-style errors
+        return {"error": {"code": code, "message": message}}
     return {"Error": {"Code": code, "Message": message, "Target": None, "Details": []},
             "Correlation": {"RequestId": uuid.uuid4().hex}}
 

@@ -137,7 +137,7 @@ class PipelineSubmitter:
             response = self._post(request, body, token)
         except requests.RequestException as error:
             return _Failure(f"{type(error).__name__}: {_first_line(error)}", retryable=True)
-        if response.status_code == 200:
+        if response.status_code in request.success_statuses:
             return _run_id(request, response)
         code, message = error_details(response)
         reason = f"Azure ML answered {response.status_code}" + (f" {code}" if code else "") + (
@@ -176,8 +176,8 @@ def _run_id(request: SubmitRequest, response: requests.Response) -> str | _Failu
         document = None
     run_id = document.get(request.run_id_field) if isinstance(document, dict) else None
     if not isinstance(run_id, str) or not run_id:
-        return _Failure(f"Azure ML answered 200 without a run id in {request.run_id_field!r}",
-                        retryable=False, status=200)
+        return _Failure(f"Azure ML answered {response.status_code} without a run id in {request.run_id_field!r}",
+                        retryable=False, status=response.status_code)
     return run_id
 
 

@@ -19,7 +19,7 @@ from shared.decisions import Decision, Outcome, log_decision
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import rule_namespace
 from shared.matching import split_rules
-from shared.payloads import blob_tags, v1_submission
+from shared.payloads import DataRef, blob_tags, submission
 from shared.run_steps import RETRY_LATER, Step
 from shared.services import Services
 
@@ -33,9 +33,14 @@ class BlobVersion:
 
     container: str
     name: str
+    url: str
     etag: str
     size: int
     head: bytes
+
+    @property
+    def ref(self) -> DataRef:
+        return DataRef(path=self.name, url=self.url)
 
 
 def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> BlobVersion | str:
@@ -64,6 +69,7 @@ def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> Blo
     return BlobVersion(
         container=blob.container_name,
         name=blob.blob_name,
+        url=blob.url,
         etag=normalize_etag(downloader.properties.etag),
         size=size,
         head=head,
@@ -115,4 +121,4 @@ def _run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: fl
     if problem:
         return step.settle_without_run(Outcome.REJECTED, problem)
     tags = blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key)
-    return step.submit(rule.run, v1_submission(rule.run, data_path=version.name, tags=tags), deadline)
+    return step.submit(rule.run, submission(rule.run, data=version.ref, tags=tags, key=key), deadline)

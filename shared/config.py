@@ -29,22 +29,34 @@ _CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _SECRET_HINTS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "CONNECTIONSTRING", "STORAGE", "SAS")
 _RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
-    "continue_on_step_failure", "run_source",
+    "continue_on_step_failure", "run_source", "outputs",
 }
+_V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
+JOB_OUTPUT_TYPES = {"uri_file": "UriFile", "uri_folder": "UriFolder"}
+"""Output types a rule may name, and the jobOutputType the v2 body carries for each."""
 _RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders"} | _RUN_KEYS
 _SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | _RUN_KEYS
 _SCHEDULE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
-_TARGET_KEYS = {"url", "kind", "pipeline_version", "scope"}
+_TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 _DATA_PATH_KEYS = {"parameter", "datastore"}
 
 
 @dataclass(frozen=True)
 class DataPathBinding:
-    """Which v1 DataPath pipeline parameter receives the blob, and the datastore over the watched container."""
+    """Which input receives the blob (a v1 DataPath parameter, a v2 job input) and the datastore over the watched
+    container (required for v1; for v2 without one, the blob's https URL is passed)."""
 
     parameter: str
-    datastore: str
+    datastore: str | None
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """A v2 job output: ``uri_file`` or ``uri_folder`` at ``uri``."""
+
+    type: str
+    uri: str
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,10 @@ class RunSpec:
 
     target: Target
     experiment: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    """As written: v1 bodies send them as strings, v2 bodies as typed literals."""
     data_path: DataPathBinding | None = None
+    outputs: Mapping[str, JobOutput] = field(default_factory=dict)
     required_columns: tuple[str, ...] = ()
     description: str | None = None
     continue_on_step_failure: bool | None = None
@@ -358,6 +372,8 @@ _SIMPLE_SETTING_FOR = {
     "include_subfolders": "WATCH_SUBFOLDERS",
     "target.url": "AML_PIPELINE_URL",
     "target.pipeline_version": "AML_PIPELINE_VERSION",
+    "target.deployment": "AML_DEPLOYMENT",
+    "target.workspace": "AML_WORKSPACE",
     "target": "AML_PIPELINE_URL",
     "experiment": "AML_EXPERIMENT",
     "parameters": "AML_PARAMETERS",
@@ -375,7 +391,8 @@ def _rule_from_settings(env: Mapping[str, str], problems: _Problems) -> dict[str
         "prefix": env.get("WATCH_PREFIX", ""),
         "suffix": env.get("WATCH_SUFFIX", DEFAULT_SUFFIX),
         "include_subfolders": env.get("WATCH_SUBFOLDERS", "false"),
-        "target": {"url": env["AML_PIPELINE_URL"], "pipeline_version": env.get("AML_PIPELINE_VERSION") or None},
+        "target": {"url": env["AML_PIPELINE_URL"], "pipeline_version": env.get("AML_PIPELINE_VERSION") or None,
+                   "deployment": env.get("AML_DEPLOYMENT") or None, "workspace": env.get("AML_WORKSPACE") or None},
         "experiment": env.get("AML_EXPERIMENT"),
         "parameters": {},
     }
@@ -453,16 +470,55 @@ def _run_spec(raw: dict[str, Any], label: Callable[[str], str], env: Mapping[str
     run_source = raw.get("run_source", DEFAULT_RUN_SOURCE)
     if not isinstance(run_source, str) or not run_source:
         problems.add(label("run_source"), run_source, "text such as 'SDK' or 'API'")
+    outputs = _outputs(raw.get("outputs", {}), label("outputs"), problems)
+    target = _target(raw.get("target"), label, env, allow_local, problems)
+    if target is not None:
+        _check_fields_fit_the_target(raw, target, parameters, data_path, label, problems)
     return RunSpec(
-        target=_target(raw.get("target"), label, env, allow_local, problems),
+        target=target,
         experiment=experiment,
         parameters=parameters,
         data_path=data_path,
+        outputs=outputs,
         required_columns=tuple(column.strip() for column in required_columns),
         description=description,
         continue_on_step_failure=continue_on_step_failure,
         run_source=run_source,
     )
+
+
+def _check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters: Mapping[str, Any],
+                                 data_path: DataPathBinding | None, label: Callable[[str], str],
+                                 problems: _Problems) -> None:
+    """v1 bodies and v2 bodies carry different fields: say which ones the target cannot take."""
+    if target.kind.is_v1:
+        for name, value in parameters.items():
+            if isinstance(value, bool):
+                problems.add(f"{label('parameters')}.{name}", value,
+                             'a string or number; write booleans as strings ("True"), as the v1 SDK sends them')
+        if data_path is not None and not data_path.datastore:
+            problems.add(label("data_path.datastore"), None, "the datastore over the watched container (v1 needs one)")
+        if raw.get("outputs"):
+            problems.add(label("outputs"), raw["outputs"], "outputs apply to v2 batch endpoints only")
+    else:
+        for key in _V1_ONLY_KEYS:
+            if key in raw:
+                problems.add(label(key), raw[key], f"{key} applies to v1 pipelines only, not to a batch endpoint")
+
+
+def _outputs(raw: Any, where: str, problems: _Problems) -> dict[str, JobOutput]:
+    expected = '{"<output>": {"type": "uri_folder" or "uri_file", "uri": "azureml://datastores/<ds>/paths/<p>"}}'
+    if not isinstance(raw, dict):
+        problems.add(where, raw, expected)
+        return {}
+    outputs = {}
+    for name, output in raw.items():
+        if (not isinstance(output, dict) or set(output) != {"type", "uri"} or output["type"] not in JOB_OUTPUT_TYPES
+                or not isinstance(output["uri"], str) or not output["uri"].startswith(("azureml://", "https://"))):
+            problems.add(f"{where}.{name}", output, expected)
+        else:
+            outputs[name] = JobOutput(type=output["type"], uri=output["uri"])
+    return outputs
 
 
 def _parse_schedules(raw_schedules: list[Any], env: Mapping[str, str], allow_local: bool,
@@ -559,6 +615,8 @@ def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow
             kind=raw.get("kind"),
             pipeline_version=str(version) if version is not None else None,
             scope=raw.get("scope") or env.get("AML_TOKEN_SCOPE") or None,
+            deployment=raw.get("deployment") or None,
+            workspace=raw.get("workspace") or None,
             allow_local=allow_local,
         )
     except TargetError as error:
@@ -566,18 +624,17 @@ def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow
         return None
 
 
-def _parameters(raw: Any, where: str, problems: _Problems) -> dict[str, str]:
-    """Pipeline parameters as the v1 API takes them: every value a string (numbers are converted)."""
+def _parameters(raw: Any, where: str, problems: _Problems) -> dict[str, str | int | float | bool]:
+    """Pipeline parameters / job literal inputs: strings, numbers or booleans (v1 takes no booleans)."""
     if not isinstance(raw, dict):
         problems.add(where, raw, 'an object of pipeline parameters: {"name": "value"}')
         return {}
     parameters = {}
     for name, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            problems.add(f"{where}.{name}", value,
-                         'a string or number; write booleans as strings ("True"), as the v1 SDK sends them')
+        if not isinstance(value, (str, int, float, bool)):
+            problems.add(f"{where}.{name}", value, "a string, number or boolean")
         else:
-            parameters[name] = value if isinstance(value, str) else str(value)
+            parameters[name] = value
     return parameters
 
 
@@ -590,12 +647,13 @@ def _data_path(raw: Any, label: Callable[[str], str], problems: _Problems) -> Da
     for key in sorted(set(raw) - _DATA_PATH_KEYS):
         problems.add(label(f"data_path.{key}"), raw[key], "only parameter and datastore")
     valid = True
-    for key, expected in (("parameter", "the DataPath pipeline parameter's name"),
-                          ("datastore", "the datastore over the watched container")):
-        if not isinstance(raw.get(key), str) or not raw[key]:
-            problems.add(label(f"data_path.{key}"), raw.get(key), expected)
-            valid = False
-    return DataPathBinding(raw["parameter"], raw["datastore"]) if valid else None
+    if not isinstance(raw.get("parameter"), str) or not raw["parameter"]:
+        problems.add(label("data_path.parameter"), raw.get("parameter"), "the pipeline parameter / job input's name")
+        valid = False
+    if raw.get("datastore") is not None and (not isinstance(raw["datastore"], str) or not raw["datastore"]):
+        problems.add(label("data_path.datastore"), raw["datastore"], "the datastore over the watched container")
+        valid = False
+    return DataPathBinding(raw["parameter"], raw.get("datastore")) if valid else None
 
 
 def _function_timeout(app_root: Path) -> float | None:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from shared.config import RunSpec
+from shared.config import JOB_OUTPUT_TYPES, RunSpec
 
-V1_CONTENT_TYPE = "application/json"
+JSON = "application/json"
 TRIGGERED_BY = "aml-pipeline-trigger"
+REPEATABILITY_HEADER = "repeatability_request-id"
+"""The per-request id header, spelled as azure-ai-ml's batch endpoint client sends it."""
+_REPEATABILITY_NAMESPACE = uuid.UUID("6f1a3c52-2c57-4e61-9a1e-6d1f6a3e2b7c")
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """The blob a run gets: its path inside its container, and its https URL."""
+
+    path: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -18,8 +30,9 @@ class SubmitRequest:
     url: str
     scope: str
     body: Mapping[str, Any]
-    headers: Mapping[str, str] = field(default_factory=lambda: {"Content-Type": V1_CONTENT_TYPE})
+    headers: Mapping[str, str] = field(default_factory=lambda: {"Content-Type": JSON})
     run_id_field: str = "Id"
+    success_statuses: tuple[int, ...] = (200,)
 
 
 def blob_tags(rule: str, *, container: str, blob_name: str, etag: str, key: str) -> dict[str, str]:
@@ -40,7 +53,7 @@ def v1_submission(run: RunSpec, *, data_path: str | None, tags: Mapping[str, str
     """
     body: dict[str, Any] = {
         "ExperimentName": run.experiment,
-        "ParameterAssignments": dict(run.parameters),
+        "ParameterAssignments": {name: str(value) for name, value in run.parameters.items()},
         "RunSource": run.run_source,
         "tags": dict(tags),
     }
@@ -53,3 +66,38 @@ def v1_submission(run: RunSpec, *, data_path: str | None, tags: Mapping[str, str
     if run.continue_on_step_failure is not None:
         body["ContinueRunOnStepFailure"] = run.continue_on_step_failure
     return SubmitRequest(url=run.target.submit_url(), scope=run.target.scope, body=body)
+
+
+def repeatability_id(key: str) -> str:
+    """The same id for every POST of one key (retries, redeliveries), so a repeated request is recognisable."""
+    return str(uuid.uuid5(_REPEATABILITY_NAMESPACE, key))
+
+
+def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], key: str) -> SubmitRequest:
+    """The body of a v2 batch endpoint invocation, as azure-ai-ml's ``batch_endpoints.invoke`` sends it.
+
+    Parameters become typed ``Literal`` inputs, the blob a ``UriFile`` input (an ``azureml://`` datastore path, or
+    its https URL without a datastore); the trigger's labels ride in the job's property bag.
+    """
+    inputs: dict[str, Any] = {name: {"jobInputType": "Literal", "value": value}
+                              for name, value in run.parameters.items()}
+    if run.data_path is not None and data is not None:
+        datastore = run.data_path.datastore
+        uri = f"azureml://datastores/{datastore}/paths/{data.path}" if datastore else data.url
+        inputs[run.data_path.parameter] = {"jobInputType": "UriFile", "uri": uri}
+    properties: dict[str, Any] = {"inputData": inputs, "properties": {"experimentName": run.experiment, **tags}}
+    if run.outputs:
+        properties["outputData"] = {name: {"jobOutputType": JOB_OUTPUT_TYPES[output.type], "uri": output.uri}
+                                    for name, output in run.outputs.items()}
+    headers = {"Content-Type": JSON, REPEATABILITY_HEADER: repeatability_id(key)}
+    if run.target.deployment:
+        headers["azureml-model-deployment"] = run.target.deployment
+    return SubmitRequest(url=run.target.submit_url(), scope=run.target.scope, body={"properties": properties},
+                         headers=headers, run_id_field="name", success_statuses=(200, 201))
+
+
+def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], key: str) -> SubmitRequest:
+    """The request ``run``'s target takes: a v1 pipeline submission or a v2 batch endpoint invocation."""
+    if run.target.kind.is_v1:
+        return v1_submission(run, data_path=data.path if data else None, tags=tags)
+    return v2_submission(run, data=data, tags=tags, key=key)

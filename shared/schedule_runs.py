@@ -18,7 +18,7 @@ from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
 from shared.ledger import schedule_namespace
 from shared.matching import mismatch
-from shared.payloads import TRIGGERED_BY, v1_submission
+from shared.payloads import TRIGGERED_BY, submission
 from shared.run_steps import Step
 from shared.services import Services
 
@@ -104,7 +104,7 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
             "trigger_key": key}
     if version is not None:
         tags.update(trigger_blob=f"{version.container}/{version.name}", trigger_etag=version.etag)
-    request = v1_submission(schedule.run, data_path=version.name if version else None, tags=tags)
+    request = submission(schedule.run, data=version.ref if version else None, tags=tags, key=key)
     data = {"blob": version.name, "etag": version.etag} if version else None
     decision = step.submit(schedule.run, request, deadline, data=data)
     if version is not None and decision.outcome is Outcome.SUBMITTED:

@@ -12,14 +12,23 @@ from urllib3.util import parse_url
 
 ARM_SCOPE = "https://management.azure.com/.default"
 """Token scope of v1 pipeline REST calls: the ARM audience, as azureml-core and the Logic App use."""
+ML_SCOPE = "https://ml.azure.com/.default"
+"""Token scope of v2 batch endpoint invocations ("different from the resource scope used to manage them")."""
 
 V1_HOST_SUFFIXES = (".api.azureml.ms", ".aether.ms", ".api.ml.azure.cn", ".api.ml.azure.us")
 """Hosts of the v1 pipeline REST API (public cloud, the older aether route, sovereign clouds)."""
+V2_HOST_SUFFIXES = (".inference.ml.azure.com", ".inference.ml.azure.cn", ".inference.ml.azure.us")
+"""Hosts of v2 batch endpoint scoring URIs."""
 
 
 class TargetKind(str, enum.Enum):
     PUBLISHED_PIPELINE = "published_pipeline"
     PIPELINE_ENDPOINT = "pipeline_endpoint"
+    BATCH_ENDPOINT = "batch_endpoint"
+
+    @property
+    def is_v1(self) -> bool:
+        return self is not TargetKind.BATCH_ENDPOINT
 
 
 _WORKSPACE = (
@@ -35,11 +44,17 @@ _PATH_SHAPES = {
         _API_ROOT + _WORKSPACE + r"/PipelineRuns/PipelineEndpointSubmit/Id/(?P<id>[^/]+)(?:/(?P<version>[^/]+))?/?$",
         re.IGNORECASE,
     ),
+    TargetKind.BATCH_ENDPOINT: re.compile(r"^/jobs/?$"),
 }
+_HOSTS = {kind: V1_HOST_SUFFIXES if kind.is_v1 else V2_HOST_SUFFIXES for kind in TargetKind}
+_DEFAULT_SCOPE = {kind: ARM_SCOPE if kind.is_v1 else ML_SCOPE for kind in TargetKind}
+_WORKSPACE_ID = re.compile("^" + _WORKSPACE + "$", re.IGNORECASE)
+_DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 _EXPECTED_SHAPES = (
-    "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>) or pipeline endpoint URL "
+    "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>), a v1 pipeline endpoint URL "
     "(.../PipelineRuns/PipelineEndpointSubmit/Id/<endpoint-id>), as PublishedPipeline.endpoint / "
-    "PipelineEndpoint.endpoint print it"
+    "PipelineEndpoint.endpoint print them, or a v2 batch endpoint scoring URI "
+    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs)"
 )
 
 
@@ -55,6 +70,8 @@ class Target:
     pipeline_version: str | None = None
     workspace_id: str | None = None
     """``/subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>``, the form studio links carry."""
+    deployment: str | None = None
+    """A batch endpoint's non-default deployment (``azureml-model-deployment``)."""
 
     def submit_url(self) -> str:
         """The URL to POST to: a pipeline endpoint version goes in the path and in ``pipelineVersion``."""
@@ -96,9 +113,15 @@ def parse_target(
     kind: str | None = None,
     pipeline_version: str | None = None,
     scope: str | None = None,
+    deployment: str | None = None,
+    workspace: str | None = None,
     allow_local: bool = False,
 ) -> Target:
-    """Check a configured URL and infer its kind; raise TargetError listing every problem with it."""
+    """Check a configured URL and infer its kind from its shape; raise TargetError listing every problem.
+
+    ``kind`` confirms the inferred kind; on a loopback host (local development) it may name the kind of a
+    stand-in whose path fits no Azure shape.
+    """
     problems: list[str] = []
     if "\\" in url or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         # HTTP clients end the host at a backslash where urlsplit does not: the token would go elsewhere.
@@ -125,45 +148,76 @@ def parse_target(
             "must be https (plain http and loopback hosts are allowed only with AML_ALLOW_LOCAL_TARGETS=true, "
             "for local development)"
         )
-    if not local and not host.lower().endswith(V1_HOST_SUFFIXES):
-        problems.append(f"host {host!r} is not an Azure ML host (expected *{', *'.join(V1_HOST_SUFFIXES)})")
 
-    inferred, match = None, None
-    for candidate, shape in _PATH_SHAPES.items():
-        match = shape.match(parts.path)
-        if match:
-            inferred = candidate
-            break
-    if inferred is None:
-        problems.append(f"path does not fit {_EXPECTED_SHAPES}")
-    elif kind not in (None, "", "auto") and kind != inferred.value:
+    inferred, match = _infer_kind(parts.path)
+    declared = None
+    if kind not in (None, "", "auto"):
+        try:
+            declared = TargetKind(kind)
+        except ValueError:
+            problems.append(f"kind {kind!r} must be auto or one of {', '.join(k.value for k in TargetKind)}")
+    if declared and inferred and declared is not inferred:
         problems.append(f"kind {kind!r} was set but the URL is a {inferred.value} URL")
+    if inferred is None and not (local and declared):
+        problems.append(f"path does not fit {_EXPECTED_SHAPES}")
+    resolved = inferred or declared
+    hosts = _HOSTS[resolved] if resolved else V1_HOST_SUFFIXES + V2_HOST_SUFFIXES
+    if not local and not host.lower().endswith(hosts):
+        problems.append(f"host {host!r} is not an Azure ML host (expected *{', *'.join(hosts)})")
 
     version = pipeline_version or None
     if match and inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
         if version and version != match.group("version"):
-            problems.append(
-                f"URL names version {match.group('version')!r} but pipeline_version is {version!r}"
-            )
+            problems.append(f"URL names version {match.group('version')!r} but pipeline_version is {version!r}")
         version = match.group("version")
-    if version and inferred is TargetKind.PUBLISHED_PIPELINE:
-        problems.append("pipeline_version applies to pipeline endpoints only, not to a published pipeline")
+    if version and resolved and resolved is not TargetKind.PIPELINE_ENDPOINT:
+        problems.append("pipeline_version applies to v1 pipeline endpoints only")
+    if deployment is not None and resolved and (
+            resolved is not TargetKind.BATCH_ENDPOINT or not _DEPLOYMENT.fullmatch(deployment)):
+        problems.append("deployment applies to batch endpoints only, and is a deployment name")
+    workspace_id = _workspace_id(match, workspace, resolved, problems)
 
-    resolved_scope = scope or ARM_SCOPE
+    resolved_scope = scope or (_DEFAULT_SCOPE[resolved] if resolved else ARM_SCOPE)
     if not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?/\.default", resolved_scope):
         problems.append(f"token scope {resolved_scope!r} must look like https://<resource>/.default")
 
     if problems:
         raise TargetError("; ".join(problems))
-    assert match is not None and inferred is not None
+    assert resolved is not None
     base_path = parts.path.rstrip("/")
-    if inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
+    if match and inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
         base_path = base_path.rsplit("/", 1)[0]
     netloc = f"[{host}]" if ":" in host else host
     return Target(
         url=f"{parts.scheme}://{netloc}{f':{port}' if port else ''}{base_path}",
-        kind=inferred,
+        kind=resolved,
         scope=resolved_scope,
         pipeline_version=version,
-        workspace_id="/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**match.groupdict()),
+        workspace_id=workspace_id,
+        deployment=deployment,
     )
+
+
+def _infer_kind(path: str) -> tuple[TargetKind | None, re.Match[str] | None]:
+    for candidate, shape in _PATH_SHAPES.items():
+        match = shape.match(path)
+        if match:
+            return candidate, match
+    return None, None
+
+
+def _workspace_id(match: re.Match[str] | None, workspace: str | None, kind: TargetKind | None,
+                  problems: list[str]) -> str | None:
+    """The studio form of the workspace: from a v1 URL, or from ``workspace`` (an ARM id) for a batch endpoint."""
+    if match is not None and "ws" in match.groupdict():
+        if workspace is not None:
+            problems.append("workspace is read from a v1 URL; set it for batch endpoints only")
+        return "/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**match.groupdict())
+    if workspace is None:
+        return None
+    found = _WORKSPACE_ID.match(workspace.rstrip("/"))
+    if found is None:
+        problems.append("workspace must be the workspace's resource id: /subscriptions/<sub>/resourceGroups/<rg>/"
+                        "providers/Microsoft.MachineLearningServices/workspaces/<name>")
+        return None
+    return "/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**found.groupdict())

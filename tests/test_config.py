@@ -113,18 +113,23 @@ def test_watch_subfolders_rejects_other_text():
     assert str(problem) == "WATCH_SUBFOLDERS = 'sometimes': true or false"
 
 
-def test_parameters_json_values_become_strings_including_numbers():
+def test_parameters_keep_their_json_types_for_the_payload_to_render():
     env = minimal_env(AML_PARAMETERS='{"model_name": "m1", "max_trials": 3, "ratio": 0.5, "flag": "True"}')
-    assert dict(only_rule(env).run.parameters) == {"model_name": "m1", "max_trials": "3", "ratio": "0.5", "flag": "True"}
+    assert dict(only_rule(env).run.parameters) == {"model_name": "m1", "max_trials": 3, "ratio": 0.5, "flag": "True"}
 
 
-@pytest.mark.parametrize("json_value, shown", [("true", "True"), ("false", "False"), ("null", "(not set)"),
-                                               ("[1]", "[1]"), ('{"a": 1}', "{'a': 1}")])
-def test_parameter_values_other_than_strings_and_numbers_are_rejected(json_value, shown):
+@pytest.mark.parametrize("json_value, shown", [("true", "True"), ("false", "False")])
+def test_booleans_are_refused_for_v1_targets(json_value, shown):
     problem = single_problem(minimal_env(AML_PARAMETERS=f'{{"ok": "x", "flag": {json_value}}}'))
     assert problem.where == "AML_PARAMETERS.flag"
     assert str(problem).startswith(f"AML_PARAMETERS.flag = {shown}: a string or number")
     assert 'write booleans as strings ("True")' in problem.expected
+
+
+@pytest.mark.parametrize("json_value, shown", [("null", "(not set)"), ("[1]", "[1]"), ('{"a": 1}', "{'a': 1}")])
+def test_parameter_values_other_than_scalars_are_rejected(json_value, shown):
+    problem = single_problem(minimal_env(AML_PARAMETERS=f'{{"ok": "x", "flag": {json_value}}}'))
+    assert str(problem) == f"AML_PARAMETERS.flag = {shown}: a string, number or boolean"
 
 
 @pytest.mark.parametrize("value, shown_value, expected", [
@@ -204,7 +209,7 @@ def test_rules_file_with_several_rules_and_setting_references(tmp_path):
     daily, weekly = load_config(env, tmp_path).rules
 
     assert (daily.name, daily.watch.prefix, daily.watch.suffix, daily.watch.include_subfolders) == ("daily", "daily/", ".csv", False)
-    assert (daily.run.experiment, dict(daily.run.parameters)) == ("retrain-prod", {"model_name": "m1", "max_trials": "5"})
+    assert (daily.run.experiment, dict(daily.run.parameters)) == ("retrain-prod", {"model_name": "m1", "max_trials": 5})
     assert daily.run.data_path == DataPathBinding("input_datapath", "workspaceblobstore")
     assert (daily.run.required_columns, daily.run.target.url, daily.run.target.kind) == \
         (("MYCT", "PRP"), PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE)
@@ -242,7 +247,7 @@ def test_unknown_keys_are_reported_at_every_level(tmp_path):
     assert "rules.json: (top level) = ['extra']: only the keys rules, schedules, description and $schema" in message
     assert "rules.json: rules[0].nmae = 'typo': a known rule key (continue_on_step_failure, data_path," in message
     assert "rules.json: rules[0].data_path.path = 'x': only parameter and datastore" in message
-    assert "rules.json: rules[0].target.verison = '2': a known target key (kind, pipeline_version, scope, url)" in message
+    assert "rules.json: rules[0].target.verison = '2': a known target key (deployment, kind, pipeline_version, scope, url, workspace)" in message
 
 
 def test_duplicate_rule_names_are_reported(tmp_path):
@@ -312,7 +317,6 @@ def test_many_problems_are_reported_together_in_one_error():
         "LEDGER_STORAGE = 'MissingConnection': a storage connection for the ledger: set MissingConnection",
         "WATCH_PREFIX = 'incoming': a folder inside the container ending with '/'",
         "AML_EXPERIMENT = 'bad name!': an experiment name",
-        "AML_PARAMETERS.flag = True: a string or number",
         "AML_PIPELINE_URL = 'http://example.com/nothing': must be https",
     ]
 

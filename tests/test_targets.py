@@ -57,10 +57,15 @@ def test_explicit_kind_matching_the_url_is_accepted(kind):
 @pytest.mark.parametrize("url, kind, inferred", [
     (published_url(), "pipeline_endpoint", "published_pipeline"),
     (endpoint_url(), "published_pipeline", "pipeline_endpoint"),
-    (endpoint_url(), "PipelineEndpoint", "pipeline_endpoint"),
+    (endpoint_url(), "batch_endpoint", "pipeline_endpoint"),
 ])
 def test_explicit_kind_not_matching_the_url_is_rejected(url, kind, inferred):
     assert target_error(url, kind=kind) == f"kind {kind!r} was set but the URL is a {inferred} URL"
+
+
+def test_an_unknown_kind_is_rejected_with_the_known_ones():
+    assert target_error(endpoint_url(), kind="PipelineEndpoint") == (
+        "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, batch_endpoint")
 
 
 @pytest.mark.parametrize("path_end", [
@@ -110,8 +115,7 @@ def test_conflicting_versions_are_rejected():
 
 
 def test_pipeline_version_on_a_published_pipeline_is_rejected():
-    assert target_error(published_url(), pipeline_version="2") == \
-        "pipeline_version applies to pipeline endpoints only, not to a published pipeline"
+    assert target_error(published_url(), pipeline_version="2") == "pipeline_version applies to v1 pipeline endpoints only"
 
 
 # --- what must not be in a URL, hosts, schemes -----------------------------------------------------------------
@@ -173,8 +177,9 @@ def test_several_problems_in_one_url_are_reported_together():
     message = target_error("http://user:pw@example.com/nothing?x=1", kind="published_pipeline",
                            pipeline_version="2", scope="api://aml")
     expected_starts = [
-        "must not carry user info", "must not carry a query string or fragment", "must be https",
-        "host 'example.com' is not an Azure ML host", "path does not fit", "token scope 'api://aml' must look like",
+        "must not carry user info", "must not carry a query string or fragment", "must be https", "path does not fit",
+        "host 'example.com' is not an Azure ML host", "pipeline_version applies to v1 pipeline endpoints only",
+        "token scope 'api://aml' must look like",
     ]
     parts = message.split("; ")
     assert len(parts) == len(expected_starts), message
@@ -247,3 +252,40 @@ def test_redact_url_of_a_url_with_a_malformed_port_still_drops_the_query(url):
 ])
 def test_is_loopback(host, expected):
     assert is_loopback(host) is expected
+
+
+# --- v2 batch endpoints ----------------------------------------------------------------------------------------
+
+SCORING_URI = "https://retrain.eastus.inference.ml.azure.com/jobs"
+WORKSPACE_RESOURCE_ID = WORKSPACE_PATH
+
+
+def test_a_batch_endpoint_scoring_uri_is_inferred_with_the_ml_audience():
+    target = parse_target(SCORING_URI, deployment="blue", workspace=WORKSPACE_RESOURCE_ID)
+    assert (target.kind, target.scope, target.deployment, target.url) == (
+        TargetKind.BATCH_ENDPOINT, "https://ml.azure.com/.default", "blue", SCORING_URI)
+    assert target.run_link("batchjob-1") == (
+        "https://ml.azure.com/runs/batchjob-1?wsid=/subscriptions/sub-1/resourcegroups/rg-1/workspaces/ws-1")
+    assert parse_target(SCORING_URI).run_link("batchjob-1") is None  # no workspace given: no link
+
+
+@pytest.mark.parametrize("url, kwargs, message", [
+    ("https://retrain.eastus.api.azureml.ms/jobs", {}, "host 'retrain.eastus.api.azureml.ms' is not an Azure ML host "
+                                                       "(expected *.inference.ml.azure.com"),
+    (published_url(host="retrain.eastus.inference.ml.azure.com"), {}, "is not an Azure ML host (expected *.api.azureml"),
+    (SCORING_URI, {"pipeline_version": "2"}, "pipeline_version applies to v1 pipeline endpoints only"),
+    (published_url(), {"deployment": "blue"}, "deployment applies to batch endpoints only"),
+    (SCORING_URI, {"deployment": "bad name"}, "deployment applies to batch endpoints only, and is a deployment name"),
+    (SCORING_URI, {"workspace": "ws-1"}, "workspace must be the workspace's resource id"),
+    (published_url(), {"workspace": WORKSPACE_RESOURCE_ID}, "workspace is read from a v1 URL"),
+    ("https://retrain.eastus.inference.ml.azure.com/score", {}, "path does not fit"),
+])
+def test_batch_endpoint_mistakes_are_refused(url, kwargs, message):
+    assert message in target_error(url, **kwargs)
+
+
+def test_a_local_stand_in_may_declare_its_kind_when_its_path_fits_none():
+    target = parse_target("http://127.0.0.1:8080/v2/jobs", kind="batch_endpoint", allow_local=True)
+    assert (target.kind, target.scope) == (TargetKind.BATCH_ENDPOINT, "https://ml.azure.com/.default")
+    assert "path does not fit" in target_error("https://x.eastus.inference.ml.azure.com/v2/jobs",
+                                               kind="batch_endpoint")
