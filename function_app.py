@@ -3,8 +3,10 @@
 import azure.functions as func
 
 from triggers.blob import bp as blob_triggers
+from triggers.http import bp as http_functions
+from triggers.sweep import bp as sweep_trigger
 from triggers.timers import bp as timer_triggers
 
-app = func.FunctionApp()
-app.register_functions(blob_triggers)
-app.register_functions(timer_triggers)
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+for blueprint in (blob_triggers, timer_triggers, sweep_trigger, http_functions):
+    app.register_functions(blueprint)

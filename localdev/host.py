@@ -35,9 +35,11 @@ def restart_app() -> dict[str, Any]:
     """Import the app afresh and index it, as a host restart does (schedules are read at indexing)."""
     import function_app
     import triggers.blob
+    import triggers.http
+    import triggers.sweep
     import triggers.timers
 
-    for module in (triggers.blob, triggers.timers, function_app):
+    for module in (triggers.blob, triggers.timers, triggers.sweep, triggers.http, function_app):
         importlib.reload(module)
     indexed_functions.cache_clear()
     return indexed_functions()

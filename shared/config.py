@@ -7,6 +7,7 @@ so ids and URLs stay in app settings.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -200,6 +201,23 @@ def blob_trigger_source(env: Mapping[str, str]) -> str:
     if value not in TRIGGER_SOURCES:
         raise ConfigError([Problem("BLOB_TRIGGER_SOURCE", value, f"one of {', '.join(TRIGGER_SOURCES)}")])
     return value
+
+
+DEFAULT_SWEEP_SCHEDULE = "0 */15 * * * *"
+
+
+def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
+    """The catch-up sweep's NCRONTAB (SWEEP_SCHEDULE) and its cap per run (SWEEP_MAX_BLOBS), read at indexing."""
+    problems = _Problems()
+    schedule = env.get("SWEEP_SCHEDULE") or DEFAULT_SWEEP_SCHEDULE
+    try:
+        parse_ncrontab(schedule)
+    except CronError as error:
+        problems.add("SWEEP_SCHEDULE", schedule, str(error))
+    max_blobs = int(_number(env, "SWEEP_MAX_BLOBS", 100, problems, minimum=1, maximum=100_000, whole=True))
+    if problems:
+        raise ConfigError(list(problems))
+    return schedule, max_blobs
 
 
 def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
@@ -485,6 +503,18 @@ def _run_spec(raw: dict[str, Any], label: Callable[[str], str], env: Mapping[str
         continue_on_step_failure=continue_on_step_failure,
         run_source=run_source,
     )
+
+
+def override_run(run: RunSpec, *, experiment: Any = None, parameters: Any = None) -> RunSpec:
+    """``run`` with a manual run's overrides, checked as strictly as the configuration; ConfigError if not valid."""
+    problems = _Problems()
+    if experiment is not None and (not isinstance(experiment, str) or not _EXPERIMENT_NAME.fullmatch(experiment)):
+        problems.add("experiment", experiment, "an experiment name: letters, digits, '-' and '_'")
+    merged = {**run.parameters, **_parameters(parameters if parameters is not None else {}, "parameters", problems)}
+    _check_fields_fit_the_target({}, run.target, merged, run.data_path, lambda key: key, problems)
+    if problems:
+        raise ConfigError(list(problems))
+    return dataclasses.replace(run, experiment=experiment or run.experiment, parameters=merged)
 
 
 def _check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters: Mapping[str, Any],

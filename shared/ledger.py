@@ -17,11 +17,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import ContainerClient, ContentSettings
+from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
 SCHEMA_VERSION = 1
 _HISTORY_LIMIT = 20
@@ -153,6 +153,16 @@ class Ledger:
             raise ClaimLostError(f"{claim.record_name} was taken over before it was settled") from None
         return record
 
+    def reopen(self, name: str, record: dict[str, Any], etag: str, reason: str) -> None:
+        """Turn a settled record back into a retryable failure (an operator's retry), unless it changed meanwhile."""
+        now = _iso(self._now())
+        reopened = {**record, "state": RunState.FAILED.value, "retryable": True, "reason": reason, "updated_at": now,
+                    "history": (record.get("history", []) + [{"state": "reopened", "at": now}])[-_HISTORY_LIMIT:]}
+        try:
+            self._write(name, reopened, etag=etag)
+        except ResourceModifiedError:
+            raise ClaimLostError(f"{name} changed while it was being reopened") from None
+
     def remember(self, name: str, document: dict[str, Any]) -> None:
         """Store a small state document (not a claim record), last writer wins."""
         self._ensure_container()
@@ -161,6 +171,12 @@ class Ledger:
     def recall(self, name: str) -> dict[str, Any] | None:
         found = self.read(name)
         return found[0] if found else None
+
+    def listing(self, prefix: str) -> Iterator[Iterable[BlobProperties]]:
+        """Pages of the record blobs under ``prefix``, with metadata (state, retryable) and Last-Modified: one
+        request per page of up to 5,000 records, without reading any record."""
+        self._ensure_container()
+        return self._container.list_blobs(name_starts_with=prefix, include=["metadata"]).by_page()
 
     def read(self, name: str) -> tuple[dict[str, Any], str] | None:
         """A record and its ETag, or None when there is none."""
@@ -218,7 +234,8 @@ class Ledger:
             conditions = {"overwrite": True}
         else:
             conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        metadata = {"state": record["state"]} if "state" in record else None
+        metadata = ({"state": record["state"], "retryable": str(bool(record.get("retryable"))).lower()}
+                    if "state" in record else None)
         result = self._container.get_blob_client(name).upload_blob(
             data, content_settings=_JSON, metadata=metadata, **conditions)
         return result["etag"]

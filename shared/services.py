@@ -29,6 +29,7 @@ class Services:
     config: AppConfig
     ledger: Ledger
     submitter: PipelineSubmitter
+    tokens: TokenProvider
     watched: ContainerClient
     """The watched container, for data a schedule picks at fire time."""
     monotonic: Callable[[], float] = field(default=time.monotonic)
@@ -41,10 +42,12 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Service
     ledger_container = blob_service_client(env, config.ledger_connection, credential).get_container_client(
         config.ledger_container
     )
+    tokens = TokenProvider(credential)
     return Services(
         config=config,
         ledger=Ledger(ledger_container, config.claim_expiry),
-        submitter=PipelineSubmitter(TokenProvider(credential), config.retry),
+        submitter=PipelineSubmitter(tokens, config.retry),
+        tokens=tokens,
         watched=blob_service_client(env, "WATCH_STORAGE", credential).get_container_client(config.watch_container),
     )
 

@@ -28,6 +28,10 @@ def assert_parameters_fit_bindings(function: Any) -> None:
     signature = inspect.signature(function.get_user_function())
     assert set(signature.parameters) == {b["name"] for b in bindings if b["direction"] == "IN"}
     for binding in bindings:
+        if binding["name"] == "$return":
+            converter = func.meta.get_binding_registry().get(binding["type"])
+            assert converter.check_output_type_annotation(signature.return_annotation), binding
+            continue
         annotation = signature.parameters[binding["name"]].annotation
         sdk_converter = extension_meta.get_binding_registry().get(binding["type"])
         if sdk_converter is not None and extension_meta.get_binding_registry().check_supported_type(annotation):

@@ -29,8 +29,33 @@ def index_in_fresh_process(**env: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, **env}, timeout=60)
 
 
+HTTP_ROUTES = {"http_start_run": ("runs", "POST"), "http_list_runs": ("runs", "GET"),
+               "http_retry_run": ("runs/retry", "POST"), "http_explain": ("explain", "POST"),
+               "http_health": ("health", "GET")}
+
+
 def test_the_app_has_exactly_the_expected_functions():
-    assert sorted(indexed_functions()) == [BLOB_FUNCTION]
+    assert sorted(indexed_functions()) == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES])
+
+
+@pytest.mark.parametrize("name", sorted(HTTP_ROUTES))
+def test_http_functions_take_json_with_a_function_key(name):
+    route, method = HTTP_ROUTES[name]
+    assert json.loads(indexed_function(name).get_function_json()) == {"scriptFile": "function_app.py", "bindings": [
+        {"direction": "IN", "type": "httpTrigger", "name": "req", "methods": [method], "authLevel": "FUNCTION",
+         "route": route},
+        {"direction": "OUT", "type": "http", "name": "$return"}]}
+
+
+def test_the_sweep_runs_every_15_minutes_unless_a_setting_says_otherwise():
+    assert json.loads(indexed_function("sweep_for_missed_blobs").get_function_json())["bindings"] == [
+        {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "0 */15 * * * *",
+         "runOnStartup": False, "useMonitor": True}]
+    result = index_in_fresh_process(SWEEP_SCHEDULE="0 0 * * * *")
+    assert json.loads(result.stdout.splitlines()[-1])["sweep_for_missed_blobs"]["bindings"][0]["schedule"] == (
+        "0 0 * * * *")
+    refused = index_in_fresh_process(SWEEP_SCHEDULE="*/5 * * * *")
+    assert refused.returncode != 0 and "SWEEP_SCHEDULE = '*/5 * * * *'" in refused.stderr
 
 
 def test_blob_trigger_binding_json_defaults_to_event_grid():

@@ -1,0 +1,183 @@
+"""python -m cli: submit, explain, sweep, runs, watch, health, over the same code the Functions run.
+
+Settings come from the environment, or from a local.settings.json-style file (--settings), the way `func start`
+reads them; the environment wins where both set a value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from shared import operations
+from shared.config import ConfigError
+from shared.decisions import Decision, Outcome
+from shared.http_api import answer
+from shared.services import Services, build_services
+from shared.sweep import SweepReport, sweep
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    env = {**_settings_file(args.settings), **os.environ} if args.settings else dict(os.environ)
+    if args.command == "health":
+        healthy, report = operations.health(env)
+        _print_json(report)
+        return 0 if healthy else 1
+    try:
+        services = build_services(env)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    status, payload = answer(lambda: (0, args.run(services, args)))
+    if status:  # an OperationError, a config problem, or a failure for now: say it, fail
+        print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
+        return 1
+    return payload
+
+
+def _submit(services: Services, args: argparse.Namespace) -> int:
+    decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
+                                    parameters=dict(args.param) if args.param else None, request_id=args.request_id)
+    return _print_decision(decision)
+
+
+def _explain(services: Services, args: argparse.Namespace) -> int:
+    if args.event:
+        events = json.loads(Path(args.event).read_text(encoding="utf-8"))
+        for event in events if isinstance(events, list) else [events]:
+            _print_json(operations.explain(services, event=event))
+    else:
+        _print_json(operations.explain(services, blob=args.blob))
+    return 0
+
+
+def _sweep(services: Services, args: argparse.Namespace) -> int:
+    report = sweep(services, max_blobs=args.max, progress=_progress_every(args.progress_every))
+    _print_sweep(report)
+    return 0 if not report.errors else 1
+
+
+def _watch(services: Services, args: argparse.Namespace) -> int:
+    """Sweep every --interval seconds: the polling mode, for places without Event Grid."""
+    done = 0
+    while args.iterations is None or done < args.iterations:
+        _print_sweep(sweep(services, max_blobs=args.max, progress=_progress_every(args.progress_every)))
+        done += 1
+        if args.iterations is None or done < args.iterations:
+            time.sleep(args.interval)
+    return 0
+
+
+def _runs(services: Services, args: argparse.Namespace) -> int:
+    runs = operations.list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
+                                since=args.since, until=args.until, limit=args.limit)
+    if args.json:
+        _print_json(runs)
+        return 0
+    print(f"{'updated':<25} {'state':<10} {'run id':<38} record")
+    for run in runs:
+        subject = run.get("subject", {})
+        what = subject.get("blob") or subject.get("occurrence") or subject.get("request_id") or ""
+        print(f"{run.get('updated_at', ''):<25} {run['state']:<10} {run.get('run_id', '-'):<38} {run['record']}"
+              f"  {what}  {run.get('reason', '')}".rstrip())
+    print(f"{len(runs)} record{'s' * (len(runs) != 1)}")
+    return 0
+
+
+def _print_decision(decision: Decision) -> int:
+    _print_json(decision.fields())
+    return 0 if decision.outcome in (Outcome.SUBMITTED, Outcome.DUPLICATE) else 1
+
+
+def _print_sweep(report: SweepReport) -> None:
+    outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items())) or "nothing"
+    print(f"sweep {report.started_at}: listed {report.blobs_listed} blobs and {report.records_listed} records in "
+          f"{report.listing_pages} listing pages; {report.missing} missing; processed {report.processed}: "
+          f"{outcomes}; {report.left_for_next_sweep} left for the next sweep", flush=True)
+    for error in report.errors:
+        print(f"  failed for now: {error}", file=sys.stderr)
+
+
+def _progress_every(step: int) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            print(f"  processed {done}/{total}", file=sys.stderr, flush=True)
+    return progress
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _settings_file(path: str) -> dict[str, str]:
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8")).get("Values", {})
+    except (OSError, ValueError, AttributeError) as error:
+        raise SystemExit(f"--settings {path}: not a readable local.settings.json-style file ({error})")
+    return {name: str(value) for name, value in values.items()}
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    """NAME=VALUE; VALUE is read as JSON when it is JSON (3, 0.1, true, "3"), else taken as text."""
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    try:
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cli", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--settings", metavar="FILE", help="read app settings from a local.settings.json-style file")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    submit = commands.add_parser("submit", help="start a run for a rule now, as an event would (same ledger)")
+    submit.add_argument("rule")
+    submit.add_argument("--blob", help="blob path in the watched container to pass as the run's data")
+    submit.add_argument("--experiment", help="override the rule's experiment")
+    submit.add_argument("--param", action="append", type=_parameter, metavar="NAME=VALUE",
+                        help="override a parameter (repeatable; VALUE as JSON when it parses: 3, true, \"3\")")
+    submit.add_argument("--request-id", help="idempotency id: the same id never starts a second run")
+    submit.set_defaults(run=_submit)
+
+    explain = commands.add_parser("explain", help="which rules a blob or BlobCreated event matches; sends nothing")
+    target = explain.add_mutually_exclusive_group(required=True)
+    target.add_argument("--blob", help="blob path in the watched container")
+    target.add_argument("--event", metavar="FILE", help="a JSON file with an Event Grid event (or a list of them)")
+    explain.set_defaults(run=_explain)
+
+    for name, help_text, run in (("sweep", "submit every watched blob version the ledger has no record of", _sweep),
+                                 ("watch", "sweep every --interval seconds (polling, without Event Grid)", _watch)):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--max", type=int, default=1000, help="at most this many blob versions a sweep")
+        command.add_argument("--progress-every", type=int, default=10, metavar="N", help="report progress every N")
+        if name == "watch":
+            command.add_argument("--interval", type=float, default=300, help="seconds between sweeps (300)")
+            command.add_argument("--iterations", type=int, help="stop after this many sweeps")
+        command.set_defaults(run=run)
+
+    runs = commands.add_parser("runs", help="list trigger records, newest first")
+    which = runs.add_mutually_exclusive_group()
+    which.add_argument("--rule")
+    which.add_argument("--schedule")
+    runs.add_argument("--state", choices=["claimed", "submitted", "rejected", "skipped", "failed"])
+    runs.add_argument("--since", help="ISO 8601 time")
+    runs.add_argument("--until", help="ISO 8601 time")
+    runs.add_argument("--limit", type=int, default=50)
+    runs.add_argument("--json", action="store_true", help="print the records as JSON")
+    runs.set_defaults(run=_runs)
+
+    commands.add_parser("health", help="configuration, storage and tokens; exit 1 when anything is wrong")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""What operators do by hand, over the same code as events: start a run, explain a blob or an Event Grid event,
+list and retry records, check health. The HTTP functions and the command line both call these."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+from shared.blob_runs import BlobVersion, process_blob, read_blob_version
+from shared.config import ConfigError, Rule, override_run
+from shared.csv_head import csv_head_problem
+from shared.decisions import Decision, Outcome
+from shared.keys import blob_version_key
+from shared.ledger import ClaimLostError, rule_namespace
+from shared.matching import split_rules
+from shared.payloads import TRIGGERED_BY, blob_tags, submission
+from shared.run_steps import Step
+from shared.schedule_runs import fire_schedule
+from shared.services import Services, build_services
+
+RECORD_PREFIXES = ("rules/", "schedules/", "manual/")
+_SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
+_STATES = ("claimed", "submitted", "rejected", "skipped", "failed")
+
+
+class OperationError(Exception):
+    """A request that cannot be served; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def manual_namespace(rule: str) -> str:
+    return f"manual/{rule}"
+
+
+# --- explain -----------------------------------------------------------------------------------------------------
+
+
+def blob_from_event(event: Any) -> tuple[str, str, str | None]:
+    """Container, blob name and ETag of an Event Grid (or CloudEvents) ``Microsoft.Storage.BlobCreated`` event."""
+    if not isinstance(event, dict):
+        raise OperationError(400, "an event is a JSON object")
+    event_type = event.get("eventType") or event.get("type")
+    if event_type != "Microsoft.Storage.BlobCreated":
+        raise OperationError(400, f"not a Microsoft.Storage.BlobCreated event (eventType {event_type!r})")
+    match = _SUBJECT.match(event.get("subject") or "")
+    if match is None:
+        raise OperationError(400, "subject must be /blobServices/default/containers/<container>/blobs/<path>")
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    return match.group("container"), match.group("blob"), data.get("eTag")
+
+
+def explain(services: Services, *, blob: str | None = None, event: Any = None) -> dict[str, Any]:
+    """Which rules a blob (or event) matches, why the others don't, and the exact request each would send.
+
+    Reads what the blob trigger reads (the first 64 KiB), sends nothing to Azure ML and writes nothing.
+    """
+    if (blob is None) == (event is None):
+        raise OperationError(400, "give either blob (a path in the watched container) or event (a BlobCreated event)")
+    container, name, etag = (services.config.watch_container, blob, None) if blob else blob_from_event(event)
+    answer: dict[str, Any] = {"container": container, "blob": name, "sent": "nothing"}
+    if container != services.config.watch_container:
+        return {**answer, "rules": [], "outcome": f"ignored: container is not {services.config.watch_container!r}"}
+    matched, mismatches = split_rules(services.config.rules, name)
+    answer["rules"] = [{"rule": rule, "matches": False, "reason": why} for rule, why in mismatches.items()]
+    if not matched:
+        return {**answer, "outcome": "ignored: no rule matches"}
+    version = read_blob_version(services.watched.get_blob_client(name), etag)
+    if isinstance(version, str):
+        return {**answer, "etag": etag, "outcome": f"ignored: {version}"}
+    answer["etag"] = version.etag
+    for rule in matched:
+        answer["rules"].append(_explain_rule(rule, version))
+    return {**answer, "outcome": "runs would start for the matching rules that are not rejected"}
+
+
+def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
+    key = blob_version_key(version.container, version.name, version.etag)
+    problem = csv_head_problem(version.head, version.size, rule.run.required_columns)
+    if problem:
+        return {"rule": rule.name, "matches": True, "key": key, "outcome": f"rejected: {problem}"}
+    tags = blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key)
+    request = submission(rule.run, data=version.ref, tags=tags, key=key)
+    return {"rule": rule.name, "matches": True, "key": key, "outcome": "would submit",
+            "request": {"method": "POST", "url": request.url, "token_scope": request.scope,
+                        "headers": dict(request.headers), "body": request.body}}
+
+
+# --- manual runs -------------------------------------------------------------------------------------------------
+
+
+def start_run(services: Services, *, rule: str, blob: str | None = None, experiment: Any = None,
+              parameters: Any = None, request_id: str | None = None) -> Decision:
+    """Start a run for ``rule`` by hand, with optional overrides; one run per ``request_id`` (if given)."""
+    found = _rule(services, rule)
+    try:
+        run = override_run(found.run, experiment=experiment, parameters=parameters)
+    except ConfigError as error:
+        raise OperationError(400, str(error)) from None
+    if blob is not None and run.data_path is None:
+        raise OperationError(400, f"rule {rule!r} passes no data (it has no data_path): leave blob out")
+    request_id = request_id or uuid.uuid4().hex
+    key = hashlib.sha256(f"manual\n{rule}\n{request_id}".encode("utf-8")).hexdigest()
+    version = _manual_data(services, blob) if blob is not None else None
+    about: dict[str, Any] = {"rule": rule, "key": key}
+    if version is not None:
+        about.update(container=version.container, blob=version.name, etag=version.etag)
+    step = Step(services, manual_namespace(rule), key, about)
+    subject = {"kind": "manual", "rule": rule, "request_id": request_id, "blob": blob, "experiment": experiment,
+               "parameters": parameters}
+    deadline = services.monotonic() + services.config.retry.deadline
+    done = step.claim_or_duplicate(subject, deadline)
+    if done:
+        return done
+    if version is not None:
+        problem = csv_head_problem(version.head, version.size, run.required_columns)
+        if problem:
+            return step.settle_without_run(Outcome.REJECTED, problem)
+    tags = {"triggered_by": TRIGGERED_BY, "trigger_rule": rule, "trigger_manual": request_id, "trigger_key": key}
+    if version is not None:
+        tags.update(trigger_blob=f"{version.container}/{version.name}", trigger_etag=version.etag)
+    request = submission(run, data=version.ref if version else None, tags=tags, key=key)
+    return step.submit(run, request, deadline)
+
+
+def _manual_data(services: Services, blob: str) -> BlobVersion:
+    version = read_blob_version(services.watched.get_blob_client(blob))
+    if isinstance(version, str):
+        raise OperationError(404 if "no longer exists" in version else 422, f"{blob}: {version}")
+    return version
+
+
+def _rule(services: Services, name: str) -> Rule:
+    for rule in services.config.rules:
+        if rule.name == name:
+            return rule
+    known = ", ".join(rule.name for rule in services.config.rules) or "none"
+    raise OperationError(404, f"no rule named {name!r} (rules: {known})")
+
+
+# --- records -----------------------------------------------------------------------------------------------------
+
+
+def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
+              state: str | None = None, since: str | None = None, until: str | None = None,
+              limit: int = 50) -> list[dict[str, Any]]:
+    """Trigger records, newest first, filtered on the listing (state, time) before any record is read."""
+    if rule and schedule:
+        raise OperationError(400, "filter on rule or schedule, not both")
+    if state is not None and state not in _STATES:
+        raise OperationError(400, f"state must be one of {', '.join(_STATES)}")
+    if not 1 <= limit <= 1000:
+        raise OperationError(400, "limit must be from 1 to 1000")
+    after, before = _moment(since, "since"), _moment(until, "until")
+    prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
+                else [f"schedules/{schedule}/"] if schedule else list(RECORD_PREFIXES))
+    listed = [blob for prefix in prefixes for page in services.ledger.listing(prefix) for blob in page
+              if (state is None or (blob.metadata or {}).get("state") == state)
+              and (after is None or blob.last_modified >= after) and (before is None or blob.last_modified <= before)]
+    listed.sort(key=lambda blob: blob.last_modified, reverse=True)
+    return [_summary(blob.name, found[0]) for blob in listed[:limit] if (found := services.ledger.read(blob.name))]
+
+
+def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
+    fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error")
+    return {"record": name, **{field: record[field] for field in fields if record.get(field) is not None}}
+
+
+def _moment(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise OperationError(400, f"{what} must be an ISO 8601 time such as 2026-11-22T02:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def retry(services: Services, *, record: str) -> Decision:
+    """Run a failed or rejected record's trigger again (after fixing the data, the pipeline or the rule)."""
+    if not record.startswith(RECORD_PREFIXES) or not record.endswith(".json"):
+        raise OperationError(400, "record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
+    found = services.ledger.read(record)
+    if found is None:
+        raise OperationError(404, f"no record {record}")
+    current, etag = found
+    if current.get("state") not in ("failed", "rejected"):
+        raise OperationError(409, f"{record} is {current.get('state')}; only failed or rejected records are retried")
+    try:
+        services.ledger.reopen(record, current, etag, reason=f"retry requested (was {current['state']}: "
+                                                             f"{current.get('reason')})")
+    except ClaimLostError as error:
+        raise OperationError(409, str(error)) from None
+    subject = current.get("subject", {})
+    if subject.get("kind") == "blob":
+        namespace = record.rsplit("/", 1)[0]
+        decisions = process_blob(services.watched.get_blob_client(subject["blob"]), services,
+                                 expected_etag=subject["etag"])
+        rule = namespace.removeprefix("rules/")
+        return next((d for d in decisions if d.rule == rule), decisions[0])
+    if subject.get("kind") == "schedule":
+        occurrence = datetime.fromisoformat(subject["occurrence"].replace("Z", "+00:00"))
+        return fire_schedule(subject["schedule"], fired_at=occurrence, past_due=False, services=services)
+    return start_run(services, rule=subject["rule"], blob=subject.get("blob"), experiment=subject.get("experiment"),
+                     parameters=subject.get("parameters"), request_id=subject["request_id"])
+
+
+# --- health ------------------------------------------------------------------------------------------------------
+
+
+def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
+    """Configuration valid, storage reachable, a token obtainable for every target's scope. Never a secret."""
+    try:
+        services = build_services(env)
+    except ConfigError as error:
+        return False, {"configuration": {"ok": False, "problems": [str(problem) for problem in error.problems]}}
+    report: dict[str, Any] = {"configuration": {"ok": True, "rules": len(services.config.rules),
+                                                "schedules": len(services.config.schedules)}}
+    report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
+    report["watched_container"] = _check(services.watched.get_container_properties)
+    scopes = sorted({item.run.target.scope for item in (*services.config.rules, *services.config.schedules)})
+    report["tokens"] = {scope: _check(lambda scope=scope: services.tokens.bearer(scope)) for scope in scopes}
+    checks = [report["ledger"], report["watched_container"], *report["tokens"].values()]
+    return all(check["ok"] for check in checks), report
+
+
+def _check(probe) -> dict[str, Any]:
+    try:
+        probe()
+    except ResourceNotFoundError as error:
+        return {"ok": False, "error": f"not found: {error.reason or type(error).__name__}"}
+    except AzureError as error:
+        return {"ok": False, "error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+    return {"ok": True}

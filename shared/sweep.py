@@ -1,0 +1,116 @@
+"""The catch-up sweep: every blob version a rule watches that the ledger has no settled record of gets processed,
+so no file is lost when Event Grid delivery failed or the app was down.
+
+Cost grows with listing pages, not blobs: per rule one listing of the watched prefix and one of the rule's ledger
+records (both carry what the diff needs: names, ETags, sizes; record states in metadata), compared in memory.
+Only the versions found missing are then read and submitted, through the same path as blob events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from shared.blob_runs import process_blob
+from shared.config import Rule
+from shared.decisions import LOGGER
+from shared.keys import blob_version_key, normalize_etag
+from shared.ledger import rule_namespace
+from shared.matching import mismatch
+from shared.run_steps import RETRY_LATER
+from shared.services import Services
+
+
+@dataclass(frozen=True)
+class MissingVersion:
+    name: str
+    etag: str
+    rules: tuple[str, ...]
+
+
+@dataclass
+class SweepReport:
+    started_at: str
+    listing_pages: int = 0
+    blobs_listed: int = 0
+    records_listed: int = 0
+    missing: int = 0
+    processed: int = 0
+    left_for_next_sweep: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {**{name: value for name, value in vars(self).items() if name != "outcomes"},
+                "outcomes": dict(self.outcomes)}
+
+
+def find_missing(services: Services, report: SweepReport) -> list[MissingVersion]:
+    """Blob versions some rule watches whose record is absent, failed for now, or an abandoned claim."""
+    missing: dict[tuple[str, str], set[str]] = {}
+    now = datetime.now(timezone.utc)
+    for rule in services.config.rules:
+        handled = _handled_keys(services, rule, now, report)
+        for name, etag in _watched_versions(services, rule, report):
+            if blob_version_key(services.config.watch_container, name, etag) not in handled:
+                missing.setdefault((name, etag), set()).add(rule.name)
+    return [MissingVersion(name, etag, tuple(sorted(rules))) for (name, etag), rules in sorted(missing.items())]
+
+
+def sweep(services: Services, *, max_blobs: int,
+          progress: Callable[[int, int], None] | None = None) -> SweepReport:
+    """Process up to ``max_blobs`` missing versions; the rest wait for the next sweep. Recorded and logged."""
+    report = SweepReport(started_at=_iso(datetime.now(timezone.utc)))
+    missing = find_missing(services, report)
+    report.missing = len(missing)
+    todo = missing[:max_blobs]
+    report.left_for_next_sweep = len(missing) - len(todo)
+    for index, version in enumerate(todo, start=1):
+        blob = services.watched.get_blob_client(version.name)
+        try:
+            for decision in process_blob(blob, services, expected_etag=version.etag):
+                report.outcomes[decision.outcome.value] += 1
+        except RETRY_LATER as error:  # recorded by the blob path; the next sweep or redelivery retries it
+            report.outcomes["failed"] += 1
+            report.errors.append(f"{version.name}: {error}")
+        report.processed = index
+        if progress:
+            progress(index, len(todo))
+    services.ledger.remember(f"state/sweeps/{report.started_at}.json", report.as_dict())
+    LOGGER.info("aml_trigger %s", json.dumps({"sweep": report.as_dict()}, ensure_ascii=False))
+    return report
+
+
+def _watched_versions(services: Services, rule: Rule, report: SweepReport):
+    """(name, ETag) of every non-empty blob the rule watches, one listing page at a time."""
+    pages = services.watched.list_blobs(name_starts_with=rule.watch.prefix or None).by_page()
+    for page in pages:
+        report.listing_pages += 1
+        for blob in page:
+            report.blobs_listed += 1
+            if blob.size > 0 and mismatch(rule.watch, blob.name) is None:
+                yield blob.name, normalize_etag(blob.etag)
+
+
+def _handled_keys(services: Services, rule: Rule, now: datetime, report: SweepReport) -> set[str]:
+    """Keys whose record is settled, or claimed recently (someone is on it): everything else needs work."""
+    namespace = rule_namespace(rule.name) + "/"
+    handled = set()
+    for page in services.ledger.listing(namespace):
+        report.listing_pages += 1
+        for record in page:
+            report.records_listed += 1
+            state = (record.metadata or {}).get("state")
+            retryable = (record.metadata or {}).get("retryable") == "true"
+            age = (now - record.last_modified).total_seconds()
+            abandoned = state == "claimed" and age > services.config.claim_expiry
+            if not (state == "failed" and retryable) and not abandoned:
+                handled.add(record.name[len(namespace):].removesuffix(".json"))
+    return handled
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

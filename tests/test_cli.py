@@ -1,0 +1,106 @@
+"""The command line (python -m cli) over the same code: every command, its help, its exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cli.__main__ import main
+from tests.conftest import SAMPLE_CSV
+from tests.harness import PROJECT_ROOT, deliver_blob, upload
+
+COMMANDS = ["submit", "explain", "sweep", "watch", "runs", "health"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0 and f"usage: python -m cli {command}" in capsys.readouterr().out
+
+
+def test_the_module_runs_as_a_program():
+    result = subprocess.run([sys.executable, "-m", "cli", "--help"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and all(command in result.stdout for command in COMMANDS)
+
+
+def test_submit_with_overrides_and_a_request_id(app_env, aml, capsys):
+    upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    argv = ["submit", "default", "--blob", "machines.csv", "--param", "max_trials=7", "--param", "note=hello world",
+            "--request-id", "cli-1"]
+
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+
+    assert (first["outcome"], again["outcome"], again["run_id"]) == ("submitted", "duplicate", first["run_id"])
+    assert aml.accepted[0].body["ParameterAssignments"]["max_trials"] == "7"
+    assert aml.accepted[0].body["ParameterAssignments"]["note"] == "hello world"
+
+
+def test_submit_fails_clearly_for_an_unknown_rule(app_env, capsys):
+    assert main(["submit", "nope"]) == 1
+    assert "no rule named 'nope'" in capsys.readouterr().err
+
+
+def test_explain_a_blob_and_an_event_file(app_env, aml, tmp_path, capsys):
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    event = {"eventType": "Microsoft.Storage.BlobCreated", "data": {"eTag": etag},
+             "subject": f"/blobServices/default/containers/{app_env['WATCH_CONTAINER']}/blobs/machines.csv"}
+    (tmp_path / "event.json").write_text(json.dumps([event]))
+
+    assert main(["explain", "--blob", "machines.csv"]) == 0
+    by_blob = json.loads(capsys.readouterr().out)
+    assert main(["explain", "--event", str(tmp_path / "event.json")]) == 0
+    by_event = json.loads(capsys.readouterr().out)
+
+    assert by_blob == by_event and by_blob["rules"][0]["outcome"] == "would submit"
+    assert aml.received == []
+
+
+def test_sweep_reports_progress_and_a_summary(app_env, aml, capsys):
+    for day in range(3):
+        upload(app_env["WATCH_CONTAINER"], f"day-{day}.csv", SAMPLE_CSV)
+
+    assert main(["sweep", "--progress-every", "2"]) == 0
+    out, err = capsys.readouterr()
+
+    assert "processed 2/3" in err and "processed 3/3" in err
+    assert "3 missing; processed 3: 3 submitted; 0 left for the next sweep" in out
+    assert len(aml.accepted) == 3
+
+
+def test_watch_sweeps_repeatedly(app_env, aml, capsys):
+    upload(app_env["WATCH_CONTAINER"], "a.csv", SAMPLE_CSV)
+    assert main(["watch", "--interval", "0", "--iterations", "2"]) == 0
+    first, second = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sweep ")]
+    assert "1 missing" in first and "0 missing" in second and len(aml.accepted) == 1
+
+
+def test_runs_lists_records_as_a_table_or_json(app_env, aml, capsys):
+    upload(app_env["WATCH_CONTAINER"], "good.csv", SAMPLE_CSV)
+    deliver_blob(app_env["WATCH_CONTAINER"], "good.csv")
+
+    assert main(["runs", "--rule", "default"]) == 0
+    table = capsys.readouterr().out
+    assert main(["runs", "--json", "--state", "submitted"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+
+    assert aml.accepted[0].run_id in table and table.rstrip().endswith("1 record")
+    assert run["run_id"] == aml.accepted[0].run_id
+
+
+def test_health_and_a_settings_file(app_env, tmp_path, monkeypatch, capsys):
+    assert main(["health"]) == 0
+    assert json.loads(capsys.readouterr().out)["configuration"]["ok"] is True
+
+    monkeypatch.delenv("AML_EXPERIMENT")
+    (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {"AML_EXPERIMENT": "from-file"}}))
+    assert main(["--settings", str(tmp_path / "local.settings.json"), "health"]) == 0
+    assert main(["health"]) == 1  # without the file the experiment is missing
+    assert "AML_EXPERIMENT" in capsys.readouterr().out

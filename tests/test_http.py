@@ -1,0 +1,217 @@
+"""HTTP functions called as the worker calls them (a real HttpRequest), against Azurite and the stand-ins."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+import pytest
+
+from localdev.aml_standin import Respond
+from localdev.host import indexed_function
+from shared.http_api import MAX_REQUEST_BYTES
+from tests.conftest import SAMPLE_CSV
+from tests.harness import deliver_blob, ledger_record, upload
+
+
+def call(function: str, method: str = "POST", body: object = None, *, raw: bytes | None = None,
+         params: dict | None = None, content_type: str = "application/json") -> tuple[int, dict]:
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    request = func.HttpRequest(method=method, url=f"https://app/api/{function}", headers={"Content-Type": content_type},
+                               params=params or {}, body=data)
+    response = indexed_function(function).get_user_function()(request)
+    assert response.mimetype == "application/json"
+    return response.status_code, json.loads(response.get_body())
+
+
+def test_start_run_submits_once_per_request_id_with_overrides(app_env, aml):
+    upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    body = {"rule": "default", "blob": "machines.csv", "experiment": "manual-retrain",
+            "parameters": {"max_trials": 9}, "request_id": "ticket-42"}
+
+    first = call("http_start_run", body=body)
+    again = call("http_start_run", body=body)
+
+    assert first[0] == 201 and first[1]["outcome"] == "submitted"
+    assert again[0] == 200 and again[1]["outcome"] == "duplicate" and again[1]["run_id"] == first[1]["run_id"]
+    [run] = aml.accepted
+    assert run.body["ExperimentName"] == "manual-retrain"
+    assert run.body["ParameterAssignments"] == {"model_name": "automlmodel", "max_trials": "9"}
+    assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == "machines.csv"
+    assert run.body["tags"]["trigger_manual"] == "ticket-42"
+
+
+def test_start_run_without_a_request_id_starts_a_new_run_each_time(app_env, aml):
+    assert call("http_start_run", body={"rule": "default"})[0] == 201
+    assert call("http_start_run", body={"rule": "default"})[0] == 201
+    assert len(aml.accepted) == 2 and "DataPathAssignments" not in aml.accepted[0].body
+
+
+@pytest.mark.parametrize("request_kwargs, status, message", [
+    ({"raw": b"{not json"}, 400, "body is not UTF-8 JSON"),
+    ({"body": ["rule"]}, 400, "body must be a JSON object"),
+    ({"body": {"blob": "a.csv"}}, 400, "rule is required"),
+    ({"body": {"rule": "default", "priority": 1}}, 400, "unknown field 'priority'"),
+    ({"body": {"rule": 7}}, 400, "rule must be a string"),
+    ({"body": {"rule": "default", "parameters": "x=1"}}, 400, "parameters must be an object"),
+    ({"body": {"rule": "nope"}}, 404, "no rule named 'nope' (rules: default)"),
+    ({"body": {"rule": "default", "experiment": "bad name"}}, 400, "experiment = 'bad name'"),
+    ({"body": {"rule": "default", "parameters": {"flag": True}}}, 400, 'write booleans as strings ("True")'),
+    ({"body": {"rule": "default", "blob": "missing.csv"}}, 404, "missing.csv: blob no longer exists"),
+    ({"raw": b"{" + b" " * MAX_REQUEST_BYTES + b"}"}, 413, "at most 65,536"),
+    ({"body": {"rule": "default"}, "content_type": "text/plain"}, 415, "Content-Type must be application/json"),
+])
+def test_start_run_refuses_bad_requests_clearly_and_posts_nothing(app_env, aml, request_kwargs, status, message):
+    code, answer = call("http_start_run", **request_kwargs)
+    assert code == status and message in answer["error"], answer
+    assert aml.received == []
+
+
+def test_start_run_reports_azure_ml_refusals_and_failures_for_now(app_env, aml, monkeypatch):
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
+    aml.inject(Respond(400, code="UserError", message="bad parameter"), Respond(503))
+
+    refused = call("http_start_run", body={"rule": "default", "request_id": "a"})
+    for_now = call("http_start_run", body={"rule": "default", "request_id": "b"})
+
+    assert refused[0] == 502 and refused[1]["error_code"] == "UserError" and refused[1]["retryable"] is False
+    assert for_now[0] == 503 and for_now[1]["retryable"] is True
+
+
+def test_a_rejected_blob_for_a_manual_run_is_422_and_recorded(app_env, aml):
+    upload(app_env["WATCH_CONTAINER"], "bad.csv", b"only a header\n")
+    code, answer = call("http_start_run", body={"rule": "default", "blob": "bad.csv"})
+    assert (code, answer["outcome"], answer["reason"]) == (422, "rejected", "no data rows (header only)")
+    assert aml.received == []
+
+
+def event(container: str, blob: str, etag: str | None, event_type: str = "Microsoft.Storage.BlobCreated") -> dict:
+    return {"topic": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a",
+            "subject": f"/blobServices/default/containers/{container}/blobs/{blob}", "eventType": event_type,
+            "id": "1", "eventTime": "2026-11-22T02:00:00Z", "dataVersion": "", "metadataVersion": "1",
+            "data": {"api": "PutBlob", "eTag": etag, "contentLength": 90, "blobType": "BlockBlob"}}
+
+
+def test_explain_shows_the_exact_request_and_sends_nothing(app_env, aml, monkeypatch):
+    monkeypatch.setenv("WATCH_PREFIX", "incoming/")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "incoming/machines.csv", SAMPLE_CSV)
+
+    by_path = call("http_explain", body={"blob": "incoming/machines.csv"})
+    by_event = call("http_explain", body={"event": event(container, "incoming/machines.csv", etag)})
+    deliver_blob(container, "incoming/machines.csv")  # what the event really sends
+
+    assert by_path == by_event and by_path[0] == 200
+    [rule] = by_path[1]["rules"]
+    assert (rule["outcome"], rule["request"]["token_scope"]) == ("would submit", "https://management.azure.com/.default")
+    assert rule["request"]["body"] == aml.accepted[0].body
+    assert ledger_record("default", container, "incoming/machines.csv", etag)["state"] == "submitted"
+    assert len(aml.received) == 1  # only the delivery posted
+
+
+def test_explain_says_why_nothing_would_run(app_env, aml, monkeypatch):
+    monkeypatch.setenv("WATCH_PREFIX", "incoming/")
+    container = app_env["WATCH_CONTAINER"]
+    stale = upload(container, "incoming/a.csv", SAMPLE_CSV)
+    upload(container, "incoming/a.csv", SAMPLE_CSV + b"1,2,3,4,5,6,7\n")
+
+    not_matching = call("http_explain", body={"blob": "archive/a.csv"})[1]
+    overwritten = call("http_explain", body={"event": [event(container, "incoming/a.csv", stale)]})[1]["events"][0]
+    other_container = call("http_explain", body={"event": event("elsewhere", "incoming/a.csv", stale)})[1]
+
+    assert not_matching["rules"] == [{"rule": "default", "matches": False, "reason": "not under 'incoming/'"}]
+    assert overwritten["outcome"].startswith("ignored: blob was overwritten since the event")
+    assert other_container["outcome"] == f"ignored: container is not {container!r}"
+    assert aml.received == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ({}, "give either blob"),
+    ({"blob": "a.csv", "event": {}}, "give either blob"),
+    ({"event": {"eventType": "Microsoft.Storage.BlobDeleted", "subject": "/blobServices/default/containers/c/blobs/a"}},
+     "not a Microsoft.Storage.BlobCreated event"),
+    ({"event": {"eventType": "Microsoft.Storage.BlobCreated", "subject": "/containers/c/a.csv"}}, "subject must be"),
+])
+def test_explain_refuses_what_it_cannot_explain(app_env, body, message):
+    code, answer = call("http_explain", body=body)
+    assert code == 400 and message in answer["error"]
+
+
+def test_list_runs_filters_on_rule_state_and_time(app_env, aml):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, "good.csv", SAMPLE_CSV)
+    upload(container, "bad.csv", b"header only\n")
+    deliver_blob(container, "good.csv")
+    deliver_blob(container, "bad.csv")
+
+    everything = call("http_list_runs", "GET", params={"rule": "default"})[1]["runs"]
+    rejected = call("http_list_runs", "GET", params={"state": "rejected"})[1]["runs"]
+    future = call("http_list_runs", "GET", params={"since": "2999-01-01T00:00:00Z"})[1]["runs"]
+
+    assert sorted(run["state"] for run in everything) == ["rejected", "submitted"]
+    assert [run["subject"]["blob"] for run in rejected] == ["bad.csv"] and future == []
+    assert everything[0]["record"].startswith("rules/default/")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"limit": "many"}, "limit must be a whole number"), ({"limit": "0"}, "limit must be from 1 to 1000"),
+    ({"state": "done"}, "state must be one of"), ({"since": "yesterday"}, "since must be an ISO 8601 time"),
+    ({"color": "red"}, "unknown query parameters: color"), ({"rule": "a", "schedule": "b"}, "not both"),
+])
+def test_list_runs_refuses_bad_queries(app_env, params, message):
+    code, answer = call("http_list_runs", "GET", params=params)
+    assert code == 400 and message in answer["error"]
+
+
+def test_retry_reruns_a_failed_record_once_its_cause_is_fixed(app_env, aml):
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    aml.inject(Respond(404, code="PipelineNotFound", message="pipeline was not published yet"))
+    deliver_blob(container, "machines.csv")
+    [record] = call("http_list_runs", "GET", params={"state": "failed"})[1]["runs"]
+
+    code, answer = call("http_retry_run", body={"record": record["record"]})  # the pipeline is published now
+
+    assert (code, answer["outcome"], answer["took_over"]) == (201, "submitted", True)
+    assert ledger_record("default", container, "machines.csv", etag)["run_id"] == aml.accepted[0].run_id
+    assert call("http_retry_run", body={"record": record["record"]})[0] == 409  # submitted: nothing to retry
+
+
+def test_retry_revalidates_a_rejected_record_against_the_current_rules(app_env, aml, monkeypatch):
+    monkeypatch.setenv("CSV_REQUIRED_COLUMNS", "CPU")
+    upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    [record] = call("http_list_runs", "GET", params={"state": "rejected"})[1]["runs"]
+    monkeypatch.delenv("CSV_REQUIRED_COLUMNS")  # the rule was wrong, not the file
+    from shared.services import process_services
+
+    process_services.cache_clear()
+    assert call("http_retry_run", body={"record": record["record"]})[0] == 201
+    assert len(aml.accepted) == 1
+
+
+@pytest.mark.parametrize("body, status", [({"record": "rules/default/nothing.json"}, 404),
+                                          ({"record": "../etc/passwd"}, 400), ({}, 400)])
+def test_retry_refuses_unknown_or_malformed_records(app_env, body, status):
+    assert call("http_retry_run", body=body)[0] == status
+
+
+def test_health_reports_config_storage_and_tokens_without_secrets(app_env, identity):
+    code, report = call("http_health", "GET")
+    assert code == 200
+    assert report["tokens"] == {"https://management.azure.com/.default": {"ok": True}}
+    assert report["ledger"] == {"ok": True} and report["watched_container"] == {"ok": True}
+    assert identity.issued[0] not in json.dumps(report)
+
+
+def test_health_is_503_with_the_reason_when_something_is_wrong(app_env, identity, monkeypatch):
+    identity.fail_next(4)
+    monkeypatch.setenv("WATCH_CONTAINER", "no-such-container")
+    code, report = call("http_health", "GET")
+    assert code == 503
+    assert report["watched_container"]["ok"] is False and "not found" in report["watched_container"]["error"]
+    assert report["tokens"]["https://management.azure.com/.default"]["ok"] is False
+
+    monkeypatch.setenv("AML_EXPERIMENT", "bad name")
+    code, report = call("http_health", "GET")
+    assert code == 503 and report["configuration"]["problems"][0].startswith("AML_EXPERIMENT = 'bad name'")

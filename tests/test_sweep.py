@@ -1,0 +1,93 @@
+"""The catch-up sweep: finds exactly the versions with no settled record, by diffing listings, and is idempotent."""
+
+from __future__ import annotations
+
+import os
+
+from localdev.aml_standin import Respond
+from localdev.host import fire_timer
+from shared.services import build_services
+from shared.sweep import SweepReport, find_missing, sweep
+from tests.conftest import SAMPLE_CSV
+from tests.harness import deliver_blob, ledger_record, service_client, upload
+
+
+def services():
+    return build_services(os.environ)
+
+
+def uploaded(app_env, names: list[str], data: bytes = SAMPLE_CSV) -> dict[str, str]:
+    return {name: upload(app_env["WATCH_CONTAINER"], name, data) for name in names}
+
+
+def test_the_sweep_submits_exactly_the_versions_events_missed_and_a_second_sweep_nothing(app_env, aml, monkeypatch):
+    monkeypatch.setenv("WATCH_PREFIX", "incoming/")
+    container = app_env["WATCH_CONTAINER"]
+    etags = uploaded(app_env, [f"incoming/day-{day}.csv" for day in range(1, 6)])
+    uploaded(app_env, ["incoming/empty.csv"], b"")  # zero bytes: not data
+    uploaded(app_env, ["incoming/notes.txt", "incoming/archive/old.csv", "elsewhere/x.csv"])  # not watched
+    for name in ("incoming/day-1.csv", "incoming/day-2.csv"):  # these events arrived
+        deliver_blob(container, name)
+
+    first = sweep(services(), max_blobs=100)
+    second = sweep(services(), max_blobs=100)
+
+    submitted = sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted)
+    assert submitted == [f"incoming/day-{day}.csv" for day in range(1, 6)]
+    assert (first.missing, first.processed, dict(first.outcomes)) == (3, 3, {"submitted": 3})
+    assert (second.missing, second.processed, dict(second.outcomes)) == (0, 0, {})
+    assert first.listing_pages == 2  # one page of blobs, one of records: not a request per blob
+    for name, etag in etags.items():
+        assert ledger_record("default", container, name, etag)["state"] == "submitted"
+
+
+def test_a_capped_sweep_leaves_the_rest_for_the_next_one(app_env, aml):
+    uploaded(app_env, [f"day-{day}.csv" for day in range(5)])
+
+    first, second = sweep(services(), max_blobs=2), sweep(services(), max_blobs=2)
+    third = sweep(services(), max_blobs=2)
+
+    assert [(r.processed, r.left_for_next_sweep) for r in (first, second, third)] == [(2, 3), (2, 1), (1, 0)]
+    assert len(aml.accepted) == 5
+
+
+def test_a_version_overwritten_since_it_was_listed_is_left_to_its_own_event(app_env, aml, monkeypatch):
+    uploaded(app_env, ["a.csv"])
+    svc = services()
+    listed_before_the_overwrite = find_missing(svc, SweepReport(started_at="now"))
+    upload(app_env["WATCH_CONTAINER"], "a.csv", SAMPLE_CSV + b"9,9,9,9,9,9,9\n")
+    monkeypatch.setattr("shared.sweep.find_missing", lambda services, report: listed_before_the_overwrite)
+
+    report = sweep(svc, max_blobs=10)
+
+    assert dict(report.outcomes) == {"ignored": 1} and aml.received == []
+
+
+def test_records_failed_for_now_are_picked_up_but_permanent_failures_are_not(app_env, aml, monkeypatch):
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
+    container = app_env["WATCH_CONTAINER"]
+    uploaded(app_env, ["for-now.csv", "for-good.csv"])
+    aml.inject(Respond(503))
+    try:
+        deliver_blob(container, "for-now.csv")
+    except Exception:  # noqa: BLE001 - the host would retry; the poison queue would keep it
+        pass
+    aml.inject(Respond(400, code="UserError", message="bad"))
+    deliver_blob(container, "for-good.csv")
+
+    report = sweep(services(), max_blobs=100)
+
+    assert (report.missing, dict(report.outcomes)) == (1, {"submitted": 1})
+    assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
+        "for-now.csv"]
+
+
+def test_the_sweep_timer_records_what_it_did(app_env, aml):
+    uploaded(app_env, ["a.csv", "b.csv"])
+
+    fire_timer("sweep_for_missed_blobs")
+
+    assert len(aml.accepted) == 2
+    ledger = service_client().get_container_client(app_env["LEDGER_CONTAINER"])
+    [report] = [blob.name for blob in ledger.list_blobs(name_starts_with="state/sweeps/")]
+    assert '"processed": 2' in ledger.download_blob(report).readall().decode()

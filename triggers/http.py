@@ -1,0 +1,73 @@
+"""HTTP functions (function-key auth): start a run, explain, list and retry records, health. JSON in and out."""
+
+import json
+import os
+
+import azure.functions as func
+
+from shared import operations
+from shared.http_api import (EXPLAIN_SCHEMA, RETRY_SCHEMA, START_SCHEMA, Answer, answer, decision_answer,
+                             json_body)
+from shared.services import process_services
+
+bp = func.Blueprint()
+
+
+def _respond(result: Answer) -> func.HttpResponse:
+    status, payload = result
+    return func.HttpResponse(json.dumps(payload, ensure_ascii=False), status_code=status,
+                             mimetype="application/json", charset="utf-8")
+
+
+def _body(req: func.HttpRequest, schema: dict, required: tuple[str, ...] = ()) -> dict:
+    return json_body(req.get_body(), req.headers.get("Content-Type"), schema, required)
+
+
+@bp.function_name("http_start_run")
+@bp.route(route="runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def start_run(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(answer(lambda: decision_answer(
+        operations.start_run(process_services(), **_body(req, START_SCHEMA, required=("rule",))))))
+
+
+@bp.function_name("http_list_runs")
+@bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_runs(req: func.HttpRequest) -> func.HttpResponse:
+    def listing() -> Answer:
+        query = dict(req.params)
+        limit = query.pop("limit", "50")
+        if not limit.isdigit():
+            raise operations.OperationError(400, "limit must be a whole number")
+        unknown = set(query) - {"rule", "schedule", "state", "since", "until"}
+        if unknown:
+            raise operations.OperationError(400, f"unknown query parameters: {', '.join(sorted(unknown))}")
+        return 200, {"runs": operations.list_runs(process_services(), limit=int(limit), **query)}
+
+    return _respond(answer(listing))
+
+
+@bp.function_name("http_retry_run")
+@bp.route(route="runs/retry", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def retry_run(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(answer(lambda: decision_answer(
+        operations.retry(process_services(), **_body(req, RETRY_SCHEMA, required=("record",))))))
+
+
+@bp.function_name("http_explain")
+@bp.route(route="explain", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def explain(req: func.HttpRequest) -> func.HttpResponse:
+    def explained() -> Answer:
+        body = _body(req, EXPLAIN_SCHEMA)
+        events = body.get("event")
+        if isinstance(events, list):  # Event Grid delivers arrays: explain each
+            return 200, {"events": [operations.explain(process_services(), event=event) for event in events]}
+        return 200, operations.explain(process_services(), blob=body.get("blob"), event=events)
+
+    return _respond(answer(explained))
+
+
+@bp.function_name("http_health")
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    healthy, report = operations.health(os.environ)
+    return _respond((200 if healthy else 503, report))

@@ -1,0 +1,19 @@
+"""Catch-up sweep timer: processes blob versions the ledger has no settled record of (missed events, downtime)."""
+
+import os
+
+import azure.functions as func
+
+from shared.config import sweep_settings
+from shared.services import process_services
+from shared.sweep import sweep
+
+bp = func.Blueprint()
+_SCHEDULE, _MAX_BLOBS = sweep_settings(os.environ)
+
+
+@bp.function_name("sweep_for_missed_blobs")
+@bp.timer_trigger(arg_name="timer", schedule=_SCHEDULE, run_on_startup=False, use_monitor=True)
+def sweep_for_missed_blobs(timer: func.TimerRequest) -> None:
+    """Every SWEEP_SCHEDULE (15 minutes by default), at most SWEEP_MAX_BLOBS versions a run."""
+    sweep(process_services(), max_blobs=_MAX_BLOBS)
