@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -24,7 +25,11 @@ from shared.sweep import SweepReport, sweep
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    env = {**_settings_file(args.settings), **os.environ} if args.settings else dict(os.environ)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.settings:  # into the process environment: the Azure SDKs read their own settings from there
+        for name, value in _settings_file(args.settings).items():
+            os.environ.setdefault(name, value)
+    env = dict(os.environ)
     if args.command == "health":
         healthy, report = operations.health(env)
         _print_json(report)

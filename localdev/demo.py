@@ -1,10 +1,12 @@
 """The app's main job, locally, on embedded defaults: a CSV lands -> one pipeline run, recorded; a repeat costs nothing.
 
-Starts Azurite, the Azure ML stand-in and a managed-identity endpoint on free loopback ports, uploads a generated
-machine-performance CSV to the watched prefix, delivers the blob event to the function as the host does, shows the
-run and its ledger record, delivers the same event again to show the duplicate being ignored, and cleans up.
+``./dev demo``: starts Azurite, the Azure ML stand-in (v1 and v2 contracts; prints each run it accepts) and a
+managed-identity endpoint on free loopback ports, drops the bundled sample CSV into the watched prefix, delivers
+the blob event to the function as the host does, shows the run and its ledger record, delivers the same event
+again to show the duplicate ignored, and stops everything.
 
-Run it with ``./dev demo``.
+``./dev demo run``: the same on the fixed ports ``local.settings.sample.json`` names (Azurite 10000-10002, Azure ML
+8765, identity 8766), then stays up for trying things by hand (the CLI with ``--settings``, or ``func start``).
 """
 
 from __future__ import annotations
@@ -13,23 +15,31 @@ import json
 import logging
 import os
 import random
+import signal
 import sys
+import threading
 from contextlib import ExitStack
 
 from azure.storage.blob import BlobServiceClient
 
 from localdev.aml_standin import AmlStandIn
-from localdev.azurite import Azurite
+from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.host import deliver_blob
-from localdev.identity_endpoint import IdentityEndpoint
+from localdev.identity_endpoint import TOKEN_PATH, IdentityEndpoint
 
+SAMPLE = PROJECT_ROOT / "samples" / "machine_data.csv"
+SAMPLE_SETTINGS = PROJECT_ROOT / "local.settings.sample.json"
 CONTAINER = "training-data"
 BLOB_NAME = "incoming/machineData.csv"
 COLUMNS = ["vendor", "model", "MYCT", "MMIN", "MMAX", "CACH", "CHMIN", "CHMAX", "PRP", "ERP"]
+AZURITE_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+AML_PORT, IDENTITY_PORT = 8765, 8766
+IDENTITY_HEADER = "local-development-only"
+"""The fixed-port identity endpoint's shared header; it guards nothing of value (tokens are unsigned and local)."""
 
 
 def sample_csv(rows: int = 209, seed: int = 7) -> bytes:
-    """A machine-performance-like CSV (the columns of the AutoML sample's machineData.csv), made here."""
+    """The bundled sample (samples/machine_data.csv): machine-performance-like columns, made here, reproducibly."""
     rng = random.Random(seed)
     vendors = ["amdahl", "burroughs", "cdc", "dec", "hp", "ibm", "nas", "sperry"]
     lines = [",".join(COLUMNS)]
@@ -43,21 +53,14 @@ def sample_csv(rows: int = 209, seed: int = 7) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def demo_settings(azurite: Azurite, aml: AmlStandIn, identity: IdentityEndpoint) -> dict[str, str]:
-    """The app settings a deployment would have, pointed at the local stand-ins."""
+def free_port_settings(azurite: Azurite, aml: AmlStandIn, identity: IdentityEndpoint) -> dict[str, str]:
+    """The sample settings, pointed at stand-ins on free ports."""
     return {
+        **json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"],
         "AzureWebJobsStorage": azurite.connection_string,
         "WATCH_STORAGE": azurite.connection_string,
-        "WATCH_CONTAINER": CONTAINER,
-        "WATCH_PREFIX": "incoming/",
         "AML_PIPELINE_URL": aml.published_pipeline_url(),
-        "AML_EXPERIMENT": "pipeline-cycle-test",
-        "AML_PARAMETERS": json.dumps({"model_name": "automlmodel", "primary_metric": "r2_score",
-                                      "aciservice_name": "aciservice"}),
-        "AML_DATA_PATH_PARAMETER": "input_datapath",
-        "AML_DATASTORE": "workspaceblobstore",
         "CSV_REQUIRED_COLUMNS": "MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP",
-        "AML_ALLOW_LOCAL_TARGETS": "true",
         **identity.environment(),
     }
 
@@ -66,45 +69,73 @@ def _step(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def main() -> int:
+def _show_the_main_job(storage: BlobServiceClient, aml: AmlStandIn, ledger_container: str) -> int:
+    storage.get_container_client(CONTAINER).create_container()
+    data = SAMPLE.read_bytes()
+    rows = data.count(b"\n") - 1
+    _step(f"dropping {SAMPLE.relative_to(PROJECT_ROOT)} into {CONTAINER}/{BLOB_NAME} ({len(data):,} bytes, {rows} rows)")
+    etag = storage.get_blob_client(CONTAINER, BLOB_NAME).upload_blob(data, overwrite=True)["etag"].strip('"')
+    print(f"   ETag {etag}")
+
+    _step("the blob event reaches the function (first delivery)")
+    deliver_blob(CONTAINER, BLOB_NAME)
+    _step("the same event again (Event Grid and blob receipts deliver at least once)")
+    deliver_blob(CONTAINER, BLOB_NAME)
+
+    _step("what was recorded")
+    ledger = storage.get_container_client(ledger_container)
+    for item in ledger.list_blobs(name_starts_with="rules/"):
+        record = json.loads(ledger.download_blob(item.name).readall())
+        print(f"   {item.name}\n     state={record['state']} run_id={record.get('run_id')}"
+              f" attempts={record.get('attempts')}\n     studio: {record.get('run_url')}")
+    runs = len(aml.accepted)
+    print(f"\n   Azure ML stand-in accepted {runs} run(s) for 2 deliveries.")
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    keep_running = (argv if argv is not None else sys.argv[1:]) == ["run"]
     # The app's decision lines and the SDKs' warnings; not the Functions library's note about HTTP auth levels.
     logging.basicConfig(level=logging.ERROR, format="   log %(levelname)s %(message)s", stream=sys.stdout)
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("aml_trigger").setLevel(logging.INFO)
     with ExitStack() as stack:
-        _step("starting Azurite, the Azure ML stand-in and a managed-identity endpoint (loopback, free ports)")
-        azurite = stack.enter_context(Azurite())
-        aml = stack.enter_context(AmlStandIn(announce=True))
-        identity = stack.enter_context(IdentityEndpoint())
-        print(f"   Azurite blob: {azurite.endpoints['blob']}\n   Azure ML:     {aml.url}\n   identity:     {identity.url}")
-        os.environ.update(demo_settings(azurite, aml, identity))
-
+        where = "the ports local.settings.sample.json names" if keep_running else "free ports"
+        _step(f"starting Azurite, the Azure ML stand-in and a managed-identity endpoint (loopback, {where})")
+        azurite = stack.enter_context(Azurite(AZURITE_PORTS if keep_running else None))
+        aml = stack.enter_context(AmlStandIn(announce=True, port=AML_PORT if keep_running else 0))
+        identity = stack.enter_context(IdentityEndpoint(port=IDENTITY_PORT if keep_running else 0,
+                                                        secret=IDENTITY_HEADER if keep_running else None))
+        print(f"   Azurite blob: {azurite.endpoints['blob']}\n   Azure ML:     {aml.url}\n   identity:     "
+              f"{identity.url}{TOKEN_PATH}")
+        settings = (json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"] if keep_running
+                    else free_port_settings(azurite, aml, identity))
+        os.environ.update(settings)
         storage = BlobServiceClient.from_connection_string(azurite.connection_string)
-        storage.create_container(CONTAINER)
-        data = sample_csv()
-        rows = data.count(b"\n") - 1
-        _step(f"uploading {CONTAINER}/{BLOB_NAME} ({len(data):,} bytes, {rows} rows)")
-        etag = storage.get_blob_client(CONTAINER, BLOB_NAME).upload_blob(data)["etag"].strip('"')
-        print(f"   ETag {etag}")
-
-        _step("the blob event reaches the function (first delivery)")
-        deliver_blob(CONTAINER, BLOB_NAME)
-
-        _step("the same event again (Event Grid and blob receipts deliver at least once)")
-        deliver_blob(CONTAINER, BLOB_NAME)
-
-        _step("what was recorded")
-        ledger = storage.get_container_client("aml-trigger-ledger")
-        for item in ledger.list_blobs(name_starts_with="runs/"):
-            record = json.loads(ledger.download_blob(item.name).readall())
-            print(f"   {item.name}\n     state={record['state']} run_id={record.get('run_id')}"
-                  f" attempts={record.get('attempts')}\n     studio: {record.get('run_url')}")
-        runs = len(aml.accepted)
-        print(f"\n   Azure ML stand-in accepted {runs} run(s) for 2 deliveries.")
+        runs = _show_the_main_job(storage, aml, settings["LEDGER_CONTAINER"])
+        if keep_running:
+            _wait_for_ctrl_c()
         _step("stopping the local services")
     print("   done")
     return 0 if runs == 1 else 1
 
 
+def _wait_for_ctrl_c() -> None:
+    print(f"\n== still running; try, in another terminal:\n"
+          f"   ./dev cli --settings {SAMPLE_SETTINGS.name} explain --blob {BLOB_NAME}\n"
+          f"   ./dev cli --settings {SAMPLE_SETTINGS.name} submit default --blob {BLOB_NAME}\n"
+          f"   ./dev cli --settings {SAMPLE_SETTINGS.name} runs\n"
+          f"   cp {SAMPLE_SETTINGS.name} local.settings.json && func start   (with Core Tools)\n"
+          f"   Ctrl-C stops everything.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["write-sample"]:  # regenerate samples/machine_data.csv
+        SAMPLE.parent.mkdir(exist_ok=True)
+        SAMPLE.write_bytes(sample_csv())
+        sys.exit(0)
     sys.exit(main())

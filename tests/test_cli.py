@@ -100,7 +100,7 @@ def test_health_and_a_settings_file(app_env, tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["configuration"]["ok"] is True
 
     monkeypatch.delenv("AML_EXPERIMENT")
+    assert main(["health"]) == 1  # without it the configuration is incomplete
+    assert "AML_EXPERIMENT" in capsys.readouterr().out
     (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {"AML_EXPERIMENT": "from-file"}}))
     assert main(["--settings", str(tmp_path / "local.settings.json"), "health"]) == 0
-    assert main(["health"]) == 1  # without the file the experiment is missing
-    assert "AML_EXPERIMENT" in capsys.readouterr().out

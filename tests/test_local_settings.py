@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from localdev.serve import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
+from localdev.demo import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
 from shared.config import load_config
 from tests.harness import PROJECT_ROOT
 
