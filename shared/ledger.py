@@ -13,8 +13,10 @@ from __future__ import annotations
 import email.utils
 import enum
 import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator
@@ -25,6 +27,8 @@ from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
 SCHEMA_VERSION = 1
 _HISTORY_LIMIT = 20
+SETTLED_MEMORY = 4096
+"""Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""
 _JSON = ContentSettings(content_type="application/json")
 
 
@@ -105,11 +109,16 @@ class Ledger:
         self._sleep = sleep
         self._poll_interval = poll_interval
         self._container_ready = False
+        self._settled: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._settled_lock = threading.Lock()
 
     def claim(self, namespace: str, key: str, subject: dict[str, Any], deadline: float) -> Claim | Duplicate:
         """Claim ``key`` in ``namespace``, or learn that it is settled; wait for a live owner until ``deadline``."""
-        self._ensure_container()
         name = record_name(namespace, key)
+        remembered = self._remembered(name)
+        if remembered is not None:
+            return Duplicate(remembered)
+        self._ensure_container()
         while True:
             fresh = self._claimed_record(namespace, key, subject, previous=None)
             try:
@@ -121,6 +130,7 @@ class Ledger:
                 record, etag, age = current
                 state = record.get("state")
                 if state in SETTLED or (state == RunState.FAILED and not record.get("retryable")):
+                    self._remember_settled(name, record)
                     return Duplicate(record)
                 if state == RunState.FAILED or age >= record.get("claim_expiry_seconds", self._claim_expiry):
                     taken = self._claimed_record(namespace, key, subject, previous=record)
@@ -151,6 +161,8 @@ class Ledger:
             self._write(claim.record_name, record, etag=claim.etag)
         except ResourceModifiedError:
             raise ClaimLostError(f"{claim.record_name} was taken over before it was settled") from None
+        if state in SETTLED or not record["retryable"]:
+            self._remember_settled(claim.record_name, record)
         return record
 
     def reopen(self, name: str, record: dict[str, Any], etag: str, reason: str) -> None:
@@ -158,6 +170,8 @@ class Ledger:
         now = _iso(self._now())
         reopened = {**record, "state": RunState.FAILED.value, "retryable": True, "reason": reason, "updated_at": now,
                     "history": (record.get("history", []) + [{"state": "reopened", "at": now}])[-_HISTORY_LIMIT:]}
+        with self._settled_lock:
+            self._settled.pop(name, None)
         try:
             self._write(name, reopened, etag=etag)
         except ResourceModifiedError:
@@ -199,6 +213,18 @@ class Ledger:
         server_now = email.utils.parsedate_to_datetime(served["Date"]) if "Date" in served else self._now()
         age = (server_now - downloader.properties.last_modified).total_seconds()
         return record, downloader.properties.etag, age
+
+    def _remembered(self, name: str) -> dict[str, Any] | None:
+        with self._settled_lock:
+            return self._settled.get(name)
+
+    def _remember_settled(self, name: str, record: dict[str, Any]) -> None:
+        """Keep what a duplicate's decision needs (final states never change but by an operator's reopen)."""
+        with self._settled_lock:
+            self._settled[name] = {key: record[key] for key in ("state", "run_id") if key in record}
+            self._settled.move_to_end(name)
+            while len(self._settled) > SETTLED_MEMORY:
+                self._settled.popitem(last=False)
 
     def _claimed_record(self, namespace: str, key: str, subject: dict[str, Any],
                         previous: dict[str, Any] | None) -> dict[str, Any]:

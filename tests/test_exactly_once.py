@@ -13,6 +13,7 @@ import time
 import pytest
 
 from localdev.aml_standin import Respond
+from localdev.http_counter import counting_requests
 from shared.aml_client import TransientSubmitError
 from shared.ledger import ClaimBusyError
 from tests.conftest import SAMPLE_CSV
@@ -54,6 +55,20 @@ def test_repeated_delivery_costs_no_second_post(app_env, aml, caplog):
     assert outcomes(caplog) == ["submitted", "duplicate", "duplicate"]
     record = ledger_record("default", container, "machines.csv", etag)
     assert record["claims"] == 1 and record["run_id"] == aml.accepted[0].run_id
+
+
+def test_a_duplicate_on_the_same_instance_costs_one_storage_request_and_no_post(app_env, aml, azurite):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, "machines.csv", SAMPLE_CSV)
+    deliver_blob(container, "machines.csv")
+    storage = azurite.endpoints["blob"].removeprefix("http://")
+
+    with counting_requests() as requests_sent:
+        deliver_blob(container, "machines.csv")
+
+    hosts = {key for key in requests_sent if " " not in key}
+    assert hosts == {storage} and len(aml.received) == 1  # no POST, no token fetch
+    assert requests_sent[storage] == 1  # the ranged read that tells the version; the ledger is not asked again
 
 
 def test_concurrent_deliveries_from_threads_post_once(app_env, aml, caplog):
