@@ -89,8 +89,7 @@ class Bench:
         def put(name: str) -> tuple[str, str]:
             return name, normalize_etag(client.get_blob_client(name).upload_blob(data, overwrite=True)["etag"])
 
-        with ThreadPoolExecutor(WORKERS) as pool:
-            return dict(pool.map(put, names))
+        return dict(in_parallel(put, names, f"uploading to {container}"))
 
     def bare_round_trips(self, container: str, names: list[str]) -> Callable[[int], None]:
         """The unavoidable work for one new blob, with the same SDK clients, and nothing else: ranged read,
@@ -251,8 +250,18 @@ def write_records(ledger: ContainerClient, names: list[str]) -> None:
         ledger.get_blob_client(name).upload_blob(body, overwrite=True,
                                                  metadata={"state": "submitted", "retryable": "false"})
 
+    in_parallel(put, names, "writing ledger records")
+
+
+def in_parallel(work: Callable, items: list, what: str) -> list:
+    """``work`` over ``items`` on WORKERS threads, in order, with progress on stderr for long setups."""
+    results, step = [], max(1000, len(items) // 10)
     with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(put, names))
+        for index, result in enumerate(pool.map(work, items), start=1):
+            results.append(result)
+            if len(items) >= 5000 and (index % step == 0 or index == len(items)):
+                print(f"   {what}: {index:,}/{len(items):,}", file=sys.stderr, flush=True)
+    return results
 
 
 def memory(bench: Bench, big_mib: int) -> None:

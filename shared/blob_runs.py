@@ -22,6 +22,7 @@ from shared.matching import split_rules
 from shared.payloads import DataRef, blob_tags, submission
 from shared.run_steps import RETRY_LATER, Step
 from shared.services import Services
+from shared.targets import redact_url
 
 
 ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
@@ -69,7 +70,7 @@ def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> Blo
     return BlobVersion(
         container=blob.container_name,
         name=blob.blob_name,
-        url=blob.url,
+        url=redact_url(blob.url),  # a SAS in the client's URL must never travel into a job input or a response
         etag=normalize_etag(downloader.properties.etag),
         size=size,
         head=head,

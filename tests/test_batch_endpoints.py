@@ -86,6 +86,30 @@ def test_without_a_datastore_the_blob_url_is_the_input(app_env, aml, tmp_path, m
     assert uri.endswith(f"/{app_env['WATCH_CONTAINER']}/incoming/a%20b%231.csv")  # the blob's own, encoded URL
 
 
+def test_a_sas_in_the_watched_connection_never_reaches_a_job_or_explain(app_env, aml, azurite, tmp_path,
+                                                                        monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+    from localdev.azurite import ACCOUNT, ACCOUNT_KEY
+    from tests.test_http import call
+
+    sas = generate_account_sas(ACCOUNT, ACCOUNT_KEY, ResourceTypes(service=True, container=True, object=True),
+                               AccountSasPermissions(read=True, list=True), datetime.now(timezone.utc) + timedelta(hours=1))
+    upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
+    monkeypatch.setenv("WATCH_STORAGE", f"BlobEndpoint={azurite.endpoints['blob']}/{ACCOUNT};SharedAccessSignature={sas}")
+    rules_file(tmp_path, monkeypatch, [batch_rule(aml, data_path={"parameter": "input_data"})])
+
+    explained = call("http_explain", body={"blob": "incoming/a.csv"})[1]
+    deliver_blob(app_env["WATCH_CONTAINER"], "incoming/a.csv")
+
+    [job] = aml.accepted
+    uri = job.body["properties"]["inputData"]["input_data"]["uri"]
+    assert uri.endswith("/incoming/a.csv") and "sig=" not in uri
+    assert "sig=" not in json.dumps(explained) and explained["rules"][0]["outcome"] == "would submit"
+
+
 def test_a_retried_invocation_carries_the_same_repeatability_id(app_env, aml, tmp_path, monkeypatch):
     rules_file(tmp_path, monkeypatch, [batch_rule(aml)])
     aml.inject(Respond(503))
