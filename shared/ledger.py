@@ -182,10 +182,6 @@ class Ledger:
         self._ensure_container()
         self._write(name, document, overwrite=True)
 
-    def recall(self, name: str) -> dict[str, Any] | None:
-        found = self.read(name)
-        return found[0] if found else None
-
     def listing(self, prefix: str) -> Iterator[Iterable[BlobProperties]]:
         """Pages of the record blobs under ``prefix``, with metadata (state, retryable) and Last-Modified: one
         request per page of up to 5,000 records, without reading any record."""

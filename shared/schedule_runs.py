@@ -16,7 +16,8 @@ from shared.blob_runs import BlobVersion, read_blob_version
 from shared.config import BlobFilter, DataSource, Schedule
 from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
-from shared.ledger import schedule_namespace
+from shared.keys import blob_version_key
+from shared.ledger import Duplicate, RunState, schedule_namespace
 from shared.matching import mismatch
 from shared.payloads import TRIGGERED_BY, submission
 from shared.run_steps import Step
@@ -43,9 +44,9 @@ def schedule_occurrence_key(schedule: str, occurrence: datetime) -> str:
     return hashlib.sha256(f"schedule\n{schedule}\n{_iso(occurrence)}".encode("utf-8")).hexdigest()
 
 
-def last_data_name(schedule: str) -> str:
-    """Where the ledger keeps the data version a schedule's last submitted run used (for only_if_new_data)."""
-    return f"state/schedules/{schedule}/last-data.json"
+def schedule_data_namespace(schedule: str) -> str:
+    """Where only_if_new_data schedules claim the data versions their runs used."""
+    return f"schedule-data/{schedule}"
 
 
 def newest_blob(blobs: Iterable[ListedBlob], watch: BlobFilter) -> ListedBlob | None:
@@ -91,11 +92,6 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
         if isinstance(version, str):
             return step.settle_without_run(Outcome.SKIPPED, version)
         about.update(container=version.container, blob=version.name, etag=version.etag)
-        last = services.ledger.recall(last_data_name(name)) if schedule.only_if_new_data else None
-        if last and (last.get("blob"), last.get("etag")) == (version.name, version.etag):
-            return step.settle_without_run(
-                Outcome.SKIPPED, f"no new data: {version.name} ({version.etag}) was used by the run of "
-                                 f"{last.get('occurrence')}")
         problem = csv_head_problem(version.head, version.size, schedule.run.required_columns)
         if problem:
             return step.settle_without_run(Outcome.REJECTED, problem)
@@ -106,10 +102,26 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
         tags.update(trigger_blob=f"{version.container}/{version.name}", trigger_etag=version.etag)
     request = submission(schedule.run, data=version.ref if version else None, tags=tags, key=key)
     data = {"blob": version.name, "etag": version.etag} if version else None
-    decision = step.submit(schedule.run, request, deadline, data=data)
-    if version is not None and decision.outcome is Outcome.SUBMITTED:
-        services.ledger.remember(last_data_name(name), {**data, "occurrence": _iso(occurrence),
-                                                        "run_id": decision.run_id})
+    if not schedule.only_if_new_data:
+        return step.submit(schedule.run, request, deadline, data=data)
+
+    # The data version itself is claimed too: two occurrences racing on the same data submit once.
+    data_claim = services.ledger.claim(
+        schedule_data_namespace(name), blob_version_key(version.container, version.name, version.etag),
+        {"kind": "schedule-data", "schedule": name, **data, "occurrence": _iso(occurrence)}, deadline)
+    if isinstance(data_claim, Duplicate):
+        used_by = data_claim.record.get("subject", {}).get("occurrence")
+        return step.settle_without_run(
+            Outcome.SKIPPED, f"no new data: {version.name} ({version.etag}) was used by the run of {used_by}")
+    try:
+        decision = step.submit(schedule.run, request, deadline, data=data)
+    except BaseException:
+        services.ledger.settle(data_claim, RunState.FAILED, retryable=True, reason="the run failed for now")
+        raise
+    if decision.outcome is Outcome.SUBMITTED:
+        services.ledger.settle(data_claim, RunState.SUBMITTED, run_id=decision.run_id)
+    else:  # refused by Azure ML: a later occurrence may use this data once the cause is fixed
+        services.ledger.settle(data_claim, RunState.FAILED, retryable=True, reason=decision.reason)
     return decision
 
 

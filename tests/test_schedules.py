@@ -236,6 +236,29 @@ def test_only_if_new_data_skips_until_a_new_version_arrives(app_env, aml, tmp_pa
     assert ledger_record_for("daily", datetime(2026, 11, 3, 2, tzinfo=timezone.utc))["state"] == "skipped"
 
 
+def test_two_occurrences_racing_on_the_same_data_submit_once(app_env, aml, tmp_path, monkeypatch):
+    from localdev.aml_standin import Delay
+
+    write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
+                                                  only_if_new_data=True)])
+    upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
+    aml.inject(Delay(1.0))  # the first occurrence is slow to POST while the next one fires
+    barrier, decisions = threading.Barrier(2), []
+
+    def tick(day: int) -> None:
+        barrier.wait()
+        decisions.append(fire_at("daily", day))
+
+    threads = [threading.Thread(target=tick, args=(day,)) for day in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(decision.outcome for decision in decisions) == ["skipped", "submitted"]
+    assert len(aml.accepted) == 1
+
+
 def test_a_fixed_path_is_passed_and_a_missing_one_is_skipped(app_env, aml, tmp_path, monkeypatch):
     write_rules(tmp_path, monkeypatch, [with_data("full", {"blob": "reference/full data.csv"}, cron=DAILY)])
 
