@@ -7,7 +7,7 @@ also yields the version's ETag and size), then per rule: claim the key in the le
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
@@ -83,13 +83,17 @@ def _total_size(properties: BlobProperties) -> int:
     return int(total) if total.isdigit() else properties.size
 
 
-def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None) -> list[Decision]:
-    """Start the runs a new blob calls for. Raises a retryable error only after every rule had its turn."""
+def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None,
+                 only: Sequence[Rule] | None = None) -> list[Decision]:
+    """Start the runs a new blob calls for (``only`` those rules, for an operator's retry).
+
+    Raises a retryable error only after every rule had its turn.
+    """
     config = services.config
     where = {"container": blob.container_name, "blob": blob.blob_name}
     if blob.container_name != config.watch_container:
         return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {config.watch_container!r}", **where))]
-    rules, mismatches = split_rules(config.rules, blob.blob_name)
+    rules, mismatches = split_rules(config.rules if only is None else only, blob.blob_name)
     if not rules:
         reason = "no rule matches: " + "; ".join(f"{name}: {why}" for name, why in mismatches.items())
         return [log_decision(Decision(Outcome.IGNORED, reason=reason, **where))]

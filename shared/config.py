@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -661,7 +662,7 @@ def _parameters(raw: Any, where: str, problems: _Problems) -> dict[str, str | in
         return {}
     parameters = {}
     for name, value in raw.items():
-        if not isinstance(value, (str, int, float, bool)):
+        if not isinstance(value, (str, int, float, bool)) or (isinstance(value, float) and not math.isfinite(value)):
             problems.add(f"{where}.{name}", value, "a string, number or boolean")
         else:
             parameters[name] = value

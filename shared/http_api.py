@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping
 
+from azure.core.exceptions import AzureError
+
 from shared.aml_client import SubmitError
 from shared.config import ConfigError
 from shared.decisions import Decision, Outcome
@@ -54,6 +56,8 @@ def answer(operation: Callable[[], Answer]) -> Answer:
         return 500, {"error": "the app's configuration is invalid", "problems": [str(p) for p in error.problems]}
     except (SubmitError, ClaimBusyError) as error:  # for now: the ledger says failed, retryable; try again later
         return 503, {"error": str(error), "retryable": True}
+    except AzureError as error:  # storage or identity unreachable: nothing was decided
+        return 503, {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}", "retryable": True}
 
 
 def decision_answer(decision: Decision) -> Answer:

@@ -7,7 +7,7 @@ import hashlib
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
@@ -15,7 +15,7 @@ from shared.blob_runs import BlobVersion, process_blob, read_blob_version
 from shared.config import ConfigError, Rule, override_run
 from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
-from shared.keys import blob_version_key
+from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import ClaimLostError, rule_namespace
 from shared.matching import split_rules
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
@@ -24,6 +24,7 @@ from shared.schedule_runs import fire_schedule
 from shared.services import Services, build_services
 
 RECORD_PREFIXES = ("rules/", "schedules/", "manual/")
+_RECORD_NAME = re.compile(r"(?:rules|schedules|manual)/[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _STATES = ("claimed", "submitted", "rejected", "skipped", "failed")
 
@@ -51,11 +52,15 @@ def blob_from_event(event: Any) -> tuple[str, str, str | None]:
     event_type = event.get("eventType") or event.get("type")
     if event_type != "Microsoft.Storage.BlobCreated":
         raise OperationError(400, f"not a Microsoft.Storage.BlobCreated event (eventType {event_type!r})")
-    match = _SUBJECT.match(event.get("subject") or "")
+    subject = event.get("subject")
+    match = _SUBJECT.match(subject) if isinstance(subject, str) else None
     if match is None:
         raise OperationError(400, "subject must be /blobServices/default/containers/<container>/blobs/<path>")
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    return match.group("container"), match.group("blob"), data.get("eTag")
+    etag = data.get("eTag")
+    if etag is not None and not isinstance(etag, str):
+        raise OperationError(400, "data.eTag must be a string")
+    return match.group("container"), match.group("blob"), etag
 
 
 def explain(services: Services, *, blob: str | None = None, event: Any = None) -> dict[str, Any]:
@@ -63,7 +68,7 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
 
     Reads what the blob trigger reads (the first 64 KiB), sends nothing to Azure ML and writes nothing.
     """
-    if (blob is None) == (event is None):
+    if (blob is None) == (event is None) or (blob is not None and not blob.strip()):
         raise OperationError(400, "give either blob (a path in the watched container) or event (a BlobCreated event)")
     container, name, etag = (services.config.watch_container, blob, None) if blob else blob_from_event(event)
     answer: dict[str, Any] = {"container": container, "blob": name, "sent": "nothing"}
@@ -105,6 +110,8 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
         run = override_run(found.run, experiment=experiment, parameters=parameters)
     except ConfigError as error:
         raise OperationError(400, str(error)) from None
+    if blob is not None and (not blob.strip() or blob.startswith("/")):
+        raise OperationError(400, "blob must be a path inside the watched container, such as incoming/data.csv")
     if blob is not None and run.data_path is None:
         raise OperationError(400, f"rule {rule!r} passes no data (it has no data_path): leave blob out")
     request_id = request_id or uuid.uuid4().hex
@@ -185,8 +192,12 @@ def _moment(value: str | None, what: str) -> datetime | None:
 
 
 def retry(services: Services, *, record: str) -> Decision:
-    """Run a failed or rejected record's trigger again (after fixing the data, the pipeline or the rule)."""
-    if not record.startswith(RECORD_PREFIXES) or not record.endswith(".json"):
+    """Run a failed or rejected record's trigger again (after fixing the data, the pipeline or the rule).
+
+    What will re-run is resolved and checked first; only then is the record reopened, so a retry that cannot
+    happen leaves the record as it was.
+    """
+    if not _RECORD_NAME.fullmatch(record):
         raise OperationError(400, "record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
     found = services.ledger.read(record)
     if found is None:
@@ -194,23 +205,38 @@ def retry(services: Services, *, record: str) -> Decision:
     current, etag = found
     if current.get("state") not in ("failed", "rejected"):
         raise OperationError(409, f"{record} is {current.get('state')}; only failed or rejected records are retried")
+    rerun = _rerun(services, record.split("/")[1], current.get("subject", {}))
     try:
         services.ledger.reopen(record, current, etag, reason=f"retry requested (was {current['state']}: "
                                                              f"{current.get('reason')})")
     except ClaimLostError as error:
         raise OperationError(409, str(error)) from None
-    subject = current.get("subject", {})
-    if subject.get("kind") == "blob":
-        namespace = record.rsplit("/", 1)[0]
-        decisions = process_blob(services.watched.get_blob_client(subject["blob"]), services,
-                                 expected_etag=subject["etag"])
-        rule = namespace.removeprefix("rules/")
-        return next((d for d in decisions if d.rule == rule), decisions[0])
-    if subject.get("kind") == "schedule":
+    return rerun()
+
+
+def _rerun(services: Services, owner: str, subject: dict[str, Any]) -> Callable[[], Decision]:
+    """What re-running a record's trigger takes, checked now: the rule or schedule exists, the blob is unchanged."""
+    kind = subject.get("kind")
+    if kind == "blob":
+        rule = _rule(services, owner)
+        blob = services.watched.get_blob_client(subject["blob"])
+        try:
+            now = normalize_etag(blob.get_blob_properties().etag)
+        except ResourceNotFoundError:
+            raise OperationError(409, f"{subject['blob']} no longer exists") from None
+        if now != subject["etag"]:
+            raise OperationError(409, f"{subject['blob']} changed since (the newer version has its own record)")
+        return lambda: process_blob(blob, services, expected_etag=now, only=[rule])[0]
+    if kind == "schedule":
+        if not any(s.name == owner and s.enabled for s in services.config.schedules):
+            raise OperationError(409, f"schedule {owner!r} is no longer configured (or is disabled)")
         occurrence = datetime.fromisoformat(subject["occurrence"].replace("Z", "+00:00"))
-        return fire_schedule(subject["schedule"], fired_at=occurrence, past_due=False, services=services)
-    return start_run(services, rule=subject["rule"], blob=subject.get("blob"), experiment=subject.get("experiment"),
-                     parameters=subject.get("parameters"), request_id=subject["request_id"])
+        return lambda: fire_schedule(owner, fired_at=occurrence, past_due=False, services=services)
+    if kind == "manual":
+        _rule(services, owner)
+        return lambda: start_run(services, rule=owner, blob=subject.get("blob"), experiment=subject.get("experiment"),
+                                 parameters=subject.get("parameters"), request_id=subject["request_id"])
+    raise OperationError(409, f"a {kind!r} record cannot be retried")
 
 
 # --- health ------------------------------------------------------------------------------------------------------

@@ -190,10 +190,43 @@ def test_retry_revalidates_a_rejected_record_against_the_current_rules(app_env, 
     assert len(aml.accepted) == 1
 
 
-@pytest.mark.parametrize("body, status", [({"record": "rules/default/nothing.json"}, 404),
-                                          ({"record": "../etc/passwd"}, 400), ({}, 400)])
+@pytest.mark.parametrize("body, status", [({"record": f"rules/default/{'0' * 64}.json"}, 404),
+                                          ({"record": "rules/../x.json"}, 400), ({"record": "../etc/passwd"}, 400),
+                                          ({}, 400)])
 def test_retry_refuses_unknown_or_malformed_records(app_env, body, status):
     assert call("http_retry_run", body=body)[0] == status
+
+
+def test_a_retry_that_cannot_happen_leaves_the_record_as_it_was(app_env, aml, monkeypatch):
+    container = app_env["WATCH_CONTAINER"]
+    first = upload(container, "machines.csv", SAMPLE_CSV)
+    aml.inject(Respond(404, code="PipelineNotFound", message="not published"))
+    deliver_blob(container, "machines.csv")
+    [record] = call("http_list_runs", "GET", params={"state": "failed"})[1]["runs"]
+    upload(container, "machines.csv", SAMPLE_CSV + b"1,2,3,4,5,6,7\n")  # a newer version arrived meanwhile
+
+    code, answer = call("http_retry_run", body={"record": record["record"]})
+
+    assert code == 409 and "changed since" in answer["error"]
+    after = ledger_record("default", container, "machines.csv", first)
+    assert (after["state"], after["retryable"]) == ("failed", False) and aml.accepted == []
+
+
+@pytest.mark.parametrize("function, request_kwargs, message", [
+    ("http_explain", {"body": {"event": {"eventType": "Microsoft.Storage.BlobCreated", "subject": 5}}},
+     "subject must be"),
+    ("http_explain", {"body": {"event": {"eventType": "Microsoft.Storage.BlobCreated", "data": {"eTag": 5},
+                                         "subject": "/blobServices/default/containers/c/blobs/a.csv"}}},
+     "data.eTag must be a string"),
+    ("http_explain", {"body": {"blob": " "}}, "give either blob"),
+    ("http_start_run", {"body": {"rule": "default", "blob": ""}}, "blob must be a path inside the watched container"),
+    ("http_start_run", {"raw": b'{"rule": "default", "parameters": {"ratio": NaN}}'}, "a string, number or boolean"),
+    ("http_list_runs", {"method": "GET", "params": {"limit": "\u00b2"}}, "limit must be a whole number"),
+])
+def test_odd_input_is_a_clear_400_not_a_crash(app_env, aml, function, request_kwargs, message):
+    code, answer = call(function, **request_kwargs)
+    assert code == 400 and message in answer["error"], answer
+    assert aml.received == []
 
 
 def test_health_reports_config_storage_and_tokens_without_secrets(app_env, identity):

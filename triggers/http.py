@@ -36,7 +36,7 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     def listing() -> Answer:
         query = dict(req.params)
         limit = query.pop("limit", "50")
-        if not limit.isdigit():
+        if not (limit.isascii() and limit.isdigit() and len(limit) <= 4):
             raise operations.OperationError(400, "limit must be a whole number")
         unknown = set(query) - {"rule", "schedule", "state", "since", "until"}
         if unknown:
