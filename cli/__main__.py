@@ -39,11 +39,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    status, payload = answer(lambda: (0, args.run(services, args)))
+    status, payload = answer(lambda: (0, _run(args, services)))
     if status:  # an OperationError, a config problem, or a failure for now: say it, fail
         print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
         return 1
     return payload
+
+
+def _run(args: argparse.Namespace, services: Services) -> int:
+    try:
+        return args.run(services, args)
+    except (OSError, ValueError) as error:  # an unreadable or invalid --event file
+        raise operations.OperationError(2, str(error)) from None
 
 
 def _submit(services: Services, args: argparse.Namespace) -> int:
@@ -125,7 +132,15 @@ def _settings_file(path: str) -> dict[str, str]:
         values = json.loads(Path(path).read_text(encoding="utf-8")).get("Values", {})
     except (OSError, ValueError, AttributeError) as error:
         raise SystemExit(f"--settings {path}: not a readable local.settings.json-style file ({error})")
+    if not isinstance(values, dict):
+        raise SystemExit(f"--settings {path}: \"Values\" must be an object of settings")
     return {name: str(value) for name, value in values.items()}
+
+
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return int(text)
 
 
 def _parameter(text: str) -> tuple[str, Any]:
@@ -162,11 +177,12 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text, run in (("sweep", "submit every watched blob version the ledger has no record of", _sweep),
                                  ("watch", "sweep every --interval seconds (polling, without Event Grid)", _watch)):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--max", type=int, default=1000, help="at most this many blob versions a sweep")
-        command.add_argument("--progress-every", type=int, default=10, metavar="N", help="report progress every N")
+        command.add_argument("--max", type=_positive, default=1000, help="at most this many blob versions a sweep")
+        command.add_argument("--progress-every", type=_positive, default=10, metavar="N",
+                             help="report progress every N")
         if name == "watch":
             command.add_argument("--interval", type=float, default=300, help="seconds between sweeps (300)")
-            command.add_argument("--iterations", type=int, help="stop after this many sweeps")
+            command.add_argument("--iterations", type=_positive, help="stop after this many sweeps")
         command.set_defaults(run=run)
 
     runs = commands.add_parser("runs", help="list trigger records, newest first")
@@ -176,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--state", choices=["claimed", "submitted", "rejected", "skipped", "failed"])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
-    runs.add_argument("--limit", type=int, default=50)
+    runs.add_argument("--limit", type=_positive, default=50)
     runs.add_argument("--json", action="store_true", help="print the records as JSON")
     runs.set_defaults(run=_runs)
 

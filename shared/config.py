@@ -249,10 +249,10 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     if len(problems) == problems_before and retry.attempt_timeout > retry.deadline:
         problems.add("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", retry.attempt_timeout,
                      f"at most SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): one attempt must fit in the deadline")
-    function_timeout = _function_timeout(app_root)
-    if function_timeout is not None and retry.deadline > function_timeout - 30:
+    timeout = function_timeout(app_root)
+    if timeout is not None and retry.deadline > timeout - 30:
         problems.add("SUBMIT_DEADLINE_SECONDS", retry.deadline,
-                     f"at most host.json functionTimeout - 30 s ({function_timeout - 30:g}), so the host never "
+                     f"at most host.json functionTimeout - 30 s ({timeout - 30:g}), so the host never "
                      "kills an invocation that is still settling its record")
     claim_expiry = _number(env, "CLAIM_EXPIRY_SECONDS", 600.0, problems, minimum=1, maximum=86400)
     if claim_expiry < 2 * retry.deadline:
@@ -601,7 +601,11 @@ def _cron(raw: dict[str, Any], label: Callable[[str], str], problems: _Problems)
             return parse_ncrontab(recurrence_to_ncrontab(raw["recurrence"]))
         if not isinstance(raw["cron"], str):
             raise CronError("a six-field NCRONTAB string such as '0 0 2 * * *'")
-        return parse_ncrontab(raw["cron"])
+        cron = parse_ncrontab(raw["cron"])
+        if len(cron.seconds) > 1:
+            # A tick is keyed to the occurrence it stands for; seconds apart, a late tick could stand for the next.
+            raise CronError(f"{raw['cron']!r} fires more than once a minute; give the seconds field one value")
+        return cron
     except RecurrenceError as error:
         problems.add(label("recurrence"), raw["recurrence"], str(error))
     except CronError as error:
@@ -687,7 +691,7 @@ def _data_path(raw: Any, label: Callable[[str], str], problems: _Problems) -> Da
     return DataPathBinding(raw["parameter"], raw.get("datastore")) if valid else None
 
 
-def _function_timeout(app_root: Path) -> float | None:
+def function_timeout(app_root: Path) -> float | None:
     """host.json's functionTimeout in seconds, when the app sets one."""
     try:
         text = json.loads((app_root / "host.json").read_text(encoding="utf-8")).get("functionTimeout")

@@ -256,7 +256,9 @@ class Ledger:
             conditions = {"overwrite": True}
         else:
             conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        metadata = ({"state": record["state"], "retryable": str(bool(record.get("retryable"))).lower()}
+        metadata = ({"state": record["state"], "retryable": str(bool(record.get("retryable"))).lower(),
+                     **({"claim_expiry": str(record["claim_expiry_seconds"])} if "claim_expiry_seconds" in record
+                        else {})}
                     if "state" in record else None)
         result = self._container.get_blob_client(name).upload_blob(
             data, content_settings=_JSON, metadata=metadata, **conditions)

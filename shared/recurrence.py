@@ -38,9 +38,14 @@ def recurrence_to_ncrontab(recurrence: dict[str, Any]) -> str:
     if recurrence.get("time_zone") not in (None, "UTC", "Etc/UTC", "Coordinated Universal Time"):
         raise RecurrenceError("time_zone must be UTC: timers on Linux plans run in UTC, so give times in UTC")
     start = _start_time(recurrence.get("start_time"))
+    if start is not None and start > datetime.now(timezone.utc):
+        raise RecurrenceError("a start_time in the future has no NCRONTAB form (the expression would fire from "
+                              "now on); add the schedule when it should start, or keep it enabled: false until then")
     time_fields = [key for key in ("hours", "minutes", "week_days", "time_of_day") if recurrence.get(key) is not None]
     if frequency in ("Minute", "Hour", "Month") and time_fields:
         raise RecurrenceError(f"{', '.join(time_fields)} apply to Day and Week recurrences only (as in SDK v1)")
+    if frequency == "Day" and recurrence.get("week_days") is not None:
+        raise RecurrenceError("week_days apply to Week recurrences only (as in SDK v1)")
     if frequency == "Minute" and interval % 60 == 0:
         frequency, interval = "Hour", interval // 60
     if frequency == "Hour" and interval % 24 == 0:

@@ -31,9 +31,14 @@ class MissingVersion:
     rules: tuple[str, ...]
 
 
+CLOCK_MARGIN = 5.0
+"""Seconds of clock difference between this machine and storage tolerated when judging a claim abandoned."""
+
+
 @dataclass
 class SweepReport:
     started_at: str
+    stopped_for_time: bool = False
     listing_pages: int = 0
     blobs_listed: int = 0
     records_listed: int = 0
@@ -60,15 +65,24 @@ def find_missing(services: Services, report: SweepReport) -> list[MissingVersion
     return [MissingVersion(name, etag, tuple(sorted(rules))) for (name, etag), rules in sorted(missing.items())]
 
 
-def sweep(services: Services, *, max_blobs: int,
+def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
           progress: Callable[[int, int], None] | None = None) -> SweepReport:
-    """Process up to ``max_blobs`` missing versions; the rest wait for the next sweep. Recorded and logged."""
+    """Process up to ``max_blobs`` missing versions; the rest wait for the next sweep. Recorded and logged.
+
+    With a ``budget`` (seconds, e.g. the function timeout less a margin), no version is started unless a whole
+    deadline (SUBMIT_DEADLINE_SECONDS) still fits in it: the host never kills a sweep in the middle of a POST.
+    """
+    started = services.monotonic()
     report = SweepReport(started_at=_iso(datetime.now(timezone.utc)))
     missing = find_missing(services, report)
     report.missing = len(missing)
     todo = missing[:max_blobs]
     report.left_for_next_sweep = len(missing) - len(todo)
     for index, version in enumerate(todo, start=1):
+        if budget is not None and services.monotonic() - started + services.config.retry.deadline > budget:
+            report.stopped_for_time = True
+            report.left_for_next_sweep += len(todo) - index + 1
+            break
         blob = services.watched.get_blob_client(version.name)
         try:
             for decision in process_blob(blob, services, expected_etag=version.etag):
@@ -106,7 +120,8 @@ def _handled_keys(services: Services, rule: Rule, now: datetime, report: SweepRe
             state = (record.metadata or {}).get("state")
             retryable = (record.metadata or {}).get("retryable") == "true"
             age = (now - record.last_modified).total_seconds()
-            abandoned = state == "claimed" and age > services.config.claim_expiry
+            expiry = float((record.metadata or {}).get("claim_expiry", services.config.claim_expiry))
+            abandoned = state == "claimed" and age > expiry + CLOCK_MARGIN  # the claim itself decides, by server time
             if not (state == "failed" and retryable) and not abandoned:
                 handled.add(record.name[len(namespace):].removesuffix(".json"))
     return handled

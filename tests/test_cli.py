@@ -104,3 +104,17 @@ def test_health_and_a_settings_file(app_env, tmp_path, monkeypatch, capsys):
     assert "AML_EXPERIMENT" in capsys.readouterr().out
     (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {"AML_EXPERIMENT": "from-file"}}))
     assert main(["--settings", str(tmp_path / "local.settings.json"), "health"]) == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "--event", "/nonexistent/event.json"], "No such file"),
+    (["sweep", "--max", "0"], "expected a whole number >= 1"),
+    (["sweep", "--progress-every", "0"], "expected a whole number >= 1"),
+])
+def test_bad_arguments_fail_with_a_message_not_a_traceback(app_env, capsys, argv, message):
+    try:
+        code = main(argv)
+    except SystemExit as exited:  # argparse refuses before running
+        code = exited.code
+    err = capsys.readouterr().err
+    assert code != 0 and message in err and "Traceback" not in err

@@ -61,6 +61,8 @@ def test_no_rules_file_means_no_schedules(tmp_path):
     ({"cron": None}, "schedules[0].cron = (not set): either cron (six-field NCRONTAB"),
     ({"recurrence": {"frequency": "Day"}}, "schedules[0].cron = '0 0 2 * * *': either cron (six-field NCRONTAB"),
     ({"cron": 5}, "schedules[0].cron = 5: a six-field NCRONTAB string"),
+    ({"cron": "*/30 * * * * *"}, "schedules[0].cron = '*/30 * * * * *': '*/30 * * * * *' fires more than once a "
+                                 "minute"),
     ({"name": "nightly-run"}, "schedules[0].name = 'nightly-run': 1-63 letters, digits or '_', starting with a "
                               "letter (it names a function)"),
     ({"data": {"newest": {"prefix": "incoming/"}}},

@@ -24,7 +24,7 @@ from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
      "0 0 6 * * 1,5"),
     ({"frequency": "Week", "interval": 1, "week_days": ["Sunday"], "hours": [23], "minutes": [59]},
      "0 59 23 * * 0"),
-    ({"frequency": "Week", "interval": 1, "start_time": "2026-11-22T08:00:00Z"}, "0 0 8 * * 0"),
+    ({"frequency": "Week", "interval": 1, "start_time": "2026-11-15T08:00:00Z"}, "0 0 8 * * 0"),  # a Sunday
     ({"frequency": "Month", "interval": 1}, "0 0 0 1 * *"),
     ({"frequency": "Month", "interval": 3, "start_time": "2026-02-15T01:00:00Z"}, "0 0 1 15 2-12/3 *"),
     ({"frequency": "Month", "interval": 6, "start_time": "2026-01-10T00:00:00Z"}, "0 0 0 10 */6 *"),
@@ -70,3 +70,12 @@ def test_refusals_say_why_and_what_is_nearest(recurrence, message):
     with pytest.raises(RecurrenceError) as error:
         recurrence_to_ncrontab(recurrence)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("recurrence, message", [
+    ({"frequency": "Month", "interval": 3, "start_time": "2999-02-15T01:00:00Z"}, "a start_time in the future"),
+    ({"frequency": "Day", "interval": 1, "week_days": ["Monday"]}, "week_days apply to Week recurrences only"),
+])
+def test_conversions_that_would_not_be_exact_are_refused(recurrence, message):
+    with pytest.raises(RecurrenceError, match=message):
+        recurrence_to_ncrontab(recurrence)

@@ -91,3 +91,30 @@ def test_the_sweep_timer_records_what_it_did(app_env, aml):
     ledger = service_client().get_container_client(app_env["LEDGER_CONTAINER"])
     [report] = [blob.name for blob in ledger.list_blobs(name_starts_with="state/sweeps/")]
     assert '"processed": 2' in ledger.download_blob(report).readall().decode()
+
+
+def test_an_abandoned_claim_is_picked_up_by_its_own_expiry(app_env, aml):
+    import time
+
+    from shared.keys import blob_version_key
+    from shared.ledger import Ledger, rule_namespace
+    from shared.sweep import CLOCK_MARGIN
+
+    etag = uploaded(app_env, ["crashed.csv"])["crashed.csv"]
+    svc = services()
+    crashed = Ledger(svc.ledger._container, claim_expiry=0)  # an owner that died holding an instantly stale claim
+    crashed.claim(rule_namespace("default"), blob_version_key(app_env["WATCH_CONTAINER"], "crashed.csv", etag),
+                  {"kind": "blob"}, time.monotonic() + 1)
+    assert sweep(services(), max_blobs=10).missing == 0  # judged live until its expiry and the clock margin pass
+
+    time.sleep(CLOCK_MARGIN + 1.5)
+    report = sweep(services(), max_blobs=10)
+
+    assert dict(report.outcomes) == {"submitted": 1} and len(aml.accepted) == 1
+
+
+def test_a_sweep_starts_nothing_it_could_not_finish_within_its_budget(app_env, aml):
+    uploaded(app_env, ["a.csv", "b.csv"])
+    report = sweep(services(), max_blobs=10, budget=15)  # SUBMIT_DEADLINE_SECONDS is 20 here
+    assert (report.stopped_for_time, report.processed, report.left_for_next_sweep) == (True, 0, 2)
+    assert aml.received == []

@@ -4,16 +4,17 @@ import os
 
 import azure.functions as func
 
-from shared.config import sweep_settings
-from shared.services import process_services
+from shared.config import function_timeout, sweep_settings
+from shared.services import APP_ROOT, process_services
 from shared.sweep import sweep
 
 bp = func.Blueprint()
 _SCHEDULE, _MAX_BLOBS = sweep_settings(os.environ)
+_BUDGET = (function_timeout(APP_ROOT) or 300) - 30  # 300 s: the Consumption plan's default timeout
 
 
 @bp.function_name("sweep_for_missed_blobs")
 @bp.timer_trigger(arg_name="timer", schedule=_SCHEDULE, run_on_startup=False, use_monitor=True)
 def sweep_for_missed_blobs(timer: func.TimerRequest) -> None:
     """Every SWEEP_SCHEDULE (15 minutes by default), at most SWEEP_MAX_BLOBS versions a run."""
-    sweep(process_services(), max_blobs=_MAX_BLOBS)
+    sweep(process_services(), max_blobs=_MAX_BLOBS, budget=_BUDGET)
