@@ -5,8 +5,9 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import azure.functions as func
 from azure.storage.blob import BlobServiceClient
@@ -17,7 +18,7 @@ from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import record_name, rule_namespace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-__all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "assert_parameters_fit_bindings", "deliver_blob", "host_blob_client", "indexed_function",
+__all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "assert_parameters_fit_bindings", "deliver_blob", "run_together", "host_blob_client", "indexed_function",
            "indexed_functions", "ledger_record", "service_client", "upload"]
 
 
@@ -39,6 +40,25 @@ def assert_parameters_fit_bindings(function: Any) -> None:
         else:
             converter = func.meta.get_binding_registry().get(binding["type"])
             assert converter is not None and converter.check_input_type_annotation(annotation), binding
+
+
+def run_together(*calls: Callable[[], Any]) -> list[Any]:
+    """Start every call on its own thread at the same instant; each one's result, or the exception it raised."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = calls[index]()
+        except Exception as error:  # noqa: BLE001 - returned for the test to assert on
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
 
 
 def service_client() -> BlobServiceClient:

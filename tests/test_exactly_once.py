@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -17,7 +16,7 @@ from localdev.http_counter import counting_requests
 from shared.aml_client import TransientSubmitError
 from shared.ledger import ClaimBusyError
 from tests.conftest import SAMPLE_CSV
-from tests.harness import PROJECT_ROOT, deliver_blob, ledger_record, upload
+from tests.harness import PROJECT_ROOT, deliver_blob, ledger_record, run_together, upload
 
 WORKERS = 4
 
@@ -75,22 +74,10 @@ def test_concurrent_deliveries_from_threads_post_once(app_env, aml, caplog):
     caplog.set_level(logging.INFO, logger="aml_trigger")
     container = app_env["WATCH_CONTAINER"]
     upload(container, "machines.csv", SAMPLE_CSV)
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
 
-    def deliver() -> None:
-        barrier.wait()
-        try:
-            deliver_blob(container, "machines.csv")
-        except BaseException as error:  # noqa: BLE001 - surfaced by the assertion below
-            errors.append(error)
+    results = run_together(*[lambda: deliver_blob(container, "machines.csv")] * 8)
 
-    threads = [threading.Thread(target=deliver) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    errors = [result for result in results if isinstance(result, Exception)]
     assert errors == []
     assert len(aml.received) == 1
     assert sorted(outcomes(caplog)) == ["duplicate"] * 7 + ["submitted"]

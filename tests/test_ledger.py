@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 
 import pytest
 
 from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
+from tests.harness import run_together
 
 SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}
 
@@ -31,20 +31,8 @@ def test_an_abandoned_claim_is_taken_over_by_exactly_one_of_many(container):
     abandoned = claim(Ledger(container, claim_expiry=0))  # a crashed owner whose claim is expired at once
     assert isinstance(abandoned, Claim)
     contenders = 6
-    barrier, results = threading.Barrier(contenders), []
 
-    def contend() -> None:
-        barrier.wait()
-        try:
-            results.append(claim(Ledger(container, claim_expiry=60)))
-        except ClaimBusyError as error:
-            results.append(error)
-
-    threads = [threading.Thread(target=contend) for _ in range(contenders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(*[lambda: claim(Ledger(container, claim_expiry=60))] * contenders)
 
     winners = [result for result in results if isinstance(result, Claim)]
     assert len(winners) == 1 and winners[0].took_over

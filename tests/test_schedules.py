@@ -8,7 +8,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,7 +20,7 @@ from shared.ledger import record_name, schedule_namespace
 from shared.schedule_runs import fire_schedule, newest_blob, schedule_occurrence_key
 from shared.services import build_services
 from tests.conftest import SAMPLE_CSV
-from tests.harness import PROJECT_ROOT, assert_parameters_fit_bindings, service_client, upload
+from tests.harness import PROJECT_ROOT, assert_parameters_fit_bindings, run_together, service_client, upload
 
 AZURE_URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
              "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")
@@ -129,21 +128,10 @@ def test_the_same_occurrence_fired_twice_concurrently_posts_once(app_env, aml, t
     caplog.set_level(logging.INFO, logger="aml_trigger")
     write_rules(tmp_path, monkeypatch, [schedule("yearly")])
     assert_parameters_fit_bindings(restart()["schedule_yearly"])
-    barrier, errors = threading.Barrier(2), []
 
-    def tick() -> None:
-        barrier.wait()
-        try:
-            fire_timer("schedule_yearly")
-        except Exception as error:  # noqa: BLE001 - surfaced below
-            errors.append(error)
+    results = run_together(lambda: fire_timer("schedule_yearly"), lambda: fire_timer("schedule_yearly"))
 
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    errors = [result for result in results if isinstance(result, Exception)]
     assert errors == [] and len(aml.received) == 1
     assert sorted(line["outcome"] for line in outcomes(caplog)) == ["duplicate", "submitted"]
     [run] = aml.accepted
@@ -243,17 +231,8 @@ def test_two_occurrences_racing_on_the_same_data_submit_once(app_env, aml, tmp_p
                                                   only_if_new_data=True)])
     upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
     aml.inject(Delay(1.0))  # the first occurrence is slow to POST while the next one fires
-    barrier, decisions = threading.Barrier(2), []
 
-    def tick(day: int) -> None:
-        barrier.wait()
-        decisions.append(fire_at("daily", day))
-
-    threads = [threading.Thread(target=tick, args=(day,)) for day in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    decisions = run_together(lambda: fire_at("daily", 0), lambda: fire_at("daily", 1))
 
     assert sorted(decision.outcome for decision in decisions) == ["skipped", "submitted"]
     assert len(aml.accepted) == 1
