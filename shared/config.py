@@ -141,7 +141,6 @@ class AppConfig:
     ledger_connection: str = "AzureWebJobsStorage"
     ledger_container: str = DEFAULT_LEDGER_CONTAINER
     managed_identity_client_id: str | None = None
-    allow_local_targets: bool = False
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,6 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         ledger_connection=ledger_connection,
         ledger_container=ledger_container,
         managed_identity_client_id=env.get("MANAGED_IDENTITY_CLIENT_ID") or None,
-        allow_local_targets=allow_local,
     )
 
 

@@ -85,7 +85,6 @@ def test_minimal_settings_give_one_default_rule_and_default_app_settings():
     assert config.ledger_connection == "AzureWebJobsStorage"
     assert config.ledger_container == "aml-trigger-ledger"
     assert config.managed_identity_client_id is None
-    assert config.allow_local_targets is False
     (rule,) = config.rules
     assert (rule.name, rule.watch.prefix, rule.watch.suffix, rule.watch.include_subfolders) == ("default", "", ".csv", False)
     assert (rule.run.experiment, dict(rule.run.parameters), rule.run.data_path) == ("retrain", {}, None)
