@@ -276,3 +276,30 @@ def test_a_transient_failure_is_recorded_and_raised_for_the_hosts_retry(app_env,
     retried = fire_at("daily", 0)  # the host's retry of the same tick
 
     assert retried.outcome == "submitted" and retried.took_over is True and len(aml.accepted) == 1
+
+
+def test_a_tick_a_hair_early_stands_for_its_own_occurrence():
+    from shared.config import Schedule
+    from shared.ncrontab import parse_ncrontab
+    from shared.schedule_runs import occurrence_for
+
+    daily = Schedule(name="daily", cron=parse_ncrontab(DAILY), run=None)  # only the expression matters here
+    due = datetime(2026, 11, 2, 2, 0, 0, tzinfo=timezone.utc)
+    assert occurrence_for(daily, due - timedelta(milliseconds=300)) == due  # not the day before
+    assert occurrence_for(daily, due + timedelta(seconds=59)) == due
+
+
+def test_retrying_a_schedule_record_reruns_its_own_occurrence(app_env, aml, tmp_path, monkeypatch):
+    from localdev.aml_standin import Respond
+    from tests.test_http import call
+
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
+    aml.inject(Respond(404, code="PipelineNotFound", message="not published yet"))
+    assert fire_at("daily", 0).outcome == "failed"
+    [record] = call("http_list_runs", "GET", params={"schedule": "daily"})[1]["runs"]
+
+    code, answer = call("http_retry_run", body={"record": record["record"]})
+
+    assert (code, answer["occurrence"]) == (201, "2026-11-02T02:00:00Z")  # the record's occurrence, not today's
+    assert aml.accepted[0].body["tags"]["trigger_occurrence"] == "2026-11-02T02:00:00Z"
+    assert ledger_record_for("daily", datetime(2026, 11, 2, 2, tzinfo=timezone.utc))["state"] == "submitted"
