@@ -1,7 +1,12 @@
-"""A machine without Azurite gets a failure that says how to install it, never a silent skip."""
+"""The Azurite fixture: a machine without Azurite gets a failure that says how to install it, never a silent skip;
+and its storage modes."""
+
+from pathlib import Path
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
+from bench.mariadb import MariaDb, programs
 from localdev import azurite
 
 
@@ -10,3 +15,33 @@ def test_missing_azurite_fails_with_the_install_command(monkeypatch, tmp_path):
 
     with pytest.raises(azurite.AzuriteNotInstalled, match=r"run `npm ci` in the project root"):
         azurite.Azurite().start()
+
+
+def test_an_azurite_db_setting_in_the_environment_does_not_leak_into_the_in_memory_emulator(monkeypatch):
+    """AZURITE_DB would make Azurite refuse --inMemoryPersistence; only ``metadata_database`` may set it."""
+    monkeypatch.setenv("AZURITE_DB", "mysql://root@127.0.0.1:1/nowhere")
+
+    with azurite.Azurite() as server:
+        container = BlobServiceClient.from_connection_string(server.connection_string).get_container_client("probe")
+        container.create_container()
+        container.upload_blob("a.csv", b"a,b\n")
+
+        assert [blob.name for blob in container.list_blobs()] == ["a.csv"]
+
+
+@pytest.mark.skipif(programs() is None, reason="MariaDB is not installed (only the 100,000-blob bench needs it)")
+def test_azurite_keeps_blob_metadata_in_a_private_mariadb_and_leaves_nothing_behind():
+    with MariaDb() as database:
+        folder = database.socket_path.parent
+        with azurite.Azurite(metadata_database=database.database_url("probe")) as server:
+            location = Path(server._location.name)
+            container = BlobServiceClient.from_connection_string(server.connection_string).get_container_client(
+                "probe")
+            container.create_container()
+            container.upload_blob("sweep/a.csv", b"a,b\n1,2\n")
+
+            assert [blob.name for blob in container.list_blobs(name_starts_with="sweep/")] == ["sweep/a.csv"]
+            assert container.download_blob("sweep/a.csv", offset=0, length=3).readall() == b"a,b"
+            assert (folder / "data" / "probe").is_dir(), "the metadata is in MariaDB, not in memory"
+
+    assert not location.exists() and not folder.exists()
