@@ -1,7 +1,7 @@
 """Benchmarks: the app's own cost per new blob, per duplicate, in a burst, for a sweep, in memory and at import.
 
-    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start] [--iterations 200]
-                [--burst-blobs 1000] [--sweep-blobs 100000] [--big-blob-mib 1024]
+    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start] [--iterations 1000]
+                [--burst-blobs 1000] [--sweep-blobs 100000] [--sweep-store sql|memory] [--big-blob-mib 1024]
 
 Each figure is printed with a baseline measured in the same run, against Azurite and the local Azure ML
 stand-in, and their ratio. Not part of the test run: it takes minutes and its numbers depend on the machine.
@@ -16,8 +16,8 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ import requests
 from azure.core import MatchConditions
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from bench.mariadb import MariaDb, programs
 from localdev.aml_standin import AmlStandIn
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.host import deliver_blob
@@ -41,6 +42,7 @@ from shared.sweep import SweepReport, find_missing, sweep
 CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,8000,32000,32,8,32,269\n"
 WORKERS = 16
 WARM_UP = 10
+BARE_EXPERIMENT = "bench-bare"
 SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start")
 RUNTIME_DEPENDENCIES = ("azure.functions", "azurefunctions.extensions.bindings.blob", "azure.identity",
                         "azure.storage.blob", "requests")
@@ -54,10 +56,17 @@ class Row:
     ratio: float | None
     target: str
     ok: bool | None
+    bound: str = ""
+    """Why a missed target cannot be met by this design, when it is understood (the README gives the detail)."""
+
+    @property
+    def failed(self) -> bool:
+        return self.ok is False and not self.bound
 
     def __str__(self) -> str:
         ratio = f"{self.ratio:.2f}" if self.ratio is not None else "-"
-        verdict = {True: "met", False: "MISSED", None: ""}[self.ok]
+        verdict = f"missed: {self.bound}" if self.ok is False and self.bound else \
+            {True: "met", False: "MISSED", None: ""}[self.ok]
         return f"{self.figure:<34} {self.app:<26} {self.baseline:<30} {ratio:>6}  {self.target:<22} {verdict}"
 
 
@@ -73,18 +82,25 @@ class Rows(list):
 
 
 class Bench:
-    """One Azurite, one Azure ML stand-in and one identity endpoint for every section."""
+    """One Azure ML stand-in and one identity endpoint for every section; storage swappable per section."""
 
     def __init__(self, stack: ExitStack):
-        self.azurite = stack.enter_context(Azurite())
-        # The ledger in its own account (LEDGER_STORAGE), as a deployment may have it: one emulator process each,
-        # so a large sweep's blobs and records are ingested side by side.
-        self.ledger_azurite = stack.enter_context(Azurite())
         self.aml = stack.enter_context(AmlStandIn())
         self.identity = stack.enter_context(IdentityEndpoint())
-        self.storage = BlobServiceClient.from_connection_string(self.azurite.connection_string)
-        self.ledger_storage = BlobServiceClient.from_connection_string(self.ledger_azurite.connection_string)
         self.rows: list[Row] = Rows()
+        self.use_storage(stack.enter_context(Azurite()), stack.enter_context(Azurite()))
+
+    def use_storage(self, data: Azurite, ledger: Azurite) -> None:
+        """The watched account and the ledger's own (LEDGER_STORAGE), as a deployment may have them: one emulator
+        process each, so their writes are served side by side."""
+        self.azurite, self.ledger_azurite = data, ledger
+        self.storage = BlobServiceClient.from_connection_string(data.connection_string)
+        self.ledger_storage = BlobServiceClient.from_connection_string(ledger.connection_string)
+
+    def storage_requests(self, sent: Counter) -> int:
+        """Requests to either storage account, out of a ``counting_requests`` tally."""
+        return sum(sent[server.endpoints["blob"].removeprefix("http://")]
+                   for server in (self.azurite, self.ledger_azurite))
 
     def configure(self, container: str, ledger: str, prefix: str) -> None:
         """App settings watching ``container``/``prefix``, as a deployment would have them; fresh process state."""
@@ -117,7 +133,7 @@ class Bench:
         session = requests.Session()
         token = process_services().tokens.bearer("https://management.azure.com/.default")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        body = json.dumps({"ExperimentName": "bench", "ParameterAssignments": {}, "RunSource": "SDK"}).encode()
+        body = json.dumps({"ExperimentName": BARE_EXPERIMENT, "ParameterAssignments": {}, "RunSource": "SDK"}).encode()
         url = self.aml.published_pipeline_url()
 
         def one(index: int) -> None:
@@ -129,6 +145,12 @@ class Bench:
                                match_condition=MatchConditions.IfNotModified)
 
         return one
+
+
+def seconds(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -144,20 +166,18 @@ def per_blob_and_duplicate(bench: Bench, iterations: int, sections: set[str]) ->
     bench.configure("bench-events", "bench-ledger", "incoming/")
     names = [f"incoming/new-{index:05d}.csv" for index in range(iterations + WARM_UP)]
     bench.upload_many("bench-events", names)
-    app: list[float] = []
-    for index, name in enumerate(names):
-        started = time.perf_counter()
+    for name in names[:WARM_UP]:  # token, clients, ledger container
         deliver_blob("bench-events", name)
-        if index >= WARM_UP:
-            app.append(time.perf_counter() - started)
-    assert len(bench.aml.accepted) == len(names), "every new blob must have started a run"
     bare_one = bench.bare_round_trips("bench-events", names)
-    bare: list[float] = []
-    for index in range(len(names)):
-        started = time.perf_counter()
+    for index in range(WARM_UP):
         bare_one(index)
-        if index >= WARM_UP:
-            bare.append(time.perf_counter() - started)
+    app: list[float] = []
+    bare: list[float] = []
+    for index in range(WARM_UP, len(names)):  # alternating, so both see the same moments of the machine
+        app.append(seconds(lambda: deliver_blob("bench-events", names[index])))
+        bare.append(seconds(lambda: bare_one(index)))
+    app_runs = [run for run in bench.aml.accepted if run.body["ExperimentName"] != BARE_EXPERIMENT]
+    assert len(app_runs) == len(names), "every new blob must have started a run"
     if "per-blob" in sections:
         for label, fraction in (("p50", 0.5), ("p99", 0.99)):
             ratio = percentile(app, fraction) / percentile(bare, fraction)
@@ -169,34 +189,26 @@ def per_blob_and_duplicate(bench: Bench, iterations: int, sections: set[str]) ->
 
 
 def duplicate_rows(bench: Bench, names: list[str]) -> None:
-    storage = bench.azurite.endpoints["blob"].removeprefix("http://")
     posts_before = len(bench.aml.received)
     data = bench.storage.get_container_client("bench-events")
-    bare = []
-    for name in names:
-        started = time.perf_counter()
-        data.get_blob_client(name).download_blob(offset=0, length=HEAD_BYTES).readall()
-        bare.append(time.perf_counter() - started)
+    bare = [seconds(lambda: data.get_blob_client(name).download_blob(offset=0, length=HEAD_BYTES).readall())
+            for name in names]
     for instance in ("same instance", "another instance"):
         if instance == "another instance":
             process_services.cache_clear()  # a fresh process: nothing remembered
             deliver_blob("bench-events", names[0])  # its own warm-up (token, clients)
-        timings = []
         with counting_requests() as sent:
-            for name in names[1:]:
-                started = time.perf_counter()
-                deliver_blob("bench-events", name)
-                timings.append(time.perf_counter() - started)
-        trips = sent[storage] / len(timings)
+            timings = [seconds(lambda: deliver_blob("bench-events", name)) for name in names[1:]]
+        trips = bench.storage_requests(sent) / len(timings)
         posts = len(bench.aml.received) - posts_before
         ratio = statistics.median(timings) / statistics.median(bare)
-        # Another instance has to ask the ledger: the blob binding carries no ETag, so the ranged read is needed to
-        # learn the version, and claim-first ordering spends the 409 + read here to save a trip on every new blob.
-        same = instance == "same instance"
+        # Another instance must ask the ledger: the blob binding carries no ETag, so the ranged read is needed to
+        # learn the version (floor: 2 trips), and claim-first ordering spends the 409 + record read here to save a
+        # trip on every new blob. README, "Benchmarks".
         bench.rows.append(Row(f"per duplicate, {instance}", f"{ms(statistics.median(timings))}, {trips:.1f} trips",
-                              f"{ms(statistics.median(bare))} (1 ranged read)", ratio,
-                              "<= 1 trip, no POST" if same else "no POST (trips: README)",
-                              (trips <= 1 if same else True) and posts == 0))
+                              f"{ms(statistics.median(bare))} (1 ranged read)", ratio, "<= 1 trip, no POST",
+                              trips <= 1 and posts == 0,
+                              bound="" if instance == "same instance" or posts else "no ETag in the binding"))
 
 
 def burst(bench: Bench, distinct: int) -> None:
@@ -226,34 +238,41 @@ def burst(bench: Bench, distinct: int) -> None:
                           f"exactly {distinct - 1} POSTs", posts == distinct - 1))
 
 
-def sweep_rows(bench: Bench, total: int, missing: int = 1000) -> None:
+def sweep_rows(bench: Bench, total: int, store: str, missing: int = 1000) -> None:
+    """The sweep against fresh storage of its own, so no other section's blobs weigh on it."""
+    with ExitStack() as stack:
+        stack.callback(bench.use_storage, bench.azurite, bench.ledger_azurite)
+        urls: list[str | None] = [None, None]
+        if store == "sql":
+            database = stack.enter_context(MariaDb())
+            urls = [database.database_url("sweep_data"), database.database_url("sweep_ledger")]
+        bench.use_storage(*(stack.enter_context(Azurite(metadata_database=url)) for url in urls))
+        measure_sweep(bench, total, missing)
+
+
+def measure_sweep(bench: Bench, total: int, missing: int) -> None:
     bench.configure("bench-sweep", "bench-sweep-ledger", "sweep/")
-    print(f"   (sweep: writing {total:,} blobs and {total - missing:,} ledger records)", file=sys.stderr, flush=True)
-    names = [f"sweep/{index:06d}.csv" for index in range(total)]
-    etags = bench.upload_many("bench-sweep", names)
-    recorded = random.Random(2).sample(names, total - missing)
     ledger = bench.ledger_storage.get_container_client("bench-sweep-ledger")
     ledger.create_container()
-    write_records(ledger, [record_name(rule_namespace("default"), blob_version_key("bench-sweep", name, etags[name]))
-                           for name in recorded])
+    names = [f"sweep/{index:06d}.csv" for index in range(total)]
+    recorded = set(random.Random(2).sample(names, total - missing))
+    fill_sweep(bench, names, recorded, ledger)
     services = process_services()
     with counting_requests() as sent:
         started = time.perf_counter()
         found = find_missing(services, SweepReport(started_at="bench"))
         find_seconds = time.perf_counter() - started
-    storage = [bench.azurite.endpoints["blob"].removeprefix("http://"),
-               bench.ledger_azurite.endpoints["blob"].removeprefix("http://")]
     started = time.perf_counter()
     pages = sum(1 for _ in bench.storage.get_container_client("bench-sweep").list_blobs(
         name_starts_with="sweep/").by_page()) + sum(1 for _ in ledger.list_blobs(
             name_starts_with="rules/default/", include=["metadata"]).by_page())
     bare_seconds = time.perf_counter() - started
-    expected = sorted(set(names) - set(recorded))
+    expected = sorted(set(names) - recorded)
     bench.rows.append(Row(f"sweep: find {missing:,} of {total:,}",
-                          f"{find_seconds:.1f} s, {sum(sent[s] for s in storage)} requests",
+                          f"{find_seconds:.1f} s, {bench.storage_requests(sent)} requests",
                           f"{bare_seconds:.1f} s, {pages} pages bare", find_seconds / bare_seconds,
                           "exactly the missing; requests ~ pages",
-                          [m.name for m in found] == expected and sum(sent[s] for s in storage) <= pages + 2))
+                          [m.name for m in found] == expected and bench.storage_requests(sent) <= pages + 2))
     started = time.perf_counter()
     report = sweep(services, max_blobs=missing)
     bench.rows.append(Row(f"sweep: submit the {missing:,} found", f"{time.perf_counter() - started:.1f} s",
@@ -261,24 +280,33 @@ def sweep_rows(bench: Bench, total: int, missing: int = 1000) -> None:
                           report.outcomes.get("submitted") == missing))
 
 
-def write_records(ledger: ContainerClient, names: list[str]) -> None:
-    body = b'{"schema": 1, "state": "submitted"}'
+def fill_sweep(bench: Bench, names: list[str], recorded: set[str], ledger: ContainerClient) -> None:
+    """Each blob, then its ledger record if it has one: both accounts are written at once."""
+    data = bench.storage.get_container_client("bench-sweep")
+    namespace = rule_namespace("default")
+    print(f"   (sweep: writing {len(names):,} blobs and {len(recorded):,} ledger records)", file=sys.stderr,
+          flush=True)
 
     def put(name: str) -> None:
-        ledger.get_blob_client(name).upload_blob(body, overwrite=True,
-                                                 metadata={"state": "submitted", "retryable": "false"})
+        etag = normalize_etag(data.get_blob_client(name).upload_blob(CSV, overwrite=True)["etag"])
+        if name in recorded:
+            ledger.get_blob_client(record_name(namespace, blob_version_key("bench-sweep", name, etag))).upload_blob(
+                b'{"schema": 1, "state": "submitted"}', overwrite=True,
+                metadata={"state": "submitted", "retryable": "false"})
 
-    in_parallel(put, names, "writing ledger records")
+    in_parallel(put, names, "sweep blobs and records")
 
 
 def in_parallel(work: Callable, items: list, what: str) -> list:
     """``work`` over ``items`` on WORKERS threads, in order, with progress on stderr for long setups."""
-    results, step = [], max(1000, len(items) // 10)
+    results, step, started = [], max(1000, len(items) // 20), time.perf_counter()
     with ThreadPoolExecutor(WORKERS) as pool:
         for index, result in enumerate(pool.map(work, items), start=1):
             results.append(result)
             if len(items) >= 5000 and (index % step == 0 or index == len(items)):
-                print(f"   {what}: {index:,}/{len(items):,}", file=sys.stderr, flush=True)
+                elapsed = time.perf_counter() - started
+                print(f"   {what}: {index:,}/{len(items):,} in {elapsed:.0f} s ({index / elapsed:.0f}/s)",
+                      file=sys.stderr, flush=True)
     return results
 
 
@@ -319,9 +347,7 @@ def cold_start(rounds: int = 15) -> Row:
     dependencies = "import " + ", ".join(RUNTIME_DEPENDENCIES)
 
     def timed(code: str) -> float:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, check=True)
-        return time.perf_counter() - started
+        return seconds(lambda: subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, check=True))
 
     app, bare = [], []
     for _ in range(rounds):  # alternate, so both see the same machine load
@@ -335,9 +361,12 @@ def cold_start(rounds: int = 15) -> Row:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
-    parser.add_argument("--iterations", type=int, default=200, help="new blobs timed for the per-blob figure")
+    parser.add_argument("--iterations", type=int, default=1000, help="new blobs timed for the per-blob figure")
     parser.add_argument("--burst-blobs", type=int, default=1000)
     parser.add_argument("--sweep-blobs", type=int, default=100_000)
+    parser.add_argument("--sweep-store", choices=("sql", "memory"), default="sql" if programs() else "memory",
+                        help="Azurite's blob metadata for the sweep: in MariaDB (the default when installed; "
+                             "indexed writes) or in memory (writes scan every blob: 100,000 take about an hour)")
     parser.add_argument("--big-blob-mib", type=int, default=1024)
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
@@ -355,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         steps: list[tuple[str, Callable[[], None]]] = [
             ("per-blob/duplicate", lambda: per_blob_and_duplicate(bench, args.iterations, sections)),
             ("burst", lambda: burst(bench, args.burst_blobs + 1)),
-            ("sweep", lambda: sweep_rows(bench, args.sweep_blobs)),
+            ("sweep", lambda: sweep_rows(bench, args.sweep_blobs, args.sweep_store)),
             ("memory", lambda: memory(bench, args.big_blob_mib)),
             ("cold-start", lambda: bench.rows.append(cold_start())),
         ]
@@ -366,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{HEADER}")
     for row in bench.rows:
         print(row)
-    return 0 if all(row.ok is not False for row in bench.rows) else 1
+    return 1 if any(row.failed for row in bench.rows) else 0
 
 
 if __name__ == "__main__":
