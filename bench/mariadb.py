@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from localdev.azurite import stop_process
+
 
 class MariaDbNotInstalled(RuntimeError):
     pass
@@ -34,6 +36,7 @@ class MariaDb:
     def __init__(self) -> None:
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._client = ""
 
     @property
     def socket_path(self) -> Path:
@@ -44,7 +47,7 @@ class MariaDb:
         found = programs()
         if found is None:
             raise MariaDbNotInstalled("MariaDB is not installed (Debian/Ubuntu: apt-get install mariadb-server)")
-        server, installer, _ = found
+        server, installer, self._client = found
         self._folder = tempfile.TemporaryDirectory(prefix="bench-mariadb-")
         folder, user = Path(self._folder.name), getpass.getuser()
         subprocess.run([installer, "--no-defaults", f"--datadir={folder / 'data'}", f"--user={user}",
@@ -75,20 +78,12 @@ class MariaDb:
 
     def database_url(self, name: str) -> str:
         """A new, empty database ``name``, as a URL Azurite's ``AZURITE_DB`` accepts."""
-        found = programs()
-        assert found is not None
-        subprocess.run([found[2], "--no-defaults", f"--socket={self.socket_path}", "-uroot",
+        subprocess.run([self._client, "--no-defaults", f"--socket={self.socket_path}", "-uroot",
                         "-e", f"CREATE DATABASE `{name}`"], check=True, capture_output=True, timeout=30)
         return f"mysql://root@localhost/{name}?socketPath={self.socket_path}"
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process, timeout=30)
         self._process = None
         if self._folder:
             self._folder.cleanup()

@@ -26,6 +26,17 @@ class AzuriteNotInstalled(RuntimeError):
     pass
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float) -> None:
+    """Ask a local server to stop (SIGTERM), and kill it if it has not within ``timeout`` seconds."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Azurite:
     """One Azurite process; ``node`` runs the server directly so the PID we hold is the server."""
 
@@ -84,13 +95,7 @@ class Azurite:
         )
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process, timeout=10)
         self._process = None
         if self._location:
             self._location.cleanup()

@@ -42,6 +42,6 @@ def test_azurite_keeps_blob_metadata_in_a_private_mariadb_and_leaves_nothing_beh
 
             assert [blob.name for blob in container.list_blobs(name_starts_with="sweep/")] == ["sweep/a.csv"]
             assert container.download_blob("sweep/a.csv", offset=0, length=3).readall() == b"a,b"
-            assert (folder / "data" / "probe").is_dir(), "the metadata is in MariaDB, not in memory"
+            assert (folder / "data" / "probe" / "Blobs.ibd").is_file(), "Azurite's blob table is in MariaDB"
 
     assert not location.exists() and not folder.exists()
