@@ -129,6 +129,9 @@ class RetrySettings:
     """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
     attempt_timeout: float = 60.0
     """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
+    listing_delay: float = 15.0
+    """Seconds after an unanswered POST during which its run may still be missing from Azure ML's listing: the key
+    is looked up until then before posting again."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
         deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
         attempt_timeout=_number(env, "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", 60.0, problems, minimum=0.5, maximum=600),
+        listing_delay=_number(env, "RUN_LISTING_DELAY_SECONDS", 15.0, problems, minimum=0, maximum=600),
     )
     if len(problems) == problems_before and retry.max_delay < retry.base_delay:
         problems.add("RETRY_MAX_DELAY_SECONDS", retry.max_delay, f"at least RETRY_BASE_DELAY_SECONDS ({retry.base_delay})")

@@ -61,6 +61,9 @@ class Claim:
     record_name: str
     etag: str
     record: dict[str, Any]
+    unknown_for: float | None = None
+    """Taken over from an owner whose POST may have started a run (it left a claim, or a failure after an
+    unknown outcome): seconds since that record was written, by the storage server's clock."""
 
     @property
     def took_over(self) -> bool:
@@ -134,8 +137,9 @@ class Ledger:
                     return Duplicate(record)
                 if state == RunState.FAILED or age >= record.get("claim_expiry_seconds", self._claim_expiry):
                     taken = self._claimed_record(namespace, key, subject, previous=record)
+                    unknown = state == RunState.CLAIMED or bool(record.get("outcome_unknown"))
                     try:
-                        return Claim(name, self._write(name, taken, etag=etag), taken)
+                        return Claim(name, self._write(name, taken, etag=etag), taken, age if unknown else None)
                     except ResourceModifiedError:
                         pass  # someone else took it over first: look again
             remaining = deadline - self._monotonic()

@@ -58,9 +58,10 @@ class Step:
     def submit(self, run: RunSpec, request: SubmitRequest, deadline: float, **record: Any) -> Decision:
         """POST, then settle: submitted, failed for good (returns), or failed for now (raises for the host)."""
         try:
-            result = self.services.submitter.submit(request, deadline)
+            result = self.services.submitter.submit(request, deadline, unknown_for=self._claim().unknown_for)
         except SubmitError as error:
             self._settle(RunState.FAILED, reason=error.reason, attempts=error.attempts, retryable=error.retryable,
+                         outcome_unknown=error.outcome_unknown or None,
                          error={"status": error.status, "code": error.code, "message": error.message})
             decision = log_decision(Decision(
                 Outcome.FAILED, reason=error.reason, attempts=error.attempts, status=error.status,
@@ -77,9 +78,11 @@ class Step:
         run_url = run.target.run_link(result.run_id)
         # Logged before it is recorded: whatever happens to the ledger write, the run id is never lost.
         decision = log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url,
-                                         attempts=result.attempts, took_over=self._took_over(), **self.about))
+                                         attempts=result.attempts, took_over=self._took_over(),
+                                         reconciled=result.reconciled or None, **self.about))
         self._settle(RunState.SUBMITTED, run_id=result.run_id, run_url=run_url, target=run.target.url,
-                     experiment=run.experiment, attempts=result.attempts, **record)
+                     experiment=run.experiment, attempts=result.attempts, reconciled=result.reconciled or None,
+                     **record)
         return decision
 
     def _settle(self, state: RunState, **outcome: Any) -> None:
