@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from localdev.http_server import LocalServer, QuietHandler
@@ -185,6 +185,8 @@ class AmlStandIn(LocalServer):
         self.accepted: list[AcceptedRun] = []
         self.listing_delay = 0.0
         """Seconds after its creation before a run appears in run history's query results (and the jobs list)."""
+        self.on_accept: Callable[[AcceptedRun], None] | None = None
+        """Called once a run is created, before the answer is sent (a test stops the ledger there)."""
         self.always: Fault | None = None
         """A fault applied to every submission once the injected ones are used up (every answer slow, say)."""
         self._faults: list[Fault] = []
@@ -301,6 +303,8 @@ class AmlStandIn(LocalServer):
         run = AcceptedRun(str(uuid.uuid4()), route.group("pipeline") or route.group("endpoint"), version, body)
         with self._lock:
             self.accepted.append(run)
+        if self.on_accept:
+            self.on_accept(run)
         if self.announce:
             data_paths = body.get("DataPathAssignments") or {}
             print(f"[azure-ml stand-in] accepted run {run.run_id} experiment={body['ExperimentName']} "

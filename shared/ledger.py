@@ -25,11 +25,32 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
+from shared.storage import CLIENT_OPTIONS
+
 SCHEMA_VERSION = 1
 _HISTORY_LIMIT = 20
 SETTLED_MEMORY = 4096
 """Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""
 _JSON = ContentSettings(content_type="application/json")
+MIN_REQUEST_SECONDS = 1.0
+"""The shortest try a bounded request gets: one try is always made, even with no time left."""
+RETRIED_TRY_SECONDS = 4.0
+"""A request is retried only if each try can still have this long: a write to blob storage takes well under it."""
+
+
+def bounded(within: float) -> dict[str, float | int]:
+    """Per-request options (timeouts, retries) so one storage call, its retries and their backoff included, ends
+    within about ``within`` seconds: the storage client stays the only retry layer, sized to the time left."""
+    longest = CLIENT_OPTIONS["connection_timeout"] + CLIENT_OPTIONS["read_timeout"]
+    retries, per_try = 0, max(MIN_REQUEST_SECONDS, min(longest, within))
+    for candidate in range(1, CLIENT_OPTIONS["retry_total"] + 1):
+        backoff = sum(CLIENT_OPTIONS["initial_backoff"] + CLIENT_OPTIONS["increment_base"] ** count
+                      + CLIENT_OPTIONS["random_jitter_range"] for count in range(1, candidate + 1))
+        each = min(longest, (within - backoff) / (candidate + 1))
+        if each >= RETRIED_TRY_SECONDS:
+            retries, per_try = candidate, each
+    connect = min(CLIENT_OPTIONS["connection_timeout"], per_try / 2)
+    return {"connection_timeout": connect, "read_timeout": per_try - connect, "retry_total": retries}
 
 
 class RunState(str, enum.Enum):
@@ -123,12 +144,13 @@ class Ledger:
             return Duplicate(remembered)
         self._ensure_container()
         while True:
+            within = deadline - self._monotonic()
             fresh = self._claimed_record(namespace, key, subject, previous=None)
             try:
-                return Claim(name, self._write(name, fresh, create=True), fresh)
+                return Claim(name, self._write(name, fresh, create=True, within=within), fresh)
             except ResourceExistsError:
                 pass
-            current = self._read_with_age(name)
+            current = self._read_with_age(name, within=deadline - self._monotonic())
             if current is not None:
                 record, etag, age = current
                 state = record.get("state")
@@ -139,7 +161,8 @@ class Ledger:
                     taken = self._claimed_record(namespace, key, subject, previous=record)
                     unknown = state == RunState.CLAIMED or bool(record.get("outcome_unknown"))
                     try:
-                        return Claim(name, self._write(name, taken, etag=etag), taken, age if unknown else None)
+                        return Claim(name, self._write(name, taken, etag=etag, within=deadline - self._monotonic()),
+                                     taken, age if unknown else None)
                     except ResourceModifiedError:
                         pass  # someone else took it over first: look again
             remaining = deadline - self._monotonic()
@@ -148,8 +171,8 @@ class Ledger:
                 raise ClaimBusyError(f"{name} is claimed by {owner} and was not settled before the deadline")
             self._sleep(min(self._poll_interval, remaining))
 
-    def settle(self, claim: Claim, state: RunState, **outcome: Any) -> dict[str, Any]:
-        """Record the outcome of a claim, only if the claim is still ours."""
+    def settle(self, claim: Claim, state: RunState, *, within: float | None = None, **outcome: Any) -> dict[str, Any]:
+        """Record the outcome of a claim, only if the claim is still ours; in about ``within`` seconds at most."""
         now = _iso(self._now())
         record = {
             **claim.record,
@@ -162,7 +185,7 @@ class Ledger:
         record["history"] = (claim.record.get("history", []) + [{"state": state.value, "at": now,
                                                                   "owner": claim.record["owner"]}])[-_HISTORY_LIMIT:]
         try:
-            self._write(claim.record_name, record, etag=claim.etag)
+            self._write(claim.record_name, record, etag=claim.etag, within=within)
         except ResourceModifiedError:
             raise ClaimLostError(f"{claim.record_name} was taken over before it was settled") from None
         if state in SETTLED or not record["retryable"]:
@@ -197,7 +220,7 @@ class Ledger:
         found = self._read_with_age(name)
         return (found[0], found[1]) if found else None
 
-    def _read_with_age(self, name: str) -> tuple[dict[str, Any], str, float] | None:
+    def _read_with_age(self, name: str, within: float | None = None) -> tuple[dict[str, Any], str, float] | None:
         """A record, its ETag, and its age in seconds by the storage server's own clock.
 
         Age is the response's ``Date`` minus the blob's ``Last-Modified``: both come from the server, so a claim's
@@ -206,7 +229,8 @@ class Ledger:
         served: dict[str, str] = {}
         try:
             downloader = self._container.download_blob(
-                name, raw_response_hook=lambda response: served.update(response.http_response.headers))
+                name, raw_response_hook=lambda response: served.update(response.http_response.headers),
+                **({} if within is None else bounded(within)))
             record = json.loads(downloader.readall())
         except ResourceNotFoundError:
             return None
@@ -251,8 +275,9 @@ class Ledger:
         }
 
     def _write(self, name: str, record: dict[str, Any], *, create: bool = False, etag: str | None = None,
-               overwrite: bool = False) -> str:
-        """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag."""
+               overwrite: bool = False, within: float | None = None) -> str:
+        """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. ``within``: seconds
+        the write, retries included, may take."""
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:
             conditions: dict[str, Any] = {"overwrite": False}
@@ -265,7 +290,7 @@ class Ledger:
                         else {})}
                     if "state" in record else None)
         result = self._container.get_blob_client(name).upload_blob(
-            data, content_settings=_JSON, metadata=metadata, **conditions)
+            data, content_settings=_JSON, metadata=metadata, **conditions, **({} if within is None else bounded(within)))
         return result["etag"]
 
     def _ensure_container(self) -> None:
