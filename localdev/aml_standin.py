@@ -78,6 +78,13 @@ class AcceptThenDrop:
 
 
 @dataclass(frozen=True)
+class AcceptThenDelay:
+    """Create the run, then wait ``seconds`` before answering: a client that gave up cannot know the run started."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait ``seconds`` before answering; then apply ``then`` or handle the request normally."""
 
@@ -85,7 +92,7 @@ class Delay:
     then: Respond | Drop | None = None
 
 
-Fault = Respond | Drop | AcceptThenDrop | Delay
+Fault = Respond | Drop | AcceptThenDrop | AcceptThenDelay | Delay
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,12 @@ class _Handler(QuietHandler):
         if isinstance(fault, AcceptThenDrop):
             owner.handle(url, self.headers, raw)
             fault = Drop()
+        if isinstance(fault, AcceptThenDelay):
+            status, body, headers = owner.handle(url, self.headers, raw)
+            time.sleep(fault.seconds)
+            owner.record(url, self.headers, raw, status)
+            self.send_json(status, json.dumps(body).encode(), headers)
+            return
         if isinstance(fault, Drop):
             owner.record(url, self.headers, raw, None)
             self.close_connection = True

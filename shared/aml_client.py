@@ -146,8 +146,8 @@ class PipelineSubmitter:
             self._sleep(pause)
 
     def _query(self, lookup: RunLookup, deadline: float) -> str | None:
-        """One listing of runs carrying the key (every page); the oldest found, which is the one to keep."""
-        continuation, found = None, []
+        """One listing of runs carrying the key, page after page until one is found: the run to adopt."""
+        continuation = None
         for _ in range(MAX_PAGES):
             page = lookup.page(continuation)
             data = None if page.body is None else json.dumps(page.body).encode("utf-8")
@@ -156,10 +156,9 @@ class PipelineSubmitter:
                 page.method, page.url, data, {**headers, "Authorization": f"Bearer {token}"}),
                 lambda response: _page(lookup, response), (200,))
             (runs, continuation), _ = self._retrying(call, deadline, 0)
-            found.extend(runs)
-            if not continuation:
-                break
-        return found[-1] if found else None
+            if runs or not continuation:
+                return runs[0] if runs else None
+        return None
 
     def _retrying(self, call: _Call, deadline: float, attempt: int) -> tuple[Any, int]:
         """Attempts of ``call`` until one succeeds (its value), or, with ``stop_when_unknown``, one may have reached
