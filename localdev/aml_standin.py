@@ -238,6 +238,9 @@ class AmlStandIn(LocalServer):
         refused = _refused_token(headers, self.audiences)
         if refused:
             return refused[0], refused[1]
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in ("application/json", "application/json-patch+json"):
+            return 415, _error("UnsupportedMediaType", f"content type {content_type!r}")
         try:
             query = json.loads(raw.decode("utf-8"))
         except ValueError:
