@@ -82,6 +82,13 @@ def test_a_rerun_flag_that_is_not_a_boolean_is_a_clear_400(app_env, aml):
     assert code == 400 and "rerun must be true or false" in answer["error"] and aml.received == []
 
 
+def short_http_deadline(monkeypatch, seconds: str) -> None:
+    """An HTTP deadline far below SUBMIT_DEADLINE_SECONDS (20 here), with room for many one-second attempts."""
+    monkeypatch.setenv("HTTP_DEADLINE_SECONDS", seconds)
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "50")
+
+
 def every_answer_503_for_a_second(aml) -> None:
     aml.inject(*[Respond(503, headers={"Retry-After": "1"})] * 50)
 
@@ -93,9 +100,7 @@ def drop_remaining_faults(aml) -> None:
 
 def test_a_manual_run_failing_for_now_answers_202_within_the_http_deadline_and_the_sweep_finishes_it(
         app_env, aml, monkeypatch):
-    monkeypatch.setenv("HTTP_DEADLINE_SECONDS", "4")  # SUBMIT_DEADLINE_SECONDS is 20: an event would go on
-    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "50")
+    short_http_deadline(monkeypatch, "4")
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, "machines.csv", SAMPLE_CSV)
     every_answer_503_for_a_second(aml)
@@ -120,9 +125,7 @@ def test_a_manual_run_failing_for_now_answers_202_within_the_http_deadline_and_t
 
 
 def test_a_deliberate_manual_run_failing_for_now_is_finished_by_the_sweep_once(app_env, aml, monkeypatch):
-    monkeypatch.setenv("HTTP_DEADLINE_SECONDS", "3")
-    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "50")
+    short_http_deadline(monkeypatch, "3")
     every_answer_503_for_a_second(aml)
 
     code, pending = call("http_start_run", body={"rule": "default", "request_id": "ticket-7"})
@@ -135,6 +138,27 @@ def test_a_deliberate_manual_run_failing_for_now_is_finished_by_the_sweep_once(a
     assert (dict(first.outcomes), dict(second.outcomes)) == ({"submitted": 1}, {})
     listed = call("http_list_runs", "GET", params={"rule": "default"})[1]["runs"]
     assert [(r["record"], r["state"], r["run_id"]) for r in listed] == [(pending["record"], "submitted", run.run_id)]
+
+
+def test_an_operators_retry_over_http_is_bounded_too_and_answers_202_naming_its_record(app_env, aml, monkeypatch):
+    short_http_deadline(monkeypatch, "3")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    aml.inject(Respond(404, code="PipelineNotFound", message="not published yet"))
+    deliver_blob(container, "machines.csv")
+    [failed] = call("http_list_runs", "GET", params={"state": "failed"})[1]["runs"]
+    every_answer_503_for_a_second(aml)
+
+    started = time.monotonic()
+    code, pending = call("http_retry_run", body={"record": failed["record"]})
+    took = time.monotonic() - started
+    drop_remaining_faults(aml)
+    report = a_sweep()
+
+    assert (code, pending["record"], pending["state"]) == (202, failed["record"], "failed") and took < 5, took
+    [run] = aml.accepted
+    assert dict(report.outcomes) == {"submitted": 1}
+    assert ledger_record("default", container, "machines.csv", etag)["run_id"] == run.run_id
 
 
 def test_cli_submit_failing_for_now_exits_3_with_the_record_and_the_sweep_finishes_it(app_env, aml, monkeypatch,
