@@ -103,9 +103,8 @@ def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
 
 
 class RunPending(Exception):
-    """An HTTP-started run that did not finish in time: its record stays open and something finishes it.
-
-    The HTTP API answers 202 with the record's name, never a front-end timeout; the command line exits 3.
+    """A manual run or retry still failing for now at its deadline: its record stays open and the sweep (or a
+    retry) finishes it. The HTTP API answers 202 naming the record, never a front-end timeout; the CLI exits 3.
     """
 
     def __init__(self, record: str, cause: Exception):

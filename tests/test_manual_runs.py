@@ -140,6 +140,24 @@ def test_a_deliberate_manual_run_failing_for_now_is_finished_by_the_sweep_once(a
     assert [(r["record"], r["state"], r["run_id"]) for r in listed] == [(pending["record"], "submitted", run.run_id)]
 
 
+def test_a_manual_run_while_the_events_claim_is_live_answers_202_claimed_and_posts_nothing(app_env, aml,
+                                                                                          monkeypatch):
+    short_http_deadline(monkeypatch, "2")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    services = build_services(os.environ)
+    key = blob_version_key(container, "machines.csv", etag)
+    services.ledger.claim("rules/default", key, {"kind": "blob", "container": container, "blob": "machines.csv",
+                                                 "etag": etag, "size": len(SAMPLE_CSV)}, services.monotonic())
+
+    started = time.monotonic()
+    code, pending = call("http_start_run", body={"rule": "default", "blob": "machines.csv"})
+
+    assert (code, pending["record"], pending["state"]) == (202, f"rules/default/{key}.json", "claimed")
+    assert pending["finished_by"].startswith("its current owner, else the catch-up sweep")
+    assert time.monotonic() - started < 4 and aml.received == []
+
+
 def test_an_operators_retry_over_http_is_bounded_too_and_answers_202_naming_its_record(app_env, aml, monkeypatch):
     short_http_deadline(monkeypatch, "3")
     container = app_env["WATCH_CONTAINER"]
