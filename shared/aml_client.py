@@ -126,7 +126,7 @@ class PipelineSubmitter:
                 outcome, attempts = self._retrying(call, deadline, attempts)
                 if isinstance(outcome, str):
                     return SubmitResult(run_id=outcome, attempts=attempts)
-                unknown_since = self._monotonic()  # the run, if any, was created before the attempt ended
+                unknown_since = self._monotonic()  # the listing delay counts from the unanswered attempt's end
         except SubmitError as error:
             error.outcome_unknown = unknown_since is not None
             raise
@@ -155,7 +155,12 @@ class PipelineSubmitter:
             call = _Call(lookup.scope, lambda token, page=page, data=data: self._send(
                 page.method, page.url, data, {**headers, "Authorization": f"Bearer {token}"}),
                 lambda response: _page(lookup, response), (200,))
-            (runs, continuation), _ = self._retrying(call, deadline, 0)
+            try:
+                (runs, continuation), _ = self._retrying(call, deadline, 0)
+            except SubmitError as error:
+                error.reason = f"looking the run up in Azure ML's listing: {error.reason}"
+                error.args = (error.reason,)
+                raise
             if runs or not continuation:
                 return runs[0] if runs else None
         return None
