@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from localdev.aml_standin import AcceptThenDrop, Delay, Drop, Respond
+from localdev.aml_standin import AcceptThenDelay, AcceptThenDrop, Delay, Drop, Respond
 from shared.aml_client import TransientSubmitError
 from tests.conftest import SAMPLE_CSV
 from tests.harness import deliver_blob, ledger_record, upload
@@ -75,6 +75,27 @@ def test_deadline_bounds_a_hanging_service_and_the_record_says_its_outcome_is_un
     assert len(aml.received) == 0 and aml.accepted == [] and len(aml.queries) >= 1
     record = record_of(app_env, etag)
     assert (record["state"], record["retryable"], record["outcome_unknown"]) == ("failed", True, True)
+
+
+def test_a_failure_after_an_unknown_outcome_is_taken_over_by_a_lookup_not_a_second_post(app_env, aml, monkeypatch):
+    """The deadline ran out while the run was not listed yet: the host's retry looks first, and adopts it."""
+    short_deadline(monkeypatch, "2.5", "1")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "5")
+    aml.listing_delay = 3
+    aml.inject(AcceptThenDelay(2))
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    with pytest.raises(TransientSubmitError, match="the outcome is unknown"):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    assert record_of(app_env, etag)["outcome_unknown"] is True
+
+    time.sleep(3)
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")  # the host's retry of the same event
+
+    [run] = aml.accepted
+    assert len(aml.received) == 1
+    record = record_of(app_env, etag)
+    assert (record["state"], record["run_id"], record["reconciled"], record["claims"]) == (
+        "submitted", run.run_id, True, 2)
 
 
 def test_no_attempt_starts_without_time_for_a_whole_one(app_env, aml, monkeypatch):
