@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = [fault.strip() for fault in args.only.split(",")]
     unknown = set(faults) - set(SCENARIOS)
     if unknown:
-        parser.error(f"unknown faults: {', '.join(sorted(unknown))}")
+        parser.error(f"unknown faults: {', '.join(sorted(unknown))} (known: {', '.join(SCENARIOS)})")
     logger = logging.getLogger("aml_trigger")
     logger.addHandler(logging.NullHandler())  # decisions are counted at the stand-in, not printed
     logger.propagate = False
