@@ -69,11 +69,11 @@ class Settings:
     """Seconds given to worker processes to import and index the app before they deliver together."""
 
     def describe(self) -> str:
-        return (f"attempt timeout {self.attempt_timeout:g} s (SUBMIT_ATTEMPT_TIMEOUT_SECONDS), deadline "
-                f"{self.deadline:g} s (SUBMIT_DEADLINE_SECONDS), claim expiry {self.claim_expiry:g} s "
-                f"(CLAIM_EXPIRY_SECONDS), host function timeout {self.function_timeout:g} s (worker processes), "
-                f"{self.host_attempts} host attempts per event {self.host_retry_delay:g} s apart, slow answers "
-                f"{self.slow_answer:g} s late, ledger outage at claim {self.ledger_outage:g} s")
+        return (f"settings: attempt timeout {self.attempt_timeout:g} s (SUBMIT_ATTEMPT_TIMEOUT_SECONDS), deadline "
+                f"{self.deadline:g} s (SUBMIT_DEADLINE_SECONDS),\n          claim expiry {self.claim_expiry:g} s "
+                f"(CLAIM_EXPIRY_SECONDS), host function timeout {self.function_timeout:g} s (worker processes),\n"
+                f"          {self.host_attempts} host attempts per event {self.host_retry_delay:g} s apart, slow "
+                f"answers {self.slow_answer:g} s late, ledger outage at claim {self.ledger_outage:g} s")
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Row:
     def __str__(self) -> str:
         verdict = "met" if self.ok else "MISSED"
         return (f"{self.fault:<26} {self.posts:>5} {self.runs:>5} {self.lost:>5} {self.duplicate_runs:>14}  "
-                f"{verdict:<7} {self.notes}")
+                f"{verdict:<7} {self.notes}").rstrip()
 
 
 HEADER = f"{'fault':<26} {'POSTs':>5} {'runs':>5} {'lost':>5} {'duplicate runs':>14}  {'verdict':<7} what happened"
@@ -259,7 +259,7 @@ class Lab:
     def kill_workers(self) -> None:
         for worker in self.workers:
             worker.kill()  # SIGKILL: nothing more runs in the worker, the answer on its way is never read
-        self.tally["killed"] += len(self.workers)
+        self.tally["killed at acceptance"] += len(self.workers)
 
     def settle(self, names: list[str], rounds: int = 3) -> None:
         """Until nothing is left to do: Event Grid redelivers each event whose claim is still open once the claim
@@ -285,13 +285,20 @@ class Lab:
                    if (record.metadata or {}).get("state") == RunState.CLAIMED.value)
 
     def row(self, fault: str, expected: list[Version]) -> Row:
-        """Count at the stand-in: every accepted run names its blob version in ``tags.trigger_key``."""
+        """Count at the stand-in: every accepted run names its blob version in ``tags.trigger_key``. A record
+        that does not end ``submitted`` with one of those runs is noted (the counts are the target)."""
         runs = Counter(run.body.get("tags", {}).get("trigger_key") for run in self.aml.accepted)
+        run_ids = {run.run_id for run in self.aml.accepted}
         keys = [blob_version_key(self.container, version.name, version.etag) for version in expected]
         posts = sum(1 for request in self.aml.received if "/PipelineRuns/" in request.path)
-        notes = ", ".join(f"{what} {count}" for what, count in self.tally.items() if count)
+        notes = [f"{what} {count}" for what, count in self.tally.items() if count]
+        for version in expected:
+            record = self.record(version) or {}
+            if record.get("state") != RunState.SUBMITTED.value or record.get("run_id") not in run_ids:
+                notes.append(f"record of {version.name} {record.get('state', 'missing')}, "
+                             f"run {record.get('run_id') or 'none'}")
         return Row(fault, posts, sum(runs.values()), sum(1 for key in keys if not runs[key]),
-                   sum(count - 1 for count in runs.values()), notes)
+                   sum(count - 1 for count in runs.values()), ", ".join(notes))
 
     def record(self, version: Version) -> dict | None:
         blob = self.records.get_blob_client(record_name(rule_namespace(RULE), blob_version_key(
@@ -446,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     sdk.addHandler(logging.NullHandler())
     sdk.propagate = False
     settings = Settings()
-    print(f"settings: {settings.describe()}", flush=True)
+    print(settings.describe(), flush=True)
     rows = []
     with Azurite() as data, Azurite() as ledger:
         print(HEADER, flush=True)

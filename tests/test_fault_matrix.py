@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
+from azure.core.exceptions import ServiceRequestError
+from azure.storage.blob import BlobServiceClient
 
 from bench.faults import HEADER, Row, Settings, main, run_row
+from localdev.azurite import ACCOUNT, ACCOUNT_KEY
+from localdev.tcp_switch import TcpSwitch
 
 
 def test_the_duplicates_row_counts_one_post_and_one_run_for_an_event_delivered_three_times(azurite):
@@ -35,9 +40,10 @@ def test_the_command_prints_its_settings_above_the_table_and_exits_zero_when_eve
     assert main(["--only", "duplicates"]) == 0
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("settings: attempt timeout 1 s (SUBMIT_ATTEMPT_TIMEOUT_SECONDS), deadline 2.5 s")
-    assert "claim expiry 5 s (CLAIM_EXPIRY_SECONDS)" in lines[0]
-    assert lines[1] == HEADER and lines[2].split()[:5] == ["duplicates", "1", "1", "0", "0"]
+    assert lines[0] == ("settings: attempt timeout 1 s (SUBMIT_ATTEMPT_TIMEOUT_SECONDS), deadline 2.5 s "
+                        "(SUBMIT_DEADLINE_SECONDS),")
+    assert lines[1].strip().startswith("claim expiry 5 s (CLAIM_EXPIRY_SECONDS), host function timeout 8 s")
+    assert lines[3] == HEADER and lines[4] == f"{'duplicates':<26}     1     1     0              0  met"
     assert lines[-1] == "1 of 1 rows met the target (0 lost, 0 duplicate runs)"
 
 
@@ -48,3 +54,22 @@ def test_an_unknown_fault_is_refused_with_the_known_ones(capsys):
     assert exit_.value.code == 2
     error = capsys.readouterr().err
     assert "unknown faults: meteor strike" in error and "blob deleted" in error
+
+
+def test_a_switched_off_ledger_refuses_connections_and_comes_back_on_its_port_with_its_records(azurite):
+    storage_port = int(azurite.endpoints["blob"].rpartition(":")[2])
+    with TcpSwitch(storage_port) as switch:
+        ledger = BlobServiceClient(f"{switch.url}/{ACCOUNT}", credential={"account_name": ACCOUNT,
+                                                                         "account_key": ACCOUNT_KEY},
+                                   retry_total=0).get_container_client(f"switched-{uuid.uuid4().hex[:8]}")
+        ledger.create_container()
+        ledger.upload_blob("record.json", b"{}")
+        port = switch.port
+
+        switch.down()
+        with pytest.raises(ServiceRequestError):
+            ledger.get_blob_client("record.json").download_blob()
+        switch.up()
+
+        assert switch.port == port
+        assert ledger.get_blob_client("record.json").download_blob().readall() == b"{}"
