@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -411,7 +412,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 def run_row(fault: str, data: Azurite, ledger: Azurite, settings: Settings) -> Row:
     """One fault from a clean slate: its scenario, the platform's redeliveries and the sweep, then the count."""
-    container = f"faults-{len(fault)}-{time.monotonic_ns() % 10**9}"
+    container = f"faults-{uuid.uuid4().hex[:12]}"
     with Lab(data, ledger, settings, container) as lab:
         expected = SCENARIOS[fault](lab)
         lab.settle(sorted({version.name for version in expected}))
@@ -432,6 +433,22 @@ def _environment(settings: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+@contextmanager
+def _silenced(*names: str) -> Iterator[None]:
+    """These loggers print nothing while the matrix runs, and are as they were afterwards."""
+    handler, loggers = logging.NullHandler(), [logging.getLogger(name) for name in names]
+    propagate = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, before in zip(loggers, propagate):
+            logger.removeHandler(handler)
+            logger.propagate = before
+
+
 def _port(url: str) -> int:
     port = urlsplit(url).port
     assert port is not None, url
@@ -446,16 +463,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(faults) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown faults: {', '.join(sorted(unknown))} (known: {', '.join(SCENARIOS)})")
-    logger = logging.getLogger("aml_trigger")
-    logger.addHandler(logging.NullHandler())  # decisions are counted at the stand-in, not printed
-    logger.propagate = False
-    sdk = logging.getLogger("azure")  # the SDKs' warnings about the faults injected on purpose
-    sdk.addHandler(logging.NullHandler())
-    sdk.propagate = False
     settings = Settings()
     print(settings.describe(), flush=True)
     rows = []
-    with Azurite() as data, Azurite() as ledger:
+    # Decisions are counted at the stand-in, not printed; the SDKs' warnings are about the faults injected.
+    with _silenced("aml_trigger", "azure"), Azurite() as data, Azurite() as ledger:
         print(HEADER, flush=True)
         for fault in faults:
             started = time.perf_counter()

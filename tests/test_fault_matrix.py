@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 
@@ -73,3 +74,12 @@ def test_a_switched_off_ledger_refuses_connections_and_comes_back_on_its_port_wi
 
         assert switch.port == port
         assert ledger.get_blob_client("record.json").download_blob().readall() == b"{}"
+
+
+def test_the_command_leaves_the_app_s_decision_log_as_it_found_it(caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    main(["--only", "duplicates"])
+
+    logging.getLogger("aml_trigger").info("after the matrix")
+
+    assert caplog.messages == ["after the matrix"]
