@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   ({fault}: {time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
     missed = [row.fault for row in rows if not row.ok]
     print(f"\n{len(rows) - len(missed)} of {len(rows)} rows met the target (0 lost, 0 duplicate runs)"
-          + (f"; missed: {', '.join(missed)}" if missed else ""))
+          + (f"\nmissed: {', '.join(missed)}" if missed else ""))
     return 1 if missed else 0
 
 
