@@ -27,6 +27,8 @@ RECORD_PREFIXES = ("rules/", "schedules/", "manual/")
 _RECORD_NAME = re.compile(r"(?:rules|schedules|manual)/[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _STATES = ("claimed", "submitted", "rejected", "skipped", "failed")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""A manual run's request_id: short and plain, since it is sent as the run's trigger_manual tag."""
 
 
 class OperationError(Exception):
@@ -105,6 +107,9 @@ def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
 def start_run(services: Services, *, rule: str, blob: str | None = None, experiment: Any = None,
               parameters: Any = None, request_id: str | None = None) -> Decision:
     """Start a run for ``rule`` by hand, with optional overrides; one run per ``request_id`` (if given)."""
+    if request_id is not None and not _REQUEST_ID.fullmatch(request_id):
+        raise OperationError(400, f"request_id ({len(request_id):,} characters) must be 1 to 128 letters, digits, "
+                                  "'.', '_', ':' or '-', starting with a letter or digit")
     found = _rule(services, rule)
     try:
         run = override_run(found.run, experiment=experiment, parameters=parameters)

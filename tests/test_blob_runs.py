@@ -101,6 +101,24 @@ def test_subfolders_are_watched_when_the_rule_says_so(app_env, aml, monkeypatch)
         "incoming/2026/11/machines.CSV"]
 
 
+def test_a_blob_name_too_long_for_a_tag_runs_with_a_cut_tag_and_its_whole_name_in_the_record(app_env, aml,
+                                                                                                monkeypatch):
+    monkeypatch.setenv("WATCH_SUBFOLDERS", "true")
+    container = app_env["WATCH_CONTAINER"]
+    name = "/".join(["d" * 99] * 10) + "/m.csv"  # 1,005 characters: a valid blob name, a tag value too long
+    etag = upload(container, name, SAMPLE_CSV)
+
+    deliver_blob(container, name)
+
+    [run] = aml.accepted
+    record = ledger_record("default", container, name, etag)
+    assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == name == record["subject"]["blob"]
+    assert all(len(value) <= 1000 for value in run.body["tags"].values())
+    assert run.body["tags"]["trigger_blob"].startswith(f"{container}/ddd") and run.body["tags"]["trigger_blob"].endswith(
+        "ddd/m.csv")
+    assert run.body["tags"]["trigger_key"] == record["key"] and record["run_id"] == run.run_id
+
+
 def test_zero_byte_blob_is_ignored_and_its_flushed_version_runs(app_env, aml, caplog):
     caplog.set_level(logging.INFO, logger="aml_trigger")
     container = app_env["WATCH_CONTAINER"]
