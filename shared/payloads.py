@@ -103,7 +103,8 @@ def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str]
         datastore = run.data_path.datastore
         uri = f"azureml://datastores/{datastore}/paths/{data.path}" if datastore else data.url
         inputs[run.data_path.parameter] = {"jobInputType": "UriFile", "uri": uri}
-    properties: dict[str, Any] = {"inputData": inputs, "properties": {"experimentName": run.experiment, **bounded_tags(tags)}}
+    properties: dict[str, Any] = {"inputData": inputs,
+                                  "properties": {"experimentName": run.experiment, **bounded_tags(tags)}}
     if run.outputs:
         properties["outputData"] = {name: {"jobOutputType": JOB_OUTPUT_TYPES[output.type], "uri": output.uri}
                                     for name, output in run.outputs.items()}

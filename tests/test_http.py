@@ -124,7 +124,8 @@ def test_a_request_id_azure_ml_could_not_take_as_a_tag_is_a_clear_400_and_nothin
 
 def test_a_request_id_of_128_plain_characters_is_sent_as_the_manual_tag(app_env, aml):
     request_id = "JIRA:OPS-1234." + "x_-" * 38
-    assert len(request_id) == 128 and call("http_start_run", body={"rule": "default", "request_id": request_id})[0] == 201
+    code, _ = call("http_start_run", body={"rule": "default", "request_id": request_id})
+    assert len(request_id) == 128 and code == 201
     assert aml.accepted[0].body["tags"]["trigger_manual"] == request_id
 
 

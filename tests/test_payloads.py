@@ -10,7 +10,8 @@ import pytest
 
 from shared.config import DataPathBinding, RunSpec, load_config
 from shared.keys import blob_version_key, normalize_etag
-from shared.payloads import MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission, v2_submission
+from shared.payloads import (MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission,
+                             v2_submission)
 from shared.targets import ARM_SCOPE, parse_target
 
 WORKSPACE = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
