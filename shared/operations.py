@@ -255,6 +255,8 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         return False, {"configuration": {"ok": False, "problems": [str(problem) for problem in error.problems]}}
     report: dict[str, Any] = {"configuration": {"ok": True, "rules": len(services.config.rules),
                                                 "schedules": len(services.config.schedules)}}
+    if services.config.ignored_settings:
+        report["configuration"]["ignored_settings"] = list(services.config.ignored_settings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
     scopes = sorted({item.run.target.scope for item in (*services.config.rules, *services.config.schedules)})

@@ -310,3 +310,14 @@ def test_health_is_503_with_the_reason_when_something_is_wrong(app_env, identity
     monkeypatch.setenv("AML_EXPERIMENT", "bad name")
     code, report = call("http_health", "GET")
     assert code == 503 and report["configuration"]["problems"][0].startswith("AML_EXPERIMENT = 'bad name'")
+
+
+def test_health_names_the_one_rule_settings_a_rules_file_leaves_ignored(app_env, identity, tmp_path, monkeypatch):
+    rule = {"name": "r", "target": {"url": "%AML_PIPELINE_URL%"}, "experiment": "from-file"}
+    (tmp_path / "rules.json").write_text(json.dumps({"rules": [rule]}), encoding="utf-8")
+    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
+
+    code, report = call("http_health", "GET")
+
+    assert code == 200 and report["configuration"]["ignored_settings"] == [
+        "AML_DATASTORE", "AML_DATA_PATH_PARAMETER", "AML_EXPERIMENT", "AML_PARAMETERS"]
