@@ -14,7 +14,7 @@ from shared.aml_client import SubmitError
 from shared.config import ConfigError
 from shared.decisions import Decision, Outcome
 from shared.ledger import ClaimBusyError
-from shared.operations import OperationError
+from shared.operations import OperationError, list_limit
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32
@@ -125,6 +125,17 @@ def _depth(value: Any) -> int:
         if level <= MAX_JSON_DEPTH:
             pending.extend((child, level + 1) for child in children)
     return deepest
+
+
+RUNS_QUERY = ("rule", "schedule", "state", "since", "until", "limit")
+
+
+def runs_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """``GET /api/runs``'s query string as list_runs' arguments; OperationError 400 for unknown or bad ones."""
+    unknown = set(params) - set(RUNS_QUERY)
+    if unknown:
+        raise OperationError(400, f"unknown query parameters: {', '.join(sorted(unknown))}")
+    return {**params, "limit": list_limit(params.get("limit", "50"))}
 
 
 def answer(operation: Callable[[], Answer]) -> Answer:

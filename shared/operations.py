@@ -161,6 +161,17 @@ def _rule(services: Services, name: str) -> Rule:
 # --- records -----------------------------------------------------------------------------------------------------
 
 
+MAX_LIST_LIMIT = 1000
+"""Records one listing may return: each one is a blob read."""
+
+
+def list_limit(text: str) -> int:
+    """A listing's ``limit`` as given in a query string or on the command line: a whole number in range."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIST_LIMIT):
+        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {text[:20]!r}")
+    return int(text)
+
+
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
               state: str | None = None, since: str | None = None, until: str | None = None,
               limit: int = 50) -> list[dict[str, Any]]:
@@ -169,8 +180,8 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
         raise OperationError(400, "filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise OperationError(400, f"state must be one of {', '.join(_STATES)}")
-    if not 1 <= limit <= 1000:
-        raise OperationError(400, "limit must be from 1 to 1000")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     after, before = _moment(since, "since"), _moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"schedules/{schedule}/"] if schedule else list(RECORD_PREFIXES))

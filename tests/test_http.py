@@ -216,13 +216,22 @@ def test_list_runs_filters_on_rule_state_and_time(app_env, aml):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"limit": "many"}, "limit must be a whole number"), ({"limit": "0"}, "limit must be from 1 to 1000"),
+    ({"limit": "many"}, "limit must be a whole number from 1 to 1000, not 'many'"),
+    ({"limit": "0"}, "limit must be a whole number from 1 to 1000, not '0'"),
+    ({"limit": "99999"}, "limit must be a whole number from 1 to 1000, not '99999'"),
+    ({"limit": "-1"}, "limit must be a whole number from 1 to 1000, not '-1'"),
+    ({"limit": "1001"}, "limit must be a whole number from 1 to 1000, not '1001'"),
+    ({"limit": "9" * 5000}, "limit must be a whole number from 1 to 1000, not '99999999999999999999'"),
     ({"state": "done"}, "state must be one of"), ({"since": "yesterday"}, "since must be an ISO 8601 time"),
     ({"color": "red"}, "unknown query parameters: color"), ({"rule": "a", "schedule": "b"}, "not both"),
 ])
 def test_list_runs_refuses_bad_queries(app_env, params, message):
     code, answer = call("http_list_runs", "GET", params=params)
-    assert code == 400 and message in answer["error"]
+    assert code == 400 and message in answer["error"], answer
+
+
+def test_list_runs_takes_a_limit_at_the_top_of_its_range(app_env, aml):
+    assert call("http_list_runs", "GET", params={"limit": "1000"}) == (200, {"runs": []})
 
 
 def test_retry_reruns_a_failed_record_once_its_cause_is_fixed(app_env, aml):
