@@ -73,15 +73,13 @@ def parse_json(body: bytes) -> Any:
     try:
         value = json.loads(body.decode("utf-8"), parse_int=_whole_number, parse_float=_real_number,
                            parse_constant=_no_constant)
+        too_deep = _depth(value) > MAX_JSON_DEPTH
+    except RecursionError:  # json's scanner recurses per level: far past the bound, it gives up before we can count
+        too_deep = True
     except _BadJson as error:
         raise OperationError(400, f"body is not usable JSON: {error}") from None
-    except RecursionError:
-        value = None
-        too_deep = True
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise OperationError(400, f"body is not UTF-8 JSON: {error}") from None
-    else:
-        too_deep = _depth(value) > MAX_JSON_DEPTH
     if too_deep:
         raise OperationError(400, f"body is not usable JSON: nested more than {MAX_JSON_DEPTH} levels deep")
     return value
