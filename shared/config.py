@@ -317,9 +317,7 @@ def _load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool,
     if rules_file:
         referenced: set[str] = set()
         document = _read_config_file(env, app_root, problems, referenced)
-        ignored = tuple(sorted(name for name in set(_SIMPLE_SETTING_FOR.values()) - {"(default rule)",
-                                                                                     "AML_TOKEN_SCOPE"}
-                               if env.get(name) and name not in referenced))
+        ignored = _ignored_simple_settings(env, referenced)
         label: Callable[[int, str], str] = lambda index, key: f"{rules_file}: rules[{index}].{key}"
         raw_rules, schedules = document.get("rules", []), _parse_schedules(
             document.get("schedules", []), env, allow_local, problems)
@@ -421,6 +419,13 @@ _SIMPLE_SETTING_FOR = {
     "data_path": "AML_DATA_PATH_PARAMETER",
     "required_columns": "CSV_REQUIRED_COLUMNS",
 }
+
+
+def _ignored_simple_settings(env: Mapping[str, str], referenced: set[str]) -> tuple[str, ...]:
+    """One-rule settings that are set though a rules file replaces them and does not name them (AML_TOKEN_SCOPE
+    still applies to every target without its own scope)."""
+    simple = set(_SIMPLE_SETTING_FOR.values()) - {"(default rule)", "AML_TOKEN_SCOPE"}
+    return tuple(sorted(name for name in simple if env.get(name) and name not in referenced))
 
 
 def _rule_from_settings(env: Mapping[str, str], problems: _Problems) -> dict[str, Any]:
