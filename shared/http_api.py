@@ -17,11 +17,6 @@ from shared.ledger import ClaimBusyError
 from shared.operations import OperationError, list_limit
 
 MAX_REQUEST_BYTES = 64 * 1024
-MAX_JSON_DEPTH = 32
-"""Nesting a body may have: the deepest real one (an Event Grid array for explain) is 5 levels."""
-MAX_NUMBER_CHARS = 100
-"""Characters a JSON number may have: Python refuses integers past 4,300 digits, and no parameter needs 100."""
-JSON_MEDIA_TYPE = "application/json"
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,
                   Outcome.IGNORED: 409, Outcome.FAILED: 502}
 Answer = tuple[int, Any]
@@ -47,6 +42,13 @@ def json_body(body: bytes, content_type: str | None, schema: Mapping[str, type |
     if problems:
         raise OperationError(400, "; ".join(problems) + f" (fields: {', '.join(schema)})")
     return value
+
+
+MAX_JSON_DEPTH = 32
+"""Nesting a body may have: the deepest real one (an Event Grid array for explain) is 5 levels."""
+MAX_NUMBER_CHARS = 100
+"""Characters a JSON number may have: Python refuses integers past 4,300 digits, and no parameter needs 100."""
+JSON_MEDIA_TYPE = "application/json"
 
 
 def check_content_type(content_type: str | None) -> None:
