@@ -53,9 +53,18 @@ def _run(args: argparse.Namespace, services: Services) -> int:
         raise operations.OperationError(2, str(error)) from None
 
 
+EXIT_PENDING = 3
+"""submit's exit code when the run is failing for now: its record stays open and the sweep finishes it."""
+
+
 def _submit(services: Services, args: argparse.Namespace) -> int:
-    decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
-                                    parameters=dict(args.param) if args.param else None, request_id=args.request_id)
+    try:
+        decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
+                                        parameters=dict(args.param) if args.param else None,
+                                        request_id=args.request_id, rerun=args.rerun)
+    except operations.RunPending as pending:
+        _print_json(pending.fields())
+        return EXIT_PENDING
     return _print_decision(decision)
 
 
@@ -166,13 +175,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--settings", metavar="FILE", help="read app settings from a local.settings.json-style file")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    submit = commands.add_parser("submit", help="start a run for a rule now, as an event would (same ledger)")
+    submit = commands.add_parser(
+        "submit", help="start a run for a rule now, as an event would (same ledger); exit 3: failing for now, "
+                       "the sweep finishes it")
     submit.add_argument("rule")
     submit.add_argument("--blob", help="blob path in the watched container to pass as the run's data")
     submit.add_argument("--experiment", help="override the rule's experiment")
     submit.add_argument("--param", action="append", type=_parameter, metavar="NAME=VALUE",
                         help="override a parameter (repeatable; VALUE as JSON when it parses: 3, true, \"3\")")
     submit.add_argument("--request-id", help="idempotency id: the same id never starts a second run")
+    submit.add_argument("--rerun", action="store_true",
+                        help="a deliberate extra run of --blob, even if its version already had its run")
     submit.set_defaults(run=_submit)
 
     explain = commands.add_parser("explain", help="which rules a blob or BlobCreated event matches; sends nothing")

@@ -121,6 +121,11 @@ class Schedule:
         return f"schedule_{self.name}"
 
 
+HTTP_DEADLINE_MAX = 200.0
+"""Azure's HTTP front end answers 504 after 230 s (Azure Load Balancer's idle timeout, whatever functionTimeout
+says); 30 s stay for settling the record and answering."""
+
+
 @dataclass(frozen=True)
 class RetrySettings:
     max_attempts: int = 8
@@ -130,6 +135,14 @@ class RetrySettings:
     """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
     attempt_timeout: float = 60.0
     """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
+    http_deadline: float = 100.0
+    """Seconds an HTTP call may spend before it answers 202 and leaves the rest to the sweep: Azure's HTTP front
+    end drops a request after 230 s whatever functionTimeout says."""
+
+    @property
+    def http_budget(self) -> float:
+        """Seconds an HTTP-started submission may take: the shorter of the two deadlines."""
+        return min(self.deadline, self.http_deadline)
 
 
 @dataclass(frozen=True)
@@ -246,6 +259,7 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
         deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
         attempt_timeout=_number(env, "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", 60.0, problems, minimum=0.5, maximum=600),
+        http_deadline=_number(env, "HTTP_DEADLINE_SECONDS", 100.0, problems, minimum=1, maximum=HTTP_DEADLINE_MAX),
     )
     if len(problems) == problems_before and retry.max_delay < retry.base_delay:
         problems.add("RETRY_MAX_DELAY_SECONDS", retry.max_delay, f"at least RETRY_BASE_DELAY_SECONDS ({retry.base_delay})")
@@ -254,6 +268,10 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.add("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", retry.attempt_timeout,
                      f"below SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): an attempt starts only when a whole one "
                      "fits in the time left after the claim, so one as long as the deadline never starts")
+    if len(problems) == problems_before and retry.attempt_timeout > retry.http_budget:
+        problems.add("HTTP_DEADLINE_SECONDS", retry.http_deadline,
+                     f"at least SUBMIT_ATTEMPT_TIMEOUT_SECONDS ({retry.attempt_timeout:g}): an HTTP call must have "
+                     "time for one attempt")
     timeout = function_timeout(app_root)
     if timeout is not None and retry.deadline > timeout - 30:
         problems.add("SUBMIT_DEADLINE_SECONDS", retry.deadline,

@@ -14,14 +14,14 @@ from shared.aml_client import SubmitError
 from shared.config import ConfigError
 from shared.decisions import Decision, Outcome
 from shared.ledger import ClaimBusyError
-from shared.operations import OperationError, list_limit
+from shared.operations import OperationError, RunPending, list_limit
 
 MAX_REQUEST_BYTES = 64 * 1024
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,
                   Outcome.IGNORED: 409, Outcome.FAILED: 502}
 Answer = tuple[int, Any]
 
-START_SCHEMA = {"rule": str, "blob": str, "experiment": str, "parameters": dict, "request_id": str}
+START_SCHEMA = {"rule": str, "blob": str, "experiment": str, "parameters": dict, "request_id": str, "rerun": bool}
 EXPLAIN_SCHEMA = {"blob": str, "event": (dict, list)}
 RETRY_SCHEMA = {"record": str}
 
@@ -142,6 +142,8 @@ def answer(operation: Callable[[], Answer]) -> Answer:
     """Run an operation; turn what it raises into the status that says what happened, with a JSON reason."""
     try:
         return operation()
+    except RunPending as pending:  # still failing for now when the HTTP deadline came: the record stays open
+        return 202, pending.fields()
     except OperationError as error:
         return error.status, {"error": error.message}
     except ConfigError as error:
@@ -157,6 +159,6 @@ def decision_answer(decision: Decision) -> Answer:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {str: "a string", dict: "an object", list: "a list", int: "a number"}
+    names = {str: "a string", dict: "an object", list: "a list", int: "a number", bool: "true or false"}
     options = expected if isinstance(expected, tuple) else (expected,)
     return " or ".join(names.get(option, option.__name__) for option in options)

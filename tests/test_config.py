@@ -272,6 +272,13 @@ def test_rules_file_with_several_rules_and_setting_references(tmp_path):
         (TargetKind.PIPELINE_ENDPOINT, "2", "https://ml.azure.com/.default")
 
 
+def test_an_absolute_rules_file_is_read_from_its_own_path_not_below_the_app_root(tmp_path):
+    elsewhere = tmp_path / "mounted" / "config"
+    write_rules(elsewhere, [rule_json("from-absolute-path")], schedules=[])
+    env = rules_env(str(elsewhere / "rules.json"))
+    assert [rule.name for rule in load_config(env, NO_APP_ROOT).rules] == ["from-absolute-path"]
+
+
 def test_rules_file_takes_precedence_over_simple_settings(tmp_path):
     env = minimal_env(TRIGGER_RULES_FILE=write_rules(tmp_path, [rule_json("from-file")]))
     assert [rule.name for rule in load_config(env, tmp_path).rules] == ["from-file"]
@@ -485,6 +492,22 @@ def test_an_attempt_timeout_not_below_the_deadline_is_refused_at_load(attempt):
                             "as long as the deadline never starts")
     assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="29.5"),
                        NO_APP_ROOT).retry.attempt_timeout == 29.5
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("201", "a number from 1 to 200"),
+    ("59", "at least SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt"),
+])
+def test_the_http_deadline_stays_under_azures_230_s_front_end_and_fits_one_attempt(value, expected):
+    problem = single_problem(minimal_env(HTTP_DEADLINE_SECONDS=value))
+    assert problem.where == "HTTP_DEADLINE_SECONDS" and problem.expected == expected
+
+
+def test_an_http_call_gets_the_shorter_of_the_http_and_submit_deadlines():
+    assert load_config(minimal_env(), NO_APP_ROOT).retry.http_budget == 100
+    assert load_config(minimal_env(HTTP_DEADLINE_SECONDS="90"), NO_APP_ROOT).retry.http_budget == 90
+    assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="70", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="30"),
+                       NO_APP_ROOT).retry.http_budget == 70
 
 
 def test_the_deadline_must_end_well_before_host_json_function_timeout(tmp_path):

@@ -137,7 +137,7 @@ def test_start_run_reports_azure_ml_refusals_and_failures_for_now(app_env, aml, 
     for_now = call("http_start_run", body={"rule": "default", "request_id": "b"})
 
     assert refused[0] == 502 and refused[1]["error_code"] == "UserError" and refused[1]["retryable"] is False
-    assert for_now[0] == 503 and for_now[1]["retryable"] is True
+    assert for_now[0] == 202 and for_now[1]["retryable"] is True and for_now[1]["state"] == "failed"
 
 
 def test_a_rejected_blob_for_a_manual_run_is_422_and_recorded(app_env, aml):
