@@ -268,10 +268,10 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.add("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", retry.attempt_timeout,
                      f"below SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): an attempt starts only when a whole one "
                      "fits in the time left after the claim, so one as long as the deadline never starts")
-    if len(problems) == problems_before and retry.attempt_timeout > retry.http_budget:
+    if len(problems) == problems_before and retry.attempt_timeout >= retry.http_budget:
         problems.add("HTTP_DEADLINE_SECONDS", retry.http_deadline,
-                     f"at least SUBMIT_ATTEMPT_TIMEOUT_SECONDS ({retry.attempt_timeout:g}): an HTTP call must have "
-                     "time for one attempt")
+                     f"above SUBMIT_ATTEMPT_TIMEOUT_SECONDS ({retry.attempt_timeout:g}): an HTTP call must have "
+                     "time for one attempt after its claim")
     timeout = function_timeout(app_root)
     if timeout is not None and retry.deadline > timeout - 30:
         problems.add("SUBMIT_DEADLINE_SECONDS", retry.deadline,

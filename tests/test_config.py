@@ -496,7 +496,8 @@ def test_an_attempt_timeout_not_below_the_deadline_is_refused_at_load(attempt):
 
 @pytest.mark.parametrize("value, expected", [
     ("201", "a number from 1 to 200"),
-    ("59", "at least SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt"),
+    ("59", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt after its claim"),
+    ("60", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt after its claim"),
 ])
 def test_the_http_deadline_stays_under_azures_230_s_front_end_and_fits_one_attempt(value, expected):
     problem = single_problem(minimal_env(HTTP_DEADLINE_SECONDS=value))
