@@ -152,6 +152,13 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _limit(text: str) -> int:
+    try:
+        return operations.list_limit(text)
+    except operations.OperationError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+
+
 def _parameter(text: str) -> tuple[str, Any]:
     """NAME=VALUE; VALUE is read as JSON when it is JSON (3, 0.1, true, "3"), else taken as text."""
     name, separator, value = text.partition("=")
@@ -205,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--state", choices=["claimed", "submitted", "rejected", "skipped", "failed"])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
-    runs.add_argument("--limit", type=_positive, default=50)
+    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {operations.MAX_LIST_LIMIT} (50)")
     runs.add_argument("--json", action="store_true", help="print the records as JSON")
     runs.set_defaults(run=_runs)
 

@@ -140,8 +140,10 @@ class _Handler(QuietHandler):
         owner = self.server_owner
         raw = self.read_body()
         url = urlsplit(self.path)
-        if _RUNS_QUERY.match(url.path):  # listings answer without faults: the faults are the submissions'
-            status, body = owner.query_runs(url, self.headers, raw)
+        if _RUNS_QUERY.match(url.path):  # listings have faults of their own (inject_into_listings)
+            fault = owner._next_listing_fault()
+            status, body = (fault.status, _error(fault.code, fault.message)) if fault else owner.query_runs(
+                url, self.headers, raw)
             owner.record(url, self.headers, raw, status)
             self.send_json(status, json.dumps(body).encode())
             return
@@ -198,11 +200,12 @@ class AmlStandIn(LocalServer):
         self.accepted: list[AcceptedRun] = []
         self.listing_delay = 0.0
         """Seconds after its creation before a run appears in run history's query results (and the jobs list)."""
-        self.on_accept: Callable[[AcceptedRun], None] | None = None
-        """Called once a run is created, before the answer is sent (a test stops the ledger there)."""
+        self.on_accept: Callable[[], None] | None = None
+        """Called once a run or job is created, before the answer is sent (a test stops the ledger there)."""
         self.always: Fault | None = None
         """A fault applied to every submission once the injected ones are used up (every answer slow, say)."""
         self._faults: list[Fault] = []
+        self._query_faults: list[Respond] = []
         self._lock = threading.Lock()
 
     def workspace_url(self, sub: str = "00000000-0000-0000-0000-000000000001", rg: str = "ml-rg",
@@ -223,6 +226,15 @@ class AmlStandIn(LocalServer):
         """Apply each fault, in order, to one of the next submissions."""
         with self._lock:
             self._faults.extend(faults)
+
+    def inject_into_listings(self, *answers: Respond) -> None:
+        """Answer each of the next run listings (``runs:query``, ``Jobs - List``) with one of these instead."""
+        with self._lock:
+            self._query_faults.extend(answers)
+
+    def _next_listing_fault(self) -> Respond | None:
+        with self._lock:
+            return self._query_faults.pop(0) if self._query_faults else None
 
     def next_fault(self) -> Fault | None:
         with self._lock:
@@ -317,10 +329,7 @@ class AmlStandIn(LocalServer):
         if problems:
             return 400, _error("UserError", "; ".join(problems)), {}
         run = AcceptedRun(str(uuid.uuid4()), route.group("pipeline") or route.group("endpoint"), version, body)
-        with self._lock:
-            self.accepted.append(run)
-        if self.on_accept:
-            self.on_accept(run)
+        self._accept(run)
         if self.announce:
             data_paths = body.get("DataPathAssignments") or {}
             print(f"[azure-ml stand-in] accepted run {run.run_id} experiment={body['ExperimentName']} "
@@ -341,6 +350,12 @@ class AmlStandIn(LocalServer):
         }, {}
 
 
+    def _accept(self, run: AcceptedRun) -> None:
+        with self._lock:
+            self.accepted.append(run)
+        if self.on_accept:
+            self.on_accept()
+
     def _invoke_batch_endpoint(self, headers, raw: bytes) -> tuple[int, dict, dict[str, str]]:
         refused = _refused_token(headers, ML_AUDIENCES)
         if refused:
@@ -360,8 +375,7 @@ class AmlStandIn(LocalServer):
         name = f"batchjob-{uuid.uuid4()}"
         run = AcceptedRun(name, BATCH_ENDPOINT, None, body, kind="v2", deployment=deployment,
                           request_id=headers.get("repeatability_request-id"))
-        with self._lock:
-            self.accepted.append(run)
+        self._accept(run)
         if self.announce:
             print(f"[azure-ml stand-in] accepted batch job {name} on {BATCH_ENDPOINT}/{deployment or 'default'}",
                   flush=True)

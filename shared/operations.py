@@ -27,6 +27,8 @@ RECORD_PREFIXES = ("rules/", "schedules/", "manual/")
 _RECORD_NAME = re.compile(r"(?:rules|schedules|manual)/[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _STATES = ("claimed", "submitted", "rejected", "skipped", "failed")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""A manual run's request_id: short and plain, since it is sent as the run's trigger_manual tag."""
 
 
 class OperationError(Exception):
@@ -142,6 +144,9 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
     the key, namespace and tags its event would use, so the event, the sweep and a repeated submit are
     duplicates of it. Anything else is a deliberate extra run in the manual namespace, one per ``request_id``.
     """
+    if request_id is not None and not _REQUEST_ID.fullmatch(request_id):
+        raise OperationError(400, f"request_id ({len(request_id):,} characters) must be 1 to 128 letters, digits, "
+                                  "'.', '_', ':' or '-', starting with a letter or digit")
     found = _rule(services, rule)
     try:
         run = override_run(found.run, experiment=experiment, parameters=parameters)
@@ -214,6 +219,17 @@ def _rule(services: Services, name: str) -> Rule:
 # --- records -----------------------------------------------------------------------------------------------------
 
 
+MAX_LIST_LIMIT = 1000
+"""Records one listing may return: each one is a blob read."""
+
+
+def list_limit(text: str) -> int:
+    """A listing's ``limit`` as given in a query string or on the command line: a whole number in range."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIST_LIMIT):
+        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {text[:20]!r}")
+    return int(text)
+
+
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
               state: str | None = None, since: str | None = None, until: str | None = None,
               limit: int = 50) -> list[dict[str, Any]]:
@@ -222,8 +238,8 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
         raise OperationError(400, "filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise OperationError(400, f"state must be one of {', '.join(_STATES)}")
-    if not 1 <= limit <= 1000:
-        raise OperationError(400, "limit must be from 1 to 1000")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     after, before = _moment(since, "since"), _moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"schedules/{schedule}/"] if schedule else list(RECORD_PREFIXES))
@@ -322,6 +338,8 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         return False, {"configuration": {"ok": False, "problems": [str(problem) for problem in error.problems]}}
     report: dict[str, Any] = {"configuration": {"ok": True, "rules": len(services.config.rules),
                                                 "schedules": len(services.config.schedules)}}
+    if services.config.ignored_settings:
+        report["configuration"]["ignored_settings"] = list(services.config.ignored_settings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
     scopes = sorted({item.run.target.scope for item in (*services.config.rules, *services.config.schedules)})

@@ -100,6 +100,7 @@ def test_claim_of_a_crashed_process_is_taken_over_after_expiry(app_env, aml, mon
     monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
     monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "3")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "0.25")
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, "machines.csv", SAMPLE_CSV)
 

@@ -32,7 +32,7 @@ def ledger_azurite(app_env, monkeypatch, tmp_path):
 
 def test_a_ledger_back_within_the_invocation_gets_the_outcome_from_the_storage_clients_retries(
         app_env, aml, ledger_azurite):
-    aml.on_accept = lambda run: (ledger_azurite.stop(), threading.Timer(2.0, ledger_azurite.start).start())
+    aml.on_accept = lambda: (ledger_azurite.stop(), threading.Timer(2.0, ledger_azurite.start).start())
     etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
     started = time.monotonic()
 
@@ -47,7 +47,7 @@ def test_a_ledger_back_within_the_invocation_gets_the_outcome_from_the_storage_c
 
 def test_a_ledger_down_after_acceptance_ends_the_invocation_in_time_and_the_next_owner_adopts_the_run(
         app_env, aml, ledger_azurite):
-    aml.on_accept = lambda run: ledger_azurite.stop()
+    aml.on_accept = lambda: ledger_azurite.stop()
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, "machines.csv", SAMPLE_CSV)
     started = time.monotonic()

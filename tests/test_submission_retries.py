@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from localdev.aml_standin import AcceptThenDelay, AcceptThenDrop, Delay, Drop, Respond
+from localdev.aml_standin import AcceptThenDrop, Delay, Drop, Respond
 from shared.aml_client import TransientSubmitError
 from tests.conftest import SAMPLE_CSV
 from tests.harness import deliver_blob, ledger_record, upload
@@ -59,6 +59,7 @@ def short_deadline(monkeypatch, deadline: str, attempt: str) -> None:
     monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", deadline)
     monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", attempt)
     monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", str(2 * float(deadline)))
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", str((float(deadline) - float(attempt)) / 2))
 
 
 def test_deadline_bounds_a_hanging_service_and_the_record_says_its_outcome_is_unknown(app_env, aml, monkeypatch):
@@ -78,17 +79,16 @@ def test_deadline_bounds_a_hanging_service_and_the_record_says_its_outcome_is_un
 
 
 def test_a_failure_after_an_unknown_outcome_is_taken_over_by_a_lookup_not_a_second_post(app_env, aml, monkeypatch):
-    """The deadline ran out while the run was not listed yet: the host's retry looks first, and adopts it."""
-    short_deadline(monkeypatch, "2.5", "1")
-    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "5")
-    aml.listing_delay = 3
-    aml.inject(AcceptThenDelay(2))
+    """The answer was lost and run history failed every lookup: the record says the outcome is unknown, and the
+    host's retry looks first, finds the run and adopts it."""
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "3")
+    aml.inject(AcceptThenDrop())
+    aml.inject_into_listings(Respond(503), Respond(503), Respond(503))
     etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
-    with pytest.raises(TransientSubmitError, match="the outcome is unknown"):
+    with pytest.raises(TransientSubmitError, match="looking the run up in Azure ML's listing: gave up after 3"):
         deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
     assert record_of(app_env, etag)["outcome_unknown"] is True
 
-    time.sleep(3)
     deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")  # the host's retry of the same event
 
     [run] = aml.accepted

@@ -9,7 +9,7 @@ import azure.functions as func
 from shared import operations
 from shared.decisions import Decision
 from shared.http_api import (EXPLAIN_SCHEMA, RETRY_SCHEMA, START_SCHEMA, Answer, answer, decision_answer,
-                             json_body)
+                             json_body, runs_query)
 from shared.services import process_services
 
 bp = func.Blueprint()
@@ -45,17 +45,8 @@ def start_run(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("http_list_runs")
 @bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
-    def listing() -> Answer:
-        query = dict(req.params)
-        limit = query.pop("limit", "50")
-        if not (limit.isascii() and limit.isdigit() and len(limit) <= 4):
-            raise operations.OperationError(400, "limit must be a whole number")
-        unknown = set(query) - {"rule", "schedule", "state", "since", "until"}
-        if unknown:
-            raise operations.OperationError(400, f"unknown query parameters: {', '.join(sorted(unknown))}")
-        return 200, {"runs": operations.list_runs(process_services(), limit=int(limit), **query)}
-
-    return _respond(answer(listing))
+    return _respond(answer(lambda: (200, {"runs": operations.list_runs(process_services(),
+                                                                       **runs_query(dict(req.params)))})))
 
 
 @bp.function_name("http_retry_run")
