@@ -55,8 +55,9 @@ class Settings:
 
     attempt_timeout: float = 1.0
     deadline: float = 2.5
-    listing_delay: float = 0.5
-    """RUN_LISTING_DELAY_SECONDS: the stand-in lists a run at once; the lookups and an attempt fit in the deadline."""
+    listing_delay: float = 1.2
+    """RUN_LISTING_DELAY_SECONDS: long enough for a slow answer's run (created 1 s after the attempt gave up) to be
+    looked for, short enough that the lookups and an attempt fit in the deadline."""
     claim_expiry: float = 5.0
     function_timeout: float = 8.0
     """The host's functionTimeout, scaled down: a worker process still busy after it is killed, as the host does.
@@ -75,8 +76,9 @@ class Settings:
         return (f"settings: attempt timeout {self.attempt_timeout:g} s (SUBMIT_ATTEMPT_TIMEOUT_SECONDS), deadline "
                 f"{self.deadline:g} s (SUBMIT_DEADLINE_SECONDS),\n          claim expiry {self.claim_expiry:g} s "
                 f"(CLAIM_EXPIRY_SECONDS), host function timeout {self.function_timeout:g} s (worker processes),\n"
-                f"          {self.host_attempts} host attempts per event {self.host_retry_delay:g} s apart, slow "
-                f"answers {self.slow_answer:g} s late, ledger outage at claim {self.ledger_outage:g} s")
+                f"          listing delay {self.listing_delay:g} s (RUN_LISTING_DELAY_SECONDS), "
+                f"{self.host_attempts} host attempts per event {self.host_retry_delay:g} s apart,\n"
+                f"          slow answers {self.slow_answer:g} s late, ledger outage at claim {self.ledger_outage:g} s")
 
 
 @dataclass(frozen=True)
