@@ -51,8 +51,8 @@ class WorkerRequest:
 
 
 def status(result: Any) -> dict[str, str]:
-    """A StatusResult as the host logs it: status name, and the exception's type and message on failure."""
-    answer = {"status": result.DESCRIPTOR.fields_by_name["status"].enum_type.values_by_number[result.status].name}
+    """A StatusResult as the host logs it: the status's name and, on failure, the exception's message."""
+    answer = {"status": type(result).Status.Name(result.status)}
     if result.HasField("exception"):
         answer["exception"] = result.exception.message
     return answer
@@ -68,6 +68,7 @@ class Host:
         self.loop = asyncio.new_event_loop()
 
     def send(self, handler: str, **content: Any) -> Any:
+        """One StreamingMessage through the worker's handler of that name, as the proxy worker passes it on."""
         message = self.protos.StreamingMessage(request_id="host-1", **content)
         request = WorkerRequest(handler, message, {"protos": self.protos, "host": "127.0.0.1"})
         return self.loop.run_until_complete(getattr(self.worker, handler)(request))
