@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from shared.blob_names import blob_name_problem
 from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.storage_endpoints import EndpointRules, StorageAccount, StorageSettingError, allowed_hosts, storage_account
 from shared.targets import Target, TargetError, parse_target, redact_url
 
 DEFAULT_SUFFIX = ".csv"
@@ -141,6 +143,9 @@ class AppConfig:
     ledger_connection: str = "AzureWebJobsStorage"
     ledger_container: str = DEFAULT_LEDGER_CONTAINER
     managed_identity_client_id: str | None = None
+    watch_storage: StorageAccount | None = None
+    ledger_storage: StorageAccount | None = None
+    """The checked connections: clients are built from these alone."""
 
 
 @dataclass(frozen=True)
@@ -259,6 +264,9 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
                      f"at least twice SUBMIT_DEADLINE_SECONDS ({2 * retry.deadline:g}), so a live claim never "
                      "looks abandoned")
     ledger_connection = env.get("LEDGER_STORAGE") or "AzureWebJobsStorage"
+    storage_rules = _endpoint_rules(env, allow_local, problems)
+    watch_storage = _storage(env, "WATCH_STORAGE", storage_rules, problems)
+    ledger_storage = None
     if "=" in ledger_connection or ";" in ledger_connection:
         problems.add("LEDGER_STORAGE", ledger_connection,
                      "the NAME of a storage connection setting (such as AzureWebJobsStorage), not a connection string")
@@ -266,6 +274,8 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.add("LEDGER_STORAGE", ledger_connection,
                      f"a storage connection for the ledger: set {ledger_connection} (connection string) or "
                      f"{ledger_connection}__blobServiceUri / {ledger_connection}__accountName (managed identity)")
+    else:
+        ledger_storage = _storage(env, ledger_connection, storage_rules, problems)
     ledger_container = env.get("LEDGER_CONTAINER") or DEFAULT_LEDGER_CONTAINER
     if not _CONTAINER_NAME.fullmatch(ledger_container):
         problems.add("LEDGER_CONTAINER", ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
@@ -282,7 +292,31 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         ledger_connection=ledger_connection,
         ledger_container=ledger_container,
         managed_identity_client_id=env.get("MANAGED_IDENTITY_CLIENT_ID") or None,
+        watch_storage=watch_storage,
+        ledger_storage=ledger_storage,
     )
+
+
+def _endpoint_rules(env: Mapping[str, str], allow_local: bool, problems: _Problems) -> EndpointRules:
+    """Where storage connections may point: Azure's storage hosts, STORAGE_ALLOWED_HOSTS, loopback when local."""
+    hosts, wrong = allowed_hosts(env.get("STORAGE_ALLOWED_HOSTS"))
+    if wrong:
+        problems.add("STORAGE_ALLOWED_HOSTS", ", ".join(wrong),
+                     "comma-separated host names of custom storage domains, such as data.example.com")
+    return EndpointRules(allow_local=allow_local, allowed_hosts=hosts)
+
+
+def _storage(env: Mapping[str, str], connection: str, rules: EndpointRules,
+             problems: _Problems) -> StorageAccount | None:
+    """The checked account of a defined connection; each problem under the setting that causes it."""
+    if not connection_defined(env, connection):
+        return None
+    try:
+        return storage_account(env, connection, rules)
+    except StorageSettingError as error:
+        for where, value, expected in error.problems:
+            problems.add(where, value, expected)
+        return None
 
 
 def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ...]:
@@ -619,8 +653,9 @@ def _data_source(raw: Any, label: Callable[[str], str], problems: _Problems) -> 
         problems.add(label("data"), raw, expected)
         return None
     if "blob" in raw:
-        if not isinstance(raw["blob"], str) or not raw["blob"] or raw["blob"].startswith("/"):
-            problems.add(label("data.blob"), raw["blob"], "a blob path inside the watched container")
+        unsafe = blob_name_problem(raw["blob"])
+        if unsafe:
+            problems.add(label("data.blob"), raw["blob"], f"a blob path inside the watched container (this one {unsafe})")
             return None
         return DataSource(blob=raw["blob"])
     newest = raw["newest"]

@@ -8,9 +8,11 @@ import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
+from urllib.parse import unquote, urlsplit
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
+from shared.blob_names import BlobNameError, checked_blob_name
 from shared.blob_runs import BlobVersion, process_blob, read_blob_version
 from shared.config import ConfigError, Rule, override_run
 from shared.csv_head import csv_head_problem
@@ -56,11 +58,35 @@ def blob_from_event(event: Any) -> tuple[str, str, str | None]:
     match = _SUBJECT.match(subject) if isinstance(subject, str) else None
     if match is None:
         raise OperationError(400, "subject must be /blobServices/default/containers/<container>/blobs/<path>")
+    name = _safe_name(match.group("blob"), "subject's blob")
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    url = data.get("url")
+    if url is not None and _path_of_event_url(url) != f"{match.group('container')}/{name}":
+        raise OperationError(400, "data.url must name the blob that subject names "
+                                  "(https://<account>.blob.core.windows.net/<container>/<path>)")
     etag = data.get("eTag")
     if etag is not None and not isinstance(etag, str):
         raise OperationError(400, "data.eTag must be a string")
-    return match.group("container"), match.group("blob"), etag
+    return match.group("container"), name, etag
+
+
+def _path_of_event_url(url: Any) -> str | None:
+    """``<container>/<blob>`` of an event's ``data.url`` (percent-decoded once, as storage encodes it)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    return unquote(path[1:]) if path.startswith("/") else None
+
+
+def _safe_name(name: Any, what: str) -> str:
+    """The blob name, or a 400 naming what is wrong with it: checked before any read, post or record."""
+    try:
+        return checked_blob_name(name, what)
+    except BlobNameError as error:
+        raise OperationError(400, str(error)) from None
 
 
 def explain(services: Services, *, blob: str | None = None, event: Any = None) -> dict[str, Any]:
@@ -70,7 +96,8 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
     """
     if (blob is None) == (event is None) or (blob is not None and not blob.strip()):
         raise OperationError(400, "give either blob (a path in the watched container) or event (a BlobCreated event)")
-    container, name, etag = (services.config.watch_container, blob, None) if blob else blob_from_event(event)
+    container, name, etag = ((services.config.watch_container, _safe_name(blob, "blob"), None) if blob
+                             else blob_from_event(event))
     answer: dict[str, Any] = {"container": container, "blob": name, "sent": "nothing"}
     if container != services.config.watch_container:
         return {**answer, "rules": [], "outcome": f"ignored: container is not {services.config.watch_container!r}"}
@@ -110,8 +137,8 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
         run = override_run(found.run, experiment=experiment, parameters=parameters)
     except ConfigError as error:
         raise OperationError(400, str(error)) from None
-    if blob is not None and (not blob.strip() or blob.startswith("/")):
-        raise OperationError(400, "blob must be a path inside the watched container, such as incoming/data.csv")
+    if blob is not None:
+        _safe_name(blob, "blob")
     if blob is not None and run.data_path is None:
         raise OperationError(400, f"rule {rule!r} passes no data (it has no data_path): leave blob out")
     request_id = request_id or uuid.uuid4().hex
@@ -219,7 +246,7 @@ def _rerun(services: Services, owner: str, subject: dict[str, Any]) -> Callable[
     kind = subject.get("kind")
     if kind == "blob":
         rule = _rule(services, owner)
-        blob = services.watched.get_blob_client(subject["blob"])
+        blob = services.watched.get_blob_client(_safe_name(subject.get("blob"), "the record's blob"))
         try:
             now = normalize_etag(blob.get_blob_properties().etag)
         except ResourceNotFoundError:
