@@ -16,6 +16,7 @@ import unicodedata
 MAX_NAME_LENGTH = 1024
 MAX_SEGMENTS = 254
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_PATH_CHARACTERS = "/.%"
 
 
 class BlobNameError(ValueError):
@@ -47,6 +48,9 @@ def blob_name_problem(name: object) -> str | None:
     normalized = unicodedata.normalize("NFKC", name)
     if normalized != name and _path_problem(normalized):
         return f"normalises (Unicode NFKC) to {normalized!r}, which {_path_problem(normalized)}"
+    if any(normalized.count(char) != name.count(char) for char in _PATH_CHARACTERS):
+        return (f"normalises (Unicode NFKC) to {normalized!r}: characters that read as '/', '.' or '%' "
+                "would name another path")
     return None
 
 
