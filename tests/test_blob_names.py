@@ -163,13 +163,17 @@ def test_the_cli_refuses_escaping_names_for_submit_and_explain(sas_env, aml, cap
     assert_nothing_read_posted_or_recorded(requests, aml, sas_env)
 
 
-def test_a_blob_delivery_with_an_escaping_name_is_ignored_without_a_read(sas_env, aml):
+def test_a_blob_delivery_with_an_escaping_name_is_ignored_without_a_read(sas_env, aml, monkeypatch):
+    monkeypatch.setenv("WATCH_SUBFOLDERS", "true")  # so the name matches the rule: only the name check stops it
+    process_services.cache_clear()
     with counting_requests() as requests:
         deliver_blob(sas_env["WATCH_CONTAINER"], f"../{sas_env['OTHER']}/x.csv")
     assert_nothing_read_posted_or_recorded(requests, aml, sas_env)
 
 
-def test_process_blob_refuses_an_escaping_name_with_a_logged_reason(sas_env, aml):
+def test_process_blob_refuses_an_escaping_name_with_a_logged_reason(sas_env, aml, monkeypatch):
+    monkeypatch.setenv("WATCH_SUBFOLDERS", "true")
+    process_services.cache_clear()
     services = process_services()
     blob = services.watched.get_blob_client(f"../{sas_env['OTHER']}/x.csv")
     with counting_requests() as requests:
