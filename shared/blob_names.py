@@ -34,17 +34,25 @@ def checked_blob_name(name: object, what: str = "blob") -> str:
     return name
 
 
-def blob_name_problem(name: object) -> str | None:
-    """What makes ``name`` unsafe as a path inside the watched container, or None."""
+def blob_name_problem(name: object, *, supplied: bool = True) -> str | None:
+    """What makes ``name`` unsafe as a path inside the watched container, or None.
+
+    ``supplied``: the name comes from a person, an event or a file, not from the host naming a blob that exists.
+    Then forms that only a later decoding or normalising layer would turn into another path are refused too (they
+    cannot be told from an encoding trick); a blob that exists with such a name is still processed when the host
+    hands it over, since the storage SDK sends it as it is (``%`` as ``%25``) and it can only be itself.
+    """
     if not isinstance(name, str) or not name.strip():
         return "must be a path inside the watched container, such as incoming/data.csv"
     if len(name) > MAX_NAME_LENGTH:
         return f"is {len(name):,} characters long; Azure allows at most {MAX_NAME_LENGTH:,}"
+    problem = _path_problem(name)
+    if problem or not supplied:
+        return problem
     if _PERCENT_ESCAPE.search(name):
         return "contains a percent-escape (%XX): a layer that decodes it would read another path"
-    problem = _path_problem(name)
-    if problem:
-        return problem
+    if name.endswith("."):
+        return "ends with '.' (Azure advises against it: some layers drop trailing dots)"
     normalized = unicodedata.normalize("NFKC", name)
     if normalized != name and _path_problem(normalized):
         return f"normalises (Unicode NFKC) to {normalized!r}, which {_path_problem(normalized)}"
@@ -69,8 +77,6 @@ def _path_problem(name: str) -> str | None:
         return "has an empty path segment ('//', or a trailing '/')"
     if any(set(segment) == {"."} for segment in segments):
         return "has a '.' or '..' segment: it would leave the path it names"
-    if name.endswith("."):
-        return "ends with '.' (Azure advises against it: some layers drop trailing dots)"
     return None
 
 

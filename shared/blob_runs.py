@@ -94,8 +94,8 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     where = {"container": blob.container_name, "blob": blob.blob_name}
     if blob.container_name != config.watch_container:
         return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {config.watch_container!r}", **where))]
-    unsafe = blob_name_problem(blob.blob_name)
-    if unsafe:  # the host names blobs that exist, but a forged or odd name must not steer a read elsewhere
+    unsafe = blob_name_problem(blob.blob_name, supplied=False)
+    if unsafe:  # the host names blobs that exist, but a name HTTP clients rewrite must not steer a read elsewhere
         return [log_decision(Decision(Outcome.IGNORED, reason=f"blob name refused: it {unsafe}", **where))]
     rules, mismatches = split_rules(config.rules if only is None else only, blob.blob_name)
     if not rules:

@@ -19,7 +19,8 @@ from shared.blob_names import blob_name_problem
 from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
 from shared.storage_endpoints import EndpointRules, StorageAccount, StorageSettingError, allowed_hosts, storage_account
-from shared.targets import Target, TargetError, parse_target, redact_url
+from shared.redaction import MASK, mask_text, masked, secret_values
+from shared.targets import Target, TargetError, parse_target
 
 DEFAULT_SUFFIX = ".csv"
 DEFAULT_RUN_SOURCE = "SDK"
@@ -153,9 +154,11 @@ class Problem:
     where: str
     value: Any
     expected: str
+    secrets: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """Values of secret-named settings, masked wherever they appear in the line."""
 
     def __str__(self) -> str:
-        return f"{self.where} = {_shown(self.where, self.value)}: {self.expected}"
+        return f"{self.where} = {_shown(self.where, self.value, self.secrets)}: {mask_text(self.expected, self.secrets)}"
 
 
 class ConfigError(ValueError):
@@ -167,30 +170,35 @@ class ConfigError(ValueError):
         super().__init__(f"invalid configuration ({len(problems)} problem{'s' * (len(problems) != 1)}):\n{lines}")
 
 
-def _shown(where: str, value: Any) -> str:
-    """A value as an error may show it: secrets masked, URLs without their query, long text cut."""
+def _shown(where: str, value: Any, secrets: frozenset[str] = frozenset()) -> str:
+    """A value as an error may show it: secrets masked by name and by value, URLs without query, long text cut."""
     if value is None:
         return "(not set)"
-    text = repr(_redacted(where, value))
+    text = repr(_redacted(where, value, secrets))
     return text if len(text) <= 400 else text[:397] + "..."
 
 
-def _redacted(where: str, value: Any) -> Any:
-    """``value`` with secret-looking strings masked and URL queries dropped, inside lists and objects too."""
+def _redacted(where: str, value: Any, secrets: frozenset[str]) -> Any:
+    """``value`` masked (shared.redaction), inside lists and objects too; a ``Key=Value`` text under a storage- or
+    secret-named field is masked whole."""
     if isinstance(value, dict):
-        return {key: _redacted(f"{where}.{key}", item) for key, item in value.items()}
+        return {key: _redacted(f"{where}.{key}", item, secrets) for key, item in value.items()}
     if isinstance(value, list):
-        return [_redacted(where, item) for item in value]
-    if not isinstance(value, str):
-        return value
-    if any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS) and "=" in value:
-        return "***"
-    return redact_url(value) if "://" in value else value
+        return [_redacted(where, item, secrets) for item in value]
+    if isinstance(value, str) and "=" in value and any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS):
+        return MASK
+    return masked(value, secrets, name=where)
 
 
 class _Problems(list):
+    """Problems found so far; each masks the values of the secret-named settings in ``env``."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self.secrets = secret_values(env or {})
+
     def add(self, where: str, value: Any, expected: str) -> None:
-        self.append(Problem(where, value, expected))
+        self.append(Problem(where, value, expected, self.secrets))
 
 
 def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
@@ -213,7 +221,7 @@ DEFAULT_SWEEP_SCHEDULE = "0 */15 * * * *"
 
 def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
     """The catch-up sweep's NCRONTAB (SWEEP_SCHEDULE) and its cap per run (SWEEP_MAX_BLOBS), read at indexing."""
-    problems = _Problems()
+    problems = _Problems(env)
     schedule = env.get("SWEEP_SCHEDULE") or DEFAULT_SWEEP_SCHEDULE
     try:
         parse_ncrontab(schedule)
@@ -227,7 +235,7 @@ def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
 
 def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     """Read and check everything once; raise ConfigError listing every problem."""
-    problems = _Problems()
+    problems = _Problems(env)
     watch_container = env.get("WATCH_CONTAINER", "")
     if not _CONTAINER_NAME.fullmatch(watch_container):
         problems.add("WATCH_CONTAINER", watch_container or None,
@@ -323,7 +331,7 @@ def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ..
     """Only the schedules, for registering timer functions at indexing; a problem in them raises ConfigError."""
     if not env.get("TRIGGER_RULES_FILE"):
         return ()
-    problems = _Problems()
+    problems = _Problems(env)
     document = _read_config_file(env, app_root, problems)
     allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
     schedules = _parse_schedules(document.get("schedules", []), env, allow_local, problems)

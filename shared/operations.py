@@ -3,6 +3,7 @@ list and retry records, check health. The HTTP functions and the command line bo
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import uuid
@@ -14,11 +15,12 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from shared.blob_names import BlobNameError, checked_blob_name
 from shared.blob_runs import BlobVersion, process_blob, read_blob_version
-from shared.config import ConfigError, Rule, override_run
+from shared.config import ConfigError, Rule, RunSpec, override_run
 from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import ClaimLostError, rule_namespace
+from shared.redaction import MASK, looks_secret, secret_name
 from shared.matching import split_rules
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
 from shared.run_steps import Step
@@ -120,10 +122,17 @@ def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
     if problem:
         return {"rule": rule.name, "matches": True, "key": key, "outcome": f"rejected: {problem}"}
     tags = blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key)
-    request = submission(rule.run, data=version.ref, tags=tags, key=key)
+    request = submission(_shown_run(rule.run), data=version.ref, tags=tags, key=key)
     return {"rule": rule.name, "matches": True, "key": key, "outcome": "would submit",
             "request": {"method": "POST", "url": request.url, "token_scope": request.scope,
                         "headers": dict(request.headers), "body": request.body}}
+
+
+def _shown_run(run: RunSpec) -> RunSpec:
+    """``run`` as explain shows it: a parameter whose name or value looks secret is ``***`` (the POST sends it)."""
+    parameters = {name: MASK if secret_name(name) or (isinstance(value, str) and looks_secret(value)) else value
+                  for name, value in run.parameters.items()}
+    return dataclasses.replace(run, parameters=parameters)
 
 
 # --- manual runs -------------------------------------------------------------------------------------------------

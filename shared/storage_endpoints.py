@@ -175,7 +175,7 @@ def _endpoint_problem(url: str, service: str, rules: EndpointRules) -> str | Non
     if "@" in parts.netloc:
         return "must not carry user info"
     if parts.query or parts.fragment or "?" in url or "#" in url:
-        return "must not carry a query string or fragment (a SAS goes in SharedAccessSignature=)"
+        return "must not carry a query string or fragment (a SAS belongs in the connection string's SharedAccessSignature)"
     if rules.allow_local and is_loopback(host):
         if parts.scheme not in ("http", "https") or not re.fullmatch(r"/[a-z0-9]{3,24}/?", parts.path):
             return "a local emulator endpoint: http://127.0.0.1:<port>/<account> (path-style, as Azurite serves)"

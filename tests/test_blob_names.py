@@ -15,7 +15,7 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
 from localdev.http_counter import counting_requests
-from shared.blob_names import BlobNameError, checked_blob_name
+from shared.blob_names import BlobNameError, blob_name_problem, checked_blob_name
 from shared.blob_runs import process_blob
 from shared.config import ConfigError, load_config
 from shared.decisions import Outcome
@@ -197,3 +197,15 @@ def test_a_schedule_data_blob_that_leaves_the_container_is_a_config_error(tmp_pa
         load_config(env, tmp_path)
     [found] = refused.value.problems
     assert found.where == "rules.json: schedules[0].data.blob" and problem in found.expected
+
+
+@pytest.mark.parametrize("name", ["incoming/percent%20and%2F.csv", "\uff0e\uff0e/x.csv", "x."])
+def test_a_blob_the_host_names_may_have_forms_only_a_decoding_layer_would_misread(name):
+    """The SDK sends such a name as it is (``%`` as ``%25``), so an existing blob with it can only be itself."""
+    assert blob_name_problem(name, supplied=False) is None
+    assert blob_name_problem(name) is not None
+
+
+@pytest.mark.parametrize("name", ["../x.csv", "a\\b.csv", "a//b.csv", "/x.csv", "a\x00.csv"])
+def test_a_blob_the_host_names_is_still_refused_when_http_clients_would_rewrite_it(name):
+    assert blob_name_problem(name, supplied=False) is not None
