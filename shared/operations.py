@@ -20,7 +20,7 @@ from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import ClaimLostError, rule_namespace
-from shared.redaction import MASK, looks_secret, secret_name
+from shared.redaction import MASK, looks_secret, masked, secret_name
 from shared.matching import split_rules
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
 from shared.run_steps import Step
@@ -213,8 +213,12 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
 
 
 def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a listing shows it: secrets masked (an error Azure ML echoed, a manual run's secret parameter),
+    the record itself unchanged; the run link keeps its workspace query."""
     fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error")
-    return {"record": name, **{field: record[field] for field in fields if record.get(field) is not None}}
+    shown = {field: record[field] for field in fields if record.get(field) is not None}
+    return {"record": name, **{field: value if field == "run_url" else masked(value, name=field)
+                               for field, value in shown.items()}}
 
 
 def _moment(value: str | None, what: str) -> datetime | None:

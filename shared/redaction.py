@@ -16,8 +16,8 @@ MASK = "***"
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PWD|SAS|SIGNATURE|CREDENTIALS?$|IDENTITY_?HEADER|"
                           r"CONNECTION_?STRING|AUTHORIZATION", re.IGNORECASE)
 _NOT_SECRET_NAME = re.compile(r"SCOPE|__CREDENTIAL$|__CLIENTID$|__ACCOUNTNAME$|SERVICEURI$", re.IGNORECASE)
-_CONNECTION_SECRET = re.compile(r"(?:AccountKey|SharedAccessKey|SharedAccessSignature|InstrumentationKey|Password|"
-                                r"Pwd|ClientSecret)\s*=", re.IGNORECASE)
+_CONNECTION_SECRET = re.compile(r"((?:AccountKey|SharedAccessKey|SharedAccessSignature|InstrumentationKey|Password|"
+                                r"Pwd|ClientSecret)\s*=)[^;\s'\"]*", re.IGNORECASE)
 _SHAPES = re.compile(
     r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?"  # a JWT (header.payload[.signature])
     r"|(?<![A-Za-z0-9])(?:sig|sv|se|st|sp|spr|srt|ss|skoid|sktid|skt|ske|sks|skv|sr|si)=[^&\s'\"]*"  # SAS fields
@@ -51,8 +51,7 @@ def mask_text(text: str, secrets: Collection[str] = (), *, urls: bool = True) ->
     """``text`` with secret values and secret shapes masked; with ``urls``, every URL without query or user info."""
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    if _CONNECTION_SECRET.search(text):
-        return MASK
+    text = _CONNECTION_SECRET.sub(lambda found: found.group(1) + MASK, text)
     if urls:
         text = _URL.sub(lambda found: redact_url(found.group(0)), text)
     return _SHAPES.sub(lambda found: MASK if _is_secret_shape(found.group(0)) else found.group(0), text)
