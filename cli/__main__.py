@@ -53,9 +53,18 @@ def _run(args: argparse.Namespace, services: Services) -> int:
         raise operations.OperationError(2, str(error)) from None
 
 
+EXIT_PENDING = 3
+"""submit's exit code when the run is failing for now: its record stays open and the sweep finishes it."""
+
+
 def _submit(services: Services, args: argparse.Namespace) -> int:
-    decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
-                                    parameters=dict(args.param) if args.param else None, request_id=args.request_id)
+    try:
+        decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
+                                        parameters=dict(args.param) if args.param else None,
+                                        request_id=args.request_id, rerun=args.rerun)
+    except operations.RunPending as pending:
+        _print_json(pending.fields())
+        return EXIT_PENDING
     return _print_decision(decision)
 
 
@@ -143,6 +152,13 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _limit(text: str) -> int:
+    try:
+        return operations.list_limit(text)
+    except operations.OperationError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+
+
 def _parameter(text: str) -> tuple[str, Any]:
     """NAME=VALUE; VALUE is read as JSON when it is JSON (3, 0.1, true, "3"), else taken as text."""
     name, separator, value = text.partition("=")
@@ -159,13 +175,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--settings", metavar="FILE", help="read app settings from a local.settings.json-style file")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    submit = commands.add_parser("submit", help="start a run for a rule now, as an event would (same ledger)")
+    submit = commands.add_parser(
+        "submit", help="start a run for a rule now, as an event would (same ledger); exit 3: failing for now, "
+                       "the sweep finishes it")
     submit.add_argument("rule")
     submit.add_argument("--blob", help="blob path in the watched container to pass as the run's data")
     submit.add_argument("--experiment", help="override the rule's experiment")
     submit.add_argument("--param", action="append", type=_parameter, metavar="NAME=VALUE",
                         help="override a parameter (repeatable; VALUE as JSON when it parses: 3, true, \"3\")")
     submit.add_argument("--request-id", help="idempotency id: the same id never starts a second run")
+    submit.add_argument("--rerun", action="store_true",
+                        help="a deliberate extra run of --blob, even if its version already had its run")
     submit.set_defaults(run=_submit)
 
     explain = commands.add_parser("explain", help="which rules a blob or BlobCreated event matches; sends nothing")
@@ -192,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--state", choices=["claimed", "submitted", "rejected", "skipped", "failed"])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
-    runs.add_argument("--limit", type=_positive, default=50)
+    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {operations.MAX_LIST_LIMIT} (50)")
     runs.add_argument("--json", action="store_true", help="print the records as JSON")
     runs.set_defaults(run=_runs)
 

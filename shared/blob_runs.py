@@ -85,10 +85,11 @@ def _total_size(properties: BlobProperties) -> int:
 
 
 def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None,
-                 only: Sequence[Rule] | None = None) -> list[Decision]:
+                 only: Sequence[Rule] | None = None, deadline: float | None = None) -> list[Decision]:
     """Start the runs a new blob calls for (``only`` those rules, for an operator's retry).
 
-    Raises a retryable error only after every rule had its turn.
+    ``deadline`` (monotonic) bounds the work when the caller has less time than SUBMIT_DEADLINE_SECONDS (an
+    HTTP request). Raises a retryable error only after every rule had its turn.
     """
     config = services.config
     where = {"container": blob.container_name, "blob": blob.blob_name}
@@ -105,11 +106,11 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     if isinstance(version, str):
         return [log_decision(Decision(Outcome.IGNORED, reason=version, etag=expected_etag, **where))]
 
-    deadline = services.monotonic() + config.retry.deadline
+    deadline = services.monotonic() + config.retry.deadline if deadline is None else deadline
     decisions, retry_later = [], []
     for rule in rules:
         try:
-            decisions.append(_run_rule(rule, version, services, deadline))
+            decisions.append(run_rule(rule, version, services, deadline))
         except RETRY_LATER as error:
             retry_later.append(error)
     if retry_later:
@@ -117,7 +118,8 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     return decisions
 
 
-def _run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
+def run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
+    """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
     key = blob_version_key(version.container, version.name, version.etag)
     about = {"rule": rule.name, "container": version.container, "blob": version.name, "etag": version.etag, "key": key}
     step = Step(services, rule_namespace(rule.name), key, about)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -123,6 +124,11 @@ class Schedule:
         return f"schedule_{self.name}"
 
 
+HTTP_DEADLINE_MAX = 200.0
+"""Azure's HTTP front end answers 504 after 230 s (Azure Load Balancer's idle timeout, whatever functionTimeout
+says); 30 s stay for settling the record and answering."""
+
+
 @dataclass(frozen=True)
 class RetrySettings:
     max_attempts: int = 8
@@ -132,6 +138,14 @@ class RetrySettings:
     """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
     attempt_timeout: float = 60.0
     """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
+    http_deadline: float = 100.0
+    """Seconds an HTTP call may spend before it answers 202 and leaves the rest to the sweep: Azure's HTTP front
+    end drops a request after 230 s whatever functionTimeout says."""
+
+    @property
+    def http_budget(self) -> float:
+        """Seconds an HTTP-started submission may take: the shorter of the two deadlines."""
+        return min(self.deadline, self.http_deadline)
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,8 @@ class AppConfig:
     watch_storage: StorageAccount | None = None
     ledger_storage: StorageAccount | None = None
     """The checked connections: clients are built from these alone."""
+    ignored_settings: tuple[str, ...] = ()
+    """One-rule settings that are set while a rules file replaces them (and does not name them)."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +240,7 @@ def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
     problems = _Problems(env)
     schedule = env.get("SWEEP_SCHEDULE") or DEFAULT_SWEEP_SCHEDULE
     try:
-        parse_ncrontab(schedule)
+        _at_most_once_a_minute(parse_ncrontab(schedule))
     except CronError as error:
         problems.add("SWEEP_SCHEDULE", schedule, str(error))
     max_blobs = int(_number(env, "SWEEP_MAX_BLOBS", 100, problems, minimum=1, maximum=100_000, whole=True))
@@ -243,10 +259,11 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     if not connection_defined(env, "WATCH_STORAGE"):
         problems.add("WATCH_STORAGE", None, "the watched account's connection: a connection string, or "
                      "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity")
-    try:
-        blob_trigger_source(env)
-    except ConfigError as error:
-        problems.extend(error.problems)
+    for check in (blob_trigger_source, sweep_settings):
+        try:
+            check(env)
+        except ConfigError as error:
+            problems.extend(error.problems)
     allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
     problems_before = len(problems)
     retry = RetrySettings(
@@ -255,12 +272,19 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
         deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
         attempt_timeout=_number(env, "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", 60.0, problems, minimum=0.5, maximum=600),
+        http_deadline=_number(env, "HTTP_DEADLINE_SECONDS", 100.0, problems, minimum=1, maximum=HTTP_DEADLINE_MAX),
     )
     if len(problems) == problems_before and retry.max_delay < retry.base_delay:
         problems.add("RETRY_MAX_DELAY_SECONDS", retry.max_delay, f"at least RETRY_BASE_DELAY_SECONDS ({retry.base_delay})")
-    if len(problems) == problems_before and retry.attempt_timeout > retry.deadline:
+    if len(problems) == problems_before and retry.attempt_timeout >= retry.deadline:
+        # An attempt starts only if a whole one fits in what is left, and the claim and blob read come first.
         problems.add("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", retry.attempt_timeout,
-                     f"at most SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): one attempt must fit in the deadline")
+                     f"below SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): an attempt starts only when a whole one "
+                     "fits in the time left after the claim, so one as long as the deadline never starts")
+    if len(problems) == problems_before and retry.attempt_timeout >= retry.http_budget:
+        problems.add("HTTP_DEADLINE_SECONDS", retry.http_deadline,
+                     f"above SUBMIT_ATTEMPT_TIMEOUT_SECONDS ({retry.attempt_timeout:g}): an HTTP call must have "
+                     "time for one attempt after its claim")
     timeout = function_timeout(app_root)
     if timeout is not None and retry.deadline > timeout - 30:
         problems.add("SUBMIT_DEADLINE_SECONDS", retry.deadline,
@@ -288,9 +312,13 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     if not _CONTAINER_NAME.fullmatch(ledger_container):
         problems.add("LEDGER_CONTAINER", ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
 
-    rules, schedules = _load_triggers(env, app_root, allow_local, problems)
+    rules, schedules, ignored = _load_triggers(env, app_root, allow_local, problems)
     if problems:
         raise ConfigError(list(problems))
+    if ignored:
+        logging.getLogger("aml_trigger").warning(
+            "%s set but IGNORED: TRIGGER_RULES_FILE replaces the one-rule settings; move them into the rules file "
+            "(or name them there as %%SETTING%%), or unset them", ", ".join(ignored))
     return AppConfig(
         watch_container=watch_container,
         rules=tuple(rules),
@@ -302,6 +330,7 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         managed_identity_client_id=env.get("MANAGED_IDENTITY_CLIENT_ID") or None,
         watch_storage=watch_storage,
         ledger_storage=ledger_storage,
+        ignored_settings=ignored,
     )
 
 
@@ -341,10 +370,14 @@ def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ..
 
 
 def _load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool,
-                   problems: _Problems) -> tuple[list[Rule], list[Schedule]]:
+                   problems: _Problems) -> tuple[list[Rule], list[Schedule], tuple[str, ...]]:
+    """The rules and schedules, and the one-rule settings a rules file leaves unused."""
     rules_file = env.get("TRIGGER_RULES_FILE")
+    ignored: tuple[str, ...] = ()
     if rules_file:
-        document = _read_config_file(env, app_root, problems)
+        referenced: set[str] = set()
+        document = _read_config_file(env, app_root, problems, referenced)
+        ignored = _ignored_simple_settings(env, referenced)
         label: Callable[[int, str], str] = lambda index, key: f"{rules_file}: rules[{index}].{key}"
         raw_rules, schedules = document.get("rules", []), _parse_schedules(
             document.get("schedules", []), env, allow_local, problems)
@@ -354,11 +387,11 @@ def _load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool,
     else:
         problems.add("AML_PIPELINE_URL", None,
                      "set AML_PIPELINE_URL (one watched prefix -> one pipeline) or TRIGGER_RULES_FILE (several rules)")
-        return [], []
+        return [], [], ()
     rules = [rule for index, raw in enumerate(raw_rules)
              if (rule := _parse_rule(raw, lambda key, i=index: label(i, key), env, allow_local, problems))]
     _check_unique_names(raw_rules, label, "rule", problems)
-    return rules, schedules
+    return rules, schedules, ignored
 
 
 def _check_unique_names(raw_items: list[Any], label: Callable[[int, str], str], what: str,
@@ -371,8 +404,10 @@ def _check_unique_names(raw_items: list[Any], label: Callable[[int, str], str], 
         seen.add(name)
 
 
-def _read_config_file(env: Mapping[str, str], app_root: Path, problems: _Problems) -> dict[str, Any]:
-    """The rules file with settings substituted, its top level checked; {} when it cannot be used."""
+def _read_config_file(env: Mapping[str, str], app_root: Path, problems: _Problems,
+                      referenced: set[str] | None = None) -> dict[str, Any]:
+    """The rules file with settings substituted (their names added to ``referenced``), its top level checked;
+    {} when it cannot be used."""
     rules_file = env["TRIGGER_RULES_FILE"]
     path = app_root / rules_file
     try:
@@ -387,7 +422,7 @@ def _read_config_file(env: Mapping[str, str], app_root: Path, problems: _Problem
         problems.add("TRIGGER_RULES_FILE", str(path), f"valid UTF-8 JSON ({error})")
         return {}
     where = f"{rules_file}: "
-    document = _substitute(document, env, where, problems)
+    document = _substitute(document, env, where, problems, set() if referenced is None else referenced)
     if not isinstance(document, dict):
         problems.add(f"{where}(top level)", document, 'an object: {"rules": [...], "schedules": [...]}')
         return {}
@@ -404,18 +439,20 @@ def _read_config_file(env: Mapping[str, str], app_root: Path, problems: _Problem
     return document
 
 
-def _substitute(value: Any, env: Mapping[str, str], where: str, problems: _Problems) -> Any:
+def _substitute(value: Any, env: Mapping[str, str], where: str, problems: _Problems, referenced: set[str]) -> Any:
     """Replace %SETTING% and ${SETTING} in every string of the document with the app setting's value."""
     if isinstance(value, dict):
         separator = "" if where.endswith(": ") else "."
-        return {key: _substitute(item, env, f"{where}{separator}{key}", problems) for key, item in value.items()}
+        return {key: _substitute(item, env, f"{where}{separator}{key}", problems, referenced)
+                for key, item in value.items()}
     if isinstance(value, list):
-        return [_substitute(item, env, f"{where}[{index}]", problems) for index, item in enumerate(value)]
+        return [_substitute(item, env, f"{where}[{index}]", problems, referenced) for index, item in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
+        referenced.add(name)
         if name not in env:
             problems.add(where, value, f"app setting {name} is not set")
             return match.group(0)
@@ -433,6 +470,7 @@ _SIMPLE_SETTING_FOR = {
     "target.pipeline_version": "AML_PIPELINE_VERSION",
     "target.deployment": "AML_DEPLOYMENT",
     "target.workspace": "AML_WORKSPACE",
+    "target.scope": "AML_TOKEN_SCOPE",
     "target": "AML_PIPELINE_URL",
     "experiment": "AML_EXPERIMENT",
     "parameters": "AML_PARAMETERS",
@@ -441,6 +479,13 @@ _SIMPLE_SETTING_FOR = {
     "data_path": "AML_DATA_PATH_PARAMETER",
     "required_columns": "CSV_REQUIRED_COLUMNS",
 }
+
+
+def _ignored_simple_settings(env: Mapping[str, str], referenced: set[str]) -> tuple[str, ...]:
+    """One-rule settings that are set though a rules file replaces them and does not name them (AML_TOKEN_SCOPE
+    still applies to every target without its own scope)."""
+    simple = set(_SIMPLE_SETTING_FOR.values()) - {"(default rule)", "AML_TOKEN_SCOPE"}
+    return tuple(sorted(name for name in simple if env.get(name) and name not in referenced))
 
 
 def _rule_from_settings(env: Mapping[str, str], problems: _Problems) -> dict[str, Any]:
@@ -641,16 +686,20 @@ def _cron(raw: dict[str, Any], label: Callable[[str], str], problems: _Problems)
             return parse_ncrontab(recurrence_to_ncrontab(raw["recurrence"]))
         if not isinstance(raw["cron"], str):
             raise CronError("a six-field NCRONTAB string such as '0 0 2 * * *'")
-        cron = parse_ncrontab(raw["cron"])
-        if len(cron.seconds) > 1:
-            # A tick is keyed to the occurrence it stands for; seconds apart, a late tick could stand for the next.
-            raise CronError(f"{raw['cron']!r} fires more than once a minute; give the seconds field one value")
-        return cron
+        return _at_most_once_a_minute(parse_ncrontab(raw["cron"]))
     except RecurrenceError as error:
         problems.add(label("recurrence"), raw["recurrence"], str(error))
     except CronError as error:
         problems.add(label("cron"), raw.get("cron"), str(error))
     return None
+
+
+def _at_most_once_a_minute(cron: CronSchedule) -> CronSchedule:
+    """``cron`` if it fires at most once a minute; a tick is keyed to the occurrence it stands for, and seconds
+    apart a late tick could stand for the next one (a sweep that often would only pile up on itself)."""
+    if len(cron.seconds) > 1:
+        raise CronError(f"{cron.expression!r} fires more than once a minute; give the seconds field one value")
+    return cron
 
 
 def _data_source(raw: Any, label: Callable[[str], str], problems: _Problems) -> DataSource | None:
@@ -696,7 +745,15 @@ def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow
             allow_local=allow_local,
         )
     except TargetError as error:
-        problems.add(label("target.url"), raw["url"], str(error))
+        by_field: dict[str, list[str]] = {}
+        for field, expected in error.problems:
+            by_field.setdefault(field, []).append(expected)
+        for field, texts in by_field.items():
+            expected = "; ".join(texts)
+            if field == "scope" and not raw.get("scope"):  # the scope came from the app setting
+                problems.add("AML_TOKEN_SCOPE", env.get("AML_TOKEN_SCOPE"), expected)
+            else:
+                problems.add(label(f"target.{field}"), raw.get(field), expected)
         return None
 
 

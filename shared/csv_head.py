@@ -36,8 +36,10 @@ def csv_head_problem(head: bytes, blob_size: int, required_columns: Sequence[str
     try:
         rows = csv.reader(io.StringIO(text, newline=""))
         header = next(rows, None)
-        if header is None or not any(cell.strip() for cell in header):
+        if not header:
             return "no header row (the file starts with an empty line)"
+        if not any(cell.strip() for cell in header):
+            return f"the header row's {len(header)} column names are all empty ({text.splitlines()[0][:40]!r})"
         has_data_row = truncated or any(any(cell.strip() for cell in row) for row in rows)
     except csv.Error as error:
         return f"not parseable as CSV ({error})"
@@ -47,5 +49,20 @@ def csv_head_problem(head: bytes, blob_size: int, required_columns: Sequence[str
     missing = [column for column in required_columns if column not in columns]
     if missing:
         shown = ", ".join(cell.strip() for cell in header[:20]) + (", ..." if len(header) > 20 else "")
-        return f"missing required columns: {', '.join(missing)} (header has: {shown})"
+        return f"missing required columns: {', '.join(missing)} (header has: {shown})" + _separator_hint(text, header)
     return None
+
+
+_OTHER_SEPARATORS = ";\t|"
+_SNIFFED_CHARS = 8 * 1024
+
+
+def _separator_hint(text: str, header: Sequence[str]) -> str:
+    """Why the columns may be missing: the file looks separated by something other than ',' (a guess; '' if none)."""
+    try:
+        separator = csv.Sniffer().sniff(text[:_SNIFFED_CHARS], delimiters="," + _OTHER_SEPARATORS).delimiter
+    except csv.Error:  # the sniffer raises when no separator is consistent
+        return ""
+    if separator not in _OTHER_SEPARATORS or not any(separator in cell for cell in header):
+        return ""
+    return f"; the file looks {separator!r}-separated, but columns are read as ','-separated"

@@ -4,6 +4,8 @@ mapping from outcomes and errors to status codes. triggers/http.py only moves by
 from __future__ import annotations
 
 import json
+import math
+from email.message import Message
 from typing import Any, Callable, Mapping
 
 from azure.core.exceptions import AzureError
@@ -12,14 +14,14 @@ from shared.aml_client import SubmitError
 from shared.config import ConfigError
 from shared.decisions import Decision, Outcome
 from shared.ledger import ClaimBusyError
-from shared.operations import OperationError
+from shared.operations import OperationError, RunPending, list_limit
 
 MAX_REQUEST_BYTES = 64 * 1024
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,
                   Outcome.IGNORED: 409, Outcome.FAILED: 502}
 Answer = tuple[int, Any]
 
-START_SCHEMA = {"rule": str, "blob": str, "experiment": str, "parameters": dict, "request_id": str}
+START_SCHEMA = {"rule": str, "blob": str, "experiment": str, "parameters": dict, "request_id": str, "rerun": bool}
 EXPLAIN_SCHEMA = {"blob": str, "event": (dict, list)}
 RETRY_SCHEMA = {"record": str}
 
@@ -29,12 +31,8 @@ def json_body(body: bytes, content_type: str | None, schema: Mapping[str, type |
     """The request's JSON object, checked against ``schema``; OperationError with a clear 4xx otherwise."""
     if len(body) > MAX_REQUEST_BYTES:
         raise OperationError(413, f"request body is {len(body):,} bytes; at most {MAX_REQUEST_BYTES:,}")
-    if content_type and "json" not in content_type.lower():
-        raise OperationError(415, f"Content-Type must be application/json, not {content_type!r}")
-    try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise OperationError(400, f"body is not UTF-8 JSON: {error}") from None
+    check_content_type(content_type)
+    value = parse_json(body)
     if not isinstance(value, dict):
         raise OperationError(400, f"body must be a JSON object with {', '.join(schema)}")
     problems = [f"unknown field {key!r}" for key in value if key not in schema]
@@ -46,10 +44,106 @@ def json_body(body: bytes, content_type: str | None, schema: Mapping[str, type |
     return value
 
 
+MAX_JSON_DEPTH = 32
+"""Nesting a body may have: the deepest real one (an Event Grid array for explain) is 5 levels."""
+MAX_NUMBER_CHARS = 100
+"""Characters a JSON number may have: Python refuses integers past 4,300 digits, and no parameter needs 100."""
+JSON_MEDIA_TYPE = "application/json"
+
+
+def check_content_type(content_type: str | None) -> None:
+    """415 unless the header names JSON: ``application/json`` or a ``+json`` type, UTF-8 if a charset is given.
+
+    A missing header is refused too: a client that says nothing may be sending a form or text by default.
+    """
+    expected = f"Content-Type must be {JSON_MEDIA_TYPE} (optionally with charset=utf-8)"
+    if not content_type or not content_type.strip():
+        raise OperationError(415, f"{expected}; the request has no Content-Type")
+    header = Message()
+    header["Content-Type"] = content_type
+    media_type = header.get_content_type()  # text/plain when the header does not parse as type/subtype
+    maintype, _, subtype = media_type.partition("/")
+    if not (media_type == JSON_MEDIA_TYPE or (maintype == "application" and subtype.endswith("+json"))):
+        raise OperationError(415, f"{expected}, not {content_type[:200]!r}")
+    charset = header.get_content_charset()
+    if charset is not None and charset.replace("-", "") != "utf8":
+        raise OperationError(415, f"{expected}: the body is read as UTF-8, not {charset[:50]!r}")
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, refusing what would crash or mislead later: deep nesting, huge or non-finite numbers."""
+    try:
+        value = json.loads(body.decode("utf-8"), parse_int=_whole_number, parse_float=_real_number,
+                           parse_constant=_no_constant)
+        too_deep = _depth(value) > MAX_JSON_DEPTH
+    except RecursionError:  # json's scanner recurses per level: far past the bound, it gives up before we can count
+        too_deep = True
+    except _BadJson as error:
+        raise OperationError(400, f"body is not usable JSON: {error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise OperationError(400, f"body is not UTF-8 JSON: {error}") from None
+    if too_deep:
+        raise OperationError(400, f"body is not usable JSON: nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+class _BadJson(ValueError):
+    """Valid JSON syntax the API refuses (raised from json's hooks, so parsing stops at the first one)."""
+
+
+def _whole_number(text: str) -> int:
+    _check_number_length(text)
+    return int(text)
+
+
+def _real_number(text: str) -> float:
+    _check_number_length(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadJson(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _check_number_length(text: str) -> None:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _BadJson(f"a number of {len(text):,} characters ({text[:20]}...); at most {MAX_NUMBER_CHARS}")
+
+
+def _no_constant(text: str) -> None:
+    raise _BadJson(f"{text} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value``, found without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_DEPTH:
+            pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+RUNS_QUERY = ("rule", "schedule", "state", "since", "until", "limit")
+
+
+def runs_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """``GET /api/runs``'s query string as list_runs' arguments; OperationError 400 for unknown or bad ones."""
+    unknown = set(params) - set(RUNS_QUERY)
+    if unknown:
+        raise OperationError(400, f"unknown query parameters: {', '.join(sorted(unknown))}")
+    return {**params, "limit": list_limit(params.get("limit", "50"))}
+
+
 def answer(operation: Callable[[], Answer]) -> Answer:
     """Run an operation; turn what it raises into the status that says what happened, with a JSON reason."""
     try:
         return operation()
+    except RunPending as pending:  # still failing for now when the HTTP deadline came: the record stays open
+        return 202, pending.fields()
     except OperationError as error:
         return error.status, {"error": error.message}
     except ConfigError as error:
@@ -65,6 +159,6 @@ def decision_answer(decision: Decision) -> Answer:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {str: "a string", dict: "an object", list: "a list", int: "a number"}
+    names = {str: "a string", dict: "an object", list: "a list", int: "a number", bool: "true or false"}
     options = expected if isinstance(expected, tuple) else (expected,)
     return " or ".join(names.get(option, option.__name__) for option in options)

@@ -215,9 +215,14 @@ class Ledger:
             return self._settled.get(name)
 
     def _remember_settled(self, name: str, record: dict[str, Any]) -> None:
-        """Keep what a duplicate's decision needs (final states never change but by an operator's reopen)."""
+        """Keep what a duplicate's decision needs (final states never change but by an operator's reopen): the
+        state, the run, and the occurrence that used it, which a schedule's "no new data" skip names."""
+        kept = {key: record[key] for key in ("state", "run_id") if key in record}
+        occurrence = (record.get("subject") or {}).get("occurrence")
+        if occurrence is not None:
+            kept["subject"] = {"occurrence": occurrence}
         with self._settled_lock:
-            self._settled[name] = {key: record[key] for key in ("state", "run_id") if key in record}
+            self._settled[name] = kept
             self._settled.move_to_end(name)
             while len(self._settled) > SETTLED_MEMORY:
                 self._settled.popitem(last=False)

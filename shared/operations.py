@@ -14,16 +14,16 @@ from urllib.parse import unquote, urlsplit
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from shared.blob_names import BlobNameError, checked_blob_name
-from shared.blob_runs import BlobVersion, process_blob, read_blob_version
+from shared.blob_runs import BlobVersion, process_blob, read_blob_version, run_rule
 from shared.config import ConfigError, Rule, RunSpec, override_run
 from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
 from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import ClaimLostError, rule_namespace
+from shared.ledger import ClaimBusyError, ClaimLostError, record_name, rule_namespace
+from shared.matching import mismatch, split_rules
 from shared.redaction import MASK, looks_secret, masked, secret_name
-from shared.matching import split_rules
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
-from shared.run_steps import Step
+from shared.run_steps import RETRY_LATER, Step
 from shared.schedule_runs import fire_schedule
 from shared.services import Services, build_services
 
@@ -31,6 +31,8 @@ RECORD_PREFIXES = ("rules/", "schedules/", "manual/")
 _RECORD_NAME = re.compile(r"(?:rules|schedules|manual)/[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _STATES = ("claimed", "submitted", "rejected", "skipped", "failed")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""A manual run's request_id: short and plain, since it is sent as the run's trigger_manual tag."""
 
 
 class OperationError(Exception):
@@ -138,9 +140,49 @@ def _shown_run(run: RunSpec) -> RunSpec:
 # --- manual runs -------------------------------------------------------------------------------------------------
 
 
+class RunPending(Exception):
+    """A manual run or retry still failing for now at its deadline: its record stays open and the sweep (or a
+    retry) finishes it. The HTTP API answers 202 naming the record, never a front-end timeout; the CLI exits 3.
+    """
+
+    def __init__(self, record: str, cause: Exception):
+        super().__init__(f"{record}: {cause}")
+        self.record = record
+        self.busy = isinstance(cause, ClaimBusyError)
+        self.reason = str(cause)
+        self.attempts = getattr(cause, "attempts", None)
+
+    def fields(self) -> dict[str, Any]:
+        namespace, owner = self.record.split("/")[:2]
+        listing = "schedule" if namespace == "schedules" else "rule"
+        finisher = ("POST /api/runs/retry with this record" if namespace == "schedules"
+                    else "the catch-up sweep (SWEEP_SCHEDULE), or POST /api/runs/retry with this record")
+        answer: dict[str, Any] = {
+            "outcome": "pending", "record": self.record, "state": "claimed" if self.busy else "failed",
+            "retryable": True, "reason": self.reason, "location": f"/api/runs?{listing}={owner}",
+            "finished_by": f"its current owner, else {finisher}" if self.busy else finisher}
+        if self.attempts is not None:
+            answer["attempts"] = self.attempts
+        return answer
+
+
+def http_deadline(services: Services) -> float:
+    """The monotonic deadline of work an HTTP request starts: the answer must beat Azure's 230 s front end."""
+    return services.monotonic() + services.config.retry.http_budget
+
+
 def start_run(services: Services, *, rule: str, blob: str | None = None, experiment: Any = None,
-              parameters: Any = None, request_id: str | None = None) -> Decision:
-    """Start a run for ``rule`` by hand, with optional overrides; one run per ``request_id`` (if given)."""
+              parameters: Any = None, request_id: str | None = None, rerun: bool = False,
+              deadline: float | None = None) -> Decision:
+    """Start a run for ``rule`` by hand; RunPending when it is still failing for now at ``deadline``.
+
+    A blob the rule watches, with no overrides, no ``request_id`` and no ``rerun``, gets *that version's* run:
+    the key, namespace and tags its event would use, so the event, the sweep and a repeated submit are
+    duplicates of it. Anything else is a deliberate extra run in the manual namespace, one per ``request_id``.
+    """
+    if request_id is not None and not _REQUEST_ID.fullmatch(request_id):
+        raise OperationError(400, f"request_id ({len(request_id):,} characters) must be 1 to 128 letters, digits, "
+                                  "'.', '_', ':' or '-', starting with a letter or digit")
     found = _rule(services, rule)
     try:
         run = override_run(found.run, experiment=experiment, parameters=parameters)
@@ -150,16 +192,28 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
         _safe_name(blob, "blob")
     if blob is not None and run.data_path is None:
         raise OperationError(400, f"rule {rule!r} passes no data (it has no data_path): leave blob out")
+    deadline = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
+    version = _manual_data(services, blob) if blob is not None else None
+    if (version is not None and run == found.run and request_id is None and not rerun
+            and mismatch(found.watch, version.name) is None):
+        key = blob_version_key(version.container, version.name, version.etag)
+        return _or_pending(record_name(rule_namespace(rule), key), lambda: run_rule(found, version, services, deadline))
     request_id = request_id or uuid.uuid4().hex
     key = hashlib.sha256(f"manual\n{rule}\n{request_id}".encode("utf-8")).hexdigest()
-    version = _manual_data(services, blob) if blob is not None else None
+    subject = {"kind": "manual", "rule": rule, "request_id": request_id, "blob": blob, "experiment": experiment,
+               "parameters": parameters}
+    return _or_pending(record_name(manual_namespace(rule), key),
+                       lambda: _manual_run(services, run, version, subject, key, deadline))
+
+
+def _manual_run(services: Services, run: RunSpec, version: BlobVersion | None, subject: dict[str, Any], key: str,
+                deadline: float) -> Decision:
+    """A deliberate extra run: its own key in the manual namespace, tagged with its request id."""
+    rule = subject["rule"]
     about: dict[str, Any] = {"rule": rule, "key": key}
     if version is not None:
         about.update(container=version.container, blob=version.name, etag=version.etag)
     step = Step(services, manual_namespace(rule), key, about)
-    subject = {"kind": "manual", "rule": rule, "request_id": request_id, "blob": blob, "experiment": experiment,
-               "parameters": parameters}
-    deadline = services.monotonic() + services.config.retry.deadline
     done = step.claim_or_duplicate(subject, deadline)
     if done:
         return done
@@ -167,11 +221,20 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
         problem = csv_head_problem(version.head, version.size, run.required_columns)
         if problem:
             return step.settle_without_run(Outcome.REJECTED, problem)
-    tags = {"triggered_by": TRIGGERED_BY, "trigger_rule": rule, "trigger_manual": request_id, "trigger_key": key}
+    tags = {"triggered_by": TRIGGERED_BY, "trigger_rule": rule, "trigger_manual": subject["request_id"],
+            "trigger_key": key}
     if version is not None:
         tags.update(trigger_blob=f"{version.container}/{version.name}", trigger_etag=version.etag)
     request = submission(run, data=version.ref if version else None, tags=tags, key=key)
     return step.submit(run, request, deadline)
+
+
+def _or_pending(record: str, work: Callable[[], Decision]) -> Decision:
+    """``work``'s decision; a failure for now becomes RunPending naming the record that stays open."""
+    try:
+        return work()
+    except RETRY_LATER as error:
+        raise RunPending(record, error) from error
 
 
 def _manual_data(services: Services, blob: str) -> BlobVersion:
@@ -192,6 +255,17 @@ def _rule(services: Services, name: str) -> Rule:
 # --- records -----------------------------------------------------------------------------------------------------
 
 
+MAX_LIST_LIMIT = 1000
+"""Records one listing may return: each one is a blob read."""
+
+
+def list_limit(text: str) -> int:
+    """A listing's ``limit`` as given in a query string or on the command line: a whole number in range."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIST_LIMIT):
+        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {text[:20]!r}")
+    return int(text)
+
+
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
               state: str | None = None, since: str | None = None, until: str | None = None,
               limit: int = 50) -> list[dict[str, Any]]:
@@ -200,8 +274,8 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
         raise OperationError(400, "filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise OperationError(400, f"state must be one of {', '.join(_STATES)}")
-    if not 1 <= limit <= 1000:
-        raise OperationError(400, "limit must be from 1 to 1000")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     after, before = _moment(since, "since"), _moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"schedules/{schedule}/"] if schedule else list(RECORD_PREFIXES))
@@ -231,11 +305,11 @@ def _moment(value: str | None, what: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def retry(services: Services, *, record: str) -> Decision:
+def retry(services: Services, *, record: str, deadline: float | None = None) -> Decision:
     """Run a failed or rejected record's trigger again (after fixing the data, the pipeline or the rule).
 
     What will re-run is resolved and checked first; only then is the record reopened, so a retry that cannot
-    happen leaves the record as it was.
+    happen leaves the record as it was. Still failing for now at ``deadline``: RunPending.
     """
     if not _RECORD_NAME.fullmatch(record):
         raise OperationError(400, "record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
@@ -245,16 +319,28 @@ def retry(services: Services, *, record: str) -> Decision:
     current, etag = found
     if current.get("state") not in ("failed", "rejected"):
         raise OperationError(409, f"{record} is {current.get('state')}; only failed or rejected records are retried")
-    rerun = _rerun(services, record.split("/")[1], current.get("subject", {}))
+    rerun = _rerun(services, record.split("/")[1], current.get("subject", {}), deadline)
     try:
         services.ledger.reopen(record, current, etag, reason=f"retry requested (was {current['state']}: "
                                                              f"{current.get('reason')})")
     except ClaimLostError as error:
         raise OperationError(409, str(error)) from None
-    return rerun()
+    return _or_pending(record, rerun)
 
 
-def _rerun(services: Services, owner: str, subject: dict[str, Any]) -> Callable[[], Decision]:
+def finish_manual(services: Services, record: str) -> Decision:
+    """Finish a manual record left failed for now (an HTTP call answered 202) or abandoned: the sweep's part.
+
+    Its request id claims the same key again, so a record settled meanwhile is a duplicate, not a second run.
+    """
+    found = services.ledger.read(record)
+    if found is None:
+        raise OperationError(404, f"no record {record}")
+    return _rerun(services, record.split("/")[1], found[0].get("subject", {}), None)()
+
+
+def _rerun(services: Services, owner: str, subject: dict[str, Any],
+           deadline: float | None) -> Callable[[], Decision]:
     """What re-running a record's trigger takes, checked now: the rule or schedule exists, the blob is unchanged."""
     kind = subject.get("kind")
     if kind == "blob":
@@ -266,16 +352,18 @@ def _rerun(services: Services, owner: str, subject: dict[str, Any]) -> Callable[
             raise OperationError(409, f"{subject['blob']} no longer exists") from None
         if now != subject["etag"]:
             raise OperationError(409, f"{subject['blob']} changed since (the newer version has its own record)")
-        return lambda: process_blob(blob, services, expected_etag=now, only=[rule])[0]
+        return lambda: process_blob(blob, services, expected_etag=now, only=[rule], deadline=deadline)[0]
     if kind == "schedule":
         if not any(s.name == owner and s.enabled for s in services.config.schedules):
             raise OperationError(409, f"schedule {owner!r} is no longer configured (or is disabled)")
         occurrence = datetime.fromisoformat(subject["occurrence"].replace("Z", "+00:00"))
-        return lambda: fire_schedule(owner, fired_at=occurrence, past_due=False, services=services)
+        return lambda: fire_schedule(owner, fired_at=occurrence, past_due=False, services=services,
+                                     deadline=deadline)
     if kind == "manual":
         _rule(services, owner)
         return lambda: start_run(services, rule=owner, blob=subject.get("blob"), experiment=subject.get("experiment"),
-                                 parameters=subject.get("parameters"), request_id=subject["request_id"])
+                                 parameters=subject.get("parameters"), request_id=subject["request_id"],
+                                 deadline=deadline)
     raise OperationError(409, f"a {kind!r} record cannot be retried")
 
 
@@ -290,6 +378,8 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         return False, {"configuration": {"ok": False, "problems": [str(problem) for problem in error.problems]}}
     report: dict[str, Any] = {"configuration": {"ok": True, "rules": len(services.config.rules),
                                                 "schedules": len(services.config.schedules)}}
+    if services.config.ignored_settings:
+        report["configuration"]["ignored_settings"] = list(services.config.ignored_settings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
     scopes = sorted({item.run.target.scope for item in (*services.config.rules, *services.config.schedules)})

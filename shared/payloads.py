@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -13,6 +14,9 @@ TRIGGERED_BY = "aml-pipeline-trigger"
 REPEATABILITY_HEADER = "repeatability_request-id"
 """The per-request id header, spelled as azure-ai-ml's batch endpoint client sends it."""
 _REPEATABILITY_NAMESPACE = uuid.UUID("6f1a3c52-2c57-4e61-9a1e-6d1f6a3e2b7c")
+MAX_TAG_VALUE_CHARS = 1000
+"""Azure ML's longest run tag value and run property value ("Service limits in Azure Machine Learning");
+a v2 job's properties are its run's properties."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,20 @@ def blob_tags(rule: str, *, container: str, blob_name: str, etag: str, key: str)
     }
 
 
+def bounded_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """``tags`` with every value cut to what Azure ML accepts; a cut value keeps its start, its end and a hash
+    of the whole, so the run still names its blob (the whole name is in the record trigger_key leads to)."""
+    return {name: _bounded(value) for name, value in tags.items()}
+
+
+def _bounded(value: str) -> str:
+    if len(value) <= MAX_TAG_VALUE_CHARS:
+        return value
+    marker = f"...[sha256:{hashlib.sha256(value.encode('utf-8')).hexdigest()[:16]}]..."
+    kept = MAX_TAG_VALUE_CHARS - len(marker)
+    return value[: kept // 2] + marker + value[len(value) - (kept - kept // 2):]
+
+
 def v1_submission(run: RunSpec, *, data_path: str | None, tags: Mapping[str, str]) -> SubmitRequest:
     """The body of a v1 published pipeline / pipeline endpoint submission (PipelineSubmissionInfo).
 
@@ -55,7 +73,7 @@ def v1_submission(run: RunSpec, *, data_path: str | None, tags: Mapping[str, str
         "ExperimentName": run.experiment,
         "ParameterAssignments": {name: str(value) for name, value in run.parameters.items()},
         "RunSource": run.run_source,
-        "tags": dict(tags),
+        "tags": bounded_tags(tags),
     }
     if run.data_path is not None and data_path is not None:
         body["DataPathAssignments"] = {
@@ -85,7 +103,8 @@ def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str]
         datastore = run.data_path.datastore
         uri = f"azureml://datastores/{datastore}/paths/{data.path}" if datastore else data.url
         inputs[run.data_path.parameter] = {"jobInputType": "UriFile", "uri": uri}
-    properties: dict[str, Any] = {"inputData": inputs, "properties": {"experimentName": run.experiment, **tags}}
+    properties: dict[str, Any] = {"inputData": inputs,
+                                  "properties": {"experimentName": run.experiment, **bounded_tags(tags)}}
     if run.outputs:
         properties["outputData"] = {name: {"jobOutputType": JOB_OUTPUT_TYPES[output.type], "uri": output.uri}
                                     for name, output in run.outputs.items()}

@@ -69,8 +69,12 @@ def choose_data(data: DataSource, container: ContainerClient) -> BlobVersion | s
     return f"{newest.name}: {version}" if isinstance(version, str) else version
 
 
-def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Services) -> Decision:
-    """Start the run one tick of schedule ``name`` calls for, unless its occurrence was already handled."""
+def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Services,
+                  deadline: float | None = None) -> Decision:
+    """Start the run one tick of schedule ``name`` calls for, unless its occurrence was already handled.
+
+    ``deadline`` (monotonic) bounds an operator's HTTP retry below SUBMIT_DEADLINE_SECONDS.
+    """
     schedule = next((s for s in services.config.schedules if s.name == name and s.enabled), None)
     if schedule is None:
         raise LookupError(f"schedule {name!r} is not in the configuration (or is disabled); restart the app "
@@ -81,7 +85,7 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
     step = Step(services, schedule_namespace(name), key, about)
     subject = {"kind": "schedule", "schedule": name, "occurrence": _iso(occurrence), "fired_at": _iso(fired_at),
                "past_due": past_due}
-    deadline = services.monotonic() + services.config.retry.deadline
+    deadline = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
     done = step.claim_or_duplicate(subject, deadline)
     if done:
         return done
@@ -110,9 +114,10 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
         schedule_data_namespace(name), blob_version_key(version.container, version.name, version.etag),
         {"kind": "schedule-data", "schedule": name, **data, "occurrence": _iso(occurrence)}, deadline)
     if isinstance(data_claim, Duplicate):
-        used_by = data_claim.record.get("subject", {}).get("occurrence")
+        used_by = data_claim.record
         return step.settle_without_run(
-            Outcome.SKIPPED, f"no new data: {version.name} ({version.etag}) was used by the run of {used_by}")
+            Outcome.SKIPPED, f"no new data: {version.name} ({version.etag}) was used by the run of "
+                             f"{used_by.get('subject', {}).get('occurrence')} (run {used_by.get('run_id')})")
     try:
         decision = step.submit(schedule.run, request, deadline, data=data)
     except BaseException:

@@ -106,9 +106,10 @@ def _from_connection_string(connection: str, text: str, rules: EndpointRules,
     endpoints = {}
     for service in ("blob", "queue"):
         endpoint = fields.get(f"{service.upper()}ENDPOINT")
-        if endpoint is None and name:
-            protocol = fields.get("DEFAULTENDPOINTSPROTOCOL", "https")
-            endpoint = f"{protocol}://{name}.{service}.{fields.get('ENDPOINTSUFFIX', CLOUD_SUFFIXES[0])}"
+        if endpoint is None and name:  # as the SDK derives it: the protocol counts only beside an EndpointSuffix
+            suffix = fields.get("ENDPOINTSUFFIX")
+            protocol = fields.get("DEFAULTENDPOINTSPROTOCOL", "https") if suffix else "https"
+            endpoint = f"{protocol}://{name}.{service}.{suffix or CLOUD_SUFFIXES[0]}"
         if endpoint is not None:
             given = f"{service.capitalize()}Endpoint" if f"{service.upper()}ENDPOINT" in fields else "AccountName"
             endpoints[service] = _checked_endpoint(endpoint, service, f"{connection} ({given})", rules, problems)

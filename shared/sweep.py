@@ -3,7 +3,9 @@ so no file is lost when Event Grid delivery failed or the app was down.
 
 Cost grows with listing pages, not blobs: per rule one listing of the watched prefix and one of the rule's ledger
 records (both carry what the diff needs: names, ETags, sizes; record states in metadata), compared in memory.
-Only the versions found missing are then read and submitted, through the same path as blob events.
+Only the versions found missing are then read and submitted, through the same path as blob events. Manual runs
+an HTTP call left failed for now (it answered 202) are finished here too, from one listing of each rule's manual
+records.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Iterator
+
+from azure.storage.blob import BlobProperties
 
 from shared.blob_runs import process_blob
 from shared.config import Rule
@@ -20,6 +24,7 @@ from shared.decisions import LOGGER
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import rule_namespace
 from shared.matching import mismatch
+from shared.operations import OperationError, RunPending, finish_manual, manual_namespace
 from shared.run_steps import RETRY_LATER
 from shared.services import Services
 
@@ -65,31 +70,45 @@ def find_missing(services: Services, report: SweepReport) -> list[MissingVersion
     return [MissingVersion(name, etag, tuple(sorted(rules))) for (name, etag), rules in sorted(missing.items())]
 
 
+def find_open_manual(services: Services, report: SweepReport) -> list[str]:
+    """Manual records of configured rules failed for now or abandoned: what a 202 from ``POST /api/runs`` left
+    for the sweep. One listing for all rules (usually one empty page)."""
+    now = datetime.now(timezone.utc)
+    rules = {f"{manual_namespace(rule.name)}/" for rule in services.config.rules}
+    return [record.name for record in _records(services, manual_namespace(""), report)
+            if record.name[:record.name.rindex("/") + 1] in rules and _needs_work(services, record, now)]
+
+
 def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
           progress: Callable[[int, int], None] | None = None) -> SweepReport:
-    """Process up to ``max_blobs`` missing versions; the rest wait for the next sweep. Recorded and logged.
+    """Process up to ``max_blobs`` missing versions and open manual records; the rest wait for the next sweep.
 
-    With a ``budget`` (seconds, e.g. the function timeout less a margin), no version is started unless a whole
+    With a ``budget`` (seconds, e.g. the function timeout less a margin), nothing is started unless a whole
     deadline (SUBMIT_DEADLINE_SECONDS) still fits in it: the host never kills a sweep in the middle of a POST.
+    Recorded and logged.
     """
     started = services.monotonic()
     report = SweepReport(started_at=_iso(datetime.now(timezone.utc)))
     missing = find_missing(services, report)
-    report.missing = len(missing)
-    todo = missing[:max_blobs]
-    report.left_for_next_sweep = len(missing) - len(todo)
-    for index, version in enumerate(todo, start=1):
+    open_manual = find_open_manual(services, report)
+    report.missing = len(missing) + len(open_manual)
+    work = [(version.name, lambda version=version: process_blob(
+                services.watched.get_blob_client(version.name), services, expected_etag=version.etag))
+            for version in missing]
+    work += [(name, lambda name=name: [finish_manual(services, name)]) for name in open_manual]
+    todo = work[:max_blobs]
+    report.left_for_next_sweep = len(work) - len(todo)
+    for index, (name, process) in enumerate(todo, start=1):
         if budget is not None and services.monotonic() - started + services.config.retry.deadline > budget:
             report.stopped_for_time = True
             report.left_for_next_sweep += len(todo) - index + 1
             break
-        blob = services.watched.get_blob_client(version.name)
         try:
-            for decision in process_blob(blob, services, expected_etag=version.etag):
+            for decision in process():
                 report.outcomes[decision.outcome.value] += 1
-        except RETRY_LATER as error:  # recorded by the blob path; the next sweep or redelivery retries it
+        except (*RETRY_LATER, RunPending, OperationError) as error:  # recorded; the next sweep retries it
             report.outcomes["failed"] += 1
-            report.errors.append(f"{version.name}: {error}")
+            report.errors.append(f"{name}: {error}")
         report.processed = index
         if progress:
             progress(index, len(todo))
@@ -112,19 +131,27 @@ def _watched_versions(services: Services, rule: Rule, report: SweepReport):
 def _handled_keys(services: Services, rule: Rule, now: datetime, report: SweepReport) -> set[str]:
     """Keys whose record is settled, or claimed recently (someone is on it): everything else needs work."""
     namespace = rule_namespace(rule.name) + "/"
-    handled = set()
-    for page in services.ledger.listing(namespace):
+    return {record.name[len(namespace):].removesuffix(".json")
+            for record in _records(services, namespace, report) if not _needs_work(services, record, now)}
+
+
+def _records(services: Services, prefix: str, report: SweepReport) -> Iterator[BlobProperties]:
+    """The ledger's records under ``prefix``, one listing page at a time, counted in the report."""
+    for page in services.ledger.listing(prefix):
         report.listing_pages += 1
         for record in page:
             report.records_listed += 1
-            state = (record.metadata or {}).get("state")
-            retryable = (record.metadata or {}).get("retryable") == "true"
-            age = (now - record.last_modified).total_seconds()
-            expiry = float((record.metadata or {}).get("claim_expiry", services.config.claim_expiry))
-            abandoned = state == "claimed" and age > expiry + CLOCK_MARGIN  # the claim itself decides, by server time
-            if not (state == "failed" and retryable) and not abandoned:
-                handled.add(record.name[len(namespace):].removesuffix(".json"))
-    return handled
+            yield record
+
+
+def _needs_work(services: Services, record: BlobProperties, now: datetime) -> bool:
+    """Failed for now, or a claim past its own expiry (judged by the claim itself, on the server's time)."""
+    metadata = record.metadata or {}
+    state = metadata.get("state")
+    age = (now - record.last_modified).total_seconds()
+    expiry = float(metadata.get("claim_expiry", services.config.claim_expiry))
+    return (state == "failed" and metadata.get("retryable") == "true") or (
+        state == "claimed" and age > expiry + CLOCK_MARGIN)
 
 
 def _iso(moment: datetime) -> str:

@@ -59,7 +59,12 @@ _EXPECTED_SHAPES = (
 
 
 class TargetError(ValueError):
-    """A target URL that must not be used; the message says what was expected."""
+    """A target that must not be used; ``problems`` pairs each expectation with the field it is about (url, kind,
+    pipeline_version, deployment, workspace, scope), so a configuration error names the setting to fix."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(text for _, text in problems))
 
 
 @dataclass(frozen=True)
@@ -123,32 +128,31 @@ def parse_target(
     ``kind`` confirms the inferred kind; on a loopback host (local development) it may name the kind of a
     stand-in whose path fits no Azure shape.
     """
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     if "\\" in url or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         # HTTP clients end the host at a backslash where urlsplit does not: the token would go elsewhere.
-        raise TargetError("must not contain backslashes, spaces or control characters")
+        raise TargetError([("url", "must not contain backslashes, spaces or control characters")])
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port
         sent_to = (parse_url(url).host or "").lower()
     except ValueError as error:
-        raise TargetError(f"not a URL ({error})") from None
+        raise TargetError([("url", f"not a URL ({error})")]) from None
     if "%" in parts.netloc or sent_to.strip("[]") != host:
-        raise TargetError("host is ambiguous (percent-encoding or a host HTTP clients would read differently)")
+        raise TargetError([("url", "host is ambiguous (percent-encoding or a host HTTP clients would read "
+                                   "differently)")])
     local = allow_local and is_loopback(host)
     if parts.username or parts.password:
-        problems.append("must not carry user info: managed identity authenticates the call")
+        problems.append(("url", "must not carry user info: managed identity authenticates the call"))
     if parts.query or parts.fragment:
-        problems.append("must not carry a query string or fragment (the version goes in pipeline_version)")
+        problems.append(("url", "must not carry a query string or fragment (the version goes in pipeline_version)"))
     if local:
         if parts.scheme not in ("http", "https"):
-            problems.append("must be http or https")
+            problems.append(("url", "must be http or https"))
     elif parts.scheme != "https":
-        problems.append(
-            "must be https (plain http and loopback hosts are allowed only with AML_ALLOW_LOCAL_TARGETS=true, "
-            "for local development)"
-        )
+        problems.append(("url", "must be https (plain http and loopback hosts are allowed only with "
+                                "AML_ALLOW_LOCAL_TARGETS=true, for local development)"))
 
     inferred, match = _infer_kind(parts.path)
     declared = None
@@ -156,34 +160,36 @@ def parse_target(
         try:
             declared = TargetKind(kind)
         except ValueError:
-            problems.append(f"kind {kind!r} must be auto or one of {', '.join(k.value for k in TargetKind)}")
+            problems.append(("kind", f"kind {kind!r} must be auto or one of "
+                                     f"{', '.join(k.value for k in TargetKind)}"))
     if declared and inferred and declared is not inferred:
-        problems.append(f"kind {kind!r} was set but the URL is a {inferred.value} URL")
+        problems.append(("kind", f"kind {kind!r} was set but the URL is a {inferred.value} URL"))
     if inferred is None and not (local and declared):
-        problems.append(f"path does not fit {_EXPECTED_SHAPES}")
+        problems.append(("url", f"path does not fit {_EXPECTED_SHAPES}"))
     resolved = inferred or declared
     hosts = _HOSTS[resolved] if resolved else V1_HOST_SUFFIXES + V2_HOST_SUFFIXES
     if not local and not host.lower().endswith(hosts):
-        problems.append(f"host {host!r} is not an Azure ML host (expected *{', *'.join(hosts)})")
+        problems.append(("url", f"host {host!r} is not an Azure ML host (expected *{', *'.join(hosts)})"))
 
     version = pipeline_version or None
     if match and inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
         if version and version != match.group("version"):
-            problems.append(f"URL names version {match.group('version')!r} but pipeline_version is {version!r}")
+            problems.append(("pipeline_version",
+                             f"URL names version {match.group('version')!r} but pipeline_version is {version!r}"))
         version = match.group("version")
     if version and resolved and resolved is not TargetKind.PIPELINE_ENDPOINT:
-        problems.append("pipeline_version applies to v1 pipeline endpoints only")
+        problems.append(("pipeline_version", "pipeline_version applies to v1 pipeline endpoints only"))
     if deployment is not None and resolved and (
             resolved is not TargetKind.BATCH_ENDPOINT or not _DEPLOYMENT.fullmatch(deployment)):
-        problems.append("deployment applies to batch endpoints only, and is a deployment name")
+        problems.append(("deployment", "deployment applies to batch endpoints only, and is a deployment name"))
     workspace_id = _workspace_id(match, workspace, resolved, problems)
 
     resolved_scope = scope or (_DEFAULT_SCOPE[resolved] if resolved else ARM_SCOPE)
     if not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?/\.default", resolved_scope):
-        problems.append(f"token scope {resolved_scope!r} must look like https://<resource>/.default")
+        problems.append(("scope", f"token scope {resolved_scope!r} must look like https://<resource>/.default"))
 
     if problems:
-        raise TargetError("; ".join(problems))
+        raise TargetError(problems)
     assert resolved is not None
     base_path = parts.path.rstrip("/")
     if match and inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
@@ -208,17 +214,17 @@ def _infer_kind(path: str) -> tuple[TargetKind | None, re.Match[str] | None]:
 
 
 def _workspace_id(match: re.Match[str] | None, workspace: str | None, kind: TargetKind | None,
-                  problems: list[str]) -> str | None:
+                  problems: list[tuple[str, str]]) -> str | None:
     """The studio form of the workspace: from a v1 URL, or from ``workspace`` (an ARM id) for a batch endpoint."""
     if match is not None and "ws" in match.groupdict():
         if workspace is not None:
-            problems.append("workspace is read from a v1 URL; set it for batch endpoints only")
+            problems.append(("workspace", "workspace is read from a v1 URL; set it for batch endpoints only"))
         return "/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**match.groupdict())
     if workspace is None:
         return None
     found = _WORKSPACE_ID.match(workspace.rstrip("/"))
     if found is None:
-        problems.append("workspace must be the workspace's resource id: /subscriptions/<sub>/resourceGroups/<rg>/"
-                        "providers/Microsoft.MachineLearningServices/workspaces/<name>")
+        problems.append(("workspace", "workspace must be the workspace's resource id: /subscriptions/<sub>/"
+                         "resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>"))
         return None
     return "/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**found.groupdict())

@@ -11,6 +11,7 @@ import pytest
 from shared.blob_runs import process_blob, read_blob_version
 from shared.config import ConfigError
 from shared.csv_head import HEAD_BYTES
+from shared.payloads import bounded_tags
 from shared.services import build_services
 from tests.conftest import SAMPLE_CSV
 from tests.harness import deliver_blob, host_blob_client, ledger_record, service_client, upload
@@ -99,6 +100,24 @@ def test_subfolders_are_watched_when_the_rule_says_so(app_env, aml, monkeypatch)
 
     assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
         "incoming/2026/11/machines.CSV"]
+
+
+def test_a_blob_name_too_long_for_a_tag_runs_with_a_cut_tag_and_its_whole_name_in_the_record(app_env, aml,
+                                                                                                monkeypatch):
+    monkeypatch.setenv("WATCH_SUBFOLDERS", "true")
+    container = app_env["WATCH_CONTAINER"]
+    name = "/".join(["d" * 99] * 10) + "/m.csv"  # 1,005 characters: a valid blob name, a tag value too long
+    etag = upload(container, name, SAMPLE_CSV)
+
+    deliver_blob(container, name)
+
+    [run] = aml.accepted
+    record = ledger_record("default", container, name, etag)
+    assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == name == record["subject"]["blob"]
+    assert all(len(value) <= 1000 for value in run.body["tags"].values())
+    tag = run.body["tags"]["trigger_blob"]
+    assert tag.startswith(f"{container}/ddd") and tag.endswith("ddd/m.csv") and "...[sha256:" in tag
+    assert run.body["tags"]["trigger_key"] == record["key"] and record["run_id"] == run.run_id
 
 
 def test_zero_byte_blob_is_ignored_and_its_flushed_version_runs(app_env, aml, caplog):
@@ -233,7 +252,8 @@ def test_awkward_blob_names_pass_through_exactly(app_env, aml, monkeypatch, blob
 
     [run] = aml.accepted
     assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == blob_name
-    assert run.body["tags"]["trigger_blob"] == f"{container}/{blob_name}"
+    assert run.body["tags"]["trigger_blob"] == bounded_tags({"trigger_blob": f"{container}/{blob_name}"})[
+        "trigger_blob"]  # whole, but for the 1,024-character name: cut to Azure ML's 1,000 (tested on its own)
     assert ledger_record("default", container, blob_name, etag)["subject"]["blob"] == blob_name
 
 

@@ -43,6 +43,14 @@ def test_submit_with_overrides_and_a_request_id(app_env, aml, capsys):
     assert aml.accepted[0].body["ParameterAssignments"]["note"] == "hello world"
 
 
+@pytest.mark.parametrize("limit", ["99999", "-1", "0", "ten"])
+def test_runs_with_a_limit_out_of_range_says_the_range(app_env, capsys, limit):
+    with pytest.raises(SystemExit) as exited:
+        main(["runs", "--limit", limit])
+    assert exited.value.code == 2
+    assert f"limit must be a whole number from 1 to 1000, not {limit!r}" in capsys.readouterr().err
+
+
 def test_submit_fails_clearly_for_an_unknown_rule(app_env, capsys):
     assert main(["submit", "nope"]) == 1
     assert "no rule named 'nope'" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from shared.config import (
     blob_trigger_source,
     connection_defined,
     load_config,
+    sweep_settings,
 )
 from shared.targets import ARM_SCOPE, TargetKind
 
@@ -171,8 +172,61 @@ def test_token_scope_setting_is_used_and_checked():
     assert only_rule(minimal_env(AML_TOKEN_SCOPE="https://ml.azure.com/.default")).run.target.scope == \
         "https://ml.azure.com/.default"
     problem = single_problem(minimal_env(AML_TOKEN_SCOPE="api://aml"))
-    assert problem.where == "AML_PIPELINE_URL"
+    assert (problem.where, problem.value) == ("AML_TOKEN_SCOPE", "api://aml")
     assert "token scope 'api://aml' must look like https://<resource>/.default" in problem.expected
+
+
+SCORING_URI = "https://retrain.eastus.inference.ml.azure.com/jobs"
+WORKSPACE_ID = "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w"
+
+
+@pytest.mark.parametrize("setting, value, url, expected", [
+    ("AML_TOKEN_SCOPE", "api://aml", PIPELINE_URL, "token scope 'api://aml' must look like https://<resource>/.default"),
+    ("AML_WORKSPACE", WORKSPACE_ID, PIPELINE_URL, "workspace is read from a v1 URL; set it for batch endpoints only"),
+    ("AML_WORKSPACE", "ws-1", SCORING_URI, "workspace must be the workspace's resource id"),
+    ("AML_DEPLOYMENT", "blue", PIPELINE_URL, "deployment applies to batch endpoints only"),
+    ("AML_DEPLOYMENT", "blue green", SCORING_URI, "deployment applies to batch endpoints only"),
+    ("AML_PIPELINE_VERSION", "2", PIPELINE_URL, "pipeline_version applies to v1 pipeline endpoints only"),
+    ("AML_PIPELINE_VERSION", "2", ENDPOINT_URL + "/3", "URL names version '3' but pipeline_version is '2'"),
+])
+def test_a_target_setting_that_is_wrong_is_named_itself_not_the_pipeline_url(setting, value, url, expected):
+    problem = single_problem(minimal_env(AML_PIPELINE_URL=url, **{setting: value}))
+    assert (problem.where, problem.value) == (setting, value) and problem.expected.startswith(expected), problem
+
+
+def test_a_wrong_scope_in_a_rules_file_is_named_there_and_one_from_the_setting_by_the_setting(tmp_path):
+    in_file = config_error(rules_env(write_rules(tmp_path, [rule_json(target={"url": PIPELINE_URL, "scope": "x"})])),
+                           tmp_path).problems
+    from_setting = config_error(rules_env(write_rules(tmp_path, [rule_json()]), AML_TOKEN_SCOPE="api://aml"),
+                                tmp_path).problems
+    assert [(p.where, p.value) for p in in_file] == [("rules.json: rules[0].target.scope", "x")]
+    assert [(p.where, p.value) for p in from_setting] == [("AML_TOKEN_SCOPE", "api://aml")]
+
+
+@pytest.mark.parametrize("schedule", ["*/30 * * * * *", "0,30 */5 * * * *", "* * * * * *"])
+def test_a_sweep_schedule_firing_more_than_once_a_minute_is_refused_at_load(schedule):
+    problem = single_problem(minimal_env(SWEEP_SCHEDULE=schedule))
+    assert str(problem) == (f"SWEEP_SCHEDULE = {schedule!r}: {schedule!r} fires more than once a minute; "
+                            "give the seconds field one value")
+    with pytest.raises(ConfigError):
+        sweep_settings({"SWEEP_SCHEDULE": schedule})
+    assert sweep_settings({"SWEEP_SCHEDULE": "30 * * * * *"}) == ("30 * * * * *", 100)  # once a minute is fine
+
+
+def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path, caplog):
+    rules = write_rules(tmp_path, [rule_json(target={"url": "%AML_PIPELINE_URL%"})])
+    env = minimal_env(TRIGGER_RULES_FILE=rules, WATCH_PREFIX="other/", AML_PARAMETERS='{"api_key": "s3cret"}')
+
+    with caplog.at_level("WARNING", logger="aml_trigger"):
+        config = load_config(env, tmp_path)
+
+    assert config.ignored_settings == ("AML_EXPERIMENT", "AML_PARAMETERS", "WATCH_PREFIX")  # the URL is named there
+    assert config.rules[0].watch.prefix == "incoming/" and config.rules[0].run.experiment == "retrain"
+    [warning] = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warning == ("AML_EXPERIMENT, AML_PARAMETERS, WATCH_PREFIX set but IGNORED: TRIGGER_RULES_FILE replaces "
+                       "the one-rule settings; move them into the rules file (or name them there as %SETTING%), "
+                       "or unset them")
+    assert load_config({**rules_env(rules), "AML_PIPELINE_URL": PIPELINE_URL}, tmp_path).ignored_settings == ()
 
 
 def test_retry_claim_ledger_and_identity_settings_are_read():
@@ -216,6 +270,13 @@ def test_rules_file_with_several_rules_and_setting_references(tmp_path):
     assert (weekly.run.description, weekly.run.continue_on_step_failure, weekly.run.run_source) == ("from prod", False, "API")
     assert (weekly.run.target.kind, weekly.run.target.pipeline_version, weekly.run.target.scope) == \
         (TargetKind.PIPELINE_ENDPOINT, "2", "https://ml.azure.com/.default")
+
+
+def test_an_absolute_rules_file_is_read_from_its_own_path_not_below_the_app_root(tmp_path):
+    elsewhere = tmp_path / "mounted" / "config"
+    write_rules(elsewhere, [rule_json("from-absolute-path")], schedules=[])
+    env = rules_env(str(elsewhere / "rules.json"))
+    assert [rule.name for rule in load_config(env, NO_APP_ROOT).rules] == ["from-absolute-path"]
 
 
 def test_rules_file_takes_precedence_over_simple_settings(tmp_path):
@@ -422,10 +483,32 @@ def test_claim_expiry_must_be_at_least_twice_the_submit_deadline(deadline, claim
         assert problem.expected.startswith(f"at least twice SUBMIT_DEADLINE_SECONDS ({2 * float(deadline or 240):g})")
 
 
-def test_one_attempt_must_fit_in_the_deadline():
-    problem = single_problem(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="31"))
-    assert str(problem) == ("SUBMIT_ATTEMPT_TIMEOUT_SECONDS = 31.0: at most SUBMIT_DEADLINE_SECONDS (30): "
-                            "one attempt must fit in the deadline")
+@pytest.mark.parametrize("attempt", ["31", "30"])
+def test_an_attempt_timeout_not_below_the_deadline_is_refused_at_load(attempt):
+    """Equal passed once, and then every delivery failed after 0 attempts: the claim comes out of the deadline."""
+    problem = single_problem(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS=attempt))
+    assert str(problem) == (f"SUBMIT_ATTEMPT_TIMEOUT_SECONDS = {float(attempt)}: below SUBMIT_DEADLINE_SECONDS (30): "
+                            "an attempt starts only when a whole one fits in the time left after the claim, so one "
+                            "as long as the deadline never starts")
+    assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="29.5"),
+                       NO_APP_ROOT).retry.attempt_timeout == 29.5
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("201", "a number from 1 to 200"),
+    ("59", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt after its claim"),
+    ("60", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt after its claim"),
+])
+def test_the_http_deadline_stays_under_azures_230_s_front_end_and_fits_one_attempt(value, expected):
+    problem = single_problem(minimal_env(HTTP_DEADLINE_SECONDS=value))
+    assert problem.where == "HTTP_DEADLINE_SECONDS" and problem.expected == expected
+
+
+def test_an_http_call_gets_the_shorter_of_the_http_and_submit_deadlines():
+    assert load_config(minimal_env(), NO_APP_ROOT).retry.http_budget == 100
+    assert load_config(minimal_env(HTTP_DEADLINE_SECONDS="90"), NO_APP_ROOT).retry.http_budget == 90
+    assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="70", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="30"),
+                       NO_APP_ROOT).retry.http_budget == 70
 
 
 def test_the_deadline_must_end_well_before_host_json_function_timeout(tmp_path):

@@ -71,9 +71,30 @@ def test_header_only(content):
     assert whole(content) == "no data rows (header only)"
 
 
-@pytest.mark.parametrize("content", ["", "\nMYCT,MMIN\n1,2\n", "\r\nMYCT,MMIN\r\n1,2\r\n", " , \nMYCT\n1\n"])
+@pytest.mark.parametrize("content", ["", "\nMYCT,MMIN\n1,2\n", "\r\nMYCT,MMIN\r\n1,2\r\n"])
 def test_empty_first_line(content):
     assert whole(content) == "no header row (the file starts with an empty line)"
+
+
+@pytest.mark.parametrize("content, expected", [
+    (",,\n1,2,3\n", "the header row's 3 column names are all empty (',,')"),
+    (" , \nMYCT\n1\n", "the header row's 2 column names are all empty (' , ')"),
+])
+def test_a_header_of_empty_names_says_so_not_that_the_file_starts_with_an_empty_line(content, expected):
+    assert whole(content) == expected
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_missing_columns_in_a_file_separated_otherwise_say_how_it_looks_separated(separator):
+    content = separator.join(["MYCT", "MMIN", "PRP"]) + "\n" + separator.join(["125", "256,5", "198"]) + "\n"
+    assert whole(content, required_columns=["MYCT", "PRP"]) == (
+        f"missing required columns: MYCT, PRP (header has: {content.splitlines()[0]}); "
+        f"the file looks {separator!r}-separated, but columns are read as ','-separated")
+
+
+@pytest.mark.parametrize("content", ["id\n1\n", "a,b\n1,2\n", "a,b;c\n1,2;3\n", "\"a\n"])
+def test_no_separator_hint_when_the_sniffer_finds_none_or_a_comma(content):
+    assert "looks" not in (whole(content, required_columns=["zz"]) or "")
 
 
 def test_missing_required_columns_are_listed_with_the_header():

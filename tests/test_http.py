@@ -15,9 +15,10 @@ from tests.harness import deliver_blob, ledger_record, upload
 
 
 def call(function: str, method: str = "POST", body: object = None, *, raw: bytes | None = None,
-         params: dict | None = None, content_type: str = "application/json") -> tuple[int, dict]:
+         params: dict | None = None, content_type: str | None = "application/json") -> tuple[int, dict]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-    request = func.HttpRequest(method=method, url=f"https://app/api/{function}", headers={"Content-Type": content_type},
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    request = func.HttpRequest(method=method, url=f"https://app/api/{function}", headers=headers,
                                params=params or {}, body=data)
     response = indexed_function(function).get_user_function()(request)
     assert response.mimetype == "application/json"
@@ -67,6 +68,67 @@ def test_start_run_refuses_bad_requests_clearly_and_posts_nothing(app_env, aml, 
     assert aml.received == []
 
 
+BODY_FUNCTIONS = ("http_start_run", "http_explain", "http_retry_run")
+
+
+@pytest.mark.parametrize("function", BODY_FUNCTIONS)
+@pytest.mark.parametrize("raw, message", [
+    (b"[" * 20_000 + b"]" * 20_000, "nested more than 32 levels deep"),
+    (b'{"rule": "default", "parameters": {"a": ' + b"[" * 33 + b"]" * 33 + b"}}", "nested more than 32 levels deep"),
+    (b'{"rule": "default", "parameters": {"n": ' + b"7" * 5_000 + b"}}", "a number of 5,000 characters"),
+    (b'{"rule": "default", "parameters": {"x": 1.' + b"5" * 200 + b"}}", "a number of 202 characters"),
+    (b'{"rule": "default", "parameters": {"x": 1e999}}', "the number 1e999 is out of range"),
+    (b'{"rule": "default", "parameters": {"x": -Infinity}}', "-Infinity is not a JSON number"),
+])
+def test_unusable_json_in_any_body_is_a_clear_400_and_posts_nothing(app_env, aml, function, raw, message):
+    code, answer = call(function, raw=raw)
+    assert code == 400 and answer["error"].startswith("body is not usable JSON: ") and message in answer["error"]
+    assert aml.received == [] and call("http_list_runs", "GET")[1]["runs"] == []
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/json", "application/json; charset=utf-8", 'Application/JSON;Charset="UTF-8"',
+    "application/cloudevents+json", "application/json ; charset=UTF8"])
+def test_json_media_types_with_a_utf8_charset_are_accepted(app_env, aml, content_type):
+    code, answer = call("http_start_run", body={"rule": "default"}, content_type=content_type)
+    assert code == 201 and len(aml.accepted) == 1, answer
+
+
+@pytest.mark.parametrize("function", BODY_FUNCTIONS)
+@pytest.mark.parametrize("content_type, message", [
+    ("text/not-json-at-all", "not 'text/not-json-at-all'"),
+    ("text/plain; note=json", "not 'text/plain; note=json'"),
+    ("application/jsonp", "not 'application/jsonp'"),
+    ("json", "not 'json'"),
+    ("application/json; charset=iso-8859-1", "the body is read as UTF-8, not 'iso-8859-1'"),
+    (None, "the request has no Content-Type"),
+    ("", "the request has no Content-Type"),
+])
+def test_a_body_that_does_not_say_it_is_json_is_a_415_and_posts_nothing(app_env, aml, function, content_type,
+                                                                          message):
+    code, answer = call(function, body={"rule": "default"}, content_type=content_type)
+    assert code == 415 and answer["error"].startswith("Content-Type must be application/json") \
+        and message in answer["error"], answer
+    assert aml.received == []
+
+
+@pytest.mark.parametrize("request_id", ["x" * 64_000, "a" * 129, "ticket 42", "line\nbreak", "", "-lead", "ü"])
+def test_a_request_id_azure_ml_could_not_take_as_a_tag_is_a_clear_400_and_nothing_is_recorded(
+        app_env, aml, request_id):
+    code, answer = call("http_start_run", body={"rule": "default", "request_id": request_id})
+    assert code == 400 and answer["error"] == (
+        f"request_id ({len(request_id):,} characters) must be 1 to 128 letters, digits, '.', '_', ':' or '-', "
+        "starting with a letter or digit")
+    assert aml.received == [] and call("http_list_runs", "GET")[1]["runs"] == []
+
+
+def test_a_request_id_of_128_plain_characters_is_sent_as_the_manual_tag(app_env, aml):
+    request_id = "JIRA:OPS-1234." + "x_-" * 38
+    code, _ = call("http_start_run", body={"rule": "default", "request_id": request_id})
+    assert len(request_id) == 128 and code == 201
+    assert aml.accepted[0].body["tags"]["trigger_manual"] == request_id
+
+
 def test_start_run_reports_azure_ml_refusals_and_failures_for_now(app_env, aml, monkeypatch):
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
     aml.inject(Respond(400, code="UserError", message="bad parameter"), Respond(503))
@@ -75,7 +137,7 @@ def test_start_run_reports_azure_ml_refusals_and_failures_for_now(app_env, aml, 
     for_now = call("http_start_run", body={"rule": "default", "request_id": "b"})
 
     assert refused[0] == 502 and refused[1]["error_code"] == "UserError" and refused[1]["retryable"] is False
-    assert for_now[0] == 503 and for_now[1]["retryable"] is True
+    assert for_now[0] == 202 and for_now[1]["retryable"] is True and for_now[1]["state"] == "failed"
 
 
 def test_a_rejected_blob_for_a_manual_run_is_422_and_recorded(app_env, aml):
@@ -154,13 +216,22 @@ def test_list_runs_filters_on_rule_state_and_time(app_env, aml):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"limit": "many"}, "limit must be a whole number"), ({"limit": "0"}, "limit must be from 1 to 1000"),
+    ({"limit": "many"}, "limit must be a whole number from 1 to 1000, not 'many'"),
+    ({"limit": "0"}, "limit must be a whole number from 1 to 1000, not '0'"),
+    ({"limit": "99999"}, "limit must be a whole number from 1 to 1000, not '99999'"),
+    ({"limit": "-1"}, "limit must be a whole number from 1 to 1000, not '-1'"),
+    ({"limit": "1001"}, "limit must be a whole number from 1 to 1000, not '1001'"),
+    ({"limit": "9" * 5000}, "limit must be a whole number from 1 to 1000, not '99999999999999999999'"),
     ({"state": "done"}, "state must be one of"), ({"since": "yesterday"}, "since must be an ISO 8601 time"),
     ({"color": "red"}, "unknown query parameters: color"), ({"rule": "a", "schedule": "b"}, "not both"),
 ])
 def test_list_runs_refuses_bad_queries(app_env, params, message):
     code, answer = call("http_list_runs", "GET", params=params)
-    assert code == 400 and message in answer["error"]
+    assert code == 400 and message in answer["error"], answer
+
+
+def test_list_runs_takes_a_limit_at_the_top_of_its_range(app_env, aml):
+    assert call("http_list_runs", "GET", params={"limit": "1000"}) == (200, {"runs": []})
 
 
 def test_retry_reruns_a_failed_record_once_its_cause_is_fixed(app_env, aml):
@@ -220,7 +291,7 @@ def test_a_retry_that_cannot_happen_leaves_the_record_as_it_was(app_env, aml, mo
      "data.eTag must be a string"),
     ("http_explain", {"body": {"blob": " "}}, "give either blob"),
     ("http_start_run", {"body": {"rule": "default", "blob": ""}}, "blob must be a path inside the watched container"),
-    ("http_start_run", {"raw": b'{"rule": "default", "parameters": {"ratio": NaN}}'}, "a string, number or boolean"),
+    ("http_start_run", {"raw": b'{"rule": "default", "parameters": {"ratio": NaN}}'}, "NaN is not a JSON number"),
     ("http_list_runs", {"method": "GET", "params": {"limit": "\u00b2"}}, "limit must be a whole number"),
 ])
 def test_odd_input_is_a_clear_400_not_a_crash(app_env, aml, function, request_kwargs, message):
@@ -248,3 +319,14 @@ def test_health_is_503_with_the_reason_when_something_is_wrong(app_env, identity
     monkeypatch.setenv("AML_EXPERIMENT", "bad name")
     code, report = call("http_health", "GET")
     assert code == 503 and report["configuration"]["problems"][0].startswith("AML_EXPERIMENT = 'bad name'")
+
+
+def test_health_names_the_one_rule_settings_a_rules_file_leaves_ignored(app_env, identity, tmp_path, monkeypatch):
+    rule = {"name": "r", "target": {"url": "%AML_PIPELINE_URL%"}, "experiment": "from-file"}
+    (tmp_path / "rules.json").write_text(json.dumps({"rules": [rule]}), encoding="utf-8")
+    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
+
+    code, report = call("http_health", "GET")
+
+    assert code == 200 and report["configuration"]["ignored_settings"] == [
+        "AML_DATASTORE", "AML_DATA_PATH_PARAMETER", "AML_EXPERIMENT", "AML_PARAMETERS"]

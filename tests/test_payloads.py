@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from shared.config import DataPathBinding, RunSpec, load_config
 from shared.keys import blob_version_key, normalize_etag
-from shared.payloads import SubmitRequest, blob_tags, v1_submission
+from shared.payloads import (MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission,
+                             v2_submission)
 from shared.targets import ARM_SCOPE, parse_target
 
 WORKSPACE = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
@@ -121,6 +123,34 @@ def test_request_to_a_pipeline_endpoint_version_uses_the_submit_url_and_custom_s
     request = submission(rule(target=target))
     assert request.url == target.submit_url() == f"{ENDPOINT_URL}/4?pipelineVersion=4"
     assert request.scope == "https://ml.azure.com/.default"
+
+
+LONG_BLOB = "incoming/" + "deep/" * 150 + "machines.csv"  # 771 characters; blob names may have 1,024
+
+
+@pytest.mark.parametrize("kind", ["v1", "v2"])
+def test_a_tag_too_long_for_azure_ml_is_cut_to_its_limit_and_still_names_the_blob(kind):
+    tags = blob_tags("daily", container=CONTAINER, blob_name=LONG_BLOB * 2, etag=ETAG, key=KEY)
+    if kind == "v1":
+        sent = v1_submission(rule(), data_path=LONG_BLOB * 2, tags=tags).body["tags"]
+    else:
+        run = RunSpec(target=parse_target("https://ep.eastus.inference.ml.azure.com/jobs"), experiment="retrain")
+        sent = v2_submission(run, data=DataRef(LONG_BLOB, "https://a/b"), tags=tags, key=KEY).body[
+            "properties"]["properties"]
+
+    whole = f"{CONTAINER}/{LONG_BLOB * 2}"
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:16]
+    assert len(sent["trigger_blob"]) == MAX_TAG_VALUE_CHARS == 1000
+    assert sent["trigger_blob"].startswith(f"{CONTAINER}/incoming/deep/")
+    assert sent["trigger_blob"].endswith("/deep/machines.csv") and f"...[sha256:{digest}]..." in sent["trigger_blob"]
+    assert {name: sent[name] for name in ("trigger_key", "trigger_etag", "trigger_rule")} == {
+        "trigger_key": KEY, "trigger_etag": ETAG, "trigger_rule": "daily"}  # short values are sent as they are
+
+
+def test_a_tag_at_the_limit_is_sent_whole():
+    name = "a" * (MAX_TAG_VALUE_CHARS - len(CONTAINER) - 1)
+    tags = blob_tags("daily", container=CONTAINER, blob_name=name, etag=ETAG, key=KEY)
+    assert v1_submission(rule(), data_path=name, tags=tags).body["tags"]["trigger_blob"] == f"{CONTAINER}/{name}"
 
 
 # --- keys ------------------------------------------------------------------------------------------------------

@@ -224,6 +224,22 @@ def test_only_if_new_data_skips_until_a_new_version_arrives(app_env, aml, tmp_pa
     assert ledger_record_for("daily", datetime(2026, 11, 3, 2, tzinfo=timezone.utc))["state"] == "skipped"
 
 
+def test_an_only_if_new_data_skip_in_the_same_process_names_the_run_that_used_the_data(app_env, aml, tmp_path,
+                                                                                       monkeypatch):
+    """The second tick meets the data version in the ledger's memory of settled keys, not in storage."""
+    write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
+                                                  only_if_new_data=True)])
+    etag = upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
+    services = build_services(os.environ)
+    first, second = (fire_schedule("daily", fired_at=datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, timezone.utc),
+                                   past_due=False, services=services) for day in (0, 1))
+
+    assert (first.outcome, second.outcome) == ("submitted", "skipped")
+    assert second.reason == (f"no new data: incoming/a.csv ({etag}) was used by the run of 2026-11-02T02:00:00Z "
+                             f"(run {first.run_id})")
+    assert len(aml.accepted) == 1
+
+
 def test_two_occurrences_racing_on_the_same_data_submit_once(app_env, aml, tmp_path, monkeypatch):
     from localdev.aml_standin import Delay
 

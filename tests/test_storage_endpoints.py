@@ -98,7 +98,7 @@ AZURITE = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey
      "WATCH_STORAGE (BlobEndpoint)", "must be the account's root (no path)"),
     ({"WATCH_STORAGE": "BlobEndpoint=https://acct.blob.core.windows.net?sig=a"},
      "WATCH_STORAGE (BlobEndpoint)", "must not carry a query string or fragment"),
-    ({"WATCH_STORAGE": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5"},
+    ({"WATCH_STORAGE": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"},
      "WATCH_STORAGE (AccountName)", "must be https"),
     ({"WATCH_STORAGE": AZURITE}, "WATCH_STORAGE (BlobEndpoint)", "allowed only with AML_ALLOW_LOCAL_TARGETS=true"),
     ({"WATCH_STORAGE": "UseDevelopmentStorage=true"}, "WATCH_STORAGE",
@@ -140,6 +140,7 @@ def test_a_storage_connection_that_points_elsewhere_is_a_config_error(settings, 
     ({"Conn__serviceUri": "https://ACCT.blob.core.windows.net/"}, "https://acct.blob.core.windows.net"),
     ({"Conn__accountName": "acct"}, "https://acct.blob.core.windows.net"),
     ({"Conn__blobServiceUri": "https://data.example.com"}, "https://data.example.com"),
+    ({"Conn": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5"}, "https://acct.blob.core.windows.net"),
 ])
 def test_azure_storage_hosts_of_each_cloud_and_allowed_custom_domains_are_accepted(settings, blob_url):
     rules = EndpointRules(allowed_hosts=frozenset({"data.example.com"}))
