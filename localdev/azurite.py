@@ -14,10 +14,11 @@ import tempfile
 import threading
 from pathlib import Path
 
+from shared.storage_endpoints import DEVELOPMENT_ACCOUNT
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_SCRIPT = PROJECT_ROOT / "node_modules" / "azurite" / "dist" / "src" / "azurite.js"
-ACCOUNT = "devstoreaccount1"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+ACCOUNT, ACCOUNT_KEY = DEVELOPMENT_ACCOUNT
 """Azurite's well-known development key (public, in Microsoft's docs); not a secret."""
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at (http://\S+)")
 

@@ -13,6 +13,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobProperties
 
+from shared.blob_names import blob_name_problem
 from shared.config import Rule
 from shared.csv_head import HEAD_BYTES, csv_head_problem
 from shared.decisions import Decision, Outcome, log_decision
@@ -94,6 +95,9 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     where = {"container": blob.container_name, "blob": blob.blob_name}
     if blob.container_name != config.watch_container:
         return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {config.watch_container!r}", **where))]
+    unsafe = blob_name_problem(blob.blob_name, supplied=False)
+    if unsafe:  # the host names blobs that exist, but a name HTTP clients rewrite must not steer a read elsewhere
+        return [log_decision(Decision(Outcome.IGNORED, reason=f"blob name refused: it {unsafe}", **where))]
     rules, mismatches = split_rules(config.rules if only is None else only, blob.blob_name)
     if not rules:
         reason = "no rule matches: " + "; ".join(f"{name}: {why}" for name, why in mismatches.items())

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from shared.blob_names import blob_name_problem
 from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
-from shared.targets import Target, TargetError, parse_target, redact_url
+from shared.storage_endpoints import EndpointRules, StorageAccount, StorageSettingError, allowed_hosts, storage_account
+from shared.redaction import MASK, mask_text, masked, secret_values
+from shared.targets import Target, TargetError, parse_target
 
 DEFAULT_SUFFIX = ".csv"
 DEFAULT_RUN_SOURCE = "SDK"
@@ -158,6 +161,9 @@ class AppConfig:
     ledger_connection: str = "AzureWebJobsStorage"
     ledger_container: str = DEFAULT_LEDGER_CONTAINER
     managed_identity_client_id: str | None = None
+    watch_storage: StorageAccount | None = None
+    ledger_storage: StorageAccount | None = None
+    """The checked connections: clients are built from these alone."""
     ignored_settings: tuple[str, ...] = ()
     """One-rule settings that are set while a rules file replaces them (and does not name them)."""
 
@@ -167,9 +173,11 @@ class Problem:
     where: str
     value: Any
     expected: str
+    secrets: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """Values of secret-named settings, masked wherever they appear in the line."""
 
     def __str__(self) -> str:
-        return f"{self.where} = {_shown(self.where, self.value)}: {self.expected}"
+        return f"{self.where} = {_shown(self.where, self.value, self.secrets)}: {mask_text(self.expected, self.secrets)}"
 
 
 class ConfigError(ValueError):
@@ -181,30 +189,35 @@ class ConfigError(ValueError):
         super().__init__(f"invalid configuration ({len(problems)} problem{'s' * (len(problems) != 1)}):\n{lines}")
 
 
-def _shown(where: str, value: Any) -> str:
-    """A value as an error may show it: secrets masked, URLs without their query, long text cut."""
+def _shown(where: str, value: Any, secrets: frozenset[str] = frozenset()) -> str:
+    """A value as an error may show it: secrets masked by name and by value, URLs without query, long text cut."""
     if value is None:
         return "(not set)"
-    text = repr(_redacted(where, value))
+    text = repr(_redacted(where, value, secrets))
     return text if len(text) <= 400 else text[:397] + "..."
 
 
-def _redacted(where: str, value: Any) -> Any:
-    """``value`` with secret-looking strings masked and URL queries dropped, inside lists and objects too."""
+def _redacted(where: str, value: Any, secrets: frozenset[str]) -> Any:
+    """``value`` masked (shared.redaction), inside lists and objects too; a ``Key=Value`` text under a storage- or
+    secret-named field is masked whole."""
     if isinstance(value, dict):
-        return {key: _redacted(f"{where}.{key}", item) for key, item in value.items()}
+        return {key: _redacted(f"{where}.{key}", item, secrets) for key, item in value.items()}
     if isinstance(value, list):
-        return [_redacted(where, item) for item in value]
-    if not isinstance(value, str):
-        return value
-    if any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS) and "=" in value:
-        return "***"
-    return redact_url(value) if "://" in value else value
+        return [_redacted(where, item, secrets) for item in value]
+    if isinstance(value, str) and "=" in value and any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS):
+        return MASK
+    return masked(value, secrets, name=where)
 
 
 class _Problems(list):
+    """Problems found so far; each masks the values of the secret-named settings in ``env``."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self.secrets = secret_values(env or {})
+
     def add(self, where: str, value: Any, expected: str) -> None:
-        self.append(Problem(where, value, expected))
+        self.append(Problem(where, value, expected, self.secrets))
 
 
 def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
@@ -227,7 +240,7 @@ DEFAULT_SWEEP_SCHEDULE = "0 */15 * * * *"
 
 def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
     """The catch-up sweep's NCRONTAB (SWEEP_SCHEDULE) and its cap per run (SWEEP_MAX_BLOBS), read at indexing."""
-    problems = _Problems()
+    problems = _Problems(env)
     schedule = env.get("SWEEP_SCHEDULE") or DEFAULT_SWEEP_SCHEDULE
     try:
         _at_most_once_a_minute(parse_ncrontab(schedule))
@@ -241,7 +254,7 @@ def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
 
 def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     """Read and check everything once; raise ConfigError listing every problem."""
-    problems = _Problems()
+    problems = _Problems(env)
     watch_container = env.get("WATCH_CONTAINER", "")
     if not _CONTAINER_NAME.fullmatch(watch_container):
         problems.add("WATCH_CONTAINER", watch_container or None,
@@ -292,6 +305,9 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
                      f"at least twice SUBMIT_DEADLINE_SECONDS ({2 * retry.deadline:g}), so a live claim never "
                      "looks abandoned")
     ledger_connection = env.get("LEDGER_STORAGE") or "AzureWebJobsStorage"
+    storage_rules = _endpoint_rules(env, allow_local, problems)
+    watch_storage = _storage(env, "WATCH_STORAGE", storage_rules, problems)
+    ledger_storage = None
     if "=" in ledger_connection or ";" in ledger_connection:
         problems.add("LEDGER_STORAGE", ledger_connection,
                      "the NAME of a storage connection setting (such as AzureWebJobsStorage), not a connection string")
@@ -299,6 +315,8 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.add("LEDGER_STORAGE", ledger_connection,
                      f"a storage connection for the ledger: set {ledger_connection} (connection string) or "
                      f"{ledger_connection}__blobServiceUri / {ledger_connection}__accountName (managed identity)")
+    else:
+        ledger_storage = _storage(env, ledger_connection, storage_rules, problems)
     ledger_container = env.get("LEDGER_CONTAINER") or DEFAULT_LEDGER_CONTAINER
     if not _CONTAINER_NAME.fullmatch(ledger_container):
         problems.add("LEDGER_CONTAINER", ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
@@ -319,15 +337,39 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         ledger_connection=ledger_connection,
         ledger_container=ledger_container,
         managed_identity_client_id=env.get("MANAGED_IDENTITY_CLIENT_ID") or None,
+        watch_storage=watch_storage,
+        ledger_storage=ledger_storage,
         ignored_settings=ignored,
     )
+
+
+def _endpoint_rules(env: Mapping[str, str], allow_local: bool, problems: _Problems) -> EndpointRules:
+    """Where storage connections may point: Azure's storage hosts, STORAGE_ALLOWED_HOSTS, loopback when local."""
+    hosts, wrong = allowed_hosts(env.get("STORAGE_ALLOWED_HOSTS"))
+    if wrong:
+        problems.add("STORAGE_ALLOWED_HOSTS", ", ".join(wrong),
+                     "comma-separated host names of custom storage domains, such as data.example.com")
+    return EndpointRules(allow_local=allow_local, allowed_hosts=hosts)
+
+
+def _storage(env: Mapping[str, str], connection: str, rules: EndpointRules,
+             problems: _Problems) -> StorageAccount | None:
+    """The checked account of a defined connection; each problem under the setting that causes it."""
+    if not connection_defined(env, connection):
+        return None
+    try:
+        return storage_account(env, connection, rules)
+    except StorageSettingError as error:
+        for where, value, expected in error.problems:
+            problems.add(where, value, expected)
+        return None
 
 
 def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ...]:
     """Only the schedules, for registering timer functions at indexing; a problem in them raises ConfigError."""
     if not env.get("TRIGGER_RULES_FILE"):
         return ()
-    problems = _Problems()
+    problems = _Problems(env)
     document = _read_config_file(env, app_root, problems)
     allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
     schedules = _parse_schedules(document.get("schedules", []), env, allow_local, problems)
@@ -677,8 +719,9 @@ def _data_source(raw: Any, label: Callable[[str], str], problems: _Problems) -> 
         problems.add(label("data"), raw, expected)
         return None
     if "blob" in raw:
-        if not isinstance(raw["blob"], str) or not raw["blob"] or raw["blob"].startswith("/"):
-            problems.add(label("data.blob"), raw["blob"], "a blob path inside the watched container")
+        unsafe = blob_name_problem(raw["blob"])
+        if unsafe:
+            problems.add(label("data.blob"), raw["blob"], f"a blob path inside the watched container (this one {unsafe})")
             return None
         return DataSource(blob=raw["blob"])
     newest = raw["newest"]

@@ -11,6 +11,8 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
+from shared.redaction import mask_text
+
 LOGGER = logging.getLogger("aml_trigger")
 
 
@@ -50,7 +52,9 @@ class Decision:
     """The run was found in Azure ML's listing after an unknown outcome, and adopted without a POST."""
 
     def fields(self) -> dict[str, object]:
-        return {name: value.value if isinstance(value, enum.Enum) else value
+        """The set fields, as logs and answers show them: a secret that reached a reason (an echoed error) masked."""
+        return {name: value.value if isinstance(value, enum.Enum) else
+                mask_text(value, urls=False) if isinstance(value, str) else value
                 for name, value in asdict(self).items() if value is not None}
 
 

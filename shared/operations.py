@@ -3,14 +3,17 @@ list and retry records, check health. The HTTP functions and the command line bo
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
+from urllib.parse import unquote, urlsplit
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
+from shared.blob_names import BlobNameError, checked_blob_name
 from shared.blob_runs import BlobVersion, process_blob, read_blob_version, run_rule
 from shared.config import ConfigError, Rule, RunSpec, override_run
 from shared.csv_head import csv_head_problem
@@ -18,6 +21,7 @@ from shared.decisions import Decision, Outcome
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import ClaimBusyError, ClaimLostError, record_name, rule_namespace
 from shared.matching import mismatch, split_rules
+from shared.redaction import MASK, looks_secret, masked, secret_name
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
 from shared.run_steps import RETRY_LATER, Step
 from shared.schedule_runs import fire_schedule
@@ -58,11 +62,35 @@ def blob_from_event(event: Any) -> tuple[str, str, str | None]:
     match = _SUBJECT.match(subject) if isinstance(subject, str) else None
     if match is None:
         raise OperationError(400, "subject must be /blobServices/default/containers/<container>/blobs/<path>")
+    name = _safe_name(match.group("blob"), "subject's blob")
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    url = data.get("url")
+    if url is not None and _path_of_event_url(url) != f"{match.group('container')}/{name}":
+        raise OperationError(400, "data.url must name the blob that subject names "
+                                  "(https://<account>.blob.core.windows.net/<container>/<path>)")
     etag = data.get("eTag")
     if etag is not None and not isinstance(etag, str):
         raise OperationError(400, "data.eTag must be a string")
-    return match.group("container"), match.group("blob"), etag
+    return match.group("container"), name, etag
+
+
+def _path_of_event_url(url: Any) -> str | None:
+    """``<container>/<blob>`` of an event's ``data.url`` (percent-decoded once, as storage encodes it)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    return unquote(path[1:]) if path.startswith("/") else None
+
+
+def _safe_name(name: Any, what: str) -> str:
+    """The blob name, or a 400 naming what is wrong with it: checked before any read, post or record."""
+    try:
+        return checked_blob_name(name, what)
+    except BlobNameError as error:
+        raise OperationError(400, str(error)) from None
 
 
 def explain(services: Services, *, blob: str | None = None, event: Any = None) -> dict[str, Any]:
@@ -72,7 +100,8 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
     """
     if (blob is None) == (event is None) or (blob is not None and not blob.strip()):
         raise OperationError(400, "give either blob (a path in the watched container) or event (a BlobCreated event)")
-    container, name, etag = (services.config.watch_container, blob, None) if blob else blob_from_event(event)
+    container, name, etag = ((services.config.watch_container, _safe_name(blob, "blob"), None) if blob
+                             else blob_from_event(event))
     answer: dict[str, Any] = {"container": container, "blob": name, "sent": "nothing"}
     if container != services.config.watch_container:
         return {**answer, "rules": [], "outcome": f"ignored: container is not {services.config.watch_container!r}"}
@@ -95,10 +124,17 @@ def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
     if problem:
         return {"rule": rule.name, "matches": True, "key": key, "outcome": f"rejected: {problem}"}
     tags = blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key)
-    request = submission(rule.run, data=version.ref, tags=tags, key=key)
+    request = submission(_shown_run(rule.run), data=version.ref, tags=tags, key=key)
     return {"rule": rule.name, "matches": True, "key": key, "outcome": "would submit",
             "request": {"method": "POST", "url": request.url, "token_scope": request.scope,
                         "headers": dict(request.headers), "body": request.body}}
+
+
+def _shown_run(run: RunSpec) -> RunSpec:
+    """``run`` as explain shows it: a parameter whose name or value looks secret is ``***`` (the POST sends it)."""
+    parameters = {name: MASK if secret_name(name) or (isinstance(value, str) and looks_secret(value)) else value
+                  for name, value in run.parameters.items()}
+    return dataclasses.replace(run, parameters=parameters)
 
 
 # --- manual runs -------------------------------------------------------------------------------------------------
@@ -152,8 +188,8 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
         run = override_run(found.run, experiment=experiment, parameters=parameters)
     except ConfigError as error:
         raise OperationError(400, str(error)) from None
-    if blob is not None and (not blob.strip() or blob.startswith("/")):
-        raise OperationError(400, "blob must be a path inside the watched container, such as incoming/data.csv")
+    if blob is not None:
+        _safe_name(blob, "blob")
     if blob is not None and run.data_path is None:
         raise OperationError(400, f"rule {rule!r} passes no data (it has no data_path): leave blob out")
     deadline = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
@@ -251,8 +287,12 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
 
 
 def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a listing shows it: secrets masked (an error Azure ML echoed, a manual run's secret parameter),
+    the record itself unchanged; the run link keeps its workspace query."""
     fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error")
-    return {"record": name, **{field: record[field] for field in fields if record.get(field) is not None}}
+    shown = {field: record[field] for field in fields if record.get(field) is not None}
+    return {"record": name, **{field: value if field == "run_url" else masked(value, name=field)
+                               for field, value in shown.items()}}
 
 
 def _moment(value: str | None, what: str) -> datetime | None:
@@ -305,7 +345,7 @@ def _rerun(services: Services, owner: str, subject: dict[str, Any],
     kind = subject.get("kind")
     if kind == "blob":
         rule = _rule(services, owner)
-        blob = services.watched.get_blob_client(subject["blob"])
+        blob = services.watched.get_blob_client(_safe_name(subject.get("blob"), "the record's blob"))
         try:
             now = normalize_etag(blob.get_blob_properties().etag)
         except ResourceNotFoundError:

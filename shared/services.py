@@ -39,7 +39,7 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Service
     """Validate the configuration and wire the clients; nothing here talks to the network yet."""
     config = load_config(env, app_root)
     credential = build_credential(env, config.managed_identity_client_id)
-    ledger_container = blob_service_client(env, config.ledger_connection, credential).get_container_client(
+    ledger_container = blob_service_client(config.ledger_storage, credential).get_container_client(
         config.ledger_container
     )
     tokens = TokenProvider(credential)
@@ -48,7 +48,7 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Service
         ledger=Ledger(ledger_container, config.claim_expiry),
         submitter=PipelineSubmitter(tokens, config.retry),
         tokens=tokens,
-        watched=blob_service_client(env, "WATCH_STORAGE", credential).get_container_client(config.watch_container),
+        watched=blob_service_client(config.watch_storage, credential).get_container_client(config.watch_container),
     )
 
 

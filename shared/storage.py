@@ -1,11 +1,11 @@
-"""Blob clients from Functions-style connection settings: a connection string, or identity-based settings."""
+"""Blob clients built only from checked storage connections (shared.storage_endpoints), never from raw settings."""
 
 from __future__ import annotations
 
-from typing import Mapping
-
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential, TokenCredential
 from azure.storage.blob import BlobServiceClient
+
+from shared.storage_endpoints import StorageAccount
 
 CLIENT_OPTIONS = {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3, "initial_backoff": 1,
                   "increment_base": 2, "random_jitter_range": 1}
@@ -13,22 +13,16 @@ CLIENT_OPTIONS = {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3,
 narrows timeouts and retries per request to the time an invocation has left (ledger.bounded)."""
 
 
-def blob_service_client(env: Mapping[str, str], connection: str, credential: TokenCredential) -> BlobServiceClient:
-    """A client for the account named by ``connection``, the way the Functions host reads the same setting.
-
-    ``<connection>`` holds a connection string; otherwise ``<connection>__blobServiceUri`` (or ``__serviceUri``,
-    or ``__accountName`` for host storage) names the account and managed identity signs in.
-    """
-    if env.get(connection):
-        return BlobServiceClient.from_connection_string(env[connection], **CLIENT_OPTIONS)
-    account_url = env.get(f"{connection}__blobServiceUri") or env.get(f"{connection}__serviceUri")
-    if not account_url and env.get(f"{connection}__accountName"):
-        account_url = f"https://{env[f'{connection}__accountName']}.blob.core.windows.net"
-    if not account_url:
-        raise ValueError(f"storage connection {connection} is not configured")
-    client_id = env.get(f"{connection}__clientId")
-    if env.get(f"{connection}__credential") == "managedidentity" and client_id:
+def blob_service_client(account: StorageAccount, credential: TokenCredential) -> BlobServiceClient:
+    """A client for a checked account: its key or SAS when the connection string has one, else managed identity
+    (``<connection>__clientId`` picks a user-assigned identity for this connection alone)."""
+    signer: object = credential
+    if account.account_key:
+        signer = AzureNamedKeyCredential(*account.account_key)
+    elif account.sas:
+        signer = AzureSasCredential(account.sas)
+    elif account.client_id:
         from azure.identity import ManagedIdentityCredential
 
-        credential = ManagedIdentityCredential(client_id=client_id)
-    return BlobServiceClient(account_url=account_url, credential=credential, **CLIENT_OPTIONS)
+        signer = ManagedIdentityCredential(client_id=account.client_id)
+    return BlobServiceClient(account_url=account.blob_url, credential=signer, **CLIENT_OPTIONS)

@@ -127,9 +127,10 @@ def redact_url(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return url.split("?", 1)[0].split("#", 1)[0]
-    if not parts.scheme:
-        return url.split("?", 1)[0].split("#", 1)[0]
+        parts = None
+    if parts is None or not parts.scheme:  # not parseable: cut by hand, user info included
+        without_query = url.split("?", 1)[0].split("#", 1)[0]
+        return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@", r"\1", without_query)
     host_and_port = parts.netloc.rsplit("@", 1)[-1]
     return f"{parts.scheme}://{host_and_port}{parts.path}"
 

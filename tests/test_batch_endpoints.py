@@ -142,7 +142,8 @@ def test_refusals_are_permanent_and_recorded_with_the_services_error(app_env, am
 
 def config_problems(tmp_path, rule: dict) -> list[str]:
     (tmp_path / "rules.json").write_text(json.dumps({"rules": [rule]}))
-    env = {"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": "x=y", "AzureWebJobsStorage": "x=y",
+    env = {"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
+           "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5",
            "TRIGGER_RULES_FILE": "rules.json"}
     with pytest.raises(ConfigError) as error:
         load_config(env, tmp_path)

@@ -32,8 +32,8 @@ def minimal_env(**overrides: str | None) -> dict[str, str]:
     """The smallest valid simple-case settings; an override of None removes the setting."""
     env = {
         "WATCH_CONTAINER": "training-data",
-        "WATCH_STORAGE": "UseDevelopmentStorage=true",
-        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
+        "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5",
         "AML_PIPELINE_URL": PIPELINE_URL,
         "AML_EXPERIMENT": "retrain",
     }

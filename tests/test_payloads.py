@@ -92,8 +92,8 @@ def test_relative_path_is_the_blob_name_exactly(blob_name):
 
 def test_parameters_from_settings_are_sent_as_strings():
     env = {
-        "WATCH_CONTAINER": CONTAINER, "WATCH_STORAGE": "UseDevelopmentStorage=true",
-        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "WATCH_CONTAINER": CONTAINER, "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
+        "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5",
         "AML_PIPELINE_URL": PIPELINE_URL, "AML_EXPERIMENT": "retrain",
         "AML_PARAMETERS": '{"model_name": "automlmodel", "max_trials": 3, "ratio": 0.25}',
         "AML_DATA_PATH_PARAMETER": "input_datapath", "AML_DATASTORE": "workspaceblobstore",

@@ -1,0 +1,164 @@
+"""Storage connections point only at Azure storage hosts (or allowed custom domains), checked at load, so no key,
+SAS or bearer token is ever sent where a setting steers it."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+
+import pytest
+
+from shared.config import ConfigError, load_config
+from shared.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
+from tests.test_config import NO_APP_ROOT, minimal_env
+from tests.test_http import call
+
+
+class RecordingListener(socketserver.ThreadingTCPServer):
+    """A loopback TCP server that records every connection and the bytes it got: HTTP, TLS or anything."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        listener = self
+
+        class Record(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(2)
+                try:
+                    listener.received.append(self.request.recv(65536))
+                except (socket.timeout, OSError):
+                    listener.received.append(b"")
+
+        super().__init__(("127.0.0.1", 0), Record)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+@pytest.fixture
+def listener():
+    server = RecordingListener()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_issues_ledger_steering_is_refused_at_load_and_the_server_sees_nothing(app_env, listener, monkeypatch):
+    monkeypatch.setenv("LEDGER_STORAGE", "EVIL")
+    monkeypatch.setenv("EVIL__accountName", f"127.0.0.1:{listener.port}/steal#")
+
+    code, answer = call("http_start_run", body={"rule": "default"})
+
+    assert listener.received == []  # main sent it the ledger's requests (with the bearer token, over TLS)
+    assert code == 500 and answer["error"] == "the app's configuration is invalid"
+    assert answer["problems"] == [f"EVIL__accountName = '127.0.0.1:{listener.port}/steal#': a storage account name: "
+                                  "3-24 lowercase letters and digits (it names https://<name>.blob.core.windows.net)"]
+
+
+def test_a_watched_blob_service_uri_on_another_host_is_refused():
+    problems = caught(minimal_env(WATCH_STORAGE=None, WATCH_STORAGE__blobServiceUri="https://evil.example")).problems
+    assert [str(problem) for problem in problems] == [
+        "WATCH_STORAGE__blobServiceUri = 'https://evil.example': host 'evil.example' is not an Azure Storage host "
+        "(<account>.blob.core.windows.net, or .core.chinacloudapi.cn / .core.usgovcloudapi.net, or "
+        "<account>.zNN.blob.storage.azure.net); a custom domain must be listed in STORAGE_ALLOWED_HOSTS"]
+
+
+def test_a_custom_domain_is_accepted_once_listed_in_storage_allowed_hosts():
+    env = minimal_env(WATCH_STORAGE=None, WATCH_STORAGE__blobServiceUri="https://data.example.com",
+                      STORAGE_ALLOWED_HOSTS="Data.Example.com")
+    assert load_config(env, NO_APP_ROOT).watch_storage.blob_url == "https://data.example.com"
+
+
+def caught(env: dict[str, str]) -> ConfigError:
+    with pytest.raises(ConfigError) as error:
+        load_config(env, NO_APP_ROOT)
+    return error.value
+
+
+AZURITE = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;" \
+          "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1"
+
+
+@pytest.mark.parametrize("settings, where, expected", [
+    ({"WATCH_STORAGE": "BlobEndpoint=https://evil.example;SharedAccessSignature=sv=2022&sig=abc"},
+     "WATCH_STORAGE (BlobEndpoint)", "host 'evil.example' is not an Azure Storage host"),
+    ({"WATCH_STORAGE": "AccountName=acct;AccountKey=a2V5;EndpointSuffix=evil.example"},
+     "WATCH_STORAGE (AccountName)", "host 'acct.blob.evil.example' is not an Azure Storage host"),
+    ({"WATCH_STORAGE": "AccountName=acct;AccountKey=a2V5;QueueEndpoint=https://evil.example"},
+     "WATCH_STORAGE (QueueEndpoint)", "host 'evil.example' is not an Azure Storage host"),
+    ({"WATCH_STORAGE": "BlobEndpoint=https://u:p@acct.blob.core.windows.net;SharedAccessSignature=sig=a"},
+     "WATCH_STORAGE (BlobEndpoint)", "must not carry user info"),
+    ({"WATCH_STORAGE": "BlobEndpoint=https://acct.blob.core.windows.net/c;SharedAccessSignature=sig=a"},
+     "WATCH_STORAGE (BlobEndpoint)", "must be the account's root (no path)"),
+    ({"WATCH_STORAGE": "BlobEndpoint=https://acct.blob.core.windows.net?sig=a"},
+     "WATCH_STORAGE (BlobEndpoint)", "must not carry a query string or fragment"),
+    ({"WATCH_STORAGE": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"},
+     "WATCH_STORAGE (AccountName)", "must be https"),
+    ({"WATCH_STORAGE": AZURITE}, "WATCH_STORAGE (BlobEndpoint)", "allowed only with AML_ALLOW_LOCAL_TARGETS=true"),
+    ({"WATCH_STORAGE": "UseDevelopmentStorage=true"}, "WATCH_STORAGE",
+     "UseDevelopmentStorage=true (Azurite) only with AML_ALLOW_LOCAL_TARGETS=true"),
+    ({"WATCH_STORAGE": "AccountName=Not_An_Account;AccountKey=a2V5"}, "WATCH_STORAGE (AccountName)",
+     "a storage account name: 3-24 lowercase letters and digits"),
+    ({"WATCH_STORAGE": "BlobEndpoint=https://acct.blob.core.windows.net"}, "WATCH_STORAGE",
+     "a connection string that signs"),
+    ({"WATCH_STORAGE": "not a connection string"}, "WATCH_STORAGE", "Key=Value pairs separated by ';'"),
+    ({"WATCH_STORAGE": None, "WATCH_STORAGE__blobServiceUri": "https://acct.queue.core.windows.net"},
+     "WATCH_STORAGE__blobServiceUri", "is the account's queue endpoint; this setting takes its blob endpoint"),
+    ({"WATCH_STORAGE": None, "WATCH_STORAGE__serviceUri": "https://acct.blob.core.windows.net:8443"},
+     "WATCH_STORAGE__serviceUri", "must use the default https port"),
+    ({"WATCH_STORAGE": None, "WATCH_STORAGE__blobServiceUri": "https://acct.blob.core.windows.net",
+      "WATCH_STORAGE__queueServiceUri": "https://evil.example"},
+     "WATCH_STORAGE__queueServiceUri", "host 'evil.example' is not an Azure Storage host"),
+    ({"WATCH_STORAGE": None, "WATCH_STORAGE__blobServiceUri": "https://acct.blob.core.windows.net\\@evil.example"},
+     "WATCH_STORAGE__blobServiceUri", "must not contain backslashes"),
+    ({"WATCH_STORAGE": None, "WATCH_STORAGE__blobServiceUri": "https://acct.blob.core.windows.net",
+      "WATCH_STORAGE__credential": "connectionstring"}, "WATCH_STORAGE__credential", "managedidentity (or unset)"),
+    ({"AzureWebJobsStorage": None, "AzureWebJobsStorage__accountName": "evil.example#"},
+     "AzureWebJobsStorage__accountName", "a storage account name"),
+    ({"STORAGE_ALLOWED_HOSTS": "data.example.com, not a host"}, "STORAGE_ALLOWED_HOSTS", "comma-separated host names"),
+])
+def test_a_storage_connection_that_points_elsewhere_is_a_config_error(settings, where, expected):
+    problems = caught(minimal_env(**settings)).problems  # the queue endpoint, when derived too, is a second one
+    assert problems[0].where == where and expected in problems[0].expected, problems
+    assert all(problem.where.startswith(where.split(" ")[0]) for problem in problems)
+
+
+@pytest.mark.parametrize("settings, blob_url", [
+    ({"Conn": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"},
+     "https://acct.blob.core.windows.net"),
+    ({"Conn": "AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.chinacloudapi.cn"},
+     "https://acct.blob.core.chinacloudapi.cn"),
+    ({"Conn": "BlobEndpoint=https://acct.blob.core.usgovcloudapi.net/;SharedAccessSignature=?sv=1&sig=a"},
+     "https://acct.blob.core.usgovcloudapi.net"),
+    ({"Conn__blobServiceUri": "https://acct.z12.blob.storage.azure.net"}, "https://acct.z12.blob.storage.azure.net"),
+    ({"Conn__serviceUri": "https://ACCT.blob.core.windows.net/"}, "https://acct.blob.core.windows.net"),
+    ({"Conn__accountName": "acct"}, "https://acct.blob.core.windows.net"),
+    ({"Conn__blobServiceUri": "https://data.example.com"}, "https://data.example.com"),
+    ({"Conn": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5"}, "https://acct.blob.core.windows.net"),
+])
+def test_azure_storage_hosts_of_each_cloud_and_allowed_custom_domains_are_accepted(settings, blob_url):
+    rules = EndpointRules(allowed_hosts=frozenset({"data.example.com"}))
+    assert storage_account(settings, "Conn", rules).blob_url == blob_url
+
+
+def test_azurite_and_development_storage_need_the_local_development_flag():
+    local = EndpointRules(allow_local=True)
+    assert storage_account({"Conn": AZURITE}, "Conn", local).blob_url == "http://127.0.0.1:10000/devstoreaccount1"
+    assert storage_account({"Conn": "UseDevelopmentStorage=true"}, "Conn", local).blob_url == \
+        DEVELOPMENT_ENDPOINTS["blob"]
+    with pytest.raises(StorageSettingError):
+        storage_account({"Conn": AZURITE}, "Conn", EndpointRules())
+    with pytest.raises(StorageSettingError) as refused:  # loopback, but not path-style: no account in the path
+        storage_account({"Conn__blobServiceUri": "http://127.0.0.1:10000/a/b"}, "Conn", local)
+    assert "path-style" in str(refused.value)
+
+
+def test_a_storage_account_never_shows_its_key_or_sas():
+    account = storage_account({"Conn": "AccountName=acct;AccountKey=S3cr3tKey=="}, "Conn", EndpointRules())
+    assert "S3cr3t" not in repr(account) and "S3cr3t" not in str(account)
