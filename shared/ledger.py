@@ -34,6 +34,9 @@ SETTLED_MEMORY = 4096
 _JSON = ContentSettings(content_type="application/json")
 MIN_REQUEST_SECONDS = 1.0
 """The shortest try a bounded request gets: one try is always made, even with no time left."""
+SERVER_CLOCK_RESOLUTION = 1.0
+"""``Date`` and ``Last-Modified`` are whole seconds: an age may read up to 1 s long, so the time an earlier owner's
+run has had to appear in Azure ML's listing is counted 1 s short, never long."""
 RETRIED_TRY_SECONDS = 4.0
 """A request is retried only if each try can still have this long: a write to blob storage takes well under it."""
 
@@ -162,7 +165,7 @@ class Ledger:
                     unknown = state == RunState.CLAIMED or bool(record.get("outcome_unknown"))
                     try:
                         return Claim(name, self._write(name, taken, etag=etag, within=deadline - self._monotonic()),
-                                     taken, age if unknown else None)
+                                     taken, max(0.0, age - SERVER_CLOCK_RESOLUTION) if unknown else None)
                     except ResourceModifiedError:
                         pass  # someone else took it over first: look again
             remaining = deadline - self._monotonic()

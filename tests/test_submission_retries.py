@@ -158,6 +158,26 @@ def test_every_answer_slow_starts_one_run_and_the_record_names_it(app_env, aml, 
     assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
 
 
+def test_a_slow_answer_the_deadline_cannot_wait_for_is_found_by_the_host_retry_not_posted_again(
+        app_env, aml, monkeypatch):
+    """Deadline 2.5 s, attempt 1 s, answers 2 s late: the first invocation gives up looking; the host's retry
+    takes the record over and keeps looking for the listing delay, counted from the storage server's whole-second
+    clock on the safe side, until the run appears."""
+    short_deadline(monkeypatch, "2.5", "1")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "1.2")
+    aml.inject(Delay(2), Delay(2))
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    with pytest.raises(TransientSubmitError, match="the outcome is unknown"):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    time.sleep(0.2)
+
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")  # the host's retry
+
+    [run] = aml.accepted
+    record = record_of(app_env, etag)
+    assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
+
+
 def test_a_refused_connection_is_posted_again_without_a_lookup(app_env, aml, monkeypatch):
     """A request that never left (nothing listens) cannot have started a run: retried at once, no lookup."""
     import socket
