@@ -55,6 +55,9 @@ class Settings:
 
     attempt_timeout: float = 1.0
     deadline: float = 2.5
+    listing_delay: float = 1.2
+    """RUN_LISTING_DELAY_SECONDS: long enough for a slow answer's run (created 1 s after the attempt gave up) to be
+    looked for, short enough that the lookups and an attempt fit in the deadline."""
     claim_expiry: float = 5.0
     function_timeout: float = 8.0
     """The host's functionTimeout, scaled down: a worker process still busy after it is killed, as the host does.
@@ -73,8 +76,9 @@ class Settings:
         return (f"settings: attempt timeout {self.attempt_timeout:g} s (SUBMIT_ATTEMPT_TIMEOUT_SECONDS), deadline "
                 f"{self.deadline:g} s (SUBMIT_DEADLINE_SECONDS),\n          claim expiry {self.claim_expiry:g} s "
                 f"(CLAIM_EXPIRY_SECONDS), host function timeout {self.function_timeout:g} s (worker processes),\n"
-                f"          {self.host_attempts} host attempts per event {self.host_retry_delay:g} s apart, slow "
-                f"answers {self.slow_answer:g} s late, ledger outage at claim {self.ledger_outage:g} s")
+                f"          listing delay {self.listing_delay:g} s (RUN_LISTING_DELAY_SECONDS), "
+                f"{self.host_attempts} host attempts per event {self.host_retry_delay:g} s apart,\n"
+                f"          slow answers {self.slow_answer:g} s late, ledger outage at claim {self.ledger_outage:g} s")
 
 
 @dataclass(frozen=True)
@@ -100,24 +104,17 @@ HEADER = f"{'fault':<26} {'POSTs':>5} {'runs':>5} {'lost':>5} {'duplicate runs':
 
 
 class WatchedStandIn(AmlStandIn):
-    """The Azure ML stand-in, calling ``on_accept`` the moment it has created a run (before it answers), and
+    """The Azure ML stand-in (which calls ``on_accept`` the moment it has created a run, before it answers),
     knowing how many requests it is still handling."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.on_accept: Callable[[], None] | None = None
         self._started = 0
 
     def next_fault(self):
         with self._lock:
             self._started += 1
         return super().next_fault()
-
-    def handle(self, url, headers, raw: bytes):
-        answer = super().handle(url, headers, raw)
-        if answer[0] == 200 and self.on_accept is not None:
-            self.on_accept()
-        return answer
 
     def start(self) -> "WatchedStandIn":
         super().start()
@@ -190,7 +187,7 @@ class Lab:
             "AML_DATASTORE": "workspaceblobstore", "AML_ALLOW_LOCAL_TARGETS": "true",
             "RETRY_BASE_DELAY_SECONDS": "0.01", "RETRY_MAX_DELAY_SECONDS": "0.05",
             "SUBMIT_DEADLINE_SECONDS": f"{s.deadline:g}", "SUBMIT_ATTEMPT_TIMEOUT_SECONDS": f"{s.attempt_timeout:g}",
-            "CLAIM_EXPIRY_SECONDS": f"{s.claim_expiry:g}",
+            "CLAIM_EXPIRY_SECONDS": f"{s.claim_expiry:g}", "RUN_LISTING_DELAY_SECONDS": f"{s.listing_delay:g}",
             "IDENTITY_ENDPOINT": self.identity_switch.url + TOKEN_PATH, "IDENTITY_HEADER": self.identity.secret,
         }
 

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from localdev.http_server import LocalServer, QuietHandler
@@ -37,6 +37,12 @@ V2_INPUT_TYPES = {"UriFile", "UriFolder", "Literal", "MLTable", "CustomModel", "
 V2_OUTPUT_TYPES = {"UriFile", "UriFolder", "MLTable", "CustomModel", "MLFlowModel", "TritonModel"}
 WORKSPACE_PATH = ("/pipelines/v1.0/subscriptions/{sub}/resourceGroups/{rg}/providers/"
                   "Microsoft.MachineLearningServices/workspaces/{ws}")
+_RUNS_QUERY = re.compile(
+    r"^/history/v1\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
+    r"/workspaces/[^/]+/experiments/(?P<experiment>[^/]+)/runs:query$")
+_JOBS = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
+                   r"/workspaces/[^/]+/jobs$", re.IGNORECASE)
+_FILTER_TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|(?P<string>"[^"]*")|(?P<word>[A-Za-z0-9_./]+))')
 _ROUTE = re.compile(
     r"^/pipelines/v1\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
     r"/workspaces/[^/]+/PipelineRuns/(?:PipelineSubmit/(?P<pipeline>[^/]+)"
@@ -72,6 +78,13 @@ class AcceptThenDrop:
 
 
 @dataclass(frozen=True)
+class AcceptThenDelay:
+    """Create the run, then wait ``seconds`` before answering: a client that gave up cannot know the run started."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait ``seconds`` before answering; then apply ``then`` or handle the request normally."""
 
@@ -79,7 +92,7 @@ class Delay:
     then: Respond | Drop | None = None
 
 
-Fault = Respond | Drop | AcceptThenDrop | Delay
+Fault = Respond | Drop | AcceptThenDrop | AcceptThenDelay | Delay
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,18 @@ class AcceptedRun:
     kind: str = "v1"
     deployment: str | None = None
     request_id: str | None = None
+    at: float = field(default_factory=time.monotonic)
+    """When the run was created; it is listed ``listing_delay`` seconds later."""
+
+    @property
+    def experiment(self) -> str | None:
+        return self.body.get("ExperimentName") if self.kind == "v1" else self.body["properties"]["properties"].get(
+            "experimentName")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """v1 tags, or the v2 job's property bag: where the trigger's key rides."""
+        return self.body.get("tags") or {} if self.kind == "v1" else self.body["properties"].get("properties") or {}
 
 
 class _Handler(QuietHandler):
@@ -115,6 +140,13 @@ class _Handler(QuietHandler):
         owner = self.server_owner
         raw = self.read_body()
         url = urlsplit(self.path)
+        if _RUNS_QUERY.match(url.path):  # listings have faults of their own (inject_into_listings)
+            fault = owner._next_listing_fault()
+            status, body = (fault.status, _error(fault.code, fault.message)) if fault else owner.query_runs(
+                url, self.headers, raw)
+            owner.record(url, self.headers, raw, status)
+            self.send_json(status, json.dumps(body).encode())
+            return
         fault = owner.next_fault()
         if isinstance(fault, Delay):
             time.sleep(fault.seconds)
@@ -122,6 +154,12 @@ class _Handler(QuietHandler):
         if isinstance(fault, AcceptThenDrop):
             owner.handle(url, self.headers, raw)
             fault = Drop()
+        if isinstance(fault, AcceptThenDelay):
+            status, body, headers = owner.handle(url, self.headers, raw)
+            time.sleep(fault.seconds)
+            owner.record(url, self.headers, raw, status)
+            self.send_json(status, json.dumps(body).encode(), headers)
+            return
         if isinstance(fault, Drop):
             owner.record(url, self.headers, raw, None)
             self.close_connection = True
@@ -140,7 +178,11 @@ class _Handler(QuietHandler):
             runs = [run.__dict__ for run in owner.accepted]
             self.send_json(200, json.dumps(runs).encode())
             return
-        status, body = owner.arm_read(urlsplit(self.path), self.headers)
+        url = urlsplit(self.path)
+        status, body = owner.list_jobs(url, self.headers) if _JOBS.match(url.path) else owner.arm_read(
+            url, self.headers)
+        if _JOBS.match(url.path):
+            owner.record(url, self.headers, b"", status)
         self.send_json(status, json.dumps(body).encode())
 
 
@@ -152,8 +194,18 @@ class AmlStandIn(LocalServer):
         self.audiences = audiences
         self.announce = announce
         self.received: list[Received] = []
+        """Submissions and ARM reads."""
+        self.queries: list[Received] = []
+        """Run listings: v1 ``runs:query`` and v2 ``Jobs - List``."""
         self.accepted: list[AcceptedRun] = []
+        self.listing_delay = 0.0
+        """Seconds after its creation before a run appears in run history's query results (and the jobs list)."""
+        self.on_accept: Callable[[], None] | None = None
+        """Called once a run or job is created, before the answer is sent (a test stops the ledger there)."""
+        self.always: Fault | None = None
+        """A fault applied to every submission once the injected ones are used up (every answer slow, say)."""
         self._faults: list[Fault] = []
+        self._query_faults: list[Respond] = []
         self._lock = threading.Lock()
 
     def workspace_url(self, sub: str = "00000000-0000-0000-0000-000000000001", rg: str = "ml-rg",
@@ -175,9 +227,69 @@ class AmlStandIn(LocalServer):
         with self._lock:
             self._faults.extend(faults)
 
+    def inject_into_listings(self, *answers: Respond) -> None:
+        """Answer each of the next run listings (``runs:query``, ``Jobs - List``) with one of these instead."""
+        with self._lock:
+            self._query_faults.extend(answers)
+
+    def _next_listing_fault(self) -> Respond | None:
+        with self._lock:
+            return self._query_faults.pop(0) if self._query_faults else None
+
     def next_fault(self) -> Fault | None:
         with self._lock:
-            return self._faults.pop(0) if self._faults else None
+            return self._faults.pop(0) if self._faults else self.always
+
+    def _listed(self, kind: str) -> list[AcceptedRun]:
+        now = time.monotonic()
+        with self._lock:
+            return [run for run in self.accepted if run.kind == kind and now - run.at >= self.listing_delay]
+
+    def query_runs(self, url, headers, raw: bytes) -> tuple[int, dict]:
+        """Run history's ``runs:query``: the filter grammar azureml-core sends, ``top`` and continuation tokens."""
+        refused = _refused_token(headers, self.audiences)
+        if refused:
+            return refused[0], refused[1]
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in ("application/json", "application/json-patch+json"):
+            return 415, _error("UnsupportedMediaType", f"content type {content_type!r}")
+        try:
+            query = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return 400, _error("BadRequest", "body is not UTF-8 JSON")
+        unknown = set(query) - {"filter", "continuationToken", "orderby", "top"} if isinstance(query, dict) else {}
+        if not isinstance(query, dict) or unknown:
+            return 400, _error("BadRequest", f"a QueryParamsDto object was expected (unknown keys {sorted(unknown)})")
+        try:
+            matches = parse_run_filter(query.get("filter") or "")
+        except ValueError as error:
+            return 400, _error("BadRequest", f"filter: {error}")
+        top, token = query.get("top") or 500, query.get("continuationToken")
+        if not isinstance(top, int) or not 1 <= top <= 5000 or not (token is None or str(token).isdigit()):
+            return 400, _error("BadRequest", "top must be 1-5000 and continuationToken one this service gave")
+        experiment = unquote(_RUNS_QUERY.match(url.path).group("experiment"))
+        runs = [run for run in self._listed("v1") if run.experiment == experiment and matches(run.labels)]
+        start = int(token or 0)
+        page = runs[start:start + top]
+        more = start + top < len(runs)
+        return 200, {"value": [_run_dto(run) for run in page],
+                     "continuationToken": str(start + top) if more else None}
+
+    def list_jobs(self, url, headers) -> tuple[int, dict]:
+        """ARM ``Jobs - List`` with ``properties=name=value,...`` (user properties), one page of ``nextLink``s."""
+        refused = _refused_token(headers, self.audiences)
+        if refused:
+            return refused[0], refused[1]
+        query = _query(url)
+        if not query.get("api-version"):
+            return 400, _error("MissingApiVersionParameter", "api-version is required", v2=True)
+        wanted = [item.partition("=") for item in query.get("properties", "").split(",") if item]
+        jobs = [run for run in self._listed("v2")
+                if all(name in run.labels and (not eq or run.labels[name] == value) for name, eq, value in wanted)]
+        return 200, {"value": [{"id": f"{url.path}/{run.run_id}", "name": run.run_id,
+                                "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+                                "properties": {"jobType": "Pipeline", "status": "Running",
+                                               "properties": run.labels}} for run in jobs]}
 
     def record(self, url, headers, raw: bytes, status: int | None) -> None:
         claims = read_token(_bearer(headers) or "") or {}
@@ -185,8 +297,9 @@ class AmlStandIn(LocalServer):
             body = json.loads(raw)
         except ValueError:
             body = raw.decode("utf-8", "replace")
+        listing = bool(_RUNS_QUERY.match(url.path) or _JOBS.match(url.path))
         with self._lock:
-            self.received.append(Received(
+            (self.queries if listing else self.received).append(Received(
                 time.monotonic(), unquote(url.path), _query(url), headers.get("Content-Type"), claims.get("aud"), body,
                 status, {name: value for name, value in headers.items() if name.lower() != "authorization"}))
 
@@ -216,8 +329,7 @@ class AmlStandIn(LocalServer):
         if problems:
             return 400, _error("UserError", "; ".join(problems)), {}
         run = AcceptedRun(str(uuid.uuid4()), route.group("pipeline") or route.group("endpoint"), version, body)
-        with self._lock:
-            self.accepted.append(run)
+        self._accept(run)
         if self.announce:
             data_paths = body.get("DataPathAssignments") or {}
             print(f"[azure-ml stand-in] accepted run {run.run_id} experiment={body['ExperimentName']} "
@@ -238,6 +350,12 @@ class AmlStandIn(LocalServer):
         }, {}
 
 
+    def _accept(self, run: AcceptedRun) -> None:
+        with self._lock:
+            self.accepted.append(run)
+        if self.on_accept:
+            self.on_accept()
+
     def _invoke_batch_endpoint(self, headers, raw: bytes) -> tuple[int, dict, dict[str, str]]:
         refused = _refused_token(headers, ML_AUDIENCES)
         if refused:
@@ -257,8 +375,7 @@ class AmlStandIn(LocalServer):
         name = f"batchjob-{uuid.uuid4()}"
         run = AcceptedRun(name, BATCH_ENDPOINT, None, body, kind="v2", deployment=deployment,
                           request_id=headers.get("repeatability_request-id"))
-        with self._lock:
-            self.accepted.append(run)
+        self._accept(run)
         if self.announce:
             print(f"[azure-ml stand-in] accepted batch job {name} on {BATCH_ENDPOINT}/{deployment or 'default'}",
                   flush=True)
@@ -279,6 +396,40 @@ class AmlStandIn(LocalServer):
             return 200, {"value": [{"name": name, "properties": {}} for name in DEPLOYMENTS]}
         return 200, {"name": BATCH_ENDPOINT, "properties": {"scoringUri": self.batch_endpoint_url(),
                                                             "defaults": {"deploymentName": DEPLOYMENTS[0]}}}
+
+
+def parse_run_filter(text: str):
+    """A predicate over a run's tags from run history's OData filter, as azureml-core writes it: ``and`` of
+    ``(Tags/<name> eq "<value>")``, ``(Tags/<name> ne null or Tags/<name> eq null)`` and ``(ParentRunId eq null)``
+    (every run here is top-level). ValueError for anything else."""
+    tokens, position = [], 0
+    while position < len(text.rstrip()):
+        match = _FILTER_TOKEN.match(text, position)
+        if not match:
+            raise ValueError(f"cannot read {text[position:]!r}")
+        tokens.append(match.group(match.lastgroup))
+        position = match.end()
+    checks = []
+    for clause in " ".join(tokens).split(" and "):
+        clause = clause.strip().removeprefix("(").removesuffix(")").strip(" ()")
+        eq = re.fullmatch(r'Tags/([A-Za-z0-9_.]+) eq ("[^"]*")', clause)
+        exists = re.fullmatch(r"Tags/([A-Za-z0-9_.]+) ne null or Tags/\1 eq null", clause)
+        if eq:
+            checks.append(lambda tags, name=eq[1], value=eq[2][1:-1]: tags.get(name) == value)
+        elif exists:
+            checks.append(lambda tags, name=exists[1]: name in tags)
+        elif clause != "ParentRunId eq null":
+            raise ValueError(f"unsupported expression {clause!r}")
+    if tokens.count("(") != tokens.count(")") or not checks and text.strip():
+        raise ValueError(f"unbalanced or empty expression {text!r}")
+    return lambda tags: all(check(tags) for check in checks)
+
+
+def _run_dto(run: AcceptedRun) -> dict[str, Any]:
+    """A pipeline run as run history lists it (RunDto)."""
+    return {"runId": run.run_id, "parentRunId": None, "status": "NotStarted", "runType": "azureml.PipelineRun",
+            "createdUtc": datetime.now(timezone.utc).isoformat(), "tags": run.labels,
+            "properties": {"azureml.runsource": "azureml.PipelineRun"}}
 
 
 def _refused_token(headers, audiences: frozenset[str]) -> tuple[int, dict, dict[str, str]] | None:

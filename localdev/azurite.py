@@ -41,11 +41,14 @@ def stop_process(process: subprocess.Popen | None, timeout: float) -> None:
 class Azurite:
     """One Azurite process; ``node`` runs the server directly so the PID we hold is the server."""
 
-    def __init__(self, ports: dict[str, int] | None = None, metadata_database: str | None = None) -> None:
+    def __init__(self, ports: dict[str, int] | None = None, metadata_database: str | None = None,
+                 persist_in: str | None = None) -> None:
         """``ports`` per service (blob, queue, table); free ports when not given. ``metadata_database``: a MySQL
-        URL for Azurite's blob metadata (blob contents then go to a temporary folder, removed at stop)."""
+        URL for Azurite's blob metadata (blob contents then go to a temporary folder, removed at stop).
+        ``persist_in``: a folder for everything, so the data outlives a stop and a start on the same ports."""
         self.ports = ports or {}
         self.metadata_database = metadata_database
+        self.persist_in = persist_in
         self._location: tempfile.TemporaryDirectory[str] | None = None
         self.endpoints: dict[str, str] = {}
         self._process: subprocess.Popen[str] | None = None
@@ -64,6 +67,8 @@ class Azurite:
             self._location = tempfile.TemporaryDirectory(prefix="azurite-")
             args += ["--location", self._location.name]
             environment["AZURITE_DB"] = self.metadata_database
+        elif self.persist_in:
+            args += ["--location", self.persist_in]
         else:
             args.append("--inMemoryPersistence")
         for service in ("blob", "queue", "table"):
@@ -84,6 +89,7 @@ class Azurite:
             match = _LISTENING.search(line)
             if match:
                 self.endpoints[match.group(1).lower()] = match.group(2).rstrip("/")
+                self.ports[match.group(1).lower()] = int(match.group(2).rstrip("/").rsplit(":", 1)[1])
                 if len(self.endpoints) == 3:
                     ready.set()
 

@@ -33,11 +33,11 @@ V1 = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resource
 DATA = DataRef(path="incoming/machine data é #1.csv", url="https://acct.blob.core.windows.net/c/x")
 
 
-def contract_problems(body: Any, model: str = "PipelineSubmissionInfo") -> list[str]:
+def contract_problems(body: Any, model: str = "PipelineSubmissionInfo", models: dict[str, type] = MODELS) -> list[str]:
     """What the SDK's own models say about a body; [] when the service would read it as sent."""
-    problems = _shape_problems(body, model, "$")
+    problems = _shape_problems(body, model, "$", models)
     try:
-        wire = serialize.body(deserialize(model, body), model)
+        wire = Serializer(models).body(Deserializer(models)(model, body), model)
     except DeserializationError as error:
         return problems + [f"refused by the SDK's model: {error}"]
     if wire != body:
@@ -45,24 +45,30 @@ def contract_problems(body: Any, model: str = "PipelineSubmissionInfo") -> list[
     return problems
 
 
-def _shape_problems(value: Any, type_name: str, path: str) -> list[str]:
+def _shape_problems(value: Any, type_name: str, path: str, models: dict[str, type] = MODELS) -> list[str]:
     if value is None:
         return []
     if type_name.startswith("{"):
         if not isinstance(value, dict):
             return [f"{path}: expected an object"]
-        return [p for key, item in value.items() for p in _shape_problems(item, type_name[1:-1], f"{path}[{key!r}]")]
+        return [p for key, item in value.items()
+                for p in _shape_problems(item, type_name[1:-1], f"{path}[{key!r}]", models)]
     if type_name in _JSON_TYPES:
         fits = isinstance(value, _JSON_TYPES[type_name]) and not (type_name != "bool" and isinstance(value, bool))
         return [] if fits else [f"{path}: expected {type_name}, got {value!r}"]
-    if type_name not in MODELS:
+    if type_name.startswith("["):
+        if not isinstance(value, list):
+            return [f"{path}: expected a list"]
+        return [p for index, item in enumerate(value)
+                for p in _shape_problems(item, type_name[1:-1], f"{path}[{index}]", models)]
+    if type_name not in models:
         return []
     if not isinstance(value, dict):
         return [f"{path}: expected a {type_name} object"]
-    known = {spec["key"]: spec["type"] for spec in MODELS[type_name]._attribute_map.values()}
+    known = {spec["key"]: spec["type"] for spec in models[type_name]._attribute_map.values()}
     return [p for key, item in value.items()
             for p in ([f"{path}.{key}: not a {type_name} key"] if key not in known
-                      else _shape_problems(item, known[key], f"{path}.{key}"))]
+                      else _shape_problems(item, known[key], f"{path}.{key}", models))]
 
 
 def app_bodies() -> dict[str, dict]:

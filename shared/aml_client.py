@@ -7,17 +7,23 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 import requests
 from azure.core.exceptions import AzureError
+from urllib3.exceptions import ConnectTimeoutError
 
 from shared.auth import TokenProvider
 from shared.config import RetrySettings
-from shared.payloads import SubmitRequest
+from shared.payloads import JSON, SubmitRequest
 from shared.retry import is_retryable_status, next_delay, retry_after_seconds
+from shared.run_lookup import MAX_PAGES, RunLookup
 
 CONNECT_TIMEOUT = 10.0
+LOOKUP_POLL_SECONDS = 1.0
+"""Pause between two listings while a run may still be on its way into Azure ML's listing."""
+OUTCOME_UNKNOWN_STATUS = frozenset({500, 502, 503, 504})
+"""Answers that may come after the service accepted the run (a gateway or the service failing mid-request)."""
 TOKEN_RETRY_AFTER = 5.0
 """MSAL serves a managed-identity endpoint's 5xx from its cache for 5 s: a token retry sooner cannot succeed."""
 _MAX_ERROR_TEXT = 500
@@ -27,6 +33,8 @@ _MAX_ERROR_TEXT = 500
 class SubmitResult:
     run_id: str
     attempts: int
+    reconciled: bool = False
+    """The run was found in Azure ML's listing after an unknown outcome, not learnt from a POST's answer."""
 
 
 class SubmitError(Exception):
@@ -35,13 +43,15 @@ class SubmitError(Exception):
     retryable = False
 
     def __init__(self, reason: str, *, attempts: int, status: int | None = None,
-                 code: str | None = None, message: str | None = None):
+                 code: str | None = None, message: str | None = None, outcome_unknown: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.attempts = attempts
         self.status = status
         self.code = code
         self.message = message
+        self.outcome_unknown = outcome_unknown
+        """An attempt may have started a run no answer told of: the next owner looks the key up first."""
 
 
 class PermanentSubmitError(SubmitError):
@@ -70,7 +80,11 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
 
 
 class PipelineSubmitter:
-    """Sends SubmitRequests: token from managed identity, retries with full-jitter backoff and Retry-After."""
+    """Sends SubmitRequests: token from managed identity, retries with full-jitter backoff and Retry-After.
+
+    After an attempt whose outcome is unknown (the request may have reached Azure ML) it looks the key up in
+    Azure ML's listing until ``listing_delay`` has passed, and adopts a run it finds instead of posting again.
+    """
 
     def __init__(
         self,
@@ -89,25 +103,83 @@ class PipelineSubmitter:
         self._sleep = sleep
         self._random = random_unit
 
-    def submit(self, request: SubmitRequest, deadline: float) -> SubmitResult:
+    def submit(self, request: SubmitRequest, deadline: float, *, unknown_for: float | None = None) -> SubmitResult:
         """POST once, or more while failures are transient and ``deadline`` (monotonic) allows.
 
         An attempt starts only when a whole attempt (``attempt_timeout``) fits before the deadline, and its
         timeout is never cut short: a POST given up early may still start a run the client never hears of.
+        ``unknown_for``: seconds since an earlier owner's attempt may have started a run; look it up first.
         """
         body = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
-        attempt, refreshed, challenge = 0, False, None
+        call = _Call(request.scope, lambda token: self._send(
+            "POST", request.url, body, {**request.headers, "Authorization": f"Bearer {token}"}),
+            lambda response: _run_id(request, response), request.success_statuses, stop_when_unknown=True)
+        attempts = 0
+        unknown_since = None if unknown_for is None else self._monotonic() - unknown_for
+        try:
+            while True:
+                if unknown_since is not None and request.lookup is not None:
+                    found = self._look_up(request.lookup, deadline, unknown_since + self._retry.listing_delay,
+                                          attempts)
+                    if found:
+                        return SubmitResult(run_id=found, attempts=attempts, reconciled=True)
+                outcome, attempts = self._retrying(call, deadline, attempts)
+                if isinstance(outcome, str):
+                    return SubmitResult(run_id=outcome, attempts=attempts)
+                unknown_since = self._monotonic()  # the listing delay counts from the unanswered attempt's end
+        except SubmitError as error:
+            error.outcome_unknown = unknown_since is not None
+            raise
+
+    def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
+        """A run carrying the key, looking again until ``until`` (the listing delay after the unknown attempt)."""
+        while True:
+            found = self._query(lookup, deadline)
+            remaining = until - self._monotonic()
+            if found or remaining <= 0:
+                return found
+            pause = min(LOOKUP_POLL_SECONDS, remaining)
+            if deadline - self._monotonic() - pause < self._retry.attempt_timeout:
+                raise TransientSubmitError(
+                    f"gave up after {attempts} attempt{'s' * (attempts != 1)} (deadline reached): the outcome is "
+                    "unknown and no run carrying the key is listed yet", attempts=attempts)
+            self._sleep(pause)
+
+    def _query(self, lookup: RunLookup, deadline: float) -> str | None:
+        """One listing of runs carrying the key, page after page until one is found: the run to adopt."""
+        continuation = None
+        for _ in range(MAX_PAGES):
+            page = lookup.page(continuation)
+            data = None if page.body is None else json.dumps(page.body).encode("utf-8")
+            headers = {"Content-Type": JSON} if data is not None else {}
+            call = _Call(lookup.scope, lambda token, page=page, data=data: self._send(
+                page.method, page.url, data, {**headers, "Authorization": f"Bearer {token}"}),
+                lambda response: _page(lookup, response), (200,))
+            try:
+                (runs, continuation), _ = self._retrying(call, deadline, 0)
+            except SubmitError as error:
+                error.reason = f"looking the run up in Azure ML's listing: {error.reason}"
+                error.args = (error.reason,)
+                raise
+            if runs or not continuation:
+                return runs[0] if runs else None
+        return None
+
+    def _retrying(self, call: _Call, deadline: float, attempt: int) -> tuple[Any, int]:
+        """Attempts of ``call`` until one succeeds (its value), or, with ``stop_when_unknown``, one may have reached
+        Azure ML unanswered (the failure); raises SubmitError when retries are over. Also the attempt count."""
+        refreshed, challenge = False, None
         while True:
             if deadline - self._monotonic() < self._retry.attempt_timeout:
                 raise TransientSubmitError(
                     f"no time left for an attempt before the deadline (after {attempt} attempt"
                     f"{'s' * (attempt != 1)})", attempts=attempt)
             attempt += 1
-            outcome = self._try_once(request, body, challenge)
+            outcome = self._try_once(call, challenge)
             if not (isinstance(outcome, _Failure) and outcome.token_failed):
                 challenge = None  # a refresh stays pending until a token was actually fetched
-            if isinstance(outcome, str):
-                return SubmitResult(run_id=outcome, attempts=attempt)
+            if not isinstance(outcome, _Failure):
+                return outcome, attempt
             if outcome.status == 401 and not refreshed:
                 refreshed, challenge = True, outcome.www_authenticate or ""
                 continue
@@ -123,22 +195,25 @@ class PipelineSubmitter:
                     f"({'attempts' if out_of_attempts else 'deadline'} reached); last failure: {outcome.reason}",
                     attempts=attempt, status=outcome.status, code=outcome.code, message=outcome.message,
                 )
+            if outcome.unknown and call.stop_when_unknown:
+                return outcome, attempt  # the caller looks the key up, which takes longer than the backoff
             self._sleep(delay)
 
-    def _try_once(self, request: SubmitRequest, body: bytes, challenge: str | None) -> str | _Failure:
-        """One POST: the run id, or what went wrong and whether it is worth another try."""
+    def _try_once(self, call: _Call, challenge: str | None) -> Any:
+        """One request: what ``call.accept`` reads from its answer, or what went wrong and whether to try again."""
         try:
-            token = self._tokens.bearer(request.scope) if challenge is None else self._tokens.refresh(
-                request.scope, challenge)
+            token = self._tokens.bearer(call.scope) if challenge is None else self._tokens.refresh(
+                call.scope, challenge)
         except AzureError as error:  # authentication refused, identity endpoint unreachable or failing
-            return _Failure(f"no token for {request.scope}: {_first_line(error)}", retryable=True, token_failed=True,
+            return _Failure(f"no token for {call.scope}: {_first_line(error)}", retryable=True, token_failed=True,
                             retry_after=TOKEN_RETRY_AFTER)
         try:
-            response = self._post(request, body, token)
+            response = call.send(token)
         except requests.RequestException as error:
-            return _Failure(f"{type(error).__name__}: {_first_line(error)}", retryable=True)
-        if response.status_code in request.success_statuses:
-            return _run_id(request, response)
+            return _Failure(f"{type(error).__name__}: {_first_line(error)}", retryable=True,
+                            unknown=not never_sent(error))
+        if response.status_code in call.success_statuses:
+            return call.accept(response)
         code, message = error_details(response)
         reason = f"Azure ML answered {response.status_code}" + (f" {code}" if code else "") + (
             f": {message}" if message else "")
@@ -148,13 +223,34 @@ class PipelineSubmitter:
             status=response.status_code, code=code, message=message,
             retry_after=retry_after_seconds(response.headers.get("Retry-After"), datetime.now(timezone.utc)),
             www_authenticate=response.headers.get("WWW-Authenticate"),
+            unknown=response.status_code in OUTCOME_UNKNOWN_STATUS,
         )
 
-    def _post(self, request: SubmitRequest, body: bytes, token: str) -> requests.Response:
-        headers = {**request.headers, "Authorization": f"Bearer {token}", "Accept": "application/json"}
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> requests.Response:
         timeout = self._retry.attempt_timeout
-        return self._session.post(request.url, data=body, headers=headers, allow_redirects=False,
-                                  timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
+        return self._session.request(method, url, data=body, headers={**headers, "Accept": "application/json"},
+                                     allow_redirects=False, timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
+
+
+def never_sent(error: requests.RequestException) -> bool:
+    """Whether the request surely never reached the server: no connection was made (refused, DNS, connect
+    timeout). A read timeout or a connection closed after sending may follow acceptance."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, ConnectTimeoutError)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One kind of request to retry: its token scope, how to send it, how to read a successful answer."""
+
+    scope: str
+    send: Callable[[str], requests.Response]
+    accept: Callable[[requests.Response], Any]
+    success_statuses: tuple[int, ...]
+    stop_when_unknown: bool = False
+    """A POST is not repeated blindly after an unknown outcome: the caller looks the key up first."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +263,8 @@ class _Failure:
     retry_after: float | None = None
     www_authenticate: str | None = None
     token_failed: bool = False
+    unknown: bool = False
+    """The request may have been acted on: sent, and no answer, or a 5xx that may follow acceptance."""
 
 
 def _run_id(request: SubmitRequest, response: requests.Response) -> str | _Failure:
@@ -179,6 +277,14 @@ def _run_id(request: SubmitRequest, response: requests.Response) -> str | _Failu
         return _Failure(f"Azure ML answered {response.status_code} without a run id in {request.run_id_field!r}",
                         retryable=False, status=response.status_code)
     return run_id
+
+
+def _page(lookup: RunLookup, response: requests.Response) -> tuple[list[str], str | None] | _Failure:
+    try:
+        return lookup.read(response.json())
+    except ValueError as error:
+        return _Failure(f"Azure ML's run listing answered {response.status_code} with {error}", retryable=False,
+                        status=response.status_code)
 
 
 def _first_line(error: BaseException) -> str:

@@ -138,6 +138,9 @@ class RetrySettings:
     """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
     attempt_timeout: float = 60.0
     """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
+    listing_delay: float = 15.0
+    """Seconds after an unanswered POST during which its run may still be missing from Azure ML's listing: the key
+    is looked up until then before posting again."""
     http_deadline: float = 100.0
     """Seconds an HTTP call may spend before it answers 202 and leaves the rest to the sweep: Azure's HTTP front
     end drops a request after 230 s whatever functionTimeout says."""
@@ -272,6 +275,7 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
         deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
         attempt_timeout=_number(env, "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", 60.0, problems, minimum=0.5, maximum=600),
+        listing_delay=_number(env, "RUN_LISTING_DELAY_SECONDS", 15.0, problems, minimum=0, maximum=600),
         http_deadline=_number(env, "HTTP_DEADLINE_SECONDS", 100.0, problems, minimum=1, maximum=HTTP_DEADLINE_MAX),
     )
     if len(problems) == problems_before and retry.max_delay < retry.base_delay:
@@ -281,6 +285,11 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.add("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", retry.attempt_timeout,
                      f"below SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): an attempt starts only when a whole one "
                      "fits in the time left after the claim, so one as long as the deadline never starts")
+    if len(problems) == problems_before and retry.listing_delay + retry.attempt_timeout >= retry.deadline:
+        problems.add("RUN_LISTING_DELAY_SECONDS", retry.listing_delay,
+                     f"below SUBMIT_DEADLINE_SECONDS - SUBMIT_ATTEMPT_TIMEOUT_SECONDS "
+                     f"({retry.deadline - retry.attempt_timeout:g}): an invocation must have time to look a key up "
+                     "and then post, or a run whose answer was lost would never be settled")
     if len(problems) == problems_before and retry.attempt_timeout >= retry.http_budget:
         problems.add("HTTP_DEADLINE_SECONDS", retry.http_deadline,
                      f"above SUBMIT_ATTEMPT_TIMEOUT_SECONDS ({retry.attempt_timeout:g}): an HTTP call must have "

@@ -48,6 +48,8 @@ class Decision:
     error_code: str | None = None
     retryable: bool | None = None
     took_over: bool | None = None
+    reconciled: bool | None = None
+    """The run was found in Azure ML's listing after an unknown outcome, and adopted without a POST."""
 
     def fields(self) -> dict[str, object]:
         """The set fields, as logs and answers show them: a secret that reached a reason (an echoed error) masked."""

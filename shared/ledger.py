@@ -25,11 +25,35 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
+from shared.storage import CLIENT_OPTIONS
+
 SCHEMA_VERSION = 1
 _HISTORY_LIMIT = 20
 SETTLED_MEMORY = 4096
 """Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""
 _JSON = ContentSettings(content_type="application/json")
+MIN_REQUEST_SECONDS = 1.0
+"""The shortest try a bounded request gets: one try is always made, even with no time left."""
+SERVER_CLOCK_RESOLUTION = 1.0
+"""``Date`` and ``Last-Modified`` are whole seconds: an age may read up to 1 s long, so the time an earlier owner's
+run has had to appear in Azure ML's listing is counted 1 s short, never long."""
+RETRIED_TRY_SECONDS = 4.0
+"""A request is retried only if each try can still have this long: a write to blob storage takes well under it."""
+
+
+def bounded(within: float) -> dict[str, float | int]:
+    """Per-request options (timeouts, retries) so one storage call, its retries and their backoff included, ends
+    within about ``within`` seconds: the storage client stays the only retry layer, sized to the time left."""
+    longest = CLIENT_OPTIONS["connection_timeout"] + CLIENT_OPTIONS["read_timeout"]
+    retries, per_try = 0, max(MIN_REQUEST_SECONDS, min(longest, within))
+    for candidate in range(1, CLIENT_OPTIONS["retry_total"] + 1):
+        backoff = sum(CLIENT_OPTIONS["initial_backoff"] + CLIENT_OPTIONS["increment_base"] ** count
+                      + CLIENT_OPTIONS["random_jitter_range"] for count in range(1, candidate + 1))
+        each = min(longest, (within - backoff) / (candidate + 1))
+        if each >= RETRIED_TRY_SECONDS:
+            retries, per_try = candidate, each
+    connect = min(CLIENT_OPTIONS["connection_timeout"], per_try / 2)
+    return {"connection_timeout": connect, "read_timeout": per_try - connect, "retry_total": retries}
 
 
 class RunState(str, enum.Enum):
@@ -61,6 +85,9 @@ class Claim:
     record_name: str
     etag: str
     record: dict[str, Any]
+    unknown_for: float | None = None
+    """Taken over from an owner whose POST may have started a run (it left a claim, or a failure after an
+    unknown outcome): seconds since that record was written, by the storage server's clock."""
 
     @property
     def took_over(self) -> bool:
@@ -120,12 +147,13 @@ class Ledger:
             return Duplicate(remembered)
         self._ensure_container()
         while True:
+            within = deadline - self._monotonic()
             fresh = self._claimed_record(namespace, key, subject, previous=None)
             try:
-                return Claim(name, self._write(name, fresh, create=True), fresh)
+                return Claim(name, self._write(name, fresh, create=True, within=within), fresh)
             except ResourceExistsError:
                 pass
-            current = self._read_with_age(name)
+            current = self._read_with_age(name, within=deadline - self._monotonic())
             if current is not None:
                 record, etag, age = current
                 state = record.get("state")
@@ -134,8 +162,10 @@ class Ledger:
                     return Duplicate(record)
                 if state == RunState.FAILED or age >= record.get("claim_expiry_seconds", self._claim_expiry):
                     taken = self._claimed_record(namespace, key, subject, previous=record)
+                    unknown = state == RunState.CLAIMED or bool(record.get("outcome_unknown"))
                     try:
-                        return Claim(name, self._write(name, taken, etag=etag), taken)
+                        return Claim(name, self._write(name, taken, etag=etag, within=deadline - self._monotonic()),
+                                     taken, max(0.0, age - SERVER_CLOCK_RESOLUTION) if unknown else None)
                     except ResourceModifiedError:
                         pass  # someone else took it over first: look again
             remaining = deadline - self._monotonic()
@@ -144,8 +174,8 @@ class Ledger:
                 raise ClaimBusyError(f"{name} is claimed by {owner} and was not settled before the deadline")
             self._sleep(min(self._poll_interval, remaining))
 
-    def settle(self, claim: Claim, state: RunState, **outcome: Any) -> dict[str, Any]:
-        """Record the outcome of a claim, only if the claim is still ours."""
+    def settle(self, claim: Claim, state: RunState, *, within: float | None = None, **outcome: Any) -> dict[str, Any]:
+        """Record the outcome of a claim, only if the claim is still ours; in about ``within`` seconds at most."""
         now = _iso(self._now())
         record = {
             **claim.record,
@@ -158,7 +188,7 @@ class Ledger:
         record["history"] = (claim.record.get("history", []) + [{"state": state.value, "at": now,
                                                                   "owner": claim.record["owner"]}])[-_HISTORY_LIMIT:]
         try:
-            self._write(claim.record_name, record, etag=claim.etag)
+            self._write(claim.record_name, record, etag=claim.etag, within=within)
         except ResourceModifiedError:
             raise ClaimLostError(f"{claim.record_name} was taken over before it was settled") from None
         if state in SETTLED or not record["retryable"]:
@@ -193,7 +223,7 @@ class Ledger:
         found = self._read_with_age(name)
         return (found[0], found[1]) if found else None
 
-    def _read_with_age(self, name: str) -> tuple[dict[str, Any], str, float] | None:
+    def _read_with_age(self, name: str, within: float | None = None) -> tuple[dict[str, Any], str, float] | None:
         """A record, its ETag, and its age in seconds by the storage server's own clock.
 
         Age is the response's ``Date`` minus the blob's ``Last-Modified``: both come from the server, so a claim's
@@ -202,7 +232,8 @@ class Ledger:
         served: dict[str, str] = {}
         try:
             downloader = self._container.download_blob(
-                name, raw_response_hook=lambda response: served.update(response.http_response.headers))
+                name, raw_response_hook=lambda response: served.update(response.http_response.headers),
+                **({} if within is None else bounded(within)))
             record = json.loads(downloader.readall())
         except ResourceNotFoundError:
             return None
@@ -252,8 +283,9 @@ class Ledger:
         }
 
     def _write(self, name: str, record: dict[str, Any], *, create: bool = False, etag: str | None = None,
-               overwrite: bool = False) -> str:
-        """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag."""
+               overwrite: bool = False, within: float | None = None) -> str:
+        """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. ``within``: seconds
+        the write, retries included, may take."""
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:
             conditions: dict[str, Any] = {"overwrite": False}
@@ -266,7 +298,7 @@ class Ledger:
                         else {})}
                     if "state" in record else None)
         result = self._container.get_blob_client(name).upload_blob(
-            data, content_settings=_JSON, metadata=metadata, **conditions)
+            data, content_settings=_JSON, metadata=metadata, **conditions, **({} if within is None else bounded(within)))
         return result["etag"]
 
     def _ensure_container(self) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from shared.config import JOB_OUTPUT_TYPES, RunSpec
+from shared.run_lookup import RunLookup, run_lookup
 
 JSON = "application/json"
 TRIGGERED_BY = "aml-pipeline-trigger"
@@ -37,6 +39,8 @@ class SubmitRequest:
     headers: Mapping[str, str] = field(default_factory=lambda: {"Content-Type": JSON})
     run_id_field: str = "Id"
     success_statuses: tuple[int, ...] = (200,)
+    lookup: RunLookup | None = None
+    """Where a run this request started is listed, to look for it when an answer was lost."""
 
 
 def blob_tags(rule: str, *, container: str, blob_name: str, etag: str, key: str) -> dict[str, str]:
@@ -118,5 +122,9 @@ def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str]
 def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], key: str) -> SubmitRequest:
     """The request ``run``'s target takes: a v1 pipeline submission or a v2 batch endpoint invocation."""
     if run.target.kind.is_v1:
-        return v1_submission(run, data_path=data.path if data else None, tags=tags)
-    return v2_submission(run, data=data, tags=tags, key=key)
+        request = v1_submission(run, data_path=data.path if data else None, tags=tags)
+    else:
+        request = v2_submission(run, data=data, tags=tags, key=key)
+    if tags.get("trigger_key") != key:
+        return request  # only a run tagged with the key can be found by it
+    return dataclasses.replace(request, lookup=run_lookup(run.target, run.experiment, key))

@@ -7,7 +7,6 @@ exactly-once protocol around the POST, so they exist once.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -20,9 +19,9 @@ from shared.payloads import SubmitRequest
 from shared.services import Services
 
 
-SETTLE_ATTEMPTS = 4
-SETTLE_BACKOFF = 0.5
-"""Seconds before the second try of a ledger write; doubled each time (0.5, 1, 2)."""
+SETTLE_GRACE = 20.0
+"""Seconds past the invocation's deadline an outcome may take to be written: load checks keep the deadline 30 s
+before functionTimeout, so the host never kills an invocation that is still writing its record."""
 
 
 class Step:
@@ -34,9 +33,11 @@ class Step:
         self.key = key
         self.about = about
         self.claim: Claim | None = None
+        self.deadline: float | None = None
 
     def claim_or_duplicate(self, subject: dict[str, Any], deadline: float) -> Decision | None:
         """Claim the key; a Decision when there is nothing more to do (already handled), else None."""
+        self.deadline = deadline
         try:
             claimed = self.services.ledger.claim(self.namespace, self.key, subject, deadline)
         except ClaimBusyError as error:
@@ -58,9 +59,10 @@ class Step:
     def submit(self, run: RunSpec, request: SubmitRequest, deadline: float, **record: Any) -> Decision:
         """POST, then settle: submitted, failed for good (returns), or failed for now (raises for the host)."""
         try:
-            result = self.services.submitter.submit(request, deadline)
+            result = self.services.submitter.submit(request, deadline, unknown_for=self._claim().unknown_for)
         except SubmitError as error:
             self._settle(RunState.FAILED, reason=error.reason, attempts=error.attempts, retryable=error.retryable,
+                         outcome_unknown=error.outcome_unknown or None,
                          error={"status": error.status, "code": error.code, "message": error.message})
             decision = log_decision(Decision(
                 Outcome.FAILED, reason=error.reason, attempts=error.attempts, status=error.status,
@@ -77,29 +79,30 @@ class Step:
         run_url = run.target.run_link(result.run_id)
         # Logged before it is recorded: whatever happens to the ledger write, the run id is never lost.
         decision = log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url,
-                                         attempts=result.attempts, took_over=self._took_over(), **self.about))
+                                         attempts=result.attempts, took_over=self._took_over(),
+                                         reconciled=result.reconciled or None, **self.about))
         self._settle(RunState.SUBMITTED, run_id=result.run_id, run_url=run_url, target=run.target.url,
-                     experiment=run.experiment, attempts=result.attempts, **record)
+                     experiment=run.experiment, attempts=result.attempts, reconciled=result.reconciled or None,
+                     **record)
         return decision
 
     def _settle(self, state: RunState, **outcome: Any) -> None:
-        """Write the outcome, retrying storage hiccups; a claim taken over meanwhile is reported, not overwritten."""
-        for attempt in range(1, SETTLE_ATTEMPTS + 1):
-            try:
-                self.services.ledger.settle(self._claim(), state, **outcome)
-                return
-            except ClaimLostError:
-                LOGGER.error("aml_trigger %s", json.dumps({
-                    "problem": "claim taken over before it was settled; the new owner's record stands",
-                    "state": state.value, "run_id": outcome.get("run_id"), **self.about}))
-                return
-            except AzureError as error:
-                if attempt == SETTLE_ATTEMPTS:
-                    LOGGER.error("aml_trigger %s", json.dumps({
-                        "problem": f"outcome not recorded: {type(error).__name__}", "state": state.value,
-                        "run_id": outcome.get("run_id"), **self.about}))
-                    raise
-                time.sleep(SETTLE_BACKOFF * 2 ** (attempt - 1))
+        """Write the outcome within the invocation's time (the storage client retries inside that bound); a claim
+        taken over meanwhile is reported, not overwritten. A write that fails leaves the claim to expire: its
+        next owner looks the key up in Azure ML before posting, so the run is not started twice."""
+        assert self.deadline is not None, "claim_or_duplicate() first"
+        try:
+            self.services.ledger.settle(self._claim(), state,
+                                        within=self.deadline + SETTLE_GRACE - self.services.monotonic(), **outcome)
+        except ClaimLostError:
+            LOGGER.error("aml_trigger %s", json.dumps({
+                "problem": "claim taken over before it was settled; the new owner's record stands",
+                "state": state.value, "run_id": outcome.get("run_id"), **self.about}))
+        except AzureError as error:
+            LOGGER.error("aml_trigger %s", json.dumps({
+                "problem": f"outcome not recorded: {type(error).__name__}", "state": state.value,
+                "run_id": outcome.get("run_id"), **self.about}))
+            raise
 
     def _claim(self) -> Claim:
         assert self.claim is not None, "claim_or_duplicate() first"

@@ -7,8 +7,10 @@ from azure.storage.blob import BlobServiceClient
 
 from shared.storage_endpoints import StorageAccount
 
-CLIENT_OPTIONS = {"connection_timeout": 10, "read_timeout": 30, "retry_total": 3}
-"""Bounded I/O: the SDK defaults can wait minutes, longer than a claim should stay unsettled."""
+CLIENT_OPTIONS = {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3, "initial_backoff": 1,
+                  "increment_base": 2, "random_jitter_range": 1}
+"""Bounded I/O, and the only retry layer: backoff 1 + 2^n s (+-1) instead of the SDK's 15 + 3^n s; the ledger
+narrows timeouts and retries per request to the time an invocation has left (ledger.bounded)."""
 
 
 def blob_service_client(account: StorageAccount, credential: TokenCredential) -> BlobServiceClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 from urllib3.util import parse_url
@@ -58,6 +58,25 @@ _EXPECTED_SHAPES = (
 )
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace's subscription, resource group and name, as parsed from a validated setting."""
+
+    subscription: str
+    resource_group: str
+    name: str
+
+    @property
+    def studio_id(self) -> str:
+        return f"/subscriptions/{self.subscription}/resourcegroups/{self.resource_group}/workspaces/{self.name}"
+
+    @property
+    def arm_path(self) -> str:
+        return (f"/subscriptions/{quote(self.subscription, safe='')}/resourceGroups/"
+                f"{quote(self.resource_group, safe='')}/providers/Microsoft.MachineLearningServices/workspaces/"
+                f"{quote(self.name, safe='')}")
+
+
 class TargetError(ValueError):
     """A target that must not be used; ``problems`` pairs each expectation with the field it is about (url, kind,
     pipeline_version, deployment, workspace, scope), so a configuration error names the setting to fix."""
@@ -77,6 +96,9 @@ class Target:
     """``/subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>``, the form studio links carry."""
     deployment: str | None = None
     """A batch endpoint's non-default deployment (``azureml-model-deployment``)."""
+    workspace: Workspace | None = field(default=None, compare=False)
+    """The workspace as the validated URL (v1) or ``workspace`` setting (v2) named it: where a run is looked up.
+    Parsed from the same text as ``workspace_id``, so equality need not compare it again."""
 
     def submit_url(self) -> str:
         """The URL to POST to: a pipeline endpoint version goes in the path and in ``pipelineVersion``."""
@@ -182,7 +204,7 @@ def parse_target(
     if deployment is not None and resolved and (
             resolved is not TargetKind.BATCH_ENDPOINT or not _DEPLOYMENT.fullmatch(deployment)):
         problems.append(("deployment", "deployment applies to batch endpoints only, and is a deployment name"))
-    workspace_id = _workspace_id(match, workspace, resolved, problems)
+    workspace_parts = _workspace(match, workspace, resolved, problems)
 
     resolved_scope = scope or (_DEFAULT_SCOPE[resolved] if resolved else ARM_SCOPE)
     if not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?/\.default", resolved_scope):
@@ -200,8 +222,9 @@ def parse_target(
         kind=resolved,
         scope=resolved_scope,
         pipeline_version=version,
-        workspace_id=workspace_id,
+        workspace_id=workspace_parts.studio_id if workspace_parts else None,
         deployment=deployment,
+        workspace=workspace_parts,
     )
 
 
@@ -213,13 +236,13 @@ def _infer_kind(path: str) -> tuple[TargetKind | None, re.Match[str] | None]:
     return None, None
 
 
-def _workspace_id(match: re.Match[str] | None, workspace: str | None, kind: TargetKind | None,
-                  problems: list[tuple[str, str]]) -> str | None:
-    """The studio form of the workspace: from a v1 URL, or from ``workspace`` (an ARM id) for a batch endpoint."""
+def _workspace(match: re.Match[str] | None, workspace: str | None, kind: TargetKind | None,
+               problems: list[tuple[str, str]]) -> Workspace | None:
+    """The workspace: from a v1 URL, or from ``workspace`` (an ARM id) for a batch endpoint."""
     if match is not None and "ws" in match.groupdict():
         if workspace is not None:
             problems.append(("workspace", "workspace is read from a v1 URL; set it for batch endpoints only"))
-        return "/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**match.groupdict())
+        return Workspace(match["sub"], match["rg"], match["ws"])
     if workspace is None:
         return None
     found = _WORKSPACE_ID.match(workspace.rstrip("/"))
@@ -227,4 +250,4 @@ def _workspace_id(match: re.Match[str] | None, workspace: str | None, kind: Targ
         problems.append(("workspace", "workspace must be the workspace's resource id: /subscriptions/<sub>/"
                          "resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>"))
         return None
-    return "/subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}".format(**found.groupdict())
+    return Workspace(found["sub"], found["rg"], found["ws"])

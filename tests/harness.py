@@ -73,7 +73,8 @@ def upload(container: str, blob_name: str, data: bytes) -> str:
 
 def ledger_record(rule: str, container: str, blob_name: str, etag: str) -> dict | None:
     """The ledger's record for one rule and blob version, or None."""
-    ledger = BlobServiceClient.from_connection_string(os.environ["AzureWebJobsStorage"]).get_container_client(
+    connection = os.environ[os.environ.get("LEDGER_STORAGE") or "AzureWebJobsStorage"]
+    ledger = BlobServiceClient.from_connection_string(connection).get_container_client(
         os.environ["LEDGER_CONTAINER"])
     blob = ledger.get_blob_client(record_name(rule_namespace(rule), blob_version_key(container, blob_name, etag)))
     return json.loads(blob.download_blob().readall()) if blob.exists() else None

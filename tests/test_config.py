@@ -490,8 +490,20 @@ def test_an_attempt_timeout_not_below_the_deadline_is_refused_at_load(attempt):
     assert str(problem) == (f"SUBMIT_ATTEMPT_TIMEOUT_SECONDS = {float(attempt)}: below SUBMIT_DEADLINE_SECONDS (30): "
                             "an attempt starts only when a whole one fits in the time left after the claim, so one "
                             "as long as the deadline never starts")
-    assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="29.5"),
-                       NO_APP_ROOT).retry.attempt_timeout == 29.5
+    assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="29.5",
+                                   RUN_LISTING_DELAY_SECONDS="0"), NO_APP_ROOT).retry.attempt_timeout == 29.5
+
+
+def test_a_listing_delay_that_leaves_no_time_to_post_after_looking_is_refused_at_load():
+    """Looking a key up for RUN_LISTING_DELAY_SECONDS and then one attempt must fit in an invocation, or a run
+    whose answer was lost is looked for until the deadline on every delivery and never settled."""
+    problem = single_problem(minimal_env(SUBMIT_DEADLINE_SECONDS="60", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="45"))
+    assert str(problem) == ("RUN_LISTING_DELAY_SECONDS = 15.0: below SUBMIT_DEADLINE_SECONDS - "
+                            "SUBMIT_ATTEMPT_TIMEOUT_SECONDS (15): an invocation must have time to look a key up and "
+                            "then post, or a run whose answer was lost would never be settled")
+    retry = load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="60", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="45",
+                                    RUN_LISTING_DELAY_SECONDS="14"), NO_APP_ROOT).retry
+    assert retry.listing_delay == 14
 
 
 @pytest.mark.parametrize("value, expected", [

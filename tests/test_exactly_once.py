@@ -100,6 +100,7 @@ def test_claim_of_a_crashed_process_is_taken_over_after_expiry(app_env, aml, mon
     monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
     monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "3")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "0.25")
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, "machines.csv", SAMPLE_CSV)
 
@@ -122,6 +123,33 @@ def test_claim_of_a_crashed_process_is_taken_over_after_expiry(app_env, aml, mon
     assert record["state"] == "submitted" and record["claims"] == 2
     assert [entry["state"] for entry in record["history"]] == [
         "claimed", "taken over from claimed", "claimed", "submitted"]
+
+
+@pytest.mark.parametrize("listing_delay", [0.0, 1.5], ids=["listed-at-once", "listed-late"])
+def test_a_process_killed_after_acceptance_leaves_a_run_the_redelivery_finds_and_adopts(
+        app_env, aml, monkeypatch, listing_delay):
+    """Once the one window nothing could close: the claim expires, the taker looks the key up first, no POST."""
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "5")
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "10")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "2")
+    aml.listing_delay = listing_delay
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+
+    [crashed] = run_workers(container, "machines.csv", 1, "--crash-after-accept")
+    crashed_at = time.monotonic()
+    assert crashed["returncode"] == 137 and len(aml.accepted) == 1
+    assert ledger_record("default", container, "machines.csv", etag)["state"] == "claimed"
+
+    time.sleep(max(0.0, crashed_at + 11.2 - time.monotonic()))  # past the claim's expiry, on the server's clock
+    deliver_blob(container, "machines.csv")
+
+    [run] = aml.accepted
+    assert len(aml.received) == 1 and len(aml.queries) >= 1
+    record = ledger_record("default", container, "machines.csv", etag)
+    assert (record["state"], record["run_id"], record["reconciled"], record["claims"]) == (
+        "submitted", run.run_id, True, 2)
 
 
 def test_exhausted_transient_failure_is_recorded_raised_and_retried_by_the_host(app_env, aml, monkeypatch):

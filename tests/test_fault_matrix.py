@@ -44,7 +44,8 @@ def test_the_command_prints_its_settings_above_the_table_and_exits_zero_when_eve
     assert lines[0] == ("settings: attempt timeout 1 s (SUBMIT_ATTEMPT_TIMEOUT_SECONDS), deadline 2.5 s "
                         "(SUBMIT_DEADLINE_SECONDS),")
     assert lines[1].strip().startswith("claim expiry 5 s (CLAIM_EXPIRY_SECONDS), host function timeout 8 s")
-    assert lines[3] == HEADER and lines[4] == f"{'duplicates':<26}     1     1     0              0  met"
+    assert lines[2].strip().startswith("listing delay 1.2 s (RUN_LISTING_DELAY_SECONDS)")
+    assert lines[4] == HEADER and lines[5] == f"{'duplicates':<26}     1     1     0              0  met"
     assert lines[-1] == "1 of 1 rows met the target (0 lost, 0 duplicate runs)"
 
 

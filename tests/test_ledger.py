@@ -62,3 +62,19 @@ def test_a_claim_is_honoured_until_it_expires_by_the_servers_clock(container):
         claim(Ledger(container, claim_expiry=60), deadline_seconds=0.3)
     time.sleep(3.2)  # Last-Modified and Date have whole seconds: 3.2 s is at least 2 s on the server's clock
     assert isinstance(claim(Ledger(container, claim_expiry=60)), Claim)
+
+
+@pytest.mark.parametrize("within", [0.0, 3.0, 10.0, 25.0, 60.0, 300.0])
+def test_a_bounded_storage_request_with_its_retries_and_backoff_fits_the_time_left(within):
+    from shared.ledger import bounded
+    from shared.storage import CLIENT_OPTIONS
+
+    options = bounded(within)
+    tries = options["retry_total"] + 1
+    backoff = sum(CLIENT_OPTIONS["initial_backoff"] + CLIENT_OPTIONS["increment_base"] ** count
+                  + CLIENT_OPTIONS["random_jitter_range"] for count in range(1, tries))
+    worst = tries * (options["connection_timeout"] + options["read_timeout"]) + backoff
+    assert worst <= max(within, 1.0)  # one short try is made even with no time left
+    assert options["retry_total"] <= CLIENT_OPTIONS["retry_total"]
+    if within >= 300:  # plenty of time: the client's own settings, whole
+        assert options == {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3}

@@ -6,6 +6,7 @@ import logging
 import time
 
 import pytest
+import requests
 
 from localdev.aml_standin import AcceptThenDrop, Delay, Drop, Respond
 from shared.aml_client import TransientSubmitError
@@ -58,18 +59,43 @@ def short_deadline(monkeypatch, deadline: str, attempt: str) -> None:
     monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", deadline)
     monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", attempt)
     monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", str(2 * float(deadline)))
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", str((float(deadline) - float(attempt)) / 2))
 
 
-def test_deadline_bounds_a_hanging_service(app_env, aml, monkeypatch):
+def test_deadline_bounds_a_hanging_service_and_the_record_says_its_outcome_is_unknown(app_env, aml, monkeypatch):
     short_deadline(monkeypatch, "2.5", "1")
     aml.inject(Delay(5, then=Drop()), Delay(5, then=Drop()))
     started = time.monotonic()
 
-    with pytest.raises(TransientSubmitError, match="gave up after 2 attempts"):
-        deliver_new_csv(app_env)
+    with pytest.raises(TransientSubmitError, match="gave up after 1 attempt .deadline reached.: the outcome is unknown"):
+        etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
 
-    assert time.monotonic() - started < 4  # two whole 1 s attempts, then no time for a third: no waiting it out
-    assert len(aml.received) == 0 and aml.accepted == []  # both still hanging when given up on
+    # One whole 1 s attempt, then the key is looked up rather than posted again: no waiting it out.
+    assert time.monotonic() - started < 4
+    assert len(aml.received) == 0 and aml.accepted == [] and len(aml.queries) >= 1
+    record = record_of(app_env, etag)
+    assert (record["state"], record["retryable"], record["outcome_unknown"]) == ("failed", True, True)
+
+
+def test_a_failure_after_an_unknown_outcome_is_taken_over_by_a_lookup_not_a_second_post(app_env, aml, monkeypatch):
+    """The answer was lost and run history failed every lookup: the record says the outcome is unknown, and the
+    host's retry looks first, finds the run and adopts it."""
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "3")
+    aml.inject(AcceptThenDrop())
+    aml.inject_into_listings(Respond(503), Respond(503), Respond(503))
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    with pytest.raises(TransientSubmitError, match="looking the run up in Azure ML's listing: gave up after 3"):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    assert record_of(app_env, etag)["outcome_unknown"] is True
+
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")  # the host's retry of the same event
+
+    [run] = aml.accepted
+    assert len(aml.received) == 1
+    record = record_of(app_env, etag)
+    assert (record["state"], record["run_id"], record["reconciled"], record["claims"]) == (
+        "submitted", run.run_id, True, 2)
 
 
 def test_no_attempt_starts_without_time_for_a_whole_one(app_env, aml, monkeypatch):
@@ -95,16 +121,88 @@ def test_retry_after_beyond_the_deadline_gives_up_at_once_for_the_host_to_retry(
     assert time.monotonic() - started < 3 and len(aml.received) == 1
 
 
-def test_an_answer_lost_after_acceptance_is_the_documented_window(app_env, aml):
-    """Azure ML v1 has no idempotency token: if the answer is lost after the run started, the retry starts a
-    second run. Both carry the same trigger_key, which is how such a pair is found (README, Exactly once)."""
+@pytest.mark.parametrize("listing_delay", [0.0, 0.6], ids=["listed-at-once", "listed-late"])
+def test_an_answer_lost_after_acceptance_is_found_in_run_history_and_adopted_without_a_second_post(
+        app_env, aml, listing_delay):
+    """The run started but its answer was lost: the key is looked up (runs:query by tag) until the listing delay
+    has passed, the run is found and adopted; no second POST."""
+    aml.listing_delay = listing_delay
     aml.inject(AcceptThenDrop())
 
     etag = deliver_new_csv(app_env)
 
-    first, second = aml.accepted
-    assert first.body["tags"]["trigger_key"] == second.body["tags"]["trigger_key"]
-    assert record_of(app_env, etag)["run_id"] == second.run_id
+    [run] = aml.accepted
+    assert len(aml.received) == 1
+    record = record_of(app_env, etag)
+    assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
+    query = aml.queries[-1]
+    assert query.path.endswith("/workspaces/ml-ws/experiments/retrain-machines/runs:query")
+    assert query.body == {"filter": f'(Tags/trigger_key eq "{record["key"]}")', "top": 50}
+    assert query.audience == "https://management.azure.com"
+
+
+@pytest.mark.parametrize("listing_delay", [0.0, 1.5], ids=["listed-at-once", "listed-late"])
+def test_every_answer_slow_starts_one_run_and_the_record_names_it(app_env, aml, monkeypatch, listing_delay):
+    """Attempt timeout 2 s, every answer 4 s late: each read timeout used to re-POST (7 runs). Now the key is
+    looked up for RUN_LISTING_DELAY_SECONDS after the unanswered attempt, and the run is found."""
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "5")
+    aml.listing_delay = listing_delay
+    aml.always = Delay(4)
+
+    etag = deliver_new_csv(app_env)
+
+    [run] = aml.accepted
+    assert len(aml.received) == 1
+    record = record_of(app_env, etag)
+    assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
+
+
+def test_a_slow_answer_the_deadline_cannot_wait_for_is_found_by_the_host_retry_not_posted_again(
+        app_env, aml, monkeypatch):
+    """Deadline 2.5 s, attempt 1 s, answers 2 s late: the first invocation gives up looking; the host's retry
+    takes the record over and keeps looking for the listing delay, counted from the storage server's whole-second
+    clock on the safe side, until the run appears."""
+    short_deadline(monkeypatch, "2.5", "1")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "1.2")
+    aml.inject(Delay(2), Delay(2))
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    with pytest.raises(TransientSubmitError, match="the outcome is unknown"):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    time.sleep(0.2)
+
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")  # the host's retry
+
+    [run] = aml.accepted
+    record = record_of(app_env, etag)
+    assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
+
+
+def test_a_refused_connection_is_posted_again_without_a_lookup(app_env, aml, monkeypatch):
+    """A request that never left (nothing listens) cannot have started a run: retried at once, no lookup."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    attempts = []
+    original = requests.Session.request
+
+    def first_to_a_closed_port(session, method, url, **kwargs):
+        if url.startswith(aml.url):  # storage requests pass untouched
+            attempts.append(url)
+            if len(attempts) == 1:
+                url = url.replace(aml.url, f"http://127.0.0.1:{closed_port}")
+        return original(session, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", first_to_a_closed_port)
+
+    etag = deliver_new_csv(app_env)
+
+    assert len(attempts) == 2 and aml.queries == []
+    assert len(aml.accepted) == 1
+    record = record_of(app_env, etag)
+    assert (record["state"], record["attempts"], record.get("reconciled")) == ("submitted", 2, None)
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 409, 422])
