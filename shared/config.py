@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from shared.blob_names import blob_name_problem
 from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
@@ -224,9 +224,23 @@ def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
     )
 
 
+_T = TypeVar("_T")
+
+
+def read_at_indexing(read: Callable[[], _T], fallback: _T) -> _T:
+    """What ``read`` returns, or ``fallback`` when it raises ConfigError: a bad setting or schedule must not stop
+    the indexing of every function (``/api/health`` included). The problem is logged here, and ``load_config``
+    reports it again from health and from each invocation, so nothing runs on the fallback unnoticed."""
+    try:
+        return read()
+    except ConfigError as error:
+        logging.getLogger("aml_trigger").error("at indexing: %s", error)
+        return fallback
+
+
 def blob_trigger_source(env: Mapping[str, str]) -> str:
     """The blob trigger's ``source``: EventGrid (low latency) unless BLOB_TRIGGER_SOURCE says to poll."""
-    value = env.get("BLOB_TRIGGER_SOURCE") or "EventGrid"
+    value = env.get("BLOB_TRIGGER_SOURCE") or TRIGGER_SOURCES[0]
     if value not in TRIGGER_SOURCES:
         raise ConfigError([Problem("BLOB_TRIGGER_SOURCE", value, f"one of {', '.join(TRIGGER_SOURCES)}")])
     return value
