@@ -349,28 +349,26 @@ def _retry_settings(env: Mapping[str, str], problems: _Problems) -> RetrySetting
     return retry
 
 
+def _finding(wrong: bool, setting: settings.Setting, value: float, expected: str) -> Found:
+    return (setting.name, value, expected) if wrong else None
+
+
 def max_delay_at_least_base_delay(retry: RetrySettings) -> Found:
-    if retry.max_delay < retry.base_delay:
-        return (settings.RETRY_MAX_DELAY.name, retry.max_delay,
-                f"at least {settings.RETRY_BASE_DELAY.name} ({retry.base_delay})")
-    return None
+    return _finding(retry.max_delay < retry.base_delay, settings.RETRY_MAX_DELAY, retry.max_delay,
+                    f"at least {settings.RETRY_BASE_DELAY.name} ({retry.base_delay})")
 
 
 def attempt_below_deadline(retry: RetrySettings) -> Found:
     """An attempt starts only if a whole one fits in what is left, and the claim and blob read come first."""
-    if retry.attempt_timeout >= retry.deadline:
-        return (settings.SUBMIT_ATTEMPT_TIMEOUT.name, retry.attempt_timeout,
-                f"below {settings.SUBMIT_DEADLINE.name} ({retry.deadline:g}): an attempt starts only when a whole "
-                "one fits in the time left after the claim, so one as long as the deadline never starts")
-    return None
+    return _finding(retry.attempt_timeout >= retry.deadline, settings.SUBMIT_ATTEMPT_TIMEOUT, retry.attempt_timeout,
+                    f"below {settings.SUBMIT_DEADLINE.name} ({retry.deadline:g}): an attempt starts only when a "
+                    "whole one fits in the time left after the claim, so one as long as the deadline never starts")
 
 
 def http_deadline_above_attempt(retry: RetrySettings) -> Found:
-    if retry.attempt_timeout >= retry.http_budget:
-        return (settings.HTTP_DEADLINE.name, retry.http_deadline,
-                f"above {settings.SUBMIT_ATTEMPT_TIMEOUT.name} ({retry.attempt_timeout:g}): an HTTP call must "
-                "have time for one attempt after its claim")
-    return None
+    return _finding(retry.attempt_timeout >= retry.http_budget, settings.HTTP_DEADLINE, retry.http_deadline,
+                    f"above {settings.SUBMIT_ATTEMPT_TIMEOUT.name} ({retry.attempt_timeout:g}): an HTTP call must "
+                    "have time for one attempt after its claim")
 
 
 _RETRY_CHECKS: tuple[Callable[[RetrySettings], Found], ...] = (
@@ -381,19 +379,17 @@ as long as the HTTP budget too)."""
 
 def deadline_within_function_timeout(retry: RetrySettings, timeout: float | None) -> Found:
     """The host must never kill an invocation that is still settling its record."""
-    if timeout is not None and retry.deadline > timeout - 30:
-        return (settings.SUBMIT_DEADLINE.name, retry.deadline,
-                f"at most host.json functionTimeout - 30 s ({timeout - 30:g}), so the host never "
-                "kills an invocation that is still settling its record")
-    return None
+    if timeout is None:  # host.json sets none: the plan's default applies, unknown here
+        return None
+    return _finding(retry.deadline > timeout - 30, settings.SUBMIT_DEADLINE, retry.deadline,
+                    f"at most host.json functionTimeout - 30 s ({timeout - 30:g}), so the host never kills an "
+                    "invocation that is still settling its record")
 
 
 def claim_outlives_deadline(claim_expiry: float, retry: RetrySettings) -> Found:
-    if claim_expiry < 2 * retry.deadline:
-        return (settings.CLAIM_EXPIRY.name, claim_expiry,
-                f"at least twice {settings.SUBMIT_DEADLINE.name} ({2 * retry.deadline:g}), so a live claim never "
-                "looks abandoned")
-    return None
+    return _finding(claim_expiry < 2 * retry.deadline, settings.CLAIM_EXPIRY, claim_expiry,
+                    f"at least twice {settings.SUBMIT_DEADLINE.name} ({2 * retry.deadline:g}), so a live claim "
+                    "never looks abandoned")
 
 
 def _endpoint_rules(env: Mapping[str, str], allow_local: bool, problems: _Problems) -> EndpointRules:
