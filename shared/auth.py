@@ -9,6 +9,8 @@ from typing import Mapping
 
 from azure.core.credentials import TokenCredential
 
+from shared.settings import IDENTITY_ENDPOINT, MSI_ENDPOINT, WEBSITE_INSTANCE_ID
+
 _CLAIMS_CHALLENGE = re.compile(r'claims="([^"]+)"')
 FORCE_REFRESH_CLAIMS = "{}"
 """Claims passed when a 401 carried no challenge: azure-identity then fetches a new token, not the cached one."""
@@ -16,7 +18,7 @@ FORCE_REFRESH_CLAIMS = "{}"
 
 def running_in_azure(env: Mapping[str, str]) -> bool:
     """True on App Service / Functions, where the platform provides a managed identity endpoint."""
-    return bool(env.get("IDENTITY_ENDPOINT") or env.get("MSI_ENDPOINT") or env.get("WEBSITE_INSTANCE_ID"))
+    return any(setting.read(env) for setting in (IDENTITY_ENDPOINT, MSI_ENDPOINT, WEBSITE_INSTANCE_ID))
 
 
 def build_credential(env: Mapping[str, str], client_id: str | None) -> TokenCredential:

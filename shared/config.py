@@ -14,8 +14,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
+from shared import settings
 from shared.blob_names import blob_name_problem
 from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
@@ -23,9 +24,9 @@ from shared.storage_endpoints import EndpointRules, StorageAccount, StorageSetti
 from shared.redaction import MASK, mask_text, masked, secret_values
 from shared.targets import Target, TargetError, parse_target
 
-DEFAULT_SUFFIX = ".csv"
+DEFAULT_SUFFIX = settings.WATCH_SUFFIX.default
 DEFAULT_RUN_SOURCE = "SDK"
-DEFAULT_LEDGER_CONTAINER = "aml-trigger-ledger"
+DEFAULT_LEDGER_CONTAINER = settings.LEDGER_CONTAINER.default
 TRIGGER_SOURCES = ("EventGrid", "LogsAndContainerScan")
 
 _SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -124,24 +125,23 @@ class Schedule:
         return f"schedule_{self.name}"
 
 
-HTTP_DEADLINE_MAX = 200.0
-"""Azure's HTTP front end answers 504 after 230 s (Azure Load Balancer's idle timeout, whatever functionTimeout
-says); 30 s stay for settling the record and answering."""
+def _default(setting: settings.Setting) -> float:
+    return float(setting.default or 0)
 
 
 @dataclass(frozen=True)
 class RetrySettings:
-    max_attempts: int = 8
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    deadline: float = 240.0
+    max_attempts: int = int(_default(settings.RETRY_MAX_ATTEMPTS))
+    base_delay: float = _default(settings.RETRY_BASE_DELAY)
+    max_delay: float = _default(settings.RETRY_MAX_DELAY)
+    deadline: float = _default(settings.SUBMIT_DEADLINE)
     """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
-    attempt_timeout: float = 60.0
+    attempt_timeout: float = _default(settings.SUBMIT_ATTEMPT_TIMEOUT)
     """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
-    listing_delay: float = 15.0
+    listing_delay: float = _default(settings.RUN_LISTING_DELAY)
     """Seconds after an unanswered POST during which its run may still be missing from Azure ML's listing: the key
     is looked up until then before posting again."""
-    http_deadline: float = 100.0
+    http_deadline: float = _default(settings.HTTP_DEADLINE)
     """Seconds an HTTP call may spend before it answers 202 and leaves the rest to the sweep: Azure's HTTP front
     end drops a request after 230 s whatever functionTimeout says."""
 
@@ -157,8 +157,8 @@ class AppConfig:
     rules: tuple[Rule, ...]
     schedules: tuple[Schedule, ...] = ()
     retry: RetrySettings = field(default_factory=RetrySettings)
-    claim_expiry: float = 600.0
-    ledger_connection: str = "AzureWebJobsStorage"
+    claim_expiry: float = _default(settings.CLAIM_EXPIRY)
+    ledger_connection: str = settings.LEDGER_STORAGE.default
     ledger_container: str = DEFAULT_LEDGER_CONTAINER
     managed_identity_client_id: str | None = None
     watch_storage: StorageAccount | None = None
@@ -219,6 +219,11 @@ class _Problems(list):
     def add(self, where: str, value: Any, expected: str) -> None:
         self.append(Problem(where, value, expected, self.secrets))
 
+    def add_found(self, found: tuple[str, Any, str] | None) -> None:
+        """A cross-field check's finding, if it found something."""
+        if found:
+            self.add(*found)
+
 
 def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
     """Whether a Functions storage connection ``prefix`` is set, as a string or identity-based settings."""
@@ -227,26 +232,41 @@ def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
     )
 
 
+_T = TypeVar("_T")
+
+
+def read_at_indexing(read: Callable[[], _T], fallback: _T) -> _T:
+    """What ``read`` returns, or ``fallback`` when it raises ConfigError: a bad setting or schedule must not stop
+    the indexing of every function (``/api/health`` included). The problem is logged here, and ``load_config``
+    reports it again from health and from each invocation, so nothing runs on the fallback unnoticed."""
+    try:
+        return read()
+    except ConfigError as error:
+        logging.getLogger("aml_trigger").error("at indexing: %s", error)
+        return fallback
+
+
 def blob_trigger_source(env: Mapping[str, str]) -> str:
     """The blob trigger's ``source``: EventGrid (low latency) unless BLOB_TRIGGER_SOURCE says to poll."""
-    value = env.get("BLOB_TRIGGER_SOURCE") or "EventGrid"
+    value = settings.BLOB_TRIGGER_SOURCE.read(env)
     if value not in TRIGGER_SOURCES:
-        raise ConfigError([Problem("BLOB_TRIGGER_SOURCE", value, f"one of {', '.join(TRIGGER_SOURCES)}")])
+        raise ConfigError([Problem(settings.BLOB_TRIGGER_SOURCE.name, value, f"one of {', '.join(TRIGGER_SOURCES)}")])
     return value
 
 
-DEFAULT_SWEEP_SCHEDULE = "0 */15 * * * *"
+DEFAULT_SWEEP_SCHEDULE = settings.SWEEP_SCHEDULE.default
+DEFAULT_SWEEP_MAX_BLOBS = int(_default(settings.SWEEP_MAX_BLOBS))
 
 
 def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
     """The catch-up sweep's NCRONTAB (SWEEP_SCHEDULE) and its cap per run (SWEEP_MAX_BLOBS), read at indexing."""
     problems = _Problems(env)
-    schedule = env.get("SWEEP_SCHEDULE") or DEFAULT_SWEEP_SCHEDULE
+    schedule = settings.SWEEP_SCHEDULE.read(env)
     try:
         _at_most_once_a_minute(parse_ncrontab(schedule))
     except CronError as error:
-        problems.add("SWEEP_SCHEDULE", schedule, str(error))
-    max_blobs = int(_number(env, "SWEEP_MAX_BLOBS", 100, problems, minimum=1, maximum=100_000, whole=True))
+        problems.add(settings.SWEEP_SCHEDULE.name, schedule, str(error))
+    max_blobs = int(settings.number(env, settings.SWEEP_MAX_BLOBS, problems.add))
     if problems:
         raise ConfigError(list(problems))
     return schedule, max_blobs
@@ -255,71 +275,40 @@ def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
 def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     """Read and check everything once; raise ConfigError listing every problem."""
     problems = _Problems(env)
-    watch_container = env.get("WATCH_CONTAINER", "")
+    watch_container = settings.WATCH_CONTAINER.read(env)
     if not _CONTAINER_NAME.fullmatch(watch_container):
-        problems.add("WATCH_CONTAINER", watch_container or None,
+        problems.add(settings.WATCH_CONTAINER.name, watch_container or None,
                      "the watched blob container: 3-63 lowercase letters, digits and single hyphens")
-    if not connection_defined(env, "WATCH_STORAGE"):
-        problems.add("WATCH_STORAGE", None, "the watched account's connection: a connection string, or "
+    if not connection_defined(env, settings.WATCH_STORAGE.name):
+        problems.add(settings.WATCH_STORAGE.name, None, "the watched account's connection: a connection string, or "
                      "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity")
     for check in (blob_trigger_source, sweep_settings):
         try:
             check(env)
         except ConfigError as error:
             problems.extend(error.problems)
-    allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
-    problems_before = len(problems)
-    retry = RetrySettings(
-        max_attempts=int(_number(env, "RETRY_MAX_ATTEMPTS", 8, problems, minimum=1, maximum=50, whole=True)),
-        base_delay=_number(env, "RETRY_BASE_DELAY_SECONDS", 1.0, problems, minimum=0.001, maximum=60),
-        max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", 30.0, problems, minimum=0.001, maximum=600),
-        deadline=_number(env, "SUBMIT_DEADLINE_SECONDS", 240.0, problems, minimum=1, maximum=3600),
-        attempt_timeout=_number(env, "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", 60.0, problems, minimum=0.5, maximum=600),
-        listing_delay=_number(env, "RUN_LISTING_DELAY_SECONDS", 15.0, problems, minimum=0, maximum=600),
-        http_deadline=_number(env, "HTTP_DEADLINE_SECONDS", 100.0, problems, minimum=1, maximum=HTTP_DEADLINE_MAX),
-    )
-    if len(problems) == problems_before and retry.max_delay < retry.base_delay:
-        problems.add("RETRY_MAX_DELAY_SECONDS", retry.max_delay, f"at least RETRY_BASE_DELAY_SECONDS ({retry.base_delay})")
-    if len(problems) == problems_before and retry.attempt_timeout >= retry.deadline:
-        # An attempt starts only if a whole one fits in what is left, and the claim and blob read come first.
-        problems.add("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", retry.attempt_timeout,
-                     f"below SUBMIT_DEADLINE_SECONDS ({retry.deadline:g}): an attempt starts only when a whole one "
-                     "fits in the time left after the claim, so one as long as the deadline never starts")
-    if len(problems) == problems_before and retry.listing_delay + retry.attempt_timeout >= retry.deadline:
-        problems.add("RUN_LISTING_DELAY_SECONDS", retry.listing_delay,
-                     f"below SUBMIT_DEADLINE_SECONDS - SUBMIT_ATTEMPT_TIMEOUT_SECONDS "
-                     f"({retry.deadline - retry.attempt_timeout:g}): an invocation must have time to look a key up "
-                     "and then post, or a run whose answer was lost would never be settled")
-    if len(problems) == problems_before and retry.attempt_timeout >= retry.http_budget:
-        problems.add("HTTP_DEADLINE_SECONDS", retry.http_deadline,
-                     f"above SUBMIT_ATTEMPT_TIMEOUT_SECONDS ({retry.attempt_timeout:g}): an HTTP call must have "
-                     "time for one attempt after its claim")
-    timeout = function_timeout(app_root)
-    if timeout is not None and retry.deadline > timeout - 30:
-        problems.add("SUBMIT_DEADLINE_SECONDS", retry.deadline,
-                     f"at most host.json functionTimeout - 30 s ({timeout - 30:g}), so the host never "
-                     "kills an invocation that is still settling its record")
-    claim_expiry = _number(env, "CLAIM_EXPIRY_SECONDS", 600.0, problems, minimum=1, maximum=86400)
-    if claim_expiry < 2 * retry.deadline:
-        problems.add("CLAIM_EXPIRY_SECONDS", claim_expiry,
-                     f"at least twice SUBMIT_DEADLINE_SECONDS ({2 * retry.deadline:g}), so a live claim never "
-                     "looks abandoned")
-    ledger_connection = env.get("LEDGER_STORAGE") or "AzureWebJobsStorage"
+    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, problems.add)
+    retry = _retry_settings(env, problems)
+    problems.add_found(deadline_within_function_timeout(retry, function_timeout(app_root)))
+    claim_expiry = settings.number(env, settings.CLAIM_EXPIRY, problems.add)
+    problems.add_found(claim_outlives_deadline(claim_expiry, retry))
+    ledger_connection = settings.LEDGER_STORAGE.read(env)
     storage_rules = _endpoint_rules(env, allow_local, problems)
-    watch_storage = _storage(env, "WATCH_STORAGE", storage_rules, problems)
+    watch_storage = _storage(env, settings.WATCH_STORAGE.name, storage_rules, problems)
     ledger_storage = None
     if "=" in ledger_connection or ";" in ledger_connection:
-        problems.add("LEDGER_STORAGE", ledger_connection,
+        problems.add(settings.LEDGER_STORAGE.name, ledger_connection,
                      "the NAME of a storage connection setting (such as AzureWebJobsStorage), not a connection string")
     elif not connection_defined(env, ledger_connection):
-        problems.add("LEDGER_STORAGE", ledger_connection,
+        problems.add(settings.LEDGER_STORAGE.name, ledger_connection,
                      f"a storage connection for the ledger: set {ledger_connection} (connection string) or "
                      f"{ledger_connection}__blobServiceUri / {ledger_connection}__accountName (managed identity)")
     else:
         ledger_storage = _storage(env, ledger_connection, storage_rules, problems)
-    ledger_container = env.get("LEDGER_CONTAINER") or DEFAULT_LEDGER_CONTAINER
+    ledger_container = settings.LEDGER_CONTAINER.read(env)
     if not _CONTAINER_NAME.fullmatch(ledger_container):
-        problems.add("LEDGER_CONTAINER", ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
+        problems.add(settings.LEDGER_CONTAINER.name, ledger_container,
+                     "a blob container name (3-63 lowercase letters, digits, hyphens)")
 
     rules, schedules, ignored = _load_triggers(env, app_root, allow_local, problems)
     if problems:
@@ -336,18 +325,92 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         claim_expiry=claim_expiry,
         ledger_connection=ledger_connection,
         ledger_container=ledger_container,
-        managed_identity_client_id=env.get("MANAGED_IDENTITY_CLIENT_ID") or None,
+        managed_identity_client_id=settings.MANAGED_IDENTITY_CLIENT_ID.read(env),
         watch_storage=watch_storage,
         ledger_storage=ledger_storage,
         ignored_settings=ignored,
     )
 
 
+Found = "tuple[str, float, str] | None"
+"""A cross-field check's finding: (setting, value, expected) for ConfigError, or None when the settings agree."""
+
+
+def _retry_settings(env: Mapping[str, str], problems: _Problems) -> RetrySettings:
+    """The submission's time and retry settings, each within its bounds, checked against each other."""
+    problems_before = len(problems)
+    retry = RetrySettings(
+        max_attempts=int(settings.number(env, settings.RETRY_MAX_ATTEMPTS, problems.add)),
+        base_delay=settings.number(env, settings.RETRY_BASE_DELAY, problems.add),
+        max_delay=settings.number(env, settings.RETRY_MAX_DELAY, problems.add),
+        deadline=settings.number(env, settings.SUBMIT_DEADLINE, problems.add),
+        attempt_timeout=settings.number(env, settings.SUBMIT_ATTEMPT_TIMEOUT, problems.add),
+        listing_delay=settings.number(env, settings.RUN_LISTING_DELAY, problems.add),
+        http_deadline=settings.number(env, settings.HTTP_DEADLINE, problems.add),
+    )
+    if len(problems) == problems_before:  # compared only when each one is a usable number
+        problems.add_found(next(filter(None, (check(retry) for check in _RETRY_CHECKS)), None))
+    return retry
+
+
+def _finding(wrong: bool, setting: settings.Setting, value: float, expected: str) -> Found:
+    return (setting.name, value, expected) if wrong else None
+
+
+def max_delay_at_least_base_delay(retry: RetrySettings) -> Found:
+    return _finding(retry.max_delay < retry.base_delay, settings.RETRY_MAX_DELAY, retry.max_delay,
+                    f"at least {settings.RETRY_BASE_DELAY.name} ({retry.base_delay})")
+
+
+def attempt_below_deadline(retry: RetrySettings) -> Found:
+    """An attempt starts only if a whole one fits in what is left, and the claim and blob read come first."""
+    return _finding(retry.attempt_timeout >= retry.deadline, settings.SUBMIT_ATTEMPT_TIMEOUT, retry.attempt_timeout,
+                    f"below {settings.SUBMIT_DEADLINE.name} ({retry.deadline:g}): an attempt starts only when a "
+                    "whole one fits in the time left after the claim, so one as long as the deadline never starts")
+
+
+def listing_delay_leaves_time_to_post(retry: RetrySettings) -> Found:
+    """A run whose answer was lost would never be settled if an invocation could look its key up but not post."""
+    return _finding(retry.listing_delay + retry.attempt_timeout >= retry.deadline, settings.RUN_LISTING_DELAY,
+                    retry.listing_delay,
+                    f"below {settings.SUBMIT_DEADLINE.name} - {settings.SUBMIT_ATTEMPT_TIMEOUT.name} "
+                    f"({retry.deadline - retry.attempt_timeout:g}): an invocation must have time to look a key up "
+                    "and then post, or a run whose answer was lost would never be settled")
+
+
+def http_deadline_above_attempt(retry: RetrySettings) -> Found:
+    return _finding(retry.attempt_timeout >= retry.http_budget, settings.HTTP_DEADLINE, retry.http_deadline,
+                    f"above {settings.SUBMIT_ATTEMPT_TIMEOUT.name} ({retry.attempt_timeout:g}): an HTTP call must "
+                    "have time for one attempt after its claim")
+
+
+_RETRY_CHECKS: tuple[Callable[[RetrySettings], Found], ...] = (
+    max_delay_at_least_base_delay, attempt_below_deadline, listing_delay_leaves_time_to_post,
+    http_deadline_above_attempt)
+"""In this order, the first finding only: the later ones would repeat it (an attempt as long as the deadline is
+as long as the HTTP budget too)."""
+
+
+def deadline_within_function_timeout(retry: RetrySettings, timeout: float | None) -> Found:
+    """The host must never kill an invocation that is still settling its record."""
+    if timeout is None:  # host.json sets none: the plan's default applies, unknown here
+        return None
+    return _finding(retry.deadline > timeout - 30, settings.SUBMIT_DEADLINE, retry.deadline,
+                    f"at most host.json functionTimeout - 30 s ({timeout - 30:g}), so the host never kills an "
+                    "invocation that is still settling its record")
+
+
+def claim_outlives_deadline(claim_expiry: float, retry: RetrySettings) -> Found:
+    return _finding(claim_expiry < 2 * retry.deadline, settings.CLAIM_EXPIRY, claim_expiry,
+                    f"at least twice {settings.SUBMIT_DEADLINE.name} ({2 * retry.deadline:g}), so a live claim "
+                    "never looks abandoned")
+
+
 def _endpoint_rules(env: Mapping[str, str], allow_local: bool, problems: _Problems) -> EndpointRules:
     """Where storage connections may point: Azure's storage hosts, STORAGE_ALLOWED_HOSTS, loopback when local."""
-    hosts, wrong = allowed_hosts(env.get("STORAGE_ALLOWED_HOSTS"))
+    hosts, wrong = allowed_hosts(settings.STORAGE_ALLOWED_HOSTS.read(env))
     if wrong:
-        problems.add("STORAGE_ALLOWED_HOSTS", ", ".join(wrong),
+        problems.add(settings.STORAGE_ALLOWED_HOSTS.name, ", ".join(wrong),
                      "comma-separated host names of custom storage domains, such as data.example.com")
     return EndpointRules(allow_local=allow_local, allowed_hosts=hosts)
 
@@ -367,11 +430,11 @@ def _storage(env: Mapping[str, str], connection: str, rules: EndpointRules,
 
 def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ...]:
     """Only the schedules, for registering timer functions at indexing; a problem in them raises ConfigError."""
-    if not env.get("TRIGGER_RULES_FILE"):
+    if not settings.TRIGGER_RULES_FILE.read(env):
         return ()
     problems = _Problems(env)
     document = _read_config_file(env, app_root, problems)
-    allow_local = _bool(env.get("AML_ALLOW_LOCAL_TARGETS"), "AML_ALLOW_LOCAL_TARGETS", False, problems)
+    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, problems.add)
     schedules = _parse_schedules(document.get("schedules", []), env, allow_local, problems)
     if problems:
         raise ConfigError(list(problems))
@@ -381,7 +444,7 @@ def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ..
 def _load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool,
                    problems: _Problems) -> tuple[list[Rule], list[Schedule], tuple[str, ...]]:
     """The rules and schedules, and the one-rule settings a rules file leaves unused."""
-    rules_file = env.get("TRIGGER_RULES_FILE")
+    rules_file = settings.TRIGGER_RULES_FILE.read(env)
     ignored: tuple[str, ...] = ()
     if rules_file:
         referenced: set[str] = set()
@@ -390,11 +453,11 @@ def _load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool,
         label: Callable[[int, str], str] = lambda index, key: f"{rules_file}: rules[{index}].{key}"
         raw_rules, schedules = document.get("rules", []), _parse_schedules(
             document.get("schedules", []), env, allow_local, problems)
-    elif env.get("AML_PIPELINE_URL"):
+    elif settings.AML_PIPELINE_URL.read(env):
         raw_rules, schedules = [_rule_from_settings(env, problems)], []
-        label = lambda index, key: _SIMPLE_SETTING_FOR.get(key, key)
+        label = lambda index, key: _ONE_RULE_NAME if key == "name" else settings.rule_key_setting(key)
     else:
-        problems.add("AML_PIPELINE_URL", None,
+        problems.add(settings.AML_PIPELINE_URL.name, None,
                      "set AML_PIPELINE_URL (one watched prefix -> one pipeline) or TRIGGER_RULES_FILE (several rules)")
         return [], [], ()
     rules = [rule for index, raw in enumerate(raw_rules)
@@ -417,18 +480,18 @@ def _read_config_file(env: Mapping[str, str], app_root: Path, problems: _Problem
                       referenced: set[str] | None = None) -> dict[str, Any]:
     """The rules file with settings substituted (their names added to ``referenced``), its top level checked;
     {} when it cannot be used."""
-    rules_file = env["TRIGGER_RULES_FILE"]
+    rules_file = settings.TRIGGER_RULES_FILE.read(env)
     path = app_root / rules_file
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        problems.add("TRIGGER_RULES_FILE", str(path), "an existing JSON rules file (relative to the app root)")
+        problems.add(settings.TRIGGER_RULES_FILE.name, str(path), "an existing JSON rules file (relative to the app root)")
         return {}
     except OSError as error:
-        problems.add("TRIGGER_RULES_FILE", str(path), f"a readable JSON rules file ({error.strerror})")
+        problems.add(settings.TRIGGER_RULES_FILE.name, str(path), f"a readable JSON rules file ({error.strerror})")
         return {}
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problems.add("TRIGGER_RULES_FILE", str(path), f"valid UTF-8 JSON ({error})")
+        problems.add(settings.TRIGGER_RULES_FILE.name, str(path), f"valid UTF-8 JSON ({error})")
         return {}
     where = f"{rules_file}: "
     document = _substitute(document, env, where, problems, set() if referenced is None else referenced)
@@ -470,55 +533,42 @@ def _substitute(value: Any, env: Mapping[str, str], where: str, problems: _Probl
     return _SETTING_REFERENCE.sub(replace, value)
 
 
-_SIMPLE_SETTING_FOR = {
-    "name": "(default rule)",
-    "prefix": "WATCH_PREFIX",
-    "suffix": "WATCH_SUFFIX",
-    "include_subfolders": "WATCH_SUBFOLDERS",
-    "target.url": "AML_PIPELINE_URL",
-    "target.pipeline_version": "AML_PIPELINE_VERSION",
-    "target.deployment": "AML_DEPLOYMENT",
-    "target.workspace": "AML_WORKSPACE",
-    "target.scope": "AML_TOKEN_SCOPE",
-    "target": "AML_PIPELINE_URL",
-    "experiment": "AML_EXPERIMENT",
-    "parameters": "AML_PARAMETERS",
-    "data_path.parameter": "AML_DATA_PATH_PARAMETER",
-    "data_path.datastore": "AML_DATASTORE",
-    "data_path": "AML_DATA_PATH_PARAMETER",
-    "required_columns": "CSV_REQUIRED_COLUMNS",
-}
+_ONE_RULE_NAME = "(default rule)"
+"""Where a problem with the one-rule configuration's own name is reported: no setting names it."""
 
 
 def _ignored_simple_settings(env: Mapping[str, str], referenced: set[str]) -> tuple[str, ...]:
     """One-rule settings that are set though a rules file replaces them and does not name them (AML_TOKEN_SCOPE
     still applies to every target without its own scope)."""
-    simple = set(_SIMPLE_SETTING_FOR.values()) - {"(default rule)", "AML_TOKEN_SCOPE"}
-    return tuple(sorted(name for name in simple if env.get(name) and name not in referenced))
+    return tuple(sorted(setting.name for setting in settings.SETTINGS
+                        if setting.one_rule and env.get(setting.name) and setting.name not in referenced))
 
 
 def _rule_from_settings(env: Mapping[str, str], problems: _Problems) -> dict[str, Any]:
     """The one-rule configuration, as the same raw shape a rules file holds, so one validator serves both."""
     raw: dict[str, Any] = {
         "name": "default",
-        "prefix": env.get("WATCH_PREFIX", ""),
-        "suffix": env.get("WATCH_SUFFIX", DEFAULT_SUFFIX),
-        "include_subfolders": env.get("WATCH_SUBFOLDERS", "false"),
-        "target": {"url": env["AML_PIPELINE_URL"], "pipeline_version": env.get("AML_PIPELINE_VERSION") or None,
-                   "deployment": env.get("AML_DEPLOYMENT") or None, "workspace": env.get("AML_WORKSPACE") or None},
-        "experiment": env.get("AML_EXPERIMENT"),
+        "prefix": settings.WATCH_PREFIX.read(env),
+        "suffix": settings.WATCH_SUFFIX.read(env),
+        "include_subfolders": settings.WATCH_SUBFOLDERS.read(env),
+        "target": {"url": settings.AML_PIPELINE_URL.read(env),
+                   "pipeline_version": settings.AML_PIPELINE_VERSION.read(env),
+                   "deployment": settings.AML_DEPLOYMENT.read(env), "workspace": settings.AML_WORKSPACE.read(env)},
+        "experiment": env.get(settings.AML_EXPERIMENT.name),
         "parameters": {},
     }
-    if env.get("AML_PARAMETERS"):
+    if parameters := settings.AML_PARAMETERS.read(env):
         try:
-            raw["parameters"] = json.loads(env["AML_PARAMETERS"])
+            raw["parameters"] = json.loads(parameters)
         except json.JSONDecodeError as error:
-            problems.add("AML_PARAMETERS", "(not shown: parameter values may be secrets)",
+            problems.add(settings.AML_PARAMETERS.name, "(not shown: parameter values may be secrets)",
                          f'a JSON object such as {{"model_name": "m1"}} ({error.msg} at character {error.pos})')
-    if env.get("AML_DATA_PATH_PARAMETER") or env.get("AML_DATASTORE"):
-        raw["data_path"] = {"parameter": env.get("AML_DATA_PATH_PARAMETER"), "datastore": env.get("AML_DATASTORE")}
-    if env.get("CSV_REQUIRED_COLUMNS"):
-        raw["required_columns"] = [column.strip() for column in env["CSV_REQUIRED_COLUMNS"].split(",") if column.strip()]
+    data_path = {"parameter": env.get(settings.AML_DATA_PATH_PARAMETER.name),  # as set: '' is reported as ''
+                 "datastore": env.get(settings.AML_DATASTORE.name)}
+    if any(data_path.values()):
+        raw["data_path"] = data_path
+    if columns := settings.CSV_REQUIRED_COLUMNS.read(env):
+        raw["required_columns"] = [column.strip() for column in columns.split(",") if column.strip()]
     return raw
 
 
@@ -648,13 +698,13 @@ def _outputs(raw: Any, where: str, problems: _Problems) -> dict[str, JobOutput]:
 
 def _parse_schedules(raw_schedules: list[Any], env: Mapping[str, str], allow_local: bool,
                      problems: _Problems) -> list[Schedule]:
-    rules_file = env.get("TRIGGER_RULES_FILE", "")
+    rules_file = settings.TRIGGER_RULES_FILE.read(env) or ""
     label: Callable[[int, str], str] = lambda index, key: f"{rules_file}: schedules[{index}].{key}"
     schedules = [schedule for index, raw in enumerate(raw_schedules)
                  if (schedule := _parse_schedule(raw, lambda key, i=index: label(i, key), env, allow_local, problems))]
     _check_unique_names(raw_schedules, label, "schedule", problems)
-    if schedules and (env.get("WEBSITE_TIME_ZONE") or "UTC") not in ("UTC", "Coordinated Universal Time"):
-        problems.add("WEBSITE_TIME_ZONE", env["WEBSITE_TIME_ZONE"],
+    if schedules and (time_zone := settings.WEBSITE_TIME_ZONE.read(env)) not in ("UTC", "Coordinated Universal Time"):
+        problems.add(settings.WEBSITE_TIME_ZONE.name, time_zone,
                      "unset (UTC): schedules are evaluated in UTC, and Linux plans do not support WEBSITE_TIME_ZONE")
     return schedules
 
@@ -748,7 +798,7 @@ def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow
             raw["url"],
             kind=raw.get("kind"),
             pipeline_version=str(version) if version is not None else None,
-            scope=raw.get("scope") or env.get("AML_TOKEN_SCOPE") or None,
+            scope=raw.get("scope") or settings.AML_TOKEN_SCOPE.read(env),
             deployment=raw.get("deployment") or None,
             workspace=raw.get("workspace") or None,
             allow_local=allow_local,
@@ -760,7 +810,7 @@ def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow
         for field, texts in by_field.items():
             expected = "; ".join(texts)
             if field == "scope" and not raw.get("scope"):  # the scope came from the app setting
-                problems.add("AML_TOKEN_SCOPE", env.get("AML_TOKEN_SCOPE"), expected)
+                problems.add(settings.AML_TOKEN_SCOPE.name, env.get(settings.AML_TOKEN_SCOPE.name), expected)
             else:
                 problems.add(label(f"target.{field}"), raw.get(field), expected)
         return None
@@ -809,29 +859,4 @@ def function_timeout(app_root: Path) -> float | None:
 
 
 def _bool(value: Any, where: str, default: bool, problems: _Problems) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no"):
-        return False
-    problems.add(where, value, "true or false")
-    return default
-
-
-def _number(env: Mapping[str, str], name: str, default: float, problems: _Problems, *,
-            minimum: float, maximum: float, whole: bool = False) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw) if whole else float(raw)
-    except ValueError:
-        value = None
-    if value is None or not minimum <= value <= maximum:
-        kind = "a whole number" if whole else "a number"
-        problems.add(name, raw, f"{kind} from {minimum:g} to {maximum:g}")
-        return default
-    return value
+    return settings.parse_flag(value, where, default, problems.add)

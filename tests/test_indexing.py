@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from azurefunctions.extensions.base import meta as extension_meta
 
-from tests.harness import (BLOB_FUNCTION, PROJECT_ROOT, assert_parameters_fit_bindings, indexed_function,
-                           indexed_functions)
+from shared.config import ConfigError
+from tests.conftest import SAMPLE_CSV
+from tests.harness import (BLOB_FUNCTION, PROJECT_ROOT, assert_parameters_fit_bindings, deliver_blob,
+                           indexed_function, indexed_functions, upload)
 
 BLOB_BINDING = {"direction": "IN", "type": "blobTrigger", "name": "client", "path": "%WATCH_CONTAINER%/{name}",
                 "connection": "WATCH_STORAGE"}
@@ -54,8 +56,6 @@ def test_the_sweep_runs_every_15_minutes_unless_a_setting_says_otherwise():
     result = index_in_fresh_process(SWEEP_SCHEDULE="0 0 * * * *")
     assert json.loads(result.stdout.splitlines()[-1])["sweep_for_missed_blobs"]["bindings"][0]["schedule"] == (
         "0 0 * * * *")
-    refused = index_in_fresh_process(SWEEP_SCHEDULE="*/5 * * * *")
-    assert refused.returncode != 0 and "SWEEP_SCHEDULE = '*/5 * * * *'" in refused.stderr
 
 
 def test_blob_trigger_binding_json_defaults_to_event_grid():
@@ -72,10 +72,56 @@ def test_polling_source_is_chosen_by_app_setting_for_local_azurite():
         {**BLOB_BINDING, "source": "LogsAndContainerScan"}]
 
 
-def test_an_unknown_trigger_source_stops_indexing_with_a_clear_error():
+def index_and_ask_health(**env: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """Index in a new interpreter, then call the indexed health function there: what the host would answer."""
+    code = ("import json, function_app, azure.functions as func; "
+            "functions = {f.get_function_name(): f for f in function_app.app.get_functions()}; "
+            "response = functions['http_health'].get_user_function()("
+            "func.HttpRequest(method='GET', url='https://app/api/health', body=b'')); "
+            "print(json.dumps({'functions': sorted(functions), 'status': response.status_code, "
+            "'health': json.loads(response.get_body())}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            env={**os.environ, **env}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result, json.loads(result.stdout.splitlines()[-1])
+
+
+def bad_schedule_file(tmp_path: Path) -> str:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"schedules": [{"name": "broken", "cron": "0 2 * * *", "experiment": "e",
+                                                "target": {"url": "https://example.invalid/pipeline"}}]}))
+    return str(rules)
+
+
+@pytest.mark.parametrize("setting, value, problem", [
+    ("BLOB_TRIGGER_SOURCE", "Polling", "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan"),
+    ("SWEEP_SCHEDULE", "*/5 * * * *", "SWEEP_SCHEDULE = '*/5 * * * *': "),
+    ("SWEEP_MAX_BLOBS", "0", "SWEEP_MAX_BLOBS = '0': a whole number from 1 to 100000"),
+    ("TRIGGER_RULES_FILE", bad_schedule_file,
+     "schedules[0].cron = '0 2 * * *': '0 2 * * *' must have six fields"),
+])
+def test_a_bad_setting_or_schedule_still_indexes_every_other_function_and_health_reports_it(
+        tmp_path, setting, value, problem):
+    result, answer = index_and_ask_health(**{setting: value(tmp_path) if callable(value) else value})
+
+    assert answer["functions"] == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES])
+    assert answer["status"] == 503 and answer["health"]["configuration"]["ok"] is False
+    assert any(problem in line for line in answer["health"]["configuration"]["problems"]), answer["health"]
+    assert problem in result.stderr  # logged at indexing too
+
+
+def test_a_bad_trigger_source_indexes_the_blob_function_on_event_grid_and_each_invocation_fails_with_it(
+        app_env, aml, monkeypatch):
     result = index_in_fresh_process(BLOB_TRIGGER_SOURCE="Polling")
-    assert result.returncode != 0
-    assert "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])[BLOB_FUNCTION]["bindings"] == [
+        {**BLOB_BINDING, "source": "EventGrid"}]
+
+    upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+    monkeypatch.setenv("BLOB_TRIGGER_SOURCE", "Polling")
+    with pytest.raises(ConfigError, match="BLOB_TRIGGER_SOURCE = 'Polling'"):  # the host retries, then poisons
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    assert aml.received == []
 
 
 @pytest.mark.parametrize("name", sorted(indexed_functions()))

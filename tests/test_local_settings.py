@@ -1,4 +1,5 @@
-"""local.settings.sample.json lists every setting the app reads, each with a working local value."""
+"""The settings declaration (shared.settings) is the one list of settings: the code reads nothing outside it, the
+README's table is rendered from it, and local.settings.sample.json holds each with a working local value."""
 
 from __future__ import annotations
 
@@ -7,27 +8,48 @@ import re
 
 from localdev.demo import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
 from shared.config import load_config
+from shared.settings import SETTINGS, markdown_table
 from tests.harness import PROJECT_ROOT
 
-# Settings read by name in the app's code: env.get("X"), env["X"], _number(env, "X", ...), connection="X".
-_SETTING_READ = re.compile(r'''(?:env\.get\(|env\[|_number\(env, |connection=)f?"([A-Za-z][A-Za-z0-9_]*)"''')
-# Set by Azure itself, or read only to refuse it (schedules run in UTC): not settings to fill in.
-_NOT_IN_SAMPLE = {"WEBSITE_INSTANCE_ID", "MSI_ENDPOINT", "WEBSITE_TIME_ZONE"}
+# A setting read by its literal name, bypassing the declaration: env.get("X"), env["X"], environ.get("X"),
+# getenv("X"), connection="X" (a binding's connection setting).
+_LITERAL_READ = re.compile(
+    r'''(?:env\.get\(|env\[|environ\.get\(|environ\[|getenv\(|connection=)f?"([A-Za-z][A-Za-z0-9_]*)"''')
+_HOST_ONLY = {"FUNCTIONS_WORKER_RUNTIME"}
+"""Read by the Functions host, not the app."""
+DECLARED = {setting.name for setting in SETTINGS}
 
 
 def sample_values() -> dict[str, str]:
     return json.loads((PROJECT_ROOT / "local.settings.sample.json").read_text(encoding="utf-8"))["Values"]
 
 
-def settings_read_by_the_app() -> set[str]:
-    sources = [*PROJECT_ROOT.glob("shared/*.py"), *PROJECT_ROOT.glob("triggers/*.py")]
-    return {name for path in sources for name in _SETTING_READ.findall(path.read_text(encoding="utf-8"))}
+def settings_read_by_literal_name() -> set[str]:
+    sources = [*PROJECT_ROOT.glob("shared/*.py"), *PROJECT_ROOT.glob("triggers/*.py"), PROJECT_ROOT / "function_app.py"]
+    return {name for path in sources for name in _LITERAL_READ.findall(path.read_text(encoding="utf-8"))}
 
 
-def test_every_setting_the_app_reads_is_in_the_sample():
-    read = settings_read_by_the_app()
-    assert {"WATCH_CONTAINER", "AML_PIPELINE_URL", "CLAIM_EXPIRY_SECONDS", "WATCH_STORAGE"} <= read  # the scan works
-    assert read - _NOT_IN_SAMPLE - set(sample_values()) == set()
+def test_the_scan_finds_a_setting_read_by_its_literal_name():
+    assert _LITERAL_READ.findall('x = env.get("NEW_SETTING") or os.environ["OTHER"]; connection="CONN"') == [
+        "NEW_SETTING", "OTHER", "CONN"]
+    assert "WATCH_STORAGE" in settings_read_by_literal_name()  # the blob trigger's connection="WATCH_STORAGE"
+
+
+def test_no_setting_is_read_outside_the_declaration():
+    assert settings_read_by_literal_name() - DECLARED == set()
+
+
+def test_every_declared_setting_is_in_the_sample_and_the_sample_holds_nothing_undeclared():
+    to_fill_in = {setting.name for setting in SETTINGS if not setting.platform}
+    assert to_fill_in - set(sample_values()) == set()
+    assert set(sample_values()) - DECLARED - _HOST_ONLY == set()
+
+
+def test_the_readme_settings_table_is_the_one_rendered_from_the_declaration():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme, (
+        "README.md's settings table differs from shared/settings.py; paste the output of\n"
+        "  .venv/bin/python -c 'from shared.settings import markdown_table; print(markdown_table())'")
 
 
 def test_the_sample_is_a_valid_configuration_for_the_local_stand_ins():

@@ -6,7 +6,7 @@ import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
 from shared.blob_runs import process_blob
-from shared.config import blob_trigger_source
+from shared.config import TRIGGER_SOURCES, blob_trigger_source, read_at_indexing
 from shared.services import process_services
 
 bp = func.Blueprint()
@@ -17,7 +17,8 @@ bp = func.Blueprint()
     arg_name="client",
     path="%WATCH_CONTAINER%/{name}",
     connection="WATCH_STORAGE",
-    source=func.BlobSource(blob_trigger_source(os.environ)),
+    # A bad BLOB_TRIGGER_SOURCE still indexes (on Event Grid); each invocation then fails with the problem.
+    source=func.BlobSource(read_at_indexing(lambda: blob_trigger_source(os.environ), TRIGGER_SOURCES[0])),
 )
 def start_runs_for_new_blob(client: blob.BlobClient) -> None:
     """The SDK-type binding hands over a client, never the blob's bytes; at most 64 KiB is read."""

@@ -4,12 +4,15 @@ import os
 
 import azure.functions as func
 
-from shared.config import function_timeout, sweep_settings
+from shared.config import (DEFAULT_SWEEP_MAX_BLOBS, DEFAULT_SWEEP_SCHEDULE, function_timeout, read_at_indexing,
+                           sweep_settings)
 from shared.services import APP_ROOT, process_services
 from shared.sweep import sweep
 
 bp = func.Blueprint()
-_SCHEDULE, _MAX_BLOBS = sweep_settings(os.environ)
+# A bad SWEEP_SCHEDULE or SWEEP_MAX_BLOBS still indexes (on the defaults); each run then fails with the problem.
+_SCHEDULE, _MAX_BLOBS = read_at_indexing(lambda: sweep_settings(os.environ),
+                                         (DEFAULT_SWEEP_SCHEDULE, DEFAULT_SWEEP_MAX_BLOBS))
 _BUDGET = (function_timeout(APP_ROOT) or 300) - 30  # 300 s: the Consumption plan's default timeout
 
 

@@ -1,5 +1,6 @@
 """Timer triggers: one function per enabled schedule, so the host schedules, monitors and disables each natively
-(``AzureWebJobs.schedule_<name>.Disabled=true`` works). Schedules are read here, at indexing, from the rules file.
+(``AzureWebJobs.schedule_<name>.Disabled=true`` works). Schedules are read here, at indexing, from the rules file;
+a problem in them registers none.
 """
 
 import os
@@ -7,7 +8,7 @@ from datetime import datetime, timezone
 
 import azure.functions as func
 
-from shared.config import Schedule, load_schedules
+from shared.config import Schedule, load_schedules, read_at_indexing
 from shared.schedule_runs import fire_schedule
 from shared.services import APP_ROOT, process_services
 
@@ -26,6 +27,8 @@ def _register(schedule: Schedule) -> None:
                       services=process_services())
 
 
-for _schedule in load_schedules(os.environ, APP_ROOT):
+# A problem in the schedules registers no timer (the problem is logged, and /api/health reports it) rather than
+# stopping the indexing of every other function.
+for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT), ()):
     if _schedule.enabled:
         _register(_schedule)

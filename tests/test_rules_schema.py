@@ -1,0 +1,124 @@
+"""schemas/rules.schema.json (draft 2020-12) describes the rules file the loader accepts: every README example
+validates and loads, bad files fail with a clear message in both, and the two know the same keys."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from shared import config, recurrence, targets
+from shared.config import ConfigError, load_config
+from tests.harness import PROJECT_ROOT
+
+SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
+             "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns")
+# Values for the %SETTING% references the README's examples make.
+REFERENCED = {"MACHINES_PIPELINE_URL": f"{WORKSPACE}/PipelineEndpointSubmit/Id/pe-1",
+              "PIPELINE_URL": f"{WORKSPACE}/PipelineSubmit/pipe-1", "DATASTORE": "workspaceblobstore",
+              "NIGHTLY_CRON": "0 0 2 * * *"}
+
+
+def readme_rules_files() -> list[dict[str, Any]]:
+    """Every ```json block of the README that is a rules file (an object with rules or schedules)."""
+    blocks = re.findall(r"```json\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    documents = [json.loads(block) for block in blocks]
+    return [d for d in documents if isinstance(d, dict) and {"rules", "schedules"} & set(d)]
+
+
+def schema_errors(document: Any) -> list[str]:
+    return [error.message for error in VALIDATOR.iter_errors(document)]
+
+
+def load(document: Any, tmp_path: Path) -> config.AppConfig:
+    (tmp_path / "rules.json").write_text(json.dumps(document), encoding="utf-8")
+    connection = "AccountName=trainingdata;AccountKey=a2V5"
+    return load_config({"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": connection,
+                        "AzureWebJobsStorage": connection, "TRIGGER_RULES_FILE": "rules.json", **REFERENCED}, tmp_path)
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_the_readme_has_rules_files_for_rules_schedules_and_a_batch_endpoint():
+    examples = readme_rules_files()
+    assert len(examples) == 3 and sum("schedules" in example for example in examples) == 1
+    assert any(example.get("$schema") == "./schemas/rules.schema.json" for example in examples)
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_every_readme_rules_file_validates_against_the_schema_and_loads(index, tmp_path):
+    example = readme_rules_files()[index]
+    assert schema_errors(example) == []
+    loaded = load(example, tmp_path)
+    assert len(loaded.rules) + len(loaded.schedules) == len(example.get("rules", [])) + len(
+        example.get("schedules", []))
+
+
+RULE = {"name": "r", "target": {"url": f"{WORKSPACE}/PipelineSubmit/pipe-1"}, "experiment": "e"}
+SCHEDULE = {"name": "nightly", "cron": "0 0 2 * * *", "target": RULE["target"], "experiment": "e"}
+
+
+@pytest.mark.parametrize("document, message, problem", [
+    ({"rules": [{**RULE, "prefx": "incoming/"}]}, "Unevaluated properties are not allowed ('prefx' was unexpected)",
+     "rules[0].prefx = 'incoming/': a known rule key"),
+    ({"rules": [{**RULE, "experiment": "bad name"}]}, "'bad name' is not valid under any of the given schemas",
+     "rules[0].experiment = 'bad name'"),
+    ({"rules": [{k: v for k, v in RULE.items() if k != "target"}]}, "'target' is a required property",
+     "rules[0].target = (not set)"),
+    ({"rules": [{**RULE, "prefix": "incoming"}]}, "'incoming' is not valid under any of the given schemas",
+     "rules[0].prefix = 'incoming'"),
+    ({"rules": [{**RULE, "continue_on_step_failure": "yes"}]}, "'yes' is not of type 'boolean'",
+     "rules[0].continue_on_step_failure = 'yes': true or false"),
+    ({"schedules": [{**SCHEDULE, "data": {"blob": "a.csv"}}]}, "'data_path' is a dependency of 'data'",
+     "schedules[0].data_path = (not set): data and data_path go together"),
+    ({"schedules": [{**SCHEDULE, "recurrence": {"frequency": "Day"}}]},
+     "is valid under each of", "schedules[0].cron = '0 0 2 * * *': either cron"),
+    ({"schedules": [{**{k: v for k, v in SCHEDULE.items() if k != "cron"}, "recurrence": {"frequency": "Fortnight"}}]},
+     "'Fortnight' is not one of ['Minute', 'Hour', 'Day', 'Week', 'Month']", "frequency 'Fortnight' must be one of"),
+    ({"rules": []}, "[] should be non-empty", "rules = []: a non-empty list of rules and/or schedules"),
+    ({"description": "nothing yet"}, "'rules' is a required property",
+     "rules = (not set): a non-empty list of rules and/or schedules"),
+    ({"rules": [RULE], "version": 2}, "Additional properties are not allowed ('version' was unexpected)",
+     "(top level) = ['version']: only the keys rules, schedules, description and $schema"),
+])
+def test_a_bad_rules_file_fails_the_schema_with_a_clear_message_and_the_loader_refuses_it_too(
+        document, message, problem, tmp_path):
+    errors = schema_errors(document)
+    assert any(message in error for error in errors), errors
+    with pytest.raises(ConfigError) as refused:
+        load(document, tmp_path)
+    assert problem in str(refused.value)
+
+
+def properties(definition: str) -> set[str]:
+    """The keys a $defs entry allows, with those it takes from runKeys."""
+    entry = SCHEMA["$defs"][definition]
+    inherited = SCHEMA["$defs"]["runKeys"]["properties"] if entry.get("$ref") == "#/$defs/runKeys" else {}
+    return set(entry["properties"]) | set(inherited)
+
+
+def test_the_schema_and_the_loader_know_the_same_keys_and_values():
+    assert set(SCHEMA["properties"]) == config._TOP_LEVEL_KEYS
+    assert properties("rule") == config._RULE_KEYS
+    assert properties("schedule") == config._SCHEDULE_KEYS
+    assert set(SCHEMA["$defs"]["runKeys"]["properties"]) == config._RUN_KEYS
+    assert properties("target") == config._TARGET_KEYS
+    assert properties("dataPath") == config._DATA_PATH_KEYS
+    assert properties("blobFilter") == {"prefix", "suffix", "include_subfolders"}
+    assert properties("recurrence") == recurrence._KEYS
+    recurrence_schema = SCHEMA["$defs"]["recurrence"]["properties"]
+    assert tuple(recurrence_schema["frequency"]["enum"]) == recurrence.FREQUENCIES
+    assert tuple(recurrence_schema["week_days"]["items"]["enum"]) == recurrence.WEEK_DAYS
+    output_types = SCHEMA["$defs"]["outputs"]["additionalProperties"]["properties"]["type"]["enum"]
+    assert set(output_types) == set(config.JOB_OUTPUT_TYPES)
+    kinds = SCHEMA["$defs"]["target"]["properties"]["kind"]["anyOf"][0]["enum"]
+    assert set(kinds) == {"auto"} | {kind.value for kind in targets.TargetKind}

@@ -1,0 +1,41 @@
+"""The settings declaration and the named cross-field checks, without loading a whole configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import settings
+from shared.config import (RetrySettings, attempt_below_deadline, claim_outlives_deadline,
+                           deadline_within_function_timeout, http_deadline_above_attempt,
+                           max_delay_at_least_base_delay)
+
+
+def test_the_defaults_the_code_runs_on_are_the_declared_ones():
+    assert RetrySettings() == RetrySettings(max_attempts=8, base_delay=1.0, max_delay=30.0, deadline=240.0,
+                                            attempt_timeout=60.0, http_deadline=100.0)
+    assert [s.name for s in settings.SETTINGS].count("SUBMIT_DEADLINE_SECONDS") == 1  # declared once
+
+
+def test_a_number_setting_is_reported_under_its_own_name_with_its_declared_bounds():
+    problems: list[tuple] = []
+    value = settings.number({"RETRY_MAX_ATTEMPTS": "51"}, settings.RETRY_MAX_ATTEMPTS,
+                            lambda *problem: problems.append(problem))
+    assert value == 8 and problems == [("RETRY_MAX_ATTEMPTS", "51", "a whole number from 1 to 50")]
+
+
+DEFAULTS = RetrySettings()
+
+
+@pytest.mark.parametrize("finding, agreeing, where", [
+    (max_delay_at_least_base_delay(RetrySettings(base_delay=10, max_delay=5)),
+     max_delay_at_least_base_delay(DEFAULTS), "RETRY_MAX_DELAY_SECONDS"),
+    (attempt_below_deadline(RetrySettings(deadline=30, attempt_timeout=30)),
+     attempt_below_deadline(DEFAULTS), "SUBMIT_ATTEMPT_TIMEOUT_SECONDS"),
+    (http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=60)),
+     http_deadline_above_attempt(DEFAULTS), "HTTP_DEADLINE_SECONDS"),
+    (deadline_within_function_timeout(DEFAULTS, 269), deadline_within_function_timeout(DEFAULTS, 270),
+     "SUBMIT_DEADLINE_SECONDS"),
+    (claim_outlives_deadline(479, DEFAULTS), claim_outlives_deadline(480, DEFAULTS), "CLAIM_EXPIRY_SECONDS"),
+])
+def test_each_cross_field_rule_is_a_named_check_that_names_the_setting_to_change(finding, agreeing, where):
+    assert finding[0] == where and agreeing is None
