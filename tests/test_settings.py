@@ -7,12 +7,13 @@ import pytest
 from shared import settings
 from shared.config import (RetrySettings, attempt_below_deadline, claim_outlives_deadline,
                            deadline_within_function_timeout, http_deadline_above_attempt,
-                           max_delay_at_least_base_delay)
+                           listing_delay_leaves_time_to_post, max_delay_at_least_base_delay)
 
 
 def test_the_defaults_the_code_runs_on_are_the_declared_ones():
     assert RetrySettings() == RetrySettings(max_attempts=8, base_delay=1.0, max_delay=30.0, deadline=240.0,
-                                            attempt_timeout=60.0, http_deadline=100.0)
+                                            attempt_timeout=60.0, listing_delay=15.0,
+                                            http_deadline=100.0)
     assert [s.name for s in settings.SETTINGS].count("SUBMIT_DEADLINE_SECONDS") == 1  # declared once
 
 
@@ -31,6 +32,8 @@ DEFAULTS = RetrySettings()
      max_delay_at_least_base_delay(DEFAULTS), "RETRY_MAX_DELAY_SECONDS"),
     (attempt_below_deadline(RetrySettings(deadline=30, attempt_timeout=30)),
      attempt_below_deadline(DEFAULTS), "SUBMIT_ATTEMPT_TIMEOUT_SECONDS"),
+    (listing_delay_leaves_time_to_post(RetrySettings(deadline=75, attempt_timeout=60, listing_delay=15)),
+     listing_delay_leaves_time_to_post(DEFAULTS), "RUN_LISTING_DELAY_SECONDS"),
     (http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=60)),
      http_deadline_above_attempt(DEFAULTS), "HTTP_DEADLINE_SECONDS"),
     (deadline_within_function_timeout(DEFAULTS, 269), deadline_within_function_timeout(DEFAULTS, 270),
