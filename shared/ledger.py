@@ -25,8 +25,11 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
+from shared.redaction import masked
 from shared.storage import CLIENT_OPTIONS
 
+_ECHOED = frozenset({"reason", "error"})
+"""Outcome fields that may echo what a service answered, so may carry a secret it echoed: masked when stored."""
 SCHEMA_VERSION = 1
 _HISTORY_LIMIT = 20
 SETTLED_MEMORY = 4096
@@ -179,7 +182,7 @@ class Ledger:
         now = _iso(self._now())
         record = {
             **claim.record,
-            **{key: value for key, value in outcome.items() if value is not None},
+            **{key: masked(value) if key in _ECHOED else value for key, value in outcome.items() if value is not None},
             "state": state.value,
             "updated_at": now,
             "retryable": bool(outcome.get("retryable", False)),

@@ -11,6 +11,7 @@ import pytest
 from localdev.aml_standin import Respond
 from shared.config import ConfigError, load_config
 from shared.redaction import looks_secret, mask_text
+from shared.services import process_services
 from shared.targets import redact_url
 from tests.conftest import SAMPLE_CSV
 from tests.harness import deliver_blob, upload
@@ -129,6 +130,20 @@ def test_decision_log_lines_at_debug_show_no_secret_an_error_echoed(app_env, aml
     decision_lines = [record.getMessage() for record in caplog.records if record.name == "aml_trigger"]
     assert any('"outcome": "failed"' in line and "UserError" in line for line in decision_lines), decision_lines
     assert_no_secret("\n".join(record.getMessage() for record in caplog.records))
+
+
+def test_a_record_keeps_no_secret_an_error_echoed(app_env, aml):
+    echoed = f"bad inputs token={JWT} sas={SAS} key={BASE64_KEY} conn={CONNECTION}"
+    aml.inject(Respond(400, code="UserError", message=echoed))
+    upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+
+    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+
+    [record_name] = [blob.name for page in process_services().ledger.listing("rules/") for blob in page]
+    record, _ = process_services().ledger.read(record_name)
+    assert record["state"] == "failed" and record["error"]["code"] == "UserError"
+    assert "bad inputs token=***" in record["error"]["message"] and "bad inputs" in record["reason"]
+    assert_no_secret(json.dumps(record))
 
 
 def test_a_manual_runs_secret_parameter_is_masked_in_the_listing_and_sent_as_given(app_env, aml):
