@@ -10,8 +10,8 @@ from localdev.aml_standin import Respond
 from shared.config import ConfigError, load_config
 from shared.keys import blob_version_key
 from shared.payloads import repeatability_id
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 WORKSPACE = "/subscriptions/sub-1/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces/ml-ws"
 DATA_INPUT = {"parameter": "input_data", "datastore": "workspaceblobstore"}

@@ -20,8 +20,8 @@ from shared.blob_runs import process_blob
 from shared.config import ConfigError, load_config
 from shared.decisions import Outcome
 from shared.services import process_services
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, service_client, upload
+from tests.support.harness import deliver_blob, service_client, upload
+from tests.support.samples import SAMPLE_CSV
 from tests.test_http import call, event
 
 ESCAPES = ["../other/x.csv", "incoming/../../other/x.csv", "./x.csv", "a/./x.csv", "a/.../x.csv",

@@ -10,8 +10,8 @@ import pytest
 from localdev.aml_standin import Respond
 from localdev.host import indexed_function
 from shared.http_api import MAX_REQUEST_BYTES
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 
 def call(function: str, method: str = "POST", body: object = None, *, raw: bytes | None = None,

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
-from tests.harness import run_together
+from tests.support.harness import run_together
 
 SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}
 

@@ -13,8 +13,8 @@ from shared.config import ConfigError, load_config
 from shared.redaction import looks_secret, mask_text
 from shared.services import process_services
 from shared.targets import redact_url
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, upload
+from tests.support.harness import deliver_blob, upload
+from tests.support.samples import SAMPLE_CSV
 from tests.test_config import NO_APP_ROOT, minimal_env
 from tests.test_http import call
 
