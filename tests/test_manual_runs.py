@@ -15,7 +15,7 @@ from shared.services import build_services
 from shared.sweep import sweep
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
-from tests.test_http import call
+from tests.support.http import call
 
 
 def a_sweep():

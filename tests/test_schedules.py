@@ -298,7 +298,7 @@ def test_a_tick_a_hair_early_stands_for_its_own_occurrence():
 
 def test_retrying_a_schedule_record_reruns_its_own_occurrence(app_env, aml, tmp_path, monkeypatch):
     from localdev.aml_standin import Respond
-    from tests.test_http import call
+    from tests.support.http import call
 
     write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
     aml.inject(Respond(404, code="PipelineNotFound", message="not published yet"))
