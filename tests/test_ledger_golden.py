@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,12 @@ from typing import Any
 import pytest
 
 from shared.ledger import Claim, Duplicate, Ledger, RunState, rule_namespace
+from tests.test_ledger import container  # noqa: F401  (the fixture: a fresh ledger container on Azurite)
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}
 MOMENT = datetime(2036, 3, 1, 8, 30, 15, 123456, tzinfo=timezone.utc)
 """Later than any real write: where a reply carries no Date, a claim of expiry 0 reads as expired at once."""
-
-
-@pytest.fixture
-def container(azurite):
-    from azure.storage.blob import BlobServiceClient
-
-    client = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
-        f"golden-{uuid.uuid4().hex[:10]}")
-    yield client
-    client.delete_container()
 
 
 def _ledger(container, claim_expiry: float = 60) -> Ledger:
