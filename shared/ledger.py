@@ -219,12 +219,14 @@ class Ledger:
         served: dict[str, str] = {}
         try:
             downloader = self._container.download_blob(
-                name, raw_response_hook=lambda response: served.update(response.http_response.headers),
+                name, raw_response_hook=lambda response: served.update(
+                    (header.lower(), value) for header, value in response.http_response.headers.items()),
                 **({} if within is None else bounded(within)))
             record = json.loads(downloader.readall())
         except ResourceNotFoundError:
             return None
-        server_now = email.utils.parsedate_to_datetime(served["Date"]) if "Date" in served else self._now()
+        # Header names are case-insensitive: Azure says "Date", Azurite "date".
+        server_now = email.utils.parsedate_to_datetime(served["date"]) if "date" in served else self._now()
         age = (server_now - downloader.properties.last_modified).total_seconds()
         return record, downloader.properties.etag, age
 
