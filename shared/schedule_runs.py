@@ -114,10 +114,10 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
         schedule_data_namespace(name), blob_version_key(version.container, version.name, version.etag),
         {"kind": "schedule-data", "schedule": name, **data, "occurrence": _iso(occurrence)}, deadline)
     if isinstance(data_claim, Duplicate):
-        used_by = data_claim.record
+        used_by = data_claim.entry
         return step.settle_without_run(
             Outcome.SKIPPED, f"no new data: {version.name} ({version.etag}) was used by the run of "
-                             f"{used_by.get('subject', {}).get('occurrence')} (run {used_by.get('run_id')})")
+                             f"{(used_by.subject or {}).get('occurrence')} (run {used_by.run_id})")
     try:
         decision = step.submit(schedule.run, request, deadline, data=data)
     except BaseException:
