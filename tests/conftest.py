@@ -1,5 +1,6 @@
-"""Fixtures: Azurite (one per session), a fresh Azure ML stand-in and identity endpoint per test, app settings.
-And the test kinds: a test is ``integration`` when it uses a server fixture or is marked so, else ``unit``."""
+"""Fixtures: Azurite (one per session), a ledger container, a fresh Azure ML stand-in and identity endpoint per test,
+app settings.
+The test kinds: a test is ``integration`` when it uses a server fixture or is marked so, else ``unit``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import uuid
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from localdev.aml_standin import AmlStandIn
 from localdev.azurite import Azurite
@@ -57,6 +59,15 @@ def azurite():
     """Azurite for the whole run; a missing install fails here with the command that fixes it."""
     with Azurite() as server:
         yield server
+
+
+@pytest.fixture
+def container(azurite):
+    """A fresh ledger container on Azurite, for tests of the ledger itself; deleted afterwards."""
+    client = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
+        f"ledger-{uuid.uuid4().hex[:10]}")
+    yield client
+    client.delete_container()
 
 
 @pytest.fixture
