@@ -228,7 +228,7 @@ class Lab:
         the function timeout is killed, as the host does. How many invocations failed (error, crash or kill)."""
         start_at = self.wall_clock() + self.settings.worker_start
         self.workers = [subprocess.Popen(
-            [sys.executable, "-m", "tests.deliver_worker", self.container, name, str(start_at), *options],
+            [sys.executable, "-m", "tests.support.deliver_worker", self.container, name, str(start_at), *options],
             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(count)]
         failed = 0
         for worker in self.workers:

@@ -1,18 +1,22 @@
-"""Fixtures: Azurite (one per session), a fresh Azure ML stand-in and identity endpoint per test, app settings."""
+"""Fixtures: Azurite (one per session), a ledger container, a fresh Azure ML stand-in and identity endpoint per test,
+app settings.
+The test kinds: a test is ``integration`` when it uses a server fixture or is marked so, else ``unit``."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import uuid
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from localdev.aml_standin import AmlStandIn
 from localdev.azurite import Azurite
 from localdev.identity_endpoint import IdentityEndpoint
 from shared.services import process_services
-from tests.harness import service_client
+from tests.support.harness import service_client
 
-SAMPLE_CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,8000,32000,32,8,32,269\n"
 _APP_SETTINGS = (
     "TRIGGER_RULES_FILE", "AML_PIPELINE_URL", "AML_PIPELINE_VERSION", "AML_EXPERIMENT", "AML_PARAMETERS",
     "AML_DATA_PATH_PARAMETER", "AML_DATASTORE", "AML_TOKEN_SCOPE", "AML_ALLOW_LOCAL_TARGETS", "WATCH_PREFIX",
@@ -20,6 +24,34 @@ _APP_SETTINGS = (
     "MANAGED_IDENTITY_CLIENT_ID", "WEBSITE_INSTANCE_ID", "MSI_ENDPOINT", "AZURE_CLIENT_ID", "WEBSITE_TIME_ZONE",
     "RUN_LISTING_DELAY_SECONDS",
 )
+_SERVER_FIXTURES = frozenset({"azurite", "aml", "identity", "app_env"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so a new test is sorted without anyone remembering to mark it: a server
+    fixture (directly or through another fixture) makes it ``integration``. A test that starts a server or a
+    process in its body is marked ``integration`` by hand; the guard below fails it if it is not."""
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("unit"):
+            continue
+        needs_server = not _SERVER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.integration if needs_server else pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``unit`` test that opens a socket or starts a process fails at once, naming the marker it needs, so
+    ``-m unit`` stays fast and needs nothing installed. pytest.fail raises past ``except Exception``."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        pytest.fail("a unit test opened a socket or started a process: mark it @pytest.mark.integration")
+
+    for owner, name in ((socket.socket, "bind"), (socket.socket, "connect"), (socket.socket, "connect_ex"),
+                        (subprocess.Popen, "__init__")):
+        monkeypatch.setattr(owner, name, refuse)
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +59,15 @@ def azurite():
     """Azurite for the whole run; a missing install fails here with the command that fixes it."""
     with Azurite() as server:
         yield server
+
+
+@pytest.fixture
+def container(azurite):
+    """A fresh ledger container on Azurite, for tests of the ledger itself; deleted afterwards."""
+    client = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
+        f"ledger-{uuid.uuid4().hex[:10]}")
+    yield client
+    client.delete_container()
 
 
 @pytest.fixture

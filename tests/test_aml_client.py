@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 
@@ -13,6 +14,8 @@ from shared.aml_client import PipelineSubmitter
 from shared.auth import TokenProvider
 from shared.config import RetrySettings
 from shared.payloads import SubmitRequest
+
+pytestmark = pytest.mark.integration  # every test talks to the Azure ML stand-in
 
 ARM = "https://management.azure.com"
 

@@ -17,6 +17,7 @@ def test_missing_azurite_fails_with_the_install_command(monkeypatch, tmp_path):
         azurite.Azurite().start()
 
 
+@pytest.mark.integration  # starts Azurite
 def test_an_azurite_db_setting_in_the_environment_does_not_leak_into_the_in_memory_emulator(monkeypatch):
     """AZURITE_DB would make Azurite refuse --inMemoryPersistence; only ``metadata_database`` may set it."""
     monkeypatch.setenv("AZURITE_DB", "mysql://root@127.0.0.1:1/nowhere")
@@ -29,6 +30,7 @@ def test_an_azurite_db_setting_in_the_environment_does_not_leak_into_the_in_memo
         assert [blob.name for blob in container.list_blobs()] == ["a.csv"]
 
 
+@pytest.mark.integration  # starts MariaDB and Azurite
 @pytest.mark.skipif(programs() is None, reason="MariaDB is not installed (only the 100,000-blob bench needs it)")
 def test_azurite_keeps_blob_metadata_in_a_private_mariadb_and_leaves_nothing_behind():
     with MariaDb() as database:

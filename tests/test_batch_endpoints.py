@@ -10,22 +10,9 @@ from localdev.aml_standin import Respond
 from shared.config import ConfigError, load_config
 from shared.keys import blob_version_key
 from shared.payloads import repeatability_id
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
-
-WORKSPACE = "/subscriptions/sub-1/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces/ml-ws"
-DATA_INPUT = {"parameter": "input_data", "datastore": "workspaceblobstore"}
-
-
-def rules_file(tmp_path, monkeypatch, rules: list[dict]) -> None:
-    (tmp_path / "rules.json").write_text(json.dumps({"rules": rules}), encoding="utf-8")
-    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
-
-
-def batch_rule(aml, **fields) -> dict:
-    return {"name": "v2", "prefix": "incoming/", "experiment": "batch-retrain", "data_path": DATA_INPUT,
-            "target": {"url": aml.batch_endpoint_url(), "deployment": "blue", "workspace": WORKSPACE}, **fields}
-
+from tests.support.batch import batch_rule, rules_file
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 def test_one_csv_drop_starts_a_v1_run_and_a_v2_job_from_two_rules(app_env, aml, identity, tmp_path, monkeypatch):
     rules_file(tmp_path, monkeypatch, [
@@ -93,7 +80,7 @@ def test_a_sas_in_the_watched_connection_never_reaches_a_job_or_explain(app_env,
     from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
     from localdev.azurite import ACCOUNT, ACCOUNT_KEY
-    from tests.test_http import call
+    from tests.support.http import call
 
     sas = generate_account_sas(ACCOUNT, ACCOUNT_KEY, ResourceTypes(service=True, container=True, object=True),
                                AccountSasPermissions(read=True, list=True), datetime.now(timezone.utc) + timedelta(hours=1))

@@ -20,9 +20,9 @@ from shared.blob_runs import process_blob
 from shared.config import ConfigError, load_config
 from shared.decisions import Outcome
 from shared.services import process_services
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, service_client, upload
-from tests.test_http import call, event
+from tests.support.harness import deliver_blob, service_client, upload
+from tests.support.samples import SAMPLE_CSV
+from tests.support.http import call, event
 
 ESCAPES = ["../other/x.csv", "incoming/../../other/x.csv", "./x.csv", "a/./x.csv", "a/.../x.csv",
            "..\\other\\x.csv", "/other/x.csv", "a//x.csv", "incoming/", "%2e%2e/other/x.csv", "a%2Fb.csv",

@@ -13,15 +13,9 @@ from shared.config import ConfigError
 from shared.csv_head import HEAD_BYTES
 from shared.payloads import bounded_tags
 from shared.services import build_services
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, host_blob_client, ledger_record, service_client, upload
-
-
-def decision_lines(caplog) -> list[dict]:
-    """The structured decision lines logged so far, parsed."""
-    prefix = "aml_trigger "
-    return [json.loads(r.getMessage()[len(prefix):]) for r in caplog.records
-            if r.name == "aml_trigger" and r.getMessage().startswith(prefix)]
+from tests.support.decisions import decision_lines
+from tests.support.harness import deliver_blob, host_blob_client, ledger_record, service_client, upload
+from tests.support.samples import SAMPLE_CSV
 
 
 def test_new_csv_starts_one_run_with_the_exact_v1_body_and_records_it(app_env, aml, caplog):

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from cli.__main__ import main
-from tests.conftest import SAMPLE_CSV
-from tests.harness import PROJECT_ROOT, deliver_blob, upload
+from tests.support.harness import PROJECT_ROOT, deliver_blob, upload
+from tests.support.samples import SAMPLE_CSV
 
 COMMANDS = ["submit", "explain", "sweep", "watch", "runs", "health"]
 
@@ -22,6 +22,7 @@ def test_every_command_has_help(command, capsys):
     assert exited.value.code == 0 and f"usage: python -m cli {command}" in capsys.readouterr().out
 
 
+@pytest.mark.integration  # starts a process
 def test_the_module_runs_as_a_program():
     result = subprocess.run([sys.executable, "-m", "cli", "--help"], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=60)

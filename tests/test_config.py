@@ -17,28 +17,11 @@ from shared.config import (
     sweep_settings,
 )
 from shared.targets import ARM_SCOPE, TargetKind
+from tests.support.settings import NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
 
-WORKSPACE = (
-    "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
-)
-PIPELINE_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
 ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"
 LOCAL_PIPELINE_URL = f"http://localhost:8080/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
 SECRET_CONNECTION = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=S3cr3tKeyValue==;EndpointSuffix=x"
-NO_APP_ROOT = Path("/nonexistent-app-root")
-
-
-def minimal_env(**overrides: str | None) -> dict[str, str]:
-    """The smallest valid simple-case settings; an override of None removes the setting."""
-    env = {
-        "WATCH_CONTAINER": "training-data",
-        "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
-        "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5",
-        "AML_PIPELINE_URL": PIPELINE_URL,
-        "AML_EXPERIMENT": "retrain",
-    }
-    env.update(overrides)
-    return {name: value for name, value in env.items() if value is not None}
 
 
 def rules_env(rules_file: str, **overrides: str | None) -> dict[str, str]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from localdev.demo import SAMPLE, sample_csv
 from shared.csv_head import csv_head_problem
-from tests.harness import PROJECT_ROOT
+from tests.support.harness import PROJECT_ROOT
 
 
 def test_the_bundled_sample_is_the_generated_one_and_a_valid_csv():
@@ -15,6 +17,7 @@ def test_the_bundled_sample_is_the_generated_one_and_a_valid_csv():
     assert csv_head_problem(SAMPLE.read_bytes(), SAMPLE.stat().st_size, ["MYCT", "PRP"]) is None
 
 
+@pytest.mark.integration  # starts a process
 def test_the_demo_submits_once_records_it_and_ignores_the_duplicate():
     result = subprocess.run([sys.executable, "-m", "localdev.demo"], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=120)

@@ -14,22 +14,19 @@ from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
 from shared.aml_client import TransientSubmitError
 from shared.ledger import ClaimBusyError
-from tests.conftest import SAMPLE_CSV
-from tests.harness import PROJECT_ROOT, deliver_blob, ledger_record, run_together, upload
+from tests.support.decisions import outcomes
+from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, run_together, upload
+from tests.support.samples import SAMPLE_CSV
 
 WORKERS = 4
-
-
-def outcomes(caplog) -> list[str]:
-    return [record.aml_outcome for record in caplog.records if hasattr(record, "aml_outcome")]
 
 
 def run_workers(container: str, blob_name: str, count: int, *extra: str) -> list[dict]:
     """Start ``count`` processes that deliver the same event at the same instant; their reports."""
     start_at = time.time() + 4.0  # time for every process to import and index the app first
     processes = [
-        subprocess.Popen([sys.executable, "-m", "tests.deliver_worker", container, blob_name, str(start_at), *extra],
-                         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-m", "tests.support.deliver_worker", container, blob_name, str(start_at),
+                          *extra], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(count)
     ]
     reports = []

@@ -37,6 +37,7 @@ def test_a_row_with_a_duplicate_run_misses_the_target():
     assert not row.ok and "MISSED" in str(row)
 
 
+@pytest.mark.integration  # runs the matrix: Azurite and the stand-ins
 def test_the_command_prints_its_settings_above_the_table_and_exits_zero_when_every_row_meets_the_target(capsys):
     assert main(["--only", "duplicates"]) == 0
 
@@ -77,6 +78,7 @@ def test_a_switched_off_ledger_refuses_connections_and_comes_back_on_its_port_wi
         assert ledger.get_blob_client("record.json").download_blob().readall() == b"{}"
 
 
+@pytest.mark.integration  # runs the matrix: Azurite and the stand-ins
 def test_the_command_leaves_the_app_s_decision_log_as_it_found_it(caplog):
     caplog.set_level(logging.INFO, logger="aml_trigger")
     main(["--only", "duplicates"])

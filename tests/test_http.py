@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import json
 
-import azure.functions as func
 import pytest
 
 from localdev.aml_standin import Respond
-from localdev.host import indexed_function
 from shared.http_api import MAX_REQUEST_BYTES
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
-
-
-def call(function: str, method: str = "POST", body: object = None, *, raw: bytes | None = None,
-         params: dict | None = None, content_type: str | None = "application/json") -> tuple[int, dict]:
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-    headers = {"Content-Type": content_type} if content_type is not None else {}
-    request = func.HttpRequest(method=method, url=f"https://app/api/{function}", headers=headers,
-                               params=params or {}, body=data)
-    response = indexed_function(function).get_user_function()(request)
-    assert response.mimetype == "application/json"
-    return response.status_code, json.loads(response.get_body())
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.http import call, event
+from tests.support.samples import SAMPLE_CSV
 
 
 def test_start_run_submits_once_per_request_id_with_overrides(app_env, aml):
@@ -145,13 +133,6 @@ def test_a_rejected_blob_for_a_manual_run_is_422_and_recorded(app_env, aml):
     code, answer = call("http_start_run", body={"rule": "default", "blob": "bad.csv"})
     assert (code, answer["outcome"], answer["reason"]) == (422, "rejected", "no data rows (header only)")
     assert aml.received == []
-
-
-def event(container: str, blob: str, etag: str | None, event_type: str = "Microsoft.Storage.BlobCreated") -> dict:
-    return {"topic": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a",
-            "subject": f"/blobServices/default/containers/{container}/blobs/{blob}", "eventType": event_type,
-            "id": "1", "eventTime": "2026-11-22T02:00:00Z", "dataVersion": "", "metadataVersion": "1",
-            "data": {"api": "PutBlob", "eTag": etag, "contentLength": 90, "blobType": "BlockBlob"}}
 
 
 def test_explain_shows_the_exact_request_and_sends_nothing(app_env, aml, monkeypatch):

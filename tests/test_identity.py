@@ -10,8 +10,8 @@ from localdev.aml_standin import Respond
 from localdev.azurite import ACCOUNT_KEY
 from localdev.identity_endpoint import IdentityEndpoint
 from shared.aml_client import TransientSubmitError
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 ARM = "https://management.azure.com"
 

@@ -14,21 +14,13 @@ import pytest
 from azurefunctions.extensions.base import meta as extension_meta
 
 from shared.config import ConfigError
-from tests.conftest import SAMPLE_CSV
-from tests.harness import (BLOB_FUNCTION, PROJECT_ROOT, assert_parameters_fit_bindings, deliver_blob,
-                           indexed_function, indexed_functions, upload)
+from tests.support.harness import (BLOB_FUNCTION, PROJECT_ROOT, assert_parameters_fit_bindings, deliver_blob,
+                                   indexed_function, indexed_functions, upload)
+from tests.support.indexing import index_in_fresh_process
+from tests.support.samples import SAMPLE_CSV
 
 BLOB_BINDING = {"direction": "IN", "type": "blobTrigger", "name": "client", "path": "%WATCH_CONTAINER%/{name}",
                 "connection": "WATCH_STORAGE"}
-
-
-def index_in_fresh_process(**env: str) -> subprocess.CompletedProcess[str]:
-    """Import and index function_app.py in a new interpreter, as the worker does at start-up."""
-    code = ("import json, function_app; "
-            "print(json.dumps({f.get_function_name(): json.loads(f.get_function_json()) "
-            "for f in function_app.app.get_functions()}))")
-    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60)
 
 
 HTTP_ROUTES = {"http_start_run": ("runs", "POST"), "http_list_runs": ("runs", "GET"),
@@ -49,6 +41,7 @@ def test_http_functions_take_json_with_a_function_key(name):
         {"direction": "OUT", "type": "http", "name": "$return"}]}
 
 
+@pytest.mark.integration  # starts a process
 def test_the_sweep_runs_every_15_minutes_unless_a_setting_says_otherwise():
     assert json.loads(indexed_function("sweep_for_missed_blobs").get_function_json())["bindings"] == [
         {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "0 */15 * * * *",
@@ -65,6 +58,7 @@ def test_blob_trigger_binding_json_defaults_to_event_grid():
     }
 
 
+@pytest.mark.integration  # starts a process
 def test_polling_source_is_chosen_by_app_setting_for_local_azurite():
     result = index_in_fresh_process(BLOB_TRIGGER_SOURCE="LogsAndContainerScan")
     assert result.returncode == 0, result.stderr
@@ -93,6 +87,7 @@ def bad_schedule_file(tmp_path: Path) -> str:
     return str(rules)
 
 
+@pytest.mark.integration  # starts a process
 @pytest.mark.parametrize("setting, value, problem", [
     ("BLOB_TRIGGER_SOURCE", "Polling", "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan"),
     ("SWEEP_SCHEDULE", "*/5 * * * *", "SWEEP_SCHEDULE = '*/5 * * * *': "),

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
-from tests.harness import run_together
+from tests.support.harness import run_together
 
 SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}
-
-
-@pytest.fixture
-def container(azurite):
-    from azure.storage.blob import BlobServiceClient
-
-    client = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
-        f"ledger-{uuid.uuid4().hex[:10]}")
-    yield client
-    client.delete_container()
 
 
 def claim(ledger: Ledger, deadline_seconds: float = 0.5) -> Claim | Duplicate:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from shared.ledger import Claim, Duplicate, Ledger, RunState, rule_namespace
-from tests.test_ledger import container  # noqa: F401  (the fixture: a fresh ledger container on Azurite)
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}

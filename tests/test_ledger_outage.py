@@ -11,8 +11,8 @@ from azure.core.exceptions import AzureError
 
 from localdev.azurite import Azurite
 from shared.run_steps import SETTLE_GRACE
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 DEADLINE = 6.0
 

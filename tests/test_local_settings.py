@@ -9,7 +9,7 @@ import re
 from localdev.demo import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
 from shared.config import load_config
 from shared.settings import SETTINGS, markdown_table
-from tests.harness import PROJECT_ROOT
+from tests.support.harness import PROJECT_ROOT
 
 # A setting read by its literal name, bypassing the declaration: env.get("X"), env["X"], environ.get("X"),
 # getenv("X"), connection="X" (a binding's connection setting).

@@ -13,9 +13,9 @@ from shared.keys import blob_version_key
 from shared.payloads import blob_tags
 from shared.services import build_services
 from shared.sweep import sweep
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
-from tests.test_http import call
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
+from tests.support.http import call
 
 
 def a_sweep():

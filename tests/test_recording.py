@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
 from azure.core.exceptions import ServiceResponseError
 
 from shared.ledger import Ledger
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
+from tests.support.decisions import decision_lines
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 
 def failing_settle(times: int):
@@ -28,10 +28,6 @@ def failing_settle(times: int):
     return settle
 
 
-def lines(caplog) -> list[dict]:
-    return [json.loads(r.getMessage()[len("aml_trigger "):]) for r in caplog.records if r.name == "aml_trigger"]
-
-
 def test_a_run_that_cannot_be_recorded_is_still_logged_with_its_id(app_env, aml, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="aml_trigger")
     monkeypatch.setattr(Ledger, "settle", failing_settle(99))
@@ -41,7 +37,7 @@ def test_a_run_that_cannot_be_recorded_is_still_logged_with_its_id(app_env, aml,
         deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
 
     [run] = aml.accepted
-    submitted, problem = lines(caplog)
+    submitted, problem = decision_lines(caplog)
     assert (submitted["outcome"], submitted["run_id"]) == ("submitted", run.run_id)
     assert problem["problem"].startswith("outcome not recorded") and problem["run_id"] == run.run_id
 

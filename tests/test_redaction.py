@@ -13,10 +13,10 @@ from shared.config import ConfigError, load_config
 from shared.redaction import looks_secret, mask_text
 from shared.services import process_services
 from shared.targets import redact_url
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, upload
-from tests.test_config import NO_APP_ROOT, minimal_env
-from tests.test_http import call
+from tests.support.harness import deliver_blob, upload
+from tests.support.samples import SAMPLE_CSV
+from tests.support.settings import NO_APP_ROOT, minimal_env
+from tests.support.http import call
 
 ACCOUNT_KEY = "Zm9vYmFyS2V5VmFsdWUxMjM0NTY3ODkwQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w/+Q=="
 CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={ACCOUNT_KEY};EndpointSuffix=core.windows.net"

@@ -13,7 +13,7 @@ import pytest
 
 from shared import config, recurrence, targets
 from shared.config import ConfigError, load_config
-from tests.harness import PROJECT_ROOT
+from tests.support.harness import PROJECT_ROOT
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -10,9 +10,9 @@ from localdev.aml_standin import AcceptThenDelay, AcceptThenDrop
 from localdev.tokens import make_token
 from shared.run_lookup import run_lookup
 from shared.targets import parse_target
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
-from tests.test_batch_endpoints import WORKSPACE, batch_rule, rules_file
+from tests.support.batch import WORKSPACE, batch_rule, rules_file
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 V1 = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resourceGroups/rg-1/providers/"
       "Microsoft.MachineLearningServices/workspaces/ws-1/PipelineRuns/PipelineSubmit/pipe-1")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,8 +17,10 @@ from shared.config import BlobFilter
 from shared.ledger import record_name, schedule_namespace
 from shared.schedule_runs import fire_schedule, newest_blob, schedule_occurrence_key
 from shared.services import build_services
-from tests.conftest import SAMPLE_CSV
-from tests.harness import PROJECT_ROOT, assert_parameters_fit_bindings, run_together, service_client, upload
+from tests.support.decisions import outcome_lines
+from tests.support.harness import assert_parameters_fit_bindings, run_together, service_client, upload
+from tests.support.indexing import index_in_fresh_process
+from tests.support.samples import SAMPLE_CSV
 
 AZURE_URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
              "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")
@@ -45,15 +45,6 @@ def with_data(name: str, data: dict, **fields) -> dict:
                     **fields)
 
 
-def index_in_fresh_process(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Index as the worker does: each function's binding JSON, plus its retry setting where it has one."""
-    code = ("import json, function_app; print(json.dumps({f.get_function_name(): "
-            "{**json.loads(f.get_function_json()), 'retry': f.get_settings_dict('retry_policy')} "
-            "for f in function_app.app.get_functions()}))")
-    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          env=env, timeout=60)
-
-
 def timer_binding(expression: str) -> dict:
     return {"scriptFile": "function_app.py", "bindings": [
         {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": expression, "runOnStartup": False,
@@ -62,6 +53,7 @@ def timer_binding(expression: str) -> dict:
                   "minimum_interval": "00:00:10", "maximum_interval": "00:05:00"}}
 
 
+@pytest.mark.integration  # starts a process
 def test_one_timer_function_per_enabled_schedule_with_stable_names(tmp_path):
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"schedules": [
@@ -73,7 +65,7 @@ def test_one_timer_function_per_enabled_schedule_with_stable_names(tmp_path):
     ]}).replace('"cron": null, ', ""))
     env = {**os.environ, "TRIGGER_RULES_FILE": str(rules), "HOURLY_CRON": "0 15 * * * *"}
 
-    first, second = index_in_fresh_process(env), index_in_fresh_process(env)  # two "restarts"
+    first, second = index_in_fresh_process(**env), index_in_fresh_process(**env)  # two "restarts"
 
     assert first.returncode == 0, first.stderr
     functions = json.loads(first.stdout.splitlines()[-1])
@@ -85,6 +77,7 @@ def test_one_timer_function_per_enabled_schedule_with_stable_names(tmp_path):
     assert json.loads(second.stdout.splitlines()[-1]) == functions
 
 
+@pytest.mark.integration  # starts a process
 @pytest.mark.parametrize("bad, message", [
     ({"cron": "0 2 * * *"}, "schedules[0].cron = '0 2 * * *': '0 2 * * *' must have six fields"),
     ({"cron": None, "recurrence": {"frequency": "Minute", "interval": 7}},
@@ -96,7 +89,7 @@ def test_an_invalid_schedule_registers_no_timer_and_logs_a_clear_error_while_the
     entry = {**schedule("broken"), "target": {"url": AZURE_URL}, **bad}
     rules.write_text(json.dumps({"schedules": [{k: v for k, v in entry.items() if v is not None}]}))
 
-    result = index_in_fresh_process({**os.environ, "TRIGGER_RULES_FILE": str(rules)})
+    result = index_in_fresh_process(TRIGGER_RULES_FILE=str(rules))
 
     assert result.returncode == 0 and message in result.stderr
     functions = json.loads(result.stdout.splitlines()[-1])
@@ -109,11 +102,6 @@ def restart(monkeypatch):
     yield restart_app
     monkeypatch.delenv("TRIGGER_RULES_FILE", raising=False)
     restart_app()
-
-
-def outcomes(caplog) -> list[dict]:
-    return [json.loads(r.getMessage()[len("aml_trigger "):]) for r in caplog.records if r.name == "aml_trigger"
-            and r.getMessage().startswith("aml_trigger {\"outcome")]
 
 
 def ledger_record_for(name: str, occurrence: datetime) -> dict:
@@ -136,7 +124,7 @@ def test_the_same_occurrence_fired_twice_concurrently_posts_once(app_env, aml, t
 
     errors = [result for result in results if isinstance(result, Exception)]
     assert errors == [] and len(aml.received) == 1
-    assert sorted(line["outcome"] for line in outcomes(caplog)) == ["duplicate", "submitted"]
+    assert sorted(line["outcome"] for line in outcome_lines(caplog)) == ["duplicate", "submitted"]
     [run] = aml.accepted
     occurrence = start_of_year()
     assert run.body == {
@@ -158,7 +146,7 @@ def test_a_past_due_tick_submits_once_for_its_missed_occurrence_and_says_so(app_
     fire_timer("schedule_yearly", past_due=True)
 
     assert len(aml.accepted) == 1
-    first, second = outcomes(caplog)
+    first, second = outcome_lines(caplog)
     assert (first["outcome"], first["past_due"], first["occurrence"]) == (
         "submitted", True, start_of_year().strftime("%Y-%m-%dT%H:%M:%SZ"))
     assert second["outcome"] == "duplicate"
@@ -310,7 +298,7 @@ def test_a_tick_a_hair_early_stands_for_its_own_occurrence():
 
 def test_retrying_a_schedule_record_reruns_its_own_occurrence(app_env, aml, tmp_path, monkeypatch):
     from localdev.aml_standin import Respond
-    from tests.test_http import call
+    from tests.support.http import call
 
     write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
     aml.inject(Respond(404, code="PipelineNotFound", message="not published yet"))

@@ -11,8 +11,8 @@ import pytest
 
 from shared.config import ConfigError, load_config
 from shared.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
-from tests.test_config import NO_APP_ROOT, minimal_env
-from tests.test_http import call
+from tests.support.settings import NO_APP_ROOT, minimal_env
+from tests.support.http import call
 
 
 class RecordingListener(socketserver.ThreadingTCPServer):

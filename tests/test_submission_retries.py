@@ -10,8 +10,9 @@ import requests
 
 from localdev.aml_standin import AcceptThenDrop, Delay, Drop, Respond
 from shared.aml_client import TransientSubmitError
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, upload
+from tests.support.decisions import outcomes
+from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 
 
 def deliver_new_csv(app_env) -> str:
@@ -218,7 +219,7 @@ def test_other_4xx_is_permanent_recorded_with_azure_ml_error_and_not_retried(app
     assert (record["state"], record["retryable"], record["attempts"]) == ("failed", False, 1)
     assert record["error"] == {"status": status, "code": "UserError",
                                "message": "Assignment for parameter input_string is not specified"}
-    assert [r.aml_outcome for r in caplog.records if hasattr(r, "aml_outcome")] == ["failed", "duplicate"]
+    assert outcomes(caplog) == ["failed", "duplicate"]
 
 
 def test_a_token_for_the_wrong_audience_fails_permanently_after_one_refresh(app_env, aml, monkeypatch):

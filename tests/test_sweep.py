@@ -8,8 +8,8 @@ from localdev.aml_standin import Respond
 from localdev.host import fire_timer
 from shared.services import build_services
 from shared.sweep import SweepReport, find_missing, sweep
-from tests.conftest import SAMPLE_CSV
-from tests.harness import deliver_blob, ledger_record, service_client, upload
+from tests.support.harness import deliver_blob, ledger_record, service_client, upload
+from tests.support.samples import SAMPLE_CSV
 
 
 def services():

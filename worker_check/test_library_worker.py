@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SAMPLE_CSV
-from tests.harness import PROJECT_ROOT, indexed_functions, ledger_record, upload
+from tests.support.harness import PROJECT_ROOT, indexed_functions, ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
 from worker_check.host import BLOB_FUNCTION
 
 APP_FILES = ("function_app.py", "host.json", "shared", "triggers")

@@ -17,7 +17,7 @@ from localdev.host import BLOB_FUNCTION, deliver_blob, host_blob_client, indexed
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import record_name, rule_namespace
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 __all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "assert_parameters_fit_bindings", "deliver_blob", "run_together", "host_blob_client", "indexed_function",
            "indexed_functions", "ledger_record", "service_client", "upload"]
 

@@ -1,6 +1,6 @@
 """A separate process delivering one blob event, for the multi-process tests.
 
-Usage: python -m tests.deliver_worker CONTAINER BLOB START_AT [--crash-after-claim | --crash-after-accept]
+Usage: python -m tests.support.deliver_worker CONTAINER BLOB START_AT [--crash-after-claim | --crash-after-accept]
 Imports and indexes the app first, waits until START_AT (epoch seconds) so all workers fire together,
 delivers once, and prints its decisions as one JSON line.
 """
@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from tests.harness import deliver_blob, indexed_functions
+from tests.support.harness import deliver_blob, indexed_functions
 
 
 class _Collect(logging.Handler):
