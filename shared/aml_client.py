@@ -128,7 +128,7 @@ class PipelineSubmitter:
                     return SubmitResult(run_id=outcome, attempts=attempts)
                 unknown_since = self._monotonic()  # the listing delay counts from the unanswered attempt's end
         except SubmitError as error:
-            error.outcome_unknown = unknown_since is not None
+            error.outcome_unknown = error.outcome_unknown or unknown_since is not None
             raise
 
     def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
@@ -194,6 +194,7 @@ class PipelineSubmitter:
                     f"gave up after {attempt} attempt{'s' * (attempt != 1)} "
                     f"({'attempts' if out_of_attempts else 'deadline'} reached); last failure: {outcome.reason}",
                     attempts=attempt, status=outcome.status, code=outcome.code, message=outcome.message,
+                    outcome_unknown=outcome.unknown and call.stop_when_unknown,  # the last POST may have started it
                 )
             if outcome.unknown and call.stop_when_unknown:
                 return outcome, attempt  # the caller looks the key up, which takes longer than the backoff
