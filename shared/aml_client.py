@@ -131,6 +131,11 @@ class PipelineSubmitter:
             error.outcome_unknown = error.outcome_unknown or unknown_since is not None
             raise
 
+    def find(self, lookup: RunLookup, deadline: float, *, unknown_for: float) -> str | None:
+        """A run carrying ``lookup``'s key, looked for until the listing delay since an attempt that may have
+        started it (``unknown_for`` seconds ago) has passed; never a POST."""
+        return self._look_up(lookup, deadline, self._monotonic() - unknown_for + self._retry.listing_delay, 0)
+
     def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
         """A run carrying the key, looking again until ``until`` (the listing delay after the unknown attempt)."""
         while True:
