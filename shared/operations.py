@@ -21,7 +21,7 @@ from shared.decisions import Decision, Outcome
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import ClaimBusyError, ClaimLostError, record_name, rule_namespace
 from shared.matching import mismatch, split_rules
-from shared.redaction import MASK, looks_secret, masked, secret_name
+from shared.redaction import MASK, looks_secret, mask_text, masked, secret_name
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
 from shared.run_steps import RETRY_LATER, Step
 from shared.schedule_runs import fire_schedule
@@ -149,7 +149,7 @@ class RunPending(Exception):
         super().__init__(f"{record}: {cause}")
         self.record = record
         self.busy = isinstance(cause, ClaimBusyError)
-        self.reason = str(cause)
+        self.reason = mask_text(str(cause), urls=False)  # may echo Azure ML's error: masked as a decision's is
         self.attempts = getattr(cause, "attempts", None)
 
     def fields(self) -> dict[str, Any]:
