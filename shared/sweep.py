@@ -25,6 +25,7 @@ from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import rule_namespace
 from shared.matching import mismatch
 from shared.operations import OperationError, RunPending, finish_manual, manual_namespace
+from shared.redaction import mask_text
 from shared.run_steps import RETRY_LATER
 from shared.services import Services
 
@@ -108,7 +109,7 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
                 report.outcomes[decision.outcome.value] += 1
         except (*RETRY_LATER, RunPending, OperationError) as error:  # recorded; the next sweep retries it
             report.outcomes["failed"] += 1
-            report.errors.append(f"{name}: {error}")
+            report.errors.append(mask_text(f"{name}: {error}"))  # logged and stored: may echo Azure ML's error
         report.processed = index
         if progress:
             progress(index, len(todo))
