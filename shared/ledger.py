@@ -4,14 +4,14 @@ storage, claimed before any POST.
 Protocol, which holds across threads, processes and machines because blob storage arbitrates:
 1. claim: create the record with ``If-None-Match: *``; exactly one writer gets 201, the others 409;
 2. a loser reads the record: settled -> duplicate; claimed by a live owner -> wait for it (bounded);
-   claimed past its expiry (owner crashed) or failed transiently -> take it over with ``If-Match: <etag>``;
+   claimed past its expiry (owner crashed) or failed transiently -> take it over with ``If-Match: <etag>``
+   (the rule is ``shared.ledger_record.verdict``, which the sweep judges its listing by too);
 3. the owner settles the record with ``If-Match: <its claim's etag>``, so a stale owner cannot overwrite.
 """
 
 from __future__ import annotations
 
 import email.utils
-import enum
 import json
 import threading
 import time
@@ -25,13 +25,11 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
-from shared.redaction import masked
+from shared.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 from shared.storage import CLIENT_OPTIONS
 
-_ECHOED = frozenset({"reason", "error"})
-"""Outcome fields that may echo what a service answered, so may carry a secret it echoed: masked when stored."""
-SCHEMA_VERSION = 1
-_HISTORY_LIMIT = 20
+__all__ = ["SETTLED", "Claim", "ClaimBusyError", "ClaimLostError", "Duplicate", "Ledger", "LedgerRecord", "RunState",
+           "bounded", "record_name", "rule_namespace", "schedule_namespace"]
 SETTLED_MEMORY = 4096
 """Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""
 _JSON = ContentSettings(content_type="application/json")
@@ -59,18 +57,6 @@ def bounded(within: float) -> dict[str, float | int]:
     return {"connection_timeout": connect, "read_timeout": per_try - connect, "retry_total": retries}
 
 
-class RunState(str, enum.Enum):
-    CLAIMED = "claimed"
-    SUBMITTED = "submitted"
-    REJECTED = "rejected"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-
-
-SETTLED = frozenset({RunState.SUBMITTED, RunState.REJECTED, RunState.SKIPPED})
-"""Final states: a key in one of them is never acted on again (a permanent failure is final too)."""
-
-
 class ClaimBusyError(Exception):
     """Another live process holds the claim and did not settle it before our deadline: try again later."""
 
@@ -87,23 +73,33 @@ class Claim:
 
     record_name: str
     etag: str
-    record: dict[str, Any]
+    entry: LedgerRecord
     unknown_for: float | None = None
     """Taken over from an owner whose POST may have started a run (it left a claim, or a failure after an
     unknown outcome): seconds since that record was written, by the storage server's clock."""
-    previous: dict[str, Any] | None = None
+    previous: LedgerRecord | None = None
     """The record taken over, if any: whose run an unknown outcome may have started."""
 
     @property
+    def record(self) -> dict[str, Any]:
+        """The record as stored."""
+        return self.entry.to_json()
+
+    @property
     def took_over(self) -> bool:
-        return self.record.get("claims", 1) > 1
+        return self.entry.took_over
 
 
 @dataclass(frozen=True)
 class Duplicate:
     """The key was already settled: nothing more to do."""
 
-    record: dict[str, Any]
+    entry: LedgerRecord
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The record as stored (or as much of it as this process remembers)."""
+        return self.entry.to_json()
 
 
 def rule_namespace(rule: str) -> str:
@@ -141,7 +137,7 @@ class Ledger:
         self._sleep = sleep
         self._poll_interval = poll_interval
         self._container_ready = False
-        self._settled: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._settled: OrderedDict[str, LedgerRecord] = OrderedDict()
         self._settled_lock = threading.Lock()
 
     def claim(self, namespace: str, key: str, subject: dict[str, Any], deadline: float) -> Claim | Duplicate:
@@ -160,14 +156,14 @@ class Ledger:
                 pass
             current = self._read_with_age(name, within=deadline - self._monotonic())
             if current is not None:
-                record, etag, age = current
-                state = record.get("state")
-                if state in SETTLED or (state == RunState.FAILED and not record.get("retryable")):
+                record, etag, age = LedgerRecord.from_json(current[0]), current[1], current[2]
+                judged = record.judged(age, self._claim_expiry)
+                if judged is Verdict.SETTLED:
                     self._remember_settled(name, record)
                     return Duplicate(record)
-                if state == RunState.FAILED or age >= record.get("claim_expiry_seconds", self._claim_expiry):
+                if judged.needs_work:
                     taken = self._claimed_record(namespace, key, subject, previous=record)
-                    unknown = state == RunState.CLAIMED or bool(record.get("outcome_unknown"))
+                    unknown = judged is Verdict.ABANDONED
                     try:
                         return Claim(name, self._write(name, taken, etag=etag, within=deadline - self._monotonic()),
                                      taken, max(0.0, age - SERVER_CLOCK_RESOLUTION) if unknown else None, record)
@@ -181,30 +177,18 @@ class Ledger:
 
     def settle(self, claim: Claim, state: RunState, *, within: float | None = None, **outcome: Any) -> dict[str, Any]:
         """Record the outcome of a claim, only if the claim is still ours; in about ``within`` seconds at most."""
-        now = _iso(self._now())
-        record = {
-            **claim.record,
-            **{key: masked(value) if key in _ECHOED else value for key, value in outcome.items() if value is not None},
-            "state": state.value,
-            "updated_at": now,
-            "retryable": bool(outcome.get("retryable", False)),
-        }
-        record.pop("claim_expiry_seconds", None)
-        record["history"] = (claim.record.get("history", []) + [{"state": state.value, "at": now,
-                                                                  "owner": claim.record["owner"]}])[-_HISTORY_LIMIT:]
+        record = claim.entry.settled(state, _iso(self._now()), outcome)
         try:
             self._write(claim.record_name, record, etag=claim.etag, within=within)
         except ResourceModifiedError:
             raise ClaimLostError(f"{claim.record_name} was taken over before it was settled") from None
-        if state in SETTLED or not record["retryable"]:
+        if state in SETTLED or not record.retryable:
             self._remember_settled(claim.record_name, record)
-        return record
+        return record.to_json()
 
     def reopen(self, name: str, record: dict[str, Any], etag: str, reason: str) -> None:
         """Turn a settled record back into a retryable failure (an operator's retry), unless it changed meanwhile."""
-        now = _iso(self._now())
-        reopened = {**record, "state": RunState.FAILED.value, "retryable": True, "reason": reason, "updated_at": now,
-                    "history": (record.get("history", []) + [{"state": "reopened", "at": now}])[-_HISTORY_LIMIT:]}
+        reopened = LedgerRecord.from_json(record).reopened(_iso(self._now()), reason)
         with self._settled_lock:
             self._settled.pop(name, None)
         try:
@@ -237,26 +221,27 @@ class Ledger:
         served: dict[str, str] = {}
         try:
             downloader = self._container.download_blob(
-                name, raw_response_hook=lambda response: served.update(response.http_response.headers),
+                name, raw_response_hook=lambda response: served.update(
+                    (header.lower(), value) for header, value in response.http_response.headers.items()),
                 **({} if within is None else bounded(within)))
             record = json.loads(downloader.readall())
         except ResourceNotFoundError:
             return None
-        server_now = email.utils.parsedate_to_datetime(served["Date"]) if "Date" in served else self._now()
+        # Header names are case-insensitive: Azure says "Date", Azurite "date".
+        server_now = email.utils.parsedate_to_datetime(served["date"]) if "date" in served else self._now()
         age = (server_now - downloader.properties.last_modified).total_seconds()
         return record, downloader.properties.etag, age
 
-    def _remembered(self, name: str) -> dict[str, Any] | None:
+    def _remembered(self, name: str) -> LedgerRecord | None:
         with self._settled_lock:
             return self._settled.get(name)
 
-    def _remember_settled(self, name: str, record: dict[str, Any]) -> None:
+    def _remember_settled(self, name: str, record: LedgerRecord) -> None:
         """Keep what a duplicate's decision needs (final states never change but by an operator's reopen): the
         state, the run, and the occurrence that used it, which a schedule's "no new data" skip names."""
-        kept = {key: record[key] for key in ("state", "run_id") if key in record}
-        occurrence = (record.get("subject") or {}).get("occurrence")
-        if occurrence is not None:
-            kept["subject"] = {"occurrence": occurrence}
+        occurrence = (record.subject or {}).get("occurrence")
+        kept = LedgerRecord(state=record.state, run_id=record.run_id,
+                            subject=None if occurrence is None else {"occurrence": occurrence})
         with self._settled_lock:
             self._settled[name] = kept
             self._settled.move_to_end(name)
@@ -264,44 +249,22 @@ class Ledger:
                 self._settled.popitem(last=False)
 
     def _claimed_record(self, namespace: str, key: str, subject: dict[str, Any],
-                        previous: dict[str, Any] | None) -> dict[str, Any]:
-        now = self._now()
-        owner = uuid.uuid4().hex
-        history = list((previous or {}).get("history", []))
-        if previous is not None:
-            history.append({"state": f"taken over from {previous.get('state')}", "at": _iso(now),
-                            "owner": owner, "previous_owner": previous.get("owner")})
-        history.append({"state": RunState.CLAIMED.value, "at": _iso(now), "owner": owner})
-        return {
-            "schema": SCHEMA_VERSION,
-            "namespace": namespace,
-            "key": key,
-            "subject": subject,
-            "state": RunState.CLAIMED.value,
-            "owner": owner,
-            "claims": (previous or {}).get("claims", 0) + 1,
-            "first_claimed_at": (previous or {}).get("first_claimed_at", _iso(now)),
-            "claimed_at": _iso(now),
-            "claim_expiry_seconds": self._claim_expiry,
-            "updated_at": _iso(now),
-            "history": history[-_HISTORY_LIMIT:],
-        }
+                        previous: LedgerRecord | None) -> LedgerRecord:
+        return new_claim(namespace, key, subject, uuid.uuid4().hex, _iso(self._now()), self._claim_expiry, previous)
 
-    def _write(self, name: str, record: dict[str, Any], *, create: bool = False, etag: str | None = None,
-               overwrite: bool = False, within: float | None = None) -> str:
-        """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. ``within``: seconds
-        the write, retries included, may take."""
-        data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    def _write(self, name: str, record: LedgerRecord | dict[str, Any], *, create: bool = False,
+               etag: str | None = None, overwrite: bool = False, within: float | None = None) -> str:
+        """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. A record is stored
+        with its metadata, a plain document without. ``within``: seconds the write, retries included, may take."""
+        document, metadata = ((record.to_json(), record.metadata()) if isinstance(record, LedgerRecord)
+                              else (record, None))
+        data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:
             conditions: dict[str, Any] = {"overwrite": False}
         elif overwrite:
             conditions = {"overwrite": True}
         else:
             conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        metadata = ({"state": record["state"], "retryable": str(bool(record.get("retryable"))).lower(),
-                     **({"claim_expiry": str(record["claim_expiry_seconds"])} if "claim_expiry_seconds" in record
-                        else {})}
-                    if "state" in record else None)
         result = self._container.get_blob_client(name).upload_blob(
             data, content_settings=_JSON, metadata=metadata, **conditions, **({} if within is None else bounded(within)))
         return result["etag"]

@@ -44,8 +44,8 @@ class Step:
             log_decision(Decision(Outcome.FAILED, reason=f"claim busy: {error}", retryable=True, **self.about))
             raise
         if isinstance(claimed, Duplicate):
-            record = claimed.record
-            return log_decision(Decision(Outcome.DUPLICATE, state=record.get("state"), run_id=record.get("run_id"),
+            record = claimed.entry
+            return log_decision(Decision(Outcome.DUPLICATE, state=record.state, run_id=record.run_id,
                                          reason="already handled; no POST", **self.about))
         self.claim = claimed
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Iterable, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 from azure.storage.blob import ContainerClient
 
@@ -115,12 +115,13 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
         schedule_data_namespace(name), blob_version_key(version.container, version.name, version.etag),
         {"kind": "schedule-data", "schedule": name, **data, "occurrence": _iso(occurrence)}, deadline)
     if isinstance(data_claim, Duplicate):
-        return step.settle_without_run(Outcome.SKIPPED, _used_by(version, data_claim.record))
+        used_by = data_claim.entry
+        return step.settle_without_run(Outcome.SKIPPED, _used_by(version, used_by.subject, used_by.run_id))
     earlier = _earlier_run(schedule, occurrence, data_claim, services, deadline)
     if earlier is not None:
-        used = services.ledger.settle(data_claim, RunState.SUBMITTED, run_id=earlier, reconciled=True,
-                                      subject=data_claim.previous["subject"])
-        return step.settle_without_run(Outcome.SKIPPED, _used_by(version, used))
+        subject = data_claim.previous.subject if data_claim.previous else None
+        services.ledger.settle(data_claim, RunState.SUBMITTED, run_id=earlier, reconciled=True, subject=subject)
+        return step.settle_without_run(Outcome.SKIPPED, _used_by(version, subject, earlier))
     try:
         decision = step.submit(schedule.run, request, deadline, data=data)
     except BaseException as error:
@@ -134,9 +135,9 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
     return decision
 
 
-def _used_by(version: BlobVersion, record: dict) -> str:
+def _used_by(version: BlobVersion, subject: Mapping[str, Any] | None, run_id: str | None) -> str:
     return (f"no new data: {version.name} ({version.etag}) was used by the run of "
-            f"{record.get('subject', {}).get('occurrence')} (run {record.get('run_id')})")
+            f"{(subject or {}).get('occurrence')} (run {run_id})")
 
 
 def _earlier_run(schedule: Schedule, occurrence: datetime, data_claim: Claim, services: Services,
@@ -144,7 +145,7 @@ def _earlier_run(schedule: Schedule, occurrence: datetime, data_claim: Claim, se
     """The run an earlier occurrence may have started on this data though no answer told of it (it left the data
     claim open, or failed after an unknown outcome): looked up by that occurrence's key, so the data is not run
     twice. The same occurrence's own claim already looks its key up before posting."""
-    earlier = ((data_claim.previous or {}).get("subject") or {}).get("occurrence")
+    earlier = ((data_claim.previous.subject if data_claim.previous else None) or {}).get("occurrence")
     if data_claim.unknown_for is None or earlier in (None, _iso(occurrence)):
         return None
     key = schedule_occurrence_key(schedule.name, datetime.fromisoformat(earlier.replace("Z", "+00:00")))

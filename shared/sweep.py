@@ -23,6 +23,7 @@ from shared.config import Rule
 from shared.decisions import LOGGER
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import rule_namespace
+from shared.ledger_record import LedgerRecord
 from shared.matching import mismatch
 from shared.operations import OperationError, RunPending, finish_manual, manual_namespace
 from shared.redaction import mask_text
@@ -147,12 +148,9 @@ def _records(services: Services, prefix: str, report: SweepReport) -> Iterator[B
 
 def _needs_work(services: Services, record: BlobProperties, now: datetime) -> bool:
     """Failed for now, or a claim past its own expiry (judged by the claim itself, on the server's time)."""
-    metadata = record.metadata or {}
-    state = metadata.get("state")
     age = (now - record.last_modified).total_seconds()
-    expiry = float(metadata.get("claim_expiry", services.config.claim_expiry))
-    return (state == "failed" and metadata.get("retryable") == "true") or (
-        state == "claimed" and age > expiry + CLOCK_MARGIN)
+    listed = LedgerRecord.from_metadata(record.metadata)
+    return listed.judged(age, services.config.claim_expiry, CLOCK_MARGIN).needs_work
 
 
 def _iso(moment: datetime) -> str:

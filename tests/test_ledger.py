@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -62,6 +63,16 @@ def test_a_claim_is_honoured_until_it_expires_by_the_servers_clock(container):
         claim(Ledger(container, claim_expiry=60), deadline_seconds=0.3)
     time.sleep(3.2)  # Last-Modified and Date have whole seconds: 3.2 s is at least 2 s on the server's clock
     assert isinstance(claim(Ledger(container, claim_expiry=60)), Claim)
+
+
+def test_a_live_claim_is_judged_by_the_servers_clock_not_a_taker_whose_clock_runs_an_hour_ahead(container):
+    assert isinstance(claim(Ledger(container, claim_expiry=60)), Claim)
+    an_hour_ahead = datetime.now(timezone.utc) + timedelta(hours=1)
+
+    taker = Ledger(container, claim_expiry=60, now=lambda: an_hour_ahead)
+
+    with pytest.raises(ClaimBusyError, match="not settled before the deadline"):
+        claim(taker, deadline_seconds=0.3)
 
 
 @pytest.mark.parametrize("within", [0.0, 3.0, 10.0, 25.0, 60.0, 300.0])

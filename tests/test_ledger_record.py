@@ -1,0 +1,87 @@
+"""The typed ledger record and its one verdict rule, without storage: the claim path and the sweep judge alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "ledger_records.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize(("state", "retryable", "outcome_unknown", "age", "expected"), [
+    ("submitted", False, False, 0, Verdict.SETTLED),
+    ("rejected", False, False, 999, Verdict.SETTLED),
+    ("skipped", False, False, 999, Verdict.SETTLED),
+    ("failed", False, True, 999, Verdict.SETTLED),  # failed for good: final, whatever it may have started
+    ("failed", True, False, 0, Verdict.TAKE_OVER),  # failed for now, nothing started: at once, no lookup
+    ("failed", True, True, 0, Verdict.ABANDONED),  # its POST may have started a run: look it up first
+    ("claimed", False, False, 59.9, Verdict.LIVE),
+    ("claimed", False, False, 60, Verdict.ABANDONED),  # a claim is abandoned the moment it expires
+])
+def test_the_verdict_table_names_what_to_do_with_each_record(state, retryable, outcome_unknown, age, expected):
+    assert verdict(state, retryable, outcome_unknown, age, expiry=60) is expected
+
+
+def test_a_claim_judged_on_another_clock_is_live_until_its_expiry_and_the_margin_pass():
+    assert verdict("claimed", False, False, 64.9, expiry=60, margin=5) is Verdict.LIVE
+    assert verdict("claimed", False, False, 65, expiry=60, margin=5) is Verdict.ABANDONED
+
+
+def test_only_a_take_over_or_an_abandoned_record_needs_work():
+    assert {judged for judged in Verdict if judged.needs_work} == {Verdict.ABANDONED, Verdict.TAKE_OVER}
+
+
+@pytest.mark.parametrize("kind", sorted(GOLDEN))
+def test_every_stored_kind_of_record_round_trips_exactly_with_its_metadata(kind):
+    stored = GOLDEN[kind]
+    record = LedgerRecord.from_json(stored["record"])
+    assert record.to_json() == stored["record"]
+    assert record.metadata() == stored["metadata"]
+
+
+def test_keys_this_code_does_not_know_are_kept_so_a_newer_writer_loses_nothing():
+    newer = {**GOLDEN["submitted"]["record"], "schema": 2, "batch": {"id": "b-1"}, "note": None}
+    assert LedgerRecord.from_json(newer).to_json() == newer
+
+
+def test_the_sweep_and_the_claim_path_judge_a_record_alike_from_its_metadata_or_its_json():
+    for stored in GOLDEN.values():
+        from_json = LedgerRecord.from_json(stored["record"]).judged(61, default_expiry=30)
+        from_listing = LedgerRecord.from_metadata(stored["metadata"]).judged(61, default_expiry=30)
+        assert from_listing.needs_work == from_json.needs_work and (from_listing is Verdict.SETTLED) == (
+            from_json is Verdict.SETTLED)
+
+
+def test_a_record_that_names_its_own_expiry_is_judged_by_it_not_by_the_default():
+    claim = LedgerRecord.from_json(GOLDEN["claim"]["record"])  # claim_expiry_seconds 60
+    assert (claim.judged(59, default_expiry=0), claim.judged(60, default_expiry=600)) == (
+        Verdict.LIVE, Verdict.ABANDONED)
+
+
+def test_a_failure_settled_as_final_masks_what_the_service_echoed_and_ends_the_claim():
+    claim = new_claim("rules/r", "k", {"kind": "blob"}, "owner-1", "2036-01-01T00:00:00.000Z", 60)
+    settled = claim.settled(RunState.FAILED, "2036-01-01T00:00:01.000Z",
+                            {"reason": "bad key sig=c2VjcmV0c2VjcmV0c2VjcmV0", "retryable": False, "run_id": None})
+    stored = settled.to_json()
+    assert "c2VjcmV0c2VjcmV0c2VjcmV0" not in json.dumps(stored) and "claim_expiry_seconds" not in stored
+    assert "run_id" not in stored and settled.judged(0, default_expiry=60) is Verdict.SETTLED
+    assert settled.metadata() == {"state": "failed", "retryable": "false"}
+
+
+def test_a_take_over_counts_the_claim_and_keeps_the_first_claim_time_and_the_history():
+    first = LedgerRecord.from_json(GOLDEN["unknown"]["record"])
+    taken = new_claim("rules/r", "unknown", {"kind": "blob"}, "owner-2", "2036-01-02T00:00:00.000Z", 60, first)
+    assert (taken.claims, taken.first_claimed_at, taken.took_over) == (2, first.first_claimed_at, True)
+    assert taken.history[-2:] == ({"state": "taken over from failed", "at": "2036-01-02T00:00:00.000Z",
+                                   "owner": "owner-2", "previous_owner": "owner-1"},
+                                  {"state": "claimed", "at": "2036-01-02T00:00:00.000Z", "owner": "owner-2"})
+    assert taken.outcome_unknown is None and "attempts" not in taken.to_json()  # the old outcome is not carried
+
+
+def test_a_record_that_is_not_a_json_object_is_refused_clearly():
+    with pytest.raises(ValueError, match="a ledger record is a JSON object, not list"):
+        LedgerRecord.from_json([])  # type: ignore[arg-type]
