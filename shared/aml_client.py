@@ -128,8 +128,13 @@ class PipelineSubmitter:
                     return SubmitResult(run_id=outcome, attempts=attempts)
                 unknown_since = self._monotonic()  # the listing delay counts from the unanswered attempt's end
         except SubmitError as error:
-            error.outcome_unknown = unknown_since is not None
+            error.outcome_unknown = error.outcome_unknown or unknown_since is not None
             raise
+
+    def find(self, lookup: RunLookup, deadline: float, *, unknown_for: float) -> str | None:
+        """A run carrying ``lookup``'s key, looked for until the listing delay since an attempt that may have
+        started it (``unknown_for`` seconds ago) has passed; never a POST."""
+        return self._look_up(lookup, deadline, self._monotonic() - unknown_for + self._retry.listing_delay, 0)
 
     def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
         """A run carrying the key, looking again until ``until`` (the listing delay after the unknown attempt)."""
@@ -194,6 +199,7 @@ class PipelineSubmitter:
                     f"gave up after {attempt} attempt{'s' * (attempt != 1)} "
                     f"({'attempts' if out_of_attempts else 'deadline'} reached); last failure: {outcome.reason}",
                     attempts=attempt, status=outcome.status, code=outcome.code, message=outcome.message,
+                    outcome_unknown=outcome.unknown and call.stop_when_unknown,  # the last POST may have started it
                 )
             if outcome.unknown and call.stop_when_unknown:
                 return outcome, attempt  # the caller looks the key up, which takes longer than the backoff

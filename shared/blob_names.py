@@ -23,11 +23,12 @@ class BlobNameError(ValueError):
     """A blob name that must not be used; the message names the problem."""
 
 
-def checked_blob_name(name: object, what: str = "blob") -> str:
-    """``name`` unchanged when it is a safe path inside a container; BlobNameError saying why not otherwise."""
+def checked_blob_name(name: object, what: str = "blob", *, supplied: bool = True) -> str:
+    """``name`` unchanged when it is a safe path inside a container; BlobNameError saying why not otherwise.
+    ``supplied`` as for ``blob_name_problem``."""
     if not isinstance(name, str) or not name.strip():
         raise BlobNameError(f"{what} must be a path inside the watched container, such as incoming/data.csv")
-    problem = blob_name_problem(name)
+    problem = blob_name_problem(name, supplied=supplied)
     if problem:
         shown = repr(name if len(name) <= 80 else name[:77] + "...")
         raise BlobNameError(f"{what} {shown} {problem}")

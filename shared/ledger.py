@@ -77,6 +77,8 @@ class Claim:
     unknown_for: float | None = None
     """Taken over from an owner whose POST may have started a run (it left a claim, or a failure after an
     unknown outcome): seconds since that record was written, by the storage server's clock."""
+    previous: LedgerRecord | None = None
+    """The record taken over, if any: whose run an unknown outcome may have started."""
 
     @property
     def record(self) -> dict[str, Any]:
@@ -164,7 +166,7 @@ class Ledger:
                     unknown = judged is Verdict.ABANDONED
                     try:
                         return Claim(name, self._write(name, taken, etag=etag, within=deadline - self._monotonic()),
-                                     taken, max(0.0, age - SERVER_CLOCK_RESOLUTION) if unknown else None)
+                                     taken, max(0.0, age - SERVER_CLOCK_RESOLUTION) if unknown else None, record)
                     except ResourceModifiedError:
                         pass  # someone else took it over first: look again
             remaining = deadline - self._monotonic()

@@ -21,7 +21,7 @@ from shared.decisions import Decision, Outcome
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import ClaimBusyError, ClaimLostError, record_name, rule_namespace
 from shared.matching import mismatch, split_rules
-from shared.redaction import MASK, looks_secret, masked, secret_name
+from shared.redaction import MASK, looks_secret, mask_text, masked, secret_name
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
 from shared.run_steps import RETRY_LATER, Step
 from shared.schedule_runs import fire_schedule
@@ -85,10 +85,10 @@ def _path_of_event_url(url: Any) -> str | None:
     return unquote(path[1:]) if path.startswith("/") else None
 
 
-def _safe_name(name: Any, what: str) -> str:
+def _safe_name(name: Any, what: str, *, supplied: bool = True) -> str:
     """The blob name, or a 400 naming what is wrong with it: checked before any read, post or record."""
     try:
-        return checked_blob_name(name, what)
+        return checked_blob_name(name, what, supplied=supplied)
     except BlobNameError as error:
         raise OperationError(400, str(error)) from None
 
@@ -149,7 +149,7 @@ class RunPending(Exception):
         super().__init__(f"{record}: {cause}")
         self.record = record
         self.busy = isinstance(cause, ClaimBusyError)
-        self.reason = str(cause)
+        self.reason = mask_text(str(cause), urls=False)  # may echo Azure ML's error: masked as a decision's is
         self.attempts = getattr(cause, "attempts", None)
 
     def fields(self) -> dict[str, Any]:
@@ -345,7 +345,8 @@ def _rerun(services: Services, owner: str, subject: dict[str, Any],
     kind = subject.get("kind")
     if kind == "blob":
         rule = _rule(services, owner)
-        blob = services.watched.get_blob_client(_safe_name(subject.get("blob"), "the record's blob"))
+        # The host named this blob (the app wrote the record): checked as process_blob checks the host's names.
+        blob = services.watched.get_blob_client(_safe_name(subject.get("blob"), "the record's blob", supplied=False))
         try:
             now = normalize_etag(blob.get_blob_properties().etag)
         except ResourceNotFoundError:

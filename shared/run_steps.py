@@ -73,7 +73,8 @@ class Step:
             return decision
         except Exception as error:  # an SDK surprise or a bug: never leave the claim hanging until it expires
             reason = f"unexpected {type(error).__name__}: {error}"
-            self._settle(RunState.FAILED, reason=reason, retryable=True)
+            # Nothing was learnt: a POST may have left first, or an earlier owner's may have; the next owner looks.
+            self._settle(RunState.FAILED, reason=reason, retryable=True, outcome_unknown=True)
             log_decision(Decision(Outcome.FAILED, reason=reason, retryable=True, **self.about))
             raise
         run_url = run.target.run_link(result.run_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Iterable, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 from azure.storage.blob import ContainerClient
 
@@ -17,9 +17,10 @@ from shared.config import BlobFilter, DataSource, Schedule
 from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
 from shared.keys import blob_version_key
-from shared.ledger import Duplicate, RunState, schedule_namespace
+from shared.ledger import Claim, Duplicate, RunState, schedule_namespace
 from shared.matching import mismatch
 from shared.payloads import TRIGGERED_BY, submission
+from shared.run_lookup import run_lookup
 from shared.run_steps import Step
 from shared.services import Services
 
@@ -115,19 +116,41 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
         {"kind": "schedule-data", "schedule": name, **data, "occurrence": _iso(occurrence)}, deadline)
     if isinstance(data_claim, Duplicate):
         used_by = data_claim.entry
-        return step.settle_without_run(
-            Outcome.SKIPPED, f"no new data: {version.name} ({version.etag}) was used by the run of "
-                             f"{(used_by.subject or {}).get('occurrence')} (run {used_by.run_id})")
+        return step.settle_without_run(Outcome.SKIPPED, _used_by(version, used_by.subject, used_by.run_id))
+    earlier = _earlier_run(schedule, occurrence, data_claim, services, deadline)
+    if earlier is not None:
+        subject = data_claim.previous.subject if data_claim.previous else None
+        services.ledger.settle(data_claim, RunState.SUBMITTED, run_id=earlier, reconciled=True, subject=subject)
+        return step.settle_without_run(Outcome.SKIPPED, _used_by(version, subject, earlier))
     try:
         decision = step.submit(schedule.run, request, deadline, data=data)
-    except BaseException:
-        services.ledger.settle(data_claim, RunState.FAILED, retryable=True, reason="the run failed for now")
+    except BaseException as error:
+        services.ledger.settle(data_claim, RunState.FAILED, retryable=True, reason="the run failed for now",
+                               outcome_unknown=getattr(error, "outcome_unknown", None) or None)
         raise
     if decision.outcome is Outcome.SUBMITTED:
         services.ledger.settle(data_claim, RunState.SUBMITTED, run_id=decision.run_id)
     else:  # refused by Azure ML: a later occurrence may use this data once the cause is fixed
         services.ledger.settle(data_claim, RunState.FAILED, retryable=True, reason=decision.reason)
     return decision
+
+
+def _used_by(version: BlobVersion, subject: Mapping[str, Any] | None, run_id: str | None) -> str:
+    return (f"no new data: {version.name} ({version.etag}) was used by the run of "
+            f"{(subject or {}).get('occurrence')} (run {run_id})")
+
+
+def _earlier_run(schedule: Schedule, occurrence: datetime, data_claim: Claim, services: Services,
+                 deadline: float) -> str | None:
+    """The run an earlier occurrence may have started on this data though no answer told of it (it left the data
+    claim open, or failed after an unknown outcome): looked up by that occurrence's key, so the data is not run
+    twice. The same occurrence's own claim already looks its key up before posting."""
+    earlier = ((data_claim.previous.subject if data_claim.previous else None) or {}).get("occurrence")
+    if data_claim.unknown_for is None or earlier in (None, _iso(occurrence)):
+        return None
+    key = schedule_occurrence_key(schedule.name, datetime.fromisoformat(earlier.replace("Z", "+00:00")))
+    lookup = run_lookup(schedule.run.target, schedule.run.experiment, key)
+    return None if lookup is None else services.submitter.find(lookup, deadline, unknown_for=data_claim.unknown_for)
 
 
 def _iso(moment: datetime) -> str:

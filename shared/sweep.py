@@ -26,6 +26,7 @@ from shared.ledger import rule_namespace
 from shared.ledger_record import LedgerRecord
 from shared.matching import mismatch
 from shared.operations import OperationError, RunPending, finish_manual, manual_namespace
+from shared.redaction import mask_text
 from shared.run_steps import RETRY_LATER
 from shared.services import Services
 
@@ -109,7 +110,7 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
                 report.outcomes[decision.outcome.value] += 1
         except (*RETRY_LATER, RunPending, OperationError) as error:  # recorded; the next sweep retries it
             report.outcomes["failed"] += 1
-            report.errors.append(f"{name}: {error}")
+            report.errors.append(mask_text(f"{name}: {error}"))  # logged and stored: may echo Azure ML's error
         report.processed = index
         if progress:
             progress(index, len(todo))

@@ -209,3 +209,21 @@ def test_a_blob_the_host_names_may_have_forms_only_a_decoding_layer_would_misrea
 @pytest.mark.parametrize("name", ["../x.csv", "a\\b.csv", "a//b.csv", "/x.csv", "a\x00.csv"])
 def test_a_blob_the_host_names_is_still_refused_when_http_clients_would_rewrite_it(name):
     assert blob_name_problem(name, supplied=False) is not None
+
+
+def test_an_operators_retry_of_a_record_for_a_blob_named_with_a_percent_reruns_it_as_the_host_did(app_env, aml):
+    """The record's blob is one the host processed (a name the app wrote, not one a person typed): a retry reads
+    it back under the host's rule, not the stricter one for names supplied by hand."""
+    from localdev.aml_standin import Respond
+
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, "report%20v2.csv", SAMPLE_CSV)
+    aml.inject(Respond(404, code="PipelineNotFound", message="not published yet"))
+    deliver_blob(container, "report%20v2.csv")
+    [listed] = call("http_list_runs", "GET", params={"state": "failed"})[1]["runs"]
+
+    code, retried = call("http_retry_run", body={"record": listed["record"]})
+
+    assert (code, retried.get("outcome"), retried.get("error")) == (201, "submitted", None)
+    [run] = aml.accepted
+    assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == "report%20v2.csv"

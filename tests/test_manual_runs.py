@@ -124,6 +124,39 @@ def test_a_manual_run_failing_for_now_answers_202_within_the_http_deadline_and_t
     assert ledger_record("default", container, "machines.csv", etag)["run_id"] == run.run_id
 
 
+def test_a_manual_run_whose_only_attempt_lost_its_answer_is_recorded_unknown_and_the_sweep_adopts_its_run(
+        app_env, aml, monkeypatch):
+    """The HTTP deadline leaves room for one attempt: it times out after Azure ML created the run."""
+    from localdev.aml_standin import AcceptThenDelay
+
+    monkeypatch.setenv("HTTP_DEADLINE_SECONDS", "3")
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "2")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    aml.inject(AcceptThenDelay(3))
+
+    code, pending = call("http_start_run", body={"rule": "default", "blob": "machines.csv"})
+    record = ledger_record("default", container, "machines.csv", etag)
+    report = a_sweep()
+
+    [run] = aml.accepted
+    assert (code, pending["state"], record["outcome_unknown"]) == (202, "failed", True)
+    assert dict(report.outcomes) == {"submitted": 1} and aml.queries  # looked up, not posted again
+    settled = ledger_record("default", container, "machines.csv", etag)
+    assert (settled["run_id"], settled["reconciled"]) == (run.run_id, True)
+
+
+def test_a_202_answer_masks_a_secret_azure_ml_echoed_in_its_error_as_every_decision_does(app_env, aml, monkeypatch):
+    short_http_deadline(monkeypatch, "2")
+    secret = "AccountKey=c2VjcmV0IGtleSBlY2hvZWQgYmFjayBieSB0aGUgc2VydmljZQ=="
+    aml.inject(*[Respond(503, headers={"Retry-After": "1"}, message=f"bad datastore {secret}")] * 50)
+
+    code, pending = call("http_start_run", body={"rule": "default", "request_id": "ticket-8"})
+
+    assert (code, pending["state"]) == (202, "failed")
+    assert "c2VjcmV0" not in json.dumps(pending) and "bad datastore AccountKey=***" in pending["reason"]
+
+
 def test_a_deliberate_manual_run_failing_for_now_is_finished_by_the_sweep_once(app_env, aml, monkeypatch):
     short_http_deadline(monkeypatch, "3")
     every_answer_503_for_a_second(aml)

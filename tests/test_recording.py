@@ -58,3 +58,28 @@ def test_an_unexpected_error_in_the_submitter_releases_the_claim_for_a_retry(app
     deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")  # the host's retry takes over at once
 
     assert len(aml.accepted) == 1
+
+
+def test_an_unexpected_error_after_a_lost_answer_keeps_the_outcome_unknown_so_the_next_owner_looks_first(
+        app_env, aml, monkeypatch):
+    from localdev.aml_standin import AcceptThenDrop
+    from shared.aml_client import PipelineSubmitter, TransientSubmitError
+
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    aml.inject(AcceptThenDrop())
+    with pytest.raises(TransientSubmitError):
+        deliver_blob(container, "machines.csv")  # the run started; its answer was lost
+    real_submit = PipelineSubmitter.submit
+    monkeypatch.setattr(PipelineSubmitter, "submit", lambda *a, **k: (_ for _ in ()).throw(KeyError("surprise")))
+    with pytest.raises(KeyError):
+        deliver_blob(container, "machines.csv")  # the next owner fails before it learnt anything
+    surprised = ledger_record("default", container, "machines.csv", etag)
+    monkeypatch.setattr(PipelineSubmitter, "submit", real_submit)
+    deliver_blob(container, "machines.csv")
+
+    [run] = aml.accepted
+    assert (surprised["reason"], surprised["outcome_unknown"]) == ("unexpected KeyError: 'surprise'", True)
+    record = ledger_record("default", container, "machines.csv", etag)
+    assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)

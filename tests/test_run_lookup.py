@@ -110,6 +110,27 @@ def test_an_answer_delayed_past_the_attempt_timeout_after_the_run_was_created_is
     assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
 
 
+def test_a_last_attempt_whose_answer_was_lost_is_recorded_unknown_and_the_hosts_retry_adopts_its_run(
+        app_env, aml, monkeypatch):
+    """Retries run out on the very attempt that may have started the run: the redelivery must look before posting."""
+    from shared.aml_client import TransientSubmitError
+
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
+    aml.inject(AcceptThenDrop())
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+
+    with pytest.raises(TransientSubmitError):
+        deliver_blob(container, "machines.csv")
+    failed = ledger_record("default", container, "machines.csv", etag)
+    deliver_blob(container, "machines.csv")  # the host's retry
+
+    [run] = aml.accepted
+    assert (failed["state"], failed["outcome_unknown"]) == ("failed", True)
+    record = ledger_record("default", container, "machines.csv", etag)
+    assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
+
+
 def query(aml, body, experiment: str = "retrain-machines") -> requests.Response:
     token, _ = make_token("https://management.azure.com", "test")
     url = aml.url + ("/history/v1.0/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/"

@@ -245,6 +245,30 @@ def test_two_occurrences_racing_on_the_same_data_submit_once(app_env, aml, tmp_p
     assert len(aml.accepted) == 1
 
 
+def test_an_only_if_new_data_occurrence_whose_answer_was_lost_keeps_its_data_from_the_next_occurrence(
+        app_env, aml, tmp_path, monkeypatch):
+    """Azure ML started the first occurrence's run, the answer was lost: the next occurrence finds that run on
+    the same data and skips, instead of posting a second run on data already used."""
+    from localdev.aml_standin import AcceptThenDrop
+    from shared.aml_client import TransientSubmitError
+
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
+    write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
+                                                  only_if_new_data=True)])
+    etag = upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
+    aml.inject(AcceptThenDrop())
+
+    with pytest.raises(TransientSubmitError):
+        fire_at("daily", 0)
+    second = fire_at("daily", 1)
+
+    [run] = aml.accepted
+    assert (second.outcome, second.reason) == (
+        "skipped", f"no new data: incoming/a.csv ({etag}) was used by the run of 2026-11-02T02:00:00Z "
+                   f"(run {run.run_id})")
+    assert len(aml.received) == 1
+
+
 def test_a_fixed_path_is_passed_and_a_missing_one_is_skipped(app_env, aml, tmp_path, monkeypatch):
     write_rules(tmp_path, monkeypatch, [with_data("full", {"blob": "reference/full data.csv"}, cron=DAILY)])
 

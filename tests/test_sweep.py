@@ -118,3 +118,22 @@ def test_a_sweep_starts_nothing_it_could_not_finish_within_its_budget(app_env, a
     report = sweep(services(), max_blobs=10, budget=15)  # SUBMIT_DEADLINE_SECONDS is 20 here
     assert (report.stopped_for_time, report.processed, report.left_for_next_sweep) == (True, 0, 2)
     assert aml.received == []
+
+
+def test_a_sweep_report_masks_a_secret_azure_ml_echoed_in_an_error_in_its_log_line_and_its_record(
+        app_env, aml, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
+    secret = "AccountKey=c2VjcmV0IGtleSBlY2hvZWQgYmFjayBieSB0aGUgc2VydmljZQ=="
+    uploaded(app_env, ["a.csv"])
+    aml.inject(Respond(503, message=f"bad datastore {secret}"))
+
+    with caplog.at_level(logging.DEBUG):
+        report = sweep(services(), max_blobs=100)
+
+    ledger = service_client().get_container_client(app_env["LEDGER_CONTAINER"])
+    [stored] = [blob.name for blob in ledger.list_blobs(name_starts_with="state/sweeps/")]
+    assert dict(report.outcomes) == {"failed": 1} and "AccountKey=***" in report.errors[0]
+    assert "c2VjcmV0" not in ledger.download_blob(stored).readall().decode()
+    assert "c2VjcmV0" not in caplog.text
