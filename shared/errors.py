@@ -27,10 +27,6 @@ class InvalidValue(TriggerError):
 class OperationError(TriggerError):
     """An operator's request that cannot be served as asked; the subclass says why. Nothing was changed."""
 
-    @property
-    def message(self) -> str:
-        return str(self)
-
 
 class InvalidInput(OperationError):
     """The request is malformed: a field, a query parameter, a name or a body that is not what it must be."""
