@@ -13,14 +13,23 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TextIO
+
+from azure.core.exceptions import AzureError
 
 from shared import operations
 from shared.config import ConfigError
 from shared.decisions import Decision, Outcome
-from shared.http_api import answer
+from shared.errors import InvalidInput, OperationError, Pending, TriggerError
+from shared.http_api import error_body
+from shared.ledger_record import RunState
 from shared.services import Services, build_services
 from shared.sweep import SweepReport, sweep
+
+EXIT_CODES: dict[type[Exception], int] = {Pending: 3, TriggerError: 1, AzureError: 1}
+"""The one place an error becomes an exit code: its nearest class here. 3: ``submit`` still failing for now (the
+JSON on stdout names the open record, which the sweep finishes); 1: refused, failed or misconfigured (the reason
+on stderr); 1 for any other error too. (0 is done; 2 is argparse's, for bad arguments.)"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,32 +48,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    status, payload = answer(lambda: (0, _run(args, services)))
-    if status:  # an OperationError, a config problem, or a failure for now: say it, fail
-        print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
-        return 1
-    return payload
+    try:
+        return _run(args, services)
+    except (TriggerError, AzureError) as error:  # said on stderr, except a pending run's JSON: submit's result
+        _print_json(error_body(error), file=sys.stdout if isinstance(error, Pending) else sys.stderr)
+        return exit_code(error)
+
+
+def exit_code(error: Exception) -> int:
+    return next((EXIT_CODES[kind] for kind in type(error).__mro__ if kind in EXIT_CODES), 1)
 
 
 def _run(args: argparse.Namespace, services: Services) -> int:
     try:
         return args.run(services, args)
     except (OSError, ValueError) as error:  # an unreadable or invalid --event file
-        raise operations.OperationError(2, str(error)) from None
-
-
-EXIT_PENDING = 3
-"""submit's exit code when the run is failing for now: its record stays open and the sweep finishes it."""
+        raise InvalidInput(str(error)) from None
 
 
 def _submit(services: Services, args: argparse.Namespace) -> int:
-    try:
-        decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
-                                        parameters=dict(args.param) if args.param else None,
-                                        request_id=args.request_id, rerun=args.rerun)
-    except operations.RunPending as pending:
-        _print_json(pending.fields())
-        return EXIT_PENDING
+    decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
+                                    parameters=dict(args.param) if args.param else None,
+                                    request_id=args.request_id, rerun=args.rerun)
     return _print_decision(decision)
 
 
@@ -132,8 +137,8 @@ def _progress_every(step: int) -> Callable[[int, int], None]:
     return progress
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+def _print_json(value: Any, file: TextIO | None = None) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str), file=file)
 
 
 def _settings_file(path: str) -> dict[str, str]:
@@ -155,8 +160,8 @@ def _positive(text: str) -> int:
 def _limit(text: str) -> int:
     try:
         return operations.list_limit(text)
-    except operations.OperationError as error:
-        raise argparse.ArgumentTypeError(error.message) from None
+    except OperationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parameter(text: str) -> tuple[str, Any]:
@@ -209,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     which = runs.add_mutually_exclusive_group()
     which.add_argument("--rule")
     which.add_argument("--schedule")
-    runs.add_argument("--state", choices=["claimed", "submitted", "rejected", "skipped", "failed"])
+    runs.add_argument("--state", choices=[state.value for state in RunState])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
     runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {operations.MAX_LIST_LIMIT} (50)")

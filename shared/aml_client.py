@@ -15,6 +15,7 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from shared.auth import TokenProvider
 from shared.config import RetrySettings
+from shared.errors import Refused, TriggerError, Unavailable
 from shared.payloads import JSON, SubmitRequest
 from shared.retry import is_retryable_status, next_delay, retry_after_seconds
 from shared.run_lookup import MAX_PAGES, RunLookup
@@ -37,10 +38,8 @@ class SubmitResult:
     """The run was found in Azure ML's listing after an unknown outcome, not learnt from a POST's answer."""
 
 
-class SubmitError(Exception):
+class SubmitError(TriggerError):
     """Azure ML did not start the run. ``retryable`` says whether trying the same event again may help."""
-
-    retryable = False
 
     def __init__(self, reason: str, *, attempts: int, status: int | None = None,
                  code: str | None = None, message: str | None = None, outcome_unknown: bool = False):
@@ -54,14 +53,12 @@ class SubmitError(Exception):
         """An attempt may have started a run no answer told of: the next owner looks the key up first."""
 
 
-class PermanentSubmitError(SubmitError):
+class PermanentSubmitError(SubmitError, Refused):
     """A 4xx (other than 408/429) or a malformed answer: the request itself is wrong; retrying cannot help."""
 
 
-class TransientSubmitError(SubmitError):
+class TransientSubmitError(SubmitError, Unavailable):
     """Retries ran out (attempts or deadline) on failures that may pass: the host's retry takes over."""
-
-    retryable = True
 
 
 def error_details(response: requests.Response) -> tuple[str | None, str | None]:

@@ -13,13 +13,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from shared.errors import InvalidValue
+
 MAX_NAME_LENGTH = 1024
 MAX_SEGMENTS = 254
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _PATH_CHARACTERS = "/.%"
 
 
-class BlobNameError(ValueError):
+class BlobNameError(InvalidValue, ValueError):
     """A blob name that must not be used; the message names the problem."""
 
 

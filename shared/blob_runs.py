@@ -17,11 +17,12 @@ from shared.blob_names import blob_name_problem
 from shared.config import Rule
 from shared.csv_head import HEAD_BYTES, csv_head_problem
 from shared.decisions import Decision, Outcome, log_decision
+from shared.errors import TriggerError
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import rule_namespace
 from shared.matching import split_rules
 from shared.payloads import DataRef, blob_tags, submission
-from shared.run_steps import RETRY_LATER, Step
+from shared.run_steps import Step
 from shared.services import Services
 from shared.targets import redact_url
 
@@ -111,7 +112,9 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     for rule in rules:
         try:
             decisions.append(run_rule(rule, version, services, deadline))
-        except RETRY_LATER as error:
+        except TriggerError as error:
+            if not error.retryable:
+                raise
             retry_later.append(error)
     if retry_later:
         raise retry_later[0]

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from shared import settings
 from shared.blob_names import blob_name_problem
+from shared.errors import InvalidValue
 from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
 from shared.storage_endpoints import EndpointRules, StorageAccount, StorageSettingError, allowed_hosts, storage_account
@@ -180,7 +181,7 @@ class Problem:
         return f"{self.where} = {_shown(self.where, self.value, self.secrets)}: {mask_text(self.expected, self.secrets)}"
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidValue, ValueError):
     """The configuration is unusable; the message lists every problem found, one per line."""
 
     def __init__(self, problems: list[Problem]):

@@ -11,18 +11,27 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
+from shared.ledger_record import RunState
 from shared.redaction import mask_text
 
 LOGGER = logging.getLogger("aml_trigger")
 
 
 class Outcome(str, enum.Enum):
+    """What a decision line says became of an event, a tick or a request. The words a record also stores are
+    RunState's own values (one vocabulary); IGNORED and DUPLICATE write no state of their own."""
+
     IGNORED = "ignored"
-    REJECTED = "rejected"
+    REJECTED = RunState.REJECTED.value
     DUPLICATE = "duplicate"
-    SKIPPED = "skipped"
-    SUBMITTED = "submitted"
-    FAILED = "failed"
+    SKIPPED = RunState.SKIPPED.value
+    SUBMITTED = RunState.SUBMITTED.value
+    FAILED = RunState.FAILED.value
+
+    @property
+    def state(self) -> RunState | None:
+        """The record state this outcome settles a key in; None when it settles none."""
+        return None if self in (Outcome.IGNORED, Outcome.DUPLICATE) else RunState(self.value)
 
 
 _LEVELS = {Outcome.REJECTED: logging.WARNING, Outcome.FAILED: logging.ERROR}
@@ -61,10 +70,12 @@ class Decision:
 def log_decision(decision: Decision) -> Decision:
     """Log ``decision`` once, at a level that matches how much it needs a person's attention."""
     fields = decision.fields()
-    LOGGER.log(
-        _LEVELS.get(decision.outcome, logging.INFO),
-        "aml_trigger %s",
-        json.dumps(fields, ensure_ascii=False, sort_keys=False),
-        extra={f"aml_{name}": value for name, value in fields.items()},
-    )
+    log_event(_LEVELS.get(decision.outcome, logging.INFO), **fields)
     return decision
+
+
+def log_event(level: int, **fields: object) -> None:
+    """The one writer of structured lines (decisions, problems, sweep reports): ``aml_trigger {json}``, and each
+    field again as an ``aml_<name>`` attribute, so Application Insights keeps it as a dimension."""
+    LOGGER.log(level, "aml_trigger %s", json.dumps(fields, ensure_ascii=False, sort_keys=False),
+               extra={f"aml_{name}": value for name, value in fields.items()})

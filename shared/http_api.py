@@ -10,15 +10,19 @@ from typing import Any, Callable, Mapping
 
 from azure.core.exceptions import AzureError
 
-from shared.aml_client import SubmitError
 from shared.config import ConfigError
 from shared.decisions import Decision, Outcome
-from shared.ledger import ClaimBusyError
-from shared.operations import OperationError, RunPending, list_limit
+from shared.errors import (Conflict, InvalidInput, InvalidValue, NotFound, Pending, Refused, TooLarge, TriggerError,
+                           Unavailable, UnsupportedMediaType, Unprocessable)
+from shared.operations import RunPending, list_limit
 
 MAX_REQUEST_BYTES = 64 * 1024
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,
                   Outcome.IGNORED: 409, Outcome.FAILED: 502}
+ERROR_STATUS: dict[type[Exception], int] = {
+    Pending: 202, InvalidInput: 400, NotFound: 404, Conflict: 409, TooLarge: 413, UnsupportedMediaType: 415,
+    Unprocessable: 422, InvalidValue: 500, Refused: 502, Unavailable: 503, AzureError: 503}
+"""The one place an error becomes an HTTP status: its nearest class here (a subclass first); 500 for any other."""
 Answer = tuple[int, Any]
 
 START_SCHEMA = {"rule": str, "blob": str, "experiment": str, "parameters": dict, "request_id": str, "rerun": bool}
@@ -30,17 +34,17 @@ def json_body(body: bytes, content_type: str | None, schema: Mapping[str, type |
               required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The request's JSON object, checked against ``schema``; OperationError with a clear 4xx otherwise."""
     if len(body) > MAX_REQUEST_BYTES:
-        raise OperationError(413, f"request body is {len(body):,} bytes; at most {MAX_REQUEST_BYTES:,}")
+        raise TooLarge(f"request body is {len(body):,} bytes; at most {MAX_REQUEST_BYTES:,}")
     check_content_type(content_type)
     value = parse_json(body)
     if not isinstance(value, dict):
-        raise OperationError(400, f"body must be a JSON object with {', '.join(schema)}")
+        raise InvalidInput(f"body must be a JSON object with {', '.join(schema)}")
     problems = [f"unknown field {key!r}" for key in value if key not in schema]
     problems += [f"{key} is required" for key in required if key not in value]
     problems += [f"{key} must be {_type_name(schema[key])}" for key, item in value.items()
                  if key in schema and not isinstance(item, schema[key])]
     if problems:
-        raise OperationError(400, "; ".join(problems) + f" (fields: {', '.join(schema)})")
+        raise InvalidInput("; ".join(problems) + f" (fields: {', '.join(schema)})")
     return value
 
 
@@ -58,16 +62,16 @@ def check_content_type(content_type: str | None) -> None:
     """
     expected = f"Content-Type must be {JSON_MEDIA_TYPE} (optionally with charset=utf-8)"
     if not content_type or not content_type.strip():
-        raise OperationError(415, f"{expected}; the request has no Content-Type")
+        raise UnsupportedMediaType(f"{expected}; the request has no Content-Type")
     header = Message()
     header["Content-Type"] = content_type
     media_type = header.get_content_type()  # text/plain when the header does not parse as type/subtype
     maintype, _, subtype = media_type.partition("/")
     if not (media_type == JSON_MEDIA_TYPE or (maintype == "application" and subtype.endswith("+json"))):
-        raise OperationError(415, f"{expected}, not {content_type[:200]!r}")
+        raise UnsupportedMediaType(f"{expected}, not {content_type[:200]!r}")
     charset = header.get_content_charset()
     if charset is not None and charset.replace("-", "") != "utf8":
-        raise OperationError(415, f"{expected}: the body is read as UTF-8, not {charset[:50]!r}")
+        raise UnsupportedMediaType(f"{expected}: the body is read as UTF-8, not {charset[:50]!r}")
 
 
 def parse_json(body: bytes) -> Any:
@@ -79,15 +83,15 @@ def parse_json(body: bytes) -> Any:
     except RecursionError:  # json's scanner recurses per level: far past the bound, it gives up before we can count
         too_deep = True
     except _BadJson as error:
-        raise OperationError(400, f"body is not usable JSON: {error}") from None
+        raise InvalidInput(f"body is not usable JSON: {error}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise OperationError(400, f"body is not UTF-8 JSON: {error}") from None
+        raise InvalidInput(f"body is not UTF-8 JSON: {error}") from None
     if too_deep:
-        raise OperationError(400, f"body is not usable JSON: nested more than {MAX_JSON_DEPTH} levels deep")
+        raise InvalidInput(f"body is not usable JSON: nested more than {MAX_JSON_DEPTH} levels deep")
     return value
 
 
-class _BadJson(ValueError):
+class _BadJson(InvalidInput, ValueError):
     """Valid JSON syntax the API refuses (raised from json's hooks, so parsing stops at the first one)."""
 
 
@@ -134,7 +138,7 @@ def runs_query(params: Mapping[str, str]) -> dict[str, Any]:
     """``GET /api/runs``'s query string as list_runs' arguments; OperationError 400 for unknown or bad ones."""
     unknown = set(params) - set(RUNS_QUERY)
     if unknown:
-        raise OperationError(400, f"unknown query parameters: {', '.join(sorted(unknown))}")
+        raise InvalidInput(f"unknown query parameters: {', '.join(sorted(unknown))}")
     return {**params, "limit": list_limit(params.get("limit", "50"))}
 
 
@@ -142,16 +146,24 @@ def answer(operation: Callable[[], Answer]) -> Answer:
     """Run an operation; turn what it raises into the status that says what happened, with a JSON reason."""
     try:
         return operation()
-    except RunPending as pending:  # still failing for now when the HTTP deadline came: the record stays open
-        return 202, pending.fields()
-    except OperationError as error:
-        return error.status, {"error": error.message}
-    except ConfigError as error:
-        return 500, {"error": "the app's configuration is invalid", "problems": [str(p) for p in error.problems]}
-    except (SubmitError, ClaimBusyError) as error:  # for now: the ledger says failed, retryable; try again later
-        return 503, {"error": str(error), "retryable": True}
-    except AzureError as error:  # storage or identity unreachable: nothing was decided
-        return 503, {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}", "retryable": True}
+    except (TriggerError, AzureError) as error:
+        return error_status(error), error_body(error)
+
+
+def error_status(error: Exception) -> int:
+    return next((ERROR_STATUS[kind] for kind in type(error).__mro__ if kind in ERROR_STATUS), 500)
+
+
+def error_body(error: TriggerError | AzureError) -> dict[str, Any]:
+    """What an answer (or the command line) says about ``error``: its reason, and ``retryable`` when trying
+    again later may help (the ledger then says failed, retryable)."""
+    if isinstance(error, RunPending):  # still failing for now when the deadline came: the record stays open
+        return error.fields()
+    if isinstance(error, ConfigError):
+        return {"error": "the app's configuration is invalid", "problems": [str(p) for p in error.problems]}
+    if isinstance(error, AzureError):  # storage or identity unreachable: nothing was decided
+        return {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}", "retryable": True}
+    return {"error": str(error), "retryable": True} if error.retryable else {"error": str(error)}
 
 
 def decision_answer(decision: Decision) -> Answer:

@@ -25,6 +25,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
+from shared.errors import Conflict, Unavailable
 from shared.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 from shared.storage import CLIENT_OPTIONS
 
@@ -57,13 +58,11 @@ def bounded(within: float) -> dict[str, float | int]:
     return {"connection_timeout": connect, "read_timeout": per_try - connect, "retry_total": retries}
 
 
-class ClaimBusyError(Exception):
+class ClaimBusyError(Unavailable):
     """Another live process holds the claim and did not settle it before our deadline: try again later."""
 
-    retryable = True
 
-
-class ClaimLostError(Exception):
+class ClaimLostError(Conflict):
     """Our claim expired and was taken over before we settled it; the record was left to the new owner."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from shared.errors import InvalidValue
+
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                "November", "December")
 DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -32,7 +34,7 @@ _FIELDS = (
 )
 
 
-class CronError(ValueError):
+class CronError(InvalidValue, ValueError):
     """An expression the host would refuse, or one that never fires; the message says why."""
 
 

@@ -18,30 +18,22 @@ from shared.blob_runs import BlobVersion, process_blob, read_blob_version, run_r
 from shared.config import ConfigError, Rule, RunSpec, override_run
 from shared.csv_head import csv_head_problem
 from shared.decisions import Decision, Outcome
+from shared.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
 from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import ClaimBusyError, ClaimLostError, record_name, rule_namespace
+from shared.ledger import ClaimBusyError, ClaimLostError, RunState, record_name, rule_namespace
 from shared.matching import mismatch, split_rules
 from shared.redaction import MASK, looks_secret, mask_text, masked, secret_name
 from shared.payloads import TRIGGERED_BY, blob_tags, submission
-from shared.run_steps import RETRY_LATER, Step
+from shared.run_steps import Step
 from shared.schedule_runs import fire_schedule
 from shared.services import Services, build_services
 
 RECORD_PREFIXES = ("rules/", "schedules/", "manual/")
 _RECORD_NAME = re.compile(r"(?:rules|schedules|manual)/[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
-_STATES = ("claimed", "submitted", "rejected", "skipped", "failed")
+_STATES = tuple(state.value for state in RunState)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 """A manual run's request_id: short and plain, since it is sent as the run's trigger_manual tag."""
-
-
-class OperationError(Exception):
-    """A request that cannot be served; ``status`` is the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def manual_namespace(rule: str) -> str:
@@ -54,23 +46,23 @@ def manual_namespace(rule: str) -> str:
 def blob_from_event(event: Any) -> tuple[str, str, str | None]:
     """Container, blob name and ETag of an Event Grid (or CloudEvents) ``Microsoft.Storage.BlobCreated`` event."""
     if not isinstance(event, dict):
-        raise OperationError(400, "an event is a JSON object")
+        raise InvalidInput("an event is a JSON object")
     event_type = event.get("eventType") or event.get("type")
     if event_type != "Microsoft.Storage.BlobCreated":
-        raise OperationError(400, f"not a Microsoft.Storage.BlobCreated event (eventType {event_type!r})")
+        raise InvalidInput(f"not a Microsoft.Storage.BlobCreated event (eventType {event_type!r})")
     subject = event.get("subject")
     match = _SUBJECT.match(subject) if isinstance(subject, str) else None
     if match is None:
-        raise OperationError(400, "subject must be /blobServices/default/containers/<container>/blobs/<path>")
+        raise InvalidInput("subject must be /blobServices/default/containers/<container>/blobs/<path>")
     name = _safe_name(match.group("blob"), "subject's blob")
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
     url = data.get("url")
     if url is not None and _path_of_event_url(url) != f"{match.group('container')}/{name}":
-        raise OperationError(400, "data.url must name the blob that subject names "
-                                  "(https://<account>.blob.core.windows.net/<container>/<path>)")
+        raise InvalidInput("data.url must name the blob that subject names "
+                           "(https://<account>.blob.core.windows.net/<container>/<path>)")
     etag = data.get("eTag")
     if etag is not None and not isinstance(etag, str):
-        raise OperationError(400, "data.eTag must be a string")
+        raise InvalidInput("data.eTag must be a string")
     return match.group("container"), name, etag
 
 
@@ -90,7 +82,7 @@ def _safe_name(name: Any, what: str, *, supplied: bool = True) -> str:
     try:
         return checked_blob_name(name, what, supplied=supplied)
     except BlobNameError as error:
-        raise OperationError(400, str(error)) from None
+        raise InvalidInput(str(error)) from None
 
 
 def explain(services: Services, *, blob: str | None = None, event: Any = None) -> dict[str, Any]:
@@ -99,7 +91,7 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
     Reads what the blob trigger reads (the first 64 KiB), sends nothing to Azure ML and writes nothing.
     """
     if (blob is None) == (event is None) or (blob is not None and not blob.strip()):
-        raise OperationError(400, "give either blob (a path in the watched container) or event (a BlobCreated event)")
+        raise InvalidInput("give either blob (a path in the watched container) or event (a BlobCreated event)")
     container, name, etag = ((services.config.watch_container, _safe_name(blob, "blob"), None) if blob
                              else blob_from_event(event))
     answer: dict[str, Any] = {"container": container, "blob": name, "sent": "nothing"}
@@ -140,7 +132,7 @@ def _shown_run(run: RunSpec) -> RunSpec:
 # --- manual runs -------------------------------------------------------------------------------------------------
 
 
-class RunPending(Exception):
+class RunPending(Pending):
     """A manual run or retry still failing for now at its deadline: its record stays open and the sweep (or a
     retry) finishes it. The HTTP API answers 202 naming the record, never a front-end timeout; the CLI exits 3.
     """
@@ -181,17 +173,17 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
     duplicates of it. Anything else is a deliberate extra run in the manual namespace, one per ``request_id``.
     """
     if request_id is not None and not _REQUEST_ID.fullmatch(request_id):
-        raise OperationError(400, f"request_id ({len(request_id):,} characters) must be 1 to 128 letters, digits, "
-                                  "'.', '_', ':' or '-', starting with a letter or digit")
+        raise InvalidInput(f"request_id ({len(request_id):,} characters) must be 1 to 128 letters, digits, "
+                           "'.', '_', ':' or '-', starting with a letter or digit")
     found = _rule(services, rule)
     try:
         run = override_run(found.run, experiment=experiment, parameters=parameters)
     except ConfigError as error:
-        raise OperationError(400, str(error)) from None
+        raise InvalidInput(str(error)) from None
     if blob is not None:
         _safe_name(blob, "blob")
     if blob is not None and run.data_path is None:
-        raise OperationError(400, f"rule {rule!r} passes no data (it has no data_path): leave blob out")
+        raise InvalidInput(f"rule {rule!r} passes no data (it has no data_path): leave blob out")
     deadline = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
     version = _manual_data(services, blob) if blob is not None else None
     if (version is not None and run == found.run and request_id is None and not rerun
@@ -233,14 +225,18 @@ def _or_pending(record: str, work: Callable[[], Decision]) -> Decision:
     """``work``'s decision; a failure for now becomes RunPending naming the record that stays open."""
     try:
         return work()
-    except RETRY_LATER as error:
+    except Pending:
+        raise  # already names its open record
+    except TriggerError as error:
+        if not error.retryable:
+            raise
         raise RunPending(record, error) from error
 
 
 def _manual_data(services: Services, blob: str) -> BlobVersion:
     version = read_blob_version(services.watched.get_blob_client(blob))
     if isinstance(version, str):
-        raise OperationError(404 if "no longer exists" in version else 422, f"{blob}: {version}")
+        raise (NotFound if "no longer exists" in version else Unprocessable)(f"{blob}: {version}")
     return version
 
 
@@ -249,7 +245,7 @@ def _rule(services: Services, name: str) -> Rule:
         if rule.name == name:
             return rule
     known = ", ".join(rule.name for rule in services.config.rules) or "none"
-    raise OperationError(404, f"no rule named {name!r} (rules: {known})")
+    raise NotFound(f"no rule named {name!r} (rules: {known})")
 
 
 # --- records -----------------------------------------------------------------------------------------------------
@@ -262,7 +258,7 @@ MAX_LIST_LIMIT = 1000
 def list_limit(text: str) -> int:
     """A listing's ``limit`` as given in a query string or on the command line: a whole number in range."""
     if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIST_LIMIT):
-        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {text[:20]!r}")
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {text[:20]!r}")
     return int(text)
 
 
@@ -271,11 +267,11 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
               limit: int = 50) -> list[dict[str, Any]]:
     """Trigger records, newest first, filtered on the listing (state, time) before any record is read."""
     if rule and schedule:
-        raise OperationError(400, "filter on rule or schedule, not both")
+        raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
-        raise OperationError(400, f"state must be one of {', '.join(_STATES)}")
+        raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
     if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise OperationError(400, f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     after, before = _moment(since, "since"), _moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"schedules/{schedule}/"] if schedule else list(RECORD_PREFIXES))
@@ -301,7 +297,7 @@ def _moment(value: str | None, what: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise OperationError(400, f"{what} must be an ISO 8601 time such as 2026-11-22T02:00:00Z") from None
+        raise InvalidInput(f"{what} must be an ISO 8601 time such as 2026-11-22T02:00:00Z") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -312,19 +308,19 @@ def retry(services: Services, *, record: str, deadline: float | None = None) -> 
     happen leaves the record as it was. Still failing for now at ``deadline``: RunPending.
     """
     if not _RECORD_NAME.fullmatch(record):
-        raise OperationError(400, "record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
+        raise InvalidInput("record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
     found = services.ledger.read(record)
     if found is None:
-        raise OperationError(404, f"no record {record}")
+        raise NotFound(f"no record {record}")
     current, etag = found
     if current.get("state") not in ("failed", "rejected"):
-        raise OperationError(409, f"{record} is {current.get('state')}; only failed or rejected records are retried")
+        raise Conflict(f"{record} is {current.get('state')}; only failed or rejected records are retried")
     rerun = _rerun(services, record.split("/")[1], current.get("subject", {}), deadline)
     try:
         services.ledger.reopen(record, current, etag, reason=f"retry requested (was {current['state']}: "
                                                              f"{current.get('reason')})")
     except ClaimLostError as error:
-        raise OperationError(409, str(error)) from None
+        raise Conflict(str(error)) from None
     return _or_pending(record, rerun)
 
 
@@ -335,7 +331,7 @@ def finish_manual(services: Services, record: str) -> Decision:
     """
     found = services.ledger.read(record)
     if found is None:
-        raise OperationError(404, f"no record {record}")
+        raise NotFound(f"no record {record}")
     return _rerun(services, record.split("/")[1], found[0].get("subject", {}), None)()
 
 
@@ -350,13 +346,13 @@ def _rerun(services: Services, owner: str, subject: dict[str, Any],
         try:
             now = normalize_etag(blob.get_blob_properties().etag)
         except ResourceNotFoundError:
-            raise OperationError(409, f"{subject['blob']} no longer exists") from None
+            raise Conflict(f"{subject['blob']} no longer exists") from None
         if now != subject["etag"]:
-            raise OperationError(409, f"{subject['blob']} changed since (the newer version has its own record)")
+            raise Conflict(f"{subject['blob']} changed since (the newer version has its own record)")
         return lambda: process_blob(blob, services, expected_etag=now, only=[rule], deadline=deadline)[0]
     if kind == "schedule":
         if not any(s.name == owner and s.enabled for s in services.config.schedules):
-            raise OperationError(409, f"schedule {owner!r} is no longer configured (or is disabled)")
+            raise Conflict(f"schedule {owner!r} is no longer configured (or is disabled)")
         occurrence = datetime.fromisoformat(subject["occurrence"].replace("Z", "+00:00"))
         return lambda: fire_schedule(owner, fired_at=occurrence, past_due=False, services=services,
                                      deadline=deadline)
@@ -365,7 +361,7 @@ def _rerun(services: Services, owner: str, subject: dict[str, Any],
         return lambda: start_run(services, rule=owner, blob=subject.get("blob"), experiment=subject.get("experiment"),
                                  parameters=subject.get("parameters"), request_id=subject["request_id"],
                                  deadline=deadline)
-    raise OperationError(409, f"a {kind!r} record cannot be retried")
+    raise Conflict(f"a {kind!r} record cannot be retried")
 
 
 # --- health ------------------------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from shared.errors import InvalidValue
+
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 _KEYS = {"frequency", "interval", "hours", "minutes", "week_days", "time_of_day", "start_time", "time_zone"}
 
 
-class RecurrenceError(ValueError):
+class RecurrenceError(InvalidValue, ValueError):
     """No exact NCRONTAB equivalent, or not a valid v1 recurrence; the message says why and what is nearest."""
 
 

@@ -6,14 +6,14 @@ exactly-once protocol around the POST, so they exist once.
 
 from __future__ import annotations
 
-import json
+import logging
 from typing import Any
 
 from azure.core.exceptions import AzureError
 
 from shared.aml_client import SubmitError
 from shared.config import RunSpec
-from shared.decisions import LOGGER, Decision, Outcome, log_decision
+from shared.decisions import Decision, Outcome, log_decision, log_event
 from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
 from shared.payloads import SubmitRequest
 from shared.services import Services
@@ -52,7 +52,8 @@ class Step:
 
     def settle_without_run(self, outcome: Outcome, reason: str) -> Decision:
         """Record a rejection (bad data) or a skip (nothing to run on): final, never retried."""
-        state = RunState.REJECTED if outcome is Outcome.REJECTED else RunState.SKIPPED
+        state = outcome.state
+        assert state in (RunState.REJECTED, RunState.SKIPPED), "a rejection or a skip"
         self._settle(state, reason=reason)
         return log_decision(Decision(outcome, reason=reason, took_over=self._took_over(), **self.about))
 
@@ -96,13 +97,11 @@ class Step:
             self.services.ledger.settle(self._claim(), state,
                                         within=self.deadline + SETTLE_GRACE - self.services.monotonic(), **outcome)
         except ClaimLostError:
-            LOGGER.error("aml_trigger %s", json.dumps({
-                "problem": "claim taken over before it was settled; the new owner's record stands",
-                "state": state.value, "run_id": outcome.get("run_id"), **self.about}))
+            log_event(logging.ERROR, problem="claim taken over before it was settled; the new owner's record stands",
+                      state=state.value, run_id=outcome.get("run_id"), **self.about)
         except AzureError as error:
-            LOGGER.error("aml_trigger %s", json.dumps({
-                "problem": f"outcome not recorded: {type(error).__name__}", "state": state.value,
-                "run_id": outcome.get("run_id"), **self.about}))
+            log_event(logging.ERROR, problem=f"outcome not recorded: {type(error).__name__}", state=state.value,
+                      run_id=outcome.get("run_id"), **self.about)
             raise
 
     def _claim(self) -> Claim:
@@ -111,7 +110,3 @@ class Step:
 
     def _took_over(self) -> bool | None:
         return self._claim().took_over or None
-
-
-RETRY_LATER = (SubmitError, ClaimBusyError)
-"""What a trigger re-raises after its other work is done, so the host delivers the event again."""

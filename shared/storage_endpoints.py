@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from urllib3.util import parse_url
 
+from shared.errors import InvalidValue
 from shared.targets import is_loopback
 
 CLOUD_SUFFIXES = ("core.windows.net", "core.chinacloudapi.cn", "core.usgovcloudapi.net")
@@ -57,7 +58,7 @@ class EndpointRules:
     """Custom domains (STORAGE_ALLOWED_HOSTS) a connection may name besides Azure's storage hosts."""
 
 
-class StorageSettingError(ValueError):
+class StorageSettingError(InvalidValue, ValueError):
     """Settings of one connection that must not be used: ``problems`` lists (setting, value, expected)."""
 
     def __init__(self, problems: list[tuple[str, str | None, str]]):

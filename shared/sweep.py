@@ -10,7 +10,7 @@ records.
 
 from __future__ import annotations
 
-import json
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,14 +20,14 @@ from azure.storage.blob import BlobProperties
 
 from shared.blob_runs import process_blob
 from shared.config import Rule
-from shared.decisions import LOGGER
+from shared.decisions import log_event
+from shared.errors import OperationError, TriggerError
 from shared.keys import blob_version_key, normalize_etag
 from shared.ledger import rule_namespace
 from shared.ledger_record import LedgerRecord
 from shared.matching import mismatch
-from shared.operations import OperationError, RunPending, finish_manual, manual_namespace
+from shared.operations import finish_manual, manual_namespace
 from shared.redaction import mask_text
-from shared.run_steps import RETRY_LATER
 from shared.services import Services
 
 
@@ -108,14 +108,16 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
         try:
             for decision in process():
                 report.outcomes[decision.outcome.value] += 1
-        except (*RETRY_LATER, RunPending, OperationError) as error:  # recorded; the next sweep retries it
+        except TriggerError as error:  # failing for now, or a record it cannot finish: the next sweep retries it
+            if not (error.retryable or isinstance(error, OperationError)):
+                raise
             report.outcomes["failed"] += 1
             report.errors.append(mask_text(f"{name}: {error}"))  # logged and stored: may echo Azure ML's error
         report.processed = index
         if progress:
             progress(index, len(todo))
     services.ledger.remember(f"state/sweeps/{report.started_at}.json", report.as_dict())
-    LOGGER.info("aml_trigger %s", json.dumps({"sweep": report.as_dict()}, ensure_ascii=False))
+    log_event(logging.INFO, sweep=report.as_dict())
     return report
 
 

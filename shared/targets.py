@@ -10,6 +10,8 @@ from urllib.parse import quote, urlsplit
 
 from urllib3.util import parse_url
 
+from shared.errors import InvalidValue
+
 ARM_SCOPE = "https://management.azure.com/.default"
 """Token scope of v1 pipeline REST calls: the ARM audience, as azureml-core and the Logic App use."""
 ML_SCOPE = "https://ml.azure.com/.default"
@@ -77,7 +79,7 @@ class Workspace:
                 f"{quote(self.name, safe='')}")
 
 
-class TargetError(ValueError):
+class TargetError(InvalidValue, ValueError):
     """A target that must not be used; ``problems`` pairs each expectation with the field it is about (url, kind,
     pipeline_version, deployment, workspace, scope), so a configuration error names the setting to fix."""
 

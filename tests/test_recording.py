@@ -83,3 +83,20 @@ def test_an_unexpected_error_after_a_lost_answer_keeps_the_outcome_unknown_so_th
     assert (surprised["reason"], surprised["outcome_unknown"]) == ("unexpected KeyError: 'surprise'", True)
     record = ledger_record("default", container, "machines.csv", etag)
     assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
+
+
+def test_a_problem_line_carries_its_fields_as_aml_attributes_like_a_decision(app_env, aml, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    monkeypatch.setattr(Ledger, "settle", failing_settle(99))
+    etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+
+    with pytest.raises(ServiceResponseError):
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+
+    [run] = aml.accepted
+    [problem] = [record for record in caplog.records if record.getMessage().startswith('aml_trigger {"problem"')]
+    assert problem.levelname == "ERROR"
+    assert (problem.aml_problem, problem.aml_state, problem.aml_run_id) == (
+        "outcome not recorded: ServiceResponseError", "submitted", run.run_id)
+    assert (problem.aml_rule, problem.aml_container, problem.aml_blob, problem.aml_etag) == (
+        "default", app_env["WATCH_CONTAINER"], "machines.csv", etag)
