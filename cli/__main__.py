@@ -17,14 +17,14 @@ from typing import Any, Callable, Sequence, TextIO
 
 from azure.core.exceptions import AzureError
 
-from shared import operations
-from shared.config import ConfigError
-from shared.decisions import Decision, Outcome
-from shared.errors import InvalidInput, OperationError, Pending, TriggerError
-from shared.http_api import error_body
-from shared.ledger_record import RunState
-from shared.services import Services, build_services
-from shared.sweep import SweepReport, sweep
+from shared.clients.services import Services, build_services
+from shared.operations import actions
+from shared.operations.http_api import error_body
+from shared.operations.sweep import SweepReport, sweep
+from shared.rules.config import ConfigError
+from shared.rules.decisions import Decision, Outcome
+from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
+from shared.rules.ledger_record import RunState
 
 EXIT_CODES: dict[type[Exception], int] = {Pending: 3, TriggerError: 1, AzureError: 1}
 """The one place an error becomes an exit code: its nearest class here. 3: ``submit`` still failing for now (the
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.setdefault(name, value)
     env = dict(os.environ)
     if args.command == "health":
-        healthy, report = operations.health(env)
+        healthy, report = actions.health(env)
         _print_json(report)
         return 0 if healthy else 1
     try:
@@ -67,7 +67,7 @@ def _run(args: argparse.Namespace, services: Services) -> int:
 
 
 def _submit(services: Services, args: argparse.Namespace) -> int:
-    decision = operations.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
+    decision = actions.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
                                     parameters=dict(args.param) if args.param else None,
                                     request_id=args.request_id, rerun=args.rerun)
     return _print_decision(decision)
@@ -77,9 +77,9 @@ def _explain(services: Services, args: argparse.Namespace) -> int:
     if args.event:
         events = json.loads(Path(args.event).read_text(encoding="utf-8"))
         for event in events if isinstance(events, list) else [events]:
-            _print_json(operations.explain(services, event=event))
+            _print_json(actions.explain(services, event=event))
     else:
-        _print_json(operations.explain(services, blob=args.blob))
+        _print_json(actions.explain(services, blob=args.blob))
     return 0
 
 
@@ -101,7 +101,7 @@ def _watch(services: Services, args: argparse.Namespace) -> int:
 
 
 def _runs(services: Services, args: argparse.Namespace) -> int:
-    runs = operations.list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
+    runs = actions.list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
                                 since=args.since, until=args.until, limit=args.limit)
     if args.json:
         _print_json(runs)
@@ -159,7 +159,7 @@ def _positive(text: str) -> int:
 
 def _limit(text: str) -> int:
     try:
-        return operations.list_limit(text)
+        return actions.list_limit(text)
     except OperationError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -217,7 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--state", choices=[state.value for state in RunState])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
-    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {operations.MAX_LIST_LIMIT} (50)")
+    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {actions.MAX_LIST_LIMIT} (50)")
     runs.add_argument("--json", action="store_true", help="print the records as JSON")
     runs.set_defaults(run=_runs)
 

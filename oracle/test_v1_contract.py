@@ -19,11 +19,11 @@ from msrest.exceptions import DeserializationError
 from localdev.aml_standin import Respond
 from localdev.tokens import make_token
 from oracle.conftest import deadline
-from shared.aml_client import PipelineSubmitter, error_details
-from shared.auth import TokenProvider
-from shared.config import DataPathBinding, RetrySettings, RunSpec
-from shared.payloads import DataRef, blob_tags, submission
-from shared.targets import parse_target
+from shared.clients.aml_client import PipelineSubmitter, error_details
+from shared.clients.auth import TokenProvider
+from shared.rules.config import DataPathBinding, RetrySettings, RunSpec
+from shared.rules.payloads import DataRef, blob_tags, submission
+from shared.rules.targets import parse_target
 
 MODELS = {name: value for name, value in vars(aeva).items() if isinstance(value, type)}
 serialize, deserialize = Serializer(MODELS), Deserializer(MODELS)

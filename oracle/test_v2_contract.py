@@ -13,11 +13,11 @@ from azure.ai.ml.constants._endpoint import EndpointInvokeFields
 
 from localdev.aml_standin import SCORING_PATH
 from oracle.conftest import deadline
-from shared.aml_client import PipelineSubmitter
-from shared.auth import TokenProvider
-from shared.config import DataPathBinding, JobOutput, RetrySettings, RunSpec
-from shared.payloads import REPEATABILITY_HEADER, DataRef, submission
-from shared.targets import parse_target
+from shared.clients.aml_client import PipelineSubmitter
+from shared.clients.auth import TokenProvider
+from shared.rules.config import DataPathBinding, JobOutput, RetrySettings, RunSpec
+from shared.rules.payloads import REPEATABILITY_HEADER, DataRef, submission
+from shared.rules.targets import parse_target
 
 BLOB = "incoming/machines.csv"
 DATA_URI = f"azureml://datastores/workspaceblobstore/paths/{BLOB}"

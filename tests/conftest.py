@@ -14,7 +14,7 @@ from azure.storage.blob import BlobServiceClient
 from localdev.aml_standin import AmlStandIn
 from localdev.azurite import Azurite
 from localdev.identity_endpoint import IdentityEndpoint
-from shared.services import process_services
+from shared.clients.services import process_services
 from tests.support.harness import service_client
 
 _APP_SETTINGS = (

@@ -10,10 +10,10 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from localdev.aml_standin import AmlStandIn, Respond
 from localdev.tokens import make_token
-from shared.aml_client import PipelineSubmitter
-from shared.auth import TokenProvider
-from shared.config import RetrySettings
-from shared.payloads import SubmitRequest
+from shared.clients.aml_client import PipelineSubmitter
+from shared.clients.auth import TokenProvider
+from shared.rules.config import RetrySettings
+from shared.rules.payloads import SubmitRequest
 
 pytestmark = pytest.mark.integration  # every test talks to the Azure ML stand-in
 

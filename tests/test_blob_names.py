@@ -15,11 +15,11 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
 from localdev.http_counter import counting_requests
-from shared.blob_names import BlobNameError, blob_name_problem, checked_blob_name
-from shared.blob_runs import process_blob
-from shared.config import ConfigError, load_config
-from shared.decisions import Outcome
-from shared.services import process_services
+from shared.clients.services import process_services
+from shared.flows.blob_runs import process_blob
+from shared.rules.blob_names import BlobNameError, blob_name_problem, checked_blob_name
+from shared.rules.config import ConfigError, load_config
+from shared.rules.decisions import Outcome
 from tests.support.harness import deliver_blob, service_client, upload
 from tests.support.samples import SAMPLE_CSV
 from tests.support.http import call, event

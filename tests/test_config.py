@@ -1,4 +1,5 @@
-"""shared/config.py: app settings and rules files in, one validated AppConfig or one ConfigError listing every problem."""
+"""shared/rules/config.py: app settings and rules files in, one validated AppConfig or one ConfigError listing every
+problem."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import (
-    ConfigError,
-    DataPathBinding,
-    RetrySettings,
-    blob_trigger_source,
-    connection_defined,
-    load_config,
-    sweep_settings,
-)
-from shared.targets import ARM_SCOPE, TargetKind
+from shared.rules.config import (
+                                 ConfigError,
+                                 DataPathBinding,
+                                 RetrySettings,
+                                 blob_trigger_source,
+                                 connection_defined,
+                                 load_config,
+                                 sweep_settings,
+                                 )
+from shared.rules.targets import ARM_SCOPE, TargetKind
 from tests.support.settings import NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
 
 ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"

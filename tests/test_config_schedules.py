@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.config import BlobFilter, ConfigError, DataSource, load_config, load_schedules
+from shared.rules.config import BlobFilter, ConfigError, DataSource, load_config, load_schedules
 
 URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
        "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")

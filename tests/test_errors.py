@@ -14,20 +14,20 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 import shared
 from cli.__main__ import exit_code
-from shared.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
-from shared.blob_names import BlobNameError
-from shared.config import ConfigError
-from shared.decisions import Outcome
-from shared.errors import (Conflict, InvalidInput, NotFound, OperationError, TooLarge, TriggerError, Unavailable,
-                           UnsupportedMediaType, Unprocessable)
-from shared.http_api import answer, error_status
-from shared.ledger import ClaimBusyError, ClaimLostError
-from shared.ledger_record import RunState
-from shared.ncrontab import CronError
-from shared.operations import RunPending
-from shared.recurrence import RecurrenceError
-from shared.storage_endpoints import StorageSettingError
-from shared.targets import TargetError
+from shared.clients.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
+from shared.clients.ledger import ClaimBusyError, ClaimLostError
+from shared.operations.actions import RunPending
+from shared.operations.http_api import answer, error_status
+from shared.rules.blob_names import BlobNameError
+from shared.rules.config import ConfigError
+from shared.rules.decisions import Outcome
+from shared.rules.errors import (Conflict, InvalidInput, NotFound, OperationError, TooLarge, TriggerError, Unavailable,
+                                 UnsupportedMediaType, Unprocessable)
+from shared.rules.ledger_record import RunState
+from shared.rules.ncrontab import CronError
+from shared.rules.recurrence import RecurrenceError
+from shared.rules.storage_endpoints import StorageSettingError
+from shared.rules.targets import TargetError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,8 +134,8 @@ def test_no_structured_log_line_is_written_outside_log_event():
                ROOT / "function_app.py"]
     found = [call for path in sources for call in _structured_log_calls(path)]
 
-    decisions = ast.parse((ROOT / "shared" / "decisions.py").read_text(encoding="utf-8"))
+    decisions = ast.parse((ROOT / "shared" / "rules" / "decisions.py").read_text(encoding="utf-8"))
     writer = next(node for node in decisions.body if isinstance(node, ast.FunctionDef) and node.name == "log_event")
-    inside = [f"shared/decisions.py:{line}" for line in range(writer.lineno, writer.end_lineno + 1)]
+    inside = [f"shared/rules/decisions.py:{line}" for line in range(writer.lineno, writer.end_lineno + 1)]
     assert [call for call in found if call not in inside] == []
     assert len(found) == 1  # the one LOGGER.log in log_event

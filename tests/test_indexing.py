@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import os
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from azurefunctions.extensions.base import meta as extension_meta
 
-from shared.config import ConfigError
+from shared.rules.config import ConfigError
 from tests.support.harness import (BLOB_FUNCTION, PROJECT_ROOT, assert_parameters_fit_bindings, deliver_blob,
                                    indexed_function, indexed_functions, upload)
 from tests.support.indexing import index_in_fresh_process
@@ -127,15 +126,3 @@ def test_parameters_and_annotations_match_the_bindings(name):
 def test_blob_trigger_takes_the_sdk_client_so_the_host_never_loads_the_blob():
     annotation = inspect.signature(indexed_function(BLOB_FUNCTION).get_user_function()).parameters["client"].annotation
     assert extension_meta.get_binding_registry().check_supported_type(annotation)
-
-
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    return names | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-
-
-def test_shared_is_free_of_the_functions_library():
-    for path in Path(PROJECT_ROOT, "shared").glob("*.py"):
-        forbidden = {m for m in imported_modules(path) if m.startswith(("azure.functions", "azurefunctions"))}
-        assert forbidden == set(), path.name

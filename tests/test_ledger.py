@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
+from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
 from tests.support.harness import run_together
 
 SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}
@@ -66,8 +66,8 @@ def test_a_live_claim_is_judged_by_the_servers_clock_not_a_taker_whose_clock_run
 
 @pytest.mark.parametrize("within", [0.0, 3.0, 10.0, 25.0, 60.0, 300.0])
 def test_a_bounded_storage_request_with_its_retries_and_backoff_fits_the_time_left(within):
-    from shared.ledger import bounded
-    from shared.storage import CLIENT_OPTIONS
+    from shared.clients.ledger import bounded
+    from shared.clients.storage import CLIENT_OPTIONS
 
     options = bounded(within)
     tries = options["retry_total"] + 1

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shared.ledger import Claim, Duplicate, Ledger, RunState, rule_namespace
+from shared.clients.ledger import Claim, Duplicate, Ledger, RunState, rule_namespace
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}

@@ -1,4 +1,4 @@
-"""The settings declaration (shared.settings) is the one list of settings: the code reads nothing outside it, the
+"""The settings declaration (shared.rules.settings) is the one list of settings: the code reads nothing outside it, the
 README's table is rendered from it, and local.settings.sample.json holds each with a working local value."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 import re
 
 from localdev.demo import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
-from shared.config import load_config
-from shared.settings import SETTINGS, markdown_table
+from shared.rules.config import load_config
+from shared.rules.settings import SETTINGS, markdown_table
 from tests.support.harness import PROJECT_ROOT
 
 # A setting read by its literal name, bypassing the declaration: env.get("X"), env["X"], environ.get("X"),
@@ -25,7 +25,8 @@ def sample_values() -> dict[str, str]:
 
 
 def settings_read_by_literal_name() -> set[str]:
-    sources = [*PROJECT_ROOT.glob("shared/*.py"), *PROJECT_ROOT.glob("triggers/*.py"), PROJECT_ROOT / "function_app.py"]
+    sources = [*PROJECT_ROOT.glob("shared/**/*.py"), *PROJECT_ROOT.glob("triggers/*.py"),
+               PROJECT_ROOT / "function_app.py"]
     return {name for path in sources for name in _LITERAL_READ.findall(path.read_text(encoding="utf-8"))}
 
 
@@ -48,8 +49,8 @@ def test_every_declared_setting_is_in_the_sample_and_the_sample_holds_nothing_un
 def test_the_readme_settings_table_is_the_one_rendered_from_the_declaration():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert markdown_table() in readme, (
-        "README.md's settings table differs from shared/settings.py; paste the output of\n"
-        "  .venv/bin/python -c 'from shared.settings import markdown_table; print(markdown_table())'")
+        "README.md's settings table differs from shared/rules/settings.py; paste the output of\n"
+        "  .venv/bin/python -c 'from shared.rules.settings import markdown_table; print(markdown_table())'")
 
 
 def test_the_sample_is_a_valid_configuration_for_the_local_stand_ins():

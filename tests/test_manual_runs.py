@@ -9,10 +9,10 @@ import time
 
 from cli.__main__ import main
 from localdev.aml_standin import Respond
-from shared.keys import blob_version_key
-from shared.payloads import blob_tags
-from shared.services import build_services
-from shared.sweep import sweep
+from shared.clients.services import build_services
+from shared.operations.sweep import sweep
+from shared.rules.keys import blob_version_key
+from shared.rules.payloads import blob_tags
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 from tests.support.http import call

@@ -1,12 +1,12 @@
-"""shared/matching.py: which rules watch a blob name."""
+"""shared/rules/matching.py: which rules watch a blob name."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.config import BlobFilter, Rule, RunSpec
-from shared.matching import mismatch, split_rules
-from shared.targets import parse_target
+from shared.rules.config import BlobFilter, Rule, RunSpec
+from shared.rules.matching import mismatch, split_rules
+from shared.rules.targets import parse_target
 
 PIPELINE_URL = (
     "https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub/resourceGroups/rg/providers/"

@@ -1,4 +1,4 @@
-"""shared/ncrontab.py: NCRONTAB parsed and evaluated as the Functions host (NCrontab) does, in UTC."""
+"""shared/rules/ncrontab.py: NCRONTAB parsed and evaluated as the Functions host (NCrontab) does, in UTC."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.ncrontab import CronError, parse_ncrontab
+from shared.rules.ncrontab import CronError, parse_ncrontab
 
 
 def utc(*parts: int) -> datetime:

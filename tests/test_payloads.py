@@ -1,4 +1,5 @@
-"""shared/payloads.py and shared/keys.py: the exact request Azure ML receives, and the key of one blob version."""
+"""shared/rules/payloads.py and shared/rules/keys.py: the exact request Azure ML receives, and the key of one blob
+version."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import DataPathBinding, RunSpec, load_config
-from shared.keys import blob_version_key, normalize_etag
-from shared.payloads import (MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission,
-                             v2_submission)
-from shared.targets import ARM_SCOPE, parse_target
+from shared.rules.config import DataPathBinding, RunSpec, load_config
+from shared.rules.keys import blob_version_key, normalize_etag
+from shared.rules.payloads import (MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission,
+                                   v2_submission)
+from shared.rules.targets import ARM_SCOPE, parse_target
 
 WORKSPACE = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
 PIPELINE_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"

@@ -1,11 +1,11 @@
-"""shared/recurrence.py: every SDK v1 ScheduleRecurrence form, converted exactly or refused with the nearest."""
+"""shared/rules/recurrence.py: every SDK v1 ScheduleRecurrence form, converted exactly or refused with the nearest."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.ncrontab import parse_ncrontab
-from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.rules.ncrontab import parse_ncrontab
+from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
 
 
 @pytest.mark.parametrize("recurrence, expression", [

@@ -9,10 +9,10 @@ import logging
 import pytest
 
 from localdev.aml_standin import Respond
-from shared.config import ConfigError, load_config
-from shared.redaction import looks_secret, mask_text
-from shared.services import process_services
-from shared.targets import redact_url
+from shared.clients.services import process_services
+from shared.rules.config import ConfigError, load_config
+from shared.rules.redaction import looks_secret, mask_text
+from shared.rules.targets import redact_url
 from tests.support.harness import deliver_blob, upload
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import NO_APP_ROOT, minimal_env

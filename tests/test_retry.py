@@ -1,4 +1,4 @@
-"""shared/retry.py: which Azure ML failures are retried, and how long to wait."""
+"""shared/rules/retry.py: which Azure ML failures are retried, and how long to wait."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.retry import RETRYABLE_STATUS, full_jitter_delay, is_retryable_status, next_delay, retry_after_seconds
+from shared.rules.retry import RETRYABLE_STATUS, full_jitter_delay, is_retryable_status, next_delay, retry_after_seconds
 
 NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 HTTP_NOW = "Fri, 01 Mar 2024 12:00:00 GMT"

@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared import config, recurrence, targets
-from shared.config import ConfigError, load_config
+from shared.rules import config, recurrence, targets
+from shared.rules.config import ConfigError, load_config
 from tests.support.harness import PROJECT_ROOT
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))

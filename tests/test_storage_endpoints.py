@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from shared.config import ConfigError, load_config
-from shared.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
+from shared.rules.config import ConfigError, load_config
+from shared.rules.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
 from tests.support.settings import NO_APP_ROOT, minimal_env
 from tests.support.http import call
 

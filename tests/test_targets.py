@@ -1,10 +1,10 @@
-"""shared/targets.py: which Azure ML URLs a token may be sent to, and what they point at."""
+"""shared/rules/targets.py: which Azure ML URLs a token may be sent to, and what they point at."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.targets import ARM_SCOPE, Target, TargetError, TargetKind, is_loopback, parse_target, redact_url
+from shared.rules.targets import ARM_SCOPE, Target, TargetError, TargetKind, is_loopback, parse_target, redact_url
 
 PUBLIC_HOST = "eastus.api.azureml.ms"
 WORKSPACE_PATH = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.MachineLearningServices/workspaces/ws-1"

@@ -5,9 +5,9 @@ import os
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
-from shared.blob_runs import process_blob
-from shared.config import TRIGGER_SOURCES, blob_trigger_source, read_at_indexing
-from shared.services import process_services
+from shared.clients.services import process_services
+from shared.flows.blob_runs import process_blob
+from shared.rules.config import TRIGGER_SOURCES, blob_trigger_source, read_at_indexing
 
 bp = func.Blueprint()
 

@@ -6,11 +6,11 @@ from typing import Callable
 
 import azure.functions as func
 
-from shared import operations
-from shared.decisions import Decision
-from shared.http_api import (EXPLAIN_SCHEMA, RETRY_SCHEMA, START_SCHEMA, Answer, answer, decision_answer,
-                             json_body, runs_query)
-from shared.services import process_services
+from shared.clients.services import process_services
+from shared.operations import actions
+from shared.operations.http_api import (EXPLAIN_SCHEMA, RETRY_SCHEMA, START_SCHEMA, Answer, answer, decision_answer,
+                                        json_body, runs_query)
+from shared.rules.decisions import Decision
 
 bp = func.Blueprint()
 
@@ -30,7 +30,7 @@ def _starts_a_run(req: func.HttpRequest, operation: Callable[..., Decision], sch
     """An operation that may POST to Azure ML, bounded by the HTTP deadline: 202 beats the front end's 230 s."""
     def run() -> Answer:
         services = process_services()
-        return decision_answer(operation(services, deadline=operations.http_deadline(services),
+        return decision_answer(operation(services, deadline=actions.http_deadline(services),
                                          **_body(req, schema, required)))
 
     return _respond(answer(run))
@@ -39,20 +39,20 @@ def _starts_a_run(req: func.HttpRequest, operation: Callable[..., Decision], sch
 @bp.function_name("http_start_run")
 @bp.route(route="runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def start_run(req: func.HttpRequest) -> func.HttpResponse:
-    return _starts_a_run(req, operations.start_run, START_SCHEMA, ("rule",))
+    return _starts_a_run(req, actions.start_run, START_SCHEMA, ("rule",))
 
 
 @bp.function_name("http_list_runs")
 @bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
-    return _respond(answer(lambda: (200, {"runs": operations.list_runs(process_services(),
+    return _respond(answer(lambda: (200, {"runs": actions.list_runs(process_services(),
                                                                        **runs_query(dict(req.params)))})))
 
 
 @bp.function_name("http_retry_run")
 @bp.route(route="runs/retry", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def retry_run(req: func.HttpRequest) -> func.HttpResponse:
-    return _starts_a_run(req, operations.retry, RETRY_SCHEMA, ("record",))
+    return _starts_a_run(req, actions.retry, RETRY_SCHEMA, ("record",))
 
 
 @bp.function_name("http_explain")
@@ -62,8 +62,8 @@ def explain(req: func.HttpRequest) -> func.HttpResponse:
         body = _body(req, EXPLAIN_SCHEMA)
         events = body.get("event")
         if isinstance(events, list):  # Event Grid delivers arrays: explain each
-            return 200, {"events": [operations.explain(process_services(), event=event) for event in events]}
-        return 200, operations.explain(process_services(), blob=body.get("blob"), event=events)
+            return 200, {"events": [actions.explain(process_services(), event=event) for event in events]}
+        return 200, actions.explain(process_services(), blob=body.get("blob"), event=events)
 
     return _respond(answer(explained))
 
@@ -71,5 +71,5 @@ def explain(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("http_health")
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    healthy, report = operations.health(os.environ)
+    healthy, report = actions.health(os.environ)
     return _respond((200 if healthy else 503, report))

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import azure.functions as func
 
-from shared.config import Schedule, load_schedules, read_at_indexing
-from shared.schedule_runs import fire_schedule
-from shared.services import APP_ROOT, process_services
+from shared.clients.services import APP_ROOT, process_services
+from shared.flows.schedule_runs import fire_schedule
+from shared.rules.config import Schedule, load_schedules, read_at_indexing
 
 bp = func.Blueprint()
 

@@ -14,8 +14,8 @@ from azure.storage.blob import BlobServiceClient
 from azurefunctions.extensions.base import meta as extension_meta
 
 from localdev.host import BLOB_FUNCTION, deliver_blob, host_blob_client, indexed_function, indexed_functions
-from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import record_name, rule_namespace
+from shared.clients.ledger import record_name, rule_namespace
+from shared.rules.keys import blob_version_key, normalize_etag
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 __all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "assert_parameters_fit_bindings", "deliver_blob", "run_together", "host_blob_client", "indexed_function",

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from urllib3.util import parse_url
 
-from shared.errors import InvalidValue
-from shared.targets import is_loopback
+from shared.rules.errors import InvalidValue
+from shared.rules.targets import is_loopback
 
 CLOUD_SUFFIXES = ("core.windows.net", "core.chinacloudapi.cn", "core.usgovcloudapi.net")
 """Storage endpoint suffixes of Azure's public, China (21Vianet) and US Government clouds."""

@@ -11,8 +11,8 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
-from shared.ledger_record import RunState
-from shared.redaction import mask_text
+from shared.rules.ledger_record import RunState
+from shared.rules.redaction import mask_text
 
 LOGGER = logging.getLogger("aml_trigger")
 

@@ -13,18 +13,18 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobProperties
 
-from shared.blob_names import blob_name_problem
-from shared.config import Rule
-from shared.csv_head import HEAD_BYTES, csv_head_problem
-from shared.decisions import Decision, Outcome, log_decision
-from shared.errors import TriggerError
-from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import rule_namespace
-from shared.matching import split_rules
-from shared.payloads import DataRef, blob_tags, submission
-from shared.run_steps import Step
-from shared.services import Services
-from shared.targets import redact_url
+from shared.clients.ledger import rule_namespace
+from shared.clients.services import Services
+from shared.flows.run_steps import Step
+from shared.rules.blob_names import blob_name_problem
+from shared.rules.config import Rule
+from shared.rules.csv_head import HEAD_BYTES, csv_head_problem
+from shared.rules.decisions import Decision, Outcome, log_decision
+from shared.rules.errors import TriggerError
+from shared.rules.keys import blob_version_key, normalize_etag
+from shared.rules.matching import split_rules
+from shared.rules.payloads import DataRef, blob_tags, submission
+from shared.rules.targets import redact_url
 
 
 ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"

@@ -12,17 +12,17 @@ from typing import Any, Iterable, Mapping, Protocol
 
 from azure.storage.blob import ContainerClient
 
-from shared.blob_runs import BlobVersion, read_blob_version
-from shared.config import BlobFilter, DataSource, Schedule
-from shared.csv_head import csv_head_problem
-from shared.decisions import Decision, Outcome
-from shared.keys import blob_version_key
-from shared.ledger import Claim, Duplicate, RunState, schedule_namespace
-from shared.matching import mismatch
-from shared.payloads import TRIGGERED_BY, submission
-from shared.run_lookup import run_lookup
-from shared.run_steps import Step
-from shared.services import Services
+from shared.clients.ledger import Claim, Duplicate, RunState, schedule_namespace
+from shared.clients.services import Services
+from shared.flows.blob_runs import BlobVersion, read_blob_version
+from shared.flows.run_steps import Step
+from shared.rules.config import BlobFilter, DataSource, Schedule
+from shared.rules.csv_head import csv_head_problem
+from shared.rules.decisions import Decision, Outcome
+from shared.rules.keys import blob_version_key
+from shared.rules.matching import mismatch
+from shared.rules.payloads import TRIGGERED_BY, submission
+from shared.rules.run_lookup import run_lookup
 
 FIRE_ROUNDING = timedelta(milliseconds=500)
 """A tick is read to the nearest second, so a timer firing a hair early still names its own occurrence."""

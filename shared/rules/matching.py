@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from shared.config import BlobFilter, Rule
+from shared.rules.config import BlobFilter, Rule
 
 
 def mismatch(watch: BlobFilter, blob_name: str) -> str | None:

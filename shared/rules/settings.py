@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 Report = Callable[[str, Any, str], None]
-"""Where a problem goes: (where, value, expected), as ``shared.config`` collects them."""
+"""Where a problem goes: (where, value, expected), as ``shared.rules.config`` collects them."""
 
 
 @dataclass(frozen=True)

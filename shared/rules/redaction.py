@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Collection, Mapping
 
-from shared.targets import redact_url
+from shared.rules.targets import redact_url
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PWD|SAS|SIGNATURE|CREDENTIALS?$|IDENTITY_?HEADER|"

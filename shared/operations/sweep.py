@@ -18,17 +18,17 @@ from typing import Callable, Iterator
 
 from azure.storage.blob import BlobProperties
 
-from shared.blob_runs import process_blob
-from shared.config import Rule
-from shared.decisions import log_event
-from shared.errors import OperationError, TriggerError
-from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import rule_namespace
-from shared.ledger_record import LedgerRecord
-from shared.matching import mismatch
-from shared.operations import finish_manual, manual_namespace
-from shared.redaction import mask_text
-from shared.services import Services
+from shared.clients.ledger import rule_namespace
+from shared.clients.services import Services
+from shared.flows.blob_runs import process_blob
+from shared.operations.actions import finish_manual, manual_namespace
+from shared.rules.config import Rule
+from shared.rules.decisions import log_event
+from shared.rules.errors import OperationError, TriggerError
+from shared.rules.keys import blob_version_key, normalize_etag
+from shared.rules.ledger_record import LedgerRecord
+from shared.rules.matching import mismatch
+from shared.rules.redaction import mask_text
 
 
 @dataclass(frozen=True)

@@ -13,20 +13,20 @@ from urllib.parse import unquote, urlsplit
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-from shared.blob_names import BlobNameError, checked_blob_name
-from shared.blob_runs import BlobVersion, process_blob, read_blob_version, run_rule
-from shared.config import ConfigError, Rule, RunSpec, override_run
-from shared.csv_head import csv_head_problem
-from shared.decisions import Decision, Outcome
-from shared.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
-from shared.keys import blob_version_key, normalize_etag
-from shared.ledger import ClaimBusyError, ClaimLostError, RunState, record_name, rule_namespace
-from shared.matching import mismatch, split_rules
-from shared.redaction import MASK, looks_secret, mask_text, masked, secret_name
-from shared.payloads import TRIGGERED_BY, blob_tags, submission
-from shared.run_steps import Step
-from shared.schedule_runs import fire_schedule
-from shared.services import Services, build_services
+from shared.clients.ledger import ClaimBusyError, ClaimLostError, RunState, record_name, rule_namespace
+from shared.clients.services import Services, build_services
+from shared.flows.blob_runs import BlobVersion, process_blob, read_blob_version, run_rule
+from shared.flows.run_steps import Step
+from shared.flows.schedule_runs import fire_schedule
+from shared.rules.blob_names import BlobNameError, checked_blob_name
+from shared.rules.config import ConfigError, Rule, RunSpec, override_run
+from shared.rules.csv_head import csv_head_problem
+from shared.rules.decisions import Decision, Outcome
+from shared.rules.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
+from shared.rules.keys import blob_version_key, normalize_etag
+from shared.rules.matching import mismatch, split_rules
+from shared.rules.payloads import TRIGGERED_BY, blob_tags, submission
+from shared.rules.redaction import MASK, looks_secret, mask_text, masked, secret_name
 
 RECORD_PREFIXES = ("rules/", "schedules/", "manual/")
 _RECORD_NAME = re.compile(r"(?:rules|schedules|manual)/[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")

@@ -13,12 +13,12 @@ import requests
 from azure.core.exceptions import AzureError
 from urllib3.exceptions import ConnectTimeoutError
 
-from shared.auth import TokenProvider
-from shared.config import RetrySettings
-from shared.errors import Refused, TriggerError, Unavailable
-from shared.payloads import JSON, SubmitRequest
-from shared.retry import is_retryable_status, next_delay, retry_after_seconds
-from shared.run_lookup import MAX_PAGES, RunLookup
+from shared.clients.auth import TokenProvider
+from shared.rules.config import RetrySettings
+from shared.rules.errors import Refused, TriggerError, Unavailable
+from shared.rules.payloads import JSON, SubmitRequest
+from shared.rules.retry import is_retryable_status, next_delay, retry_after_seconds
+from shared.rules.run_lookup import MAX_PAGES, RunLookup
 
 CONNECT_TIMEOUT = 10.0
 LOOKUP_POLL_SECONDS = 1.0

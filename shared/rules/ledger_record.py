@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from shared.redaction import masked
+from shared.rules.redaction import masked
 
 SCHEMA_VERSION = 1
 HISTORY_LIMIT = 20

@@ -10,11 +10,11 @@ from typing import Any, Callable, Mapping
 
 from azure.core.exceptions import AzureError
 
-from shared.config import ConfigError
-from shared.decisions import Decision, Outcome
-from shared.errors import (Conflict, InvalidInput, InvalidValue, NotFound, Pending, Refused, TooLarge, TriggerError,
-                           Unavailable, UnsupportedMediaType, Unprocessable)
-from shared.operations import RunPending, list_limit
+from shared.operations.actions import RunPending, list_limit
+from shared.rules.config import ConfigError
+from shared.rules.decisions import Decision, Outcome
+from shared.rules.errors import (Conflict, InvalidInput, InvalidValue, NotFound, Pending, Refused, TooLarge,
+                                 TriggerError, Unavailable, UnsupportedMediaType, Unprocessable)
 
 MAX_REQUEST_BYTES = 64 * 1024
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,

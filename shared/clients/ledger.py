@@ -5,7 +5,7 @@ Protocol, which holds across threads, processes and machines because blob storag
 1. claim: create the record with ``If-None-Match: *``; exactly one writer gets 201, the others 409;
 2. a loser reads the record: settled -> duplicate; claimed by a live owner -> wait for it (bounded);
    claimed past its expiry (owner crashed) or failed transiently -> take it over with ``If-Match: <etag>``
-   (the rule is ``shared.ledger_record.verdict``, which the sweep judges its listing by too);
+   (the rule is ``shared.rules.ledger_record.verdict``, which the sweep judges its listing by too);
 3. the owner settles the record with ``If-Match: <its claim's etag>``, so a stale owner cannot overwrite.
 """
 
@@ -25,9 +25,9 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
-from shared.errors import Conflict, Unavailable
-from shared.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
-from shared.storage import CLIENT_OPTIONS
+from shared.clients.storage import CLIENT_OPTIONS
+from shared.rules.errors import Conflict, Unavailable
+from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
 __all__ = ["SETTLED", "Claim", "ClaimBusyError", "ClaimLostError", "Duplicate", "Ledger", "LedgerRecord", "RunState",
            "bounded", "record_name", "rule_namespace", "schedule_namespace"]

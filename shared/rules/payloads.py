@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from shared.config import JOB_OUTPUT_TYPES, RunSpec
-from shared.run_lookup import RunLookup, run_lookup
+from shared.rules.config import JOB_OUTPUT_TYPES, RunSpec
+from shared.rules.run_lookup import RunLookup, run_lookup
 
 JSON = "application/json"
 TRIGGERED_BY = "aml-pipeline-trigger"

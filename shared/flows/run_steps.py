@@ -11,12 +11,12 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from shared.aml_client import SubmitError
-from shared.config import RunSpec
-from shared.decisions import Decision, Outcome, log_decision, log_event
-from shared.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
-from shared.payloads import SubmitRequest
-from shared.services import Services
+from shared.clients.aml_client import SubmitError
+from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
+from shared.clients.services import Services
+from shared.rules.config import RunSpec
+from shared.rules.decisions import Decision, Outcome, log_decision, log_event
+from shared.rules.payloads import SubmitRequest
 
 
 SETTLE_GRACE = 20.0

@@ -1,8 +1,8 @@
 """One root for every error the app raises on purpose, subclassed by what went wrong, not by where.
 
 Modelled on azure-core's ``AzureError`` tree. Each error says whether trying the same thing again may help
-(``retryable``); what a caller shows for it is decided where it is shown: HTTP statuses in ``shared.http_api``,
-exit codes in ``cli``. Nothing here knows either.
+(``retryable``); what a caller shows for it is decided where it is shown: HTTP statuses in
+``shared.operations.http_api``, exit codes in ``cli``. Nothing here knows either.
 """
 
 from __future__ import annotations

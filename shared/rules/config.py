@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
-from shared import settings
-from shared.blob_names import blob_name_problem
-from shared.errors import InvalidValue
-from shared.ncrontab import CronError, CronSchedule, parse_ncrontab
-from shared.recurrence import RecurrenceError, recurrence_to_ncrontab
-from shared.storage_endpoints import EndpointRules, StorageAccount, StorageSettingError, allowed_hosts, storage_account
-from shared.redaction import MASK, mask_text, masked, secret_values
-from shared.targets import Target, TargetError, parse_target
+from shared.rules import settings
+from shared.rules.blob_names import blob_name_problem
+from shared.rules.errors import InvalidValue
+from shared.rules.ncrontab import CronError, CronSchedule, parse_ncrontab
+from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.rules.redaction import MASK, mask_text, masked, secret_values
+from shared.rules.storage_endpoints import (EndpointRules, StorageAccount, StorageSettingError, allowed_hosts,
+                                            storage_account)
+from shared.rules.targets import Target, TargetError, parse_target
 
 DEFAULT_SUFFIX = settings.WATCH_SUFFIX.default
 DEFAULT_RUN_SOURCE = "SDK"
@@ -199,7 +200,7 @@ def _shown(where: str, value: Any, secrets: frozenset[str] = frozenset()) -> str
 
 
 def _redacted(where: str, value: Any, secrets: frozenset[str]) -> Any:
-    """``value`` masked (shared.redaction), inside lists and objects too; a ``Key=Value`` text under a storage- or
+    """``value`` masked (shared.rules.redaction), inside lists and objects too; a ``Key=Value`` text under a storage- or
     secret-named field is masked whole."""
     if isinstance(value, dict):
         return {key: _redacted(f"{where}.{key}", item, secrets) for key, item in value.items()}

@@ -12,13 +12,13 @@ from typing import Callable, Mapping
 
 from azure.storage.blob import ContainerClient
 
-from shared.aml_client import PipelineSubmitter
-from shared.auth import TokenProvider, build_credential
-from shared.config import AppConfig, load_config
-from shared.ledger import Ledger
-from shared.storage import blob_service_client
+from shared.clients.aml_client import PipelineSubmitter
+from shared.clients.auth import TokenProvider, build_credential
+from shared.clients.ledger import Ledger
+from shared.clients.storage import blob_service_client
+from shared.rules.config import AppConfig, load_config
 
-APP_ROOT = Path(__file__).resolve().parent.parent
+APP_ROOT = Path(__file__).resolve().parents[2]
 """Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""
 
 _QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "urllib3")

@@ -1,11 +1,12 @@
-"""Blob clients built only from checked storage connections (shared.storage_endpoints), never from raw settings."""
+"""Blob clients built only from checked storage connections (``shared.rules.storage_endpoints``), never from raw
+settings."""
 
 from __future__ import annotations
 
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential, TokenCredential
 from azure.storage.blob import BlobServiceClient
 
-from shared.storage_endpoints import StorageAccount
+from shared.rules.storage_endpoints import StorageAccount
 
 CLIENT_OPTIONS = {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3, "initial_backoff": 1,
                   "increment_base": 2, "random_jitter_range": 1}
