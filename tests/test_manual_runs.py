@@ -14,7 +14,7 @@ from shared.operations.sweep import sweep
 from shared.rules.keys import blob_version_key
 from shared.rules.payloads import blob_tags
 from tests.support.harness import deliver_blob, ledger_record, upload
-from tests.support.samples import SAMPLE_CSV
+from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV
 from tests.support.http import call
 
 
@@ -148,7 +148,7 @@ def test_a_manual_run_whose_only_attempt_lost_its_answer_is_recorded_unknown_and
 
 def test_a_202_answer_masks_a_secret_azure_ml_echoed_in_its_error_as_every_decision_does(app_env, aml, monkeypatch):
     short_http_deadline(monkeypatch, "2")
-    secret = "AccountKey=c2VjcmV0IGtleSBlY2hvZWQgYmFjayBieSB0aGUgc2VydmljZQ=="
+    secret = ECHOED_ACCOUNT_KEY
     aml.inject(*[Respond(503, headers={"Retry-After": "1"}, message=f"bad datastore {secret}")] * 50)
 
     code, pending = call("http_start_run", body={"rule": "default", "request_id": "ticket-8"})

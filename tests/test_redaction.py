@@ -14,7 +14,7 @@ from shared.rules.config import ConfigError, load_config
 from shared.rules.redaction import looks_secret, mask_text
 from shared.rules.targets import redact_url
 from tests.support.harness import deliver_blob, upload
-from tests.support.samples import SAMPLE_CSV
+from tests.support.samples import FAKE_JWT, SAMPLE_CSV
 from tests.support.settings import NO_APP_ROOT, minimal_env
 from tests.support.http import call
 
@@ -22,7 +22,7 @@ ACCOUNT_KEY = "Zm9vYmFyS2V5VmFsdWUxMjM0NTY3ODkwQUJDREVGR0hJSktMTU5PUFFSU1RVVldYW
 CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={ACCOUNT_KEY};EndpointSuffix=core.windows.net"
 SAS_SIG = "AbCdEf0123456789SecretSig"
 SAS = f"sv=2022-11-02&ss=b&srt=sco&sp=r&se=2030-01-01T00%3A00%3A00Z&sig={SAS_SIG}"
-JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhcHAtaWRlbnRpdHkifQ.c2lnbmF0dXJlU2VjcmV0UGFydA"
+JWT = FAKE_JWT
 BASE64_KEY = "Q2xpZW50U2VjcmV0VmFsdWVGb3JUZXN0aW5nT25seTEyMzQ1Njc4OTA="
 PASSWORD = "Pa55w0rdInUserInfo"
 PLAIN_SECRET = "plain-looking-value-42"

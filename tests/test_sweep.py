@@ -9,7 +9,7 @@ from localdev.host import fire_timer
 from shared.clients.services import build_services
 from shared.operations.sweep import SweepReport, find_missing, sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
-from tests.support.samples import SAMPLE_CSV
+from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV
 
 
 def services():
@@ -125,7 +125,7 @@ def test_a_sweep_report_masks_a_secret_azure_ml_echoed_in_an_error_in_its_log_li
     import logging
 
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
-    secret = "AccountKey=c2VjcmV0IGtleSBlY2hvZWQgYmFjayBieSB0aGUgc2VydmljZQ=="
+    secret = ECHOED_ACCOUNT_KEY
     uploaded(app_env, ["a.csv"])
     aml.inject(Respond(503, message=f"bad datastore {secret}"))
 
