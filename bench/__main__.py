@@ -18,10 +18,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Callable
 
 import requests
 from azure.core import MatchConditions
@@ -155,7 +155,7 @@ def seconds(work: Callable[[], object]) -> float:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def ms(seconds: float) -> str:
@@ -174,8 +174,8 @@ def per_blob_and_duplicate(bench: Bench, iterations: int, sections: set[str]) ->
     app: list[float] = []
     bare: list[float] = []
     for index in range(WARM_UP, len(names)):  # alternating, so both see the same moments of the machine
-        app.append(seconds(lambda: deliver_blob("bench-events", names[index])))
-        bare.append(seconds(lambda: bare_one(index)))
+        app.append(seconds(lambda index=index: deliver_blob("bench-events", names[index])))
+        bare.append(seconds(lambda index=index: bare_one(index)))
     app_runs = [run for run in bench.aml.accepted if run.body["ExperimentName"] != BARE_EXPERIMENT]
     assert len(app_runs) == len(names), "every new blob must have started a run"
     if "per-blob" in sections:
@@ -191,14 +191,14 @@ def per_blob_and_duplicate(bench: Bench, iterations: int, sections: set[str]) ->
 def duplicate_rows(bench: Bench, names: list[str]) -> None:
     posts_before = len(bench.aml.received)
     data = bench.storage.get_container_client("bench-events")
-    bare = [seconds(lambda: data.get_blob_client(name).download_blob(offset=0, length=HEAD_BYTES).readall())
+    bare = [seconds(lambda name=name: data.get_blob_client(name).download_blob(offset=0, length=HEAD_BYTES).readall())
             for name in names]
     for instance in ("same instance", "another instance"):
         if instance == "another instance":
             process_services.cache_clear()  # a fresh process: nothing remembered
             deliver_blob("bench-events", names[0])  # its own warm-up (token, clients)
         with counting_requests() as sent:
-            timings = [seconds(lambda: deliver_blob("bench-events", name)) for name in names[1:]]
+            timings = [seconds(lambda name=name: deliver_blob("bench-events", name)) for name in names[1:]]
         trips = bench.storage_requests(sent) / len(timings)
         posts = len(bench.aml.received) - posts_before
         ratio = statistics.median(timings) / statistics.median(bare)

@@ -43,7 +43,7 @@ class MariaDb:
         assert self._folder is not None, "not started"
         return Path(self._folder.name) / "mysqld.sock"
 
-    def start(self, timeout: float = 60.0) -> "MariaDb":
+    def start(self, timeout: float = 60.0) -> MariaDb:
         found = programs()
         if found is None:
             raise MariaDbNotInstalled("MariaDB is not installed (Debian/Ubuntu: apt-get install mariadb-server)")
@@ -89,7 +89,7 @@ class MariaDb:
             self._folder.cleanup()
             self._folder = None
 
-    def __enter__(self) -> "MariaDb":
+    def __enter__(self) -> MariaDb:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

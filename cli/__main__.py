@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 from azure.core.exceptions import AzureError
 
@@ -145,7 +146,7 @@ def _settings_file(path: str) -> dict[str, str]:
     try:
         values = json.loads(Path(path).read_text(encoding="utf-8")).get("Values", {})
     except (OSError, ValueError, AttributeError) as error:
-        raise SystemExit(f"--settings {path}: not a readable local.settings.json-style file ({error})")
+        raise SystemExit(f"--settings {path}: not a readable local.settings.json-style file ({error})") from None
     if not isinstance(values, dict):
         raise SystemExit(f"--settings {path}: \"Values\" must be an object of settings")
     return {name: str(value) for name, value in values.items()}

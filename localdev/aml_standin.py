@@ -16,9 +16,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from localdev.http_server import LocalServer, QuietHandler
@@ -134,9 +135,9 @@ class AcceptedRun:
 
 
 class _Handler(QuietHandler):
-    server_owner: "AmlStandIn"
+    server_owner: AmlStandIn
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         owner = self.server_owner
         raw = self.read_body()
         url = urlsplit(self.path)
@@ -172,7 +173,7 @@ class _Handler(QuietHandler):
         owner.record(url, self.headers, raw, status)
         self.send_json(status, json.dumps(body).encode(), headers)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         owner = self.server_owner
         if self.path == "/_standin/runs":
             runs = [run.__dict__ for run in owner.accepted]
@@ -334,7 +335,7 @@ class AmlStandIn(LocalServer):
             data_paths = body.get("DataPathAssignments") or {}
             print(f"[azure-ml stand-in] accepted run {run.run_id} experiment={body['ExperimentName']} "
                   f"data={json.dumps(data_paths, ensure_ascii=False)}", flush=True)
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         return 200, {
             "Id": run.run_id,
             "Status": {"StatusCode": "NotStarted", "StatusDetail": None, "CreationTime": now, "EndTime": None},
@@ -420,7 +421,7 @@ def parse_run_filter(text: str):
             checks.append(lambda tags, name=exists[1]: name in tags)
         elif clause != "ParentRunId eq null":
             raise ValueError(f"unsupported expression {clause!r}")
-    if tokens.count("(") != tokens.count(")") or not checks and text.strip():
+    if tokens.count("(") != tokens.count(")") or (not checks and text.strip()):
         raise ValueError(f"unbalanced or empty expression {text!r}")
     return lambda tags: all(check(tags) for check in checks)
 
@@ -428,7 +429,7 @@ def parse_run_filter(text: str):
 def _run_dto(run: AcceptedRun) -> dict[str, Any]:
     """A pipeline run as run history lists it (RunDto)."""
     return {"runId": run.run_id, "parentRunId": None, "status": "NotStarted", "runType": "azureml.PipelineRun",
-            "createdUtc": datetime.now(timezone.utc).isoformat(), "tags": run.labels,
+            "createdUtc": datetime.now(UTC).isoformat(), "tags": run.labels,
             "properties": {"azureml.runsource": "azureml.PipelineRun"}}
 
 

@@ -54,7 +54,7 @@ class Azurite:
         self._process: subprocess.Popen[str] | None = None
         self._output: list[str] = []
 
-    def start(self, timeout: float = 30.0) -> "Azurite":
+    def start(self, timeout: float = 30.0) -> Azurite:
         node = shutil.which("node")
         if node is None or not AZURITE_SCRIPT.exists():
             raise AzuriteNotInstalled(
@@ -108,7 +108,7 @@ class Azurite:
             self._location.cleanup()
             self._location = None
 
-    def __enter__(self) -> "Azurite":
+    def __enter__(self) -> Azurite:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -73,7 +73,8 @@ def _show_the_main_job(storage: BlobServiceClient, aml: AmlStandIn, ledger_conta
     storage.get_container_client(CONTAINER).create_container()
     data = SAMPLE.read_bytes()
     rows = data.count(b"\n") - 1
-    _step(f"dropping {SAMPLE.relative_to(PROJECT_ROOT)} into {CONTAINER}/{BLOB_NAME} ({len(data):,} bytes, {rows} rows)")
+    _step(f"dropping {SAMPLE.relative_to(PROJECT_ROOT)} into {CONTAINER}/{BLOB_NAME} "
+          f"({len(data):,} bytes, {rows} rows)")
     etag = storage.get_blob_client(CONTAINER, BLOB_NAME).upload_blob(data, overwrite=True)["etag"].strip('"')
     print(f"   ETag {etag}")
 

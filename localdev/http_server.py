@@ -12,7 +12,7 @@ class QuietHandler(BaseHTTPRequestHandler):
     # second by ~40 ms, which would make every local round trip look slow.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         """Silence per-request stderr lines; the stand-ins record what they receive instead."""
 
     def send_json(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -38,7 +38,7 @@ class LocalServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         owner = self
 
         class Handler(self.handler_class):

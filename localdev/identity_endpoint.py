@@ -25,9 +25,9 @@ class TokenRequest:
 
 
 class _Handler(QuietHandler):
-    server_owner: "IdentityEndpoint"
+    server_owner: IdentityEndpoint
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         owner = self.server_owner
         url = urlsplit(self.path)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}

@@ -7,6 +7,7 @@ itself would lose an in-memory emulator's data and its port.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -27,7 +28,7 @@ class TcpSwitch:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def up(self) -> "TcpSwitch":
+    def up(self) -> TcpSwitch:
         """Listen (on a free port the first time, the same port afterwards) and relay each connection."""
         with self._lock:
             if self._listener is not None:
@@ -84,7 +85,7 @@ class TcpSwitch:
         _close(source)
         _close(sink)
 
-    def __enter__(self) -> "TcpSwitch":
+    def __enter__(self) -> TcpSwitch:
         return self.up()
 
     def __exit__(self, *exc: object) -> None:
@@ -93,8 +94,6 @@ class TcpSwitch:
 
 def _close(connection: socket.socket) -> None:
     """Shut down first: that wakes a thread blocked in accept() or recv() on it, which close() alone may not."""
-    try:
+    with contextlib.suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     connection.close()

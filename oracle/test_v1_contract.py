@@ -39,7 +39,7 @@ def contract_problems(body: Any, model: str = "PipelineSubmissionInfo", models: 
     try:
         wire = Serializer(models).body(Deserializer(models)(model, body), model)
     except DeserializationError as error:
-        return problems + [f"refused by the SDK's model: {error}"]
+        return [*problems, f"refused by the SDK's model: {error}"]
     if wire != body:
         problems.append(f"the SDK would send {json.dumps(wire, sort_keys=True)}")
     return problems

@@ -71,7 +71,8 @@ class RecordingCredential:
 
 def test_a_401_claims_challenge_is_passed_to_the_credential():
     credential = RecordingCredential()
-    challenge = 'Bearer realm="", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZX19fQ"'
+    challenge = ('Bearer realm="", error="insufficient_claims", '
+                 'claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZX19fQ"')
     with AmlStandIn() as server:
         server.inject(Respond(401, headers={"WWW-Authenticate": challenge}))
         submit(server, TokenProvider(credential))

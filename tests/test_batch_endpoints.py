@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -13,6 +14,7 @@ from shared.rules.payloads import repeatability_id
 from tests.support.batch import batch_rule, rules_file
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
+
 
 def test_one_csv_drop_starts_a_v1_run_and_a_v2_job_from_two_rules(app_env, aml, identity, tmp_path, monkeypatch):
     rules_file(tmp_path, monkeypatch, [
@@ -75,7 +77,7 @@ def test_without_a_datastore_the_blob_url_is_the_input(app_env, aml, tmp_path, m
 
 def test_a_sas_in_the_watched_connection_never_reaches_a_job_or_explain(app_env, aml, azurite, tmp_path,
                                                                         monkeypatch):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
@@ -83,9 +85,10 @@ def test_a_sas_in_the_watched_connection_never_reaches_a_job_or_explain(app_env,
     from tests.support.http import call
 
     sas = generate_account_sas(ACCOUNT, ACCOUNT_KEY, ResourceTypes(service=True, container=True, object=True),
-                               AccountSasPermissions(read=True, list=True), datetime.now(timezone.utc) + timedelta(hours=1))
+                               AccountSasPermissions(read=True, list=True), datetime.now(UTC) + timedelta(hours=1))
     upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
-    monkeypatch.setenv("WATCH_STORAGE", f"BlobEndpoint={azurite.endpoints['blob']}/{ACCOUNT};SharedAccessSignature={sas}")
+    monkeypatch.setenv("WATCH_STORAGE",
+                       f"BlobEndpoint={azurite.endpoints['blob']}/{ACCOUNT};SharedAccessSignature={sas}")
     rules_file(tmp_path, monkeypatch, [batch_rule(aml, data_path={"parameter": "input_data"})])
 
     explained = call("http_explain", body={"blob": "incoming/a.csv"})[1]

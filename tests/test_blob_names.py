@@ -7,7 +7,7 @@ another container, because HTTP clients remove dot segments from the URL.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
@@ -21,8 +21,8 @@ from shared.rules.blob_names import BlobNameError, blob_name_problem, checked_bl
 from shared.rules.config import ConfigError, load_config
 from shared.rules.decisions import Outcome
 from tests.support.harness import deliver_blob, service_client, upload
-from tests.support.samples import SAMPLE_CSV
 from tests.support.http import call, event
+from tests.support.samples import SAMPLE_CSV
 
 ESCAPES = ["../other/x.csv", "incoming/../../other/x.csv", "./x.csv", "a/./x.csv", "a/.../x.csv",
            "..\\other\\x.csv", "/other/x.csv", "a//x.csv", "incoming/", "%2e%2e/other/x.csv", "a%2Fb.csv",
@@ -61,8 +61,9 @@ def sas_env(app_env, azurite, monkeypatch) -> dict[str, str]:
     """The watched account through an account SAS, as in the issue, and another container with a blob in it."""
     sas = generate_account_sas(ACCOUNT, ACCOUNT_KEY, ResourceTypes(service=True, container=True, object=True),
                                AccountSasPermissions(read=True, list=True, write=True, create=True),
-                               expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    monkeypatch.setenv("WATCH_STORAGE", f"BlobEndpoint={azurite.endpoints['blob']}/{ACCOUNT};SharedAccessSignature={sas}")
+                               expiry=datetime.now(UTC) + timedelta(hours=1))
+    monkeypatch.setenv("WATCH_STORAGE",
+                       f"BlobEndpoint={azurite.endpoints['blob']}/{ACCOUNT};SharedAccessSignature={sas}")
     other = app_env["WATCH_CONTAINER"].replace("data-", "other-")
     service_client().create_container(other)
     upload(other, "x.csv", SAMPLE_CSV)

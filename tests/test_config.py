@@ -71,11 +71,13 @@ def test_minimal_settings_give_one_default_rule_and_default_app_settings():
     assert config.ledger_container == "aml-trigger-ledger"
     assert config.managed_identity_client_id is None
     (rule,) = config.rules
-    assert (rule.name, rule.watch.prefix, rule.watch.suffix, rule.watch.include_subfolders) == ("default", "", ".csv", False)
+    watch = rule.watch
+    assert (rule.name, watch.prefix, watch.suffix, watch.include_subfolders) == ("default", "", ".csv", False)
     assert (rule.run.experiment, dict(rule.run.parameters), rule.run.data_path) == ("retrain", {}, None)
     assert (rule.run.required_columns, rule.run.description, rule.run.continue_on_step_failure) == ((), None, None)
     assert rule.run.run_source == "SDK"
-    assert (rule.run.target.url, rule.run.target.kind, rule.run.target.scope) == (PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE, ARM_SCOPE)
+    target = rule.run.target
+    assert (target.url, target.kind, target.scope) == (PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE, ARM_SCOPE)
 
 
 def test_watch_settings_set_prefix_and_suffix():
@@ -139,7 +141,8 @@ def test_data_path_needs_both_settings(present, missing):
 
 
 def test_required_columns_are_split_on_commas_and_trimmed():
-    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS=" MYCT, MMIN ,PRP")).run.required_columns == ("MYCT", "MMIN", "PRP")
+    rule = only_rule(minimal_env(CSV_REQUIRED_COLUMNS=" MYCT, MMIN ,PRP"))
+    assert rule.run.required_columns == ("MYCT", "MMIN", "PRP")
 
 
 def test_empty_entries_in_the_required_columns_setting_are_dropped():
@@ -222,7 +225,8 @@ def test_retry_claim_ledger_and_identity_settings_are_read():
     ), NO_APP_ROOT)
     assert config.retry == RetrySettings(max_attempts=3, base_delay=0.5, max_delay=10.0, deadline=60.0,
                                          attempt_timeout=20.0)
-    assert (config.claim_expiry, config.ledger_connection, config.ledger_container) == (120.0, "LedgerConn", "my-ledger")
+    ledger = (config.claim_expiry, config.ledger_connection, config.ledger_container)
+    assert ledger == (120.0, "LedgerConn", "my-ledger")
     assert config.managed_identity_client_id == "client-1"
 
 
@@ -245,13 +249,16 @@ def test_rules_file_with_several_rules_and_setting_references(tmp_path):
 
     daily, weekly = load_config(env, tmp_path).rules
 
-    assert (daily.name, daily.watch.prefix, daily.watch.suffix, daily.watch.include_subfolders) == ("daily", "daily/", ".csv", False)
+    assert (daily.name, daily.watch.prefix, daily.watch.suffix, daily.watch.include_subfolders) == (
+        "daily", "daily/", ".csv", False)
     assert (daily.run.experiment, dict(daily.run.parameters)) == ("retrain-prod", {"model_name": "m1", "max_trials": 5})
     assert daily.run.data_path == DataPathBinding("input_datapath", "workspaceblobstore")
     assert (daily.run.required_columns, daily.run.target.url, daily.run.target.kind) == \
         (("MYCT", "PRP"), PIPELINE_URL, TargetKind.PUBLISHED_PIPELINE)
-    assert (weekly.name, weekly.watch.prefix, weekly.watch.suffix, weekly.watch.include_subfolders) == ("weekly", "weekly/", ".CSV", True)
-    assert (weekly.run.description, weekly.run.continue_on_step_failure, weekly.run.run_source) == ("from prod", False, "API")
+    assert (weekly.name, weekly.watch.prefix, weekly.watch.suffix, weekly.watch.include_subfolders) == (
+        "weekly", "weekly/", ".CSV", True)
+    run = weekly.run
+    assert (run.description, run.continue_on_step_failure, run.run_source) == ("from prod", False, "API")
     assert (weekly.run.target.kind, weekly.run.target.pipeline_version, weekly.run.target.scope) == \
         (TargetKind.PIPELINE_ENDPOINT, "2", "https://ml.azure.com/.default")
 
@@ -291,7 +298,8 @@ def test_unknown_keys_are_reported_at_every_level(tmp_path):
     assert "rules.json: (top level) = ['extra']: only the keys rules, schedules, description and $schema" in message
     assert "rules.json: rules[0].nmae = 'typo': a known rule key (continue_on_step_failure, data_path," in message
     assert "rules.json: rules[0].data_path.path = 'x': only parameter and datastore" in message
-    assert "rules.json: rules[0].target.verison = '2': a known target key (deployment, kind, pipeline_version, scope, url, workspace)" in message
+    assert ("rules.json: rules[0].target.verison = '2': "
+            "a known target key (deployment, kind, pipeline_version, scope, url, workspace)") in message
 
 
 def test_duplicate_rule_names_are_reported(tmp_path):

@@ -16,7 +16,8 @@ DATA_PATH = {"parameter": "input_datapath", "datastore": "workspaceblobstore"}
 def env_for(tmp_path, schedules: list, **settings: str) -> dict[str, str]:
     (tmp_path / "rules.json").write_text(json.dumps({"schedules": schedules}), encoding="utf-8")
     return {"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
-            "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5", "TRIGGER_RULES_FILE": "rules.json", **settings}
+            "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5", "TRIGGER_RULES_FILE": "rules.json",
+            **settings}
 
 
 def entry(**fields) -> dict:

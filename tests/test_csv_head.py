@@ -62,7 +62,7 @@ def test_non_utf8_bytes_inside_a_truncated_head_are_rejected():
 
 
 def test_whole_blob_ending_inside_a_multibyte_character_is_rejected():
-    content = "name\nZürich".encode("utf-8")[:-5]  # ends with the first byte of 'ü'
+    content = "name\nZürich".encode()[:-5]  # ends with the first byte of 'ü'
     assert whole(content).startswith("not UTF-8 text (byte 0xc3 at offset 6)")
 
 
@@ -121,7 +121,7 @@ def test_truncated_head_with_a_complete_header_is_accepted_without_a_data_row(he
 
 
 def test_truncated_head_cut_inside_a_multibyte_character_is_accepted():
-    content = "name,city\nJosé,Zürich\nLi,東京\n".encode("utf-8")
+    content = "name,city\nJosé,Zürich\nLi,東京\n".encode()
     for cut in (content.index("é".encode()) + 1, content.index("東".encode()) + 1, content.index("東".encode()) + 2):
         assert truncated(content[:cut], blob_size=len(content)) is None, cut
 
@@ -130,7 +130,7 @@ def test_truncated_head_still_checks_required_columns():
     assert truncated("MYCT,MMIN\n1,", required_columns=["PRP"]).startswith("missing required columns: PRP")
 
 
-@pytest.mark.parametrize("head", ["MYCT,MMIN,PRP", "x" * 4096, "naïve".encode("utf-8")[:3]])
+@pytest.mark.parametrize("head", ["MYCT,MMIN,PRP", "x" * 4096, "naïve".encode()[:3]])
 def test_truncated_head_without_a_newline_has_no_complete_header(head):
     assert truncated(head).startswith("no complete header row in the first ")
 

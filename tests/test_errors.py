@@ -21,8 +21,17 @@ from shared.operations.http_api import answer, error_status
 from shared.rules.blob_names import BlobNameError
 from shared.rules.config import ConfigError
 from shared.rules.decisions import Outcome
-from shared.rules.errors import (Conflict, InvalidInput, NotFound, OperationError, TooLarge, TriggerError, Unavailable,
-                                 UnsupportedMediaType, Unprocessable)
+from shared.rules.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OperationError,
+    TooLarge,
+    TriggerError,
+    Unavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from shared.rules.ledger_record import RunState
 from shared.rules.ncrontab import CronError
 from shared.rules.recurrence import RecurrenceError

@@ -65,7 +65,7 @@ def test_an_unreachable_identity_endpoint_is_a_recorded_transient_failure(app_en
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
     etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
 
-    with pytest.raises(TransientSubmitError, match="no token for https://management.azure.com/.default"):
+    with pytest.raises(TransientSubmitError, match=r"no token for https://management\.azure\.com/\.default"):
         deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
 
     record = ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)
@@ -95,7 +95,7 @@ def test_user_assigned_identity_without_client_id_fails_clearly_and_posts_nothin
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "2")
     etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
 
-    with pytest.raises(TransientSubmitError, match="no token for https://management.azure.com/.default"):
+    with pytest.raises(TransientSubmitError, match=r"no token for https://management\.azure\.com/\.default"):
         deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
 
     assert aml.received == []

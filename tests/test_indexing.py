@@ -13,8 +13,15 @@ import pytest
 from azurefunctions.extensions.base import meta as extension_meta
 
 from shared.rules.config import ConfigError
-from tests.support.harness import (BLOB_FUNCTION, PROJECT_ROOT, assert_parameters_fit_bindings, deliver_blob,
-                                   indexed_function, indexed_functions, upload)
+from tests.support.harness import (
+    BLOB_FUNCTION,
+    PROJECT_ROOT,
+    assert_parameters_fit_bindings,
+    deliver_blob,
+    indexed_function,
+    indexed_functions,
+    upload,
+)
 from tests.support.indexing import index_in_fresh_process
 from tests.support.samples import SAMPLE_CSV
 

@@ -7,8 +7,8 @@ names the import that breaks the order. Unit tests: the sources are parsed, neve
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import pytest
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -56,7 +56,7 @@ def test_a_claim_is_honoured_until_it_expires_by_the_servers_clock(container):
 
 def test_a_live_claim_is_judged_by_the_servers_clock_not_a_taker_whose_clock_runs_an_hour_ahead(container):
     assert isinstance(claim(Ledger(container, claim_expiry=60)), Claim)
-    an_hour_ahead = datetime.now(timezone.utc) + timedelta(hours=1)
+    an_hour_ahead = datetime.now(UTC) + timedelta(hours=1)
 
     taker = Ledger(container, claim_expiry=60, now=lambda: an_hour_ahead)
 

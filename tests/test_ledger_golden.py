@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from shared.clients.ledger import Claim, Duplicate, Ledger, RunState, rule_names
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}
-MOMENT = datetime(2036, 3, 1, 8, 30, 15, 123456, tzinfo=timezone.utc)
+MOMENT = datetime(2036, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 """Later than any real write: where a reply carries no Date, a claim of expiry 0 reads as expired at once."""
 
 

@@ -14,8 +14,8 @@ from shared.operations.sweep import sweep
 from shared.rules.keys import blob_version_key
 from shared.rules.payloads import blob_tags
 from tests.support.harness import deliver_blob, ledger_record, upload
-from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV
 from tests.support.http import call
+from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV
 
 
 def a_sweep():

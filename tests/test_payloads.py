@@ -11,11 +11,11 @@ import pytest
 
 from shared.rules.config import DataPathBinding, RunSpec, load_config
 from shared.rules.keys import blob_version_key, normalize_etag
-from shared.rules.payloads import (MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission,
-                                   v2_submission)
+from shared.rules.payloads import MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission, v2_submission
 from shared.rules.targets import ARM_SCOPE, parse_target
 
-WORKSPACE = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/PipelineRuns"
+WORKSPACE = ("/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+             "/PipelineRuns")
 PIPELINE_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
 ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"
 CONTAINER = "training-data"

@@ -14,9 +14,9 @@ from shared.rules.config import ConfigError, load_config
 from shared.rules.redaction import looks_secret, mask_text
 from shared.rules.targets import redact_url
 from tests.support.harness import deliver_blob, upload
+from tests.support.http import call
 from tests.support.samples import FAKE_JWT, SAMPLE_CSV
 from tests.support.settings import NO_APP_ROOT, minimal_env
-from tests.support.http import call
 
 ACCOUNT_KEY = "Zm9vYmFyS2V5VmFsdWUxMjM0NTY3ODkwQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w/+Q=="
 CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={ACCOUNT_KEY};EndpointSuffix=core.windows.net"

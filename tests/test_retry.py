@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random as random_module
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.rules.retry import RETRYABLE_STATUS, full_jitter_delay, is_retryable_status, next_delay, retry_after_seconds
 
-NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 HTTP_NOW = "Fri, 01 Mar 2024 12:00:00 GMT"
 
 
@@ -94,7 +94,7 @@ def test_next_delay_without_retry_after_is_the_backoff():
 
 
 def test_retryable_statuses_are_exactly_the_transient_ones():
-    assert RETRYABLE_STATUS == {408, 429, 500, 502, 503, 504}
+    assert {408, 429, 500, 502, 503, 504} == RETRYABLE_STATUS
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])

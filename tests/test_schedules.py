@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -111,7 +111,7 @@ def ledger_record_for(name: str, occurrence: datetime) -> dict:
 
 
 def start_of_year() -> datetime:
-    return datetime(datetime.now(timezone.utc).year, 1, 1, tzinfo=timezone.utc)
+    return datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC)
 
 
 def test_the_same_occurrence_fired_twice_concurrently_posts_once(app_env, aml, tmp_path, monkeypatch, caplog,
@@ -158,7 +158,7 @@ DAILY = "0 0 2 * * *"
 
 def fire_at(name: str, day: int, **kwargs):
     """Fire schedule ``name`` as its tick for 2 November 2026 + ``day`` days, 02:00 UTC, arrives 0.3 s late."""
-    fired_at = datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, tzinfo=timezone.utc)
+    fired_at = datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, tzinfo=UTC)
     return fire_schedule(name, fired_at=fired_at, past_due=False, services=build_services(os.environ), **kwargs)
 
 
@@ -191,7 +191,7 @@ class Listed:
 
 
 def test_newest_ties_on_last_modified_go_to_the_greatest_name():
-    same = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    same = datetime(2026, 11, 2, tzinfo=UTC)
     blobs = [Listed("in/b.csv", same), Listed("in/c.csv", same), Listed("in/a.csv", same),
              Listed("in/z.csv", same - timedelta(seconds=1)), Listed("in/zz.csv", same + timedelta(seconds=1), 0)]
     assert newest_blob(blobs, BlobFilter(prefix="in/")).name == "in/c.csv"
@@ -212,7 +212,7 @@ def test_only_if_new_data_skips_until_a_new_version_arrives(app_env, aml, tmp_pa
     assert [d.outcome for d in (first, second, third)] == ["submitted", "skipped", "submitted"]
     assert second.reason.startswith("no new data: incoming/a.csv") and "2026-11-02T02:00:00Z" in second.reason
     assert relative_paths(aml) == ["incoming/a.csv", "incoming/a.csv"]
-    assert ledger_record_for("daily", datetime(2026, 11, 3, 2, tzinfo=timezone.utc))["state"] == "skipped"
+    assert ledger_record_for("daily", datetime(2026, 11, 3, 2, tzinfo=UTC))["state"] == "skipped"
 
 
 def test_an_only_if_new_data_skip_in_the_same_process_names_the_run_that_used_the_data(app_env, aml, tmp_path,
@@ -222,7 +222,7 @@ def test_an_only_if_new_data_skip_in_the_same_process_names_the_run_that_used_th
                                                   only_if_new_data=True)])
     etag = upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
     services = build_services(os.environ)
-    first, second = (fire_schedule("daily", fired_at=datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, timezone.utc),
+    first, second = (fire_schedule("daily", fired_at=datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, UTC),
                                    past_due=False, services=services) for day in (0, 1))
 
     assert (first.outcome, second.outcome) == ("submitted", "skipped")
@@ -310,12 +310,12 @@ def test_a_transient_failure_is_recorded_and_raised_for_the_hosts_retry(app_env,
 
 
 def test_a_tick_a_hair_early_stands_for_its_own_occurrence():
+    from shared.flows.schedule_runs import occurrence_for
     from shared.rules.config import Schedule
     from shared.rules.ncrontab import parse_ncrontab
-    from shared.flows.schedule_runs import occurrence_for
 
     daily = Schedule(name="daily", cron=parse_ncrontab(DAILY), run=None)  # only the expression matters here
-    due = datetime(2026, 11, 2, 2, 0, 0, tzinfo=timezone.utc)
+    due = datetime(2026, 11, 2, 2, 0, 0, tzinfo=UTC)
     assert occurrence_for(daily, due - timedelta(milliseconds=300)) == due  # not the day before
     assert occurrence_for(daily, due + timedelta(seconds=59)) == due
 
@@ -333,4 +333,4 @@ def test_retrying_a_schedule_record_reruns_its_own_occurrence(app_env, aml, tmp_
 
     assert (code, answer["occurrence"]) == (201, "2026-11-02T02:00:00Z")  # the record's occurrence, not today's
     assert aml.accepted[0].body["tags"]["trigger_occurrence"] == "2026-11-02T02:00:00Z"
-    assert ledger_record_for("daily", datetime(2026, 11, 2, 2, tzinfo=timezone.utc))["state"] == "submitted"
+    assert ledger_record_for("daily", datetime(2026, 11, 2, 2, tzinfo=UTC))["state"] == "submitted"

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from shared.rules import settings
-from shared.rules.config import (RetrySettings, attempt_below_deadline, claim_outlives_deadline,
-                                 deadline_within_function_timeout, http_deadline_above_attempt,
-                                 listing_delay_leaves_time_to_post, max_delay_at_least_base_delay)
+from shared.rules.config import (
+    RetrySettings,
+    attempt_below_deadline,
+    claim_outlives_deadline,
+    deadline_within_function_timeout,
+    http_deadline_above_attempt,
+    listing_delay_leaves_time_to_post,
+    max_delay_at_least_base_delay,
+)
 
 
 def test_the_defaults_the_code_runs_on_are_the_declared_ones():

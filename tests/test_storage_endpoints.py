@@ -3,7 +3,6 @@ SAS or bearer token is ever sent where a setting steers it."""
 
 from __future__ import annotations
 
-import socket
 import socketserver
 import threading
 
@@ -11,8 +10,8 @@ import pytest
 
 from shared.rules.config import ConfigError, load_config
 from shared.rules.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
-from tests.support.settings import NO_APP_ROOT, minimal_env
 from tests.support.http import call
+from tests.support.settings import NO_APP_ROOT, minimal_env
 
 
 class RecordingListener(socketserver.ThreadingTCPServer):
@@ -30,7 +29,7 @@ class RecordingListener(socketserver.ThreadingTCPServer):
                 self.request.settimeout(2)
                 try:
                     listener.received.append(self.request.recv(65536))
-                except (socket.timeout, OSError):
+                except (TimeoutError, OSError):
                     listener.received.append(b"")
 
         super().__init__(("127.0.0.1", 0), Record)
@@ -98,7 +97,8 @@ AZURITE = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey
      "WATCH_STORAGE (BlobEndpoint)", "must be the account's root (no path)"),
     ({"WATCH_STORAGE": "BlobEndpoint=https://acct.blob.core.windows.net?sig=a"},
      "WATCH_STORAGE (BlobEndpoint)", "must not carry a query string or fragment"),
-    ({"WATCH_STORAGE": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"},
+    ({"WATCH_STORAGE": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;"
+                       "EndpointSuffix=core.windows.net"},
      "WATCH_STORAGE (AccountName)", "must be https"),
     ({"WATCH_STORAGE": AZURITE}, "WATCH_STORAGE (BlobEndpoint)", "allowed only with AML_ALLOW_LOCAL_TARGETS=true"),
     ({"WATCH_STORAGE": "UseDevelopmentStorage=true"}, "WATCH_STORAGE",

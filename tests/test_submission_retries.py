@@ -68,7 +68,8 @@ def test_deadline_bounds_a_hanging_service_and_the_record_says_its_outcome_is_un
     aml.inject(Delay(5, then=Drop()), Delay(5, then=Drop()))
     started = time.monotonic()
 
-    with pytest.raises(TransientSubmitError, match="gave up after 1 attempt .deadline reached.: the outcome is unknown"):
+    with pytest.raises(TransientSubmitError,
+                       match=r"gave up after 1 attempt .deadline reached.: the outcome is unknown"):
         etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
         deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
 

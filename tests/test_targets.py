@@ -115,7 +115,8 @@ def test_conflicting_versions_are_rejected():
 
 
 def test_pipeline_version_on_a_published_pipeline_is_rejected():
-    assert target_error(published_url(), pipeline_version="2") == "pipeline_version applies to v1 pipeline endpoints only"
+    message = target_error(published_url(), pipeline_version="2")
+    assert message == "pipeline_version applies to v1 pipeline endpoints only"
 
 
 # --- what must not be in a URL, hosts, schemes -----------------------------------------------------------------
@@ -183,7 +184,7 @@ def test_several_problems_in_one_url_are_reported_together():
     ]
     parts = message.split("; ")
     assert len(parts) == len(expected_starts), message
-    for part, start in zip(parts, expected_starts):
+    for part, start in zip(parts, expected_starts, strict=True):
         assert part.startswith(start)
 
 
@@ -272,7 +273,8 @@ def test_a_batch_endpoint_scoring_uri_is_inferred_with_the_ml_audience():
 @pytest.mark.parametrize("url, kwargs, message", [
     ("https://retrain.eastus.api.azureml.ms/jobs", {}, "host 'retrain.eastus.api.azureml.ms' is not an Azure ML host "
                                                        "(expected *.inference.ml.azure.com"),
-    (published_url(host="retrain.eastus.inference.ml.azure.com"), {}, "is not an Azure ML host (expected *.api.azureml"),
+    (published_url(host="retrain.eastus.inference.ml.azure.com"), {},
+     "is not an Azure ML host (expected *.api.azureml"),
     (SCORING_URI, {"pipeline_version": "2"}, "pipeline_version applies to v1 pipeline endpoints only"),
     (published_url(), {"deployment": "blue"}, "deployment applies to batch endpoints only"),
     (SCORING_URI, {"deployment": "bad name"}, "deployment applies to batch endpoints only, and is a deployment name"),

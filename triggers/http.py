@@ -2,14 +2,22 @@
 
 import json
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import azure.functions as func
 
 from shared.clients.services import process_services
 from shared.operations import actions
-from shared.operations.http_api import (EXPLAIN_SCHEMA, RETRY_SCHEMA, START_SCHEMA, Answer, answer, decision_answer,
-                                        json_body, runs_query)
+from shared.operations.http_api import (
+    EXPLAIN_SCHEMA,
+    RETRY_SCHEMA,
+    START_SCHEMA,
+    Answer,
+    answer,
+    decision_answer,
+    json_body,
+    runs_query,
+)
 from shared.rules.decisions import Decision
 
 bp = func.Blueprint()

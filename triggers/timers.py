@@ -4,7 +4,7 @@ a problem in them registers none.
 """
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import azure.functions as func
 
@@ -23,7 +23,7 @@ def _register(schedule: Schedule) -> None:
     @bp.retry(strategy="exponential_backoff", max_retry_count="5", minimum_interval="00:00:10",
               maximum_interval="00:05:00")
     def start_scheduled_run(timer: func.TimerRequest) -> None:
-        fire_schedule(schedule.name, fired_at=datetime.now(timezone.utc), past_due=timer.past_due,
+        fire_schedule(schedule.name, fired_at=datetime.now(UTC), past_due=timer.past_due,
                       services=process_services())
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from azure.core.exceptions import AzureError
@@ -154,7 +155,7 @@ class PipelineSubmitter:
             page = lookup.page(continuation)
             data = None if page.body is None else json.dumps(page.body).encode("utf-8")
             headers = {"Content-Type": JSON} if data is not None else {}
-            call = _Call(lookup.scope, lambda token, page=page, data=data: self._send(
+            call = _Call(lookup.scope, lambda token, page=page, data=data, headers=headers: self._send(
                 page.method, page.url, data, {**headers, "Authorization": f"Bearer {token}"}),
                 lambda response: _page(lookup, response), (200,))
             try:
@@ -224,7 +225,7 @@ class PipelineSubmitter:
             reason,
             retryable=is_retryable_status(response.status_code),
             status=response.status_code, code=code, message=message,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After"), datetime.now(timezone.utc)),
+            retry_after=retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC)),
             www_authenticate=response.headers.get("WWW-Authenticate"),
             unknown=response.status_code in OUTCOME_UNKNOWN_STATUS,
         )

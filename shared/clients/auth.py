@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from azure.core.credentials import TokenCredential
 

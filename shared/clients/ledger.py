@@ -11,15 +11,17 @@ Protocol, which holds across threads, processes and machines because blob storag
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -115,7 +117,7 @@ def record_name(namespace: str, key: str) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Ledger:
@@ -124,7 +126,7 @@ class Ledger:
         container: ContainerClient,
         claim_expiry: float,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         poll_interval: float = 0.25,
@@ -265,14 +267,13 @@ class Ledger:
         else:
             conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
         result = self._container.get_blob_client(name).upload_blob(
-            data, content_settings=_JSON, metadata=metadata, **conditions, **({} if within is None else bounded(within)))
+            data, content_settings=_JSON, metadata=metadata, **conditions,
+            **({} if within is None else bounded(within)))
         return result["etag"]
 
     def _ensure_container(self) -> None:
         if self._container_ready:
             return
-        try:
+        with contextlib.suppress(ResourceExistsError):
             self._container.create_container()
-        except ResourceExistsError:
-            pass
         self._container_ready = True

@@ -6,9 +6,9 @@ import functools
 import logging
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 from azure.storage.blob import ContainerClient
 

@@ -6,8 +6,9 @@ also yields the version's ETag and size), then per rule: claim the key in the le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
@@ -25,7 +26,6 @@ from shared.rules.keys import blob_version_key, normalize_etag
 from shared.rules.matching import split_rules
 from shared.rules.payloads import DataRef, blob_tags, submission
 from shared.rules.targets import redact_url
-
 
 ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
 

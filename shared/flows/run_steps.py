@@ -18,7 +18,6 @@ from shared.rules.config import RunSpec
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.payloads import SubmitRequest
 
-
 SETTLE_GRACE = 20.0
 """Seconds past the invocation's deadline an outcome may take to be written: load checks keep the deadline 30 s
 before functionTimeout, so the host never kills an invocation that is still writing its record."""

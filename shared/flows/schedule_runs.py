@@ -7,8 +7,9 @@ a double-fired tick submits once and a past-due tick submits once for the occurr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from azure.storage.blob import ContainerClient
 
@@ -42,7 +43,7 @@ def occurrence_for(schedule: Schedule, fired_at: datetime) -> datetime:
 
 
 def schedule_occurrence_key(schedule: str, occurrence: datetime) -> str:
-    return hashlib.sha256(f"schedule\n{schedule}\n{_iso(occurrence)}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"schedule\n{schedule}\n{_iso(occurrence)}".encode()).hexdigest()
 
 
 def schedule_data_namespace(schedule: str) -> str:

@@ -7,8 +7,9 @@ import dataclasses
 import hashlib
 import re
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -191,7 +192,7 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
         key = blob_version_key(version.container, version.name, version.etag)
         return _or_pending(record_name(rule_namespace(rule), key), lambda: run_rule(found, version, services, deadline))
     request_id = request_id or uuid.uuid4().hex
-    key = hashlib.sha256(f"manual\n{rule}\n{request_id}".encode("utf-8")).hexdigest()
+    key = hashlib.sha256(f"manual\n{rule}\n{request_id}".encode()).hexdigest()
     subject = {"kind": "manual", "rule": rule, "request_id": request_id, "blob": blob, "experiment": experiment,
                "parameters": parameters}
     return _or_pending(record_name(manual_namespace(rule), key),
@@ -298,7 +299,7 @@ def _moment(value: str | None, what: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"{what} must be an ISO 8601 time such as 2026-11-22T02:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def retry(services: Services, *, record: str, deadline: float | None = None) -> Decision:

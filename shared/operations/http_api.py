@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from email.message import Message
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from azure.core.exceptions import AzureError
 
 from shared.operations.actions import RunPending, list_limit
 from shared.rules.config import ConfigError
 from shared.rules.decisions import Decision, Outcome
-from shared.rules.errors import (Conflict, InvalidInput, InvalidValue, NotFound, Pending, Refused, TooLarge,
-                                 TriggerError, Unavailable, UnsupportedMediaType, Unprocessable)
+from shared.rules.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidValue,
+    NotFound,
+    Pending,
+    Refused,
+    TooLarge,
+    TriggerError,
+    Unavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 
 MAX_REQUEST_BYTES = 64 * 1024
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,

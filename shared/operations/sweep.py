@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime
 
 from azure.storage.blob import BlobProperties
 
@@ -63,7 +63,7 @@ class SweepReport:
 def find_missing(services: Services, report: SweepReport) -> list[MissingVersion]:
     """Blob versions some rule watches whose record is absent, failed for now, or an abandoned claim."""
     missing: dict[tuple[str, str], set[str]] = {}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for rule in services.config.rules:
         handled = _handled_keys(services, rule, now, report)
         for name, etag in _watched_versions(services, rule, report):
@@ -75,7 +75,7 @@ def find_missing(services: Services, report: SweepReport) -> list[MissingVersion
 def find_open_manual(services: Services, report: SweepReport) -> list[str]:
     """Manual records of configured rules failed for now or abandoned: what a 202 from ``POST /api/runs`` left
     for the sweep. One listing for all rules (usually one empty page)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rules = {f"{manual_namespace(rule.name)}/" for rule in services.config.rules}
     return [record.name for record in _records(services, manual_namespace(""), report)
             if record.name[:record.name.rindex("/") + 1] in rules and _needs_work(services, record, now)]
@@ -90,7 +90,7 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     Recorded and logged.
     """
     started = services.monotonic()
-    report = SweepReport(started_at=_iso(datetime.now(timezone.utc)))
+    report = SweepReport(started_at=_iso(datetime.now(UTC)))
     missing = find_missing(services, report)
     open_manual = find_open_manual(services, report)
     report.missing = len(missing) + len(open_manual)

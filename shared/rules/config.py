@@ -12,9 +12,10 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from shared.rules import settings
 from shared.rules.blob_names import blob_name_problem
@@ -22,8 +23,13 @@ from shared.rules.errors import InvalidValue
 from shared.rules.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
 from shared.rules.redaction import MASK, mask_text, masked, secret_values
-from shared.rules.storage_endpoints import (EndpointRules, StorageAccount, StorageSettingError, allowed_hosts,
-                                            storage_account)
+from shared.rules.storage_endpoints import (
+    EndpointRules,
+    StorageAccount,
+    StorageSettingError,
+    allowed_hosts,
+    storage_account,
+)
 from shared.rules.targets import Target, TargetError, parse_target
 
 DEFAULT_SUFFIX = settings.WATCH_SUFFIX.default
@@ -179,7 +185,8 @@ class Problem:
     """Values of secret-named settings, masked wherever they appear in the line."""
 
     def __str__(self) -> str:
-        return f"{self.where} = {_shown(self.where, self.value, self.secrets)}: {mask_text(self.expected, self.secrets)}"
+        shown = _shown(self.where, self.value, self.secrets)
+        return f"{self.where} = {shown}: {mask_text(self.expected, self.secrets)}"
 
 
 class ConfigError(InvalidValue, ValueError):
@@ -206,7 +213,8 @@ def _redacted(where: str, value: Any, secrets: frozenset[str]) -> Any:
         return {key: _redacted(f"{where}.{key}", item, secrets) for key, item in value.items()}
     if isinstance(value, list):
         return [_redacted(where, item, secrets) for item in value]
-    if isinstance(value, str) and "=" in value and any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS):
+    hinted = any(hint in where.upper().replace("_", "") for hint in _SECRET_HINTS)
+    if isinstance(value, str) and "=" in value and hinted:
         return MASK
     return masked(value, secrets, name=where)
 
@@ -230,7 +238,8 @@ class _Problems(list):
 def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
     """Whether a Functions storage connection ``prefix`` is set, as a string or identity-based settings."""
     return any(
-        env.get(name) for name in (prefix, f"{prefix}__blobServiceUri", f"{prefix}__serviceUri", f"{prefix}__accountName")
+        env.get(name)
+        for name in (prefix, f"{prefix}__blobServiceUri", f"{prefix}__serviceUri", f"{prefix}__accountName")
     )
 
 
@@ -487,7 +496,8 @@ def _read_config_file(env: Mapping[str, str], app_root: Path, problems: _Problem
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        problems.add(settings.TRIGGER_RULES_FILE.name, str(path), "an existing JSON rules file (relative to the app root)")
+        problems.add(settings.TRIGGER_RULES_FILE.name, str(path),
+                     "an existing JSON rules file (relative to the app root)")
         return {}
     except OSError as error:
         problems.add(settings.TRIGGER_RULES_FILE.name, str(path), f"a readable JSON rules file ({error.strerror})")
@@ -773,7 +783,8 @@ def _data_source(raw: Any, label: Callable[[str], str], problems: _Problems) -> 
     if "blob" in raw:
         unsafe = blob_name_problem(raw["blob"])
         if unsafe:
-            problems.add(label("data.blob"), raw["blob"], f"a blob path inside the watched container (this one {unsafe})")
+            problems.add(label("data.blob"), raw["blob"],
+                         f"a blob path inside the watched container (this one {unsafe})")
             return None
         return DataSource(blob=raw["blob"])
     newest = raw["newest"]
@@ -792,7 +803,7 @@ def _target(raw: Any, label: Callable[[str], str], env: Mapping[str, str], allow
         return None
     _unknown_keys(raw, _TARGET_KEYS, lambda key: label(f"target.{key}"), "target", problems)
     version = raw.get("pipeline_version")
-    if version is not None and not isinstance(version, (str, int)) or isinstance(version, bool):
+    if (version is not None and not isinstance(version, (str, int))) or isinstance(version, bool):
         problems.add(label("target.pipeline_version"), version, "a pipeline endpoint version such as \"2\"")
         return None
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 HEAD_BYTES = 64 * 1024
 """How much of a blob is read to validate it: never the whole blob."""

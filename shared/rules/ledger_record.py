@@ -8,8 +8,9 @@ know included, so records written by older or newer code lose nothing.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 from shared.rules.redaction import masked
 

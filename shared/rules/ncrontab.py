@@ -9,7 +9,7 @@ and a day must match day-of-month AND day-of-week (unlike Vixie cron, which ORs 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from shared.rules.errors import InvalidValue
 
@@ -66,7 +66,7 @@ class CronSchedule:
             if self._day_matches(day):
                 found = self._time_in_day(bound, later)
                 if found is not None:
-                    return datetime.combine(day, found, tzinfo=timezone.utc)
+                    return datetime.combine(day, found, tzinfo=UTC)
             day += step
             bound = time(0, 0, 0) if later else time(23, 59, 59)
         return None
@@ -92,9 +92,9 @@ def parse_ncrontab(expression: str) -> CronSchedule:
     if len(parts) != 6:
         hint = f" (add the seconds field first: '0 {' '.join(parts)}')" if len(parts) == 5 else ""
         raise CronError(f"{expression!r} must have six fields: second minute hour day month day-of-week{hint}")
-    values = [_parse_field(text, spec) for text, spec in zip(parts, _FIELDS)]
+    values = [_parse_field(text, spec) for text, spec in zip(parts, _FIELDS, strict=True)]
     schedule = CronSchedule(expression, *values)
-    if schedule.earliest_after(datetime(2000, 1, 1, tzinfo=timezone.utc)) is None:
+    if schedule.earliest_after(datetime(2000, 1, 1, tzinfo=UTC)) is None:
         raise CronError(f"{expression!r} never fires (no date has that day of month, month and day of week)")
     return schedule
 
@@ -140,4 +140,4 @@ def _value(text: str, spec: _Field) -> int:
 def _utc_second(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    return moment.astimezone(UTC).replace(microsecond=0)

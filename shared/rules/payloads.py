@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from shared.rules.config import JOB_OUTPUT_TYPES, RunSpec
 from shared.rules.run_lookup import RunLookup, run_lookup

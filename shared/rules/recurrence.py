@@ -6,7 +6,7 @@ with the reason and the nearest expression, rather than silently changing when r
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.rules.errors import InvalidValue
@@ -40,7 +40,7 @@ def recurrence_to_ncrontab(recurrence: dict[str, Any]) -> str:
     if recurrence.get("time_zone") not in (None, "UTC", "Etc/UTC", "Coordinated Universal Time"):
         raise RecurrenceError("time_zone must be UTC: timers on Linux plans run in UTC, so give times in UTC")
     start = _start_time(recurrence.get("start_time"))
-    if start is not None and start > datetime.now(timezone.utc):
+    if start is not None and start > datetime.now(UTC):
         raise RecurrenceError("a start_time in the future has no NCRONTAB form (the expression would fire from "
                               "now on); add the schedule when it should start, or keep it enabled: false until then")
     time_fields = [key for key in ("hours", "minutes", "week_days", "time_of_day") if recurrence.get(key) is not None]
@@ -137,4 +137,4 @@ def _start_time(value: Any) -> datetime | None:
         start = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise RecurrenceError(f"start_time {value!r} must be an ISO 8601 time such as 2026-01-01T02:00:00Z") from None
-    return start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start.astimezone(timezone.utc)
+    return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)

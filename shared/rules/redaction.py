@@ -8,7 +8,8 @@ secret in a field with an innocent name is caught by its shape, or because its t
 from __future__ import annotations
 
 import re
-from typing import Any, Collection, Mapping
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from shared.rules.targets import redact_url
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import email.utils
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth another try; every other 4xx is the caller's mistake and is final."""
@@ -34,7 +34,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
 
 

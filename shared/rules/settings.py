@@ -7,8 +7,9 @@ name a problem is reported under come from here; the README's settings table is 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 Report = Callable[[str, Any, str], None]
 """Where a problem goes: (where, value, expected), as ``shared.rules.config`` collects them."""

@@ -10,8 +10,8 @@ local-development flag, AML_ALLOW_LOCAL_TARGETS=true.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from urllib3.util import parse_url
@@ -101,8 +101,10 @@ def _from_connection_string(connection: str, text: str, rules: EndpointRules,
             return None
         return StorageAccount(connection, DEVELOPMENT_ENDPOINTS["blob"], account_key=DEVELOPMENT_ACCOUNT)
     name = fields.get("ACCOUNTNAME")
-    if name is not None and not (ACCOUNT_NAME.fullmatch(name) or (rules.allow_local and name == DEVELOPMENT_ACCOUNT[0])):
-        problems.append((f"{connection} (AccountName)", name, "a storage account name: 3-24 lowercase letters and digits"))
+    local = rules.allow_local and name == DEVELOPMENT_ACCOUNT[0]
+    if name is not None and not (ACCOUNT_NAME.fullmatch(name) or local):
+        problems.append((f"{connection} (AccountName)", name,
+                         "a storage account name: 3-24 lowercase letters and digits"))
         return None
     endpoints = {}
     for service in ("blob", "queue"):
@@ -171,13 +173,14 @@ def _endpoint_problem(url: str, service: str, rules: EndpointRules) -> str | Non
         host, port = (parts.hostname or ""), parts.port
         sent_to = (parse_url(url).host or "").lower()
     except ValueError:
-        return "not a URL: expected https://<account>.{service}.core.windows.net".format(service=service)
+        return f"not a URL: expected https://<account>.{service}.core.windows.net"
     if "%" in parts.netloc or sent_to.strip("[]") != host:
         return "host is ambiguous (percent-encoding, or a host HTTP clients would read differently)"
     if "@" in parts.netloc:
         return "must not carry user info"
     if parts.query or parts.fragment or "?" in url or "#" in url:
-        return "must not carry a query string or fragment (a SAS belongs in the connection string's SharedAccessSignature)"
+        return ("must not carry a query string or fragment "
+                "(a SAS belongs in the connection string's SharedAccessSignature)")
     if rules.allow_local and is_loopback(host):
         if parts.scheme not in ("http", "https") or not re.fullmatch(r"/[a-z0-9]{3,24}/?", parts.path):
             return "a local emulator endpoint: http://127.0.0.1:<port>/<account> (path-style, as Azurite serves)"
@@ -186,8 +189,7 @@ def _endpoint_problem(url: str, service: str, rules: EndpointRules) -> str | Non
         return ("must be https (http and loopback hosts such as Azurite are allowed only with "
                 "AML_ALLOW_LOCAL_TARGETS=true, for local development)")
     if parts.path not in ("", "/"):
-        return "must be the account's root (no path): https://<account>.{service}.core.windows.net".format(
-            service=service)
+        return f"must be the account's root (no path): https://<account>.{service}.core.windows.net"
     if port not in (None, 443):
         return "must use the default https port"
     if host in rules.allowed_hosts:

@@ -6,8 +6,9 @@ import inspect
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import azure.functions as func
 from azure.storage.blob import BlobServiceClient
@@ -18,8 +19,19 @@ from shared.clients.ledger import record_name, rule_namespace
 from shared.rules.keys import blob_version_key, normalize_etag
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-__all__ = ["BLOB_FUNCTION", "PROJECT_ROOT", "assert_parameters_fit_bindings", "deliver_blob", "run_together", "host_blob_client", "indexed_function",
-           "indexed_functions", "ledger_record", "service_client", "upload"]
+__all__ = [
+    "BLOB_FUNCTION",
+    "PROJECT_ROOT",
+    "assert_parameters_fit_bindings",
+    "deliver_blob",
+    "host_blob_client",
+    "indexed_function",
+    "indexed_functions",
+    "ledger_record",
+    "run_together",
+    "service_client",
+    "upload",
+]
 
 
 def assert_parameters_fit_bindings(function: Any) -> None:
@@ -50,7 +62,7 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
         barrier.wait()
         try:
             results[index] = calls[index]()
-        except Exception as error:  # noqa: BLE001 - returned for the test to assert on
+        except Exception as error:
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
