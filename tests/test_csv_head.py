@@ -137,6 +137,18 @@ def test_truncated_head_with_a_complete_header_is_accepted_without_a_data_row(he
     assert truncated(head, required_columns=["MYCT", "MMIN"]) is None
 
 
+@pytest.mark.parametrize("line_break", ["\n", "\r"])
+def test_the_separator_hint_of_a_truncated_head_judges_every_complete_line(line_break):
+    head = line_break.join(["name;id", "x,1", "y,2", "z"])  # the header alone would look ';'-separated
+    assert truncated(head, required_columns=["name"]) == "missing required columns: name (header has: name;id)"
+
+
+def test_the_separator_hint_of_a_truncated_head_leaves_out_the_cut_last_line():
+    assert truncated("MYCT;PRP\n1;2\n3;4\n5", required_columns=["PRP"]) == (
+        "missing required columns: PRP (header has: MYCT;PRP); "
+        "the file looks ';'-separated, but columns are read as ','-separated")
+
+
 def test_truncated_head_whose_only_line_break_comes_first_has_no_header_row():
     assert truncated("\nMYCT,MMIN") == "no header row (the file starts with an empty line)"
 

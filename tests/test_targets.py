@@ -170,6 +170,7 @@ AMBIGUOUS_HOST = [("url", "host is ambiguous (percent-encoding or a host HTTP cl
     ("eastus.api.azureml.ms\x01", UNSAFE_CHARACTERS),    # a control character that is not white space
     ("eastus.api.azureml.ms\x7f", UNSAFE_CHARACTERS),    # DEL
     ("ev%69l.api.azureml.ms", AMBIGUOUS_HOST),           # percent-encoded host
+    ("us%40er@eastus.api.azureml.ms", AMBIGUOUS_HOST),   # percent-encoding anywhere before the path
 ])
 def test_hosts_an_http_client_could_read_differently_are_refused(host, problems):
     with pytest.raises(TargetError) as caught:
