@@ -16,7 +16,7 @@ from lark.exceptions import LarkError
 from shared.rules import settings
 from shared.rules.config import load_config
 from tests.support.harness import PROJECT_ROOT, indexed_functions
-from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
+from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, parsed, resolve
 
 WORKSPACE_ID = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/"
                 "Microsoft.MachineLearningServices/workspaces/ml-ws")
@@ -39,8 +39,9 @@ PLACEHOLDERS = {
         "InstrumentationKey=00000000-0000-0000-0000-0000000000aa;IngestionEndpoint=https://eastus-8.in.applicationinsights.azure.com/",
     "ledgerContainer": "aml-trigger-ledger",
 }
-HOST_SETTINGS = {"AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "AzureWebJobsStorage__blobServiceUri",
-                 "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri",
+HOST_SETTINGS = {"AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId",
+                 "AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__queueServiceUri",
+                 "AzureWebJobsStorage__tableServiceUri",
                  "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"}
 """Read by the Functions host, not the app: its own storage by identity, and telemetry."""
 DOCUMENTED_ROLES = {
@@ -151,7 +152,8 @@ def test_host_storage_and_telemetry_are_reached_by_the_one_user_assigned_identit
         "APPLICATIONINSIGHTS_CONNECTION_STRING": PLACEHOLDERS["applicationInsights.properties.ConnectionString"],
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"ClientId={CLIENT_ID};Authorization=AAD",
     }
-    assert (deployed["WATCH_STORAGE__credential"], deployed["WATCH_STORAGE__clientId"]) == ("managedidentity", CLIENT_ID)
+    assert deployed["WATCH_STORAGE__credential"] == "managedidentity"
+    assert deployed["WATCH_STORAGE__clientId"] == CLIENT_ID
     assert deployed["MANAGED_IDENTITY_CLIENT_ID"] == CLIENT_ID
     identities = [resource for path in bicep_files() for resource in parsed(str(path.relative_to(INFRA)))["resources"]
                   .values() if resource["type"] == "Microsoft.ManagedIdentity/userAssignedIdentities"]
