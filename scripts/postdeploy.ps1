@@ -19,7 +19,7 @@ if (-not (Get-Command az -ErrorAction SilentlyContinue)) { Fail "the Azure CLI (
 if ($env:TRIGGER_RULES_FILE) {
   try { $rules = @((Get-Content -Raw -Encoding utf8 $env:TRIGGER_RULES_FILE | ConvertFrom-Json).rules) }
   catch { Fail "cannot read the rules file $($env:TRIGGER_RULES_FILE): $_" }
-  $filters = @(foreach ($rule in $rules | Where-Object { $_ }) {
+  $filters = @(foreach ($rule in ($rules | Where-Object { $_ })) {
     $prefix = if ($null -ne $rule.prefix) { $rule.prefix } else { "" }
     $suffix = if ($null -ne $rule.suffix) { $rule.suffix } else { ".csv" }
     if (("$prefix$suffix").Contains("%") -or ("$prefix$suffix").Contains('${')) {
@@ -27,9 +27,8 @@ if ($env:TRIGGER_RULES_FILE) {
     }
     [pscustomobject]@{ rule = $rule.name; prefix = $prefix; suffix = $suffix }
   })
-} else {
-  $suffix = if ($null -ne $env:WATCH_SUFFIX) { $env:WATCH_SUFFIX } else { ".csv" }
-  $filters = @([pscustomobject]@{ rule = "default"; prefix = "$env:WATCH_PREFIX"; suffix = $suffix })
+} else {  # an empty suffix (any ending) is left unset by Windows, so neither hook has a default of its own here
+  $filters = @([pscustomobject]@{ rule = "default"; prefix = "$env:WATCH_PREFIX"; suffix = "$env:WATCH_SUFFIX" })
 }
 if ($filters.Count -eq 0) { Write-Output "postdeploy: the rules file has no blob rules: no Event Grid subscription needed"; exit 0 }
 
