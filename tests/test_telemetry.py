@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
+from localdev.app_insights import INSTRUMENTATION_KEY, QUIET_EXPORTER, IngestionEndpoint
 from shared.clients.telemetry import setup_telemetry
 from tests.support.harness import PROJECT_ROOT
-from tests.support.ingestion import INSTRUMENTATION_KEY, QUIET_EXPORTER, IngestionEndpoint
 
 _LOG_A_DECISION = (
     "import function_app\n"
