@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.settings:  # into the process environment: the Azure SDKs read their own settings from there
-        for name, value in _settings_file(args.settings).items():
+        for name, value in settings_file(args.settings).items():
             os.environ.setdefault(name, value)
     env = dict(os.environ)
     if args.command == "health":
@@ -142,7 +142,7 @@ def _print_json(value: Any, file: TextIO | None = None) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str), file=file)
 
 
-def _settings_file(path: str) -> dict[str, str]:
+def settings_file(path: str) -> dict[str, str]:
     try:
         values = json.loads(Path(path).read_text(encoding="utf-8")).get("Values", {})
     except (OSError, ValueError, AttributeError) as error:

@@ -29,7 +29,7 @@ import requests
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobProperties, BlobServiceClient, ContainerClient
 
-from cli.__main__ import _settings_file as settings_file
+from cli.__main__ import settings_file
 from localdev.azurite import PROJECT_ROOT
 from shared.rules.keys import normalize_etag
 from shared.rules.settings import WATCH_CONTAINER, WATCH_STORAGE
