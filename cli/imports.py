@@ -109,6 +109,7 @@ def _print_report(report: imports.ImportReport, output: str | None) -> int:
     else:
         print(text)
     print("\n".join(report.lines))
-    print(f"{'wrote' if output else 'printed'} the rules file{f' to {output}' if output else ''}; set "
-          f"TRIGGER_RULES_FILE to it" + ("" if report.ok else " after fixing the PROBLEM lines above"))
+    done = f"wrote the rules file to {output}" if output else "printed the rules file"
+    print(f"{done}; set TRIGGER_RULES_FILE to it" + (
+        "" if report.ok else " once the PROBLEM and DIFFERENT lines above are resolved"))
     return 0 if report.ok else 1
