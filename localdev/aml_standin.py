@@ -276,13 +276,9 @@ class AmlStandIn(LocalServer):
         refused = _refused_token(headers, self.audiences)
         if refused:
             return refused[0], refused[1]
-        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type not in ("application/json", "application/json-patch+json"):
-            return 415, _error("UnsupportedMediaType", f"content type {content_type!r}")
-        try:
-            query = json.loads(raw.decode("utf-8"))
-        except ValueError:
-            return 400, _error("BadRequest", "body is not UTF-8 JSON")
+        query, refusal = _json_body(headers, raw)
+        if refusal:
+            return refusal
         unknown = set(query) - {"filter", "continuationToken", "orderby", "top"} if isinstance(query, dict) else {}
         if not isinstance(query, dict) or unknown:
             return 400, _error("BadRequest", f"a QueryParamsDto object was expected (unknown keys {sorted(unknown)})")
@@ -427,13 +423,9 @@ class AmlStandIn(LocalServer):
                 return 404, _error("EntityNotFound", f"schedule {unquote(schedule_id)} not found")
             if method == "GET":
                 return 200, current
-            content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if content_type not in ("application/json", "application/json-patch+json"):
-                return 415, _error("UnsupportedMediaType", f"content type {content_type!r}")
-            try:
-                updated = json.loads(raw.decode("utf-8"))
-            except ValueError:
-                return 400, _error("BadRequest", "body is not UTF-8 JSON")
+            updated, refusal = _json_body(headers, raw)
+            if refusal:
+                return refusal
             if not isinstance(updated, dict) or updated.get("Id") != current.get("Id"):
                 return 400, _error("UserError", "the body must be the schedule (PipelineScheduleEntity) with its Id")
             if updated.get("EntityStatus") not in SCHEDULE_STATUSES:
@@ -487,6 +479,17 @@ def _run_dto(run: AcceptedRun) -> dict[str, Any]:
     return {"runId": run.run_id, "parentRunId": None, "status": "NotStarted", "runType": "azureml.PipelineRun",
             "createdUtc": datetime.now(UTC).isoformat(), "tags": run.labels,
             "properties": {"azureml.runsource": "azureml.PipelineRun"}}
+
+
+def _json_body(headers, raw: bytes) -> tuple[Any, tuple[int, dict] | None]:
+    """The JSON body of a v1 request, or the 415 / 400 the service answers for another content type or bad JSON."""
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type not in ("application/json", "application/json-patch+json"):
+        return None, (415, _error("UnsupportedMediaType", f"content type {content_type!r}"))
+    try:
+        return json.loads(raw.decode("utf-8")), None
+    except ValueError:
+        return None, (400, _error("BadRequest", "body is not UTF-8 JSON"))
 
 
 def _refused_token(headers, audiences: frozenset[str]) -> tuple[int, dict, dict[str, str]] | None:
