@@ -705,7 +705,8 @@ def _check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters
             problems.add(label("outputs"), raw["outputs"], "outputs apply to v2 batch endpoints only")
     else:
         if data_path is not None and data_path.relative_path != "path":
-            problems.add(label("data_path.relative_path"), data_path.relative_path, "path (file_name applies to v1 pipelines only)")
+            problems.add(label("data_path.relative_path"), data_path.relative_path,
+                         "path (file_name applies to v1 pipelines only)")
         for key in _V1_ONLY_KEYS:
             if key in raw:
                 problems.add(label(key), raw[key], f"{key} applies to v1 pipelines only, not to a batch endpoint")
