@@ -223,3 +223,14 @@ def test_a_file_name_relative_path_is_checked_and_is_for_v1_targets_only(tmp_pat
         "rules.json: rules[0].data_path.relative_path = 'file_name': path (file_name applies to v1 pipelines only)",
         "rules.json: rules[1].data_path.relative_path = 'basename': path or file_name",
     ]
+
+
+def test_the_az_show_and_bare_definition_forms_give_the_same_rule():
+    code_view = workflow()
+    az_show = {"name": "retrain-on-upload", "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Logic/"
+               "workflows/retrain-on-upload", "state": "Enabled", "definition": code_view["definition"]}
+
+    from_az, bare = import_logic_app(az_show), import_logic_app(code_view["definition"])
+
+    assert from_az.rule == {**bare.rule, "name": "retrain-on-upload"}
+    assert bare.rule == import_logic_app(code_view).rule
