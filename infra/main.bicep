@@ -183,6 +183,7 @@ module app 'app/function.bicep' = {
       RETRY_MAX_ATTEMPTS: '8'
       RETRY_BASE_DELAY_SECONDS: '1'
       RETRY_MAX_DELAY_SECONDS: '30'
+      AZURE_MONITOR_OPENTELEMETRY: 'false'  // the telemetry switch at its default (see README, Monitoring)
     }
   }
 }
