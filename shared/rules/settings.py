@@ -183,6 +183,9 @@ RETRY_BASE_DELAY = Setting(
 RETRY_MAX_DELAY = Setting(
     "RETRY_MAX_DELAY_SECONDS", "backoff: the longest delay (at least `RETRY_BASE_DELAY_SECONDS`)", default="30",
     minimum=0.001, maximum=600)
+STATUS_PAGE_SECRET = Setting(
+    "STATUS_PAGE_SECRET", "signs the status page's per-session CSRF tokens (at least 32 characters, e.g. a Key Vault "
+    "reference); unset, the page is read-only: no Retry buttons", shown_default="none (read-only page)")
 
 AZURE_WEBJOBS_STORAGE = Setting(
     "AzureWebJobsStorage", "the host's own storage; the ledger's by default", platform=True)
