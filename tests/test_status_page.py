@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -14,29 +13,23 @@ from datetime import UTC, datetime
 import azure.functions as func
 import pytest
 
-from localdev.aml_standin import Respond
 from localdev.functions_http import FunctionsHttp
 from localdev.host import indexed_function
+from localdev.status_screenshots import XSS_BLOB, rules_document, seed
 from shared.clients.services import process_services
 from shared.operations import status_page
-from shared.operations.sweep import sweep
 from tests.support.browser import drive
-from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.harness import deliver_blob, ledger_record, service_client, upload
 from tests.support.samples import SAMPLE_CSV
 
 SECRET = "s" * 40
-XSS_BLOB = "<img src=x onerror=alert(1)>.csv"
 
 
 @pytest.fixture
 def rules_file(app_env, tmp_path, monkeypatch):
-    """One blob rule and one daily schedule, both on the stand-in."""
-    target = {"url": "%AML_PIPELINE_URL%"}
+    """One blob rule and one daily schedule, both on the stand-in; Retry on."""
     path = tmp_path / "rules.json"
-    path.write_text(json.dumps({
-        "rules": [{"name": "machines", "suffix": ".csv", "target": target, "experiment": "retrain",
-                   "data_path": {"parameter": "input_datapath", "datastore": "workspaceblobstore"}}],
-        "schedules": [{"name": "nightly", "cron": "0 30 2 * * *", "target": target, "experiment": "nightly"}]}))
+    path.write_text(json.dumps(rules_document()))
     monkeypatch.setenv("TRIGGER_RULES_FILE", str(path))
     monkeypatch.setenv("STATUS_PAGE_SECRET", SECRET)
     process_services.cache_clear()
@@ -52,17 +45,7 @@ def site(rules_file):
 
 
 def seeded(app_env, aml) -> None:
-    """A submitted run, a failed one (pipeline not published yet), then the XSS-named blob's run; one sweep report."""
-    container = app_env["WATCH_CONTAINER"]
-    upload(container, "machines.csv", SAMPLE_CSV)
-    deliver_blob(container, "machines.csv")
-    upload(container, "broken.csv", SAMPLE_CSV)
-    aml.inject(Respond(404, code="PipelineNotFound", message="pipeline <b>not</b> published yet"))
-    deliver_blob(container, "broken.csv")
-    time.sleep(1.1)  # Last-Modified has whole seconds: the newest run is a second newer than the others
-    upload(container, XSS_BLOB, SAMPLE_CSV)
-    deliver_blob(container, XSS_BLOB)
-    sweep(process_services(), max_blobs=10)
+    seed(service_client(), app_env["WATCH_CONTAINER"], aml, SAMPLE_CSV)
 
 
 def page_call(method: str = "GET", body: bytes = b"", cookie: str | None = None,
@@ -75,7 +58,7 @@ def page_call(method: str = "GET", body: bytes = b"", cookie: str | None = None,
 
 
 def test_the_status_page_is_behind_a_function_key(site):
-    url, key = site
+    url, _ = site
     binding = json.loads(indexed_function("http_status_page").get_function_json())["bindings"][0]
     assert (binding["authLevel"], binding["route"], binding["methods"]) == ("FUNCTION", "status", ["GET", "POST"])
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -90,8 +73,9 @@ def test_the_page_shows_health_rules_schedules_runs_and_sweeps_in_a_browser(app_
     seen = drive([{"goto": f"{url}/api/status?code={key}"}, {"text": "table"}, {"count": "img"},
                   {"text": "section[aria-labelledby=runs] tbody tr"}])
 
-    health, rules, schedules, runs, sweeps = seen["results"][1]
-    assert "configuration\tok" in health and "ledger\tok" in health and "token for https://management.azure.com/.default\tok" in health
+    health, rules, schedules, _, sweeps = seen["results"][1]
+    assert "configuration\tok" in health and "ledger\tok" in health and "watched container\tok" in health
+    assert "token for https://management.azure.com/.default\tok" in health
     assert "machines\t\t.csv\tpublished_pipeline\t127.0.0.1:" in rules and "failed 1, submitted 2" in rules
     assert re.search(r"nightly\t0 30 2 \* \* \*\t\d{4}-\d\d-\d\dT02:30:00Z\n\d{4}-\d\d-\d\dT02:30:00Z\n", schedules)
     assert "no record\tenabled" in schedules
@@ -134,7 +118,8 @@ def test_filters_narrow_the_runs_by_state_and_by_rule_or_schedule(app_env, aml, 
                   {"click": "button[value=filter]"}, {"text": rows},
                   {"select": "#f-state", "value": ""}, {"select": "#f-owner", "value": "schedule:nightly"},
                   {"click": "button[value=filter]"}, {"text": "section[aria-labelledby=runs]"},
-                  {"select": "#f-owner", "value": "rule:machines"}, {"fill": "#f-since", "value": "2999-01-01T00:00:00Z"},
+                  {"select": "#f-owner", "value": "rule:machines"},
+                  {"fill": "#f-since", "value": "2999-01-01T00:00:00Z"},
                   {"click": "button[value=filter]"}, {"text": "section[aria-labelledby=runs]"}], javascript=False)
 
     [failed] = seen["results"][3]
@@ -240,7 +225,8 @@ def test_page_headers_are_set_once_per_session_and_the_moment_comes_from_the_cal
     shown = status_page.respond(request, env={**app_env, "TRIGGER_RULES_FILE": str(rules_file)},
                                 services=process_services, now=datetime(2026, 11, 22, 2, 0, tzinfo=UTC),
                                 new_session=lambda: "a" * 32)
-    assert shown.headers["Set-Cookie"] == f"{status_page.SESSION_COOKIE}={'a' * 32}; Path=/; HttpOnly; SameSite=Strict; Secure"
+    cookie = f"{status_page.SESSION_COOKIE}={'a' * 32}; Path=/; HttpOnly; SameSite=Strict; Secure"
+    assert shown.headers["Set-Cookie"] == cookie
     assert "2026-11-22T02:30:00Z<br>2026-11-23T02:30:00Z<br>2026-11-24T02:30:00Z" in shown.body
     again = status_page.respond(status_page.PageRequest(method="GET", url="https://app/api/status",
                                                         cookie=shown.headers["Set-Cookie"].split(";")[0]),

@@ -1,6 +1,6 @@
 // Drives headless Chromium through a plan of steps (JSON on stdin) and prints what it saw (JSON on stdout):
 // each step's result, every navigation's status and headers, console messages and dialogs. Started by
-// tests/support/browser.py; the assertions live in the Python tests.
+// localdev/browser.py; the assertions live in the Python tests.
 import { chromium } from "playwright-core";
 
 const plan = JSON.parse(await new Promise((resolve) => {
