@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -18,8 +20,9 @@ from localdev.host import indexed_function
 from localdev.status_screenshots import XSS_BLOB, rules_document, seed
 from shared.clients.services import process_services
 from shared.operations import status_page
+from shared.rules.status_html import View, page
 from tests.support.browser import drive
-from tests.support.harness import deliver_blob, ledger_record, service_client, upload
+from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, service_client, upload
 from tests.support.samples import SAMPLE_CSV
 
 SECRET = "s" * 40
@@ -233,3 +236,28 @@ def test_page_headers_are_set_once_per_session_and_the_moment_comes_from_the_cal
                                 env=app_env, services=process_services, now=datetime.now(UTC),
                                 new_session=lambda: "b" * 32)
     assert "Set-Cookie" not in again.headers
+
+
+@pytest.mark.integration  # starts a process
+def test_importing_the_app_leaves_the_status_page_unimported_so_the_blob_paths_cold_start_is_unchanged():
+    code = ("import sys, function_app; print(sorted(m for m in sys.modules if m.startswith("
+            "('shared.operations.status_page', 'shared.rules.status_html'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_value_the_page_renders_is_escaped_in_text_and_attributes():
+    hostile = '"><img src=x onerror=alert(1)>'
+    run = {"record": f"rules/r/{hostile}", "time": hostile, "owner": hostile, "blob": hostile, "state": "failed",
+           "run_url": f"javascript:{hostile}", "attempts": hostile, "error": hostile}
+    html = page(View(health=(False, {"configuration": {"ok": False, "problems": [hostile]}}),
+                     filters={"owner": hostile, "state": hostile, "since": hostile, "until": hostile},
+                     owners=[hostile], states=[hostile], runs=[run], csrf="t", explain_blob=hostile,
+                     rules=[{"name": hostile, "prefix": hostile, "suffix": hostile, "kind": hostile, "host": hostile,
+                             "day": {hostile: 1}, "week": {}, "last_run": hostile}],
+                     explained={"blob": hostile, "outcome": hostile, "rules": [
+                         {"rule": hostile, "matches": True, "outcome": hostile, "request": {"body": hostile}}]},
+                     sweeps=[{"started_at": hostile, "errors": [hostile], "outcomes": {hostile: 1}}],
+                     notice=hostile))
+    assert "<img" not in html and "javascript:" not in html.replace("javascript:&quot;", "")
+    assert 'href="javascript' not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") >= 20
