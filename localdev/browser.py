@@ -1,4 +1,4 @@
-"""Headless Chromium driven by Playwright (npm playwright-core) from a Node script (tests/browser/drive.mjs): a plan
+"""Headless Chromium driven by Playwright (npm playwright-core) from a Node script (drive_browser.mjs): a plan
 of steps in, what the browser saw out (each step's result, navigations with their headers, console messages,
 dialogs). For the browser tests and ``./dev screenshots``."""
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from localdev.azurite import PROJECT_ROOT
 
-DRIVER = PROJECT_ROOT / "tests" / "browser" / "drive.mjs"
+DRIVER = PROJECT_ROOT / "localdev" / "drive_browser.mjs"
 
 
 class BrowserMissing(RuntimeError):
@@ -25,8 +25,10 @@ def chromium() -> str | None:
 
 
 def missing() -> str | None:
-    if chromium() is None:
-        return "no Chromium: apt-get install -y chromium (./dev installs it where it can), or set CHROMIUM"
+    found = chromium()
+    if found is None or not os.access(found, os.X_OK):
+        return (f"no Chromium{f' at CHROMIUM={found}' if found else ''}: apt-get install -y chromium "
+                "(./dev installs it where it can), or set CHROMIUM to its path")
     if shutil.which("node") is None:
         return "no Node.js on PATH"
     if not (PROJECT_ROOT / "node_modules" / "playwright-core").is_dir():

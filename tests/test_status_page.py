@@ -261,3 +261,13 @@ def test_every_value_the_page_renders_is_escaped_in_text_and_attributes():
                      notice=hostile))
     assert "<img" not in html and "javascript:" not in html.replace("javascript:&quot;", "")
     assert 'href="javascript' not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") >= 20
+
+
+def test_a_bad_filter_says_what_is_wrong_and_still_shows_every_run(app_env, aml, rules_file):
+    seeded(app_env, aml)
+
+    shown = page_call("POST", b"action=filter&since=yesterday&state=failed")
+
+    html = shown.get_body().decode()
+    assert shown.status_code == 200 and "filters not applied: since must be an ISO 8601 time" in html
+    assert "Runs 3 of 3, newest first" in html and 'value="yesterday"' in html  # the form keeps what was typed
