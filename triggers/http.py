@@ -1,8 +1,11 @@
-"""HTTP functions (function-key auth): start a run, explain, list and retry records, health. JSON in and out."""
+"""HTTP functions (function-key auth): start a run, explain, list and retry records, health (JSON in and out);
+the status page (HTML)."""
 
 import json
 import os
+import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import azure.functions as func
 
@@ -81,3 +84,17 @@ def explain(req: func.HttpRequest) -> func.HttpResponse:
 def health(req: func.HttpRequest) -> func.HttpResponse:
     healthy, report = actions.health(os.environ)
     return _respond((200 if healthy else 503, report))
+
+
+@bp.function_name("http_status_page")
+@bp.route(route="status", methods=["GET", "POST"], auth_level=func.AuthLevel.FUNCTION)
+def status_page(req: func.HttpRequest) -> func.HttpResponse:
+    """The HTML status page; imported here, on its first request, so other functions' cold start is unchanged."""
+    from shared.operations import status_page as status
+
+    shown = status.respond(
+        status.PageRequest(method=req.method, url=req.url, params=dict(req.params), body=req.get_body(),
+                           cookie=req.headers.get("Cookie")),
+        env=os.environ, services=process_services, now=datetime.now(UTC), new_session=lambda: secrets.token_hex(16))
+    return func.HttpResponse(shown.body, status_code=shown.status, headers=shown.headers, mimetype="text/html",
+                             charset="utf-8")

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.storage.blob import BlobProperties
 
 from shared.clients.ledger import ClaimBusyError, ClaimLostError, RunState, record_name, rule_namespace
 from shared.clients.services import Services, build_services
@@ -267,12 +268,19 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
               state: str | None = None, since: str | None = None, until: str | None = None,
               limit: int = 50) -> list[dict[str, Any]]:
     """Trigger records, newest first, filtered on the listing (state, time) before any record is read."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
+    listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until)
+    return read_runs(services, listed[:limit])
+
+
+def listed_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
+                state: str | None = None, since: str | None = None, until: str | None = None) -> list[BlobProperties]:
+    """The records a listing matches, newest first, from the ledger's listing alone: no record is read."""
     if rule and schedule:
         raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     after, before = _moment(since, "since"), _moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"schedules/{schedule}/"] if schedule else list(RECORD_PREFIXES))
@@ -280,7 +288,12 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
               if (state is None or (blob.metadata or {}).get("state") == state)
               and (after is None or blob.last_modified >= after) and (before is None or blob.last_modified <= before)]
     listed.sort(key=lambda blob: blob.last_modified, reverse=True)
-    return [_summary(blob.name, found[0]) for blob in listed[:limit] if (found := services.ledger.read(blob.name))]
+    return listed
+
+
+def read_runs(services: Services, listed: list[BlobProperties]) -> list[dict[str, Any]]:
+    """The listed records as a listing shows them: one read each (a record deleted meanwhile is left out)."""
+    return [_summary(blob.name, found[0]) for blob in listed if (found := services.ledger.read(blob.name))]
 
 
 def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -187,6 +187,9 @@ AZURE_MONITOR_OPENTELEMETRY = Setting(
     "AZURE_MONITOR_OPENTELEMETRY", "`true`: export the decision lines with azure-monitor-opentelemetry, each field a "
     "`customDimensions` entry (`aml_outcome`, ...), to `APPLICATIONINSIGHTS_CONNECTION_STRING` (see Monitoring)",
     default="false", shown_default="`false` (the host's classic logs only)")
+STATUS_PAGE_SECRET = Setting(
+    "STATUS_PAGE_SECRET", "signs the status page's per-session CSRF tokens (at least 32 characters, e.g. a Key Vault "
+    "reference); unset, the page is read-only: no Retry buttons", shown_default="none (read-only page)")
 
 AZURE_WEBJOBS_STORAGE = Setting(
     "AzureWebJobsStorage", "the host's own storage; the ledger's by default", platform=True)
