@@ -16,7 +16,7 @@ import shared
 from cli.__main__ import exit_code
 from shared.clients.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
 from shared.clients.ledger import ClaimBusyError, ClaimLostError
-from shared.operations.actions import RunPending
+from shared.flows.manual_runs import RunPending
 from shared.operations.http_api import answer, error_status
 from shared.rules.blob_names import BlobNameError
 from shared.rules.config import ConfigError
