@@ -44,7 +44,8 @@ def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> Blo
     except ResourceModifiedError:
         return "blob was overwritten since the event; the newer version's event starts its run"
     except HttpResponseError as error:
-        if error.error_code == "InvalidRange":  # a ranged read of an empty blob (ADLS CreateFile before flush)
+        # A ranged read of an empty blob (ADLS CreateFile before flush); the storage SDK sets error_code.
+        if getattr(error, "error_code", None) == "InvalidRange":
             return ZERO_BYTES
         raise
     size = _total_size(downloader.properties)

@@ -8,6 +8,7 @@ also yields the version's ETag and size), then per rule: claim the key in the le
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from azure.storage.blob import BlobClient
 
@@ -30,7 +31,7 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     HTTP request). Raises a retryable error only after every rule had its turn.
     """
     config = services.config
-    where = {"container": blob.container_name, "blob": blob.blob_name}
+    where: dict[str, Any] = {"container": blob.container_name, "blob": blob.blob_name}
     if blob.container_name != config.watch_container:
         return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {config.watch_container!r}", **where))]
     unsafe = blob_name_problem(blob.blob_name, supplied=False)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from azure.storage.blob import BlobProperties
 
@@ -93,10 +94,8 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     missing = find_missing(services, report)
     open_manual = find_open_manual(services, report)
     report.missing = len(missing) + len(open_manual)
-    work: list[tuple[str, Callable[[], list[Decision]]]] = [(version.name, lambda version=version: process_blob(
-                services.watched.get_blob_client(version.name), services, expected_etag=version.etag))
-            for version in missing]
-    work += [(name, lambda name=name: [finish_manual(services, name)]) for name in open_manual]
+    work = [(version.name, partial(_process_missing, services, version)) for version in missing]
+    work += [(name, partial(_finish_manual, services, name)) for name in open_manual]
     todo = work[:max_blobs]
     report.left_for_next_sweep = len(work) - len(todo)
     for index, (name, process) in enumerate(todo, start=1):
@@ -118,6 +117,14 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     services.ledger.remember(f"state/sweeps/{report.started_at}.json", report.as_dict())
     log_event(logging.INFO, sweep=report.as_dict())
     return report
+
+
+def _process_missing(services: Services, version: MissingVersion) -> list[Decision]:
+    return process_blob(services.watched.get_blob_client(version.name), services, expected_etag=version.etag)
+
+
+def _finish_manual(services: Services, record: str) -> list[Decision]:
+    return [finish_manual(services, record)]
 
 
 def _watched_versions(services: Services, rule: Rule, report: SweepReport) -> Iterator[tuple[str, str]]:

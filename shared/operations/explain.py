@@ -32,7 +32,7 @@ def blob_from_event(event: Any) -> tuple[str, str, str | None]:
     if match is None:
         raise InvalidInput("subject must be /blobServices/default/containers/<container>/blobs/<path>")
     name = safe_name(match.group("blob"), "subject's blob")
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
     url = data.get("url")
     if url is not None and _path_of_event_url(url) != f"{match.group('container')}/{name}":
         raise InvalidInput("data.url must name the blob that subject names "

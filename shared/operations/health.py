@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -23,8 +24,9 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         report["configuration"]["ignored_settings"] = list(services.config.ignored_settings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
-    scopes = sorted({item.run.target.scope for item in (*services.config.rules, *services.config.schedules)})
-    report["tokens"] = {scope: _check(lambda scope=scope: services.tokens.bearer(scope)) for scope in scopes}
+    runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]
+    scopes = sorted({run.target.scope for run in runs})
+    report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}
     checks = [report["ledger"], report["watched_container"], *report["tokens"].values()]
     return all(check["ok"] for check in checks), report
 
