@@ -71,6 +71,16 @@ def test_retryable_is_the_roots_class_default_and_one_error_may_say_otherwise():
     assert ClaimBusyError("busy").retryable is True and RunPending("rules/r/k.json", ClaimBusyError("b")).retryable
 
 
+
+def test_a_pending_schedule_record_is_listed_by_schedule_and_finished_by_a_retry_not_the_sweep():
+    pending = RunPending("schedules/nightly/" + "0" * 64 + ".json", ClaimBusyError("busy"))
+
+    assert {name: pending.fields()[name] for name in ("state", "location", "finished_by")} == {
+        "state": "claimed", "location": "/api/runs?schedule=nightly",
+        "finished_by": "its current owner, else POST /api/runs/retry with this record"}
+    assert RunPending("manual/daily/k.json", ClaimBusyError("busy")).fields()["location"] == "/api/runs?rule=daily"
+
+
 @pytest.mark.parametrize(("error", "status"), [
     (RunPending("rules/r/k.json", TransientSubmitError("503", attempts=3)), 202),
     (InvalidInput("bad field"), 400), (BlobNameError("bad name"), 500), (NotFound("no rule"), 404),

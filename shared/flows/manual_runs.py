@@ -23,7 +23,14 @@ from shared.rules.blob_names import BlobNameError, checked_blob_name
 from shared.rules.config import ConfigError, Rule, override_run
 from shared.rules.decisions import Decision
 from shared.rules.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
-from shared.rules.keys import blob_version_key, normalize_etag, parse_iso, record_name, rule_namespace
+from shared.rules.keys import (
+    blob_version_key,
+    normalize_etag,
+    parse_iso,
+    record_name,
+    rule_namespace,
+    schedule_namespace,
+)
 from shared.rules.matching import mismatch
 from shared.rules.redaction import mask_text
 from shared.rules.run_requests import BlobVersion, manual_request
@@ -45,9 +52,10 @@ class RunPending(Pending):
         self.attempts = getattr(cause, "attempts", None)
 
     def fields(self) -> dict[str, Any]:
-        namespace, owner = self.record.split("/")[:2]
-        listing = "schedule" if namespace == "schedules" else "rule"
-        finisher = ("POST /api/runs/retry with this record" if namespace == "schedules"
+        owner = self.record.split("/")[1]
+        scheduled = self.record.startswith(schedule_namespace(""))
+        listing = "schedule" if scheduled else "rule"
+        finisher = ("POST /api/runs/retry with this record" if scheduled
                     else "the catch-up sweep (SWEEP_SCHEDULE), or POST /api/runs/retry with this record")
         answer: dict[str, Any] = {
             "outcome": "pending", "record": self.record, "state": "claimed" if self.busy else "failed",
