@@ -38,7 +38,7 @@ from localdev.http_counter import counting_requests
 from localdev.identity_endpoint import IdentityEndpoint
 from shared.clients.ledger import record_name, rule_namespace
 from shared.clients.services import process_services
-from shared.operations.sweep import SweepReport, find_missing, sweep
+from shared.flows.sweep import SweepReport, find_missing, sweep
 from shared.rules.csv_head import HEAD_BYTES
 from shared.rules.keys import blob_version_key, normalize_etag
 

@@ -42,7 +42,7 @@ def seed(storage: BlobServiceClient, container: str, aml: AmlStandIn, data: byte
     """A submitted run, a failed one (pipeline not published yet), then, a second later (Last-Modified has whole
     seconds), the XSS-named blob's run; and one sweep report."""
     from shared.clients.services import process_services
-    from shared.operations.sweep import sweep
+    from shared.flows.sweep import sweep
 
     def delivered(name: str) -> None:
         storage.get_blob_client(container, name).upload_blob(data, overwrite=True)

@@ -26,13 +26,16 @@ from urllib.parse import parse_qs
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
 
-from shared.clients.ledger import RunState, record_name, schedule_namespace
 from shared.clients.services import Services
-from shared.flows.schedule_runs import schedule_occurrence_key
-from shared.operations import actions
+from shared.flows.manual_runs import http_deadline
+from shared.operations.explain import explain
+from shared.operations.health import health
 from shared.operations.http_api import MAX_REQUEST_BYTES, error_body
+from shared.operations.records import listed_runs, read_runs, retry
 from shared.rules import settings
 from shared.rules.errors import InvalidInput, TriggerError
+from shared.rules.keys import record_name, schedule_namespace, schedule_occurrence_key
+from shared.rules.ledger_record import RunState
 from shared.rules.status_html import PAGE_HEADERS, View, page
 
 PAGE_SIZE = 25
@@ -80,7 +83,7 @@ def respond(request: PageRequest, *, env: Mapping[str, str], services: Callable[
         notice = ("Retry refused: this form's token does not match your session (reload the page and try again)."
                   if secret else f"Retry refused: {retry_off}")
         return PageResponse(403, page(View(notice=notice, notice_ok=False)), headers)
-    healthy, report = actions.health(env)
+    healthy, report = health(env)
     if not report.get("configuration", {}).get("ok"):
         return PageResponse(503, page(View(health=(healthy, report))), headers)
     view = _view(services(), fields, now, csrf=_token(secret, session) if secret else None)
@@ -93,25 +96,25 @@ def _view(services: Services, fields: dict[str, str], now: datetime, csrf: str |
     action = fields.get("action")
     try:
         if action == "retry":
-            decision = actions.retry(services, record=fields.get("record", ""),
-                                     deadline=actions.http_deadline(services))
+            decision = retry(services, record=fields.get("record", ""),
+                                     deadline=http_deadline(services))
             notice = f"Retried {fields['record']}: {decision.outcome.value}"
         elif action == "explain":
-            explained = actions.explain(services, blob=fields.get("blob", ""))
+            explained = explain(services, blob=fields.get("blob", ""))
     except (TriggerError, AzureError) as error:
         said = error_body(error)
         notice, notice_ok = f"{action} failed: {said.get('error') or said.get('reason')}", False
-    everything = actions.listed_runs(services)
+    everything = listed_runs(services)
     filters = {name: fields.get(name, "") for name in ("owner", "state", "since", "until")}
     try:
-        matched = actions.listed_runs(services, **_filter_arguments(filters)) if any(filters.values()) else everything
+        matched = listed_runs(services, **_filter_arguments(filters)) if any(filters.values()) else everything
     except TriggerError as error:
         notice, notice_ok, matched = f"filters not applied: {error}", False, everything
     pages = max(1, math.ceil(len(matched) / PAGE_SIZE))
     number = min(pages, _page_number(fields.get("page", "1")))
     shown = matched[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
     return {"filters": filters, "owners": _owners(services), "states": _STATES, "rules": _rules(services, everything,
-            now), "schedules": _schedules(services, everything, now), "runs": [_row(run) for run in actions.read_runs(
+            now), "schedules": _schedules(services, everything, now), "runs": [_row(run) for run in read_runs(
                 services, shown)], "page": number, "pages": pages, "matched": len(matched), "csrf": csrf,
             "explained": explained, "explain_blob": fields.get("blob", ""), "sweeps": _sweeps(services),
             "notice": notice, "notice_ok": notice_ok}
