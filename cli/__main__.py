@@ -1,4 +1,4 @@
-"""python -m cli: submit, explain, sweep, runs, watch, health, over the same code the Functions run.
+"""python -m cli: submit, explain, sweep, runs, watch, health, import, over the same code the Functions run.
 
 Settings come from the environment, or from a local.settings.json-style file (--settings), the way `func start`
 reads them; the environment wins where both set a value.
@@ -18,10 +18,14 @@ from typing import Any, TextIO
 
 from azure.core.exceptions import AzureError
 
+from cli import imports as cli_imports
 from shared.clients.services import Services, build_services
-from shared.operations import actions
+from shared.flows.manual_runs import start_run
+from shared.flows.sweep import SweepReport, sweep
+from shared.operations.explain import explain
+from shared.operations.health import health
 from shared.operations.http_api import error_body
-from shared.operations.sweep import SweepReport, sweep
+from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs
 from shared.rules.config import ConfigError
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
@@ -37,13 +41,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.settings:  # into the process environment: the Azure SDKs read their own settings from there
-        for name, value in _settings_file(args.settings).items():
+        for name, value in settings_file(args.settings).items():
             os.environ.setdefault(name, value)
     env = dict(os.environ)
     if args.command == "health":
-        healthy, report = actions.health(env)
+        healthy, report = health(env)
         _print_json(report)
         return 0 if healthy else 1
+    if args.command == "import":  # before the app's own configuration exists: settings and identity only
+        try:
+            return args.run(env, args)
+        except TriggerError as error:
+            _print_json(error_body(error), file=sys.stderr)
+            return exit_code(error)
     try:
         services = build_services(env)
     except ConfigError as error:
@@ -68,7 +78,7 @@ def _run(args: argparse.Namespace, services: Services) -> int:
 
 
 def _submit(services: Services, args: argparse.Namespace) -> int:
-    decision = actions.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
+    decision = start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
                                     parameters=dict(args.param) if args.param else None,
                                     request_id=args.request_id, rerun=args.rerun)
     return _print_decision(decision)
@@ -78,9 +88,9 @@ def _explain(services: Services, args: argparse.Namespace) -> int:
     if args.event:
         events = json.loads(Path(args.event).read_text(encoding="utf-8"))
         for event in events if isinstance(events, list) else [events]:
-            _print_json(actions.explain(services, event=event))
+            _print_json(explain(services, event=event))
     else:
-        _print_json(actions.explain(services, blob=args.blob))
+        _print_json(explain(services, blob=args.blob))
     return 0
 
 
@@ -102,7 +112,7 @@ def _watch(services: Services, args: argparse.Namespace) -> int:
 
 
 def _runs(services: Services, args: argparse.Namespace) -> int:
-    runs = actions.list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
+    runs = list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
                                 since=args.since, until=args.until, limit=args.limit)
     if args.json:
         _print_json(runs)
@@ -142,7 +152,7 @@ def _print_json(value: Any, file: TextIO | None = None) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str), file=file)
 
 
-def _settings_file(path: str) -> dict[str, str]:
+def settings_file(path: str) -> dict[str, str]:
     try:
         values = json.loads(Path(path).read_text(encoding="utf-8")).get("Values", {})
     except (OSError, ValueError, AttributeError) as error:
@@ -160,7 +170,7 @@ def _positive(text: str) -> int:
 
 def _limit(text: str) -> int:
     try:
-        return actions.list_limit(text)
+        return list_limit(text)
     except OperationError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -218,11 +228,12 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--state", choices=[state.value for state in RunState])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
-    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {actions.MAX_LIST_LIMIT} (50)")
+    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {MAX_LIST_LIMIT} (50)")
     runs.add_argument("--json", action="store_true", help="print the records as JSON")
     runs.set_defaults(run=_runs)
 
     commands.add_parser("health", help="configuration, storage and tokens; exit 1 when anything is wrong")
+    cli_imports.add_parser(commands)
     return parser
 
 

@@ -54,7 +54,10 @@ _SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_
 _SCHEDULE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
 _TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
-_DATA_PATH_KEYS = {"parameter", "datastore"}
+_DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
+RELATIVE_PATHS = ("path", "file_name")
+"""What a v1 DataPath's RelativePath gets: the blob's path in the container, or (as a Logic App sending
+``triggerBody()?['Name']`` did) its file name alone."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class DataPathBinding:
 
     parameter: str
     datastore: str | None
+    relative_path: str = "path"
+    """One of RELATIVE_PATHS (v1 only)."""
 
 
 @dataclass(frozen=True)
@@ -452,6 +457,17 @@ def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ..
     return tuple(schedules)
 
 
+def load_rules_file(env: Mapping[str, str], app_root: Path) -> tuple[tuple[Rule, ...], tuple[Schedule, ...]]:
+    """TRIGGER_RULES_FILE's rules and schedules alone, without the storage settings: a file checked before it goes
+    live (the importers); a problem in it raises ConfigError."""
+    problems = _Problems(env)
+    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, problems.add)
+    rules, schedules, _ = _load_triggers(env, app_root, allow_local, problems)
+    if problems:
+        raise ConfigError(list(problems))
+    return tuple(rules), tuple(schedules)
+
+
 def _load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool,
                    problems: _Problems) -> tuple[list[Rule], list[Schedule], tuple[str, ...]]:
     """The rules and schedules, and the one-rule settings a rules file leaves unused."""
@@ -688,6 +704,9 @@ def _check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters
         if raw.get("outputs"):
             problems.add(label("outputs"), raw["outputs"], "outputs apply to v2 batch endpoints only")
     else:
+        if data_path is not None and data_path.relative_path != "path":
+            problems.add(label("data_path.relative_path"), data_path.relative_path,
+                         "path (file_name applies to v1 pipelines only)")
         for key in _V1_ONLY_KEYS:
             if key in raw:
                 problems.add(label(key), raw[key], f"{key} applies to v1 pipelines only, not to a batch endpoint")
@@ -850,7 +869,7 @@ def _data_path(raw: Any, label: Callable[[str], str], problems: _Problems) -> Da
         problems.add(label("data_path"), raw, 'an object: {"parameter": "input_datapath", "datastore": "<name>"}')
         return None
     for key in sorted(set(raw) - _DATA_PATH_KEYS):
-        problems.add(label(f"data_path.{key}"), raw[key], "only parameter and datastore")
+        problems.add(label(f"data_path.{key}"), raw[key], "only parameter, datastore and relative_path")
     valid = True
     if not isinstance(raw.get("parameter"), str) or not raw["parameter"]:
         problems.add(label("data_path.parameter"), raw.get("parameter"), "the pipeline parameter / job input's name")
@@ -858,7 +877,10 @@ def _data_path(raw: Any, label: Callable[[str], str], problems: _Problems) -> Da
     if raw.get("datastore") is not None and (not isinstance(raw["datastore"], str) or not raw["datastore"]):
         problems.add(label("data_path.datastore"), raw["datastore"], "the datastore over the watched container")
         valid = False
-    return DataPathBinding(raw["parameter"], raw.get("datastore")) if valid else None
+    if raw.get("relative_path", "path") not in RELATIVE_PATHS:
+        problems.add(label("data_path.relative_path"), raw["relative_path"], " or ".join(RELATIVE_PATHS))
+        valid = False
+    return DataPathBinding(raw["parameter"], raw.get("datastore"), raw.get("relative_path", "path")) if valid else None
 
 
 def function_timeout(app_root: Path) -> float | None:
