@@ -101,6 +101,17 @@ def test_relative_path_is_the_blob_name_exactly(blob_name):
     assert body["tags"]["trigger_blob"] == f"{CONTAINER}/{blob_name}"
 
 
+@pytest.mark.parametrize("relative_path, blob_name, sent", [
+    ("file_name", "incoming/sub dir/machines 1.csv", "machines 1.csv"),  # a Logic App's triggerBody()?['Name']
+    ("file_name", "machines.csv", "machines.csv"),
+    ("path", "incoming/sub dir/machines 1.csv", "incoming/sub dir/machines 1.csv"),
+])
+def test_relative_path_file_name_sends_only_the_last_part_of_the_blob_name(relative_path, blob_name, sent):
+    binding = DataPathBinding("input_datapath", "store", relative_path=relative_path)
+    assert submission(rule(data_path=binding), blob_name=blob_name).body["DataPathAssignments"] == {
+        "input_datapath": {"DataStoreName": "store", "RelativePath": sent}}
+
+
 def test_parameters_from_settings_are_sent_as_strings():
     env = {
         "WATCH_CONTAINER": CONTAINER, "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
