@@ -10,8 +10,7 @@ import pytest
 from localdev.aml_standin import Respond
 from shared.rules.config import ConfigError, load_config
 from shared.rules.keys import blob_version_key
-from shared.rules.payloads import repeatability_id
-from tests.support.batch import batch_rule, rules_file
+from tests.support.batch import batch_rule, expected_request_id, rules_file
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 
@@ -50,7 +49,7 @@ def test_one_csv_drop_starts_a_v1_run_and_a_v2_job_from_two_rules(app_env, aml, 
                        "trigger_rule": "v2", "trigger_blob": f"{container}/incoming/machines.csv",
                        "trigger_etag": etag, "trigger_key": key},
     }}
-    assert (v2_job.deployment, v2_job.request_id) == ("blue", repeatability_id(key))
+    assert (v2_job.deployment, v2_job.request_id) == ("blue", expected_request_id(key))
     audiences = {received.path: received.audience for received in aml.received}
     assert audiences["/jobs"] == "https://ml.azure.com" and len(aml.received) == 2
     assert [r for r in audiences.values() if r != "https://ml.azure.com"] == ["https://management.azure.com"]
@@ -108,7 +107,7 @@ def test_a_retried_invocation_carries_the_same_repeatability_id(app_env, aml, tm
     deliver_blob(app_env["WATCH_CONTAINER"], "incoming/a.csv")
 
     ids = {received.headers["repeatability_request-id"] for received in aml.received}
-    assert len(aml.received) == 2 and ids == {repeatability_id(
+    assert len(aml.received) == 2 and ids == {expected_request_id(
         blob_version_key(app_env["WATCH_CONTAINER"], "incoming/a.csv", etag))}
 
 

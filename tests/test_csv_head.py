@@ -79,6 +79,7 @@ def test_empty_first_line(content):
 @pytest.mark.parametrize("content, expected", [
     (",,\n1,2,3\n", "the header row's 3 column names are all empty (',,')"),
     (" , \nMYCT\n1\n", "the header row's 2 column names are all empty (' , ')"),
+    ("," * 50 + "\n1\n", f"the header row's 51 column names are all empty ({',' * 40!r})"),  # shown cut to 40
 ])
 def test_a_header_of_empty_names_says_so_not_that_the_file_starts_with_an_empty_line(content, expected):
     assert whole(content) == expected
@@ -92,9 +93,19 @@ def test_missing_columns_in_a_file_separated_otherwise_say_how_it_looks_separate
         f"the file looks {separator!r}-separated, but columns are read as ','-separated")
 
 
-@pytest.mark.parametrize("content", ["id\n1\n", "a,b\n1,2\n", "a,b;c\n1,2;3\n", "\"a\n"])
-def test_no_separator_hint_when_the_sniffer_finds_none_or_a_comma(content):
-    assert "looks" not in (whole(content, required_columns=["zz"]) or "")
+def test_a_pipe_separated_file_with_spaces_in_its_values_is_hinted_as_pipe_separated():
+    content = "MYCT|MAX MEM|PRP\n125|256 k|198\n"
+    assert whole(content, required_columns=["PRP"]) == (
+        "missing required columns: PRP (header has: MYCT|MAX MEM|PRP); "
+        "the file looks '|'-separated, but columns are read as ','-separated")
+
+
+@pytest.mark.parametrize("content, header", [
+    ("id\n1\n", "id"), ("a,b\n1,2\n", "a, b"), ("a,b;c\n1,2;3\n", "a, b;c"),
+    ('id,name\n"1";"a"\n"2";"b"\n', "id, name"),  # ';' sniffed from the rows, but the header has none
+])
+def test_no_separator_hint_when_the_sniffer_finds_none_a_comma_or_one_the_header_lacks(content, header):
+    assert whole(content, required_columns=["zz"]) == f"missing required columns: zz (header has: {header})"
 
 
 def test_missing_required_columns_are_listed_with_the_header():
@@ -106,18 +117,40 @@ def test_required_columns_are_case_sensitive():
     assert whole("myct\n1\n", required_columns=["MYCT"]).startswith("missing required columns: MYCT")
 
 
-def test_long_headers_are_shown_cut_to_20_columns():
-    header = ",".join(f"c{index}" for index in range(25))
-    problem = whole(f"{header}\n" + ",".join("1" * 25) + "\n", required_columns=["missing"])
-    assert problem.endswith(f"(header has: {', '.join(f'c{index}' for index in range(20))}, ...)")
+@pytest.mark.parametrize("columns, more", [(25, ", ..."), (21, ", ..."), (20, "")])
+def test_long_headers_are_shown_cut_to_20_columns(columns, more):
+    header = ",".join(f"c{index}" for index in range(columns))
+    problem = whole(f"{header}\n" + ",".join("1" * columns) + "\n", required_columns=["missing"])
+    assert problem == f"missing required columns: missing (header has: {', '.join(f'c{i}' for i in range(20))}{more})"
+
+
+def test_a_quoted_header_name_keeps_its_line_break_as_written():
+    assert whole('"a\r\nb",c\n1,2\n', required_columns=["a\r\nb", "c"]) is None
 
 
 # --- heads of larger blobs -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("head", ["MYCT,MMIN\n", "MYCT,MMIN\r\n", "MYCT,MMIN\n125,2", BOM + b"MYCT,MMIN\n"])
+@pytest.mark.parametrize("head", ["MYCT,MMIN\n", "MYCT,MMIN\r\n", "MYCT,MMIN\n125,2", "MYCT,MMIN\r125,2",
+                                  BOM + b"MYCT,MMIN\n"])
 def test_truncated_head_with_a_complete_header_is_accepted_without_a_data_row(head):
-    assert truncated(head, required_columns=["MYCT"]) is None
+    assert truncated(head, required_columns=["MYCT", "MMIN"]) is None
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r"])
+def test_the_separator_hint_of_a_truncated_head_judges_every_complete_line(line_break):
+    head = line_break.join(["name;id", "x,1", "y,2", "z"])  # the header alone would look ';'-separated
+    assert truncated(head, required_columns=["name"]) == "missing required columns: name (header has: name;id)"
+
+
+def test_the_separator_hint_of_a_truncated_head_leaves_out_the_cut_last_line():
+    assert truncated("MYCT;PRP\n1;2\n3;4\n5", required_columns=["PRP"]) == (
+        "missing required columns: PRP (header has: MYCT;PRP); "
+        "the file looks ';'-separated, but columns are read as ','-separated")
+
+
+def test_truncated_head_whose_only_line_break_comes_first_has_no_header_row():
+    assert truncated("\nMYCT,MMIN") == "no header row (the file starts with an empty line)"
 
 
 def test_truncated_head_cut_inside_a_multibyte_character_is_accepted():
@@ -145,6 +178,4 @@ def test_truncated_head_reports_its_size_in_bytes():
     "MYCT,MMIN\n1,2\n".encode("utf-16-le"),
 ])
 def test_nul_bytes_are_rejected_with_a_clear_reason(content):
-    problem = whole(content)
-    assert problem is not None
-    assert "CSV" in problem or "UTF-8" in problem
+    assert whole(content) == "contains NUL bytes (binary or UTF-16 data, not UTF-8 CSV text)"

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from shared.rules.ncrontab import CronError, parse_ncrontab
+from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
+
+pytestmark = pytest.mark.usefixtures("local_zone")  # every test here once per local zone: UTC must not depend on it
 
 
 def utc(*parts: int) -> datetime:
@@ -34,6 +37,15 @@ def utc(*parts: int) -> datetime:
     # names by prefix, case-insensitive; weekday ranges
     ("0 30 9 * jan-Mar MON-fri", utc(2026, 4, 1), utc(2026, 3, 31, 9, 30), utc(2027, 1, 1, 9, 30)),
     ("0 0 0 * * Sun", utc(2026, 11, 22, 12), utc(2026, 11, 22), utc(2026, 11, 29)),
+    # a list keeps every item: 09:00 and 17:00, not only the last
+    ("0 0 9,17 * * *", utc(2026, 11, 22, 10), utc(2026, 11, 22, 9), utc(2026, 11, 22, 17)),
+    ("0 0 9,17 * * *", utc(2026, 11, 22, 18), utc(2026, 11, 22, 17), utc(2026, 11, 23, 9)),
+    # past the minute in this hour: the next hour's minute, and this hour's going back (not another day's)
+    ("0 5 * * * *", utc(2026, 11, 22, 10, 30), utc(2026, 11, 22, 10, 5), utc(2026, 11, 22, 11, 5)),
+    ("0 40 * * * *", utc(2026, 11, 22, 10, 30), utc(2026, 11, 22, 9, 40), utc(2026, 11, 22, 10, 40)),
+    ("30 * * * * *", utc(2026, 11, 22, 10, 30, 45), utc(2026, 11, 22, 10, 30, 30), utc(2026, 11, 22, 10, 31, 30)),
+    # */1 is every value
+    ("0 */1 * * * *", utc(2026, 11, 22, 10, 30, 1), utc(2026, 11, 22, 10, 30), utc(2026, 11, 22, 10, 31)),
 ])
 def test_occurrences(expression, moment, latest, earliest_after):
     schedule = parse_ncrontab(expression)
@@ -50,30 +62,40 @@ def test_sub_second_parts_are_ignored_and_other_zones_are_converted():
 
 
 def test_naive_times_are_refused():
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match=r"^times must be timezone-aware$"):
         parse_ncrontab("0 0 2 * * *").latest_at_or_before(datetime(2026, 1, 1))
 
 
+NEVER_FIRES = " never fires (no date has that day of month, month and day of week)"
+
+
 @pytest.mark.parametrize("expression, message", [
-    ("0 2 * * *", "must have six fields: second minute hour day month day-of-week (add the seconds field first: "
-                  "'0 0 2 * * *')"),
-    ("0 0 0 0 2 * *", "must have six fields"),
+    ("0 2 * * *", "'0 2 * * *' must have six fields: second minute hour day month day-of-week (add the seconds "
+                  "field first: '0 0 2 * * *')"),
+    ("0 0 0 0 2 * *", "'0 0 0 0 2 * *' must have six fields: second minute hour day month day-of-week"),
     ("60 * * * * *", "'60' is not a valid second field (0-59)"),
     ("0 0 24 * * *", "'24' is not a valid hour field (0-23)"),
     ("0 0 0 0 * *", "'0' is not a valid day field (1-31)"),
     ("0 0 0 * 13 *", "'13' is not a valid month field (1-12 or names such as Jan)"),
     ("0 0 0 * * 7", "'7' is not a valid day of week field (0-6 or names such as Sun)"),
-    ("0 0 0 * * Funday", "not a valid day of week field"),
-    ("0 */0 * * * *", "'*/0' is not a valid minute field"),
-    ("0 10-5 * * * *", "'10-5' is not a valid minute field"),
-    ("0 ,5 * * * *", "',5' is not a valid minute field"),
-    ("0 0 0 30 2 *", "never fires"),
-    ("0 0 0 31 4,6,9,11 *", "never fires"),
+    ("0 0 0 * * Funday", "'Funday' is not a valid day of week field (0-6 or names such as Sun)"),
+    ("0 */0 * * * *", "'*/0' is not a valid minute field (0-59)"),
+    ("0 */+2 * * * *", "'*/+2' is not a valid minute field (0-59)"),
+    ("0 */-1 * * * *", "'*/-1' is not a valid minute field (0-59)"),
+    ("0 10-5 * * * *", "'10-5' is not a valid minute field (0-59)"),
+    ("0 ,5 * * * *", "',5' is not a valid minute field (0-59)"),
+    ("0 0 0 30 2 *", "'0 0 0 30 2 *'" + NEVER_FIRES),
+    ("0 0 0 31 4,6,9,11 *", "'0 0 0 31 4,6,9,11 *'" + NEVER_FIRES),
 ])
 def test_invalid_expressions_are_refused_with_the_reason(expression, message):
     with pytest.raises(CronError) as error:
         parse_ncrontab(expression)
-    assert message in str(error.value)
+    assert str(error.value) == message
+
+
+def test_a_list_step_and_range_parse_to_every_value_they_name():
+    schedule = parse_ncrontab("0 0,*/20 9,17 1-3 * *")
+    assert (schedule.minutes, schedule.hours, schedule.days) == ((0, 20, 40), (9, 17), (1, 2, 3))
 
 
 def test_the_expression_is_kept_as_written_for_the_binding():

@@ -9,9 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.config import DataPathBinding, RunSpec, load_config
+from shared.rules import payloads
+from shared.rules.config import DataPathBinding, JobOutput, RunSpec, load_config
 from shared.rules.keys import blob_version_key, normalize_etag
-from shared.rules.payloads import MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission, v2_submission
+from shared.rules.payloads import (
+    MAX_TAG_VALUE_CHARS,
+    DataRef,
+    SubmitRequest,
+    blob_tags,
+    repeatability_id,
+    v1_submission,
+    v2_submission,
+)
+from shared.rules.run_lookup import RunLookup
 from shared.rules.targets import ARM_SCOPE, parse_target
 
 WORKSPACE = ("/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
@@ -91,6 +101,17 @@ def test_relative_path_is_the_blob_name_exactly(blob_name):
     assert body["tags"]["trigger_blob"] == f"{CONTAINER}/{blob_name}"
 
 
+@pytest.mark.parametrize("relative_path, blob_name, sent", [
+    ("file_name", "incoming/sub dir/machines 1.csv", "machines 1.csv"),  # a Logic App's triggerBody()?['Name']
+    ("file_name", "machines.csv", "machines.csv"),
+    ("path", "incoming/sub dir/machines 1.csv", "incoming/sub dir/machines 1.csv"),
+])
+def test_relative_path_file_name_sends_only_the_last_part_of_the_blob_name(relative_path, blob_name, sent):
+    binding = DataPathBinding("input_datapath", "store", relative_path=relative_path)
+    assert submission(rule(data_path=binding), blob_name=blob_name).body["DataPathAssignments"] == {
+        "input_datapath": {"DataStoreName": "store", "RelativePath": sent}}
+
+
 def test_parameters_from_settings_are_sent_as_strings():
     env = {
         "WATCH_CONTAINER": CONTAINER, "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
@@ -152,6 +173,106 @@ def test_a_tag_at_the_limit_is_sent_whole():
     name = "a" * (MAX_TAG_VALUE_CHARS - len(CONTAINER) - 1)
     tags = blob_tags("daily", container=CONTAINER, blob_name=name, etag=ETAG, key=KEY)
     assert v1_submission(rule(), data_path=name, tags=tags).body["tags"]["trigger_blob"] == f"{CONTAINER}/{name}"
+
+
+# --- v2 batch endpoints, and where a run is looked up ------------------------------------------------------------
+
+SCORING_URI = "https://retrain.eastus.inference.ml.azure.com/jobs"
+ARM_WORKSPACE = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+BLOB_URL = "https://trainingdata.blob.core.windows.net/training-data/incoming/machine%20data%20%C3%A9.csv"
+KEY_REQUEST_ID = "57526fb7-29a9-58f6-9c2c-e35315d8508d"
+"""uuid5 of KEY in the app's repeatability namespace (6f1a3c52-2c57-4e61-9a1e-6d1f6a3e2b7c), computed once."""
+
+
+def batch_run(deployment: str | None = "blue", datastore: str | None = "workspaceblobstore", **fields) -> RunSpec:
+    target = parse_target(SCORING_URI, deployment=deployment, workspace=ARM_WORKSPACE)
+    return RunSpec(target=target, experiment="batch-retrain", data_path=DataPathBinding("input_data", datastore),
+                   **fields)
+
+
+def test_a_v2_invocation_sends_typed_inputs_the_blob_outputs_and_labels_with_its_headers():
+    run = batch_run(parameters={"model_name": "m1", "max_trials": 3, "ratio": 0.25, "early_stop": True},
+                    outputs={"scores": JobOutput("uri_folder", "azureml://datastores/out/paths/scores/"),
+                             "best": JobOutput("uri_file", "https://acct.blob.core.windows.net/out/best.txt")})
+    request = v2_submission(run, data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)
+    assert request == SubmitRequest(
+        url="https://retrain.eastus.inference.ml.azure.com/jobs",
+        scope="https://ml.azure.com/.default",
+        body={"properties": {
+            "inputData": {
+                "model_name": {"jobInputType": "Literal", "value": "m1"},
+                "max_trials": {"jobInputType": "Literal", "value": 3},
+                "ratio": {"jobInputType": "Literal", "value": 0.25},
+                "early_stop": {"jobInputType": "Literal", "value": True},
+                "input_data": {"jobInputType": "UriFile",
+                               "uri": "azureml://datastores/workspaceblobstore/paths/incoming/machine data é.csv"},
+            },
+            "properties": {"experimentName": "batch-retrain", "triggered_by": "aml-pipeline-trigger",
+                           "trigger_rule": "daily", "trigger_blob": "training-data/incoming/machine data é.csv",
+                           "trigger_etag": '"0x8DC1234ABCD"', "trigger_key": KEY},
+            "outputData": {
+                "scores": {"jobOutputType": "UriFolder", "uri": "azureml://datastores/out/paths/scores/"},
+                "best": {"jobOutputType": "UriFile", "uri": "https://acct.blob.core.windows.net/out/best.txt"},
+            },
+        }},
+        headers={"Content-Type": "application/json", "repeatability_request-id": KEY_REQUEST_ID,
+                 "azureml-model-deployment": "blue"},
+        run_id_field="name",
+        success_statuses=(200, 201),  # a batch endpoint answers a new job with 200 or 201
+        lookup=None,
+    )
+
+
+def test_a_v2_blob_without_a_datastore_goes_as_its_url_and_the_default_deployment_sends_no_header():
+    request = v2_submission(batch_run(deployment=None, datastore=None), data=DataRef(BLOB, BLOB_URL), tags={},
+                            key=KEY)
+    assert request.body == {"properties": {"inputData": {"input_data": {"jobInputType": "UriFile", "uri": BLOB_URL}},
+                                           "properties": {"experimentName": "batch-retrain"}}}
+    assert request.headers == {"Content-Type": "application/json", "repeatability_request-id": KEY_REQUEST_ID}
+
+
+def test_a_v2_run_without_a_blob_has_no_data_input():
+    request = v2_submission(batch_run(parameters={"day": "mon"}), data=None, tags={}, key=KEY)
+    assert request.body["properties"]["inputData"] == {"day": {"jobInputType": "Literal", "value": "mon"}}
+
+
+def test_the_repeatability_id_is_the_same_for_one_key_and_differs_between_keys():
+    assert repeatability_id(KEY) == repeatability_id("k" * 64) == KEY_REQUEST_ID
+    assert repeatability_id("j" * 64) == "9f9ec586-3ff2-5646-b253-60353eedbfd2"
+
+
+def test_a_v1_submission_tagged_with_its_key_can_be_looked_up_in_run_history():
+    request = payloads.submission(rule(data_path=DataPathBinding("input_datapath", "store")),
+                                  data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)
+    assert request == SubmitRequest(
+        url=PIPELINE_URL, scope=ARM_SCOPE,
+        body={"ExperimentName": "retrain", "ParameterAssignments": {"model_name": "m1"}, "RunSource": "SDK",
+              "tags": EXPECTED_TAGS,
+              "DataPathAssignments": {"input_datapath": {"DataStoreName": "store", "RelativePath": BLOB}}},
+        lookup=RunLookup(url="https://eastus.api.azureml.ms/history/v1.0/subscriptions/sub/resourceGroups/rg/"
+                             "providers/Microsoft.MachineLearningServices/workspaces/ws/experiments/retrain/runs:query",
+                         scope=ARM_SCOPE, key=KEY, v1=True),
+    )
+
+
+def test_a_v1_submission_without_a_blob_sends_no_data_path():
+    request = payloads.submission(rule(data_path=DataPathBinding("input_datapath", "store")), data=None,
+                                  tags=EXPECTED_TAGS, key=KEY)
+    assert "DataPathAssignments" not in request.body and request.lookup is not None
+
+
+def test_a_v2_submission_tagged_with_its_key_is_looked_up_in_the_workspace_jobs_on_arm():
+    request = payloads.submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)
+    assert request == dataclasses.replace(
+        v2_submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY),
+        lookup=RunLookup(url=f"https://management.azure.com{ARM_WORKSPACE}/jobs", scope=ARM_SCOPE, key=KEY, v1=False))
+    assert request.headers["repeatability_request-id"] == KEY_REQUEST_ID
+
+
+@pytest.mark.parametrize("tags", [{}, {**EXPECTED_TAGS, "trigger_key": "another"}])
+def test_a_submission_not_tagged_with_its_key_has_no_lookup(tags):
+    assert payloads.submission(rule(), data=None, tags=tags, key=KEY).lookup is None
+    assert payloads.submission(batch_run(), data=None, tags=tags, key=KEY).lookup is None
 
 
 # --- keys ------------------------------------------------------------------------------------------------------

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from shared.rules.targets import ARM_SCOPE, Target, TargetError, TargetKind, is_loopback, parse_target, redact_url
+from shared.rules.targets import (
+    ARM_SCOPE,
+    Target,
+    TargetError,
+    TargetKind,
+    Workspace,
+    is_loopback,
+    parse_target,
+    redact_url,
+)
 
 PUBLIC_HOST = "eastus.api.azureml.ms"
 WORKSPACE_PATH = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.MachineLearningServices/workspaces/ws-1"
@@ -149,16 +158,24 @@ def test_loopback_targets_over_http_only_with_allow_local(host):
     assert "is not an Azure ML host" in target_error(url)
 
 
-@pytest.mark.parametrize("host", [
-    "evil.example\\.api.azureml.ms",   # requests would send to evil.example
-    "evil.example\\@eastus.api.azureml.ms",
-    "ev%69l.api.azureml.ms",            # percent-encoded host
-    "eastus.api.azureml.ms\t",
-    "eastus .api.azureml.ms",
+UNSAFE_CHARACTERS = [("url", "must not contain backslashes, spaces or control characters")]
+AMBIGUOUS_HOST = [("url", "host is ambiguous (percent-encoding or a host HTTP clients would read differently)")]
+
+
+@pytest.mark.parametrize("host, problems", [
+    ("evil.example\\.api.azureml.ms", UNSAFE_CHARACTERS),   # requests would send to evil.example
+    ("evil.example\\@eastus.api.azureml.ms", UNSAFE_CHARACTERS),
+    ("eastus.api.azureml.ms\t", UNSAFE_CHARACTERS),
+    ("eastus .api.azureml.ms", UNSAFE_CHARACTERS),
+    ("eastus.api.azureml.ms\x01", UNSAFE_CHARACTERS),    # a control character that is not white space
+    ("eastus.api.azureml.ms\x7f", UNSAFE_CHARACTERS),    # DEL
+    ("ev%69l.api.azureml.ms", AMBIGUOUS_HOST),           # percent-encoded host
+    ("us%40er@eastus.api.azureml.ms", AMBIGUOUS_HOST),   # percent-encoding anywhere before the path
 ])
-def test_hosts_an_http_client_could_read_differently_are_refused(host):
-    assert any(text in target_error(published_url(host=host)) for text in (
-        "must not contain backslashes, spaces or control characters", "host is ambiguous"))
+def test_hosts_an_http_client_could_read_differently_are_refused(host, problems):
+    with pytest.raises(TargetError) as caught:
+        parse_target(published_url(host=host))
+    assert caught.value.problems == problems
 
 
 def test_the_posted_url_is_rebuilt_from_the_checked_parts():
@@ -186,6 +203,75 @@ def test_several_problems_in_one_url_are_reported_together():
     assert len(parts) == len(expected_starts), message
     for part, start in zip(parts, expected_starts, strict=True):
         assert part.startswith(start)
+
+
+SHAPES = (
+    "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>), a v1 pipeline endpoint URL "
+    "(.../PipelineRuns/PipelineEndpointSubmit/Id/<endpoint-id>), as PublishedPipeline.endpoint / "
+    "PipelineEndpoint.endpoint print them, or a v2 batch endpoint scoring URI "
+    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs)")
+V1_HOSTS = "*.api.azureml.ms, *.aether.ms, *.api.ml.azure.cn, *.api.ml.azure.us"
+SCORING = "https://retrain.eastus.inference.ml.azure.com/jobs"
+
+
+@pytest.mark.parametrize("url, options, problems", [
+    ("http://user:pw@example.com/nothing?x=1", {"kind": "published_pipeline", "pipeline_version": "2",
+                                                "scope": "api://aml"}, [
+        ("url", "must not carry user info: managed identity authenticates the call"),
+        ("url", "must not carry a query string or fragment (the version goes in pipeline_version)"),
+        ("url", "must be https (plain http and loopback hosts are allowed only with AML_ALLOW_LOCAL_TARGETS=true, "
+                "for local development)"),
+        ("url", f"path does not fit {SHAPES}"),
+        ("url", f"host 'example.com' is not an Azure ML host (expected {V1_HOSTS})"),
+        ("pipeline_version", "pipeline_version applies to v1 pipeline endpoints only"),
+        ("scope", "token scope 'api://aml' must look like https://<resource>/.default"),
+    ]),
+    (published_url(host=""), {}, [("url", f"host '' is not an Azure ML host (expected {V1_HOSTS})")]),
+    (published_url(host=f"{PUBLIC_HOST}:notaport"), {},
+     [("url", "not a URL (Port could not be cast to integer value as 'notaport')")]),
+    (published_url(), {"kind": "pipeline_endpoint"},
+     [("kind", "kind 'pipeline_endpoint' was set but the URL is a published_pipeline URL")]),
+    (endpoint_url(), {"kind": "PipelineEndpoint"},
+     [("kind", "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, "
+               "batch_endpoint")]),
+    (endpoint_url(version="3"), {"pipeline_version": "4"},
+     [("pipeline_version", "URL names version '3' but pipeline_version is '4'")]),
+    (published_url(host="localhost", scheme="ftp"), {"allow_local": True}, [("url", "must be http or https")]),
+    (SCORING, {"pipeline_version": "2"},
+     [("pipeline_version", "pipeline_version applies to v1 pipeline endpoints only")]),
+    (SCORING, {"deployment": "bad name"},
+     [("deployment", "deployment applies to batch endpoints only, and is a deployment name")]),
+    (SCORING, {"workspace": "ws-1"},
+     [("workspace", "workspace must be the workspace's resource id: /subscriptions/<sub>/resourceGroups/<rg>/"
+                    "providers/Microsoft.MachineLearningServices/workspaces/<name>")]),
+    (published_url(), {"workspace": WORKSPACE_PATH},
+     [("workspace", "workspace is read from a v1 URL; set it for batch endpoints only")]),
+    ("https://x.eastus.inference.ml.azure.com/v2/jobs", {"kind": "batch_endpoint"},
+     [("url", f"path does not fit {SHAPES}")]),
+])
+def test_each_refusal_names_the_field_to_fix_and_says_exactly_why(url, options, problems):
+    with pytest.raises(TargetError) as caught:
+        parse_target(url, **options)
+    assert caught.value.problems == problems
+    assert str(caught.value) == "; ".join(text for _, text in problems)
+
+
+def test_a_v1_url_names_the_workspace_runs_are_looked_up_in():
+    assert parse_target(published_url()).workspace == Workspace("sub-1", "rg-1", "ws-1")
+
+
+def test_a_batch_endpoint_workspace_may_end_with_a_slash():
+    workspace = WORKSPACE_PATH.replace("/ws-1", "/wsX")
+    assert parse_target(SCORING, workspace=workspace + "/").workspace == Workspace("sub-1", "rg-1", "wsX")
+
+
+def test_a_trailing_slash_is_dropped_but_nothing_before_it():
+    assert parse_target(published_url(pipeline_id="PIPEX") + "/").url == published_url(pipeline_id="PIPEX")
+
+
+def test_https_to_a_loopback_host_is_accepted_with_allow_local():
+    url = published_url(host="127.0.0.1:8443")
+    assert parse_target(url, allow_local=True).url == url
 
 
 # --- token scope -----------------------------------------------------------------------------------------------
@@ -241,10 +327,27 @@ def test_redact_url_drops_query_fragment_and_user_info(url, expected):
     assert redact_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["https://host.example:notaport/path?sig=secret",
-                                 "https://host.example:99999/path?sig=secret"])
-def test_redact_url_of_a_url_with_a_malformed_port_still_drops_the_query(url):
-    assert "secret" not in redact_url(url)
+@pytest.mark.parametrize("url, expected", [
+    ("https://host.example:notaport/path?sig=secret", "https://host.example:notaport/path"),
+    ("https://host.example:99999/path?sig=secret", "https://host.example:99999/path"),
+    ("https://u:p@ss@host.example/path?sig=secret", "https://host.example/path"),  # user info up to the last @
+    ("HTTPS://Host.example/path?sig=secret", "https://Host.example/path"),
+])
+def test_redact_url_of_a_url_with_an_odd_port_or_user_info_still_drops_both_and_the_query(url, expected):
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("url, expected", [  # urlsplit refuses these: cut by hand
+    ("https://[::1/x?sig=secret", "https://[::1/x"),
+    ("https://u:p@[::1/x?sig=secret#frag", "https://[::1/x"),
+    ("HTTPS://u:p@[::1/x?sig=secret", "HTTPS://[::1/x"),
+    ("https://[::1/x#a#b", "https://[::1/x"),
+    ("https://[::1/x?sv=1?sig=secret", "https://[::1/x"),
+    ("no-scheme/p?sv=1?sig=secret", "no-scheme/p"),
+    ("no-scheme/p#a#b", "no-scheme/p"),
+])
+def test_redact_url_of_an_unparseable_url_cuts_user_info_query_and_fragment_by_hand(url, expected):
+    assert redact_url(url) == expected
 
 
 @pytest.mark.parametrize("host, expected", [

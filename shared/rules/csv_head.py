@@ -54,13 +54,15 @@ def csv_head_problem(head: bytes, blob_size: int, required_columns: Sequence[str
 
 
 _OTHER_SEPARATORS = ";\t|"
+_CANDIDATES = "," + _OTHER_SEPARATORS
+"""The separators the sniffer may choose from: a space or a colon inside values must not win over these."""
 _SNIFFED_CHARS = 8 * 1024
 
 
 def _separator_hint(text: str, header: Sequence[str]) -> str:
     """Why the columns may be missing: the file looks separated by something other than ',' (a guess; '' if none)."""
     try:
-        separator = csv.Sniffer().sniff(text[:_SNIFFED_CHARS], delimiters="," + _OTHER_SEPARATORS).delimiter
+        separator = csv.Sniffer().sniff(text[:_SNIFFED_CHARS], delimiters=_CANDIDATES).delimiter
     except csv.Error:  # the sniffer raises when no separator is consistent
         return ""
     if separator not in _OTHER_SEPARATORS or not any(separator in cell for cell in header):

@@ -77,5 +77,5 @@ def log_decision(decision: Decision) -> Decision:
 def log_event(level: int, **fields: object) -> None:
     """The one writer of structured lines (decisions, problems, sweep reports): ``aml_trigger {json}``, and each
     field again as an ``aml_<name>`` attribute, so Application Insights keeps it as a dimension."""
-    LOGGER.log(level, "aml_trigger %s", json.dumps(fields, ensure_ascii=False, sort_keys=False),
+    LOGGER.log(level, "aml_trigger %s", json.dumps(fields, ensure_ascii=False),
                extra={f"aml_{name}": value for name, value in fields.items()})

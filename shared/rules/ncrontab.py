@@ -68,7 +68,7 @@ class CronSchedule:
                 if found is not None:
                     return datetime.combine(day, found, tzinfo=UTC)
             day += step
-            bound = time(0, 0, 0) if later else time(23, 59, 59)
+            bound = time.min if later else time.max
         return None
 
     def _time_in_day(self, bound: time, later: bool) -> time | None:
@@ -114,7 +114,7 @@ def _parse_part(part: str, spec: _Field) -> set[int]:
     base, slash, step_text = part.partition("/")
     step = int(step_text) if slash else 1
     if slash and (not step_text.isdigit() or step < 1):
-        raise ValueError(part)
+        raise ValueError
     if base == "*":
         low, high = spec.low, spec.high
     elif "-" in base:
@@ -124,7 +124,7 @@ def _parse_part(part: str, spec: _Field) -> set[int]:
         low = _value(base, spec)
         high = spec.high if slash else low
     if not spec.low <= low <= high <= spec.high:
-        raise ValueError(part)
+        raise ValueError
     return set(range(low, high + 1, step))
 
 
@@ -134,10 +134,11 @@ def _value(text: str, spec: _Field) -> int:
     for index, name in enumerate(spec.names):
         if text and name.lower().startswith(text.lower()):
             return spec.low + index
-    raise ValueError(text)
+    raise ValueError
 
 
 def _utc_second(moment: datetime) -> datetime:
+    """``moment`` in UTC; the search reads only its date, hour, minute and second, so parts of a second drop."""
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
-    return moment.astimezone(UTC).replace(microsecond=0)
+    return moment.astimezone(UTC)

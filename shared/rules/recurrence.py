@@ -134,7 +134,7 @@ def _start_time(value: Any) -> datetime | None:
     if value is None:
         return None
     try:
-        start = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        start = datetime.fromisoformat(str(value))  # reads a trailing Z since Python 3.11
     except ValueError:
         raise RecurrenceError(f"start_time {value!r} must be an ISO 8601 time such as 2026-01-01T02:00:00Z") from None
     return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)

@@ -206,7 +206,7 @@ def parse_target(
     if deployment is not None and resolved and (
             resolved is not TargetKind.BATCH_ENDPOINT or not _DEPLOYMENT.fullmatch(deployment)):
         problems.append(("deployment", "deployment applies to batch endpoints only, and is a deployment name"))
-    workspace_parts = _workspace(match, workspace, resolved, problems)
+    workspace_parts = _workspace(match, workspace, problems)
 
     resolved_scope = scope or (_DEFAULT_SCOPE[resolved] if resolved else ARM_SCOPE)
     if not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?/\.default", resolved_scope):
@@ -238,7 +238,7 @@ def _infer_kind(path: str) -> tuple[TargetKind | None, re.Match[str] | None]:
     return None, None
 
 
-def _workspace(match: re.Match[str] | None, workspace: str | None, kind: TargetKind | None,
+def _workspace(match: re.Match[str] | None, workspace: str | None,
                problems: list[tuple[str, str]]) -> Workspace | None:
     """The workspace: from a v1 URL, or from ``workspace`` (an ARM id) for a batch endpoint."""
     if match is not None and "ws" in match.groupdict():

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 WORKSPACE = "/subscriptions/sub-1/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces/ml-ws"
 DATA_INPUT = {"parameter": "input_data", "datastore": "workspaceblobstore"}
+REPEATABILITY_NAMESPACE = uuid.UUID("6f1a3c52-2c57-4e61-9a1e-6d1f6a3e2b7c")
+
+
+def expected_request_id(key: str) -> str:
+    """The repeatability_request-id a key's invocations carry: uuid5 of the key in the app's fixed namespace,
+    computed here rather than by the code under test, so an id that changed (or became "None") fails."""
+    return str(uuid.uuid5(REPEATABILITY_NAMESPACE, key))
 
 
 def rules_file(tmp_path, monkeypatch, rules: list[dict]) -> None:
