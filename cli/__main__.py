@@ -22,10 +22,10 @@ from shared.clients.services import Services, build_services
 from shared.operations import actions
 from shared.operations.http_api import error_body
 from shared.operations.sweep import SweepReport, sweep
-from shared.rules.config import ConfigError
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
 from shared.rules.ledger_record import RunState
+from shared.rules.problems import ConfigError
 
 EXIT_CODES: dict[type[Exception], int] = {Pending: 3, TriggerError: 1, AzureError: 1}
 """The one place an error becomes an exit code: its nearest class here. 3: ``submit`` still failing for now (the

@@ -21,7 +21,7 @@ from localdev.tokens import make_token
 from oracle.conftest import deadline
 from shared.clients.aml_client import PipelineSubmitter, error_details
 from shared.clients.auth import TokenProvider
-from shared.rules.config import DataPathBinding, RetrySettings, RunSpec
+from shared.rules.config_model import DataPathBinding, RetrySettings, RunSpec
 from shared.rules.payloads import DataRef, blob_tags, submission
 from shared.rules.targets import parse_target
 

@@ -12,7 +12,7 @@ from localdev.aml_standin import AmlStandIn, Respond
 from localdev.tokens import make_token
 from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider
-from shared.rules.config import RetrySettings
+from shared.rules.config_model import RetrySettings
 from shared.rules.payloads import SubmitRequest
 
 pytestmark = pytest.mark.integration  # every test talks to the Azure ML stand-in

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.config import DataPathBinding, RunSpec, load_config
+from shared.rules.config_loader import load_config
+from shared.rules.config_model import DataPathBinding, RunSpec
 from shared.rules.keys import blob_version_key, normalize_etag
 from shared.rules.payloads import MAX_TAG_VALUE_CHARS, DataRef, SubmitRequest, blob_tags, v1_submission, v2_submission
 from shared.rules.targets import ARM_SCOPE, parse_target

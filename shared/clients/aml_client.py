@@ -15,7 +15,7 @@ from azure.core.exceptions import AzureError
 from urllib3.exceptions import ConnectTimeoutError
 
 from shared.clients.auth import TokenProvider
-from shared.rules.config import RetrySettings
+from shared.rules.config_model import RetrySettings
 from shared.rules.errors import Refused, TriggerError, Unavailable
 from shared.rules.payloads import JSON, SubmitRequest
 from shared.rules.retry import is_retryable_status, next_delay, retry_after_seconds

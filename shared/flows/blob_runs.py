@@ -18,7 +18,7 @@ from shared.clients.ledger import rule_namespace
 from shared.clients.services import Services
 from shared.flows.run_steps import Step
 from shared.rules.blob_names import blob_name_problem
-from shared.rules.config import Rule
+from shared.rules.config_model import Rule
 from shared.rules.csv_head import HEAD_BYTES, csv_head_problem
 from shared.rules.decisions import Decision, Outcome, log_decision
 from shared.rules.errors import TriggerError

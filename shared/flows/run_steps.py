@@ -14,7 +14,7 @@ from azure.core.exceptions import AzureError
 from shared.clients.aml_client import SubmitError
 from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
 from shared.clients.services import Services
-from shared.rules.config import RunSpec
+from shared.rules.config_model import RunSpec
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.payloads import SubmitRequest
 

@@ -17,7 +17,7 @@ from shared.clients.ledger import Claim, Duplicate, RunState, schedule_namespace
 from shared.clients.services import Services
 from shared.flows.blob_runs import BlobVersion, read_blob_version
 from shared.flows.run_steps import Step
-from shared.rules.config import BlobFilter, DataSource, Schedule
+from shared.rules.config_model import BlobFilter, DataSource, Schedule
 from shared.rules.csv_head import csv_head_problem
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.keys import blob_version_key

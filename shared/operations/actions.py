@@ -20,13 +20,15 @@ from shared.flows.blob_runs import BlobVersion, process_blob, read_blob_version,
 from shared.flows.run_steps import Step
 from shared.flows.schedule_runs import fire_schedule
 from shared.rules.blob_names import BlobNameError, checked_blob_name
-from shared.rules.config import ConfigError, Rule, RunSpec, override_run
+from shared.rules.config_model import Rule, RunSpec
 from shared.rules.csv_head import csv_head_problem
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
 from shared.rules.keys import blob_version_key, normalize_etag
 from shared.rules.matching import mismatch, split_rules
+from shared.rules.overrides import override_run
 from shared.rules.payloads import TRIGGERED_BY, blob_tags, submission
+from shared.rules.problems import ConfigError
 from shared.rules.redaction import MASK, looks_secret, mask_text, masked, secret_name
 
 RECORD_PREFIXES = ("rules/", "schedules/", "manual/")

@@ -22,7 +22,7 @@ from shared.clients.ledger import rule_namespace
 from shared.clients.services import Services
 from shared.flows.blob_runs import process_blob
 from shared.operations.actions import finish_manual, manual_namespace
-from shared.rules.config import Rule
+from shared.rules.config_model import Rule
 from shared.rules.decisions import log_event
 from shared.rules.errors import OperationError, TriggerError
 from shared.rules.keys import blob_version_key, normalize_etag

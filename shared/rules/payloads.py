@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.rules.config import JOB_OUTPUT_TYPES, RunSpec
+from shared.rules.config_model import JOB_OUTPUT_TYPES, RunSpec
 from shared.rules.run_lookup import RunLookup, run_lookup
 
 JSON = "application/json"
