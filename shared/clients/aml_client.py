@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -109,9 +110,8 @@ class PipelineSubmitter:
         ``unknown_for``: seconds since an earlier owner's attempt may have started a run; look it up first.
         """
         body = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
-        call = _Call(request.scope, lambda token: self._send(
-            "POST", request.url, body, {**request.headers, "Authorization": f"Bearer {token}"}),
-            lambda response: _run_id(request, response), request.success_statuses, stop_when_unknown=True)
+        call = _Call(request.scope, functools.partial(self._send, "POST", request.url, body, request.headers),
+                     lambda response: _run_id(request, response), request.success_statuses, stop_when_unknown=True)
         attempts = 0
         unknown_since = None if unknown_for is None else self._monotonic() - unknown_for
         try:
@@ -155,9 +155,8 @@ class PipelineSubmitter:
             page = lookup.page(continuation)
             data = None if page.body is None else json.dumps(page.body).encode("utf-8")
             headers = {"Content-Type": JSON} if data is not None else {}
-            call = _Call(lookup.scope, lambda token, page=page, data=data, headers=headers: self._send(
-                page.method, page.url, data, {**headers, "Authorization": f"Bearer {token}"}),
-                lambda response: _page(lookup, response), (200,))
+            call = _Call(lookup.scope, functools.partial(self._send, page.method, page.url, data, headers),
+                         lambda response: _page(lookup, response), (200,))
             try:
                 (runs, continuation), _ = self._retrying(call, deadline, 0)
             except SubmitError as error:
@@ -230,10 +229,12 @@ class PipelineSubmitter:
             unknown=response.status_code in OUTCOME_UNKNOWN_STATUS,
         )
 
-    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> requests.Response:
+    def _send(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str],
+              token: str) -> requests.Response:
         timeout = self._retry.attempt_timeout
-        return self._session.request(method, url, data=body, headers={**headers, "Accept": "application/json"},
-                                     allow_redirects=False, timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
+        headers = {**headers, "Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return self._session.request(method, url, data=body, headers=headers, allow_redirects=False,
+                                     timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
 
 
 def never_sent(error: requests.RequestException) -> bool:

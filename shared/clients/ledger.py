@@ -27,7 +27,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
-from shared.clients.storage import CLIENT_OPTIONS
+from shared.clients.storage import CLIENT_OPTIONS, RequestOptions
 from shared.rules.errors import Conflict, Unavailable
 from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
@@ -45,9 +45,12 @@ RETRIED_TRY_SECONDS = 4.0
 """A request is retried only if each try can still have this long: a write to blob storage takes well under it."""
 
 
-def bounded(within: float) -> dict[str, float | int]:
+def bounded(within: float | None) -> RequestOptions:
     """Per-request options (timeouts, retries) so one storage call, its retries and their backoff included, ends
-    within about ``within`` seconds: the storage client stays the only retry layer, sized to the time left."""
+    within about ``within`` seconds: the storage client stays the only retry layer, sized to the time left.
+    None: the client's own options."""
+    if within is None:
+        return {}
     longest = CLIENT_OPTIONS["connection_timeout"] + CLIENT_OPTIONS["read_timeout"]
     retries, per_try = 0, max(MIN_REQUEST_SECONDS, min(longest, within))
     for candidate in range(1, CLIENT_OPTIONS["retry_total"] + 1):
@@ -224,7 +227,7 @@ class Ledger:
             downloader = self._container.download_blob(
                 name, raw_response_hook=lambda response: served.update(
                     (header.lower(), value) for header, value in response.http_response.headers.items()),
-                **({} if within is None else bounded(within)))
+                **bounded(within))
             record = json.loads(downloader.readall())
         except ResourceNotFoundError:
             return None
@@ -267,9 +270,9 @@ class Ledger:
         else:
             conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
         result = self._container.get_blob_client(name).upload_blob(
-            data, content_settings=_JSON, metadata=metadata, **conditions,
-            **({} if within is None else bounded(within)))
-        return result["etag"]
+            data, content_settings=_JSON, metadata=metadata, **conditions, **bounded(within))
+        new_etag: str = result["etag"]  # the SDK types its answer dict[str, Any]
+        return new_etag
 
     def _ensure_container(self) -> None:
         if self._container_ready:

@@ -19,7 +19,7 @@ def full_jitter_delay(attempt: int, base: float, cap: float, random: Callable[[]
 
     Full jitter spreads retries of many failed calls apart instead of letting them collide again.
     """
-    return random() * min(cap, base * 2 ** (attempt - 1))
+    return random() * min(cap, base * 2.0 ** (attempt - 1))
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
