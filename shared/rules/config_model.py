@@ -35,6 +35,11 @@ class JobOutput:
     type: str
     uri: str
 
+    @property
+    def job_output_type(self) -> str:
+        """The type as the v2 body spells it (``UriFolder``)."""
+        return JOB_OUTPUT_TYPES[self.type]
+
 
 @dataclass(frozen=True)
 class BlobFilter:

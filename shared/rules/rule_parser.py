@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from shared.rules import settings
 from shared.rules.config_model import (
@@ -30,37 +31,59 @@ RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders"} | RUN_KEYS
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 DATA_PATH_KEYS = {"parameter", "datastore"}
 _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
-_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 
 Parameters = dict[str, str | int | float | bool]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class ItemKind:
+    """What the rules file's lists hold (a rule, a schedule): an object of known keys with a unique name."""
+
+    what: str
+    keys: set[str]
+    needs: str
+    """The keys it needs, as its problem says them."""
+    name: re.Pattern[str]
+    name_expected: str
+
+    def parsed(self, raw: Any, problems: Problems, build: Callable[[dict[str, Any], str], _T | None]) -> _T | None:
+        """What ``build`` makes of ``raw`` (an object) and its name, or None when any problem was found in it:
+        every problem is reported, but an item with one is never used."""
+        if not isinstance(raw, dict):
+            problems.at(f"({self.what})").add(raw, f"an object with {self.needs}")
+            return None
+        count_before = len(problems)
+        unknown_keys(raw, self.keys, self.what, problems)
+        item = build(raw, matching(raw.get("name"), self.name, problems.at("name"), self.name_expected))
+        return item if len(problems) == count_before else None
+
+    def check_unique_names(self, items: list[tuple[Any, Problems]]) -> None:
+        """Names key the ledger: two items of one name would share their records."""
+        seen: set[str] = set()
+        for raw, problems in items:
+            name = raw.get("name") if isinstance(raw, dict) else None
+            if isinstance(name, str) and name in seen:
+                problems.at("name").add(name, f"{self.what} names must be unique (they key the ledger)")
+            if isinstance(name, str):
+                seen.add(name)
+
+
+RULE = ItemKind("rule", RULE_KEYS, "name, prefix, target, experiment, ...",
+                re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"),
+                "1-63 letters, digits, '-' or '_', starting with a letter or digit")
 
 
 def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: bool) -> Rule | None:
     """The rule ``raw`` describes, or None when ``problems`` got a problem with it."""
-    if not isinstance(raw, dict):
-        problems.at("(rule)").add(raw, "an object with name, prefix, target, experiment, ...")
-        return None
-    count_before = len(problems)
-    unknown_keys(raw, RULE_KEYS, "rule", problems)
-    name = matching(raw.get("name"), _RULE_NAME, problems.at("name"),
-                    "1-63 letters, digits, '-' or '_', starting with a letter or digit")
-    watch = blob_filter(raw, problems)
-    run = run_spec(raw, problems, env, allow_local)
-    if run is None or len(problems) > count_before:
-        return None
-    return Rule(name=name, watch=watch, run=run)
 
+    def build(rule: dict[str, Any], name: str) -> Rule | None:
+        watch = blob_filter(rule, problems)
+        run = run_spec(rule, problems, env, allow_local)
+        return None if run is None else Rule(name=name, watch=watch, run=run)
 
-def check_unique_names(items: list[tuple[Any, Problems]], what: str) -> None:
-    """Names key the ledger: two rules (or schedules) of one name would share their records."""
-    seen: set[str] = set()
-    for raw, problems in items:
-        name = raw.get("name") if isinstance(raw, dict) else None
-        if isinstance(name, str) and name in seen:
-            problems.at("name").add(name, f"{what} names must be unique (they key the ledger)")
-        if isinstance(name, str):
-            seen.add(name)
+    return RULE.parsed(raw, problems, build)
 
 
 def unknown_keys(raw: dict[str, Any], known: set[str], what: str, problems: Problems) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from shared.rules import settings
 from shared.rules.config_model import Rule, Schedule
 from shared.rules.problems import Problems
-from shared.rules.rule_parser import check_unique_names, parse_rule
+from shared.rules.rule_parser import RULE, parse_rule
 from shared.rules.schedule_parser import parse_schedules
 
 TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
@@ -56,7 +56,7 @@ def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, pro
             None, "set AML_PIPELINE_URL (one watched prefix -> one pipeline) or TRIGGER_RULES_FILE (several rules)")
         return [], [], ()
     rules = [rule for raw, place in raw_rules if (rule := parse_rule(raw, place, env, allow_local))]
-    check_unique_names(raw_rules, "rule")
+    RULE.check_unique_names(raw_rules)
     return rules, schedules, ignored
 
 

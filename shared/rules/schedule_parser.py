@@ -13,18 +13,12 @@ from shared.rules.config_model import DataSource, Schedule
 from shared.rules.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.rules.problems import Problems
 from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
-from shared.rules.rule_parser import (
-    RUN_KEYS,
-    blob_filter,
-    check_unique_names,
-    flag,
-    matching,
-    run_spec,
-    unknown_keys,
-)
+from shared.rules.rule_parser import RUN_KEYS, ItemKind, blob_filter, flag, run_spec, unknown_keys
 
 SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | RUN_KEYS
-_SCHEDULE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+SCHEDULE = ItemKind("schedule", SCHEDULE_KEYS, "name, cron or recurrence, target, experiment, ...",
+                    re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}"),
+                    "1-63 letters, digits or '_', starting with a letter (it names a function)")
 _UTC = ("UTC", "Coordinated Universal Time")
 
 
@@ -32,7 +26,7 @@ def parse_schedules(items: list[tuple[Any, Problems]], env: Mapping[str, str], a
                     problems: Problems) -> list[Schedule]:
     """The schedules of ``items`` (each raw schedule with the collector for its place) that have no problem."""
     schedules = [schedule for raw, place in items if (schedule := _parse_schedule(raw, place, env, allow_local))]
-    check_unique_names(items, "schedule")
+    SCHEDULE.check_unique_names(items)
     if schedules and (time_zone := settings.WEBSITE_TIME_ZONE.read(env)) not in _UTC:
         problems.setting(settings.WEBSITE_TIME_ZONE.name).add(
             time_zone, "unset (UTC): schedules are evaluated in UTC, and Linux plans do not support WEBSITE_TIME_ZONE")
@@ -40,26 +34,23 @@ def parse_schedules(items: list[tuple[Any, Problems]], env: Mapping[str, str], a
 
 
 def _parse_schedule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: bool) -> Schedule | None:
-    if not isinstance(raw, dict):
-        problems.at("(schedule)").add(raw, "an object with name, cron or recurrence, target, experiment, ...")
-        return None
-    count_before = len(problems)
-    unknown_keys(raw, SCHEDULE_KEYS, "schedule", problems)
-    name = matching(raw.get("name"), _SCHEDULE_NAME, problems.at("name"),
-                    "1-63 letters, digits or '_', starting with a letter (it names a function)")
-    cron = _cron(raw, problems)
-    run = run_spec(raw, problems, env, allow_local)
-    data = _data_source(raw.get("data"), problems.at("data"))
-    only_if_new_data = flag(raw, "only_if_new_data", False, problems)
-    if ("data" in raw) != ("data_path" in raw):
-        problems.at("data_path" if "data" in raw else "data").add(
-            None, "data and data_path go together: the data to pass, and the DataPath parameter receiving it")
-    if only_if_new_data and (data is None or data.newest is None):
-        problems.at("only_if_new_data").add(True, 'only with "data": {"newest": {...}}')
-    enabled = flag(raw, "enabled", True, problems)
-    if cron is None or run is None or len(problems) > count_before:
-        return None
-    return Schedule(name=name, cron=cron, run=run, data=data, only_if_new_data=only_if_new_data, enabled=enabled)
+    def build(schedule: dict[str, Any], name: str) -> Schedule | None:
+        cron = _cron(schedule, problems)
+        run = run_spec(schedule, problems, env, allow_local)
+        data = _data_source(schedule.get("data"), problems.at("data"))
+        only_if_new_data = flag(schedule, "only_if_new_data", False, problems)
+        if ("data" in schedule) != ("data_path" in schedule):
+            problems.at("data_path" if "data" in schedule else "data").add(
+                None, "data and data_path go together: the data to pass, and the DataPath parameter receiving it")
+        if only_if_new_data and (data is None or data.newest is None):
+            problems.at("only_if_new_data").add(True, 'only with "data": {"newest": {...}}')
+        enabled = flag(schedule, "enabled", True, problems)
+        if cron is None or run is None:
+            return None
+        return Schedule(name=name, cron=cron, run=run, data=data, only_if_new_data=only_if_new_data,
+                        enabled=enabled)
+
+    return SCHEDULE.parsed(raw, problems, build)
 
 
 def _cron(raw: dict[str, Any], problems: Problems) -> CronSchedule | None:
