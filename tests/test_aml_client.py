@@ -12,6 +12,7 @@ from localdev.aml_standin import AmlStandIn, Respond
 from localdev.tokens import make_token
 from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider
+from shared.clients.clock import Clock
 from shared.rules.config_model import RetrySettings
 from shared.rules.payloads import SubmitRequest
 
@@ -45,7 +46,7 @@ def submit(server: AmlStandIn, tokens) -> int:
     retry = RetrySettings(max_attempts=5, base_delay=0.001, max_delay=0.002, deadline=30, attempt_timeout=5)
     request = SubmitRequest(url=server.published_pipeline_url(), scope=f"{ARM}/.default",
                             body={"ExperimentName": "e", "ParameterAssignments": {}, "RunSource": "SDK"})
-    submitter = PipelineSubmitter(tokens, retry, sleep=lambda seconds: None)
+    submitter = PipelineSubmitter(tokens, retry, clock=Clock(sleep=lambda seconds: None))
     return submitter.submit(request, time.monotonic() + 30).attempts
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -16,6 +14,7 @@ from azure.core.exceptions import AzureError
 from urllib3.exceptions import ConnectTimeoutError
 
 from shared.clients.auth import TokenProvider
+from shared.clients.clock import SYSTEM_CLOCK, Clock
 from shared.rules.config_model import RetrySettings
 from shared.rules.errors import Refused, TriggerError, Unavailable
 from shared.rules.payloads import JSON, SubmitRequest
@@ -91,15 +90,13 @@ class PipelineSubmitter:
         retry: RetrySettings,
         *,
         session: requests.Session | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         random_unit: Callable[[], float] = random.random,
     ):
         self._tokens = tokens
         self._retry = retry
         self._session = session or requests.Session()
-        self._monotonic = monotonic
-        self._sleep = sleep
+        self._clock = clock
         self._random = random_unit
 
     def submit(self, request: SubmitRequest, deadline: float, *, unknown_for: float | None = None) -> SubmitResult:
@@ -113,7 +110,7 @@ class PipelineSubmitter:
         call = _Call(request.scope, functools.partial(self._send, "POST", request.url, body, request.headers),
                      lambda response: _run_id(request, response), request.success_statuses, stop_when_unknown=True)
         attempts = 0
-        unknown_since = None if unknown_for is None else self._monotonic() - unknown_for
+        unknown_since = None if unknown_for is None else self._clock.monotonic() - unknown_for
         try:
             while True:
                 if unknown_since is not None and request.lookup is not None:
@@ -124,7 +121,7 @@ class PipelineSubmitter:
                 outcome, attempts = self._retrying(call, deadline, attempts)
                 if isinstance(outcome, str):
                     return SubmitResult(run_id=outcome, attempts=attempts)
-                unknown_since = self._monotonic()  # the listing delay counts from the unanswered attempt's end
+                unknown_since = self._clock.monotonic()  # the listing delay counts from the unanswered attempt's end
         except SubmitError as error:
             error.outcome_unknown = error.outcome_unknown or unknown_since is not None
             raise
@@ -132,21 +129,21 @@ class PipelineSubmitter:
     def find(self, lookup: RunLookup, deadline: float, *, unknown_for: float) -> str | None:
         """A run carrying ``lookup``'s key, looked for until the listing delay since an attempt that may have
         started it (``unknown_for`` seconds ago) has passed; never a POST."""
-        return self._look_up(lookup, deadline, self._monotonic() - unknown_for + self._retry.listing_delay, 0)
+        return self._look_up(lookup, deadline, self._clock.monotonic() - unknown_for + self._retry.listing_delay, 0)
 
     def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
         """A run carrying the key, looking again until ``until`` (the listing delay after the unknown attempt)."""
         while True:
             found = self._query(lookup, deadline)
-            remaining = until - self._monotonic()
+            remaining = until - self._clock.monotonic()
             if found or remaining <= 0:
                 return found
             pause = min(LOOKUP_POLL_SECONDS, remaining)
-            if deadline - self._monotonic() - pause < self._retry.attempt_timeout:
+            if deadline - self._clock.monotonic() - pause < self._retry.attempt_timeout:
                 raise TransientSubmitError(
                     f"gave up after {attempts} attempt{'s' * (attempts != 1)} (deadline reached): the outcome is "
                     "unknown and no run carrying the key is listed yet", attempts=attempts)
-            self._sleep(pause)
+            self._clock.sleep(pause)
 
     def _query(self, lookup: RunLookup, deadline: float) -> str | None:
         """One listing of runs carrying the key, page after page until one is found: the run to adopt."""
@@ -172,7 +169,7 @@ class PipelineSubmitter:
         Azure ML unanswered (the failure); raises SubmitError when retries are over. Also the attempt count."""
         refreshed, challenge = False, None
         while True:
-            if deadline - self._monotonic() < self._retry.attempt_timeout:
+            if deadline - self._clock.monotonic() < self._retry.attempt_timeout:
                 raise TransientSubmitError(
                     f"no time left for an attempt before the deadline (after {attempt} attempt"
                     f"{'s' * (attempt != 1)})", attempts=attempt)
@@ -191,7 +188,7 @@ class PipelineSubmitter:
             delay = next_delay(attempt, self._retry.base_delay, self._retry.max_delay, outcome.retry_after,
                                self._random)
             out_of_attempts = attempt >= self._retry.max_attempts
-            if out_of_attempts or delay + self._retry.attempt_timeout > deadline - self._monotonic():
+            if out_of_attempts or delay + self._retry.attempt_timeout > deadline - self._clock.monotonic():
                 raise TransientSubmitError(
                     f"gave up after {attempt} attempt{'s' * (attempt != 1)} "
                     f"({'attempts' if out_of_attempts else 'deadline'} reached); last failure: {outcome.reason}",
@@ -200,7 +197,7 @@ class PipelineSubmitter:
                 )
             if outcome.unknown and call.stop_when_unknown:
                 return outcome, attempt  # the caller looks the key up, which takes longer than the backoff
-            self._sleep(delay)
+            self._clock.sleep(delay)
 
     def _try_once(self, call: _Call, challenge: str | None) -> Any:
         """One request: what ``call.accept`` reads from its answer, or what went wrong and whether to try again."""
@@ -224,7 +221,7 @@ class PipelineSubmitter:
             reason,
             retryable=is_retryable_status(response.status_code),
             status=response.status_code, code=code, message=message,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC)),
+            retry_after=retry_after_seconds(response.headers.get("Retry-After"), self._clock.now()),
             www_authenticate=response.headers.get("WWW-Authenticate"),
             unknown=response.status_code in OUTCOME_UNKNOWN_STATUS,
         )
