@@ -18,7 +18,7 @@ from shared.rules.schedule_parser import parse_schedules
 
 TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
 _SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
-_ONE_RULE_NAMES = {**settings.RULE_KEY_SETTINGS, "name": "(default rule)"}
+ONE_RULE_NAMES = {**settings.RULE_KEY_SETTINGS, "name": "(default rule)"}
 """Where the one-rule configuration's problems are reported: under the setting that fills each key, and its own
 name (which no setting gives) as ``(default rule)``."""
 
@@ -50,7 +50,7 @@ def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, pro
         raw_rules = [(raw, in_file.index(index)) for index, raw in enumerate(document.get("rules", []))]
         schedules = _schedules(rules_file, document, env, allow_local, problems)
     elif settings.AML_PIPELINE_URL.read(env):
-        raw_rules, schedules = [(_rule_from_settings(env, problems), problems.under("", _ONE_RULE_NAMES))], []
+        raw_rules, schedules = [(_rule_from_settings(env, problems), problems.under("", ONE_RULE_NAMES))], []
     else:
         problems.setting(settings.AML_PIPELINE_URL.name).add(
             None, "set AML_PIPELINE_URL (one watched prefix -> one pipeline) or TRIGGER_RULES_FILE (several rules)")
