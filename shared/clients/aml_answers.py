@@ -4,7 +4,7 @@ says whether to try again."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import requests
@@ -20,28 +20,31 @@ _MAX_ERROR_TEXT = 500
 
 
 @dataclass(frozen=True)
-class Answer:
-    """What Azure ML answered a request that failed: its status, and the error code and message of its body."""
-
-    status: int | None = None
-    code: str | None = None
-    message: str | None = None
-
-
-@dataclass(frozen=True)
 class Failure:
     """What went wrong with one attempt, and what the next one needs to know."""
 
     reason: str
-    retryable: bool
-    answer: Answer = field(default_factory=Answer)
+    retryable: bool = False
+    """Whether the same request may succeed if tried again; final unless it says so, as errors are."""
+    answer: Answer | None = None
+    """None when nothing answered: no token, or no answer to the request."""
     retry_after: float | None = None
     """Seconds to wait at least: the answer's Retry-After, or the pause after a failed token request."""
-    www_authenticate: str | None = None
-    """A 401's challenge: the token is refreshed with its claims."""
     token_failed: bool = False
     unknown: bool = False
     """The request may have been acted on: sent, and no answer, or a 5xx that may follow acceptance."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What Azure ML answered a request that failed: its status, the error code and message of its body, and
+    its authentication challenge."""
+
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    www_authenticate: str | None = None
+    """A 401's challenge: the token is refreshed with its claims."""
 
 
 def error_details(response: requests.Response) -> tuple[str | None, str | None]:
@@ -67,9 +70,8 @@ def refusal(response: requests.Response, now: datetime) -> Failure:
     return Failure(
         reason,
         retryable=is_retryable_status(response.status_code),
-        answer=Answer(response.status_code, code, message),
+        answer=Answer(response.status_code, code, message, response.headers.get("WWW-Authenticate")),
         retry_after=retry_after_seconds(response.headers.get("Retry-After"), now),
-        www_authenticate=response.headers.get("WWW-Authenticate"),
         unknown=response.status_code in OUTCOME_UNKNOWN_STATUS,
     )
 
@@ -92,7 +94,7 @@ def run_id_of(request: SubmitRequest, response: requests.Response) -> str | Fail
     found = document.get(request.run_id_field) if isinstance(document, dict) else None
     if not isinstance(found, str) or not found:
         return Failure(f"Azure ML answered {response.status_code} without a run id in {request.run_id_field!r}",
-                       retryable=False, answer=Answer(response.status_code))
+                       answer=Answer(response.status_code))
     return found
 
 
@@ -101,7 +103,7 @@ def page_of(lookup: RunLookup, response: requests.Response) -> tuple[list[str], 
     try:
         return lookup.read(response.json())
     except ValueError as error:
-        return Failure(f"Azure ML's run listing answered {response.status_code} with {error}", retryable=False,
+        return Failure(f"Azure ML's run listing answered {response.status_code} with {error}",
                        answer=Answer(response.status_code))
 
 

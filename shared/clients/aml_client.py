@@ -160,8 +160,8 @@ class PipelineSubmitter:
                 challenge = None  # a refresh stays pending until a token was actually fetched
             if not isinstance(outcome, Failure):
                 return outcome, attempt
-            if outcome.answer.status == 401 and not refreshed:
-                refreshed, challenge = True, outcome.www_authenticate or ""
+            if outcome.answer is not None and outcome.answer.status == 401 and not refreshed:
+                refreshed, challenge = True, outcome.answer.www_authenticate or ""
                 continue
             if not outcome.retryable:
                 raise PermanentSubmitError(outcome.reason, attempts=attempt, answer=outcome.answer)

@@ -67,12 +67,18 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A blob rule: new blobs that pass ``watch`` start ``run``."""
+class Trigger:
+    """What starts runs, a rule or a schedule: its name (which keys its ledger records) and what it runs."""
 
     name: str
-    watch: BlobFilter
     run: RunSpec
+
+
+@dataclass(frozen=True)
+class Rule(Trigger):
+    """A blob rule: new blobs that pass ``watch`` start ``run``."""
+
+    watch: BlobFilter
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,10 @@ class DataSource:
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(Trigger):
     """A timed run: ``cron`` (NCRONTAB, UTC) fires ``run``, on ``data`` if any."""
 
-    name: str
     cron: CronSchedule
-    run: RunSpec
     data: DataSource | None = None
     only_if_new_data: bool = False
     enabled: bool = True
