@@ -1,4 +1,4 @@
-"""python -m cli: submit, explain, sweep, runs, watch, health, over the same code the Functions run.
+"""python -m cli: submit, explain, sweep, runs, watch, health, import, over the same code the Functions run.
 
 Settings come from the environment, or from a local.settings.json-style file (--settings), the way `func start`
 reads them; the environment wins where both set a value.
@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from azure.core.exceptions import AzureError
 
+from cli import imports as cli_imports
 from shared.clients.services import Services, build_services
 from shared.operations import actions
 from shared.operations.http_api import error_body
@@ -37,13 +38,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.settings:  # into the process environment: the Azure SDKs read their own settings from there
-        for name, value in _settings_file(args.settings).items():
+        for name, value in settings_file(args.settings).items():
             os.environ.setdefault(name, value)
     env = dict(os.environ)
     if args.command == "health":
         healthy, report = actions.health(env)
         _print_json(report)
         return 0 if healthy else 1
+    if args.command == "import":  # before the app's own configuration exists: settings and identity only
+        try:
+            return args.run(env, args)
+        except TriggerError as error:
+            _print_json(error_body(error), file=sys.stderr)
+            return exit_code(error)
     try:
         services = build_services(env)
     except ConfigError as error:
@@ -142,7 +149,7 @@ def _print_json(value: Any, file: TextIO | None = None) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str), file=file)
 
 
-def _settings_file(path: str) -> dict[str, str]:
+def settings_file(path: str) -> dict[str, str]:
     try:
         values = json.loads(Path(path).read_text(encoding="utf-8")).get("Values", {})
     except (OSError, ValueError, AttributeError) as error:
@@ -223,6 +230,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.set_defaults(run=_runs)
 
     commands.add_parser("health", help="configuration, storage and tokens; exit 1 when anything is wrong")
+    cli_imports.add_parser(commands)
     return parser
 
 

@@ -5,7 +5,8 @@ It checks what the service checks (bearer token audience per API and expiry, con
 keys and types, pipeline endpoint versions, v2 job inputs and outputs, deployments), answers like the service
 (PipelineRunEntity, batch job resources, error bodies) and can misbehave on request: 429 with Retry-After, 5xx,
 slow answers, dropped connections. It also answers the two ARM reads azure-ai-ml makes before invoking a batch
-endpoint, so the official client can be pointed at it.
+endpoint, so the official client can be pointed at it, and the v1 schedule routes (list, get, update) that
+azureml-pipeline-core's ``Schedule.list`` / ``get`` / ``disable`` call.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ _ROUTE = re.compile(
     r"/workspaces/[^/]+/PipelineRuns/(?:PipelineSubmit/(?P<pipeline>[^/]+)"
     r"|PipelineEndpointSubmit/Id/(?P<endpoint>[^/]+)(?:/(?P<version>[^/]+))?)$"
 )
+_SCHEDULES = re.compile(
+    r"^/pipelines/v1\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
+    r"/workspaces/[^/]+/Schedules(?:/(?P<id>[^/]+))?$")
+SCHEDULE_STATUSES = ("Active", "Deprecated", "Disabled", "0", "1", "2")
+"""EntityStatus as the service writes it: names, or the digits older answers carry."""
 # PipelineSubmissionInfo as azureml-pipeline-core's REST client serialises it: key -> expected JSON shape.
 SUBMISSION_KEYS = {
     "ExperimentName": "str", "Description": "str", "RunSource": "str", "RunType": "str", "ScheduleId": "str",
@@ -180,10 +186,27 @@ class _Handler(QuietHandler):
             self.send_json(200, json.dumps(runs).encode())
             return
         url = urlsplit(self.path)
+        if _SCHEDULES.match(url.path):
+            self.do_schedule(url, b"")
+            return
         status, body = owner.list_jobs(url, self.headers) if _JOBS.match(url.path) else owner.arm_read(
             url, self.headers)
         if _JOBS.match(url.path):
             owner.record(url, self.headers, b"", status)
+        self.send_json(status, json.dumps(body).encode())
+
+
+    def do_PUT(self) -> None:
+        url = urlsplit(self.path)
+        if not _SCHEDULES.match(url.path):
+            self.send_json(404, json.dumps(_error("NotFound", f"no route PUT {url.path}")).encode())
+            return
+        self.do_schedule(url, self.read_body())
+
+    def do_schedule(self, url, raw: bytes) -> None:
+        owner = self.server_owner
+        status, body = owner.schedule_route(self.command, url, self.headers, raw)
+        owner.record(url, self.headers, raw, status)
         self.send_json(status, json.dumps(body).encode())
 
 
@@ -205,6 +228,8 @@ class AmlStandIn(LocalServer):
         """Called once a run or job is created, before the answer is sent (a test stops the ledger there)."""
         self.always: Fault | None = None
         """A fault applied to every submission once the injected ones are used up (every answer slow, say)."""
+        self.schedules: dict[str, dict[str, Any]] = {}
+        """v1 schedules by id (PipelineScheduleEntity JSON), served on .../Schedules; a test adds them."""
         self._faults: list[Fault] = []
         self._query_faults: list[Respond] = []
         self._lock = threading.Lock()
@@ -251,13 +276,9 @@ class AmlStandIn(LocalServer):
         refused = _refused_token(headers, self.audiences)
         if refused:
             return refused[0], refused[1]
-        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type not in ("application/json", "application/json-patch+json"):
-            return 415, _error("UnsupportedMediaType", f"content type {content_type!r}")
-        try:
-            query = json.loads(raw.decode("utf-8"))
-        except ValueError:
-            return 400, _error("BadRequest", "body is not UTF-8 JSON")
+        query, refusal = _json_body(headers, raw)
+        if refusal:
+            return refusal
         unknown = set(query) - {"filter", "continuationToken", "orderby", "top"} if isinstance(query, dict) else {}
         if not isinstance(query, dict) or unknown:
             return 400, _error("BadRequest", f"a QueryParamsDto object was expected (unknown keys {sorted(unknown)})")
@@ -385,6 +406,33 @@ class AmlStandIn(LocalServer):
                      "type": "Microsoft.MachineLearningServices/workspaces/jobs",
                      "properties": {"status": "NotStarted", **body["properties"]}}, {}
 
+    def schedule_route(self, method: str, url, headers, raw: bytes) -> tuple[int, Any]:
+        """``GET .../Schedules?activeOnly=``, ``GET .../Schedules/{id}``, ``PUT .../Schedules/{id}`` (the whole
+        entity back, as the SDK's ``update_schedule`` sends it): the v1 service's schedule routes."""
+        refused = _refused_token(headers, self.audiences)
+        if refused:
+            return refused[0], refused[1]
+        schedule_id = _SCHEDULES.match(url.path).group("id")
+        with self._lock:
+            if schedule_id is None:
+                active_only = _query(url).get("activeOnly", "true").lower() == "true"
+                return 200, [entity for entity in self.schedules.values()
+                             if not active_only or entity.get("EntityStatus") in ("Active", "0")]
+            current = self.schedules.get(unquote(schedule_id))
+            if current is None:
+                return 404, _error("EntityNotFound", f"schedule {unquote(schedule_id)} not found")
+            if method == "GET":
+                return 200, current
+            updated, refusal = _json_body(headers, raw)
+            if refusal:
+                return refusal
+            if not isinstance(updated, dict) or updated.get("Id") != current.get("Id"):
+                return 400, _error("UserError", "the body must be the schedule (PipelineScheduleEntity) with its Id")
+            if updated.get("EntityStatus") not in SCHEDULE_STATUSES:
+                return 400, _error("UserError", f"EntityStatus must be one of {', '.join(SCHEDULE_STATUSES[:3])}")
+            self.schedules[current["Id"]] = {**updated, "LastModifiedDate": datetime.now(UTC).isoformat()}
+            return 200, self.schedules[current["Id"]]
+
     def arm_read(self, url, headers) -> tuple[int, dict]:
         """The ARM reads azure-ai-ml makes before invoking: the endpoint (for its scoring URI) and its deployments."""
         route = _ARM_ENDPOINT.match(url.path)
@@ -431,6 +479,17 @@ def _run_dto(run: AcceptedRun) -> dict[str, Any]:
     return {"runId": run.run_id, "parentRunId": None, "status": "NotStarted", "runType": "azureml.PipelineRun",
             "createdUtc": datetime.now(UTC).isoformat(), "tags": run.labels,
             "properties": {"azureml.runsource": "azureml.PipelineRun"}}
+
+
+def _json_body(headers, raw: bytes) -> tuple[Any, tuple[int, dict] | None]:
+    """The JSON body of a v1 request, or the 415 / 400 the service answers for another content type or bad JSON."""
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type not in ("application/json", "application/json-patch+json"):
+        return None, (415, _error("UnsupportedMediaType", f"content type {content_type!r}"))
+    try:
+        return json.loads(raw.decode("utf-8")), None
+    except ValueError:
+        return None, (400, _error("BadRequest", "body is not UTF-8 JSON"))
 
 
 def _refused_token(headers, audiences: frozenset[str]) -> tuple[int, dict, dict[str, str]] | None:

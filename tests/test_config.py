@@ -291,7 +291,7 @@ def test_unknown_keys_are_reported_at_every_level(tmp_path):
     message = str(error)
     assert "rules.json: (top level) = ['extra']: only the keys rules, schedules, description and $schema" in message
     assert "rules.json: rules[0].nmae = 'typo': a known rule key (continue_on_step_failure, data_path," in message
-    assert "rules.json: rules[0].data_path.path = 'x': only parameter and datastore" in message
+    assert "rules.json: rules[0].data_path.path = 'x': only parameter, datastore and relative_path" in message
     assert ("rules.json: rules[0].target.verison = '2': "
             "a known target key (deployment, kind, pipeline_version, scope, url, workspace)") in message
 

@@ -18,6 +18,9 @@ DEFAULT_RUN_SOURCE = "SDK"
 DEFAULT_LEDGER_CONTAINER = settings.LEDGER_CONTAINER.text({})
 JOB_OUTPUT_TYPES = {"uri_file": "UriFile", "uri_folder": "UriFolder"}
 """Output types a rule may name, and the jobOutputType the v2 body carries for each."""
+RELATIVE_PATHS = ("path", "file_name")
+"""What a v1 DataPath's RelativePath gets: the blob's path in the container, or (as a Logic App sending
+``triggerBody()?['Name']`` did) its file name alone."""
 
 @dataclass(frozen=True)
 class DataPathBinding:
@@ -26,6 +29,8 @@ class DataPathBinding:
 
     parameter: str
     datastore: str | None
+    relative_path: str = "path"
+    """One of RELATIVE_PATHS (v1 only)."""
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,9 @@ def v1_submission(run: RunSpec, *, data_path: str | None, tags: Mapping[str, str
         "tags": bounded_tags(tags),
     }
     if run.data_path is not None and data_path is not None:
+        relative = data_path.rsplit("/", 1)[-1] if run.data_path.relative_path == "file_name" else data_path
         body["DataPathAssignments"] = {
-            run.data_path.parameter: {"DataStoreName": run.data_path.datastore, "RelativePath": data_path}
+            run.data_path.parameter: {"DataStoreName": run.data_path.datastore, "RelativePath": relative}
         }
     if run.description:
         body["Description"] = run.description

@@ -14,6 +14,7 @@ from shared.rules.config_model import (
     DEFAULT_RUN_SOURCE,
     DEFAULT_SUFFIX,
     JOB_OUTPUT_TYPES,
+    RELATIVE_PATHS,
     BlobFilter,
     DataPathBinding,
     JobOutput,
@@ -29,7 +30,7 @@ RUN_KEYS = {
 }
 RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders"} | RUN_KEYS
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
-DATA_PATH_KEYS = {"parameter", "datastore"}
+DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
 _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 
@@ -170,6 +171,9 @@ def check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters:
         if raw.get("outputs"):
             problems.at("outputs").add(raw["outputs"], "outputs apply to v2 batch endpoints only")
     else:
+        if data_path is not None and data_path.relative_path != "path":
+            problems.at("data_path").at("relative_path").add(data_path.relative_path,
+                                                            "path (file_name applies to v1 pipelines only)")
         for key in _V1_ONLY_KEYS:
             if key in raw:
                 problems.at(key).add(raw[key], f"{key} applies to v1 pipelines only, not to a batch endpoint")
@@ -244,7 +248,7 @@ def _data_path(raw: Any, problems: Problems) -> DataPathBinding | None:
         problems.add(raw, 'an object: {"parameter": "input_datapath", "datastore": "<name>"}')
         return None
     for key in sorted(set(raw) - DATA_PATH_KEYS):
-        problems.at(key).add(raw[key], "only parameter and datastore")
+        problems.at(key).add(raw[key], "only parameter, datastore and relative_path")
     valid = True
     if not isinstance(raw.get("parameter"), str) or not raw["parameter"]:
         problems.at("parameter").add(raw.get("parameter"), "the pipeline parameter / job input's name")
@@ -252,4 +256,7 @@ def _data_path(raw: Any, problems: Problems) -> DataPathBinding | None:
     if raw.get("datastore") is not None and (not isinstance(raw["datastore"], str) or not raw["datastore"]):
         problems.at("datastore").add(raw["datastore"], "the datastore over the watched container")
         valid = False
-    return DataPathBinding(raw["parameter"], raw.get("datastore")) if valid else None
+    if raw.get("relative_path", "path") not in RELATIVE_PATHS:
+        problems.at("relative_path").add(raw["relative_path"], " or ".join(RELATIVE_PATHS))
+        valid = False
+    return DataPathBinding(raw["parameter"], raw.get("datastore"), raw.get("relative_path", "path")) if valid else None

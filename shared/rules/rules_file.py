@@ -38,6 +38,16 @@ def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ..
     return tuple(schedules)
 
 
+def load_rules_file(env: Mapping[str, str], app_root: Path) -> tuple[tuple[Rule, ...], tuple[Schedule, ...]]:
+    """TRIGGER_RULES_FILE's rules and schedules alone, without the storage settings: a file checked before it goes
+    live (the importers); a problem in it raises ConfigError."""
+    problems = Problems.of(env)
+    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, problems.report)
+    rules, schedules, _ = load_triggers(env, app_root, allow_local, problems)
+    problems.raise_any()
+    return tuple(rules), tuple(schedules)
+
+
 def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: Problems) -> Triggers:
     """The rules and schedules, and the one-rule settings a rules file leaves unused."""
     rules_file = settings.TRIGGER_RULES_FILE.read(env)

@@ -190,6 +190,10 @@ RETRY_BASE_DELAY = Setting(
 RETRY_MAX_DELAY = Setting(
     "RETRY_MAX_DELAY_SECONDS", "backoff: the longest delay (at least `RETRY_BASE_DELAY_SECONDS`)", default="30",
     minimum=0.001, maximum=600)
+AZURE_MONITOR_OPENTELEMETRY = Setting(
+    "AZURE_MONITOR_OPENTELEMETRY", "`true`: export the decision lines with azure-monitor-opentelemetry, each field a "
+    "`customDimensions` entry (`aml_outcome`, ...), to `APPLICATIONINSIGHTS_CONNECTION_STRING` (see Monitoring)",
+    default="false", shown_default="`false` (the host's classic logs only)")
 
 AZURE_WEBJOBS_STORAGE = Setting(
     "AzureWebJobsStorage", "the host's own storage; the ledger's by default", platform=True)
@@ -197,6 +201,9 @@ IDENTITY_ENDPOINT = Setting("IDENTITY_ENDPOINT", "App Service's managed identity
 IDENTITY_HEADER = Setting("IDENTITY_HEADER", "the managed identity endpoint's secret header", platform=True)
 MSI_ENDPOINT = Setting("MSI_ENDPOINT", "the older managed identity endpoint", platform=True)
 WEBSITE_INSTANCE_ID = Setting("WEBSITE_INSTANCE_ID", "set on every App Service instance", platform=True)
+APPLICATIONINSIGHTS_CONNECTION_STRING = Setting(
+    "APPLICATIONINSIGHTS_CONNECTION_STRING", "the Application Insights resource the host (and the exporter) sends to",
+    platform=True)
 WEBSITE_TIME_ZONE = Setting(
     "WEBSITE_TIME_ZONE", "refused when set to other than UTC: schedules are evaluated in UTC", default="UTC",
     platform=True)

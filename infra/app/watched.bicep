@@ -1,0 +1,61 @@
+// The watched account, new or existing: the watched and dead-letter containers, the app's roles on it, and its
+// Event Grid system topic (carrying the app's identity, which dead-letters undeliverable events by role, not key).
+// Deployed into the account's own resource group.
+param storageAccountName string
+param containers array
+param systemTopicName string
+param tags object
+param identityId string
+param principalId string
+
+var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: account
+  name: 'default'
+}
+
+resource created 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for container in containers: {
+  parent: blobs
+  name: container
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
+// The blob trigger reads blobs and keeps its poison queue on this account; dead-lettering writes blobs.
+module roles 'roles.bicep' = {
+  name: 'watchedRoles'
+  params: {
+    storageAccountName: account.name
+    principalId: principalId
+    roleIds: [ storageBlobDataOwner, storageQueueDataContributor ]
+  }
+}
+
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+  name: systemTopicName
+  location: account.location
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    source: account.id
+    topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+}
+
+output storageAccountId string = account.id
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+output queueEndpoint string = account.properties.primaryEndpoints.queue
+output systemTopicId string = systemTopic.id
+output systemTopicName string = systemTopic.name

@@ -1,0 +1,181 @@
+"""Moving over: a Logic App or SDK v1 schedules -> a rules file, checked by the loader the app runs on and by a
+parity check of the request each imported rule sends (built as ``explain`` builds it) against the old body."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.rules import settings
+from shared.rules.config_model import Rule, RunSpec, Schedule
+from shared.rules.errors import InvalidInput
+from shared.rules.import_logic_app import Finding, import_logic_app
+from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
+from shared.rules.keys import blob_version_key
+from shared.rules.matching import mismatch
+from shared.rules.parity import EXPECTED_DIFFERENCES, compare_bodies, parity_holds, parity_table
+from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
+from shared.rules.problems import ConfigError
+from shared.rules.rules_file import load_rules_file
+from shared.rules.targets import TargetError, parse_target
+
+SAMPLE_ETAG = '"0x8DC0FFEE0000000"'
+"""The ETag the parity check's sample blob is given: it only reaches the tags, which are expected to differ."""
+RULES_FILE_NAME = "rules.json"
+
+
+@dataclass
+class ImportReport:
+    """The rules file, and the lines to show: notes, unsupported parts, parity tables; ``ok`` when the file loads
+    and every parity check holds."""
+
+    document: dict[str, Any]
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+
+
+def read_json_file(path: str | Path, what: str) -> Any:
+    """The JSON in ``path``, or InvalidInput saying where the file or its JSON is wrong."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read the {what} ({error.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput(f"{path}: the {what} is not valid UTF-8 JSON ({error})") from None
+
+
+def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (), name: str | None = None,
+              keep_logic_app_value: bool = False) -> ImportReport:
+    """A Logic App workflow -> a one-rule rules file; parity for each of ``blobs`` (default: one in its folder)."""
+    imported = import_logic_app(document, keep_logic_app_value=keep_logic_app_value)
+    if name:
+        imported.rule["name"] = name
+    report = ImportReport({"rules": [imported.rule]})
+    report.lines.append(f"Logic App {imported.name!r}: watched /{imported.container}/{imported.folder} -> rule "
+                        f"{imported.rule['name']!r}")
+    watched = settings.WATCH_CONTAINER.read(env)
+    if watched and watched != imported.container:
+        report.ok = False
+        report.lines.append(f"  PROBLEM: the Logic App watched container {imported.container!r}, this app watches "
+                            f"WATCH_CONTAINER={watched!r}: set WATCH_CONTAINER={imported.container} (one app, one "
+                            f"container)")
+    _findings(report, imported.notes, imported.unsupported)
+    loaded = _load(report, env)
+    if loaded is None:
+        return report
+    rule = loaded[0][0]
+    for blob in blobs or [f"{imported.folder}machineData.csv"]:
+        report.lines.append(f"  {imported.relative_path_note(blob)}")
+        _parity(report, blob, imported.container, rule, imported.legacy_body(blob), ())
+    return report
+
+
+def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
+                 blobs: Sequence[str] = ()) -> ImportReport:
+    """v1 schedules -> ``schedules`` and ``rules``; parity for each imported one (change-based: for ``blobs``)."""
+    items = import_v1_schedules(entities, workspace_url)
+    imported = [item for item in items if item.entry is not None]
+    report = ImportReport({section: [item.entry for item in imported if item.section == section]
+                           for section in ("rules", "schedules")
+                           if any(item.section == section for item in imported)})
+    for item in items:
+        became = f"{item.section[:-1]} {item.entry['name']!r}" if item.entry else "NOT IMPORTED"
+        report.lines.append(f"v1 schedule {item.name!r} ({item.schedule_id}, {item.kind}, {item.status}) -> {became}")
+        _findings(report, item.notes, item.unsupported)
+    if not imported:
+        report.lines.append("nothing to import")
+        report.ok = False
+        return report
+    loaded = _load(report, env)
+    if loaded is None:
+        return report
+    rules, schedules = ({item.name: item for item in loaded[0]}, {item.name: item for item in loaded[1]})
+    container = settings.WATCH_CONTAINER.read(env) or "<WATCH_CONTAINER>"
+    for item in imported:
+        assert item.entry is not None
+        expected = () if "RunSource" in item.submission else ("RunSource",)
+        if item.section == "rules":
+            rule = rules[item.entry["name"]]
+            for blob in blobs or [f"{rule.watch.prefix}machineData.csv"]:
+                report.lines.append(f"v1 schedule {item.name!r}:")
+                _parity(report, blob, container, rule, item.legacy_body(blob), expected)
+        else:
+            _schedule_parity(report, item, schedules[item.entry["name"]], container, expected)
+    if any("RunSource" not in item.submission for item in imported):
+        report.lines.append("  RunSource: the v1 service set its own for scheduled runs; an imported entry sends "
+                            "'SDK' (set run_source to change it)")
+    return report
+
+
+def checked_workspace_url(url: str, env: Mapping[str, str]) -> str:
+    """The workspace's v1 API URL, checked like a v1 target (https, an Azure ML host, the workspace path)."""
+    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, _refuse)
+    try:
+        target = parse_target(url.rstrip("/") + "/PipelineRuns/PipelineSubmit/x", allow_local=allow_local)
+    except TargetError as error:
+        raise InvalidInput(f"--workspace-url: {error} (expected https://<region>.api.azureml.ms/pipelines/v1.0"
+                           f"/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
+                           f"/workspaces/<name>)") from None
+    return target.url.rsplit("/PipelineRuns/", 1)[0]
+
+
+def _refuse(name: str, value: Any, expected: str) -> None:
+    raise InvalidInput(f"{name}={value!r}: expected {expected}")
+
+
+def _findings(report: ImportReport, notes: list[Finding], unsupported: list[Finding]) -> None:
+    report.lines.extend(f"  note: {note}" for note in notes)
+    report.lines.extend(f"  NOT CARRIED OVER: {item}" for item in unsupported)
+
+
+def _load(report: ImportReport, env: Mapping[str, str]) -> tuple[tuple[Rule, ...], tuple[Schedule, ...]] | None:
+    """The imported file through the app's own loader: what would fail at start-up fails here."""
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / RULES_FILE_NAME).write_text(json.dumps(report.document), encoding="utf-8")
+        try:
+            return load_rules_file({**env, settings.TRIGGER_RULES_FILE.name: RULES_FILE_NAME}, Path(folder))
+        except ConfigError as error:
+            report.ok = False
+            report.lines.append("PROBLEM: the imported rules file does not load:")
+            report.lines.extend(f"  {problem}" for problem in error.problems)
+            return None
+
+
+def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any],
+            expected: tuple[str, ...]) -> None:
+    why_not = mismatch(rule.watch, blob)
+    if why_not:
+        report.ok = False
+        report.lines.append(f"  PROBLEM: rule {rule.name!r} would not start for {blob!r}: {why_not}")
+        return
+    body = _request_body(rule.run, blob, container, rule.name)
+    _compare(report, blob, legacy, body, expected)
+
+
+def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str,
+                     expected: tuple[str, ...]) -> None:
+    blob = schedule.data.blob if schedule.data and schedule.data.blob else None
+    data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}") if blob else None
+    body = submission(schedule.run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
+                      key="parity").body
+    report.lines.append(f"v1 schedule {item.name!r} ({schedule.cron.expression}):")
+    _compare(report, blob or "(none)", item.legacy_body(None), body, expected)
+
+
+def _request_body(run: RunSpec, blob: str, container: str, rule: str) -> Mapping[str, Any]:
+    """The body ``explain`` shows for ``blob``: the same labels, key and request builder."""
+    key = blob_version_key(container, blob, SAMPLE_ETAG)
+    tags = blob_tags(rule, container=container, blob_name=blob, etag=SAMPLE_ETAG, key=key)
+    data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}")
+    return submission(run, data=data, tags=tags, key=key).body
+
+
+def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any],
+             expected: tuple[str, ...]) -> None:
+    rows = compare_bodies(legacy, body, expected=EXPECTED_DIFFERENCES + expected)
+    report.lines.extend("  " + line for line in parity_table(blob, rows).splitlines())
+    report.ok = report.ok and parity_holds(rows)

@@ -1,0 +1,237 @@
+"""import logic-app: the seed's Logic App (blob trigger, then a managed-identity POST of DataPathAssignments) becomes a
+rule whose request, built as explain builds it, is the Logic App's body but for tags; the rest is listed."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from cli.__main__ import main
+from shared.operations import imports
+from shared.rules.import_logic_app import LogicAppError, import_logic_app
+from shared.rules.payloads import DataRef, submission
+from shared.rules.problems import ConfigError
+from shared.rules.rules_file import load_rules_file
+from tests.support.harness import PROJECT_ROOT
+
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "importers"
+CODE_VIEW = FIXTURES / "logic_app_code_view.json"
+ARM_TEMPLATE = FIXTURES / "logic_app_arm_template.json"
+ENV = {"WATCH_CONTAINER": "training-data"}
+SEED_BODY = {  # the HTTP action's body in the seed, with the workspace's datastore filled in
+    "DataPathAssignments": {"input_datapath": {"DataStoreName": "workspaceblobstore",
+                                               "RelativePath": "@{triggerBody()?['Name']}"}},
+    "ExperimentName": "MyRestPipeline",
+    "ParameterAssignments": {"input_string": "sample_string3"},
+    "RunSource": "SDK",
+}
+
+
+def workflow(path=CODE_VIEW) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def seed_body_for(relative_path: str) -> dict:
+    body = copy.deepcopy(SEED_BODY)
+    body["DataPathAssignments"]["input_datapath"]["RelativePath"] = relative_path
+    return body
+
+
+def rule_request_body(report: imports.ImportReport, tmp_path, blob: str) -> dict:
+    """The imported rule, loaded by the app's loader, and the request body it sends for ``blob``."""
+    (tmp_path / "rules.json").write_text(json.dumps(report.document), encoding="utf-8")
+    (rule,), _ = load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path)
+    return dict(submission(rule.run, data=DataRef(blob, "https://a/b"), tags={"trigger_key": "k"}, key="k").body)
+
+
+def test_the_fixture_has_the_seeds_http_body():
+    assert workflow()["definition"]["actions"]["HTTP"]["inputs"]["body"] == SEED_BODY
+
+
+def test_the_seeds_logic_app_gives_a_rule_whose_body_equals_the_seeds_for_a_blob_at_the_root(tmp_path):
+    report = imports.logic_app(workflow(), ENV, blobs=["machineData.csv"])
+
+    assert report.ok, report.lines
+    assert report.document == {"rules": [{
+        "name": "logic-app", "prefix": "", "suffix": "", "include_subfolders": False,
+        "target": {"url": workflow()["definition"]["actions"]["HTTP"]["inputs"]["uri"]},
+        "experiment": "MyRestPipeline", "parameters": {"input_string": "sample_string3"}, "run_source": "SDK",
+        "data_path": {"parameter": "input_datapath", "datastore": "workspaceblobstore"}}]}
+    body = rule_request_body(report, tmp_path, "machineData.csv")
+    assert body.pop("tags") == {"trigger_key": "k"}
+    assert body == seed_body_for("machineData.csv")
+    assert "  RelativePath 'machineData.csv', exactly as the Logic App sent it" in report.lines
+    table = "\n".join(report.lines)
+    assert "    tags                                              (absent)            {5 tags}             expected" \
+        in table
+    assert "    parity holds (expected to differ: tags)" in table
+
+
+def test_the_seeds_logic_app_on_a_folder_keeps_the_logic_apps_exact_relative_path_when_asked(tmp_path):
+    report = imports.logic_app(workflow(ARM_TEMPLATE), ENV, blobs=["Datasets/machineData.csv"],
+                               keep_logic_app_value=True)
+
+    assert report.ok, report.lines
+    (rule,) = report.document["rules"]
+    assert (rule["name"], rule["prefix"], rule["data_path"]["relative_path"]) == (
+        "retrain-on-upload", "Datasets/", "file_name")
+    body = rule_request_body(report, tmp_path, "Datasets/machineData.csv")
+    del body["tags"]
+    assert body == seed_body_for("machineData.csv")  # triggerBody()?['Name'] is the file name alone
+
+
+def test_a_folder_blob_gets_its_path_in_the_container_unless_asked_and_the_table_shows_the_difference():
+    report = imports.logic_app(workflow(ARM_TEMPLATE), ENV, blobs=["Datasets/machineData.csv"])
+
+    assert not report.ok
+    assert "  RelativePath 'Datasets/machineData.csv' (the blob's path in the container) where the Logic App sent " \
+           "'machineData.csv'" in report.lines
+    assert any("--keep-logic-app-value" in line for line in report.lines)
+    row = next(line for line in report.lines if "RelativePath   " in line)
+    assert row.split() == ["DataPathAssignments.input_datapath.RelativePath", "machineData.csv",
+                           "Datasets/machineData.csv", "DIFFERENT"]
+
+
+def test_the_arm_template_resolves_its_parameters_and_reads_the_connectors_folder_id():
+    from_arm, from_code_view = import_logic_app(workflow(ARM_TEMPLATE)), import_logic_app(workflow())
+
+    assert (from_arm.name, from_arm.container, from_arm.folder) == ("retrain-on-upload", "training-data", "Datasets/")
+    assert from_arm.rule["target"] == from_code_view.rule["target"]  # [parameters('pipelineEndpoint')] resolved
+    assert from_arm.unsupported == []  # the connection ids' ARM expressions are not part of the definition
+
+
+def test_polling_batch_size_and_identity_are_reported_not_dropped():
+    imported = import_logic_app(workflow())
+    texts = [str(note) for note in imported.notes]
+
+    assert "triggers.When_a_blob_is_added_or_modified_(properties_only)_(V2).recurrence: polled every 3 Minute: " \
+           "Event Grid events replace polling (the catch-up sweep covers missed events)" in texts
+    assert any(".maxFileCount: 10 blobs a poll" in text for text in texts)
+    assert any("audience https://management.azure.com/" in text for text in texts)
+
+
+def test_parts_it_cannot_translate_are_listed_with_their_reasons():
+    document = workflow()
+    definition = document["definition"]
+    http = definition["actions"].pop("HTTP")
+    http["inputs"]["headers"] = {"Content-Type": "application/json", "x-extra": "1"}
+    http["inputs"]["body"]["ParameterAssignments"]["run_date"] = "@{utcNow()}"
+    http["inputs"]["body"]["tags"] = {"source": "logic-app"}
+    definition["actions"]["Only_csv"] = {
+        "type": "If", "expression": {"and": [{"endsWith": ["@triggerBody()?['Name']", ".csv"]}]},
+        "actions": {"HTTP": http}, "else": {"actions": {"Notify": {"type": "ApiConnection", "inputs": {}}}}}
+
+    imported = import_logic_app(document)
+
+    assert [str(item) for item in imported.unsupported] == [
+        "actions.Only_csv: a condition decides whether the POST happens: a rule filters by folder and file ending "
+        "only (prefix, suffix; required_columns checks a CSV's header); keep such logic in the pipeline",
+        "actions.Only_csv.else.actions.Notify: an action of type ApiConnection has no rule equivalent; the app only "
+        "starts the pipeline",
+        "actions.Only_csv.actions.HTTP.inputs.headers.x-extra: the app sends its own headers only",
+        "actions.Only_csv.actions.HTTP.inputs.body.tags: the app writes its own trigger tags",
+        "actions.Only_csv.actions.HTTP.inputs.body.ParameterAssignments.run_date: expression '@{utcNow()}': a "
+        "rule's parameters are fixed values; left out",
+    ]
+    assert imported.rule["parameters"] == {"input_string": "sample_string3"}
+
+
+def test_a_path_expression_and_other_authentication_are_explained():
+    document = workflow()
+    inputs = document["definition"]["actions"]["HTTP"]["inputs"]
+    inputs["body"]["DataPathAssignments"]["input_datapath"]["RelativePath"] = "@{triggerBody()?['Path']}"
+    inputs["authentication"] = {"type": "ActiveDirectoryOAuth", "secret": "do-not-print-me"}
+
+    imported = import_logic_app(document)
+
+    assert imported.legacy_body("a.csv")["DataPathAssignments"]["input_datapath"]["RelativePath"] == \
+        "/training-data/a.csv"
+    assert any("triggerBody()?['Path'] is '/<container>/<path>'" in str(note) for note in imported.notes)
+    assert [str(item) for item in imported.unsupported] == [
+        "actions.HTTP.inputs.authentication: type 'ActiveDirectoryOAuth' is not carried over: the app calls with "
+        "its own managed identity (grant it access to the workspace)"]
+    assert "do-not-print-me" not in repr(imported.notes) + repr(imported.unsupported)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["definition"].update(triggers={"Recurrence": {"type": "Recurrence"}}),
+     "trigger 'Recurrence' is not the blob connector's \"When a blob is added or modified (properties only)\""),
+    (lambda d: d["definition"]["actions"]["HTTP"]["inputs"].update(method="GET"),
+     "the workflow has no HTTP action with method POST to a pipeline"),
+    (lambda d: d["definition"]["actions"]["HTTP"]["inputs"]["body"].update(ExperimentName="@{variables('e')}"),
+     "actions.HTTP.inputs.body.ExperimentName must be a fixed experiment name"),
+    (lambda d: d.update(definition=[]), "no workflow definition (an object with triggers and actions) found"),
+])
+def test_a_workflow_it_cannot_translate_at_all_is_refused_saying_what_it_expected(change, message):
+    document = workflow()
+    change(document)
+    with pytest.raises(LogicAppError) as raised:
+        import_logic_app(document)
+    assert message in str(raised.value)
+
+
+def test_another_watched_container_is_a_problem_named_with_its_fix():
+    report = imports.logic_app(workflow(), {"WATCH_CONTAINER": "other-data"}, blobs=["a.csv"])
+    assert not report.ok
+    assert "  PROBLEM: the Logic App watched container 'training-data', this app watches " \
+           "WATCH_CONTAINER='other-data': set WATCH_CONTAINER=training-data (one app, one container)" in report.lines
+
+
+def test_a_sample_blob_the_rule_would_not_take_is_a_problem():
+    report = imports.logic_app(workflow(ARM_TEMPLATE), ENV, blobs=["elsewhere/a.csv"])
+    assert not report.ok
+    assert any(line.startswith("  PROBLEM: rule 'retrain-on-upload' would not start for 'elsewhere/a.csv'")
+               for line in report.lines)
+
+
+def test_the_command_prints_the_rules_file_and_the_parity_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    output = tmp_path / "rules.json"
+
+    assert main(["import", "logic-app", str(CODE_VIEW), "--blob", "machineData.csv", "--output", str(output)]) == 0
+
+    out = capsys.readouterr().out
+    assert json.loads(output.read_text())["rules"][0]["experiment"] == "MyRestPipeline"
+    assert "parity holds (expected to differ: tags)" in out
+    assert out.rstrip().endswith(f"wrote the rules file to {output}; set TRIGGER_RULES_FILE to it")
+
+
+def test_bad_json_gives_a_clear_error_and_writes_nothing(tmp_path, capsys):
+    broken, output = tmp_path / "workflow.json", tmp_path / "rules.json"
+    broken.write_text('{"definition": {"triggers": ', encoding="utf-8")
+
+    assert main(["import", "logic-app", str(broken), "--output", str(output)]) == 1
+
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"].startswith(f"{broken}: the Logic App workflow is not valid UTF-8 JSON (Expecting value")
+    assert not output.exists()
+
+
+def test_a_file_name_relative_path_is_checked_and_is_for_v1_targets_only(tmp_path):
+    rule = {"name": "r", "target": {"url": "https://x.inference.ml.azure.com/jobs"}, "experiment": "e",
+            "data_path": {"parameter": "p", "relative_path": "file_name"}}
+    bad = {**rule, "target": workflow()["definition"]["actions"]["HTTP"]["inputs"]["uri"],
+           "data_path": {"parameter": "p", "datastore": "d", "relative_path": "basename"}}
+    bad["target"] = {"url": bad["target"]}
+    (tmp_path / "rules.json").write_text(json.dumps({"rules": [rule, {**bad, "name": "s"}]}), encoding="utf-8")
+
+    with pytest.raises(ConfigError) as raised:
+        load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path)
+
+    assert [str(problem) for problem in raised.value.problems] == [
+        "rules.json: rules[0].data_path.relative_path = 'file_name': path (file_name applies to v1 pipelines only)",
+        "rules.json: rules[1].data_path.relative_path = 'basename': path or file_name",
+    ]
+
+
+def test_the_az_show_and_bare_definition_forms_give_the_same_rule():
+    code_view = workflow()
+    az_show = {"name": "retrain-on-upload", "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Logic/"
+               "workflows/retrain-on-upload", "state": "Enabled", "definition": code_view["definition"]}
+
+    from_az, bare = import_logic_app(az_show), import_logic_app(code_view["definition"])
+
+    assert from_az.rule == {**bare.rule, "name": "retrain-on-upload"}
+    assert bare.rule == import_logic_app(code_view).rule

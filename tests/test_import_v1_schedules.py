@@ -1,0 +1,134 @@
+"""import v1-schedules from a file: SDK v1 schedule entities (serialized by the SDK's own models, see the fixture
+folder's README) -> schedules through the recurrence conversion, change-based ones -> blob rules; parity."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli.__main__ import main
+from shared.operations import imports
+from shared.rules.errors import InvalidInput
+from shared.rules.import_v1_schedules import V1ScheduleError, import_v1_schedules
+from tests.support.harness import PROJECT_ROOT
+
+SCHEDULES = PROJECT_ROOT / "tests" / "fixtures" / "importers" / "v1_schedules.json"
+WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resourceGroups/rg-1/providers/"
+             "Microsoft.MachineLearningServices/workspaces/ws-1")
+PIPELINE_URL = f"{WORKSPACE}/PipelineRuns/PipelineSubmit/5d9e2f4c-0000-4000-8000-00000000a11a"
+ENV = {"WATCH_CONTAINER": "training-data"}
+
+
+def entities() -> list[dict]:
+    return json.loads(SCHEDULES.read_text(encoding="utf-8"))
+
+
+def by_name() -> dict:
+    return {item.name: item for item in import_v1_schedules(entities(), WORKSPACE)}
+
+
+@pytest.mark.parametrize("name, recurrence, cron", [
+    ("MyRecurringSchedule", {"frequency": "Minute", "interval": 15}, "0 */15 * * * *"),
+    ("Every6Hours", {"frequency": "Hour", "interval": 6, "start_time": "2021-10-21T01:20:00"}, "0 20 1-23/6 * * *"),
+    ("Nightly retrain", {"frequency": "Day", "interval": 1, "hours": [2], "minutes": [30]}, "0 30 2 * * *"),
+    ("MondayFriday", {"frequency": "Week", "interval": 1, "hours": [6], "minutes": [0],
+                      "week_days": ["Monday", "Friday"], "time_zone": "UTC"}, "0 0 6 * * 1,5"),
+    ("Monthly", {"frequency": "Month", "interval": 1, "start_time": "2021-01-05T03:00:00"}, "0 0 3 5 * *"),
+    ("WeekDigits", {"frequency": "Week", "interval": 1, "hours": [0], "minutes": [15], "week_days": ["Sunday"]},
+     "0 15 0 * * 0"),
+])
+def test_each_v1_recurrence_form_becomes_a_schedule_firing_at_the_same_times(name, recurrence, cron):
+    report = imports.v1_schedules(entities(), WORKSPACE, ENV)
+    item = by_name()[name]
+
+    assert report.ok, report.lines
+    assert item.entry["recurrence"] == recurrence
+    assert item.entry["target"] == {"url": PIPELINE_URL}
+    assert f"v1 schedule {name!r} ({cron}):" in report.lines  # the cron the app's own loader made of it
+    assert item.entry in report.document["schedules"]
+
+
+def test_a_schedule_keeps_its_submission_and_a_disabled_one_is_imported_disabled():
+    items = by_name()
+    assert items["Nightly retrain"].entry == {
+        "name": "Nightly_retrain", "target": {"url": PIPELINE_URL}, "experiment": "MyExperiment",
+        "parameters": {"input_string": "s1"}, "description": "nightly", "continue_on_step_failure": True,
+        "recurrence": {"frequency": "Day", "interval": 1, "hours": [2], "minutes": [30]}}
+    assert items["Monthly"].entry["enabled"] is False  # EntityStatus "2", as older answers write Disabled
+    assert items["MondayFriday"].entry["data"] == {"blob": "Datasets/machineData.csv"}
+    assert items["MondayFriday"].entry["data_path"] == {"parameter": "input_datapath",
+                                                        "datastore": "workspaceblobstore"}
+
+
+def test_a_change_based_schedule_becomes_a_rule_on_its_folder_without_subfolders_with_parity():
+    report = imports.v1_schedules(entities(), WORKSPACE, ENV, blobs=["Datasets/new.csv"])
+
+    assert report.document["rules"] == [{
+        "name": "MyReactiveSchedule", "prefix": "Datasets/", "suffix": "", "include_subfolders": False,
+        "target": {"url": f"{WORKSPACE}/PipelineRuns/PipelineEndpointSubmit/Id/9a1b2c3d-0000-4000-8000-0000000e1d01"},
+        "experiment": "MyExperiment", "parameters": {"input_string": "s1"},
+        "description": "Based on input file change.", "continue_on_step_failure": False,
+        "data_path": {"parameter": "input_data", "datastore": "workspaceblobstore"}}]
+    start = report.lines.index("v1 schedule 'MyReactiveSchedule':")
+    table = report.lines[start + 1:start + 12]
+    assert [line.split()[-1] for line in table[2:10]] == ["same"] * 6 + ["expected"] * 2  # RunSource, tags
+    assert table[2].split()[:3] == ["ContinueRunOnStepFailure", "false", "false"]
+    assert "DataPathAssignments.input_data.RelativePath   Datasets/new.csv" in table[4]
+    assert report.ok
+
+
+def test_forms_without_an_exact_equivalent_are_listed_with_the_reason_and_the_nearest():
+    items = by_name()
+    assert items["EveryOtherDay"].entry is None and [str(item) for item in items["EveryOtherDay"].unsupported] == [
+        "[5].Recurrence: not imported: every 2 days has no exact NCRONTAB form (a day-of-month step restarts each "
+        "month); nearest: '0 0 0 */2 * *' (restarts on the 1st) or daily '0 0 0 * * *'"]
+    assert items["TokyoMorning"].entry is None and "time_zone must be UTC" in str(items["TokyoMorning"].unsupported)
+    report = imports.v1_schedules(entities(), WORKSPACE, ENV)
+    assert "v1 schedule 'EveryOtherDay' (00000000-5c4e-4d00-8000-000000000006, time, Active) -> NOT IMPORTED" \
+        in report.lines
+
+
+def test_a_disabled_change_based_schedule_is_left_out_saying_why():
+    disabled = [{**entities()[-1], "EntityStatus": "Disabled"}]
+    (item,) = import_v1_schedules(disabled, WORKSPACE)
+    assert item.entry is None
+    assert [str(finding) for finding in item.unsupported] == [
+        "[0].EntityStatus: Disabled: a rule has no enabled flag; left out of the rules file until it should start runs"]
+
+
+def test_the_service_bookkeeping_keys_are_reported_and_not_compared():
+    item = by_name()["MyRecurringSchedule"]
+    assert "ScheduleId" in item.submission and "ScheduleId" not in item.legacy_body(None)
+    assert "[0].PipelineSubmissionInfo.ScheduleId: set by the v1 service for its own runs; a submission does not " \
+           "send it" in [str(note) for note in item.notes]
+
+
+@pytest.mark.parametrize("document", [{"Name": "x"}, [1, 2], "schedules"])
+def test_anything_but_a_list_of_schedules_is_refused_clearly(document):
+    with pytest.raises(V1ScheduleError, match="expected a JSON list of v1 schedules"):
+        import_v1_schedules(document, WORKSPACE)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("https://evil.example.com/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
+     "Microsoft.MachineLearningServices/workspaces/w", "host 'evil.example.com' is not an Azure ML host"),
+    ("http://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
+     "Microsoft.MachineLearningServices/workspaces/w", "must be https"),
+    ("https://eastus.api.azureml.ms/subscriptions/s", "path does not fit"),
+])
+def test_the_workspace_url_is_held_to_the_v1_host_allowlist(url, message):
+    with pytest.raises(InvalidInput, match=message):
+        imports.checked_workspace_url(url, ENV)
+
+
+def test_the_command_reads_a_file_and_fails_clearly_on_bad_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    assert main(["import", "v1-schedules", "--workspace-url", WORKSPACE, "--file", str(SCHEDULES)]) == 0
+    out = capsys.readouterr().out
+    assert '"schedules": [' in out and "-> NOT IMPORTED" in out
+
+    broken = tmp_path / "schedules.json"
+    broken.write_text("[{", encoding="utf-8")
+    assert main(["import", "v1-schedules", "--workspace-url", WORKSPACE, "--file", str(broken)]) == 1
+    assert "the v1 schedules file is not valid UTF-8 JSON" in json.loads(capsys.readouterr().err)["error"]

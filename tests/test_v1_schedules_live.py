@@ -1,0 +1,89 @@
+"""import v1-schedules live: the schedules listed from the workspace (the stand-in's v1 schedule routes) with the
+app's identity, and the cut-over: --disable prints what it will change and changes nothing without --yes."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from cli.__main__ import main
+from tests.support.harness import PROJECT_ROOT
+
+SCHEDULES = json.loads((PROJECT_ROOT / "tests" / "fixtures" / "importers" / "v1_schedules.json").read_text())
+REACTIVE = SCHEDULES[-1]["Id"]
+
+
+@pytest.fixture
+def workspace(aml, identity, monkeypatch) -> str:
+    """The stand-in holding the fixture's schedules; the identity and settings the other commands use."""
+    for name, value in {**identity.environment(), "AML_ALLOW_LOCAL_TARGETS": "true",
+                        "WATCH_CONTAINER": "training-data"}.items():
+        monkeypatch.setenv(name, value)
+    aml.schedules.update({entity["Id"]: entity for entity in SCHEDULES})
+    return aml.workspace_url()
+
+
+def schedule_requests(aml) -> list[tuple[str, str]]:
+    return [(request.path.rsplit("/workspaces/ml-ws", 1)[1], request.audience) for request in aml.received]
+
+
+def test_live_import_lists_every_schedule_of_the_workspace_with_the_apps_identity(workspace, aml, capsys):
+    assert main(["import", "v1-schedules", "--workspace-url", workspace, "--blob", "Datasets/new.csv"]) == 0
+
+    out = capsys.readouterr().out
+    assert schedule_requests(aml) == [("/Schedules", "https://management.azure.com")]
+    assert aml.received[0].query == {"activeOnly": "false"}  # disabled ones are imported too (enabled: false)
+    assert "v1 schedule 'Monthly' (00000000-5c4e-4d00-8000-000000000005, time, Disabled) -> schedule 'Monthly'" in out
+    assert f"{workspace}/PipelineRuns/PipelineEndpointSubmit/Id/9a1b2c3d" in out
+
+
+def test_disable_without_the_confirmation_prints_the_change_and_changes_nothing(workspace, aml, capsys):
+    assert main(["import", "v1-schedules", "--workspace-url", workspace, "--disable", REACTIVE]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"v1 schedule 'MyReactiveSchedule' ({REACTIVE}): EntityStatus Active -> Disabled",
+        "nothing changed: make sure the imported rules and schedules are live, then add --yes"]
+    assert schedule_requests(aml) == [(f"/Schedules/{REACTIVE}", "https://management.azure.com")]  # one read, no PUT
+    assert aml.schedules[REACTIVE] == SCHEDULES[-1]
+
+
+def test_disable_with_the_confirmation_puts_the_schedule_back_disabled_as_the_sdk_does(workspace, aml, capsys):
+    assert main(["import", "v1-schedules", "--workspace-url", workspace, "--disable", REACTIVE, "--yes"]) == 0
+
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"disabled v1 schedule 'MyReactiveSchedule' ({REACTIVE}): it starts no more runs")
+    assert [request.path.rsplit("/", 1)[1] for request in aml.received] == [REACTIVE, REACTIVE, REACTIVE]
+    put = aml.received[-1]
+    assert (put.status, put.content_type) == (200, "application/json-patch+json; charset=utf-8")
+    assert put.body == {**SCHEDULES[-1], "EntityStatus": "Disabled"}  # the whole entity, only its status changed
+    assert aml.schedules[REACTIVE]["EntityStatus"] == "Disabled"
+
+    assert main(["import", "v1-schedules", "--workspace-url", workspace, "--disable", REACTIVE, "--yes"]) == 0
+    assert "already disabled, unchanged" in capsys.readouterr().out
+    assert len(aml.received) == 4  # the second time: one read, no PUT
+
+
+def test_an_unknown_schedule_id_is_a_clear_error_and_nothing_changes(workspace, aml, capsys):
+    assert main(["import", "v1-schedules", "--workspace-url", workspace, "--disable", "no-such", "--yes"]) == 1
+    assert "not found (schedule no-such not found)" in json.loads(capsys.readouterr().err)["error"]
+    assert [request.status for request in aml.received] == [404]
+
+
+@pytest.mark.integration  # opens a socket to find a closed port
+def test_an_unreachable_workspace_is_a_clear_error(identity, monkeypatch, capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+    for name, value in {**identity.environment(), "AML_ALLOW_LOCAL_TARGETS": "true"}.items():
+        monkeypatch.setenv(name, value)
+    url = (f"http://127.0.0.1:{port}/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
+           f"Microsoft.MachineLearningServices/workspaces/w")
+
+    assert main(["import", "v1-schedules", "--workspace-url", url]) == 1
+
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == (f"the workspace at {url}/Schedules cannot be reached (ConnectionError); check the "
+                              f"workspace URL and the network")
+    assert error["retryable"] is True
