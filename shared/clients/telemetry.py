@@ -31,9 +31,7 @@ def setup_telemetry(env: Mapping[str, str]) -> bool:
         log_event(logging.ERROR, problem="telemetry not exported", setting=where, value=value, expected=expected)
     if problems or not enabled:
         return False
-    from azure.monitor.opentelemetry import (  # type: ignore[import-untyped]  # the package ships no type hints
-        configure_azure_monitor,
-    )
+    from azure.monitor.opentelemetry import configure_azure_monitor
 
     # Only the decision logger: the host already records invocations, and the worker the other log lines.
     # Managed-identity ingestion comes from APPLICATIONINSIGHTS_AUTHENTICATION_STRING, which the exporter reads.
