@@ -1,7 +1,8 @@
 """Benchmarks: the app's own cost per new blob, per duplicate, in a burst, for a sweep, in memory and at import.
 
-    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start] [--iterations 1000]
+    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page] [--iterations 1000]
                 [--burst-blobs 1000] [--sweep-blobs 100000] [--sweep-store sql|memory] [--big-blob-mib 1024]
+                [--status-records 10000]
 
 Each figure is printed with a baseline measured in the same run, against Azurite and the local Azure ML
 stand-in, and their ratio. Not part of the test run: it takes minutes and its numbers depend on the machine.
@@ -28,6 +29,7 @@ from azure.core import MatchConditions
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from bench.mariadb import MariaDb, programs
+from bench.status_page import status_page_rows
 from localdev.aml_standin import AmlStandIn
 from localdev.app_insights import QUIET_EXPORTER, IngestionEndpoint
 from localdev.azurite import PROJECT_ROOT, Azurite
@@ -36,7 +38,7 @@ from localdev.http_counter import counting_requests
 from localdev.identity_endpoint import IdentityEndpoint
 from shared.clients.ledger import record_name, rule_namespace
 from shared.clients.services import process_services
-from shared.operations.sweep import SweepReport, find_missing, sweep
+from shared.flows.sweep import SweepReport, find_missing, sweep
 from shared.rules.csv_head import HEAD_BYTES
 from shared.rules.keys import blob_version_key, normalize_etag
 
@@ -44,7 +46,7 @@ CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,800
 WORKERS = 16
 WARM_UP = 10
 BARE_EXPERIMENT = "bench-bare"
-SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start")
+SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page")
 RUNTIME_DEPENDENCIES = ("azure.functions", "azurefunctions.extensions.bindings.blob", "azure.identity",
                         "azure.storage.blob", "requests")
 
@@ -385,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="Azurite's blob metadata for the sweep: in MariaDB (the default when installed; "
                              "indexed writes) or in memory (writes scan every blob: 100,000 take about an hour)")
     parser.add_argument("--big-blob-mib", type=int, default=1024)
+    parser.add_argument("--status-records", type=int, default=10_000, help="ledger records under the status page")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
     unknown = sections - set(SECTIONS)
@@ -404,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             ("sweep", lambda: sweep_rows(bench, args.sweep_blobs, args.sweep_store)),
             ("memory", lambda: memory(bench, args.big_blob_mib)),
             ("cold-start", lambda: bench.rows.extend(cold_start())),
+            ("status-page", lambda: status_page_rows(bench, args.status_records)),
         ]
         for name, step in steps:
             if set(name.split("/")) & sections:

@@ -20,9 +20,12 @@ from azure.core.exceptions import AzureError
 
 from cli import imports as cli_imports
 from shared.clients.services import Services, build_services
-from shared.operations import actions
+from shared.flows.manual_runs import start_run
+from shared.flows.sweep import SweepReport, sweep
+from shared.operations.explain import explain
+from shared.operations.health import health
 from shared.operations.http_api import error_body
-from shared.operations.sweep import SweepReport, sweep
+from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
 from shared.rules.ledger_record import RunState
@@ -42,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.setdefault(name, value)
     env = dict(os.environ)
     if args.command == "health":
-        healthy, report = actions.health(env)
+        healthy, report = health(env)
         _print_json(report)
         return 0 if healthy else 1
     if args.command == "import":  # before the app's own configuration exists: settings and identity only
@@ -75,7 +78,7 @@ def _run(args: argparse.Namespace, services: Services) -> int:
 
 
 def _submit(services: Services, args: argparse.Namespace) -> int:
-    decision = actions.start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
+    decision = start_run(services, rule=args.rule, blob=args.blob, experiment=args.experiment,
                                     parameters=dict(args.param) if args.param else None,
                                     request_id=args.request_id, rerun=args.rerun)
     return _print_decision(decision)
@@ -85,9 +88,9 @@ def _explain(services: Services, args: argparse.Namespace) -> int:
     if args.event:
         events = json.loads(Path(args.event).read_text(encoding="utf-8"))
         for event in events if isinstance(events, list) else [events]:
-            _print_json(actions.explain(services, event=event))
+            _print_json(explain(services, event=event))
     else:
-        _print_json(actions.explain(services, blob=args.blob))
+        _print_json(explain(services, blob=args.blob))
     return 0
 
 
@@ -109,7 +112,7 @@ def _watch(services: Services, args: argparse.Namespace) -> int:
 
 
 def _runs(services: Services, args: argparse.Namespace) -> int:
-    runs = actions.list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
+    runs = list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
                                 since=args.since, until=args.until, limit=args.limit)
     if args.json:
         _print_json(runs)
@@ -167,7 +170,7 @@ def _positive(text: str) -> int:
 
 def _limit(text: str) -> int:
     try:
-        return actions.list_limit(text)
+        return list_limit(text)
     except OperationError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -225,7 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--state", choices=[state.value for state in RunState])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
-    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {actions.MAX_LIST_LIMIT} (50)")
+    runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {MAX_LIST_LIMIT} (50)")
     runs.add_argument("--json", action="store_true", help="print the records as JSON")
     runs.set_defaults(run=_runs)
 

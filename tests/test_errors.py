@@ -16,7 +16,7 @@ import shared
 from cli.__main__ import exit_code
 from shared.clients.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
 from shared.clients.ledger import ClaimBusyError, ClaimLostError
-from shared.operations.actions import RunPending
+from shared.flows.manual_runs import RunPending
 from shared.operations.http_api import answer, error_status
 from shared.rules.blob_names import BlobNameError
 from shared.rules.decisions import Outcome
@@ -69,6 +69,16 @@ def test_retryable_is_the_roots_class_default_and_one_error_may_say_otherwise():
     assert (TransientSubmitError("t", attempts=3).retryable, PermanentSubmitError("p", attempts=1).retryable) == (
         True, False)
     assert ClaimBusyError("busy").retryable is True and RunPending("rules/r/k.json", ClaimBusyError("b")).retryable
+
+
+
+def test_a_pending_schedule_record_is_listed_by_schedule_and_finished_by_a_retry_not_the_sweep():
+    pending = RunPending("schedules/nightly/" + "0" * 64 + ".json", ClaimBusyError("busy"))
+
+    assert {name: pending.fields()[name] for name in ("state", "location", "finished_by")} == {
+        "state": "claimed", "location": "/api/runs?schedule=nightly",
+        "finished_by": "its current owner, else POST /api/runs/retry with this record"}
+    assert RunPending("manual/daily/k.json", ClaimBusyError("busy")).fields()["location"] == "/api/runs?rule=daily"
 
 
 @pytest.mark.parametrize(("error", "status"), [

@@ -32,10 +32,13 @@ BLOB_BINDING = {"direction": "IN", "type": "blobTrigger", "name": "client", "pat
 HTTP_ROUTES = {"http_start_run": ("runs", "POST"), "http_list_runs": ("runs", "GET"),
                "http_retry_run": ("runs/retry", "POST"), "http_explain": ("explain", "POST"),
                "http_health": ("health", "GET")}
+PAGE_FUNCTIONS = ("http_status_page",)
+"""HTTP functions that answer HTML (the status page: GET and POST, tested in tests/test_status_page.py)."""
 
 
 def test_the_app_has_exactly_the_expected_functions():
-    assert sorted(indexed_functions()) == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES])
+    assert sorted(indexed_functions()) == sorted(
+        [BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS])
 
 
 @pytest.mark.parametrize("name", sorted(HTTP_ROUTES))
@@ -105,7 +108,7 @@ def test_a_bad_setting_or_schedule_still_indexes_every_other_function_and_health
         tmp_path, setting, value, problem):
     result, answer = index_and_ask_health(**{setting: value(tmp_path) if callable(value) else value})
 
-    assert answer["functions"] == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES])
+    assert answer["functions"] == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS])
     assert answer["status"] == 503 and answer["health"]["configuration"]["ok"] is False
     assert any(problem in line for line in answer["health"]["configuration"]["problems"]), answer["health"]
     assert problem in result.stderr  # logged at indexing too

@@ -124,8 +124,10 @@ def test_the_template_names_only_settings_the_app_or_host_reads_with_the_declare
                       for key in ("blobServiceUri", "queueServiceUri", "credential", "clientId")}
     assert set(written) - set(declared) - identity_forms - HOST_SETTINGS == set()
     assert {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE"}.isdisjoint(written)
-    assert {name for name, setting in declared.items() if not setting.platform and setting.name != "WATCH_STORAGE"
-            } - set(written) == set()  # every setting a user may tune has its app setting
+    tunable = {name for name, setting in declared.items()
+               if not (setting.platform or setting.secret) and setting.name != "WATCH_STORAGE"}
+    assert tunable - set(written) == set()  # every setting a user may tune has its app setting
+    assert {name for name, setting in declared.items() if setting.secret} & set(written) == set()
 
     parameters = main_parameters()
     for name, value in written.items():

@@ -10,7 +10,7 @@ import time
 from cli.__main__ import main
 from localdev.aml_standin import Respond
 from shared.clients.services import build_services
-from shared.operations.sweep import sweep
+from shared.flows.sweep import sweep
 from shared.rules.keys import blob_version_key
 from shared.rules.payloads import blob_tags
 from tests.support.harness import deliver_blob, ledger_record, upload

@@ -8,7 +8,7 @@ import os
 from localdev.aml_standin import Respond
 from localdev.host import fire_timer
 from shared.clients.services import build_services
-from shared.operations.sweep import SweepReport, find_missing, sweep
+from shared.flows.sweep import SweepReport, find_missing, sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
 from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV
 
@@ -57,7 +57,7 @@ def test_a_version_overwritten_since_it_was_listed_is_left_to_its_own_event(app_
     svc = services()
     listed_before_the_overwrite = find_missing(svc, SweepReport(started_at="now"))
     upload(app_env["WATCH_CONTAINER"], "a.csv", SAMPLE_CSV + b"9,9,9,9,9,9,9\n")
-    monkeypatch.setattr("shared.operations.sweep.find_missing", lambda services, report: listed_before_the_overwrite)
+    monkeypatch.setattr("shared.flows.sweep.find_missing", lambda services, report: listed_before_the_overwrite)
 
     report = sweep(svc, max_blobs=10)
 
@@ -96,7 +96,7 @@ def test_an_abandoned_claim_is_picked_up_by_its_own_expiry(app_env, aml):
     import time
 
     from shared.clients.ledger import Ledger, rule_namespace
-    from shared.operations.sweep import CLOCK_MARGIN
+    from shared.flows.sweep import CLOCK_MARGIN
     from shared.rules.keys import blob_version_key
 
     etag = uploaded(app_env, ["crashed.csv"])["crashed.csv"]

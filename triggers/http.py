@@ -1,13 +1,19 @@
-"""HTTP functions (function-key auth): start a run, explain, list and retry records, health. JSON in and out."""
+"""HTTP functions (function-key auth): start a run, explain, list and retry records, health (JSON in and out);
+the status page (HTML)."""
 
 import json
 import os
+import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import azure.functions as func
 
 from shared.clients.services import process_services
-from shared.operations import actions
+from shared.flows.manual_runs import http_deadline
+from shared.flows.manual_runs import start_run as start_manual_run
+from shared.operations.explain import explain as explain_blob
+from shared.operations.health import health as health_report
 from shared.operations.http_api import (
     EXPLAIN_SCHEMA,
     RETRY_SCHEMA,
@@ -18,6 +24,8 @@ from shared.operations.http_api import (
     json_body,
     runs_query,
 )
+from shared.operations.records import list_runs as list_records
+from shared.operations.records import retry as retry_record
 from shared.rules.decisions import Decision
 
 bp = func.Blueprint()
@@ -38,7 +46,7 @@ def _starts_a_run(req: func.HttpRequest, operation: Callable[..., Decision], sch
     """An operation that may POST to Azure ML, bounded by the HTTP deadline: 202 beats the front end's 230 s."""
     def run() -> Answer:
         services = process_services()
-        return decision_answer(operation(services, deadline=actions.http_deadline(services),
+        return decision_answer(operation(services, deadline=http_deadline(services),
                                          **_body(req, schema, required)))
 
     return _respond(answer(run))
@@ -47,20 +55,20 @@ def _starts_a_run(req: func.HttpRequest, operation: Callable[..., Decision], sch
 @bp.function_name("http_start_run")
 @bp.route(route="runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def start_run(req: func.HttpRequest) -> func.HttpResponse:
-    return _starts_a_run(req, actions.start_run, START_SCHEMA, ("rule",))
+    return _starts_a_run(req, start_manual_run, START_SCHEMA, ("rule",))
 
 
 @bp.function_name("http_list_runs")
 @bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
-    return _respond(answer(lambda: (200, {"runs": actions.list_runs(process_services(),
+    return _respond(answer(lambda: (200, {"runs": list_records(process_services(),
                                                                        **runs_query(dict(req.params)))})))
 
 
 @bp.function_name("http_retry_run")
 @bp.route(route="runs/retry", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def retry_run(req: func.HttpRequest) -> func.HttpResponse:
-    return _starts_a_run(req, actions.retry, RETRY_SCHEMA, ("record",))
+    return _starts_a_run(req, retry_record, RETRY_SCHEMA, ("record",))
 
 
 @bp.function_name("http_explain")
@@ -70,8 +78,8 @@ def explain(req: func.HttpRequest) -> func.HttpResponse:
         body = _body(req, EXPLAIN_SCHEMA)
         events = body.get("event")
         if isinstance(events, list):  # Event Grid delivers arrays: explain each
-            return 200, {"events": [actions.explain(process_services(), event=event) for event in events]}
-        return 200, actions.explain(process_services(), blob=body.get("blob"), event=events)
+            return 200, {"events": [explain_blob(process_services(), event=event) for event in events]}
+        return 200, explain_blob(process_services(), blob=body.get("blob"), event=events)
 
     return _respond(answer(explained))
 
@@ -79,5 +87,19 @@ def explain(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("http_health")
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    healthy, report = actions.health(os.environ)
+    healthy, report = health_report(os.environ)
     return _respond((200 if healthy else 503, report))
+
+
+@bp.function_name("http_status_page")
+@bp.route(route="status", methods=["GET", "POST"], auth_level=func.AuthLevel.FUNCTION)
+def status_page(req: func.HttpRequest) -> func.HttpResponse:
+    """The HTML status page; imported here, on its first request, so other functions' cold start is unchanged."""
+    from shared.operations import status_page as status
+
+    shown = status.respond(
+        status.PageRequest(method=req.method, url=req.url, params=dict(req.params), body=req.get_body(),
+                           cookie=req.headers.get("Cookie")),
+        env=os.environ, services=process_services, now=datetime.now(UTC), new_session=lambda: secrets.token_hex(16))
+    return func.HttpResponse(shown.body, status_code=shown.status, headers=shown.headers, mimetype="text/html",
+                             charset="utf-8")

@@ -5,7 +5,7 @@ import os
 import azure.functions as func
 
 from shared.clients.services import APP_ROOT, process_services
-from shared.operations.sweep import sweep
+from shared.flows.sweep import sweep
 from shared.rules.config_loader import DEFAULT_SWEEP_MAX_BLOBS, DEFAULT_SWEEP_SCHEDULE, read_at_indexing, sweep_settings
 from shared.rules.timing_settings import function_timeout
 

@@ -29,6 +29,7 @@ from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 from shared.clients.clock import SYSTEM_CLOCK, Clock
 from shared.clients.storage import CLIENT_OPTIONS, RequestOptions
 from shared.rules.errors import Conflict, Unavailable
+from shared.rules.keys import record_name, rule_namespace, schedule_namespace
 from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
 __all__ = ["SETTLED", "Claim", "ClaimBusyError", "ClaimLostError", "Duplicate", "Ledger", "LedgerRecord", "RunState",
@@ -104,19 +105,6 @@ class Duplicate:
     def record(self) -> dict[str, Any]:
         """The record as stored (or as much of it as this process remembers)."""
         return self.entry.to_json()
-
-
-def rule_namespace(rule: str) -> str:
-    return f"rules/{rule}"
-
-
-def schedule_namespace(schedule: str) -> str:
-    return f"schedules/{schedule}"
-
-
-def record_name(namespace: str, key: str) -> str:
-    """Records live under their rule's or schedule's namespace, so one trigger's records list with one prefix."""
-    return f"{namespace}/{key}.json"
 
 
 def _iso(moment: datetime) -> str:

@@ -1,12 +1,13 @@
-"""The steps every trigger takes once it knows its key: claim, then reject, skip or submit, then settle.
+"""The exactly-once protocol every flow runs, once: claim, then duplicate | skip or reject | submit, then settle.
 
-Blob events and timer ticks differ only in how they find the key, the data and the tags; these steps are the
-exactly-once protocol around the POST, so they exist once.
+Blob events, timer ticks, manual runs, retries and the sweep differ only in the RunRequest they build
+(``shared.rules.run_requests``); ``execute`` is the protocol around the POST.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -14,40 +15,94 @@ from azure.core.exceptions import AzureError
 from shared.clients.aml_client import SubmitError
 from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
 from shared.clients.services import Services
-from shared.rules.config_model import RunSpec
+from shared.flows.blob_data import choose_data
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
-from shared.rules.payloads import SubmitRequest
+from shared.rules.run_lookup import run_lookup
+from shared.rules.run_requests import BlobVersion, DataClaim, RunRequest, used_by
 
 SETTLE_GRACE = 20.0
 """Seconds past the invocation's deadline an outcome may take to be written: load checks keep the deadline 30 s
 before functionTimeout, so the host never kills an invocation that is still writing its record."""
 
 
-class Step:
-    """One trigger's claim on one key, and the facts every decision about it carries."""
+def execute(request: RunRequest, services: Services, deadline: float) -> Decision:
+    """Start ``request``'s run unless its key was already handled; every outcome logged and recorded.
 
-    def __init__(self, services: Services, namespace: str, key: str, about: dict[str, Any]):
-        self.services = services
-        self.namespace = namespace
-        self.key = key
-        self.about = about
-        self.claim: Claim | None = None
-        self.deadline: float | None = None
+    Failed for now (Azure ML, or a claim busy past ``deadline``): raises the retryable error for the host, the
+    record left open for whoever comes next. A schedule's data is chosen only once its occurrence is claimed.
+    """
+    try:
+        claimed = services.ledger.claim(request.namespace, request.key, dict(request.subject), deadline)
+    except ClaimBusyError as error:
+        log_decision(Decision(Outcome.FAILED, reason=f"claim busy: {error}", retryable=True, **request.about))
+        raise
+    if isinstance(claimed, Duplicate):
+        record = claimed.entry
+        return log_decision(Decision(Outcome.DUPLICATE, state=record.state, run_id=record.run_id,
+                                     reason="already handled; no POST", **request.about))
+    step = _Step(services, claimed, deadline, request.about)
+    if request.data_source is not None:
+        version = choose_data(request.data_source, services.watched)
+        if isinstance(version, str):
+            return step.settle_without_run(Outcome.SKIPPED, version)
+        request = request.with_data(version)
+        step.about = request.about
+    problem = request.problem()
+    if problem:
+        return step.settle_without_run(Outcome.REJECTED, problem)
+    data_claim = request.data_claim
+    if data_claim is None:
+        return step.submit(request)
+    assert request.data is not None, "a data claim is on chosen data"
+    return _submit_on_new_data(step, request, request.data, data_claim)
 
-    def claim_or_duplicate(self, subject: dict[str, Any], deadline: float) -> Decision | None:
-        """Claim the key; a Decision when there is nothing more to do (already handled), else None."""
-        self.deadline = deadline
-        try:
-            claimed = self.services.ledger.claim(self.namespace, self.key, subject, deadline)
-        except ClaimBusyError as error:
-            log_decision(Decision(Outcome.FAILED, reason=f"claim busy: {error}", retryable=True, **self.about))
-            raise
-        if isinstance(claimed, Duplicate):
-            record = claimed.entry
-            return log_decision(Decision(Outcome.DUPLICATE, state=record.state, run_id=record.run_id,
-                                         reason="already handled; no POST", **self.about))
-        self.claim = claimed
+
+def _submit_on_new_data(step: _Step, request: RunRequest, version: BlobVersion, data_claim: DataClaim) -> Decision:
+    """Submit only if no other occurrence's run used this data version: the data's own claim decides, and is
+    settled with the run's outcome (a failure leaves the data free for a later occurrence)."""
+    ledger = step.services.ledger
+    claimed = ledger.claim(data_claim.namespace, data_claim.key, dict(data_claim.subject), step.deadline)
+    if isinstance(claimed, Duplicate):
+        used = claimed.entry
+        return step.settle_without_run(Outcome.SKIPPED, used_by(version, used.subject, used.run_id))
+    earlier = _earlier_run(request, data_claim, claimed, step.services, step.deadline)
+    if earlier is not None:
+        subject = claimed.previous.subject if claimed.previous else None
+        ledger.settle(claimed, RunState.SUBMITTED, run_id=earlier, reconciled=True, subject=subject)
+        return step.settle_without_run(Outcome.SKIPPED, used_by(version, subject, earlier))
+    try:
+        decision = step.submit(request)
+    except BaseException as error:
+        ledger.settle(claimed, RunState.FAILED, retryable=True, reason="the run failed for now",
+                      outcome_unknown=getattr(error, "outcome_unknown", None) or None)
+        raise
+    if decision.outcome is Outcome.SUBMITTED:
+        ledger.settle(claimed, RunState.SUBMITTED, run_id=decision.run_id)
+    else:  # refused by Azure ML: a later occurrence may use this data once the cause is fixed
+        ledger.settle(claimed, RunState.FAILED, retryable=True, reason=decision.reason)
+    return decision
+
+
+def _earlier_run(request: RunRequest, data_claim: DataClaim, claimed: Claim, services: Services,
+                 deadline: float) -> str | None:
+    """The run an earlier occurrence may have started on this data though no answer told of it (it left the data
+    claim open, or failed after an unknown outcome): looked up by that occurrence's key, so the data is not run
+    twice. The same occurrence's own claim already looks its key up before posting."""
+    earlier = ((claimed.previous.subject if claimed.previous else None) or {}).get("occurrence")
+    if claimed.unknown_for is None or earlier is None or earlier == data_claim.occurrence:
         return None
+    lookup = run_lookup(request.run.target, request.run.experiment, data_claim.occurrence_key(earlier))
+    return None if lookup is None else services.submitter.find(lookup, deadline, unknown_for=claimed.unknown_for)
+
+
+class _Step:
+    """One claimed key: the settling half of the protocol, and the facts every decision about it carries."""
+
+    def __init__(self, services: Services, claim: Claim, deadline: float, about: Mapping[str, Any]):
+        self.services = services
+        self.claim = claim
+        self.deadline = deadline
+        self.about = about
 
     def settle_without_run(self, outcome: Outcome, reason: str) -> Decision:
         """Record a rejection (bad data) or a skip (nothing to run on): final, never retried."""
@@ -56,10 +111,12 @@ class Step:
         self._settle(state, reason=reason)
         return log_decision(Decision(outcome, reason=reason, took_over=self._took_over(), **self.about))
 
-    def submit(self, run: RunSpec, request: SubmitRequest, deadline: float, **record: Any) -> Decision:
+    def submit(self, request: RunRequest) -> Decision:
         """POST, then settle: submitted, failed for good (returns), or failed for now (raises for the host)."""
+        run = request.run
         try:
-            result = self.services.submitter.submit(request, deadline, unknown_for=self._claim().unknown_for)
+            result = self.services.submitter.submit(request.submission(), self.deadline,
+                                                    unknown_for=self.claim.unknown_for)
         except SubmitError as error:
             self._settle(RunState.FAILED, reason=error.reason, attempts=error.attempts, retryable=error.retryable,
                          outcome_unknown=error.outcome_unknown or None,
@@ -84,16 +141,15 @@ class Step:
                                          reconciled=result.reconciled or None, **self.about))
         self._settle(RunState.SUBMITTED, run_id=result.run_id, run_url=run_url, target=run.target.url,
                      experiment=run.experiment, attempts=result.attempts, reconciled=result.reconciled or None,
-                     **record)
+                     **request.record)
         return decision
 
     def _settle(self, state: RunState, **outcome: Any) -> None:
         """Write the outcome within the invocation's time (the storage client retries inside that bound); a claim
         taken over meanwhile is reported, not overwritten. A write that fails leaves the claim to expire: its
         next owner looks the key up in Azure ML before posting, so the run is not started twice."""
-        assert self.deadline is not None, "claim_or_duplicate() first"
         try:
-            self.services.ledger.settle(self._claim(), state,
+            self.services.ledger.settle(self.claim, state,
                                         within=self.deadline + SETTLE_GRACE - self.services.monotonic(), **outcome)
         except ClaimLostError:
             log_event(logging.ERROR, problem="claim taken over before it was settled; the new owner's record stands",
@@ -103,9 +159,5 @@ class Step:
                       run_id=outcome.get("run_id"), **self.about)
             raise
 
-    def _claim(self) -> Claim:
-        assert self.claim is not None, "claim_or_duplicate() first"
-        return self.claim
-
     def _took_over(self) -> bool | None:
-        return self._claim().took_over or None
+        return self.claim.took_over or None

@@ -1,4 +1,4 @@
-"""Operations, the top layer: manual runs, explain, records, retry, health, the sweep, and their HTTP answers.
+"""Operations, the top layer: explain, records and retry, health, and the HTTP answers of every operation.
 
 What the HTTP functions, the timers' sweep and the command line call; nothing in ``shared`` imports it.
 """

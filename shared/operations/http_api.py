@@ -11,7 +11,8 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from shared.operations.actions import RunPending, list_limit
+from shared.flows.manual_runs import RunPending
+from shared.operations.records import list_limit
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import (
     Conflict,

@@ -1,8 +1,11 @@
-"""Idempotency keys: one per blob version, stable across processes, safe in any storage name."""
+"""Idempotency keys and the ledger namespaces they live in, in one place: both name records written long ago, so
+they never change (tests/golden/run_requests.json pins them)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import datetime
 
 
 def normalize_etag(etag: str) -> str:
@@ -10,7 +13,58 @@ def normalize_etag(etag: str) -> str:
     return etag.strip().strip('"')
 
 
+def iso(moment: datetime) -> str:
+    """A moment as keys, subjects and reports write it: to the second, UTC as ``Z``."""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    """The moment ``iso`` wrote."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _hashed(*material: str) -> str:
+    return hashlib.sha256("\n".join(material).encode("utf-8")).hexdigest()
+
+
 def blob_version_key(container: str, blob_name: str, etag: str) -> str:
     """The key of one blob version: container + blob name + ETag, hashed so any blob name fits."""
-    material = "\n".join(("blob", container, blob_name, normalize_etag(etag)))
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    return _hashed("blob", container, blob_name, normalize_etag(etag))
+
+
+def schedule_occurrence_key(schedule: str, occurrence: datetime) -> str:
+    """The key of one scheduled occurrence (not the tick's wall clock): a double-fired tick finds it taken."""
+    return _hashed("schedule", schedule, iso(occurrence))
+
+
+def manual_key(rule: str, request_id: str) -> str:
+    """The key of one deliberate manual run: one per request id, so a repeated request is a duplicate."""
+    return _hashed("manual", rule, request_id)
+
+
+def rule_namespace(rule: str) -> str:
+    return f"rules/{rule}"
+
+
+def schedule_namespace(schedule: str) -> str:
+    return f"schedules/{schedule}"
+
+
+def manual_namespace(rule: str) -> str:
+    return f"manual/{rule}"
+
+
+def schedule_data_namespace(schedule: str) -> str:
+    """Where only_if_new_data schedules claim the data versions their runs used."""
+    return f"schedule-data/{schedule}"
+
+
+def record_name(namespace: str, key: str) -> str:
+    """Records live under their rule's or schedule's namespace, so one trigger's records list with one prefix."""
+    return f"{namespace}/{key}.json"
+
+
+RECORD_PREFIXES = tuple(namespace("") for namespace in (rule_namespace, schedule_namespace, manual_namespace))
+"""The records runs lists and retry reopens: every run's own record (a data claim is not a run)."""
+RECORD_NAME = re.compile("(?:" + "|".join(re.escape(prefix) for prefix in RECORD_PREFIXES) + ")"
+                         + r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")

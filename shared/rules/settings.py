@@ -36,6 +36,8 @@ class Setting:
     """An empty value is a value (``WATCH_SUFFIX=''`` watches every ending), not the default."""
     platform: bool = False
     """Set by Azure or the local stand-ins rather than by whoever configures the app: not in the README table."""
+    secret: bool = False
+    """Holds a secret: infra never writes it (a Key Vault reference belongs there), so no template carries one."""
 
     def read(self, env: Mapping[str, str]) -> str | None:
         """The setting's text: its default when unset (or empty, unless ``empty_is_set``)."""
@@ -194,6 +196,10 @@ AZURE_MONITOR_OPENTELEMETRY = Setting(
     "AZURE_MONITOR_OPENTELEMETRY", "`true`: export the decision lines with azure-monitor-opentelemetry, each field a "
     "`customDimensions` entry (`aml_outcome`, ...), to `APPLICATIONINSIGHTS_CONNECTION_STRING` (see Monitoring)",
     default="false", shown_default="`false` (the host's classic logs only)")
+STATUS_PAGE_SECRET = Setting(
+    "STATUS_PAGE_SECRET", "signs the status page's per-session CSRF tokens (at least 32 characters, e.g. a Key Vault "
+    "reference); unset, the page is read-only: no Retry buttons", shown_default="none (read-only page)",
+    secret=True)
 
 AZURE_WEBJOBS_STORAGE = Setting(
     "AzureWebJobsStorage", "the host's own storage; the ledger's by default", platform=True)

@@ -15,17 +15,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from azure.storage.blob import BlobProperties
 
-from shared.clients.ledger import rule_namespace
 from shared.clients.services import Services
 from shared.flows.blob_runs import process_blob
-from shared.operations.actions import finish_manual, manual_namespace
+from shared.flows.manual_runs import finish_manual
 from shared.rules.config_model import Rule
-from shared.rules.decisions import log_event
+from shared.rules.decisions import Decision, log_event
 from shared.rules.errors import OperationError, TriggerError
-from shared.rules.keys import blob_version_key, normalize_etag
+from shared.rules.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
 from shared.rules.ledger_record import LedgerRecord
 from shared.rules.matching import mismatch
 from shared.rules.redaction import mask_text
@@ -52,7 +52,7 @@ class SweepReport:
     missing: int = 0
     processed: int = 0
     left_for_next_sweep: int = 0
-    outcomes: Counter = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -90,14 +90,12 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     Recorded and logged.
     """
     started = services.monotonic()
-    report = SweepReport(started_at=_iso(datetime.now(UTC)))
+    report = SweepReport(started_at=iso(datetime.now(UTC)))
     missing = find_missing(services, report)
     open_manual = find_open_manual(services, report)
     report.missing = len(missing) + len(open_manual)
-    work = [(version.name, lambda version=version: process_blob(
-                services.watched.get_blob_client(version.name), services, expected_etag=version.etag))
-            for version in missing]
-    work += [(name, lambda name=name: [finish_manual(services, name)]) for name in open_manual]
+    work = [(version.name, partial(_process_missing, services, version)) for version in missing]
+    work += [(name, partial(_finish_manual, services, name)) for name in open_manual]
     todo = work[:max_blobs]
     report.left_for_next_sweep = len(work) - len(todo)
     for index, (name, process) in enumerate(todo, start=1):
@@ -121,7 +119,15 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     return report
 
 
-def _watched_versions(services: Services, rule: Rule, report: SweepReport):
+def _process_missing(services: Services, version: MissingVersion) -> list[Decision]:
+    return process_blob(services.watched.get_blob_client(version.name), services, expected_etag=version.etag)
+
+
+def _finish_manual(services: Services, record: str) -> list[Decision]:
+    return [finish_manual(services, record)]
+
+
+def _watched_versions(services: Services, rule: Rule, report: SweepReport) -> Iterator[tuple[str, str]]:
     """(name, ETag) of every non-empty blob the rule watches, one listing page at a time."""
     pages = services.watched.list_blobs(name_starts_with=rule.watch.prefix or None).by_page()
     for page in pages:
@@ -154,6 +160,3 @@ def _needs_work(services: Services, record: BlobProperties, now: datetime) -> bo
     listed = LedgerRecord.from_metadata(record.metadata)
     return listed.judged(age, services.config.claim_expiry, CLOCK_MARGIN).needs_work
 
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,87 @@
+"""Reading the data a run gets: one ranged read of a blob version (its ETag, size and first 64 KiB), and the
+version a schedule picks at fire time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import BlobClient, BlobProperties, ContainerClient
+
+from shared.rules.config_model import BlobFilter, DataSource
+from shared.rules.csv_head import HEAD_BYTES
+from shared.rules.keys import normalize_etag
+from shared.rules.matching import mismatch
+from shared.rules.run_requests import BlobVersion
+from shared.rules.targets import redact_url
+
+ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
+
+
+class ListedBlob(Protocol):
+    name: str
+    last_modified: datetime
+    size: int
+
+
+def read_blob_version(blob: BlobClient, expected_etag: str | None = None) -> BlobVersion | str:
+    """The blob's current version and first 64 KiB, or why there is nothing to process.
+
+    With ``expected_etag`` (an event that names its version) a newer version is reported, not read: the newer
+    version's own event starts its run.
+    """
+    conditions: dict[str, Any] = {}
+    if expected_etag:
+        conditions = {"etag": f'"{normalize_etag(expected_etag)}"', "match_condition": MatchConditions.IfNotModified}
+    try:
+        downloader = blob.download_blob(offset=0, length=HEAD_BYTES, **conditions)
+        head = downloader.readall()
+    except ResourceNotFoundError:
+        return "blob no longer exists"
+    except ResourceModifiedError:
+        return "blob was overwritten since the event; the newer version's event starts its run"
+    except HttpResponseError as error:
+        # A ranged read of an empty blob (ADLS CreateFile before flush); the storage SDK sets error_code.
+        if getattr(error, "error_code", None) == "InvalidRange":
+            return ZERO_BYTES
+        raise
+    size = _total_size(downloader.properties)
+    if size == 0:
+        return ZERO_BYTES
+    return BlobVersion(
+        container=blob.container_name,
+        name=blob.blob_name,
+        url=redact_url(blob.url),  # a SAS in the client's URL must never travel into a job input or a response
+        etag=normalize_etag(downloader.properties.etag),
+        size=size,
+        head=head,
+    )
+
+
+def _total_size(properties: BlobProperties) -> int:
+    """The whole blob's size: for a ranged read ``size`` is the range's, the total is in ``Content-Range``."""
+    total = (properties.content_range or "").rpartition("/")[2]
+    return int(total) if total.isdigit() else properties.size
+
+
+def newest_blob(blobs: Iterable[ListedBlob], watch: BlobFilter) -> ListedBlob | None:
+    """The newest non-empty blob ``watch`` takes: latest last-modified, then the greatest name on a tie."""
+    candidates = (blob for blob in blobs if blob.size > 0 and mismatch(watch, blob.name) is None)
+    return max(candidates, key=lambda blob: (blob.last_modified, blob.name), default=None)
+
+
+def choose_data(data: DataSource, container: ContainerClient) -> BlobVersion | str:
+    """The blob version a run gets now, read once (first 64 KiB); or why there is none."""
+    if data.blob is not None:
+        version = read_blob_version(container.get_blob_client(data.blob))
+        return f"{data.blob}: {version}" if isinstance(version, str) else version
+    assert data.newest is not None
+    newest = newest_blob(container.list_blobs(name_starts_with=data.newest.prefix or None), data.newest)
+    if newest is None:
+        return (f"no data: no non-empty blob under {data.newest.prefix!r} ending with {data.newest.suffix!r}"
+                + ("" if data.newest.include_subfolders else " (subfolders not included)"))
+    version = read_blob_version(container.get_blob_client(newest.name))
+    return f"{newest.name}: {version}" if isinstance(version, str) else version

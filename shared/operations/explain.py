@@ -1,0 +1,97 @@
+"""What a blob or an Event Grid event would start, and why: the rules it matches, the exact request each would
+send. Reads what the blob trigger reads, sends nothing to Azure ML and writes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from shared.clients.services import Services
+from shared.flows.blob_data import read_blob_version
+from shared.flows.manual_runs import safe_name
+from shared.rules.config_model import Rule, RunSpec
+from shared.rules.errors import InvalidInput
+from shared.rules.matching import split_rules
+from shared.rules.redaction import MASK, looks_secret, secret_name
+from shared.rules.run_requests import BlobVersion, blob_request
+
+_SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
+
+
+def blob_from_event(event: Any) -> tuple[str, str, str | None]:
+    """Container, blob name and ETag of an Event Grid (or CloudEvents) ``Microsoft.Storage.BlobCreated`` event."""
+    if not isinstance(event, dict):
+        raise InvalidInput("an event is a JSON object")
+    event_type = event.get("eventType") or event.get("type")
+    if event_type != "Microsoft.Storage.BlobCreated":
+        raise InvalidInput(f"not a Microsoft.Storage.BlobCreated event (eventType {event_type!r})")
+    subject = event.get("subject")
+    match = _SUBJECT.match(subject) if isinstance(subject, str) else None
+    if match is None:
+        raise InvalidInput("subject must be /blobServices/default/containers/<container>/blobs/<path>")
+    name = safe_name(match.group("blob"), "subject's blob")
+    data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
+    url = data.get("url")
+    if url is not None and _path_of_event_url(url) != f"{match.group('container')}/{name}":
+        raise InvalidInput("data.url must name the blob that subject names "
+                           "(https://<account>.blob.core.windows.net/<container>/<path>)")
+    etag = data.get("eTag")
+    if etag is not None and not isinstance(etag, str):
+        raise InvalidInput("data.eTag must be a string")
+    return match.group("container"), name, etag
+
+
+def _path_of_event_url(url: Any) -> str | None:
+    """``<container>/<blob>`` of an event's ``data.url`` (percent-decoded once, as storage encodes it)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    return unquote(path[1:]) if path.startswith("/") else None
+
+
+def explain(services: Services, *, blob: str | None = None, event: Any = None) -> dict[str, Any]:
+    """Which rules a blob (or event) matches, why the others don't, and the exact request each would send.
+
+    Reads what the blob trigger reads (the first 64 KiB), sends nothing to Azure ML and writes nothing.
+    """
+    if (blob is None) == (event is None) or (blob is not None and not blob.strip()):
+        raise InvalidInput("give either blob (a path in the watched container) or event (a BlobCreated event)")
+    container, name, etag = ((services.config.watch_container, safe_name(blob, "blob"), None) if blob
+                             else blob_from_event(event))
+    answer: dict[str, Any] = {"container": container, "blob": name, "sent": "nothing"}
+    if container != services.config.watch_container:
+        return {**answer, "rules": [], "outcome": f"ignored: container is not {services.config.watch_container!r}"}
+    matched, mismatches = split_rules(services.config.rules, name)
+    answer["rules"] = [{"rule": rule, "matches": False, "reason": why} for rule, why in mismatches.items()]
+    if not matched:
+        return {**answer, "outcome": "ignored: no rule matches"}
+    version = read_blob_version(services.watched.get_blob_client(name), etag)
+    if isinstance(version, str):
+        return {**answer, "etag": etag, "outcome": f"ignored: {version}"}
+    answer["etag"] = version.etag
+    for rule in matched:
+        answer["rules"].append(_explain_rule(rule, version))
+    return {**answer, "outcome": "runs would start for the matching rules that are not rejected"}
+
+
+def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
+    request = blob_request(rule, version)
+    problem = request.problem()
+    if problem:
+        return {"rule": rule.name, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}
+    shown = dataclasses.replace(request, run=_shown_run(rule.run)).submission()
+    return {"rule": rule.name, "matches": True, "key": request.key, "outcome": "would submit",
+            "request": {"method": "POST", "url": shown.url, "token_scope": shown.scope,
+                        "headers": dict(shown.headers), "body": shown.body}}
+
+
+def _shown_run(run: RunSpec) -> RunSpec:
+    """``run`` as explain shows it: a parameter whose name or value looks secret is ``***`` (the POST sends it)."""
+    parameters = {name: MASK if secret_name(name) or (isinstance(value, str) and looks_secret(value)) else value
+                  for name, value in run.parameters.items()}
+    return dataclasses.replace(run, parameters=parameters)

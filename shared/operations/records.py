@@ -1,0 +1,103 @@
+"""The ledger's records as operators see them: listed newest first (filtered before any is read), and a failed or
+rejected one's trigger run again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.storage.blob import BlobProperties
+
+from shared.clients.ledger import ClaimLostError, RunState
+from shared.clients.services import Services
+from shared.flows.manual_runs import or_pending, rerun
+from shared.rules.decisions import Decision
+from shared.rules.errors import Conflict, InvalidInput, NotFound
+from shared.rules.keys import RECORD_NAME, RECORD_PREFIXES, manual_namespace, rule_namespace, schedule_namespace
+from shared.rules.redaction import masked
+
+_STATES = tuple(state.value for state in RunState)
+
+MAX_LIST_LIMIT = 1000
+"""Records one listing may return: each one is a blob read."""
+
+
+def list_limit(text: str) -> int:
+    """A listing's ``limit`` as given in a query string or on the command line: a whole number in range."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIST_LIMIT):
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {text[:20]!r}")
+    return int(text)
+
+
+def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
+              state: str | None = None, since: str | None = None, until: str | None = None,
+              limit: int = 50) -> list[dict[str, Any]]:
+    """Trigger records, newest first, filtered on the listing (state, time) before any record is read."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
+    listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until)
+    return read_runs(services, listed[:limit])
+
+
+def listed_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
+                state: str | None = None, since: str | None = None, until: str | None = None) -> list[BlobProperties]:
+    """The records a listing matches, newest first, from the ledger's listing alone: no record is read."""
+    if rule and schedule:
+        raise InvalidInput("filter on rule or schedule, not both")
+    if state is not None and state not in _STATES:
+        raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
+    after, before = _moment(since, "since"), _moment(until, "until")
+    prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
+                else [f"{schedule_namespace(schedule)}/"] if schedule else list(RECORD_PREFIXES))
+    listed = [blob for prefix in prefixes for page in services.ledger.listing(prefix) for blob in page
+              if (state is None or (blob.metadata or {}).get("state") == state)
+              and (after is None or blob.last_modified >= after) and (before is None or blob.last_modified <= before)]
+    listed.sort(key=lambda blob: blob.last_modified, reverse=True)
+    return listed
+
+
+def read_runs(services: Services, listed: list[BlobProperties]) -> list[dict[str, Any]]:
+    """The listed records as a listing shows them: one read each (a record deleted meanwhile is left out)."""
+    return [_summary(blob.name, found[0]) for blob in listed if (found := services.ledger.read(blob.name))]
+
+
+def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a listing shows it: secrets masked (an error Azure ML echoed, a manual run's secret parameter),
+    the record itself unchanged; the run link keeps its workspace query."""
+    fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error")
+    shown = {field: record[field] for field in fields if record.get(field) is not None}
+    return {"record": name, **{field: value if field == "run_url" else masked(value, name=field)
+                               for field, value in shown.items()}}
+
+
+def _moment(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{what} must be an ISO 8601 time such as 2026-11-22T02:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def retry(services: Services, *, record: str, deadline: float | None = None) -> Decision:
+    """Run a failed or rejected record's trigger again (after fixing the data, the pipeline or the rule).
+
+    What will re-run is resolved and checked first; only then is the record reopened, so a retry that cannot
+    happen leaves the record as it was. Still failing for now at ``deadline``: RunPending.
+    """
+    if not RECORD_NAME.fullmatch(record):
+        raise InvalidInput("record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
+    found = services.ledger.read(record)
+    if found is None:
+        raise NotFound(f"no record {record}")
+    current, etag = found
+    if current.get("state") not in ("failed", "rejected"):
+        raise Conflict(f"{record} is {current.get('state')}; only failed or rejected records are retried")
+    again = rerun(services, record.split("/")[1], current.get("subject", {}), deadline)
+    try:
+        services.ledger.reopen(record, current, etag, reason=f"retry requested (was {current['state']}: "
+                                                             f"{current.get('reason')})")
+    except ClaimLostError as error:
+        raise Conflict(str(error)) from None
+    return or_pending(record, again)
