@@ -26,10 +26,10 @@ from shared.operations.explain import explain
 from shared.operations.health import health
 from shared.operations.http_api import error_body
 from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs
-from shared.rules.config import ConfigError
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
 from shared.rules.ledger_record import RunState
+from shared.rules.problems import ConfigError
 
 EXIT_CODES: dict[type[Exception], int] = {Pending: 3, TriggerError: 1, AzureError: 1}
 """The one place an error becomes an exit code: its nearest class here. 3: ``submit`` still failing for now (the

@@ -21,7 +21,7 @@ from oracle.conftest import deadline
 from oracle.test_v1_contract import _shape_problems, contract_problems
 from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider
-from shared.rules.config import RetrySettings, RunSpec
+from shared.rules.config_model import RetrySettings, RunSpec
 from shared.rules.payloads import submission
 from shared.rules.targets import parse_target
 

@@ -19,9 +19,10 @@ from msrest.exceptions import DeserializationError
 from localdev.aml_standin import Respond
 from localdev.tokens import make_token
 from oracle.conftest import deadline
-from shared.clients.aml_client import PipelineSubmitter, error_details
+from shared.clients.aml_answers import error_details
+from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider
-from shared.rules.config import DataPathBinding, RetrySettings, RunSpec
+from shared.rules.config_model import DataPathBinding, RetrySettings, RunSpec
 from shared.rules.payloads import DataRef, blob_tags, submission
 from shared.rules.targets import parse_target
 

@@ -15,7 +15,7 @@ from localdev.aml_standin import SCORING_PATH
 from oracle.conftest import deadline
 from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider
-from shared.rules.config import DataPathBinding, JobOutput, RetrySettings, RunSpec
+from shared.rules.config_model import DataPathBinding, JobOutput, RetrySettings, RunSpec
 from shared.rules.payloads import REPEATABILITY_HEADER, DataRef, submission
 from shared.rules.targets import parse_target
 

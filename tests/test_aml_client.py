@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from azure.core.credentials import AccessToken
@@ -12,7 +13,8 @@ from localdev.aml_standin import AmlStandIn, Respond
 from localdev.tokens import make_token
 from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider
-from shared.rules.config import RetrySettings
+from shared.clients.clock import Clock
+from shared.rules.config_model import RetrySettings
 from shared.rules.payloads import SubmitRequest
 
 pytestmark = pytest.mark.integration  # every test talks to the Azure ML stand-in
@@ -41,12 +43,24 @@ class ScriptedTokens:
         return self.token
 
 
-def submit(server: AmlStandIn, tokens) -> int:
-    retry = RetrySettings(max_attempts=5, base_delay=0.001, max_delay=0.002, deadline=30, attempt_timeout=5)
+RETRY = RetrySettings(max_attempts=5, base_delay=0.001, max_delay=0.002, deadline=30, attempt_timeout=5)
+NO_WAITING = Clock(sleep=lambda seconds: None)
+
+
+def submit(server: AmlStandIn, tokens, clock: Clock = NO_WAITING) -> int:
     request = SubmitRequest(url=server.published_pipeline_url(), scope=f"{ARM}/.default",
                             body={"ExperimentName": "e", "ParameterAssignments": {}, "RunSource": "SDK"})
-    submitter = PipelineSubmitter(tokens, retry, sleep=lambda seconds: None)
-    return submitter.submit(request, time.monotonic() + 30).attempts
+    return PipelineSubmitter(tokens, RETRY, clock=clock).submit(request, time.monotonic() + 30).attempts
+
+
+def test_a_retry_after_date_is_read_against_the_clock_the_client_is_given():
+    slept: list[float] = []
+    clock = Clock(now=lambda: datetime(2025, 1, 1, tzinfo=UTC), sleep=slept.append)
+    with AmlStandIn() as server:
+        server.inject(Respond(429, headers={"Retry-After": "Wed, 01 Jan 2025 00:00:07 GMT"}))
+        attempts = submit(server, ScriptedTokens(), clock)
+        assert len(server.accepted) == 1
+    assert (attempts, slept) == (2, [7.0])  # seven seconds after the clock's now, not after the machine's
 
 
 def test_a_refresh_that_fails_stays_pending_instead_of_resending_the_revoked_token():

@@ -18,8 +18,9 @@ from localdev.http_counter import counting_requests
 from shared.clients.services import process_services
 from shared.flows.blob_runs import process_blob
 from shared.rules.blob_names import BlobNameError, blob_name_problem, checked_blob_name
-from shared.rules.config import ConfigError, load_config
+from shared.rules.config_loader import load_config
 from shared.rules.decisions import Outcome
+from shared.rules.problems import ConfigError
 from tests.support.harness import deliver_blob, service_client, upload
 from tests.support.http import call, event
 from tests.support.samples import SAMPLE_CSV

@@ -10,9 +10,9 @@ import pytest
 
 from shared.clients.services import build_services
 from shared.flows.blob_runs import process_blob, read_blob_version
-from shared.rules.config import ConfigError
 from shared.rules.csv_head import HEAD_BYTES
 from shared.rules.payloads import bounded_tags
+from shared.rules.problems import ConfigError
 from tests.support.decisions import decision_lines
 from tests.support.harness import deliver_blob, host_blob_client, ledger_record, service_client, upload
 from tests.support.samples import SAMPLE_CSV

@@ -1,5 +1,5 @@
-"""shared/rules/config.py: app settings and rules files in, one validated AppConfig or one ConfigError listing every
-problem."""
+"""shared/rules/config_loader.py: app settings and rules files in, one validated AppConfig or one ConfigError
+listing every problem."""
 
 from __future__ import annotations
 
@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.config import (
-                                 ConfigError,
-                                 DataPathBinding,
-                                 RetrySettings,
-                                 blob_trigger_source,
-                                 connection_defined,
-                                 load_config,
-                                 sweep_settings,
-                                 )
+from shared.rules.config_loader import blob_trigger_source, connection_defined, load_config, sweep_settings
+from shared.rules.config_model import DataPathBinding, RetrySettings
+from shared.rules.problems import ConfigError
 from shared.rules.targets import ARM_SCOPE, TargetKind
 from tests.support.settings import NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
 

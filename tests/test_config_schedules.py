@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from shared.rules.config import BlobFilter, ConfigError, DataSource, load_config, load_schedules
+from shared.rules.config_loader import load_config
+from shared.rules.config_model import BlobFilter, DataSource
+from shared.rules.problems import ConfigError
+from shared.rules.rules_file import load_schedules
 
 URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
        "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")

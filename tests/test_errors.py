@@ -19,7 +19,6 @@ from shared.clients.ledger import ClaimBusyError, ClaimLostError
 from shared.flows.manual_runs import RunPending
 from shared.operations.http_api import answer, error_status
 from shared.rules.blob_names import BlobNameError
-from shared.rules.config import ConfigError
 from shared.rules.decisions import Outcome
 from shared.rules.errors import (
     Conflict,
@@ -34,6 +33,7 @@ from shared.rules.errors import (
 )
 from shared.rules.ledger_record import RunState
 from shared.rules.ncrontab import CronError
+from shared.rules.problems import ConfigError
 from shared.rules.recurrence import RecurrenceError
 from shared.rules.storage_endpoints import StorageSettingError
 from shared.rules.targets import TargetError

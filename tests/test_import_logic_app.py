@@ -10,9 +10,10 @@ import pytest
 
 from cli.__main__ import main
 from shared.operations import imports
-from shared.rules.config import ConfigError, load_rules_file
 from shared.rules.import_logic_app import LogicAppError, import_logic_app
 from shared.rules.payloads import DataRef, submission
+from shared.rules.problems import ConfigError
+from shared.rules.rules_file import load_rules_file
 from tests.support.harness import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "importers"

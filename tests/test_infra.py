@@ -13,7 +13,7 @@ import pytest
 from lark.exceptions import LarkError
 
 from shared.rules import settings
-from shared.rules.config import load_config
+from shared.rules.config_loader import load_config
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, parsed, resolve
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_sources(root: Path = ROOT) -> dict[str, str]:
-    """Every module under shared/, by its path relative to the project (``shared/rules/config.py``)."""
+    """Every module under shared/, by its path relative to the project (``shared/rules/config_loader.py``)."""
     return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
             for path in sorted((root / "shared").rglob("*.py"))}
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.clients.clock import Clock
 from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
 from tests.support.harness import run_together
 
@@ -58,7 +59,7 @@ def test_a_live_claim_is_judged_by_the_servers_clock_not_a_taker_whose_clock_run
     assert isinstance(claim(Ledger(container, claim_expiry=60)), Claim)
     an_hour_ahead = datetime.now(UTC) + timedelta(hours=1)
 
-    taker = Ledger(container, claim_expiry=60, now=lambda: an_hour_ahead)
+    taker = Ledger(container, claim_expiry=60, clock=Clock(now=lambda: an_hour_ahead))
 
     with pytest.raises(ClaimBusyError, match="not settled before the deadline"):
         claim(taker, deadline_seconds=0.3)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shared.clients.clock import Clock
 from shared.clients.ledger import Claim, Duplicate, Ledger, RunState, rule_namespace
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
@@ -21,7 +22,7 @@ MOMENT = datetime(2036, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 
 
 def _ledger(container, claim_expiry: float = 60) -> Ledger:
-    return Ledger(container, claim_expiry, now=lambda: MOMENT)
+    return Ledger(container, claim_expiry, clock=Clock(now=lambda: MOMENT))
 
 
 def _claim(ledger: Ledger, key: str) -> Claim:

@@ -7,7 +7,7 @@ import json
 import re
 
 from localdev.demo import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
-from shared.rules.config import load_config
+from shared.rules.config_loader import load_config
 from shared.rules.settings import SETTINGS, markdown_table
 from tests.support.harness import PROJECT_ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.rules.config import BlobFilter, Rule, RunSpec
+from shared.rules.config_model import BlobFilter, Rule, RunSpec
 from shared.rules.matching import mismatch, split_rules
 from shared.rules.targets import parse_target
 

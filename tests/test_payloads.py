@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from shared.rules import payloads
-from shared.rules.config import DataPathBinding, JobOutput, RunSpec, load_config
+from shared.rules.config_loader import load_config
+from shared.rules.config_model import DataPathBinding, JobOutput, RunSpec
 from shared.rules.keys import blob_version_key, normalize_etag
 from shared.rules.payloads import (
     MAX_TAG_VALUE_CHARS,

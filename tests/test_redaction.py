@@ -10,7 +10,8 @@ import pytest
 
 from localdev.aml_standin import Respond
 from shared.clients.services import process_services
-from shared.rules.config import ConfigError, load_config
+from shared.rules.config_loader import load_config
+from shared.rules.problems import ConfigError
 from shared.rules.redaction import looks_secret, mask_text
 from shared.rules.targets import redact_url
 from tests.support.harness import deliver_blob, upload

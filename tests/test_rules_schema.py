@@ -11,8 +11,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.rules import config, recurrence, targets
-from shared.rules.config import ConfigError, load_config
+from shared.rules import recurrence, targets
+from shared.rules.config_loader import load_config
+from shared.rules.config_model import JOB_OUTPUT_TYPES, AppConfig
+from shared.rules.problems import ConfigError
+from shared.rules.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
+from shared.rules.rules_file import TOP_LEVEL_KEYS
+from shared.rules.schedule_parser import SCHEDULE_KEYS
 from tests.support.harness import PROJECT_ROOT
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))
@@ -36,7 +41,7 @@ def schema_errors(document: Any) -> list[str]:
     return [error.message for error in VALIDATOR.iter_errors(document)]
 
 
-def load(document: Any, tmp_path: Path) -> config.AppConfig:
+def load(document: Any, tmp_path: Path) -> AppConfig:
     (tmp_path / "rules.json").write_text(json.dumps(document), encoding="utf-8")
     connection = "AccountName=trainingdata;AccountKey=a2V5"
     return load_config({"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": connection,
@@ -107,18 +112,18 @@ def properties(definition: str) -> set[str]:
 
 
 def test_the_schema_and_the_loader_know_the_same_keys_and_values():
-    assert set(SCHEMA["properties"]) == config._TOP_LEVEL_KEYS
-    assert properties("rule") == config._RULE_KEYS
-    assert properties("schedule") == config._SCHEDULE_KEYS
-    assert set(SCHEMA["$defs"]["runKeys"]["properties"]) == config._RUN_KEYS
-    assert properties("target") == config._TARGET_KEYS
-    assert properties("dataPath") == config._DATA_PATH_KEYS
+    assert set(SCHEMA["properties"]) == TOP_LEVEL_KEYS
+    assert properties("rule") == RULE_KEYS
+    assert properties("schedule") == SCHEDULE_KEYS
+    assert set(SCHEMA["$defs"]["runKeys"]["properties"]) == RUN_KEYS
+    assert properties("target") == TARGET_KEYS
+    assert properties("dataPath") == DATA_PATH_KEYS
     assert properties("blobFilter") == {"prefix", "suffix", "include_subfolders"}
     assert properties("recurrence") == recurrence._KEYS
     recurrence_schema = SCHEMA["$defs"]["recurrence"]["properties"]
     assert tuple(recurrence_schema["frequency"]["enum"]) == recurrence.FREQUENCIES
     assert tuple(recurrence_schema["week_days"]["items"]["enum"]) == recurrence.WEEK_DAYS
     output_types = SCHEMA["$defs"]["outputs"]["additionalProperties"]["properties"]["type"]["enum"]
-    assert set(output_types) == set(config.JOB_OUTPUT_TYPES)
+    assert set(output_types) == set(JOB_OUTPUT_TYPES)
     kinds = SCHEMA["$defs"]["target"]["properties"]["kind"]["anyOf"][0]["enum"]
     assert set(kinds) == {"auto"} | {kind.value for kind in targets.TargetKind}

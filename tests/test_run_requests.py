@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.rules.config import BlobFilter, DataPathBinding, DataSource, Rule, RunSpec, Schedule
+from shared.rules.config_model import BlobFilter, DataPathBinding, DataSource, Rule, RunSpec, Schedule
 from shared.rules.keys import (
     RECORD_NAME,
     RECORD_PREFIXES,

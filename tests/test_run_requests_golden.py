@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from shared.clients.clock import Clock
 from shared.clients.ledger import Ledger
 from shared.clients.services import Services, build_services
 from shared.flows.blob_runs import process_blob
@@ -63,7 +64,7 @@ def _services(env: dict[str, str]) -> Services:
     services = build_services(os.environ)
     container = BlobServiceClient.from_connection_string(env["AzureWebJobsStorage"]).get_container_client(
         env["LEDGER_CONTAINER"])
-    services.ledger = Ledger(container, services.config.claim_expiry, now=lambda: MOMENT)
+    services.ledger = Ledger(container, services.config.claim_expiry, clock=Clock(now=lambda: MOMENT))
     return services
 
 

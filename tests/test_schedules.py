@@ -17,7 +17,7 @@ from shared.clients.ledger import record_name, schedule_namespace
 from shared.clients.services import build_services
 from shared.flows.blob_data import newest_blob
 from shared.flows.schedule_runs import fire_schedule
-from shared.rules.config import BlobFilter
+from shared.rules.config_model import BlobFilter
 from shared.rules.keys import schedule_occurrence_key
 from tests.support.decisions import outcome_lines
 from tests.support.harness import assert_parameters_fit_bindings, run_together, service_client, upload
@@ -313,7 +313,7 @@ def test_a_transient_failure_is_recorded_and_raised_for_the_hosts_retry(app_env,
 
 def test_a_tick_a_hair_early_stands_for_its_own_occurrence():
     from shared.flows.schedule_runs import occurrence_for
-    from shared.rules.config import Schedule
+    from shared.rules.config_model import Schedule
     from shared.rules.ncrontab import parse_ncrontab
 
     daily = Schedule(name="daily", cron=parse_ncrontab(DAILY), run=None)  # only the expression matters here

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.rules import settings
-from shared.rules.config import (
-    RetrySettings,
+from shared.rules.config_model import RetrySettings
+from shared.rules.timing_settings import (
     attempt_below_deadline,
     claim_outlives_deadline,
     deadline_within_function_timeout,

@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from shared.rules.config import ConfigError, load_config
+from shared.rules.config_loader import load_config
+from shared.rules.problems import ConfigError
 from shared.rules.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
 from tests.support.http import call
 from tests.support.settings import NO_APP_ROOT, minimal_env

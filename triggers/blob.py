@@ -7,7 +7,7 @@ import azurefunctions.extensions.bindings.blob as blob
 
 from shared.clients.services import process_services
 from shared.flows.blob_runs import process_blob
-from shared.rules.config import TRIGGER_SOURCES, blob_trigger_source, read_at_indexing
+from shared.rules.config_loader import TRIGGER_SOURCES, blob_trigger_source, read_at_indexing
 
 bp = func.Blueprint()
 

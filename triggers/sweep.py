@@ -6,13 +6,8 @@ import azure.functions as func
 
 from shared.clients.services import APP_ROOT, process_services
 from shared.flows.sweep import sweep
-from shared.rules.config import (
-    DEFAULT_SWEEP_MAX_BLOBS,
-    DEFAULT_SWEEP_SCHEDULE,
-    function_timeout,
-    read_at_indexing,
-    sweep_settings,
-)
+from shared.rules.config_loader import DEFAULT_SWEEP_MAX_BLOBS, DEFAULT_SWEEP_SCHEDULE, read_at_indexing, sweep_settings
+from shared.rules.timing_settings import function_timeout
 
 bp = func.Blueprint()
 # A bad SWEEP_SCHEDULE or SWEEP_MAX_BLOBS still indexes (on the defaults); each run then fails with the problem.

@@ -10,7 +10,9 @@ import azure.functions as func
 
 from shared.clients.services import APP_ROOT, process_services
 from shared.flows.schedule_runs import fire_schedule
-from shared.rules.config import Schedule, load_schedules, read_at_indexing
+from shared.rules.config_loader import read_at_indexing
+from shared.rules.config_model import Schedule
+from shared.rules.rules_file import load_schedules
 
 bp = func.Blueprint()
 

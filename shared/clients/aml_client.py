@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from azure.core.exceptions import AzureError
-from urllib3.exceptions import ConnectTimeoutError
 
+from shared.clients.aml_answers import Answer, Failure, first_line, never_sent, page_of, refusal, run_id_of
 from shared.clients.auth import TokenProvider
-from shared.rules.config import RetrySettings
+from shared.clients.clock import SYSTEM_CLOCK, Clock
+from shared.rules.config_model import RetrySettings
 from shared.rules.errors import Refused, TriggerError, Unavailable
 from shared.rules.payloads import JSON, SubmitRequest
-from shared.rules.retry import is_retryable_status, next_delay, retry_after_seconds
+from shared.rules.retry import next_delay
 from shared.rules.run_lookup import MAX_PAGES, RunLookup
 
 CONNECT_TIMEOUT = 10.0
 LOOKUP_POLL_SECONDS = 1.0
 """Pause between two listings while a run may still be on its way into Azure ML's listing."""
-OUTCOME_UNKNOWN_STATUS = frozenset({500, 502, 503, 504})
-"""Answers that may come after the service accepted the run (a gateway or the service failing mid-request)."""
 TOKEN_RETRY_AFTER = 5.0
 """MSAL serves a managed-identity endpoint's 5xx from its cache for 5 s: a token retry sooner cannot succeed."""
-_MAX_ERROR_TEXT = 500
 
 
 @dataclass(frozen=True)
@@ -42,14 +39,13 @@ class SubmitResult:
 class SubmitError(TriggerError):
     """Azure ML did not start the run. ``retryable`` says whether trying the same event again may help."""
 
-    def __init__(self, reason: str, *, attempts: int, status: int | None = None,
-                 code: str | None = None, message: str | None = None, outcome_unknown: bool = False):
+    def __init__(self, reason: str, *, attempts: int, answer: Answer | None = None, outcome_unknown: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.attempts = attempts
-        self.status = status
-        self.code = code
-        self.message = message
+        answer = answer or Answer()
+        self.status, self.code, self.message = answer.status, answer.code, answer.message
+        """What Azure ML answered the last attempt, when it answered."""
         self.outcome_unknown = outcome_unknown
         """An attempt may have started a run no answer told of: the next owner looks the key up first."""
 
@@ -60,21 +56,6 @@ class PermanentSubmitError(SubmitError, Refused):
 
 class TransientSubmitError(SubmitError, Unavailable):
     """Retries ran out (attempts or deadline) on failures that may pass: the host's retry takes over."""
-
-
-def error_details(response: requests.Response) -> tuple[str | None, str | None]:
-    """Azure ML's error code and message from ``{"Error": {"Code", "Message"}}`` (v1) or ``{"error": {...}}``."""
-    try:
-        document = response.json()
-    except ValueError:
-        text = response.text.strip()
-        return None, text[:_MAX_ERROR_TEXT] or None
-    error = document.get("Error") or document.get("error") if isinstance(document, dict) else None
-    if not isinstance(error, dict):
-        return None, json.dumps(document)[:_MAX_ERROR_TEXT]
-    code = error.get("Code") or error.get("code")
-    message = error.get("Message") or error.get("message")
-    return (str(code) if code else None), (str(message)[:_MAX_ERROR_TEXT] if message else None)
 
 
 class PipelineSubmitter:
@@ -90,15 +71,13 @@ class PipelineSubmitter:
         retry: RetrySettings,
         *,
         session: requests.Session | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         random_unit: Callable[[], float] = random.random,
     ):
         self._tokens = tokens
         self._retry = retry
         self._session = session or requests.Session()
-        self._monotonic = monotonic
-        self._sleep = sleep
+        self._clock = clock
         self._random = random_unit
 
     def submit(self, request: SubmitRequest, deadline: float, *, unknown_for: float | None = None) -> SubmitResult:
@@ -109,11 +88,10 @@ class PipelineSubmitter:
         ``unknown_for``: seconds since an earlier owner's attempt may have started a run; look it up first.
         """
         body = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
-        call = _Call(request.scope, lambda token: self._send(
-            "POST", request.url, body, {**request.headers, "Authorization": f"Bearer {token}"}),
-            lambda response: _run_id(request, response), request.success_statuses, stop_when_unknown=True)
+        call = _Call(request.scope, functools.partial(self._send, "POST", request.url, body, request.headers),
+                     lambda response: run_id_of(request, response), request.success_statuses, stop_when_unknown=True)
         attempts = 0
-        unknown_since = None if unknown_for is None else self._monotonic() - unknown_for
+        unknown_since = None if unknown_for is None else self._clock.monotonic() - unknown_for
         try:
             while True:
                 if unknown_since is not None and request.lookup is not None:
@@ -124,7 +102,7 @@ class PipelineSubmitter:
                 outcome, attempts = self._retrying(call, deadline, attempts)
                 if isinstance(outcome, str):
                     return SubmitResult(run_id=outcome, attempts=attempts)
-                unknown_since = self._monotonic()  # the listing delay counts from the unanswered attempt's end
+                unknown_since = self._clock.monotonic()  # the listing delay counts from the unanswered attempt's end
         except SubmitError as error:
             error.outcome_unknown = error.outcome_unknown or unknown_since is not None
             raise
@@ -132,21 +110,21 @@ class PipelineSubmitter:
     def find(self, lookup: RunLookup, deadline: float, *, unknown_for: float) -> str | None:
         """A run carrying ``lookup``'s key, looked for until the listing delay since an attempt that may have
         started it (``unknown_for`` seconds ago) has passed; never a POST."""
-        return self._look_up(lookup, deadline, self._monotonic() - unknown_for + self._retry.listing_delay, 0)
+        return self._look_up(lookup, deadline, self._clock.monotonic() - unknown_for + self._retry.listing_delay, 0)
 
     def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
         """A run carrying the key, looking again until ``until`` (the listing delay after the unknown attempt)."""
         while True:
             found = self._query(lookup, deadline)
-            remaining = until - self._monotonic()
+            remaining = until - self._clock.monotonic()
             if found or remaining <= 0:
                 return found
             pause = min(LOOKUP_POLL_SECONDS, remaining)
-            if deadline - self._monotonic() - pause < self._retry.attempt_timeout:
+            if deadline - self._clock.monotonic() - pause < self._retry.attempt_timeout:
                 raise TransientSubmitError(
                     f"gave up after {attempts} attempt{'s' * (attempts != 1)} (deadline reached): the outcome is "
                     "unknown and no run carrying the key is listed yet", attempts=attempts)
-            self._sleep(pause)
+            self._clock.sleep(pause)
 
     def _query(self, lookup: RunLookup, deadline: float) -> str | None:
         """One listing of runs carrying the key, page after page until one is found: the run to adopt."""
@@ -155,9 +133,8 @@ class PipelineSubmitter:
             page = lookup.page(continuation)
             data = None if page.body is None else json.dumps(page.body).encode("utf-8")
             headers = {"Content-Type": JSON} if data is not None else {}
-            call = _Call(lookup.scope, lambda token, page=page, data=data, headers=headers: self._send(
-                page.method, page.url, data, {**headers, "Authorization": f"Bearer {token}"}),
-                lambda response: _page(lookup, response), (200,))
+            call = _Call(lookup.scope, functools.partial(self._send, page.method, page.url, data, headers),
+                         lambda response: page_of(lookup, response), (200,))
             try:
                 (runs, continuation), _ = self._retrying(call, deadline, 0)
             except SubmitError as error:
@@ -173,35 +150,34 @@ class PipelineSubmitter:
         Azure ML unanswered (the failure); raises SubmitError when retries are over. Also the attempt count."""
         refreshed, challenge = False, None
         while True:
-            if deadline - self._monotonic() < self._retry.attempt_timeout:
+            if deadline - self._clock.monotonic() < self._retry.attempt_timeout:
                 raise TransientSubmitError(
                     f"no time left for an attempt before the deadline (after {attempt} attempt"
                     f"{'s' * (attempt != 1)})", attempts=attempt)
             attempt += 1
             outcome = self._try_once(call, challenge)
-            if not (isinstance(outcome, _Failure) and outcome.token_failed):
+            if not (isinstance(outcome, Failure) and outcome.token_failed):
                 challenge = None  # a refresh stays pending until a token was actually fetched
-            if not isinstance(outcome, _Failure):
+            if not isinstance(outcome, Failure):
                 return outcome, attempt
-            if outcome.status == 401 and not refreshed:
-                refreshed, challenge = True, outcome.www_authenticate or ""
+            if outcome.answer is not None and outcome.answer.status == 401 and not refreshed:
+                refreshed, challenge = True, outcome.answer.www_authenticate or ""
                 continue
             if not outcome.retryable:
-                raise PermanentSubmitError(outcome.reason, attempts=attempt, status=outcome.status,
-                                           code=outcome.code, message=outcome.message)
+                raise PermanentSubmitError(outcome.reason, attempts=attempt, answer=outcome.answer)
             delay = next_delay(attempt, self._retry.base_delay, self._retry.max_delay, outcome.retry_after,
                                self._random)
             out_of_attempts = attempt >= self._retry.max_attempts
-            if out_of_attempts or delay + self._retry.attempt_timeout > deadline - self._monotonic():
+            if out_of_attempts or delay + self._retry.attempt_timeout > deadline - self._clock.monotonic():
                 raise TransientSubmitError(
                     f"gave up after {attempt} attempt{'s' * (attempt != 1)} "
                     f"({'attempts' if out_of_attempts else 'deadline'} reached); last failure: {outcome.reason}",
-                    attempts=attempt, status=outcome.status, code=outcome.code, message=outcome.message,
+                    attempts=attempt, answer=outcome.answer,
                     outcome_unknown=outcome.unknown and call.stop_when_unknown,  # the last POST may have started it
                 )
             if outcome.unknown and call.stop_when_unknown:
                 return outcome, attempt  # the caller looks the key up, which takes longer than the backoff
-            self._sleep(delay)
+            self._clock.sleep(delay)
 
     def _try_once(self, call: _Call, challenge: str | None) -> Any:
         """One request: what ``call.accept`` reads from its answer, or what went wrong and whether to try again."""
@@ -209,40 +185,23 @@ class PipelineSubmitter:
             token = self._tokens.bearer(call.scope) if challenge is None else self._tokens.refresh(
                 call.scope, challenge)
         except AzureError as error:  # authentication refused, identity endpoint unreachable or failing
-            return _Failure(f"no token for {call.scope}: {_first_line(error)}", retryable=True, token_failed=True,
+            return Failure(f"no token for {call.scope}: {first_line(error)}", retryable=True, token_failed=True,
                             retry_after=TOKEN_RETRY_AFTER)
         try:
             response = call.send(token)
         except requests.RequestException as error:
-            return _Failure(f"{type(error).__name__}: {_first_line(error)}", retryable=True,
+            return Failure(f"{type(error).__name__}: {first_line(error)}", retryable=True,
                             unknown=not never_sent(error))
         if response.status_code in call.success_statuses:
             return call.accept(response)
-        code, message = error_details(response)
-        reason = f"Azure ML answered {response.status_code}" + (f" {code}" if code else "") + (
-            f": {message}" if message else "")
-        return _Failure(
-            reason,
-            retryable=is_retryable_status(response.status_code),
-            status=response.status_code, code=code, message=message,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC)),
-            www_authenticate=response.headers.get("WWW-Authenticate"),
-            unknown=response.status_code in OUTCOME_UNKNOWN_STATUS,
-        )
+        return refusal(response, self._clock.now())
 
-    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> requests.Response:
+    def _send(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str],
+              token: str) -> requests.Response:
         timeout = self._retry.attempt_timeout
-        return self._session.request(method, url, data=body, headers={**headers, "Accept": "application/json"},
-                                     allow_redirects=False, timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
-
-
-def never_sent(error: requests.RequestException) -> bool:
-    """Whether the request surely never reached the server: no connection was made (refused, DNS, connect
-    timeout). A read timeout or a connection closed after sending may follow acceptance."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(error, requests.ConnectionError) and isinstance(reason, ConnectTimeoutError)
+        headers = {**headers, "Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return self._session.request(method, url, data=body, headers=headers, allow_redirects=False,
+                                     timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
 
 
 @dataclass(frozen=True)
@@ -255,42 +214,3 @@ class _Call:
     success_statuses: tuple[int, ...]
     stop_when_unknown: bool = False
     """A POST is not repeated blindly after an unknown outcome: the caller looks the key up first."""
-
-
-@dataclass(frozen=True)
-class _Failure:
-    reason: str
-    retryable: bool
-    status: int | None = None
-    code: str | None = None
-    message: str | None = None
-    retry_after: float | None = None
-    www_authenticate: str | None = None
-    token_failed: bool = False
-    unknown: bool = False
-    """The request may have been acted on: sent, and no answer, or a 5xx that may follow acceptance."""
-
-
-def _run_id(request: SubmitRequest, response: requests.Response) -> str | _Failure:
-    try:
-        document = response.json()
-    except ValueError:
-        document = None
-    run_id = document.get(request.run_id_field) if isinstance(document, dict) else None
-    if not isinstance(run_id, str) or not run_id:
-        return _Failure(f"Azure ML answered {response.status_code} without a run id in {request.run_id_field!r}",
-                        retryable=False, status=response.status_code)
-    return run_id
-
-
-def _page(lookup: RunLookup, response: requests.Response) -> tuple[list[str], str | None] | _Failure:
-    try:
-        return lookup.read(response.json())
-    except ValueError as error:
-        return _Failure(f"Azure ML's run listing answered {response.status_code} with {error}", retryable=False,
-                        status=response.status_code)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:_MAX_ERROR_TEXT] if text else type(error).__name__

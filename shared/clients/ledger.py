@@ -15,10 +15,9 @@ import contextlib
 import email.utils
 import json
 import threading
-import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
-from shared.clients.storage import CLIENT_OPTIONS
+from shared.clients.clock import SYSTEM_CLOCK, Clock
+from shared.clients.storage import CLIENT_OPTIONS, RequestOptions
 from shared.rules.errors import Conflict, Unavailable
 from shared.rules.keys import record_name, rule_namespace, schedule_namespace
 from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
@@ -46,9 +46,12 @@ RETRIED_TRY_SECONDS = 4.0
 """A request is retried only if each try can still have this long: a write to blob storage takes well under it."""
 
 
-def bounded(within: float) -> dict[str, float | int]:
+def bounded(within: float | None) -> RequestOptions:
     """Per-request options (timeouts, retries) so one storage call, its retries and their backoff included, ends
-    within about ``within`` seconds: the storage client stays the only retry layer, sized to the time left."""
+    within about ``within`` seconds: the storage client stays the only retry layer, sized to the time left.
+    None: the client's own options."""
+    if within is None:
+        return {}
     longest = CLIENT_OPTIONS["connection_timeout"] + CLIENT_OPTIONS["read_timeout"]
     retries, per_try = 0, max(MIN_REQUEST_SECONDS, min(longest, within))
     for candidate in range(1, CLIENT_OPTIONS["retry_total"] + 1):
@@ -114,16 +117,12 @@ class Ledger:
         container: ContainerClient,
         claim_expiry: float,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         poll_interval: float = 0.25,
     ):
         self._container = container
         self._claim_expiry = claim_expiry
-        self._now = now
-        self._monotonic = monotonic
-        self._sleep = sleep
+        self._clock = clock
         self._poll_interval = poll_interval
         self._container_ready = False
         self._settled: OrderedDict[str, LedgerRecord] = OrderedDict()
@@ -137,13 +136,13 @@ class Ledger:
             return Duplicate(remembered)
         self._ensure_container()
         while True:
-            within = deadline - self._monotonic()
+            within = self._left(deadline)
             fresh = self._claimed_record(namespace, key, subject, previous=None)
             try:
                 return Claim(name, self._write(name, fresh, create=True, within=within), fresh)
             except ResourceExistsError:
                 pass
-            current = self._read_with_age(name, within=deadline - self._monotonic())
+            current = self._read_with_age(name, within=self._left(deadline))
             if current is not None:
                 record, etag, age = LedgerRecord.from_json(current[0]), current[1], current[2]
                 judged = record.judged(age, self._claim_expiry)
@@ -154,19 +153,19 @@ class Ledger:
                     taken = self._claimed_record(namespace, key, subject, previous=record)
                     unknown = judged is Verdict.ABANDONED
                     try:
-                        return Claim(name, self._write(name, taken, etag=etag, within=deadline - self._monotonic()),
+                        return Claim(name, self._write(name, taken, etag=etag, within=self._left(deadline)),
                                      taken, max(0.0, age - SERVER_CLOCK_RESOLUTION) if unknown else None, record)
                     except ResourceModifiedError:
                         pass  # someone else took it over first: look again
-            remaining = deadline - self._monotonic()
+            remaining = self._left(deadline)
             if remaining <= 0:
                 owner = current[0].get("owner") if current else None
                 raise ClaimBusyError(f"{name} is claimed by {owner} and was not settled before the deadline")
-            self._sleep(min(self._poll_interval, remaining))
+            self._clock.sleep(min(self._poll_interval, remaining))
 
     def settle(self, claim: Claim, state: RunState, *, within: float | None = None, **outcome: Any) -> dict[str, Any]:
         """Record the outcome of a claim, only if the claim is still ours; in about ``within`` seconds at most."""
-        record = claim.entry.settled(state, _iso(self._now()), outcome)
+        record = claim.entry.settled(state, _iso(self._clock.now()), outcome)
         try:
             self._write(claim.record_name, record, etag=claim.etag, within=within)
         except ResourceModifiedError:
@@ -177,7 +176,7 @@ class Ledger:
 
     def reopen(self, name: str, record: dict[str, Any], etag: str, reason: str) -> None:
         """Turn a settled record back into a retryable failure (an operator's retry), unless it changed meanwhile."""
-        reopened = LedgerRecord.from_json(record).reopened(_iso(self._now()), reason)
+        reopened = LedgerRecord.from_json(record).reopened(_iso(self._clock.now()), reason)
         with self._settled_lock:
             self._settled.pop(name, None)
         try:
@@ -212,12 +211,12 @@ class Ledger:
             downloader = self._container.download_blob(
                 name, raw_response_hook=lambda response: served.update(
                     (header.lower(), value) for header, value in response.http_response.headers.items()),
-                **({} if within is None else bounded(within)))
+                **bounded(within))
             record = json.loads(downloader.readall())
         except ResourceNotFoundError:
             return None
         # Header names are case-insensitive: Azure says "Date", Azurite "date".
-        server_now = email.utils.parsedate_to_datetime(served["date"]) if "date" in served else self._now()
+        server_now = email.utils.parsedate_to_datetime(served["date"]) if "date" in served else self._clock.now()
         age = (server_now - downloader.properties.last_modified).total_seconds()
         return record, downloader.properties.etag, age
 
@@ -239,7 +238,12 @@ class Ledger:
 
     def _claimed_record(self, namespace: str, key: str, subject: dict[str, Any],
                         previous: LedgerRecord | None) -> LedgerRecord:
-        return new_claim(namespace, key, subject, uuid.uuid4().hex, _iso(self._now()), self._claim_expiry, previous)
+        return new_claim(namespace, key, subject, uuid.uuid4().hex, _iso(self._clock.now()), self._claim_expiry,
+                         previous)
+
+    def _left(self, deadline: float) -> float:
+        """Seconds until ``deadline`` (monotonic)."""
+        return deadline - self._clock.monotonic()
 
     def _write(self, name: str, record: LedgerRecord | dict[str, Any], *, create: bool = False,
                etag: str | None = None, overwrite: bool = False, within: float | None = None) -> str:
@@ -255,9 +259,9 @@ class Ledger:
         else:
             conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
         result = self._container.get_blob_client(name).upload_blob(
-            data, content_settings=_JSON, metadata=metadata, **conditions,
-            **({} if within is None else bounded(within)))
-        return result["etag"]
+            data, content_settings=_JSON, metadata=metadata, **conditions, **bounded(within))
+        new_etag: str = result["etag"]  # the SDK types its answer dict[str, Any]
+        return new_etag
 
     def _ensure_container(self) -> None:
         if self._container_ready:

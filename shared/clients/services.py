@@ -16,7 +16,8 @@ from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider, build_credential
 from shared.clients.ledger import Ledger
 from shared.clients.storage import blob_service_client
-from shared.rules.config import AppConfig, load_config
+from shared.rules.config_loader import load_config
+from shared.rules.config_model import AppConfig
 
 APP_ROOT = Path(__file__).resolve().parents[2]
 """Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""

@@ -3,12 +3,34 @@ settings."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential, TokenCredential
 from azure.storage.blob import BlobServiceClient
 
 from shared.rules.storage_endpoints import StorageAccount
 
-CLIENT_OPTIONS = {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3, "initial_backoff": 1,
+
+class ClientOptions(TypedDict):
+    """The storage client's timeouts and retry settings (azure-core's transport and retry policy keywords)."""
+
+    connection_timeout: float
+    read_timeout: float
+    retry_total: int
+    initial_backoff: int
+    increment_base: int
+    random_jitter_range: int
+
+
+class RequestOptions(TypedDict, total=False):
+    """Those of them one request may narrow (``ledger.bounded``); each one not given is the client's."""
+
+    connection_timeout: float
+    read_timeout: float
+    retry_total: int
+
+
+CLIENT_OPTIONS: ClientOptions = {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3, "initial_backoff": 1,
                   "increment_base": 2, "random_jitter_range": 1}
 """Bounded I/O, and the only retry layer: backoff 1 + 2^n s (+-1) instead of the SDK's 15 + 3^n s; the ledger
 narrows timeouts and retries per request to the time an invocation has left (ledger.bounded)."""
@@ -17,7 +39,7 @@ narrows timeouts and retries per request to the time an invocation has left (led
 def blob_service_client(account: StorageAccount, credential: TokenCredential) -> BlobServiceClient:
     """A client for a checked account: its key or SAS when the connection string has one, else managed identity
     (``<connection>__clientId`` picks a user-assigned identity for this connection alone)."""
-    signer: object = credential
+    signer: TokenCredential | AzureNamedKeyCredential | AzureSasCredential = credential
     if account.account_key:
         signer = AzureNamedKeyCredential(*account.account_key)
     elif account.sas:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import requests
 
-from shared.clients.aml_client import error_details
+from shared.clients.aml_answers import error_details
 from shared.clients.auth import TokenProvider
 from shared.rules.errors import NotFound, Refused, Unavailable
 from shared.rules.targets import ARM_SCOPE, redact_url

@@ -11,7 +11,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobProperties, ContainerClient
 
-from shared.rules.config import BlobFilter, DataSource
+from shared.rules.config_model import BlobFilter, DataSource
 from shared.rules.csv_head import HEAD_BYTES
 from shared.rules.keys import normalize_etag
 from shared.rules.matching import mismatch

@@ -16,7 +16,7 @@ from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version
 from shared.flows.run_steps import execute
 from shared.rules.blob_names import blob_name_problem
-from shared.rules.config import Rule
+from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, Outcome, log_decision
 from shared.rules.errors import TriggerError
 from shared.rules.matching import split_rules

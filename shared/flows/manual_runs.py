@@ -20,7 +20,7 @@ from shared.flows.blob_runs import process_blob, run_rule
 from shared.flows.run_steps import execute
 from shared.flows.schedule_runs import fire_schedule
 from shared.rules.blob_names import BlobNameError, checked_blob_name
-from shared.rules.config import ConfigError, Rule, override_run
+from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision
 from shared.rules.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
 from shared.rules.keys import (
@@ -32,6 +32,8 @@ from shared.rules.keys import (
     schedule_namespace,
 )
 from shared.rules.matching import mismatch
+from shared.rules.overrides import override_run
+from shared.rules.problems import ConfigError
 from shared.rules.redaction import mask_text
 from shared.rules.run_requests import BlobVersion, manual_request
 

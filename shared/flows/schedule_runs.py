@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from shared.clients.services import Services
 from shared.flows.run_steps import execute
-from shared.rules.config import Schedule
+from shared.rules.config_model import Schedule
 from shared.rules.decisions import Decision
 from shared.rules.run_requests import schedule_request
 

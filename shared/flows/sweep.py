@@ -22,7 +22,7 @@ from azure.storage.blob import BlobProperties
 from shared.clients.services import Services
 from shared.flows.blob_runs import process_blob
 from shared.flows.manual_runs import finish_manual
-from shared.rules.config import Rule
+from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, log_event
 from shared.rules.errors import OperationError, TriggerError
 from shared.rules.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace

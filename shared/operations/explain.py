@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version
 from shared.flows.manual_runs import safe_name
-from shared.rules.config import Rule, RunSpec
+from shared.rules.config_model import Rule, RunSpec
 from shared.rules.errors import InvalidInput
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name

@@ -9,7 +9,7 @@ from typing import Any
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from shared.clients.services import build_services
-from shared.rules.config import ConfigError
+from shared.rules.problems import ConfigError
 
 
 def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:

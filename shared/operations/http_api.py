@@ -13,7 +13,6 @@ from azure.core.exceptions import AzureError
 
 from shared.flows.manual_runs import RunPending
 from shared.operations.records import list_limit
-from shared.rules.config import ConfigError
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import (
     Conflict,
@@ -28,6 +27,7 @@ from shared.rules.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from shared.rules.problems import ConfigError
 
 MAX_REQUEST_BYTES = 64 * 1024
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,

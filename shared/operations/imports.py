@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.rules import settings
-from shared.rules.config import ConfigError, Rule, RunSpec, Schedule, load_rules_file
+from shared.rules.config_model import Rule, RunSpec, Schedule
 from shared.rules.errors import InvalidInput
 from shared.rules.import_logic_app import Finding, import_logic_app
 from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
@@ -19,6 +19,8 @@ from shared.rules.keys import blob_version_key
 from shared.rules.matching import mismatch
 from shared.rules.parity import EXPECTED_DIFFERENCES, compare_bodies, parity_holds, parity_table
 from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
+from shared.rules.problems import ConfigError
+from shared.rules.rules_file import load_rules_file
 from shared.rules.targets import TargetError, parse_target
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'

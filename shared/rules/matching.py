@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.rules.config import BlobFilter, Rule
+from shared.rules.config_model import BlobFilter, Rule
 
 
 def mismatch(watch: BlobFilter, blob_name: str) -> str | None:

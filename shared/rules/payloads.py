@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.rules.config import JOB_OUTPUT_TYPES, RunSpec
+from shared.rules.config_model import RunSpec
 from shared.rules.run_lookup import RunLookup, run_lookup
 
 JSON = "application/json"
@@ -112,7 +112,7 @@ def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str]
     properties: dict[str, Any] = {"inputData": inputs,
                                   "properties": {"experimentName": run.experiment, **bounded_tags(tags)}}
     if run.outputs:
-        properties["outputData"] = {name: {"jobOutputType": JOB_OUTPUT_TYPES[output.type], "uri": output.uri}
+        properties["outputData"] = {name: {"jobOutputType": output.job_output_type, "uri": output.uri}
                                     for name, output in run.outputs.items()}
     headers = {"Content-Type": JSON, REPEATABILITY_HEADER: repeatability_id(key)}
     if run.target.deployment:

@@ -72,7 +72,7 @@ class RunLookup:
             runs = [(item.get("name"), ((item.get("properties") or {}).get("properties") or {}).get("trigger_key"))
                     for item in document["value"] if isinstance(item, dict)]
             next_link = document.get("nextLink")
-            token = (parse_qs(urlsplit(next_link).query).get("$skip") or [None])[0] if next_link else None
+            token = next(iter(parse_qs(urlsplit(next_link).query).get("$skip", [])), None) if next_link else None
         # Only runs that carry our key count, whatever the service's filter matched.
         found = [run_id for run_id, key in runs if isinstance(run_id, str) and run_id and key == self.key]
         return found, token if isinstance(token, str) and token else None

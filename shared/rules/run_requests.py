@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.rules.config import DataSource, Rule, RunSpec, Schedule
+from shared.rules.config_model import DataSource, Rule, RunSpec, Schedule
 from shared.rules.csv_head import csv_head_problem
 from shared.rules.keys import (
     blob_version_key,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Report = Callable[[str, Any, str], None]
-"""Where a problem goes: (where, value, expected), as ``shared.rules.config`` collects them."""
+"""Where a problem goes: (where, value, expected), as ``shared.rules.problems`` collects them."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,13 @@ class Setting:
         value = env.get(self.name)
         if value is None or (value == "" and not self.empty_is_set):
             return self.default
+        return value
+
+    def text(self, env: Mapping[str, str]) -> str:
+        """``read`` for a setting declared with a default, which it never lacks."""
+        value = self.read(env)
+        if value is None:
+            raise TypeError(f"{self.name} is declared without a default")
         return value
 
     def shown(self) -> str:
@@ -211,9 +218,9 @@ SETTINGS: tuple[Setting, ...] = tuple(value for value in dict(globals()).values(
 """Every declared setting, in the order above (the README table's order)."""
 
 
-def rule_key_setting(key: str) -> str:
-    """The one-rule setting that fills rule ``key`` (its problems are reported under that name), else ``key``."""
-    return next((setting.name for setting in SETTINGS if key in setting.rule_keys), key)
+RULE_KEY_SETTINGS: dict[str, str] = {key: setting.name for setting in SETTINGS for key in setting.rule_keys}
+"""Each key of the one-rule configuration's rule (``target.url``) and the setting that fills it: its problems are
+reported under that setting's name."""
 
 
 def markdown_table() -> str:

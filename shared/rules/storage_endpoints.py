@@ -120,13 +120,14 @@ def _from_connection_string(connection: str, text: str, rules: EndpointRules,
         problems.append((connection, text, "a connection string with AccountName (and EndpointSuffix) or BlobEndpoint"))
         return None
     key, sas = fields.get("ACCOUNTKEY"), fields.get("SHAREDACCESSSIGNATURE")
-    if not (key and name) and not sas:
+    account_key = (name, key) if key and name else None
+    if account_key is None and not sas:
         problems.append((connection, text, "a connection string that signs: AccountName with AccountKey, or "
                                            "SharedAccessSignature (or use managed identity settings)"))
     if problems or endpoints["blob"] is None:
         return None
-    return StorageAccount(connection, endpoints["blob"], account_key=(name, key) if key and name else None,
-                          sas=None if key and name else sas.lstrip("?"))
+    return StorageAccount(connection, endpoints["blob"], account_key=account_key,
+                          sas=sas.lstrip("?") if sas and account_key is None else None)
 
 
 def _from_identity_settings(env: Mapping[str, str], connection: str, rules: EndpointRules,

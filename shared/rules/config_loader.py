@@ -1,0 +1,166 @@
+"""Configuration from app settings and an optional JSON rules file, validated once, every problem reported.
+
+Simple case: one watched prefix -> one pipeline, from app settings alone (``AML_PIPELINE_URL`` and friends).
+Several rules: ``TRIGGER_RULES_FILE`` names a JSON file (``shared.rules.rules_file``). What the triggers need at
+indexing is read here too, each on its own, so that one bad value never stops the indexing of every function.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+from shared.rules import settings
+from shared.rules.config_model import AppConfig
+from shared.rules.ncrontab import CronError, parse_ncrontab
+from shared.rules.problems import ConfigError, Problems
+from shared.rules.rules_file import load_triggers
+from shared.rules.schedule_parser import at_most_once_a_minute
+from shared.rules.storage_endpoints import (
+    EndpointRules,
+    StorageAccount,
+    StorageSettingError,
+    allowed_hosts,
+    storage_account,
+)
+from shared.rules.timing_settings import (
+    claim_outlives_deadline,
+    deadline_within_function_timeout,
+    function_timeout,
+    retry_settings,
+)
+
+TRIGGER_SOURCES = ("EventGrid", "LogsAndContainerScan")
+DEFAULT_SWEEP_SCHEDULE = settings.SWEEP_SCHEDULE.text({})
+DEFAULT_SWEEP_MAX_BLOBS = int(settings.SWEEP_MAX_BLOBS.text({}))
+_CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_T = TypeVar("_T")
+
+
+def connection_defined(env: Mapping[str, str], prefix: str) -> bool:
+    """Whether a Functions storage connection ``prefix`` is set, as a string or identity-based settings."""
+    return any(
+        env.get(name)
+        for name in (prefix, f"{prefix}__blobServiceUri", f"{prefix}__serviceUri", f"{prefix}__accountName")
+    )
+
+
+def read_at_indexing(read: Callable[[], _T], fallback: _T) -> _T:
+    """What ``read`` returns, or ``fallback`` when it raises ConfigError: a bad setting or schedule must not stop
+    the indexing of every function (``/api/health`` included). The problem is logged here, and ``load_config``
+    reports it again from health and from each invocation, so nothing runs on the fallback unnoticed."""
+    try:
+        return read()
+    except ConfigError as error:
+        logging.getLogger("aml_trigger").error("at indexing: %s", error)
+        return fallback
+
+
+def blob_trigger_source(env: Mapping[str, str]) -> str:
+    """The blob trigger's ``source``: EventGrid (low latency) unless BLOB_TRIGGER_SOURCE says to poll."""
+    problems = Problems.of()
+    value = settings.BLOB_TRIGGER_SOURCE.text(env)
+    if value not in TRIGGER_SOURCES:
+        problems.setting(settings.BLOB_TRIGGER_SOURCE.name).add(value, f"one of {', '.join(TRIGGER_SOURCES)}")
+    problems.raise_any()
+    return value
+
+
+def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
+    """The catch-up sweep's NCRONTAB (SWEEP_SCHEDULE) and its cap per run (SWEEP_MAX_BLOBS), read at indexing."""
+    problems = Problems.of(env)
+    schedule = settings.SWEEP_SCHEDULE.text(env)
+    try:
+        at_most_once_a_minute(parse_ncrontab(schedule))
+    except CronError as error:
+        problems.setting(settings.SWEEP_SCHEDULE.name).add(schedule, str(error))
+    max_blobs = int(settings.number(env, settings.SWEEP_MAX_BLOBS, problems.report))
+    problems.raise_any()
+    return schedule, max_blobs
+
+
+def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
+    """Read and check everything once; raise ConfigError listing every problem."""
+    problems = Problems.of(env)
+    watch_container = settings.WATCH_CONTAINER.text(env)
+    if not _CONTAINER_NAME.fullmatch(watch_container):
+        problems.setting(settings.WATCH_CONTAINER.name).add(
+            watch_container or None, "the watched blob container: 3-63 lowercase letters, digits and single hyphens")
+    if not connection_defined(env, settings.WATCH_STORAGE.name):
+        problems.setting(settings.WATCH_STORAGE.name).add(
+            None, "the watched account's connection: a connection string, or "
+            "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity")
+    for check in (blob_trigger_source, sweep_settings):
+        try:
+            check(env)
+        except ConfigError as error:
+            problems.extend(error.problems)
+    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, problems.report)
+    retry = retry_settings(env, problems)
+    problems.add_found(deadline_within_function_timeout(retry, function_timeout(app_root)))
+    claim_expiry = settings.number(env, settings.CLAIM_EXPIRY, problems.report)
+    problems.add_found(claim_outlives_deadline(claim_expiry, retry))
+    ledger_connection = settings.LEDGER_STORAGE.text(env)
+    storage_rules = _endpoint_rules(env, allow_local, problems)
+    watch_storage = _storage(env, settings.WATCH_STORAGE.name, storage_rules, problems)
+    ledger_storage = None
+    ledger_setting = problems.setting(settings.LEDGER_STORAGE.name)
+    if "=" in ledger_connection or ";" in ledger_connection:
+        ledger_setting.add(ledger_connection, "the NAME of a storage connection setting (such as AzureWebJobsStorage), "
+                           "not a connection string")
+    elif not connection_defined(env, ledger_connection):
+        ledger_setting.add(ledger_connection,
+                           f"a storage connection for the ledger: set {ledger_connection} (connection string) or "
+                           f"{ledger_connection}__blobServiceUri / {ledger_connection}__accountName (managed identity)")
+    else:
+        ledger_storage = _storage(env, ledger_connection, storage_rules, problems)
+    ledger_container = settings.LEDGER_CONTAINER.text(env)
+    if not _CONTAINER_NAME.fullmatch(ledger_container):
+        problems.setting(settings.LEDGER_CONTAINER.name).add(
+            ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
+
+    rules, schedules, ignored = load_triggers(env, app_root, allow_local, problems)
+    problems.raise_any()
+    assert watch_storage is not None and ledger_storage is not None  # each None only with a problem reported
+    if ignored:
+        logging.getLogger("aml_trigger").warning(
+            "%s set but IGNORED: TRIGGER_RULES_FILE replaces the one-rule settings; move them into the rules file "
+            "(or name them there as %%SETTING%%), or unset them", ", ".join(ignored))
+    return AppConfig(
+        watch_container=watch_container,
+        rules=tuple(rules),
+        schedules=tuple(schedules),
+        retry=retry,
+        claim_expiry=claim_expiry,
+        ledger_connection=ledger_connection,
+        ledger_container=ledger_container,
+        managed_identity_client_id=settings.MANAGED_IDENTITY_CLIENT_ID.read(env),
+        watch_storage=watch_storage,
+        ledger_storage=ledger_storage,
+        ignored_settings=ignored,
+    )
+
+
+def _endpoint_rules(env: Mapping[str, str], allow_local: bool, problems: Problems) -> EndpointRules:
+    """Where storage connections may point: Azure's storage hosts, STORAGE_ALLOWED_HOSTS, loopback when local."""
+    hosts, wrong = allowed_hosts(settings.STORAGE_ALLOWED_HOSTS.read(env))
+    if wrong:
+        problems.setting(settings.STORAGE_ALLOWED_HOSTS.name).add(
+            ", ".join(wrong), "comma-separated host names of custom storage domains, such as data.example.com")
+    return EndpointRules(allow_local=allow_local, allowed_hosts=hosts)
+
+
+def _storage(env: Mapping[str, str], connection: str, rules: EndpointRules,
+             problems: Problems) -> StorageAccount | None:
+    """The checked account of a defined connection; each problem under the setting that causes it."""
+    if not connection_defined(env, connection):
+        return None
+    try:
+        return storage_account(env, connection, rules)
+    except StorageSettingError as error:
+        for where, value, expected in error.problems:
+            problems.setting(where).add(value, expected)
+        return None

@@ -1,0 +1,153 @@
+"""What a configuration says, once checked: the rules, schedules and run specs, and the settings they run under.
+
+Values only: ``shared.rules.config_loader`` builds them from app settings and the rules file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.rules import settings
+from shared.rules.ncrontab import CronSchedule
+from shared.rules.storage_endpoints import StorageAccount
+from shared.rules.targets import Target
+
+DEFAULT_SUFFIX = settings.WATCH_SUFFIX.text({})
+DEFAULT_RUN_SOURCE = "SDK"
+DEFAULT_LEDGER_CONTAINER = settings.LEDGER_CONTAINER.text({})
+JOB_OUTPUT_TYPES = {"uri_file": "UriFile", "uri_folder": "UriFolder"}
+"""Output types a rule may name, and the jobOutputType the v2 body carries for each."""
+RELATIVE_PATHS = ("path", "file_name")
+"""What a v1 DataPath's RelativePath gets: the blob's path in the container, or (as a Logic App sending
+``triggerBody()?['Name']`` did) its file name alone."""
+
+@dataclass(frozen=True)
+class DataPathBinding:
+    """Which input receives the blob (a v1 DataPath parameter, a v2 job input) and the datastore over the watched
+    container (required for v1; for v2 without one, the blob's https URL is passed)."""
+
+    parameter: str
+    datastore: str | None
+    relative_path: str = "path"
+    """One of RELATIVE_PATHS (v1 only)."""
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """A v2 job output: ``uri_file`` or ``uri_folder`` at ``uri``."""
+
+    type: str
+    uri: str
+
+    @property
+    def job_output_type(self) -> str:
+        """The type as the v2 body spells it (``UriFolder``)."""
+        return JOB_OUTPUT_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class BlobFilter:
+    """Which blob names count: a folder, its subfolders or not, a file ending (case-insensitive)."""
+
+    prefix: str = ""
+    suffix: str = DEFAULT_SUFFIX
+    include_subfolders: bool = False
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run and how to check its data: the target, the v1 body's fields, the CSV's required columns."""
+
+    target: Target
+    experiment: str
+    parameters: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    """As written: v1 bodies send them as strings, v2 bodies as typed literals."""
+    data_path: DataPathBinding | None = None
+    outputs: Mapping[str, JobOutput] = field(default_factory=dict)
+    required_columns: tuple[str, ...] = ()
+    description: str | None = None
+    continue_on_step_failure: bool | None = None
+    run_source: str = DEFAULT_RUN_SOURCE
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What starts runs, a rule or a schedule: its name (which keys its ledger records) and what it runs."""
+
+    name: str
+    run: RunSpec
+
+
+@dataclass(frozen=True)
+class Rule(Trigger):
+    """A blob rule: new blobs that pass ``watch`` start ``run``."""
+
+    watch: BlobFilter
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """The data a scheduled run gets: a fixed blob, or the newest blob ``newest`` takes at fire time."""
+
+    blob: str | None = None
+    newest: BlobFilter | None = None
+
+
+@dataclass(frozen=True)
+class Schedule(Trigger):
+    """A timed run: ``cron`` (NCRONTAB, UTC) fires ``run``, on ``data`` if any."""
+
+    cron: CronSchedule
+    data: DataSource | None = None
+    only_if_new_data: bool = False
+    enabled: bool = True
+
+    @property
+    def function_name(self) -> str:
+        """The timer function's name: derived from the schedule's name alone, so it is stable across restarts."""
+        return f"schedule_{self.name}"
+
+
+def _default(setting: settings.Setting) -> float:
+    return float(setting.default or 0)
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = int(_default(settings.RETRY_MAX_ATTEMPTS))
+    base_delay: float = _default(settings.RETRY_BASE_DELAY)
+    max_delay: float = _default(settings.RETRY_MAX_DELAY)
+    deadline: float = _default(settings.SUBMIT_DEADLINE)
+    """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
+    attempt_timeout: float = _default(settings.SUBMIT_ATTEMPT_TIMEOUT)
+    """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
+    listing_delay: float = _default(settings.RUN_LISTING_DELAY)
+    """Seconds after an unanswered POST during which its run may still be missing from Azure ML's listing: the key
+    is looked up until then before posting again."""
+    http_deadline: float = _default(settings.HTTP_DEADLINE)
+    """Seconds an HTTP call may spend before it answers 202 and leaves the rest to the sweep: Azure's HTTP front
+    end drops a request after 230 s whatever functionTimeout says."""
+
+    @property
+    def http_budget(self) -> float:
+        """Seconds an HTTP-started submission may take: the shorter of the two deadlines."""
+        return min(self.deadline, self.http_deadline)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    watch_container: str
+    rules: tuple[Rule, ...]
+    watch_storage: StorageAccount
+    ledger_storage: StorageAccount
+    """The checked connections: clients are built from these alone."""
+    schedules: tuple[Schedule, ...] = ()
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    claim_expiry: float = _default(settings.CLAIM_EXPIRY)
+    ledger_connection: str = settings.LEDGER_STORAGE.text({})
+    ledger_container: str = DEFAULT_LEDGER_CONTAINER
+    managed_identity_client_id: str | None = None
+    ignored_settings: tuple[str, ...] = ()
+    """One-rule settings that are set while a rules file replaces them (and does not name them)."""
+
