@@ -13,10 +13,11 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from shared.clients.aml_client import SubmitError
-from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
+from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.services import Services
 from shared.flows.blob_data import choose_data
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
+from shared.rules.ledger_record import RunState
 from shared.rules.run_lookup import run_lookup
 from shared.rules.run_requests import BlobVersion, DataClaim, RunRequest, used_by
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from azure.storage.blob import BlobProperties
 
-from shared.clients.ledger import ClaimLostError, RunState
+from shared.clients.ledger import ClaimLostError
 from shared.clients.services import Services
 from shared.flows.manual_runs import or_pending, rerun
 from shared.rules.decisions import Decision
 from shared.rules.errors import Conflict, InvalidInput, NotFound
 from shared.rules.keys import RECORD_NAME, RECORD_PREFIXES, manual_namespace, rule_namespace, schedule_namespace
+from shared.rules.ledger_record import RunState
 from shared.rules.redaction import masked
 
 _STATES = tuple(state.value for state in RunState)
