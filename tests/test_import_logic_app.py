@@ -10,7 +10,8 @@ import pytest
 
 from cli.__main__ import main
 from shared.operations import imports
-from shared.rules.import_logic_app import LogicAppError, import_logic_app
+from shared.rules.import_logic_app import import_logic_app
+from shared.rules.logic_app_export import LogicAppError
 from shared.rules.payloads import DataRef, submission
 from shared.rules.problems import ConfigError
 from shared.rules.rules_file import load_rules_file

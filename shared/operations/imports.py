@@ -13,7 +13,8 @@ from typing import Any
 from shared.rules import settings
 from shared.rules.config_model import Rule, RunSpec, Schedule
 from shared.rules.errors import InvalidInput
-from shared.rules.import_logic_app import Finding, import_logic_app
+from shared.rules.import_findings import Finding
+from shared.rules.import_logic_app import import_logic_app
 from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
 from shared.rules.keys import blob_version_key
 from shared.rules.matching import mismatch

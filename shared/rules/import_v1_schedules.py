@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.rules.errors import InvalidValue
-from shared.rules.import_logic_app import Finding
+from shared.rules.import_findings import Finding
 from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
 
 FREQUENCY_DIGITS = {"0": "Month", "1": "Week", "2": "Day", "3": "Hour", "4": "Minute"}
