@@ -25,7 +25,7 @@ from shared.flows.sweep import SweepReport, sweep
 from shared.operations.explain import explain
 from shared.operations.health import health
 from shared.operations.http_api import error_body
-from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs
+from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs, moment
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
 from shared.rules.ledger_record import RunState
@@ -95,7 +95,8 @@ def _explain(services: Services, args: argparse.Namespace) -> int:
 
 
 def _sweep(services: Services, args: argparse.Namespace) -> int:
-    report = sweep(services, max_blobs=args.max, progress=_progress_every(args.progress_every))
+    report = sweep(services, max_blobs=args.max, progress=_progress_every(args.progress_every),
+                   since=moment(args.since, "--since"))
     _print_sweep(report)
     return 0 if not report.errors else 1
 
@@ -216,6 +217,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--max", type=_positive, default=1000, help="at most this many blob versions a sweep")
         command.add_argument("--progress-every", type=_positive, default=10, metavar="N",
                              help="report progress every N")
+        if name == "sweep":
+            command.add_argument("--since", metavar="TIME", help="also run what a disabled rule recorded as skipped "
+                                 "from this ISO 8601 time on (after turning it back on)")
         if name == "watch":
             command.add_argument("--interval", type=float, default=300, help="seconds between sweeps (300)")
             command.add_argument("--iterations", type=_positive, help="stop after this many sweeps")

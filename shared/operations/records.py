@@ -46,7 +46,7 @@ def listed_runs(services: Services, *, rule: str | None = None, schedule: str | 
         raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
-    after, before = _moment(since, "since"), _moment(until, "until")
+    after, before = moment(since, "since"), moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"{schedule_namespace(schedule)}/"] if schedule else list(RECORD_PREFIXES))
     listed = [blob for prefix in prefixes for page in services.ledger.listing(prefix) for blob in page
@@ -70,7 +70,8 @@ def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
                                for field, value in shown.items()}}
 
 
-def _moment(value: str | None, what: str) -> datetime | None:
+def moment(value: str | None, what: str) -> datetime | None:
+    """``value`` (ISO 8601, UTC when it names no zone) as a time, or the clear error that names ``what``."""
     if value is None:
         return None
     try:
