@@ -15,6 +15,7 @@ from azure.core.exceptions import AzureError
 from shared.clients.aml_client import SubmitError
 from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
 from shared.clients.services import Services
+from shared.clients.stamps import stamp_outcome
 from shared.flows.blob_data import choose_data
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.run_lookup import run_lookup
@@ -30,7 +31,14 @@ def execute(request: RunRequest, services: Services, deadline: float) -> Decisio
 
     Failed for now (Azure ML, or a claim busy past ``deadline``): raises the retryable error for the host, the
     record left open for whoever comes next. A schedule's data is chosen only once its occurrence is claimed.
+    Once the outcome is settled, the blob version it is about is stamped with it (index tags; never fails it).
     """
+    decision = _settled(request, services, deadline)
+    stamp_outcome(services.watched, decision)
+    return decision
+
+
+def _settled(request: RunRequest, services: Services, deadline: float) -> Decision:
     try:
         claimed = services.ledger.claim(request.namespace, request.key, dict(request.subject), deadline)
     except ClaimBusyError as error:
