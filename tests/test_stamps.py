@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
+from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
 from shared.clients.services import build_services
 from shared.clients.stamps import write_stamp
@@ -18,6 +19,7 @@ from shared.flows.sweep import sweep
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.stamps import Stamp, merged_tags, stamp_of
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
+from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 
 
@@ -42,7 +44,7 @@ def test_a_stamped_blob_keeps_its_etag_and_last_modified_and_a_redelivery_and_a_
     report = sweep(build_services(os.environ), max_blobs=100)
 
     [run] = aml.accepted
-    assert _blob(app_env, "machines.csv").get_blob_tags() == {"aml.rule.default": f"submitted run:{run.run_id}"}
+    assert _blob(app_env, "machines.csv").get_blob_tags() == {"aml_rule_default": f"submitted run:{run.run_id}"}
     assert (after.etag, after.last_modified) == (before.etag, before.last_modified)
     assert (after.tag_count, before.tag_count) == (1, None)
     assert (report.missing, dict(report.outcomes)) == (0, {})
@@ -58,7 +60,7 @@ def test_the_users_own_tags_are_kept_beside_the_stamp(app_env, aml):
 
     [run] = aml.accepted
     assert _blob(app_env, "machines.csv").get_blob_tags() == {
-        "owner": "team-a", "project": "line 4", "aml.rule.default": f"submitted run:{run.run_id}"}
+        "owner": "team-a", "project": "line 4", "aml_rule_default": f"submitted run:{run.run_id}"}
 
 
 def test_a_blob_with_ten_tags_of_its_own_keeps_them_all_and_goes_without_a_stamp(app_env, aml, caplog):
@@ -74,7 +76,7 @@ def test_a_blob_with_ten_tags_of_its_own_keeps_them_all_and_goes_without_a_stamp
     assert _blob(app_env, "machines.csv").get_blob_tags() == own
     assert _stamp_problems(caplog) == [
         "stamp not written: the blob already has 10 tags (the service allows 10); its own tags are kept and the "
-        "stamp aml.rule.default is left out"]
+        "stamp aml_rule_default is left out"]
 
 
 def test_a_stamp_refused_with_403_is_logged_and_the_run_is_neither_failed_nor_repeated(
@@ -130,13 +132,13 @@ def test_a_stamp_written_again_with_the_runs_final_status_replaces_its_own_tag_o
                                                             status="Completed"))
 
     assert _blob(app_env, "machines.csv").get_blob_tags() == {
-        "owner": "team-a", "aml.rule.default": "submitted run:3f1c-run status:Completed"}
+        "owner": "team-a", "aml_rule_default": "submitted run:3f1c-run status:Completed"}
 
 
 def test_a_stamp_keeps_to_the_services_characters_and_lengths():
     stamp = Stamp("schedule", "nightly", "submitted", run_id="run#1 (v1)?" + "x" * 300)
 
-    assert stamp.key == "aml.schedule.nightly"
+    assert stamp.key == "aml_schedule_nightly"
     assert stamp.value.startswith("submitted run:run_1 _v1__x") and len(stamp.value) == 256
 
 
@@ -144,8 +146,8 @@ def test_at_the_tag_limit_a_stamp_replaces_its_own_earlier_tag_but_never_a_users
     own = {f"tag{index}": "v" for index in range(9)}
     stamp = Stamp("rule", "default", "rejected")
 
-    assert merged_tags({**own, "aml.rule.default": "submitted run:r"}, stamp) == {
-        **own, "aml.rule.default": "rejected"}
+    assert merged_tags({**own, "aml_rule_default": "submitted run:r"}, stamp) == {
+        **own, "aml_rule_default": "rejected"}
     assert isinstance(merged_tags({**own, "tag9": "v"}, stamp), str)
 
 
@@ -160,3 +162,63 @@ def test_only_settled_outcomes_about_a_blob_version_are_stamped():
     assert stamp_of(Decision(Outcome.SUBMITTED, run_id="r", rule="default")) is None  # no blob: nothing to stamp
     assert stamp_of(Decision(Outcome.SKIPPED, schedule="nightly", blob="a.csv", etag="0x1")) == Stamp(
         "schedule", "nightly", "skipped")
+
+
+def test_runs_blob_goes_from_a_file_to_its_records_for_the_current_version_or_the_one_an_etag_names(
+        app_env, aml, monkeypatch, tmp_path, capsys):
+    rules = {"rules": [
+        {"name": "machines", "prefix": "", "target": {"url": "%AML_PIPELINE_URL%"}, "experiment": "machines"},
+        {"name": "audit", "prefix": "", "target": {"url": "%AML_PIPELINE_URL%"}, "experiment": "audit"},
+        {"name": "other", "prefix": "elsewhere/", "target": {"url": "%AML_PIPELINE_URL%"}, "experiment": "other"}]}
+    (tmp_path / "rules.json").write_text(json.dumps(rules))
+    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
+    container = app_env["WATCH_CONTAINER"]
+    first = upload(container, "a.csv", SAMPLE_CSV)
+    deliver_blob(container, "a.csv")
+    upload(container, "a.csv", SAMPLE_CSV + b"9,9,9,9,9,9,9\n")
+    deliver_blob(container, "a.csv")
+    by_experiment = {run.experiment: [] for run in aml.accepted}
+    for run in aml.accepted:
+        by_experiment[run.experiment].append(run.run_id)
+
+    status, current = call("http_list_runs", "GET", params={"blob": "a.csv"})
+    _, earlier = call("http_list_runs", "GET", params={"blob": "a.csv", "etag": first, "rule": "audit"})
+    assert main(["runs", "--blob", "a.csv", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    _, missing = call("http_list_runs", "GET", params={"blob": "gone.csv"})
+    _, mixed = call("http_list_runs", "GET", params={"blob": "a.csv", "since": "2026-01-01T00:00:00Z"})
+
+    assert status == 200
+    assert [(run["record"].split("/")[1], run["run_id"]) for run in current["runs"]] == [
+        ("machines", by_experiment["machines"][1]), ("audit", by_experiment["audit"][1])]
+    assert [(run["record"].split("/")[1], run["run_id"]) for run in earlier["runs"]] == [
+        ("audit", by_experiment["audit"][0])]
+    assert printed == current["runs"]
+    assert _blob(app_env, "a.csv").get_blob_tags() == {
+        "aml_rule_machines": f"submitted run:{by_experiment['machines'][1]}",
+        "aml_rule_audit": f"submitted run:{by_experiment['audit'][1]}"}
+    assert missing == {"error": "no blob gone.csv: give etag to find the records of a version deleted or "
+                                "overwritten since"}
+    assert mixed["error"].startswith("blob finds one version's records")
+
+
+def test_blobs_finds_the_files_a_rule_stamped_by_their_tags_in_a_state(app_env, aml, monkeypatch, capsys):
+    monkeypatch.setenv("CSV_REQUIRED_COLUMNS", "MYCT,PRP")
+    container = app_env["WATCH_CONTAINER"]
+    for name, data in (("good-1.csv", SAMPLE_CSV), ("good-2.csv", SAMPLE_CSV), ("bad.csv", b"a,b\n1,2\n")):
+        upload(container, name, data)
+        deliver_blob(container, name)
+    upload(container, "tagged-by-hand.csv", SAMPLE_CSV)
+    _blob(app_env, "tagged-by-hand.csv").set_blob_tags({"aml_rule_other": "submitted run:x"})
+    runs = {run.run_id for run in aml.accepted}
+
+    assert main(["blobs", "--rule", "default", "--state", "submitted"]) == 0
+    submitted = capsys.readouterr().out.splitlines()
+    assert main(["blobs", "--rule", "default"]) == 0
+    every = capsys.readouterr().out.splitlines()
+    assert main(["blobs", "--rule", "nope"]) == 1
+
+    assert sorted(line.split()[-1] for line in submitted) == ["good-1.csv", "good-2.csv"]
+    assert {line.split()[1].removeprefix("run:") for line in submitted} == runs
+    assert sorted(line.split()[-1] for line in every) == ["bad.csv", "good-1.csv", "good-2.csv"]
+    assert "rejected" in next(line for line in every if line.endswith("bad.csv"))

@@ -51,7 +51,8 @@ def write_stamp(watched: ContainerClient, blob: str, etag: str, stamp: Stamp) ->
                                         "its own", **where)
         return False
     except HttpResponseError as error:
-        log_event(logging.WARNING, problem=f"stamp not written: {error.status_code} {error.error_code}; the run and "
+        code = getattr(error, "error_code", None)  # the storage SDK sets it on the errors it raises
+        log_event(logging.WARNING, problem=f"stamp not written: {error.status_code} {code}; the run and "
                                            "its record stand (the tags permission is Storage Blob Data Owner's)",
                   **where)
         return False

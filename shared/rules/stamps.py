@@ -4,8 +4,10 @@ the state, the run id and, once run outcomes land, the run's final status, merge
 Index tags, because setting them changes neither the blob's ETag nor its Last-Modified (metadata changes both, so
 the sweep, the polling trigger and the ledger key would see a new version and start a second run). The service's
 limits: at most 10 tags a blob, keys of 1-128 and values of 0-256 characters from letters, digits, space and
-``+ - . / : = _``. One tag per trigger (``aml.rule.<name>``), so a blob several rules watch spends one tag on each,
+``+ - . / : = _``. One tag per trigger (``aml_rule_<name>``), so a blob several rules watch spends one tag on each,
 and the user's tags are never dropped: when the blob already has 10 tags and none is ours, the stamp is left out.
+Keys keep to letters, digits and ``_`` (a name's ``-`` becomes ``_``): Find Blobs by Tags takes no other key
+characters in its expression (Azurite's parser refuses them), so every stamp can be searched for.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from shared.rules.decisions import Decision, Outcome
 TAG_LIMIT = 10
 KEY_LENGTH = 128
 VALUE_LENGTH = 256
-STAMP_PREFIX = "aml."
+STAMP_PREFIX = "aml_"
 _NOT_A_TAG_CHARACTER = re.compile(r"[^A-Za-z0-9 +\-./:=_]")
+_NOT_A_KEY_CHARACTER = re.compile(r"[^A-Za-z0-9_]")
 _STAMPED = (Outcome.SUBMITTED, Outcome.REJECTED, Outcome.SKIPPED, Outcome.FAILED)
 """Settled outcomes (a failure for now raises and settles nothing; a duplicate was stamped the first time)."""
 
@@ -39,13 +42,27 @@ class Stamp:
 
     @property
     def key(self) -> str:
-        return tag_text(f"{STAMP_PREFIX}{self.kind}.{self.owner}")[:KEY_LENGTH]
+        return stamp_key(self.kind, self.owner)
 
     @property
     def value(self) -> str:
         words = [self.state, *([f"run:{self.run_id}"] if self.run_id else []),
                  *([f"status:{self.status}"] if self.status else [])]
         return tag_text(" ".join(words))[:VALUE_LENGTH]
+
+
+def stamp_key(kind: str, owner: str) -> str:
+    """The tag a rule's (or schedule's) stamps go under: two names that differ only in ``-`` and ``_`` share it
+    (the ledger's records, keyed by the exact name, stay apart)."""
+    return _NOT_A_KEY_CHARACTER.sub("_", f"{STAMP_PREFIX}{kind}_{owner}")[:KEY_LENGTH]
+
+
+def stamped_query(key: str, state: str | None) -> str:
+    """The Find Blobs by Tags expression for blobs stamped under ``key`` (in ``state``): a value starts with its
+    state, then a space or nothing, and every tag character sorts below ``z``."""
+    if state is None:
+        return f"\"{key}\" >= ''"
+    return f"\"{key}\" >= '{state}' AND \"{key}\" < '{state}z'"
 
 
 def tag_text(text: str) -> str:
