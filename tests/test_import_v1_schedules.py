@@ -89,12 +89,12 @@ def test_forms_without_an_exact_equivalent_are_listed_with_the_reason_and_the_ne
         in report.lines
 
 
-def test_a_disabled_change_based_schedule_is_left_out_saying_why():
+def test_a_disabled_change_based_schedule_becomes_a_rule_with_enabled_false_saying_so():
     disabled = [{**entities()[-1], "EntityStatus": "Disabled"}]
     (item,) = import_v1_schedules(disabled, WORKSPACE)
-    assert item.entry is None
-    assert [str(finding) for finding in item.unsupported] == [
-        "[0].EntityStatus: Disabled: a rule has no enabled flag; left out of the rules file until it should start runs"]
+    assert item.entry["enabled"] is False and item.unsupported == []
+    assert "[0].EntityStatus: Disabled: imported with enabled: false (its blobs are recorded as skipped until it " \
+           "is enabled)" in [str(finding) for finding in item.notes]
 
 
 def test_the_service_bookkeeping_keys_are_reported_and_not_compared():

@@ -15,7 +15,7 @@ from shared.rules.config_model import Rule, RunSpec
 from shared.rules.errors import InvalidInput
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name
-from shared.rules.run_requests import BlobVersion, blob_request
+from shared.rules.run_requests import BlobVersion, blob_request, disabled_reason
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 
@@ -76,11 +76,14 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
     answer["etag"] = version.etag
     for rule in matched:
         answer["rules"].append(_explain_rule(rule, version))
-    return {**answer, "outcome": "runs would start for the matching rules that are not rejected"}
+    return {**answer, "outcome": "runs would start for the matching rules that are enabled and not rejected"}
 
 
 def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
     request = blob_request(rule, version)
+    if request.disabled:
+        return {"rule": rule.name, "matches": True, "enabled": False, "key": request.key,
+                "outcome": f"skipped: {disabled_reason(rule.name)}"}
     problem = request.problem()
     if problem:
         return {"rule": rule.name, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}

@@ -81,9 +81,11 @@ class Trigger:
 
 @dataclass(frozen=True)
 class Rule(Trigger):
-    """A blob rule: new blobs that pass ``watch`` start ``run``."""
+    """A blob rule: new blobs that pass ``watch`` start ``run``; a disabled one records them as skipped instead,
+    so turning it back on does not replay them (unless a sweep is asked to, with ``since``)."""
 
     watch: BlobFilter
+    enabled: bool = True
 
 
 @dataclass(frozen=True)

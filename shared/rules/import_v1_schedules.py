@@ -89,9 +89,9 @@ def _schedule(entity: dict[str, Any], index: int, workspace_url: str) -> Importe
     else:
         item.entry = _change_rule(entity, {"name": _name(name, r"[^A-Za-z0-9_-]+", "-"), **entry}, where, item)
         if item.entry is not None and status != "Active":
-            item.unsupported.append(Finding(f"{where}.EntityStatus", f"{status}: a rule has no enabled flag; left "
-                                            f"out of the rules file until it should start runs"))
-            item.entry = None
+            item.entry["enabled"] = False
+            item.notes.append(Finding(f"{where}.EntityStatus", f"{status}: imported with enabled: false (its blobs "
+                                      "are recorded as skipped until it is enabled)"))
     for key in BOOKKEEPING_KEYS:
         if submission.get(key):
             item.notes.append(Finding(f"{where}.PipelineSubmissionInfo.{key}", "set by the v1 service for its own "

@@ -28,7 +28,7 @@ RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
     "continue_on_step_failure", "run_source", "outputs",
 }
-RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders"} | RUN_KEYS
+RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
 _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
@@ -82,7 +82,8 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
     def build(rule: dict[str, Any], name: str) -> Rule | None:
         watch = blob_filter(rule, problems)
         run = run_spec(rule, problems, env, allow_local)
-        return None if run is None else Rule(name=name, watch=watch, run=run)
+        enabled = flag(rule, "enabled", True, problems)
+        return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled)
 
     return RULE.parsed(raw, problems, build)
 
