@@ -18,7 +18,7 @@ from shared.rules.import_logic_app import import_logic_app
 from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
 from shared.rules.keys import blob_version_key
 from shared.rules.matching import mismatch
-from shared.rules.parity import EXPECTED_DIFFERENCES, compare_bodies, parity_holds, parity_table
+from shared.rules.parity import compare_bodies, parity_holds, parity_table
 from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 from shared.rules.problems import ConfigError
 from shared.rules.rules_file import load_rules_file
@@ -71,7 +71,7 @@ def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (
     rule = loaded[0][0]
     for blob in blobs or [f"{imported.folder}machineData.csv"]:
         report.lines.append(f"  {imported.relative_path_note(blob)}")
-        _parity(report, blob, imported.container, rule, imported.legacy_body(blob), ())
+        _parity(report, blob, imported.container, rule, imported.legacy_body(blob))
     return report
 
 
@@ -98,17 +98,13 @@ def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
     container = settings.WATCH_CONTAINER.read(env) or "<WATCH_CONTAINER>"
     for item in imported:
         assert item.entry is not None
-        expected = () if "RunSource" in item.submission else ("RunSource",)
         if item.section == "rules":
             rule = rules[item.entry["name"]]
             for blob in blobs or [f"{rule.watch.prefix}machineData.csv"]:
                 report.lines.append(f"v1 schedule {item.name!r}:")
-                _parity(report, blob, container, rule, item.legacy_body(blob), expected)
+                _parity(report, blob, container, rule, item.legacy_body(blob))
         else:
-            _schedule_parity(report, item, schedules[item.entry["name"]], container, expected)
-    if any("RunSource" not in item.submission for item in imported):
-        report.lines.append("  RunSource: the v1 service set its own for scheduled runs; an imported entry sends "
-                            "'SDK' (set run_source to change it)")
+            _schedule_parity(report, item, schedules[item.entry["name"]], container)
     return report
 
 
@@ -146,25 +142,23 @@ def _load(report: ImportReport, env: Mapping[str, str]) -> tuple[tuple[Rule, ...
             return None
 
 
-def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any],
-            expected: tuple[str, ...]) -> None:
+def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any]) -> None:
     why_not = mismatch(rule.watch, blob)
     if why_not:
         report.ok = False
         report.lines.append(f"  PROBLEM: rule {rule.name!r} would not start for {blob!r}: {why_not}")
         return
     body = _request_body(rule.run, blob, container, rule.name)
-    _compare(report, blob, legacy, body, expected)
+    _compare(report, blob, legacy, body)
 
 
-def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str,
-                     expected: tuple[str, ...]) -> None:
+def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str) -> None:
     blob = schedule.data.blob if schedule.data and schedule.data.blob else None
     data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}") if blob else None
     body = submission(schedule.run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
                       key="parity").body
     report.lines.append(f"v1 schedule {item.name!r} ({schedule.cron.expression}):")
-    _compare(report, blob or "(none)", item.legacy_body(None), body, expected)
+    _compare(report, blob or "(none)", item.legacy_body(None), body)
 
 
 def _request_body(run: RunSpec, blob: str, container: str, rule: str) -> Mapping[str, Any]:
@@ -175,8 +169,7 @@ def _request_body(run: RunSpec, blob: str, container: str, rule: str) -> Mapping
     return submission(run, data=data, tags=tags, key=key).body
 
 
-def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any],
-             expected: tuple[str, ...]) -> None:
-    rows = compare_bodies(legacy, body, expected=EXPECTED_DIFFERENCES + expected)
+def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+    rows = compare_bodies(legacy, body)
     report.lines.extend("  " + line for line in parity_table(blob, rows).splitlines())
     report.ok = report.ok and parity_holds(rows)
