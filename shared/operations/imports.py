@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.clients.auth import TokenProvider
+from shared.clients.v1_schedules import find_v1_workspace_url
 from shared.rules import settings
+from shared.rules import workspace_discovery as discovery
 from shared.rules.config_model import Rule, RunSpec, Schedule
 from shared.rules.errors import InvalidInput
 from shared.rules.import_findings import Finding
@@ -22,7 +25,7 @@ from shared.rules.parity import compare_bodies, parity_holds, parity_table
 from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 from shared.rules.problems import ConfigError
 from shared.rules.rules_file import load_rules_file
-from shared.rules.targets import TargetError, parse_target
+from shared.rules.targets import TargetError, parse_target, redact_url
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'
 """The ETag the parity check's sample blob is given: it only reaches the tags, which are expected to differ."""
@@ -108,16 +111,30 @@ def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
     return report
 
 
-def checked_workspace_url(url: str, env: Mapping[str, str]) -> str:
+def checked_workspace_url(url: str, env: Mapping[str, str], source: str = "--workspace-url") -> str:
     """The workspace's v1 API URL, checked like a v1 target (https, an Azure ML host, the workspace path)."""
-    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, _refuse)
     try:
-        target = parse_target(url.rstrip("/") + "/PipelineRuns/PipelineSubmit/x", allow_local=allow_local)
+        target = parse_target(url.rstrip("/") + "/PipelineRuns/PipelineSubmit/x", allow_local=_allow_local(env))
     except TargetError as error:
-        raise InvalidInput(f"--workspace-url: {error} (expected https://<region>.api.azureml.ms/pipelines/v1.0"
+        raise InvalidInput(f"{source}: {error} (expected https://<region>.api.azureml.ms/pipelines/v1.0"
                            f"/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
                            f"/workspaces/<name>)") from None
     return target.url.rsplit("/PipelineRuns/", 1)[0]
+
+
+def workspace_url_from_id(resource_id: str, env: Mapping[str, str], tokens: TokenProvider, *,
+                          arm_endpoint: str = discovery.DEFAULT_ARM_ENDPOINT) -> str:
+    """The v1 API URL of the workspace ``resource_id`` names, found as azureml-core finds it (ARM, then the
+    discovery document) and held to the v1 host allowlist; a malformed id or endpoint sends nothing."""
+    allow_local = _allow_local(env)
+    workspace = discovery.workspace_id(resource_id)
+    arm = discovery.arm_endpoint(arm_endpoint, allow_local=allow_local)
+    found = find_v1_workspace_url(workspace, arm, tokens, allow_local=allow_local)
+    return checked_workspace_url(found, env, source=f"the workspace's discovery document gave {redact_url(found)}")
+
+
+def _allow_local(env: Mapping[str, str]) -> bool:
+    return settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, _refuse)
 
 
 def _refuse(name: str, value: Any, expected: str) -> None:
