@@ -68,7 +68,8 @@ class RunSpec:
     required_columns: tuple[str, ...] = ()
     description: str | None = None
     continue_on_step_failure: bool | None = None
-    run_source: str = DEFAULT_RUN_SOURCE
+    run_source: str | None = DEFAULT_RUN_SOURCE
+    """None: the body carries no RunSource (as a v1 schedule's PipelineSubmissionInfo may not)."""
 
 
 @dataclass(frozen=True)

@@ -226,8 +226,8 @@ def _body(body: dict[str, Any], where: str, rule: dict[str, Any], folder: str, u
                                        f"parameters are fixed values; left out"))
         else:
             rule["parameters"][name] = value if isinstance(value, str) else str(value)
-    for key, rule_key in (("RunSource", "run_source"), ("Description", "description"),
-                          ("ContinueRunOnStepFailure", "continue_on_step_failure")):
+    rule["run_source"] = body.get("RunSource")  # None: send none, as the Logic App did
+    for key, rule_key in (("Description", "description"), ("ContinueRunOnStepFailure", "continue_on_step_failure")):
         if key in body:
             rule[rule_key] = body[key]
     return _data_path(body.get("DataPathAssignments"), f"{where}.DataPathAssignments", rule, folder, unsupported)

@@ -49,7 +49,8 @@ class ImportedSchedule:
 
     def legacy_body(self, blob: str | None) -> dict[str, Any]:
         """The submission the v1 schedule made (for ``blob``, when change-based), without the service's own keys."""
-        body = {key: value for key, value in self.submission.items() if key not in BOOKKEEPING_KEYS}
+        body = {key: value for key, value in self.submission.items()
+                if key not in BOOKKEEPING_KEYS and value is not None}  # the SDK's models send no null
         if self.data_path is not None and blob is not None:
             parameter, datastore = self.data_path
             body["DataPathAssignments"] = {**(body.get("DataPathAssignments") or {}),
@@ -113,8 +114,8 @@ def _run_keys(entity: dict[str, Any], submission: dict[str, Any], where: str, wo
                               f".endpoint prints it)"))
     entry: dict[str, Any] = {"target": {"url": url}, "experiment": submission["ExperimentName"],
                              "parameters": dict(submission.get("ParameterAssignments") or {})}
-    for key, rule_key in (("RunSource", "run_source"), ("Description", "description"),
-                          ("ContinueRunOnStepFailure", "continue_on_step_failure")):
+    entry["run_source"] = submission.get("RunSource")  # None: send none, as the schedule did
+    for key, rule_key in (("Description", "description"), ("ContinueRunOnStepFailure", "continue_on_step_failure")):
         if submission.get(key) is not None:
             entry[rule_key] = submission[key]
     if submission.get("tags"):

@@ -138,8 +138,8 @@ def run_spec(raw: dict[str, Any], problems: Problems, env: Mapping[str, str], al
     if continue_on_step_failure is not None and not isinstance(continue_on_step_failure, bool):
         problems.at("continue_on_step_failure").add(continue_on_step_failure, "true or false")
     run_source = raw.get("run_source", DEFAULT_RUN_SOURCE)
-    if not isinstance(run_source, str) or not run_source:
-        problems.at("run_source").add(run_source, "text such as 'SDK' or 'API'")
+    if run_source is not None and (not isinstance(run_source, str) or not run_source):
+        problems.at("run_source").add(run_source, "text such as 'SDK' or 'API', or null to send none")
     outputs = _outputs(raw.get("outputs", {}), problems.at("outputs"))
     target = _target(raw.get("target"), problems, env, allow_local)
     if target is None:
