@@ -134,6 +134,13 @@ class PipelineSubmitter:
         started it (``unknown_for`` seconds ago) has passed; never a POST."""
         return self._look_up(lookup, deadline, self._monotonic() - unknown_for + self._retry.listing_delay, 0)
 
+    def read_json(self, url: str, scope: str, deadline: float) -> Any:
+        """One GET's JSON answer (a run's status), with submission's token, retries, deadline and timeouts; the URL
+        is derived from a validated target. SubmitError when Azure ML will not answer."""
+        call = _Call(scope, lambda token: self._send("GET", url, None, {"Authorization": f"Bearer {token}"}),
+                     _json_answer, (200,))
+        return self._retrying(call, deadline, 0)[0]
+
     def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
         """A run carrying the key, looking again until ``until`` (the listing delay after the unknown attempt)."""
         while True:
@@ -281,6 +288,14 @@ def _run_id(request: SubmitRequest, response: requests.Response) -> str | _Failu
         return _Failure(f"Azure ML answered {response.status_code} without a run id in {request.run_id_field!r}",
                         retryable=False, status=response.status_code)
     return run_id
+
+
+def _json_answer(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return _Failure(f"Azure ML answered {response.status_code} with no JSON", retryable=False,
+                        status=response.status_code)
 
 
 def _page(lookup: RunLookup, response: requests.Response) -> tuple[list[str], str | None] | _Failure:

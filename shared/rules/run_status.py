@@ -16,9 +16,10 @@ gives way to a non-terminal one.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.rules.keys import parse_iso
@@ -62,6 +63,7 @@ _AZURE_WORDS = {
 }
 """Every word (and v1 pipeline digit: NotStarted, Running, Failed, Finished, Canceled = 0..4) Azure ML uses."""
 
+_FRACTION = re.compile(r"(\.\d{6})\d+")
 _RANK = {status: rank for rank, status in enumerate(RunStatus)}
 """Ties between observations of the same moment: the later stage of a run wins."""
 
@@ -69,6 +71,22 @@ _RANK = {status: rank for rank, status in enumerate(RunStatus)}
 def run_status(azure_status: str) -> RunStatus:
     """The app's word for what Azure ML said; a word it has never used is ``unknown`` (its text kept beside)."""
     return _AZURE_WORDS.get(azure_status.strip().replace(" ", "").replace("_", "").lower(), RunStatus.UNKNOWN)
+
+
+def moment(value: Any) -> str:
+    """A time as Azure ML writes it (``2026-11-30T10:00:04.1234567Z``, seven digits and offsets included), as
+    records write it: UTC to the millisecond; ValueError if it is not an ISO 8601 time."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value[:40]!r} is not an ISO 8601 time") from None
+    else:
+        raise ValueError(f"a time is an ISO 8601 text, not {type(value).__name__}")
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
