@@ -127,6 +127,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _parsed(text: str | None) -> datetime | None:
+    try:
+        return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 class Ledger:
     def __init__(
         self,
@@ -230,9 +237,11 @@ class Ledger:
         raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
 
     def mark_active(self, namespace: str, key: str, run_id: str) -> None:
-        """Note that ``key``'s run is in flight: an empty blob whose metadata names the record and the run."""
+        """Note that ``key``'s run is in flight: an empty blob whose metadata names the record, the run and when
+        (to the millisecond: Last-Modified has whole seconds, too coarse to tell oldest first)."""
         self._container.get_blob_client(active_marker(namespace, key)).upload_blob(
-            b"", overwrite=True, metadata={"record": record_name(namespace, key), "run_id": run_id})
+            b"", overwrite=True, metadata={"record": record_name(namespace, key), "run_id": run_id,
+                                           "since": _iso(self._now())})
 
     def clear_active(self, namespace: str, key: str) -> None:
         """The run ended: its marker goes (already gone is fine: a repeated event, or the fallback was first)."""
@@ -243,7 +252,8 @@ class Ledger:
         """Runs in flight, oldest first, from the markers' listing alone: as many requests as pages of markers
         (5,000 each), however many records the ledger holds. ``owner``: one rule's or schedule's namespace."""
         prefix = active_prefix(owner) if owner else ACTIVE_PREFIX
-        found = [ActiveRun(blob.name, blob.metadata["record"], blob.metadata["run_id"], blob.last_modified)
+        found = [ActiveRun(blob.name, blob.metadata["record"], blob.metadata["run_id"],
+                           _parsed(blob.metadata.get("since")) or blob.last_modified)
                  for page in self.listing(prefix) for blob in page
                  if blob.metadata and {"record", "run_id"} <= blob.metadata.keys()]
         return sorted(found, key=lambda run: (run.since, run.marker))
