@@ -144,7 +144,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-RUNS_QUERY = ("rule", "schedule", "state", "since", "until", "limit")
+RUNS_QUERY = ("rule", "schedule", "state", "run_status", "since", "until", "limit")
 
 
 def runs_query(params: Mapping[str, str]) -> dict[str, Any]:

@@ -3,6 +3,8 @@ rejected one's trigger run again."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +17,13 @@ from shared.rules.decisions import Decision
 from shared.rules.errors import Conflict, InvalidInput, NotFound
 from shared.rules.keys import RECORD_NAME, RECORD_PREFIXES, manual_namespace, rule_namespace, schedule_namespace
 from shared.rules.redaction import masked
+from shared.rules.run_status import TERMINAL, RunStatus
 
 _STATES = tuple(state.value for state in RunState)
+RUN_STATUSES = tuple(status.value for status in RunStatus)
+_TERMINAL = frozenset(status.value for status in TERMINAL)
+FOLLOW_INTERVAL = 10.0
+"""Seconds between two reads of a followed record: Azure ML's own clients poll every 2 to 60 s."""
 
 MAX_LIST_LIMIT = 1000
 """Records one listing may return: each one is a blob read."""
@@ -31,26 +38,32 @@ def list_limit(text: str) -> int:
 
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
               state: str | None = None, since: str | None = None, until: str | None = None,
-              limit: int = 50) -> list[dict[str, Any]]:
-    """Trigger records, newest first, filtered on the listing (state, time) before any record is read."""
+              run_status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Trigger records, newest first, filtered on the listing (state, run status, time) before any is read."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
-    listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until)
+    listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until,
+                         run_status=run_status)
     return read_runs(services, listed[:limit])
 
 
 def listed_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
-                state: str | None = None, since: str | None = None, until: str | None = None) -> list[BlobProperties]:
-    """The records a listing matches, newest first, from the ledger's listing alone: no record is read."""
+                state: str | None = None, since: str | None = None, until: str | None = None,
+                run_status: str | None = None) -> list[BlobProperties]:
+    """The records a listing matches, newest first, from the ledger's listing alone (a record's run status is in
+    its metadata): no record is read."""
     if rule and schedule:
         raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
+    if run_status is not None and run_status not in RUN_STATUSES:
+        raise InvalidInput(f"run_status must be one of {', '.join(RUN_STATUSES)}")
     after, before = _moment(since, "since"), _moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"{schedule_namespace(schedule)}/"] if schedule else list(RECORD_PREFIXES))
     listed = [blob for prefix in prefixes for page in services.ledger.listing(prefix) for blob in page
               if (state is None or (blob.metadata or {}).get("state") == state)
+              and (run_status is None or (blob.metadata or {}).get("run_status") == run_status)
               and (after is None or blob.last_modified >= after) and (before is None or blob.last_modified <= before)]
     listed.sort(key=lambda blob: blob.last_modified, reverse=True)
     return listed
@@ -64,10 +77,33 @@ def read_runs(services: Services, listed: list[BlobProperties]) -> list[dict[str
 def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
     """A record as a listing shows it: secrets masked (an error Azure ML echoed, a manual run's secret parameter),
     the record itself unchanged; the run link keeps its workspace query."""
-    fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error")
+    fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error", "run")
     shown = {field: record[field] for field in fields if record.get(field) is not None}
     return {"record": name, **{field: value if field == "run_url" else masked(value, name=field)
                                for field, value in shown.items()}}
+
+
+def follow(services: Services, record: str, *, interval: float = FOLLOW_INTERVAL, timeout: float = 86400.0,
+           sleep: Callable[[float], None] = time.sleep) -> Iterator[dict[str, Any]]:
+    """One record as its run goes on: its summary each time it changes, until the run ends in Azure ML, the record
+    settles without a run (rejected, skipped, failed), or ``timeout`` seconds pass (by the services' clock)."""
+    if not RECORD_NAME.fullmatch(record):
+        raise InvalidInput("record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
+    stop, shown = services.monotonic() + timeout, None
+    while True:
+        found = services.ledger.read(record)
+        if found is None:
+            raise NotFound(f"no record {record}")
+        summary = _summary(record, found[0])
+        if summary != shown:
+            shown = summary
+            yield summary
+        status = (summary.get("run") or {}).get("status")
+        if summary.get("state") not in ("claimed", "submitted") or status in _TERMINAL:
+            return
+        if services.monotonic() + interval > stop:
+            return
+        sleep(interval)
 
 
 def _moment(value: str | None, what: str) -> datetime | None:
