@@ -93,3 +93,18 @@ def test_a_stored_outcome_round_trips_and_a_malformed_one_is_refused_clearly():
     assert RunOutcome.from_json(outcome.to_json()) == outcome
     with pytest.raises(ValueError, match="a record's run is not a run outcome"):
         RunOutcome.from_json({"status": "exploded", "azure_status": "x", "observed_at": "2026-11-30T10:00:00Z"})
+
+
+def test_a_later_report_of_the_same_end_changes_nothing_so_a_repeat_costs_no_write():
+    completed = observed("Completed", "2026-11-30T10:03:00Z", ended_at="2026-11-30T10:03:00Z")
+    run_completed_later = observed("Completed", "2026-11-30T10:03:02Z", ended_at="2026-11-30T10:03:02Z")
+    assert merged(completed, run_completed_later) == completed
+
+
+def test_azure_mls_own_end_time_replaces_the_events_later_one():
+    from_event = observed("Failed", "2026-11-30T10:03:00Z", ended_at="2026-11-30T10:03:00Z")
+    from_service = observed("Failed", "2026-11-30T10:10:00Z", ended_at="2026-11-30T10:02:58.250Z",
+                            error={"code": "UserError", "message": "exit 1"})
+    outcome = merged(from_event, from_service)
+    assert (outcome.observed_at, outcome.ended_at, outcome.error) == (
+        "2026-11-30T10:03:00Z", "2026-11-30T10:02:58.250Z", {"code": "UserError", "message": "exit 1"})

@@ -7,10 +7,10 @@ and Unknown are not terminal (a run that stopped answering can recover, a paused
 keeps them and the fallback keeps asking, although azure-ai-ml's wait loop stops on the first two.
 
 Observations arrive repeated and in any order (Event Grid guarantees neither order nor a single delivery), so
-``merged`` is commutative, associative and idempotent: the observation with the highest (terminal, observed at,
-rank) wins the status; each other field is the first known one in that order (the start time the earliest
-known). Whatever order the same observations come in, the record ends the same, and a terminal status never
-gives way to a non-terminal one.
+``merged`` is commutative, associative and idempotent: a terminal observation beats any other, the first
+terminal one wins among terminal ones and the latest among the rest (ties: the later stage); the error is the first
+known one in that order, start and end the earliest known. Whatever order the same observations come in, the
+record ends the same, and a terminal status never gives way to a non-terminal one.
 """
 
 from __future__ import annotations
@@ -112,8 +112,11 @@ class RunOutcome:
             return None
         return max(0.0, (parse_iso(self.ended_at) - parse_iso(self.started_at)).total_seconds())
 
-    def _order(self) -> tuple[bool, datetime, int, str]:
-        return self.terminal, parse_iso(self.observed_at), _RANK[self.status], self.azure_status
+    def _order(self) -> tuple[bool, float, int, str]:
+        """Terminal beats the rest; among terminal observations the first wins (a later report of the end, a
+        RunCompleted after its RunStatusChanged, changes nothing), among the rest the latest."""
+        seconds = parse_iso(self.observed_at).timestamp()
+        return self.terminal, -seconds if self.terminal else seconds, _RANK[self.status], self.azure_status
 
     def to_json(self) -> dict[str, Any]:
         document = {"status": self.status.value, "azure_status": self.azure_status, "observed_at": self.observed_at,
@@ -143,6 +146,12 @@ def merged(current: RunOutcome | None, observation: RunOutcome) -> RunOutcome:
     if current is None:
         return observation
     first, second = sorted((current, observation), key=RunOutcome._order, reverse=True)
-    starts = [moment for moment in (first.started_at, second.started_at) if moment is not None]
-    return replace(first, started_at=min(starts, key=parse_iso) if starts else None,
-                   ended_at=first.ended_at or second.ended_at, error=first.error or second.error)
+    return replace(first, started_at=_earliest(first.started_at, second.started_at),
+                   ended_at=_earliest(first.ended_at, second.ended_at), error=first.error or second.error)
+
+
+def _earliest(*moments: str | None) -> str | None:
+    """The earliest known time: an event stands for a moment at or after it happened, Azure ML's own time for the
+    moment itself, so the earliest is the truest."""
+    known = [moment for moment in moments if moment is not None]
+    return min(known, key=parse_iso) if known else None
