@@ -303,13 +303,18 @@ def subscription_body(prefix: str, suffix: str) -> dict:
                "subjectBeginsWith": f"/blobServices/default/containers/training-data/blobs/{prefix}"}
     if suffix:
         subject["subjectEndsWith"] = suffix
+    return webhook_subscription("https://func-abc123.azurewebsites.net/runtime/webhooks/blobs?"
+                                f"functionName=Host.Functions.start_runs_for_new_blob&code={KEY}",
+                                {**subject, "isSubjectCaseSensitive": False})
+
+
+def webhook_subscription(endpoint: str, event_filter: dict) -> dict:
+    """A subscription as both hooks put it: one event a delivery, 30 attempts in 24 hours, then dead-lettered."""
     return {"properties": {
         "destination": {"endpointType": "WebHook", "properties": {
-            "endpointUrl": "https://func-abc123.azurewebsites.net/runtime/webhooks/blobs?"
-                           f"functionName=Host.Functions.start_runs_for_new_blob&code={KEY}",
-            "maxEventsPerBatch": 1, "preferredBatchSizeInKilobytes": 64}},
+            "endpointUrl": endpoint, "maxEventsPerBatch": 1, "preferredBatchSizeInKilobytes": 64}},
         "eventDeliverySchema": "EventGridSchema",
-        "filter": {**subject, "isSubjectCaseSensitive": False},
+        "filter": event_filter,
         "retryPolicy": {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440},
         "deadLetterWithResourceIdentity": {
             "identity": {"type": "UserAssigned", "userAssignedIdentity": HOOK_ENV["AZURE_MANAGED_IDENTITY_ID"]},
@@ -447,22 +452,12 @@ def test_the_run_event_hooks_send_to_the_run_event_functions_indexed_name_and_ar
 
 
 def run_events_body(labels: str) -> dict:
-    return {"properties": {
-        "destination": {"endpointType": "WebHook", "properties": {
-            "endpointUrl": "https://func-abc123.azurewebsites.net/runtime/webhooks/eventgrid?"
-                           f"functionName=record_run_status&code={EVENTS_KEY}",
-            "maxEventsPerBatch": 1, "preferredBatchSizeInKilobytes": 64}},
-        "eventDeliverySchema": "EventGridSchema",
-        "filter": {"includedEventTypes": ["Microsoft.MachineLearningServices.RunStatusChanged",
-                                          "Microsoft.MachineLearningServices.RunCompleted"],
-                   "advancedFilters": [{"operatorType": "StringIn", "key": f"data.{labels}.triggered_by",
-                                        "values": ["aml-pipeline-trigger"]}]},
-        "retryPolicy": {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440},
-        "deadLetterWithResourceIdentity": {
-            "identity": {"type": "UserAssigned", "userAssignedIdentity": HOOK_ENV["AZURE_MANAGED_IDENTITY_ID"]},
-            "deadLetterDestination": {"endpointType": "StorageBlob", "properties": {
-                "resourceId": HOOK_ENV["WATCHED_STORAGE_ACCOUNT_ID"], "blobContainerName": "aml-trigger-deadletter"}}},
-    }}
+    return webhook_subscription(
+        f"https://func-abc123.azurewebsites.net/runtime/webhooks/eventgrid?functionName=record_run_status&code={EVENTS_KEY}",
+        {"includedEventTypes": ["Microsoft.MachineLearningServices.RunStatusChanged",
+                                "Microsoft.MachineLearningServices.RunCompleted"],
+         "advancedFilters": [{"operatorType": "StringIn", "key": f"data.{labels}.triggered_by",
+                              "values": ["aml-pipeline-trigger"]}]})
 
 
 @pytest.mark.integration  # starts the hook
