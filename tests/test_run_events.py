@@ -248,3 +248,17 @@ def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_
     assert (in_flight, requests[_storage(azurite)]) == (True, 1)
     assert ledger.has_active_run(rule_namespace("default")) is False
     assert ledger.active_runs() == []
+
+
+def test_a_submitted_run_leaves_one_empty_marker_naming_its_record_and_run(app_env, aml):
+    run_id, etag = _submitted(app_env, aml)
+    record = _record(app_env, etag)
+    container = service_client().get_container_client(app_env["LEDGER_CONTAINER"])
+
+    [marker] = list(container.list_blobs(name_starts_with="active/", include=["metadata"]))
+
+    assert marker.name == f"active/rules/default/{record['key']}.json" and marker.size == 0
+    assert set(marker.metadata) == {"record", "run_id", "since"}
+    assert (marker.metadata["record"], marker.metadata["run_id"]) == (
+        f"rules/default/{record['key']}.json", run_id)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", marker.metadata["since"])
