@@ -306,11 +306,9 @@ class Ledger:
             return self._settled.get(name)
 
     def _remember_settled(self, name: str, record: LedgerRecord) -> None:
-        """Keep what a duplicate's decision needs (final states never change but by an operator's reopen): the
-        state, the run, and the occurrence that used it, which a schedule's "no new data" skip names."""
-        occurrence = (record.subject or {}).get("occurrence")
-        kept = LedgerRecord(state=record.state, run_id=record.run_id,
-                            subject=None if occurrence is None else {"occurrence": occurrence})
+        """Keep what a duplicate's decision needs: the state and the run. Final states never change but by an
+        operator's reopen, or by the release of data whose run failed, which its claims never take from memory."""
+        kept = LedgerRecord(state=record.state, run_id=record.run_id)
         with self._settled_lock:
             self._settled[name] = kept
             self._settled.move_to_end(name)
