@@ -12,12 +12,14 @@ from azure.eventgrid import EventGridEvent, SystemEventNames
 from localdev.aml_standin import FAILURE
 from oracle.conftest import deadline
 from oracle.test_run_history_contract import WORKSPACE, app_request, sdk_client
+from oracle.test_v1_contract import sdk_client as v1_client
 from oracle.test_v2_contract import app_invoke, sdk_invoke
 from shared.clients.aml_client import PipelineSubmitter
 from shared.clients.auth import TokenProvider
 from shared.rules.config import RetrySettings
 from shared.rules.run_events import parse_run_event
 from shared.rules.run_reads import status_read
+from shared.rules.run_status import run_status
 from shared.rules.targets import parse_target
 
 
@@ -86,3 +88,18 @@ def test_azure_eventgrid_reads_the_stand_ins_events_as_the_system_events_they_ar
         sdk_grid.data["runId"], sdk_grid.topic, "Completed")
     assert (app_cloud.run_id, app_cloud.workspace, app_cloud.labels) == (
         sdk_cloud.data["runId"], sdk_cloud.source, app_grid.labels)
+
+
+def test_azureml_pipeline_cores_client_reads_the_stand_ins_pipeline_run_on_its_timeline(aml, credential):
+    """The run moves on by itself (``timeline``); the v1 pipeline service says ``Finished`` where run history says
+    ``Completed``, and both are the app's ``completed``."""
+    aml.timeline = ((0.0, "Running"), (0.0, "Completed"))
+    run_id = _v1_run(aml, credential)
+    client, headers = v1_client(aml)
+    get = client.api_v10_subscriptions_by_subscription_id_resource_groups_by_resource_group_name_providers_microsoft_machine_learning_services_workspaces_by_workspace_name_pipeline_runs_by_pipeline_run_id_get  # noqa: E501 - the SDK's name
+
+    entity = get(*WORKSPACE, run_id, custom_headers=headers)
+
+    assert (entity.id, entity.status.status_code) == (run_id, "Finished")
+    assert run_status(entity.status.status_code).value == "completed" and entity.status.end_time is not None
+    assert sdk_client(aml).run.get_workspace_run(*WORKSPACE, run_id).status == "Completed"

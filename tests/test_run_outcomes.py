@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+import requests
 
 from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
@@ -132,3 +133,16 @@ def test_a_completed_run_keeps_its_only_if_new_data_data_used(app_env, aml, tmp_
     second = fire_at("daily", 1)
 
     assert (second.outcome, len(aml.accepted)) == ("skipped", 1)
+
+
+def test_a_run_canceled_by_the_stand_ins_admin_call_is_found_canceled_by_the_fallback(app_env, aml):
+    etags = _submit(app_env["WATCH_CONTAINER"], "a.csv")
+    [run] = aml.accepted
+
+    answer = requests.post(f"{aml.url}/_standin/runs/{run.run_id}/status", json={"status": "Canceled"}, timeout=10)
+    report = poll_open_runs(process_services(), budget=60, max_runs=10)
+
+    assert answer.status_code == 200 and answer.json()["status"] == "Canceled"
+    assert report["ended"] == 1
+    outcome = ledger_record("default", app_env["WATCH_CONTAINER"], "a.csv", etags["a.csv"])["run"]
+    assert (outcome["status"], outcome["azure_status"]) == ("canceled", "Canceled")
