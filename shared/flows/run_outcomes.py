@@ -31,6 +31,11 @@ _ENDED = {RunStatus.COMPLETED: Outcome.RUN_COMPLETED, RunStatus.FAILED: Outcome.
           RunStatus.CANCELED: Outcome.RUN_CANCELED}
 
 
+EVENT_DEADLINE = 20.0
+"""Seconds an event may spend asking Azure ML for a failed run's error: Event Grid counts a delivery unanswered
+after 30 s and delivers it again."""
+
+
 class RecordNotSettledError(Unavailable):
     """The run's record is still claimed (its submitter has not written the run id yet): the event is retried
     later, never written over a claim its owner is about to settle."""
@@ -53,7 +58,7 @@ def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decisio
         return _ignored(f"the event comes from {event.workspace or 'no workspace'}, not the workspace "
                         f"{ref.schedule or ref.rule} runs in", **about)
     observation = event.observation()
-    deadline = services.monotonic() + services.config.retry.deadline
+    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
     if observation.status is RunStatus.FAILED:  # events carry no error: Azure ML's own word on why
         observation = merged(observation, _asked(services, run.target, event.run_id, deadline, about)
                              or observation)
