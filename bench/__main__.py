@@ -29,6 +29,7 @@ from azure.core import MatchConditions
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from bench.mariadb import MariaDb, programs
+from bench.run_events import run_event_rows
 from bench.status_page import status_page_rows
 from localdev.aml_standin import AmlStandIn
 from localdev.app_insights import QUIET_EXPORTER, IngestionEndpoint
@@ -45,7 +46,7 @@ CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,800
 WORKERS = 16
 WARM_UP = 10
 BARE_EXPERIMENT = "bench-bare"
-SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page")
+SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page", "run-events")
 RUNTIME_DEPENDENCIES = ("azure.functions", "azurefunctions.extensions.bindings.blob", "azure.identity",
                         "azure.storage.blob", "requests")
 
@@ -389,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                              "indexed writes) or in memory (writes scan every blob: 100,000 take about an hour)")
     parser.add_argument("--big-blob-mib", type=int, default=1024)
     parser.add_argument("--status-records", type=int, default=10_000, help="ledger records under the status page")
+    parser.add_argument("--run-records", type=int, default=200, help="records (runs) under the run-event figures")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
     unknown = sections - set(SECTIONS)
@@ -409,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             ("memory", lambda: memory(bench, args.big_blob_mib)),
             ("cold-start", lambda: bench.rows.extend(cold_start())),
             ("status-page", lambda: status_page_rows(bench, args.status_records)),
+            ("run-events", lambda: run_event_rows(bench, args.run_records)),
         ]
         for name, step in steps:
             if set(name.split("/")) & sections:

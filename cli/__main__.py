@@ -25,7 +25,7 @@ from shared.flows.sweep import SweepReport, sweep
 from shared.operations.explain import explain
 from shared.operations.health import health
 from shared.operations.http_api import error_body
-from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs, moment, stamped_blobs
+from shared.operations.records import MAX_LIST_LIMIT, RUN_STATUSES, follow, list_limit, list_runs, moment, stamped_blobs
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
 from shared.rules.ledger_record import RunState
@@ -113,17 +113,21 @@ def _watch(services: Services, args: argparse.Namespace) -> int:
 
 
 def _runs(services: Services, args: argparse.Namespace) -> int:
-    runs = list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
-                                since=args.since, until=args.until, limit=args.limit, blob=args.blob, etag=args.etag)
+    if args.follow:
+        for run in follow(services, args.follow):
+            if args.json:
+                _print_json(run)
+            else:
+                print(_run_line(run), flush=True)
+        return 0
+    runs = list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state, run_status=args.run_status,
+                     since=args.since, until=args.until, limit=args.limit, blob=args.blob, etag=args.etag)
     if args.json:
         _print_json(runs)
         return 0
-    print(f"{'updated':<25} {'state':<10} {'run id':<38} record")
+    print(f"{'updated':<25} {'state':<10} {'run status':<14} {'duration':>9} {'run id':<38} record")
     for run in runs:
-        subject = run.get("subject", {})
-        what = subject.get("blob") or subject.get("occurrence") or subject.get("request_id") or ""
-        print(f"{run.get('updated_at', ''):<25} {run['state']:<10} {run.get('run_id', '-'):<38} {run['record']}"
-              f"  {what}  {run.get('reason', '')}".rstrip())
+        print(_run_line(run))
     print(f"{len(runs)} record{'s' * (len(runs) != 1)}")
     return 0
 
@@ -132,6 +136,18 @@ def _blobs(services: Services, args: argparse.Namespace) -> int:
     for found in stamped_blobs(services, rule=args.rule, state=args.state):
         print(f"{found['stamp']:<60} {found['blob']}")
     return 0
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    """One record as ``runs`` prints it: its state, its run's status and duration in Azure ML, what it is about."""
+    subject = run.get("subject", {})
+    what = subject.get("blob") or subject.get("occurrence") or subject.get("request_id") or ""
+    outcome = run.get("run") or {}
+    duration = outcome.get("duration_seconds")
+    shown = "-" if duration is None else f"{duration:.0f}s"
+    error = (outcome.get("error") or {}).get("message") or run.get("reason", "")
+    return (f"{run.get('updated_at', ''):<25} {run['state']:<10} {outcome.get('status', '-'):<14} {shown:>9} "
+            f"{run.get('run_id', '-'):<38} {run['record']}  {what}  {error}").rstrip()
 
 
 def _print_decision(decision: Decision) -> int:
@@ -236,6 +252,8 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--rule")
     which.add_argument("--schedule")
     runs.add_argument("--state", choices=[state.value for state in RunState])
+    runs.add_argument("--run-status", choices=RUN_STATUSES, help="the run's status in Azure ML")
+    runs.add_argument("--follow", metavar="RECORD", help="show one record's run until it ends in Azure ML")
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
     runs.add_argument("--blob", metavar="PATH", help="the records of this blob's current version (a file -> its runs)")

@@ -178,6 +178,8 @@ module app 'app/function.bicep' = {
       SUBMIT_DEADLINE_SECONDS: '240'
       SWEEP_SCHEDULE: '0 */15 * * * *'
       SWEEP_MAX_BLOBS: '100'
+      RUN_STATUS_POLL_SCHEDULE: '0 */10 * * * *'
+      RUN_STATUS_POLL_MAX_RUNS: '50'
       SUBMIT_ATTEMPT_TIMEOUT_SECONDS: '60'
       RUN_LISTING_DELAY_SECONDS: '15'
       HTTP_DEADLINE_SECONDS: '100'
@@ -195,6 +197,17 @@ module workspaceRole 'app/workspace-role.bicep' = {
   params: {
     workspaceName: workspaceParts[8]
     principalId: identity.outputs.principalId
+  }
+}
+
+module workspaceEvents 'app/workspace-events.bicep' = {
+  name: 'workspaceEvents'
+  scope: resourceGroup(workspaceParts[2], workspaceParts[4])
+  params: {
+    workspaceName: workspaceParts[8]
+    systemTopicName: '${abbrs.eventGridSystemTopics}aml-${resourceToken}'
+    identityId: identity.outputs.id
+    tags: tags
   }
 }
 
@@ -218,5 +231,6 @@ output TRIGGER_RULES_FILE string = triggerRulesFile
 output DEAD_LETTER_CONTAINER string = deadLetterContainer
 output EVENT_GRID_TOPIC_ID string = watched.outputs.systemTopicId
 output EVENT_GRID_TOPIC_NAME string = watched.outputs.systemTopicName
+output AML_EVENTS_TOPIC_ID string = workspaceEvents.outputs.systemTopicId
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsName

@@ -44,6 +44,20 @@ _RUNS_QUERY = re.compile(
     r"/workspaces/[^/]+/experiments/(?P<experiment>[^/]+)/runs:query$")
 _JOBS = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
                    r"/workspaces/[^/]+/jobs$", re.IGNORECASE)
+_RUN_GET = re.compile(
+    r"^/history/v1\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
+    r"/workspaces/[^/]+/runs/(?P<run>[^/]+)$")
+_PIPELINE_RUN_GET = re.compile(
+    r"^/pipelines/v1\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
+    r"/workspaces/[^/]+/PipelineRuns/(?P<run>[^/]+)$")
+_JOB_GET = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
+                      r"/workspaces/[^/]+/jobs/(?P<run>[^/]+)$", re.IGNORECASE)
+_ADMIN_STATUS = re.compile(r"^/_standin/runs/(?P<run>[^/]+)/status$")
+PIPELINE_STATUS_CODES = {"NotStarted": "NotStarted", "Queued": "NotStarted", "Running": "Running",
+                         "Finalizing": "Running", "Completed": "Finished", "Failed": "Failed", "Canceled": "Canceled"}
+"""A run-history status as the v1 pipeline service's StatusCode says it."""
+FAILURE = {"code": "UserError", "message": "train.py exited with code 1: KeyError 'PRP'"}
+"""The error a run failed by the stand-in carries, unless a test names another."""
 _FILTER_TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|(?P<string>"[^"]*")|(?P<word>[A-Za-z0-9_./]+))')
 _ROUTE = re.compile(
     r"^/pipelines/v1\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
@@ -152,6 +166,12 @@ class _Handler(QuietHandler):
         owner = self.server_owner
         raw = self.read_body()
         url = urlsplit(self.path)
+        admin = _ADMIN_STATUS.match(url.path)
+        if admin:  # the admin call that moves a run on: {"status": "Failed", "error": {...}}
+            wanted = json.loads(raw or b"{}")
+            owner.set_status(unquote(admin["run"]), wanted["status"], wanted.get("error"))
+            self.send_json(200, json.dumps(owner.run_life(unquote(admin["run"]))).encode())
+            return
         if _RUNS_QUERY.match(url.path):  # listings have faults of their own (inject_into_listings)
             fault = owner._next_listing_fault()
             status, body = (fault.status, _error(fault.code, fault.message)) if fault else owner.query_runs(
@@ -191,6 +211,11 @@ class _Handler(QuietHandler):
             self.send_json(200, json.dumps(runs).encode())
             return
         url = urlsplit(self.path)
+        if any(route.match(url.path) for route in (_RUN_GET, _PIPELINE_RUN_GET, _JOB_GET)):
+            status, body = owner.status_route(url, self.headers)
+            owner.record(url, self.headers, b"", status)
+            self.send_json(status, json.dumps(body).encode())
+            return
         if _SCHEDULES.match(url.path):
             self.do_schedule(url, b"")
             return
@@ -244,8 +269,12 @@ class AmlStandIn(LocalServer):
         self.discovery_api: str | None = None
         """The ``api`` host the discovery document names (None: this stand-in)."""
         """v1 schedules by id (PipelineScheduleEntity JSON), served on .../Schedules; a test adds them."""
+        self.timeline: tuple[tuple[float, str], ...] = ()
+        """A run's life after its creation, as (seconds, status) steps, e.g. ((0.2, "Running"), (0.5, "Completed"));
+        none: a run stays NotStarted until ``set_status``."""
         self._faults: list[Fault] = []
         self._query_faults: list[Respond] = []
+        self._moved: dict[str, tuple[float, str, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
 
     def workspace_url(self, sub: str = DEFAULT_WORKSPACE[0], rg: str = DEFAULT_WORKSPACE[1],
@@ -425,6 +454,81 @@ class AmlStandIn(LocalServer):
                      "type": "Microsoft.MachineLearningServices/workspaces/jobs",
                      "properties": {"status": "NotStarted", **body["properties"]}}, {}
 
+    def set_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> None:
+        """Move a run on by hand (the admin call): a run-history status, e.g. Running, Completed, Failed, Canceled."""
+        with self._lock:
+            self._moved[run_id] = (time.monotonic(), status, error)
+
+    def run_life(self, run_id: str) -> dict[str, Any] | None:
+        """A run's status, start, end and error now: the admin call's, else the timeline's; None if no such run."""
+        run = next((run for run in self.accepted if run.run_id == run_id), None)
+        if run is None:
+            return None
+        now = time.monotonic()
+        steps = [(run.at + offset, status, None) for offset, status in self.timeline if run.at + offset <= now]
+        with self._lock:
+            moved = self._moved.get(run_id)
+        if moved:
+            steps.append(moved)
+        at, status, error = steps[-1] if steps else (run.at, "NotStarted", None)
+        started = next((when for when, word, _ in steps if word not in ("NotStarted", "Queued")), None)
+        ended = at if status in ("Completed", "Failed", "Canceled") else None
+        return {"status": status, "startTimeUtc": _wall(started), "endTimeUtc": _wall(ended),
+                "error": {"error": error or FAILURE} if status == "Failed" else None}
+
+    def status_route(self, url, headers) -> tuple[int, dict]:
+        """v1 run history ``GET .../runs/<runId>`` (RunDto), v1 ``GET .../PipelineRuns/<id>`` (PipelineRunEntity)
+        and v2 ARM ``GET .../jobs/<name>`` (the job resource): one run's status, in each service's own shape."""
+        refused = _refused_token(headers, self.audiences)
+        if refused:
+            return refused[0], refused[1]
+        route = _RUN_GET.match(url.path) or _PIPELINE_RUN_GET.match(url.path) or _JOB_GET.match(url.path)
+        run_id = unquote(route["run"])
+        run = next((run for run in self.accepted if run.run_id == run_id), None)
+        life = self.run_life(run_id)
+        if run is None or life is None:
+            return 404, _error("RunNotFound" if route.re is not _JOB_GET else "NotFound", f"no run {run_id}",
+                               v2=route.re is _JOB_GET)
+        if route.re is _RUN_GET:
+            return 200, {**_run_dto(run), **life, "experimentId": str(uuid.uuid5(uuid.NAMESPACE_URL, run.experiment
+                                                                                   or "")), "warnings": None}
+        if route.re is _PIPELINE_RUN_GET:
+            return 200, {"Id": run.run_id, "Status": {"StatusCode": PIPELINE_STATUS_CODES.get(life["status"],
+                         life["status"]), "StatusDetail": None, "CreationTime": _wall(run.at),
+                         "EndTime": life["endTimeUtc"]}, "RunHistoryExperimentName": run.experiment,
+                         "PipelineId": run.pipeline_id, "tags": run.labels}
+        if not _query(url).get("api-version"):
+            return 400, _error("MissingApiVersionParameter", "api-version is required", v2=True)
+        return 200, {"id": url.path, "name": run.run_id, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+                     "properties": {"jobType": "Pipeline", "status": life["status"], "experimentName": run.experiment,
+                                    "displayName": run.run_id, "properties": run.labels, "tags": {},
+                                    "services": {}},
+                     "systemData": {"createdAt": _wall(run.at)}}
+
+    def run_event(self, run_id: str, *, schema: str = "eventgrid", event_type: str = "RunStatusChanged",
+                  workspace: str | None = None) -> dict[str, Any]:
+        """The event Azure ML's system topic sends about a run now, in the Event Grid or CloudEvents schema."""
+        run = next(run for run in self.accepted if run.run_id == run_id)
+        life = self.run_life(run_id) or {}
+        experiment_id = str(uuid.uuid5(uuid.NAMESPACE_URL, run.experiment or ""))
+        data: dict[str, Any] = {
+            "experimentId": experiment_id, "experimentName": run.experiment, "runId": run.run_id,
+            "runType": "azureml.PipelineRun",
+            "runTags": run.labels if run.kind == "v1" else {},
+            "runProperties": {"azureml.runsource": "azureml.PipelineRun", "runSource": "SDK", "runType": "HTTP",
+                              **({} if run.kind == "v1" else run.labels)}}
+        if event_type == "RunStatusChanged":
+            data["runStatus"] = life.get("status")
+        source = workspace or ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/"
+                               "Microsoft.MachineLearningServices/workspaces/ml-ws")
+        common = {"id": str(uuid.uuid4()), "subject": f"experiments/{experiment_id}/runs/{run.run_id}", "data": data}
+        moment = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        kind = f"Microsoft.MachineLearningServices.{event_type}"
+        if schema == "cloudevents":
+            return {**common, "specversion": "1.0", "source": source, "type": kind, "time": moment}
+        return {**common, "topic": source, "eventType": kind, "eventTime": moment, "dataVersion": "",
+                "metadataVersion": "1"}
+
     def schedule_route(self, method: str, url, headers, raw: bytes) -> tuple[int, Any]:
         """``GET .../Schedules?activeOnly=``, ``GET .../Schedules/{id}``, ``PUT .../Schedules/{id}`` (the whole
         entity back, as the SDK's ``update_schedule`` sends it): the v1 service's schedule routes."""
@@ -535,6 +639,13 @@ def _run_dto(run: AcceptedRun) -> dict[str, Any]:
     return {"runId": run.run_id, "parentRunId": None, "status": "NotStarted", "runType": "azureml.PipelineRun",
             "createdUtc": datetime.now(UTC).isoformat(), "tags": run.labels,
             "properties": {"azureml.runsource": "azureml.PipelineRun"}}
+
+
+def _wall(monotonic: float | None) -> str | None:
+    """A monotonic moment of this process as the wall-clock time a service would write."""
+    if monotonic is None:
+        return None
+    return datetime.fromtimestamp(time.time() - (time.monotonic() - monotonic), UTC).isoformat()
 
 
 def _json_body(headers, raw: bytes) -> tuple[Any, tuple[int, dict] | None]:

@@ -3,7 +3,8 @@
 ``./dev demo``: starts Azurite, the Azure ML stand-in (v1 and v2 contracts; prints each run it accepts) and a
 managed-identity endpoint on free loopback ports, drops the bundled sample CSV into the watched prefix, delivers
 the blob event to the function as the host does, shows the run and its ledger record, delivers the same event
-again to show the duplicate ignored, and stops everything.
+again to show the duplicate ignored, lets the run go on in the stand-in (running, then completed) with its Event
+Grid events delivered to the run-event function, shows the record reaching ``completed``, and stops everything.
 
 ``./dev demo run``: the same on the fixed ports ``local.settings.sample.json`` names (Azurite 10000-10002, Azure ML
 8765, identity 8766), then stays up for trying things by hand (the CLI with ``--settings``, or ``func start``).
@@ -24,7 +25,7 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.aml_standin import AmlStandIn
 from localdev.azurite import PROJECT_ROOT, Azurite
-from localdev.host import deliver_blob
+from localdev.host import deliver_blob, deliver_event
 from localdev.identity_endpoint import TOKEN_PATH, IdentityEndpoint
 
 SAMPLE = PROJECT_ROOT / "samples" / "machine_data.csv"
@@ -85,12 +86,26 @@ def _show_the_main_job(storage: BlobServiceClient, aml: AmlStandIn, ledger_conta
 
     _step("what was recorded")
     ledger = storage.get_container_client(ledger_container)
-    for item in ledger.list_blobs(name_starts_with="rules/"):
-        record = json.loads(ledger.download_blob(item.name).readall())
-        print(f"   {item.name}\n     state={record['state']} run_id={record.get('run_id')}"
+    records = [item.name for item in ledger.list_blobs(name_starts_with="rules/")]
+    for name in records:
+        record = json.loads(ledger.download_blob(name).readall())
+        print(f"   {name}\n     state={record['state']} run_id={record.get('run_id')}"
               f" attempts={record.get('attempts')}\n     studio: {record.get('run_url')}")
     runs = len(aml.accepted)
     print(f"\n   Azure ML stand-in accepted {runs} run(s) for 2 deliveries.")
+
+    for run in aml.accepted:
+        for status, event_type in (("Running", "RunStatusChanged"), ("Completed", "RunStatusChanged"),
+                                   ("Completed", "RunCompleted")):
+            _step(f"Azure ML's {event_type} event ({status}) reaches the run-event function")
+            aml.set_status(run.run_id, status)
+            deliver_event(aml.run_event(run.run_id, event_type=event_type))
+    _step("what the record knows of its run now")
+    for name in records:
+        outcome = json.loads(ledger.download_blob(name).readall()).get("run") or {}
+        print(f"   {name}\n     run status={outcome.get('status')} started={outcome.get('started_at')} "
+              f"ended={outcome.get('ended_at')} duration={outcome.get('duration_seconds')} s")
+        runs = runs if outcome.get("status") == "completed" else 0
     return runs
 
 

@@ -12,11 +12,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import azurefunctions.extensions.bindings.blob as blob
+from azure.functions import meta
+from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.timer import TimerRequest
 from azurefunctions.extensions.base import Datum
 from azurefunctions.extensions.bindings.blob.blobClientConverter import BlobClientConverter
 
 BLOB_FUNCTION = "start_runs_for_new_blob"
+RUN_EVENT_FUNCTION = "record_run_status"
 
 
 @functools.cache
@@ -36,10 +39,11 @@ def restart_app() -> dict[str, Any]:
     import function_app
     import triggers.blob
     import triggers.http
+    import triggers.run_events
     import triggers.sweep
     import triggers.timers
 
-    for module in (triggers.blob, triggers.timers, triggers.sweep, triggers.http, function_app):
+    for module in (triggers.blob, triggers.timers, triggers.sweep, triggers.http, triggers.run_events, function_app):
         importlib.reload(module)
     indexed_functions.cache_clear()
     return indexed_functions()
@@ -66,3 +70,12 @@ def deliver_blob(container: str, blob_name: str) -> Any:
     function = indexed_function(BLOB_FUNCTION)
     binding = json.loads(function.get_function_json())["bindings"][0]
     return function.get_user_function()(**{binding["name"]: host_blob_client(container, blob_name)})
+
+
+def deliver_event(event: dict[str, Any], function_name: str = RUN_EVENT_FUNCTION) -> Any:
+    """One element of an Event Grid delivery, as the host hands it to the worker (JSON) and the worker decodes it:
+    a CloudEvent when it has ``specversion``, else an EventGridEvent; then the function is called with it."""
+    function = indexed_function(function_name)
+    binding = json.loads(function.get_function_json())["bindings"][0]
+    decoded = EventGridEventInConverter.decode(meta.Datum(json.dumps(event), "json"), trigger_metadata=None)
+    return function.get_user_function()(**{binding["name"]: decoded})

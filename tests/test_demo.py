@@ -26,4 +26,6 @@ def test_the_demo_submits_once_records_it_and_ignores_the_duplicate():
     assert out.count("[azure-ml stand-in] accepted run") == 1
     assert '"outcome": "submitted"' in out and '"outcome": "duplicate"' in out
     assert "state=submitted" in out and "accepted 1 run(s) for 2 deliveries" in out
+    assert '"outcome": "run_completed"' in out and out.count('"outcome": "run_completed"') == 1
+    assert "run status=completed" in out
     assert out.rstrip().endswith("done")

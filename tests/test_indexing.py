@@ -34,11 +34,28 @@ HTTP_ROUTES = {"http_start_run": ("runs", "POST"), "http_list_runs": ("runs", "G
                "http_health": ("health", "GET")}
 PAGE_FUNCTIONS = ("http_status_page",)
 """HTTP functions that answer HTML (the status page: GET and POST, tested in tests/test_status_page.py)."""
+RUN_STATUS_FUNCTIONS = ("record_run_status", "poll_run_status")
+"""Each run's status in Azure ML onto its record: the run-event function and its fallback timer."""
 
 
 def test_the_app_has_exactly_the_expected_functions():
     assert sorted(indexed_functions()) == sorted(
-        [BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS])
+        [BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS, *RUN_STATUS_FUNCTIONS])
+
+
+def test_the_run_event_function_takes_event_grid_events_in_either_schema():
+    assert json.loads(indexed_function("record_run_status").get_function_json()) == {
+        "scriptFile": "function_app.py", "bindings": [{"direction": "IN", "type": "eventGridTrigger", "name": "event"}]}
+
+
+@pytest.mark.integration  # starts a process
+def test_the_run_status_fallback_runs_every_10_minutes_unless_a_setting_says_otherwise():
+    assert json.loads(indexed_function("poll_run_status").get_function_json())["bindings"] == [
+        {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "0 */10 * * * *",
+         "runOnStartup": False, "useMonitor": True}]
+    result = index_in_fresh_process(RUN_STATUS_POLL_SCHEDULE="0 0 * * * *")
+    assert json.loads(result.stdout.splitlines()[-1])["poll_run_status"]["bindings"][0]["schedule"] == (
+        "0 0 * * * *")
 
 
 @pytest.mark.parametrize("name", sorted(HTTP_ROUTES))
@@ -108,7 +125,8 @@ def test_a_bad_setting_or_schedule_still_indexes_every_other_function_and_health
         tmp_path, setting, value, problem):
     result, answer = index_and_ask_health(**{setting: value(tmp_path) if callable(value) else value})
 
-    assert answer["functions"] == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS])
+    assert answer["functions"] == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS,
+                                          *RUN_STATUS_FUNCTIONS])
     assert answer["status"] == 503 and answer["health"]["configuration"]["ok"] is False
     assert any(problem in line for line in answer["health"]["configuration"]["problems"]), answer["health"]
     assert problem in result.stderr  # logged at indexing too

@@ -14,8 +14,14 @@ from lark.exceptions import LarkError
 
 from shared.rules import settings
 from shared.rules.config_loader import load_config
+from shared.rules.payloads import TRIGGERED_BY
 from tests.support.harness import PROJECT_ROOT, indexed_functions
-from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, parsed, resolve
+from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
+
+EVENTS_SH, EVENTS_PS1 = HOOK_SH.with_name("postdeploy-run-events.sh"), HOOK_PS1.with_name("postdeploy-run-events.ps1")
+AML_EVENTS_TOPIC = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/"
+                    "Microsoft.EventGrid/systemTopics/evgt-aml-abc123")
+EVENTS_KEY = "fake-eventgrid-extension-key-0123456789=="
 
 WORKSPACE_ID = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/"
                 "Microsoft.MachineLearningServices/workspaces/ml-ws")
@@ -97,7 +103,7 @@ def test_a_deliberately_broken_copy_of_a_template_fails_to_parse(tmp_path):
 def test_the_infra_has_every_expected_template_and_uses_local_modules_only():
     assert [str(path.relative_to(INFRA)) for path in bicep_files()] == [
         "app/function.bicep", "app/identity.bicep", "app/monitoring.bicep", "app/roles.bicep", "app/storage.bicep",
-        "app/watched.bicep", "app/workspace-role.bicep", "main.bicep"]
+        "app/watched.bicep", "app/workspace-events.bicep", "app/workspace-role.bicep", "main.bicep"]
     for path in bicep_files():
         for name, module in parsed(str(path.relative_to(INFRA)))["modules"].items():
             assert module["type"] == "local", (path, name)
@@ -218,8 +224,9 @@ def test_each_scope_gets_the_roles_the_app_needs_there():
 
 
 def test_nothing_in_infra_or_the_hooks_holds_an_account_key_a_connection_string_or_lists_keys():
-    texts = {path: path.read_text(encoding="utf-8") for path in [*INFRA.rglob("*"), HOOK_SH, HOOK_PS1,
-                                                                 PROJECT_ROOT / "azure.yaml"] if path.is_file()}
+    texts = {path: path.read_text(encoding="utf-8") for path in [*INFRA.rglob("*"), HOOK_SH, HOOK_PS1, EVENTS_SH,
+                                                                 EVENTS_PS1, PROJECT_ROOT / "azure.yaml"]
+             if path.is_file()}
     for pattern in (r"AccountKey", r"DefaultEndpointsProtocol", r"listKeys\s*\(", r"listAccountSas",
                     r"SharedAccessSignature", r"UseDevelopmentStorage", r"@secure"):
         hits = [str(path) for path, text in texts.items() if re.search(pattern, text, re.IGNORECASE)]
@@ -296,13 +303,18 @@ def subscription_body(prefix: str, suffix: str) -> dict:
                "subjectBeginsWith": f"/blobServices/default/containers/training-data/blobs/{prefix}"}
     if suffix:
         subject["subjectEndsWith"] = suffix
+    return webhook_subscription("https://func-abc123.azurewebsites.net/runtime/webhooks/blobs?"
+                                f"functionName=Host.Functions.start_runs_for_new_blob&code={KEY}",
+                                {**subject, "isSubjectCaseSensitive": False})
+
+
+def webhook_subscription(endpoint: str, event_filter: dict) -> dict:
+    """A subscription as both hooks put it: one event a delivery, 30 attempts in 24 hours, then dead-lettered."""
     return {"properties": {
         "destination": {"endpointType": "WebHook", "properties": {
-            "endpointUrl": "https://func-abc123.azurewebsites.net/runtime/webhooks/blobs?"
-                           f"functionName=Host.Functions.start_runs_for_new_blob&code={KEY}",
-            "maxEventsPerBatch": 1, "preferredBatchSizeInKilobytes": 64}},
+            "endpointUrl": endpoint, "maxEventsPerBatch": 1, "preferredBatchSizeInKilobytes": 64}},
         "eventDeliverySchema": "EventGridSchema",
-        "filter": {**subject, "isSubjectCaseSensitive": False},
+        "filter": event_filter,
         "retryPolicy": {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440},
         "deadLetterWithResourceIdentity": {
             "identity": {"type": "UserAssigned", "userAssignedIdentity": HOOK_ENV["AZURE_MANAGED_IDENTITY_ID"]},
@@ -411,4 +423,67 @@ def test_a_rules_file_prefix_naming_a_setting_fails_clearly_and_creates_nothing(
 def test_azure_yaml_runs_the_hooks_after_deploy_on_both_shells():
     text = (PROJECT_ROOT / "azure.yaml").read_text(encoding="utf-8")
     assert "postdeploy:" in text and "run: ./scripts/postdeploy.sh" in text and "run: ./scripts/postdeploy.ps1" in text
+    assert "run: ./scripts/postdeploy.sh && ./scripts/postdeploy-run-events.sh" in text
+    assert "run: ./scripts/postdeploy.ps1; if ($?) { ./scripts/postdeploy-run-events.ps1 }" in text
     assert "host: function" in text and "language: python" in text
+
+
+def test_the_workspace_gets_a_system_topic_for_its_run_events_in_its_own_resource_group():
+    topic = parsed("app/workspace-events.bicep")["resources"]["systemTopic"]["config"]
+    assert topic["properties"]["topicType"] == "Microsoft.MachineLearningServices.Workspaces"
+    assert dotted(topic["properties"]["source"]) == "workspace.id" and dotted(topic["location"]) == "workspace.location"
+    module = parsed("main.bicep")["modules"]["workspaceEvents"]
+    assert json.dumps(module["config"]["scope"]) == json.dumps(parsed("main.bicep")["modules"]["workspaceRole"][
+        "config"]["scope"])
+    assert "AML_EVENTS_TOPIC_ID" in parsed("main.bicep")["outputs"]
+
+
+def test_the_run_event_hooks_send_to_the_run_event_functions_indexed_name_and_are_twins():
+    (events_function,) = [name for name, function in indexed_functions().items()
+                          if json.loads(function.get_function_json())["bindings"][0]["type"] == "eventGridTrigger"]
+    assert hook_constant(EVENTS_SH, "EVENTS_FUNCTION") == hook_constant(EVENTS_PS1, "EVENTS_FUNCTION") == (
+        events_function)
+    for constant in ("TRIGGERED_BY", "API_VERSION"):
+        assert hook_constant(EVENTS_SH, constant) == hook_constant(EVENTS_PS1, constant)
+    assert hook_constant(EVENTS_SH, "TRIGGERED_BY") == TRIGGERED_BY
+    assert az_commands(EVENTS_SH) == az_commands(EVENTS_PS1) == az_commands(HOOK_SH)
+    assert required_hook_variables(EVENTS_SH) == required_hook_variables(EVENTS_PS1)
+    assert hook_variables(EVENTS_SH) == hook_variables(EVENTS_PS1) <= set(parsed("main.bicep")["outputs"])
+
+
+def run_events_body(labels: str) -> dict:
+    return webhook_subscription(
+        f"https://func-abc123.azurewebsites.net/runtime/webhooks/eventgrid?functionName=record_run_status&code={EVENTS_KEY}",
+        {"includedEventTypes": ["Microsoft.MachineLearningServices.RunStatusChanged",
+                                "Microsoft.MachineLearningServices.RunCompleted"],
+         "advancedFilters": [{"operatorType": "StringIn", "key": f"data.{labels}.triggered_by",
+                              "values": ["aml-pipeline-trigger"]}]})
+
+
+@pytest.mark.integration  # starts the hook
+def test_the_run_event_hook_subscribes_the_function_to_runs_tagged_or_labelled_by_the_app(tmp_path):
+    az = FakeAz(tmp_path, blobs_extension=None, eventgrid_extension=EVENTS_KEY)
+
+    first, second = (az.run_hook(EVENTS_SH, AML_EVENTS_TOPIC_ID=AML_EVENTS_TOPIC) for _ in range(2))
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "created Event Grid subscription aml-trigger-run-events-runtags" in first.stdout
+    assert "updated Event Grid subscription aml-trigger-run-events-runproperties" in second.stdout
+    assert [call["body"] for call in az.calls() if "body" in call] == [
+        run_events_body("runTags"), run_events_body("runProperties")] * 2
+    assert sorted(az.resources()) == [f"{AML_EVENTS_TOPIC}/eventSubscriptions/aml-trigger-run-events-runproperties",
+                                      f"{AML_EVENTS_TOPIC}/eventSubscriptions/aml-trigger-run-events-runtags"]
+    assert EVENTS_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
+    assert list(az.tmp.iterdir()) == []
+
+
+@pytest.mark.integration  # starts the hook
+def test_a_missing_eventgrid_extension_key_fails_clearly_and_creates_nothing(tmp_path):
+    az = FakeAz(tmp_path, blobs_extension=KEY, eventgrid_extension=None)
+
+    result = az.run_hook(EVENTS_SH, AML_EVENTS_TOPIC_ID=AML_EVENTS_TOPIC)
+
+    assert result.returncode == 1
+    assert ("postdeploy: could not read the eventgrid_extension system key of func-abc123: it exists once the code "
+            "with the run-event function is deployed") in result.stderr
+    assert az.resources() == {}

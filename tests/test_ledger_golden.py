@@ -16,6 +16,7 @@ from shared.clients.clock import Clock
 from shared.clients.ledger import Claim, Duplicate, Ledger
 from shared.rules.keys import rule_namespace
 from shared.rules.ledger_record import RunState
+from shared.rules.run_status import observed
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}
@@ -66,8 +67,12 @@ def _write_every_kind(container) -> dict[str, dict[str, Any]]:
     ledger.settle(_claim(ledger, "reopened"), RunState.REJECTED, reason="bad data")
     record, etag = ledger.read("rules/r/reopened.json")
     ledger.reopen("rules/r/reopened.json", record, etag, reason="retry requested (was rejected: bad data)")
-    return {key: _stored(container, key)
-            for key in ("claim", "submitted", "reconciled", "rejected", "unknown", "taken-over", "reopened")}
+    ledger.settle(_claim(ledger, "outcome"), RunState.SUBMITTED, run_id="run-3", attempts=1)
+    failed = observed("Failed", "2036-03-01T08:40:00.000Z", started_at="2036-03-01T08:31:00.000Z",
+                      ended_at="2036-03-01T08:39:30.000Z", error={"code": "UserError", "message": "exit code 1"})
+    ledger.update("rules/r/outcome.json", lambda entry: entry.with_outcome(failed))
+    return {key: _stored(container, key) for key in
+            ("claim", "submitted", "reconciled", "rejected", "unknown", "taken-over", "reopened", "outcome")}
 
 
 def test_every_kind_of_record_is_stored_exactly_as_the_golden_file_shows(container):
@@ -81,7 +86,7 @@ def _store(container, key: str, stored: dict[str, Any]) -> None:
         json.dumps(stored["record"], sort_keys=True).encode("utf-8"), metadata=stored["metadata"])
 
 
-@pytest.mark.parametrize("key", ["submitted", "reconciled", "rejected"])
+@pytest.mark.parametrize("key", ["submitted", "reconciled", "rejected", "outcome"])
 def test_a_settled_record_stored_in_todays_format_is_still_a_duplicate(container, key):
     stored = json.loads(GOLDEN.read_text("utf-8"))[key]
     _store(container, key, stored)

@@ -157,10 +157,11 @@ def test_a_past_due_tick_submits_once_for_its_missed_occurrence_and_says_so(app_
 DAILY = "0 0 2 * * *"
 
 
-def fire_at(name: str, day: int, **kwargs):
+def fire_at(name: str, day: int, services=None, **kwargs):
     """Fire schedule ``name`` as its tick for 2 November 2026 + ``day`` days, 02:00 UTC, arrives 0.3 s late."""
     fired_at = datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, tzinfo=UTC)
-    return fire_schedule(name, fired_at=fired_at, past_due=False, services=build_services(os.environ), **kwargs)
+    return fire_schedule(name, fired_at=fired_at, past_due=False, services=services or build_services(os.environ),
+                         **kwargs)
 
 
 def relative_paths(aml) -> list[str]:
@@ -218,7 +219,8 @@ def test_only_if_new_data_skips_until_a_new_version_arrives(app_env, aml, tmp_pa
 
 def test_an_only_if_new_data_skip_in_the_same_process_names_the_run_that_used_the_data(app_env, aml, tmp_path,
                                                                                        monkeypatch):
-    """The second tick meets the data version in the ledger's memory of settled keys, not in storage."""
+    """The second tick reads the data version's record from storage even where this process remembers it: another
+    instance may have released the data since (its run failed in Azure ML)."""
     write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
                                                   only_if_new_data=True)])
     etag = upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)

@@ -26,6 +26,7 @@ from google.protobuf.json_format import MessageToDict
 
 PROTO = Path(__file__).with_name("host_rpc.proto")
 BLOB_FUNCTION = "start_runs_for_new_blob"
+RUN_EVENT_FUNCTION = "record_run_status"
 
 
 def compile_messages(out_dir: Path) -> ModuleType:
@@ -111,6 +112,15 @@ class Host:
         return {**status(response.result), "has_return_value": response.HasField("return_value")}
 
 
+    def invoke_event(self, function: dict[str, Any], event: str) -> dict[str, Any]:
+        """One Event Grid trigger invocation: one element of the delivered array, as JSON TypedData."""
+        [binding] = function["raw_bindings"]
+        response = self.send("invocation_request", invocation_request=self.protos.InvocationRequest(
+            invocation_id="invocation-1", function_id=function["function_id"],
+            input_data=[self.protos.ParameterBinding(name=binding["name"], data=self.protos.TypedData(json=event))]))
+        return {**status(response.result), "has_return_value": response.HasField("return_value")}
+
+
 def main(argv: list[str]) -> None:
     app_dir = Path(argv[0]).resolve()
     with tempfile.TemporaryDirectory() as out_dir:
@@ -120,6 +130,9 @@ def main(argv: list[str]) -> None:
             container, blob, *connection = argv[argv.index("--invoke-blob") + 1:]
             report["invocation"] = host.invoke_blob(report["functions"][BLOB_FUNCTION], container, blob,
                                                     connection[0] if connection else "WATCH_STORAGE")
+        if "--invoke-event" in argv:
+            report["invocation"] = host.invoke_event(report["functions"][RUN_EVENT_FUNCTION],
+                                                     argv[argv.index("--invoke-event") + 1])
         host.worker.stop_threadpool_executor()
     print(json.dumps(report), flush=True)
 

@@ -84,6 +84,19 @@ def test_a_blob_invocation_with_model_binding_data_starts_one_run_at_the_stand_i
     assert (record["state"], record["run_id"]) == ("submitted", run.run_id)
 
 
+def test_a_run_event_invocation_lands_the_runs_status_on_its_record(app_env, aml):
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    run_worker(PROJECT_ROOT, "--invoke-blob", container, "machines.csv")
+    [run] = aml.accepted
+    aml.set_status(run.run_id, "Completed")
+
+    report = run_worker(PROJECT_ROOT, "--invoke-event", json.dumps(aml.run_event(run.run_id, schema="cloudevents")))
+
+    assert report["invocation"] == {"status": "Success", "has_return_value": False}
+    assert ledger_record("default", container, "machines.csv", etag)["run"]["status"] == "completed"
+
+
 def test_an_invocation_naming_an_unknown_connection_fails_clearly_and_starts_nothing(app_env, aml):
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, "machines.csv", SAMPLE_CSV)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError
@@ -96,6 +97,14 @@ def run_id_of(request: SubmitRequest, response: requests.Response) -> str | Fail
         return Failure(f"Azure ML answered {response.status_code} without a run id in {request.run_id_field!r}",
                        answer=Answer(response.status_code))
     return found
+
+
+def json_of(response: requests.Response) -> Any:
+    """A GET's JSON answer (a run's status), or why there is none."""
+    try:
+        return response.json()
+    except ValueError:
+        return Failure(f"Azure ML answered {response.status_code} with no JSON", answer=Answer(response.status_code))
 
 
 def page_of(lookup: RunLookup, response: requests.Response) -> tuple[list[str], str | None] | Failure:

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from azure.core.exceptions import AzureError
 
-from shared.clients.aml_answers import Answer, Failure, first_line, never_sent, page_of, refusal, run_id_of
+from shared.clients.aml_answers import Answer, Failure, first_line, json_of, never_sent, page_of, refusal, run_id_of
 from shared.clients.auth import TokenProvider
 from shared.clients.clock import SYSTEM_CLOCK, Clock
 from shared.rules.config_model import RetrySettings
@@ -111,6 +111,13 @@ class PipelineSubmitter:
         """A run carrying ``lookup``'s key, looked for until the listing delay since an attempt that may have
         started it (``unknown_for`` seconds ago) has passed; never a POST."""
         return self._look_up(lookup, deadline, self._clock.monotonic() - unknown_for + self._retry.listing_delay, 0)
+
+    def read_json(self, url: str, scope: str, deadline: float) -> Any:
+        """One GET's JSON answer (a run's status), with submission's token, retries, deadline and timeouts; the URL
+        is derived from a validated target. SubmitError when Azure ML will not answer."""
+        call = _Call(scope, functools.partial(self._send, "GET", url, None, {}),
+                     json_of, (200,))
+        return self._retrying(call, deadline, 0)[0]
 
     def _look_up(self, lookup: RunLookup, deadline: float, until: float, attempts: int) -> str | None:
         """A run carrying the key, looking again until ``until`` (the listing delay after the unknown attempt)."""

@@ -17,7 +17,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,7 @@ from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 from shared.clients.clock import SYSTEM_CLOCK, Clock
 from shared.clients.storage import CLIENT_OPTIONS, RequestOptions
 from shared.rules.errors import Conflict, Unavailable
-from shared.rules.keys import record_name
+from shared.rules.keys import ACTIVE_PREFIX, active_marker, active_prefix, record_name
 from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
 SETTLED_MEMORY = 4096
@@ -40,6 +40,8 @@ MIN_REQUEST_SECONDS = 1.0
 SERVER_CLOCK_RESOLUTION = 1.0
 """``Date`` and ``Last-Modified`` are whole seconds: an age may read up to 1 s long, so the time an earlier owner's
 run has had to appear in Azure ML's listing is counted 1 s short, never long."""
+MAX_UPDATE_RACES = 16
+"""Conditional writes of one record an update may lose to concurrent writers before it gives up for now."""
 RETRIED_TRY_SECONDS = 4.0
 """A request is retried only if each try can still have this long: a write to blob storage takes well under it."""
 
@@ -105,8 +107,25 @@ class Duplicate:
         return self.entry.to_json()
 
 
+@dataclass(frozen=True)
+class ActiveRun:
+    """A run started and not yet seen to end, as its marker's listing shows it: no record read."""
+
+    marker: str
+    record: str
+    run_id: str
+    since: datetime
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parsed(text: str | None) -> datetime | None:
+    try:
+        return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 class Ledger:
@@ -126,10 +145,13 @@ class Ledger:
         self._settled: OrderedDict[str, LedgerRecord] = OrderedDict()
         self._settled_lock = threading.Lock()
 
-    def claim(self, namespace: str, key: str, subject: dict[str, Any], deadline: float) -> Claim | Duplicate:
-        """Claim ``key`` in ``namespace``, or learn that it is settled; wait for a live owner until ``deadline``."""
+    def claim(self, namespace: str, key: str, subject: dict[str, Any], deadline: float, *,
+              use_memory: bool = True) -> Claim | Duplicate:
+        """Claim ``key`` in ``namespace``, or learn that it is settled; wait for a live owner until ``deadline``.
+        ``use_memory=False``: ask storage even if this process remembers the key settled (a record another process
+        may reopen, such as the data a failed run used)."""
         name = record_name(namespace, key)
-        remembered = self._remembered(name)
+        remembered = self._remembered(name) if use_memory else None
         if remembered is not None:
             return Duplicate(remembered)
         self._ensure_container()
@@ -182,6 +204,57 @@ class Ledger:
         except ResourceModifiedError:
             raise ClaimLostError(f"{name} changed while it was being reopened") from None
 
+    def update(self, name: str, change: Callable[[LedgerRecord], LedgerRecord | None]
+               ) -> tuple[LedgerRecord, LedgerRecord] | None:
+        """Apply ``change`` to record ``name``: one read, and one write only if the record is still as read (its
+        ETag) and ``change`` changed it; a write lost to a concurrent writer reads and applies again. The record
+        before and after (the same when nothing changed), or None when there is no such record."""
+        for _ in range(MAX_UPDATE_RACES):
+            found = self.read(name)
+            if found is None:
+                return None
+            before = LedgerRecord.from_json(found[0])
+            after = change(before)
+            if after is None or after == before:
+                return before, before
+            try:
+                self._write(name, after, etag=found[1])
+            except ResourceModifiedError:
+                continue
+            with self._settled_lock:
+                self._settled.pop(name, None)
+            return before, after
+        raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
+
+    def mark_active(self, namespace: str, key: str, run_id: str) -> None:
+        """Note that ``key``'s run is in flight: an empty blob whose metadata names the record, the run and when
+        (to the millisecond: Last-Modified has whole seconds, too coarse to tell oldest first)."""
+        self._container.get_blob_client(active_marker(namespace, key)).upload_blob(
+            b"", overwrite=True, metadata={"record": record_name(namespace, key), "run_id": run_id,
+                                           "since": _iso(self._clock.now())})
+
+    def clear_active(self, namespace: str, key: str) -> None:
+        """The run ended: its marker goes (already gone is fine: a repeated event, or the fallback was first)."""
+        with contextlib.suppress(ResourceNotFoundError):
+            self._container.delete_blob(active_marker(namespace, key))
+
+    def active_runs(self, owner: str = "") -> list[ActiveRun]:
+        """Runs in flight, oldest first, from the markers' listing alone: as many requests as pages of markers
+        (5,000 each), however many records the ledger holds. ``owner``: one rule's or schedule's namespace."""
+        prefix = active_prefix(owner) if owner else ACTIVE_PREFIX
+        found = [ActiveRun(blob.name, blob.metadata["record"], blob.metadata["run_id"],
+                           _parsed(blob.metadata.get("since")) or blob.last_modified)
+                 for page in self.listing(prefix) for blob in page
+                 if blob.metadata and {"record", "run_id"} <= blob.metadata.keys()]
+        return sorted(found, key=lambda run: (run.since, run.marker))
+
+    def has_active_run(self, owner: str) -> bool:
+        """Whether a run of ``owner`` (a rule's or schedule's namespace) is in flight: one listing of one page of
+        one marker, the question max_active_runs asks."""
+        self._ensure_container()
+        pages = self._container.list_blobs(name_starts_with=active_prefix(owner), results_per_page=1).by_page()
+        return any(True for _ in next(iter(pages), []))
+
     def remember(self, name: str, document: dict[str, Any]) -> None:
         """Store a small state document (not a claim record), last writer wins."""
         self._ensure_container()
@@ -223,11 +296,9 @@ class Ledger:
             return self._settled.get(name)
 
     def _remember_settled(self, name: str, record: LedgerRecord) -> None:
-        """Keep what a duplicate's decision needs (final states never change but by an operator's reopen): the
-        state, the run, and the occurrence that used it, which a schedule's "no new data" skip names."""
-        occurrence = (record.subject or {}).get("occurrence")
-        kept = LedgerRecord(state=record.state, run_id=record.run_id,
-                            subject=None if occurrence is None else {"occurrence": occurrence})
+        """Keep what a duplicate's decision needs: the state and the run. Final states never change but by an
+        operator's reopen, or by the release of data whose run failed, which its claims never take from memory."""
+        kept = LedgerRecord(state=record.state, run_id=record.run_id)
         with self._settled_lock:
             self._settled[name] = kept
             self._settled.move_to_end(name)

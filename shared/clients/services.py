@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from azure.storage.blob import ContainerClient
@@ -34,6 +35,8 @@ class Services:
     watched: ContainerClient
     """The watched container, for data a schedule picks at fire time."""
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The wall clock a run's status is observed by."""
 
 
 def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Services:

@@ -3,6 +3,8 @@ rejected one's trigger run again."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,9 +28,14 @@ from shared.rules.keys import (
 )
 from shared.rules.ledger_record import RunState
 from shared.rules.redaction import masked
+from shared.rules.run_status import TERMINAL, RunStatus
 from shared.rules.stamps import stamp_key, stamped_query
 
 _STATES = tuple(state.value for state in RunState)
+RUN_STATUSES = tuple(status.value for status in RunStatus)
+_TERMINAL = frozenset(status.value for status in TERMINAL)
+FOLLOW_INTERVAL = 10.0
+"""Seconds between two reads of a followed record: Azure ML's own clients poll every 2 to 60 s."""
 
 MAX_LIST_LIMIT = 1000
 """Records one listing may return: each one is a blob read."""
@@ -43,18 +50,20 @@ def list_limit(text: str) -> int:
 
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
               state: str | None = None, since: str | None = None, until: str | None = None,
-              limit: int = 50, blob: str | None = None, etag: str | None = None) -> list[dict[str, Any]]:
-    """Trigger records, newest first, filtered on the listing (state, time) before any record is read; with
-    ``blob``, the records of that blob's version (``runs_of_blob``)."""
+              run_status: str | None = None, limit: int = 50, blob: str | None = None,
+              etag: str | None = None) -> list[dict[str, Any]]:
+    """Trigger records, newest first, filtered on the listing (state, run status, time) before any record is read;
+    with ``blob``, the records of that blob's version (``runs_of_blob``)."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     if blob is not None or etag is not None:
-        if blob is None or schedule or since or until:
+        if blob is None or schedule or since or until or run_status:
             raise InvalidInput("blob finds one version's records (etag: which one): give rule or state with it, "
-                               "not schedule, since or until")
+                               "not schedule, run_status, since or until")
         return [run for run in runs_of_blob(services, blob, etag, rule=rule)
                 if state is None or run["state"] == state][:limit]
-    listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until)
+    listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until,
+                         run_status=run_status)
     return read_runs(services, listed[:limit])
 
 
@@ -93,17 +102,22 @@ def stamped_blobs(services: Services, *, rule: str, state: str | None = None) ->
 
 
 def listed_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
-                state: str | None = None, since: str | None = None, until: str | None = None) -> list[BlobProperties]:
-    """The records a listing matches, newest first, from the ledger's listing alone: no record is read."""
+                state: str | None = None, since: str | None = None, until: str | None = None,
+                run_status: str | None = None) -> list[BlobProperties]:
+    """The records a listing matches, newest first, from the ledger's listing alone (a record's run status is in
+    its metadata): no record is read."""
     if rule and schedule:
         raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
+    if run_status is not None and run_status not in RUN_STATUSES:
+        raise InvalidInput(f"run_status must be one of {', '.join(RUN_STATUSES)}")
     after, before = moment(since, "since"), moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"{schedule_namespace(schedule)}/"] if schedule else list(RECORD_PREFIXES))
     listed = [blob for prefix in prefixes for page in services.ledger.listing(prefix) for blob in page
               if (state is None or (blob.metadata or {}).get("state") == state)
+              and (run_status is None or (blob.metadata or {}).get("run_status") == run_status)
               and (after is None or blob.last_modified >= after) and (before is None or blob.last_modified <= before)]
     listed.sort(key=lambda blob: blob.last_modified, reverse=True)
     return listed
@@ -117,10 +131,33 @@ def read_runs(services: Services, listed: list[BlobProperties]) -> list[dict[str
 def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
     """A record as a listing shows it: secrets masked (an error Azure ML echoed, a manual run's secret parameter),
     the record itself unchanged; the run link keeps its workspace query."""
-    fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error")
+    fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error", "run")
     shown = {field: record[field] for field in fields if record.get(field) is not None}
     return {"record": name, **{field: value if field == "run_url" else masked(value, name=field)
                                for field, value in shown.items()}}
+
+
+def follow(services: Services, record: str, *, interval: float = FOLLOW_INTERVAL, timeout: float = 86400.0,
+           sleep: Callable[[float], None] = time.sleep) -> Iterator[dict[str, Any]]:
+    """One record as its run goes on: its summary each time it changes, until the run ends in Azure ML, the record
+    settles without a run (rejected, skipped, failed), or ``timeout`` seconds pass (by the services' clock)."""
+    if not RECORD_NAME.fullmatch(record):
+        raise InvalidInput("record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
+    stop, shown = services.monotonic() + timeout, None
+    while True:
+        found = services.ledger.read(record)
+        if found is None:
+            raise NotFound(f"no record {record}")
+        summary = _summary(record, found[0])
+        if summary != shown:
+            shown = summary
+            yield summary
+        status = (summary.get("run") or {}).get("status")
+        if summary.get("state") not in ("claimed", "submitted") or status in _TERMINAL:
+            return
+        if services.monotonic() + interval > stop:
+            return
+        sleep(interval)
 
 
 def moment(value: str | None, what: str) -> datetime | None:
@@ -128,10 +165,10 @@ def moment(value: str | None, what: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"{what} must be an ISO 8601 time such as 2026-11-22T02:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def retry(services: Services, *, record: str, deadline: float | None = None) -> Decision:

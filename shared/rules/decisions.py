@@ -27,14 +27,20 @@ class Outcome(str, enum.Enum):
     SKIPPED = RunState.SKIPPED.value
     SUBMITTED = RunState.SUBMITTED.value
     FAILED = RunState.FAILED.value
+    RUN_COMPLETED = "run_completed"
+    RUN_FAILED = "run_failed"
+    RUN_CANCELED = "run_canceled"
+    """A submitted run reached a terminal status in Azure ML: one line each, when its record first learns it."""
 
     @property
     def state(self) -> RunState | None:
         """The record state this outcome settles a key in; None when it settles none."""
-        return None if self in (Outcome.IGNORED, Outcome.DUPLICATE) else RunState(self.value)
+        return RunState(self.value) if self.value in _STATE_WORDS else None
 
 
-_LEVELS = {Outcome.REJECTED: logging.WARNING, Outcome.FAILED: logging.ERROR}
+_STATE_WORDS = frozenset(state.value for state in RunState) - {RunState.CLAIMED.value}
+_LEVELS = {Outcome.REJECTED: logging.WARNING, Outcome.FAILED: logging.ERROR, Outcome.RUN_FAILED: logging.ERROR,
+           Outcome.RUN_CANCELED: logging.WARNING}
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,9 @@ class Decision:
     took_over: bool | None = None
     reconciled: bool | None = None
     """The run was found in Azure ML's listing after an unknown outcome, and adopted without a POST."""
+    run_status: str | None = None
+    duration_seconds: float | None = None
+    event_id: str | None = None
 
     def fields(self) -> dict[str, object]:
         """The set fields, as logs and answers show them: a secret that reached a reason (an echoed error) masked."""

@@ -64,6 +64,26 @@ def record_name(namespace: str, key: str) -> str:
     return f"{namespace}/{key}.json"
 
 
+ACTIVE_PREFIX = "active/"
+"""Where a marker per run started and not yet ended lives, beside the records: the listing of active runs."""
+
+
+def active_owner(namespace: str) -> str:
+    """Whose active runs a record's run counts among: a rule's manual runs count as the rule's own."""
+    kind, _, name = namespace.partition("/")
+    return rule_namespace(name) if kind == "manual" else namespace
+
+
+def active_marker(namespace: str, key: str) -> str:
+    """The marker of a run in flight, under its rule's or schedule's prefix: "is a run of this rule active?" is
+    one listing of ``active_prefix(rule_namespace(rule))`` with a page of one, whatever number of records it has."""
+    return f"{active_prefix(active_owner(namespace))}{key}.json"
+
+
+def active_prefix(owner: str) -> str:
+    return f"{ACTIVE_PREFIX}{owner}/"
+
+
 RECORD_PREFIXES = tuple(namespace("") for namespace in (rule_namespace, schedule_namespace, manual_namespace))
 """The records runs lists and retry reopens: every run's own record (a data claim is not a run)."""
 RECORD_NAME = re.compile("(?:" + "|".join(re.escape(prefix) for prefix in RECORD_PREFIXES) + ")"

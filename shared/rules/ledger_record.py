@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from shared.rules.redaction import masked
+from shared.rules.run_status import RunOutcome
 
 SCHEMA_VERSION = 1
 HISTORY_LIMIT = 20
@@ -80,6 +81,8 @@ class LedgerRecord:
     run_id: str | None = None
     reason: str | None = None
     history: tuple[Mapping[str, Any], ...] = ()
+    run: Mapping[str, Any] | None = None
+    """What became of the run in Azure ML (``RunOutcome.to_json``); absent until its first status is known."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Every other stored key (run_url, attempts, error, data, ...), kept as stored."""
 
@@ -123,20 +126,35 @@ class LedgerRecord:
         return replace(self, state=RunState.FAILED.value, retryable=True, reason=reason, updated_at=at,
                        history=tuple(history))
 
+    @property
+    def outcome(self) -> RunOutcome | None:
+        """The run's outcome in Azure ML, as far as it is known."""
+        return None if self.run is None else RunOutcome.from_json(self.run)
+
+    def with_outcome(self, outcome: RunOutcome) -> LedgerRecord:
+        """This record with what is now known of its run; Azure ML's error masked like any echoed text."""
+        document = outcome.to_json()
+        if "error" in document:
+            document["error"] = masked(document["error"])
+        return replace(self, run=document)
+
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str] | None) -> LedgerRecord:
         """What a listing shows of a record (its blob metadata): enough for a verdict, without reading it."""
         metadata = metadata or {}
         expiry = metadata.get("claim_expiry")
+        status = metadata.get("run_status")
         return cls(state=metadata.get("state"), retryable=metadata.get("retryable") == "true",
-                   claim_expiry_seconds=None if expiry is None else float(expiry))
+                   claim_expiry_seconds=None if expiry is None else float(expiry),
+                   run=None if status is None else {"status": status})
 
     def metadata(self) -> dict[str, str] | None:
         """The blob metadata stored beside the record, which the sweep judges from a listing without reading it."""
         if self.state is None:
             return None
         expiry = {} if self.claim_expiry_seconds is None else {"claim_expiry": str(self.claim_expiry_seconds)}
-        return {"state": self.state, "retryable": str(bool(self.retryable)).lower(), **expiry}
+        status = {} if self.run is None else {"run_status": str(self.run.get("status"))}
+        return {"state": self.state, "retryable": str(bool(self.retryable)).lower(), **expiry, **status}
 
 
 def new_claim(namespace: str, key: str, subject: Mapping[str, Any], owner: str, at: str, expiry: float,

@@ -87,9 +87,15 @@ def run_lookup(target: Target, experiment: str, key: str) -> RunLookup | None:
     if target.kind.is_v1:
         return RunLookup(url=f"{parts.scheme}://{parts.netloc}/history/v1.0{target.workspace.arm_path}/experiments/"
                              f"{quote(experiment, safe='')}/runs:query", scope=target.scope, key=key, v1=True)
-    if is_loopback(parts.hostname or ""):
-        arm, scope = f"{parts.scheme}://{parts.netloc}", ARM_SCOPE  # the local stand-in serves ARM too
-    else:
-        host = (parts.hostname or "").lower()
-        arm, scope = next(value for suffix, value in ARM_FOR_SCORING_HOST.items() if host.endswith(suffix))
+    arm, scope = arm_root(target)
     return RunLookup(url=f"{arm}{target.workspace.arm_path}/jobs", scope=scope, key=key, v1=False)
+
+
+def arm_root(target: Target) -> tuple[str, str]:
+    """The ARM endpoint and token scope of a batch endpoint's cloud (the Jobs API is an ARM API), from its
+    validated scoring host; on a loopback host, the local stand-in (which serves ARM too)."""
+    parts = urlsplit(target.url)
+    if is_loopback(parts.hostname or ""):
+        return f"{parts.scheme}://{parts.netloc}", ARM_SCOPE
+    host = (parts.hostname or "").lower()
+    return next(value for suffix, value in ARM_FOR_SCORING_HOST.items() if host.endswith(suffix))

@@ -174,6 +174,12 @@ SWEEP_SCHEDULE = Setting(
 SWEEP_MAX_BLOBS = Setting(
     "SWEEP_MAX_BLOBS", "the catch-up sweep's cap on blob versions per run", default="100", minimum=1,
     maximum=100_000, whole=True)
+RUN_STATUS_POLL_SCHEDULE = Setting(
+    "RUN_STATUS_POLL_SCHEDULE", "the run-status fallback's NCRONTAB: asks Azure ML about runs submitted and not yet "
+    "ended, where run events are not wired (at most once a minute)", default="0 */10 * * * *")
+RUN_STATUS_POLL_MAX_RUNS = Setting(
+    "RUN_STATUS_POLL_MAX_RUNS", "the run-status fallback's cap on runs asked about per tick (oldest first)",
+    default="50", minimum=1, maximum=10_000, whole=True)
 SUBMIT_ATTEMPT_TIMEOUT = Setting(
     "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "time one POST may take; never cut short, so an attempt starts only if it fits "
     "before the deadline. Must be **below** `SUBMIT_DEADLINE_SECONDS`: the claim and blob read come out of the "

@@ -1,9 +1,10 @@
 """A stand-in for the Azure CLI on PATH, for running the postdeploy hooks here: it records each call (argv, and
 the body of a PUT) as a JSON line in ``$FAKE_AZ_CALLS`` and answers the few commands the hooks use the way az
-does, from the state in ``$FAKE_AZ_STATE`` (``{"blobs_extension": <key or null>, "resources": {path: body}}``):
+does, from the state in ``$FAKE_AZ_STATE`` (``{"blobs_extension": <key or null>, "eventgrid_extension": <key or
+null>, "resources": {path: body}}``):
 
-- ``functionapp keys list ... --query systemKeys.blobs_extension -o tsv``: the key, or nothing (az prints
-  nothing for a missing property under ``--query``) and exit 0;
+- ``functionapp keys list ... --query systemKeys.<blobs_extension|eventgrid_extension> -o tsv``: the key, or
+  nothing (az prints nothing for a missing property under ``--query``) and exit 0;
 - ``rest --method get --url U``: the stored resource, or ``Not Found`` on stderr and exit 1, as az rest does;
 - ``rest --method put --url U --body @FILE``: the body must be JSON; stored under U's path and echoed.
 Anything else exits 2, so a hook calling a command the fake does not know fails its test.
@@ -37,9 +38,12 @@ def main(argv: list[str]) -> int:
 
 
 def _answer(argv: list[str], state: dict, call: dict[str, object]) -> int:
-    if argv[:3] == ["functionapp", "keys", "list"] and _option(argv, "--query") == "systemKeys.blobs_extension":
-        if state.get("blobs_extension"):
-            print(state["blobs_extension"])
+    query = _option(argv, "--query") or ""
+    if argv[:3] == ["functionapp", "keys", "list"] and query in ("systemKeys.blobs_extension",
+                                                                 "systemKeys.eventgrid_extension"):
+        key = state.get(query.removeprefix("systemKeys."))
+        if key:
+            print(key)
         return 0
     if argv[:1] == ["rest"]:
         method, url = _option(argv, "--method", "-m"), _option(argv, "--url", "-u")

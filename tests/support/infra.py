@@ -81,23 +81,25 @@ HOOK_ENV = {
 class FakeAz:
     """A bin folder whose ``az`` is the fake, its state (the webhook key, the resources it holds) and its calls."""
 
-    def __init__(self, folder: Path, blobs_extension: str | None) -> None:
+    def __init__(self, folder: Path, blobs_extension: str | None, eventgrid_extension: str | None = None) -> None:
         self.folder = folder
         (folder / "bin").mkdir()
         az = folder / "bin" / "az"
         az.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_AZ}" "$@"\n', encoding="utf-8")
         az.chmod(0o755)
         self.state = folder / "state.json"
-        self.state.write_text(json.dumps({"blobs_extension": blobs_extension, "resources": {}}), encoding="utf-8")
+        keys = {"blobs_extension": blobs_extension, "eventgrid_extension": eventgrid_extension}
+        self.state.write_text(json.dumps({**keys, "resources": {}}), encoding="utf-8")
         self.calls_file = folder / "calls.jsonl"
         self.calls_file.touch()
         self.tmp = folder / "tmp"
         self.tmp.mkdir()
 
-    def run_hook(self, **env: str) -> subprocess.CompletedProcess[str]:
-        """scripts/postdeploy.sh under POSIX sh, as azd's ``shell: sh`` runs it, from the project root."""
+    def run_hook(self, hook: Path = HOOK_SH, **env: str) -> subprocess.CompletedProcess[str]:
+        """A hook (scripts/postdeploy.sh by default) under POSIX sh, as azd's ``shell: sh`` runs it, from the
+        project root."""
         return subprocess.run(
-            ["sh", str(HOOK_SH)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+            ["sh", str(hook)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
             env={"PATH": f"{self.folder / 'bin'}:/usr/bin:/bin", "HOME": str(self.folder),
                  "FAKE_AZ_STATE": str(self.state), "FAKE_AZ_CALLS": str(self.calls_file),
                  "TMPDIR": str(self.tmp), **HOOK_ENV, **env})

@@ -1,0 +1,213 @@
+"""What Azure ML says of a run lands on its record: from a run event, or from the fallback's GET.
+
+The record is found from the run's labels alone (``trigger_key`` with its rule or schedule: no listing), updated
+with one read and one conditional write (a write lost to a concurrent event reads and merges again), and the
+status merged by ``shared.rules.run_status.merged``, so repeated and out-of-order events end the same. When a run
+first reaches a terminal status: one decision line (``run_completed``, ``run_failed`` with Azure ML's error,
+``run_canceled``), its active marker removed, and the data a failed only_if_new_data run used released.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from azure.core.exceptions import AzureError
+
+from shared.clients.aml_client import SubmitError
+from shared.clients.services import Services
+from shared.rules.config_model import AppConfig, RunSpec
+from shared.rules.decisions import Decision, Outcome, log_decision, log_event
+from shared.rules.errors import Unavailable
+from shared.rules.keys import blob_version_key, record_name, schedule_data_namespace
+from shared.rules.ledger_record import LedgerRecord, RunState
+from shared.rules.run_events import RecordRef, parse_run_event, record_for
+from shared.rules.run_reads import status_read
+from shared.rules.run_status import RunOutcome, RunStatus, merged, moment
+from shared.rules.targets import Target
+
+_ENDED = {RunStatus.COMPLETED: Outcome.RUN_COMPLETED, RunStatus.FAILED: Outcome.RUN_FAILED,
+          RunStatus.CANCELED: Outcome.RUN_CANCELED}
+
+
+EVENT_DEADLINE = 20.0
+"""Seconds an event may spend asking Azure ML for a failed run's error: Event Grid counts a delivery unanswered
+after 30 s and delivers it again."""
+
+
+class RecordNotSettledError(Unavailable):
+    """The run's record is still claimed (its submitter has not written the run id yet): the event is retried
+    later, never written over a claim its owner is about to settle."""
+
+
+def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decision | None:
+    """One run event (either schema) onto its record. Ignored, with a logged reason: other event types, runs the
+    app did not start, events from another workspace. MalformedEventError: refused, the host retries it."""
+    event = parse_run_event(envelope)
+    if isinstance(event, str):
+        return _ignored(event, event_id=str(envelope.get("id")))
+    ref = record_for(event.labels)
+    if isinstance(ref, str):
+        return _ignored(ref, run_id=event.run_id, event_id=event.id)
+    about = {"rule": ref.rule, "schedule": ref.schedule, "key": ref.key, "run_id": event.run_id, "event_id": event.id}
+    run = run_spec(services.config, ref)
+    if run is None:
+        return _ignored(f"{ref.schedule or ref.rule} is not in the configuration: its workspace is unknown", **about)
+    if run.target.workspace is None or event.workspace.rstrip("/").lower() != workspace_id(run.target).lower():
+        return _ignored(f"the event comes from {event.workspace or 'no workspace'}, not the workspace "
+                        f"{ref.schedule or ref.rule} runs in", **about)
+    observation = event.observation()
+    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
+    if observation.status is RunStatus.FAILED:  # events carry no error: Azure ML's own word on why
+        observation = merged(observation, _asked(services, run.target, event.run_id, deadline, about)
+                             or observation)
+    return observe_run(services, ref, event.run_id, observation, about)
+
+
+def observe_run(services: Services, ref: RecordRef, run_id: str, observation: RunOutcome,
+                about: Mapping[str, Any], *, clear_ended: bool = False) -> Decision | None:
+    """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None.
+    ``clear_ended``: remove the active marker of a run found ended even if its record already knew (the fallback,
+    cleaning up after an event whose marker removal failed)."""
+    name = record_name(ref.namespace, ref.key)
+    refused: list[str] = []
+
+    def change(record: LedgerRecord) -> LedgerRecord | None:
+        if record.state == RunState.CLAIMED.value:
+            raise RecordNotSettledError(f"{name} is still claimed: its run {run_id} is not recorded yet")
+        if record.state != RunState.SUBMITTED.value or record.run_id != run_id:
+            refused.append(f"the record is {record.state} with run {record.run_id}, not run {run_id}")
+            return None
+        return record.with_outcome(merged(record.outcome, observation))
+
+    result = services.ledger.update(name, change)
+    if result is None or refused:
+        return _ignored(refused[0] if refused else f"no record {name}", **about)
+    before, after = result
+    was, now = before.outcome, after.outcome
+    assert now is not None, "a submitted record's update always leaves an outcome"
+    ended = now.terminal and (was is None or was.status is not now.status)
+    if ended or (clear_ended and now.terminal):
+        _clear_active(services, ref, about)
+    if not ended:
+        return None
+    if now.status is not RunStatus.COMPLETED and ref.schedule is not None:
+        _release_data(services, ref.schedule, after, run_id, now)
+    error = now.error or {}
+    return log_decision(Decision(_ENDED[now.status], run_status=now.status.value, reason=error.get("message"),
+                                 duration_seconds=now.duration_seconds, error_code=error.get("code"),
+                                 run_url=after.extra.get("run_url"), **about))
+
+
+def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[str, int]:
+    """The fallback where run events are not wired: ask Azure ML about runs submitted and not yet seen to end,
+    oldest first, at most ``max_runs`` and within ``budget`` seconds, each GET bounded by the submission deadline.
+    Its requests grow with the runs in flight (one marker listing, then one GET and one record update each),
+    never with the records the ledger holds."""
+    started = services.monotonic()
+    stop = started + budget
+    report = {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
+    runs = services.ledger.active_runs()
+    report["open"] = len(runs)
+    for active in runs:
+        remaining = stop - services.monotonic()
+        if report["asked"] >= max_runs or remaining < services.config.retry.attempt_timeout:
+            report["left"] += 1
+            continue
+        ref = record_ref(active.record)
+        run = None if ref is None else run_spec(services.config, ref)
+        about = {"rule": ref.rule, "schedule": ref.schedule, "key": ref.key} if ref else {"record": active.record}
+        about = {**about, "run_id": active.run_id}
+        if ref is None or run is None:
+            log_event(logging.WARNING, problem="an active run's rule or schedule is not in the configuration",
+                      **about)
+            report["unanswered"] += 1
+            continue
+        report["asked"] += 1
+        deadline = services.monotonic() + min(remaining, services.config.retry.deadline)
+        observation = _asked(services, run.target, active.run_id, deadline, about)
+        if observation is None:
+            report["unanswered"] += 1
+            continue
+        try:
+            decision = observe_run(services, ref, active.run_id, observation, about, clear_ended=True)
+        except (RecordNotSettledError, AzureError) as error:
+            log_event(logging.WARNING, problem=f"status not recorded this time: {type(error).__name__}", **about)
+            continue
+        report["ended"] += decision is not None
+    log_event(logging.INFO, fallback="run status", **report)
+    return report
+
+
+def run_spec(config: AppConfig, ref: RecordRef) -> RunSpec | None:
+    """The run of the rule or schedule ``ref`` belongs to, as configured now: where its status is asked."""
+    if ref.schedule is not None:
+        return next((schedule.run for schedule in config.schedules if schedule.name == ref.schedule), None)
+    return next((rule.run for rule in config.rules if rule.name == ref.rule), None)
+
+
+def record_ref(name: str) -> RecordRef | None:
+    """The record a marker names (``rules/<rule>/<key>.json``, ``manual/...``, ``schedules/...``)."""
+    parts = name.removesuffix(".json").split("/")
+    if len(parts) != 3:
+        return None
+    kind, owner, key = parts
+    if kind == "schedules":
+        return RecordRef(f"{kind}/{owner}", key, schedule=owner)
+    return RecordRef(f"{kind}/{owner}", key, rule=owner) if kind in ("rules", "manual") else None
+
+
+def workspace_id(target: Target) -> str:
+    """The workspace's resource id as Event Grid names it in ``topic`` / ``source``."""
+    workspace = target.workspace
+    assert workspace is not None
+    return (f"/subscriptions/{workspace.subscription}/resourceGroups/{workspace.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace.name}")
+
+
+def _asked(services: Services, target: Target, run_id: str, deadline: float,
+           about: Mapping[str, Any]) -> RunOutcome | None:
+    """Azure ML's own answer on ``run_id`` (status, times, error), or None (logged) when it gives none."""
+    read = status_read(target, run_id)
+    if read is None:
+        log_event(logging.WARNING, problem="the run's status cannot be asked: its target names no workspace", **about)
+        return None
+    try:
+        return read.outcome(services.submitter.read_json(read.url, read.scope, deadline), _now(services))
+    except (SubmitError, ValueError) as error:
+        log_event(logging.WARNING, problem=f"Azure ML gave no status: {error}", **about)
+        return None
+
+
+def _clear_active(services: Services, ref: RecordRef, about: Mapping[str, Any]) -> None:
+    try:
+        services.ledger.clear_active(ref.namespace, ref.key)
+    except AzureError as error:  # the fallback finds the marker, sees the run ended, and removes it
+        log_event(logging.WARNING, problem=f"active marker not removed: {type(error).__name__}", **about)
+
+
+def _release_data(services: Services, schedule: str, record: LedgerRecord, run_id: str, ended: RunOutcome) -> None:
+    """An only_if_new_data schedule's data whose run failed or was canceled is free again: its data record, if it
+    still names this run, becomes a failure for now, which a later occurrence takes over and submits."""
+    data = record.extra.get("data")
+    if not isinstance(data, Mapping) or not data.get("blob") or not data.get("etag"):
+        return
+    key = blob_version_key(services.config.watch_container, str(data["blob"]), str(data["etag"]))
+    reason = f"its run {run_id} ended {ended.status.value} in Azure ML; a later occurrence may use it"
+
+    def release(claim: LedgerRecord) -> LedgerRecord | None:
+        if claim.state != RunState.SUBMITTED.value or claim.run_id != run_id:
+            return None
+        return claim.reopened(_now(services), reason)
+
+    services.ledger.update(record_name(schedule_data_namespace(schedule), key), release)
+
+
+def _now(services: Services) -> str:
+    return moment(services.now())
+
+
+def _ignored(reason: str, **about: Any) -> Decision:
+    return log_decision(Decision(Outcome.IGNORED, reason=reason,
+                                 **{name: value for name, value in about.items() if value is not None}))

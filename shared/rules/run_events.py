@@ -1,0 +1,120 @@
+"""Azure ML's run events as plain values: which run, what status, and which record the run's tags lead to.
+
+Both delivery schemas carry the same ``data`` (``runId``, ``runTags``, ``runProperties``, ``runStatus`` on
+RunStatusChanged); the envelope differs: Event Grid's ``topic``/``eventType``/``eventTime``, CloudEvents'
+``source``/``type``/``time``. RunCompleted fires only on success and carries no ``runStatus``: it means Completed.
+Pure: the trigger hands over a mapping, the flow decides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.rules.errors import InvalidInput
+from shared.rules.keys import manual_namespace, rule_namespace, schedule_namespace
+from shared.rules.payloads import TRIGGERED_BY
+from shared.rules.run_status import RunOutcome, moment, observed, run_status
+
+RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
+RUN_COMPLETED = "Microsoft.MachineLearningServices.RunCompleted"
+RUN_EVENT_TYPES = (RUN_STATUS_CHANGED, RUN_COMPLETED)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class MalformedEventError(InvalidInput):
+    """An event this function cannot read: refused with what is wrong (the host retries, then dead-letters it)."""
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """One run event: what it says of which run, in which workspace, and the labels the run carries."""
+
+    id: str
+    type: str
+    workspace: str
+    """The resource id of the workspace that sent it (``topic``, or ``source`` in CloudEvents)."""
+    time: str
+    run_id: str
+    azure_status: str
+    labels: Mapping[str, str]
+    """The run's tags and properties together (v1 pipeline runs carry the app's labels as tags, v2 jobs as
+    properties), keys as sent."""
+
+    def observation(self) -> RunOutcome:
+        """What the event tells: the status at the event's time. Events carry no start or end of their own, so a
+        running run's event time stands for its start and a terminal one's for its end, until Azure ML's own
+        times (the fallback's GET) replace them."""
+        status = run_status(self.azure_status)
+        return observed(self.azure_status, self.time, started_at=self.time if status.value == "running" else None,
+                        ended_at=self.time if status.terminal else None)
+
+
+def event_moment(value: Any) -> str:
+    """An event's time as records write it; MalformedEventError if there is none or it is not a time."""
+    try:
+        return moment(value)
+    except ValueError as error:
+        raise MalformedEventError(f"the event's time: {error}") from None
+
+
+def parse_run_event(envelope: Mapping[str, Any]) -> RunEvent | str:
+    """The run event in ``envelope`` (either schema), or why it is not one this app handles (another event type);
+    MalformedEventError if it cannot be read."""
+    if not isinstance(envelope, Mapping):
+        raise MalformedEventError(f"an event is a JSON object, not {type(envelope).__name__}")
+    cloud = "specversion" in envelope
+    event_type = envelope.get("type" if cloud else "eventType")
+    if event_type not in RUN_EVENT_TYPES:
+        return f"event type {str(event_type)[:100]!r} is not a run event"
+    data = envelope.get("data")
+    if not isinstance(data, Mapping):
+        raise MalformedEventError(f"{event_type} event {envelope.get('id')!r} has no data object")
+    run_id = data.get("runId")
+    if not isinstance(run_id, str) or not run_id:
+        raise MalformedEventError(f"{event_type} event {envelope.get('id')!r} names no runId")
+    status = "Completed" if event_type == RUN_COMPLETED else data.get("runStatus")
+    if not isinstance(status, str) or not status.strip():
+        raise MalformedEventError(f"RunStatusChanged event {envelope.get('id')!r} for run {run_id} has no runStatus")
+    labels: dict[str, str] = {}
+    for part in ("runProperties", "runTags"):  # tags last: a v1 run's tags are what the app set
+        value = _case_insensitive(data, part)
+        if isinstance(value, Mapping):
+            labels.update({str(name): str(text) for name, text in value.items() if text is not None})
+    return RunEvent(id=str(envelope.get("id")), type=event_type, workspace=str(envelope.get("source" if cloud
+                    else "topic") or ""), time=event_moment(envelope.get("time" if cloud else "eventTime")),
+                    run_id=run_id, azure_status=status, labels=labels)
+
+
+def _case_insensitive(data: Mapping[str, Any], key: str) -> Any:
+    """``data[key]`` whatever its case: the documents write ``RunTags`` where payloads send ``runTags``."""
+    return next((value for name, value in data.items() if str(name).lower() == key.lower()), None)
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """The record a run's labels lead to, and the rule or schedule whose configuration names its target."""
+
+    namespace: str
+    key: str
+    rule: str | None = None
+    schedule: str | None = None
+
+
+def record_for(labels: Mapping[str, str]) -> RecordRef | str:
+    """The record of a run the app started, from its labels alone (no listing), or why the run is not the app's."""
+    if labels.get("triggered_by") != TRIGGERED_BY:
+        return "the run carries no triggered_by tag of this app: not started by it"
+    key = labels.get("trigger_key", "")
+    if not _KEY.fullmatch(key):
+        return "the run's trigger_key tag is not a key this app writes"
+    schedule, rule, manual = labels.get("trigger_schedule"), labels.get("trigger_rule"), labels.get("trigger_manual")
+    name = schedule or rule or ""
+    if not _NAME.fullmatch(name):
+        return "the run names no rule or schedule this app could have"
+    if schedule:
+        return RecordRef(schedule_namespace(schedule), key, schedule=schedule)
+    return RecordRef(manual_namespace(name) if manual else rule_namespace(name), key, rule=name)

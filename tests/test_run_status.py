@@ -1,0 +1,110 @@
+"""The run-status vocabulary and its merge rule, without storage: every Azure ML word maps to one status, and
+observations in any order, repeated or not, end in the same outcome."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from shared.rules.run_status import ACTIVE, TERMINAL, RunOutcome, RunStatus, merged, observed, run_status
+
+
+@pytest.mark.parametrize(("azure", "expected"), [
+    # v1 run history RunStatus and v2 JobStatus
+    ("NotStarted", "queued"), ("Queued", "queued"), ("Preparing", "queued"), ("Provisioning", "queued"),
+    ("Starting", "queued"), ("Unapproved", "queued"), ("Running", "running"), ("Finalizing", "finalizing"),
+    ("CancelRequested", "canceling"), ("NotResponding", "not_responding"), ("Pausing", "paused"),
+    ("Paused", "paused"), ("Unknown", "unknown"), ("Completed", "completed"), ("Failed", "failed"),
+    ("Canceled", "canceled"),
+    # v1 pipeline StatusCode, names and the digits older answers carry
+    ("Finished", "completed"), ("0", "queued"), ("1", "running"), ("2", "failed"), ("3", "completed"),
+    ("4", "canceled"),
+    # the event's runStatus, in whatever case it comes (the schema doc's sample says "failed")
+    ("failed", "failed"), ("COMPLETED", "completed"), (" running ", "running"), ("notstarted", "queued"),
+])
+def test_every_word_azure_ml_uses_maps_to_one_status_whatever_its_case(azure, expected):
+    assert run_status(azure).value == expected
+
+
+def test_a_word_azure_ml_never_used_is_unknown_and_not_terminal():
+    assert run_status("Exploded") is RunStatus.UNKNOWN
+    assert not RunStatus.UNKNOWN.terminal
+
+
+def test_only_completed_failed_and_canceled_are_terminal_the_rest_count_as_active():
+    assert {status.value for status in TERMINAL} == {"completed", "failed", "canceled"}
+    assert {status.value for status in ACTIVE} == {"queued", "running", "finalizing", "canceling", "not_responding",
+                                                    "paused", "unknown"}
+
+
+QUEUED = observed("NotStarted", "2026-11-30T10:00:00Z")
+RUNNING = observed("Running", "2026-11-30T10:00:05Z", started_at="2026-11-30T10:00:04Z")
+FAILED = observed("Failed", "2026-11-30T10:03:00Z", ended_at="2026-11-30T10:02:59Z",
+                  error={"code": "UserError", "message": "train.py exited with code 1"})
+
+
+def test_a_failed_run_keeps_its_start_end_duration_and_error():
+    outcome = merged(merged(QUEUED, RUNNING), FAILED)
+    assert outcome.to_json() == {
+        "status": "failed", "azure_status": "Failed", "observed_at": "2026-11-30T10:03:00Z",
+        "started_at": "2026-11-30T10:00:04Z", "ended_at": "2026-11-30T10:02:59Z", "duration_seconds": 175.0,
+        "error": {"code": "UserError", "message": "train.py exited with code 1"}}
+
+
+def test_observations_in_every_order_and_repeated_converge_on_the_same_outcome():
+    results = set()
+    for order in itertools.permutations([QUEUED, RUNNING, FAILED, RUNNING, QUEUED]):
+        outcome = None
+        for observation in order:
+            outcome = merged(outcome, observation)
+        results.add(repr(outcome))
+    assert len(results) == 1
+
+
+def test_a_terminal_status_never_moves_back_even_when_a_later_event_says_running():
+    late_running = observed("Running", "2026-11-30T11:00:00Z")  # observed after the failure, delivered late
+    assert merged(FAILED, late_running).status is RunStatus.FAILED
+    assert merged(late_running, FAILED).status is RunStatus.FAILED
+
+
+def test_a_non_terminal_status_follows_the_later_observation_so_a_paused_run_can_resume():
+    paused = observed("Paused", "2026-11-30T10:01:00Z")
+    resumed = observed("Running", "2026-11-30T10:02:00Z")
+    assert merged(paused, resumed).status is RunStatus.RUNNING
+    assert merged(resumed, paused).status is RunStatus.RUNNING
+
+
+def test_two_observations_of_the_same_moment_take_the_later_stage():
+    finalizing = observed("Finalizing", "2026-11-30T10:00:05Z")
+    assert merged(RUNNING, finalizing).status is RunStatus.FINALIZING
+    assert merged(finalizing, RUNNING).status is RunStatus.FINALIZING
+
+
+def test_the_earliest_start_is_kept_and_no_duration_is_made_up_without_an_end():
+    later_start = observed("Running", "2026-11-30T10:00:09Z", started_at="2026-11-30T10:00:08Z")
+    outcome = merged(later_start, RUNNING)
+    assert (outcome.started_at, outcome.observed_at, outcome.duration_seconds) == (
+        "2026-11-30T10:00:04Z", "2026-11-30T10:00:09Z", None)
+
+
+def test_a_stored_outcome_round_trips_and_a_malformed_one_is_refused_clearly():
+    outcome = merged(RUNNING, FAILED)
+    assert RunOutcome.from_json(outcome.to_json()) == outcome
+    with pytest.raises(ValueError, match="a record's run is not a run outcome"):
+        RunOutcome.from_json({"status": "exploded", "azure_status": "x", "observed_at": "2026-11-30T10:00:00Z"})
+
+
+def test_a_later_report_of_the_same_end_changes_nothing_so_a_repeat_costs_no_write():
+    completed = observed("Completed", "2026-11-30T10:03:00Z", ended_at="2026-11-30T10:03:00Z")
+    run_completed_later = observed("Completed", "2026-11-30T10:03:02Z", ended_at="2026-11-30T10:03:02Z")
+    assert merged(completed, run_completed_later) == completed
+
+
+def test_azure_mls_own_end_time_replaces_the_events_later_one():
+    from_event = observed("Failed", "2026-11-30T10:03:00Z", ended_at="2026-11-30T10:03:00Z")
+    from_service = observed("Failed", "2026-11-30T10:10:00Z", ended_at="2026-11-30T10:02:58.250Z",
+                            error={"code": "UserError", "message": "exit 1"})
+    outcome = merged(from_event, from_service)
+    assert (outcome.observed_at, outcome.ended_at, outcome.error) == (
+        "2026-11-30T10:03:00Z", "2026-11-30T10:02:58.250Z", {"code": "UserError", "message": "exit 1"})
