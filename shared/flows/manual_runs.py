@@ -31,7 +31,7 @@ from shared.rules.keys import (
     rule_namespace,
     schedule_namespace,
 )
-from shared.rules.matching import mismatch
+from shared.rules.matching import rule_mismatch
 from shared.rules.overrides import override_run
 from shared.rules.problems import ConfigError
 from shared.rules.redaction import mask_text
@@ -105,7 +105,7 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
     until = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
     version = _manual_data(services, blob) if blob is not None else None
     if (version is not None and run == found.run and request_id is None and not rerun
-            and mismatch(found.watch, version.name) is None):
+            and rule_mismatch(found, version.name) is None):
         key = blob_version_key(version.container, version.name, version.etag)
         return or_pending(record_name(rule_namespace(rule), key), lambda: run_rule(found, version, services, until))
     request = manual_request(rule, run, version, request_id=request_id or uuid.uuid4().hex, blob=blob,

@@ -80,10 +80,20 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class Marker:
+    """A blob that says a folder is complete: ``_SUCCESS`` (the folder is the run's data) or, with ``manifest``,
+    a JSON file listing the folder's files (``{"files": ["part-1.csv", ...]}``; the manifest is the run's data)."""
+
+    file: str
+    manifest: bool = False
+
+
+@dataclass(frozen=True)
 class Rule(Trigger):
-    """A blob rule: new blobs that pass ``watch`` start ``run``."""
+    """A blob rule: new blobs that pass ``watch`` start ``run``; with ``marker``, only a new marker version does."""
 
     watch: BlobFilter
+    marker: Marker | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.rules.batches import Batch, Listed, manifest_files, marker_folder
 from shared.rules.config_model import DataSource, Rule, RunSpec, Schedule
 from shared.rules.csv_head import csv_head_problem
 from shared.rules.keys import (
@@ -82,6 +83,8 @@ class RunRequest:
     record: Mapping[str, Any] = field(default_factory=dict)
     """Fields a submitted run's record keeps beyond the run's own: the data chosen at fire time, which the subject
     cannot name."""
+    batch: Batch | None = None
+    """A marker version's batch: the run gets its folder, or its manifest (whose listed files are checked)."""
 
     @property
     def record_name(self) -> str:
@@ -91,11 +94,22 @@ class RunRequest:
         """Why the data must not be run on (a CSV without the required columns), or None."""
         if self.data is None:
             return None
+        if self.batch is not None:
+            return self.batch.problem(self.data.name, self.run.required_columns)
         return csv_head_problem(self.data.head, self.data.size, self.run.required_columns)
 
     def submission(self) -> SubmitRequest:
         """The exact request Azure ML receives."""
-        return submission(self.run, data=self.data.ref if self.data else None, tags=self.tags, key=self.key)
+        data = self.data.ref if self.data else None
+        if data is not None and self.batch is not None and self.batch.listed is None:
+            data = DataRef(path=self.batch.folder, url=data.url.rpartition("/")[0] + "/", folder=True)
+        return submission(self.run, data=data, tags=self.tags, key=self.key)
+
+    def with_checked(self, checked: tuple[Listed, ...]) -> RunRequest:
+        """This marker request with its manifest's files as read once the marker version was claimed."""
+        assert self.batch is not None, "a marker request"
+        batch = dataclasses.replace(self.batch, checked=checked)
+        return dataclasses.replace(self, batch=batch, record=batch.record)
 
     def with_data(self, version: BlobVersion) -> RunRequest:
         """This request on ``version``: its decisions name the blob, its tags trace the run back to it."""
@@ -128,6 +142,15 @@ def blob_request(rule: Rule, version: BlobVersion) -> RunRequest:
         namespace=rule_namespace(rule.name), key=key, subject=subject, run=rule.run, data=version,
         tags=blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key),
         about={"rule": rule.name, **_names(version), "key": key})
+
+
+def marker_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The one run of a marker version: on its folder, or on its manifest once the files it lists are checked."""
+    assert rule.marker is not None, "a marker rule"
+    folder = marker_folder(version.name)
+    listed = manifest_files(version.head, version.size, folder) if rule.marker.manifest else None
+    batch = Batch(folder=folder, listed=listed)
+    return dataclasses.replace(blob_request(rule, version), batch=batch, record=batch.record)
 
 
 def schedule_request(schedule: Schedule, occurrence: datetime, *, fired_at: datetime, past_due: bool) -> RunRequest:
