@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import PIPELINE_URL, minimal_env
+from tests.test_exactly_once import run_workers
 
 pytestmark = pytest.mark.integration
 FOLDER = "incoming/2026-12-01/"
@@ -231,3 +233,64 @@ def test_a_marker_rule_loads_with_its_marker(tmp_path):
     config = load_config(minimal_env(AML_PIPELINE_URL=None, AML_EXPERIMENT=None, TRIGGER_RULES_FILE="rules.json"),
                          tmp_path)
     assert config.rules[0].marker == Marker(file="manifest.json", manifest=True)
+
+
+def test_four_processes_delivering_one_manifest_version_start_one_run(app_env, aml, manifest_rule):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    etag = upload(container, FOLDER + "manifest.json", manifest("part-1.csv"))
+
+    reports = run_workers(container, FOLDER + "manifest.json", 4)
+
+    assert [report["returncode"] for report in reports] == [0] * 4, [r["stderr"] for r in reports]
+    assert sorted(o for report in reports for o in report["outcomes"] if o != "?") == ["duplicate"] * 3 + ["submitted"]
+    [run] = aml.accepted
+    assert len(aml.received) == 1
+    assert ledger_record("daily", container, FOLDER + "manifest.json", etag)["run_id"] == run.run_id
+
+
+def test_a_process_killed_between_claim_and_post_leaves_a_batch_the_redelivery_runs_once(
+        app_env, aml, manifest_rule, monkeypatch):
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "3")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "0.25")
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    etag = upload(container, FOLDER + "manifest.json", manifest("part-1.csv"))
+
+    [crashed] = run_workers(container, FOLDER + "manifest.json", 1, "--crash-after-claim")
+    crashed_at = time.monotonic()
+    assert crashed["returncode"] == 137 and aml.received == []
+    assert ledger_record("daily", container, FOLDER + "manifest.json", etag)["state"] == "claimed"
+
+    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))  # past the claim's expiry, on the server's clock
+    deliver_blob(container, FOLDER + "manifest.json")
+    deliver_blob(container, FOLDER + "manifest.json")
+
+    [run] = aml.accepted
+    record = ledger_record("daily", container, FOLDER + "manifest.json", etag)
+    assert (record["state"], record["run_id"], record["claims"]) == ("submitted", run.run_id, 2)
+    assert [item["blob"] for item in record["batch"]["files"]] == [FOLDER + "part-1.csv"]
+
+
+def test_a_process_killed_after_the_post_leaves_a_run_the_redelivery_adopts(app_env, aml, success_rule,
+                                                                              monkeypatch):
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "3")
+    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "0.25")
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, FOLDER + "_SUCCESS", b"")
+
+    [crashed] = run_workers(container, FOLDER + "_SUCCESS", 1, "--crash-after-accept")
+    crashed_at = time.monotonic()
+    assert crashed["returncode"] == 137 and len(aml.accepted) == 1
+
+    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))
+    deliver_blob(container, FOLDER + "_SUCCESS")
+
+    [run] = aml.accepted
+    assert len(aml.received) == 1 and len(aml.queries) >= 1
+    record = ledger_record("daily", container, FOLDER + "_SUCCESS", etag)
+    assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
