@@ -16,6 +16,7 @@ from shared.rules.problems import ConfigError
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload
+from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import PIPELINE_URL, minimal_env
 from tests.test_exactly_once import run_workers
@@ -294,3 +295,24 @@ def test_a_process_killed_after_the_post_leaves_a_run_the_redelivery_adopts(app_
     assert len(aml.received) == 1 and len(aml.queries) >= 1
     record = ledger_record("daily", container, FOLDER + "_SUCCESS", etag)
     assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
+
+
+def test_explain_shows_a_manifests_missing_files_and_then_the_exact_request_its_run_sends(
+        app_env, aml, manifest_rule):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "manifest.json", manifest("part-1.csv"))
+
+    early = call("http_explain", body={"blob": FOLDER + "manifest.json"})[1]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    ready = call("http_explain", body={"blob": FOLDER + "manifest.json"})[1]
+    data_file = call("http_explain", body={"blob": FOLDER + "part-1.csv"})[1]
+    assert aml.received == []
+    deliver_blob(container, FOLDER + "manifest.json")
+
+    assert [rule["outcome"] for rule in early["rules"]] == [
+        f"rejected: manifest {FOLDER}manifest.json: 1 of 1 listed files are not usable: {FOLDER}part-1.csv: missing"]
+    [rule] = ready["rules"]
+    assert (rule["outcome"], rule["request"]["body"]) == ("would submit", aml.accepted[0].body)
+    assert data_file["rules"] == [{"rule": "daily", "matches": False,
+                                   "reason": f"waits for its marker 'manifest.json' in '{FOLDER}': "
+                                             "data files alone start nothing"}]

@@ -16,7 +16,7 @@ from shared.rules.config_model import BlobFilter, DataSource
 from shared.rules.csv_head import HEAD_BYTES
 from shared.rules.keys import normalize_etag
 from shared.rules.matching import mismatch
-from shared.rules.run_requests import BlobVersion
+from shared.rules.run_requests import BlobVersion, RunRequest
 from shared.rules.targets import redact_url
 
 ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
@@ -63,6 +63,13 @@ def _version(blob: BlobClient, etag: str, size: int, head: bytes) -> BlobVersion
     # A SAS in the client's URL must never travel into a job input or a response.
     return BlobVersion(container=blob.container_name, name=blob.blob_name, url=redact_url(blob.url),
                        etag=normalize_etag(etag), size=size, head=head)
+
+
+def with_listed_files(request: RunRequest, container: ContainerClient) -> RunRequest:
+    """``request`` with the files its manifest lists as they are now (a manifest marker's request), else itself."""
+    if request.batch is None or not isinstance(request.batch.listed, tuple):
+        return request
+    return request.with_checked(read_listed(request.batch.listed, container))
 
 
 def read_listed(names: Iterable[str], container: ContainerClient) -> tuple[Listed, ...]:

@@ -20,7 +20,7 @@ from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, Outcome, log_decision
 from shared.rules.errors import TriggerError
 from shared.rules.matching import split_rules
-from shared.rules.run_requests import BlobVersion, blob_request, marker_request
+from shared.rules.run_requests import BlobVersion, rule_request
 
 
 def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None,
@@ -61,4 +61,4 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
 
 def run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
     """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
-    return execute(marker_request(rule, version) if rule.marker else blob_request(rule, version), services, deadline)
+    return execute(rule_request(rule, version), services, deadline)

@@ -15,7 +15,7 @@ from azure.core.exceptions import AzureError
 from shared.clients.aml_client import SubmitError
 from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
 from shared.clients.services import Services
-from shared.flows.blob_data import choose_data, read_listed
+from shared.flows.blob_data import choose_data, with_listed_files
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.run_lookup import run_lookup
 from shared.rules.run_requests import BlobVersion, DataClaim, RunRequest, used_by
@@ -47,8 +47,7 @@ def execute(request: RunRequest, services: Services, deadline: float) -> Decisio
             return step.settle_without_run(Outcome.SKIPPED, version)
         request = request.with_data(version)
         step.about = request.about
-    if request.batch is not None and isinstance(request.batch.listed, tuple):
-        request = request.with_checked(read_listed(request.batch.listed, services.watched))
+    request = with_listed_files(request, services.watched)  # a manifest's files, read once it is claimed
     problem = request.problem()
     if problem:
         return step.settle_without_run(Outcome.REJECTED, problem)

@@ -153,6 +153,11 @@ def marker_request(rule: Rule, version: BlobVersion) -> RunRequest:
     return dataclasses.replace(blob_request(rule, version), batch=batch, record=batch.record)
 
 
+def rule_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The run a rule's blob version asks for: a marker's batch, or the blob itself."""
+    return marker_request(rule, version) if rule.marker else blob_request(rule, version)
+
+
 def schedule_request(schedule: Schedule, occurrence: datetime, *, fired_at: datetime, past_due: bool) -> RunRequest:
     """The run of one scheduled occurrence; its data, if any, is chosen when the occurrence is claimed."""
     key = schedule_occurrence_key(schedule.name, occurrence)
