@@ -28,6 +28,7 @@ import requests
 from azure.core import MatchConditions
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from bench.batches import marker_rows
 from bench.mariadb import MariaDb, programs
 from bench.status_page import status_page_rows
 from localdev.aml_standin import AmlStandIn
@@ -46,7 +47,7 @@ CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,800
 WORKERS = 16
 WARM_UP = 10
 BARE_EXPERIMENT = "bench-bare"
-SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page")
+SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page", "markers")
 RUNTIME_DEPENDENCIES = ("azure.functions", "azurefunctions.extensions.bindings.blob", "azure.identity",
                         "azure.storage.blob", "requests")
 
@@ -388,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                              "indexed writes) or in memory (writes scan every blob: 100,000 take about an hour)")
     parser.add_argument("--big-blob-mib", type=int, default=1024)
     parser.add_argument("--status-records", type=int, default=10_000, help="ledger records under the status page")
+    parser.add_argument("--marker-files", type=int, default=1000, help="data files one manifest lists")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
     unknown = sections - set(SECTIONS)
@@ -408,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
             ("memory", lambda: memory(bench, args.big_blob_mib)),
             ("cold-start", lambda: bench.rows.extend(cold_start())),
             ("status-page", lambda: status_page_rows(bench, args.status_records)),
+            ("markers", lambda: marker_rows(bench, args.marker_files)),
         ]
         for name, step in steps:
             if set(name.split("/")) & sections:

@@ -31,6 +31,13 @@ def v1_marker_rule(aml, marker: dict, **fields) -> dict:
             "data_path": {"parameter": "input_datapath", "datastore": "workspaceblobstore"}, **fields}
 
 
+def short_claims(monkeypatch) -> None:
+    """Claims that expire in 3 s, so a crashed process's claim is taken over within a test."""
+    for name, value in {"SUBMIT_DEADLINE_SECONDS": "1", "SUBMIT_ATTEMPT_TIMEOUT_SECONDS": "0.5",
+                        "CLAIM_EXPIRY_SECONDS": "3", "RUN_LISTING_DELAY_SECONDS": "0.25"}.items():
+        monkeypatch.setenv(name, value)
+
+
 def manifest(*files: str) -> bytes:
     return json.dumps({"files": list(files)}).encode()
 
@@ -252,10 +259,7 @@ def test_four_processes_delivering_one_manifest_version_start_one_run(app_env, a
 
 def test_a_process_killed_between_claim_and_post_leaves_a_batch_the_redelivery_runs_once(
         app_env, aml, manifest_rule, monkeypatch):
-    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
-    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "0.5")
-    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "3")
-    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "0.25")
+    short_claims(monkeypatch)
     container = app_env["WATCH_CONTAINER"]
     upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
     etag = upload(container, FOLDER + "manifest.json", manifest("part-1.csv"))
@@ -277,10 +281,7 @@ def test_a_process_killed_between_claim_and_post_leaves_a_batch_the_redelivery_r
 
 def test_a_process_killed_after_the_post_leaves_a_run_the_redelivery_adopts(app_env, aml, success_rule,
                                                                               monkeypatch):
-    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
-    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "0.5")
-    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "3")
-    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "0.25")
+    short_claims(monkeypatch)
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, FOLDER + "_SUCCESS", b"")
 

@@ -4,6 +4,7 @@ version a schedule picks at fire time."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ from shared.rules.targets import redact_url
 
 ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
 MISSING = "blob no longer exists"
+LISTED_READERS = 8
+"""Ranged reads of a manifest's files in flight at once (1,000 files: 10 s one at a time, 6 s so, on a busy machine)."""
 
 
 class ListedBlob(Protocol):
@@ -73,15 +76,17 @@ def with_listed_files(request: RunRequest, container: ContainerClient) -> RunReq
 
 
 def read_listed(names: Iterable[str], container: ContainerClient) -> tuple[Listed, ...]:
-    """The files a manifest lists, one ranged read each: their versions, or why each is unusable."""
-    listed = []
-    for name in names:
-        version = read_blob_version(container.get_blob_client(name))
-        if isinstance(version, str):
-            listed.append(Listed(name, unusable="missing" if version == MISSING else version))
-        else:
-            listed.append(Listed(name, etag=version.etag, head=version.head, size=version.size))
-    return tuple(listed)
+    """The files a manifest lists, one ranged read each (LISTED_READERS at a time, in the manifest's order):
+    their versions, or why each is unusable."""
+    with ThreadPoolExecutor(LISTED_READERS) as pool:
+        return tuple(pool.map(lambda name: _listed(name, container), names))
+
+
+def _listed(name: str, container: ContainerClient) -> Listed:
+    version = read_blob_version(container.get_blob_client(name))
+    if isinstance(version, str):
+        return Listed(name, unusable="missing" if version == MISSING else version)
+    return Listed(name, etag=version.etag, head=version.head, size=version.size)
 
 
 def _total_size(properties: BlobProperties) -> int:
