@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 import pytest
 
+from shared.clients.services import build_services
+from shared.flows.sweep import sweep
 from shared.rules.batches import manifest_files
 from shared.rules.config_loader import load_config
 from shared.rules.config_model import Marker
@@ -317,3 +320,17 @@ def test_explain_shows_a_manifests_missing_files_and_then_the_exact_request_its_
     assert data_file["rules"] == [{"rule": "daily", "matches": False,
                                    "reason": f"waits for its marker 'manifest.json' in '{FOLDER}': "
                                              "data files alone start nothing"}]
+
+
+def test_the_sweep_runs_a_marker_whose_event_was_missed_once_and_not_its_data_files(app_env, aml, success_rule):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    etag = upload(container, FOLDER + "_SUCCESS", b"")
+
+    first = sweep(build_services(os.environ), max_blobs=100)
+    second = sweep(build_services(os.environ), max_blobs=100)
+
+    [run] = aml.accepted
+    assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == FOLDER
+    assert (first.missing, dict(first.outcomes), second.missing) == (1, {"submitted": 1}, 0)
+    assert ledger_record("daily", container, FOLDER + "_SUCCESS", etag)["run_id"] == run.run_id
