@@ -334,3 +334,21 @@ def test_the_sweep_runs_a_marker_whose_event_was_missed_once_and_not_its_data_fi
     assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == FOLDER
     assert (first.missing, dict(first.outcomes), second.missing) == (1, {"submitted": 1}, 0)
     assert ledger_record("daily", container, FOLDER + "_SUCCESS", etag)["run_id"] == run.run_id
+
+
+def test_a_manual_run_of_a_zero_byte_marker_is_its_event_run_and_one_with_overrides_is_on_its_folder_too(
+        app_env, aml, success_rule):
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, FOLDER + "_SUCCESS", b"")
+
+    code, started = call("http_start_run", body={"rule": "daily", "blob": FOLDER + "_SUCCESS"})
+    deliver_blob(container, FOLDER + "_SUCCESS")  # the event finds the manual run's record: a duplicate
+    extra_code, _ = call("http_start_run", body={"rule": "daily", "blob": FOLDER + "_SUCCESS",
+                                                  "experiment": "retrain-again"})
+
+    assert (code, extra_code) == (201, 201), started
+    first, extra = aml.accepted
+    assert ledger_record("daily", container, FOLDER + "_SUCCESS", etag)["run_id"] == first.run_id
+    assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
+        FOLDER, FOLDER]
+    assert (first.body["ExperimentName"], extra.body["ExperimentName"]) == ("retrain", "retrain-again")

@@ -105,11 +105,14 @@ class RunRequest:
             data = DataRef(path=self.batch.folder, url=data.url.rpartition("/")[0] + "/", folder=True)
         return submission(self.run, data=data, tags=self.tags, key=self.key)
 
+    def with_batch(self, batch: Batch) -> RunRequest:
+        """This request on a marker's batch: the run gets its folder or manifest, the record its files."""
+        return dataclasses.replace(self, batch=batch, record=batch.record)
+
     def with_checked(self, checked: tuple[Listed, ...]) -> RunRequest:
         """This marker request with its manifest's files as read once the marker version was claimed."""
         assert self.batch is not None, "a marker request"
-        batch = dataclasses.replace(self.batch, checked=checked)
-        return dataclasses.replace(self, batch=batch, record=batch.record)
+        return self.with_batch(dataclasses.replace(self.batch, checked=checked))
 
     def with_data(self, version: BlobVersion) -> RunRequest:
         """This request on ``version``: its decisions name the blob, its tags trace the run back to it."""
@@ -144,13 +147,17 @@ def blob_request(rule: Rule, version: BlobVersion) -> RunRequest:
         about={"rule": rule.name, **_names(version), "key": key})
 
 
-def marker_request(rule: Rule, version: BlobVersion) -> RunRequest:
-    """The one run of a marker version: on its folder, or on its manifest once the files it lists are checked."""
+def marker_batch(rule: Rule, version: BlobVersion) -> Batch:
+    """What a marker version's run is on: its folder, or the files its manifest lists (checked once claimed)."""
     assert rule.marker is not None, "a marker rule"
     folder = marker_folder(version.name)
-    listed = manifest_files(version.head, version.size, folder) if rule.marker.manifest else None
-    batch = Batch(folder=folder, listed=listed)
-    return dataclasses.replace(blob_request(rule, version), batch=batch, record=batch.record)
+    return Batch(folder=folder, listed=manifest_files(version.head, version.size, folder) if rule.marker.manifest
+                 else None)
+
+
+def marker_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The one run of a marker version: on its folder, or on its manifest once the files it lists are checked."""
+    return blob_request(rule, version).with_batch(marker_batch(rule, version))
 
 
 def rule_request(rule: Rule, version: BlobVersion) -> RunRequest:
