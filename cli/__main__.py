@@ -1,4 +1,4 @@
-"""python -m cli: submit, explain, sweep, runs, watch, health, import, over the same code the Functions run.
+"""python -m cli: submit, explain, sweep, runs, blobs, watch, health, import, over the same code the Functions run.
 
 Settings come from the environment, or from a local.settings.json-style file (--settings), the way `func start`
 reads them; the environment wins where both set a value.
@@ -25,7 +25,7 @@ from shared.flows.sweep import SweepReport, sweep
 from shared.operations.explain import explain
 from shared.operations.health import health
 from shared.operations.http_api import error_body
-from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs
+from shared.operations.records import MAX_LIST_LIMIT, list_limit, list_runs, moment, stamped_blobs
 from shared.rules.decisions import Decision, Outcome
 from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
 from shared.rules.ledger_record import RunState
@@ -95,7 +95,8 @@ def _explain(services: Services, args: argparse.Namespace) -> int:
 
 
 def _sweep(services: Services, args: argparse.Namespace) -> int:
-    report = sweep(services, max_blobs=args.max, progress=_progress_every(args.progress_every))
+    report = sweep(services, max_blobs=args.max, progress=_progress_every(args.progress_every),
+                   since=moment(args.since, "--since"))
     _print_sweep(report)
     return 0 if not report.errors else 1
 
@@ -113,7 +114,7 @@ def _watch(services: Services, args: argparse.Namespace) -> int:
 
 def _runs(services: Services, args: argparse.Namespace) -> int:
     runs = list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state,
-                                since=args.since, until=args.until, limit=args.limit)
+                                since=args.since, until=args.until, limit=args.limit, blob=args.blob, etag=args.etag)
     if args.json:
         _print_json(runs)
         return 0
@@ -124,6 +125,12 @@ def _runs(services: Services, args: argparse.Namespace) -> int:
         print(f"{run.get('updated_at', ''):<25} {run['state']:<10} {run.get('run_id', '-'):<38} {run['record']}"
               f"  {what}  {run.get('reason', '')}".rstrip())
     print(f"{len(runs)} record{'s' * (len(runs) != 1)}")
+    return 0
+
+
+def _blobs(services: Services, args: argparse.Namespace) -> int:
+    for found in stamped_blobs(services, rule=args.rule, state=args.state):
+        print(f"{found['stamp']:<60} {found['blob']}")
     return 0
 
 
@@ -216,6 +223,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--max", type=_positive, default=1000, help="at most this many blob versions a sweep")
         command.add_argument("--progress-every", type=_positive, default=10, metavar="N",
                              help="report progress every N")
+        if name == "sweep":
+            command.add_argument("--since", metavar="TIME", help="also run what a disabled rule recorded as skipped "
+                                 "from this ISO 8601 time on (after turning it back on)")
         if name == "watch":
             command.add_argument("--interval", type=float, default=300, help="seconds between sweeps (300)")
             command.add_argument("--iterations", type=_positive, help="stop after this many sweeps")
@@ -228,9 +238,16 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--state", choices=[state.value for state in RunState])
     runs.add_argument("--since", help="ISO 8601 time")
     runs.add_argument("--until", help="ISO 8601 time")
+    runs.add_argument("--blob", metavar="PATH", help="the records of this blob's current version (a file -> its runs)")
+    runs.add_argument("--etag", help="with --blob: the records of the version with this ETag instead")
     runs.add_argument("--limit", type=_limit, default=50, help=f"1 to {MAX_LIST_LIMIT} (50)")
     runs.add_argument("--json", action="store_true", help="print the records as JSON")
     runs.set_defaults(run=_runs)
+
+    blobs = commands.add_parser("blobs", help="the watched blobs a rule stamped, found by their index tags")
+    blobs.add_argument("--rule", required=True)
+    blobs.add_argument("--state", choices=[state.value for state in RunState])
+    blobs.set_defaults(run=_blobs)
 
     commands.add_parser("health", help="configuration, storage and tokens; exit 1 when anything is wrong")
     cli_imports.add_parser(commands)

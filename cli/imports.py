@@ -18,6 +18,7 @@ from shared.operations import imports
 from shared.rules import settings
 from shared.rules.errors import InvalidInput
 from shared.rules.import_v1_schedules import STATUS_DIGITS
+from shared.rules.workspace_discovery import DEFAULT_ARM_ENDPOINT
 
 
 def add_parser(commands: Any) -> None:
@@ -36,9 +37,16 @@ def add_parser(commands: Any) -> None:
 
     v1 = kinds.add_parser("v1-schedules", help="SDK v1 schedules, from a file or live from the workspace; "
                                                "--disable ... --yes disables them (the cut-over)")
-    v1.add_argument("--workspace-url", required=True, metavar="URL",
-                    help="https://<region>.api.azureml.ms/pipelines/v1.0/subscriptions/<sub>/resourceGroups/<rg>"
-                         "/providers/Microsoft.MachineLearningServices/workspaces/<name>")
+    where = v1.add_mutually_exclusive_group(required=True)
+    where.add_argument("--workspace", metavar="RESOURCE_ID",
+                       help="the workspace's resource id, /subscriptions/<sub>/resourceGroups/<rg>/providers/"
+                            "Microsoft.MachineLearningServices/workspaces/<name>: its regional host is found as "
+                            "the SDK finds it (ARM, then the workspace's discovery document)")
+    where.add_argument("--workspace-url", metavar="URL",
+                       help="or its v1 API URL: https://<region>.api.azureml.ms/pipelines/v1.0/subscriptions/<sub>"
+                            "/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>")
+    v1.add_argument("--arm-endpoint", default=DEFAULT_ARM_ENDPOINT, metavar="URL",
+                    help=f"ARM, for --workspace (default {DEFAULT_ARM_ENDPOINT}; another cloud's ARM endpoint)")
     v1.add_argument("--file", metavar="SCHEDULES.json",
                     help="a JSON list of PipelineScheduleEntity objects (default: list them from the workspace)")
     v1.add_argument("--disable", action="append", metavar="SCHEDULE_ID",
@@ -62,7 +70,10 @@ def _logic_app(env: Mapping[str, str], args: argparse.Namespace) -> int:
 
 
 def _v1_schedules(env: Mapping[str, str], args: argparse.Namespace) -> int:
-    workspace_url = imports.checked_workspace_url(args.workspace_url, env)
+    if args.workspace:
+        workspace_url = imports.workspace_url_from_id(args.workspace, env, _tokens(env), arm_endpoint=args.arm_endpoint)
+    else:
+        workspace_url = imports.checked_workspace_url(args.workspace_url, env)
     if args.disable:
         return _disable(V1ScheduleClient(workspace_url, _tokens(env)), args.disable, args.yes)
     if args.file:

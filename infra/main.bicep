@@ -156,6 +156,7 @@ module app 'app/function.bicep' = {
       WATCH_PREFIX: watchPrefix
       WATCH_SUFFIX: watchSuffix
       WATCH_SUBFOLDERS: 'false'
+      WATCH_ENABLED: 'true'
       BLOB_TRIGGER_SOURCE: 'EventGrid'
       TRIGGER_RULES_FILE: triggerRulesFile
       AML_PIPELINE_URL: amlPipelineUrl

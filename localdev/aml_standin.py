@@ -53,6 +53,11 @@ _ROUTE = re.compile(
 _SCHEDULES = re.compile(
     r"^/pipelines/v1\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices"
     r"/workspaces/[^/]+/Schedules(?:/(?P<id>[^/]+))?$")
+_WORKSPACE_RESOURCE = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.MachineLearningServices"
+    r"/workspaces/(?P<ws>[^/]+)$", re.IGNORECASE)
+DISCOVERY_PATH = "/discovery"
+DEFAULT_WORKSPACE = ("00000000-0000-0000-0000-000000000001", "ml-rg", "ml-ws")
 SCHEDULE_STATUSES = ("Active", "Deprecated", "Disabled", "0", "1", "2")
 """EntityStatus as the service writes it: names, or the digits older answers carry."""
 # PipelineSubmissionInfo as azureml-pipeline-core's REST client serialises it: key -> expected JSON shape.
@@ -189,6 +194,11 @@ class _Handler(QuietHandler):
         if _SCHEDULES.match(url.path):
             self.do_schedule(url, b"")
             return
+        if url.path == DISCOVERY_PATH or _WORKSPACE_RESOURCE.match(url.path):
+            status, body = owner.workspace_read(url, self.headers)
+            owner.record(url, self.headers, b"", status)
+            self.send_json(status, json.dumps(body).encode())
+            return
         status, body = owner.list_jobs(url, self.headers) if _JOBS.match(url.path) else owner.arm_read(
             url, self.headers)
         if _JOBS.match(url.path):
@@ -229,14 +239,23 @@ class AmlStandIn(LocalServer):
         self.always: Fault | None = None
         """A fault applied to every submission once the injected ones are used up (every answer slow, say)."""
         self.schedules: dict[str, dict[str, Any]] = {}
+        self.workspaces: set[tuple[str, str, str]] = {DEFAULT_WORKSPACE}
+        """(subscription, resource group, name) of the workspaces ARM's workspace GET finds; a test adds more."""
+        self.discovery_api: str | None = None
+        """The ``api`` host the discovery document names (None: this stand-in)."""
         """v1 schedules by id (PipelineScheduleEntity JSON), served on .../Schedules; a test adds them."""
         self._faults: list[Fault] = []
         self._query_faults: list[Respond] = []
         self._lock = threading.Lock()
 
-    def workspace_url(self, sub: str = "00000000-0000-0000-0000-000000000001", rg: str = "ml-rg",
-                      ws: str = "ml-ws") -> str:
+    def workspace_url(self, sub: str = DEFAULT_WORKSPACE[0], rg: str = DEFAULT_WORKSPACE[1],
+                      ws: str = DEFAULT_WORKSPACE[2]) -> str:
         return self.url + WORKSPACE_PATH.format(sub=sub, rg=rg, ws=ws)
+
+    def workspace_id(self, sub: str = DEFAULT_WORKSPACE[0], rg: str = DEFAULT_WORKSPACE[1],
+                     ws: str = DEFAULT_WORKSPACE[2]) -> str:
+        """The workspace's ARM resource id; this stand-in serves ARM's workspace GET too."""
+        return WORKSPACE_PATH.format(sub=sub, rg=rg, ws=ws).removeprefix("/pipelines/v1.0")
 
     def batch_endpoint_url(self) -> str:
         """The scoring URI of the one batch endpoint the stand-in serves (``retrain``)."""
@@ -432,6 +451,43 @@ class AmlStandIn(LocalServer):
                 return 400, _error("UserError", f"EntityStatus must be one of {', '.join(SCHEDULE_STATUSES[:3])}")
             self.schedules[current["Id"]] = {**updated, "LastModifiedDate": datetime.now(UTC).isoformat()}
             return 200, self.schedules[current["Id"]]
+
+    def workspace_read(self, url, headers) -> tuple[int, dict]:
+        """ARM's workspace GET (its ``properties.discoveryUrl`` points here) and the discovery document, whose
+        ``api`` host serves the pipelines API: how azureml-core finds a workspace's regional host. The discovery
+        document is read without a token, as azureml-core reads it."""
+        if url.path == DISCOVERY_PATH:
+            return 200, {"api": self.discovery_api or self.url, "catalog": "https://catalog.cortanaanalytics.com",
+                         "experimentation": self.url, "gallery": "https://gallery.cortanaintelligence.com/project",
+                         "history": self.url, "hyperdrive": self.url, "labeling": self.url,
+                         "modelmanagement": self.url, "pipelines": self.url, "studiocoreservices": self.url}
+        refused = _refused_token(headers, self.audiences)
+        if refused:
+            return refused[0], refused[1]
+        if not _query(url).get("api-version"):
+            return 400, _error("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is "
+                               "required for all requests.", v2=True)
+        route = _WORKSPACE_RESOURCE.match(url.path)
+        sub, rg, ws = (unquote(route[name]) for name in ("sub", "rg", "ws"))
+        if (sub.lower(), rg.lower(), ws.lower()) not in {tuple(part.lower() for part in w) for w in self.workspaces}:
+            return 404, _error("ResourceNotFound", f"The Resource 'Microsoft.MachineLearningServices/workspaces/{ws}' "
+                               f"under resource group '{rg}' was not found. For more details please go to "
+                               f"https://aka.ms/ARMResourceNotFoundFix", v2=True)
+        resource_group = f"/subscriptions/{sub}/resourceGroups/{rg}/providers"
+        return 200, {
+            "id": url.path, "name": ws, "type": "Microsoft.MachineLearningServices/workspaces", "location": "eastus",
+            "tags": {}, "etag": None, "kind": "Default", "sku": {"name": "Basic", "tier": "Basic"},
+            "identity": {"type": "SystemAssigned", "principalId": "00000000-0000-0000-0000-0000000000a1",
+                         "tenantId": "00000000-0000-0000-0000-0000000000b1"},
+            "properties": {
+                "friendlyName": ws, "description": "", "hbiWorkspace": False, "provisioningState": "Succeeded",
+                "workspaceId": "00000000-0000-0000-0000-0000000000c1", "v1LegacyMode": False,
+                "storageAccount": f"{resource_group}/Microsoft.Storage/storageAccounts/{ws.replace('-', '')}store",
+                "keyVault": f"{resource_group}/Microsoft.KeyVault/vaults/{ws}-kv",
+                "applicationInsights": f"{resource_group}/Microsoft.Insights/components/{ws}-ai",
+                "discoveryUrl": self.url + DISCOVERY_PATH, "publicNetworkAccess": "Enabled",
+                "mlFlowTrackingUri": f"azureml://{urlsplit(self.url).netloc}/mlflow/v1.0{url.path}"},
+        }
 
     def arm_read(self, url, headers) -> tuple[int, dict]:
         """The ARM reads azure-ai-ml makes before invoking: the endpoint (for its scoring URI) and its deployments."""

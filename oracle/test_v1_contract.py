@@ -84,6 +84,8 @@ def app_bodies() -> dict[str, dict]:
                      "trigger_occurrence": "2026-11-22T02:00:00Z", "trigger_key": "k" * 64}
     return {
         "minimal": submission(RunSpec(target=published, experiment="e"), data=None, tags={}, key="k").body,
+        "no RunSource (an imported v1 schedule's)": submission(
+            RunSpec(target=published, experiment="e", run_source=None), data=None, tags=schedule_tags, key="k").body,
         "blob rule, every field": submission(full, data=DATA, tags=tags, key="k").body,
         "schedule without data": submission(RunSpec(target=published, experiment="e"), data=None,
                                             tags=schedule_tags, key="k").body,

@@ -12,7 +12,7 @@ from cli.__main__ import main
 from tests.support.harness import PROJECT_ROOT, deliver_blob, upload
 from tests.support.samples import SAMPLE_CSV
 
-COMMANDS = ["submit", "explain", "sweep", "watch", "runs", "health"]
+COMMANDS = ["submit", "explain", "sweep", "watch", "runs", "blobs", "health"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

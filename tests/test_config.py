@@ -269,6 +269,15 @@ def test_rules_file_takes_precedence_over_simple_settings(tmp_path):
     assert [rule.name for rule in load_config(env, tmp_path).rules] == ["from-file"]
 
 
+def test_a_null_run_source_sends_none_and_an_empty_one_is_refused(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json(run_source=None)])
+    assert load_config(rules_env(rules_file), tmp_path).rules[0].run.run_source is None
+
+    rules_file = write_rules(tmp_path, [rule_json(run_source="")])
+    assert str(single_problem(rules_env(rules_file), tmp_path)) == (
+        "rules.json: rules[0].run_source = '': text such as 'SDK' or 'API', or null to send none")
+
+
 def test_rules_file_reference_to_a_missing_setting_is_reported(tmp_path):
     rules_file = write_rules(tmp_path, [rule_json(description="built in %STAGE%", experiment="retrain-${STAGE}")])
     error = config_error(rules_env(rules_file), tmp_path)

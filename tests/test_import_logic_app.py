@@ -10,7 +10,8 @@ import pytest
 
 from cli.__main__ import main
 from shared.operations import imports
-from shared.rules.import_logic_app import LogicAppError, import_logic_app
+from shared.rules.import_logic_app import import_logic_app
+from shared.rules.logic_app_export import LogicAppError
 from shared.rules.payloads import DataRef, submission
 from shared.rules.problems import ConfigError
 from shared.rules.rules_file import load_rules_file
@@ -67,6 +68,19 @@ def test_the_seeds_logic_app_gives_a_rule_whose_body_equals_the_seeds_for_a_blob
     assert "    tags                                              (absent)            {5 tags}             expected" \
         in table
     assert "    parity holds (expected to differ: tags)" in table
+
+
+def test_a_logic_app_that_sent_no_run_source_gives_a_rule_that_sends_none(tmp_path):
+    document = workflow()
+    del document["definition"]["actions"]["HTTP"]["inputs"]["body"]["RunSource"]
+    report = imports.logic_app(document, ENV, blobs=["machineData.csv"])
+
+    assert report.ok, report.lines
+    assert report.document["rules"][0]["run_source"] is None
+    body = rule_request_body(report, tmp_path, "machineData.csv")
+    del body["tags"]
+    assert body == {key: value for key, value in seed_body_for("machineData.csv").items() if key != "RunSource"}
+    assert "    parity holds (expected to differ: tags)" in report.lines
 
 
 def test_the_seeds_logic_app_on_a_folder_keeps_the_logic_apps_exact_relative_path_when_asked(tmp_path):

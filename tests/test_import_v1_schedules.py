@@ -53,7 +53,8 @@ def test_a_schedule_keeps_its_submission_and_a_disabled_one_is_imported_disabled
     items = by_name()
     assert items["Nightly retrain"].entry == {
         "name": "Nightly_retrain", "target": {"url": PIPELINE_URL}, "experiment": "MyExperiment",
-        "parameters": {"input_string": "s1"}, "description": "nightly", "continue_on_step_failure": True,
+        "parameters": {"input_string": "s1"}, "run_source": None,  # the schedule sent none: neither does the entry
+        "description": "nightly", "continue_on_step_failure": True,
         "recurrence": {"frequency": "Day", "interval": 1, "hours": [2], "minutes": [30]}}
     assert items["Monthly"].entry["enabled"] is False  # EntityStatus "2", as older answers write Disabled
     assert items["MondayFriday"].entry["data"] == {"blob": "Datasets/machineData.csv"}
@@ -67,14 +68,35 @@ def test_a_change_based_schedule_becomes_a_rule_on_its_folder_without_subfolders
     assert report.document["rules"] == [{
         "name": "MyReactiveSchedule", "prefix": "Datasets/", "suffix": "", "include_subfolders": False,
         "target": {"url": f"{WORKSPACE}/PipelineRuns/PipelineEndpointSubmit/Id/9a1b2c3d-0000-4000-8000-0000000e1d01"},
-        "experiment": "MyExperiment", "parameters": {"input_string": "s1"},
+        "experiment": "MyExperiment", "parameters": {"input_string": "s1"}, "run_source": None,
         "description": "Based on input file change.", "continue_on_step_failure": False,
         "data_path": {"parameter": "input_data", "datastore": "workspaceblobstore"}}]
     start = report.lines.index("v1 schedule 'MyReactiveSchedule':")
-    table = report.lines[start + 1:start + 12]
-    assert [line.split()[-1] for line in table[2:10]] == ["same"] * 6 + ["expected"] * 2  # RunSource, tags
+    table = report.lines[start + 1:start + 11]
+    assert [line.split()[-1] for line in table[2:9]] == ["same"] * 6 + ["expected"]  # tags alone
+    assert table[9] == "    parity holds (expected to differ: tags)"
     assert table[2].split()[:3] == ["ContinueRunOnStepFailure", "false", "false"]
     assert "DataPathAssignments.input_data.RelativePath   Datasets/new.csv" in table[4]
+    assert report.ok
+
+
+def test_every_imported_schedule_differs_from_its_v1_submission_in_tags_alone():
+    report = imports.v1_schedules(entities(), WORKSPACE, ENV, blobs=["Datasets/new.csv"])
+
+    verdicts = [line for line in report.lines if "expected to differ" in line]
+    assert len(verdicts) == 7  # six time schedules and the change-based one
+    assert set(verdicts) == {"    parity holds (expected to differ: tags)"}
+    assert not [line for line in report.lines if "RunSource" in line]  # sent by neither the schedule nor its entry
+    assert report.ok
+
+
+def test_a_schedule_that_sent_a_run_source_keeps_it():
+    entity = entities()[0]
+    sent = {**entity, "PipelineSubmissionInfo": {**entity["PipelineSubmissionInfo"], "RunSource": "Schedule"}}
+    report = imports.v1_schedules([sent], WORKSPACE, ENV)
+
+    assert report.document["schedules"][0]["run_source"] == "Schedule"
+    assert any(line.split() == ["RunSource", "Schedule", "Schedule", "same"] for line in report.lines)
     assert report.ok
 
 
@@ -89,12 +111,12 @@ def test_forms_without_an_exact_equivalent_are_listed_with_the_reason_and_the_ne
         in report.lines
 
 
-def test_a_disabled_change_based_schedule_is_left_out_saying_why():
+def test_a_disabled_change_based_schedule_becomes_a_rule_with_enabled_false_saying_so():
     disabled = [{**entities()[-1], "EntityStatus": "Disabled"}]
     (item,) = import_v1_schedules(disabled, WORKSPACE)
-    assert item.entry is None
-    assert [str(finding) for finding in item.unsupported] == [
-        "[0].EntityStatus: Disabled: a rule has no enabled flag; left out of the rules file until it should start runs"]
+    assert item.entry["enabled"] is False and item.unsupported == []
+    assert "[0].EntityStatus: Disabled: imported with enabled: false (its blobs are recorded as skipped until it " \
+           "is enabled)" in [str(finding) for finding in item.notes]
 
 
 def test_the_service_bookkeeping_keys_are_reported_and_not_compared():

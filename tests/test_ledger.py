@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.clients.clock import Clock
-from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger, RunState, rule_namespace
+from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger
+from shared.rules.keys import rule_namespace
+from shared.rules.ledger_record import RunState
 from tests.support.harness import run_together
 
 SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from shared.clients.clock import Clock
-from shared.clients.ledger import Claim, Duplicate, Ledger, RunState, rule_namespace
+from shared.clients.ledger import Claim, Duplicate, Ledger
+from shared.rules.keys import rule_namespace
+from shared.rules.ledger_record import RunState
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}

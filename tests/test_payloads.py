@@ -89,6 +89,14 @@ def test_every_optional_field_is_sent_when_set():
     }
 
 
+def test_a_rule_that_sends_no_run_source_leaves_it_out_of_the_body():
+    assert submission(rule(run_source=None)).body == {
+        "ExperimentName": "retrain",
+        "ParameterAssignments": {"model_name": "m1"},
+        "tags": EXPECTED_TAGS,
+    }
+
+
 def test_continue_on_step_failure_false_is_sent_but_an_empty_description_is_not():
     body = submission(rule(continue_on_step_failure=False, description="")).body
     assert body["ContinueRunOnStepFailure"] is False

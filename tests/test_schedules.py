@@ -13,12 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from localdev.host import fire_timer, restart_app
-from shared.clients.ledger import record_name, schedule_namespace
 from shared.clients.services import build_services
 from shared.flows.blob_data import newest_blob
 from shared.flows.schedule_runs import fire_schedule
 from shared.rules.config_model import BlobFilter
-from shared.rules.keys import schedule_occurrence_key
+from shared.rules.keys import record_name, schedule_namespace, schedule_occurrence_key
 from tests.support.decisions import outcome_lines
 from tests.support.harness import assert_parameters_fit_bindings, run_together, service_client, upload
 from tests.support.indexing import index_in_fresh_process

@@ -95,9 +95,9 @@ def test_the_sweep_timer_records_what_it_did(app_env, aml):
 def test_an_abandoned_claim_is_picked_up_by_its_own_expiry(app_env, aml):
     import time
 
-    from shared.clients.ledger import Ledger, rule_namespace
+    from shared.clients.ledger import Ledger
     from shared.flows.sweep import CLOCK_MARGIN
-    from shared.rules.keys import blob_version_key
+    from shared.rules.keys import blob_version_key, rule_namespace
 
     etag = uploaded(app_env, ["crashed.csv"])["crashed.csv"]
     svc = services()

@@ -87,3 +87,92 @@ def test_an_unreachable_workspace_is_a_clear_error(identity, monkeypatch, capsys
     assert error["error"] == (f"the workspace at {url}/Schedules cannot be reached (ConnectionError); check the "
                               f"workspace URL and the network")
     assert error["retryable"] is True
+
+
+def workspace_requests(aml) -> list[tuple[str, str | None, dict[str, str], int | None]]:
+    return [(request.path, request.audience, request.query, request.status) for request in aml.received]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def test_a_workspace_resource_id_is_resolved_as_the_sdk_does_and_its_schedules_listed(workspace, aml, capsys):
+    assert main(["import", "v1-schedules", "--workspace", aml.workspace_id(), "--arm-endpoint", aml.url,
+                 "--blob", "Datasets/new.csv"]) == 0
+
+    out = capsys.readouterr().out
+    assert workspace_requests(aml) == [
+        (aml.workspace_id(), "https://management.azure.com", {"api-version": "2024-10-01"}, 200),  # ARM's GET
+        ("/discovery", None, {}, 200),  # properties.discoveryUrl, read without a token as azureml-core reads it
+        (f"{aml.workspace_id().join(['/pipelines/v1.0', ''])}/Schedules", "https://management.azure.com",
+         {"activeOnly": "false"}, 200)]  # on the discovery document's "api" host
+    assert f"{workspace}/PipelineRuns/PipelineEndpointSubmit/Id/9a1b2c3d" in out  # the same URLs as --workspace-url
+    assert "v1 schedule 'Monthly' (00000000-5c4e-4d00-8000-000000000005, time, Disabled) -> schedule 'Monthly'" in out
+
+
+@pytest.mark.parametrize("resource_id", [
+    "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/w",
+    "/subscriptions/s/resourceGroups/r/workspaces/w", "ml-ws",
+    "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w/extra"])
+def test_a_malformed_resource_id_is_a_clear_error_sending_nothing(workspace, aml, identity, capsys, resource_id):
+    assert main(["import", "v1-schedules", "--workspace", resource_id, "--arm-endpoint", aml.url]) == 1
+
+    assert json.loads(capsys.readouterr().err)["error"] == (
+        f"--workspace {resource_id!r}: not a workspace resource id (expected /subscriptions/<sub>/resourceGroups/<rg>"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/<name>)")
+    assert aml.received == [] and identity.requests == []  # no token asked for either
+
+
+def test_a_workspace_arm_does_not_know_is_a_clear_error_and_nothing_else_is_asked(workspace, aml, capsys):
+    missing = aml.workspace_id(ws="no-such-ws")
+    assert main(["import", "v1-schedules", "--workspace", missing, "--arm-endpoint", aml.url]) == 1
+
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == (
+        f"{aml.url}{missing}: not found (The Resource 'Microsoft.MachineLearningServices/workspaces/no-such-ws' under "
+        f"resource group 'ml-rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix)")
+    assert workspace_requests(aml) == [(missing, "https://management.azure.com", {"api-version": "2024-10-01"}, 404)]
+
+
+@pytest.mark.integration  # opens a socket to find a closed port
+def test_an_unreachable_arm_endpoint_is_a_clear_error(workspace, aml, capsys):
+    arm = f"http://127.0.0.1:{closed_port()}"
+    assert main(["import", "v1-schedules", "--workspace", aml.workspace_id(), "--arm-endpoint", arm]) == 1
+
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == (f"ARM at {arm}{aml.workspace_id()} cannot be reached (ConnectionError); check "
+                              f"--arm-endpoint and the network")
+    assert error["retryable"] is True
+    assert aml.received == []
+
+
+@pytest.mark.parametrize("arm, allow_local", [
+    ("https://management.example.com", "true"),  # not a cloud's ARM endpoint
+    ("http://management.azure.com", "true"),  # plain http
+    (None, "false"),  # the loopback stand-in, without AML_ALLOW_LOCAL_TARGETS
+])
+def test_the_arm_endpoint_is_held_to_the_allowlist_and_nothing_is_sent(workspace, aml, identity, monkeypatch, capsys,
+                                                                       arm, allow_local):
+    monkeypatch.setenv("AML_ALLOW_LOCAL_TARGETS", allow_local)
+    arm = arm or aml.url
+    assert main(["import", "v1-schedules", "--workspace", aml.workspace_id(), "--arm-endpoint", arm]) == 1
+
+    assert json.loads(capsys.readouterr().err)["error"] == (
+        f"--arm-endpoint {arm!r}: expected one of https://management.azure.com, https://management.chinacloudapi.cn, "
+        f"https://management.usgovcloudapi.net (loopback hosts only with AML_ALLOW_LOCAL_TARGETS=true, for local "
+        f"development)")
+    assert aml.received == [] and identity.requests == []
+
+
+def test_a_discovery_document_naming_a_host_outside_the_allowlist_gets_no_token(workspace, aml, capsys):
+    aml.discovery_api = "https://eastus.api.example.com"
+    assert main(["import", "v1-schedules", "--workspace", aml.workspace_id(), "--arm-endpoint", aml.url]) == 1
+
+    assert ("the workspace's discovery document gave https://eastus.api.example.com/pipelines/v1.0/subscriptions/"
+            "00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/"
+            "workspaces/ml-ws: host 'eastus.api.example.com' is not an Azure ML host") in json.loads(
+        capsys.readouterr().err)["error"]
+    assert [request.path for request in aml.received] == [aml.workspace_id(), "/discovery"]  # no schedule listing

@@ -29,11 +29,9 @@ from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 from shared.clients.clock import SYSTEM_CLOCK, Clock
 from shared.clients.storage import CLIENT_OPTIONS, RequestOptions
 from shared.rules.errors import Conflict, Unavailable
-from shared.rules.keys import record_name, rule_namespace, schedule_namespace
+from shared.rules.keys import record_name
 from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
-__all__ = ["SETTLED", "Claim", "ClaimBusyError", "ClaimLostError", "Duplicate", "Ledger", "LedgerRecord", "RunState",
-           "bounded", "record_name", "rule_namespace", "schedule_namespace"]
 SETTLED_MEMORY = 4096
 """Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""
 _JSON = ContentSettings(content_type="application/json")

@@ -1,5 +1,6 @@
 """The v1 pipelines API's schedule routes, as azureml-pipeline-core's REST client calls them: list, get, and the
-disable that ``Schedule.disable`` does (read the entity, PUT it back with ``EntityStatus: Disabled``)."""
+disable that ``Schedule.disable`` does (read the entity, PUT it back with ``EntityStatus: Disabled``); and where
+that API is for a workspace's resource id (ARM's workspace GET, then its discovery document)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import requests
 
 from shared.clients.aml_answers import error_details
 from shared.clients.auth import TokenProvider
+from shared.rules import workspace_discovery as discovery
 from shared.rules.errors import NotFound, Refused, Unavailable
-from shared.rules.targets import ARM_SCOPE, redact_url
+from shared.rules.targets import ARM_SCOPE, Workspace, redact_url
 
 DISABLED = "Disabled"
 _GET_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -58,20 +60,47 @@ class V1ScheduleClient:
               body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self._tokens.bearer(ARM_SCOPE)}", "Accept": "application/json",
                    "Content-Type": _PUT_CONTENT_TYPE if body is not None else _GET_CONTENT_TYPE}
-        try:
-            response = self._session.request(method, url, params=params, headers=headers, timeout=self._timeout,
-                                             data=json.dumps(body).encode() if body is not None else None)
-        except requests.RequestException as error:
-            raise Unavailable(f"the workspace at {redact_url(url)} cannot be reached ({type(error).__name__}); "
-                              f"check the workspace URL and the network") from None
-        if response.status_code == 404:
-            raise NotFound(f"{redact_url(url)}: not found ({error_details(response)[1] or 'no such schedule'})")
-        if response.status_code != 200:
-            code, message = error_details(response)
-            error_type = Unavailable if response.status_code in (429,) or response.status_code >= 500 else Refused
-            raise error_type(f"{method} {redact_url(url)}: HTTP {response.status_code} {code or ''}: "
-                             f"{message or 'no error body'}".replace("  ", " "))
-        try:
-            return response.json()
-        except ValueError:
-            raise Refused(f"{redact_url(url)}: the answer is not JSON") from None
+        return request_json(self._session, method, url, headers=headers, timeout=self._timeout, params=params,
+                            body=body, reaching="the workspace", check="the workspace URL",
+                            missing="no such schedule")
+
+
+def find_v1_workspace_url(workspace: Workspace, arm: discovery.ArmEndpoint, tokens: TokenProvider, *,
+                          allow_local: bool, timeout: float = 30, session: requests.Session | None = None) -> str:
+    """The workspace's v1 pipelines API URL, as azureml-core finds it: ARM's workspace GET (ARM token) for its
+    ``discoveryUrl``, then that document (no token) for the ``api`` host. Not yet checked against the allowlist."""
+    session = session or requests.Session()
+    answer = request_json(session, "GET", discovery.workspace_resource_url(arm, workspace),
+                          headers={"Authorization": f"Bearer {tokens.bearer(arm.scope)}", "Accept": "application/json"},
+                          timeout=timeout, params={"api-version": discovery.WORKSPACES_API_VERSION},
+                          reaching="ARM", check="--arm-endpoint",
+                          missing="no such workspace, or the identity may not read it")
+    document = request_json(session, "GET", discovery.discovery_url(answer, allow_local=allow_local),
+                            headers={"Accept": "application/json"}, timeout=timeout,
+                            reaching="the workspace's discovery document",
+                            check="the workspace's properties.discoveryUrl", missing="no discovery document")
+    return discovery.pipelines_workspace_url(document, workspace)
+
+
+def request_json(session: requests.Session, method: str, url: str, *, headers: dict[str, str], timeout: float,
+                 reaching: str, check: str, missing: str, params: dict[str, str] | None = None,
+                 body: dict[str, Any] | None = None) -> Any:
+    """The JSON a 200 answer carries; else NotFound (404, ``missing`` when the answer says nothing), Unavailable
+    (unreachable, 429, 5xx: ``reaching`` names what, ``check`` what to check) or Refused; URLs redacted."""
+    try:
+        response = session.request(method, url, params=params, headers=headers, timeout=timeout,
+                                   data=json.dumps(body).encode() if body is not None else None)
+    except requests.RequestException as error:
+        raise Unavailable(f"{reaching} at {redact_url(url)} cannot be reached ({type(error).__name__}); "
+                          f"check {check} and the network") from None
+    if response.status_code == 404:
+        raise NotFound(f"{redact_url(url)}: not found ({error_details(response)[1] or missing})")
+    if response.status_code != 200:
+        code, message = error_details(response)
+        error_type = Unavailable if response.status_code in (429,) or response.status_code >= 500 else Refused
+        raise error_type(f"{method} {redact_url(url)}: HTTP {response.status_code} {code or ''}: "
+                         f"{message or 'no error body'}".replace("  ", " "))
+    try:
+        return response.json()
+    except ValueError:
+        raise Refused(f"{redact_url(url)}: the answer is not JSON") from None

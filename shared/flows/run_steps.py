@@ -13,12 +13,14 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from shared.clients.aml_client import SubmitError
-from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, RunState
+from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.services import Services
+from shared.clients.stamps import stamp_outcome
 from shared.flows.blob_data import choose_data, with_listed_files
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
+from shared.rules.ledger_record import RunState
 from shared.rules.run_lookup import run_lookup
-from shared.rules.run_requests import BlobVersion, DataClaim, RunRequest, used_by
+from shared.rules.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, used_by
 
 SETTLE_GRACE = 20.0
 """Seconds past the invocation's deadline an outcome may take to be written: load checks keep the deadline 30 s
@@ -30,7 +32,14 @@ def execute(request: RunRequest, services: Services, deadline: float) -> Decisio
 
     Failed for now (Azure ML, or a claim busy past ``deadline``): raises the retryable error for the host, the
     record left open for whoever comes next. A schedule's data is chosen only once its occurrence is claimed.
+    Once the outcome is settled, the blob version it is about is stamped with it (index tags; never fails it).
     """
+    decision = _settled(request, services, deadline)
+    stamp_outcome(services.watched, decision)
+    return decision
+
+
+def _settled(request: RunRequest, services: Services, deadline: float) -> Decision:
     try:
         claimed = services.ledger.claim(request.namespace, request.key, dict(request.subject), deadline)
     except ClaimBusyError as error:
@@ -41,6 +50,8 @@ def execute(request: RunRequest, services: Services, deadline: float) -> Decisio
         return log_decision(Decision(Outcome.DUPLICATE, state=record.state, run_id=record.run_id,
                                      reason="already handled; no POST", **request.about))
     step = _Step(services, claimed, deadline, request.about)
+    if request.disabled:
+        return step.settle_without_run(Outcome.SKIPPED, disabled_reason(str(request.about["rule"])), disabled=True)
     if request.data_source is not None:
         version = choose_data(request.data_source, services.watched)
         if isinstance(version, str):
@@ -105,11 +116,11 @@ class _Step:
         self.deadline = deadline
         self.about = about
 
-    def settle_without_run(self, outcome: Outcome, reason: str) -> Decision:
-        """Record a rejection (bad data) or a skip (nothing to run on): final, never retried."""
+    def settle_without_run(self, outcome: Outcome, reason: str, **record: Any) -> Decision:
+        """Record a rejection (bad data) or a skip (nothing to run on, a disabled rule): final, never retried."""
         state = outcome.state
         assert state in (RunState.REJECTED, RunState.SKIPPED), "a rejection or a skip"
-        self._settle(state, reason=reason)
+        self._settle(state, reason=reason, **record)
         return log_decision(Decision(outcome, reason=reason, took_over=self._took_over(), **self.about))
 
     def submit(self, request: RunRequest) -> Decision:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from azure.storage.blob import BlobProperties
 
@@ -26,7 +27,7 @@ from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, log_event
 from shared.rules.errors import OperationError, TriggerError
 from shared.rules.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
-from shared.rules.ledger_record import LedgerRecord
+from shared.rules.ledger_record import LedgerRecord, RunState
 from shared.rules.matching import rule_mismatch
 from shared.rules.redaction import mask_text
 
@@ -36,6 +37,16 @@ class MissingVersion:
     name: str
     etag: str
     rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SkippedVersion:
+    """A record a rule wrote while disabled, as read (with its ETag, so reopening it is conditional)."""
+
+    rule: Rule
+    record: str
+    content: dict[str, Any]
+    etag: str
 
 
 CLOCK_MARGIN = 5.0
@@ -65,6 +76,8 @@ def find_missing(services: Services, report: SweepReport) -> list[MissingVersion
     missing: dict[tuple[str, str], set[str]] = {}
     now = datetime.now(UTC)
     for rule in services.config.rules:
+        if not rule.enabled:  # switched off: its events record skips; nothing is caught up until it is on again
+            continue
         handled = _handled_keys(services, rule, now, report)
         for name, etag in _watched_versions(services, rule, report):
             if blob_version_key(services.config.watch_container, name, etag) not in handled:
@@ -81,9 +94,28 @@ def find_open_manual(services: Services, report: SweepReport) -> list[str]:
             if record.name[:record.name.rindex("/") + 1] in rules and _needs_work(services, record, now)]
 
 
+def find_skipped_while_disabled(services: Services, since: datetime, report: SweepReport) -> list[SkippedVersion]:
+    """Records an enabled rule wrote while it was disabled, on or after ``since``: what turning it back on does not
+    replay by itself. The listing says which records are skipped; only those written since are read."""
+    found = []
+    for rule in services.config.rules:
+        if not rule.enabled:
+            continue
+        for listed in _records(services, rule_namespace(rule.name) + "/", report):
+            if listed.last_modified < since or (listed.metadata or {}).get("state") != RunState.SKIPPED.value:
+                continue
+            read = services.ledger.read(listed.name)
+            if read is not None and read[0].get("disabled") is True:
+                found.append(SkippedVersion(rule, listed.name, read[0], read[1]))
+    return found
+
+
 def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
-          progress: Callable[[int, int], None] | None = None) -> SweepReport:
+          progress: Callable[[int, int], None] | None = None, since: datetime | None = None) -> SweepReport:
     """Process up to ``max_blobs`` missing versions and open manual records; the rest wait for the next sweep.
+
+    ``since``: also run the blobs a rule recorded as skipped while it was disabled, from that moment on (an
+    operator's choice after turning a rule back on; a plain sweep never replays them).
 
     With a ``budget`` (seconds, e.g. the function timeout less a margin), nothing is started unless a whole
     deadline (SUBMIT_DEADLINE_SECONDS) still fits in it: the host never kills a sweep in the middle of a POST.
@@ -96,6 +128,10 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     report.missing = len(missing) + len(open_manual)
     work = [(version.name, partial(_process_missing, services, version)) for version in missing]
     work += [(name, partial(_finish_manual, services, name)) for name in open_manual]
+    if since is not None:
+        replays = find_skipped_while_disabled(services, since, report)
+        report.missing += len(replays)
+        work += [(skipped.record, partial(_replay, services, skipped)) for skipped in replays]
     todo = work[:max_blobs]
     report.left_for_next_sweep = len(work) - len(todo)
     for index, (name, process) in enumerate(todo, start=1):
@@ -120,7 +156,19 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
 
 
 def _process_missing(services: Services, version: MissingVersion) -> list[Decision]:
-    return process_blob(services.watched.get_blob_client(version.name), services, expected_etag=version.etag)
+    """The version, for the rules that miss it only: a disabled rule watching it too records nothing."""
+    rules = [rule for rule in services.config.rules if rule.name in version.rules]
+    return process_blob(services.watched.get_blob_client(version.name), services, expected_etag=version.etag,
+                        only=rules)
+
+
+def _replay(services: Services, skipped: SkippedVersion) -> list[Decision]:
+    """Reopen a disabled rule's skip, then run its blob version as its event would have."""
+    subject = skipped.content.get("subject", {})
+    services.ledger.reopen(skipped.record, skipped.content, skipped.etag,
+                           reason=f"replayed by a sweep since (was skipped: {skipped.content.get('reason')})")
+    blob = services.watched.get_blob_client(str(subject.get("blob")))
+    return process_blob(blob, services, expected_etag=subject.get("etag"), only=[skipped.rule])
 
 
 def _finish_manual(services: Services, record: str) -> list[Decision]:

@@ -15,7 +15,7 @@ from shared.rules.config_model import RunSpec
 from shared.rules.errors import InvalidInput
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name
-from shared.rules.run_requests import RunRequest, rule_request
+from shared.rules.run_requests import RunRequest, disabled_reason, rule_request
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 
@@ -76,12 +76,16 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
         return {**answer, "etag": etag, "outcome": f"ignored: {version}"}
     answer["etag"] = version.etag
     for rule in matched:
-        answer["rules"].append(_explain_rule(with_listed_files(rule_request(rule, version), services.watched)))
-    return {**answer, "outcome": "runs would start for the matching rules that are not rejected"}
+        answer["rules"].append(_explain_rule(rule_request(rule, version), services))
+    return {**answer, "outcome": "runs would start for the matching rules that are enabled and not rejected"}
 
 
-def _explain_rule(request: RunRequest) -> dict[str, Any]:
+def _explain_rule(request: RunRequest, services: Services) -> dict[str, Any]:
     rule = str(request.about["rule"])
+    if request.disabled:
+        return {"rule": rule, "matches": True, "enabled": False, "key": request.key,
+                "outcome": f"skipped: {disabled_reason(rule)}"}
+    request = with_listed_files(request, services.watched)  # what the manifest's files are now
     problem = request.problem()
     if problem:
         return {"rule": rule, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}

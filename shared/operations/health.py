@@ -20,6 +20,9 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         return False, {"configuration": {"ok": False, "problems": [str(problem) for problem in error.problems]}}
     report: dict[str, Any] = {"configuration": {"ok": True, "rules": len(services.config.rules),
                                                 "schedules": len(services.config.schedules)}}
+    disabled = [rule.name for rule in services.config.rules if not rule.enabled]
+    if disabled:  # switched off on purpose: reported, not unhealthy
+        report["configuration"]["disabled_rules"] = disabled
     if services.config.ignored_settings:
         report["configuration"]["ignored_settings"] = list(services.config.ignored_settings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))

@@ -144,7 +144,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-RUNS_QUERY = ("rule", "schedule", "state", "since", "until", "limit")
+RUNS_QUERY = ("rule", "schedule", "state", "since", "until", "limit", "blob", "etag")
 
 
 def runs_query(params: Mapping[str, str]) -> dict[str, Any]:

@@ -10,18 +10,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.clients.auth import TokenProvider
+from shared.clients.v1_schedules import find_v1_workspace_url
 from shared.rules import settings
+from shared.rules import workspace_discovery as discovery
 from shared.rules.config_model import Rule, RunSpec, Schedule
 from shared.rules.errors import InvalidInput
-from shared.rules.import_logic_app import Finding, import_logic_app
+from shared.rules.import_findings import Finding
+from shared.rules.import_logic_app import import_logic_app
 from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
 from shared.rules.keys import blob_version_key
 from shared.rules.matching import mismatch
-from shared.rules.parity import EXPECTED_DIFFERENCES, compare_bodies, parity_holds, parity_table
+from shared.rules.parity import compare_bodies, parity_holds, parity_table
 from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 from shared.rules.problems import ConfigError
 from shared.rules.rules_file import load_rules_file
-from shared.rules.targets import TargetError, parse_target
+from shared.rules.targets import TargetError, parse_target, redact_url
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'
 """The ETag the parity check's sample blob is given: it only reaches the tags, which are expected to differ."""
@@ -70,7 +74,7 @@ def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (
     rule = loaded[0][0]
     for blob in blobs or [f"{imported.folder}machineData.csv"]:
         report.lines.append(f"  {imported.relative_path_note(blob)}")
-        _parity(report, blob, imported.container, rule, imported.legacy_body(blob), ())
+        _parity(report, blob, imported.container, rule, imported.legacy_body(blob))
     return report
 
 
@@ -97,30 +101,40 @@ def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
     container = settings.WATCH_CONTAINER.read(env) or "<WATCH_CONTAINER>"
     for item in imported:
         assert item.entry is not None
-        expected = () if "RunSource" in item.submission else ("RunSource",)
         if item.section == "rules":
             rule = rules[item.entry["name"]]
             for blob in blobs or [f"{rule.watch.prefix}machineData.csv"]:
                 report.lines.append(f"v1 schedule {item.name!r}:")
-                _parity(report, blob, container, rule, item.legacy_body(blob), expected)
+                _parity(report, blob, container, rule, item.legacy_body(blob))
         else:
-            _schedule_parity(report, item, schedules[item.entry["name"]], container, expected)
-    if any("RunSource" not in item.submission for item in imported):
-        report.lines.append("  RunSource: the v1 service set its own for scheduled runs; an imported entry sends "
-                            "'SDK' (set run_source to change it)")
+            _schedule_parity(report, item, schedules[item.entry["name"]], container)
     return report
 
 
-def checked_workspace_url(url: str, env: Mapping[str, str]) -> str:
+def checked_workspace_url(url: str, env: Mapping[str, str], source: str = "--workspace-url") -> str:
     """The workspace's v1 API URL, checked like a v1 target (https, an Azure ML host, the workspace path)."""
-    allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, _refuse)
     try:
-        target = parse_target(url.rstrip("/") + "/PipelineRuns/PipelineSubmit/x", allow_local=allow_local)
+        target = parse_target(url.rstrip("/") + "/PipelineRuns/PipelineSubmit/x", allow_local=_allow_local(env))
     except TargetError as error:
-        raise InvalidInput(f"--workspace-url: {error} (expected https://<region>.api.azureml.ms/pipelines/v1.0"
+        raise InvalidInput(f"{source}: {error} (expected https://<region>.api.azureml.ms/pipelines/v1.0"
                            f"/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
                            f"/workspaces/<name>)") from None
     return target.url.rsplit("/PipelineRuns/", 1)[0]
+
+
+def workspace_url_from_id(resource_id: str, env: Mapping[str, str], tokens: TokenProvider, *,
+                          arm_endpoint: str = discovery.DEFAULT_ARM_ENDPOINT) -> str:
+    """The v1 API URL of the workspace ``resource_id`` names, found as azureml-core finds it (ARM, then the
+    discovery document) and held to the v1 host allowlist; a malformed id or endpoint sends nothing."""
+    allow_local = _allow_local(env)
+    workspace = discovery.workspace_id(resource_id)
+    arm = discovery.arm_endpoint(arm_endpoint, allow_local=allow_local)
+    found = find_v1_workspace_url(workspace, arm, tokens, allow_local=allow_local)
+    return checked_workspace_url(found, env, source=f"the workspace's discovery document gave {redact_url(found)}")
+
+
+def _allow_local(env: Mapping[str, str]) -> bool:
+    return settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, _refuse)
 
 
 def _refuse(name: str, value: Any, expected: str) -> None:
@@ -145,25 +159,23 @@ def _load(report: ImportReport, env: Mapping[str, str]) -> tuple[tuple[Rule, ...
             return None
 
 
-def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any],
-            expected: tuple[str, ...]) -> None:
+def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any]) -> None:
     why_not = mismatch(rule.watch, blob)
     if why_not:
         report.ok = False
         report.lines.append(f"  PROBLEM: rule {rule.name!r} would not start for {blob!r}: {why_not}")
         return
     body = _request_body(rule.run, blob, container, rule.name)
-    _compare(report, blob, legacy, body, expected)
+    _compare(report, blob, legacy, body)
 
 
-def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str,
-                     expected: tuple[str, ...]) -> None:
+def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str) -> None:
     blob = schedule.data.blob if schedule.data and schedule.data.blob else None
     data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}") if blob else None
     body = submission(schedule.run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
                       key="parity").body
     report.lines.append(f"v1 schedule {item.name!r} ({schedule.cron.expression}):")
-    _compare(report, blob or "(none)", item.legacy_body(None), body, expected)
+    _compare(report, blob or "(none)", item.legacy_body(None), body)
 
 
 def _request_body(run: RunSpec, blob: str, container: str, rule: str) -> Mapping[str, Any]:
@@ -174,8 +186,7 @@ def _request_body(run: RunSpec, blob: str, container: str, rule: str) -> Mapping
     return submission(run, data=data, tags=tags, key=key).body
 
 
-def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any],
-             expected: tuple[str, ...]) -> None:
-    rows = compare_bodies(legacy, body, expected=EXPECTED_DIFFERENCES + expected)
+def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+    rows = compare_bodies(legacy, body)
     report.lines.extend("  " + line for line in parity_table(blob, rows).splitlines())
     report.ok = report.ok and parity_holds(rows)

@@ -6,15 +6,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobProperties
 
-from shared.clients.ledger import ClaimLostError, RunState
+from shared.clients.ledger import ClaimLostError
 from shared.clients.services import Services
-from shared.flows.manual_runs import or_pending, rerun
+from shared.flows.manual_runs import or_pending, rerun, safe_name
 from shared.rules.decisions import Decision
 from shared.rules.errors import Conflict, InvalidInput, NotFound
-from shared.rules.keys import RECORD_NAME, RECORD_PREFIXES, manual_namespace, rule_namespace, schedule_namespace
+from shared.rules.keys import (
+    RECORD_NAME,
+    RECORD_PREFIXES,
+    blob_version_key,
+    manual_namespace,
+    record_name,
+    rule_namespace,
+    schedule_data_namespace,
+    schedule_namespace,
+)
+from shared.rules.ledger_record import RunState
 from shared.rules.redaction import masked
+from shared.rules.stamps import stamp_key, stamped_query
 
 _STATES = tuple(state.value for state in RunState)
 
@@ -31,12 +43,53 @@ def list_limit(text: str) -> int:
 
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
               state: str | None = None, since: str | None = None, until: str | None = None,
-              limit: int = 50) -> list[dict[str, Any]]:
-    """Trigger records, newest first, filtered on the listing (state, time) before any record is read."""
+              limit: int = 50, blob: str | None = None, etag: str | None = None) -> list[dict[str, Any]]:
+    """Trigger records, newest first, filtered on the listing (state, time) before any record is read; with
+    ``blob``, the records of that blob's version (``runs_of_blob``)."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
+    if blob is not None or etag is not None:
+        if blob is None or schedule or since or until:
+            raise InvalidInput("blob finds one version's records (etag: which one): give rule or state with it, "
+                               "not schedule, since or until")
+        return [run for run in runs_of_blob(services, blob, etag, rule=rule)
+                if state is None or run["state"] == state][:limit]
     listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until)
     return read_runs(services, listed[:limit])
+
+
+def runs_of_blob(services: Services, blob: str, etag: str | None = None, *,
+                 rule: str | None = None) -> list[dict[str, Any]]:
+    """The records of one version of ``blob``: the current one, or the one ``etag`` names (an event's, or a run's
+    ``trigger_etag`` tag). Keys derive from container, name and ETag, so one read per configured rule (and
+    only_if_new_data schedule) finds them without listing the ledger; storage keeps no earlier ETags (no
+    versioning), so an overwritten version's records are found by giving its ETag."""
+    name = safe_name(blob, "blob")
+    if etag is None:
+        try:
+            etag = services.watched.get_blob_client(name).get_blob_properties().etag
+        except ResourceNotFoundError:
+            raise NotFound(f"no blob {name}: give etag to find the records of a version deleted or overwritten "
+                           "since") from None
+    key = blob_version_key(services.config.watch_container, name, etag)
+    config = services.config
+    namespaces = [rule_namespace(found.name) for found in config.rules if rule in (None, found.name)]
+    namespaces += [schedule_data_namespace(schedule.name) for schedule in config.schedules
+                   if schedule.only_if_new_data and rule is None]
+    return [_summary(record, read[0]) for record in (record_name(namespace, key) for namespace in namespaces)
+            if (read := services.ledger.read(record))]
+
+
+def stamped_blobs(services: Services, *, rule: str, state: str | None = None) -> list[dict[str, str]]:
+    """The watched blobs a rule stamped (in ``state``), found by their index tags (Find Blobs by Tags: one
+    request per page, the service's index, no listing of the container): from a run back to its files."""
+    if not any(found.name == rule for found in services.config.rules):
+        raise NotFound(f"no rule {rule!r} is configured")
+    if state is not None and state not in _STATES:
+        raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
+    key = stamp_key("rule", rule)
+    return [{"blob": found.name, "stamp": (found.tags or {}).get(key, "")}
+            for found in services.watched.find_blobs_by_tags(stamped_query(key, state))]
 
 
 def listed_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
@@ -46,7 +99,7 @@ def listed_runs(services: Services, *, rule: str | None = None, schedule: str | 
         raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
         raise InvalidInput(f"state must be one of {', '.join(_STATES)}")
-    after, before = _moment(since, "since"), _moment(until, "until")
+    after, before = moment(since, "since"), moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"{schedule_namespace(schedule)}/"] if schedule else list(RECORD_PREFIXES))
     listed = [blob for prefix in prefixes for page in services.ledger.listing(prefix) for blob in page
@@ -70,7 +123,8 @@ def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
                                for field, value in shown.items()}}
 
 
-def _moment(value: str | None, what: str) -> datetime | None:
+def moment(value: str | None, what: str) -> datetime | None:
+    """``value`` (ISO 8601, UTC when it names no zone) as a time, or the clear error that names ``what``."""
     if value is None:
         return None
     try:

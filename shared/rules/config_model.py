@@ -68,7 +68,8 @@ class RunSpec:
     required_columns: tuple[str, ...] = ()
     description: str | None = None
     continue_on_step_failure: bool | None = None
-    run_source: str = DEFAULT_RUN_SOURCE
+    run_source: str | None = DEFAULT_RUN_SOURCE
+    """None: the body carries no RunSource (as a v1 schedule's PipelineSubmissionInfo may not)."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,12 @@ class Marker:
 
 @dataclass(frozen=True)
 class Rule(Trigger):
-    """A blob rule: new blobs that pass ``watch`` start ``run``; with ``marker``, only a new marker version does."""
+    """A blob rule: new blobs that pass ``watch`` start ``run``; a disabled one records them as skipped instead,
+    so turning it back on does not replay them (unless a sweep is asked to, with ``since``). With ``marker``, only
+    a new marker version starts a run."""
 
     watch: BlobFilter
+    enabled: bool = True
     marker: Marker | None = None
 
 

@@ -1,8 +1,7 @@
 """A Logic App that starts a v1 pipeline ("When a blob is added or modified (properties only)", then an HTTP POST
 with managed identity) -> one rules-file entry; whatever has no equivalent is listed with its reason.
 
-Reads the workflow definition as users export it: code view / ``az logic workflow show`` (``{"definition": ...}``),
-the bare definition, or an ARM template holding a ``Microsoft.Logic/workflows`` resource.
+The workflow is read in any of its export forms by ``logic_app_export``.
 """
 
 from __future__ import annotations
@@ -15,32 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from shared.rules.errors import InvalidValue
+from shared.rules.import_findings import Finding
+from shared.rules.logic_app_export import LogicAppError, workflow_definition
 from shared.rules.targets import ARM_SCOPE
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
 """The API path of the blob connector's "When a blob is added or modified (properties only)" trigger (V1 and V2)."""
 _TRIGGER_FIELD = re.compile(r"@\{?triggerBody\(\)\??\['(?P<field>Name|Path)'\]\}?")
 _WHOLE_TRIGGER_FIELD = re.compile(r"^@\{?triggerBody\(\)\??\['(?P<field>Name|Path)'\]\}?$")
-_ARM_PARAMETER = re.compile(r"^\[parameters\('(?P<name>[^']+)'\)\]$")
 _CONTAINER_ACTIONS = ("actions", "else")
 _BODY_KEYS = ("ExperimentName", "ParameterAssignments", "DataPathAssignments", "RunSource", "Description",
               "ContinueRunOnStepFailure")
-
-
-class LogicAppError(InvalidValue, ValueError):
-    """Not a workflow this importer can translate at all: the message says what it expected."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One reported part of the workflow: where it is (a JSON path) and what became of it."""
-
-    where: str
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.text}"
 
 
 @dataclass
@@ -82,7 +66,7 @@ class LogicAppImport:
 def import_logic_app(document: Any, *, keep_logic_app_value: bool = False) -> LogicAppImport:
     """Translate a workflow; ``keep_logic_app_value`` makes a rule send the file name alone where the Logic App sent
     ``triggerBody()?['Name']`` for blobs in a folder (a pipeline that relied on it keeps working)."""
-    name, definition, unsupported = _definition(document)
+    name, definition, unsupported = workflow_definition(document)
     triggers = definition.get("triggers")
     if not isinstance(triggers, dict) or not triggers:
         raise LogicAppError("the workflow has no triggers; expected the blob connector's \"When a blob is added or "
@@ -131,49 +115,6 @@ def import_logic_app(document: Any, *, keep_logic_app_value: bool = False) -> Lo
                              "triggerBody()?['Path'] is '/<container>/<path>'; the rule sends the path in the "
                              "container, which is what a datastore over the container resolves (no exact form)"))
     return result
-
-
-def _definition(document: Any) -> tuple[str, dict[str, Any], list[Finding]]:
-    """The workflow's name and definition, from any of the export forms; ARM parameters resolved."""
-    unsupported: list[Finding] = []
-    if not isinstance(document, dict):
-        raise LogicAppError("a workflow is a JSON object: {\"definition\": {...}}, the definition itself, or an ARM "
-                            "template with a Microsoft.Logic/workflows resource")
-    if isinstance(document.get("resources"), list):
-        workflows = [resource for resource in document["resources"] if isinstance(resource, dict)
-                     and str(resource.get("type", "")).lower() == "microsoft.logic/workflows"]
-        if not workflows:
-            raise LogicAppError("the ARM template has no Microsoft.Logic/workflows resource")
-        defaults = {key: value.get("defaultValue") for key, value in (document.get("parameters") or {}).items()
-                    if isinstance(value, dict) and "defaultValue" in value}
-        workflow = workflows[0]
-        name = _resolve_arm(workflow.get("name"), defaults, "resources[0].name", unsupported)
-        definition = _resolve_arm((workflow.get("properties") or {}).get("definition"), defaults,
-                                  "resources[0].properties.definition", unsupported)
-    elif isinstance(document.get("definition"), dict):
-        name, definition = document.get("name"), document["definition"]
-    else:
-        name, definition = None, document
-    if not isinstance(definition, dict) or "triggers" not in definition:
-        raise LogicAppError("no workflow definition (an object with triggers and actions) found")
-    return (name if isinstance(name, str) and not name.startswith("[") else "logic-app"), definition, unsupported
-
-
-def _resolve_arm(value: Any, defaults: dict[str, Any], where: str, unsupported: list[Finding]) -> Any:
-    """``[parameters('x')]`` replaced by the template's default; other ARM expressions listed, left as written."""
-    if isinstance(value, dict):
-        return {key: _resolve_arm(item, defaults, f"{where}.{key}", unsupported) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_resolve_arm(item, defaults, f"{where}[{index}]", unsupported) for index, item in enumerate(value)]
-    if not isinstance(value, str) or not value.startswith("["):
-        return value
-    if value.startswith("[["):
-        return value[1:]
-    match = _ARM_PARAMETER.match(value)
-    if match and match["name"] in defaults:
-        return defaults[match["name"]]
-    unsupported.append(Finding(where, f"ARM expression {value!r} without a default: give the deployed value"))
-    return value
 
 
 def _blob_trigger(name: str, trigger: Any, notes: list[Finding]) -> tuple[str, str]:
@@ -285,8 +226,8 @@ def _body(body: dict[str, Any], where: str, rule: dict[str, Any], folder: str, u
                                        f"parameters are fixed values; left out"))
         else:
             rule["parameters"][name] = value if isinstance(value, str) else str(value)
-    for key, rule_key in (("RunSource", "run_source"), ("Description", "description"),
-                          ("ContinueRunOnStepFailure", "continue_on_step_failure")):
+    rule["run_source"] = body.get("RunSource")  # None: send none, as the Logic App did
+    for key, rule_key in (("Description", "description"), ("ContinueRunOnStepFailure", "continue_on_step_failure")):
         if key in body:
             rule[rule_key] = body[key]
     return _data_path(body.get("DataPathAssignments"), f"{where}.DataPathAssignments", rule, folder, unsupported)

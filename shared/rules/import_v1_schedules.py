@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.rules.errors import InvalidValue
-from shared.rules.import_logic_app import Finding
+from shared.rules.import_findings import Finding
 from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
 
 FREQUENCY_DIGITS = {"0": "Month", "1": "Week", "2": "Day", "3": "Hour", "4": "Minute"}
@@ -49,7 +49,8 @@ class ImportedSchedule:
 
     def legacy_body(self, blob: str | None) -> dict[str, Any]:
         """The submission the v1 schedule made (for ``blob``, when change-based), without the service's own keys."""
-        body = {key: value for key, value in self.submission.items() if key not in BOOKKEEPING_KEYS}
+        body = {key: value for key, value in self.submission.items()
+                if key not in BOOKKEEPING_KEYS and value is not None}  # the SDK's models send no null
         if self.data_path is not None and blob is not None:
             parameter, datastore = self.data_path
             body["DataPathAssignments"] = {**(body.get("DataPathAssignments") or {}),
@@ -89,9 +90,9 @@ def _schedule(entity: dict[str, Any], index: int, workspace_url: str) -> Importe
     else:
         item.entry = _change_rule(entity, {"name": _name(name, r"[^A-Za-z0-9_-]+", "-"), **entry}, where, item)
         if item.entry is not None and status != "Active":
-            item.unsupported.append(Finding(f"{where}.EntityStatus", f"{status}: a rule has no enabled flag; left "
-                                            f"out of the rules file until it should start runs"))
-            item.entry = None
+            item.entry["enabled"] = False
+            item.notes.append(Finding(f"{where}.EntityStatus", f"{status}: imported with enabled: false (its blobs "
+                                      "are recorded as skipped until it is enabled)"))
     for key in BOOKKEEPING_KEYS:
         if submission.get(key):
             item.notes.append(Finding(f"{where}.PipelineSubmissionInfo.{key}", "set by the v1 service for its own "
@@ -113,8 +114,8 @@ def _run_keys(entity: dict[str, Any], submission: dict[str, Any], where: str, wo
                               f".endpoint prints it)"))
     entry: dict[str, Any] = {"target": {"url": url}, "experiment": submission["ExperimentName"],
                              "parameters": dict(submission.get("ParameterAssignments") or {})}
-    for key, rule_key in (("RunSource", "run_source"), ("Description", "description"),
-                          ("ContinueRunOnStepFailure", "continue_on_step_failure")):
+    entry["run_source"] = submission.get("RunSource")  # None: send none, as the schedule did
+    for key, rule_key in (("Description", "description"), ("ContinueRunOnStepFailure", "continue_on_step_failure")):
         if submission.get(key) is not None:
             entry[rule_key] = submission[key]
     if submission.get("tags"):

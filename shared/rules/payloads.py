@@ -79,9 +79,10 @@ def v1_submission(run: RunSpec, *, data_path: str | None, tags: Mapping[str, str
     body: dict[str, Any] = {
         "ExperimentName": run.experiment,
         "ParameterAssignments": {name: str(value) for name, value in run.parameters.items()},
-        "RunSource": run.run_source,
-        "tags": bounded_tags(tags),
     }
+    if run.run_source is not None:
+        body["RunSource"] = run.run_source
+    body["tags"] = bounded_tags(tags)
     if run.data_path is not None and data_path is not None:
         relative = data_path.rsplit("/", 1)[-1] if run.data_path.relative_path == "file_name" else data_path
         body["DataPathAssignments"] = {

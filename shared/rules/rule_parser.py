@@ -30,7 +30,7 @@ RUN_KEYS = {
     "continue_on_step_failure", "run_source", "outputs",
 }
 BATCH_KEYS = {"marker"}
-RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders"} | RUN_KEYS | BATCH_KEYS
+RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | BATCH_KEYS
 MARKER_KEYS = {"file", "manifest"}
 MARKER_FILE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
@@ -86,8 +86,9 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
     def build(rule: dict[str, Any], name: str) -> Rule | None:
         watch = blob_filter(rule, problems)
         run = run_spec(rule, problems, env, allow_local)
+        enabled = flag(rule, "enabled", True, problems)
         marker = _marker(rule.get("marker"), run, problems.at("marker"))
-        return None if run is None else Rule(name=name, watch=watch, run=run, marker=marker)
+        return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, marker=marker)
 
     return RULE.parsed(raw, problems, build)
 
@@ -142,8 +143,8 @@ def run_spec(raw: dict[str, Any], problems: Problems, env: Mapping[str, str], al
     if continue_on_step_failure is not None and not isinstance(continue_on_step_failure, bool):
         problems.at("continue_on_step_failure").add(continue_on_step_failure, "true or false")
     run_source = raw.get("run_source", DEFAULT_RUN_SOURCE)
-    if not isinstance(run_source, str) or not run_source:
-        problems.at("run_source").add(run_source, "text such as 'SDK' or 'API'")
+    if run_source is not None and (not isinstance(run_source, str) or not run_source):
+        problems.at("run_source").add(run_source, "text such as 'SDK' or 'API', or null to send none")
     outputs = _outputs(raw.get("outputs", {}), problems.at("outputs"))
     target = _target(raw.get("target"), problems, env, allow_local)
     if target is None:

@@ -19,7 +19,7 @@ LOOKUP_PAGE_SIZE = 50
 MAX_PAGES = 20
 """A key names one run; more pages than this means the answers are not what run history sends."""
 JOBS_API_VERSION = "2024-04-01"
-_ARM_FOR_SCORING_HOST = {
+ARM_FOR_SCORING_HOST = {
     ".inference.ml.azure.com": ("https://management.azure.com", ARM_SCOPE),
     ".inference.ml.azure.cn": ("https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default"),
     ".inference.ml.azure.us": ("https://management.usgovcloudapi.net",
@@ -91,5 +91,5 @@ def run_lookup(target: Target, experiment: str, key: str) -> RunLookup | None:
         arm, scope = f"{parts.scheme}://{parts.netloc}", ARM_SCOPE  # the local stand-in serves ARM too
     else:
         host = (parts.hostname or "").lower()
-        arm, scope = next(value for suffix, value in _ARM_FOR_SCORING_HOST.items() if host.endswith(suffix))
+        arm, scope = next(value for suffix, value in ARM_FOR_SCORING_HOST.items() if host.endswith(suffix))
     return RunLookup(url=f"{arm}{target.workspace.arm_path}/jobs", scope=scope, key=key, v1=False)

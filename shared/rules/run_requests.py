@@ -83,6 +83,9 @@ class RunRequest:
     record: Mapping[str, Any] = field(default_factory=dict)
     """Fields a submitted run's record keeps beyond the run's own: the data chosen at fire time, which the subject
     cannot name."""
+    disabled: bool = False
+    """The rule is switched off (``enabled: false``): the key is recorded as skipped, so turning the rule back on
+    does not replay it unless a sweep is asked to (``since``)."""
     batch: Batch | None = None
     """A marker version's batch: the run gets its folder, or its manifest (whose listed files are checked)."""
 
@@ -144,7 +147,13 @@ def blob_request(rule: Rule, version: BlobVersion) -> RunRequest:
     return RunRequest(
         namespace=rule_namespace(rule.name), key=key, subject=subject, run=rule.run, data=version,
         tags=blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key),
-        about={"rule": rule.name, **_names(version), "key": key})
+        about={"rule": rule.name, **_names(version), "key": key}, disabled=not rule.enabled)
+
+
+def disabled_reason(rule: str) -> str:
+    """What a disabled rule's skipped record and decision say."""
+    return f"rule {rule!r} is disabled (enabled: false); not replayed when it is enabled again unless a sweep is " \
+           "asked to (sweep --since)"
 
 
 def marker_batch(rule: Rule, version: BlobVersion) -> Batch:

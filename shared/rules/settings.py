@@ -115,6 +115,9 @@ WATCH_SUFFIX = Setting(
 WATCH_SUBFOLDERS = Setting(
     "WATCH_SUBFOLDERS", "also watch subfolders of the prefix", default="false",
     shown_default="`false` (as the Logic App and v1 schedules)", rule_keys=("include_subfolders",), one_rule=True)
+WATCH_ENABLED = Setting(
+    "WATCH_ENABLED", "`false` records new blobs as skipped (rule disabled) instead of running them; turning it "
+    "back on does not replay them (`sweep --since` does)", default="true", rule_keys=("enabled",), one_rule=True)
 BLOB_TRIGGER_SOURCE = Setting(
     "BLOB_TRIGGER_SOURCE", "`EventGrid` (low latency, the only choice on Flex Consumption) or `LogsAndContainerScan` "
     "(polling, for `func start` on Azurite)", default="EventGrid")

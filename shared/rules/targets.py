@@ -51,6 +51,8 @@ _PATH_SHAPES = {
 _HOSTS = {kind: V1_HOST_SUFFIXES if kind.is_v1 else V2_HOST_SUFFIXES for kind in TargetKind}
 _DEFAULT_SCOPE = {kind: ARM_SCOPE if kind.is_v1 else ML_SCOPE for kind in TargetKind}
 _WORKSPACE_ID = re.compile("^" + _WORKSPACE + "$", re.IGNORECASE)
+WORKSPACE_ID_SHAPE = ("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
+                      "/workspaces/<name>")
 _DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 _EXPECTED_SHAPES = (
     "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>), a v1 pipeline endpoint URL "
@@ -247,9 +249,13 @@ def _workspace(match: re.Match[str] | None, workspace: str | None,
         return Workspace(match["sub"], match["rg"], match["ws"])
     if workspace is None:
         return None
-    found = _WORKSPACE_ID.match(workspace.rstrip("/"))
-    if found is None:
-        problems.append(("workspace", "workspace must be the workspace's resource id: /subscriptions/<sub>/"
-                         "resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>"))
-        return None
-    return Workspace(found["sub"], found["rg"], found["ws"])
+    parsed = parse_workspace_id(workspace)
+    if parsed is None:
+        problems.append(("workspace", f"workspace must be the workspace's resource id: {WORKSPACE_ID_SHAPE}"))
+    return parsed
+
+
+def parse_workspace_id(resource_id: str) -> Workspace | None:
+    """The workspace an ARM resource id names (a trailing slash allowed), or None if it is not one."""
+    found = _WORKSPACE_ID.match(resource_id.rstrip("/"))
+    return Workspace(found["sub"], found["rg"], found["ws"]) if found else None
