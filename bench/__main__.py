@@ -1,6 +1,6 @@
 """Benchmarks: the app's own cost per new blob, per duplicate, in a burst, for a sweep, in memory and at import.
 
-    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page] [--iterations 1000]
+    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page,run-events,markers] [--iterations 1000]
                 [--burst-blobs 1000] [--sweep-blobs 100000] [--sweep-store sql|memory] [--big-blob-mib 1024]
                 [--status-records 10000]
 
@@ -29,6 +29,7 @@ import requests
 from azure.core import MatchConditions
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from bench.batches import marker_rows
 from bench.mariadb import MariaDb, programs
 from bench.run_events import run_event_rows
 from bench.status_page import status_page_rows
@@ -47,7 +48,8 @@ CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,800
 WORKERS = 16
 WARM_UP = 10
 BARE_EXPERIMENT = "bench-bare"
-SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page", "run-events")
+SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page", "run-events",
+            "markers")
 RUNTIME_DEPENDENCIES = ("azure.functions", "azurefunctions.extensions.bindings.blob", "azure.identity",
                         "azure.storage.blob", "requests")
 
@@ -397,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-blob-mib", type=int, default=1024)
     parser.add_argument("--status-records", type=int, default=10_000, help="ledger records under the status page")
     parser.add_argument("--run-records", type=int, default=200, help="records (runs) under the run-event figures")
+    parser.add_argument("--marker-files", type=int, default=1000, help="data files one manifest lists")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
     unknown = sections - set(SECTIONS)
@@ -418,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             ("cold-start", lambda: bench.rows.extend(cold_start())),
             ("status-page", lambda: status_page_rows(bench, args.status_records)),
             ("run-events", lambda: run_event_rows(bench, args.run_records)),
+            ("markers", lambda: marker_rows(bench, args.marker_files)),
         ]
         for name, step in steps:
             if set(name.split("/")) & sections:
