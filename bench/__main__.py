@@ -1,6 +1,7 @@
 """Benchmarks: the app's own cost per new blob, per duplicate, in a burst, for a sweep, in memory and at import.
 
-    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page,run-events,markers] [--iterations 1000]
+    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page,run-events,markers]
+                [--iterations 1000]
                 [--burst-blobs 1000] [--sweep-blobs 100000] [--sweep-store sql|memory] [--big-blob-mib 1024]
                 [--status-records 10000]
 
