@@ -260,6 +260,12 @@ class Ledger:
         self._ensure_container()
         self._write(name, document, overwrite=True)
 
+    @property
+    def container(self) -> ContainerClient:
+        """The ledger's container (created if need be), for records beside the ledger's own (quiet windows)."""
+        self._ensure_container()
+        return self._container
+
     def listing(self, prefix: str) -> Iterator[Iterable[BlobProperties]]:
         """Pages of the record blobs under ``prefix``, with metadata (state, retryable) and Last-Modified: one
         request per page of up to 5,000 records, without reading any record."""

@@ -14,6 +14,7 @@ from azure.storage.blob import BlobClient
 
 from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version
+from shared.flows.quiet_windows import collect
 from shared.flows.run_steps import execute
 from shared.rules.blob_names import blob_name_problem
 from shared.rules.config_model import Rule
@@ -60,5 +61,8 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
 
 
 def run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
-    """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
+    """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks; under
+    a quiet window, the version joins its folder's open batch instead."""
+    if rule.quiet_window is not None:
+        return collect(rule, version, services)
     return execute(rule_request(rule, version), services, deadline)

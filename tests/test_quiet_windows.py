@@ -1,0 +1,162 @@
+"""Quiet-window rules end to end: files in Azurite -> entries in the ledger container -> one run per quiet folder at
+the stand-in, with the clock passed in so no test waits out a window."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.clients.services import build_services, process_services
+from shared.flows.quiet_windows import fire_due, rule_batches
+from shared.rules.config_loader import load_config
+from shared.rules.problems import ConfigError
+from shared.rules.quiet_windows import QUIET_PREFIX
+from tests.support.batch import rules_file
+from tests.support.decisions import outcome_lines
+from tests.support.harness import deliver_blob, run_together, upload
+from tests.support.samples import SAMPLE_CSV
+from tests.support.settings import minimal_env
+from tests.test_markers import FOLDER, short_claims, v1_marker_rule
+
+pytestmark = pytest.mark.integration
+WINDOW = 60
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing after it runs, and no handler catches it."""
+
+
+@pytest.fixture
+def quiet_rule(aml, tmp_path, monkeypatch):
+    rule = v1_marker_rule(aml, {"file": "_SUCCESS"})
+    del rule["marker"]
+    rules_file(tmp_path, monkeypatch, [{**rule, "quiet_window": {"seconds": WINDOW}}])
+    process_services.cache_clear()
+
+
+def services_at(seconds_after_now: float):
+    """Services whose wall clock reads ``seconds_after_now`` ahead of the real one (a timer tick then)."""
+    services = build_services(os.environ)
+    services.now = lambda: datetime.now(UTC) + timedelta(seconds=seconds_after_now)
+    return services
+
+
+def arrive(container: str, *names: str) -> None:
+    for name in names:
+        upload(container, FOLDER + name, SAMPLE_CSV)
+        deliver_blob(container, FOLDER + name)
+
+
+def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveries_add_nothing(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    names = [f"part-{index:03d}.csv" for index in range(200)]
+    arrive(container, *names)
+
+    assert fire_due(services_at(WINDOW - 5)) == [] and aml.received == []  # not quiet for long enough yet
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert (decision.outcome.value, decision.folder, decision.files) == ("submitted", FOLDER, 200)
+    [run] = aml.accepted
+    assert run.body["DataPathAssignments"] == {"input_datapath": {"DataStoreName": "workspaceblobstore",
+                                                                  "RelativePath": FOLDER}}
+    assert run.body["tags"]["trigger_folder"] == f"{container}/{FOLDER}"
+    services = services_at(WINDOW + 1)
+    record, _ = services.ledger.read(f"rules/daily/{decision.key}.json")
+    assert [item["blob"] for item in record["batch"]["files"]] == [FOLDER + name for name in names]
+    assert rule_batches(services.config.rules[0], services) == []  # every entry marked with its batch
+
+    deliver_blob(container, FOLDER + names[0])  # a redelivery after its batch ran
+    assert fire_due(services_at(2 * WINDOW + 2)) == [] and len(aml.received) == 1
+
+
+def test_a_file_after_the_claim_opens_the_next_batch_whose_run_lists_it_alone(app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    [first] = fire_due(services_at(WINDOW + 1))
+    arrive(container, "part-3.csv")
+
+    assert fire_due(services_at(WINDOW - 5)) == []
+    [second] = fire_due(services_at(WINDOW + 1))
+    assert second.key != first.key and len(aml.accepted) == 2
+    record, _ = services_at(0).ledger.read(f"rules/daily/{second.key}.json")
+    assert record["batch"]["files"][0]["blob"] == FOLDER + "part-3.csv" and len(record["batch"]["files"]) == 1
+
+
+def test_concurrent_deliveries_and_concurrent_ticks_start_one_run(app_env, aml, quiet_rule, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    container = app_env["WATCH_CONTAINER"]
+    names = [f"part-{index}.csv" for index in range(8)]
+    for name in names:
+        upload(container, FOLDER + name, SAMPLE_CSV)
+    results = run_together(*(lambda name=name: deliver_blob(container, FOLDER + name) for name in names * 2))
+    assert not [result for result in results if isinstance(result, BaseException)]
+    outcomes = sorted(line["outcome"] for line in outcome_lines(caplog))
+    assert outcomes == ["collected"] * 8 + ["duplicate"] * 8
+
+    ticks = run_together(*(lambda: fire_due(services_at(WINDOW + 1)) for _ in range(4)))
+    assert len(aml.accepted) == 1
+    assert sorted(d.outcome.value for tick in ticks for d in tick).count("submitted") == 1
+
+
+def test_a_tick_killed_between_claim_and_post_leaves_the_batch_the_next_tick_runs_once(
+        app_env, aml, quiet_rule, monkeypatch):
+    short_claims(monkeypatch)
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    crashing = services_at(WINDOW + 1)
+    crashing.submitter.submit = lambda *args, **kwargs: (_ for _ in ()).throw(Crash())
+    with pytest.raises(Crash):
+        fire_due(crashing)
+    assert aml.received == []
+    crashed_at = time.monotonic()
+
+    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))  # past the claim's expiry
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert decision.outcome.value == "submitted" and decision.took_over and len(aml.accepted) == 1
+    assert fire_due(services_at(WINDOW + 1)) == []
+
+
+def test_a_tick_killed_while_marking_its_batch_leaves_it_closed_by_the_next_tick_without_a_second_run(
+        app_env, aml, quiet_rule, monkeypatch):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv", "part-3.csv")
+    from azure.storage.blob import BlobClient
+
+    marks, set_metadata = [], BlobClient.set_blob_metadata
+
+    def crash_after_one(self, *args, **kwargs):
+        if marks:
+            raise Crash()
+        marks.append(self.blob_name)
+        return set_metadata(self, *args, **kwargs)
+
+    monkeypatch.setattr(BlobClient, "set_blob_metadata", crash_after_one)
+    with pytest.raises(Crash):
+        fire_due(services_at(WINDOW + 1))
+    monkeypatch.setattr(BlobClient, "set_blob_metadata", set_metadata)
+
+    [again] = fire_due(services_at(WINDOW + 1))
+    assert again.outcome.value == "duplicate" and len(aml.received) == 1
+    services = services_at(WINDOW + 1)
+    assert rule_batches(services.config.rules[0], services) == []
+    assert all(name.startswith(QUIET_PREFIX) for name in marks)
+
+
+@pytest.mark.parametrize(("quiet", "extra", "expected"), [
+    ({"seconds": 0}, {}, '{"seconds": N}, N a whole number of seconds from 1 to 86,400'),
+    ({"seconds": "60"}, {}, '{"seconds": N}, N a whole number of seconds from 1 to 86,400'),
+    ({"seconds": 60}, {"marker": {"file": "_SUCCESS"}},
+     "either marker or quiet_window: a marker already says when a folder is complete"),
+])
+def test_a_bad_quiet_window_is_a_config_error_at_its_place(tmp_path, quiet, extra, expected):
+    rule = {"name": "daily", "prefix": "incoming/", "target": {"url": minimal_env()["AML_PIPELINE_URL"]},
+            "experiment": "retrain", "quiet_window": quiet, **extra}
+    path = tmp_path / "rules.json"
+    path.write_text(__import__("json").dumps({"rules": [rule]}), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config({**minimal_env(), "TRIGGER_RULES_FILE": str(path)}, tmp_path)
+    assert f"rules[0].quiet_window = {quiet!r}: {expected}".replace("'", '"') in str(raised.value).replace("'", '"')
