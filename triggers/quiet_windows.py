@@ -7,8 +7,8 @@ import azure.functions as func
 
 from shared.clients.services import APP_ROOT, process_services
 from shared.flows.quiet_windows import fire_due
-from shared.rules.config_loader import read_at_indexing
 from shared.rules import settings
+from shared.rules.config_loader import read_at_indexing
 from shared.rules.rules_file import load_rules_file
 
 QUIET_TICK = "*/10 * * * * *"

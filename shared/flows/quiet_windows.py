@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 
@@ -34,8 +35,8 @@ def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:
     assert rule.quiet_window is not None, "a quiet-window rule"
     entry = Entry(entry_name(rule.name, version.container, version.name, version.etag), version.name,
                   version.etag, services.now())
-    where = {"rule": rule.name, "container": version.container, "blob": version.name, "etag": version.etag,
-             "folder": entry.folder}
+    where: dict[str, Any] = {"rule": rule.name, "container": version.container, "blob": version.name,
+                             "etag": version.etag, "folder": entry.folder}
     try:
         services.ledger.container.get_blob_client(entry.name).upload_blob(b"", overwrite=False,
                                                                            metadata=entry.metadata)
