@@ -3,6 +3,7 @@ the stand-in, with the clock passed in so no test waits out a window."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -13,11 +14,13 @@ import pytest
 from shared.clients.services import build_services, process_services
 from shared.flows.quiet_windows import fire_due, rule_batches
 from shared.rules.config_loader import load_config
+from shared.rules.keys import iso
 from shared.rules.problems import ConfigError
 from shared.rules.quiet_windows import QUIET_PREFIX
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
+from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import minimal_env
 from tests.test_markers import FOLDER, short_claims, v1_marker_rule
@@ -156,7 +159,25 @@ def test_a_bad_quiet_window_is_a_config_error_at_its_place(tmp_path, quiet, extr
     rule = {"name": "daily", "prefix": "incoming/", "target": {"url": minimal_env()["AML_PIPELINE_URL"]},
             "experiment": "retrain", "quiet_window": quiet, **extra}
     path = tmp_path / "rules.json"
-    path.write_text(__import__("json").dumps({"rules": [rule]}), encoding="utf-8")
+    path.write_text(json.dumps({"rules": [rule]}), encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_config({**minimal_env(), "TRIGGER_RULES_FILE": str(path)}, tmp_path)
     assert f"rules[0].quiet_window = {quiet!r}: {expected}".replace("'", '"') in str(raised.value).replace("'", '"')
+
+
+def test_explain_shows_the_open_batch_of_a_files_folder_and_when_it_fires(app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    upload(container, FOLDER + "part-3.csv", SAMPLE_CSV)
+
+    collected = call("http_explain", body={"blob": FOLDER + "part-2.csv"})[1]["rules"][0]
+    waiting = call("http_explain", body={"blob": FOLDER + "part-3.csv"})[1]["rules"][0]
+
+    [batch] = rule_batches(services_at(0).config.rules[0], services_at(0))
+    shown = {"files": [{"blob": FOLDER + name, "etag": entry.etag, "arrived": iso(entry.arrived)}
+                       for name, entry in zip(("part-1.csv", "part-2.csv"), batch.entries, strict=True)],
+             "fires_at": iso(batch.fires_at)}
+    assert collected == {"rule": "daily", "matches": True, "outcome": "collected into the open batch",
+                         "folder": FOLDER, "window_seconds": WINDOW, "open_batch": shown}
+    assert waiting["outcome"] == "would join the open batch" and waiting["open_batch"] == shown
+    assert aml.received == []
