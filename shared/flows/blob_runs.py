@@ -8,6 +8,7 @@ also yields the version's ETag and size), then per rule: claim the key in the le
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from azure.storage.blob import BlobClient
@@ -19,7 +20,7 @@ from shared.flows.run_steps import execute
 from shared.rules.blob_names import blob_name_problem
 from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, Outcome, log_decision
-from shared.rules.errors import TriggerError
+from shared.rules.errors import each_then_retry
 from shared.rules.matching import split_rules
 from shared.rules.run_requests import BlobVersion, rule_request
 
@@ -47,17 +48,7 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
         return [log_decision(Decision(Outcome.IGNORED, reason=version, etag=expected_etag, **where))]
 
     deadline = services.monotonic() + config.retry.deadline if deadline is None else deadline
-    decisions, retry_later = [], []
-    for rule in rules:
-        try:
-            decisions.append(run_rule(rule, version, services, deadline))
-        except TriggerError as error:
-            if not error.retryable:
-                raise
-            retry_later.append(error)
-    if retry_later:
-        raise retry_later[0]
-    return decisions
+    return each_then_retry(partial(run_rule, rule, version, services, deadline) for rule in rules)
 
 
 def run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:

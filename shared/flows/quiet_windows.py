@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
@@ -13,7 +14,7 @@ from shared.clients.services import Services
 from shared.flows.run_steps import execute
 from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, Outcome, log_decision
-from shared.rules.errors import TriggerError
+from shared.rules.errors import each_then_retry
 from shared.rules.quiet_windows import (
     Entry,
     OpenBatch,
@@ -63,22 +64,9 @@ def fire_due(services: Services) -> list[Decision]:
     """Start the run of every open batch whose folder has been quiet for its rule's window. A batch that failed
     for now stays open for the next tick; the first such error is raised once every batch had its turn."""
     deadline = services.monotonic() + services.config.retry.deadline
-    decisions, retry_later = [], []
-    for rule in services.config.rules:
-        if rule.quiet_window is None:
-            continue
-        for batch in rule_batches(rule, services):
-            if batch.fires_at > services.now():
-                continue
-            try:
-                decisions.append(fire(rule, batch, services, deadline))
-            except TriggerError as error:
-                if not error.retryable:
-                    raise
-                retry_later.append(error)
-    if retry_later:
-        raise retry_later[0]
-    return decisions
+    due = [(rule, batch) for rule in services.config.rules if rule.quiet_window is not None
+           for batch in rule_batches(rule, services) if batch.fires_at <= services.now()]
+    return each_then_retry(partial(fire, rule, batch, services, deadline) for rule, batch in due)
 
 
 def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> Decision:
