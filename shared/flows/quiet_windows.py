@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -29,6 +30,8 @@ from shared.rules.targets import redact_url
 
 SETTLED = {Outcome.SUBMITTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.REJECTED}
 """Outcomes after which the batch's record is settled: its entries are marked, so they leave the open batch."""
+MARKERS = 8
+"""Entry marks in flight at once (all but the oldest, which is marked alone, last)."""
 
 
 def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:
@@ -71,7 +74,7 @@ def fire_due(services: Services) -> list[Decision]:
 
 def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> Decision:
     """The batch's one run through the exactly-once protocol, then its entries marked with the batch's key,
-    newest first, from the list its settled record keeps (the oldest last: until then the same key comes back)."""
+    from the list its settled record keeps, the oldest last: until then the same key comes back."""
     container = services.config.watch_container
     oldest_url = redact_url(services.watched.get_blob_client(batch.oldest.blob).url)
     request = quiet_request(rule, batch, container, oldest_url)
@@ -80,9 +83,16 @@ def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> D
         return decision
     found = services.ledger.read(request.record_name)
     open_entries = {entry.name: entry for entry in batch.entries}
-    for blob, etag in reversed(batched_files(found[0] if found else {})):
-        entry = open_entries.get(entry_name(rule.name, container, blob, etag))
-        if entry is not None:
-            marked = dataclasses.replace(entry, batch=request.key)
-            services.ledger.container.get_blob_client(entry.name).set_blob_metadata(marked.metadata)
+    listed = [open_entries.get(entry_name(rule.name, container, blob, etag))
+              for blob, etag in batched_files(found[0] if found else {})]
+    to_mark = [entry for entry in listed if entry is not None]
+
+    def mark(entry: Entry) -> None:
+        marked = dataclasses.replace(entry, batch=request.key)
+        services.ledger.container.get_blob_client(entry.name).set_blob_metadata(marked.metadata)
+
+    with ThreadPoolExecutor(MARKERS) as pool:
+        list(pool.map(mark, to_mark[1:]))
+    for entry in to_mark[:1]:  # the oldest, last
+        mark(entry)
     return decision

@@ -3,7 +3,7 @@ when each fires, and the one run a batch asks for (on its folder, like a ``_SUCC
 
 One entry blob per file version, created once (``If-None-Match: *``) and never deleted: a redelivered event finds
 it and adds nothing, even after its batch ran. An entry without ``batch`` metadata is open; once its batch's run
-is settled, the entry is marked with the batch's key, newest first and the oldest last, so until the last mark the
+is settled, the entry is marked with the batch's key, the oldest last, so until the last mark the
 same oldest entry (whose name the batch key is hashed from) comes back and the ledger's claim answers for it.
 """
 
