@@ -13,6 +13,7 @@ import pytest
 
 from shared.clients.services import build_services, process_services
 from shared.flows.quiet_windows import fire_due, rule_batches
+from shared.flows.sweep import sweep
 from shared.rules.config_loader import load_config
 from shared.rules.keys import iso
 from shared.rules.problems import ConfigError
@@ -21,8 +22,10 @@ from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
 from tests.support.http import call
+from tests.support.indexing import index_in_fresh_process
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import minimal_env
+from tests.test_exactly_once import run_workers
 from tests.test_markers import FOLDER, short_claims, v1_marker_rule
 
 pytestmark = pytest.mark.integration
@@ -181,3 +184,33 @@ def test_explain_shows_the_open_batch_of_a_files_folder_and_when_it_fires(app_en
                          "folder": FOLDER, "window_seconds": WINDOW, "open_batch": shown}
     assert waiting["outcome"] == "would join the open batch" and waiting["open_batch"] == shown
     assert aml.received == []
+
+
+def test_four_processes_delivering_one_file_version_collect_it_once_and_its_batch_runs_once(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    reports = run_workers(container, FOLDER + "part-1.csv", 4)
+    assert sorted(outcome for report in reports for outcome in report["outcomes"] if outcome != "?") == (
+        ["collected"] + ["duplicate"] * 3), [report["stderr"][-500:] for report in reports]
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert decision.files == 1 and len(aml.accepted) == 1
+
+
+def test_the_sweep_collects_a_file_whose_event_was_missed_and_its_batch_runs_once(app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    sweep(build_services(os.environ), max_blobs=100)
+    sweep(build_services(os.environ), max_blobs=100)  # finds it again: a one-request duplicate
+
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert (decision.outcome.value, decision.files, len(aml.accepted)) == ("submitted", 1, 1)
+
+
+def test_the_quiet_window_timer_is_indexed_only_when_a_rule_has_a_quiet_window(app_env, quiet_rule):
+    functions = json.loads(index_in_fresh_process().stdout.splitlines()[-1])
+    assert functions["fire_quiet_windows"]["bindings"] == [
+        {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "*/10 * * * * *",
+         "runOnStartup": False, "useMonitor": False}]
+    without = json.loads(index_in_fresh_process(TRIGGER_RULES_FILE="").stdout.splitlines()[-1])
+    assert "fire_quiet_windows" not in without
