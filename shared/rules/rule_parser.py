@@ -22,13 +22,15 @@ from shared.rules.config_model import (
     RunSpec,
 )
 from shared.rules.problems import Problems
+from shared.rules.run_limits import POLICIES, QUEUE, RunLimit
 from shared.rules.targets import Target, TargetError, parse_target
 
 RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
     "continue_on_step_failure", "run_source", "outputs",
 }
-RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS
+LIMIT_KEYS = {"max_active_runs", "max_active_runs_policy"}
+RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | LIMIT_KEYS
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
 _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
@@ -83,7 +85,8 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
         watch = blob_filter(rule, problems)
         run = run_spec(rule, problems, env, allow_local)
         enabled = flag(rule, "enabled", True, problems)
-        return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled)
+        limit = run_limit(rule, problems)
+        return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, limit=limit)
 
     return RULE.parsed(raw, problems, build)
 
@@ -103,6 +106,23 @@ def matching(value: Any, pattern: re.Pattern[str], problems: Problems, expected:
 
 def flag(raw: dict[str, Any], key: str, default: bool, problems: Problems) -> bool:
     return settings.parse_flag(raw.get(key), key, default, problems.report)
+
+
+def run_limit(raw: dict[str, Any], problems: Problems) -> RunLimit | None:
+    """A rule's or schedule's ``max_active_runs`` (absent: no limit) and ``max_active_runs_policy``."""
+    most = raw.get("max_active_runs")
+    policy = raw.get("max_active_runs_policy", QUEUE)
+    if policy not in POLICIES:
+        problems.at("max_active_runs_policy").add(
+            policy, "queue (waiting triggers start in order as runs end) or latest (only the newest waiting one)")
+    if most is None:
+        if "max_active_runs_policy" in raw:
+            problems.at("max_active_runs_policy").add(policy, "only with max_active_runs")
+        return None
+    if not isinstance(most, int) or isinstance(most, bool) or most < 1:
+        problems.at("max_active_runs").add(most, "a positive whole number: how many of its runs may be active at once")
+        return None
+    return RunLimit(most, policy if policy in POLICIES else QUEUE)
 
 
 def blob_filter(raw: dict[str, Any], problems: Problems) -> BlobFilter:
