@@ -11,10 +11,12 @@ from urllib.parse import unquote, urlsplit
 from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version
 from shared.flows.manual_runs import safe_name
+from shared.flows.run_gates import read_gate
 from shared.rules.config_model import Rule, RunSpec
 from shared.rules.errors import InvalidInput
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name
+from shared.rules.run_limits import RunLimit
 from shared.rules.run_requests import BlobVersion, blob_request, disabled_reason
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
@@ -75,11 +77,11 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
         return {**answer, "etag": etag, "outcome": f"ignored: {version}"}
     answer["etag"] = version.etag
     for rule in matched:
-        answer["rules"].append(_explain_rule(rule, version))
+        answer["rules"].append(_explain_rule(services, rule, version))
     return {**answer, "outcome": "runs would start for the matching rules that are enabled and not rejected"}
 
 
-def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
+def _explain_rule(services: Services, rule: Rule, version: BlobVersion) -> dict[str, Any]:
     request = blob_request(rule, version)
     if request.disabled:
         return {"rule": rule.name, "matches": True, "enabled": False, "key": request.key,
@@ -88,9 +90,19 @@ def _explain_rule(rule: Rule, version: BlobVersion) -> dict[str, Any]:
     if problem:
         return {"rule": rule.name, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}
     shown = dataclasses.replace(request, run=_shown_run(rule.run)).submission()
-    return {"rule": rule.name, "matches": True, "key": request.key, "outcome": "would submit",
+    limited = {} if rule.limit is None else {"max_active_runs": _limit(services, request.namespace, rule.limit)}
+    outcome = "would submit" if rule.limit is None or limited["max_active_runs"]["free"] else "would wait"
+    return {"rule": rule.name, "matches": True, "key": request.key, "outcome": outcome, **limited,
             "request": {"method": "POST", "url": shown.url, "token_scope": shown.scope,
                         "headers": dict(shown.headers), "body": shown.body}}
+
+
+def _limit(services: Services, namespace: str, limit: RunLimit) -> dict[str, Any]:
+    """The rule's limit and its gate now (one read): the runs holding slots, the triggers waiting, oldest first."""
+    gate = read_gate(services, namespace)
+    return {"limit": limit.most, "policy": limit.policy, "active": list(gate.active),
+            "waiting": [entry.record for entry in gate.waiting], "free": gate.has_room(limit) and not gate.waiting,
+            "describes": limit.describe()}
 
 
 def _shown_run(run: RunSpec) -> RunSpec:
