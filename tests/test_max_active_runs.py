@@ -19,6 +19,7 @@ from shared.operations.explain import explain
 from shared.operations.records import list_runs
 from shared.rules.decisions import Decision
 from shared.rules.problems import ConfigError
+from shared.rules.run_limits import Gate, RunLimit, Waiting, admit
 from tests.support.harness import ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 from tests.test_rules_schema import load, schema_errors
@@ -245,3 +246,31 @@ def test_a_waiting_trigger_whose_start_crashed_is_started_once_by_its_own_redeli
     assert _deliver("incoming/b.csv").outcome.value == "submitted"  # its turn: the slot is free, it is first
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
     assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+
+
+def test_the_gate_queues_by_first_claim_time_and_a_trigger_asking_again_keeps_its_one_place():
+    limit = RunLimit(1)
+    gate, first = admit(Gate(), limit, "r/a.json", "2026-12-01T10:00:00.000Z")
+    gate, late = admit(gate, limit, "r/c.json", "2026-12-01T10:00:02.000Z")
+    gate, early = admit(gate, limit, "r/b.json", "2026-12-01T10:00:01.000Z")  # claimed before c, decided after
+    again, repeated = admit(gate, limit, "r/c.json", "2026-12-01T10:00:09.000Z")
+
+    assert (first.go, late.position, early.position, repeated.position) == (True, 1, 1, 2)
+    assert [entry.record for entry in gate.waiting] == ["r/b.json", "r/c.json"] and again == gate
+    freed = gate.released("r/a.json")
+    assert freed.next_up(limit) == "r/b.json"
+    assert admit(freed, limit, "r/c.json", "2026-12-01T10:00:02.000Z")[1].go is False  # b's turn, not c's
+    assert admit(freed, limit, "r/b.json", "2026-12-01T10:00:01.000Z")[1].go is True
+
+
+def test_the_gate_under_latest_keeps_the_newest_and_an_older_trigger_arriving_late_is_itself_superseded():
+    limit = RunLimit(1, "latest")
+    gate, _ = admit(Gate(), limit, "r/a.json", "2026-12-01T10:00:00.000Z")
+    gate, _ = admit(gate, limit, "r/b.json", "2026-12-01T10:00:01.000Z")
+    gate, newer = admit(gate, limit, "r/c.json", "2026-12-01T10:00:02.000Z")
+    gate, older = admit(gate, limit, "r/x.json", "2026-12-01T10:00:01.500Z")  # a crash recovery, decided late
+
+    assert (newer.superseded, newer.kept) == (("r/b.json",), "r/c.json")
+    assert (older.go, older.superseded, older.kept) == (False, ("r/x.json",), "r/c.json")
+    assert gate == Gate(("r/a.json",), (Waiting("r/c.json", "2026-12-01T10:00:02.000Z"),))
+    assert Gate.from_json(gate.to_json()) == gate

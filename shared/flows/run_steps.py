@@ -18,7 +18,7 @@ from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplica
 from shared.clients.services import Services
 from shared.clients.stamps import stamp_outcome
 from shared.flows.blob_data import choose_data
-from shared.flows.run_gates import free_slot, take_slot
+from shared.flows.run_gates import free_slot, read_gate, supersede, take_slot
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.ledger_record import RunState
 from shared.rules.run_limits import RunLimit, superseded_reason, waiting_reason
@@ -92,11 +92,16 @@ def _wait_for_slot(step: _Step, request: RunRequest, limit: RunLimit) -> Decisio
     if admission.go:
         return None
     if request.record_name in admission.superseded:
-        return step.settle_without_run(Outcome.SKIPPED, superseded_reason("already waiting"), superseded=True)
+        return step.settle_without_run(Outcome.SKIPPED, superseded_reason(str(admission.kept)), superseded=True)
     owner = str(request.about.get("rule") or request.about.get("schedule"))
-    return step.settle_without_run(Outcome.WAITING, waiting_reason(limit, owner, admission),
-                                   waiting={"position": admission.position, "max_active_runs": limit.most,
-                                            "policy": limit.policy})
+    decision = step.settle_without_run(Outcome.WAITING, waiting_reason(limit, owner, admission),
+                                       waiting={"position": admission.position, "max_active_runs": limit.most,
+                                                "policy": limit.policy})
+    gate = read_gate(step.services, request.namespace)
+    if not gate.names(request.record_name):  # a newer trigger superseded it while its record was still claimed
+        supersede(step.services, request.record_name,
+                  newer=gate.waiting[0].record if gate.waiting else "a newer trigger")
+    return decision
 
 
 def _submit_on_new_data(step: _Step, request: RunRequest, version: BlobVersion, data_claim: DataClaim) -> Decision:

@@ -71,6 +71,10 @@ class Gate:
         """The waiting trigger to start now: the oldest, when a slot is free."""
         return self.waiting[0].record if self.waiting and self.has_room(limit) else None
 
+    def names(self, record: str) -> bool:
+        """Whether ``record`` holds a slot or waits here."""
+        return record in self.active or any(entry.record == record for entry in self.waiting)
+
     def released(self, record: str) -> Gate:
         """``record``'s run ended (or will never start): its slot is free; repeating it changes nothing."""
         return replace(self, active=tuple(name for name in self.active if name != record))
@@ -89,6 +93,8 @@ class Admission:
     position: int = 0
     """1 for the first waiting trigger, when it waits."""
     superseded: tuple[str, ...] = ()
+    kept: str | None = None
+    """The newest waiting trigger a ``latest`` decision kept."""
 
 
 def admit(gate: Gate, limit: RunLimit, record: str, since: str) -> tuple[Gate, Admission]:
@@ -103,8 +109,9 @@ def admit(gate: Gate, limit: RunLimit, record: str, since: str) -> tuple[Gate, A
         newest = max((*others, mine), key=lambda entry: entry.since)
         superseded = tuple(entry.record for entry in (*others, mine) if entry is not newest)
         if newest is mine and gate.has_room(limit):
-            return Gate((*gate.active, record), ()), Admission(go=True, superseded=superseded)
-        return replace(gate, waiting=(newest,)), Admission(go=False, position=1, superseded=superseded)
+            return Gate((*gate.active, record), ()), Admission(go=True, superseded=superseded, kept=record)
+        return replace(gate, waiting=(newest,)), Admission(go=False, position=1, superseded=superseded,
+                                                           kept=newest.record)
     queue = tuple(sorted((*others, mine), key=lambda entry: entry.since))
     if gate.has_room(limit) and queue[0] is mine:
         return Gate((*gate.active, record), queue[1:]), Admission(go=True)
