@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from localdev.aml_standin import Respond
 from localdev.host import deliver_event
 from shared.clients.services import build_services
 from shared.flows import run_outcomes
@@ -274,3 +275,14 @@ def test_the_gate_under_latest_keeps_the_newest_and_an_older_trigger_arriving_la
     assert (older.go, older.superseded, older.kept) == (False, ("r/x.json",), "r/c.json")
     assert gate == Gate(("r/a.json",), (Waiting("r/c.json", "2026-12-01T10:00:02.000Z"),))
     assert Gate.from_json(gate.to_json()) == gate
+
+
+def test_a_run_refused_for_good_frees_its_slot_for_the_next_trigger(app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    container = app_env["WATCH_CONTAINER"]
+    for name in NAMES[:2]:
+        upload(container, name, SAMPLE_CSV)
+    aml.inject(Respond(400, code="UserError", message="bad parameter"))
+
+    assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["failed", "submitted"]
+    assert _triggered(aml) == ["incoming/b.csv"]
