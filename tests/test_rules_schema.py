@@ -15,7 +15,7 @@ from shared.rules import recurrence, targets
 from shared.rules.config_loader import load_config
 from shared.rules.config_model import JOB_OUTPUT_TYPES, AppConfig
 from shared.rules.problems import ConfigError
-from shared.rules.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
+from shared.rules.rule_parser import DATA_PATH_KEYS, MARKER_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
 from shared.rules.rules_file import TOP_LEVEL_KEYS
 from shared.rules.schedule_parser import SCHEDULE_KEYS
 from tests.support.harness import PROJECT_ROOT
@@ -55,11 +55,11 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
 
 def test_the_readme_has_rules_files_for_rules_schedules_and_a_batch_endpoint():
     examples = readme_rules_files()
-    assert len(examples) == 4 and sum("schedules" in example for example in examples) == 1
+    assert len(examples) == 5 and sum("schedules" in example for example in examples) == 1
     assert any(example.get("$schema") == "./schemas/rules.schema.json" for example in examples)
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(5))
 def test_every_readme_rules_file_validates_against_the_schema_and_loads(index, tmp_path):
     example = readme_rules_files()[index]
     assert schema_errors(example) == []
@@ -118,6 +118,7 @@ def test_the_schema_and_the_loader_know_the_same_keys_and_values():
     assert set(SCHEMA["$defs"]["runKeys"]["properties"]) == RUN_KEYS
     assert properties("target") == TARGET_KEYS
     assert properties("dataPath") == DATA_PATH_KEYS
+    assert properties("marker") == MARKER_KEYS
     assert properties("blobFilter") == {"prefix", "suffix", "include_subfolders"}
     assert properties("recurrence") == recurrence._KEYS
     recurrence_schema = SCHEMA["$defs"]["recurrence"]["properties"]

@@ -85,10 +85,11 @@ def test_the_page_shows_health_rules_schedules_runs_and_sweeps_in_a_browser(app_
     rows = seen["results"][3]
     cells = {row.split("\t")[2]: row.split("\t") for row in rows}
     assert rows[0].split("\t")[2] == XSS_BLOB and set(cells) == {XSS_BLOB, "broken.csv", "machines.csv"}
-    assert cells["broken.csv"][1] == "rule:machines" and cells["broken.csv"][3:6] == ["failed", "", "1"]
-    assert cells["broken.csv"][6:] == ["Azure ML answered 404 PipelineNotFound: pipeline <b>not</b> published yet",
+    # state, run status, duration (none yet: no run event has arrived), studio, attempts
+    assert cells["broken.csv"][1] == "rule:machines" and cells["broken.csv"][3:8] == ["failed", "", "", "", "1"]
+    assert cells["broken.csv"][8:] == ["Azure ML answered 404 PipelineNotFound: pipeline <b>not</b> published yet",
                                        "Retry"]  # the error's markup shown as text
-    assert cells["machines.csv"][3:8] == ["submitted", "studio", "1", "", ""]
+    assert cells["machines.csv"][3:10] == ["submitted", "", "", "studio", "1", "", ""]
     assert "missing" in sweeps and "processed" in sweeps
     assert seen["results"][2] == 0 and seen["dialogs"] == [] and seen["errors"] == []  # the XSS name stays inert
 
@@ -261,6 +262,23 @@ def test_every_value_the_page_renders_is_escaped_in_text_and_attributes():
                      notice=hostile))
     assert "<img" not in html and "javascript:" not in html.replace("javascript:&quot;", "")
     assert 'href="javascript' not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") >= 20
+
+
+def test_a_run_shows_its_status_and_duration_in_azure_ml_and_a_failed_runs_error():
+    listed = [{"record": "rules/machines/a.json", "state": "submitted", "updated_at": "2026-12-01T10:00:00Z",
+               "run_url": "https://ml.azure.com/runs/1", "attempts": 1, "subject": {"blob": "a.csv"},
+               "run": {"status": "completed", "duration_seconds": 185.4}},
+              {"record": "rules/machines/b.json", "state": "submitted", "updated_at": "2026-12-01T09:00:00Z",
+               "subject": {"blob": "b.csv"},
+               "run": {"status": "failed", "duration_seconds": 7200, "error": {"message": "UserError: no <data>"}}},
+              {"record": "rules/machines/c.json", "state": "submitted", "updated_at": "2026-12-01T08:00:00Z",
+               "subject": {"blob": "c.csv"}}]
+    rows = [status_page._row(run) for run in listed]
+    assert [(row["run_status"], row["duration"], row["error"]) for row in rows] == [
+        ("completed", "3 min 5 s", None), ("failed", "2 h 0 min", "UserError: no <data>"), (None, None, None)]
+    html = page(View(health=(True, {}), owners=["rule:machines"], runs=rows, matched=3))
+    assert ">run status</th>" in html and ">duration</th>" in html
+    assert "3 min 5 s" in html and "UserError: no &lt;data&gt;" in html
 
 
 def test_a_bad_filter_says_what_is_wrong_and_still_shows_every_run(app_env, aml, rules_file):

@@ -20,7 +20,7 @@ from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, Outcome, log_decision
 from shared.rules.errors import TriggerError
 from shared.rules.matching import split_rules
-from shared.rules.run_requests import BlobVersion, blob_request
+from shared.rules.run_requests import BlobVersion, rule_request
 
 
 def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None,
@@ -41,7 +41,7 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     if not rules:
         reason = "no rule matches: " + "; ".join(f"{name}: {why}" for name, why in mismatches.items())
         return [log_decision(Decision(Outcome.IGNORED, reason=reason, **where))]
-    version = read_blob_version(blob, expected_etag)
+    version = read_blob_version(blob, expected_etag, empty_ok=any(rule.marker for rule in rules))
     if isinstance(version, str):
         return [log_decision(Decision(Outcome.IGNORED, reason=version, etag=expected_etag, **where))]
 
@@ -61,4 +61,4 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
 
 def run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
     """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
-    return execute(blob_request(rule, version), services, deadline)
+    return execute(rule_request(rule, version), services, deadline)

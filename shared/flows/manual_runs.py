@@ -31,11 +31,11 @@ from shared.rules.keys import (
     rule_namespace,
     schedule_namespace,
 )
-from shared.rules.matching import mismatch
+from shared.rules.matching import rule_mismatch
 from shared.rules.overrides import override_run
 from shared.rules.problems import ConfigError
 from shared.rules.redaction import mask_text
-from shared.rules.run_requests import BlobVersion, manual_request
+from shared.rules.run_requests import BlobVersion, manual_request, marker_batch
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 """A manual run's request_id: short and plain, since it is sent as the run's trigger_manual tag."""
@@ -103,13 +103,15 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
     if blob is not None and run.data_path is None:
         raise InvalidInput(f"rule {rule!r} passes no data (it has no data_path): leave blob out")
     until = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
-    version = _manual_data(services, blob) if blob is not None else None
-    if (version is not None and run == found.run and request_id is None and not rerun
-            and mismatch(found.watch, version.name) is None):
+    version = _manual_data(services, blob, empty_ok=found.marker is not None) if blob is not None else None
+    watched = version is not None and rule_mismatch(found, version.name) is None
+    if version is not None and watched and run == found.run and request_id is None and not rerun:
         key = blob_version_key(version.container, version.name, version.etag)
         return or_pending(record_name(rule_namespace(rule), key), lambda: run_rule(found, version, services, until))
     request = manual_request(rule, run, version, request_id=request_id or uuid.uuid4().hex, blob=blob,
                              experiment=experiment, parameters=parameters)
+    if version is not None and watched and found.marker is not None:  # a marker's extra run is on its batch too
+        request = request.with_batch(marker_batch(found, version))
     return or_pending(request.record_name, lambda: execute(request, services, until))
 
 
@@ -125,8 +127,8 @@ def or_pending(record: str, work: Callable[[], Decision]) -> Decision:
         raise RunPending(record, error) from error
 
 
-def _manual_data(services: Services, blob: str) -> BlobVersion:
-    version = read_blob_version(services.watched.get_blob_client(blob))
+def _manual_data(services: Services, blob: str, *, empty_ok: bool) -> BlobVersion:
+    version = read_blob_version(services.watched.get_blob_client(blob), empty_ok=empty_ok)
     if isinstance(version, str):
         raise (NotFound if "no longer exists" in version else Unprocessable)(f"{blob}: {version}")
     return version

@@ -17,7 +17,7 @@ from shared.clients.aml_client import SubmitError
 from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.services import Services
 from shared.clients.stamps import stamp_outcome
-from shared.flows.blob_data import choose_data
+from shared.flows.blob_data import choose_data, with_listed_files
 from shared.flows.run_gates import free_slot, read_gate, supersede, take_slot
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.ledger_record import RunState
@@ -61,6 +61,7 @@ def _settled(request: RunRequest, services: Services, deadline: float) -> Decisi
             return step.settle_without_run(Outcome.SKIPPED, version)
         request = request.with_data(version)
         step.about = request.about
+    request = with_listed_files(request, services.watched)  # a manifest's files, read once it is claimed
     problem = request.problem()
     if problem:
         return step.settle_without_run(Outcome.REJECTED, problem)

@@ -28,7 +28,7 @@ from shared.rules.decisions import Decision, log_event
 from shared.rules.errors import OperationError, TriggerError
 from shared.rules.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
 from shared.rules.ledger_record import LedgerRecord, RunState
-from shared.rules.matching import mismatch
+from shared.rules.matching import rule_mismatch
 from shared.rules.redaction import mask_text
 
 
@@ -182,7 +182,7 @@ def _watched_versions(services: Services, rule: Rule, report: SweepReport) -> It
         report.listing_pages += 1
         for blob in page:
             report.blobs_listed += 1
-            if blob.size > 0 and mismatch(rule.watch, blob.name) is None:
+            if (blob.size > 0 or rule.marker) and rule_mismatch(rule, blob.name) is None:
                 yield blob.name, normalize_etag(blob.etag)
 
 

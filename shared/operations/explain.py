@@ -9,15 +9,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from shared.clients.services import Services
-from shared.flows.blob_data import read_blob_version
+from shared.flows.blob_data import read_blob_version, with_listed_files
 from shared.flows.manual_runs import safe_name
 from shared.flows.run_gates import read_gate
-from shared.rules.config_model import Rule, RunSpec
+from shared.rules.config_model import RunSpec
 from shared.rules.errors import InvalidInput
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name
 from shared.rules.run_limits import RunLimit
-from shared.rules.run_requests import BlobVersion, blob_request, disabled_reason
+from shared.rules.run_requests import RunRequest, disabled_reason, rule_request
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 
@@ -72,27 +72,30 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
     answer["rules"] = [{"rule": rule, "matches": False, "reason": why} for rule, why in mismatches.items()]
     if not matched:
         return {**answer, "outcome": "ignored: no rule matches"}
-    version = read_blob_version(services.watched.get_blob_client(name), etag)
+    version = read_blob_version(services.watched.get_blob_client(name), etag,
+                                empty_ok=any(rule.marker for rule in matched))
     if isinstance(version, str):
         return {**answer, "etag": etag, "outcome": f"ignored: {version}"}
     answer["etag"] = version.etag
     for rule in matched:
-        answer["rules"].append(_explain_rule(services, rule, version))
+        answer["rules"].append(_explain_rule(rule_request(rule, version), services))
     return {**answer, "outcome": "runs would start for the matching rules that are enabled and not rejected"}
 
 
-def _explain_rule(services: Services, rule: Rule, version: BlobVersion) -> dict[str, Any]:
-    request = blob_request(rule, version)
+def _explain_rule(request: RunRequest, services: Services) -> dict[str, Any]:
+    rule = str(request.about["rule"])
     if request.disabled:
-        return {"rule": rule.name, "matches": True, "enabled": False, "key": request.key,
-                "outcome": f"skipped: {disabled_reason(rule.name)}"}
+        return {"rule": rule, "matches": True, "enabled": False, "key": request.key,
+                "outcome": f"skipped: {disabled_reason(rule)}"}
+    request = with_listed_files(request, services.watched)  # what the manifest's files are now
     problem = request.problem()
     if problem:
-        return {"rule": rule.name, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}
-    shown = dataclasses.replace(request, run=_shown_run(rule.run)).submission()
-    limited = {} if rule.limit is None else {"max_active_runs": _limit(services, request.namespace, rule.limit)}
-    outcome = "would submit" if rule.limit is None or limited["max_active_runs"]["free"] else "would wait"
-    return {"rule": rule.name, "matches": True, "key": request.key, "outcome": outcome, **limited,
+        return {"rule": rule, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}
+    shown = dataclasses.replace(request, run=_shown_run(request.run)).submission()
+    limit = request.limit
+    limited = {} if limit is None else {"max_active_runs": _limit(services, request.namespace, limit)}
+    outcome = "would submit" if limit is None or limited["max_active_runs"]["free"] else "would wait"
+    return {"rule": rule, "matches": True, "key": request.key, "outcome": outcome, **limited,
             "request": {"method": "POST", "url": shown.url, "token_scope": shown.scope,
                         "headers": dict(shown.headers), "body": shown.body}}
 

@@ -195,12 +195,30 @@ def _schedules(services: Services, listed: Sequence[BlobProperties], now: dateti
 
 
 def _row(run: Mapping[str, Any]) -> dict[str, Any]:
-    """A listed run as the table shows it. Run status and duration are not recorded yet: no columns for them."""
+    """A listed run as the table shows it: its run's status and duration in Azure ML once the record knows them,
+    and Azure ML's error for a run that failed there."""
     subject = run.get("subject") or {}
+    found = run.get("run")
+    outcome: Mapping[str, Any] = found if isinstance(found, dict) else {}
+    error = outcome.get("error")
+    failed_in_azure_ml = error.get("message") if isinstance(error, dict) else None
     return {"record": run["record"], "time": run.get("updated_at"), "owner": _owner(run["record"]),
             "blob": subject.get("blob") if isinstance(subject, dict) else None, "state": run.get("state"),
+            "run_status": outcome.get("status"), "duration": _duration(outcome.get("duration_seconds")),
             "run_url": run.get("run_url"), "attempts": run.get("attempts"),
-            "error": (run.get("reason") or run.get("error")) if run.get("state") != "submitted" else None}
+            "error": (run.get("reason") or run.get("error")) if run.get("state") != "submitted" else failed_in_azure_ml}
+
+
+def _duration(seconds: Any) -> str | None:
+    """A run's duration as people read it: 42 s, 3 min 5 s, 2 h 1 min."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return None
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
 def _sweeps(services: Services) -> list[dict[str, Any]]:

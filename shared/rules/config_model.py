@@ -82,12 +82,23 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class Marker:
+    """A blob that says a folder is complete: ``_SUCCESS`` (the folder is the run's data) or, with ``manifest``,
+    a JSON file listing the folder's files (``{"files": ["part-1.csv", ...]}``; the manifest is the run's data)."""
+
+    file: str
+    manifest: bool = False
+
+
+@dataclass(frozen=True)
 class Rule(Trigger):
     """A blob rule: new blobs that pass ``watch`` start ``run``; a disabled one records them as skipped instead,
-    so turning it back on does not replay them (unless a sweep is asked to, with ``since``)."""
+    so turning it back on does not replay them (unless a sweep is asked to, with ``since``). With ``marker``, only
+    a new marker version starts a run."""
 
     watch: BlobFilter
     enabled: bool = True
+    marker: Marker | None = None
     limit: RunLimit | None = None
     """``max_active_runs``: None, no limit."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from shared.rules.config_model import BlobFilter, Rule
@@ -19,11 +20,26 @@ def mismatch(watch: BlobFilter, blob_name: str) -> str | None:
     return None
 
 
+def rule_mismatch(rule: Rule, blob_name: str) -> str | None:
+    """Why ``rule`` does not take ``blob_name``, or None: a marker rule takes its marker alone, in any folder its
+    filter watches (the suffix is for data files, which alone start nothing)."""
+    if rule.marker is None:
+        return mismatch(rule.watch, blob_name)
+    folder, _, file = blob_name.rpartition("/")
+    where = mismatch(dataclasses.replace(rule.watch, suffix=""), blob_name)
+    if where is not None:
+        return where
+    if file != rule.marker.file:
+        return (f"waits for its marker {rule.marker.file!r} in {folder + '/' if folder else 'the container'!r}: "
+                "data files alone start nothing")
+    return None
+
+
 def split_rules(rules: Iterable[Rule], blob_name: str) -> tuple[list[Rule], dict[str, str]]:
     """The rules that watch ``blob_name``, and for the others the reason they do not."""
     matched, reasons = [], {}
     for rule in rules:
-        reason = mismatch(rule.watch, blob_name)
+        reason = rule_mismatch(rule, blob_name)
         if reason is None:
             matched.append(rule)
         else:

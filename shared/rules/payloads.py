@@ -28,6 +28,8 @@ class DataRef:
 
     path: str
     url: str
+    folder: bool = False
+    """A folder (a marker's batch): a v2 ``UriFolder`` input; ``path`` ends with '/'."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str]
     if run.data_path is not None and data is not None:
         datastore = run.data_path.datastore
         uri = f"azureml://datastores/{datastore}/paths/{data.path}" if datastore else data.url
-        inputs[run.data_path.parameter] = {"jobInputType": "UriFile", "uri": uri}
+        inputs[run.data_path.parameter] = {"jobInputType": "UriFolder" if data.folder else "UriFile", "uri": uri}
     properties: dict[str, Any] = {"inputData": inputs,
                                   "properties": {"experimentName": run.experiment, **bounded_tags(tags)}}
     if run.outputs:

@@ -18,6 +18,7 @@ from shared.rules.config_model import (
     BlobFilter,
     DataPathBinding,
     JobOutput,
+    Marker,
     Rule,
     RunSpec,
 )
@@ -29,8 +30,11 @@ RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
     "continue_on_step_failure", "run_source", "outputs",
 }
+BATCH_KEYS = {"marker"}
 LIMIT_KEYS = {"max_active_runs", "max_active_runs_policy"}
-RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | LIMIT_KEYS
+RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | BATCH_KEYS | LIMIT_KEYS
+MARKER_KEYS = {"file", "manifest"}
+MARKER_FILE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
 _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
@@ -85,8 +89,10 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
         watch = blob_filter(rule, problems)
         run = run_spec(rule, problems, env, allow_local)
         enabled = flag(rule, "enabled", True, problems)
+        marker = _marker(rule.get("marker"), run, problems.at("marker"))
         limit = run_limit(rule, problems)
-        return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, limit=limit)
+        return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, marker=marker,
+                                             limit=limit)
 
     return RULE.parsed(raw, problems, build)
 
@@ -281,3 +287,20 @@ def _data_path(raw: Any, problems: Problems) -> DataPathBinding | None:
         problems.at("relative_path").add(raw["relative_path"], " or ".join(RELATIVE_PATHS))
         valid = False
     return DataPathBinding(raw["parameter"], raw.get("datastore"), raw.get("relative_path", "path")) if valid else None
+
+
+def _marker(raw: Any, run: RunSpec | None, problems: Problems) -> Marker | None:
+    """A rule's marker: the blob whose new versions alone start its runs, one run per folder it completes."""
+    if raw is None:
+        return None
+    expected = '{"file": "_SUCCESS"} or {"file": "manifest.json", "manifest": true}'
+    if not isinstance(raw, dict):
+        problems.add(raw, expected)
+        return None
+    unknown_keys(raw, MARKER_KEYS, "marker", problems)
+    file = matching(raw.get("file"), MARKER_FILE, problems.at("file"),
+                    "a file name without folders, such as '_SUCCESS' or 'manifest.json'")
+    manifest = flag(raw, "manifest", False, problems)
+    if run is not None and run.data_path is not None and run.data_path.relative_path != "path" and not manifest:
+        problems.at("file").add(file, "a marker rule passes its folder: data_path.relative_path must be 'path'")
+    return Marker(file=file, manifest=manifest)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.rules.batches import Batch, Listed, manifest_files, marker_folder
 from shared.rules.config_model import DataSource, Rule, RunSpec, Schedule
 from shared.rules.csv_head import csv_head_problem
 from shared.rules.keys import (
@@ -86,6 +87,8 @@ class RunRequest:
     disabled: bool = False
     """The rule is switched off (``enabled: false``): the key is recorded as skipped, so turning the rule back on
     does not replay it unless a sweep is asked to (``since``)."""
+    batch: Batch | None = None
+    """A marker version's batch: the run gets its folder, or its manifest (whose listed files are checked)."""
     limit: RunLimit | None = None
     """The rule's or schedule's ``max_active_runs``: the run takes a slot at its gate before its POST, or waits."""
 
@@ -97,11 +100,25 @@ class RunRequest:
         """Why the data must not be run on (a CSV without the required columns), or None."""
         if self.data is None:
             return None
+        if self.batch is not None:
+            return self.batch.problem(self.data.name, self.run.required_columns)
         return csv_head_problem(self.data.head, self.data.size, self.run.required_columns)
 
     def submission(self) -> SubmitRequest:
         """The exact request Azure ML receives."""
-        return submission(self.run, data=self.data.ref if self.data else None, tags=self.tags, key=self.key)
+        data = self.data.ref if self.data else None
+        if data is not None and self.batch is not None and self.batch.listed is None:
+            data = DataRef(path=self.batch.folder, url=data.url.rpartition("/")[0] + "/", folder=True)
+        return submission(self.run, data=data, tags=self.tags, key=self.key)
+
+    def with_batch(self, batch: Batch) -> RunRequest:
+        """This request on a marker's batch: the run gets its folder or manifest, the record its files."""
+        return dataclasses.replace(self, batch=batch, record=batch.record)
+
+    def with_checked(self, checked: tuple[Listed, ...]) -> RunRequest:
+        """This marker request with its manifest's files as read once the marker version was claimed."""
+        assert self.batch is not None, "a marker request"
+        return self.with_batch(dataclasses.replace(self.batch, checked=checked))
 
     def with_data(self, version: BlobVersion) -> RunRequest:
         """This request on ``version``: its decisions name the blob, its tags trace the run back to it."""
@@ -140,6 +157,24 @@ def disabled_reason(rule: str) -> str:
     """What a disabled rule's skipped record and decision say."""
     return f"rule {rule!r} is disabled (enabled: false); not replayed when it is enabled again unless a sweep is " \
            "asked to (sweep --since)"
+
+
+def marker_batch(rule: Rule, version: BlobVersion) -> Batch:
+    """What a marker version's run is on: its folder, or the files its manifest lists (checked once claimed)."""
+    assert rule.marker is not None, "a marker rule"
+    folder = marker_folder(version.name)
+    return Batch(folder=folder, listed=manifest_files(version.head, version.size, folder) if rule.marker.manifest
+                 else None)
+
+
+def marker_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The one run of a marker version: on its folder, or on its manifest once the files it lists are checked."""
+    return blob_request(rule, version).with_batch(marker_batch(rule, version))
+
+
+def rule_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The run a rule's blob version asks for: a marker's batch, or the blob itself."""
+    return marker_request(rule, version) if rule.marker else blob_request(rule, version)
 
 
 def schedule_request(schedule: Schedule, occurrence: datetime, *, fired_at: datetime, past_due: bool) -> RunRequest:

@@ -166,7 +166,8 @@ def _runs(view: View) -> str:
             + _pager(view) + "</form>")
     rows = [_run_row(run, view) for run in view.runs]
     table = _table(f"Runs {len(view.runs)} of {view.matched}, newest first",
-                   ("time", "rule or schedule", "blob", "state", "studio", "attempts", "error", "action"),
+                   ("time", "rule or schedule", "blob", "state", "run status", "duration", "studio", "attempts",
+                    "error", "action"),
                    rows, "No runs match.")
     off = "" if view.csrf or not view.retry_off_reason else f"<p>{escape(view.retry_off_reason)}</p>"
     return f'<section aria-labelledby="runs"><h2 id="runs">Recent runs</h2>{form}{off}{table}</section>'
@@ -192,8 +193,9 @@ def _run_row(run: Mapping[str, Any], view: View) -> list[str]:
                                                                   "csrf": view.csrf})
                   + f'<button type="submit" name="action" value="retry" aria-label="Retry {_text(what)}">'
                   "Retry</button></form>")
-    return [_text(run.get("time")), _text(run.get("owner")), _text(run.get("blob")), _text(run.get("state")), link,
-            _text(run.get("attempts")), _text(run.get("error")), action]
+    return [_text(run.get("time")), _text(run.get("owner")), _text(run.get("blob")), _text(run.get("state")),
+            _text(run.get("run_status")), _text(run.get("duration")), link, _text(run.get("attempts")),
+            _text(run.get("error")), action]
 
 
 def _explain(view: View) -> str:
