@@ -226,6 +226,27 @@ class Ledger:
             return before, after
         raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
 
+    def swap(self, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+             ) -> dict[str, Any] | None:
+        """Replace document ``name`` (None: there is none yet) with ``change`` of it, only if it is still as read:
+        created with If-None-Match, replaced with If-Match, so of two writers deciding at once one wins and the
+        other applies ``change`` again to what the winner wrote. The document now (None: there is none)."""
+        self._ensure_container()
+        for _ in range(MAX_UPDATE_RACES):
+            found = self.read(name)
+            after = change(None if found is None else found[0])
+            if after is None or (found is not None and after == found[0]):
+                return None if found is None else found[0]
+            try:
+                if found is None:
+                    self._write(name, after, create=True)
+                else:
+                    self._write(name, after, etag=found[1])
+            except (ResourceExistsError, ResourceModifiedError):
+                continue
+            return after
+        raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
+
     def mark_active(self, namespace: str, key: str, run_id: str) -> None:
         """Note that ``key``'s run is in flight: an empty blob whose metadata names the record, the run and when
         (to the millisecond: Last-Modified has whole seconds, too coarse to tell oldest first)."""
@@ -297,7 +318,10 @@ class Ledger:
 
     def _remember_settled(self, name: str, record: LedgerRecord) -> None:
         """Keep what a duplicate's decision needs: the state and the run. Final states never change but by an
-        operator's reopen, or by the release of data whose run failed, which its claims never take from memory."""
+        operator's reopen, or by the release of data whose run failed, which its claims never take from memory.
+        A waiting record is not final (its turn comes), so a duplicate of it asks storage."""
+        if record.state == RunState.WAITING.value:
+            return
         kept = LedgerRecord(state=record.state, run_id=record.run_id)
         with self._settled_lock:
             self._settled[name] = kept

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from shared.rules import settings
 from shared.rules.ncrontab import CronSchedule
+from shared.rules.run_limits import RunLimit
 from shared.rules.storage_endpoints import StorageAccount
 from shared.rules.targets import Target
 
@@ -98,6 +99,8 @@ class Rule(Trigger):
     watch: BlobFilter
     enabled: bool = True
     marker: Marker | None = None
+    limit: RunLimit | None = None
+    """``max_active_runs``: None, no limit."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Schedule(Trigger):
     data: DataSource | None = None
     only_if_new_data: bool = False
     enabled: bool = True
+    limit: RunLimit | None = None
+    """``max_active_runs``: None, no limit."""
 
     @property
     def function_name(self) -> str:
