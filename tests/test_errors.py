@@ -15,7 +15,7 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 import shared
 from cli.__main__ import exit_code
 from shared.clients.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
-from shared.clients.ledger import ClaimBusyError, ClaimLostError
+from shared.clients.ledger_claims import ClaimBusyError, ClaimLostError
 from shared.flows.manual_runs import RunPending
 from shared.operations.http_api import answer, error_status
 from shared.rules.blob_names import BlobNameError

@@ -14,7 +14,7 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from shared.clients.aml_client import SubmitError
-from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate
+from shared.clients.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.services import Services
 from shared.clients.stamps import stamp_outcome
 from shared.flows.blob_data import choose_data, with_listed_files

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.rules.errors import InvalidValue
 
@@ -38,12 +38,13 @@ class RunLimit:
         return f"at most {self.most} active run{'s' * (self.most != 1)}; more triggers {self.policy}"
 
 
-@dataclass(frozen=True)
-class Waiting:
+class Waiting(NamedTuple):
     """A trigger waiting for a slot: its record, and when it was first claimed (its place in the queue)."""
 
     record: str
+    """The waiting trigger's ledger record (reopened and run again when its turn comes)."""
     since: str
+    """When its record was first claimed: the queue's order."""
 
 
 @dataclass(frozen=True)
