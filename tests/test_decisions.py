@@ -61,6 +61,7 @@ def test_an_outcome_settles_the_record_state_of_the_same_name_or_none():
         Outcome.IGNORED: None, Outcome.DUPLICATE: None, Outcome.COLLECTED: None, Outcome.REJECTED: RunState.REJECTED,
         Outcome.SKIPPED: RunState.SKIPPED, Outcome.SUBMITTED: RunState.SUBMITTED, Outcome.FAILED: RunState.FAILED,
         Outcome.RUN_COMPLETED: None, Outcome.RUN_FAILED: None, Outcome.RUN_CANCELED: None,
+        Outcome.WAITING: RunState.WAITING,
     }
 
 

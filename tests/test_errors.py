@@ -15,7 +15,7 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 import shared
 from cli.__main__ import exit_code
 from shared.clients.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
-from shared.clients.ledger import ClaimBusyError, ClaimLostError
+from shared.clients.ledger_claims import ClaimBusyError, ClaimLostError
 from shared.flows.manual_runs import RunPending
 from shared.operations.http_api import answer, error_status
 from shared.rules.blob_names import BlobNameError
@@ -123,13 +123,15 @@ def test_each_error_class_ends_the_command_line_with_its_one_exit_code(error, co
 
 def test_the_outcome_words_a_record_also_stores_are_its_run_states():
     assert [outcome.value for outcome in Outcome] == ["ignored", "rejected", "duplicate", "collected", "skipped",
-                                                      "submitted", "failed", "run_completed", "run_failed",
+                                                      "submitted", "failed", "waiting", "run_completed", "run_failed",
                                                       "run_canceled"]
-    assert [state.value for state in RunState] == ["claimed", "submitted", "rejected", "skipped", "failed"]
+    assert [state.value for state in RunState] == ["claimed", "submitted", "rejected", "skipped", "failed",
+                                                   "waiting"]
     assert {outcome: outcome.state for outcome in Outcome} == {
         Outcome.IGNORED: None, Outcome.DUPLICATE: None, Outcome.COLLECTED: None, Outcome.REJECTED: RunState.REJECTED,
         Outcome.SKIPPED: RunState.SKIPPED, Outcome.SUBMITTED: RunState.SUBMITTED, Outcome.FAILED: RunState.FAILED,
-        Outcome.RUN_COMPLETED: None, Outcome.RUN_FAILED: None, Outcome.RUN_CANCELED: None}
+        Outcome.RUN_COMPLETED: None, Outcome.RUN_FAILED: None, Outcome.RUN_CANCELED: None,
+        Outcome.WAITING: RunState.WAITING}
 
 
 _LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}

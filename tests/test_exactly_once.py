@@ -13,7 +13,7 @@ import pytest
 from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
 from shared.clients.aml_client import TransientSubmitError
-from shared.clients.ledger import ClaimBusyError
+from shared.clients.ledger_claims import ClaimBusyError
 from tests.support.decisions import outcomes
 from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, run_together, upload
 from tests.support.samples import SAMPLE_CSV

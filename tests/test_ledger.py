@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.clients.clock import Clock
-from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate, Ledger
+from shared.clients.ledger import Ledger
+from shared.clients.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.rules.keys import rule_namespace
 from shared.rules.ledger_record import RunState
 from tests.support.harness import run_together
@@ -69,8 +70,7 @@ def test_a_live_claim_is_judged_by_the_servers_clock_not_a_taker_whose_clock_run
 
 @pytest.mark.parametrize("within", [0.0, 3.0, 10.0, 25.0, 60.0, 300.0])
 def test_a_bounded_storage_request_with_its_retries_and_backoff_fits_the_time_left(within):
-    from shared.clients.ledger import bounded
-    from shared.clients.storage import CLIENT_OPTIONS
+    from shared.clients.storage import CLIENT_OPTIONS, bounded
 
     options = bounded(within)
     tries = options["retry_total"] + 1

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from shared.clients.clock import Clock
-from shared.clients.ledger import Claim, Duplicate, Ledger
+from shared.clients.ledger import Ledger
+from shared.clients.ledger_claims import Claim, Duplicate
 from shared.rules.keys import rule_namespace
 from shared.rules.ledger_record import RunState
 from shared.rules.run_status import observed

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.rules.config_model import BlobFilter, Rule, RunSpec
-from shared.rules.matching import mismatch, split_rules
+from shared.rules.config_model import BlobFilter, Marker, Rule, RunSpec
+from shared.rules.matching import mismatch, rule_mismatch, split_rules
 from shared.rules.targets import parse_target
 
 PIPELINE_URL = (
@@ -111,3 +111,30 @@ def test_split_rules_returns_matches_in_order_and_reasons_for_the_rest():
 
 def test_split_rules_without_rules():
     assert split_rules([], "incoming/a.csv") == ([], {})
+
+
+def marker_rule(file: str = "_SUCCESS", prefix: str = "incoming/", include_subfolders: bool = True) -> Rule:
+    return Rule(name="m", watch=BlobFilter(prefix=prefix, suffix=".csv", include_subfolders=include_subfolders),
+                run=RUN, marker=Marker(file))
+
+
+@pytest.mark.parametrize("blob_name, expected", [
+    ("incoming/2026-12-01/_SUCCESS", None),  # the marker, though it lacks the rule's suffix
+    ("incoming/_SUCCESS", None),
+    ("incoming/2026-12-01/part-1.csv",
+     "waits for its marker '_SUCCESS' in 'incoming/2026-12-01/': data files alone start nothing"),
+    ("incoming/part-1.csv", "waits for its marker '_SUCCESS' in 'incoming/': data files alone start nothing"),
+    ("incoming/a/_SUCCESS.bak", "waits for its marker '_SUCCESS' in 'incoming/a/': data files alone start nothing"),
+    ("incoming/_SUCCESS/part.csv",
+     "waits for its marker '_SUCCESS' in 'incoming/_SUCCESS/': data files alone start nothing"),
+    ("other/_SUCCESS", NOT_UNDER),
+])
+def test_a_marker_rule_takes_its_marker_alone_in_any_watched_folder_and_says_why_data_files_wait(blob_name, expected):
+    assert rule_mismatch(marker_rule(), blob_name) == expected
+
+
+def test_a_marker_rule_still_keeps_its_folder_policy_and_names_the_container_for_a_root_marker():
+    assert rule_mismatch(marker_rule(include_subfolders=False), "incoming/day/_SUCCESS") == IN_SUBFOLDER
+    assert rule_mismatch(marker_rule(prefix=""), "part.csv") == (
+        "waits for its marker '_SUCCESS' in 'the container': data files alone start nothing")
+    assert rule_mismatch(marker_rule(file="manifest.json", prefix=""), "manifest.json") is None

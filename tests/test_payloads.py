@@ -240,6 +240,14 @@ def test_a_v2_blob_without_a_datastore_goes_as_its_url_and_the_default_deploymen
     assert request.headers == {"Content-Type": "application/json", "repeatability_request-id": KEY_REQUEST_ID}
 
 
+def test_a_v2_folder_goes_as_a_uri_folder_input_on_its_datastore_path():
+    folder = DataRef("incoming/2026-12-01/", "https://trainingdata.blob.core.windows.net/training-data/incoming/"
+                     "2026-12-01/", folder=True)
+    request = v2_submission(batch_run(), data=folder, tags={}, key=KEY)
+    assert request.body["properties"]["inputData"] == {"input_data": {
+        "jobInputType": "UriFolder", "uri": "azureml://datastores/workspaceblobstore/paths/incoming/2026-12-01/"}}
+
+
 def test_a_v2_run_without_a_blob_has_no_data_input():
     request = v2_submission(batch_run(parameters={"day": "mon"}), data=None, tags={}, key=KEY)
     assert request.body["properties"]["inputData"] == {"day": {"jobInputType": "Literal", "value": "mon"}}

@@ -18,7 +18,6 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,94 +26,20 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
 from shared.clients.clock import SYSTEM_CLOCK, Clock
-from shared.clients.storage import CLIENT_OPTIONS, RequestOptions
-from shared.rules.errors import Conflict, Unavailable
+from shared.clients.ledger_claims import ActiveRun, Claim, ClaimBusyError, ClaimLostError, Duplicate
+from shared.clients.storage import bounded
+from shared.rules.errors import Unavailable
 from shared.rules.keys import ACTIVE_PREFIX, active_marker, active_prefix, record_name
 from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
 SETTLED_MEMORY = 4096
 """Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""
 _JSON = ContentSettings(content_type="application/json")
-MIN_REQUEST_SECONDS = 1.0
-"""The shortest try a bounded request gets: one try is always made, even with no time left."""
 SERVER_CLOCK_RESOLUTION = 1.0
 """``Date`` and ``Last-Modified`` are whole seconds: an age may read up to 1 s long, so the time an earlier owner's
 run has had to appear in Azure ML's listing is counted 1 s short, never long."""
 MAX_UPDATE_RACES = 16
 """Conditional writes of one record an update may lose to concurrent writers before it gives up for now."""
-RETRIED_TRY_SECONDS = 4.0
-"""A request is retried only if each try can still have this long: a write to blob storage takes well under it."""
-
-
-def bounded(within: float | None) -> RequestOptions:
-    """Per-request options (timeouts, retries) so one storage call, its retries and their backoff included, ends
-    within about ``within`` seconds: the storage client stays the only retry layer, sized to the time left.
-    None: the client's own options."""
-    if within is None:
-        return {}
-    longest = CLIENT_OPTIONS["connection_timeout"] + CLIENT_OPTIONS["read_timeout"]
-    retries, per_try = 0, max(MIN_REQUEST_SECONDS, min(longest, within))
-    for candidate in range(1, CLIENT_OPTIONS["retry_total"] + 1):
-        backoff = sum(CLIENT_OPTIONS["initial_backoff"] + CLIENT_OPTIONS["increment_base"] ** count
-                      + CLIENT_OPTIONS["random_jitter_range"] for count in range(1, candidate + 1))
-        each = min(longest, (within - backoff) / (candidate + 1))
-        if each >= RETRIED_TRY_SECONDS:
-            retries, per_try = candidate, each
-    connect = min(CLIENT_OPTIONS["connection_timeout"], per_try / 2)
-    return {"connection_timeout": connect, "read_timeout": per_try - connect, "retry_total": retries}
-
-
-class ClaimBusyError(Unavailable):
-    """Another live process holds the claim and did not settle it before our deadline: try again later."""
-
-
-class ClaimLostError(Conflict):
-    """Our claim expired and was taken over before we settled it; the record was left to the new owner."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The right to act on one key, held until settled or expired."""
-
-    record_name: str
-    etag: str
-    entry: LedgerRecord
-    unknown_for: float | None = None
-    """Taken over from an owner whose POST may have started a run (it left a claim, or a failure after an
-    unknown outcome): seconds since that record was written, by the storage server's clock."""
-    previous: LedgerRecord | None = None
-    """The record taken over, if any: whose run an unknown outcome may have started."""
-
-    @property
-    def record(self) -> dict[str, Any]:
-        """The record as stored."""
-        return self.entry.to_json()
-
-    @property
-    def took_over(self) -> bool:
-        return self.entry.took_over
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """The key was already settled: nothing more to do."""
-
-    entry: LedgerRecord
-
-    @property
-    def record(self) -> dict[str, Any]:
-        """The record as stored (or as much of it as this process remembers)."""
-        return self.entry.to_json()
-
-
-@dataclass(frozen=True)
-class ActiveRun:
-    """A run started and not yet seen to end, as its marker's listing shows it: no record read."""
-
-    marker: str
-    record: str
-    run_id: str
-    since: datetime
 
 
 def _iso(moment: datetime) -> str:
@@ -226,6 +151,27 @@ class Ledger:
             return before, after
         raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
 
+    def swap(self, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+             ) -> dict[str, Any] | None:
+        """Replace document ``name`` (None: there is none yet) with ``change`` of it, only if it is still as read:
+        created with If-None-Match, replaced with If-Match, so of two writers deciding at once one wins and the
+        other applies ``change`` again to what the winner wrote. The document now (None: there is none)."""
+        self._ensure_container()
+        for _ in range(MAX_UPDATE_RACES):
+            found = self.read(name)
+            after = change(None if found is None else found[0])
+            if after is None or (found is not None and after == found[0]):
+                return None if found is None else found[0]
+            try:
+                if found is None:
+                    self._write(name, after, create=True)
+                else:
+                    self._write(name, after, etag=found[1])
+            except (ResourceExistsError, ResourceModifiedError):
+                continue
+            return after
+        raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
+
     def mark_active(self, namespace: str, key: str, run_id: str) -> None:
         """Note that ``key``'s run is in flight: an empty blob whose metadata names the record, the run and when
         (to the millisecond: Last-Modified has whole seconds, too coarse to tell oldest first)."""
@@ -303,7 +249,10 @@ class Ledger:
 
     def _remember_settled(self, name: str, record: LedgerRecord) -> None:
         """Keep what a duplicate's decision needs: the state and the run. Final states never change but by an
-        operator's reopen, or by the release of data whose run failed, which its claims never take from memory."""
+        operator's reopen, or by the release of data whose run failed, which its claims never take from memory.
+        A waiting record is not final (its turn comes), so a duplicate of it asks storage."""
+        if record.state == RunState.WAITING.value:
+            return
         kept = LedgerRecord(state=record.state, run_id=record.run_id)
         with self._settled_lock:
             self._settled[name] = kept

@@ -13,7 +13,7 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from shared.clients.ledger import ClaimBusyError
+from shared.clients.ledger_claims import ClaimBusyError
 from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version
 from shared.flows.blob_runs import process_blob, run_rule

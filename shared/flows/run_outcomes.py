@@ -17,12 +17,21 @@ from azure.core.exceptions import AzureError
 
 from shared.clients.aml_client import SubmitError
 from shared.clients.services import Services
-from shared.rules.config_model import AppConfig, RunSpec
+from shared.flows.manual_runs import rerun
+from shared.flows.run_gates import drop_waiting, free_slot, read_gate
+from shared.rules.config_model import AppConfig, Rule, RunSpec, Schedule
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
-from shared.rules.errors import Unavailable
-from shared.rules.keys import blob_version_key, record_name, schedule_data_namespace
+from shared.rules.errors import TriggerError, Unavailable
+from shared.rules.keys import (
+    blob_version_key,
+    record_name,
+    rule_namespace,
+    schedule_data_namespace,
+    schedule_namespace,
+)
 from shared.rules.ledger_record import LedgerRecord, RunState
 from shared.rules.run_events import RecordRef, parse_run_event, record_for
+from shared.rules.run_limits import RunLimit
 from shared.rules.run_reads import status_read
 from shared.rules.run_status import RunOutcome, RunStatus, merged, moment
 from shared.rules.targets import Target
@@ -89,6 +98,7 @@ def observe_run(services: Services, ref: RecordRef, run_id: str, observation: Ru
     assert now is not None, "a submitted record's update always leaves an outcome"
     ended = now.terminal and (was is None or was.status is not now.status)
     if ended or (clear_ended and now.terminal):
+        _turn_over(services, ref)  # before the marker goes: a crash between leaves the fallback a marker to act on
         _clear_active(services, ref, about)
     if not ended:
         return None
@@ -136,15 +146,61 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
             log_event(logging.WARNING, problem=f"status not recorded this time: {type(error).__name__}", **about)
             continue
         report["ended"] += decision is not None
+    triggers: tuple[Rule | Schedule, ...] = (*services.config.rules, *services.config.schedules)
+    for trigger in triggers:
+        if trigger.limit is not None:  # a start cut short by a crash or a failure for now: its turn again
+            start_waiting(services, _namespace(trigger), trigger.limit)
     log_event(logging.INFO, fallback="run status", **report)
     return report
 
 
 def run_spec(config: AppConfig, ref: RecordRef) -> RunSpec | None:
     """The run of the rule or schedule ``ref`` belongs to, as configured now: where its status is asked."""
+    trigger = _trigger(config, ref)
+    return None if trigger is None else trigger.run
+
+
+def _trigger(config: AppConfig, ref: RecordRef) -> Rule | Schedule | None:
+    """The rule or schedule ``ref`` belongs to, as configured now."""
     if ref.schedule is not None:
-        return next((schedule.run for schedule in config.schedules if schedule.name == ref.schedule), None)
-    return next((rule.run for rule in config.rules if rule.name == ref.rule), None)
+        return next((schedule for schedule in config.schedules if schedule.name == ref.schedule), None)
+    return next((rule for rule in config.rules if rule.name == ref.rule), None)
+
+
+def start_waiting(services: Services, namespace: str, limit: RunLimit) -> list[Decision]:
+    """Start the triggers waiting at ``namespace``'s gate while slots are free, oldest first (policy queue; the one
+    kept, policy latest): each waiting record is reopened (a failure for now) and run again as its own trigger
+    would run it, so its claim, its slot (``take_slot``: its turn) and its POST go through the one protocol. A
+    crash anywhere leaves the record waiting or failed for now, and the gate naming it: the next run's end or the
+    fallback's tick starts it, and its claim makes that once."""
+    gate = read_gate(services, namespace)
+    decisions: list[Decision] = []
+    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
+    for _ in range(len(gate.waiting)):
+        record = gate.next_up(limit)
+        if record is None:
+            break
+        turn = services.ledger.update(record, lambda current: current.reopened(
+            _now(services), f"its turn: a slot is free (max_active_runs {limit.most})")
+            if current.state == RunState.WAITING.value else None)
+        after = None if turn is None else turn[1]
+        about = {"record": record}
+        if after is None or not (after.state == RunState.CLAIMED.value
+                                 or (after.state == RunState.FAILED.value and after.retryable)):
+            log_event(logging.WARNING, problem="a waiting trigger's record is not waiting any more; dropped from the "
+                      "gate", state=None if after is None else after.state, **about)
+            gate = drop_waiting(services, namespace, record)
+            continue
+        try:
+            decisions.append(rerun(services, record.split("/")[1], dict(after.subject or {}), deadline)())
+        except TriggerError as error:
+            log_event(logging.WARNING, problem=f"a waiting trigger could not start: {error}", **about)
+            if error.retryable:
+                break  # left failed for now and waiting: the next run's end or the fallback's tick tries again
+            gate = drop_waiting(services, namespace, record)
+            continue
+        gate = read_gate(services, namespace)
+    return decisions
 
 
 def record_ref(name: str) -> RecordRef | None:
@@ -180,6 +236,15 @@ def _asked(services: Services, target: Target, run_id: str, deadline: float,
         return None
 
 
+def _turn_over(services: Services, ref: RecordRef) -> None:
+    """A run of a limited rule or schedule ended: its slot is free, and the next waiting trigger starts."""
+    trigger = _trigger(services.config, ref)
+    if trigger is None or trigger.limit is None:
+        return
+    free_slot(services, ref.namespace, record_name(ref.namespace, ref.key))
+    start_waiting(services, ref.namespace, trigger.limit)
+
+
 def _clear_active(services: Services, ref: RecordRef, about: Mapping[str, Any]) -> None:
     try:
         services.ledger.clear_active(ref.namespace, ref.key)
@@ -211,3 +276,7 @@ def _now(services: Services) -> str:
 def _ignored(reason: str, **about: Any) -> Decision:
     return log_decision(Decision(Outcome.IGNORED, reason=reason,
                                  **{name: value for name, value in about.items() if value is not None}))
+
+
+def _namespace(trigger: Rule | Schedule) -> str:
+    return schedule_namespace(trigger.name) if isinstance(trigger, Schedule) else rule_namespace(trigger.name)

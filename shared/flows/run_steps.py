@@ -14,12 +14,14 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from shared.clients.aml_client import SubmitError
-from shared.clients.ledger import Claim, ClaimBusyError, ClaimLostError, Duplicate
+from shared.clients.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.services import Services
 from shared.clients.stamps import stamp_outcome
 from shared.flows.blob_data import choose_data, with_listed_files
+from shared.flows.run_gates import free_slot, read_gate, supersede, take_slot
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.ledger_record import RunState
+from shared.rules.run_limits import RunLimit, superseded_reason, waiting_reason
 from shared.rules.run_lookup import run_lookup
 from shared.rules.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, used_by
 
@@ -63,11 +65,44 @@ def _settled(request: RunRequest, services: Services, deadline: float) -> Decisi
     problem = request.problem()
     if problem:
         return step.settle_without_run(Outcome.REJECTED, problem)
+    if request.limit is None:
+        return _submitted(step, request)
+    waited = _wait_for_slot(step, request, request.limit)
+    if waited is not None:
+        return waited
+    decision = _submitted(step, request)
+    if decision.outcome is not Outcome.SUBMITTED:  # refused for good, or its data already used: no run holds it
+        free_slot(services, request.namespace, request.record_name)
+    return decision
+
+
+def _submitted(step: _Step, request: RunRequest) -> Decision:
     data_claim = request.data_claim
     if data_claim is None:
         return step.submit(request)
     assert request.data is not None, "a data claim is on chosen data"
     return _submit_on_new_data(step, request, request.data, data_claim)
+
+
+def _wait_for_slot(step: _Step, request: RunRequest, limit: RunLimit) -> Decision | None:
+    """None when the run may start (it holds a slot at its rule's gate); else the waiting record's decision, or
+    the superseded one's (policy latest, a newer trigger already waits). A failure for now that kept its slot
+    finds it again on its retry."""
+    since = step.claim.entry.first_claimed_at or step.claim.entry.claimed_at or ""
+    admission = take_slot(step.services, request.namespace, request.record_name, limit, since)
+    if admission.go:
+        return None
+    if request.record_name in admission.superseded:
+        return step.settle_without_run(Outcome.SKIPPED, superseded_reason(str(admission.kept)), superseded=True)
+    owner = str(request.about.get("rule") or request.about.get("schedule"))
+    decision = step.settle_without_run(Outcome.WAITING, waiting_reason(limit, owner, admission),
+                                       waiting={"position": admission.position, "max_active_runs": limit.most,
+                                                "policy": limit.policy})
+    gate = read_gate(step.services, request.namespace)
+    if not gate.names(request.record_name):  # a newer trigger superseded it while its record was still claimed
+        supersede(step.services, request.record_name,
+                  newer=gate.waiting[0].record if gate.waiting else "a newer trigger")
+    return decision
 
 
 def _submit_on_new_data(step: _Step, request: RunRequest, version: BlobVersion, data_claim: DataClaim) -> Decision:
@@ -120,9 +155,10 @@ class _Step:
         self.about = about
 
     def settle_without_run(self, outcome: Outcome, reason: str, **record: Any) -> Decision:
-        """Record a rejection (bad data) or a skip (nothing to run on, a disabled rule): final, never retried."""
+        """Record a rejection (bad data) or a skip (nothing to run on, a disabled rule): final, never retried; or
+        a trigger waiting for a slot (max_active_runs), which its gate starts when a run ends."""
         state = outcome.state
-        assert state in (RunState.REJECTED, RunState.SKIPPED), "a rejection or a skip"
+        assert state in (RunState.REJECTED, RunState.SKIPPED, RunState.WAITING), "a rejection, a skip or a wait"
         self._settle(state, reason=reason, **record)
         return log_decision(Decision(outcome, reason=reason, took_over=self._took_over(), **self.about))
 

@@ -12,12 +12,14 @@ from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version, with_listed_files
 from shared.flows.manual_runs import safe_name
 from shared.flows.quiet_windows import rule_batches
+from shared.flows.run_gates import read_gate
 from shared.rules.batches import marker_folder
 from shared.rules.config_model import Rule, RunSpec
 from shared.rules.errors import InvalidInput
 from shared.rules.keys import iso
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name
+from shared.rules.run_limits import RunLimit
 from shared.rules.run_requests import BlobVersion, RunRequest, disabled_reason, rule_request
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
@@ -108,9 +110,20 @@ def _explain_rule(request: RunRequest, services: Services) -> dict[str, Any]:
     if problem:
         return {"rule": rule, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}
     shown = dataclasses.replace(request, run=_shown_run(request.run)).submission()
-    return {"rule": rule, "matches": True, "key": request.key, "outcome": "would submit",
+    limit = request.limit
+    limited = {} if limit is None else {"max_active_runs": _limit(services, request.namespace, limit)}
+    outcome = "would submit" if limit is None or limited["max_active_runs"]["free"] else "would wait"
+    return {"rule": rule, "matches": True, "key": request.key, "outcome": outcome, **limited,
             "request": {"method": "POST", "url": shown.url, "token_scope": shown.scope,
                         "headers": dict(shown.headers), "body": shown.body}}
+
+
+def _limit(services: Services, namespace: str, limit: RunLimit) -> dict[str, Any]:
+    """The rule's limit and its gate now (one read): the runs holding slots, the triggers waiting, oldest first."""
+    gate = read_gate(services, namespace)
+    return {"limit": limit.most, "policy": limit.policy, "active": list(gate.active),
+            "waiting": [entry.record for entry in gate.waiting], "free": gate.has_room(limit) and not gate.waiting,
+            "describes": limit.describe()}
 
 
 def _shown_run(run: RunSpec) -> RunSpec:

@@ -11,7 +11,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobProperties
 
-from shared.clients.ledger import ClaimLostError
+from shared.clients.ledger_claims import ClaimLostError
 from shared.clients.services import Services
 from shared.flows.manual_runs import or_pending, rerun, safe_name
 from shared.rules.decisions import Decision

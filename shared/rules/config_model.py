@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from shared.rules import settings
 from shared.rules.ncrontab import CronSchedule
+from shared.rules.run_limits import RunLimit
 from shared.rules.storage_endpoints import StorageAccount
 from shared.rules.targets import Target
 
@@ -107,6 +108,8 @@ class Rule(Trigger):
     enabled: bool = True
     marker: Marker | None = None
     quiet_window: QuietWindow | None = None
+    limit: RunLimit | None = None
+    """``max_active_runs``: None, no limit."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class Schedule(Trigger):
     data: DataSource | None = None
     only_if_new_data: bool = False
     enabled: bool = True
+    limit: RunLimit | None = None
+    """``max_active_runs``: None, no limit."""
 
     @property
     def function_name(self) -> str:

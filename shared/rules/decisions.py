@@ -29,6 +29,8 @@ class Outcome(str, enum.Enum):
     SKIPPED = RunState.SKIPPED.value
     SUBMITTED = RunState.SUBMITTED.value
     FAILED = RunState.FAILED.value
+    WAITING = RunState.WAITING.value
+    """max_active_runs was reached: recorded as waiting, started when one of the rule's runs ends."""
     RUN_COMPLETED = "run_completed"
     RUN_FAILED = "run_failed"
     RUN_CANCELED = "run_canceled"

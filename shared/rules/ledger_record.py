@@ -27,6 +27,8 @@ class RunState(str, enum.Enum):
     REJECTED = "rejected"
     SKIPPED = "skipped"
     FAILED = "failed"
+    WAITING = "waiting"
+    """max_active_runs was reached: the trigger waits for a slot (its rule's gate), started when a run ends."""
 
 
 SETTLED = frozenset({RunState.SUBMITTED, RunState.REJECTED, RunState.SKIPPED})
@@ -53,7 +55,7 @@ def verdict(state: str | None, retryable: bool, outcome_unknown: bool, age: floa
             margin: float = 0.0) -> Verdict:
     """What to do with a record in ``state``, written ``age`` seconds ago, whose claim expires after ``expiry``
     seconds; ``margin``: clock difference tolerated when ``age`` is not measured on the storage server's clock."""
-    if state in SETTLED or (state == RunState.FAILED and not retryable):
+    if state in SETTLED or state == RunState.WAITING or (state == RunState.FAILED and not retryable):
         return Verdict.SETTLED
     if state == RunState.FAILED:
         return Verdict.ABANDONED if outcome_unknown else Verdict.TAKE_OVER
@@ -121,7 +123,7 @@ class LedgerRecord:
         return replace(LedgerRecord.from_json(merged), history=tuple(history))
 
     def reopened(self, at: str, reason: str) -> LedgerRecord:
-        """A settled record turned back into a retryable failure (an operator's retry)."""
+        """A settled record turned back into a retryable failure (an operator's retry, a waiting trigger's turn)."""
         history = [*self.history, {"state": "reopened", "at": at}][-HISTORY_LIMIT:]
         return replace(self, state=RunState.FAILED.value, retryable=True, reason=reason, updated_at=at,
                        history=tuple(history))

@@ -24,6 +24,7 @@ from shared.rules.config_model import (
     RunSpec,
 )
 from shared.rules.problems import Problems
+from shared.rules.run_limits import POLICIES, QUEUE, RunLimit
 from shared.rules.targets import Target, TargetError, parse_target
 
 RUN_KEYS = {
@@ -31,7 +32,8 @@ RUN_KEYS = {
     "continue_on_step_failure", "run_source", "outputs",
 }
 BATCH_KEYS = {"marker", "quiet_window"}
-RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | BATCH_KEYS
+LIMIT_KEYS = {"max_active_runs", "max_active_runs_policy"}
+RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | BATCH_KEYS | LIMIT_KEYS
 MARKER_KEYS = {"file", "manifest"}
 MAX_QUIET_SECONDS = 86_400
 """The longest quiet window: a day (a folder quiet for longer is better served by a marker or a schedule)."""
@@ -92,8 +94,9 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
         enabled = flag(rule, "enabled", True, problems)
         marker = _marker(rule.get("marker"), run, problems.at("marker"))
         quiet_window = _quiet_window(rule, run, problems.at("quiet_window"))
+        limit = run_limit(rule, problems)
         return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, marker=marker,
-                                             quiet_window=quiet_window)
+                                             quiet_window=quiet_window, limit=limit)
 
     return RULE.parsed(raw, problems, build)
 
@@ -113,6 +116,23 @@ def matching(value: Any, pattern: re.Pattern[str], problems: Problems, expected:
 
 def flag(raw: dict[str, Any], key: str, default: bool, problems: Problems) -> bool:
     return settings.parse_flag(raw.get(key), key, default, problems.report)
+
+
+def run_limit(raw: dict[str, Any], problems: Problems) -> RunLimit | None:
+    """A rule's or schedule's ``max_active_runs`` (absent: no limit) and ``max_active_runs_policy``."""
+    most = raw.get("max_active_runs")
+    policy = raw.get("max_active_runs_policy", QUEUE)
+    if policy not in POLICIES:
+        problems.at("max_active_runs_policy").add(
+            policy, "queue (waiting triggers start in order as runs end) or latest (only the newest waiting one)")
+    if most is None:
+        if "max_active_runs_policy" in raw:
+            problems.at("max_active_runs_policy").add(policy, "only with max_active_runs")
+        return None
+    if not isinstance(most, int) or isinstance(most, bool) or most < 1:
+        problems.at("max_active_runs").add(most, "a positive whole number: how many of its runs may be active at once")
+        return None
+    return RunLimit(most, policy if policy in POLICIES else QUEUE)
 
 
 def blob_filter(raw: dict[str, Any], problems: Problems) -> BlobFilter:

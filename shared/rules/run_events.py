@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.rules.errors import InvalidInput
 from shared.rules.keys import manual_namespace, rule_namespace, schedule_namespace
@@ -94,14 +94,16 @@ def _case_insensitive(data: Mapping[str, Any], key: str) -> Any:
     return next((value for name, value in data.items() if str(name).lower() == key.lower()), None)
 
 
-@dataclass(frozen=True)
-class RecordRef:
+class RecordRef(NamedTuple):
     """The record a run's labels lead to, and the rule or schedule whose configuration names its target."""
 
     namespace: str
     key: str
+    """The record's key in ``namespace``: the run's ``trigger_key`` label."""
     rule: str | None = None
+    """The rule whose target started the run (a blob or manual run), else None."""
     schedule: str | None = None
+    """The schedule whose target started the run (a schedule occurrence), else None."""
 
 
 def record_for(labels: Mapping[str, str]) -> RecordRef | str:

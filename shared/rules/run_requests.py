@@ -29,6 +29,7 @@ from shared.rules.keys import (
     schedule_occurrence_key,
 )
 from shared.rules.payloads import TRIGGERED_BY, DataRef, SubmitRequest, blob_tags, submission
+from shared.rules.run_limits import RunLimit
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class RunRequest:
     does not replay it unless a sweep is asked to (``since``)."""
     batch: Batch | None = None
     """A marker version's batch: the run gets its folder, or its manifest (whose listed files are checked)."""
+    limit: RunLimit | None = None
+    """The rule's or schedule's ``max_active_runs``: the run takes a slot at its gate before its POST, or waits."""
 
     @property
     def record_name(self) -> str:
@@ -147,7 +150,7 @@ def blob_request(rule: Rule, version: BlobVersion) -> RunRequest:
     return RunRequest(
         namespace=rule_namespace(rule.name), key=key, subject=subject, run=rule.run, data=version,
         tags=blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key),
-        about={"rule": rule.name, **_names(version), "key": key}, disabled=not rule.enabled)
+        about={"rule": rule.name, **_names(version), "key": key}, disabled=not rule.enabled, limit=rule.limit)
 
 
 def disabled_reason(rule: str) -> str:
@@ -184,7 +187,7 @@ def schedule_request(schedule: Schedule, occurrence: datetime, *, fired_at: date
         tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name, "trigger_occurrence": iso(occurrence),
               "trigger_key": key},
         about={"schedule": schedule.name, "occurrence": iso(occurrence), "key": key, "past_due": past_due or None},
-        data_source=schedule.data, only_if_new_data=schedule.only_if_new_data)
+        data_source=schedule.data, only_if_new_data=schedule.only_if_new_data, limit=schedule.limit)
 
 
 def manual_request(rule: str, run: RunSpec, version: BlobVersion | None, *, request_id: str, blob: str | None,

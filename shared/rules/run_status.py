@@ -28,16 +28,23 @@ from shared.rules.keys import parse_iso
 class RunStatus(str, enum.Enum):
     """The app's run-status vocabulary, as records, answers and decision lines write it."""
 
-    QUEUED = "queued"
-    RUNNING = "running"
-    FINALIZING = "finalizing"
-    CANCELING = "canceling"
-    NOT_RESPONDING = "not_responding"
-    PAUSED = "paused"
-    UNKNOWN = "unknown"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELED = "canceled"
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[Any]) -> str:
+        """Each member's value is its name in lower case: what records and decision lines store."""
+        return name.lower()
+
+    # Still going (NotResponding and Paused can recover or resume; Unknown is Azure ML's own word):
+    QUEUED = enum.auto()
+    RUNNING = enum.auto()
+    FINALIZING = enum.auto()
+    CANCELING = enum.auto()
+    NOT_RESPONDING = enum.auto()
+    PAUSED = enum.auto()
+    UNKNOWN = enum.auto()
+    # Ended: the only statuses a record's run never moves away from.
+    COMPLETED = enum.auto()
+    FAILED = enum.auto()
+    CANCELED = enum.auto()
 
     @property
     def terminal(self) -> bool:

@@ -13,9 +13,18 @@ from shared.rules.config_model import DataSource, Schedule
 from shared.rules.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.rules.problems import Problems
 from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
-from shared.rules.rule_parser import RUN_KEYS, ItemKind, blob_filter, flag, run_spec, unknown_keys
+from shared.rules.rule_parser import (
+    LIMIT_KEYS,
+    RUN_KEYS,
+    ItemKind,
+    blob_filter,
+    flag,
+    run_limit,
+    run_spec,
+    unknown_keys,
+)
 
-SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | RUN_KEYS
+SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | RUN_KEYS | LIMIT_KEYS
 SCHEDULE = ItemKind("schedule", SCHEDULE_KEYS, "name, cron or recurrence, target, experiment, ...",
                     re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}"),
                     "1-63 letters, digits or '_', starting with a letter (it names a function)")
@@ -45,10 +54,11 @@ def _parse_schedule(raw: Any, problems: Problems, env: Mapping[str, str], allow_
         if only_if_new_data and (data is None or data.newest is None):
             problems.at("only_if_new_data").add(True, 'only with "data": {"newest": {...}}')
         enabled = flag(schedule, "enabled", True, problems)
+        limit = run_limit(schedule, problems)
         if cron is None or run is None:
             return None
         return Schedule(name=name, cron=cron, run=run, data=data, only_if_new_data=only_if_new_data,
-                        enabled=enabled)
+                        enabled=enabled, limit=limit)
 
     return SCHEDULE.parsed(raw, problems, build)
 

@@ -1,0 +1,288 @@
+"""``max_active_runs`` on rules and schedules: triggers past the limit wait (recorded, listed, explained) and start
+as runs end through the stand-in's run lifecycle and its events, in order (queue) or only the newest (latest);
+concurrent triggers never take more slots than there are, and a waiting trigger survives a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from localdev.aml_standin import Respond
+from localdev.host import deliver_event
+from shared.clients.services import build_services
+from shared.flows import run_outcomes
+from shared.flows.blob_runs import process_blob
+from shared.flows.run_outcomes import poll_open_runs
+from shared.operations.explain import explain
+from shared.operations.records import list_runs
+from shared.rules.decisions import Decision
+from shared.rules.problems import ConfigError
+from shared.rules.run_limits import Gate, RunLimit, Waiting, admit
+from tests.support.harness import ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
+from tests.test_rules_schema import load, schema_errors
+from tests.test_schedules import DAILY, fire_at, schedule, write_rules
+
+NAMES = ("incoming/a.csv", "incoming/b.csv", "incoming/c.csv")
+WAITING_1 = ("waiting: capped has 1 active run (max_active_runs 1, queue); place 1, started when a run ends")
+
+
+def _capped(tmp_path, monkeypatch, **limit: object) -> None:
+    rules = {"rules": [{"name": "capped", "prefix": "incoming/", "target": {"url": "%AML_PIPELINE_URL%"},
+                        "experiment": "capped-runs", **limit}]}
+    (tmp_path / "rules.json").write_text(json.dumps(rules))
+    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
+
+
+def _deliver(name: str) -> Decision:
+    """One delivery of a blob's event, as the blob trigger makes it."""
+    services = build_services(os.environ)
+    [decision] = process_blob(services.watched.get_blob_client(name), services)
+    return decision
+
+
+def _triggered(aml) -> list[str]:
+    """The blob each POST the stand-in received was about, in the order they came."""
+    return [run.body["tags"]["trigger_blob"].split("/", 1)[1] for run in aml.accepted]
+
+
+def _end(aml, index: int, status: str = "Completed") -> None:
+    """The stand-in's run ``index`` (in POST order) ends; its Azure ML event is delivered to the app."""
+    run = aml.accepted[index]
+    aml.set_status(run.run_id, status)
+    deliver_event(aml.run_event(run.run_id))
+
+
+def _end_and_crash(aml, monkeypatch) -> None:
+    """The first run ends, and the process hearing of it is killed after the waiting trigger's record was reopened
+    for its turn, before that trigger's run was started."""
+
+    def killed(*args: object) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run_outcomes, "rerun", killed)
+        with pytest.raises(SystemExit):
+            _end(aml, 0)
+
+
+def _records(container: str, etags: dict[str, str]) -> dict[str, dict]:
+    return {name: ledger_record("capped", container, name, etag) for name, etag in etags.items()}
+
+
+def test_max_active_runs_1_with_3_triggers_queues_them_and_starts_each_in_order_as_the_run_before_ends(
+        app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    container = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES}
+
+    decisions = [_deliver(name) for name in NAMES]
+
+    assert [(d.outcome.value, d.reason) for d in decisions] == [
+        ("submitted", None), ("waiting", WAITING_1), ("waiting", WAITING_1.replace("place 1", "place 2"))]
+    assert _triggered(aml) == ["incoming/a.csv"]
+    records = _records(container, etags)
+    assert [records[name]["state"] for name in NAMES] == ["submitted", "waiting", "waiting"]
+    assert records["incoming/c.csv"]["waiting"] == {"position": 2, "max_active_runs": 1, "policy": "queue"}
+    listed = {run["subject"]["blob"]: run["state"] for run in list_runs(build_services(os.environ), rule="capped")}
+    assert listed == {"incoming/a.csv": "submitted", "incoming/b.csv": "waiting", "incoming/c.csv": "waiting"}
+    assert _deliver("incoming/c.csv").outcome.value == "duplicate"  # a waiting trigger delivered again
+    assert len(aml.accepted) == 1
+
+    _end(aml, 0)
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    _end(aml, 0)  # the same event again: its run already ended, nothing more starts
+    assert len(aml.accepted) == 2
+    _end(aml, 1, "Failed")
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv", "incoming/c.csv"]
+    _end(aml, 2)
+    assert len(aml.accepted) == 3
+    records = _records(container, etags)
+    assert [records[name]["state"] for name in NAMES] == ["submitted"] * 3
+    assert [records[name]["run_id"] for name in NAMES] == [run.run_id for run in aml.accepted]
+    assert [h["state"] for h in records["incoming/b.csv"]["history"]] == [
+        "claimed", "waiting", "reopened", "taken over from failed", "claimed", "submitted"]
+
+
+def test_max_active_runs_1_with_3_triggers_under_latest_starts_only_the_newest_and_records_the_other_superseded(
+        app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1, max_active_runs_policy="latest")
+    container = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES}
+
+    decisions = [_deliver(name) for name in NAMES]
+
+    assert [d.outcome.value for d in decisions] == ["submitted", "waiting", "waiting"]
+    records = _records(container, etags)
+    assert [records[name]["state"] for name in NAMES] == ["submitted", "skipped", "waiting"]
+    c_record = "rules/capped/" + records["incoming/c.csv"]["key"] + ".json"
+    assert records["incoming/b.csv"]["reason"] == (
+        f"superseded by a newer trigger ({c_record}) while max_active_runs was reached (policy latest)")
+    assert records["incoming/b.csv"]["superseded"] is True
+    assert _deliver("incoming/b.csv").outcome.value == "duplicate"
+
+    _end(aml, 0)
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/c.csv"]
+    _end(aml, 1)
+    assert len(aml.accepted) == 2
+    assert _records(container, etags)["incoming/c.csv"]["state"] == "submitted"
+
+
+def test_concurrent_triggers_take_no_more_slots_than_the_limit_and_each_starts_once(
+        app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=2)
+    container = app_env["WATCH_CONTAINER"]
+    names = [f"incoming/{index}.csv" for index in range(6)]
+    etags = {name: upload(container, name, SAMPLE_CSV) for name in names}
+    start = threading.Barrier(len(names))
+    outcomes: list[str] = []
+
+    def deliver(name: str) -> None:
+        start.wait()
+        outcomes.append(_deliver(name).outcome.value)
+
+    threads = [threading.Thread(target=deliver, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["submitted"] * 2 + ["waiting"] * 4
+    assert len(aml.accepted) == 2
+    for index in range(6):
+        _end(aml, index)
+    assert sorted(_triggered(aml)) == sorted(names)
+    assert {record["state"] for record in _records(container, etags).values()} == {"submitted"}
+
+
+def test_a_waiting_trigger_whose_start_crashed_is_started_once_by_the_fallback(app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    container = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES[:2]}
+    [_deliver(name) for name in NAMES[:2]]
+
+    _end_and_crash(aml, monkeypatch)
+    assert len(aml.accepted) == 1
+    assert _records(container, etags)["incoming/b.csv"]["state"] == "failed"
+    _end(aml, 0)  # the ended run's event again: its run already ended, nothing starts
+    assert len(aml.accepted) == 1
+
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # the fallback's tick
+
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+    assert _deliver("incoming/b.csv").outcome.value == "duplicate"
+    assert len(aml.accepted) == 2
+
+
+def test_explain_shows_the_limit_the_runs_holding_it_and_what_waits(app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    container = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES}
+    [_deliver(name) for name in NAMES[:2]]
+    records = _records(container, etags)
+    record = {name: f"rules/capped/{found['key']}.json" for name, found in records.items() if found}
+
+    [shown] = explain(build_services(os.environ), blob="incoming/c.csv")["rules"]
+
+    assert shown["outcome"] == "would wait"
+    assert shown["max_active_runs"] == {
+        "limit": 1, "policy": "queue", "active": [record["incoming/a.csv"]], "waiting": [record["incoming/b.csv"]],
+        "free": False, "describes": "at most 1 active run; more triggers queue"}
+
+
+def test_a_schedule_with_max_active_runs_1_waits_while_its_run_is_active(app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY, max_active_runs=1)])
+
+    decisions = [fire_at("daily", day) for day in range(2)]
+
+    assert [d.outcome.value for d in decisions] == ["submitted", "waiting"]
+    assert len(aml.accepted) == 1
+    _end(aml, 0)
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
+        "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
+
+
+@pytest.mark.parametrize(("limit", "problem"), [
+    ({"max_active_runs": 0}, "rules[0].max_active_runs = 0: a positive whole number"),
+    ({"max_active_runs": "2"}, "rules[0].max_active_runs = '2': a positive whole number"),
+    ({"max_active_runs": True}, "rules[0].max_active_runs = True: a positive whole number"),
+    ({"max_active_runs": 1.5}, "rules[0].max_active_runs = 1.5: a positive whole number"),
+    ({"max_active_runs": 1, "max_active_runs_policy": "fifo"},
+     "rules[0].max_active_runs_policy = 'fifo': queue (waiting triggers start in order as runs end) or latest"),
+    ({"max_active_runs_policy": "queue"}, "rules[0].max_active_runs_policy = 'queue': only with max_active_runs"),
+])
+def test_a_bad_max_active_runs_is_refused_by_the_schema_and_the_loader_naming_it(tmp_path, limit, problem):
+    document = {"rules": [{"name": "capped", "target": {"url": "https://example.azureml.net/pipelines/p"},
+                           "experiment": "e", **limit}]}
+    assert schema_errors(document)
+    with pytest.raises(ConfigError) as refused:
+        load(document, tmp_path)
+    assert problem in str(refused.value)
+
+
+def test_no_max_active_runs_keeps_no_gate_and_every_trigger_starts(app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch)
+    container = app_env["WATCH_CONTAINER"]
+    for name in NAMES:
+        upload(container, name, SAMPLE_CSV)
+
+    assert [_deliver(name).outcome.value for name in NAMES] == ["submitted"] * 3
+    ledger = build_services(os.environ).ledger
+    assert ledger.read("gates/rules/capped.json") is None
+
+
+def test_a_waiting_trigger_whose_start_crashed_is_started_once_by_its_own_redelivery(app_env, aml, tmp_path,
+                                                                                      monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    container = app_env["WATCH_CONTAINER"]
+    for name in NAMES[:2]:
+        upload(container, name, SAMPLE_CSV)
+        _deliver(name)
+    _end_and_crash(aml, monkeypatch)
+
+    assert _deliver("incoming/b.csv").outcome.value == "submitted"  # its turn: the slot is free, it is first
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+
+
+def test_the_gate_queues_by_first_claim_time_and_a_trigger_asking_again_keeps_its_one_place():
+    limit = RunLimit(1)
+    gate, first = admit(Gate(), limit, "r/a.json", "2026-12-01T10:00:00.000Z")
+    gate, late = admit(gate, limit, "r/c.json", "2026-12-01T10:00:02.000Z")
+    gate, early = admit(gate, limit, "r/b.json", "2026-12-01T10:00:01.000Z")  # claimed before c, decided after
+    again, repeated = admit(gate, limit, "r/c.json", "2026-12-01T10:00:09.000Z")
+
+    assert (first.go, late.position, early.position, repeated.position) == (True, 1, 1, 2)
+    assert [entry.record for entry in gate.waiting] == ["r/b.json", "r/c.json"] and again == gate
+    freed = gate.released("r/a.json")
+    assert freed.next_up(limit) == "r/b.json"
+    assert admit(freed, limit, "r/c.json", "2026-12-01T10:00:02.000Z")[1].go is False  # b's turn, not c's
+    assert admit(freed, limit, "r/b.json", "2026-12-01T10:00:01.000Z")[1].go is True
+
+
+def test_the_gate_under_latest_keeps_the_newest_and_an_older_trigger_arriving_late_is_itself_superseded():
+    limit = RunLimit(1, "latest")
+    gate, _ = admit(Gate(), limit, "r/a.json", "2026-12-01T10:00:00.000Z")
+    gate, _ = admit(gate, limit, "r/b.json", "2026-12-01T10:00:01.000Z")
+    gate, newer = admit(gate, limit, "r/c.json", "2026-12-01T10:00:02.000Z")
+    gate, older = admit(gate, limit, "r/x.json", "2026-12-01T10:00:01.500Z")  # a crash recovery, decided late
+
+    assert (newer.superseded, newer.kept) == (("r/b.json",), "r/c.json")
+    assert (older.go, older.superseded, older.kept) == (False, ("r/x.json",), "r/c.json")
+    assert gate == Gate(("r/a.json",), (Waiting("r/c.json", "2026-12-01T10:00:02.000Z"),))
+    assert Gate.from_json(gate.to_json()) == gate
+
+
+def test_a_run_refused_for_good_frees_its_slot_for_the_next_trigger(app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    container = app_env["WATCH_CONTAINER"]
+    for name in NAMES[:2]:
+        upload(container, name, SAMPLE_CSV)
+    aml.inject(Respond(400, code="UserError", message="bad parameter"))
+
+    assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["failed", "submitted"]
+    assert _triggered(aml) == ["incoming/b.csv"]
