@@ -8,16 +8,19 @@ import logging
 import os
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
+from localdev.http_counter import counting_requests
 from shared.clients.services import build_services, process_services
-from shared.flows.quiet_windows import fire_due, rule_batches
+from shared.clients.ledger import Ledger
+from shared.flows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.sweep import sweep
 from shared.rules.config_loader import load_config
 from shared.rules.keys import iso
 from shared.rules.problems import ConfigError
-from shared.rules.quiet_windows import QUIET_PREFIX
+from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
@@ -72,8 +75,8 @@ def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveri
     assert run.body["tags"]["trigger_folder"] == f"{container}/{FOLDER}"
     services = services_at(WINDOW + 1)
     record, _ = services.ledger.read(f"rules/daily/{decision.key}.json")
-    assert [item["blob"] for item in record["batch"]["files"]] == [FOLDER + name for name in names]
-    assert rule_batches(services.config.rules[0], services) == []  # every entry marked with its batch
+    assert sorted(item["blob"] for item in record["batch"]["files"]) == [FOLDER + name for name in names]
+    assert rule_batches(services.config.rules[0], services) == []  # the folder's cut-off covers every entry
 
     deliver_blob(container, FOLDER + names[0])  # a redelivery after its batch ran
     assert fire_due(services_at(2 * WINDOW + 2)) == [] and len(aml.received) == 1
@@ -126,30 +129,95 @@ def test_a_tick_killed_between_claim_and_post_leaves_the_batch_the_next_tick_run
     assert fire_due(services_at(WINDOW + 1)) == []
 
 
-def test_a_tick_killed_while_marking_its_batch_leaves_it_closed_by_the_next_tick_without_a_second_run(
+def test_a_tick_killed_between_settling_its_record_and_advancing_its_folder_leaves_one_run(
         app_env, aml, quiet_rule, monkeypatch):
     container = app_env["WATCH_CONTAINER"]
     arrive(container, "part-1.csv", "part-2.csv", "part-3.csv")
-    from azure.storage.blob import BlobClient
+    swaps, swap = [], Ledger.swap
 
-    marks, set_metadata = [], BlobClient.set_blob_metadata
-
-    def crash_after_one(self, *args, **kwargs):
-        if marks:
+    def crash_on_the_folder_state(self, name, *args, **kwargs):
+        if name.startswith(FOLDERS_PREFIX):
+            swaps.append(name)
             raise Crash()
-        marks.append(self.blob_name)
-        return set_metadata(self, *args, **kwargs)
+        return swap(self, name, *args, **kwargs)
 
-    monkeypatch.setattr(BlobClient, "set_blob_metadata", crash_after_one)
+    monkeypatch.setattr(Ledger, "swap", crash_on_the_folder_state)
     with pytest.raises(Crash):
         fire_due(services_at(WINDOW + 1))
-    monkeypatch.setattr(BlobClient, "set_blob_metadata", set_metadata)
+    monkeypatch.setattr(Ledger, "swap", swap)
+    assert len(swaps) == 1 and len(aml.received) == 1
 
     [again] = fire_due(services_at(WINDOW + 1))
     assert again.outcome.value == "duplicate" and len(aml.received) == 1
     services = services_at(WINDOW + 1)
     assert rule_batches(services.config.rules[0], services) == []
-    assert all(name.startswith(QUIET_PREFIX) for name in marks)
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.received) == 1
+
+
+def _ledger_netloc(app_env) -> str:
+    return urlsplit(build_services(os.environ).ledger.container.url).netloc
+
+
+def test_a_new_file_costs_two_storage_requests_its_events_ranged_read_and_its_entry(app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-0.csv")  # the process's first delivery also makes sure the ledger container exists
+    names = [f"part-{index}.csv" for index in range(1, 21)]
+    for name in names:
+        upload(container, FOLDER + name, SAMPLE_CSV)
+    with counting_requests() as sent:
+        for name in names:
+            deliver_blob(container, FOLDER + name)
+    assert sent[_ledger_netloc(app_env)] == 2 * len(names)
+    with counting_requests() as redelivered:
+        deliver_blob(container, FOLDER + names[0])
+    assert redelivered[_ledger_netloc(app_env)] == 2  # the read, and the create the existing entry refuses
+
+
+def _at_the_start_of_a_second() -> None:
+    """Wait for a fresh second, so what follows at once shares one Last-Modified second."""
+    time.sleep(1.05 - datetime.now(UTC).microsecond / 1e6)
+
+
+def test_a_file_arriving_in_the_cut_offs_second_after_the_ticks_listing_opens_the_next_batch(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    for name in ("part-1.csv", "part-2.csv"):
+        upload(container, FOLDER + name, SAMPLE_CSV)
+    services = services_at(WINDOW + 1)
+    rule = services.config.rules[0]
+    _at_the_start_of_a_second()
+    deliver_blob(container, FOLDER + "part-1.csv")
+    [listed] = rule_batches(rule, services)  # the tick lists part-1 alone ...
+    deliver_blob(container, FOLDER + "part-2.csv")  # ... and part-2 lands in the same second, after its listing
+    [both] = rule_batches(rule, services)
+    assert len({entry.arrived for entry in both.entries}) == 1, "both entries in one second"
+
+    first = fire(rule, listed, services, services.monotonic() + 30)
+    [left] = rule_batches(rule, services)
+    assert [entry.blob for entry in left.entries] == [FOLDER + "part-2.csv"]
+    [second] = fire_due(services_at(WINDOW + 1))
+    assert first.key != second.key and len(aml.accepted) == 2
+    record, _ = services.ledger.read(f"rules/daily/{second.key}.json")
+    assert record["batch"]["files"] == [{"blob": FOLDER + "part-2.csv", "etag": left.oldest.etag}]
+    assert rule_batches(rule, services) == [] and fire_due(services_at(WINDOW + 1)) == []
+
+
+def test_a_file_whose_entry_the_lifecycle_rule_deleted_is_not_collected_again_by_the_sweep_or_run_twice(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    [fired] = fire_due(services_at(WINDOW + 1))
+    ledger = build_services(os.environ).ledger.container
+    for entry in list(ledger.list_blobs(name_starts_with=QUIET_PREFIX)):  # what the lifecycle rule does later
+        ledger.delete_blob(entry.name)
+
+    later = services_at(ENTRY_RETENTION_DAYS * 86_400)
+    report = sweep(later, max_blobs=100)
+    assert report.missing == 0 and fire_due(later) == [] and len(aml.accepted) == 1
+    assert list(ledger.list_blobs(name_starts_with=QUIET_PREFIX)) == []
+
+    report = sweep(build_services(os.environ), max_blobs=100)  # within the horizon, a missing entry is a missed file
+    assert report.outcomes == {"collected": 2}
 
 
 @pytest.mark.parametrize(("quiet", "extra", "expected"), [
