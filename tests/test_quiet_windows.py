@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from localdev.http_counter import counting_requests
-from shared.clients.services import build_services, process_services
 from shared.clients.ledger import Ledger
+from shared.clients.services import build_services, process_services
 from shared.flows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.sweep import sweep
 from shared.rules.config_loader import load_config
@@ -207,6 +207,7 @@ def test_a_file_whose_entry_the_lifecycle_rule_deleted_is_not_collected_again_by
     container = app_env["WATCH_CONTAINER"]
     arrive(container, "part-1.csv", "part-2.csv")
     [fired] = fire_due(services_at(WINDOW + 1))
+    assert fired.outcome.value == "submitted"
     ledger = build_services(os.environ).ledger.container
     for entry in list(ledger.list_blobs(name_starts_with=QUIET_PREFIX)):  # what the lifecycle rule does later
         ledger.delete_blob(entry.name)
