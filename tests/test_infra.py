@@ -15,7 +15,7 @@ from lark.exceptions import LarkError
 from shared.rules import settings
 from shared.rules.config_loader import load_config
 from shared.rules.payloads import TRIGGERED_BY
-from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
+from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
 
@@ -498,6 +498,7 @@ def test_the_host_account_deletes_quiet_window_entries_after_the_days_the_apps_s
     rule = parsed("main.bicep")["variables"]["quietEntries"]["value"]
     assert resolve(rule["prefix"], PLACEHOLDERS) == f"{PLACEHOLDERS['ledgerContainer']}/{QUIET_PREFIX}"
     assert rule["days"] == ENTRY_RETENTION_DAYS and not FOLDERS_PREFIX.startswith(QUIET_PREFIX)
+    assert QUIET_PREFIX.startswith(LISTING_PREFIX) and FOLDERS_PREFIX.startswith(LISTING_PREFIX)
     assert deployed_settings()["LEDGER_CONTAINER"] == PLACEHOLDERS["ledgerContainer"]
     policy = parsed("app/storage.bicep")["resources"]["lifecycle"]["config"]["config"]
     assert policy["name"] == "default"

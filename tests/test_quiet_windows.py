@@ -154,23 +154,36 @@ def test_a_tick_killed_between_settling_its_record_and_advancing_its_folder_leav
     assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.received) == 1
 
 
-def _ledger_netloc(app_env) -> str:
-    return urlsplit(build_services(os.environ).ledger.container.url).netloc
+def _storage_netloc() -> str:
+    """The Azurite both the watched container and the ledger live in here."""
+    services = build_services(os.environ)
+    assert urlsplit(services.watched.url).netloc == urlsplit(services.ledger.container.url).netloc
+    return urlsplit(services.ledger.container.url).netloc
 
 
-def test_a_new_file_costs_two_storage_requests_its_events_ranged_read_and_its_entry(app_env, aml, quiet_rule):
+def test_a_new_file_costs_two_storage_requests_its_events_ranged_read_and_its_entry_and_a_batch_no_more_per_file(
+        app_env, aml, quiet_rule):
     container = app_env["WATCH_CONTAINER"]
-    arrive(container, "part-0.csv")  # the process's first delivery also makes sure the ledger container exists
-    names = [f"part-{index}.csv" for index in range(1, 21)]
+    storage = _storage_netloc()
+    upload(container, "incoming/alone/part-0.csv", SAMPLE_CSV)
+    deliver_blob(container, "incoming/alone/part-0.csv")  # the first delivery also makes sure the container exists
+    with counting_requests() as one_file_tick:
+        [alone] = fire_due(services_at(WINDOW + 1))
+    names = [f"part-{index}.csv" for index in range(20)]
     for name in names:
         upload(container, FOLDER + name, SAMPLE_CSV)
-    with counting_requests() as sent:
+    with counting_requests() as events:
         for name in names:
             deliver_blob(container, FOLDER + name)
-    assert sent[_ledger_netloc(app_env)] == 2 * len(names)
+    with counting_requests() as twenty_files_tick:
+        [batch] = fire_due(services_at(WINDOW + 1))
+
+    assert (alone.files, batch.files, len(aml.accepted)) == (1, 20, 2)
+    assert events[storage] == 2 * len(names)
+    assert twenty_files_tick[storage] == one_file_tick[storage]  # a batch's own requests do not grow with its files
     with counting_requests() as redelivered:
         deliver_blob(container, FOLDER + names[0])
-    assert redelivered[_ledger_netloc(app_env)] == 2  # the read, and the create the existing entry refuses
+    assert redelivered[storage] == 2  # the read, and the create the existing entry refuses
 
 
 def _at_the_start_of_a_second() -> None:
@@ -266,11 +279,11 @@ def test_four_processes_delivering_one_file_version_collect_it_once_and_its_batc
     assert decision.files == 1 and len(aml.accepted) == 1
 
 
-def test_the_sweep_collects_a_file_whose_event_was_missed_and_its_batch_runs_once(app_env, aml, quiet_rule):
+def test_the_sweep_collects_a_file_whose_event_was_missed_once_and_its_batch_runs_once(app_env, aml, quiet_rule):
     container = app_env["WATCH_CONTAINER"]
     upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
-    sweep(build_services(os.environ), max_blobs=100)
-    sweep(build_services(os.environ), max_blobs=100)  # finds it again: a one-request duplicate
+    assert sweep(build_services(os.environ), max_blobs=100).outcomes == {"collected": 1}
+    assert sweep(build_services(os.environ), max_blobs=100).missing == 0  # its entry says it is collected
 
     [decision] = fire_due(services_at(WINDOW + 1))
     assert (decision.outcome.value, decision.files, len(aml.accepted)) == ("submitted", 1, 1)

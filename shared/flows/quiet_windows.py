@@ -3,7 +3,7 @@ and a timer over that ledger state starts one run per folder that has been quiet
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -16,16 +16,18 @@ from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, Outcome, log_decision
 from shared.rules.errors import each_then_retry
 from shared.rules.quiet_windows import (
+    FOLDERS_PREFIX,
+    LISTING_PREFIX,
+    QUIET_PREFIX,
     Entry,
     FolderState,
     OpenBatch,
     batched_files,
     by_folder,
-    entries_prefix,
     entry_metadata,
     entry_name,
     folder_state_name,
-    folders_prefix,
+    listed_rule,
     open_batch,
     quiet_request,
 )
@@ -52,27 +54,38 @@ def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:
                                  f"starts after {rule.quiet_window.seconds} s without a new file", **where))
 
 
-def read_entries(rule: Rule, services: Services) -> Iterator[Entry]:
-    """Every entry of ``rule`` the lifecycle rule has not deleted yet, from one listing (a request per 5,000)."""
-    for page in services.ledger.listing(entries_prefix(rule.name)):
+@dataclass
+class QuietState:
+    """Every quiet-window rule's entries (those the lifecycle rule has not deleted yet) and folder cut-offs (as
+    their listing's metadata says), from one listing: what a tick reads whatever the number of rules."""
+
+    entries: dict[str, list[Entry]] = field(default_factory=dict)
+    states: dict[str, dict[str, FolderState]] = field(default_factory=dict)
+
+
+def read_state(services: Services) -> QuietState:
+    found = QuietState()
+    for page in services.ledger.listing(LISTING_PREFIX):
         for blob in page:
-            yield Entry.listed(blob.name, blob.metadata or {}, blob.last_modified)
+            rule = listed_rule(blob.name)
+            if blob.name.startswith(QUIET_PREFIX):
+                found.entries.setdefault(rule, []).append(
+                    Entry.listed(blob.name, blob.metadata or {}, blob.last_modified))
+            elif blob.name.startswith(FOLDERS_PREFIX) and blob.metadata:
+                state = FolderState.listed(blob.metadata)
+                found.states.setdefault(rule, {})[state.folder] = state
+    return found
 
 
-def read_states(rule: Rule, services: Services) -> dict[str, FolderState]:
-    """Each folder's cut-off as its state's listing metadata says: one listing, no document read."""
-    states = (FolderState.listed(blob.metadata) for page in services.ledger.listing(folders_prefix(rule.name))
-              for blob in page if blob.metadata)
-    return {state.folder: state for state in states}
-
-
-def rule_batches(rule: Rule, services: Services) -> list[OpenBatch]:
-    """``rule``'s open batches, one per folder with open entries, in folder order, with when each fires. A folder
-    state's names are read only when the listing holds more entries of its cut-off's second than it covers."""
+def rule_batches(rule: Rule, services: Services, listed: QuietState | None = None) -> list[OpenBatch]:
+    """``rule``'s open batches, one per folder with open entries, in folder order, with when each fires; from
+    ``listed`` (None: listed now). A folder state's names are read only when the listing holds more entries of its
+    cut-off's second than it covers."""
     assert rule.quiet_window is not None, "a quiet-window rule"
-    states = read_states(rule, services)
+    listed = read_state(services) if listed is None else listed
+    states = listed.states.get(rule.name, {})
     batches = []
-    for folder, entries in sorted(by_folder(read_entries(rule, services)).items()):
+    for folder, entries in sorted(by_folder(listed.entries.get(rule.name, [])).items()):
         state = states.get(folder)
         if state is not None and state.names_needed(entries):
             found = services.ledger.read(folder_state_name(rule.name, folder))
@@ -87,8 +100,10 @@ def fire_due(services: Services) -> list[Decision]:
     """Start the run of every open batch whose folder has been quiet for its rule's window. A batch that failed
     for now stays open for the next tick; the first such error is raised once every batch had its turn."""
     deadline = services.monotonic() + services.config.retry.deadline
-    due = [(rule, batch) for rule in services.config.rules if rule.quiet_window is not None
-           for batch in rule_batches(rule, services) if batch.fires_at <= services.now()]
+    rules = [rule for rule in services.config.rules if rule.quiet_window is not None]
+    listed = read_state(services) if rules else QuietState()
+    due = [(rule, batch) for rule in rules for batch in rule_batches(rule, services, listed)
+           if batch.fires_at <= services.now()]
     return each_then_retry(partial(fire, rule, batch, services, deadline) for rule, batch in due)
 
 

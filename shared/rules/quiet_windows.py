@@ -32,6 +32,8 @@ QUIET_PREFIX = "quiet/"
 """Where entries live in the ledger container: the prefix the lifecycle rule in infra/main.bicep deletes under."""
 FOLDERS_PREFIX = "quiet-folders/"
 """Where folder states live: outside QUIET_PREFIX, so the lifecycle rule never deletes a cut-off."""
+LISTING_PREFIX = "quiet"
+"""What both prefixes start with: one listing holds every rule's entries and folder states (a request per 5,000)."""
 ENTRY_RETENTION_DAYS = 7
 """Days after which the lifecycle rule deletes an entry (``daysAfterModificationGreaterThan`` in infra)."""
 COLLECT_HORIZON = timedelta(days=ENTRY_RETENTION_DAYS - 1)
@@ -40,13 +42,13 @@ run. A day inside the retention, beyond Event Grid's longest retry (24 h), so no
 
 
 def entries_prefix(rule: str) -> str:
-    """Where one rule's entries live in the ledger container: one listing holds its open batches."""
+    """Where one rule's entries live in the ledger container."""
     return f"{QUIET_PREFIX}{rule}/"
 
 
-def folders_prefix(rule: str) -> str:
-    """Where one rule's folder states live: one listing (with metadata) holds every cut-off."""
-    return f"{FOLDERS_PREFIX}{rule}/"
+def listed_rule(name: str) -> str:
+    """The rule a listed entry or folder state belongs to (rule names hold no '/')."""
+    return name.split("/", 2)[1]
 
 
 def entry_name(rule: str, container: str, blob: str, etag: str) -> str:
@@ -55,7 +57,7 @@ def entry_name(rule: str, container: str, blob: str, etag: str) -> str:
 
 
 def folder_state_name(rule: str, folder: str) -> str:
-    return f"{folders_prefix(rule)}{quiet_folder_key(rule, folder)}.json"
+    return f"{FOLDERS_PREFIX}{rule}/{quiet_folder_key(rule, folder)}.json"
 
 
 def entry_metadata(blob: str, etag: str) -> dict[str, str]:
