@@ -239,6 +239,8 @@ def test_a_file_whose_entry_the_lifecycle_rule_deleted_is_not_collected_again_by
     ({"seconds": "60"}, {}, '{"seconds": N}, N a whole number of seconds from 1 to 86,400'),
     ({"seconds": 60}, {"marker": {"file": "_SUCCESS"}},
      "either marker or quiet_window: a marker already says when a folder is complete"),
+    ({"seconds": 60}, {"max_active_runs": 1},
+     "quiet_window does not take max_active_runs yet: a batch cannot wait for a slot"),
 ])
 def test_a_bad_quiet_window_is_a_config_error_at_its_place(tmp_path, quiet, extra, expected):
     rule = {"name": "daily", "prefix": "incoming/", "target": {"url": minimal_env()["AML_PIPELINE_URL"]},

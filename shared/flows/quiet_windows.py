@@ -34,9 +34,9 @@ from shared.rules.quiet_windows import (
 from shared.rules.run_requests import BlobVersion
 from shared.rules.targets import redact_url
 
-SETTLED = {Outcome.SUBMITTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.REJECTED, Outcome.WAITING}
-"""Outcomes after which the batch's record is settled (or waits for its rule's gate, which starts it): its folder's
-state then covers its entries, so they leave the open batch."""
+SETTLED = {Outcome.SUBMITTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.REJECTED}
+"""Outcomes after which the batch's record is settled: its folder's state then covers its entries, so they leave
+the open batch."""
 
 
 def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:
