@@ -261,8 +261,9 @@ def test_explain_shows_the_open_batch_of_a_files_folder_and_when_it_fires(app_en
     waiting = call("http_explain", body={"blob": FOLDER + "part-3.csv"})[1]["rules"][0]
 
     [batch] = rule_batches(services_at(0).config.rules[0], services_at(0))
-    shown = {"files": [{"blob": FOLDER + name, "etag": entry.etag, "arrived": iso(entry.arrived)}
-                       for name, entry in zip(("part-1.csv", "part-2.csv"), batch.entries, strict=True)],
+    assert sorted(entry.blob for entry in batch.entries) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    shown = {"files": [{"blob": entry.blob, "etag": entry.etag, "arrived": iso(entry.arrived)}
+                       for entry in batch.entries],  # oldest first (by Last-Modified, then entry name)
              "fires_at": iso(batch.fires_at)}
     assert collected == {"rule": "daily", "matches": True, "outcome": "collected into the open batch",
                          "folder": FOLDER, "window_seconds": WINDOW, "open_batch": shown}
