@@ -1,6 +1,7 @@
 """Benchmarks: the app's own cost per new blob, per duplicate, in a burst, for a sweep, in memory and at import.
 
-    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page,run-events,markers]
+    ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page,run-events,markers,
+                quiet-windows]
                 [--iterations 1000]
                 [--burst-blobs 1000] [--sweep-blobs 100000] [--sweep-store sql|memory] [--big-blob-mib 1024]
                 [--status-records 10000]
@@ -30,7 +31,7 @@ import requests
 from azure.core import MatchConditions
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from bench.batches import marker_rows
+from bench.batches import marker_rows, quiet_window_rows
 from bench.mariadb import MariaDb, programs
 from bench.run_events import run_event_rows
 from bench.status_page import status_page_rows
@@ -50,7 +51,7 @@ WORKERS = 16
 WARM_UP = 10
 BARE_EXPERIMENT = "bench-bare"
 SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page", "run-events",
-            "markers")
+            "markers", "quiet-windows")
 RUNTIME_DEPENDENCIES = ("azure.functions", "azurefunctions.extensions.bindings.blob", "azure.identity",
                         "azure.storage.blob", "requests")
 
@@ -423,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             ("status-page", lambda: status_page_rows(bench, args.status_records)),
             ("run-events", lambda: run_event_rows(bench, args.run_records)),
             ("markers", lambda: marker_rows(bench, args.marker_files)),
+            ("quiet-windows", lambda: quiet_window_rows(bench, args.marker_files)),
         ]
         for name, step in steps:
             if set(name.split("/")) & sections:

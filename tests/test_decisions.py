@@ -58,7 +58,7 @@ def test_a_secret_echoed_into_a_reason_is_masked_but_a_url_in_it_is_kept_whole()
 
 def test_an_outcome_settles_the_record_state_of_the_same_name_or_none():
     assert {outcome: outcome.state for outcome in Outcome} == {
-        Outcome.IGNORED: None, Outcome.DUPLICATE: None, Outcome.REJECTED: RunState.REJECTED,
+        Outcome.IGNORED: None, Outcome.DUPLICATE: None, Outcome.COLLECTED: None, Outcome.REJECTED: RunState.REJECTED,
         Outcome.SKIPPED: RunState.SKIPPED, Outcome.SUBMITTED: RunState.SUBMITTED, Outcome.FAILED: RunState.FAILED,
         Outcome.RUN_COMPLETED: None, Outcome.RUN_FAILED: None, Outcome.RUN_CANCELED: None,
         Outcome.WAITING: RunState.WAITING,

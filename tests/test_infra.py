@@ -15,6 +15,7 @@ from lark.exceptions import LarkError
 from shared.rules import settings
 from shared.rules.config_loader import load_config
 from shared.rules.payloads import TRIGGERED_BY
+from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
 
@@ -487,3 +488,21 @@ def test_a_missing_eventgrid_extension_key_fails_clearly_and_creates_nothing(tmp
     assert ("postdeploy: could not read the eventgrid_extension system key of func-abc123: it exists once the code "
             "with the run-event function is deployed") in result.stderr
     assert az.resources() == {}
+
+
+def test_the_host_account_deletes_quiet_window_entries_after_the_days_the_apps_sweep_counts_on():
+    """The lifecycle rule is the app's only deletion of entries: its prefix must be the ledger container's entry
+    prefix and its days the retention the sweep's horizon assumes, or a swept old file could run twice."""
+    expiring = parsed("main.bicep")["modules"]["hostStorage"]["config"]["params"]["expiring"]
+    assert expiring == ["quietEntries"]
+    rule = parsed("main.bicep")["variables"]["quietEntries"]["value"]
+    assert resolve(rule["prefix"], PLACEHOLDERS) == f"{PLACEHOLDERS['ledgerContainer']}/{QUIET_PREFIX}"
+    assert rule["days"] == ENTRY_RETENTION_DAYS and not FOLDERS_PREFIX.startswith(QUIET_PREFIX)
+    assert QUIET_PREFIX.startswith(LISTING_PREFIX) and FOLDERS_PREFIX.startswith(LISTING_PREFIX)
+    assert deployed_settings()["LEDGER_CONTAINER"] == PLACEHOLDERS["ledgerContainer"]
+    policy = parsed("app/storage.bicep")["resources"]["lifecycle"]["config"]["config"]
+    assert policy["name"] == "default"
+    [definition] = [policy["properties"]["policy"]["rules"]["config"]["definition"]]
+    assert definition["filters"]["blobTypes"] == ["blockBlob"]
+    assert [dotted(prefix) for prefix in definition["filters"]["prefixMatch"]] == ["rule.prefix"]
+    assert dotted(definition["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"]) == "rule.days"

@@ -4,6 +4,8 @@ param location string
 param tags object
 @description('Blob containers to create')
 param containers array
+@description('Blobs the account deletes itself, at no request cost to the app: [{ name, prefix: \'<container>/<path>\', days }], each deleted once unmodified for more than days')
+param expiring array = []
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -43,6 +45,33 @@ resource created 'Microsoft.Storage/storageAccounts/blobServices/containers@2023
     publicAccess: 'None'
   }
 }]
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (!empty(expiring)) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [for rule in expiring: {
+        name: rule.name
+        enabled: true
+        type: 'Lifecycle'
+        definition: {
+          filters: {
+            blobTypes: [ 'blockBlob' ]
+            prefixMatch: [ rule.prefix ]
+          }
+          actions: {
+            baseBlob: {
+              delete: {
+                daysAfterModificationGreaterThan: rule.days
+              }
+            }
+          }
+        }
+      }]
+    }
+  }
+}
 
 output name string = account.name
 output id string = account.id

@@ -151,11 +151,12 @@ class Ledger:
             return before, after
         raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
 
-    def swap(self, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
-             ) -> dict[str, Any] | None:
+    def swap(self, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None], *,
+             metadata: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> dict[str, Any] | None:
         """Replace document ``name`` (None: there is none yet) with ``change`` of it, only if it is still as read:
         created with If-None-Match, replaced with If-Match, so of two writers deciding at once one wins and the
-        other applies ``change`` again to what the winner wrote. The document now (None: there is none)."""
+        other applies ``change`` again to what the winner wrote. The document now (None: there is none).
+        ``metadata``: what the blob also carries, from the new document, for a listing to show without a read."""
         self._ensure_container()
         for _ in range(MAX_UPDATE_RACES):
             found = self.read(name)
@@ -163,10 +164,11 @@ class Ledger:
             if after is None or (found is not None and after == found[0]):
                 return None if found is None else found[0]
             try:
+                described = None if metadata is None else metadata(after)
                 if found is None:
-                    self._write(name, after, create=True)
+                    self._write(name, after, create=True, metadata=described)
                 else:
-                    self._write(name, after, etag=found[1])
+                    self._write(name, after, etag=found[1], metadata=described)
             except (ResourceExistsError, ResourceModifiedError):
                 continue
             return after
@@ -205,6 +207,12 @@ class Ledger:
         """Store a small state document (not a claim record), last writer wins."""
         self._ensure_container()
         self._write(name, document, overwrite=True)
+
+    @property
+    def container(self) -> ContainerClient:
+        """The ledger's container (created if need be), for records beside the ledger's own (quiet windows)."""
+        self._ensure_container()
+        return self._container
 
     def listing(self, prefix: str) -> Iterator[Iterable[BlobProperties]]:
         """Pages of the record blobs under ``prefix``, with metadata (state, retryable) and Last-Modified: one
@@ -264,11 +272,13 @@ class Ledger:
         return deadline - self._clock.monotonic()
 
     def _write(self, name: str, record: LedgerRecord | dict[str, Any], *, create: bool = False,
-               etag: str | None = None, overwrite: bool = False, within: float | None = None) -> str:
+               etag: str | None = None, overwrite: bool = False, within: float | None = None,
+               metadata: dict[str, str] | None = None) -> str:
         """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. A record is stored
-        with its metadata, a plain document without. ``within``: seconds the write, retries included, may take."""
+        with its metadata, a plain document with ``metadata`` if given. ``within``: seconds the write, retries
+        included, may take."""
         document, metadata = ((record.to_json(), record.metadata()) if isinstance(record, LedgerRecord)
-                              else (record, None))
+                              else (record, metadata))
         data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:
             conditions: dict[str, Any] = {"overwrite": False}

@@ -8,17 +8,19 @@ also yields the version's ETag and size), then per rule: claim the key in the le
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from azure.storage.blob import BlobClient
 
 from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version
+from shared.flows.quiet_windows import collect
 from shared.flows.run_steps import execute
 from shared.rules.blob_names import blob_name_problem
 from shared.rules.config_model import Rule
 from shared.rules.decisions import Decision, Outcome, log_decision
-from shared.rules.errors import TriggerError
+from shared.rules.errors import each_then_retry
 from shared.rules.matching import split_rules
 from shared.rules.run_requests import BlobVersion, rule_request
 
@@ -46,19 +48,12 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
         return [log_decision(Decision(Outcome.IGNORED, reason=version, etag=expected_etag, **where))]
 
     deadline = services.monotonic() + config.retry.deadline if deadline is None else deadline
-    decisions, retry_later = [], []
-    for rule in rules:
-        try:
-            decisions.append(run_rule(rule, version, services, deadline))
-        except TriggerError as error:
-            if not error.retryable:
-                raise
-            retry_later.append(error)
-    if retry_later:
-        raise retry_later[0]
-    return decisions
+    return each_then_retry(partial(run_rule, rule, version, services, deadline) for rule in rules)
 
 
 def run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: float) -> Decision:
-    """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
+    """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks; under
+    a quiet window, the version joins its folder's open batch instead."""
+    if rule.quiet_window is not None:
+        return collect(rule, version, services)
     return execute(rule_request(rule, version), services, deadline)

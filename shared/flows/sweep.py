@@ -29,6 +29,7 @@ from shared.rules.errors import OperationError, TriggerError
 from shared.rules.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
 from shared.rules.ledger_record import LedgerRecord, RunState
 from shared.rules.matching import rule_mismatch
+from shared.rules.quiet_windows import COLLECT_HORIZON, entries_prefix
 from shared.rules.redaction import mask_text
 
 
@@ -74,12 +75,13 @@ class SweepReport:
 def find_missing(services: Services, report: SweepReport) -> list[MissingVersion]:
     """Blob versions some rule watches whose record is absent, failed for now, or an abandoned claim."""
     missing: dict[tuple[str, str], set[str]] = {}
-    now = datetime.now(UTC)
+    now = services.now()
     for rule in services.config.rules:
         if not rule.enabled:  # switched off: its events record skips; nothing is caught up until it is on again
             continue
-        handled = _handled_keys(services, rule, now, report)
-        for name, etag in _watched_versions(services, rule, report):
+        handled = _collected_keys(services, rule, report) if rule.quiet_window else _handled_keys(
+            services, rule, now, report)
+        for name, etag in _watched_versions(services, rule, now, report):
             if blob_version_key(services.config.watch_container, name, etag) not in handled:
                 missing.setdefault((name, etag), set()).add(rule.name)
     return [MissingVersion(name, etag, tuple(sorted(rules))) for (name, etag), rules in sorted(missing.items())]
@@ -175,14 +177,18 @@ def _finish_manual(services: Services, record: str) -> list[Decision]:
     return [finish_manual(services, record)]
 
 
-def _watched_versions(services: Services, rule: Rule, report: SweepReport) -> Iterator[tuple[str, str]]:
-    """(name, ETag) of every non-empty blob the rule watches, one listing page at a time."""
+def _watched_versions(services: Services, rule: Rule, now: datetime, report: SweepReport
+                      ) -> Iterator[tuple[str, str]]:
+    """(name, ETag) of every non-empty blob the rule watches, one listing page at a time; under a quiet window,
+    none older than COLLECT_HORIZON (its entry may have been deleted: collecting it again would start a 2nd run)."""
+    oldest = now - COLLECT_HORIZON if rule.quiet_window else None
     pages = services.watched.list_blobs(name_starts_with=rule.watch.prefix or None).by_page()
     for page in pages:
         report.listing_pages += 1
         for blob in page:
             report.blobs_listed += 1
-            if (blob.size > 0 or rule.marker) and rule_mismatch(rule, blob.name) is None:
+            if (blob.size > 0 or rule.marker) and rule_mismatch(rule, blob.name) is None and (
+                    oldest is None or blob.last_modified >= oldest):
                 yield blob.name, normalize_etag(blob.etag)
 
 
@@ -191,6 +197,12 @@ def _handled_keys(services: Services, rule: Rule, now: datetime, report: SweepRe
     namespace = rule_namespace(rule.name) + "/"
     return {record.name[len(namespace):].removesuffix(".json")
             for record in _records(services, namespace, report) if not _needs_work(services, record, now)}
+
+
+def _collected_keys(services: Services, rule: Rule, report: SweepReport) -> set[str]:
+    """Under a quiet window, the versions with an entry (collected into a batch): their runs are the batches'."""
+    prefix = entries_prefix(rule.name)
+    return {entry.name[len(prefix):] for entry in _records(services, prefix, report)}
 
 
 def _records(services: Services, prefix: str, report: SweepReport) -> Iterator[BlobProperties]:

@@ -11,13 +11,16 @@ from urllib.parse import unquote, urlsplit
 from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version, with_listed_files
 from shared.flows.manual_runs import safe_name
+from shared.flows.quiet_windows import rule_batches
 from shared.flows.run_gates import read_gate
-from shared.rules.config_model import RunSpec
+from shared.rules.batches import marker_folder
+from shared.rules.config_model import Rule, RunSpec
 from shared.rules.errors import InvalidInput
+from shared.rules.keys import iso
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name
 from shared.rules.run_limits import RunLimit
-from shared.rules.run_requests import RunRequest, disabled_reason, rule_request
+from shared.rules.run_requests import BlobVersion, RunRequest, disabled_reason, rule_request
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 
@@ -78,8 +81,23 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
         return {**answer, "etag": etag, "outcome": f"ignored: {version}"}
     answer["etag"] = version.etag
     for rule in matched:
-        answer["rules"].append(_explain_rule(rule_request(rule, version), services))
+        answer["rules"].append(_explain_quiet(rule, version, services) if rule.quiet_window
+                               else _explain_rule(rule_request(rule, version), services))
     return {**answer, "outcome": "runs would start for the matching rules that are enabled and not rejected"}
+
+
+def _explain_quiet(rule: Rule, version: BlobVersion, services: Services) -> dict[str, Any]:
+    """A quiet-window rule's batch state for the blob's folder: the files in its open batch and when it fires."""
+    assert rule.quiet_window is not None, "a quiet-window rule"
+    folder = marker_folder(version.name)
+    batch = next((batch for batch in rule_batches(rule, services) if batch.folder == folder), None)
+    state: dict[str, Any] = {"folder": folder, "window_seconds": rule.quiet_window.seconds}
+    if batch is None:
+        return {"rule": rule.name, "matches": True, "outcome": "would join a new batch for its folder", **state}
+    files = [{"blob": entry.blob, "etag": entry.etag, "arrived": iso(entry.arrived)} for entry in batch.entries]
+    return {"rule": rule.name, "matches": True, "outcome": "collected into the open batch" if any(
+        entry.blob == version.name and entry.etag == version.etag for entry in batch.entries)
+        else "would join the open batch", **state, "open_batch": {"files": files, "fires_at": iso(batch.fires_at)}}
 
 
 def _explain_rule(request: RunRequest, services: Services) -> dict[str, Any]:

@@ -91,6 +91,14 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class QuietWindow:
+    """Files arriving under a folder are collected; one run on the folder starts once ``seconds`` pass without a
+    new one."""
+
+    seconds: int
+
+
+@dataclass(frozen=True)
 class Rule(Trigger):
     """A blob rule: new blobs that pass ``watch`` start ``run``; a disabled one records them as skipped instead,
     so turning it back on does not replay them (unless a sweep is asked to, with ``since``). With ``marker``, only
@@ -99,6 +107,7 @@ class Rule(Trigger):
     watch: BlobFilter
     enabled: bool = True
     marker: Marker | None = None
+    quiet_window: QuietWindow | None = None
     limit: RunLimit | None = None
     """``max_active_runs``: None, no limit."""
 

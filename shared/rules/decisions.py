@@ -24,6 +24,8 @@ class Outcome(str, enum.Enum):
     IGNORED = "ignored"
     REJECTED = RunState.REJECTED.value
     DUPLICATE = "duplicate"
+    COLLECTED = "collected"
+    """A file joined its folder's open quiet-window batch: the batch's run starts once the folder is quiet."""
     SKIPPED = RunState.SKIPPED.value
     SUBMITTED = RunState.SUBMITTED.value
     FAILED = RunState.FAILED.value
@@ -56,6 +58,9 @@ class Decision:
     container: str | None = None
     blob: str | None = None
     etag: str | None = None
+    folder: str | None = None
+    files: int | None = None
+    """A quiet-window batch's folder and how many file versions it holds."""
     key: str | None = None
     state: str | None = None
     run_id: str | None = None

@@ -7,6 +7,11 @@ Modelled on azure-core's ``AzureError`` tree. Each error says whether trying the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
 
 class TriggerError(Exception):
     """Something the app refused or could not do. ``retryable``: whether the same request or event, tried
@@ -18,6 +23,22 @@ class TriggerError(Exception):
         super().__init__(*args)
         if retryable is not None:
             self.retryable = retryable
+
+
+def each_then_retry(calls: Iterable[Callable[[], _T]]) -> list[_T]:
+    """Every call's result, each one having had its turn; then the first retryable error, if any, is raised so the
+    host tries again later (a not-retryable one is raised at once)."""
+    results, retry_later = [], []
+    for call in calls:
+        try:
+            results.append(call())
+        except TriggerError as error:
+            if not error.retryable:
+                raise
+            retry_later.append(error)
+    if retry_later:
+        raise retry_later[0]
+    return results
 
 
 class InvalidValue(TriggerError):

@@ -32,6 +32,11 @@ def blob_version_key(container: str, blob_name: str, etag: str) -> str:
     return _hashed("blob", container, blob_name, normalize_etag(etag))
 
 
+def quiet_folder_key(rule: str, folder: str) -> str:
+    """The key of one rule's folder under a quiet window (its state document): hashed so any folder name fits."""
+    return _hashed("quiet-folder", rule, folder)
+
+
 def schedule_occurrence_key(schedule: str, occurrence: datetime) -> str:
     """The key of one scheduled occurrence (not the tick's wall clock): a double-fired tick finds it taken."""
     return _hashed("schedule", schedule, iso(occurrence))

@@ -19,6 +19,7 @@ from shared.rules.config_model import (
     DataPathBinding,
     JobOutput,
     Marker,
+    QuietWindow,
     Rule,
     RunSpec,
 )
@@ -30,10 +31,12 @@ RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
     "continue_on_step_failure", "run_source", "outputs",
 }
-BATCH_KEYS = {"marker"}
+BATCH_KEYS = {"marker", "quiet_window"}
 LIMIT_KEYS = {"max_active_runs", "max_active_runs_policy"}
 RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | BATCH_KEYS | LIMIT_KEYS
 MARKER_KEYS = {"file", "manifest"}
+MAX_QUIET_SECONDS = 86_400
+"""The longest quiet window: a day (a folder quiet for longer is better served by a marker or a schedule)."""
 MARKER_FILE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
@@ -90,9 +93,10 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
         run = run_spec(rule, problems, env, allow_local)
         enabled = flag(rule, "enabled", True, problems)
         marker = _marker(rule.get("marker"), run, problems.at("marker"))
+        quiet_window = _quiet_window(rule, run, problems.at("quiet_window"))
         limit = run_limit(rule, problems)
         return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, marker=marker,
-                                             limit=limit)
+                                             quiet_window=quiet_window, limit=limit)
 
     return RULE.parsed(raw, problems, build)
 
@@ -304,3 +308,21 @@ def _marker(raw: Any, run: RunSpec | None, problems: Problems) -> Marker | None:
     if run is not None and run.data_path is not None and run.data_path.relative_path != "path" and not manifest:
         problems.at("file").add(file, "a marker rule passes its folder: data_path.relative_path must be 'path'")
     return Marker(file=file, manifest=manifest)
+
+
+def _quiet_window(rule: dict[str, Any], run: RunSpec | None, problems: Problems) -> QuietWindow | None:
+    """A rule's quiet window: one run on a folder once it has had no new file for ``seconds``."""
+    raw = rule.get("quiet_window")
+    if raw is None:
+        return None
+    seconds = raw.get("seconds") if isinstance(raw, dict) and set(raw) == {"seconds"} else None
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_QUIET_SECONDS:
+        problems.add(raw, f'{{"seconds": N}}, N a whole number of seconds from 1 to {MAX_QUIET_SECONDS:,}')
+        return None
+    if rule.get("marker") is not None:
+        problems.add(raw, "either marker or quiet_window: a marker already says when a folder is complete")
+    if rule.get("max_active_runs") is not None:  # a waiting batch could not be started again from its record yet
+        problems.add(raw, "quiet_window does not take max_active_runs yet: a batch cannot wait for a slot")
+    if run is not None and run.data_path is not None and run.data_path.relative_path != "path":
+        problems.add(raw, "a quiet-window rule passes its folder: data_path.relative_path must be 'path'")
+    return QuietWindow(seconds)

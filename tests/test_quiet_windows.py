@@ -1,0 +1,301 @@
+"""Quiet-window rules end to end: files in Azurite -> entries in the ledger container -> one run per quiet folder at
+the stand-in, with the clock passed in so no test waits out a window."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+from localdev.http_counter import counting_requests
+from shared.clients.ledger import Ledger
+from shared.clients.services import build_services, process_services
+from shared.flows.quiet_windows import fire, fire_due, rule_batches
+from shared.flows.sweep import sweep
+from shared.rules.config_loader import load_config
+from shared.rules.keys import iso
+from shared.rules.problems import ConfigError
+from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
+from tests.support.batch import rules_file
+from tests.support.decisions import outcome_lines
+from tests.support.harness import deliver_blob, run_together, upload
+from tests.support.http import call
+from tests.support.indexing import index_in_fresh_process
+from tests.support.samples import SAMPLE_CSV
+from tests.support.settings import minimal_env
+from tests.test_exactly_once import run_workers
+from tests.test_markers import FOLDER, short_claims, v1_marker_rule
+
+pytestmark = pytest.mark.integration
+WINDOW = 60
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing after it runs, and no handler catches it."""
+
+
+@pytest.fixture
+def quiet_rule(aml, tmp_path, monkeypatch):
+    rule = v1_marker_rule(aml, {"file": "_SUCCESS"})
+    del rule["marker"]
+    rules_file(tmp_path, monkeypatch, [{**rule, "quiet_window": {"seconds": WINDOW}}])
+    process_services.cache_clear()
+
+
+def services_at(seconds_after_now: float):
+    """Services whose wall clock reads ``seconds_after_now`` ahead of the real one (a timer tick then)."""
+    services = build_services(os.environ)
+    services.now = lambda: datetime.now(UTC) + timedelta(seconds=seconds_after_now)
+    return services
+
+
+def arrive(container: str, *names: str) -> None:
+    for name in names:
+        upload(container, FOLDER + name, SAMPLE_CSV)
+        deliver_blob(container, FOLDER + name)
+
+
+def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveries_add_nothing(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    names = [f"part-{index:03d}.csv" for index in range(200)]
+    arrive(container, *names)
+
+    assert fire_due(services_at(WINDOW - 5)) == [] and aml.received == []  # not quiet for long enough yet
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert (decision.outcome.value, decision.folder, decision.files) == ("submitted", FOLDER, 200)
+    [run] = aml.accepted
+    assert run.body["DataPathAssignments"] == {"input_datapath": {"DataStoreName": "workspaceblobstore",
+                                                                  "RelativePath": FOLDER}}
+    assert run.body["tags"]["trigger_folder"] == f"{container}/{FOLDER}"
+    services = services_at(WINDOW + 1)
+    record, _ = services.ledger.read(f"rules/daily/{decision.key}.json")
+    assert sorted(item["blob"] for item in record["batch"]["files"]) == [FOLDER + name for name in names]
+    assert rule_batches(services.config.rules[0], services) == []  # the folder's cut-off covers every entry
+
+    deliver_blob(container, FOLDER + names[0])  # a redelivery after its batch ran
+    assert fire_due(services_at(2 * WINDOW + 2)) == [] and len(aml.received) == 1
+
+
+def test_a_file_after_the_claim_opens_the_next_batch_whose_run_lists_it_alone(app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    [first] = fire_due(services_at(WINDOW + 1))
+    arrive(container, "part-3.csv")
+
+    assert fire_due(services_at(WINDOW - 5)) == []
+    [second] = fire_due(services_at(WINDOW + 1))
+    assert second.key != first.key and len(aml.accepted) == 2
+    record, _ = services_at(0).ledger.read(f"rules/daily/{second.key}.json")
+    assert record["batch"]["files"][0]["blob"] == FOLDER + "part-3.csv" and len(record["batch"]["files"]) == 1
+
+
+def test_concurrent_deliveries_and_concurrent_ticks_start_one_run(app_env, aml, quiet_rule, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    container = app_env["WATCH_CONTAINER"]
+    names = [f"part-{index}.csv" for index in range(8)]
+    for name in names:
+        upload(container, FOLDER + name, SAMPLE_CSV)
+    results = run_together(*(lambda name=name: deliver_blob(container, FOLDER + name) for name in names * 2))
+    assert not [result for result in results if isinstance(result, BaseException)]
+    outcomes = sorted(line["outcome"] for line in outcome_lines(caplog))
+    assert outcomes == ["collected"] * 8 + ["duplicate"] * 8
+
+    ticks = run_together(*(lambda: fire_due(services_at(WINDOW + 1)) for _ in range(4)))
+    assert len(aml.accepted) == 1
+    assert sorted(d.outcome.value for tick in ticks for d in tick).count("submitted") == 1
+
+
+def test_a_tick_killed_between_claim_and_post_leaves_the_batch_the_next_tick_runs_once(
+        app_env, aml, quiet_rule, monkeypatch):
+    short_claims(monkeypatch)
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    crashing = services_at(WINDOW + 1)
+    crashing.submitter.submit = lambda *args, **kwargs: (_ for _ in ()).throw(Crash())
+    with pytest.raises(Crash):
+        fire_due(crashing)
+    assert aml.received == []
+    crashed_at = time.monotonic()
+
+    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))  # past the claim's expiry
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert decision.outcome.value == "submitted" and decision.took_over and len(aml.accepted) == 1
+    assert fire_due(services_at(WINDOW + 1)) == []
+
+
+def test_a_tick_killed_between_settling_its_record_and_advancing_its_folder_leaves_one_run(
+        app_env, aml, quiet_rule, monkeypatch):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv", "part-3.csv")
+    swaps, swap = [], Ledger.swap
+
+    def crash_on_the_folder_state(self, name, *args, **kwargs):
+        if name.startswith(FOLDERS_PREFIX):
+            swaps.append(name)
+            raise Crash()
+        return swap(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "swap", crash_on_the_folder_state)
+    with pytest.raises(Crash):
+        fire_due(services_at(WINDOW + 1))
+    monkeypatch.setattr(Ledger, "swap", swap)
+    assert len(swaps) == 1 and len(aml.received) == 1
+
+    [again] = fire_due(services_at(WINDOW + 1))
+    assert again.outcome.value == "duplicate" and len(aml.received) == 1
+    services = services_at(WINDOW + 1)
+    assert rule_batches(services.config.rules[0], services) == []
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.received) == 1
+
+
+def _storage_netloc() -> str:
+    """The Azurite both the watched container and the ledger live in here."""
+    services = build_services(os.environ)
+    assert urlsplit(services.watched.url).netloc == urlsplit(services.ledger.container.url).netloc
+    return urlsplit(services.ledger.container.url).netloc
+
+
+def test_a_new_file_costs_two_storage_requests_its_events_ranged_read_and_its_entry_and_a_batch_no_more_per_file(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    storage = _storage_netloc()
+    upload(container, "incoming/alone/part-0.csv", SAMPLE_CSV)
+    deliver_blob(container, "incoming/alone/part-0.csv")  # the first delivery also makes sure the container exists
+    with counting_requests() as one_file_tick:
+        [alone] = fire_due(services_at(WINDOW + 1))
+    names = [f"part-{index}.csv" for index in range(20)]
+    for name in names:
+        upload(container, FOLDER + name, SAMPLE_CSV)
+    with counting_requests() as events:
+        for name in names:
+            deliver_blob(container, FOLDER + name)
+    with counting_requests() as twenty_files_tick:
+        [batch] = fire_due(services_at(WINDOW + 1))
+
+    assert (alone.files, batch.files, len(aml.accepted)) == (1, 20, 2)
+    assert events[storage] == 2 * len(names)
+    assert twenty_files_tick[storage] == one_file_tick[storage]  # a batch's own requests do not grow with its files
+    with counting_requests() as redelivered:
+        deliver_blob(container, FOLDER + names[0])
+    assert redelivered[storage] == 2  # the read, and the create the existing entry refuses
+
+
+def _at_the_start_of_a_second() -> None:
+    """Wait for a fresh second, so what follows at once shares one Last-Modified second."""
+    time.sleep(1.05 - datetime.now(UTC).microsecond / 1e6)
+
+
+def test_a_file_arriving_in_the_cut_offs_second_after_the_ticks_listing_opens_the_next_batch(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    for name in ("part-1.csv", "part-2.csv"):
+        upload(container, FOLDER + name, SAMPLE_CSV)
+    services = services_at(WINDOW + 1)
+    rule = services.config.rules[0]
+    _at_the_start_of_a_second()
+    deliver_blob(container, FOLDER + "part-1.csv")
+    [listed] = rule_batches(rule, services)  # the tick lists part-1 alone ...
+    deliver_blob(container, FOLDER + "part-2.csv")  # ... and part-2 lands in the same second, after its listing
+    [both] = rule_batches(rule, services)
+    assert len({entry.arrived for entry in both.entries}) == 1, "both entries in one second"
+
+    first = fire(rule, listed, services, services.monotonic() + 30)
+    [left] = rule_batches(rule, services)
+    assert [entry.blob for entry in left.entries] == [FOLDER + "part-2.csv"]
+    [second] = fire_due(services_at(WINDOW + 1))
+    assert first.key != second.key and len(aml.accepted) == 2
+    record, _ = services.ledger.read(f"rules/daily/{second.key}.json")
+    assert record["batch"]["files"] == [{"blob": FOLDER + "part-2.csv", "etag": left.oldest.etag}]
+    assert rule_batches(rule, services) == [] and fire_due(services_at(WINDOW + 1)) == []
+
+
+def test_a_file_whose_entry_the_lifecycle_rule_deleted_is_not_collected_again_by_the_sweep_or_run_twice(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    [fired] = fire_due(services_at(WINDOW + 1))
+    assert fired.outcome.value == "submitted"
+    ledger = build_services(os.environ).ledger.container
+    for entry in list(ledger.list_blobs(name_starts_with=QUIET_PREFIX)):  # what the lifecycle rule does later
+        ledger.delete_blob(entry.name)
+
+    later = services_at(ENTRY_RETENTION_DAYS * 86_400)
+    report = sweep(later, max_blobs=100)
+    assert report.missing == 0 and fire_due(later) == [] and len(aml.accepted) == 1
+    assert list(ledger.list_blobs(name_starts_with=QUIET_PREFIX)) == []
+
+    report = sweep(build_services(os.environ), max_blobs=100)  # within the horizon, a missing entry is a missed file
+    assert report.outcomes == {"collected": 2}
+
+
+@pytest.mark.parametrize(("quiet", "extra", "expected"), [
+    ({"seconds": 0}, {}, '{"seconds": N}, N a whole number of seconds from 1 to 86,400'),
+    ({"seconds": "60"}, {}, '{"seconds": N}, N a whole number of seconds from 1 to 86,400'),
+    ({"seconds": 60}, {"marker": {"file": "_SUCCESS"}},
+     "either marker or quiet_window: a marker already says when a folder is complete"),
+    ({"seconds": 60}, {"max_active_runs": 1},
+     "quiet_window does not take max_active_runs yet: a batch cannot wait for a slot"),
+])
+def test_a_bad_quiet_window_is_a_config_error_at_its_place(tmp_path, quiet, extra, expected):
+    rule = {"name": "daily", "prefix": "incoming/", "target": {"url": minimal_env()["AML_PIPELINE_URL"]},
+            "experiment": "retrain", "quiet_window": quiet, **extra}
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": [rule]}), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config({**minimal_env(), "TRIGGER_RULES_FILE": str(path)}, tmp_path)
+    assert f"rules[0].quiet_window = {quiet!r}: {expected}".replace("'", '"') in str(raised.value).replace("'", '"')
+
+
+def test_explain_shows_the_open_batch_of_a_files_folder_and_when_it_fires(app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    upload(container, FOLDER + "part-3.csv", SAMPLE_CSV)
+
+    collected = call("http_explain", body={"blob": FOLDER + "part-2.csv"})[1]["rules"][0]
+    waiting = call("http_explain", body={"blob": FOLDER + "part-3.csv"})[1]["rules"][0]
+
+    [batch] = rule_batches(services_at(0).config.rules[0], services_at(0))
+    assert sorted(entry.blob for entry in batch.entries) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    shown = {"files": [{"blob": entry.blob, "etag": entry.etag, "arrived": iso(entry.arrived)}
+                       for entry in batch.entries],  # oldest first (by Last-Modified, then entry name)
+             "fires_at": iso(batch.fires_at)}
+    assert collected == {"rule": "daily", "matches": True, "outcome": "collected into the open batch",
+                         "folder": FOLDER, "window_seconds": WINDOW, "open_batch": shown}
+    assert waiting["outcome"] == "would join the open batch" and waiting["open_batch"] == shown
+    assert aml.received == []
+
+
+def test_four_processes_delivering_one_file_version_collect_it_once_and_its_batch_runs_once(
+        app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    reports = run_workers(container, FOLDER + "part-1.csv", 4)
+    assert sorted(outcome for report in reports for outcome in report["outcomes"] if outcome != "?") == (
+        ["collected"] + ["duplicate"] * 3), [report["stderr"][-500:] for report in reports]
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert decision.files == 1 and len(aml.accepted) == 1
+
+
+def test_the_sweep_collects_a_file_whose_event_was_missed_once_and_its_batch_runs_once(app_env, aml, quiet_rule):
+    container = app_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    assert sweep(build_services(os.environ), max_blobs=100).outcomes == {"collected": 1}
+    assert sweep(build_services(os.environ), max_blobs=100).missing == 0  # its entry says it is collected
+
+    [decision] = fire_due(services_at(WINDOW + 1))
+    assert (decision.outcome.value, decision.files, len(aml.accepted)) == ("submitted", 1, 1)
+
+
+def test_the_quiet_window_timer_is_indexed_only_when_a_rule_has_a_quiet_window(app_env, quiet_rule):
+    functions = json.loads(index_in_fresh_process().stdout.splitlines()[-1])
+    assert functions["fire_quiet_windows"]["bindings"] == [
+        {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "*/10 * * * * *",
+         "runOnStartup": False, "useMonitor": False}]
+    without = json.loads(index_in_fresh_process(TRIGGER_RULES_FILE="").stdout.splitlines()[-1])
+    assert "fire_quiet_windows" not in without

@@ -1,0 +1,26 @@
+"""Quiet-window timer: registered only when a rule has a quiet window; each tick starts the runs of the folders
+that have been quiet long enough (the ledger state is the batch; the timer only looks at it)."""
+
+import os
+
+import azure.functions as func
+
+from shared.clients.services import APP_ROOT, process_services
+from shared.flows.quiet_windows import fire_due
+from shared.rules import settings
+from shared.rules.config_loader import read_at_indexing
+from shared.rules.rules_file import load_rules_file
+
+QUIET_TICK = "*/10 * * * * *"
+"""Every 10 s: a batch's run starts between its window and its window + 10 s after its last file."""
+
+bp = func.Blueprint()
+
+_RULES = read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT)[0], ()) \
+    if settings.TRIGGER_RULES_FILE.read(os.environ) else ()  # the one-rule settings have no quiet window
+if any(rule.quiet_window for rule in _RULES):
+
+    @bp.function_name("fire_quiet_windows")
+    @bp.timer_trigger(arg_name="timer", schedule=QUIET_TICK, run_on_startup=False, use_monitor=False)
+    def fire_quiet_windows(timer: func.TimerRequest) -> None:
+        fire_due(process_services())
