@@ -15,11 +15,13 @@ import pytest
 from localdev.http_counter import counting_requests
 from shared.clients.ledger import Ledger
 from shared.clients.services import build_services, process_services
+from shared.flows.manual_runs import rerun
 from shared.flows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.run_outcomes import poll_open_runs
 from shared.flows.sweep import sweep
 from shared.operations.records import list_runs
 from shared.rules.config_loader import load_config
+from shared.rules.errors import Conflict
 from shared.rules.keys import iso
 from shared.rules.problems import ConfigError
 from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
@@ -43,21 +45,22 @@ class Crash(BaseException):
     """Stands for the process dying: nothing after it runs, and no handler catches it."""
 
 
-@pytest.fixture
-def quiet_rule(aml, tmp_path, monkeypatch):
+def write_rule(aml, tmp_path, monkeypatch, **fields: object) -> None:
+    """The rules file holding the one rule ``daily`` (a v1 folder rule without a marker) with ``fields``."""
     rule = v1_marker_rule(aml, {"file": "_SUCCESS"})
     del rule["marker"]
-    rules_file(tmp_path, monkeypatch, [{**rule, "quiet_window": {"seconds": WINDOW}}])
+    rules_file(tmp_path, monkeypatch, [{**rule, **fields}])
     process_services.cache_clear()
+
+
+@pytest.fixture
+def quiet_rule(aml, tmp_path, monkeypatch):
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})
 
 
 def limited_quiet_rule(aml, tmp_path, monkeypatch, **policy: str) -> None:
     """The quiet rule with ``max_active_runs: 1`` (and ``policy``, if any)."""
-    rule = v1_marker_rule(aml, {"file": "_SUCCESS"})
-    del rule["marker"]
-    rules_file(tmp_path, monkeypatch, [{**rule, "quiet_window": {"seconds": WINDOW}, "max_active_runs": 1,
-                                        **policy}])
-    process_services.cache_clear()
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, max_active_runs=1, **policy)
 
 
 def services_at(seconds_after_now: float):
@@ -429,3 +432,20 @@ def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_
     assert [d.outcome.value for d in fire_due(services_at(WINDOW + 1))] == ["duplicate"]  # advances its folder
     [next_batch] = fire_due(services_at(WINDOW + 1))
     assert next_batch.outcome.value == "waiting" and len(aml.accepted) == 2
+
+
+@pytest.mark.parametrize(("quiet", "expected"), [
+    (True, "this quiet batch's record lists no files (its rule had no max_active_runs): its folder's next tick runs "
+           "it again"),
+    (False, "rule 'daily' has no quiet_window any more: its batch is not run again"),
+])
+def test_a_quiet_batch_whose_record_lists_no_files_or_whose_rule_lost_its_window_is_not_run_again_and_says_why(
+        app_env, aml, tmp_path, monkeypatch, quiet, expected):
+    write_rule(aml, tmp_path, monkeypatch, **({"quiet_window": {"seconds": WINDOW}} if quiet else {}))
+    subject = {"kind": "quiet-batch", "rule": "daily", "container": app_env["WATCH_CONTAINER"], "folder": FOLDER,
+               "oldest": f"{QUIET_PREFIX}daily/{'0' * 64}", "fires_at": "2026-12-01T10:01:00.000Z"}
+
+    with pytest.raises(Conflict) as refused:
+        rerun(services_at(0), "daily", subject, None)
+
+    assert str(refused.value) == expected and aml.received == []
