@@ -25,7 +25,6 @@ from urllib.parse import quote, unquote
 from shared.rules.batches import Batch, marker_folder
 from shared.rules.config_model import Rule
 from shared.rules.keys import blob_version_key, iso, parse_iso, quiet_folder_key, rule_namespace
-from shared.rules.ledger_record import RunState
 from shared.rules.payloads import TRIGGERED_BY
 from shared.rules.run_requests import BlobVersion, RunRequest
 
@@ -217,11 +216,8 @@ def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str,
 
 def batched_files(record: Mapping[str, object]) -> set[tuple[str, str]]:
     """The (blob, etag) pairs a settled quiet batch's record lists: the entries its folder's state then covers. A
-    submitted run's record lists them; one settled without a run (superseded while it waited for a slot) lists
-    them in its subject; a waiting one covers none yet (its folder advances once it is settled)."""
-    if record.get("state") == RunState.WAITING.value:
-        return set()
-    batch, subject = record.get("batch"), record.get("subject")
-    listed = batch if isinstance(batch, dict) else subject if isinstance(subject, dict) else {}
-    files = listed.get("files", [])
+    submitted run's record lists them; one superseded while it waited for a slot (``max_active_runs``, latest)
+    lists them in its subject; a waiting one covers none yet (its folder advances once it is started)."""
+    listed = record.get("batch") or (record.get("subject") if record.get("superseded") else None)
+    files = listed.get("files", []) if isinstance(listed, dict) else []
     return {(str(item["blob"]), str(item["etag"])) for item in files if isinstance(item, dict)}
