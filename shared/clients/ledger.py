@@ -259,7 +259,9 @@ class Ledger:
         """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. A record is stored
         with its metadata and its index tags (``LedgerRecord.tags``) in the same request, a plain document
         without. ``within``: seconds the write, retries included, may take."""
-        document, metadata, tags = ((record.to_json(), record.metadata(), record.tags())
+        # A new blob has no tags to drop: a claim's create sends none (it is never open); every overwrite of a
+        # record sends its whole set, so the open tags go whatever the service keeps on a tagless overwrite.
+        document, metadata, tags = ((record.to_json(), record.metadata(), None if create else record.tags())
                                     if isinstance(record, LedgerRecord) else (record, None, None))
         data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:
