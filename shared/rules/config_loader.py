@@ -82,6 +82,20 @@ def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
     return schedule, max_blobs
 
 
+def poll_settings(env: Mapping[str, str]) -> tuple[str, int]:
+    """The run-status fallback's NCRONTAB (RUN_STATUS_POLL_SCHEDULE) and its cap of runs per tick
+    (RUN_STATUS_POLL_MAX_RUNS), read at indexing and checked with every other setting at load."""
+    problems = Problems.of(env)
+    schedule = settings.RUN_STATUS_POLL_SCHEDULE.text(env)
+    try:
+        at_most_once_a_minute(parse_ncrontab(schedule))
+    except CronError as error:
+        problems.setting(settings.RUN_STATUS_POLL_SCHEDULE.name).add(schedule, str(error))
+    max_runs = int(settings.number(env, settings.RUN_STATUS_POLL_MAX_RUNS, problems.report))
+    problems.raise_any()
+    return schedule, max_runs
+
+
 def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
     """Read and check everything once; raise ConfigError listing every problem."""
     problems = Problems.of(env)
@@ -93,7 +107,7 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.setting(settings.WATCH_STORAGE.name).add(
             None, "the watched account's connection: a connection string, or "
             "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity")
-    for check in (blob_trigger_source, sweep_settings):
+    for check in (blob_trigger_source, sweep_settings, poll_settings):
         try:
             check(env)
         except ConfigError as error:

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from shared.rules import settings
-from shared.rules.ncrontab import CronError, parse_ncrontab
-from shared.rules.problems import ConfigError, Problem
 from shared.rules.run_lookup import arm_root
 from shared.rules.run_status import RunOutcome, moment, observed
 from shared.rules.targets import Target
@@ -78,21 +75,3 @@ def run_error(error: Any) -> dict[str, str] | None:
 def _time(value: Any) -> str | None:
     """A RunDto time (``2026-11-30T10:00:04.123456+00:00`` or ``...Z``) as records write it; absent: None."""
     return moment(value) if value else None
-
-
-def poll_settings(env: Mapping[str, str]) -> tuple[str, int]:
-    """The run-status fallback's NCRONTAB and its cap of runs per tick, read at indexing; ConfigError naming the
-    setting when one is wrong."""
-    problems: list[Problem] = []
-    schedule = settings.RUN_STATUS_POLL_SCHEDULE.read(env) or ""
-    try:
-        if len(parse_ncrontab(schedule).seconds) > 1:
-            problems.append(Problem(settings.RUN_STATUS_POLL_SCHEDULE.name, schedule,
-                                    "fires more than once a minute; give the seconds field one value"))
-    except CronError as error:
-        problems.append(Problem(settings.RUN_STATUS_POLL_SCHEDULE.name, schedule, str(error)))
-    max_runs = int(settings.number(env, settings.RUN_STATUS_POLL_MAX_RUNS,
-                                   lambda where, value, expected: problems.append(Problem(where, value, expected))))
-    if problems:
-        raise ConfigError(problems)
-    return schedule, max_runs
