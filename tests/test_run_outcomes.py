@@ -80,6 +80,33 @@ def test_the_fallback_brings_a_v2_batch_job_to_failed_through_arm(app_env, aml, 
     assert (record["run"]["status"], record["run"]["azure_status"]) == ("failed", "Failed")
 
 
+def test_a_v2_job_the_fallback_sees_end_gets_its_times_and_error_from_run_history_in_one_more_get(
+        app_env, aml, tmp_path, monkeypatch):
+    rules_file(tmp_path, monkeypatch, [batch_rule(aml)])
+    etags = _submit(app_env["WATCH_CONTAINER"], "incoming/machines.csv")
+    [job] = aml.accepted
+    aml.set_status(job.run_id, "Running")
+    poll_open_runs(process_services(), budget=60, max_runs=10)  # still running: ARM alone
+    running = [request.path for request in aml.received if job.run_id in request.path]
+    aml.set_status(job.run_id, "Failed", {"code": "UserError", "message": "the scoring script raised"})
+    aml.received.clear()
+
+    poll_open_runs(process_services(), budget=60, max_runs=10)
+
+    assert running == [("/subscriptions/sub-1/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/"
+                        f"workspaces/ml-ws/jobs/{job.run_id}")]
+    [arm, history] = aml.received
+    assert arm.path.endswith(f"/jobs/{job.run_id}")
+    assert history.path == ("/history/v1.0/subscriptions/sub-1/resourceGroups/ml-rg/providers/"
+                            f"Microsoft.MachineLearningServices/workspaces/ml-ws/runs/{job.run_id}")
+    assert history.audience == "https://management.azure.com"
+    run = ledger_record("v2", app_env["WATCH_CONTAINER"], "incoming/machines.csv",
+                        etags["incoming/machines.csv"])["run"]
+    assert run["status"] == "failed" and run["started_at"] <= run["ended_at"]
+    assert run["duration_seconds"] >= 0
+    assert run["error"] == {"code": "UserError", "message": "the scoring script raised"}
+
+
 def test_the_fallback_stops_at_its_cap_oldest_first_and_leaves_the_rest_for_the_next_tick(app_env, aml):
     _submit(app_env["WATCH_CONTAINER"], "a.csv", "b.csv", "c.csv")
     for run in aml.accepted:

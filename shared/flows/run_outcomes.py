@@ -230,10 +230,19 @@ def _asked(services: Services, target: Target, run_id: str, deadline: float,
         log_event(logging.WARNING, problem="the run's status cannot be asked: its target names no workspace", **about)
         return None
     try:
-        return read.outcome(services.submitter.read_json(read.url, read.scope, deadline), _now(services))
+        outcome = read.outcome(services.submitter.read_json(read.url, read.scope, deadline), _now(services))
     except (SubmitError, ValueError) as error:
         log_event(logging.WARNING, problem=f"Azure ML gave no status: {error}", **about)
         return None
+    if not outcome.terminal or read.times_url is None:
+        return outcome
+    try:  # a v2 job ended: its times (and error) are run history's, one GET more
+        return read.with_times(outcome, services.submitter.read_json(read.times_url, read.scope, deadline),
+                               _now(services))
+    except (SubmitError, ValueError) as error:
+        log_event(logging.WARNING, problem=f"the ended job's times are unknown: run history gave none: {error}",
+                  **about)
+        return outcome
 
 
 def _turn_over(services: Services, ref: RecordRef) -> None:
