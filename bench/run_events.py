@@ -36,8 +36,8 @@ def run_event_rows(bench: Bench, records: int) -> None:
     changed, ended, repeated = cost(first, "Running"), cost(first, "Completed"), cost(first, "Completed")
     bench.rows.append(Row("run event: status change", f"{changed} storage requests", "read + conditional write",
                           None, "<= 2", changed <= 2))
-    bench.rows.append(Row("run event: the run ends", f"{ended} storage requests", "read + write + marker delete",
-                          None, "<= 2", ended <= 2, bound="the active marker goes"))
+    bench.rows.append(Row("run event: the run ends", f"{ended} storage requests", "read + conditional write",
+                          None, "<= 2", ended <= 2, bound="the open tags go in the same write"))
     bench.rows.append(Row("run event: repeated", f"{repeated} storage requests", "read", None, "<= 2",
                           repeated <= 2))
     for run in runs[1:-1]:  # all but one end through their events; the fallback finds the last one alone
@@ -48,5 +48,5 @@ def run_event_rows(bench: Bench, records: int) -> None:
         report = poll_open_runs(process_services(), budget=270, max_runs=50)  # the trigger's budget at 300 s
     requests, gets = bench.storage_requests(sent), len(aml.received) - gets_before
     bench.rows.append(Row(f"fallback: 1 open of {records:,} records", f"{requests} storage, {gets} Azure ML",
-                          "listing + read + write + delete, 1 GET", None, "grows with open runs only",
-                          report["ended"] == 1 and requests <= 4 and gets == 1))
+                          "Find by tags + read + write, 1 GET", None, "grows with open runs only",
+                          report["ended"] == 1 and requests <= 3 and gets == 1))

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.config_loader import blob_trigger_source, connection_defined, load_config, sweep_settings
+from shared.rules.config_loader import (
+    blob_trigger_source,
+    connection_defined,
+    load_config,
+    poll_settings,
+    sweep_settings,
+)
 from shared.rules.config_model import DataPathBinding, RetrySettings
 from shared.rules.problems import ConfigError
 from shared.rules.targets import ARM_SCOPE, TargetKind
@@ -192,6 +198,22 @@ def test_a_sweep_schedule_firing_more_than_once_a_minute_is_refused_at_load(sche
     with pytest.raises(ConfigError):
         sweep_settings({"SWEEP_SCHEDULE": schedule})
     assert sweep_settings({"SWEEP_SCHEDULE": "30 * * * * *"}) == ("30 * * * * *", 100)  # once a minute is fine
+
+
+def test_a_bad_run_status_poll_schedule_and_cap_are_refused_at_load_with_every_other_problem():
+    error = config_error(minimal_env(RUN_STATUS_POLL_SCHEDULE="*/30 * * * * *", RUN_STATUS_POLL_MAX_RUNS="0",
+                                     SWEEP_MAX_BLOBS="-1"))
+
+    assert [str(problem) for problem in error.problems] == [
+        "SWEEP_MAX_BLOBS = '-1': a whole number from 1 to 100000",
+        "RUN_STATUS_POLL_SCHEDULE = '*/30 * * * * *': '*/30 * * * * *' fires more than once a minute; give the "
+        "seconds field one value",
+        "RUN_STATUS_POLL_MAX_RUNS = '0': a whole number from 1 to 10000"]
+    with pytest.raises(ConfigError) as five_fields:
+        poll_settings({"RUN_STATUS_POLL_SCHEDULE": "0 2 * * *"})
+    assert str(five_fields.value.problems[0]).startswith(
+        "RUN_STATUS_POLL_SCHEDULE = '0 2 * * *': '0 2 * * *' must have six fields")
+    assert poll_settings({}) == ("0 */10 * * * *", 50)
 
 
 def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path, caplog):

@@ -118,6 +118,8 @@ def bad_schedule_file(tmp_path: Path) -> str:
     ("BLOB_TRIGGER_SOURCE", "Polling", "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan"),
     ("SWEEP_SCHEDULE", "*/5 * * * *", "SWEEP_SCHEDULE = '*/5 * * * *': "),
     ("SWEEP_MAX_BLOBS", "0", "SWEEP_MAX_BLOBS = '0': a whole number from 1 to 100000"),
+    ("RUN_STATUS_POLL_SCHEDULE", "*/5 * * * *", "RUN_STATUS_POLL_SCHEDULE = '*/5 * * * *': "),
+    ("RUN_STATUS_POLL_MAX_RUNS", "many", "RUN_STATUS_POLL_MAX_RUNS = 'many': a whole number from 1 to 10000"),
     ("TRIGGER_RULES_FILE", bad_schedule_file,
      "schedules[0].cron = '0 2 * * *': '0 2 * * *' must have six fields"),
 ])

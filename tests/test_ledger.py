@@ -6,12 +6,15 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError
 
 from shared.clients.clock import Clock
 from shared.clients.ledger import Ledger
 from shared.clients.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.rules.keys import rule_namespace
 from shared.rules.ledger_record import RunState
+from shared.rules.run_status import observed
 from tests.support.harness import run_together
 
 SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}
@@ -81,3 +84,47 @@ def test_a_bounded_storage_request_with_its_retries_and_backoff_fits_the_time_le
     assert options["retry_total"] <= CLIENT_OPTIONS["retry_total"]
     if within >= 300:  # plenty of time: the client's own settings, whole
         assert options == {"connection_timeout": 5, "read_timeout": 20, "retry_total": 3}
+
+
+def test_azurite_drops_a_blobs_index_tags_on_a_put_blob_without_them_and_keeps_them_when_if_match_refuses(
+        container):
+    """The emulator facts the open tags rely on (Azure's documents do not say what a tagless overwrite keeps, so
+    every record write sends its whole tag set): tags ride on a conditional Put Blob, a stale If-Match changes
+    nothing, and Find Blobs by Tags in one container answers with the tags its expression names."""
+    container.create_container()
+    blob = container.get_blob_client("rules/r/k.json")
+    first = blob.upload_blob(b"{}", tags={"aml_open": "1", "aml_owner": "rules/r"})
+    second = blob.upload_blob(b"{}", overwrite=True, etag=first["etag"], match_condition=MatchConditions.IfNotModified,
+                              tags={"aml_open": "1", "aml_owner": "rules/r", "aml_run": "run-1"})
+    with pytest.raises(ResourceModifiedError):
+        blob.upload_blob(b"{}", overwrite=True, etag=first["etag"], match_condition=MatchConditions.IfNotModified,
+                         tags={"aml_owner": "rules/r"})
+    assert blob.get_blob_tags() == {"aml_open": "1", "aml_owner": "rules/r", "aml_run": "run-1"}
+    [found] = container.find_blobs_by_tags("\"aml_open\"='1' AND \"aml_run\">='0'")
+    assert (found.name, found.tags) == ("rules/r/k.json", {"aml_open": "1", "aml_run": "run-1"})
+
+    blob.upload_blob(b"{}", overwrite=True, etag=second["etag"], match_condition=MatchConditions.IfNotModified)
+
+    assert blob.get_blob_tags() == {}
+
+
+def test_open_runs_are_the_records_tagged_open_per_owner_oldest_first_and_a_run_that_ended_is_not_one(container):
+    start = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    for minute, owner, key, run_id in ((2, "r", "key-1", "run-1"), (0, "other", "key-2", "run-2"),
+                                       (1, "r", "key-3", "run-3")):
+        at = start + timedelta(minutes=minute)
+        submitter = Ledger(container, claim_expiry=60, clock=Clock(now=lambda at=at: at))
+        claimed = submitter.claim(rule_namespace(owner), key, SUBJECT, time.monotonic() + 5)
+        assert isinstance(claimed, Claim)
+        submitter.settle(claimed, RunState.SUBMITTED, run_id=run_id)
+    ledger = Ledger(container, claim_expiry=60)
+
+    assert [(run.record, run.run_id) for run in ledger.active_runs()] == [
+        ("rules/other/key-2.json", "run-2"), ("rules/r/key-3.json", "run-3"), ("rules/r/key-1.json", "run-1")]
+    assert [run.run_id for run in ledger.active_runs(rule_namespace("r"))] == ["run-3", "run-1"]
+    ledger.update("rules/r/key-1.json", lambda record: record.with_outcome(
+        observed("Completed", "2026-12-01T10:00:00Z", ended_at="2026-12-01T10:00:00Z")))
+
+    assert [run.run_id for run in ledger.active_runs(rule_namespace("r"))] == ["run-3"]
+    assert ledger.has_active_run(rule_namespace("r")) and not ledger.has_active_run(rule_namespace("nobody"))
+    assert container.get_blob_client("rules/r/key-1.json").get_blob_tags() == {"aml_owner": "rules/r"}

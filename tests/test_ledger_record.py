@@ -85,3 +85,20 @@ def test_a_take_over_counts_the_claim_and_keeps_the_first_claim_time_and_the_his
 def test_a_record_that_is_not_a_json_object_is_refused_clearly():
     with pytest.raises(ValueError, match="a ledger record is a JSON object, not list"):
         LedgerRecord.from_json([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("changes", "open_tags"), [
+    ({}, True),
+    ({"run": {"status": "running", "azure_status": "Running", "observed_at": "2026-12-01T10:01:00.000Z"}}, True),
+    ({"run": {"status": "completed", "azure_status": "Completed", "observed_at": "2026-12-01T10:09:00.000Z"}}, False),
+    ({"state": "failed"}, False),
+    ({"run_id": "run'1"}, False),  # no tag value may hold a quote: left untagged, never a refused write
+])
+def test_a_record_is_tagged_open_only_while_its_run_is_submitted_and_not_ended(changes, open_tags):
+    record = LedgerRecord.from_json({"namespace": "manual/r", "key": "k", "state": "submitted", "run_id": "run-1",
+                                     "claimed_at": "2026-12-01T10:00:00.000Z", **changes})
+
+    tags = record.tags()
+
+    assert tags == ({"aml_owner": "rules/r", "aml_open": "1", "aml_since": "2026-12-01T10:00:00.000Z",
+                     "aml_run": "run-1"} if open_tags else {"aml_owner": "rules/r"})

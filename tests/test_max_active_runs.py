@@ -249,6 +249,40 @@ def test_a_waiting_trigger_whose_start_crashed_is_started_once_by_its_own_redeli
     assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
 
 
+def test_a_run_whose_end_was_written_but_whose_slot_was_not_freed_frees_it_on_the_fallbacks_tick(
+        app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    for name in NAMES[:2]:
+        upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
+        _deliver(name)
+
+    def killed(*args: object) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patched:  # the process dies right after the write that ended the run
+        patched.setattr(run_outcomes, "_turn_over", killed)
+        with pytest.raises(SystemExit):
+            _end(aml, 0)
+    assert _triggered(aml) == ["incoming/a.csv"]  # the slot is still held: b still waits
+
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+
+
+def test_a_limit_added_while_a_run_is_open_counts_that_run_found_by_its_open_tag(app_env, aml, tmp_path,
+                                                                                  monkeypatch):
+    _capped(tmp_path, monkeypatch)
+    for name in NAMES[:2]:
+        upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
+    assert _deliver("incoming/a.csv").outcome.value == "submitted"  # no limit yet: no gate
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+
+    assert (_deliver("incoming/b.csv").outcome.value, _triggered(aml)) == ("waiting", ["incoming/a.csv"])
+    _end(aml, 0)
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+
+
 def test_the_gate_queues_by_first_claim_time_and_a_trigger_asking_again_keeps_its_one_place():
     limit = RunLimit(1)
     gate, first = admit(Gate(), limit, "r/a.json", "2026-12-01T10:00:00.000Z")

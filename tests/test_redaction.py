@@ -93,9 +93,10 @@ def test_health_shows_no_secret_from_a_broken_configuration(app_env, monkeypatch
     monkeypatch.setenv("MY_API_KEY", PLAIN_SECRET)
     monkeypatch.setenv("AML_PARAMETERS", json.dumps({"nested": {"value": [secret]}}))
     monkeypatch.setenv("AML_EXPERIMENT", f"bad name {secret}")
+    monkeypatch.setenv("RUN_STATUS_POLL_SCHEDULE", f"0 */10 * * * {secret}")
     code, report = call("http_health", "GET")
     assert code == 503 and report["configuration"]["ok"] is False
-    assert len(report["configuration"]["problems"]) == 2
+    assert len(report["configuration"]["problems"]) == 3
     assert_no_secret(json.dumps(report))
 
 

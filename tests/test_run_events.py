@@ -13,7 +13,7 @@ from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
 from shared.clients.services import process_services
 from shared.flows.run_outcomes import RecordNotSettledError
-from shared.rules.keys import active_marker, rule_namespace
+from shared.rules.keys import rule_namespace
 from shared.rules.run_events import MalformedEventError
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, service_client, upload
@@ -34,9 +34,14 @@ def _record(app_env, etag: str) -> dict:
     return ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)
 
 
-def _marker_exists(app_env, record: dict) -> bool:
+def _tags(app_env, record: dict) -> dict[str, str]:
+    """The record blob's index tags, as storage holds them."""
     container = service_client().get_container_client(app_env["LEDGER_CONTAINER"])
-    return container.get_blob_client(active_marker(rule_namespace("default"), record["key"])).exists()
+    return container.get_blob_client(f"rules/default/{record['key']}.json").get_blob_tags()
+
+
+def _open(app_env, record: dict) -> bool:
+    return _tags(app_env, record).get("aml_open") == "1"
 
 
 def _event(aml, run_id: str, status: str | None, at: str, schema: str = "eventgrid", **kwargs) -> dict:
@@ -53,11 +58,12 @@ def test_events_in_order_bring_the_record_to_completed_with_one_decision_line(ap
     run_id, etag = _submitted(app_env, aml)
     caplog.set_level(logging.INFO, logger="aml_trigger")
     caplog.clear()
-    assert _marker_exists(app_env, _record(app_env, etag))
+    assert _open(app_env, _record(app_env, etag))
 
     for status, at in (("NotStarted", "2026-11-30T10:00:00.1234567Z"), ("Running", "2026-11-30T10:00:04Z"),
                        ("Finalizing", "2026-11-30T10:02:58Z")):
         deliver_event(_event(aml, run_id, status, at, schema))
+        assert _open(app_env, _record(app_env, etag)), f"still open after {status}"
     deliver_event(_event(aml, run_id, "Completed", "2026-11-30T10:03:00Z", schema, event_type="RunCompleted"))
 
     record = _record(app_env, etag)
@@ -69,7 +75,7 @@ def test_events_in_order_bring_the_record_to_completed_with_one_decision_line(ap
     assert line == {"outcome": "run_completed", "rule": "default", "key": record["key"], "run_id": run_id,
                     "run_url": record["run_url"], "run_status": "completed", "duration_seconds": 176.0,
                     "event_id": line["event_id"]}
-    assert not _marker_exists(app_env, record)
+    assert _tags(app_env, record) == {"aml_owner": "rules/default"}
 
 
 def test_a_failed_run_records_azure_mls_error_masked_and_logs_run_failed(app_env, aml, caplog):
@@ -109,13 +115,14 @@ def test_a_repeated_terminal_event_changes_nothing_and_costs_one_storage_read(ap
     assert requests[_storage(azurite)] == 1
 
 
-def test_a_status_change_costs_two_storage_requests_and_the_run_ending_one_more_for_its_marker(app_env, aml, azurite):
+def test_a_status_change_and_the_event_that_ends_the_run_each_cost_two_storage_requests(app_env, aml, azurite):
     run_id, _ = _submitted(app_env, aml)
     with counting_requests() as running:
         deliver_event(_event(aml, run_id, "Running", "2026-11-30T10:00:04Z"))
     with counting_requests() as ended:
         deliver_event(_event(aml, run_id, "Completed", "2026-11-30T10:03:00Z"))
-    assert (running[_storage(azurite)], ended[_storage(azurite)]) == (2, 3)
+    assert (running[_storage(azurite)], ended[_storage(azurite)]) == (2, 2)
+    assert (running[f"GET {_storage(azurite)}"], ended[f"PUT {_storage(azurite)}"]) == (1, 1)
 
 
 def test_events_out_of_order_never_move_a_terminal_status_back(app_env, aml):
@@ -250,15 +257,16 @@ def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_
     assert ledger.active_runs() == []
 
 
-def test_a_submitted_run_leaves_one_empty_marker_naming_its_record_and_run(app_env, aml):
+def test_a_submitted_runs_record_is_tagged_open_with_its_owner_run_and_since_and_no_marker_blob(app_env, aml):
     run_id, etag = _submitted(app_env, aml)
     record = _record(app_env, etag)
     container = service_client().get_container_client(app_env["LEDGER_CONTAINER"])
 
-    [marker] = list(container.list_blobs(name_starts_with="active/", include=["metadata"]))
+    tags = _tags(app_env, record)
 
-    assert marker.name == f"active/rules/default/{record['key']}.json" and marker.size == 0
-    assert set(marker.metadata) == {"record", "run_id", "since"}
-    assert (marker.metadata["record"], marker.metadata["run_id"]) == (
-        f"rules/default/{record['key']}.json", run_id)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", marker.metadata["since"])
+    assert tags == {"aml_open": "1", "aml_owner": "rules/default", "aml_run": run_id,
+                    "aml_since": record["claimed_at"]}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", tags["aml_since"])
+    assert [blob.name for blob in container.list_blobs()] == [f"rules/default/{record['key']}.json"]
+    [found] = container.find_blobs_by_tags("\"aml_open\"='1'")
+    assert found.name == f"rules/default/{record['key']}.json"

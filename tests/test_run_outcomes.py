@@ -53,8 +53,8 @@ def test_the_fallback_asks_only_about_runs_in_flight_and_brings_a_v1_run_to_comp
     assert asked.path == ("/history/v1.0/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/"
                           f"providers/Microsoft.MachineLearningServices/workspaces/ml-ws/runs/{third.run_id}")
     assert asked.audience == "https://management.azure.com"
-    # one marker listing, one read and one write of the record, one marker removal: none for the settled records
-    assert requests[_storage(azurite)] == 4
+    # one Find Blobs by Tags, one read and one write of the record: none for the settled records
+    assert requests[_storage(azurite)] == 3
     run = ledger_record("default", container, "c.csv", etags["c.csv"])["run"]
     assert (run["status"], run["azure_status"]) == ("completed", "Completed")
     assert run["started_at"] <= run["ended_at"] and run["duration_seconds"] >= 0
@@ -78,6 +78,33 @@ def test_the_fallback_brings_a_v2_batch_job_to_failed_through_arm(app_env, aml, 
     assert asked.query == {"api-version": "2024-10-01"} and asked.audience == "https://management.azure.com"
     record = ledger_record("v2", app_env["WATCH_CONTAINER"], "incoming/machines.csv", etags["incoming/machines.csv"])
     assert (record["run"]["status"], record["run"]["azure_status"]) == ("failed", "Failed")
+
+
+def test_a_v2_job_the_fallback_sees_end_gets_its_times_and_error_from_run_history_in_one_more_get(
+        app_env, aml, tmp_path, monkeypatch):
+    rules_file(tmp_path, monkeypatch, [batch_rule(aml)])
+    etags = _submit(app_env["WATCH_CONTAINER"], "incoming/machines.csv")
+    [job] = aml.accepted
+    aml.set_status(job.run_id, "Running")
+    poll_open_runs(process_services(), budget=60, max_runs=10)  # still running: ARM alone
+    running = [request.path for request in aml.received if job.run_id in request.path]
+    aml.set_status(job.run_id, "Failed", {"code": "UserError", "message": "the scoring script raised"})
+    aml.received.clear()
+
+    poll_open_runs(process_services(), budget=60, max_runs=10)
+
+    assert running == [("/subscriptions/sub-1/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/"
+                        f"workspaces/ml-ws/jobs/{job.run_id}")]
+    [arm, history] = aml.received
+    assert arm.path.endswith(f"/jobs/{job.run_id}")
+    assert history.path == ("/history/v1.0/subscriptions/sub-1/resourceGroups/ml-rg/providers/"
+                            f"Microsoft.MachineLearningServices/workspaces/ml-ws/runs/{job.run_id}")
+    assert history.audience == "https://management.azure.com"
+    run = ledger_record("v2", app_env["WATCH_CONTAINER"], "incoming/machines.csv",
+                        etags["incoming/machines.csv"])["run"]
+    assert run["status"] == "failed" and run["started_at"] <= run["ended_at"]
+    assert run["duration_seconds"] >= 0
+    assert run["error"] == {"code": "UserError", "message": "the scoring script raised"}
 
 
 def test_the_fallback_stops_at_its_cap_oldest_first_and_leaves_the_rest_for_the_next_tick(app_env, aml):

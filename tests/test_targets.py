@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.rules.run_reads import status_read
 from shared.rules.targets import (
     ARM_SCOPE,
     Target,
@@ -394,3 +395,18 @@ def test_a_local_stand_in_may_declare_its_kind_when_its_path_fits_none():
     assert (target.kind, target.scope) == (TargetKind.BATCH_ENDPOINT, "https://ml.azure.com/.default")
     assert "path does not fit" in target_error("https://x.eastus.inference.ml.azure.com/v2/jobs",
                                                kind="batch_endpoint")
+
+
+@pytest.mark.parametrize("scoring, history", [
+    (SCORING_URI, "https://eastus.api.azureml.ms"),
+    ("https://retrain.chinaeast2.inference.ml.azure.cn/jobs", "https://chinaeast2.api.ml.azure.cn"),
+    ("https://retrain.usgovvirginia.inference.ml.azure.us/jobs", "https://usgovvirginia.api.ml.azure.us"),
+])
+def test_a_batch_jobs_status_is_read_through_arm_and_its_times_once_ended_from_its_regions_run_history(
+        scoring, history):
+    read = status_read(parse_target(scoring, workspace=WORKSPACE_RESOURCE_ID), "batchjob-1")
+
+    assert read is not None and read.url.endswith(f"{WORKSPACE_RESOURCE_ID}/jobs/batchjob-1?api-version=2024-10-01")
+    assert read.times_url == f"{history}/history/v1.0{WORKSPACE_RESOURCE_ID}/runs/batchjob-1"
+    v1 = status_read(parse_target(published_url()), "run-1")
+    assert v1 is not None and v1.times_url is None  # v1: run history itself answers status and times

@@ -8,8 +8,7 @@ import azure.functions as func
 from shared.clients.services import APP_ROOT, process_services
 from shared.flows.run_outcomes import poll_open_runs, record_run_event
 from shared.rules import settings
-from shared.rules.config_loader import read_at_indexing
-from shared.rules.run_reads import poll_settings
+from shared.rules.config_loader import poll_settings, read_at_indexing
 from shared.rules.timing_settings import function_timeout
 
 bp = func.Blueprint()

@@ -39,7 +39,8 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
 }
 
 // The host keeps locks, timer state and the deployment package in blobs and uses queues; the ledger
-// (LEDGER_STORAGE=AzureWebJobsStorage) lives here too.
+// (LEDGER_STORAGE=AzureWebJobsStorage) lives here too. Owner, not Contributor: ledger records carry blob index
+// tags (blobs/tags/write) and the open runs are found by them (blobs/filter/action).
 module hostRoles 'roles.bicep' = {
   name: 'hostStorageRoles'
   params: {

@@ -29,7 +29,7 @@ from shared.clients.clock import SYSTEM_CLOCK, Clock
 from shared.clients.ledger_claims import ActiveRun, Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.storage import bounded
 from shared.rules.errors import Unavailable
-from shared.rules.keys import ACTIVE_PREFIX, active_marker, active_prefix, record_name
+from shared.rules.keys import RUN_TAG, SINCE_TAG, open_runs_query, record_name
 from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
 SETTLED_MEMORY = 4096
@@ -174,34 +174,25 @@ class Ledger:
             return after
         raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
 
-    def mark_active(self, namespace: str, key: str, run_id: str) -> None:
-        """Note that ``key``'s run is in flight: an empty blob whose metadata names the record, the run and when
-        (to the millisecond: Last-Modified has whole seconds, too coarse to tell oldest first)."""
-        self._container.get_blob_client(active_marker(namespace, key)).upload_blob(
-            b"", overwrite=True, metadata={"record": record_name(namespace, key), "run_id": run_id,
-                                           "since": _iso(self._clock.now())})
-
-    def clear_active(self, namespace: str, key: str) -> None:
-        """The run ended: its marker goes (already gone is fine: a repeated event, or the fallback was first)."""
-        with contextlib.suppress(ResourceNotFoundError):
-            self._container.delete_blob(active_marker(namespace, key))
-
     def active_runs(self, owner: str = "") -> list[ActiveRun]:
-        """Runs in flight, oldest first, from the markers' listing alone: as many requests as pages of markers
-        (5,000 each), however many records the ledger holds. ``owner``: one rule's or schedule's namespace."""
-        prefix = active_prefix(owner) if owner else ACTIVE_PREFIX
-        found = [ActiveRun(blob.name, blob.metadata["record"], blob.metadata["run_id"],
-                           _parsed(blob.metadata.get("since")) or blob.last_modified)
-                 for page in self.listing(prefix) for blob in page
-                 if blob.metadata and {"record", "run_id"} <= blob.metadata.keys()]
-        return sorted(found, key=lambda run: (run.since, run.marker))
+        """Runs in flight, oldest first: the records tagged open, from one Find Blobs by Tags in the ledger
+        container (a request per 5,000), however many records it holds. ``owner``: one rule's or schedule's
+        namespace. The index is eventually consistent: a run submitted a moment ago may be missing, one that just
+        ended may still be there (its record, read next, is the truth)."""
+        self._ensure_container()
+        found: list[ActiveRun] = []
+        for blob in self._container.find_blobs_by_tags(open_runs_query(owner)):
+            tags = blob.tags or {}
+            since = _parsed(tags.get(SINCE_TAG))
+            if since is not None and tags.get(RUN_TAG):
+                found.append(ActiveRun(blob.name, tags[RUN_TAG], since))
+        return sorted(found, key=lambda run: (run.since, run.record))
 
     def has_active_run(self, owner: str) -> bool:
-        """Whether a run of ``owner`` (a rule's or schedule's namespace) is in flight: one listing of one page of
-        one marker, the question max_active_runs asks."""
+        """Whether a run of ``owner`` (a rule's or schedule's namespace) is in flight: one Find, its first answer
+        (a page may come back short of its size with a continuation, which is then followed)."""
         self._ensure_container()
-        pages = self._container.list_blobs(name_starts_with=active_prefix(owner), results_per_page=1).by_page()
-        return any(True for _ in next(iter(pages), []))
+        return next(iter(self._container.find_blobs_by_tags(open_runs_query(owner))), None) is not None
 
     def remember(self, name: str, document: dict[str, Any]) -> None:
         """Store a small state document (not a claim record), last writer wins."""
@@ -275,10 +266,12 @@ class Ledger:
                etag: str | None = None, overwrite: bool = False, within: float | None = None,
                metadata: dict[str, str] | None = None) -> str:
         """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. A record is stored
-        with its metadata, a plain document with ``metadata`` if given. ``within``: seconds the write, retries
-        included, may take."""
-        document, metadata = ((record.to_json(), record.metadata()) if isinstance(record, LedgerRecord)
-                              else (record, metadata))
+        with its metadata and its index tags (``LedgerRecord.tags``) in the same request, a plain document with
+        ``metadata`` if given and no tags. ``within``: seconds the write, retries included, may take."""
+        # A new blob has no tags to drop: a claim's create sends none (it is never open); every overwrite of a
+        # record sends its whole set, so the open tags go whatever the service keeps on a tagless overwrite.
+        document, metadata, tags = ((record.to_json(), record.metadata(), None if create else record.tags())
+                                    if isinstance(record, LedgerRecord) else (record, metadata, None))
         data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:
             conditions: dict[str, Any] = {"overwrite": False}
@@ -287,7 +280,7 @@ class Ledger:
         else:
             conditions = {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
         result = self._container.get_blob_client(name).upload_blob(
-            data, content_settings=_JSON, metadata=metadata, **conditions, **bounded(within))
+            data, content_settings=_JSON, metadata=metadata, tags=tags, **conditions, **bounded(within))
         new_etag: str = result["etag"]  # the SDK types its answer dict[str, Any]
         return new_etag
 

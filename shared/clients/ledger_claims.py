@@ -56,9 +56,8 @@ class Duplicate:
 
 @dataclass(frozen=True)
 class ActiveRun:
-    """A run started and not yet seen to end, as its marker's listing shows it: no record read."""
+    """A run started and not yet seen to end, as the record's open tags show it: no record read."""
 
-    marker: str
     record: str
     run_id: str
     since: datetime

@@ -4,7 +4,8 @@ The record is found from the run's labels alone (``trigger_key`` with its rule o
 with one read and one conditional write (a write lost to a concurrent event reads and merges again), and the
 status merged by ``shared.rules.run_status.merged``, so repeated and out-of-order events end the same. When a run
 first reaches a terminal status: one decision line (``run_completed``, ``run_failed`` with Azure ML's error,
-``run_canceled``), its active marker removed, and the data a failed only_if_new_data run used released.
+``run_canceled``), its slot freed, and the data a failed only_if_new_data run used released. The write that ends
+the run drops the record's open tags in the same request, so the event costs the read and the write alone.
 """
 
 from __future__ import annotations
@@ -75,10 +76,8 @@ def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decisio
 
 
 def observe_run(services: Services, ref: RecordRef, run_id: str, observation: RunOutcome,
-                about: Mapping[str, Any], *, clear_ended: bool = False) -> Decision | None:
-    """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None.
-    ``clear_ended``: remove the active marker of a run found ended even if its record already knew (the fallback,
-    cleaning up after an event whose marker removal failed)."""
+                about: Mapping[str, Any]) -> Decision | None:
+    """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None."""
     name = record_name(ref.namespace, ref.key)
     refused: list[str] = []
 
@@ -97,11 +96,9 @@ def observe_run(services: Services, ref: RecordRef, run_id: str, observation: Ru
     was, now = before.outcome, after.outcome
     assert now is not None, "a submitted record's update always leaves an outcome"
     ended = now.terminal and (was is None or was.status is not now.status)
-    if ended or (clear_ended and now.terminal):
-        _turn_over(services, ref)  # before the marker goes: a crash between leaves the fallback a marker to act on
-        _clear_active(services, ref, about)
     if not ended:
         return None
+    _turn_over(services, ref)  # a crash before it leaves the slot held: the fallback's tick frees it
     if now.status is not RunStatus.COMPLETED and ref.schedule is not None:
         _release_data(services, ref.schedule, after, run_id, now)
     error = now.error or {}
@@ -113,8 +110,9 @@ def observe_run(services: Services, ref: RecordRef, run_id: str, observation: Ru
 def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[str, int]:
     """The fallback where run events are not wired: ask Azure ML about runs submitted and not yet seen to end,
     oldest first, at most ``max_runs`` and within ``budget`` seconds, each GET bounded by the submission deadline.
-    Its requests grow with the runs in flight (one marker listing, then one GET and one record update each),
-    never with the records the ledger holds."""
+    Its requests grow with the runs in flight (one Find Blobs by Tags, then one GET and one record update each),
+    never with the records the ledger holds. A run just ended may still be indexed as open: its GET says ended and
+    its record, read by the update, already knows, so nothing is written."""
     started = services.monotonic()
     stop = started + budget
     report = {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
@@ -141,14 +139,16 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
             report["unanswered"] += 1
             continue
         try:
-            decision = observe_run(services, ref, active.run_id, observation, about, clear_ended=True)
+            decision = observe_run(services, ref, active.run_id, observation, about)
         except (RecordNotSettledError, AzureError) as error:
             log_event(logging.WARNING, problem=f"status not recorded this time: {type(error).__name__}", **about)
             continue
         report["ended"] += decision is not None
     triggers: tuple[Rule | Schedule, ...] = (*services.config.rules, *services.config.schedules)
+    indexed = {run.record for run in runs}
     for trigger in triggers:
         if trigger.limit is not None:  # a start cut short by a crash or a failure for now: its turn again
+            _free_ended_slots(services, _namespace(trigger), indexed)
             start_waiting(services, _namespace(trigger), trigger.limit)
     log_event(logging.INFO, fallback="run status", **report)
     return report
@@ -204,7 +204,7 @@ def start_waiting(services: Services, namespace: str, limit: RunLimit) -> list[D
 
 
 def record_ref(name: str) -> RecordRef | None:
-    """The record a marker names (``rules/<rule>/<key>.json``, ``manual/...``, ``schedules/...``)."""
+    """The record a record name points to (``rules/<rule>/<key>.json``, ``manual/...``, ``schedules/...``)."""
     parts = name.removesuffix(".json").split("/")
     if len(parts) != 3:
         return None
@@ -230,10 +230,19 @@ def _asked(services: Services, target: Target, run_id: str, deadline: float,
         log_event(logging.WARNING, problem="the run's status cannot be asked: its target names no workspace", **about)
         return None
     try:
-        return read.outcome(services.submitter.read_json(read.url, read.scope, deadline), _now(services))
+        outcome = read.outcome(services.submitter.read_json(read.url, read.scope, deadline), _now(services))
     except (SubmitError, ValueError) as error:
         log_event(logging.WARNING, problem=f"Azure ML gave no status: {error}", **about)
         return None
+    if not outcome.terminal or read.times_url is None:
+        return outcome
+    try:  # a v2 job ended: its times (and error) are run history's, one GET more
+        return read.with_times(outcome, services.submitter.read_json(read.times_url, read.scope, deadline),
+                               _now(services))
+    except (SubmitError, ValueError) as error:
+        log_event(logging.WARNING, problem=f"the ended job's times are unknown: run history gave none: {error}",
+                  **about)
+        return outcome
 
 
 def _turn_over(services: Services, ref: RecordRef) -> None:
@@ -245,11 +254,18 @@ def _turn_over(services: Services, ref: RecordRef) -> None:
     start_waiting(services, ref.namespace, trigger.limit)
 
 
-def _clear_active(services: Services, ref: RecordRef, about: Mapping[str, Any]) -> None:
-    try:
-        services.ledger.clear_active(ref.namespace, ref.key)
-    except AzureError as error:  # the fallback finds the marker, sees the run ended, and removes it
-        log_event(logging.WARNING, problem=f"active marker not removed: {type(error).__name__}", **about)
+def _free_ended_slots(services: Services, namespace: str, indexed: set[str]) -> None:
+    """Free the slots of runs that ended while their slot stayed held (a crash between the write that ended the run
+    and ``_turn_over``): only holders the open-runs index does not name are read, so a healthy gate costs its one
+    read; a holder whose record is still claimed, or submitted and open, keeps its slot."""
+    for holder in read_gate(services, namespace).active:
+        if holder in indexed:
+            continue
+        found = services.ledger.read(holder)
+        record = None if found is None else LedgerRecord.from_json(found[0])
+        outcome = None if record is None else record.outcome
+        if record is None or (record.state == RunState.SUBMITTED.value and outcome is not None and outcome.terminal):
+            free_slot(services, namespace, holder)
 
 
 def _release_data(services: Services, schedule: str, record: LedgerRecord, run_id: str, ended: RunOutcome) -> None:

@@ -7,7 +7,6 @@ Blob events, timer ticks, manual runs, retries and the sweep differ only in the 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -190,25 +189,11 @@ class _Step:
         decision = log_decision(Decision(Outcome.SUBMITTED, run_id=result.run_id, run_url=run_url,
                                          attempts=result.attempts, took_over=self._took_over(),
                                          reconciled=result.reconciled or None, **self.about))
-        # The active marker is written beside the record, not after it: one round trip's time, not two.
-        marking = threading.Thread(target=self._mark_active, args=(request, result.run_id), daemon=True)
-        marking.start()
-        try:
-            self._settle(RunState.SUBMITTED, run_id=result.run_id, run_url=run_url, target=run.target.url,
-                         experiment=run.experiment, attempts=result.attempts, reconciled=result.reconciled or None,
-                         **request.record)
-        finally:
-            marking.join()
+        # The settle tags the record open in the same request (LedgerRecord.tags): no marker of its own.
+        self._settle(RunState.SUBMITTED, run_id=result.run_id, run_url=run_url, target=run.target.url,
+                     experiment=run.experiment, attempts=result.attempts, reconciled=result.reconciled or None,
+                     **request.record)
         return decision
-
-    def _mark_active(self, request: RunRequest, run_id: str) -> None:
-        """Note the run as in flight (while its record is settled). A failed write loses only the fallback's view
-        (the events still land); a marker written after the run's last event is removed by the fallback."""
-        try:
-            self.services.ledger.mark_active(request.namespace, request.key, run_id)
-        except AzureError as error:
-            log_event(logging.WARNING, problem=f"active marker not written: {type(error).__name__}", run_id=run_id,
-                      **self.about)
 
     def _settle(self, state: RunState, **outcome: Any) -> None:
         """Write the outcome within the invocation's time (the storage client retries inside that bound); a claim

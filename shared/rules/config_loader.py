@@ -71,15 +71,27 @@ def blob_trigger_source(env: Mapping[str, str]) -> str:
 
 def sweep_settings(env: Mapping[str, str]) -> tuple[str, int]:
     """The catch-up sweep's NCRONTAB (SWEEP_SCHEDULE) and its cap per run (SWEEP_MAX_BLOBS), read at indexing."""
+    return _timer_settings(env, settings.SWEEP_SCHEDULE, settings.SWEEP_MAX_BLOBS)
+
+
+def poll_settings(env: Mapping[str, str]) -> tuple[str, int]:
+    """The run-status fallback's NCRONTAB (RUN_STATUS_POLL_SCHEDULE) and its cap of runs per tick
+    (RUN_STATUS_POLL_MAX_RUNS), read at indexing and checked with every other setting at load."""
+    return _timer_settings(env, settings.RUN_STATUS_POLL_SCHEDULE, settings.RUN_STATUS_POLL_MAX_RUNS)
+
+
+def _timer_settings(env: Mapping[str, str], schedule_setting: settings.Setting,
+                    cap_setting: settings.Setting) -> tuple[str, int]:
+    """A timer's NCRONTAB (at most once a minute) and its cap per tick; ConfigError naming each bad one."""
     problems = Problems.of(env)
-    schedule = settings.SWEEP_SCHEDULE.text(env)
+    schedule = schedule_setting.text(env)
     try:
         at_most_once_a_minute(parse_ncrontab(schedule))
     except CronError as error:
-        problems.setting(settings.SWEEP_SCHEDULE.name).add(schedule, str(error))
-    max_blobs = int(settings.number(env, settings.SWEEP_MAX_BLOBS, problems.report))
+        problems.setting(schedule_setting.name).add(schedule, str(error))
+    cap = int(settings.number(env, cap_setting, problems.report))
     problems.raise_any()
-    return schedule, max_blobs
+    return schedule, cap
 
 
 def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
@@ -93,7 +105,7 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.setting(settings.WATCH_STORAGE.name).add(
             None, "the watched account's connection: a connection string, or "
             "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity")
-    for check in (blob_trigger_source, sweep_settings):
+    for check in (blob_trigger_source, sweep_settings, poll_settings):
         try:
             check(env)
         except ConfigError as error:

@@ -69,8 +69,19 @@ def record_name(namespace: str, key: str) -> str:
     return f"{namespace}/{key}.json"
 
 
-ACTIVE_PREFIX = "active/"
-"""Where a marker per run started and not yet ended lives, beside the records: the listing of active runs."""
+OPEN_TAG = "aml_open"
+"""Blob index tag on a record whose run is submitted and not yet seen to end (value ``1``): written in the same Put
+Blob as the record itself, so the question "which runs are open?" is one Find Blobs by Tags, never a listing of all
+records, and the write that ends a run drops it without a request of its own."""
+OWNER_TAG = "aml_owner"
+"""Blob index tag on every record: whose runs it counts among (``active_owner``), so a gate asks for one rule's."""
+SINCE_TAG = "aml_since"
+"""Blob index tag on an open record: when its run's claim began (to the millisecond), to poll oldest first."""
+RUN_TAG = "aml_run"
+"""Blob index tag on an open record: its run's id, for the fallback's GET without reading the record."""
+TAG_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 +\-./:=_]{0,255}")
+"""A tag value the service accepts (letters, digits, space and ``+ - . / : = _``, at most 256) that starts with a
+letter or digit, so ``>= '0'`` in a Find expression matches every one."""
 
 
 def active_owner(namespace: str) -> str:
@@ -79,14 +90,11 @@ def active_owner(namespace: str) -> str:
     return rule_namespace(name) if kind == "manual" else namespace
 
 
-def active_marker(namespace: str, key: str) -> str:
-    """The marker of a run in flight, under its rule's or schedule's prefix: "is a run of this rule active?" is
-    one listing of ``active_prefix(rule_namespace(rule))`` with a page of one, whatever number of records it has."""
-    return f"{active_prefix(active_owner(namespace))}{key}.json"
-
-
-def active_prefix(owner: str) -> str:
-    return f"{ACTIVE_PREFIX}{owner}/"
+def open_runs_query(owner: str = "") -> str:
+    """The Find Blobs by Tags expression for open runs (``owner``: one rule's or schedule's). It names every tag
+    the caller reads, since the service answers each blob with the tags its expression names only."""
+    expression = f"\"{OPEN_TAG}\"='1' AND \"{SINCE_TAG}\">='0' AND \"{RUN_TAG}\">='0'"
+    return f"\"{OWNER_TAG}\"='{owner}' AND {expression}" if owner else expression
 
 
 RECORD_PREFIXES = tuple(namespace("") for namespace in (rule_namespace, schedule_namespace, manual_namespace))

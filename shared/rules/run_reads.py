@@ -2,27 +2,30 @@
 
 v1 targets (published pipelines, pipeline endpoints) are asked through run history (``GET /history/v1.0/<workspace>
 /runs/<runId>``, azureml-core's ``get_workspace_run``: a pipeline run id is a run-history run id), which answers
-status, start, end and error in one ``RunDto``; v2 batch jobs through ARM's ``Jobs - Get``. Every URL is derived
-from the validated target (its host and workspace), never taken from an answer or an event.
+status, start, end and error in one ``RunDto``; v2 batch jobs through ARM's ``Jobs - Get``, whose job resource has
+no start or end time: once it says the job ended, run history is asked for the same job (a v2 job is a run-history
+run, as azure-ai-ml's own job streaming reads it) for its times and error. Every URL is derived from the validated
+target (its host and workspace), never taken from an answer or an event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from shared.rules import settings
-from shared.rules.ncrontab import CronError, parse_ncrontab
-from shared.rules.problems import ConfigError, Problem
 from shared.rules.run_lookup import arm_root
 from shared.rules.run_status import RunOutcome, moment, observed
-from shared.rules.targets import Target
+from shared.rules.targets import Target, is_loopback
 
 JOB_API_VERSION = "2024-10-01"
 """A stable Jobs API version (azure-ai-ml's MLClient.jobs pins a preview one)."""
 _MAX_ERROR_TEXT = 1000
+HISTORY_FOR_SCORING_HOST = {".inference.ml.azure.com": ".api.azureml.ms", ".inference.ml.azure.cn": ".api.ml.azure.cn",
+                            ".inference.ml.azure.us": ".api.ml.azure.us"}
+"""A batch endpoint's cloud (``<endpoint>.<region>.inference...``) -> that cloud's run-history host suffix, after the
+region (``<region>.api.azureml.ms``: the workspace's discovery ``history`` service in the public cloud)."""
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,20 @@ class StatusRead:
     url: str
     scope: str
     v1: bool
+    times_url: str | None = None
+    """v2: run history's GET of the same job, asked (same scope) only once the job resource says it ended."""
 
     def outcome(self, document: Any, at: str) -> RunOutcome:
         """What the answer says at ``at``; ValueError if it is not the shape this route answers."""
         return _v1_outcome(document, at) if self.v1 else _v2_outcome(document, at)
+
+    @staticmethod
+    def with_times(outcome: RunOutcome, document: Any, at: str) -> RunOutcome:
+        """``outcome`` (the job resource's status) with run history's start, end and error for the job; ValueError
+        if ``document`` is not a RunDto. A time run history does not know yet stays unknown."""
+        history = _v1_outcome(document, at)
+        return replace(outcome, started_at=history.started_at, ended_at=history.ended_at,
+                       error=outcome.error or history.error)
 
 
 def status_read(target: Target, run_id: str) -> StatusRead | None:
@@ -48,7 +61,24 @@ def status_read(target: Target, run_id: str) -> StatusRead | None:
         return StatusRead(f"{parts.scheme}://{parts.netloc}/history/v1.0{target.workspace.arm_path}/runs/{run}",
                           target.scope, v1=True)
     arm, scope = arm_root(target)
-    return StatusRead(f"{arm}{target.workspace.arm_path}/jobs/{run}?api-version={JOB_API_VERSION}", scope, v1=False)
+    history = _history_root(target)
+    return StatusRead(f"{arm}{target.workspace.arm_path}/jobs/{run}?api-version={JOB_API_VERSION}", scope, v1=False,
+                      times_url=None if history is None else f"{history}/history/v1.0{target.workspace.arm_path}"
+                                                                 f"/runs/{run}")
+
+
+def _history_root(target: Target) -> str | None:
+    """Run history's root for a batch endpoint's workspace, from its validated scoring host's region and cloud; on a
+    loopback host, the local stand-in (which serves run history too); None when the host names no region."""
+    parts = urlsplit(target.url)
+    host = (parts.hostname or "").lower()
+    if is_loopback(host):
+        return f"{parts.scheme}://{parts.netloc}"
+    labels = host.split(".")
+    suffix = next((value for key, value in HISTORY_FOR_SCORING_HOST.items() if host.endswith(key)), None)
+    if suffix is None or len(labels) < 3 or not labels[1].isalnum():
+        return None
+    return f"https://{labels[1]}{suffix}"
 
 
 def _v1_outcome(document: Any, at: str) -> RunOutcome:
@@ -78,21 +108,3 @@ def run_error(error: Any) -> dict[str, str] | None:
 def _time(value: Any) -> str | None:
     """A RunDto time (``2026-11-30T10:00:04.123456+00:00`` or ``...Z``) as records write it; absent: None."""
     return moment(value) if value else None
-
-
-def poll_settings(env: Mapping[str, str]) -> tuple[str, int]:
-    """The run-status fallback's NCRONTAB and its cap of runs per tick, read at indexing; ConfigError naming the
-    setting when one is wrong."""
-    problems: list[Problem] = []
-    schedule = settings.RUN_STATUS_POLL_SCHEDULE.read(env) or ""
-    try:
-        if len(parse_ncrontab(schedule).seconds) > 1:
-            problems.append(Problem(settings.RUN_STATUS_POLL_SCHEDULE.name, schedule,
-                                    "fires more than once a minute; give the seconds field one value"))
-    except CronError as error:
-        problems.append(Problem(settings.RUN_STATUS_POLL_SCHEDULE.name, schedule, str(error)))
-    max_runs = int(settings.number(env, settings.RUN_STATUS_POLL_MAX_RUNS,
-                                   lambda where, value, expected: problems.append(Problem(where, value, expected))))
-    if problems:
-        raise ConfigError(problems)
-    return schedule, max_runs
