@@ -15,9 +15,13 @@ import pytest
 from localdev.http_counter import counting_requests
 from shared.clients.ledger import Ledger
 from shared.clients.services import build_services, process_services
+from shared.flows.manual_runs import rerun
 from shared.flows.quiet_windows import fire, fire_due, rule_batches
+from shared.flows.run_outcomes import poll_open_runs
 from shared.flows.sweep import sweep
+from shared.operations.records import list_runs
 from shared.rules.config_loader import load_config
+from shared.rules.errors import Conflict
 from shared.rules.keys import iso
 from shared.rules.problems import ConfigError
 from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
@@ -30,21 +34,33 @@ from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import minimal_env
 from tests.test_exactly_once import run_workers
 from tests.test_markers import FOLDER, short_claims, v1_marker_rule
+from tests.test_max_active_runs import _end, _end_and_crash
 
 pytestmark = pytest.mark.integration
 WINDOW = 60
+FOLDERS = ("incoming/f1/", "incoming/f2/", "incoming/f3/")
 
 
 class Crash(BaseException):
     """Stands for the process dying: nothing after it runs, and no handler catches it."""
 
 
-@pytest.fixture
-def quiet_rule(aml, tmp_path, monkeypatch):
+def write_rule(aml, tmp_path, monkeypatch, **fields: object) -> None:
+    """The rules file holding the one rule ``daily`` (a v1 folder rule without a marker) with ``fields``."""
     rule = v1_marker_rule(aml, {"file": "_SUCCESS"})
     del rule["marker"]
-    rules_file(tmp_path, monkeypatch, [{**rule, "quiet_window": {"seconds": WINDOW}}])
+    rules_file(tmp_path, monkeypatch, [{**rule, **fields}])
     process_services.cache_clear()
+
+
+@pytest.fixture
+def quiet_rule(aml, tmp_path, monkeypatch):
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})
+
+
+def limited_quiet_rule(aml, tmp_path, monkeypatch, **policy: str) -> None:
+    """The quiet rule with ``max_active_runs: 1`` (and ``policy``, if any)."""
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, max_active_runs=1, **policy)
 
 
 def services_at(seconds_after_now: float):
@@ -54,10 +70,27 @@ def services_at(seconds_after_now: float):
     return services
 
 
-def arrive(container: str, *names: str) -> None:
+def arrive(container: str, *names: str, folder: str = FOLDER) -> None:
     for name in names:
-        upload(container, FOLDER + name, SAMPLE_CSV)
-        deliver_blob(container, FOLDER + name)
+        upload(container, folder + name, SAMPLE_CSV)
+        deliver_blob(container, folder + name)
+
+
+def in_a_later_second() -> None:
+    """Wait for the storage clock's next second: a file arriving after a batch fired is at least a window (1 s or
+    more) newer than the batch's oldest entry, which this test's moved clock does not make it."""
+    time.sleep(1.05 - time.time() % 1)
+
+
+def run_folders(aml) -> list[str]:
+    """The folder each POST the stand-in accepted runs on, in the order they came."""
+    return [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted]
+
+
+def recorded_files(key: str) -> list[str]:
+    """The files a batch's record lists, by name (files of one second are listed in entry-name order)."""
+    record, _ = services_at(0).ledger.read(f"rules/daily/{key}.json")
+    return sorted(item["blob"] for item in record["batch"]["files"])
 
 
 def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveries_add_nothing(
@@ -239,8 +272,6 @@ def test_a_file_whose_entry_the_lifecycle_rule_deleted_is_not_collected_again_by
     ({"seconds": "60"}, {}, '{"seconds": N}, N a whole number of seconds from 1 to 86,400'),
     ({"seconds": 60}, {"marker": {"file": "_SUCCESS"}},
      "either marker or quiet_window: a marker already says when a folder is complete"),
-    ({"seconds": 60}, {"max_active_runs": 1},
-     "quiet_window does not take max_active_runs yet: a batch cannot wait for a slot"),
 ])
 def test_a_bad_quiet_window_is_a_config_error_at_its_place(tmp_path, quiet, extra, expected):
     rule = {"name": "daily", "prefix": "incoming/", "target": {"url": minimal_env()["AML_PIPELINE_URL"]},
@@ -299,3 +330,122 @@ def test_the_quiet_window_timer_is_indexed_only_when_a_rule_has_a_quiet_window(a
          "runOnStartup": False, "useMonitor": False}]
     without = json.loads(index_in_fresh_process(TRIGGER_RULES_FILE="").stdout.splitlines()[-1])
     assert "fire_quiet_windows" not in without
+
+
+def test_max_active_runs_1_on_a_quiet_rule_queues_3_folders_batches_and_starts_each_once_as_the_run_before_ends(
+        app_env, aml, tmp_path, monkeypatch):
+    limited_quiet_rule(aml, tmp_path, monkeypatch)
+    container = app_env["WATCH_CONTAINER"]
+    for folder in FOLDERS:
+        arrive(container, "part-1.csv", "part-2.csv", folder=folder)
+
+    decisions = fire_due(services_at(WINDOW + 1))
+
+    assert [(d.outcome.value, d.folder) for d in decisions] == [
+        ("submitted", FOLDERS[0]), ("waiting", FOLDERS[1]), ("waiting", FOLDERS[2])]
+    assert decisions[2].reason == ("waiting: daily has 1 active run (max_active_runs 1, queue); place 2, started "
+                                   "when a run ends")
+    listed = {run["subject"]["folder"]: run["state"] for run in list_runs(services_at(0), rule="daily")}
+    assert listed == {FOLDERS[0]: "submitted", FOLDERS[1]: "waiting", FOLDERS[2]: "waiting"}
+    assert [d.outcome.value for d in fire_due(services_at(WINDOW + 1))] == ["duplicate"] * 2  # still waiting
+    for ended in range(3):
+        assert len(aml.accepted) == ended + 1  # never 2 active at once
+        _end(aml, ended)
+        _end(aml, ended)  # the same event again: its run already ended, nothing more starts
+    assert run_folders(aml) == list(FOLDERS)
+    assert [recorded_files(d.key) for d in decisions] == [[folder + "part-1.csv", folder + "part-2.csv"]
+                                                          for folder in FOLDERS]
+    assert [d.outcome.value for d in fire_due(services_at(WINDOW + 1))] == ["duplicate"] * 2  # folders advance
+    assert fire_due(services_at(WINDOW + 1)) == [] and rule_batches(services_at(0).config.rules[0], services_at(0)) \
+        == [] and len(aml.accepted) == 3
+
+
+def test_max_active_runs_1_on_a_quiet_rule_under_latest_starts_the_newest_batch_and_supersedes_the_middle_one(
+        app_env, aml, tmp_path, monkeypatch):
+    limited_quiet_rule(aml, tmp_path, monkeypatch, max_active_runs_policy="latest")
+    container = app_env["WATCH_CONTAINER"]
+    for folder in FOLDERS:
+        arrive(container, "part-1.csv", folder=folder)
+
+    decisions = fire_due(services_at(WINDOW + 1))
+
+    assert [d.outcome.value for d in decisions] == ["submitted", "waiting", "waiting"]
+    states = {run["subject"]["folder"]: run["state"] for run in list_runs(services_at(0), rule="daily")}
+    assert states == {FOLDERS[0]: "submitted", FOLDERS[1]: "skipped", FOLDERS[2]: "waiting"}
+    _end(aml, 0)
+    assert run_folders(aml) == [FOLDERS[0], FOLDERS[2]]
+    _end(aml, 1)
+    assert len(aml.accepted) == 2
+    middle, _ = services_at(0).ledger.read(f"rules/daily/{decisions[1].key}.json")
+    assert middle["superseded"] is True and middle["reason"] == (
+        f"superseded by a newer trigger (rules/daily/{decisions[2].key}.json) while max_active_runs was reached "
+        "(policy latest)")
+    fire_due(services_at(WINDOW + 1))  # settled, superseded or run: every folder's state advances past its batch
+    assert rule_batches(services_at(0).config.rules[0], services_at(0)) == []
+    arrive(container, "part-2.csv", folder=FOLDERS[1])  # the superseded folder's next file is a batch of its own
+    [later] = fire_due(services_at(WINDOW + 1))
+    assert later.outcome.value == "submitted" and recorded_files(later.key) == [FOLDERS[1] + "part-2.csv"]
+    assert len(aml.accepted) == 3
+
+
+def test_a_quiet_batch_killed_between_its_turn_and_its_post_starts_once_on_its_recorded_files(
+        app_env, aml, tmp_path, monkeypatch):
+    limited_quiet_rule(aml, tmp_path, monkeypatch)
+    container = app_env["WATCH_CONTAINER"]
+    for folder in FOLDERS[:2]:
+        arrive(container, "part-1.csv", "part-2.csv", folder=folder)
+    _, waiting = fire_due(services_at(WINDOW + 1))
+    in_a_later_second()
+    arrive(container, "part-3.csv", folder=FOLDERS[1])  # after the waiting batch's claim: the next batch's
+
+    _end_and_crash(aml, monkeypatch)  # its record reopened for its turn, the process killed before its POST
+    assert len(aml.accepted) == 1
+    assert services_at(0).ledger.read(f"rules/daily/{waiting.key}.json")[0]["state"] == "failed"
+
+    [started] = fire_due(services_at(WINDOW + 1))  # the folder's tick finds it first
+    assert (started.outcome.value, started.key, started.files) == ("submitted", waiting.key, 2)
+    poll_open_runs(services_at(0), budget=60, max_runs=10)  # the fallback's tick: nothing waits any more
+    assert run_folders(aml) == [FOLDERS[0], FOLDERS[1]]
+    assert recorded_files(waiting.key) == [FOLDERS[1] + "part-1.csv", FOLDERS[1] + "part-2.csv"]
+
+    [next_batch] = fire_due(services_at(WINDOW + 1))  # the file after its claim: the next batch, which waits
+    assert next_batch.outcome.value == "waiting" and len(aml.accepted) == 2
+    _end(aml, 1)
+    assert len(aml.accepted) == 3 and recorded_files(next_batch.key) == [FOLDERS[1] + "part-3.csv"]
+
+
+def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_its_recorded_files(
+        app_env, aml, tmp_path, monkeypatch):
+    limited_quiet_rule(aml, tmp_path, monkeypatch)
+    container = app_env["WATCH_CONTAINER"]
+    for folder in FOLDERS[:2]:
+        arrive(container, "part-1.csv", folder=folder)
+    _, waiting = fire_due(services_at(WINDOW + 1))
+    in_a_later_second()
+    arrive(container, "part-2.csv", folder=FOLDERS[1])
+    _end_and_crash(aml, monkeypatch)
+
+    poll_open_runs(services_at(0), budget=60, max_runs=10)  # the fallback's tick finds it first
+
+    assert run_folders(aml) == [FOLDERS[0], FOLDERS[1]]
+    assert recorded_files(waiting.key) == [FOLDERS[1] + "part-1.csv"]
+    assert [d.outcome.value for d in fire_due(services_at(WINDOW + 1))] == ["duplicate"]  # advances its folder
+    [next_batch] = fire_due(services_at(WINDOW + 1))
+    assert next_batch.outcome.value == "waiting" and len(aml.accepted) == 2
+
+
+@pytest.mark.parametrize(("quiet", "expected"), [
+    (True, "this quiet batch's record lists no files (its rule had no max_active_runs): its folder's next tick runs "
+           "it again"),
+    (False, "rule 'daily' has no quiet_window any more: its batch is not run again"),
+])
+def test_a_quiet_batch_whose_record_lists_no_files_or_whose_rule_lost_its_window_is_not_run_again_and_says_why(
+        app_env, aml, tmp_path, monkeypatch, quiet, expected):
+    write_rule(aml, tmp_path, monkeypatch, **({"quiet_window": {"seconds": WINDOW}} if quiet else {}))
+    subject = {"kind": "quiet-batch", "rule": "daily", "container": app_env["WATCH_CONTAINER"], "folder": FOLDER,
+               "oldest": f"{QUIET_PREFIX}daily/{'0' * 64}", "fires_at": "2026-12-01T10:01:00.000Z"}
+
+    with pytest.raises(Conflict) as refused:
+        rerun(services_at(0), "daily", subject, None)
+
+    assert str(refused.value) == expected and aml.received == []

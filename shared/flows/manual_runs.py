@@ -17,6 +17,7 @@ from shared.clients.ledger_claims import ClaimBusyError
 from shared.clients.services import Services
 from shared.flows.blob_data import read_blob_version
 from shared.flows.blob_runs import process_blob, run_rule
+from shared.flows.quiet_windows import recorded
 from shared.flows.run_steps import execute
 from shared.flows.schedule_runs import fire_schedule
 from shared.rules.blob_names import BlobNameError, checked_blob_name
@@ -178,4 +179,21 @@ def rerun(services: Services, owner: str, subject: dict[str, Any], deadline: flo
         return lambda: start_run(services, rule=owner, blob=subject.get("blob"), experiment=subject.get("experiment"),
                                  parameters=subject.get("parameters"), request_id=subject["request_id"],
                                  deadline=deadline)
+    if kind == "quiet-batch":
+        return _quiet_rerun(services, owner, subject, deadline)
     raise Conflict(f"a {kind!r} record cannot be retried")
+
+
+def _quiet_rerun(services: Services, owner: str, subject: dict[str, Any],
+                 deadline: float | None) -> Callable[[], Decision]:
+    """A quiet batch's run again (its turn at the gate, or a retry), on the files its record lists: only a batch
+    of a rule with ``max_active_runs`` keeps them from its claim on (any other is run again by its folder's tick)."""
+    rule = find_rule(services, owner)
+    if rule.quiet_window is None:
+        raise Conflict(f"rule {owner!r} has no quiet_window any more: its batch is not run again")
+    request = recorded(rule, subject, services)
+    if request is None:
+        raise Conflict("this quiet batch's record lists no files (its rule had no max_active_runs): its folder's "
+                       "next tick runs it again")
+    until = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
+    return lambda: execute(request, services, until)

@@ -3,6 +3,7 @@ and a timer over that ledger state starts one run per folder that has been quiet
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -30,8 +31,10 @@ from shared.rules.quiet_windows import (
     listed_rule,
     open_batch,
     quiet_request,
+    recorded_oldest,
+    recorded_request,
 )
-from shared.rules.run_requests import BlobVersion
+from shared.rules.run_requests import BlobVersion, RunRequest
 from shared.rules.targets import redact_url
 
 SETTLED = {Outcome.SUBMITTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.REJECTED}
@@ -109,10 +112,14 @@ def fire_due(services: Services) -> list[Decision]:
 
 def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> Decision:
     """The batch's one run through the exactly-once protocol, then its folder's state advanced past the entries
-    its settled record lists (one conditional swap): until then the same key comes back."""
+    its settled record lists (one conditional swap): until then the same key comes back. Under
+    ``max_active_runs`` a batch already recorded (waiting, or cut short after its turn came) runs on the files its
+    record lists, not on files that arrived since (those open the next batch once it is settled)."""
     container = services.config.watch_container
-    oldest_url = redact_url(services.watched.get_blob_client(batch.oldest.blob).url)
-    request = quiet_request(rule, batch, container, oldest_url)
+    request = quiet_request(rule, batch, container, _url(services, batch.oldest.blob))
+    if rule.limit is not None:  # one read per due batch of a limited rule, never per file
+        found = services.ledger.read(request.record_name)
+        request = (recorded(rule, found[0].get("subject") or {}, services) if found else None) or request
     decision = execute(request, services, deadline)
     if decision.outcome not in SETTLED:
         return decision
@@ -128,3 +135,14 @@ def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> D
         services.ledger.swap(folder_state_name(rule.name, batch.folder), advance,
                              metadata=lambda document: FolderState.from_json(document).metadata)
     return decision
+
+
+def recorded(rule: Rule, subject: Mapping[str, Any], services: Services) -> RunRequest | None:
+    """The request of the quiet batch a record's subject names, on the files it lists (None: it lists none). Its
+    folder's state is advanced by the next tick, once the record is settled."""
+    oldest = recorded_oldest(subject)
+    return None if oldest is None else recorded_request(rule, subject, _url(services, oldest))
+
+
+def _url(services: Services, blob: str) -> str:
+    return redact_url(services.watched.get_blob_client(blob).url)

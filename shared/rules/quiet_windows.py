@@ -166,32 +166,58 @@ def open_batch(folder: str, entries: Iterable[Entry], state: FolderState | None,
     return OpenBatch(folder, ordered, ordered[-1].arrived + timedelta(seconds=seconds)) if ordered else None
 
 
-def batch_key(batch: OpenBatch) -> str:
-    """The batch's ledger key, hashed from its oldest open entry: after a crash the same key comes back."""
-    return "quiet-" + batch.oldest.name.rpartition("/")[2]
+def batch_key(oldest: str) -> str:
+    """A batch's ledger key, hashed from (the name of) its oldest open entry: after a crash the same key comes
+    back."""
+    return "quiet-" + oldest.rpartition("/")[2]
 
 
 def quiet_request(rule: Rule, batch: OpenBatch, container: str, oldest_url: str) -> RunRequest:
     """The one run of a quiet batch: on its folder (the folder of ``oldest_url``, its oldest file's URL), its
-    record listing the file versions it covers."""
-    key = batch_key(batch)
-    oldest = batch.oldest
-    data = BlobVersion(container=container, name=oldest.blob, url=oldest_url,
-                       etag=oldest.etag, size=0, head=b"")
-    folder = Batch(folder=batch.folder)
+    record listing the file versions it covers. Under ``max_active_runs`` the subject lists them too, from the
+    claim on: a batch that waits for a slot is started later on exactly these files (``recorded_request``)."""
     files = [{"blob": entry.blob, "etag": entry.etag} for entry in batch.entries]
+    subject = {"kind": "quiet-batch", "rule": rule.name, "container": container, "folder": batch.folder,
+               "oldest": batch.oldest.name, "fires_at": iso(batch.fires_at)}
+    return _batch_request(rule, {**subject, "files": files} if rule.limit else subject, files, oldest_url)
+
+
+def recorded_request(rule: Rule, subject: Mapping[str, Any], oldest_url: str) -> RunRequest | None:
+    """The run of the quiet batch a record's ``subject`` names, on the files it listed when first claimed (None:
+    it lists none, as a batch of a rule without ``max_active_runs`` does)."""
+    files = subject.get("files")
+    if not isinstance(files, list) or not files:
+        return None
+    return _batch_request(rule, subject, [{"blob": str(item["blob"]), "etag": str(item["etag"])} for item in files],
+                          oldest_url)
+
+
+def recorded_oldest(subject: Mapping[str, Any]) -> str | None:
+    """The oldest file a quiet batch's recorded subject lists (its data's URL is that blob's), or None."""
+    files = subject.get("files")
+    return str(files[0]["blob"]) if isinstance(files, list) and files else None
+
+
+def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str, str]], oldest_url: str) -> RunRequest:
+    """A quiet batch's request from its subject and files (oldest first): what a tick and a waiting batch's
+    turn both build, so the key, tags and record are the same whichever starts it."""
+    key = batch_key(str(subject["oldest"]))
+    container, folder = str(subject["container"]), str(subject["folder"])
+    data = BlobVersion(container=container, name=files[0]["blob"], url=oldest_url, etag=files[0]["etag"], size=0,
+                       head=b"")
     return RunRequest(
-        namespace=rule_namespace(rule.name), key=key, run=rule.run, data=data, batch=folder,
-        subject={"kind": "quiet-batch", "rule": rule.name, "container": container, "folder": batch.folder,
-                 "oldest": oldest.name, "fires_at": iso(batch.fires_at)},
-        tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule.name, "trigger_folder": f"{container}/{batch.folder}",
+        namespace=rule_namespace(rule.name), key=key, run=rule.run, data=data, batch=Batch(folder=folder),
+        subject=subject,
+        tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule.name, "trigger_folder": f"{container}/{folder}",
               "trigger_key": key},
-        about={"rule": rule.name, "folder": batch.folder, "files": len(files), "key": key},
-        record={"batch": {"folder": batch.folder, "files": files}}, disabled=not rule.enabled)
+        about={"rule": rule.name, "folder": folder, "files": len(files), "key": key},
+        record={"batch": {"folder": folder, "files": files}}, disabled=not rule.enabled, limit=rule.limit)
 
 
 def batched_files(record: Mapping[str, object]) -> set[tuple[str, str]]:
-    """The (blob, etag) pairs a settled quiet batch's record lists: the entries its folder's state then covers."""
-    batch = record.get("batch")
-    files = batch.get("files", []) if isinstance(batch, dict) else []
+    """The (blob, etag) pairs a settled quiet batch's record lists: the entries its folder's state then covers. A
+    submitted run's record lists them; one superseded while it waited for a slot (``max_active_runs``, latest)
+    lists them in its subject; a waiting one covers none yet (its folder advances once it is started)."""
+    listed = record.get("batch") or (record.get("subject") if record.get("superseded") else None)
+    files = listed.get("files", []) if isinstance(listed, dict) else []
     return {(str(item["blob"]), str(item["etag"])) for item in files if isinstance(item, dict)}

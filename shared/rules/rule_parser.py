@@ -321,8 +321,6 @@ def _quiet_window(rule: dict[str, Any], run: RunSpec | None, problems: Problems)
         return None
     if rule.get("marker") is not None:
         problems.add(raw, "either marker or quiet_window: a marker already says when a folder is complete")
-    if rule.get("max_active_runs") is not None:  # a waiting batch could not be started again from its record yet
-        problems.add(raw, "quiet_window does not take max_active_runs yet: a batch cannot wait for a slot")
     if run is not None and run.data_path is not None and run.data_path.relative_path != "path":
         problems.add(raw, "a quiet-window rule passes its folder: data_path.relative_path must be 'path'")
     return QuietWindow(seconds)

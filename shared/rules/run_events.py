@@ -22,7 +22,8 @@ RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
 RUN_COMPLETED = "Microsoft.MachineLearningServices.RunCompleted"
 RUN_EVENT_TYPES = (RUN_STATUS_CHANGED, RUN_COMPLETED)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
-_KEY = re.compile(r"[0-9a-f]{64}")
+_KEY = re.compile(r"(?:quiet-)?[0-9a-f]{64}")
+"""A key this app writes: a version's, an occurrence's or a manual run's hash; a quiet batch's with its prefix."""
 
 
 class MalformedEventError(InvalidInput):
