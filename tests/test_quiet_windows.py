@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cli.__main__ import main
+from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
 from shared.clients.ledger import Ledger
 from shared.clients.services import build_services, process_services
@@ -20,6 +22,7 @@ from shared.flows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.run_outcomes import poll_open_runs
 from shared.flows.sweep import sweep
 from shared.operations.records import list_runs
+from shared.rules.batches import Batch
 from shared.rules.config_loader import load_config
 from shared.rules.errors import Conflict
 from shared.rules.keys import iso
@@ -435,8 +438,7 @@ def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_
 
 
 @pytest.mark.parametrize(("quiet", "expected"), [
-    (True, "this quiet batch's record lists no files (its rule had no max_active_runs): its folder's next tick runs "
-           "it again"),
+    (True, "this quiet batch's record lists no files: it cannot be run again"),
     (False, "rule 'daily' has no quiet_window any more: its batch is not run again"),
 ])
 def test_a_quiet_batch_whose_record_lists_no_files_or_whose_rule_lost_its_window_is_not_run_again_and_says_why(
@@ -449,3 +451,86 @@ def test_a_quiet_batch_whose_record_lists_no_files_or_whose_rule_lost_its_window
         rerun(services_at(0), "daily", subject, None)
 
     assert str(refused.value) == expected and aml.received == []
+
+
+def record_of(key: str) -> dict:
+    record, _ = services_at(0).ledger.read(f"rules/daily/{key}.json")
+    return record
+
+
+def subject_files(key: str) -> list[str]:
+    """The files a batch's record lists in its subject (every quiet record does, from its claim on)."""
+    return sorted(item["blob"] for item in record_of(key)["subject"]["files"])
+
+
+def test_a_rejected_quiet_batch_covers_its_files_a_later_file_runs_once_and_a_retry_runs_it_on_its_files(
+        app_env, aml, quiet_rule, monkeypatch):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    with monkeypatch.context() as refusing:  # stands for a check that refuses the batch (none does today)
+        refusing.setattr(Batch, "problem", lambda self, manifest, columns: "part-2.csv: refused by a check")
+        [rejected] = fire_due(services_at(WINDOW + 1))
+
+    assert (rejected.outcome.value, rejected.reason, aml.received) == ("rejected", "part-2.csv: refused by a check", [])
+    assert (record_of(rejected.key)["state"], record_of(rejected.key)["reason"]) == (
+        "rejected", "part-2.csv: refused by a check")
+    assert subject_files(rejected.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == []  # its files are covered: no tick answers duplicate forever
+    in_a_later_second()
+    arrive(container, "part-3.csv")
+    [later] = fire_due(services_at(WINDOW + 1))
+    assert (later.outcome.value, later.files) == ("submitted", 1) and recorded_files(later.key) == [
+        FOLDER + "part-3.csv"]
+    assert len(aml.accepted) == 1
+
+    code, retried = call("http_retry_run", body={"record": f"rules/daily/{rejected.key}.json"})
+
+    assert (code, retried.get("outcome")) == (201, "submitted") and run_folders(aml) == [FOLDER, FOLDER]
+    assert recorded_files(rejected.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 2
+
+
+def test_a_disabled_quiet_rules_batch_is_skipped_with_its_files_listed_and_the_next_batch_after_re_enabling_runs(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, enabled=False)
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+
+    [skipped] = fire_due(services_at(WINDOW + 1))
+
+    assert (skipped.outcome.value, record_of(skipped.key)["state"], aml.received) == ("skipped", "skipped", [])
+    assert record_of(skipped.key)["reason"] == skipped.reason
+    assert subject_files(skipped.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == []
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})  # enabled again
+    in_a_later_second()
+    arrive(container, "part-3.csv")
+    [later] = fire_due(services_at(WINDOW + 1))
+    assert later.outcome.value == "submitted" and recorded_files(later.key) == [FOLDER + "part-3.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 1
+
+
+def test_a_quiet_batch_failed_for_good_is_listed_and_retried_by_post_api_runs_retry_once_on_its_recorded_files(
+        app_env, aml, quiet_rule, capsys):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    aml.inject(Respond(400, code="UserError", message="bad parameter"))
+    [failed] = fire_due(services_at(WINDOW + 1))
+    assert (failed.outcome.value, failed.retryable, len(aml.received), aml.accepted) == ("failed", False, 1, [])
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.received) == 1
+    in_a_later_second()
+    arrive(container, "part-3.csv")  # after the failure: the folder's next batch, not the retry's
+    record = f"rules/daily/{failed.key}.json"
+
+    [listed] = call("http_list_runs", "GET", params={"rule": "daily"})[1]["runs"]
+    assert (listed["record"], listed["state"], listed["error"]["code"]) == (record, "failed", "UserError")
+    assert main(["runs", "--rule", "daily", "--json"]) == 0
+    assert [run["record"] for run in json.loads(capsys.readouterr().out)] == [record]
+    code, retried = call("http_retry_run", body={"record": record})
+
+    assert (code, retried.get("outcome"), retried.get("files")) == (201, "submitted", 2) and len(aml.accepted) == 1
+    assert recorded_files(failed.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert run_folders(aml) == [FOLDER]
+    [later] = fire_due(services_at(WINDOW + 1))
+    assert later.outcome.value == "submitted" and recorded_files(later.key) == [FOLDER + "part-3.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 2
