@@ -91,9 +91,10 @@ def run_folders(aml) -> list[str]:
 
 
 def recorded_files(key: str) -> list[str]:
-    """The files a batch's record lists, by name (files of one second are listed in entry-name order)."""
+    """The files a batch's record lists in its subject, from its claim on, by name (files of one second are listed
+    in entry-name order)."""
     record, _ = services_at(0).ledger.read(f"rules/daily/{key}.json")
-    return sorted(item["blob"] for item in record["batch"]["files"])
+    return sorted(item["blob"] for item in record["subject"]["files"])
 
 
 def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveries_add_nothing(
@@ -111,7 +112,8 @@ def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveri
     assert run.body["tags"]["trigger_folder"] == f"{container}/{FOLDER}"
     services = services_at(WINDOW + 1)
     record, _ = services.ledger.read(f"rules/daily/{decision.key}.json")
-    assert sorted(item["blob"] for item in record["batch"]["files"]) == [FOLDER + name for name in names]
+    assert record["batch"] == {"folder": FOLDER}
+    assert sorted(item["blob"] for item in record["subject"]["files"]) == [FOLDER + name for name in names]
     assert rule_batches(services.config.rules[0], services) == []  # the folder's cut-off covers every entry
 
     deliver_blob(container, FOLDER + names[0])  # a redelivery after its batch ran
@@ -128,7 +130,7 @@ def test_a_file_after_the_claim_opens_the_next_batch_whose_run_lists_it_alone(ap
     [second] = fire_due(services_at(WINDOW + 1))
     assert second.key != first.key and len(aml.accepted) == 2
     record, _ = services_at(0).ledger.read(f"rules/daily/{second.key}.json")
-    assert record["batch"]["files"][0]["blob"] == FOLDER + "part-3.csv" and len(record["batch"]["files"]) == 1
+    assert [item["blob"] for item in record["subject"]["files"]] == [FOLDER + "part-3.csv"]
 
 
 def test_concurrent_deliveries_and_concurrent_ticks_start_one_run(app_env, aml, quiet_rule, caplog):
@@ -247,7 +249,7 @@ def test_a_file_arriving_in_the_cut_offs_second_after_the_ticks_listing_opens_th
     [second] = fire_due(services_at(WINDOW + 1))
     assert first.key != second.key and len(aml.accepted) == 2
     record, _ = services.ledger.read(f"rules/daily/{second.key}.json")
-    assert record["batch"]["files"] == [{"blob": FOLDER + "part-2.csv", "etag": left.oldest.etag}]
+    assert record["subject"]["files"] == [{"blob": FOLDER + "part-2.csv", "etag": left.oldest.etag}]
     assert rule_batches(rule, services) == [] and fire_due(services_at(WINDOW + 1)) == []
 
 
@@ -458,11 +460,6 @@ def record_of(key: str) -> dict:
     return record
 
 
-def subject_files(key: str) -> list[str]:
-    """The files a batch's record lists in its subject (every quiet record does, from its claim on)."""
-    return sorted(item["blob"] for item in record_of(key)["subject"]["files"])
-
-
 def test_a_rejected_quiet_batch_covers_its_files_a_later_file_runs_once_and_a_retry_runs_it_on_its_files(
         app_env, aml, quiet_rule, monkeypatch):
     container = app_env["WATCH_CONTAINER"]
@@ -474,7 +471,7 @@ def test_a_rejected_quiet_batch_covers_its_files_a_later_file_runs_once_and_a_re
     assert (rejected.outcome.value, rejected.reason, aml.received) == ("rejected", "part-2.csv: refused by a check", [])
     assert (record_of(rejected.key)["state"], record_of(rejected.key)["reason"]) == (
         "rejected", "part-2.csv: refused by a check")
-    assert subject_files(rejected.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert recorded_files(rejected.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
     assert fire_due(services_at(WINDOW + 1)) == []  # its files are covered: no tick answers duplicate forever
     in_a_later_second()
     arrive(container, "part-3.csv")
@@ -500,7 +497,7 @@ def test_a_disabled_quiet_rules_batch_is_skipped_with_its_files_listed_and_the_n
 
     assert (skipped.outcome.value, record_of(skipped.key)["state"], aml.received) == ("skipped", "skipped", [])
     assert record_of(skipped.key)["reason"] == skipped.reason
-    assert subject_files(skipped.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert recorded_files(skipped.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
     assert fire_due(services_at(WINDOW + 1)) == []
     write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})  # enabled again
     in_a_later_second()

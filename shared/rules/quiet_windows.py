@@ -204,7 +204,8 @@ def recorded_oldest(subject: Mapping[str, Any]) -> str | None:
 
 def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str, str]], oldest_url: str) -> RunRequest:
     """A quiet batch's request from its subject and files (oldest first): what a tick and a waiting batch's
-    turn both build, so the key, tags and record are the same whichever starts it."""
+    turn both build, so the key, tags and record are the same whichever starts it. A run's record keeps its
+    folder, as a ``_SUCCESS`` marker's does: its files are in its subject already."""
     key = batch_key(str(subject["oldest"]))
     container, folder = str(subject["container"]), str(subject["folder"])
     data = BlobVersion(container=container, name=files[0]["blob"], url=oldest_url, etag=files[0]["etag"], size=0,
@@ -215,7 +216,7 @@ def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str,
         tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule.name, "trigger_folder": f"{container}/{folder}",
               "trigger_key": key},
         about={"rule": rule.name, "folder": folder, "files": len(files), "key": key},
-        record={"batch": {"folder": folder, "files": files}}, disabled=not rule.enabled, limit=rule.limit)
+        record={"batch": {"folder": folder}}, disabled=not rule.enabled, limit=rule.limit)
 
 
 def batched_files(record: Mapping[str, Any]) -> set[tuple[str, str]]:
