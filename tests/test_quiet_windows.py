@@ -531,3 +531,27 @@ def test_a_quiet_batch_failed_for_good_is_listed_and_retried_by_post_api_runs_re
     [later] = fire_due(services_at(WINDOW + 1))
     assert later.outcome.value == "submitted" and recorded_files(later.key) == [FOLDER + "part-3.csv"]
     assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 2
+
+
+def test_explain_on_a_file_of_a_limited_quiet_rule_says_whether_its_batch_would_wait_for_a_slot(
+        app_env, aml, tmp_path, monkeypatch):
+    limited_quiet_rule(aml, tmp_path, monkeypatch)
+    container = app_env["WATCH_CONTAINER"]
+    for folder in FOLDERS[:2]:
+        arrive(container, "part-1.csv", folder=folder)
+    running, waiting = fire_due(services_at(WINDOW + 1))
+    arrive(container, "part-1.csv", folder=FOLDERS[2])
+
+    [shown] = call("http_explain", body={"blob": FOLDERS[2] + "part-1.csv"})[1]["rules"]
+
+    assert (shown["outcome"], shown["when_it_fires"]) == ("collected into the open batch", "would wait")
+    assert shown["max_active_runs"] == {
+        "limit": 1, "policy": "queue", "active": [f"rules/daily/{running.key}.json"],
+        "waiting": [f"rules/daily/{waiting.key}.json"], "free": False,
+        "describes": "at most 1 active run; more triggers queue"}
+    _end(aml, 0)
+    _end(aml, 1)
+    [free] = call("http_explain", body={"blob": FOLDERS[2] + "part-1.csv"})[1]["rules"]
+    assert (free["when_it_fires"], free["max_active_runs"]["active"], free["max_active_runs"]["free"]) == (
+        "would submit", [], True)
+    assert len(aml.accepted) == 2
