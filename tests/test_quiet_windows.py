@@ -66,6 +66,15 @@ def limited_quiet_rule(aml, tmp_path, monkeypatch, **policy: str) -> None:
     write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, max_active_runs=1, **policy)
 
 
+def one_running_one_waiting(aml, tmp_path, monkeypatch, *names: str):
+    """The quiet rule with ``max_active_runs: 1`` and a batch of ``names`` in each of the first two folders fired:
+    the first one's run holds the slot, the second one waits."""
+    limited_quiet_rule(aml, tmp_path, monkeypatch)
+    for folder in FOLDERS[:2]:
+        arrive(os.environ["WATCH_CONTAINER"], *names, folder=folder)
+    return fire_due(services_at(WINDOW + 1))
+
+
 def services_at(seconds_after_now: float):
     """Services whose wall clock reads ``seconds_after_now`` ahead of the real one (a timer tick then)."""
     services = build_services(os.environ)
@@ -395,11 +404,8 @@ def test_max_active_runs_1_on_a_quiet_rule_under_latest_starts_the_newest_batch_
 
 def test_a_quiet_batch_killed_between_its_turn_and_its_post_starts_once_on_its_recorded_files(
         app_env, aml, tmp_path, monkeypatch):
-    limited_quiet_rule(aml, tmp_path, monkeypatch)
     container = app_env["WATCH_CONTAINER"]
-    for folder in FOLDERS[:2]:
-        arrive(container, "part-1.csv", "part-2.csv", folder=folder)
-    _, waiting = fire_due(services_at(WINDOW + 1))
+    _, waiting = one_running_one_waiting(aml, tmp_path, monkeypatch, "part-1.csv", "part-2.csv")
     in_a_later_second()
     arrive(container, "part-3.csv", folder=FOLDERS[1])  # after the waiting batch's claim: the next batch's
 
@@ -421,11 +427,8 @@ def test_a_quiet_batch_killed_between_its_turn_and_its_post_starts_once_on_its_r
 
 def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_its_recorded_files(
         app_env, aml, tmp_path, monkeypatch):
-    limited_quiet_rule(aml, tmp_path, monkeypatch)
     container = app_env["WATCH_CONTAINER"]
-    for folder in FOLDERS[:2]:
-        arrive(container, "part-1.csv", folder=folder)
-    _, waiting = fire_due(services_at(WINDOW + 1))
+    _, waiting = one_running_one_waiting(aml, tmp_path, monkeypatch, "part-1.csv")
     in_a_later_second()
     arrive(container, "part-2.csv", folder=FOLDERS[1])
     _end_and_crash(aml, monkeypatch)
@@ -460,6 +463,12 @@ def record_of(key: str) -> dict:
     return record
 
 
+def the_next_batch_runs_alone_on(name: str) -> None:
+    """The folder's next tick starts one run for its next batch, which lists ``name`` alone."""
+    [later] = fire_due(services_at(WINDOW + 1))
+    assert (later.outcome.value, later.files, recorded_files(later.key)) == ("submitted", 1, [FOLDER + name])
+
+
 def test_a_rejected_quiet_batch_covers_its_files_a_later_file_runs_once_and_a_retry_runs_it_on_its_files(
         app_env, aml, quiet_rule, monkeypatch):
     container = app_env["WATCH_CONTAINER"]
@@ -475,9 +484,7 @@ def test_a_rejected_quiet_batch_covers_its_files_a_later_file_runs_once_and_a_re
     assert fire_due(services_at(WINDOW + 1)) == []  # its files are covered: no tick answers duplicate forever
     in_a_later_second()
     arrive(container, "part-3.csv")
-    [later] = fire_due(services_at(WINDOW + 1))
-    assert (later.outcome.value, later.files) == ("submitted", 1) and recorded_files(later.key) == [
-        FOLDER + "part-3.csv"]
+    the_next_batch_runs_alone_on("part-3.csv")
     assert len(aml.accepted) == 1
 
     code, retried = call("http_retry_run", body={"record": f"rules/daily/{rejected.key}.json"})
@@ -502,8 +509,7 @@ def test_a_disabled_quiet_rules_batch_is_skipped_with_its_files_listed_and_the_n
     write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})  # enabled again
     in_a_later_second()
     arrive(container, "part-3.csv")
-    [later] = fire_due(services_at(WINDOW + 1))
-    assert later.outcome.value == "submitted" and recorded_files(later.key) == [FOLDER + "part-3.csv"]
+    the_next_batch_runs_alone_on("part-3.csv")
     assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 1
 
 
@@ -528,18 +534,14 @@ def test_a_quiet_batch_failed_for_good_is_listed_and_retried_by_post_api_runs_re
     assert (code, retried.get("outcome"), retried.get("files")) == (201, "submitted", 2) and len(aml.accepted) == 1
     assert recorded_files(failed.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
     assert run_folders(aml) == [FOLDER]
-    [later] = fire_due(services_at(WINDOW + 1))
-    assert later.outcome.value == "submitted" and recorded_files(later.key) == [FOLDER + "part-3.csv"]
+    the_next_batch_runs_alone_on("part-3.csv")
     assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 2
 
 
 def test_explain_on_a_file_of_a_limited_quiet_rule_says_whether_its_batch_would_wait_for_a_slot(
         app_env, aml, tmp_path, monkeypatch):
-    limited_quiet_rule(aml, tmp_path, monkeypatch)
     container = app_env["WATCH_CONTAINER"]
-    for folder in FOLDERS[:2]:
-        arrive(container, "part-1.csv", folder=folder)
-    running, waiting = fire_due(services_at(WINDOW + 1))
+    running, waiting = one_running_one_waiting(aml, tmp_path, monkeypatch, "part-1.csv")
     arrive(container, "part-1.csv", folder=FOLDERS[2])
 
     [shown] = call("http_explain", body={"blob": FOLDERS[2] + "part-1.csv"})[1]["rules"]
