@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cli.__main__ import main
+from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
 from shared.clients.ledger import Ledger
 from shared.clients.services import build_services, process_services
@@ -20,6 +22,7 @@ from shared.flows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.run_outcomes import poll_open_runs
 from shared.flows.sweep import sweep
 from shared.operations.records import list_runs
+from shared.rules.batches import Batch
 from shared.rules.config_loader import load_config
 from shared.rules.errors import Conflict
 from shared.rules.keys import iso
@@ -63,6 +66,15 @@ def limited_quiet_rule(aml, tmp_path, monkeypatch, **policy: str) -> None:
     write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, max_active_runs=1, **policy)
 
 
+def one_running_one_waiting(aml, tmp_path, monkeypatch, *names: str):
+    """The quiet rule with ``max_active_runs: 1`` and a batch of ``names`` in each of the first two folders fired:
+    the first one's run holds the slot, the second one waits."""
+    limited_quiet_rule(aml, tmp_path, monkeypatch)
+    for folder in FOLDERS[:2]:
+        arrive(os.environ["WATCH_CONTAINER"], *names, folder=folder)
+    return fire_due(services_at(WINDOW + 1))
+
+
 def services_at(seconds_after_now: float):
     """Services whose wall clock reads ``seconds_after_now`` ahead of the real one (a timer tick then)."""
     services = build_services(os.environ)
@@ -88,9 +100,10 @@ def run_folders(aml) -> list[str]:
 
 
 def recorded_files(key: str) -> list[str]:
-    """The files a batch's record lists, by name (files of one second are listed in entry-name order)."""
+    """The files a batch's record lists in its subject, from its claim on, by name (files of one second are listed
+    in entry-name order)."""
     record, _ = services_at(0).ledger.read(f"rules/daily/{key}.json")
-    return sorted(item["blob"] for item in record["batch"]["files"])
+    return sorted(item["blob"] for item in record["subject"]["files"])
 
 
 def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveries_add_nothing(
@@ -108,7 +121,8 @@ def test_200_files_inside_the_window_give_one_run_on_their_folder_and_redeliveri
     assert run.body["tags"]["trigger_folder"] == f"{container}/{FOLDER}"
     services = services_at(WINDOW + 1)
     record, _ = services.ledger.read(f"rules/daily/{decision.key}.json")
-    assert sorted(item["blob"] for item in record["batch"]["files"]) == [FOLDER + name for name in names]
+    assert record["batch"] == {"folder": FOLDER}
+    assert sorted(item["blob"] for item in record["subject"]["files"]) == [FOLDER + name for name in names]
     assert rule_batches(services.config.rules[0], services) == []  # the folder's cut-off covers every entry
 
     deliver_blob(container, FOLDER + names[0])  # a redelivery after its batch ran
@@ -125,7 +139,7 @@ def test_a_file_after_the_claim_opens_the_next_batch_whose_run_lists_it_alone(ap
     [second] = fire_due(services_at(WINDOW + 1))
     assert second.key != first.key and len(aml.accepted) == 2
     record, _ = services_at(0).ledger.read(f"rules/daily/{second.key}.json")
-    assert record["batch"]["files"][0]["blob"] == FOLDER + "part-3.csv" and len(record["batch"]["files"]) == 1
+    assert [item["blob"] for item in record["subject"]["files"]] == [FOLDER + "part-3.csv"]
 
 
 def test_concurrent_deliveries_and_concurrent_ticks_start_one_run(app_env, aml, quiet_rule, caplog):
@@ -244,7 +258,7 @@ def test_a_file_arriving_in_the_cut_offs_second_after_the_ticks_listing_opens_th
     [second] = fire_due(services_at(WINDOW + 1))
     assert first.key != second.key and len(aml.accepted) == 2
     record, _ = services.ledger.read(f"rules/daily/{second.key}.json")
-    assert record["batch"]["files"] == [{"blob": FOLDER + "part-2.csv", "etag": left.oldest.etag}]
+    assert record["subject"]["files"] == [{"blob": FOLDER + "part-2.csv", "etag": left.oldest.etag}]
     assert rule_batches(rule, services) == [] and fire_due(services_at(WINDOW + 1)) == []
 
 
@@ -390,11 +404,8 @@ def test_max_active_runs_1_on_a_quiet_rule_under_latest_starts_the_newest_batch_
 
 def test_a_quiet_batch_killed_between_its_turn_and_its_post_starts_once_on_its_recorded_files(
         app_env, aml, tmp_path, monkeypatch):
-    limited_quiet_rule(aml, tmp_path, monkeypatch)
     container = app_env["WATCH_CONTAINER"]
-    for folder in FOLDERS[:2]:
-        arrive(container, "part-1.csv", "part-2.csv", folder=folder)
-    _, waiting = fire_due(services_at(WINDOW + 1))
+    _, waiting = one_running_one_waiting(aml, tmp_path, monkeypatch, "part-1.csv", "part-2.csv")
     in_a_later_second()
     arrive(container, "part-3.csv", folder=FOLDERS[1])  # after the waiting batch's claim: the next batch's
 
@@ -416,11 +427,8 @@ def test_a_quiet_batch_killed_between_its_turn_and_its_post_starts_once_on_its_r
 
 def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_its_recorded_files(
         app_env, aml, tmp_path, monkeypatch):
-    limited_quiet_rule(aml, tmp_path, monkeypatch)
     container = app_env["WATCH_CONTAINER"]
-    for folder in FOLDERS[:2]:
-        arrive(container, "part-1.csv", folder=folder)
-    _, waiting = fire_due(services_at(WINDOW + 1))
+    _, waiting = one_running_one_waiting(aml, tmp_path, monkeypatch, "part-1.csv")
     in_a_later_second()
     arrive(container, "part-2.csv", folder=FOLDERS[1])
     _end_and_crash(aml, monkeypatch)
@@ -435,8 +443,7 @@ def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_
 
 
 @pytest.mark.parametrize(("quiet", "expected"), [
-    (True, "this quiet batch's record lists no files (its rule had no max_active_runs): its folder's next tick runs "
-           "it again"),
+    (True, "this quiet batch's record lists no files: it cannot be run again"),
     (False, "rule 'daily' has no quiet_window any more: its batch is not run again"),
 ])
 def test_a_quiet_batch_whose_record_lists_no_files_or_whose_rule_lost_its_window_is_not_run_again_and_says_why(
@@ -449,3 +456,104 @@ def test_a_quiet_batch_whose_record_lists_no_files_or_whose_rule_lost_its_window
         rerun(services_at(0), "daily", subject, None)
 
     assert str(refused.value) == expected and aml.received == []
+
+
+def record_of(key: str) -> dict:
+    record, _ = services_at(0).ledger.read(f"rules/daily/{key}.json")
+    return record
+
+
+def the_next_batch_runs_alone_on(name: str) -> None:
+    """The folder's next tick starts one run for its next batch, which lists ``name`` alone."""
+    [later] = fire_due(services_at(WINDOW + 1))
+    assert (later.outcome.value, later.files, recorded_files(later.key)) == ("submitted", 1, [FOLDER + name])
+
+
+def test_a_rejected_quiet_batch_covers_its_files_a_later_file_runs_once_and_a_retry_runs_it_on_its_files(
+        app_env, aml, quiet_rule, monkeypatch):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    with monkeypatch.context() as refusing:  # stands for a check that refuses the batch (none does today)
+        refusing.setattr(Batch, "problem", lambda self, manifest, columns: "part-2.csv: refused by a check")
+        [rejected] = fire_due(services_at(WINDOW + 1))
+
+    assert (rejected.outcome.value, rejected.reason, aml.received) == ("rejected", "part-2.csv: refused by a check", [])
+    assert (record_of(rejected.key)["state"], record_of(rejected.key)["reason"]) == (
+        "rejected", "part-2.csv: refused by a check")
+    assert recorded_files(rejected.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == []  # its files are covered: no tick answers duplicate forever
+    in_a_later_second()
+    arrive(container, "part-3.csv")
+    the_next_batch_runs_alone_on("part-3.csv")
+    assert len(aml.accepted) == 1
+
+    code, retried = call("http_retry_run", body={"record": f"rules/daily/{rejected.key}.json"})
+
+    assert (code, retried.get("outcome")) == (201, "submitted") and run_folders(aml) == [FOLDER, FOLDER]
+    assert recorded_files(rejected.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 2
+
+
+def test_a_disabled_quiet_rules_batch_is_skipped_with_its_files_listed_and_the_next_batch_after_re_enabling_runs(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, enabled=False)
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+
+    [skipped] = fire_due(services_at(WINDOW + 1))
+
+    assert (skipped.outcome.value, record_of(skipped.key)["state"], aml.received) == ("skipped", "skipped", [])
+    assert record_of(skipped.key)["reason"] == skipped.reason
+    assert recorded_files(skipped.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert fire_due(services_at(WINDOW + 1)) == []
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})  # enabled again
+    in_a_later_second()
+    arrive(container, "part-3.csv")
+    the_next_batch_runs_alone_on("part-3.csv")
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 1
+
+
+def test_a_quiet_batch_failed_for_good_is_listed_and_retried_by_post_api_runs_retry_once_on_its_recorded_files(
+        app_env, aml, quiet_rule, capsys):
+    container = app_env["WATCH_CONTAINER"]
+    arrive(container, "part-1.csv", "part-2.csv")
+    aml.inject(Respond(400, code="UserError", message="bad parameter"))
+    [failed] = fire_due(services_at(WINDOW + 1))
+    assert (failed.outcome.value, failed.retryable, len(aml.received), aml.accepted) == ("failed", False, 1, [])
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.received) == 1
+    in_a_later_second()
+    arrive(container, "part-3.csv")  # after the failure: the folder's next batch, not the retry's
+    record = f"rules/daily/{failed.key}.json"
+
+    [listed] = call("http_list_runs", "GET", params={"rule": "daily"})[1]["runs"]
+    assert (listed["record"], listed["state"], listed["error"]["code"]) == (record, "failed", "UserError")
+    assert main(["runs", "--rule", "daily", "--json"]) == 0
+    assert [run["record"] for run in json.loads(capsys.readouterr().out)] == [record]
+    code, retried = call("http_retry_run", body={"record": record})
+
+    assert (code, retried.get("outcome"), retried.get("files")) == (201, "submitted", 2) and len(aml.accepted) == 1
+    assert recorded_files(failed.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert run_folders(aml) == [FOLDER]
+    the_next_batch_runs_alone_on("part-3.csv")
+    assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 2
+
+
+def test_explain_on_a_file_of_a_limited_quiet_rule_says_whether_its_batch_would_wait_for_a_slot(
+        app_env, aml, tmp_path, monkeypatch):
+    container = app_env["WATCH_CONTAINER"]
+    running, waiting = one_running_one_waiting(aml, tmp_path, monkeypatch, "part-1.csv")
+    arrive(container, "part-1.csv", folder=FOLDERS[2])
+
+    [shown] = call("http_explain", body={"blob": FOLDERS[2] + "part-1.csv"})[1]["rules"]
+
+    assert (shown["outcome"], shown["when_it_fires"]) == ("collected into the open batch", "would wait")
+    assert shown["max_active_runs"] == {
+        "limit": 1, "policy": "queue", "active": [f"rules/daily/{running.key}.json"],
+        "waiting": [f"rules/daily/{waiting.key}.json"], "free": False,
+        "describes": "at most 1 active run; more triggers queue"}
+    _end(aml, 0)
+    _end(aml, 1)
+    [free] = call("http_explain", body={"blob": FOLDERS[2] + "part-1.csv"})[1]["rules"]
+    assert (free["when_it_fires"], free["max_active_runs"]["active"], free["max_active_runs"]["free"]) == (
+        "would submit", [], True)
+    assert len(aml.accepted) == 2

@@ -186,14 +186,13 @@ def rerun(services: Services, owner: str, subject: dict[str, Any], deadline: flo
 
 def _quiet_rerun(services: Services, owner: str, subject: dict[str, Any],
                  deadline: float | None) -> Callable[[], Decision]:
-    """A quiet batch's run again (its turn at the gate, or a retry), on the files its record lists: only a batch
-    of a rule with ``max_active_runs`` keeps them from its claim on (any other is run again by its folder's tick)."""
+    """A quiet batch's run again (its turn at the gate, or a retry), on the files its record lists from its claim
+    on: its folder's state already moved past them once it was final, so no tick runs them again."""
     rule = find_rule(services, owner)
     if rule.quiet_window is None:
         raise Conflict(f"rule {owner!r} has no quiet_window any more: its batch is not run again")
     request = recorded(rule, subject, services)
     if request is None:
-        raise Conflict("this quiet batch's record lists no files (its rule had no max_active_runs): its folder's "
-                       "next tick runs it again")
+        raise Conflict("this quiet batch's record lists no files: it cannot be run again")
     until = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
     return lambda: execute(request, services, until)

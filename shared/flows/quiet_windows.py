@@ -37,10 +37,6 @@ from shared.rules.quiet_windows import (
 from shared.rules.run_requests import BlobVersion, RunRequest
 from shared.rules.targets import redact_url
 
-SETTLED = {Outcome.SUBMITTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.REJECTED}
-"""Outcomes after which the batch's record is settled: its folder's state then covers its entries, so they leave
-the open batch."""
-
 
 def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:
     """Add ``version`` to its folder's open batch, once: a redelivery (even after the batch ran) adds nothing."""
@@ -112,7 +108,7 @@ def fire_due(services: Services) -> list[Decision]:
 
 def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> Decision:
     """The batch's one run through the exactly-once protocol, then its folder's state advanced past the entries
-    its settled record lists (one conditional swap): until then the same key comes back. Under
+    its record lists once final (one conditional swap; ``batched_files``): until then the same key comes back. Under
     ``max_active_runs`` a batch already recorded (waiting, or cut short after its turn came) runs on the files its
     record lists, not on files that arrived since (those open the next batch once it is settled)."""
     container = services.config.watch_container
@@ -120,9 +116,7 @@ def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> D
     if rule.limit is not None:  # one read per due batch of a limited rule, never per file
         found = services.ledger.read(request.record_name)
         request = (recorded(rule, found[0].get("subject") or {}, services) if found else None) or request
-    decision = execute(request, services, deadline)
-    if decision.outcome not in SETTLED:
-        return decision
+    decision = execute(request, services, deadline)  # returned, not raised: settled, waiting or failed for good
     found = services.ledger.read(request.record_name)
     files = batched_files(found[0] if found else {})
     covered = [entry for entry in batch.entries if (entry.blob, entry.etag) in files]

@@ -16,7 +16,7 @@ from shared.flows.run_gates import read_gate
 from shared.rules.batches import marker_folder
 from shared.rules.config_model import Rule, RunSpec
 from shared.rules.errors import InvalidInput
-from shared.rules.keys import iso
+from shared.rules.keys import iso, rule_namespace
 from shared.rules.matching import split_rules
 from shared.rules.redaction import MASK, looks_secret, secret_name
 from shared.rules.run_limits import RunLimit
@@ -87,11 +87,15 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
 
 
 def _explain_quiet(rule: Rule, version: BlobVersion, services: Services) -> dict[str, Any]:
-    """A quiet-window rule's batch state for the blob's folder: the files in its open batch and when it fires."""
+    """A quiet-window rule's batch state for the blob's folder: the files in its open batch and when it fires;
+    under ``max_active_runs``, whether its batch would start or wait for a slot if it fired now (its gate)."""
     assert rule.quiet_window is not None, "a quiet-window rule"
     folder = marker_folder(version.name)
     batch = next((batch for batch in rule_batches(rule, services) if batch.folder == folder), None)
     state: dict[str, Any] = {"folder": folder, "window_seconds": rule.quiet_window.seconds}
+    if rule.limit is not None:
+        gate = _limit(services, rule_namespace(rule.name), rule.limit)
+        state |= {"max_active_runs": gate, "when_it_fires": "would submit" if gate["free"] else "would wait"}
     if batch is None:
         return {"rule": rule.name, "matches": True, "outcome": "would join a new batch for its folder", **state}
     files = [{"blob": entry.blob, "etag": entry.etag, "arrived": iso(entry.arrived)} for entry in batch.entries]

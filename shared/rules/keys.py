@@ -97,7 +97,12 @@ def open_runs_query(owner: str = "") -> str:
     return f"\"{OWNER_TAG}\"='{owner}' AND {expression}" if owner else expression
 
 
+KEY = re.compile(r"(?:quiet-)?[0-9a-f]{64}")
+"""A record's key as this app writes it: a blob version's, an occurrence's or a manual run's hash, a quiet batch's
+with its ``quiet-`` prefix. What a record name (a retry's), or a run's ``trigger_key`` tag, must be."""
+
+
 RECORD_PREFIXES = tuple(namespace("") for namespace in (rule_namespace, schedule_namespace, manual_namespace))
 """The records runs lists and retry reopens: every run's own record (a data claim is not a run)."""
 RECORD_NAME = re.compile("(?:" + "|".join(re.escape(prefix) for prefix in RECORD_PREFIXES) + ")"
-                         + r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}/[0-9a-f]{64}\.json")
+                         + r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}/" + KEY.pattern + r"\.json")

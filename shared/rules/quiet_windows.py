@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote
 from shared.rules.batches import Batch, marker_folder
 from shared.rules.config_model import Rule
 from shared.rules.keys import blob_version_key, iso, parse_iso, quiet_folder_key, rule_namespace
+from shared.rules.ledger_record import SETTLED, RunState
 from shared.rules.payloads import TRIGGERED_BY
 from shared.rules.run_requests import BlobVersion, RunRequest
 
@@ -34,6 +35,8 @@ FOLDERS_PREFIX = "quiet-folders/"
 """Where folder states live: outside QUIET_PREFIX, so the lifecycle rule never deletes a cut-off."""
 LISTING_PREFIX = "quiet"
 """What both prefixes start with: one listing holds every rule's entries and folder states (a request per 5,000)."""
+FINAL_STATES = frozenset(state.value for state in SETTLED)
+"""A record's states after which its batch's files are covered (and a failure for good: ``batched_files``)."""
 ENTRY_RETENTION_DAYS = 7
 """Days after which the lifecycle rule deletes an entry (``daysAfterModificationGreaterThan`` in infra)."""
 COLLECT_HORIZON = timedelta(days=ENTRY_RETENTION_DAYS - 1)
@@ -173,18 +176,19 @@ def batch_key(oldest: str) -> str:
 
 
 def quiet_request(rule: Rule, batch: OpenBatch, container: str, oldest_url: str) -> RunRequest:
-    """The one run of a quiet batch: on its folder (the folder of ``oldest_url``, its oldest file's URL), its
-    record listing the file versions it covers. Under ``max_active_runs`` the subject lists them too, from the
-    claim on: a batch that waits for a slot is started later on exactly these files (``recorded_request``)."""
+    """The one run of a quiet batch: on its folder (the folder of ``oldest_url``, its oldest file's URL). Its
+    subject lists the file versions it covers from the claim on, whatever the record then settles as: the files
+    its folder's state moves past (``batched_files``), and what a waiting batch's turn or a retry runs on
+    (``recorded_request``)."""
     files = [{"blob": entry.blob, "etag": entry.etag} for entry in batch.entries]
     subject = {"kind": "quiet-batch", "rule": rule.name, "container": container, "folder": batch.folder,
-               "oldest": batch.oldest.name, "fires_at": iso(batch.fires_at)}
-    return _batch_request(rule, {**subject, "files": files} if rule.limit else subject, files, oldest_url)
+               "oldest": batch.oldest.name, "fires_at": iso(batch.fires_at), "files": files}
+    return _batch_request(rule, subject, files, oldest_url)
 
 
 def recorded_request(rule: Rule, subject: Mapping[str, Any], oldest_url: str) -> RunRequest | None:
-    """The run of the quiet batch a record's ``subject`` names, on the files it listed when first claimed (None:
-    it lists none, as a batch of a rule without ``max_active_runs`` does)."""
+    """The run of the quiet batch a record's ``subject`` names, on the files it listed when claimed (None: it
+    lists none)."""
     files = subject.get("files")
     if not isinstance(files, list) or not files:
         return None
@@ -200,7 +204,8 @@ def recorded_oldest(subject: Mapping[str, Any]) -> str | None:
 
 def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str, str]], oldest_url: str) -> RunRequest:
     """A quiet batch's request from its subject and files (oldest first): what a tick and a waiting batch's
-    turn both build, so the key, tags and record are the same whichever starts it."""
+    turn both build, so the key, tags and record are the same whichever starts it. A run's record keeps its
+    folder, as a ``_SUCCESS`` marker's does: its files are in its subject already."""
     key = batch_key(str(subject["oldest"]))
     container, folder = str(subject["container"]), str(subject["folder"])
     data = BlobVersion(container=container, name=files[0]["blob"], url=oldest_url, etag=files[0]["etag"], size=0,
@@ -211,13 +216,16 @@ def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str,
         tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule.name, "trigger_folder": f"{container}/{folder}",
               "trigger_key": key},
         about={"rule": rule.name, "folder": folder, "files": len(files), "key": key},
-        record={"batch": {"folder": folder, "files": files}}, disabled=not rule.enabled, limit=rule.limit)
+        record={"batch": {"folder": folder}}, disabled=not rule.enabled, limit=rule.limit)
 
 
-def batched_files(record: Mapping[str, object]) -> set[tuple[str, str]]:
-    """The (blob, etag) pairs a settled quiet batch's record lists: the entries its folder's state then covers. A
-    submitted run's record lists them; one superseded while it waited for a slot (``max_active_runs``, latest)
-    lists them in its subject; a waiting one covers none yet (its folder advances once it is started)."""
-    listed = record.get("batch") or (record.get("subject") if record.get("superseded") else None)
-    files = listed.get("files", []) if isinstance(listed, dict) else []
-    return {(str(item["blob"]), str(item["etag"])) for item in files if isinstance(item, dict)}
+def batched_files(record: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The (blob, etag) pairs a quiet batch's record covers once final, as a blob's record covers its version:
+    the files its subject lists, whether it was submitted, skipped (a disabled rule, superseded), rejected or
+    failed for good; a retry runs it again on them, and a later file opens the folder's next batch. A waiting
+    one (or one failed for now) covers none yet: its folder advances once it is started."""
+    final = record.get("state") in FINAL_STATES or (
+        record.get("state") == RunState.FAILED.value and not record.get("retryable"))
+    subject = record.get("subject")
+    files = subject.get("files") if final and isinstance(subject, dict) else None
+    return {(str(item["blob"]), str(item["etag"])) for item in files or () if isinstance(item, dict)}

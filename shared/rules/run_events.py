@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from shared.rules.errors import InvalidInput
-from shared.rules.keys import manual_namespace, rule_namespace, schedule_namespace
+from shared.rules.keys import KEY, manual_namespace, rule_namespace, schedule_namespace
 from shared.rules.payloads import TRIGGERED_BY
 from shared.rules.run_status import RunOutcome, moment, observed, run_status
 
@@ -22,8 +22,6 @@ RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
 RUN_COMPLETED = "Microsoft.MachineLearningServices.RunCompleted"
 RUN_EVENT_TYPES = (RUN_STATUS_CHANGED, RUN_COMPLETED)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
-_KEY = re.compile(r"(?:quiet-)?[0-9a-f]{64}")
-"""A key this app writes: a version's, an occurrence's or a manual run's hash; a quiet batch's with its prefix."""
 
 
 class MalformedEventError(InvalidInput):
@@ -112,7 +110,7 @@ def record_for(labels: Mapping[str, str]) -> RecordRef | str:
     if labels.get("triggered_by") != TRIGGERED_BY:
         return "the run carries no triggered_by tag of this app: not started by it"
     key = labels.get("trigger_key", "")
-    if not _KEY.fullmatch(key):
+    if not KEY.fullmatch(key):
         return "the run's trigger_key tag is not a key this app writes"
     schedule, rule, manual = labels.get("trigger_schedule"), labels.get("trigger_rule"), labels.get("trigger_manual")
     name = schedule or rule or ""
