@@ -12,10 +12,11 @@ import jsonschema
 import pytest
 
 from shared.rules import recurrence, targets
+from shared.rules.batch_options import MARKER_KEYS
 from shared.rules.config_loader import load_config
 from shared.rules.config_model import JOB_OUTPUT_TYPES, AppConfig
 from shared.rules.problems import ConfigError
-from shared.rules.rule_parser import DATA_PATH_KEYS, MARKER_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
+from shared.rules.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
 from shared.rules.rules_file import TOP_LEVEL_KEYS
 from shared.rules.schedule_parser import SCHEDULE_KEYS
 from tests.support.harness import PROJECT_ROOT

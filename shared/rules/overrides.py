@@ -6,8 +6,9 @@ import dataclasses
 from typing import Any
 
 from shared.rules.config_model import RunSpec
+from shared.rules.fields import matching
 from shared.rules.problems import Problems
-from shared.rules.rule_parser import EXPERIMENT_NAME, check_fields_fit_the_target, matching, parse_parameters
+from shared.rules.rule_parser import EXPERIMENT_NAME, check_fields_fit_the_target, parse_parameters
 
 
 def override_run(run: RunSpec, *, experiment: Any = None, parameters: Any = None) -> RunSpec:

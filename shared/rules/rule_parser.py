@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.rules import settings
+from shared.rules.batch_options import BATCH_KEYS, LIMIT_KEYS, marker_option, quiet_window_option, run_limit
 from shared.rules.config_model import (
     DEFAULT_RUN_SOURCE,
     DEFAULT_SUFFIX,
@@ -18,26 +19,18 @@ from shared.rules.config_model import (
     BlobFilter,
     DataPathBinding,
     JobOutput,
-    Marker,
-    QuietWindow,
     Rule,
     RunSpec,
 )
+from shared.rules.fields import flag, matching, unknown_keys
 from shared.rules.problems import Problems
-from shared.rules.run_limits import POLICIES, QUEUE, RunLimit
 from shared.rules.targets import Target, TargetError, parse_target
 
 RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
     "continue_on_step_failure", "run_source", "outputs",
 }
-BATCH_KEYS = {"marker", "quiet_window"}
-LIMIT_KEYS = {"max_active_runs", "max_active_runs_policy"}
 RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | BATCH_KEYS | LIMIT_KEYS
-MARKER_KEYS = {"file", "manifest"}
-MAX_QUIET_SECONDS = 86_400
-"""The longest quiet window: a day (a folder quiet for longer is better served by a marker or a schedule)."""
-MARKER_FILE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
 _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
@@ -92,47 +85,13 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
         watch = blob_filter(rule, problems)
         run = run_spec(rule, problems, env, allow_local)
         enabled = flag(rule, "enabled", True, problems)
-        marker = _marker(rule.get("marker"), run, problems.at("marker"))
-        quiet_window = _quiet_window(rule, run, problems.at("quiet_window"))
+        marker = marker_option(rule.get("marker"), run, problems.at("marker"))
+        quiet_window = quiet_window_option(rule, run, problems.at("quiet_window"))
         limit = run_limit(rule, problems)
         return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, marker=marker,
                                              quiet_window=quiet_window, limit=limit)
 
     return RULE.parsed(raw, problems, build)
-
-
-def unknown_keys(raw: dict[str, Any], known: set[str], what: str, problems: Problems) -> None:
-    for key in sorted(set(raw) - known):
-        problems.at(key).add(raw[key], f"a known {what} key ({', '.join(sorted(known))})")
-
-
-def matching(value: Any, pattern: re.Pattern[str], problems: Problems, expected: str) -> str:
-    """``value`` when it is text ``pattern`` matches whole; else '' after reporting it."""
-    if isinstance(value, str) and pattern.fullmatch(value):
-        return value
-    problems.add(value, expected)
-    return ""
-
-
-def flag(raw: dict[str, Any], key: str, default: bool, problems: Problems) -> bool:
-    return settings.parse_flag(raw.get(key), key, default, problems.report)
-
-
-def run_limit(raw: dict[str, Any], problems: Problems) -> RunLimit | None:
-    """A rule's or schedule's ``max_active_runs`` (absent: no limit) and ``max_active_runs_policy``."""
-    most = raw.get("max_active_runs")
-    policy = raw.get("max_active_runs_policy", QUEUE)
-    if policy not in POLICIES:
-        problems.at("max_active_runs_policy").add(
-            policy, "queue (waiting triggers start in order as runs end) or latest (only the newest waiting one)")
-    if most is None:
-        if "max_active_runs_policy" in raw:
-            problems.at("max_active_runs_policy").add(policy, "only with max_active_runs")
-        return None
-    if not isinstance(most, int) or isinstance(most, bool) or most < 1:
-        problems.at("max_active_runs").add(most, "a positive whole number: how many of its runs may be active at once")
-        return None
-    return RunLimit(most, policy if policy in POLICIES else QUEUE)
 
 
 def blob_filter(raw: dict[str, Any], problems: Problems) -> BlobFilter:
@@ -291,36 +250,3 @@ def _data_path(raw: Any, problems: Problems) -> DataPathBinding | None:
         problems.at("relative_path").add(raw["relative_path"], " or ".join(RELATIVE_PATHS))
         valid = False
     return DataPathBinding(raw["parameter"], raw.get("datastore"), raw.get("relative_path", "path")) if valid else None
-
-
-def _marker(raw: Any, run: RunSpec | None, problems: Problems) -> Marker | None:
-    """A rule's marker: the blob whose new versions alone start its runs, one run per folder it completes."""
-    if raw is None:
-        return None
-    expected = '{"file": "_SUCCESS"} or {"file": "manifest.json", "manifest": true}'
-    if not isinstance(raw, dict):
-        problems.add(raw, expected)
-        return None
-    unknown_keys(raw, MARKER_KEYS, "marker", problems)
-    file = matching(raw.get("file"), MARKER_FILE, problems.at("file"),
-                    "a file name without folders, such as '_SUCCESS' or 'manifest.json'")
-    manifest = flag(raw, "manifest", False, problems)
-    if run is not None and run.data_path is not None and run.data_path.relative_path != "path" and not manifest:
-        problems.at("file").add(file, "a marker rule passes its folder: data_path.relative_path must be 'path'")
-    return Marker(file=file, manifest=manifest)
-
-
-def _quiet_window(rule: dict[str, Any], run: RunSpec | None, problems: Problems) -> QuietWindow | None:
-    """A rule's quiet window: one run on a folder once it has had no new file for ``seconds``."""
-    raw = rule.get("quiet_window")
-    if raw is None:
-        return None
-    seconds = raw.get("seconds") if isinstance(raw, dict) and set(raw) == {"seconds"} else None
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_QUIET_SECONDS:
-        problems.add(raw, f'{{"seconds": N}}, N a whole number of seconds from 1 to {MAX_QUIET_SECONDS:,}')
-        return None
-    if rule.get("marker") is not None:
-        problems.add(raw, "either marker or quiet_window: a marker already says when a folder is complete")
-    if run is not None and run.data_path is not None and run.data_path.relative_path != "path":
-        problems.add(raw, "a quiet-window rule passes its folder: data_path.relative_path must be 'path'")
-    return QuietWindow(seconds)

@@ -8,21 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.rules import settings
+from shared.rules.batch_options import LIMIT_KEYS, run_limit
 from shared.rules.blob_names import blob_name_problem
 from shared.rules.config_model import DataSource, Schedule
+from shared.rules.fields import flag, unknown_keys
 from shared.rules.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.rules.problems import Problems
 from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
-from shared.rules.rule_parser import (
-    LIMIT_KEYS,
-    RUN_KEYS,
-    ItemKind,
-    blob_filter,
-    flag,
-    run_limit,
-    run_spec,
-    unknown_keys,
-)
+from shared.rules.rule_parser import RUN_KEYS, ItemKind, blob_filter, run_spec
 
 SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | RUN_KEYS | LIMIT_KEYS
 SCHEDULE = ItemKind("schedule", SCHEDULE_KEYS, "name, cron or recurrence, target, experiment, ...",
