@@ -19,6 +19,7 @@ from shared.flows.run_outcomes import poll_open_runs
 from shared.operations.explain import explain
 from shared.operations.records import list_runs
 from shared.rules.decisions import Decision
+from shared.rules.errors import TriggerError
 from shared.rules.problems import ConfigError
 from shared.rules.run_limits import Gate, RunLimit, Waiting, admit
 from tests.support.harness import ledger_record, upload
@@ -320,3 +321,22 @@ def test_a_run_refused_for_good_frees_its_slot_for_the_next_trigger(app_env, aml
 
     assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["failed", "submitted"]
     assert _triggered(aml) == ["incoming/b.csv"]
+
+
+def test_a_schedule_occurrence_left_failed_for_now_is_started_once_by_the_fallback_and_frees_its_slot_after(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY, max_active_runs=1)])
+    aml.always = Respond(503)  # every attempt of the first occurrence, until its timer's retries are used up
+    with pytest.raises(TriggerError):
+        fire_at("daily", 0)
+    aml.always = None
+    assert fire_at("daily", 1).outcome.value == "waiting"  # the failed occurrence still holds the one slot
+    assert aml.accepted == []
+
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # nothing in flight: no event will come
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # a second tick starts nothing more
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == ["2026-11-02T02:00:00Z"]
+    _end(aml, 0)
+
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
+        "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]

@@ -257,7 +257,11 @@ def _turn_over(services: Services, ref: RecordRef) -> None:
 def _free_ended_slots(services: Services, namespace: str, indexed: set[str]) -> None:
     """Free the slots of runs that ended while their slot stayed held (a crash between the write that ended the run
     and ``_turn_over``): only holders the open-runs index does not name are read, so a healthy gate costs its one
-    read; a holder whose record is still claimed, or submitted and open, keeps its slot."""
+    read; a holder whose record is still claimed, or submitted and open, keeps its slot. A holder left failed for
+    now (its own retries used up: a schedule's timer gives up after 5, and no sweep covers schedules) would hold its
+    slot forever with nothing in flight to free it: it is run again, as a waiting trigger's turn is (its claim makes
+    that once), and one that can never start frees its slot."""
+    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
     for holder in read_gate(services, namespace).active:
         if holder in indexed:
             continue
@@ -266,6 +270,14 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str]) -> 
         outcome = None if record is None else record.outcome
         if record is None or (record.state == RunState.SUBMITTED.value and outcome is not None and outcome.terminal):
             free_slot(services, namespace, holder)
+        elif record.state == RunState.FAILED.value and record.retryable:
+            try:
+                rerun(services, holder.split("/")[1], dict(record.subject or {}), deadline)()
+            except TriggerError as error:
+                log_event(logging.WARNING, problem=f"a slot holder left failed for now could not start: {error}",
+                          record=holder)
+                if not error.retryable:
+                    free_slot(services, namespace, holder)
 
 
 def _release_data(services: Services, schedule: str, record: LedgerRecord, run_id: str, ended: RunOutcome) -> None:
