@@ -149,13 +149,18 @@ def test_a_failed_or_canceled_run_releases_its_only_if_new_data_data_for_the_nex
         "incoming/a.csv", "incoming/a.csv"]
 
 
-def test_a_completed_run_keeps_its_only_if_new_data_data_used(app_env, aml, tmp_path, monkeypatch):
+def _completed_only_if_new_data_run(app_env, aml, tmp_path, monkeypatch) -> None:
+    """A daily only_if_new_data schedule's first run, on incoming/a.csv, completed and its event delivered."""
     write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
                                                   only_if_new_data=True)])
     upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
     first = fire_at("daily", 0)
     aml.set_status(first.run_id, "Completed")
     deliver_event(aml.run_event(first.run_id))
+
+
+def test_a_completed_run_keeps_its_only_if_new_data_data_used(app_env, aml, tmp_path, monkeypatch):
+    _completed_only_if_new_data_run(app_env, aml, tmp_path, monkeypatch)
 
     second = fire_at("daily", 1)
 
@@ -177,12 +182,7 @@ def test_a_run_canceled_by_the_stand_ins_admin_call_is_found_canceled_by_the_fal
 
 def test_a_completed_only_if_new_data_run_leaves_no_record_open_for_the_fallback_to_ask_about(
         app_env, aml, tmp_path, monkeypatch, caplog):
-    write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
-                                                  only_if_new_data=True)])
-    upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
-    first = fire_at("daily", 0)
-    aml.set_status(first.run_id, "Completed")
-    deliver_event(aml.run_event(first.run_id))
+    _completed_only_if_new_data_run(app_env, aml, tmp_path, monkeypatch)
     caplog.set_level(logging.INFO, logger="aml_trigger")
     caplog.clear()
     aml.received.clear()
