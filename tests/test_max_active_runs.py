@@ -7,18 +7,22 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from localdev.aml_standin import Respond
 from localdev.host import deliver_event
+from shared.clients.ledger import Ledger
 from shared.clients.services import build_services
 from shared.flows import run_outcomes
 from shared.flows.blob_runs import process_blob
 from shared.flows.run_outcomes import poll_open_runs
+from shared.flows.sweep import CLOCK_MARGIN
 from shared.operations.explain import explain
 from shared.operations.records import list_runs
 from shared.rules.decisions import Decision
+from shared.rules.errors import TriggerError
 from shared.rules.problems import ConfigError
 from shared.rules.run_limits import Gate, RunLimit, Waiting, admit
 from tests.support.harness import ledger_record, upload
@@ -320,3 +324,49 @@ def test_a_run_refused_for_good_frees_its_slot_for_the_next_trigger(app_env, aml
 
     assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["failed", "submitted"]
     assert _triggered(aml) == ["incoming/b.csv"]
+
+
+def test_a_schedule_occurrence_left_failed_for_now_is_started_once_by_the_fallback_and_frees_its_slot_after(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY, max_active_runs=1)])
+    aml.always = Respond(503)  # every attempt of the first occurrence, until its timer's retries are used up
+    with pytest.raises(TriggerError):
+        fire_at("daily", 0)
+    aml.always = None
+    assert fire_at("daily", 1).outcome.value == "waiting"  # the failed occurrence still holds the one slot
+    assert aml.accepted == []
+
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # nothing in flight: no event will come
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # a second tick starts nothing more
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == ["2026-11-02T02:00:00Z"]
+    _end(aml, 0)
+
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
+        "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
+
+
+def test_a_schedule_occurrence_killed_between_its_slot_and_its_post_is_started_once_by_the_fallback_after_expiry(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY, max_active_runs=1)])
+    crashed = build_services(os.environ)
+    crashed.ledger = Ledger(crashed.ledger.container, claim_expiry=0)  # an owner dying with an instantly stale claim
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(crashed.submitter, "submit", killed)
+    with pytest.raises(SystemExit):  # the slot is taken, the record still claimed: no timer retry follows a kill
+        fire_at("daily", 0, services=crashed)
+    assert fire_at("daily", 1).outcome.value == "waiting"
+    fallback = build_services(os.environ)
+    poll_open_runs(fallback, budget=60, max_runs=10)  # within this machine's clock margin: judged live still
+    assert aml.accepted == []
+    fallback.now = lambda: datetime.now(UTC) + timedelta(seconds=CLOCK_MARGIN + 1)
+
+    poll_open_runs(fallback, budget=60, max_runs=10)
+    poll_open_runs(fallback, budget=60, max_runs=10)
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == ["2026-11-02T02:00:00Z"]
+    _end(aml, 0)
+
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
+        "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]

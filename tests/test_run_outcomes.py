@@ -149,13 +149,18 @@ def test_a_failed_or_canceled_run_releases_its_only_if_new_data_data_for_the_nex
         "incoming/a.csv", "incoming/a.csv"]
 
 
-def test_a_completed_run_keeps_its_only_if_new_data_data_used(app_env, aml, tmp_path, monkeypatch):
+def _completed_only_if_new_data_run(app_env, aml, tmp_path, monkeypatch) -> None:
+    """A daily only_if_new_data schedule's first run, on incoming/a.csv, completed and its event delivered."""
     write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
                                                   only_if_new_data=True)])
     upload(app_env["WATCH_CONTAINER"], "incoming/a.csv", SAMPLE_CSV)
     first = fire_at("daily", 0)
     aml.set_status(first.run_id, "Completed")
     deliver_event(aml.run_event(first.run_id))
+
+
+def test_a_completed_run_keeps_its_only_if_new_data_data_used(app_env, aml, tmp_path, monkeypatch):
+    _completed_only_if_new_data_run(app_env, aml, tmp_path, monkeypatch)
 
     second = fire_at("daily", 1)
 
@@ -173,3 +178,19 @@ def test_a_run_canceled_by_the_stand_ins_admin_call_is_found_canceled_by_the_fal
     assert report["ended"] == 1
     outcome = ledger_record("default", app_env["WATCH_CONTAINER"], "a.csv", etags["a.csv"])["run"]
     assert (outcome["status"], outcome["azure_status"]) == ("canceled", "Canceled")
+
+
+def test_a_completed_only_if_new_data_run_leaves_no_record_open_for_the_fallback_to_ask_about(
+        app_env, aml, tmp_path, monkeypatch, caplog):
+    _completed_only_if_new_data_run(app_env, aml, tmp_path, monkeypatch)
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    caplog.clear()
+    aml.received.clear()
+
+    report = poll_open_runs(process_services(), budget=60, max_runs=10)
+
+    # the data's own claim names the run too, but it is not a run: only the occurrence's record was ever open
+    assert process_services().ledger.active_runs() == []
+    assert report == {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
+    assert aml.received == []
+    assert not [line for line in decision_lines(caplog) if "problem" in line]

@@ -20,11 +20,13 @@ from shared.clients.aml_client import SubmitError
 from shared.clients.services import Services
 from shared.flows.manual_runs import rerun
 from shared.flows.run_gates import drop_waiting, free_slot, read_gate
+from shared.flows.sweep import CLOCK_MARGIN
 from shared.rules.config_model import AppConfig, Rule, RunSpec, Schedule
 from shared.rules.decisions import Decision, Outcome, log_decision, log_event
 from shared.rules.errors import TriggerError, Unavailable
 from shared.rules.keys import (
     blob_version_key,
+    parse_iso,
     record_name,
     rule_namespace,
     schedule_data_namespace,
@@ -257,7 +259,12 @@ def _turn_over(services: Services, ref: RecordRef) -> None:
 def _free_ended_slots(services: Services, namespace: str, indexed: set[str]) -> None:
     """Free the slots of runs that ended while their slot stayed held (a crash between the write that ended the run
     and ``_turn_over``): only holders the open-runs index does not name are read, so a healthy gate costs its one
-    read; a holder whose record is still claimed, or submitted and open, keeps its slot."""
+    read; a holder whose record is claimed within its expiry, or submitted and open, keeps its slot. A holder left
+    failed for now (its own retries used up: a schedule's timer gives up after 5) or claimed past its expiry (its
+    owner killed: no retry follows), with no sweep covering schedules, would hold its slot forever with nothing in
+    flight to free it: it is run again, as a waiting trigger's turn is (its claim makes that once, an abandoned one
+    looked up in Azure ML first), and one that can never start frees its slot."""
+    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
     for holder in read_gate(services, namespace).active:
         if holder in indexed:
             continue
@@ -266,6 +273,22 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str]) -> 
         outcome = None if record is None else record.outcome
         if record is None or (record.state == RunState.SUBMITTED.value and outcome is not None and outcome.terminal):
             free_slot(services, namespace, holder)
+        elif _needs_work(services, record):
+            try:
+                rerun(services, holder.split("/")[1], dict(record.subject or {}), deadline)()
+            except TriggerError as error:
+                log_event(logging.WARNING, problem=f"a slot holder left failed for now could not start: {error}",
+                          record=holder)
+                if not error.retryable:
+                    free_slot(services, namespace, holder)
+
+
+def _needs_work(services: Services, record: LedgerRecord) -> bool:
+    """Failed for now, or claimed past its own expiry by this machine's clock (less a margin for the difference
+    from storage's, which the claim then judges by)."""
+    since = record.claimed_at or record.updated_at
+    age = 0.0 if since is None else (services.now() - parse_iso(since)).total_seconds()
+    return record.judged(age, services.config.claim_expiry, CLOCK_MARGIN).needs_work
 
 
 def _release_data(services: Services, schedule: str, record: LedgerRecord, run_id: str, ended: RunOutcome) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from shared.rules.keys import OPEN_TAG, OWNER_TAG, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
+from shared.rules.keys import OPEN_TAG, OWNER_TAG, RECORD_PREFIXES, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
 from shared.rules.redaction import masked
 from shared.rules.run_status import RunOutcome
 
@@ -163,11 +163,13 @@ class LedgerRecord:
         """The blob index tags written with the record, in the same request: its owner always, and while its run is
         submitted and not seen to end, the open tags (``shared.rules.keys.OPEN_TAG``). Every write sends the whole
         set, so a write that ends a run drops the open tags whether or not the service keeps tags on an overwrite
-        without them. A run id or time no tag may hold leaves the record untagged as open: events still land."""
+        without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
+        data claim names its run too but is not a run's record (no event or GET ever ends it): never open."""
         owner = {} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}
         since = self.claimed_at or self.first_claimed_at
         outcome = self.outcome
         if (self.state != RunState.SUBMITTED.value or (outcome is not None and outcome.terminal)
+                or not (self.namespace or "").startswith(RECORD_PREFIXES)
                 or not all(value and TAG_VALUE.fullmatch(value) for value in (self.run_id, since))):
             return owner
         return {**owner, OPEN_TAG: "1", SINCE_TAG: str(since), RUN_TAG: str(self.run_id)}
