@@ -5,6 +5,7 @@ concurrent triggers never take more slots than there are, and a waiting trigger 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from shared.rules.decisions import Decision
 from shared.rules.errors import TriggerError
 from shared.rules.problems import ConfigError
 from shared.rules.run_limits import Gate, RunLimit, Waiting, admit
+from tests.support.decisions import decision_lines
 from tests.support.harness import ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 from tests.test_rules_schema import load, schema_errors
@@ -370,3 +372,57 @@ def test_a_schedule_occurrence_killed_between_its_slot_and_its_post_is_started_o
 
     assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
         "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
+
+
+def test_a_trigger_waiting_when_max_active_runs_is_removed_is_started_once_by_the_fallbacks_tick(
+        app_env, aml, tmp_path, monkeypatch):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    for name in NAMES[:2]:
+        upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
+    assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["submitted", "waiting"]
+    _capped(tmp_path, monkeypatch)  # the limit is removed from the configuration
+    _end(aml, 0)  # no limit: the run's end looks at no gate
+
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+
+    assert _deliver("incoming/b.csv").outcome.value == "duplicate"
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert Gate.from_json(build_services(os.environ).ledger.read("gates/rules/capped.json")[0]).waiting == ()
+
+
+def test_a_schedule_occurrence_waiting_when_max_active_runs_is_removed_is_started_once_by_the_fallbacks_tick(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY, max_active_runs=1)])
+    assert [fire_at("daily", day).outcome.value for day in range(2)] == ["submitted", "waiting"]
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
+    _end(aml, 0)
+
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+
+    assert fire_at("daily", 1).outcome.value == "duplicate"
+    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
+        "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
+
+
+def test_a_trigger_waiting_at_a_rule_removed_from_the_configuration_is_left_waiting_and_logged_by_the_fallback(
+        app_env, aml, tmp_path, monkeypatch, caplog):
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    container = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES[:2]}
+    assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["submitted", "waiting"]
+    rules = {"rules": [{"name": "other", "prefix": "elsewhere/", "target": {"url": "%AML_PIPELINE_URL%"},
+                        "experiment": "other-runs"}]}
+    (tmp_path / "rules.json").write_text(json.dumps(rules))  # the limited rule is gone altogether
+    caplog.set_level(logging.WARNING, logger="aml_trigger")
+
+    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
+
+    waiting = _records(container, etags)["incoming/b.csv"]
+    assert waiting["state"] == "waiting"
+    [line] = [line for line in decision_lines(caplog) if "gate" in line]
+    assert (line["problem"], line["gate"], line["waiting"]) == (
+        "a gate's rule or schedule is not in the configuration: its waiting triggers are left as they are",
+        "gates/rules/capped.json", [f"{waiting['namespace']}/{waiting['key']}.json"])
+    assert _triggered(aml) == ["incoming/a.csv"]

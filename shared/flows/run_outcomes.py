@@ -34,7 +34,7 @@ from shared.rules.keys import (
 )
 from shared.rules.ledger_record import LedgerRecord, RunState
 from shared.rules.run_events import RecordRef, parse_run_event, record_for
-from shared.rules.run_limits import RunLimit
+from shared.rules.run_limits import GATE_PREFIX, RunLimit
 from shared.rules.run_reads import status_read
 from shared.rules.run_status import RunOutcome, RunStatus, merged, moment
 from shared.rules.targets import Target
@@ -152,6 +152,7 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
         if trigger.limit is not None:  # a start cut short by a crash or a failure for now: its turn again
             _free_ended_slots(services, _namespace(trigger), indexed)
             start_waiting(services, _namespace(trigger), trigger.limit)
+    _start_unlimited(services, {_namespace(trigger): trigger for trigger in triggers})
     log_event(logging.INFO, fallback="run status", **report)
     return report
 
@@ -182,27 +183,67 @@ def start_waiting(services: Services, namespace: str, limit: RunLimit) -> list[D
         record = gate.next_up(limit)
         if record is None:
             break
-        turn = services.ledger.update(record, lambda current: current.reopened(
-            _now(services), f"its turn: a slot is free (max_active_runs {limit.most})")
-            if current.state == RunState.WAITING.value else None)
-        after = None if turn is None else turn[1]
-        about = {"record": record}
-        if after is None or not (after.state == RunState.CLAIMED.value
-                                 or (after.state == RunState.FAILED.value and after.retryable)):
-            log_event(logging.WARNING, problem="a waiting trigger's record is not waiting any more; dropped from the "
-                      "gate", state=None if after is None else after.state, **about)
-            gate = drop_waiting(services, namespace, record)
-            continue
         try:
-            decisions.append(rerun(services, record.split("/")[1], dict(after.subject or {}), deadline)())
-        except TriggerError as error:
-            log_event(logging.WARNING, problem=f"a waiting trigger could not start: {error}", **about)
-            if error.retryable:
-                break  # left failed for now and waiting: the next run's end or the fallback's tick tries again
-            gate = drop_waiting(services, namespace, record)
-            continue
+            decision = _take_turn(services, namespace, record, f"a slot is free (max_active_runs {limit.most})",
+                                  deadline)
+        except TriggerError:
+            break  # left failed for now and waiting: the next run's end or the fallback's tick tries again
+        if decision is not None:
+            decisions.append(decision)
         gate = read_gate(services, namespace)
     return decisions
+
+
+def _start_unlimited(services: Services, triggers: Mapping[str, Rule | Schedule]) -> None:
+    """Gates whose rule or schedule has no limit any more (``max_active_runs`` removed): no run's end looks at them,
+    so their waiting triggers start here, each once (their claims), and leave the gate. One listing of the gates;
+    a gate of a rule or schedule no longer configured is left as it is, logged."""
+    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
+    for page in services.ledger.listing(GATE_PREFIX):
+        for blob in page:
+            namespace = str(blob.name).removeprefix(GATE_PREFIX).removesuffix(".json")
+            trigger = triggers.get(namespace)
+            if trigger is not None and trigger.limit is not None:
+                continue  # its own limit's turn, above
+            waiting = read_gate(services, namespace).waiting
+            if trigger is None:
+                if waiting:
+                    log_event(logging.WARNING, problem="a gate's rule or schedule is not in the configuration: "
+                              "its waiting triggers are left as they are", gate=blob.name,
+                              waiting=[entry.record for entry in waiting])
+                continue
+            for entry in waiting:
+                try:
+                    if _take_turn(services, namespace, entry.record, "max_active_runs was removed",
+                                  deadline) is not None:
+                        drop_waiting(services, namespace, entry.record)
+                except TriggerError:
+                    continue  # left failed for now and waiting: the next tick tries again
+
+
+def _take_turn(services: Services, namespace: str, record: str, why: str, deadline: float) -> Decision | None:
+    """Reopen the waiting ``record`` (a failure for now) and run it again as its own trigger would, so its claim,
+    its slot (``take_slot``: its turn) and its POST go through the one protocol: its decision. None: it was not
+    waiting any more or can never start, and is dropped from the gate (logged). TriggerError, retryable (logged):
+    it is left failed for now and waiting."""
+    turn = services.ledger.update(record, lambda current: current.reopened(_now(services), f"its turn: {why}")
+                                  if current.state == RunState.WAITING.value else None)
+    after = None if turn is None else turn[1]
+    about = {"record": record}
+    if after is None or not (after.state == RunState.CLAIMED.value
+                             or (after.state == RunState.FAILED.value and after.retryable)):
+        log_event(logging.WARNING, problem="a waiting trigger's record is not waiting any more; dropped from the "
+                  "gate", state=None if after is None else after.state, **about)
+        drop_waiting(services, namespace, record)
+        return None
+    try:
+        return rerun(services, record.split("/")[1], dict(after.subject or {}), deadline)()
+    except TriggerError as error:
+        log_event(logging.WARNING, problem=f"a waiting trigger could not start: {error}", **about)
+        if error.retryable:
+            raise
+        drop_waiting(services, namespace, record)
+        return None
 
 
 def record_ref(name: str) -> RecordRef | None:
