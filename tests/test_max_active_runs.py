@@ -62,6 +62,21 @@ def _end(aml, index: int, status: str = "Completed") -> None:
     deliver_event(aml.run_event(run.run_id))
 
 
+def _occurrences(aml) -> list[str]:
+    """The schedule occurrences the stand-in accepted runs for, in POST order."""
+    return [run.body["tags"]["trigger_occurrence"] for run in aml.accepted]
+
+
+def _ticks_start_the_holder_once_then_its_end_the_next(aml, fallback) -> None:
+    """Two fallback ticks start the occurrence holding the slot once (the second starts nothing more); its run's
+    end starts the occurrence waiting behind it."""
+    poll_open_runs(fallback, budget=60, max_runs=10)
+    poll_open_runs(fallback, budget=60, max_runs=10)
+    assert _occurrences(aml) == ["2026-11-02T02:00:00Z"]
+    _end(aml, 0)
+    assert _occurrences(aml) == ["2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
+
+
 def _end_and_crash(aml, monkeypatch) -> None:
     """The first run ends, and the process hearing of it is killed after the waiting trigger's record was reopened
     for its turn, before that trigger's run was started."""
@@ -208,7 +223,7 @@ def test_a_schedule_with_max_active_runs_1_waits_while_its_run_is_active(app_env
     assert [d.outcome.value for d in decisions] == ["submitted", "waiting"]
     assert len(aml.accepted) == 1
     _end(aml, 0)
-    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
+    assert _occurrences(aml) == [
         "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
 
 
@@ -338,13 +353,7 @@ def test_a_schedule_occurrence_left_failed_for_now_is_started_once_by_the_fallba
     assert fire_at("daily", 1).outcome.value == "waiting"  # the failed occurrence still holds the one slot
     assert aml.accepted == []
 
-    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # nothing in flight: no event will come
-    poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # a second tick starts nothing more
-    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == ["2026-11-02T02:00:00Z"]
-    _end(aml, 0)
-
-    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
-        "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
+    _ticks_start_the_holder_once_then_its_end_the_next(aml, build_services(os.environ))  # no event will come
 
 
 def test_a_schedule_occurrence_killed_between_its_slot_and_its_post_is_started_once_by_the_fallback_after_expiry(
@@ -365,13 +374,7 @@ def test_a_schedule_occurrence_killed_between_its_slot_and_its_post_is_started_o
     assert aml.accepted == []
     fallback.now = lambda: datetime.now(UTC) + timedelta(seconds=CLOCK_MARGIN + 1)
 
-    poll_open_runs(fallback, budget=60, max_runs=10)
-    poll_open_runs(fallback, budget=60, max_runs=10)
-    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == ["2026-11-02T02:00:00Z"]
-    _end(aml, 0)
-
-    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
-        "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
+    _ticks_start_the_holder_once_then_its_end_the_next(aml, fallback)
 
 
 def test_a_trigger_waiting_when_max_active_runs_is_removed_is_started_once_by_the_fallbacks_tick(
@@ -402,7 +405,7 @@ def test_a_schedule_occurrence_waiting_when_max_active_runs_is_removed_is_starte
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
 
     assert fire_at("daily", 1).outcome.value == "duplicate"
-    assert [run.body["tags"]["trigger_occurrence"] for run in aml.accepted] == [
+    assert _occurrences(aml) == [
         "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
 
 
