@@ -248,12 +248,12 @@ def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_
     deliver_blob(app_env["WATCH_CONTAINER"], "other.csv")
 
     with counting_requests() as requests:
-        in_flight = ledger.has_active_run(rule_namespace("default"))
+        in_flight = ledger.active_runs(rule_namespace("default"))
     deliver_event(_event(aml, run_id, "Completed", "2026-11-30T10:03:00Z"))
     deliver_event(_event(aml, aml.accepted[1].run_id, "Failed", "2026-11-30T10:03:00Z"))
 
-    assert (in_flight, requests[_storage(azurite)]) == (True, 1)
-    assert ledger.has_active_run(rule_namespace("default")) is False
+    assert (len(in_flight), requests[_storage(azurite)]) == (2, 1)
+    assert ledger.active_runs(rule_namespace("default")) == []
     assert ledger.active_runs() == []
 
 

@@ -188,12 +188,6 @@ class Ledger:
                 found.append(ActiveRun(blob.name, tags[RUN_TAG], since))
         return sorted(found, key=lambda run: (run.since, run.record))
 
-    def has_active_run(self, owner: str) -> bool:
-        """Whether a run of ``owner`` (a rule's or schedule's namespace) is in flight: one Find, its first answer
-        (a page may come back short of its size with a continuation, which is then followed)."""
-        self._ensure_container()
-        return next(iter(self._container.find_blobs_by_tags(open_runs_query(owner))), None) is not None
-
     def remember(self, name: str, document: dict[str, Any]) -> None:
         """Store a small state document (not a claim record), last writer wins."""
         self._ensure_container()
