@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -15,6 +16,7 @@ from localdev.aml_standin import AmlStandIn
 from localdev.azurite import Azurite
 from localdev.identity_endpoint import IdentityEndpoint
 from shared.clients.services import process_services
+from shared.rules.settings import SETTINGS
 from tests.support.harness import service_client
 
 _APP_SETTINGS = (
@@ -24,7 +26,7 @@ _APP_SETTINGS = (
     "MANAGED_IDENTITY_CLIENT_ID", "WEBSITE_INSTANCE_ID", "MSI_ENDPOINT", "AZURE_CLIENT_ID", "WEBSITE_TIME_ZONE",
     "RUN_LISTING_DELAY_SECONDS",
 )
-_SERVER_FIXTURES = frozenset({"azurite", "aml", "identity", "app_env"})
+_SERVER_FIXTURES = frozenset({"azurite", "aml", "identity", "app_env", "default_env"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects by marker
@@ -82,9 +84,31 @@ def identity():
         yield server
 
 
+FAST_TIMINGS = {
+    "RETRY_BASE_DELAY_SECONDS": "0.01",
+    "RETRY_MAX_DELAY_SECONDS": "0.05",
+    "SUBMIT_DEADLINE_SECONDS": "20",
+    "SUBMIT_ATTEMPT_TIMEOUT_SECONDS": "5",
+    "CLAIM_EXPIRY_SECONDS": "60",
+    "RUN_LISTING_DELAY_SECONDS": "1",
+}
+"""Most tests' shortened retries and deadlines; ``default_env`` runs without them (tests/test_defaults.py)."""
+
+
 @pytest.fixture
 def app_env(monkeypatch, azurite, aml, identity) -> dict[str, str]:
     """App settings for one test: its own watched and ledger containers, the stand-ins, fast retries."""
+    yield from _app_settings(monkeypatch, azurite, aml, identity, FAST_TIMINGS)
+
+
+@pytest.fixture
+def default_env(monkeypatch, azurite, aml, identity) -> dict[str, str]:
+    """App settings for one test on the declared defaults: only its containers and the stand-ins' endpoints."""
+    yield from _app_settings(monkeypatch, azurite, aml, identity, {})
+
+
+def _app_settings(monkeypatch, azurite, aml, identity, timings: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Set the app settings pointing at the stand-ins (and ``timings``), every other declared setting unset."""
     suffix = uuid.uuid4().hex[:10]
     env = {
         "WATCH_CONTAINER": f"data-{suffix}",
@@ -97,15 +121,10 @@ def app_env(monkeypatch, azurite, aml, identity) -> dict[str, str]:
         "AML_DATA_PATH_PARAMETER": "input_datapath",
         "AML_DATASTORE": "workspaceblobstore",
         "AML_ALLOW_LOCAL_TARGETS": "true",
-        "RETRY_BASE_DELAY_SECONDS": "0.01",
-        "RETRY_MAX_DELAY_SECONDS": "0.05",
-        "SUBMIT_DEADLINE_SECONDS": "20",
-        "SUBMIT_ATTEMPT_TIMEOUT_SECONDS": "5",
-        "CLAIM_EXPIRY_SECONDS": "60",
-        "RUN_LISTING_DELAY_SECONDS": "1",
+        **timings,
         **identity.environment(),
     }
-    for name in _APP_SETTINGS:
+    for name in (*_APP_SETTINGS, *(setting.name for setting in SETTINGS)):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

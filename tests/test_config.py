@@ -500,15 +500,27 @@ def test_claim_expiry_must_be_at_least_twice_the_submit_deadline(deadline, claim
         assert problem.expected.startswith(f"at least twice SUBMIT_DEADLINE_SECONDS ({2 * float(deadline or 240):g})")
 
 
-@pytest.mark.parametrize("attempt", ["31", "30"])
-def test_an_attempt_timeout_not_below_the_deadline_is_refused_at_load(attempt):
+@pytest.mark.parametrize("attempt", ["31", "30", "29"])
+def test_an_attempt_timeout_without_room_for_its_backoff_before_the_deadline_is_refused_at_load(attempt):
     """Equal passed once, and then every delivery failed after 0 attempts: the claim comes out of the deadline."""
     problem = single_problem(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS=attempt))
-    assert str(problem) == (f"SUBMIT_ATTEMPT_TIMEOUT_SECONDS = {float(attempt)}: below SUBMIT_DEADLINE_SECONDS (30): "
-                            "an attempt starts only when a whole one fits in the time left after the claim, so one "
-                            "as long as the deadline never starts")
-    assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="29.5",
-                                   RUN_LISTING_DELAY_SECONDS="0"), NO_APP_ROOT).retry.attempt_timeout == 29.5
+    assert str(problem) == (f"SUBMIT_ATTEMPT_TIMEOUT_SECONDS = {float(attempt)}: below SUBMIT_DEADLINE_SECONDS - "
+                            "RETRY_BASE_DELAY_SECONDS (29): an attempt starts only when a whole one fits in the time "
+                            "left after the claim, so a deadline must leave room for one attempt and its backoff")
+    assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="28.5",
+                                   RUN_LISTING_DELAY_SECONDS="0"), NO_APP_ROOT).retry.attempt_timeout == 28.5
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"RUN_EVENT_ATTEMPT_TIMEOUT_SECONDS": "24"},
+     "RUN_EVENT_ATTEMPT_TIMEOUT_SECONDS = 24.0: below RUN_EVENT_DEADLINE_SECONDS - RETRY_BASE_DELAY_SECONDS (24): a "
+     "run event must leave room for one attempt and its backoff, or a run's end never reaches Azure ML (no failed "
+     "run's error, no waiting trigger started)"),
+    ({"RUN_EVENT_DEADLINE_SECONDS": "26"}, "RUN_EVENT_DEADLINE_SECONDS = '26': a number from 1 to 25"),
+])
+def test_a_run_event_deadline_past_event_grids_30_s_or_without_room_for_an_attempt_is_refused_at_load(env,
+                                                                                                      expected):
+    assert str(single_problem(minimal_env(**env))) == expected
 
 
 def test_a_listing_delay_that_leaves_no_time_to_post_after_looking_is_refused_at_load():
@@ -525,8 +537,10 @@ def test_a_listing_delay_that_leaves_no_time_to_post_after_looking_is_refused_at
 
 @pytest.mark.parametrize("value, expected", [
     ("201", "a number from 1 to 200"),
-    ("59", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt after its claim"),
-    ("60", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS (60): an HTTP call must have time for one attempt after its claim"),
+    ("60", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS + RETRY_BASE_DELAY_SECONDS (61): an HTTP call must have time for "
+           "one attempt and its backoff after its claim"),
+    ("61", "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS + RETRY_BASE_DELAY_SECONDS (61): an HTTP call must have time for "
+           "one attempt and its backoff after its claim"),
 ])
 def test_the_http_deadline_stays_under_azures_230_s_front_end_and_fits_one_attempt(value, expected):
     problem = single_problem(minimal_env(HTTP_DEADLINE_SECONDS=value))

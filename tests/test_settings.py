@@ -13,13 +13,15 @@ from shared.rules.timing_settings import (
     http_deadline_above_attempt,
     listing_delay_leaves_time_to_post,
     max_delay_at_least_base_delay,
+    run_event_attempt_below_run_event_deadline,
 )
 
 
 def test_the_defaults_the_code_runs_on_are_the_declared_ones():
     assert RetrySettings() == RetrySettings(max_attempts=8, base_delay=1.0, max_delay=30.0, deadline=240.0,
                                             attempt_timeout=60.0, listing_delay=15.0,
-                                            http_deadline=100.0)
+                                            http_deadline=100.0, run_event_deadline=25.0,
+                                            run_event_attempt_timeout=10.0)
     assert [s.name for s in settings.SETTINGS].count("SUBMIT_DEADLINE_SECONDS") == 1  # declared once
 
 
@@ -36,11 +38,14 @@ DEFAULTS = RetrySettings()
 @pytest.mark.parametrize("finding, agreeing, where", [
     (max_delay_at_least_base_delay(RetrySettings(base_delay=10, max_delay=5)),
      max_delay_at_least_base_delay(DEFAULTS), "RETRY_MAX_DELAY_SECONDS"),
-    (attempt_below_deadline(RetrySettings(deadline=30, attempt_timeout=30)),
-     attempt_below_deadline(DEFAULTS), "SUBMIT_ATTEMPT_TIMEOUT_SECONDS"),
+    (attempt_below_deadline(RetrySettings(deadline=30, attempt_timeout=29)),
+     attempt_below_deadline(RetrySettings(deadline=30, attempt_timeout=28.9)), "SUBMIT_ATTEMPT_TIMEOUT_SECONDS"),
+    (run_event_attempt_below_run_event_deadline(RetrySettings(run_event_attempt_timeout=24)),
+     run_event_attempt_below_run_event_deadline(RetrySettings(run_event_attempt_timeout=23.9)),
+     "RUN_EVENT_ATTEMPT_TIMEOUT_SECONDS"),
     (listing_delay_leaves_time_to_post(RetrySettings(deadline=75, attempt_timeout=60, listing_delay=15)),
      listing_delay_leaves_time_to_post(DEFAULTS), "RUN_LISTING_DELAY_SECONDS"),
-    (http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=60)),
+    (http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=61)),
      http_deadline_above_attempt(DEFAULTS), "HTTP_DEADLINE_SECONDS"),
     (deadline_within_function_timeout(DEFAULTS, 269), deadline_within_function_timeout(DEFAULTS, 270),
      "SUBMIT_DEADLINE_SECONDS"),
@@ -48,3 +53,26 @@ DEFAULTS = RetrySettings()
 ])
 def test_each_cross_field_rule_is_a_named_check_that_names_the_setting_to_change(finding, agreeing, where):
     assert finding[0] == where and agreeing is None
+
+
+def test_a_run_event_deadline_with_no_room_for_one_attempt_and_its_backoff_names_both_settings_and_why():
+    finding = run_event_attempt_below_run_event_deadline(
+        RetrySettings(run_event_deadline=20, run_event_attempt_timeout=19.5, base_delay=1))
+
+    assert finding == ("RUN_EVENT_ATTEMPT_TIMEOUT_SECONDS", 19.5,
+                       "below RUN_EVENT_DEADLINE_SECONDS - RETRY_BASE_DELAY_SECONDS (19): a run event must leave "
+                       "room for one attempt and its backoff, or a run's end never reaches Azure ML (no failed "
+                       "run's error, no waiting trigger started)")
+
+
+@pytest.mark.parametrize("retry", [
+    DEFAULTS, RetrySettings(deadline=5, attempt_timeout=3), RetrySettings(run_event_deadline=2,
+                                                                          run_event_attempt_timeout=0.5),
+])
+def test_a_run_event_works_under_the_shorter_of_each_pair_which_leaves_room_for_one_attempt_and_its_backoff(retry):
+    """Each pair's own check holding makes the pair a run event works under hold too."""
+    event = retry.run_event
+
+    assert (event.deadline, event.attempt_timeout) == (min(retry.deadline, retry.run_event_deadline),
+                                                       min(retry.attempt_timeout, retry.run_event_attempt_timeout))
+    assert event.attempt_timeout + event.base_delay < event.deadline

@@ -80,6 +80,11 @@ class PipelineSubmitter:
         self._clock = clock
         self._random = random_unit
 
+    def within(self, retry: RetrySettings) -> PipelineSubmitter:
+        """This client (its tokens, session and clock) under another path's deadline and attempt timeout."""
+        return PipelineSubmitter(self._tokens, retry, session=self._session, clock=self._clock,
+                                 random_unit=self._random)
+
     def submit(self, request: SubmitRequest, deadline: float, *, unknown_for: float | None = None) -> SubmitResult:
         """POST once, or more while failures are transient and ``deadline`` (monotonic) allows.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -43,11 +44,6 @@ _ENDED = {RunStatus.COMPLETED: Outcome.RUN_COMPLETED, RunStatus.FAILED: Outcome.
           RunStatus.CANCELED: Outcome.RUN_CANCELED}
 
 
-EVENT_DEADLINE = 20.0
-"""Seconds an event may spend asking Azure ML for a failed run's error: Event Grid counts a delivery unanswered
-after 30 s and delivers it again."""
-
-
 class RecordNotSettledError(Unavailable):
     """The run's record is still claimed (its submitter has not written the run id yet): the event is retried
     later, never written over a claim its owner is about to settle."""
@@ -70,16 +66,19 @@ def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decisio
         return _ignored(f"the event comes from {event.workspace or 'no workspace'}, not the workspace "
                         f"{ref.schedule or ref.rule} runs in", **about)
     observation = event.observation()
-    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
+    retry = services.config.retry.run_event  # Event Grid has its answer when the function returns, within 30 s
+    services = replace(services, submitter=services.submitter.within(retry))
+    deadline = services.monotonic() + retry.deadline
     if observation.status is RunStatus.FAILED:  # events carry no error: Azure ML's own word on why
         observation = merged(observation, _asked(services, run.target, event.run_id, deadline, about)
                              or observation)
-    return observe_run(services, ref, event.run_id, observation, about)
+    return observe_run(services, ref, event.run_id, observation, about, deadline)
 
 
 def observe_run(services: Services, ref: RecordRef, run_id: str, observation: RunOutcome,
-                about: Mapping[str, Any]) -> Decision | None:
-    """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None."""
+                about: Mapping[str, Any], deadline: float) -> Decision | None:
+    """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None. The
+    waiting trigger a run's end lets start is started before ``deadline`` (monotonic), or left to the fallback."""
     name = record_name(ref.namespace, ref.key)
     refused: list[str] = []
 
@@ -100,7 +99,7 @@ def observe_run(services: Services, ref: RecordRef, run_id: str, observation: Ru
     ended = now.terminal and (was is None or was.status is not now.status)
     if not ended:
         return None
-    _turn_over(services, ref)  # a crash before it leaves the slot held: the fallback's tick frees it
+    _turn_over(services, ref, deadline)  # a crash before it leaves the slot held: the fallback's tick frees it
     if now.status is not RunStatus.COMPLETED and ref.schedule is not None:
         _release_data(services, ref.schedule, after, run_id, now)
     error = now.error or {}
@@ -141,7 +140,7 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
             report["unanswered"] += 1
             continue
         try:
-            decision = observe_run(services, ref, active.run_id, observation, about)
+            decision = observe_run(services, ref, active.run_id, observation, about, deadline)
         except (RecordNotSettledError, AzureError) as error:
             log_event(logging.WARNING, problem=f"status not recorded this time: {type(error).__name__}", **about)
             continue
@@ -150,9 +149,9 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
     indexed = {run.record for run in runs}
     for trigger in triggers:
         if trigger.limit is not None:  # a start cut short by a crash or a failure for now: its turn again
-            _free_ended_slots(services, _namespace(trigger), indexed)
-            start_waiting(services, _namespace(trigger), trigger.limit)
-    _start_unlimited(services, {_namespace(trigger): trigger for trigger in triggers})
+            _free_ended_slots(services, _namespace(trigger), indexed, _within(services, stop))
+            start_waiting(services, _namespace(trigger), trigger.limit, _within(services, stop))
+    _start_unlimited(services, {_namespace(trigger): trigger for trigger in triggers}, _within(services, stop))
     log_event(logging.INFO, fallback="run status", **report)
     return report
 
@@ -170,7 +169,12 @@ def _trigger(config: AppConfig, ref: RecordRef) -> Rule | Schedule | None:
     return next((rule for rule in config.rules if rule.name == ref.rule), None)
 
 
-def start_waiting(services: Services, namespace: str, limit: RunLimit) -> list[Decision]:
+def _within(services: Services, stop: float) -> float:
+    """The fallback's deadline for one more piece of work: a submission's, cut at the end of its budget."""
+    return min(stop, services.monotonic() + services.config.retry.deadline)
+
+
+def start_waiting(services: Services, namespace: str, limit: RunLimit, deadline: float) -> list[Decision]:
     """Start the triggers waiting at ``namespace``'s gate while slots are free, oldest first (policy queue; the one
     kept, policy latest): each waiting record is reopened (a failure for now) and run again as its own trigger
     would run it, so its claim, its slot (``take_slot``: its turn) and its POST go through the one protocol. A
@@ -178,7 +182,6 @@ def start_waiting(services: Services, namespace: str, limit: RunLimit) -> list[D
     fallback's tick starts it, and its claim makes that once."""
     gate = read_gate(services, namespace)
     decisions: list[Decision] = []
-    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
     for _ in range(len(gate.waiting)):
         record = gate.next_up(limit)
         if record is None:
@@ -194,11 +197,10 @@ def start_waiting(services: Services, namespace: str, limit: RunLimit) -> list[D
     return decisions
 
 
-def _start_unlimited(services: Services, triggers: Mapping[str, Rule | Schedule]) -> None:
+def _start_unlimited(services: Services, triggers: Mapping[str, Rule | Schedule], deadline: float) -> None:
     """Gates whose rule or schedule has no limit any more (``max_active_runs`` removed): no run's end looks at them,
     so their waiting triggers start here, each once (their claims), and leave the gate. One listing of the gates;
     a gate of a rule or schedule no longer configured is left as it is, logged."""
-    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
     for page in services.ledger.listing(GATE_PREFIX):
         for blob in page:
             namespace = str(blob.name).removeprefix(GATE_PREFIX).removesuffix(".json")
@@ -288,16 +290,16 @@ def _asked(services: Services, target: Target, run_id: str, deadline: float,
         return outcome
 
 
-def _turn_over(services: Services, ref: RecordRef) -> None:
+def _turn_over(services: Services, ref: RecordRef, deadline: float) -> None:
     """A run of a limited rule or schedule ended: its slot is free, and the next waiting trigger starts."""
     trigger = _trigger(services.config, ref)
     if trigger is None or trigger.limit is None:
         return
     free_slot(services, ref.namespace, record_name(ref.namespace, ref.key))
-    start_waiting(services, ref.namespace, trigger.limit)
+    start_waiting(services, ref.namespace, trigger.limit, deadline)
 
 
-def _free_ended_slots(services: Services, namespace: str, indexed: set[str]) -> None:
+def _free_ended_slots(services: Services, namespace: str, indexed: set[str], deadline: float) -> None:
     """Free the slots of runs that ended while their slot stayed held (a crash between the write that ended the run
     and ``_turn_over``): only holders the open-runs index does not name are read, so a healthy gate costs its one
     read; a holder whose record is claimed within its expiry, or submitted and open, keeps its slot. A holder left
@@ -305,7 +307,6 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str]) -> 
     owner killed: no retry follows), with no sweep covering schedules, would hold its slot forever with nothing in
     flight to free it: it is run again, as a waiting trigger's turn is (its claim makes that once, an abandoned one
     looked up in Azure ML first), and one that can never start frees its slot."""
-    deadline = services.monotonic() + min(EVENT_DEADLINE, services.config.retry.deadline)
     for holder in read_gate(services, namespace).active:
         if holder in indexed:
             continue

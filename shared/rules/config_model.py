@@ -6,7 +6,7 @@ Values only: ``shared.rules.config_loader`` builds them from app settings and th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.rules import settings
 from shared.rules.ncrontab import CronSchedule
@@ -157,10 +157,22 @@ class RetrySettings:
     """Seconds an HTTP call may spend before it answers 202 and leaves the rest to the sweep: Azure's HTTP front
     end drops a request after 230 s whatever functionTimeout says."""
 
+    run_event_deadline: float = _default(settings.RUN_EVENT_DEADLINE)
+    """Seconds one run event may spend: Event Grid waits 30 s for the answer, which comes when the function returns."""
+    run_event_attempt_timeout: float = _default(settings.RUN_EVENT_ATTEMPT_TIMEOUT)
+    """Seconds one request to Azure ML may take while a run event is handled."""
+
     @property
     def http_budget(self) -> float:
         """Seconds an HTTP-started submission may take: the shorter of the two deadlines."""
         return min(self.deadline, self.http_deadline)
+
+    @property
+    def run_event(self) -> RetrySettings:
+        """The settings a run event works under: the shorter deadline and attempt timeout of the two pairs, so
+        the checks that hold for each pair (and the claim expiry's and functionTimeout's) hold for these."""
+        return replace(self, deadline=min(self.deadline, self.run_event_deadline),
+                       attempt_timeout=min(self.attempt_timeout, self.run_event_attempt_timeout))
 
 
 @dataclass(frozen=True)

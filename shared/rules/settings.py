@@ -99,6 +99,10 @@ HTTP_DEADLINE_MAX = 200.0
 """Azure's HTTP front end answers 504 after 230 s (Azure Load Balancer's idle timeout, whatever functionTimeout
 says); 30 s stay for settling the record and answering."""
 
+RUN_EVENT_DEADLINE_MAX = 25.0
+"""Event Grid counts a delivery unanswered after 30 s and delivers it again (and slows every delivery to an endpoint
+that keeps failing); the Functions host answers only when the function returns: 5 s stay for writing the record."""
+
 WATCH_STORAGE = Setting(
     "WATCH_STORAGE", "connection of the watched account: connection string, or `WATCH_STORAGE__blobServiceUri` "
     "(+ `__queueServiceUri`) for managed identity; must point at an Azure storage host (see Targets and security)",
@@ -182,9 +186,9 @@ RUN_STATUS_POLL_MAX_RUNS = Setting(
     default="50", minimum=1, maximum=10_000, whole=True)
 SUBMIT_ATTEMPT_TIMEOUT = Setting(
     "SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "time one POST may take; never cut short, so an attempt starts only if it fits "
-    "before the deadline. Must be **below** `SUBMIT_DEADLINE_SECONDS`: the claim and blob read come out of the "
-    "deadline first, so an attempt as long as the deadline would never start", default="60", minimum=0.5,
-    maximum=600)
+    "before the deadline. Must be **below** `SUBMIT_DEADLINE_SECONDS` - `RETRY_BASE_DELAY_SECONDS`: the claim and "
+    "blob read come out of the deadline first, so a deadline must leave room for one attempt and its backoff",
+    default="60", minimum=0.5, maximum=600)
 RUN_LISTING_DELAY = Setting(
     "RUN_LISTING_DELAY_SECONDS", "after a POST whose outcome is unknown, how long the key is looked up in Azure ML's "
     "run listing before posting again (see [Exactly once](#exactly-once)); below `SUBMIT_DEADLINE_SECONDS` - "
@@ -192,7 +196,18 @@ RUN_LISTING_DELAY = Setting(
 HTTP_DEADLINE = Setting(
     "HTTP_DEADLINE_SECONDS", "time `POST /api/runs` and `POST /api/runs/retry` may spend (the shorter of it and "
     "`SUBMIT_DEADLINE_SECONDS`) before answering 202; at most 200, so the answer beats Azure's 230 s HTTP front-end "
-    "limit; above `SUBMIT_ATTEMPT_TIMEOUT_SECONDS`", default="100", minimum=1, maximum=HTTP_DEADLINE_MAX)
+    "limit; above `SUBMIT_ATTEMPT_TIMEOUT_SECONDS` + `RETRY_BASE_DELAY_SECONDS`", default="100", minimum=1,
+    maximum=HTTP_DEADLINE_MAX)
+RUN_EVENT_DEADLINE = Setting(
+    "RUN_EVENT_DEADLINE_SECONDS", "time one Azure ML run event may spend (the shorter of it and "
+    "`SUBMIT_DEADLINE_SECONDS`) asking for a failed run's error and starting the trigger waiting for the slot its "
+    "run's end frees; at most 25, so Event Grid has its answer within its 30 s", default="25", minimum=1,
+    maximum=RUN_EVENT_DEADLINE_MAX)
+RUN_EVENT_ATTEMPT_TIMEOUT = Setting(
+    "RUN_EVENT_ATTEMPT_TIMEOUT_SECONDS", "time one request to Azure ML may take while a run event is handled (the "
+    "shorter of it and `SUBMIT_ATTEMPT_TIMEOUT_SECONDS`); below `RUN_EVENT_DEADLINE_SECONDS` - "
+    "`RETRY_BASE_DELAY_SECONDS`, so one attempt and its backoff fit. A POST it cuts short is looked up, as any "
+    "unanswered POST, by the fallback's tick at the latest", default="10", minimum=0.5, maximum=RUN_EVENT_DEADLINE_MAX)
 RETRY_MAX_ATTEMPTS = Setting(
     "RETRY_MAX_ATTEMPTS", "retry budget: POSTs per submission at most", default="8", minimum=1, maximum=50,
     whole=True)

@@ -1,0 +1,126 @@
+"""The main flows on the declared defaults, unchanged: only the endpoints point at the local stand-ins (Azurite, the
+Azure ML stand-in, the identity endpoint). No timing or retry setting is set here, so a default that cannot work
+(a path whose deadline leaves no room for one attempt) fails here, counted in runs at the stand-in. A quiet
+window's tick reads a moved wall clock; nothing waits out a window."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+
+from localdev.host import deliver_blob, deliver_event, fire_timer
+from shared.clients.services import process_services
+from shared.flows.quiet_windows import fire_due
+from shared.rules.config_model import RetrySettings
+from shared.rules.settings import CLAIM_EXPIRY, SETTINGS
+from tests.support.batch import rules_file
+from tests.support.decisions import outcome_lines
+from tests.support.harness import ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
+from tests.test_markers import FOLDER, v1_marker_rule
+from tests.test_max_active_runs import NAMES, _capped, _deliver, _end, _triggered
+from tests.test_quiet_windows import WINDOW, arrive, services_at, write_rule
+from tests.test_schedules import DAILY, fire_at, schedule, write_rules
+
+ERROR = {"code": "UserError", "message": "input_datapath: no such folder"}
+
+
+def test_no_number_setting_is_set_and_the_app_runs_on_the_declared_defaults(default_env):
+    numbers = {setting.name for setting in SETTINGS if setting.minimum is not None}
+    assert numbers & set(os.environ) == set()
+    config = process_services().config
+    assert (config.retry, config.claim_expiry) == (RetrySettings(), float(CLAIM_EXPIRY.default or 0))
+
+
+def test_a_blob_starts_one_run_and_its_repeat_none(default_env, aml):
+    container = default_env["WATCH_CONTAINER"]
+    upload(container, "machines.csv", SAMPLE_CSV)
+
+    deliver_blob(container, "machines.csv")
+    deliver_blob(container, "machines.csv")
+
+    assert len(aml.accepted) == 1
+
+
+def test_a_schedule_occurrence_starts_one_run(default_env, aml, tmp_path, monkeypatch):
+    write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
+
+    assert [fire_at("daily", 0).outcome.value for _ in range(2)] == ["submitted", "duplicate"]
+    assert len(aml.accepted) == 1
+
+
+def test_a_marker_starts_one_run_on_its_folder(default_env, aml, tmp_path, monkeypatch):
+    rules_file(tmp_path, monkeypatch, [v1_marker_rule(aml, {"file": "_SUCCESS"})])
+    container = default_env["WATCH_CONTAINER"]
+    upload(container, FOLDER + "part-1.csv", SAMPLE_CSV)
+    upload(container, FOLDER + "_SUCCESS", b"")
+
+    for name in ("part-1.csv", "_SUCCESS", "_SUCCESS"):
+        deliver_blob(container, FOLDER + name)
+
+    [run] = aml.accepted
+    assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == FOLDER
+
+
+def test_a_quiet_window_starts_one_run_on_its_folder(default_env, aml, tmp_path, monkeypatch):
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})
+    arrive(default_env["WATCH_CONTAINER"], "part-1.csv", "part-2.csv")
+
+    assert fire_due(services_at(WINDOW - 5)) == []
+    [decision] = fire_due(services_at(WINDOW + 1))
+
+    assert (decision.outcome.value, decision.folder, decision.files) == ("submitted", FOLDER, 2)
+    assert fire_due(services_at(2 * WINDOW + 2)) == [] and len(aml.accepted) == 1
+
+
+def _ended_by_the_fallback(aml, index: int) -> None:
+    """The stand-in's run ``index`` ends and no event comes: the fallback's timer finds it, as the host ticks it."""
+    aml.set_status(aml.accepted[index].run_id, "Completed")
+    fire_timer("poll_run_status")
+
+
+def _ended_by_its_event(aml, index: int) -> None:
+    _end(aml, index)
+
+
+RUN_ENDS = {"event": _ended_by_its_event, "fallback": _ended_by_the_fallback}
+
+
+@pytest.mark.parametrize("heard", RUN_ENDS)
+@pytest.mark.parametrize(("policy", "started"), [
+    pytest.param("queue", ["incoming/a.csv", "incoming/b.csv", "incoming/c.csv"], id="queue"),
+    pytest.param("latest", ["incoming/a.csv", "incoming/c.csv"], id="latest"),
+])
+def test_max_active_runs_1_starts_the_waiting_triggers_as_runs_end(default_env, aml, tmp_path, monkeypatch, caplog,
+                                                                   policy, started, heard):
+    _capped(tmp_path, monkeypatch, max_active_runs=1, max_active_runs_policy=policy)
+    for name in NAMES:
+        upload(default_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
+    assert [_deliver(name).outcome.value for name in NAMES] == ["submitted", "waiting", "waiting"]
+    caplog.set_level(logging.WARNING, logger="aml_trigger")
+
+    ended = 0
+    while ended < len(aml.accepted):  # each run ends once it started; the last one's end starts nothing more
+        RUN_ENDS[heard](aml, ended)
+        ended += 1
+
+    assert _triggered(aml) == started
+    assert "could not start" not in caplog.text
+
+
+def test_a_failed_runs_event_fetches_azure_mls_error_onto_its_record_and_into_run_failed(default_env, aml, caplog):
+    container = default_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    deliver_blob(container, "machines.csv")
+    [run] = aml.accepted
+    aml.set_status(run.run_id, "Failed", ERROR)
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+
+    deliver_event(aml.run_event(run.run_id))
+
+    assert ledger_record("default", container, "machines.csv", etag)["run"]["error"] == ERROR
+    [line] = outcome_lines(caplog)
+    assert (line["outcome"], line["error_code"], line["reason"]) == ("run_failed", "UserError", ERROR["message"])
+    assert [request.status for request in aml.received if request.path.endswith(f"/runs/{run.run_id}")] == [200]
