@@ -212,6 +212,48 @@ def test_the_command_prints_the_rules_file_and_the_parity_table(tmp_path, capsys
     assert out.rstrip().endswith(f"wrote the rules file to {output}; set TRIGGER_RULES_FILE to it")
 
 
+SECRETS = ("SECRETSIG", "SECRETCODE", "SECRETBARE", "SECRETFRAGMENT", "SECRETBEARER", "SECRETKEY")
+
+
+def test_no_secret_of_the_uri_or_headers_is_printed_or_written_and_the_file_still_loads(tmp_path, capsys,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    document = workflow()
+    inputs = document["definition"]["actions"]["HTTP"]["inputs"]
+    inputs["uri"] += "?sig=SECRETSIG&code=SECRETCODE&SECRETBARE#SECRETFRAGMENT"
+    inputs["headers"] = {"Content-Type": "application/json", "Authorization": "Bearer SECRETBEARER",
+                         "api-key": "SECRETKEY"}
+    (source := tmp_path / "workflow.json").write_text(json.dumps(document), encoding="utf-8")
+    output = tmp_path / "rules.json"
+
+    exit_code = main(["import", "logic-app", str(source), "--output", str(output)])
+
+    printed = capsys.readouterr()
+    written = output.read_text(encoding="utf-8")
+    assert [secret for secret in SECRETS if secret in printed.out + printed.err + written] == []
+    assert exit_code == 0
+    assert json.loads(written)["rules"][0]["target"] == {"url": workflow()["definition"]["actions"]["HTTP"]["inputs"]
+                                                         ["uri"]}
+    assert "  NOT CARRIED OVER: actions.HTTP.inputs.uri: query 'sig', 'code', an item without '=' removed from the " \
+           "URL and not written (a query may carry a secret; the app calls Azure ML with its own managed identity " \
+           "token)" in printed.out.splitlines()
+    assert "  NOT CARRIED OVER: actions.HTTP.inputs.uri: a fragment removed from the URL and not written (it may " \
+           "carry a secret)" in printed.out.splitlines()
+    load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path)
+
+
+def test_a_pipeline_endpoints_version_in_the_query_becomes_its_pipeline_version():
+    document = workflow()
+    inputs = document["definition"]["actions"]["HTTP"]["inputs"]
+    endpoint = inputs["uri"].replace("PipelineSubmit/", "PipelineEndpointSubmit/Id/")
+    inputs["uri"] = f"{endpoint}?pipelineVersion=3"
+
+    report = imports.logic_app(document, ENV)
+
+    assert report.ok, report.lines
+    assert report.document["rules"][0]["target"] == {"url": endpoint, "pipeline_version": "3"}
+
+
 def test_bad_json_gives_a_clear_error_and_writes_nothing(tmp_path, capsys):
     broken, output = tmp_path / "workflow.json", tmp_path / "rules.json"
     broken.write_text('{"definition": {"triggers": ', encoding="utf-8")
