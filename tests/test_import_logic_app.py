@@ -10,7 +10,8 @@ import pytest
 
 from cli.__main__ import main
 from shared.operations import imports
-from shared.rules.import_logic_app import import_logic_app
+from shared.rules.errors import InvalidInput
+from shared.rules.import_logic_app import import_logic_apps
 from shared.rules.logic_app_export import LogicAppError
 from shared.rules.payloads import DataRef, submission
 from shared.rules.problems import ConfigError
@@ -28,6 +29,13 @@ SEED_BODY = {  # the HTTP action's body in the seed, with the workspace's datast
     "ParameterAssignments": {"input_string": "sample_string3"},
     "RunSource": "SDK",
 }
+
+
+def import_logic_app(document) -> object:
+    """The one workflow of ``document``, translated."""
+    (imported,), refused = import_logic_apps(document)
+    assert refused == []
+    return imported
 
 
 def workflow(path=CODE_VIEW) -> dict:
@@ -184,6 +192,81 @@ def test_a_workflow_it_cannot_translate_at_all_is_refused_saying_what_it_expecte
     with pytest.raises(LogicAppError) as raised:
         import_logic_app(document)
     assert message in str(raised.value)
+
+
+def template_of_three_workflows() -> dict:
+    """The seed's template, plus a second blob workflow on Scoring/ and a third on a timer (no rule equivalent)."""
+    document = workflow(ARM_TEMPLATE)
+    first = document["resources"][0]
+    second, third = copy.deepcopy(first), copy.deepcopy(first)
+    second["name"] = "score-on-upload"
+    trigger = next(iter(second["properties"]["definition"]["triggers"].values()))
+    trigger["inputs"]["queries"]["folderId"] = "/training-data/Scoring"
+    third["name"] = "nightly-report"
+    third["properties"]["definition"]["triggers"] = {"Recurrence": {"type": "Recurrence"}}
+    document["resources"] += [second, third]
+    return document
+
+
+def test_every_workflow_of_a_template_becomes_a_rule_and_one_it_cannot_translate_is_named_with_why(tmp_path):
+    report = imports.logic_app(template_of_three_workflows(), ENV, keep_logic_app_value=True,
+                               blobs=["Datasets/a.csv", "Scoring/b.csv"])
+
+    assert [(rule["name"], rule["prefix"]) for rule in report.document["rules"]] == [
+        ("retrain-on-upload", "Datasets/"), ("score-on-upload", "Scoring/")]
+    assert "PROBLEM: resources[2] (workflow 'nightly-report'): not imported: trigger 'Recurrence' is not the blob " \
+           "connector's \"When a blob is added or modified (properties only)\" trigger (an ApiConnection trigger on " \
+           ".../triggers/batch/onupdatedfile)" in report.lines
+    assert "Logic App 'score-on-upload': watched /training-data/Scoring/ -> rule 'score-on-upload'" in report.lines
+    assert [line for line in report.lines if "parity" in line] == [
+        "  parity for blob 'Datasets/a.csv':", "    parity holds (expected to differ: tags)",
+        "  parity for blob 'Scoring/b.csv':", "    parity holds (expected to differ: tags)"]
+    assert not report.ok  # the workflow not imported is a problem to resolve
+
+
+def test_the_command_names_a_workflow_it_did_not_import_and_exits_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    (source := tmp_path / "template.json").write_text(json.dumps(template_of_three_workflows()), encoding="utf-8")
+    output = tmp_path / "rules.json"
+
+    assert main(["import", "logic-app", str(source), "--output", str(output), "--keep-logic-app-value"]) == 1
+
+    out = capsys.readouterr().out
+    assert "PROBLEM: resources[2] (workflow 'nightly-report'): not imported: trigger 'Recurrence'" in out
+    assert [rule["name"] for rule in json.loads(output.read_text())["rules"]] == ["retrain-on-upload",
+                                                                                 "score-on-upload"]
+
+
+def test_name_renames_the_one_rule_and_is_refused_for_a_template_of_several():
+    with pytest.raises(InvalidInput) as refused:
+        imports.logic_app(template_of_three_workflows(), ENV, name="mine")
+    assert str(refused.value) == ("--name 'mine' names one rule, and the template gives 2: leave --name out (each "
+                                  "rule takes its workflow's name)")
+
+
+def test_a_template_whose_workflows_watch_two_containers_is_a_problem():
+    document = template_of_three_workflows()
+    del document["resources"][2]
+    trigger = next(iter(document["resources"][1]["properties"]["definition"]["triggers"].values()))
+    trigger["inputs"]["queries"]["folderId"] = "/other-data/Scoring"
+
+    report = imports.logic_app(document, {}, keep_logic_app_value=True)
+
+    assert "  PROBLEM: the Logic App watched container 'other-data', the first one imported 'training-data': one " \
+           "app watches one container (import this workflow into another app)" in report.lines
+    assert not report.ok
+
+
+def test_a_template_none_of_whose_workflows_translates_is_refused_naming_each():
+    document = template_of_three_workflows()
+    document["resources"] = document["resources"][2:] * 2
+
+    with pytest.raises(LogicAppError) as refused:
+        import_logic_apps(document)
+
+    assert str(refused.value).startswith("no workflow of the ARM template can be imported: resources[0] (workflow "
+                                         "'nightly-report'): not imported: trigger 'Recurrence' is not")
+    assert "; resources[1] (workflow 'nightly-report'): not imported: trigger 'Recurrence'" in str(refused.value)
 
 
 def test_another_watched_container_is_a_problem_named_with_its_fix():

@@ -1,7 +1,8 @@
 """A Logic App that starts a v1 pipeline ("When a blob is added or modified (properties only)", then an HTTP POST
 with managed identity) -> one rules-file entry; whatever has no equivalent is listed with its reason.
 
-The workflow is read in any of its export forms by ``logic_app_export``.
+The workflow is read in any of its export forms by ``logic_app_export``; an ARM template's workflows each become
+their own entry, and one that cannot is named with why.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from shared.rules.import_findings import Finding
-from shared.rules.logic_app_export import LogicAppError, workflow_definition
+from shared.rules.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
 from shared.rules.targets import ARM_SCOPE, redact_url
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
@@ -63,10 +64,30 @@ class LogicAppImport:
                 f"{legacy[0]!r}")
 
 
-def import_logic_app(document: Any, *, keep_logic_app_value: bool = False) -> LogicAppImport:
-    """Translate a workflow; ``keep_logic_app_value`` makes a rule send the file name alone where the Logic App sent
-    ``triggerBody()?['Name']`` for blobs in a folder (a pipeline that relied on it keeps working)."""
-    name, definition, unsupported = workflow_definition(document)
+def import_logic_apps(document: Any, *, keep_logic_app_value: bool = False) -> tuple[list[LogicAppImport],
+                                                                                      list[Finding]]:
+    """Every workflow of an export translated (an ARM template may hold several), and each one that cannot be,
+    named with why: nothing is dropped unnamed. LogicAppError when none can be (a lone workflow's own error)."""
+    workflows = workflow_definitions(document)
+    imported, refused = [], []
+    for workflow in workflows:
+        try:
+            imported.append(import_logic_app(workflow, keep_logic_app_value=keep_logic_app_value))
+        except LogicAppError as error:
+            if len(workflows) == 1:
+                raise
+            refused.append(Finding(f"{workflow.where} (workflow {workflow.name!r})", f"not imported: {error}"))
+    if not imported:
+        raise LogicAppError("no workflow of the ARM template can be imported: " + "; ".join(map(str, refused)))
+    return imported, refused
+
+
+def import_logic_app(workflow: ExportedWorkflow, *, keep_logic_app_value: bool = False) -> LogicAppImport:
+    """Translate one workflow; ``keep_logic_app_value`` makes a rule send the file name alone where the Logic App
+    sent ``triggerBody()?['Name']`` for blobs in a folder (a pipeline that relied on it keeps working)."""
+    name, definition, unsupported = workflow.name, workflow.definition, list(workflow.unsupported)
+    if not isinstance(definition, dict) or "triggers" not in definition:
+        raise LogicAppError("no workflow definition (an object with triggers and actions) found")
     triggers = definition.get("triggers")
     if not isinstance(triggers, dict) or not triggers:
         raise LogicAppError("the workflow has no triggers; expected the blob connector's \"When a blob is added or "
