@@ -10,7 +10,8 @@ import pytest
 
 from cli.__main__ import main
 from shared.operations import imports
-from shared.rules.import_logic_app import import_logic_app
+from shared.rules.errors import InvalidInput
+from shared.rules.import_logic_app import import_logic_apps
 from shared.rules.logic_app_export import LogicAppError
 from shared.rules.payloads import DataRef, submission
 from shared.rules.problems import ConfigError
@@ -28,6 +29,13 @@ SEED_BODY = {  # the HTTP action's body in the seed, with the workspace's datast
     "ParameterAssignments": {"input_string": "sample_string3"},
     "RunSource": "SDK",
 }
+
+
+def import_logic_app(document) -> object:
+    """The one workflow of ``document``, translated."""
+    (imported,), refused = import_logic_apps(document)
+    assert refused == []
+    return imported
 
 
 def workflow(path=CODE_VIEW) -> dict:
@@ -186,6 +194,81 @@ def test_a_workflow_it_cannot_translate_at_all_is_refused_saying_what_it_expecte
     assert message in str(raised.value)
 
 
+def template_of_three_workflows() -> dict:
+    """The seed's template, plus a second blob workflow on Scoring/ and a third on a timer (no rule equivalent)."""
+    document = workflow(ARM_TEMPLATE)
+    first = document["resources"][0]
+    second, third = copy.deepcopy(first), copy.deepcopy(first)
+    second["name"] = "score-on-upload"
+    trigger = next(iter(second["properties"]["definition"]["triggers"].values()))
+    trigger["inputs"]["queries"]["folderId"] = "/training-data/Scoring"
+    third["name"] = "nightly-report"
+    third["properties"]["definition"]["triggers"] = {"Recurrence": {"type": "Recurrence"}}
+    document["resources"] += [second, third]
+    return document
+
+
+def test_every_workflow_of_a_template_becomes_a_rule_and_one_it_cannot_translate_is_named_with_why(tmp_path):
+    report = imports.logic_app(template_of_three_workflows(), ENV, keep_logic_app_value=True,
+                               blobs=["Datasets/a.csv", "Scoring/b.csv"])
+
+    assert [(rule["name"], rule["prefix"]) for rule in report.document["rules"]] == [
+        ("retrain-on-upload", "Datasets/"), ("score-on-upload", "Scoring/")]
+    assert "PROBLEM: resources[2] (workflow 'nightly-report'): not imported: trigger 'Recurrence' is not the blob " \
+           "connector's \"When a blob is added or modified (properties only)\" trigger (an ApiConnection trigger on " \
+           ".../triggers/batch/onupdatedfile)" in report.lines
+    assert "Logic App 'score-on-upload': watched /training-data/Scoring/ -> rule 'score-on-upload'" in report.lines
+    assert [line for line in report.lines if "parity" in line] == [
+        "  parity for blob 'Datasets/a.csv':", "    parity holds (expected to differ: tags)",
+        "  parity for blob 'Scoring/b.csv':", "    parity holds (expected to differ: tags)"]
+    assert not report.ok  # the workflow not imported is a problem to resolve
+
+
+def test_the_command_names_a_workflow_it_did_not_import_and_exits_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    (source := tmp_path / "template.json").write_text(json.dumps(template_of_three_workflows()), encoding="utf-8")
+    output = tmp_path / "rules.json"
+
+    assert main(["import", "logic-app", str(source), "--output", str(output), "--keep-logic-app-value"]) == 1
+
+    out = capsys.readouterr().out
+    assert "PROBLEM: resources[2] (workflow 'nightly-report'): not imported: trigger 'Recurrence'" in out
+    assert [rule["name"] for rule in json.loads(output.read_text())["rules"]] == ["retrain-on-upload",
+                                                                                 "score-on-upload"]
+
+
+def test_name_renames_the_one_rule_and_is_refused_for_a_template_of_several():
+    with pytest.raises(InvalidInput) as refused:
+        imports.logic_app(template_of_three_workflows(), ENV, name="mine")
+    assert str(refused.value) == ("--name 'mine' names one rule, and the template gives 2: leave --name out (each "
+                                  "rule takes its workflow's name)")
+
+
+def test_a_template_whose_workflows_watch_two_containers_is_a_problem():
+    document = template_of_three_workflows()
+    del document["resources"][2]
+    trigger = next(iter(document["resources"][1]["properties"]["definition"]["triggers"].values()))
+    trigger["inputs"]["queries"]["folderId"] = "/other-data/Scoring"
+
+    report = imports.logic_app(document, {}, keep_logic_app_value=True)
+
+    assert "  PROBLEM: the Logic App watched container 'other-data', the first one imported 'training-data': one " \
+           "app watches one container (import this workflow into another app)" in report.lines
+    assert not report.ok
+
+
+def test_a_template_none_of_whose_workflows_translates_is_refused_naming_each():
+    document = template_of_three_workflows()
+    document["resources"] = document["resources"][2:] * 2
+
+    with pytest.raises(LogicAppError) as refused:
+        import_logic_apps(document)
+
+    assert str(refused.value).startswith("no workflow of the ARM template can be imported: resources[0] (workflow "
+                                         "'nightly-report'): not imported: trigger 'Recurrence' is not")
+    assert "; resources[1] (workflow 'nightly-report'): not imported: trigger 'Recurrence'" in str(refused.value)
+
+
 def test_another_watched_container_is_a_problem_named_with_its_fix():
     report = imports.logic_app(workflow(), {"WATCH_CONTAINER": "other-data"}, blobs=["a.csv"])
     assert not report.ok
@@ -210,6 +293,48 @@ def test_the_command_prints_the_rules_file_and_the_parity_table(tmp_path, capsys
     assert json.loads(output.read_text())["rules"][0]["experiment"] == "MyRestPipeline"
     assert "parity holds (expected to differ: tags)" in out
     assert out.rstrip().endswith(f"wrote the rules file to {output}; set TRIGGER_RULES_FILE to it")
+
+
+SECRETS = ("SECRETSIG", "SECRETCODE", "SECRETBARE", "SECRETFRAGMENT", "SECRETBEARER", "SECRETKEY")
+
+
+def test_no_secret_of_the_uri_or_headers_is_printed_or_written_and_the_file_still_loads(tmp_path, capsys,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    document = workflow()
+    inputs = document["definition"]["actions"]["HTTP"]["inputs"]
+    inputs["uri"] += "?sig=SECRETSIG&code=SECRETCODE&SECRETBARE#SECRETFRAGMENT"
+    inputs["headers"] = {"Content-Type": "application/json", "Authorization": "Bearer SECRETBEARER",
+                         "api-key": "SECRETKEY"}
+    (source := tmp_path / "workflow.json").write_text(json.dumps(document), encoding="utf-8")
+    output = tmp_path / "rules.json"
+
+    exit_code = main(["import", "logic-app", str(source), "--output", str(output)])
+
+    printed = capsys.readouterr()
+    written = output.read_text(encoding="utf-8")
+    assert [secret for secret in SECRETS if secret in printed.out + printed.err + written] == []
+    assert exit_code == 0
+    assert json.loads(written)["rules"][0]["target"] == {"url": workflow()["definition"]["actions"]["HTTP"]["inputs"]
+                                                         ["uri"]}
+    assert "  NOT CARRIED OVER: actions.HTTP.inputs.uri: query 'sig', 'code', an item without '=' removed from the " \
+           "URL and not written (a query may carry a secret; the app calls Azure ML with its own managed identity " \
+           "token)" in printed.out.splitlines()
+    assert "  NOT CARRIED OVER: actions.HTTP.inputs.uri: a fragment removed from the URL and not written (it may " \
+           "carry a secret)" in printed.out.splitlines()
+    load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path)
+
+
+def test_a_pipeline_endpoints_version_in_the_query_becomes_its_pipeline_version():
+    document = workflow()
+    inputs = document["definition"]["actions"]["HTTP"]["inputs"]
+    endpoint = inputs["uri"].replace("PipelineSubmit/", "PipelineEndpointSubmit/Id/")
+    inputs["uri"] = f"{endpoint}?pipelineVersion=3"
+
+    report = imports.logic_app(document, ENV)
+
+    assert report.ok, report.lines
+    assert report.document["rules"][0]["target"] == {"url": endpoint, "pipeline_version": "3"}
 
 
 def test_bad_json_gives_a_clear_error_and_writes_nothing(tmp_path, capsys):

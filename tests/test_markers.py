@@ -237,6 +237,20 @@ def test_a_bad_marker_is_a_config_error_at_its_place(tmp_path, marker, expected)
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("file", [".", "..", "", "sub/_SUCCESS", "/_SUCCESS"])
+def test_a_marker_file_that_names_a_folder_or_nothing_is_refused_naming_the_rule_and_field(tmp_path, file):
+    rules = {"rules": [{"name": "daily", "prefix": "incoming/", "target": {"url": PIPELINE_URL},
+                        "experiment": "retrain", "marker": {"file": file}}]}
+    (tmp_path / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(minimal_env(AML_PIPELINE_URL=None, AML_EXPERIMENT=None, TRIGGER_RULES_FILE="rules.json"),
+                    tmp_path)
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"rules.json: rules[0].marker.file = {file!r}: a file name without folders, such as '_SUCCESS' or "
+        f"'manifest.json' (not '.' or '..')"]
+
+
+@pytest.mark.unit
 def test_a_marker_rule_loads_with_its_marker(tmp_path):
     rules = {"rules": [{"name": "daily", "prefix": "incoming/", "target": {"url": PIPELINE_URL},
                         "experiment": "retrain", "marker": {"file": "manifest.json", "manifest": "yes"}}]}

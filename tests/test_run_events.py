@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,12 +15,25 @@ from localdev.http_counter import counting_requests
 from shared.clients.services import process_services
 from shared.flows.run_outcomes import RecordNotSettledError
 from shared.rules.keys import rule_namespace
-from shared.rules.run_events import MalformedEventError
+from shared.rules.run_events import MalformedEventError, implausible_time
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, service_client, upload
 from tests.support.samples import SAMPLE_CSV
 
 SCHEMAS = ("eventgrid", "cloudevents")
+
+
+@pytest.fixture
+def at():
+    """Event times in the run's own minutes: ``at(s)`` is ``s`` seconds after a minute before the test began (an
+    event's time may precede the run's submission by the clocks' skew), as Event Grid writes it; ``stored=True``, as
+    the record stores it."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+
+    def moment(seconds: float, *, stored: bool = False) -> str:
+        return (start + timedelta(seconds=seconds)).isoformat(timespec="milliseconds" if stored else "seconds") \
+            .replace("+00:00", "Z")
+    return moment
 
 
 def _submitted(app_env, aml) -> tuple[str, str]:
@@ -54,23 +68,22 @@ def _event(aml, run_id: str, status: str | None, at: str, schema: str = "eventgr
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
-def test_events_in_order_bring_the_record_to_completed_with_one_decision_line(app_env, aml, caplog, schema):
+def test_events_in_order_bring_the_record_to_completed_with_one_decision_line(at, app_env, aml, caplog, schema):
     run_id, etag = _submitted(app_env, aml)
     caplog.set_level(logging.INFO, logger="aml_trigger")
     caplog.clear()
     assert _open(app_env, _record(app_env, etag))
 
-    for status, at in (("NotStarted", "2026-11-30T10:00:00.1234567Z"), ("Running", "2026-11-30T10:00:04Z"),
-                       ("Finalizing", "2026-11-30T10:02:58Z")):
-        deliver_event(_event(aml, run_id, status, at, schema))
+    for status, when in (("NotStarted", at(0)[:-1] + ".1234567Z"), ("Running", at(4)), ("Finalizing", at(178))):
+        deliver_event(_event(aml, run_id, status, when, schema))
         assert _open(app_env, _record(app_env, etag)), f"still open after {status}"
-    deliver_event(_event(aml, run_id, "Completed", "2026-11-30T10:03:00Z", schema, event_type="RunCompleted"))
+    deliver_event(_event(aml, run_id, "Completed", at(180), schema, event_type="RunCompleted"))
 
     record = _record(app_env, etag)
     assert (record["state"], record["run_id"]) == ("submitted", run_id)
     assert record["run"] == {"status": "completed", "azure_status": "Completed",
-                             "observed_at": "2026-11-30T10:03:00.000Z", "started_at": "2026-11-30T10:00:04.000Z",
-                             "ended_at": "2026-11-30T10:03:00.000Z", "duration_seconds": 176.0}
+                             "observed_at": at(180, stored=True), "started_at": at(4, stored=True),
+                             "ended_at": at(180, stored=True), "duration_seconds": 176.0}
     [line] = outcome_lines(caplog)
     assert line == {"outcome": "run_completed", "rule": "default", "key": record["key"], "run_id": run_id,
                     "run_url": record["run_url"], "run_status": "completed", "duration_seconds": 176.0,
@@ -78,14 +91,14 @@ def test_events_in_order_bring_the_record_to_completed_with_one_decision_line(ap
     assert _tags(app_env, record) == {"aml_owner": "rules/default"}
 
 
-def test_a_failed_run_records_azure_mls_error_masked_and_logs_run_failed(app_env, aml, caplog):
+def test_a_failed_run_records_azure_mls_error_masked_and_logs_run_failed(at, app_env, aml, caplog):
     run_id, etag = _submitted(app_env, aml)
     caplog.set_level(logging.INFO, logger="aml_trigger")
     caplog.clear()
     aml.set_status(run_id, "Failed", {"code": "UserError", "message": "cannot read https://acct.blob.core.windows."
                                       "net/data/x.csv?sv=2024&sig=s3cr3tSIGNATURE: 403"})
 
-    deliver_event(_event(aml, run_id, None, "2026-11-30T10:03:00Z"))
+    deliver_event(_event(aml, run_id, None, at(180)))
 
     record = _record(app_env, etag)
     assert record["run"]["status"] == "failed"
@@ -99,9 +112,9 @@ def test_a_failed_run_records_azure_mls_error_masked_and_logs_run_failed(app_env
     assert asked.audience == "https://management.azure.com"
 
 
-def test_a_repeated_terminal_event_changes_nothing_and_costs_one_storage_read(app_env, aml, caplog, azurite):
+def test_a_repeated_terminal_event_changes_nothing_and_costs_one_storage_read(at, app_env, aml, caplog, azurite):
     run_id, etag = _submitted(app_env, aml)
-    event = _event(aml, run_id, "Completed", "2026-11-30T10:03:00Z")
+    event = _event(aml, run_id, "Completed", at(180))
     deliver_event(event)
     before = _record(app_env, etag)
     caplog.set_level(logging.INFO, logger="aml_trigger")
@@ -115,34 +128,34 @@ def test_a_repeated_terminal_event_changes_nothing_and_costs_one_storage_read(ap
     assert requests[_storage(azurite)] == 1
 
 
-def test_a_status_change_and_the_event_that_ends_the_run_each_cost_two_storage_requests(app_env, aml, azurite):
+def test_a_status_change_and_the_event_that_ends_the_run_each_cost_two_storage_requests(at, app_env, aml, azurite):
     run_id, _ = _submitted(app_env, aml)
     with counting_requests() as running:
-        deliver_event(_event(aml, run_id, "Running", "2026-11-30T10:00:04Z"))
+        deliver_event(_event(aml, run_id, "Running", at(4)))
     with counting_requests() as ended:
-        deliver_event(_event(aml, run_id, "Completed", "2026-11-30T10:03:00Z"))
+        deliver_event(_event(aml, run_id, "Completed", at(180)))
     assert (running[_storage(azurite)], ended[_storage(azurite)]) == (2, 2)
     assert (running[f"GET {_storage(azurite)}"], ended[f"PUT {_storage(azurite)}"]) == (1, 1)
 
 
-def test_events_out_of_order_never_move_a_terminal_status_back(app_env, aml):
+def test_events_out_of_order_never_move_a_terminal_status_back(at, app_env, aml):
     run_id, etag = _submitted(app_env, aml)
-    late_running = _event(aml, run_id, "Running", "2026-11-30T10:00:04Z")
-    late_queued = _event(aml, run_id, "NotStarted", "2026-11-30T10:00:00Z")
-    deliver_event(_event(aml, run_id, "Canceled", "2026-11-30T10:01:00Z"))
+    late_running = _event(aml, run_id, "Running", at(4))
+    late_queued = _event(aml, run_id, "NotStarted", at(0))
+    deliver_event(_event(aml, run_id, "Canceled", at(60)))
 
     deliver_event(late_running)
     deliver_event(late_queued)
 
     run = _record(app_env, etag)["run"]
     assert (run["status"], run["started_at"], run["ended_at"]) == (
-        "canceled", "2026-11-30T10:00:04.000Z", "2026-11-30T10:01:00.000Z")
+        "canceled", at(4, stored=True), at(60, stored=True))
 
 
-def test_eight_concurrent_events_for_one_run_lose_no_update(app_env, aml):
+def test_eight_concurrent_events_for_one_run_lose_no_update(at, app_env, aml):
     run_id, etag = _submitted(app_env, aml)
-    events = [_event(aml, run_id, "Running", f"2026-11-30T10:00:0{second}Z") for second in range(1, 8)]
-    events.append(_event(aml, run_id, "Completed", "2026-11-30T10:05:00Z"))
+    events = [_event(aml, run_id, "Running", at(second)) for second in range(1, 8)]
+    events.append(_event(aml, run_id, "Completed", at(300)))
 
     results = run_together(*[lambda event=event: deliver_event(event) for event in events])
 
@@ -150,14 +163,14 @@ def test_eight_concurrent_events_for_one_run_lose_no_update(app_env, aml):
     run = _record(app_env, etag)["run"]
     lost = [event for event in events if event["eventTime"] < run["started_at"].replace(".000Z", "Z")]
     assert (run["status"], run["started_at"], run["ended_at"], lost) == (
-        "completed", "2026-11-30T10:00:01.000Z", "2026-11-30T10:05:00.000Z", [])
+        "completed", at(1, stored=True), at(300, stored=True), [])
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_an_event_for_a_run_the_app_did_not_start_is_ignored_with_its_reason_and_reads_nothing(
-        app_env, aml, caplog, azurite, schema):
+        at, app_env, aml, caplog, azurite, schema):
     run_id, etag = _submitted(app_env, aml)
-    event = _event(aml, run_id, "Completed", "2026-11-30T10:03:00Z", schema)
+    event = _event(aml, run_id, "Completed", at(180), schema)
     event["data"]["runTags"] = {"azureml.pipelineid": "p-1"}  # a run someone started by hand
     caplog.set_level(logging.INFO, logger="aml_trigger")
     caplog.clear()
@@ -171,14 +184,14 @@ def test_an_event_for_a_run_the_app_did_not_start_is_ignored_with_its_reason_and
     assert requests[_storage(azurite)] == 0 and "run" not in _record(app_env, etag)
 
 
-def test_an_event_from_another_workspace_is_ignored_even_with_the_apps_tags(app_env, aml, caplog):
+def test_an_event_from_another_workspace_is_ignored_even_with_the_apps_tags(at, app_env, aml, caplog):
     run_id, etag = _submitted(app_env, aml)
     other = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/" \
             "Microsoft.MachineLearningServices/workspaces/someone-elses"
     caplog.set_level(logging.INFO, logger="aml_trigger")
     caplog.clear()
 
-    deliver_event(_event(aml, run_id, "Completed", "2026-11-30T10:03:00Z", workspace=other))
+    deliver_event(_event(aml, run_id, "Completed", at(180), workspace=other))
 
     [line] = outcome_lines(caplog)
     assert line["reason"] == f"the event comes from {other}, not the workspace default runs in"
@@ -193,17 +206,68 @@ def test_an_event_from_another_workspace_is_ignored_even_with_the_apps_tags(app_
     # the worker's own decoding refuses a time it cannot read, before the function is called
     ("cloudevents", lambda event: event.update(time="yesterday"), ValueError, "time data 'yesterday'"),
 ])
-def test_a_malformed_event_is_refused_clearly_and_the_record_is_untouched(app_env, aml, schema, spoil, refusal,
+def test_a_malformed_event_is_refused_clearly_and_the_record_is_untouched(at, app_env, aml, schema, spoil, refusal,
                                                                           message):
     run_id, etag = _submitted(app_env, aml)
     before = _record(app_env, etag)
-    event = _event(aml, run_id, "Completed", "2026-11-30T10:03:00Z", schema)
+    event = _event(aml, run_id, "Completed", at(180), schema)
     spoil(event)
 
     with pytest.raises(refusal, match=re.escape(message)):
         deliver_event(event)
 
     assert _record(app_env, etag) == before
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_a_20_kb_status_word_is_not_taken_and_the_log_quotes_it_cut_never_the_record(at, app_env, aml, caplog,
+                                                                                      schema):
+    run_id, etag = _submitted(app_env, aml)
+    deliver_event(_event(aml, run_id, "Running", at(4), schema))
+    before = _record(app_env, etag)
+    event = _event(aml, run_id, None, at(60), schema)
+    event["data"]["runStatus"] = "Completed" + "x" * 20_471
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    caplog.clear()
+
+    deliver_event(event)
+
+    assert _record(app_env, etag) == before and before["run"]["status"] == "running"
+    [line] = outcome_lines(caplog)
+    assert line == {"outcome": "ignored", "event_id": event["id"], "reason": (
+        "runStatus 'Completedxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (20,480 characters) is not a status Azure ML uses: "
+        "the event is not taken (the fallback asks Azure ML)")}
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_an_event_dated_before_its_runs_submission_or_in_the_future_is_not_taken_and_a_valid_one_ends_the_run(
+        at, app_env, aml, caplog, schema):
+    run_id, etag = _submitted(app_env, aml)
+    submitted = _record(app_env, etag)["first_claimed_at"]
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    caplog.clear()
+
+    deliver_event(_event(aml, run_id, "Running", "1970-01-01T00:00:00Z", schema))
+    deliver_event(_event(aml, run_id, "Completed", "2999-01-01T00:00:00Z", schema))
+
+    assert "run" not in _record(app_env, etag)
+    early, late = [line["reason"] for line in outcome_lines(caplog)]
+    assert early == (f"the event's time 1970-01-01T00:00:00.000Z is earlier than its run's submission ({submitted}) "
+                     f"by more than 5 minutes: the event is not taken (the fallback asks Azure ML)")
+    assert re.fullmatch(r"the event's time 2999-01-01T00:00:00\.000Z is later than now \(\S+Z\) by more than "
+                        r"5 minutes: the event is not taken \(the fallback asks Azure ML\)", late)
+    deliver_event(_event(aml, run_id, "Completed", at(180), schema))
+    assert _record(app_env, etag)["run"] == {"status": "completed", "azure_status": "Completed",
+                                             "observed_at": at(180, stored=True), "ended_at": at(180, stored=True)}
+
+
+@pytest.mark.parametrize(("event_time", "plausible"), [
+    ("2026-12-01T09:55:00Z", True), ("2026-12-01T09:54:59.999Z", False),  # the run was submitted at 10:00
+    ("2026-12-01T11:05:00Z", True), ("2026-12-01T11:05:00.001Z", False),  # and it is 11:00 now
+])
+def test_an_event_time_may_fall_outside_its_runs_life_by_the_clock_skew_and_no_more(event_time, plausible):
+    now = datetime(2026, 12, 1, 11, tzinfo=UTC)
+    assert (implausible_time(event_time, "2026-12-01T10:00:00.000Z", now) is None) is plausible
 
 
 def test_an_event_that_arrives_before_the_record_is_settled_is_refused_for_a_later_retry(app_env, aml):
@@ -241,7 +305,7 @@ def _storage(azurite) -> str:
     return urlsplit(endpoint).netloc
 
 
-def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_records(app_env, aml, azurite):
+def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_records(at, app_env, aml, azurite):
     run_id, _ = _submitted(app_env, aml)
     ledger = process_services().ledger
     upload(app_env["WATCH_CONTAINER"], "other.csv", SAMPLE_CSV)  # a second record, and a second run in flight
@@ -249,8 +313,8 @@ def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_
 
     with counting_requests() as requests:
         in_flight = ledger.active_runs(rule_namespace("default"))
-    deliver_event(_event(aml, run_id, "Completed", "2026-11-30T10:03:00Z"))
-    deliver_event(_event(aml, aml.accepted[1].run_id, "Failed", "2026-11-30T10:03:00Z"))
+    deliver_event(_event(aml, run_id, "Completed", at(180)))
+    deliver_event(_event(aml, aml.accepted[1].run_id, "Failed", at(180)))
 
     assert (len(in_flight), requests[_storage(azurite)]) == (2, 1)
     assert ledger.active_runs(rule_namespace("default")) == []

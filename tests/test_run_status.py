@@ -7,7 +7,17 @@ import itertools
 
 import pytest
 
-from shared.rules.run_status import ACTIVE, TERMINAL, RunOutcome, RunStatus, merged, observed, run_status
+from shared.rules.run_status import (
+    ACTIVE,
+    MAX_STATUS_CHARS,
+    TERMINAL,
+    RunOutcome,
+    RunStatus,
+    is_azure_status,
+    merged,
+    observed,
+    run_status,
+)
 
 
 @pytest.mark.parametrize(("azure", "expected"), [
@@ -30,6 +40,20 @@ def test_every_word_azure_ml_uses_maps_to_one_status_whatever_its_case(azure, ex
 def test_a_word_azure_ml_never_used_is_unknown_and_not_terminal():
     assert run_status("Exploded") is RunStatus.UNKNOWN
     assert not RunStatus.UNKNOWN.terminal
+
+
+V1_RUN_STATUS = ("Queued", "NotStarted", "Preparing", "Provisioning", "Starting", "Running", "CancelRequested",
+                 "Canceled", "Finalizing", "Completed", "Failed", "Unapproved", "NotResponding", "Pausing", "Paused")
+"""azureml-core's ``RunStatus`` (``_restclient/constants.py``)."""
+V2_JOB_STATUS = ("NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing",
+                 "CancelRequested", "Completed", "Failed", "Canceled", "NotResponding", "Paused", "Unknown")
+"""azure-ai-ml's ``JobStatus`` (``arm_ml_service/models/_enums.py``)."""
+
+
+def test_every_documented_status_word_is_azure_mls_and_nothing_else_is():
+    assert all(is_azure_status(word) for word in (*V1_RUN_STATUS, *V2_JOB_STATUS, "Finished", "failed", " Running "))
+    assert not any(is_azure_status(word) for word in ("Exploded", "", "Completed" + " " * MAX_STATUS_CHARS,
+                                                      "C" * 20_480))
 
 
 def test_only_completed_failed_and_canceled_are_terminal_the_rest_count_as_active():

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from cli.__main__ import main
 from localdev.host import deliver_event
@@ -14,22 +15,28 @@ from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 
 
-def _two_runs_one_failed_one_completed(app_env, aml) -> tuple[str, str]:
+def _at(start: datetime, seconds: float) -> str:
+    return (start + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _two_runs_one_failed_one_completed(app_env, aml) -> tuple[str, str, datetime]:
+    """Two runs, their events stamped from a minute before their submission (the clocks' skew allows it) on."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     for name in ("good.csv", "bad.csv"):
         upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
         deliver_blob(app_env["WATCH_CONTAINER"], name)
     good, bad = aml.accepted
-    for run, status, at in ((good, "Running", "2026-11-30T10:00:00Z"), (good, "Completed", "2026-11-30T10:02:30Z"),
-                            (bad, "Failed", "2026-11-30T10:01:00Z")):
+    for run, status, at in ((good, "Running", _at(start, 0)), (good, "Completed", _at(start, 150)),
+                            (bad, "Failed", _at(start, 60))):
         aml.set_status(run.run_id, status)
         event = aml.run_event(run.run_id)
         event["eventTime"] = at
         deliver_event(event)
-    return good.run_id, bad.run_id
+    return good.run_id, bad.run_id, start
 
 
 def test_the_runs_api_shows_each_runs_status_and_duration_and_filters_by_run_status(app_env, aml):
-    good, bad = _two_runs_one_failed_one_completed(app_env, aml)
+    good, bad, start = _two_runs_one_failed_one_completed(app_env, aml)
 
     code, completed = call("http_list_runs", "GET", params={"run_status": "completed"})
     failed = call("http_list_runs", "GET", params={"run_status": "failed"})[1]["runs"]
@@ -38,8 +45,8 @@ def test_the_runs_api_shows_each_runs_status_and_duration_and_filters_by_run_sta
     [shown] = completed["runs"]
     assert code == 200 and shown["run_id"] == good
     assert shown["run"] == {"status": "completed", "azure_status": "Completed",
-                            "observed_at": "2026-11-30T10:02:30.000Z", "started_at": "2026-11-30T10:00:00.000Z",
-                            "ended_at": "2026-11-30T10:02:30.000Z", "duration_seconds": 150.0}
+                            "observed_at": _at(start, 150), "started_at": _at(start, 0), "ended_at": _at(start, 150),
+                            "duration_seconds": 150.0}
     assert [run["run_id"] for run in failed] == [bad] and failed[0]["run"]["error"]["code"] == "UserError"
     assert queued == []
 
@@ -52,7 +59,7 @@ def test_the_runs_api_refuses_a_run_status_it_does_not_know_and_names_the_ones_i
 
 
 def test_cli_runs_prints_run_status_and_duration_and_filters_by_run_status(app_env, aml, capsys):
-    good, bad = _two_runs_one_failed_one_completed(app_env, aml)
+    good, bad, _ = _two_runs_one_failed_one_completed(app_env, aml)
 
     assert main(["runs", "--run-status", "completed"]) == 0
     table = capsys.readouterr().out

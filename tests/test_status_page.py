@@ -5,6 +5,7 @@ and called as the worker calls it for what needs no browser."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from localdev.functions_http import FunctionsHttp
 from localdev.host import indexed_function
@@ -182,6 +184,32 @@ def test_a_retry_whose_token_does_not_match_the_session_is_refused_and_nothing_i
     assert len(aml.accepted) == accepted
     assert page_call("POST", f"action=retry&record={record}&csrf={token}".encode(), session).status_code == 200
     assert len(aml.accepted) == accepted + 1
+
+
+def stored_record(name: str) -> bytes:
+    """A record exactly as the ledger holds it."""
+    connection = os.environ[os.environ.get("LEDGER_STORAGE") or "AzureWebJobsStorage"]
+    ledger = BlobServiceClient.from_connection_string(connection).get_container_client(os.environ["LEDGER_CONTAINER"])
+    return ledger.get_blob_client(name).download_blob().readall()
+
+
+def test_a_get_asking_for_a_retry_is_405_and_changes_nothing_while_the_post_retries(app_env, aml, rules_file):
+    seeded(app_env, aml)
+    first = page_call()
+    session = first.headers["Set-Cookie"].split(";")[0]
+    token = re.search(r'name="csrf" value="([0-9a-f]{64})"', first.get_body().decode()).group(1)
+    record = re.search(r'name="record" value="(rules/machines/[0-9a-f]{64}\.json)"', first.get_body().decode())[1]
+    before, accepted = stored_record(record), len(aml.accepted)
+
+    refused = page_call("GET", cookie=session, params={"action": "retry", "record": record, "csrf": token})
+
+    assert refused.status_code == 405 and refused.headers.get("Allow") == "POST"
+    assert "Retry changes state: it is sent by the page&#x27;s form (POST), never by a GET." in \
+        refused.get_body().decode()
+    assert stored_record(record) == before and len(aml.accepted) == accepted
+    posted = page_call("POST", f"action=retry&record={record}&csrf={token}".encode(), session)
+    assert posted.status_code == 200 and len(aml.accepted) == accepted + 1
+    assert json.loads(stored_record(record))["run_id"] == aml.accepted[-1].run_id
 
 
 def test_without_a_secret_the_page_is_read_only_and_says_why(app_env, aml, rules_file, monkeypatch):

@@ -34,7 +34,7 @@ from shared.rules.keys import (
     schedule_namespace,
 )
 from shared.rules.ledger_record import LedgerRecord, RunState
-from shared.rules.run_events import RecordRef, parse_run_event, record_for
+from shared.rules.run_events import RecordRef, implausible_time, parse_run_event, record_for
 from shared.rules.run_limits import GATE_PREFIX, RunLimit
 from shared.rules.run_reads import status_read
 from shared.rules.run_status import RunOutcome, RunStatus, merged, moment
@@ -72,13 +72,14 @@ def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decisio
     if observation.status is RunStatus.FAILED:  # events carry no error: Azure ML's own word on why
         observation = merged(observation, _asked(services, run.target, event.run_id, deadline, about)
                              or observation)
-    return observe_run(services, ref, event.run_id, observation, about, deadline)
+    return observe_run(services, ref, event.run_id, observation, about, deadline, event_time=event.time)
 
 
 def observe_run(services: Services, ref: RecordRef, run_id: str, observation: RunOutcome,
-                about: Mapping[str, Any], deadline: float) -> Decision | None:
+                about: Mapping[str, Any], deadline: float, *, event_time: str | None = None) -> Decision | None:
     """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None. The
-    waiting trigger a run's end lets start is started before ``deadline`` (monotonic), or left to the fallback."""
+    waiting trigger a run's end lets start is started before ``deadline`` (monotonic), or left to the fallback. An
+    event's time outside its run's life (``implausible_time``) leaves the record as it is, the reason logged."""
     name = record_name(ref.namespace, ref.key)
     refused: list[str] = []
 
@@ -87,6 +88,11 @@ def observe_run(services: Services, ref: RecordRef, run_id: str, observation: Ru
             raise RecordNotSettledError(f"{name} is still claimed: its run {run_id} is not recorded yet")
         if record.state != RunState.SUBMITTED.value or record.run_id != run_id:
             refused.append(f"the record is {record.state} with run {record.run_id}, not run {run_id}")
+            return None
+        implausible = None if event_time is None else implausible_time(
+            event_time, record.first_claimed_at or record.claimed_at, services.now())
+        if implausible:
+            refused.append(f"{implausible}: the event is not taken (the fallback asks Azure ML)")
             return None
         return record.with_outcome(merged(record.outcome, observation))
 

@@ -17,7 +17,7 @@ from shared.rules import workspace_discovery as discovery
 from shared.rules.config_model import Rule, RunSpec, Schedule
 from shared.rules.errors import InvalidInput
 from shared.rules.import_findings import Finding
-from shared.rules.import_logic_app import import_logic_app
+from shared.rules.import_logic_app import import_logic_apps
 from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
 from shared.rules.keys import blob_version_key
 from shared.rules.matching import mismatch
@@ -54,28 +54,50 @@ def read_json_file(path: str | Path, what: str) -> Any:
 
 def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (), name: str | None = None,
               keep_logic_app_value: bool = False) -> ImportReport:
-    """A Logic App workflow -> a one-rule rules file; parity for each of ``blobs`` (default: one in its folder)."""
-    imported = import_logic_app(document, keep_logic_app_value=keep_logic_app_value)
+    """A Logic App export -> a rule per workflow (an ARM template may hold several; each one not imported is a
+    PROBLEM naming why); parity for each of ``blobs`` a rule takes (default: one in its folder)."""
+    imported, refused = import_logic_apps(document, keep_logic_app_value=keep_logic_app_value)
+    if name and len(imported) > 1:
+        raise InvalidInput(f"--name {name!r} names one rule, and the template gives {len(imported)}: leave --name out "
+                           f"(each rule takes its workflow's name)")
     if name:
-        imported.rule["name"] = name
-    report = ImportReport({"rules": [imported.rule]})
-    report.lines.append(f"Logic App {imported.name!r}: watched /{imported.container}/{imported.folder} -> rule "
-                        f"{imported.rule['name']!r}")
-    watched = settings.WATCH_CONTAINER.read(env)
-    if watched and watched != imported.container:
+        imported[0].rule["name"] = name
+    report = ImportReport({"rules": [item.rule for item in imported]})
+    for workflow in refused:
         report.ok = False
-        report.lines.append(f"  PROBLEM: the Logic App watched container {imported.container!r}, this app watches "
-                            f"WATCH_CONTAINER={watched!r}: set WATCH_CONTAINER={imported.container} (one app, one "
-                            f"container)")
-    _findings(report, imported.notes, imported.unsupported)
+        report.lines.append(f"PROBLEM: {workflow}")
+    watched = settings.WATCH_CONTAINER.read(env)
+    for item in imported:
+        report.lines.append(f"Logic App {item.name!r}: watched /{item.container}/{item.folder} -> rule "
+                            f"{item.rule['name']!r}")
+        _same_container(report, item.container, watched, imported[0].container)
+        _findings(report, item.notes, item.unsupported)
     loaded = _load(report, env)
     if loaded is None:
         return report
-    rule = loaded[0][0]
-    for blob in blobs or [f"{imported.folder}machineData.csv"]:
-        report.lines.append(f"  {imported.relative_path_note(blob)}")
-        _parity(report, blob, imported.container, rule, imported.legacy_body(blob))
+    rules = {rule.name: rule for rule in loaded[0]}
+    for item in imported:
+        rule = rules[item.rule["name"]]
+        for blob in [blob for blob in blobs if not mismatch(rule.watch, blob)] or [f"{item.folder}machineData.csv"]:
+            report.lines.append(f"  {item.relative_path_note(blob)}")
+            _parity(report, blob, item.container, rule, item.legacy_body(blob))
+    for blob in blobs:  # a sample no rule takes: each rule says why not
+        if all(mismatch(rule.watch, blob) for rule in rules.values()):
+            for rule in rules.values():
+                _would_not_start(report, rule, blob)
     return report
+
+
+def _same_container(report: ImportReport, container: str, watched: str | None, first: str) -> None:
+    """One app watches one container: WATCH_CONTAINER's, or else the first imported workflow's."""
+    if watched and watched != container:
+        report.ok = False
+        report.lines.append(f"  PROBLEM: the Logic App watched container {container!r}, this app watches "
+                            f"WATCH_CONTAINER={watched!r}: set WATCH_CONTAINER={container} (one app, one container)")
+    elif not watched and container != first:
+        report.ok = False
+        report.lines.append(f"  PROBLEM: the Logic App watched container {container!r}, the first one imported "
+                            f"{first!r}: one app watches one container (import this workflow into another app)")
 
 
 def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
@@ -159,11 +181,17 @@ def _load(report: ImportReport, env: Mapping[str, str]) -> tuple[tuple[Rule, ...
             return None
 
 
-def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any]) -> None:
+def _would_not_start(report: ImportReport, rule: Rule, blob: str) -> bool:
+    """Whether ``rule`` would not start for ``blob``: then a PROBLEM saying why."""
     why_not = mismatch(rule.watch, blob)
     if why_not:
         report.ok = False
         report.lines.append(f"  PROBLEM: rule {rule.name!r} would not start for {blob!r}: {why_not}")
+    return bool(why_not)
+
+
+def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any]) -> None:
+    if _would_not_start(report, rule, blob):
         return
     body = _request_body(rule.run, blob, container, rule.name)
     _compare(report, blob, legacy, body)

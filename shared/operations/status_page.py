@@ -4,9 +4,10 @@ over the same operations the JSON API and the command line call. triggers/http.p
 Reads: the ledger's listing (names, states, times: no record read) gives the counts, the schedules' last outcomes
 and the page's slice; only the records shown on that page are read, plus the last few sweep reports.
 
-Retry is guarded against cross-site requests: the page sets a random session cookie (``SameSite=Strict``,
-``HttpOnly``) and each Retry form carries an HMAC of it under ``STATUS_PAGE_SECRET``; a Retry whose token does not
-match its cookie is refused (403) before anything is read. Without the secret the page is read-only.
+Retry changes state, so only a POST takes it (a GET asking for it is answered 405, Allow: POST). It is guarded
+against cross-site requests: the page sets a random session cookie (``SameSite=Strict``, ``HttpOnly``) and each
+Retry form carries an HMAC of it under ``STATUS_PAGE_SECRET``; a Retry whose token does not match its cookie is
+refused (403) before anything is read. Without the secret the page is read-only.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ _SESSION = re.compile(r"[0-9a-f]{32}")
 _STATES = tuple(state.value for state in RunState)
 FORM_FIELDS = ("action", "owner", "state", "since", "until", "page", "record", "csrf", "blob")
 """What the page's forms send (and a GET's query string may carry); the host's own ``code`` is ignored."""
+STATE_CHANGING_ACTIONS = ("retry",)
+"""Actions that change state: only a POST takes them (a GET may be a prefetch, a link or a crawler)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ def respond(request: PageRequest, *, env: Mapping[str, str], services: Callable[
         fields = _fields(request)
     except InvalidInput as error:
         return PageResponse(400, page(View(notice=str(error), notice_ok=False)), headers)
+    if fields.get("action") in STATE_CHANGING_ACTIONS and request.method != "POST":
+        notice = f"{fields['action'].capitalize()} changes state: it is sent by the page's form (POST), never by a GET."
+        return PageResponse(405, page(View(notice=notice, notice_ok=False)), {**headers, "Allow": "POST"})
     if fields.get("action") == "retry" and not _token_matches(secret, request.cookie, fields.get("csrf", "")):
         notice = ("Retry refused: this form's token does not match your session (reload the page and try again)."
                   if secret else f"Retry refused: {retry_off}")

@@ -16,7 +16,8 @@ LIMIT_KEYS = {"max_active_runs", "max_active_runs_policy"}
 MARKER_KEYS = {"file", "manifest"}
 MAX_QUIET_SECONDS = 86_400
 """The longest quiet window: a day (a folder quiet for longer is better served by a marker or a schedule)."""
-MARKER_FILE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
+MARKER_FILE = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,255}")
+"""A file name: no folder in it, and not '.' or '..' (which name folders, never a blob a folder holds)."""
 
 
 def run_limit(raw: dict[str, Any], problems: Problems) -> RunLimit | None:
@@ -46,7 +47,7 @@ def marker_option(raw: Any, run: RunSpec | None, problems: Problems) -> Marker |
         return None
     unknown_keys(raw, MARKER_KEYS, "marker", problems)
     file = matching(raw.get("file"), MARKER_FILE, problems.at("file"),
-                    "a file name without folders, such as '_SUCCESS' or 'manifest.json'")
+                    "a file name without folders, such as '_SUCCESS' or 'manifest.json' (not '.' or '..')")
     manifest = flag(raw, "manifest", False, problems)
     if run is not None and run.data_path is not None and run.data_path.relative_path != "path" and not manifest:
         problems.at("file").add(file, "a marker rule passes its folder: data_path.relative_path must be 'path'")

@@ -1,7 +1,8 @@
 """A Logic App that starts a v1 pipeline ("When a blob is added or modified (properties only)", then an HTTP POST
 with managed identity) -> one rules-file entry; whatever has no equivalent is listed with its reason.
 
-The workflow is read in any of its export forms by ``logic_app_export``.
+The workflow is read in any of its export forms by ``logic_app_export``; an ARM template's workflows each become
+their own entry, and one that cannot is named with why.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from shared.rules.import_findings import Finding
-from shared.rules.logic_app_export import LogicAppError, workflow_definition
-from shared.rules.targets import ARM_SCOPE
+from shared.rules.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
+from shared.rules.targets import ARM_SCOPE, redact_url
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
 """The API path of the blob connector's "When a blob is added or modified (properties only)" trigger (V1 and V2)."""
@@ -63,10 +64,30 @@ class LogicAppImport:
                 f"{legacy[0]!r}")
 
 
-def import_logic_app(document: Any, *, keep_logic_app_value: bool = False) -> LogicAppImport:
-    """Translate a workflow; ``keep_logic_app_value`` makes a rule send the file name alone where the Logic App sent
-    ``triggerBody()?['Name']`` for blobs in a folder (a pipeline that relied on it keeps working)."""
-    name, definition, unsupported = workflow_definition(document)
+def import_logic_apps(document: Any, *, keep_logic_app_value: bool = False) -> tuple[list[LogicAppImport],
+                                                                                      list[Finding]]:
+    """Every workflow of an export translated (an ARM template may hold several), and each one that cannot be,
+    named with why: nothing is dropped unnamed. LogicAppError when none can be (a lone workflow's own error)."""
+    workflows = workflow_definitions(document)
+    imported, refused = [], []
+    for workflow in workflows:
+        try:
+            imported.append(import_logic_app(workflow, keep_logic_app_value=keep_logic_app_value))
+        except LogicAppError as error:
+            if len(workflows) == 1:
+                raise
+            refused.append(Finding(f"{workflow.where} (workflow {workflow.name!r})", f"not imported: {error}"))
+    if not imported:
+        raise LogicAppError("no workflow of the ARM template can be imported: " + "; ".join(map(str, refused)))
+    return imported, refused
+
+
+def import_logic_app(workflow: ExportedWorkflow, *, keep_logic_app_value: bool = False) -> LogicAppImport:
+    """Translate one workflow; ``keep_logic_app_value`` makes a rule send the file name alone where the Logic App
+    sent ``triggerBody()?['Name']`` for blobs in a folder (a pipeline that relied on it keeps working)."""
+    name, definition, unsupported = workflow.name, workflow.definition, list(workflow.unsupported)
+    if not isinstance(definition, dict) or "triggers" not in definition:
+        raise LogicAppError("no workflow definition (an object with triggers and actions) found")
     triggers = definition.get("triggers")
     if not isinstance(triggers, dict) or not triggers:
         raise LogicAppError("the workflow has no triggers; expected the blob connector's \"When a blob is added or "
@@ -184,7 +205,7 @@ def _target(inputs: dict[str, Any], where: str, notes: list[Finding], unsupporte
     uri = inputs.get("uri")
     if not isinstance(uri, str) or "@" in uri:
         raise LogicAppError(f"{where}.inputs.uri must be the pipeline's REST endpoint as text, not an expression")
-    target: dict[str, Any] = {"url": uri}
+    target: dict[str, Any] = _url_fields(uri, f"{where}.inputs.uri", notes, unsupported)
     authentication = inputs.get("authentication") or {}
     kind = authentication.get("type") if isinstance(authentication, dict) else None
     if kind != "ManagedServiceIdentity":
@@ -206,6 +227,29 @@ def _target(inputs: dict[str, Any], where: str, notes: list[Finding], unsupporte
     for key in sorted(set(inputs) - {"method", "uri", "authentication", "headers", "body"}):
         unsupported.append(Finding(f"{where}.inputs.{key}", "no rule equivalent"))
     return target
+
+
+def _url_fields(uri: str, where: str, notes: list[Finding], unsupported: list[Finding]) -> dict[str, Any]:
+    """The target's url without query or fragment: they may carry a secret (a Logic App's or Function's
+    ``sig``/``code``, a SAS), and Azure ML takes the app's managed identity token instead. Only the
+    names of what was removed are reported, never the values; a pipeline endpoint's ``pipelineVersion`` moves to
+    ``pipeline_version``."""
+    parts = urlsplit(uri)
+    fields: dict[str, Any] = {"url": redact_url(uri)}
+    removed = []
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name.lower() == "pipelineversion" and value:
+            fields["pipeline_version"] = value
+            notes.append(Finding(where, "query parameter pipelineVersion: written as target.pipeline_version"))
+        else:  # a bare item's name may be the secret itself: only a name=value pair's name is shown
+            removed.append(repr(name[:40]) if value else "an item without '='")
+    if removed:
+        unsupported.append(Finding(where, f"query {', '.join(removed)} removed from the URL and not written (a "
+                                   f"query may carry a secret; the app calls Azure ML with its own managed identity "
+                                   f"token)"))
+    if parts.fragment:
+        unsupported.append(Finding(where, "a fragment removed from the URL and not written (it may carry a secret)"))
+    return fields
 
 
 def _body(body: dict[str, Any], where: str, rule: dict[str, Any], folder: str, unsupported: list[Finding]) -> str:

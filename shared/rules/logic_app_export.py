@@ -5,6 +5,7 @@ the template's defaults)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from shared.rules.errors import InvalidValue
@@ -17,30 +18,47 @@ class LogicAppError(InvalidValue, ValueError):
     """Not a workflow this importer can translate at all: the message says what it expected."""
 
 
-def workflow_definition(document: Any) -> tuple[str, dict[str, Any], list[Finding]]:
-    """The workflow's name and definition, from any of the export forms; ARM parameters resolved."""
-    unsupported: list[Finding] = []
+@dataclass(frozen=True)
+class ExportedWorkflow:
+    """One workflow of an export: its name, its definition (ARM parameters resolved), where the export holds it."""
+
+    name: str
+    definition: Any
+    """As exported: the importer checks it is an object with triggers and actions."""
+    where: str
+    """``resources[i]`` in an ARM template, else ``definition``: how the report names a workflow not imported."""
+    unsupported: list[Finding]
+
+
+def workflow_definitions(document: Any) -> list[ExportedWorkflow]:
+    """Every workflow in any of the export forms (an ARM template may hold several), ARM parameters resolved;
+    LogicAppError if it holds none. Whether each definition can be translated is the importer's to say."""
     if not isinstance(document, dict):
         raise LogicAppError("a workflow is a JSON object: {\"definition\": {...}}, the definition itself, or an ARM "
                             "template with a Microsoft.Logic/workflows resource")
-    if isinstance(document.get("resources"), list):
-        workflows = [resource for resource in document["resources"] if isinstance(resource, dict)
-                     and str(resource.get("type", "")).lower() == "microsoft.logic/workflows"]
-        if not workflows:
-            raise LogicAppError("the ARM template has no Microsoft.Logic/workflows resource")
-        defaults = {key: value.get("defaultValue") for key, value in (document.get("parameters") or {}).items()
-                    if isinstance(value, dict) and "defaultValue" in value}
-        workflow = workflows[0]
-        name = _resolve_arm(workflow.get("name"), defaults, "resources[0].name", unsupported)
-        definition = _resolve_arm((workflow.get("properties") or {}).get("definition"), defaults,
-                                  "resources[0].properties.definition", unsupported)
-    elif isinstance(document.get("definition"), dict):
-        name, definition = document.get("name"), document["definition"]
-    else:
-        name, definition = None, document
-    if not isinstance(definition, dict) or "triggers" not in definition:
-        raise LogicAppError("no workflow definition (an object with triggers and actions) found")
-    return (name if isinstance(name, str) and not name.startswith("[") else "logic-app"), definition, unsupported
+    if not isinstance(document.get("resources"), list):
+        name, definition = (document.get("name"), document["definition"]) if isinstance(
+            document.get("definition"), dict) else (None, document)
+        return [_workflow(name, definition, "definition", [])]
+    defaults = {key: value.get("defaultValue") for key, value in (document.get("parameters") or {}).items()
+                if isinstance(value, dict) and "defaultValue" in value}
+    workflows = []
+    for index, resource in enumerate(document["resources"]):
+        if isinstance(resource, dict) and str(resource.get("type", "")).lower() == "microsoft.logic/workflows":
+            where = f"resources[{index}]"
+            unsupported: list[Finding] = []
+            name = _resolve_arm(resource.get("name"), defaults, f"{where}.name", unsupported)
+            definition = _resolve_arm((resource.get("properties") or {}).get("definition"), defaults,
+                                      f"{where}.properties.definition", unsupported)
+            workflows.append(_workflow(name, definition, where, unsupported))
+    if not workflows:
+        raise LogicAppError("the ARM template has no Microsoft.Logic/workflows resource")
+    return workflows
+
+
+def _workflow(name: Any, definition: Any, where: str, unsupported: list[Finding]) -> ExportedWorkflow:
+    return ExportedWorkflow(name if isinstance(name, str) and not name.startswith("[") else "logic-app", definition,
+                            where, unsupported)
 
 
 def _resolve_arm(value: Any, defaults: dict[str, Any], where: str, unsupported: list[Finding]) -> Any:

@@ -3,7 +3,8 @@
 Both delivery schemas carry the same ``data`` (``runId``, ``runTags``, ``runProperties``, ``runStatus`` on
 RunStatusChanged); the envelope differs: Event Grid's ``topic``/``eventType``/``eventTime``, CloudEvents'
 ``source``/``type``/``time``. RunCompleted fires only on success and carries no ``runStatus``: it means Completed.
-Pure: the trigger hands over a mapping, the flow decides.
+Pure: the trigger hands over a mapping, the flow decides. An event is outside input: a ``runStatus`` that is not
+one of Azure ML's words, or a time outside its run's life, is not taken (its text cut and masked in the log).
 """
 
 from __future__ import annotations
@@ -11,17 +12,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from shared.rules.errors import InvalidInput
-from shared.rules.keys import KEY, manual_namespace, rule_namespace, schedule_namespace
+from shared.rules.keys import KEY, manual_namespace, parse_iso, rule_namespace, schedule_namespace
 from shared.rules.payloads import TRIGGERED_BY
-from shared.rules.run_status import RunOutcome, moment, observed, run_status
+from shared.rules.redaction import mask_text
+from shared.rules.run_status import RunOutcome, is_azure_status, moment, observed, run_status
 
 RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
 RUN_COMPLETED = "Microsoft.MachineLearningServices.RunCompleted"
 RUN_EVENT_TYPES = (RUN_STATUS_CHANGED, RUN_COMPLETED)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far an event's time may fall outside its run's life (before its submission, after now) for the clocks of
+Azure ML and this app to explain it; further, the time is not its run's: the event is not taken."""
+_SKEW_TEXT = f"{CLOCK_SKEW.total_seconds() / 60:g} minutes"
+SHOWN_CHARS = 40
 
 
 class MalformedEventError(InvalidInput):
@@ -52,6 +60,24 @@ class RunEvent:
                         ended_at=self.time if status.terminal else None)
 
 
+def shown(text: str) -> str:
+    """Outside text as a log line may quote it: masked, and cut to its first characters, its length said."""
+    quoted = repr(mask_text(text[:SHOWN_CHARS]))
+    return quoted if len(text) <= SHOWN_CHARS else f"{quoted}... ({len(text):,} characters)"
+
+
+def implausible_time(event_time: str, submitted_at: str | None, now: datetime) -> str | None:
+    """Why an event's time cannot be its run's: before the run's record was first claimed (the run cannot exist
+    before its submission) or after now, by more than CLOCK_SKEW either way. None: plausible."""
+    at = parse_iso(event_time)
+    if at > now + CLOCK_SKEW:
+        return f"the event's time {event_time} is later than now ({moment(now)}) by more than {_SKEW_TEXT}"
+    if submitted_at is not None and at < parse_iso(submitted_at) - CLOCK_SKEW:
+        return (f"the event's time {event_time} is earlier than its run's submission ({submitted_at}) by more than "
+                f"{_SKEW_TEXT}")
+    return None
+
+
 def event_moment(value: Any) -> str:
     """An event's time as records write it; MalformedEventError if there is none or it is not a time."""
     try:
@@ -78,6 +104,9 @@ def parse_run_event(envelope: Mapping[str, Any]) -> RunEvent | str:
     status = "Completed" if event_type == RUN_COMPLETED else data.get("runStatus")
     if not isinstance(status, str) or not status.strip():
         raise MalformedEventError(f"RunStatusChanged event {envelope.get('id')!r} for run {run_id} has no runStatus")
+    if not is_azure_status(status):
+        return (f"runStatus {shown(status)} is not a status Azure ML uses: the event is not taken (the fallback asks "
+                f"Azure ML)")
     labels: dict[str, str] = {}
     for part in ("runProperties", "runTags"):  # tags last: a v1 run's tags are what the app set
         value = _case_insensitive(data, part)

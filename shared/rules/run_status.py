@@ -70,6 +70,8 @@ _AZURE_WORDS = {
 }
 """Every word (and v1 pipeline digit: NotStarted, Running, Failed, Finished, Canceled = 0..4) Azure ML uses."""
 
+MAX_STATUS_CHARS = 32
+"""Longer than any of Azure ML's words written out (``CancelRequested``, ``Not Responding``): no run status."""
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _RANK = {status: rank for rank, status in enumerate(RunStatus)}
 """Ties between observations of the same moment: the later stage of a run wins."""
@@ -77,7 +79,16 @@ _RANK = {status: rank for rank, status in enumerate(RunStatus)}
 
 def run_status(azure_status: str) -> RunStatus:
     """The app's word for what Azure ML said; a word it has never used is ``unknown`` (its text kept beside)."""
-    return _AZURE_WORDS.get(azure_status.strip().replace(" ", "").replace("_", "").lower(), RunStatus.UNKNOWN)
+    return _AZURE_WORDS.get(_normal(azure_status), RunStatus.UNKNOWN)
+
+
+def is_azure_status(text: str) -> bool:
+    """Whether ``text`` is a word (or digit) Azure ML uses for a run's status, in any of its four vocabularies."""
+    return len(text) <= MAX_STATUS_CHARS and _normal(text) in _AZURE_WORDS
+
+
+def _normal(text: str) -> str:
+    return text.strip().replace(" ", "").replace("_", "").lower()
 
 
 def moment(value: Any) -> str:
