@@ -33,7 +33,7 @@ class Setting:
     one_rule: bool = False
     """Replaced by a rules file (ignored, with a warning, unless the file names it as %SETTING%)."""
     empty_is_set: bool = False
-    """An empty value is a value (``WATCH_SUFFIX=''`` watches every ending), not the default."""
+    """An empty value is a value, not the default: ``WATCH_SUFFIX=''`` is refused rather than read as ``.csv``."""
     platform: bool = False
     """Set by Azure or the local stand-ins rather than by whoever configures the app: not in the README table."""
     secret: bool = False
@@ -110,8 +110,8 @@ WATCH_PREFIX = Setting(
     "WATCH_PREFIX", "folder inside the container, ending with `/` (`''` = whole container)", default="",
     rule_keys=("prefix",), one_rule=True)
 WATCH_SUFFIX = Setting(
-    "WATCH_SUFFIX", "file ending, case-insensitive (`''` = any ending)", default=".csv", rule_keys=("suffix",),
-    one_rule=True, empty_is_set=True)
+    "WATCH_SUFFIX", "file ending, case-insensitive (`*` = any ending; an empty value is refused)", default=".csv",
+    rule_keys=("suffix",), one_rule=True, empty_is_set=True)
 WATCH_SUBFOLDERS = Setting(
     "WATCH_SUBFOLDERS", "also watch subfolders of the prefix", default="false",
     shown_default="`false` (as the Logic App and v1 schedules)", rule_keys=("include_subfolders",), one_rule=True)
@@ -146,8 +146,8 @@ AML_DATA_PATH_PARAMETER = Setting(
 AML_DATASTORE = Setting(
     "AML_DATASTORE", "the datastore over the watched container", rule_keys=("data_path.datastore",), one_rule=True)
 CSV_REQUIRED_COLUMNS = Setting(
-    "CSV_REQUIRED_COLUMNS", "comma-separated header names a file must have", rule_keys=("required_columns",),
-    one_rule=True)
+    "CSV_REQUIRED_COLUMNS", "comma-separated header names a file must have (an empty name is refused)",
+    rule_keys=("required_columns",), one_rule=True)
 AML_TOKEN_SCOPE = Setting(
     "AML_TOKEN_SCOPE", "token scope for every target (prefer `target.scope` per rule)",
     shown_default="per kind (see Targets)", rule_keys=("target.scope",))
