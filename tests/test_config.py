@@ -250,6 +250,37 @@ def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path,
     assert load_config({**rules_env(rules), "AML_PIPELINE_URL": PIPELINE_URL}, tmp_path).ignored_settings == ()
 
 
+def test_a_name_one_letter_from_a_setting_is_a_warning_naming_the_setting_it_likely_means(caplog):
+    env = minimal_env(WATCH_SUBFOLDER="true", watch_suffix=".json", RETRY_MAX_ATTEMPT="3")
+
+    with caplog.at_level("WARNING", logger="aml_trigger"):
+        config = load_config(env, NO_APP_ROOT)
+
+    assert config.warnings == (
+        "RETRY_MAX_ATTEMPT is not a setting of this app (it does nothing); did you mean RETRY_MAX_ATTEMPTS?",
+        "WATCH_SUBFOLDER is not a setting of this app (it does nothing); did you mean WATCH_SUBFOLDERS?",
+        "watch_suffix is not a setting of this app (it does nothing); did you mean WATCH_SUFFIX?")
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == list(config.warnings)
+    assert config.rules[0].watch.include_subfolders is False  # the mistyped setting did nothing
+
+
+def test_names_the_app_does_not_own_or_uses_otherwise_are_never_taken_for_mistyped_settings(tmp_path):
+    rules = write_rules(tmp_path, [rule_json(target={"url": "%AML_PIPELINE_URL2%"})])
+    env = rules_env(rules, AML_PIPELINE_URL2=PIPELINE_URL, LEDGER_STORAGE="LEDGER_STORAGES",
+                    LEDGER_STORAGES=minimal_env()["AzureWebJobsStorage"], PATH="/usr/bin", HTTP_PROXY="http://p:3128",
+                    AZURE_CLIENT_ID="x", WATCH_STORAGE__blobServiceUri="https://acct.blob.core.windows.net",
+                    WEBSITE_INSTANCE_IDS="x")
+    assert load_config(env, tmp_path).warnings == ()
+
+
+def test_a_mistyped_name_of_a_setting_that_is_then_missing_is_listed_with_the_problems():
+    error = config_error(minimal_env(AML_PIPELINE_URL=None, AML_PIPELINE_URLS=PIPELINE_URL + "?sig=S3cr3t"))
+    assert [str(problem) for problem in error.problems] == [
+        "AML_PIPELINE_URL = (not set): set AML_PIPELINE_URL (one watched prefix -> one pipeline) or "
+        "TRIGGER_RULES_FILE (several rules)",
+        f"AML_PIPELINE_URLS = {PIPELINE_URL!r}: not a setting of this app; did you mean AML_PIPELINE_URL?"]
+
+
 def test_retry_claim_ledger_and_identity_settings_are_read():
     config = load_config(minimal_env(
         RETRY_MAX_ATTEMPTS="3", RETRY_BASE_DELAY_SECONDS="0.5", RETRY_MAX_DELAY_SECONDS="10",

@@ -51,12 +51,14 @@ def load_rules_file(env: Mapping[str, str], app_root: Path) -> tuple[tuple[Rule,
     return tuple(rules), tuple(schedules)
 
 
-def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: Problems) -> Triggers:
-    """The rules and schedules, and the one-rule settings a rules file leaves unused."""
+def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: Problems,
+                  referenced: set[str] | None = None) -> Triggers:
+    """The rules and schedules, and the one-rule settings a rules file leaves unused; the settings the rules file
+    names as %SETTING% are added to ``referenced``."""
     rules_file = settings.TRIGGER_RULES_FILE.read(env)
     ignored: tuple[str, ...] = ()
+    referenced = set() if referenced is None else referenced
     if rules_file:
-        referenced: set[str] = set()
         document = _read_rules_file(rules_file, env, app_root, problems, referenced)
         ignored = _ignored_simple_settings(env, referenced)
         in_file = problems.under(f"{rules_file}: ").at("rules")

@@ -7,7 +7,8 @@ name a problem is reported under come from here; the README's settings table is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,3 +237,26 @@ def markdown_table() -> str:
     """The README's settings table: every setting but the platform's, one row each."""
     rows = [f"| `{setting.name}` | {setting.doc} | {setting.shown()} |" for setting in SETTINGS if not setting.platform]
     return "\n".join(["| setting | meaning | default |", "|---|---|---|", *rows])
+
+
+NEAR_MISS_CUTOFF = 0.9
+"""How alike (difflib's ratio) an unknown name must be to a setting's to be taken for a typo of it: one letter
+added, lost or changed in a name of ten or more characters, or a name in the wrong case."""
+
+
+def near_misses(env: Mapping[str, str], known_elsewhere: Collection[str] = ()) -> list[tuple[str, str]]:
+    """(name, the setting it most likely means) for each name in ``env`` that is no setting but nearly one.
+
+    Only names that begin as this app's settings do (``WATCH_``, ``AML_``, ...) are looked at, so that the
+    environment's own variables (PATH, HOME) never are; names with ``__`` are parts of a storage connection, and
+    ``known_elsewhere`` holds the names the configuration uses otherwise (a rules file's %SETTING%)."""
+    known = {setting.name.upper(): setting.name for setting in SETTINGS}
+    prefixes = tuple({setting.name.split("_", 1)[0].upper() + "_" for setting in SETTINGS if not setting.platform})
+    found: list[tuple[str, str]] = []
+    for name in sorted(env):
+        if name in known.values() or name in known_elsewhere or "__" in name or not name.upper().startswith(prefixes):
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=NEAR_MISS_CUTOFF)
+        if close:
+            found.append((name, known[close[0]]))
+    return found
