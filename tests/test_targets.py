@@ -195,8 +195,11 @@ def test_malformed_port_is_not_a_url():
 @pytest.mark.parametrize("url", [published_url(host=f"{PUBLIC_HOST}:8443"), "https://retrain.eastus.inference.ml.azure.com:444/jobs"])
 def test_a_port_other_than_443_on_an_azure_ml_host_is_refused(url):
     port = url.split("/")[2].rsplit(":", 1)[1]
-    assert target_error(url) == (f"port {port}: Azure ML hosts answer on https's port 443 only (leave the port out; "
-                                 "other ports only on a loopback host, with AML_ALLOW_LOCAL_TARGETS=true)")
+    with pytest.raises(TargetError) as caught:
+        parse_target(url)
+    assert caught.value.problems == [("url", f"port {port}: Azure ML hosts answer on https's port 443 only (leave the "
+                                             "port out; other ports only on a loopback host, with "
+                                             "AML_ALLOW_LOCAL_TARGETS=true)")]
     assert target_error(url, allow_local=True).startswith(f"port {port}: ")  # not a loopback host
 
 
