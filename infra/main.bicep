@@ -41,7 +41,7 @@ param watchContainer string = 'training-data'
 @description('WATCH_PREFIX: folder inside the container, ending with / (empty: the whole container)')
 param watchPrefix string = ''
 
-@description('WATCH_SUFFIX: file ending, case-insensitive (empty: any ending)')
+@description('WATCH_SUFFIX: file ending, case-insensitive (* = any ending; empty is refused)')
 param watchSuffix string = '.csv'
 
 @description('TRIGGER_RULES_FILE: a rules file deployed with the app (relative to its root); replaces the one-rule settings')

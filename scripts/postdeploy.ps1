@@ -27,8 +27,9 @@ if ($env:TRIGGER_RULES_FILE) {
     }
     [pscustomobject]@{ rule = $rule.name; prefix = $prefix; suffix = $suffix }
   })
-} else {  # an empty suffix (any ending) is left unset by Windows, so neither hook has a default of its own here
-  $filters = @([pscustomobject]@{ rule = "default"; prefix = "$env:WATCH_PREFIX"; suffix = "$env:WATCH_SUFFIX" })
+} else {  # '*' is any ending (the app refuses an empty WATCH_SUFFIX, which Windows would leave unset)
+  $suffix = if ("$env:WATCH_SUFFIX" -eq "*") { "" } else { "$env:WATCH_SUFFIX" }
+  $filters = @([pscustomobject]@{ rule = "default"; prefix = "$env:WATCH_PREFIX"; suffix = $suffix })
 }
 if ($filters.Count -eq 0) { Write-Output "postdeploy: the rules file has no blob rules: no Event Grid subscription needed"; exit 0 }
 

@@ -35,8 +35,10 @@ for rule in rules:
     print(rule.get("name", ""), prefix, suffix, sep="\037")
 PY
   ) || exit 1
-else  # an empty suffix (any ending) is left unset by Windows, so neither hook has a default of its own here
-  filters="default${SEP}${WATCH_PREFIX:-}${SEP}${WATCH_SUFFIX:-}"
+else  # '*' is any ending (the app refuses an empty WATCH_SUFFIX, which Windows would leave unset)
+  suffix="${WATCH_SUFFIX:-}"
+  [ "$suffix" != "*" ] || suffix=""
+  filters="default${SEP}${WATCH_PREFIX:-}${SEP}${suffix}"
 fi
 [ -n "$filters" ] || { echo "postdeploy: the rules file has no blob rules: no Event Grid subscription needed"; exit 0; }
 

@@ -145,8 +145,26 @@ def test_required_columns_are_split_on_commas_and_trimmed():
     assert rule.run.required_columns == ("MYCT", "MMIN", "PRP")
 
 
-def test_empty_entries_in_the_required_columns_setting_are_dropped():
-    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS="a,,b,")).run.required_columns == ("a", "b")
+@pytest.mark.parametrize("columns", [", ,", "a,,b", "a,b,", "  "])
+def test_an_empty_name_in_the_required_columns_setting_is_refused(columns):
+    assert str(single_problem(minimal_env(CSV_REQUIRED_COLUMNS=columns))) == (
+        f"CSV_REQUIRED_COLUMNS = {columns!r}: comma-separated column names, none empty, such as 'MYCT,PRP'; unset, "
+        "no column is required")
+
+
+def test_an_empty_required_columns_setting_requires_no_column():
+    assert only_rule(minimal_env(CSV_REQUIRED_COLUMNS="")).run.required_columns == ()
+
+
+@pytest.mark.parametrize("suffix", ["", " ", "\t"])
+def test_an_empty_watch_suffix_is_refused_saying_how_to_watch_every_ending(suffix):
+    assert str(single_problem(minimal_env(WATCH_SUFFIX=suffix))) == (
+        f"WATCH_SUFFIX = {suffix!r}: a file ending such as '.csv', or '*' for any ending; unset, it is '.csv'")
+
+
+def test_a_watch_suffix_of_a_star_watches_every_ending_and_an_unset_one_csv_files():
+    assert only_rule(minimal_env(WATCH_SUFFIX="*")).watch.suffix == ""
+    assert only_rule(minimal_env(WATCH_SUFFIX=None)).watch.suffix == ".csv"
 
 
 def test_pipeline_version_setting_applies_to_an_endpoint():
@@ -230,6 +248,37 @@ def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path,
                        "the one-rule settings; move them into the rules file (or name them there as %SETTING%), "
                        "or unset them")
     assert load_config({**rules_env(rules), "AML_PIPELINE_URL": PIPELINE_URL}, tmp_path).ignored_settings == ()
+
+
+def test_a_name_one_letter_from_a_setting_is_a_warning_naming_the_setting_it_likely_means(caplog):
+    env = minimal_env(WATCH_SUBFOLDER="true", watch_suffix=".json", RETRY_MAX_ATTEMPT="3")
+
+    with caplog.at_level("WARNING", logger="aml_trigger"):
+        config = load_config(env, NO_APP_ROOT)
+
+    assert config.warnings == (
+        "RETRY_MAX_ATTEMPT is not a setting of this app (it does nothing); did you mean RETRY_MAX_ATTEMPTS?",
+        "WATCH_SUBFOLDER is not a setting of this app (it does nothing); did you mean WATCH_SUBFOLDERS?",
+        "watch_suffix is not a setting of this app (it does nothing); did you mean WATCH_SUFFIX?")
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == list(config.warnings)
+    assert config.rules[0].watch.include_subfolders is False  # the mistyped setting did nothing
+
+
+def test_names_the_app_does_not_own_or_uses_otherwise_are_never_taken_for_mistyped_settings(tmp_path):
+    rules = write_rules(tmp_path, [rule_json(target={"url": "%AML_PIPELINE_URL2%"})])
+    env = rules_env(rules, AML_PIPELINE_URL2=PIPELINE_URL, LEDGER_STORAGE="LEDGER_STORAGES",
+                    LEDGER_STORAGES=minimal_env()["AzureWebJobsStorage"], PATH="/usr/bin", HTTP_PROXY="http://p:3128",
+                    AZURE_CLIENT_ID="x", WATCH_STORAGE__blobServiceUri="https://acct.blob.core.windows.net",
+                    WEBSITE_INSTANCE_IDS="x")
+    assert load_config(env, tmp_path).warnings == ()
+
+
+def test_a_mistyped_name_of_a_setting_that_is_then_missing_is_listed_with_the_problems():
+    error = config_error(minimal_env(AML_PIPELINE_URL=None, AML_PIPELINE_URLS=PIPELINE_URL + "?sig=S3cr3t"))
+    assert [str(problem) for problem in error.problems] == [
+        "AML_PIPELINE_URL = (not set): set AML_PIPELINE_URL (one watched prefix -> one pipeline) or "
+        "TRIGGER_RULES_FILE (several rules)",
+        f"AML_PIPELINE_URLS = {PIPELINE_URL!r}: not a setting of this app; did you mean AML_PIPELINE_URL?"]
 
 
 def test_retry_claim_ledger_and_identity_settings_are_read():
@@ -637,6 +686,29 @@ def test_url_with_malformed_port_is_a_config_error():
     error = config_error(minimal_env(AML_PIPELINE_URL=PIPELINE_URL.replace(".ms/", ".ms:99999/") + "?sig=S3cr3t"))
     assert error.problems[0].where == "AML_PIPELINE_URL"
     assert "S3cr3t" not in str(error)
+
+
+def test_a_20000_character_pipeline_url_is_refused_naming_the_setting_and_length_never_shown_whole(tmp_path):
+    long_url = PIPELINE_URL + "x" * (20_000 - len(PIPELINE_URL) - len("?sig=S3cr3t")) + "?sig=S3cr3t"
+    problem = single_problem(minimal_env(AML_PIPELINE_URL=long_url))
+    assert (problem.where, problem.expected) == ("AML_PIPELINE_URL", "is 20,000 characters long: at most 2,048")
+    assert str(problem).endswith("...: is 20,000 characters long: at most 2,048") and len(str(problem)) < 500
+    assert "S3cr3t" not in str(problem)
+    rules_file = write_rules(tmp_path, [rule_json(target={"url": long_url})])
+    in_file = str(single_problem(rules_env(rules_file), tmp_path))
+    assert in_file.startswith("rules.json: rules[0].target.url = 'https://eastus.api.azureml.ms/pipelines/")
+    assert in_file.endswith("...: is 20,000 characters long: at most 2,048") and "S3cr3t" not in in_file
+
+
+def test_a_port_other_than_443_on_an_azure_ml_host_is_refused_naming_the_setting_and_local_ports_stay_allowed():
+    url = PIPELINE_URL.replace(".ms/", ".ms:8443/")
+    assert str(single_problem(minimal_env(AML_PIPELINE_URL=url))) == (
+        f"AML_PIPELINE_URL = {url!r}: port 8443: Azure ML hosts answer on https's port 443 only (leave the port out; "
+        "other ports only on a loopback host, with AML_ALLOW_LOCAL_TARGETS=true)")
+    assert only_rule(minimal_env(AML_PIPELINE_URL=PIPELINE_URL.replace(".ms/", ".ms:443/"))).run.target.url == \
+        PIPELINE_URL.replace(".ms/", ".ms:443/")
+    assert only_rule(minimal_env(AML_PIPELINE_URL=LOCAL_PIPELINE_URL, AML_ALLOW_LOCAL_TARGETS="true")).run.target.url \
+        == LOCAL_PIPELINE_URL  # the stand-in's :8080
 
 
 # --- trigger source and connections ------------------------------------------------------------------------------

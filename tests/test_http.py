@@ -311,3 +311,43 @@ def test_health_names_the_one_rule_settings_a_rules_file_leaves_ignored(app_env,
 
     assert code == 200 and report["configuration"]["ignored_settings"] == [
         "AML_DATASTORE", "AML_DATA_PATH_PARAMETER", "AML_EXPERIMENT", "AML_PARAMETERS"]
+    assert report["configuration"]["warnings"] == [  # which wins, said where the settings are checked
+        "AML_DATASTORE, AML_DATA_PATH_PARAMETER, AML_EXPERIMENT, AML_PARAMETERS set but IGNORED: TRIGGER_RULES_FILE "
+        "replaces the one-rule settings; move them into the rules file (or name them there as %SETTING%), or unset "
+        "them"]
+
+
+def test_health_names_the_setting_a_mistyped_name_likely_means_and_stays_healthy(app_env, identity, monkeypatch):
+    monkeypatch.setenv("WATCH_SUBFOLDER", "true")
+    monkeypatch.setenv("PATHX", "/usr/bin")  # not the app's kind of name: never looked at
+
+    code, report = call("http_health", "GET")
+
+    assert code == 200 and report["configuration"]["warnings"] == [
+        "WATCH_SUBFOLDER is not a setting of this app (it does nothing); did you mean WATCH_SUBFOLDERS?"]
+
+
+def test_a_refused_configuration_is_a_503_listing_every_problem_at_once_and_starts_no_run(app_env, aml, monkeypatch):
+    path = aml.published_pipeline_url().split("/pipelines/")[1]
+    url = f"https://eastus.api.azureml.ms:8443/pipelines/{path}"
+    for name, value in {"WATCH_SUFFIX": "", "CSV_REQUIRED_COLUMNS": ", ,", "AML_PIPELINE_URL": url,
+                        "AML_EXPERIMENTS": "retrain"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AML_EXPERIMENT")
+    upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
+
+    code, report = call("http_health", "GET")
+    started, answer = call("http_start_run", body={"rule": "default", "blob": "machines.csv"})
+
+    assert code == 503 and report["configuration"]["problems"] == [
+        "WATCH_SUFFIX = '': a file ending such as '.csv', or '*' for any ending; unset, it is '.csv'",
+        "CSV_REQUIRED_COLUMNS = ', ,': comma-separated column names, none empty, such as 'MYCT,PRP'; unset, no "
+        "column is required",
+        "AML_EXPERIMENT = (not set): an experiment name: letters, digits, '-' and '_', starting with a letter or "
+        "digit",
+        f"AML_PIPELINE_URL = {url!r}: port 8443: Azure ML hosts answer on https's port 443 only (leave the port "
+        "out; other ports only on a loopback host, with AML_ALLOW_LOCAL_TARGETS=true)",
+        "AML_EXPERIMENTS = 'retrain': not a setting of this app; did you mean AML_EXPERIMENT?"]
+    assert (started, answer["error"]) == (500, "the app's configuration is invalid")  # as for any ConfigError
+    assert answer["problems"] == report["configuration"]["problems"]
+    assert aml.received == []

@@ -373,7 +373,7 @@ def test_a_missing_infra_output_fails_naming_it_before_any_az_call(tmp_path):
 
 
 @pytest.mark.integration  # starts the hook
-@pytest.mark.parametrize("prefix, suffix", [("incoming/", ".csv"), ("", ""), ("a b/\"q\"/", ".CSV")])
+@pytest.mark.parametrize("prefix, suffix", [("incoming/", ".csv"), ("", "*"), ("a b/\"q\"/", ".CSV")])
 def test_the_one_rule_subscription_filters_are_the_apps_prefix_and_suffix(tmp_path, prefix, suffix):
     az = FakeAz(tmp_path, blobs_extension=KEY)
 

@@ -64,6 +64,6 @@ def test_a_one_rule_parameter_named_like_a_rule_key_is_reported_under_aml_parame
 
 def test_a_declared_default_is_text_and_a_setting_without_one_says_so():
     assert settings.LEDGER_CONTAINER.text({}) == "aml-trigger-ledger"
-    assert settings.WATCH_SUFFIX.text({"WATCH_SUFFIX": ""}) == ""  # an empty suffix is a value
+    assert settings.WATCH_SUFFIX.text({"WATCH_SUFFIX": ""}) == ""  # an empty suffix is a value (refused at load)
     with pytest.raises(TypeError, match="AML_WORKSPACE is declared without a default"):
         settings.AML_WORKSPACE.text({})

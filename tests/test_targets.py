@@ -192,6 +192,26 @@ def test_malformed_port_is_not_a_url():
     assert target_error(published_url(host=f"{PUBLIC_HOST}:notaport")).startswith("not a URL (")
 
 
+@pytest.mark.parametrize("url", [published_url(host=f"{PUBLIC_HOST}:8443"), "https://retrain.eastus.inference.ml.azure.com:444/jobs"])
+def test_a_port_other_than_443_on_an_azure_ml_host_is_refused(url):
+    port = url.split("/")[2].rsplit(":", 1)[1]
+    with pytest.raises(TargetError) as caught:
+        parse_target(url)
+    assert caught.value.problems == [("url", f"port {port}: Azure ML hosts answer on https's port 443 only (leave the "
+                                             "port out; other ports only on a loopback host, with "
+                                             "AML_ALLOW_LOCAL_TARGETS=true)")]
+    assert target_error(url, allow_local=True).startswith(f"port {port}: ")  # not a loopback host
+
+
+def test_a_url_longer_than_2048_characters_is_refused_saying_its_length():
+    longest = published_url(pipeline_id="p" * (2048 - len(published_url(pipeline_id=""))))
+    assert len(longest) == 2048 and parse_target(longest).url == longest
+    with pytest.raises(TargetError) as caught:
+        parse_target(longest + "p" * 17_951)
+    assert caught.value.problems == [("url", "is 19,999 characters long: at most 2,048")]
+    assert target_error(longest + "p") == "is 2,049 characters long: at most 2,048"
+
+
 def test_several_problems_in_one_url_are_reported_together():
     message = target_error("http://user:pw@example.com/nothing?x=1", kind="published_pipeline",
                            pipeline_version="2", scope="api://aml")

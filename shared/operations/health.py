@@ -25,6 +25,8 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         report["configuration"]["disabled_rules"] = disabled
     if services.config.ignored_settings:
         report["configuration"]["ignored_settings"] = list(services.config.ignored_settings)
+    if services.config.warnings:  # likely not what was meant, yet working: reported, not unhealthy
+        report["configuration"]["warnings"] = list(services.config.warnings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
     runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]

@@ -134,13 +134,13 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         problems.setting(settings.LEDGER_CONTAINER.name).add(
             ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
 
-    rules, schedules, ignored = load_triggers(env, app_root, allow_local, problems)
+    referenced: set[str] = {ledger_connection}
+    rules, schedules, ignored = load_triggers(env, app_root, allow_local, problems, referenced)
+    warnings = _mistyped_settings(env, referenced, problems) + _ignored_warning(ignored)
+    for warning in warnings:
+        logging.getLogger("aml_trigger").warning("%s", warning)
     problems.raise_any()
     assert watch_storage is not None and ledger_storage is not None  # each None only with a problem reported
-    if ignored:
-        logging.getLogger("aml_trigger").warning(
-            "%s set but IGNORED: TRIGGER_RULES_FILE replaces the one-rule settings; move them into the rules file "
-            "(or name them there as %%SETTING%%), or unset them", ", ".join(ignored))
     return AppConfig(
         watch_container=watch_container,
         rules=tuple(rules),
@@ -153,7 +153,29 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
         watch_storage=watch_storage,
         ledger_storage=ledger_storage,
         ignored_settings=ignored,
+        warnings=warnings,
     )
+
+
+def _mistyped_settings(env: Mapping[str, str], referenced: set[str], problems: Problems) -> tuple[str, ...]:
+    """A warning for each name that is nearly a setting's (WATCH_SUBFOLDER); a problem instead when the setting it
+    likely means is itself reported (required and missing, say), since the typo is then why nothing can run."""
+    reported = {problem.where for problem in problems.found}
+    warnings = []
+    for name, meant in settings.near_misses(env, referenced):
+        if meant in reported:
+            problems.setting(name).add(env[name], f"not a setting of this app; did you mean {meant}?")
+        else:
+            warnings.append(f"{name} is not a setting of this app (it does nothing); did you mean {meant}?")
+    return tuple(warnings)
+
+
+def _ignored_warning(ignored: tuple[str, ...]) -> tuple[str, ...]:
+    """The sentence that says the rules file wins over the one-rule settings it does not name."""
+    if not ignored:
+        return ()
+    return (f"{', '.join(ignored)} set but IGNORED: TRIGGER_RULES_FILE replaces the one-rule settings; move them "
+            "into the rules file (or name them there as %SETTING%), or unset them",)
 
 
 def _endpoint_rules(env: Mapping[str, str], allow_local: bool, problems: Problems) -> EndpointRules:

@@ -190,4 +190,7 @@ class AppConfig:
     managed_identity_client_id: str | None = None
     ignored_settings: tuple[str, ...] = ()
     """One-rule settings that are set while a rules file replaces them (and does not name them)."""
+    warnings: tuple[str, ...] = ()
+    """What works but is likely not what was meant (ignored settings, a setting's name mistyped), one sentence each:
+    logged at load and listed by ``/api/health``."""
 

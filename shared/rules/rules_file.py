@@ -22,6 +22,9 @@ ONE_RULE_NAMES = {**settings.RULE_KEY_SETTINGS, "name": "(default rule)"}
 """Where the one-rule configuration's problems are reported: under the setting that fills each key, and its own
 name (which no setting gives) as ``(default rule)``."""
 
+ANY_ENDING = "*"
+"""WATCH_SUFFIX's value for "any ending" (a rules file says ``"suffix": ""``)."""
+
 Triggers = tuple[list[Rule], list[Schedule], tuple[str, ...]]
 
 
@@ -48,12 +51,14 @@ def load_rules_file(env: Mapping[str, str], app_root: Path) -> tuple[tuple[Rule,
     return tuple(rules), tuple(schedules)
 
 
-def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: Problems) -> Triggers:
-    """The rules and schedules, and the one-rule settings a rules file leaves unused."""
+def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: Problems,
+                  referenced: set[str] | None = None) -> Triggers:
+    """The rules and schedules, and the one-rule settings a rules file leaves unused; the settings the rules file
+    names as %SETTING% are added to ``referenced``."""
     rules_file = settings.TRIGGER_RULES_FILE.read(env)
     ignored: tuple[str, ...] = ()
+    referenced = set() if referenced is None else referenced
     if rules_file:
-        referenced: set[str] = set()
         document = _read_rules_file(rules_file, env, app_root, problems, referenced)
         ignored = _ignored_simple_settings(env, referenced)
         in_file = problems.under(f"{rules_file}: ").at("rules")
@@ -144,7 +149,7 @@ def _rule_from_settings(env: Mapping[str, str], problems: Problems) -> dict[str,
     raw: dict[str, Any] = {
         "name": "default",
         "prefix": settings.WATCH_PREFIX.read(env),
-        "suffix": settings.WATCH_SUFFIX.read(env),
+        "suffix": _watched_suffix(env, problems),
         "include_subfolders": settings.WATCH_SUBFOLDERS.read(env),
         "enabled": settings.WATCH_ENABLED.read(env),
         "target": {"url": settings.AML_PIPELINE_URL.read(env),
@@ -164,6 +169,29 @@ def _rule_from_settings(env: Mapping[str, str], problems: Problems) -> dict[str,
                  "datastore": env.get(settings.AML_DATASTORE.name)}
     if any(data_path.values()):
         raw["data_path"] = data_path
-    if columns := settings.CSV_REQUIRED_COLUMNS.read(env):
-        raw["required_columns"] = [column.strip() for column in columns.split(",") if column.strip()]
+    if columns := _required_columns(env, problems):
+        raw["required_columns"] = columns
     return raw
+
+
+def _watched_suffix(env: Mapping[str, str], problems: Problems) -> str:
+    """WATCH_SUFFIX as a rule's suffix: ``*`` is any ending; an empty one is refused, so that a value lost on the
+    way (an empty deployment parameter) never starts a run for every blob."""
+    suffix = settings.WATCH_SUFFIX.text(env)
+    if suffix == ANY_ENDING:
+        return ""
+    if not suffix.strip():
+        problems.setting(settings.WATCH_SUFFIX.name).add(
+            suffix, f"a file ending such as '.csv', or '{ANY_ENDING}' for any ending; unset, it is "
+                    f"{settings.WATCH_SUFFIX.default!r}")
+    return suffix
+
+
+def _required_columns(env: Mapping[str, str], problems: Problems) -> list[str]:
+    """CSV_REQUIRED_COLUMNS's names, trimmed; an empty name among them is refused (a name lost in editing)."""
+    text = settings.CSV_REQUIRED_COLUMNS.read(env) or ""
+    names = [column.strip() for column in text.split(",")] if text else []
+    if not all(names):
+        problems.setting(settings.CSV_REQUIRED_COLUMNS.name).add(
+            text, "comma-separated column names, none empty, such as 'MYCT,PRP'; unset, no column is required")
+    return [name for name in names if name]

@@ -7,7 +7,8 @@ name a problem is reported under come from here; the README's settings table is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ class Setting:
     one_rule: bool = False
     """Replaced by a rules file (ignored, with a warning, unless the file names it as %SETTING%)."""
     empty_is_set: bool = False
-    """An empty value is a value (``WATCH_SUFFIX=''`` watches every ending), not the default."""
+    """An empty value is a value, not the default: ``WATCH_SUFFIX=''`` is refused rather than read as ``.csv``."""
     platform: bool = False
     """Set by Azure or the local stand-ins rather than by whoever configures the app: not in the README table."""
     secret: bool = False
@@ -114,8 +115,8 @@ WATCH_PREFIX = Setting(
     "WATCH_PREFIX", "folder inside the container, ending with `/` (`''` = whole container)", default="",
     rule_keys=("prefix",), one_rule=True)
 WATCH_SUFFIX = Setting(
-    "WATCH_SUFFIX", "file ending, case-insensitive (`''` = any ending)", default=".csv", rule_keys=("suffix",),
-    one_rule=True, empty_is_set=True)
+    "WATCH_SUFFIX", "file ending, case-insensitive (`*` = any ending; an empty value is refused)", default=".csv",
+    rule_keys=("suffix",), one_rule=True, empty_is_set=True)
 WATCH_SUBFOLDERS = Setting(
     "WATCH_SUBFOLDERS", "also watch subfolders of the prefix", default="false",
     shown_default="`false` (as the Logic App and v1 schedules)", rule_keys=("include_subfolders",), one_rule=True)
@@ -150,8 +151,8 @@ AML_DATA_PATH_PARAMETER = Setting(
 AML_DATASTORE = Setting(
     "AML_DATASTORE", "the datastore over the watched container", rule_keys=("data_path.datastore",), one_rule=True)
 CSV_REQUIRED_COLUMNS = Setting(
-    "CSV_REQUIRED_COLUMNS", "comma-separated header names a file must have", rule_keys=("required_columns",),
-    one_rule=True)
+    "CSV_REQUIRED_COLUMNS", "comma-separated header names a file must have (an empty name is refused)",
+    rule_keys=("required_columns",), one_rule=True)
 AML_TOKEN_SCOPE = Setting(
     "AML_TOKEN_SCOPE", "token scope for every target (prefer `target.scope` per rule)",
     shown_default="per kind (see Targets)", rule_keys=("target.scope",))
@@ -251,3 +252,26 @@ def markdown_table() -> str:
     """The README's settings table: every setting but the platform's, one row each."""
     rows = [f"| `{setting.name}` | {setting.doc} | {setting.shown()} |" for setting in SETTINGS if not setting.platform]
     return "\n".join(["| setting | meaning | default |", "|---|---|---|", *rows])
+
+
+NEAR_MISS_CUTOFF = 0.9
+"""How alike (difflib's ratio) an unknown name must be to a setting's to be taken for a typo of it: one letter
+added, lost or changed in a name of ten or more characters, or a name in the wrong case."""
+
+
+def near_misses(env: Mapping[str, str], known_elsewhere: Collection[str] = ()) -> list[tuple[str, str]]:
+    """(name, the setting it most likely means) for each name in ``env`` that is no setting but nearly one.
+
+    Only names that begin as this app's settings do (``WATCH_``, ``AML_``, ...) are looked at, so that the
+    environment's own variables (PATH, HOME) never are; names with ``__`` are parts of a storage connection, and
+    ``known_elsewhere`` holds the names the configuration uses otherwise (a rules file's %SETTING%)."""
+    known = {setting.name.upper(): setting.name for setting in SETTINGS}
+    prefixes = tuple({setting.name.split("_", 1)[0].upper() + "_" for setting in SETTINGS if not setting.platform})
+    found: list[tuple[str, str]] = []
+    for name in sorted(env):
+        if name in known.values() or name in known_elsewhere or "__" in name or not name.upper().startswith(prefixes):
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=NEAR_MISS_CUTOFF)
+        if close:
+            found.append((name, known[close[0]]))
+    return found

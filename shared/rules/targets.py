@@ -54,6 +54,9 @@ _WORKSPACE_ID = re.compile("^" + _WORKSPACE + "$", re.IGNORECASE)
 WORKSPACE_ID_SHAPE = ("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
                       "/workspaces/<name>")
 _DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
+MAX_URL_LENGTH = 2048
+"""Longer than any Azure ML URL (a v1 pipeline URL is about 250 characters): a longer one is a mistake, and is
+refused before it is parsed or shown."""
 _EXPECTED_SHAPES = (
     "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>), a v1 pipeline endpoint URL "
     "(.../PipelineRuns/PipelineEndpointSubmit/Id/<endpoint-id>), as PublishedPipeline.endpoint / "
@@ -154,6 +157,8 @@ def parse_target(
     ``kind`` confirms the inferred kind; on a loopback host (local development) it may name the kind of a
     stand-in whose path fits no Azure shape.
     """
+    if len(url) > MAX_URL_LENGTH:
+        raise TargetError([("url", f"is {len(url):,} characters long: at most {MAX_URL_LENGTH:,}")])
     problems: list[tuple[str, str]] = []
     if "\\" in url or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         # HTTP clients end the host at a backslash where urlsplit does not: the token would go elsewhere.
@@ -196,6 +201,9 @@ def parse_target(
     hosts = _HOSTS[resolved] if resolved else V1_HOST_SUFFIXES + V2_HOST_SUFFIXES
     if not local and not host.lower().endswith(hosts):
         problems.append(("url", f"host {host!r} is not an Azure ML host (expected *{', *'.join(hosts)})"))
+    if not local and port not in (None, 443):
+        problems.append(("url", f"port {port}: Azure ML hosts answer on https's port 443 only (leave the port out; "
+                                "other ports only on a loopback host, with AML_ALLOW_LOCAL_TARGETS=true)"))
 
     version = pipeline_version or None
     if match and inferred is TargetKind.PIPELINE_ENDPOINT and match.group("version"):
