@@ -53,6 +53,7 @@ HOST_SETTINGS = {"AzureWebJobsStorage__credential", "AzureWebJobsStorage__client
 DOCUMENTED_ROLES = {
     "Storage Blob Data Owner": ("storageBlobDataOwner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"),
     "Storage Queue Data Contributor": ("storageQueueDataContributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88"),
+    "Storage Table Data Contributor": ("storageTableDataContributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"),
     "Monitoring Metrics Publisher": ("monitoringMetricsPublisher", "3913510d-42f4-4e42-8a64-420c390055eb"),
     "AzureML Data Scientist": ("azureMLDataScientist", "f6c7c914-8db3-469d-8ca1-694a8f32e121"),
 }
@@ -68,7 +69,8 @@ def main_parameters() -> dict[str, dict]:
 def template_app_settings() -> dict[str, object]:
     """The app settings the site gets: main.bicep's appSettings for the app, then function.bicep's host settings."""
     return {**parsed("main.bicep")["modules"]["app"]["config"]["params"]["appSettings"],
-            **parsed("app/function.bicep")["variables"]["hostSettings"]["value"]}
+            **{setting["name"]: setting["value"] for setting in parsed("app/function.bicep")["variables"][
+                "hostSettings"]["value"]}}
 
 
 def deployed_settings(**parameters: str) -> dict[str, str]:
@@ -104,7 +106,8 @@ def test_a_deliberately_broken_copy_of_a_template_fails_to_parse(tmp_path):
 def test_the_infra_has_every_expected_template_and_uses_local_modules_only():
     assert [str(path.relative_to(INFRA)) for path in bicep_files()] == [
         "app/function.bicep", "app/identity.bicep", "app/monitoring.bicep", "app/roles.bicep", "app/storage.bicep",
-        "app/watched.bicep", "app/workspace-events.bicep", "app/workspace-role.bicep", "main.bicep"]
+        "app/system-topic.bicep", "app/watched.bicep", "app/workspace-events.bicep", "app/workspace-role.bicep",
+        "main.bicep"]
     for path in bicep_files():
         for name, module in parsed(str(path.relative_to(INFRA)))["modules"].items():
             assert module["type"] == "local", (path, name)
@@ -217,11 +220,27 @@ def granted(relative: str) -> list[str]:
 
 def test_each_scope_gets_the_roles_the_app_needs_there():
     assert granted("app/watched.bicep") == ["storageBlobDataOwner", "storageQueueDataContributor"]
-    assert granted("app/function.bicep") == ["storageBlobDataOwner", "storageQueueDataContributor"]  # host storage
+    assert granted("app/function.bicep") == [  # host storage
+        "storageBlobDataOwner", "storageQueueDataContributor", "storageTableDataContributor"]
     assert granted("app/monitoring.bicep") == ["monitoringMetricsPublisher"]
     assert granted("app/workspace-role.bicep") == ["azureMLDataScientist"]
     roles = parsed("app/roles.bicep")["resources"]["assignments"]["config"]
     assert roles["config"]["properties"]["principalType"] == "ServicePrincipal"
+
+
+SERVICE_ROLES = {"blob": {"storageBlobDataOwner", "storageBlobDataContributor"},
+                 "queue": {"storageQueueDataContributor"}, "table": {"storageTableDataContributor"}}
+"""The data role a storage service needs when an identity connection names its endpoint: the host creates and
+writes blobs, queues and (for its diagnostic events) tables; the last one is Azure/azure-functions-host #10996's
+"When using RBAC, we need Storage Table Data Contributor"."""
+
+
+def test_every_storage_service_an_identity_connection_names_has_its_data_role_on_that_account():
+    settings_by_account = {"AzureWebJobsStorage": "app/function.bicep", settings.WATCH_STORAGE.name: "app/watched.bicep"}
+    for name in template_app_settings():
+        if match := re.fullmatch(r"(\w+?)__(blob|queue|table)ServiceUri", name):
+            connection, service = match.groups()
+            assert SERVICE_ROLES[service] & set(granted(settings_by_account[connection])), name
 
 
 def test_nothing_in_infra_or_the_hooks_holds_an_account_key_a_connection_string_or_lists_keys():
@@ -429,10 +448,30 @@ def test_azure_yaml_runs_the_hooks_after_deploy_on_both_shells():
     assert "host: function" in text and "language: python" in text
 
 
+@pytest.mark.parametrize("parameter, module, source", [("watchedSystemTopicId", "watched", "account"),
+                                                       ("workspaceSystemTopicId", "workspaceEvents", "workspace")])
+def test_an_existing_system_topic_is_named_by_a_parameter_and_then_none_is_created(parameter, module, source):
+    """A source has at most one system topic: a second one fails the deployment, so the one it has is used."""
+    assert main_parameters()[parameter]["default"] == ""
+    assert parsed("main.bicep")["modules"][module]["config"]["params"]["existingSystemTopicId"] == parameter
+    template = parsed(parsed("main.bicep")["modules"][module]["detail"]["path"])
+    topic = template["modules"]["systemTopic"]
+    assert topic["detail"]["path"] == "system-topic.bicep" and "systemTopic" not in template["resources"]
+    assert topic["config"]["params"]["existingTopicId"] == "existingSystemTopicId"
+    assert dotted(topic["config"]["params"]["location"]) == f"{source}.location"
+    created = parsed("app/system-topic.bicep")["resources"]["systemTopic"]["config"]
+    assert created["condition"] == {"function": {"type": "empty", "parameters": {"item_to_test": "existingTopicId"}}}
+    outputs = {name: output["value"]["operator"]["operands"] for name, output in
+               parsed("app/system-topic.bicep")["outputs"].items()}
+    assert outputs["id"]["false_value"] == "existingTopicId"
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert parameters[parameter]["value"] == "${%s=}" % re.sub(r"(?<!^)(?=[A-Z])", "_", parameter).upper()
+
+
 def test_the_workspace_gets_a_system_topic_for_its_run_events_in_its_own_resource_group():
-    topic = parsed("app/workspace-events.bicep")["resources"]["systemTopic"]["config"]
-    assert topic["properties"]["topicType"] == "Microsoft.MachineLearningServices.Workspaces"
-    assert dotted(topic["properties"]["source"]) == "workspace.id" and dotted(topic["location"]) == "workspace.location"
+    topic = parsed("app/workspace-events.bicep")["modules"]["systemTopic"]["config"]["params"]
+    assert topic["topicType"] == "Microsoft.MachineLearningServices.Workspaces"
+    assert dotted(topic["sourceId"]) == "workspace.id" and dotted(topic["location"]) == "workspace.location"
     module = parsed("main.bicep")["modules"]["workspaceEvents"]
     assert json.dumps(module["config"]["scope"]) == json.dumps(parsed("main.bicep")["modules"]["workspaceRole"][
         "config"]["scope"])
