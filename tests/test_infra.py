@@ -303,6 +303,7 @@ def az_commands(path: Path) -> list[str]:
 def test_the_powershell_hook_is_a_twin_of_the_sh_hook_calling_the_same_az_commands():
     """pwsh is not installed here and no registry reachable from here ships it, so the .ps1 is compared by text."""
     assert az_commands(HOOK_SH) == az_commands(HOOK_PS1) == [
+        "rest --method get --url --query --output tsv",  # the wait for provisioningState, defined first
         "functionapp keys list -g -n --query -o tsv",
         "rest --method get --url --output none",
         "rest --method put --url --body --output none",
@@ -360,13 +361,40 @@ def test_the_hook_creates_the_subscription_on_the_first_run_and_updates_it_on_th
     one_run = [["functionapp", "keys", "list", "-g", "rg-dev", "-n", "func-abc123",
                 "--query", "systemKeys.blobs_extension", "-o", "tsv"],
                ["rest", "--method", "get", "--url", url, "--output", "none"],
-               ["rest", "--method", "put", "--url", url, "--body", "@", "--output", "none"]]
+               ["rest", "--method", "put", "--url", url, "--body", "@", "--output", "none"],
+               ["rest", "--method", "get", "--url", url, "--query", "properties.provisioningState", "--output", "tsv"]]
     calls = [[word[:1] if word.startswith("@") else word for word in call["argv"]] for call in az.calls()]
     assert calls == one_run + one_run
     assert [call["body"] for call in az.calls() if "body" in call] == [subscription_body("incoming/", ".csv")] * 2
     assert list(az.resources()) == [f"{TOPIC}/eventSubscriptions/aml-trigger-default"]
     assert KEY not in first.stdout + first.stderr + second.stdout + second.stderr
     assert list(az.tmp.iterdir()) == [], "the request bodies (which hold the key) are removed"
+
+
+@pytest.mark.integration  # starts the hooks
+@pytest.mark.parametrize("hook", [HOOK_SH, EVENTS_SH], ids=["blob", "run-events"])
+def test_the_hook_waits_while_event_grid_validates_the_webhook_and_succeeds_once_it_has(tmp_path, hook):
+    az = FakeAz(tmp_path, blobs_extension=KEY, eventgrid_extension=EVENTS_KEY, provisioning=("Creating", "Succeeded"))
+
+    result = az.run_hook(hook, AML_EVENTS_TOPIC_ID=AML_EVENTS_TOPIC)
+
+    assert result.returncode == 0, result.stderr
+    states = [call for call in az.calls() if "properties.provisioningState" in call["argv"]]
+    assert len(states) == (2 if hook == HOOK_SH else 3)  # Creating, Succeeded; the next subscription's Succeeded
+    assert "created Event Grid subscription" in result.stdout
+
+
+@pytest.mark.integration  # starts the hook
+def test_the_hook_fails_with_event_grids_answer_when_the_subscription_fails(tmp_path):
+    az = FakeAz(tmp_path, blobs_extension=KEY, provisioning=("Failed",))
+
+    result = az.run_hook()
+
+    assert result.returncode == 1 and "created Event Grid subscription" not in result.stdout
+    assert ("postdeploy: Event Grid subscription aml-trigger-default: provisioningState Failed (Event Grid did not "
+            "create it; for a webhook the usual reason is a failed validation handshake with the function") in (
+        result.stderr)
+    assert KEY not in result.stdout + result.stderr
 
 
 @pytest.mark.integration  # starts the hook
