@@ -236,7 +236,8 @@ writes blobs, queues and (for its diagnostic events) tables; the last one is Azu
 
 
 def test_every_storage_service_an_identity_connection_names_has_its_data_role_on_that_account():
-    settings_by_account = {"AzureWebJobsStorage": "app/function.bicep", settings.WATCH_STORAGE.name: "app/watched.bicep"}
+    settings_by_account = {"AzureWebJobsStorage": "app/function.bicep",
+                           settings.WATCH_STORAGE.name: "app/watched.bicep"}
     for name in template_app_settings():
         if match := re.fullmatch(r"(\w+?)__(blob|queue|table)ServiceUri", name):
             connection, service = match.groups()
@@ -493,7 +494,8 @@ def test_an_existing_system_topic_is_named_by_a_parameter_and_then_none_is_creat
                parsed("app/system-topic.bicep")["outputs"].items()}
     assert outputs["id"]["false_value"] == "existingTopicId"
     parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
-    assert parameters[parameter]["value"] == "${%s=}" % re.sub(r"(?<!^)(?=[A-Z])", "_", parameter).upper()
+    environment_name = re.sub(r"(?<!^)(?=[A-Z])", "_", parameter).upper()  # watchedSystemTopicId: WATCHED_SYSTEM_...
+    assert parameters[parameter]["value"] == f"${{{environment_name}=}}"
 
 
 def test_the_workspace_gets_a_system_topic_for_its_run_events_in_its_own_resource_group():
