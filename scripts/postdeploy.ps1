@@ -32,12 +32,17 @@ foreach ($name in @("AZURE_FUNCTION_APP_NAME", "RESOURCE_GROUP", "SERVICE_APP_HO
 if (-not (Get-Command az -ErrorAction SilentlyContinue)) { Fail "the Azure CLI (az) is needed: https://learn.microsoft.com/cli/azure/install-azure-cli" }
 
 # name, prefix, suffix per rule: the rules file's rules, else the one rule of the WATCH_* settings.
+# A rule's subscription is aml-trigger-<name> with '_' as '-': the app refuses at load a name that would not make
+# a valid one (shared/rules/rule_names.py); a %SETTING% name is the app's to substitute, not this hook's.
 if ($env:TRIGGER_RULES_FILE) {
   try { $rules = @((Get-Content -Raw -Encoding utf8 $env:TRIGGER_RULES_FILE | ConvertFrom-Json).rules) }
   catch { Fail "cannot read the rules file $($env:TRIGGER_RULES_FILE): $_" }
   $filters = @(foreach ($rule in ($rules | Where-Object { $_ })) {
     $prefix = if ($null -ne $rule.prefix) { $rule.prefix } else { "" }
     $suffix = if ($null -ne $rule.suffix) { $rule.suffix } else { ".csv" }
+    if (("$($rule.name)").Contains("%") -or ("$($rule.name)").Contains('${')) {
+      Fail "rule $($rule.name): a %SETTING% in its name cannot become an Event Grid subscription name (aml-trigger-<name>): write the name itself"
+    }
     if (("$prefix$suffix").Contains("%") -or ("$prefix$suffix").Contains('${')) {
       Fail "rule $($rule.name): a %SETTING% in prefix or suffix cannot become an Event Grid filter"
     }

@@ -36,6 +36,8 @@ done
 command -v az >/dev/null 2>&1 || fail "the Azure CLI (az) is needed: https://learn.microsoft.com/cli/azure/install-azure-cli"
 
 # name SEP prefix SEP suffix, one line per rule: the rules file's rules, else the one rule of the WATCH_* settings.
+# A rule's subscription is aml-trigger-<name> with '_' as '-': the app refuses at load a name that would not make
+# a valid one (shared/rules/rule_names.py); a %SETTING% name is the app's to substitute, not this hook's.
 if [ -n "${TRIGGER_RULES_FILE:-}" ]; then
   command -v python3 >/dev/null 2>&1 || fail "python3 is needed to read the rules file $TRIGGER_RULES_FILE"
   filters=$(python3 - "$TRIGGER_RULES_FILE" <<'PY'
@@ -46,10 +48,12 @@ try:
 except (OSError, ValueError) as error:
     sys.exit(f"postdeploy: cannot read the rules file {sys.argv[1]}: {error}")
 for rule in rules:
-    prefix, suffix = rule.get("prefix", ""), rule.get("suffix", ".csv")
+    name, prefix, suffix = str(rule.get("name", "")), rule.get("prefix", ""), rule.get("suffix", ".csv")
+    if "%" in name or "${" in name:
+        sys.exit(f"postdeploy: rule {name}: a %SETTING% in its name cannot become an Event Grid subscription name (aml-trigger-<name>): write the name itself")
     if "%" in prefix + suffix or "${" in prefix + suffix:
-        sys.exit(f"postdeploy: rule {rule.get('name')}: a %SETTING% in prefix or suffix cannot become an Event Grid filter")
-    print(rule.get("name", ""), prefix, suffix, sep="\037")
+        sys.exit(f"postdeploy: rule {name}: a %SETTING% in prefix or suffix cannot become an Event Grid filter")
+    print(name, prefix, suffix, sep="\037")
 PY
   ) || exit 1
 else  # an empty suffix (any ending) is left unset by Windows, so neither hook has a default of its own here

@@ -15,7 +15,9 @@ from lark.exceptions import LarkError
 from shared.rules import settings
 from shared.rules.config_loader import load_config
 from shared.rules.payloads import TRIGGERED_BY
+from shared.rules.problems import ConfigError
 from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
+from shared.rules.rule_names import RULE_NAME_LENGTH, event_subscription_name
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
 
@@ -450,9 +452,62 @@ def test_with_a_rules_file_there_is_one_subscription_per_rule_filtered_as_the_ap
     assert result.returncode == 0, result.stderr
     config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
     assert az.resources() == {
-        f"{TOPIC}/eventSubscriptions/aml-trigger-{rule.name.replace('_', '-')}":
+        f"{TOPIC}/eventSubscriptions/{event_subscription_name(rule.name)}":
             subscription_body(rule.watch.prefix, rule.watch.suffix) for rule in config.rules}
     assert len(config.rules) == 3
+
+
+def rules_file_of(folder: Path, *names: str) -> Path:
+    """A rules file of one rule per name, each on its own folder."""
+    rules_file = folder / "rules.json"
+    rules_file.write_text(json.dumps({"rules": [
+        {"name": name, "prefix": f"in{index}/", "target": {"url": PIPELINE_URL}, "experiment": "e"}
+        for index, name in enumerate(names)]}), encoding="utf-8")
+    return rules_file
+
+
+@pytest.mark.integration  # starts the hook
+def test_every_name_the_app_takes_makes_a_subscription_event_grid_takes_as_the_app_names_it(tmp_path):
+    """The app's check (shared/rules/rule_names.py) and the hook's mapping agree, at the limits; the fake az
+    refuses a name Event Grid would."""
+    names = ("a", "7", "A" * RULE_NAME_LENGTH, "load_data_" + "x" * (RULE_NAME_LENGTH - 10), "-".join("abc"))
+    rules_file = rules_file_of(tmp_path, *names)
+    config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
+    az = FakeAz(tmp_path, blobs_extension=KEY)
+
+    result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
+
+    assert result.returncode == 0, result.stderr
+    assert [rule.name for rule in config.rules] == list(names)
+    subscriptions = [event_subscription_name(rule.name) for rule in config.rules]
+    assert sorted(az.resources()) == sorted(f"{TOPIC}/eventSubscriptions/{name}" for name in subscriptions)
+    assert max(map(len, subscriptions)) == 64 and f"aml-trigger-load-data-{'x' * 42}" in subscriptions
+
+
+@pytest.mark.integration  # starts the hook
+def test_a_name_one_longer_is_refused_by_the_app_and_would_fail_at_the_hooks_put(tmp_path):
+    name = "n" * (RULE_NAME_LENGTH + 1)
+    rules_file = rules_file_of(tmp_path, name)
+    with pytest.raises(ConfigError, match=re.escape(f"rules[0].name = '{name}': 1-{RULE_NAME_LENGTH} letters")):
+        load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
+    az = FakeAz(tmp_path, blobs_extension=KEY)
+
+    result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
+
+    assert result.returncode == 1 and az.resources() == {}
+    assert f"postdeploy: could not put the Event Grid subscription aml-trigger-{name}" in result.stderr
+
+
+@pytest.mark.integration  # starts the hook
+def test_a_rules_file_name_naming_a_setting_fails_clearly_and_creates_nothing(tmp_path):
+    rules_file = rules_file_of(tmp_path, "%RULE_NAME%")
+    az = FakeAz(tmp_path, blobs_extension=KEY)
+
+    result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
+
+    assert result.returncode == 1 and az.calls() == []
+    assert ("postdeploy: rule %RULE_NAME%: a %SETTING% in its name cannot become an Event Grid subscription name "
+            "(aml-trigger-<name>): write the name itself") in result.stderr
 
 
 @pytest.mark.integration  # starts the hook
