@@ -266,7 +266,7 @@ def test_a_workflow_name_that_is_no_rule_name_becomes_one_deterministically_and_
     assert report.ok, report.lines  # the app's own loader took the name
     assert (f"  note: name: {long_name!r} is not a rule name (1-52 letters, digits, '-' or '_', starting with a letter "
             f"or digit (the deploy hook names the rule's Event Grid subscription aml-trigger-<name>, '_' as '-', and "
-            f"Event Grid allows 3-64 letters, digits and '-')): the rule is named {rule['name']!r}") in report.lines
+            f"Event Grid allows 3-64 letters, digits and '-')): imported as {rule['name']!r}") in report.lines
     other = import_logic_app({**az_show, "name": long_name.replace("nightly", "weekly")})
     assert other.rule["name"] != rule["name"]  # the same first 45 characters, another hash
 

@@ -275,6 +275,6 @@ def _rule_name(name: str, notes: list[Finding]) -> str:
     """The workflow's name as a rule name, said in a note when it had to change."""
     rule_name = fitted_name(name, r"[^A-Za-z0-9_-]+", "-", RULE_NAME_LENGTH)
     if rule_name != name:
-        notes.append(Finding("name", f"{name!r} is not a rule name ({RULE_NAME_EXPECTED}): the rule is named "
+        notes.append(Finding("name", f"{name!r} is not a rule name ({RULE_NAME_EXPECTED}): imported as "
                                      f"{rule_name!r}"))
     return rule_name
