@@ -35,6 +35,12 @@ param amlDatastore string = ''
 @description('Resource id of an existing storage account to watch; empty creates a new one')
 param watchedStorageAccountId string = ''
 
+@description('Resource id of the watched account\'s existing Event Grid system topic (an account has at most one); empty creates one')
+param watchedSystemTopicId string = ''
+
+@description('Resource id of the workspace\'s existing Event Grid system topic (a workspace has at most one); empty creates one')
+param workspaceSystemTopicId string = ''
+
 @description('WATCH_CONTAINER: the watched container (created if missing)')
 param watchContainer string = 'training-data'
 
@@ -129,6 +135,7 @@ module watched 'app/watched.bicep' = {
     storageAccountName: newWatchedAccount ? newWatchedStorage.outputs.name : split(watchedStorageAccountId, '/')[8]
     containers: [ watchContainer, deadLetterContainer ]
     systemTopicName: '${abbrs.eventGridSystemTopics}${resourceToken}'
+    existingSystemTopicId: watchedSystemTopicId
     tags: tags
     identityId: identity.outputs.id
     principalId: identity.outputs.principalId
@@ -212,6 +219,7 @@ module workspaceEvents 'app/workspace-events.bicep' = {
   params: {
     workspaceName: workspaceParts[8]
     systemTopicName: '${abbrs.eventGridSystemTopics}aml-${resourceToken}'
+    existingSystemTopicId: workspaceSystemTopicId
     identityId: identity.outputs.id
     tags: tags
   }

@@ -10,8 +10,24 @@ $ErrorActionPreference = "Stop"
 $EVENTS_FUNCTION = "record_run_status"  # the run-event function's name as the host indexes it
 $TRIGGERED_BY = "aml-pipeline-trigger"  # the triggered_by label the app puts on every run it starts
 $API_VERSION = "2025-02-15"
+$WAIT_SECONDS = 300  # how long a put subscription may take to pass Event Grid's webhook validation
+$POLL_SECONDS = 5
 
 function Fail([string]$message) { [Console]::Error.WriteLine("postdeploy: $message"); exit 1 }
+
+# az rest returns once Event Grid accepts the put; the subscription exists only once its webhook passes validation.
+function Wait-UntilSucceeded([string]$subscription, [string]$url) {
+  $waited = 0
+  while ($true) {
+    $state = az rest --method get --url $url --query properties.provisioningState --output tsv
+    if ($LASTEXITCODE -ne 0) { $state = "unreadable" }
+    if ($state -eq "Succeeded") { return }
+    if ($state -in @("Failed", "Canceled")) { Fail "Event Grid subscription $($subscription): provisioningState $state (Event Grid did not create it; for a webhook the usual reason is a failed validation handshake with the function: check that the app runs, then rerun azd hooks run postdeploy; the reason is in the activity log of $subscription)" }
+    if ($waited -ge $WAIT_SECONDS) { Fail "Event Grid subscription $($subscription): still $state after $WAIT_SECONDS seconds; rerun azd hooks run postdeploy once it is Succeeded or Failed" }
+    Start-Sleep -Seconds $POLL_SECONDS
+    $waited += $POLL_SECONDS
+  }
+}
 foreach ($name in @("AZURE_FUNCTION_APP_NAME", "RESOURCE_GROUP", "SERVICE_APP_HOSTNAME", "AML_EVENTS_TOPIC_ID", "WATCHED_STORAGE_ACCOUNT_ID",
     "AZURE_MANAGED_IDENTITY_ID", "DEAD_LETTER_CONTAINER")) {
   if (-not [Environment]::GetEnvironmentVariable($name)) { Fail "$name is not set: run this through azd (azd up / azd deploy), which exports the infra outputs" }
@@ -51,6 +67,7 @@ try {
     }
     az rest --method put --url $url --body "@$body" --output none
     if ($LASTEXITCODE -ne 0) { Fail "could not put the Event Grid subscription $subscription" }
+    Wait-UntilSucceeded $subscription $url
     Write-Output "postdeploy: $action Event Grid subscription $subscription (run events whose data.$labels.triggered_by is $TRIGGERED_BY)"
   }
 } finally { Remove-Item -Recurse -Force $bodyDir }

@@ -11,8 +11,25 @@ set -eu
 EVENTS_FUNCTION="record_run_status"  # the run-event function's name as the host indexes it
 TRIGGERED_BY="aml-pipeline-trigger"  # the triggered_by label the app puts on every run it starts
 API_VERSION="2025-02-15"
+WAIT_SECONDS=300  # how long a put subscription may take to pass Event Grid's webhook validation
+POLL_SECONDS=5
 
 fail() { echo "postdeploy: $*" >&2; exit 1; }
+
+# az rest returns once Event Grid accepts the put; the subscription exists only once its webhook passes validation.
+wait_until_succeeded() {  # subscription url
+  waited=0
+  while :; do
+    state=$(az rest --method get --url "$2" --query properties.provisioningState --output tsv) || state="unreadable"
+    case "$state" in
+      Succeeded) return 0 ;;
+      Failed|Canceled) fail "Event Grid subscription $1: provisioningState $state (Event Grid did not create it; for a webhook the usual reason is a failed validation handshake with the function: check that the app runs, then rerun azd hooks run postdeploy; the reason is in the activity log of $1)" ;;
+    esac
+    [ "$waited" -lt "$WAIT_SECONDS" ] || fail "Event Grid subscription $1: still $state after $WAIT_SECONDS seconds; rerun azd hooks run postdeploy once it is Succeeded or Failed"
+    sleep "$POLL_SECONDS"
+    waited=$((waited + POLL_SECONDS))
+  done
+}
 for name in AZURE_FUNCTION_APP_NAME RESOURCE_GROUP SERVICE_APP_HOSTNAME AML_EVENTS_TOPIC_ID WATCHED_STORAGE_ACCOUNT_ID \
     AZURE_MANAGED_IDENTITY_ID DEAD_LETTER_CONTAINER; do
   eval "value=\${$name:-}"
@@ -53,5 +70,6 @@ JSON
     action="created"
   fi
   az rest --method put --url "$url" --body "@$body" --output none || fail "could not put the Event Grid subscription $subscription"
+  wait_until_succeeded "$subscription" "$url"
   echo "postdeploy: $action Event Grid subscription $subscription (run events whose data.$labels.triggered_by is $TRIGGERED_BY)"
 done

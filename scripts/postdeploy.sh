@@ -8,9 +8,26 @@ set -eu
 
 WEBHOOK_FUNCTION="start_runs_for_new_blob"  # the blob trigger's function name as the host indexes it
 API_VERSION="2025-02-15"
+WAIT_SECONDS=300  # how long a put subscription may take to pass Event Grid's webhook validation
+POLL_SECONDS=5
 SEP=$(printf '\037')
 
 fail() { echo "postdeploy: $*" >&2; exit 1; }
+
+# az rest returns once Event Grid accepts the put; the subscription exists only once its webhook passes validation.
+wait_until_succeeded() {  # subscription url
+  waited=0
+  while :; do
+    state=$(az rest --method get --url "$2" --query properties.provisioningState --output tsv) || state="unreadable"
+    case "$state" in
+      Succeeded) return 0 ;;
+      Failed|Canceled) fail "Event Grid subscription $1: provisioningState $state (Event Grid did not create it; for a webhook the usual reason is a failed validation handshake with the function: check that the app runs, then rerun azd hooks run postdeploy; the reason is in the activity log of $1)" ;;
+    esac
+    [ "$waited" -lt "$WAIT_SECONDS" ] || fail "Event Grid subscription $1: still $state after $WAIT_SECONDS seconds; rerun azd hooks run postdeploy once it is Succeeded or Failed"
+    sleep "$POLL_SECONDS"
+    waited=$((waited + POLL_SECONDS))
+  done
+}
 for name in AZURE_FUNCTION_APP_NAME RESOURCE_GROUP SERVICE_APP_HOSTNAME EVENT_GRID_TOPIC_ID WATCHED_STORAGE_ACCOUNT_ID \
     AZURE_MANAGED_IDENTITY_ID DEAD_LETTER_CONTAINER WATCH_CONTAINER; do
   eval "value=\${$name:-}"
@@ -19,6 +36,8 @@ done
 command -v az >/dev/null 2>&1 || fail "the Azure CLI (az) is needed: https://learn.microsoft.com/cli/azure/install-azure-cli"
 
 # name SEP prefix SEP suffix, one line per rule: the rules file's rules, else the one rule of the WATCH_* settings.
+# A rule's subscription is aml-trigger-<name> with '_' as '-': the app refuses at load a name that would not make
+# a valid one (shared/rules/rule_names.py); a %SETTING% name is the app's to substitute, not this hook's.
 if [ -n "${TRIGGER_RULES_FILE:-}" ]; then
   command -v python3 >/dev/null 2>&1 || fail "python3 is needed to read the rules file $TRIGGER_RULES_FILE"
   filters=$(python3 - "$TRIGGER_RULES_FILE" <<'PY'
@@ -29,10 +48,12 @@ try:
 except (OSError, ValueError) as error:
     sys.exit(f"postdeploy: cannot read the rules file {sys.argv[1]}: {error}")
 for rule in rules:
-    prefix, suffix = rule.get("prefix", ""), rule.get("suffix", ".csv")
+    name, prefix, suffix = str(rule.get("name", "")), rule.get("prefix", ""), rule.get("suffix", ".csv")
+    if "%" in name or "${" in name:
+        sys.exit(f"postdeploy: rule {name}: a %SETTING% in its name cannot become an Event Grid subscription name (aml-trigger-<name>): write the name itself")
     if "%" in prefix + suffix or "${" in prefix + suffix:
-        sys.exit(f"postdeploy: rule {rule.get('name')}: a %SETTING% in prefix or suffix cannot become an Event Grid filter")
-    print(rule.get("name", ""), prefix, suffix, sep="\037")
+        sys.exit(f"postdeploy: rule {name}: a %SETTING% in prefix or suffix cannot become an Event Grid filter")
+    print(name, prefix, suffix, sep="\037")
 PY
   ) || exit 1
 else  # '*' is any ending (the app refuses an empty WATCH_SUFFIX, which Windows would leave unset)
@@ -78,5 +99,6 @@ JSON
     action="created"
   fi
   az rest --method put --url "$url" --body "@$body" --output none || fail "could not put the Event Grid subscription $subscription"
+  wait_until_succeeded "$subscription" "$url"
   echo "postdeploy: $action Event Grid subscription $subscription (rule $rule: prefix '$prefix', suffix '$suffix')"
 done

@@ -382,6 +382,33 @@ def test_duplicate_rule_names_are_reported(tmp_path):
     assert str(problem) == "rules.json: rules[1].name = 'same': rule names must be unique (they key the ledger)"
 
 
+NAME_RULE = ("1-52 letters, digits, '-' or '_', starting with a letter or digit (the deploy hook names the rule's "
+             "Event Grid subscription aml-trigger-<name>, '_' as '-', and Event Grid allows 3-64 letters, digits and "
+             "'-')")
+
+
+@pytest.mark.parametrize("name", ["x y", "x.y", "n" * 53, "_leading"])
+def test_a_rule_name_that_cannot_name_its_event_grid_subscription_is_refused_at_load_with_why(tmp_path, name):
+    rules_file = write_rules(tmp_path, [rule_json(name)])
+    problem = single_problem(rules_env(rules_file), tmp_path)
+    assert str(problem) == f"rules.json: rules[0].name = {name!r}: {NAME_RULE}"
+
+
+def test_rule_names_at_the_limits_load(tmp_path):
+    names = ["a", "7", "A" * 52, "Retrain_on-upload_" + "x" * 34]
+    rules_file = write_rules(tmp_path, [rule_json(name, prefix=f"p{index}/") for index, name in enumerate(names)])
+    assert [rule.name for rule in load_config(rules_env(rules_file), tmp_path).rules] == names
+
+
+def test_rule_names_differing_only_in_case_or_underscore_versus_hyphen_are_refused(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json("load_data"), rule_json("Load-Data", prefix="other/")])
+    problem = single_problem(rules_env(rules_file), tmp_path)
+    assert str(problem) == (
+        "rules.json: rules[1].name = 'Load-Data': a name that differs from rule 'load_data' in more than case and "
+        "'_' versus '-' (both would be the Event Grid subscription aml-trigger-Load-Data, which Event Grid compares "
+        "case-insensitively)")
+
+
 def test_duplicate_rule_name_is_reported_at_its_index_in_the_file(tmp_path):
     rules_file = write_rules(tmp_path, [rule_json("broken", prefix="no-slash"), rule_json("same"), rule_json("same")])
     wheres = [problem.where for problem in config_error(rules_env(rules_file), tmp_path).problems]

@@ -4,6 +4,7 @@ rule whose request, built as explain builds it, is the Logic App's body but for 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from shared.rules.import_logic_app import import_logic_apps
 from shared.rules.logic_app_export import LogicAppError
 from shared.rules.payloads import DataRef, submission
 from shared.rules.problems import ConfigError
+from shared.rules.rule_names import RULE_NAME_LENGTH
 from shared.rules.rules_file import load_rules_file
 from tests.support.harness import PROJECT_ROOT
 
@@ -374,3 +376,27 @@ def test_the_az_show_and_bare_definition_forms_give_the_same_rule():
 
     assert from_az.rule == {**bare.rule, "name": "retrain-on-upload"}
     assert bare.rule == import_logic_app(code_view).rule
+
+
+def test_a_workflow_name_that_is_no_rule_name_becomes_one_deterministically_and_the_report_says_so():
+    long_name = "Retrain machines (plant 7).on-upload of new sensor data for the nightly batch"  # 78 characters
+    az_show = {"name": long_name, "definition": workflow()["definition"]}
+
+    report = imports.logic_app(az_show, ENV, blobs=["machineData.csv"])
+
+    (rule,) = report.document["rules"]
+    digest = hashlib.sha256(long_name.encode("utf-8")).hexdigest()[:6]
+    assert rule["name"] == f"Retrain-machines-plant-7-on-upload-of-new-sen-{digest}"  # cut, then the original's hash
+    assert len(rule["name"]) == RULE_NAME_LENGTH and import_logic_app(az_show).rule["name"] == rule["name"]
+    assert report.ok, report.lines  # the app's own loader took the name
+    assert (f"  note: name: {long_name!r} is not a rule name (1-52 letters, digits, '-' or '_', starting with a letter "
+            f"or digit (the deploy hook names the rule's Event Grid subscription aml-trigger-<name>, '_' as '-', and "
+            f"Event Grid allows 3-64 letters, digits and '-')): imported as {rule['name']!r}") in report.lines
+    other = import_logic_app({**az_show, "name": long_name.replace("nightly", "weekly")})
+    assert other.rule["name"] != rule["name"]  # the same first 45 characters, another hash
+
+
+def test_a_workflow_name_with_other_characters_only_has_them_replaced():
+    imported = import_logic_app({"name": "retrain.on upload", "definition": workflow()["definition"]})
+    assert imported.rule["name"] == "retrain-on-upload"
+    assert any(str(note).startswith("name: 'retrain.on upload' is not a rule name") for note in imported.notes)

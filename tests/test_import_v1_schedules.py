@@ -3,6 +3,7 @@ folder's README) -> schedules through the recurrence conversion, change-based on
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -117,6 +118,31 @@ def test_a_disabled_change_based_schedule_becomes_a_rule_with_enabled_false_sayi
     assert item.entry["enabled"] is False and item.unsupported == []
     assert "[0].EntityStatus: Disabled: imported with enabled: false (its blobs are recorded as skipped until it " \
            "is enabled)" in [str(finding) for finding in item.notes]
+
+
+def test_names_that_are_no_rule_or_schedule_names_become_ones_the_loader_takes_and_the_report_says_so():
+    """v1 names may hold spaces and be longer; a rule's name names its Event Grid subscription (at most 52)."""
+    long_name = "Retrain the machines model when new sensor data lands (plant 7, line 3)"  # 72 characters
+    nightly, reactive = entities()[2], entities()[-1]
+    renamed = [{**nightly, "Name": long_name}, {**reactive, "Name": long_name},
+               {**reactive, "Name": long_name + "!", "DataStoreTriggerInfo": {
+                   **reactive["DataStoreTriggerInfo"], "PathOnDataStore": "Other"}}]
+
+    report = imports.v1_schedules(renamed, WORKSPACE, ENV)
+
+    digest = hashlib.sha256(long_name.encode("utf-8")).hexdigest()[:6]
+    schedule, rule, other_rule = (item.entry["name"] for item in import_v1_schedules(renamed, WORKSPACE))
+    assert schedule == f"Retrain_the_machines_model_when_new_sensor_data_lands_pl_{digest}"  # 63: a function name
+    assert rule == f"Retrain-the-machines-model-when-new-sensor-da-{digest}"  # 52: aml-trigger-<rule> fits in 64
+    assert other_rule != rule and len(other_rule) == 52  # the same first 45 characters, another original
+    assert report.ok, report.lines  # the app's own loader took every name
+    assert (f"  note: [1].Name: {long_name!r} is not a rule name (1-52 letters, digits, '-' or '_', starting with a "
+            "letter or digit (the deploy hook names the rule's Event Grid subscription aml-trigger-<name>, '_' as "
+            f"'-', and Event Grid allows 3-64 letters, digits and '-')): imported as {rule!r}") in report.lines
+    assert "[2].Name: 'Nightly retrain' is not a schedule name (1-63 letters, digits or '_', starting with a letter " \
+           "(it names a function)): imported as 'Nightly_retrain'" in [str(note) for note in by_name()[
+               "Nightly retrain"].notes]
+    assert not any(".Name:" in str(note) for note in by_name()["MyReactiveSchedule"].notes)  # valid: kept, unsaid
 
 
 def test_the_service_bookkeeping_keys_are_reported_and_not_compared():

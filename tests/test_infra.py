@@ -15,7 +15,9 @@ from lark.exceptions import LarkError
 from shared.rules import settings
 from shared.rules.config_loader import load_config
 from shared.rules.payloads import TRIGGERED_BY
+from shared.rules.problems import ConfigError
 from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
+from shared.rules.rule_names import RULE_NAME_LENGTH, event_subscription_name
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
 
@@ -53,6 +55,7 @@ HOST_SETTINGS = {"AzureWebJobsStorage__credential", "AzureWebJobsStorage__client
 DOCUMENTED_ROLES = {
     "Storage Blob Data Owner": ("storageBlobDataOwner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"),
     "Storage Queue Data Contributor": ("storageQueueDataContributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88"),
+    "Storage Table Data Contributor": ("storageTableDataContributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"),
     "Monitoring Metrics Publisher": ("monitoringMetricsPublisher", "3913510d-42f4-4e42-8a64-420c390055eb"),
     "AzureML Data Scientist": ("azureMLDataScientist", "f6c7c914-8db3-469d-8ca1-694a8f32e121"),
 }
@@ -68,7 +71,8 @@ def main_parameters() -> dict[str, dict]:
 def template_app_settings() -> dict[str, object]:
     """The app settings the site gets: main.bicep's appSettings for the app, then function.bicep's host settings."""
     return {**parsed("main.bicep")["modules"]["app"]["config"]["params"]["appSettings"],
-            **parsed("app/function.bicep")["variables"]["hostSettings"]["value"]}
+            **{setting["name"]: setting["value"] for setting in parsed("app/function.bicep")["variables"][
+                "hostSettings"]["value"]}}
 
 
 def deployed_settings(**parameters: str) -> dict[str, str]:
@@ -104,7 +108,8 @@ def test_a_deliberately_broken_copy_of_a_template_fails_to_parse(tmp_path):
 def test_the_infra_has_every_expected_template_and_uses_local_modules_only():
     assert [str(path.relative_to(INFRA)) for path in bicep_files()] == [
         "app/function.bicep", "app/identity.bicep", "app/monitoring.bicep", "app/roles.bicep", "app/storage.bicep",
-        "app/watched.bicep", "app/workspace-events.bicep", "app/workspace-role.bicep", "main.bicep"]
+        "app/system-topic.bicep", "app/watched.bicep", "app/workspace-events.bicep", "app/workspace-role.bicep",
+        "main.bicep"]
     for path in bicep_files():
         for name, module in parsed(str(path.relative_to(INFRA)))["modules"].items():
             assert module["type"] == "local", (path, name)
@@ -217,11 +222,28 @@ def granted(relative: str) -> list[str]:
 
 def test_each_scope_gets_the_roles_the_app_needs_there():
     assert granted("app/watched.bicep") == ["storageBlobDataOwner", "storageQueueDataContributor"]
-    assert granted("app/function.bicep") == ["storageBlobDataOwner", "storageQueueDataContributor"]  # host storage
+    assert granted("app/function.bicep") == [  # host storage
+        "storageBlobDataOwner", "storageQueueDataContributor", "storageTableDataContributor"]
     assert granted("app/monitoring.bicep") == ["monitoringMetricsPublisher"]
     assert granted("app/workspace-role.bicep") == ["azureMLDataScientist"]
     roles = parsed("app/roles.bicep")["resources"]["assignments"]["config"]
     assert roles["config"]["properties"]["principalType"] == "ServicePrincipal"
+
+
+SERVICE_ROLES = {"blob": {"storageBlobDataOwner", "storageBlobDataContributor"},
+                 "queue": {"storageQueueDataContributor"}, "table": {"storageTableDataContributor"}}
+"""The data role a storage service needs when an identity connection names its endpoint: the host creates and
+writes blobs, queues and (for its diagnostic events) tables; the last one is Azure/azure-functions-host #10996's
+"When using RBAC, we need Storage Table Data Contributor"."""
+
+
+def test_every_storage_service_an_identity_connection_names_has_its_data_role_on_that_account():
+    settings_by_account = {"AzureWebJobsStorage": "app/function.bicep",
+                           settings.WATCH_STORAGE.name: "app/watched.bicep"}
+    for name in template_app_settings():
+        if match := re.fullmatch(r"(\w+?)__(blob|queue|table)ServiceUri", name):
+            connection, service = match.groups()
+            assert SERVICE_ROLES[service] & set(granted(settings_by_account[connection])), name
 
 
 def test_nothing_in_infra_or_the_hooks_holds_an_account_key_a_connection_string_or_lists_keys():
@@ -284,6 +306,7 @@ def az_commands(path: Path) -> list[str]:
 def test_the_powershell_hook_is_a_twin_of_the_sh_hook_calling_the_same_az_commands():
     """pwsh is not installed here and no registry reachable from here ships it, so the .ps1 is compared by text."""
     assert az_commands(HOOK_SH) == az_commands(HOOK_PS1) == [
+        "rest --method get --url --query --output tsv",  # the wait for provisioningState, defined first
         "functionapp keys list -g -n --query -o tsv",
         "rest --method get --url --output none",
         "rest --method put --url --body --output none",
@@ -341,13 +364,40 @@ def test_the_hook_creates_the_subscription_on_the_first_run_and_updates_it_on_th
     one_run = [["functionapp", "keys", "list", "-g", "rg-dev", "-n", "func-abc123",
                 "--query", "systemKeys.blobs_extension", "-o", "tsv"],
                ["rest", "--method", "get", "--url", url, "--output", "none"],
-               ["rest", "--method", "put", "--url", url, "--body", "@", "--output", "none"]]
+               ["rest", "--method", "put", "--url", url, "--body", "@", "--output", "none"],
+               ["rest", "--method", "get", "--url", url, "--query", "properties.provisioningState", "--output", "tsv"]]
     calls = [[word[:1] if word.startswith("@") else word for word in call["argv"]] for call in az.calls()]
     assert calls == one_run + one_run
     assert [call["body"] for call in az.calls() if "body" in call] == [subscription_body("incoming/", ".csv")] * 2
     assert list(az.resources()) == [f"{TOPIC}/eventSubscriptions/aml-trigger-default"]
     assert KEY not in first.stdout + first.stderr + second.stdout + second.stderr
     assert list(az.tmp.iterdir()) == [], "the request bodies (which hold the key) are removed"
+
+
+@pytest.mark.integration  # starts the hooks
+@pytest.mark.parametrize("hook", [HOOK_SH, EVENTS_SH], ids=["blob", "run-events"])
+def test_the_hook_waits_while_event_grid_validates_the_webhook_and_succeeds_once_it_has(tmp_path, hook):
+    az = FakeAz(tmp_path, blobs_extension=KEY, eventgrid_extension=EVENTS_KEY, provisioning=("Creating", "Succeeded"))
+
+    result = az.run_hook(hook, AML_EVENTS_TOPIC_ID=AML_EVENTS_TOPIC)
+
+    assert result.returncode == 0, result.stderr
+    states = [call for call in az.calls() if "properties.provisioningState" in call["argv"]]
+    assert len(states) == (2 if hook == HOOK_SH else 3)  # Creating, Succeeded; the next subscription's Succeeded
+    assert "created Event Grid subscription" in result.stdout
+
+
+@pytest.mark.integration  # starts the hook
+def test_the_hook_fails_with_event_grids_answer_when_the_subscription_fails(tmp_path):
+    az = FakeAz(tmp_path, blobs_extension=KEY, provisioning=("Failed",))
+
+    result = az.run_hook()
+
+    assert result.returncode == 1 and "created Event Grid subscription" not in result.stdout
+    assert ("postdeploy: Event Grid subscription aml-trigger-default: provisioningState Failed (Event Grid did not "
+            "create it; for a webhook the usual reason is a failed validation handshake with the function") in (
+        result.stderr)
+    assert KEY not in result.stdout + result.stderr
 
 
 @pytest.mark.integration  # starts the hook
@@ -402,9 +452,62 @@ def test_with_a_rules_file_there_is_one_subscription_per_rule_filtered_as_the_ap
     assert result.returncode == 0, result.stderr
     config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
     assert az.resources() == {
-        f"{TOPIC}/eventSubscriptions/aml-trigger-{rule.name.replace('_', '-')}":
+        f"{TOPIC}/eventSubscriptions/{event_subscription_name(rule.name)}":
             subscription_body(rule.watch.prefix, rule.watch.suffix) for rule in config.rules}
     assert len(config.rules) == 3
+
+
+def rules_file_of(folder: Path, *names: str) -> Path:
+    """A rules file of one rule per name, each on its own folder."""
+    rules_file = folder / "rules.json"
+    rules_file.write_text(json.dumps({"rules": [
+        {"name": name, "prefix": f"in{index}/", "target": {"url": PIPELINE_URL}, "experiment": "e"}
+        for index, name in enumerate(names)]}), encoding="utf-8")
+    return rules_file
+
+
+@pytest.mark.integration  # starts the hook
+def test_every_name_the_app_takes_makes_a_subscription_event_grid_takes_as_the_app_names_it(tmp_path):
+    """The app's check (shared/rules/rule_names.py) and the hook's mapping agree, at the limits; the fake az
+    refuses a name Event Grid would."""
+    names = ("a", "7", "A" * RULE_NAME_LENGTH, "load_data_" + "x" * (RULE_NAME_LENGTH - 10), "-".join("abc"))
+    rules_file = rules_file_of(tmp_path, *names)
+    config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
+    az = FakeAz(tmp_path, blobs_extension=KEY)
+
+    result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
+
+    assert result.returncode == 0, result.stderr
+    assert [rule.name for rule in config.rules] == list(names)
+    subscriptions = [event_subscription_name(rule.name) for rule in config.rules]
+    assert sorted(az.resources()) == sorted(f"{TOPIC}/eventSubscriptions/{name}" for name in subscriptions)
+    assert max(map(len, subscriptions)) == 64 and f"aml-trigger-load-data-{'x' * 42}" in subscriptions
+
+
+@pytest.mark.integration  # starts the hook
+def test_a_name_one_longer_is_refused_by_the_app_and_would_fail_at_the_hooks_put(tmp_path):
+    name = "n" * (RULE_NAME_LENGTH + 1)
+    rules_file = rules_file_of(tmp_path, name)
+    with pytest.raises(ConfigError, match=re.escape(f"rules[0].name = '{name}': 1-{RULE_NAME_LENGTH} letters")):
+        load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
+    az = FakeAz(tmp_path, blobs_extension=KEY)
+
+    result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
+
+    assert result.returncode == 1 and az.resources() == {}
+    assert f"postdeploy: could not put the Event Grid subscription aml-trigger-{name}" in result.stderr
+
+
+@pytest.mark.integration  # starts the hook
+def test_a_rules_file_name_naming_a_setting_fails_clearly_and_creates_nothing(tmp_path):
+    rules_file = rules_file_of(tmp_path, "%RULE_NAME%")
+    az = FakeAz(tmp_path, blobs_extension=KEY)
+
+    result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
+
+    assert result.returncode == 1 and az.calls() == []
+    assert ("postdeploy: rule %RULE_NAME%: a %SETTING% in its name cannot become an Event Grid subscription name "
+            "(aml-trigger-<name>): write the name itself") in result.stderr
 
 
 @pytest.mark.integration  # starts the hook
@@ -429,10 +532,31 @@ def test_azure_yaml_runs_the_hooks_after_deploy_on_both_shells():
     assert "host: function" in text and "language: python" in text
 
 
+@pytest.mark.parametrize("parameter, module, source", [("watchedSystemTopicId", "watched", "account"),
+                                                       ("workspaceSystemTopicId", "workspaceEvents", "workspace")])
+def test_an_existing_system_topic_is_named_by_a_parameter_and_then_none_is_created(parameter, module, source):
+    """A source has at most one system topic: a second one fails the deployment, so the one it has is used."""
+    assert main_parameters()[parameter]["default"] == ""
+    assert parsed("main.bicep")["modules"][module]["config"]["params"]["existingSystemTopicId"] == parameter
+    template = parsed(parsed("main.bicep")["modules"][module]["detail"]["path"])
+    topic = template["modules"]["systemTopic"]
+    assert topic["detail"]["path"] == "system-topic.bicep" and "systemTopic" not in template["resources"]
+    assert topic["config"]["params"]["existingTopicId"] == "existingSystemTopicId"
+    assert dotted(topic["config"]["params"]["location"]) == f"{source}.location"
+    created = parsed("app/system-topic.bicep")["resources"]["systemTopic"]["config"]
+    assert created["condition"] == {"function": {"type": "empty", "parameters": {"item_to_test": "existingTopicId"}}}
+    outputs = {name: output["value"]["operator"]["operands"] for name, output in
+               parsed("app/system-topic.bicep")["outputs"].items()}
+    assert outputs["id"]["false_value"] == "existingTopicId"
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    environment_name = re.sub(r"(?<!^)(?=[A-Z])", "_", parameter).upper()  # watchedSystemTopicId: WATCHED_SYSTEM_...
+    assert parameters[parameter]["value"] == f"${{{environment_name}=}}"
+
+
 def test_the_workspace_gets_a_system_topic_for_its_run_events_in_its_own_resource_group():
-    topic = parsed("app/workspace-events.bicep")["resources"]["systemTopic"]["config"]
-    assert topic["properties"]["topicType"] == "Microsoft.MachineLearningServices.Workspaces"
-    assert dotted(topic["properties"]["source"]) == "workspace.id" and dotted(topic["location"]) == "workspace.location"
+    topic = parsed("app/workspace-events.bicep")["modules"]["systemTopic"]["config"]["params"]
+    assert topic["topicType"] == "Microsoft.MachineLearningServices.Workspaces"
+    assert dotted(topic["sourceId"]) == "workspace.id" and dotted(topic["location"]) == "workspace.location"
     module = parsed("main.bicep")["modules"]["workspaceEvents"]
     assert json.dumps(module["config"]["scope"]) == json.dumps(parsed("main.bicep")["modules"]["workspaceRole"][
         "config"]["scope"])

@@ -16,8 +16,10 @@ from shared.rules.batch_options import MARKER_KEYS
 from shared.rules.config_loader import load_config
 from shared.rules.config_model import JOB_OUTPUT_TYPES, AppConfig
 from shared.rules.problems import ConfigError
+from shared.rules.rule_names import RULE_NAME
 from shared.rules.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
 from shared.rules.rules_file import TOP_LEVEL_KEYS
+from shared.rules.schedule_parser import SCHEDULE as SCHEDULE_KIND
 from shared.rules.schedule_parser import SCHEDULE_KEYS
 from tests.support.harness import PROJECT_ROOT
 
@@ -80,6 +82,9 @@ SCHEDULE = {"name": "nightly", "cron": "0 0 2 * * *", "target": RULE["target"], 
      "rules[0].experiment = 'bad name'"),
     ({"rules": [{k: v for k, v in RULE.items() if k != "target"}]}, "'target' is a required property",
      "rules[0].target = (not set)"),
+    *[({"rules": [{**RULE, "name": name}]}, f"{name!r} is not valid under any of the given schemas",
+       f"rules[0].name = {name!r}: 1-52 letters, digits, '-' or '_', starting with a letter or digit (the deploy hook "
+       "names the rule's Event Grid subscription aml-trigger-<name>") for name in ("x y", "x.y", "n" * 53)],
     ({"rules": [{**RULE, "prefix": "incoming"}]}, "'incoming' is not valid under any of the given schemas",
      "rules[0].prefix = 'incoming'"),
     ({"rules": [{**RULE, "continue_on_step_failure": "yes"}]}, "'yes' is not of type 'boolean'",
@@ -105,6 +110,18 @@ def test_a_bad_rules_file_fails_the_schema_with_a_clear_message_and_the_loader_r
     with pytest.raises(ConfigError) as refused:
         load(document, tmp_path)
     assert problem in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["a", "A" * 52, "load_data-2"])
+def test_a_rule_name_at_the_limits_validates_and_loads(name, tmp_path):
+    document = {"rules": [{**RULE, "name": name}]}
+    assert schema_errors(document) == []
+    assert [rule.name for rule in load(document, tmp_path).rules] == [name]
+
+
+def test_the_schema_takes_the_rule_and_schedule_names_the_loader_takes():
+    assert SCHEMA["$defs"]["rule"]["properties"]["name"]["anyOf"][0]["pattern"] == f"^{RULE_NAME.pattern}$"
+    assert SCHEMA["$defs"]["schedule"]["properties"]["name"]["anyOf"][0]["pattern"] == f"^{SCHEDULE_KIND.name.pattern}$"
 
 
 def properties(definition: str) -> set[str]:

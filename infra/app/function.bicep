@@ -18,17 +18,23 @@ param appSettings object
 
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
-// What the Functions host itself reads: its storage by identity, and telemetry by identity (Entra ingestion).
-var hostSettings = {
-  AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__clientId: identityClientId
-  AzureWebJobsStorage__blobServiceUri: hostStorage.properties.primaryEndpoints.blob
-  AzureWebJobsStorage__queueServiceUri: hostStorage.properties.primaryEndpoints.queue
-  AzureWebJobsStorage__tableServiceUri: hostStorage.properties.primaryEndpoints.table
-  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-}
+// What the Functions host itself reads: its storage by identity, and telemetry by identity (Entra ingestion). A list
+// written out, not a loop: its values are known only once the deployment runs, and a for expression must be known
+// at its start (BCP178).
+var hostSettings = [
+  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+  { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
+  { name: 'AzureWebJobsStorage__blobServiceUri', value: hostStorage.properties.primaryEndpoints.blob }
+  { name: 'AzureWebJobsStorage__queueServiceUri', value: hostStorage.properties.primaryEndpoints.queue }
+  { name: 'AzureWebJobsStorage__tableServiceUri', value: hostStorage.properties.primaryEndpoints.table }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsights.properties.ConnectionString }
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+]
+
+// The app's own settings as name/value pairs: a loop over the parameter, known at the start of the deployment.
+var appSettingList = [for setting in items(appSettings): { name: setting.key, value: setting.value }]
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
@@ -40,13 +46,16 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
 
 // The host keeps locks, timer state and the deployment package in blobs and uses queues; the ledger
 // (LEDGER_STORAGE=AzureWebJobsStorage) lives here too. Owner, not Contributor: ledger records carry blob index
-// tags (blobs/tags/write) and the open runs are found by them (blobs/filter/action).
+// tags (blobs/tags/write) and the open runs are found by them (blobs/filter/action). Tables: with
+// AzureWebJobsStorage__tableServiceUri set the host writes its diagnostic events to a table it creates, which takes
+// Storage Table Data Contributor (Microsoft's Flex Consumption quickstarts grant it; without it the host logs
+// recurring 403s: Azure/azure-functions-host #10995, #10996).
 module hostRoles 'roles.bicep' = {
   name: 'hostStorageRoles'
   params: {
     storageAccountName: hostStorage.name
     principalId: principalId
-    roleIds: [ storageBlobDataOwner, storageQueueDataContributor ]
+    roleIds: [ storageBlobDataOwner, storageQueueDataContributor, storageTableDataContributor ]
   }
 }
 
@@ -107,10 +116,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [for setting in items(union(appSettings, hostSettings)): {
-        name: setting.key
-        value: setting.value
-      }]
+      appSettings: concat(appSettingList, hostSettings)
     }
   }
   dependsOn: [

@@ -1,9 +1,11 @@
 // The watched account, new or existing: the watched and dead-letter containers, the app's roles on it, and its
-// Event Grid system topic (carrying the app's identity, which dead-letters undeliverable events by role, not key).
+// Event Grid system topic (app/system-topic.bicep: a new one, or the one the account has).
 // Deployed into the account's own resource group.
 param storageAccountName string
 param containers array
 param systemTopicName string
+@description('Resource id of the account\'s existing Event Grid system topic; empty creates one')
+param existingSystemTopicId string = ''
 param tags object
 param identityId string
 param principalId string
@@ -38,24 +40,22 @@ module roles 'roles.bicep' = {
   }
 }
 
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
-  name: systemTopicName
-  location: account.location
-  tags: tags
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identityId}': {}
-    }
-  }
-  properties: {
-    source: account.id
+// A module, so the topic's location may be the account's (known only once the deployment runs).
+module systemTopic 'system-topic.bicep' = {
+  name: 'watchedSystemTopic'
+  params: {
+    name: systemTopicName
+    existingTopicId: existingSystemTopicId
+    location: account.location
+    sourceId: account.id
     topicType: 'Microsoft.Storage.StorageAccounts'
+    identityId: identityId
+    tags: tags
   }
 }
 
 output storageAccountId string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
-output systemTopicId string = systemTopic.id
-output systemTopicName string = systemTopic.name
+output systemTopicId string = systemTopic.outputs.id
+output systemTopicName string = systemTopic.outputs.name

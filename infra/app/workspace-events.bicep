@@ -1,10 +1,11 @@
 // The Azure ML workspace's Event Grid system topic, where the workspace publishes its run events; the postdeploy
 // hook subscribes the run-event function to it once the function's webhook key exists. Deployed into the
 // workspace's own resource group, next to the workspace (a system topic lives in its source's region). A source
-// has at most one system topic: a workspace that has one already needs this module removed and that topic's id
-// given to the hook as AML_EVENTS_TOPIC_ID.
+// has at most one system topic: for a workspace that has one, its id comes in as existingSystemTopicId and is used.
 param workspaceName string
 param systemTopicName string
+@description('Resource id of the workspace\'s existing Event Grid system topic; empty creates one')
+param existingSystemTopicId string = ''
 param identityId string
 param tags object = {}
 
@@ -12,21 +13,19 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2024-10-01' exi
   name: workspaceName
 }
 
-// The app's identity dead-letters undeliverable events (it may write blobs on the watched account).
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
-  name: systemTopicName
-  location: workspace.location
-  tags: tags
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identityId}': {}
-    }
-  }
-  properties: {
-    source: workspace.id
+// A module, so the topic's location may be the workspace's (known only once the deployment runs). The app's
+// identity dead-letters undeliverable events (it may write blobs on the watched account).
+module systemTopic 'system-topic.bicep' = {
+  name: 'workspaceSystemTopic'
+  params: {
+    name: systemTopicName
+    existingTopicId: existingSystemTopicId
+    location: workspace.location
+    sourceId: workspace.id
     topicType: 'Microsoft.MachineLearningServices.Workspaces'
+    identityId: identityId
+    tags: tags
   }
 }
 
-output systemTopicId string = systemTopic.id
+output systemTopicId string = systemTopic.outputs.id

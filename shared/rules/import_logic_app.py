@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from shared.rules.import_findings import Finding
 from shared.rules.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
+from shared.rules.rule_names import RULE_NAME_EXPECTED, RULE_NAME_LENGTH, fitted_name
 from shared.rules.targets import ARM_SCOPE, redact_url
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
@@ -115,7 +116,8 @@ def import_logic_app(workflow: ExportedWorkflow, *, keep_logic_app_value: bool =
                   f"an action of type {kind or '(none)'} has no rule equivalent; the app only starts the pipeline")
         unsupported.append(Finding(other_where, reason))
     inputs = action.get("inputs") or {}
-    rule: dict[str, Any] = {"name": _rule_name(name), "prefix": folder, "suffix": "", "include_subfolders": False}
+    rule: dict[str, Any] = {"name": _rule_name(name, notes), "prefix": folder, "suffix": "",
+                            "include_subfolders": False}
     notes.append(Finding(f"triggers.{trigger_name}", "the Logic App started for every file: suffix '' does too"))
     rule["target"] = _target(inputs, where, notes, unsupported)
     body = inputs.get("body")
@@ -313,6 +315,10 @@ def _data_path_values(body: dict[str, Any]) -> list[str]:
             if isinstance(item, dict)]
 
 
-def _rule_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:63]
-    return cleaned if cleaned and cleaned[0].isalnum() else "logic-app"
+def _rule_name(name: str, notes: list[Finding]) -> str:
+    """The workflow's name as a rule name, said in a note when it had to change."""
+    rule_name = fitted_name(name, r"[^A-Za-z0-9_-]+", "-", RULE_NAME_LENGTH)
+    if rule_name != name:
+        notes.append(Finding("name", f"{name!r} is not a rule name ({RULE_NAME_EXPECTED}): imported as "
+                                     f"{rule_name!r}"))
+    return rule_name

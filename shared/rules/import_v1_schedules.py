@@ -6,13 +6,15 @@ The service writes enums as names ("Week", "Disabled") or, in older answers, as 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.rules.errors import InvalidValue
 from shared.rules.import_findings import Finding
 from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.rules.rule_names import RULE_NAME_LENGTH, fitted_name
+from shared.rules.rule_parser import RULE, ItemKind
+from shared.rules.schedule_parser import SCHEDULE, SCHEDULE_NAME_LENGTH
 
 FREQUENCY_DIGITS = {"0": "Month", "1": "Week", "2": "Day", "3": "Hour", "4": "Minute"}
 WEEK_DAY_DIGITS = {"0": "Monday", "1": "Tuesday", "2": "Wednesday", "3": "Thursday", "4": "Friday", "5": "Saturday",
@@ -80,7 +82,7 @@ def _schedule(entity: dict[str, Any], index: int, workspace_url: str) -> Importe
     if entry is None:
         return item
     if kind == "time":
-        entry = {"name": _name(name, r"[^A-Za-z0-9_]+", "_", letter_first=True), **entry}
+        entry = {"name": _name(name, SCHEDULE, where, item), **entry}
         if not _recurrence(entity.get("Recurrence"), f"{where}.Recurrence", entry, item):
             return item
         if status != "Active":
@@ -88,7 +90,7 @@ def _schedule(entity: dict[str, Any], index: int, workspace_url: str) -> Importe
             item.notes.append(Finding(f"{where}.EntityStatus", f"{status}: imported with enabled: false"))
         item.entry = _fixed_data(entry, submission, where, item)
     else:
-        item.entry = _change_rule(entity, {"name": _name(name, r"[^A-Za-z0-9_-]+", "-"), **entry}, where, item)
+        item.entry = _change_rule(entity, {"name": _name(name, RULE, where, item), **entry}, where, item)
         if item.entry is not None and status != "Active":
             item.entry["enabled"] = False
             item.notes.append(Finding(f"{where}.EntityStatus", f"{status}: imported with enabled: false (its blobs "
@@ -196,8 +198,11 @@ def _named(value: Any, digits: dict[str, str]) -> str:
     return digits.get(text, text)
 
 
-def _name(name: str, invalid: str, replacement: str, *, letter_first: bool = False) -> str:
-    cleaned = re.sub(invalid, replacement, name).strip("_-")[:63]
-    if not cleaned or not (cleaned[0].isalpha() if letter_first else cleaned[0].isalnum()):
-        cleaned = ("s_" if letter_first else "s-") + cleaned[:61]
-    return cleaned
+def _name(name: str, kind: ItemKind, where: str, item: ImportedSchedule) -> str:
+    """The v1 schedule's name as a schedule's (a function's) or a rule's, said in a note when it had to change."""
+    fitted = (fitted_name(name, r"[^A-Za-z0-9_]+", "_", SCHEDULE_NAME_LENGTH, letter_first=True) if kind is SCHEDULE
+              else fitted_name(name, r"[^A-Za-z0-9_-]+", "-", RULE_NAME_LENGTH))
+    if fitted != name:
+        item.notes.append(Finding(f"{where}.Name", f"{name!r} is not a {kind.what} name ({kind.name_expected}): "
+                                  f"imported as {fitted!r}"))
+    return fitted

@@ -24,6 +24,7 @@ from shared.rules.config_model import (
 )
 from shared.rules.fields import flag, matching, unknown_keys
 from shared.rules.problems import Problems
+from shared.rules.rule_names import RULE_NAME, RULE_NAME_EXPECTED
 from shared.rules.targets import Target, TargetError, parse_target
 
 RUN_KEYS = {
@@ -73,9 +74,7 @@ class ItemKind:
                 seen.add(name)
 
 
-RULE = ItemKind("rule", RULE_KEYS, "name, prefix, target, experiment, ...",
-                re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"),
-                "1-63 letters, digits, '-' or '_', starting with a letter or digit")
+RULE = ItemKind("rule", RULE_KEYS, "name, prefix, target, experiment, ...", RULE_NAME, RULE_NAME_EXPECTED)
 
 
 def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: bool) -> Rule | None:

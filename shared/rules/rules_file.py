@@ -13,6 +13,7 @@ from typing import Any
 from shared.rules import settings
 from shared.rules.config_model import Rule, Schedule
 from shared.rules.problems import Problems
+from shared.rules.rule_names import check_distinct_subscriptions
 from shared.rules.rule_parser import RULE, parse_rule
 from shared.rules.schedule_parser import parse_schedules
 
@@ -72,6 +73,7 @@ def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, pro
         return [], [], ()
     rules = [rule for raw, place in raw_rules if (rule := parse_rule(raw, place, env, allow_local))]
     RULE.check_unique_names(raw_rules)
+    check_distinct_subscriptions(raw_rules)
     return rules, schedules, ignored
 
 

@@ -18,9 +18,10 @@ from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
 from shared.rules.rule_parser import RUN_KEYS, ItemKind, blob_filter, run_spec
 
 SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | RUN_KEYS | LIMIT_KEYS
+SCHEDULE_NAME_LENGTH = 63
 SCHEDULE = ItemKind("schedule", SCHEDULE_KEYS, "name, cron or recurrence, target, experiment, ...",
-                    re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}"),
-                    "1-63 letters, digits or '_', starting with a letter (it names a function)")
+                    re.compile(rf"[A-Za-z][A-Za-z0-9_]{{0,{SCHEDULE_NAME_LENGTH - 1}}}"),
+                    f"1-{SCHEDULE_NAME_LENGTH} letters, digits or '_', starting with a letter (it names a function)")
 _UTC = ("UTC", "Coordinated Universal Time")
 
 

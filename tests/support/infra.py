@@ -79,9 +79,11 @@ HOOK_ENV = {
 
 
 class FakeAz:
-    """A bin folder whose ``az`` is the fake, its state (the webhook key, the resources it holds) and its calls."""
+    """A bin folder whose ``az`` is the fake, its state (the webhook keys, the resources it holds, the
+    provisioningState answers) and its calls."""
 
-    def __init__(self, folder: Path, blobs_extension: str | None, eventgrid_extension: str | None = None) -> None:
+    def __init__(self, folder: Path, blobs_extension: str | None, eventgrid_extension: str | None = None,
+                 provisioning: tuple[str, ...] = ("Succeeded",)) -> None:
         self.folder = folder
         (folder / "bin").mkdir()
         az = folder / "bin" / "az"
@@ -89,7 +91,8 @@ class FakeAz:
         az.chmod(0o755)
         self.state = folder / "state.json"
         keys = {"blobs_extension": blobs_extension, "eventgrid_extension": eventgrid_extension}
-        self.state.write_text(json.dumps({**keys, "resources": {}}), encoding="utf-8")
+        self.state.write_text(json.dumps({**keys, "resources": {}, "provisioning": list(provisioning)}),
+                              encoding="utf-8")
         self.calls_file = folder / "calls.jsonl"
         self.calls_file.touch()
         self.tmp = folder / "tmp"
