@@ -358,12 +358,15 @@ def test_missing_rules_file_is_reported_with_its_path(tmp_path):
     assert "an existing JSON rules file (relative to the app root)" in str(problem)
 
 
-@pytest.mark.parametrize("content", [b'{"rules": [', b"\xff\xfe{}"])
-def test_rules_file_that_is_not_utf8_json_is_reported(tmp_path, content):
+@pytest.mark.parametrize("content, why", [
+    (b'{"rules": [', "is not valid JSON (Expecting value at line 1 column 12)"),
+    (b"\xff\xfe{}", "is not UTF-8 (byte 0)"),
+])
+def test_rules_file_that_is_not_utf8_json_is_reported(tmp_path, content, why):
     (tmp_path / "rules.json").write_bytes(content)
     problem = single_problem(rules_env("rules.json"), tmp_path)
     assert problem.where == "TRIGGER_RULES_FILE"
-    assert "valid UTF-8 JSON (" in problem.expected
+    assert problem.expected == f"valid UTF-8 JSON within bounds (rules file rules.json {why})"
 
 
 def test_rules_file_that_is_a_directory_is_a_config_error(tmp_path):

@@ -182,7 +182,7 @@ def test_an_unreadable_manifest_is_rejected_with_the_reason(app_env, aml, manife
     assert aml.accepted == []
     [line] = outcome_lines(caplog)
     assert (line["outcome"], line["reason"].split(" (")[0]) == (
-        "rejected", f"manifest {FOLDER}manifest.json: the manifest is not JSON")
+        "rejected", f"manifest {FOLDER}manifest.json: the manifest is not valid JSON")
 
 
 def test_concurrent_deliveries_of_one_marker_version_start_one_run(app_env, aml, success_rule):

@@ -54,6 +54,10 @@ class UnreadableJson(InvalidValue):
         super().__init__(f"{source}: {path} {reason}" if path else f"{source} {reason}")
 
 
+class NotJson(UnreadableJson):
+    """The text is not UTF-8 JSON at all (where plain text is also allowed, it may be taken as text)."""
+
+
 class OperationError(TriggerError):
     """An operator's request that cannot be served as asked; the subclass says why. Nothing was changed."""
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.rules.errors import UnreadableJson
+from shared.rules.errors import NotJson, UnreadableJson
 from shared.rules.redaction import mask_text
 
 KIB = 1024
@@ -58,6 +58,8 @@ MANIFEST = Limits(max_bytes=64 * KIB)
 IMPORT_FILE = Limits(max_bytes=4 * 1024 * KIB, max_depth=64)
 """A Logic App export or an ARM template (ARM caps templates at 4 MB; scopes nest actions a few levels each), or a
 list of v1 schedules."""
+SERVICE_ANSWER = Limits(max_bytes=4 * 1024 * KIB, max_depth=64)
+"""An answer from Azure ML or ARM: a workspace's list of v1 schedules (importer input) is the largest."""
 SETTINGS_FILE = Limits(max_bytes=1024 * KIB)
 """A local.settings.json-style file the command line reads settings from."""
 
@@ -88,13 +90,13 @@ def read_json(data: str | bytes, *, source: str, limits: Limits = Limits()) -> A
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.removeprefix("\ufeff")
     except UnicodeDecodeError as error:
-        raise UnreadableJson(source, "", f"is not UTF-8 (byte {error.start})") from None
+        raise NotJson(source, "", f"is not UTF-8 (byte {error.start})") from None
     _check_depth(text, source, limits.max_depth)
     try:
         value = json.loads(text, parse_int=_whole(limits), parse_float=_real(limits), parse_constant=_constant,
                            object_pairs_hook=_object)
     except json.JSONDecodeError as error:
-        raise UnreadableJson(source, "", f"is not valid JSON ({error.msg} at line {error.lineno} column "
+        raise NotJson(source, "", f"is not valid JSON ({error.msg} at line {error.lineno} column "
                                          f"{error.colno})") from None
     except RecursionError:  # not reached past the scan; kept so no input can ever escape as RecursionError
         raise UnreadableJson(source, "", f"is nested more than {limits.max_depth} levels deep") from None
@@ -159,10 +161,12 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     value = dict(pairs)
     if len(value) == len(pairs):
         return value
-    seen: set[str] = set()
-    duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-    marked = _DuplicateKeys(value)
-    marked.duplicate = duplicate
+    marked, seen = _DuplicateKeys(value), set()
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicate = key
+            break
+        seen.add(key)
     return marked
 
 
