@@ -52,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "import":  # before the app's own configuration exists: settings and identity only
         try:
             return args.run(env, args)
-        except TriggerError as error:
-            _print_json(error_body(error), file=sys.stderr)
+        except TriggerError as error:  # one line: the reason, never a traceback
+            print(json.dumps(error_body(error), ensure_ascii=False), file=sys.stderr)
             return exit_code(error)
     try:
         services = build_services(env)

@@ -320,3 +320,17 @@ def test_health_names_the_one_rule_settings_a_rules_file_leaves_ignored(app_env,
 
     assert code == 200 and report["configuration"]["ignored_settings"] == [
         "AML_DATASTORE", "AML_DATA_PATH_PARAMETER", "AML_EXPERIMENT", "AML_PARAMETERS"]
+
+
+@pytest.mark.parametrize("function", ["http_health", "http_list_runs"])
+def test_a_rules_file_too_deep_to_read_is_503_listing_the_problem_on_health_and_runs(app_env, tmp_path, monkeypatch,
+                                                                                     function):
+    (tmp_path / "rules.json").write_bytes(b'{"rules": ' + b"[" * 20_000 + b"]" * 20_000 + b"}")
+    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
+
+    code, answer = call(function, "GET")
+
+    problems = answer["configuration"]["problems"] if function == "http_health" else answer["problems"]
+    assert code == 503 and problems == [
+        f"TRIGGER_RULES_FILE = {str(tmp_path / 'rules.json')!r}: valid UTF-8 JSON within bounds (rules file "
+        f"{tmp_path / 'rules.json'}: rules" + "[0]" * 31 + " is nested more than 32 levels deep)"]

@@ -45,6 +45,7 @@ class Limits:
     """Characters one number may have: no parameter, count or time needs 100; ``int`` refuses past 4,300 digits."""
 
 
+DEFAULT = Limits()
 RULES_FILE = Limits(max_bytes=1024 * KIB)
 """A rules file: hundreds of rules fit in a few dozen KiB; 1 MiB leaves room and still loads at once."""
 SETTING = Limits(max_bytes=64 * KIB)
@@ -81,7 +82,7 @@ class _DuplicateKeys(dict[str, Any]):
     duplicate: str = ""
 
 
-def read_json(data: str | bytes, *, source: str, limits: Limits = Limits()) -> Any:
+def read_json(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> Any:
     """The JSON value in ``data`` (bytes are read as UTF-8, a byte-order mark allowed), or ``UnreadableJson``
     naming ``source`` and the field; see the module's docstring for what is refused and why."""
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
