@@ -25,6 +25,7 @@ from shared.rules.matching import mismatch
 from shared.rules.parity import compare_bodies, parity_holds, parity_table
 from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 from shared.rules.problems import ConfigError
+from shared.rules.redaction import mask_text
 from shared.rules.rules_file import load_rules_file
 from shared.rules.targets import TargetError, parse_target, redact_url
 
@@ -41,6 +42,11 @@ class ImportReport:
     document: dict[str, Any]
     lines: list[str] = field(default_factory=list)
     ok: bool = True
+
+    @property
+    def text(self) -> str:
+        """The lines as shown: they quote the source's own words (names, URLs), so secrets are masked."""
+        return mask_text("\n".join(self.lines))
 
 
 def read_json_file(path: str | Path, what: str) -> Any:

@@ -10,6 +10,7 @@ from shared.rules.blob_names import blob_name_problem
 from shared.rules.csv_head import csv_head_problem
 from shared.rules.errors import UnreadableJson
 from shared.rules.json_input import MANIFEST, read_json
+from shared.rules.redaction import mask_text
 
 MAX_REASONS = 10
 """Listed files a rejection names one by one; the rest are counted (a reason stays readable in a log line)."""
@@ -73,7 +74,7 @@ def manifest_files(head: bytes, size: int, folder: str) -> tuple[str, ...] | str
     for name in files:
         problem = blob_name_problem(folder + name) if not name.startswith("/") else "starts with '/'"
         if problem:
-            return f"the manifest lists {name!r}, which {problem}"
+            return mask_text(f"the manifest lists {name!r}, which {problem}")  # logged and stored
     if len(set(files)) != len(files):
         return "the manifest lists a file twice"
     return tuple(folder + name for name in files)

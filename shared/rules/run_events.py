@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from shared.rules.errors import InvalidInput
 from shared.rules.keys import KEY, manual_namespace, rule_namespace, schedule_namespace
 from shared.rules.payloads import TRIGGERED_BY
+from shared.rules.redaction import mask_text
 from shared.rules.run_status import RunOutcome, moment, observed, run_status
 
 RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
@@ -26,6 +27,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 class MalformedEventError(InvalidInput):
     """An event this function cannot read: refused with what is wrong (the host retries, then dead-letters it)."""
+
+    def __init__(self, message: str):
+        super().__init__(mask_text(message))  # it quotes the event's own words (an id, a run id): secrets masked
 
 
 @dataclass(frozen=True)
