@@ -38,7 +38,8 @@ PLANTED = [f"sig={SECRET}", f"https://acct.blob.core.windows.net/c/b?sv=2024&sig
            f"https://prod.westeurope.logic.azure.com/workflows/x?sp=%2Fread&code={SECRET}",
            f"DefaultEndpointsProtocol=https;AccountName=a;AccountKey={SECRET}=="]
 """Secrets by their shape, as they arrive in outside JSON: a SAS, a Logic App callback code, a connection string."""
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow])
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "importers"
 V1_WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resourceGroups/rg-1/providers/"
                 "Microsoft.MachineLearningServices/workspaces/ws-1")
