@@ -150,3 +150,14 @@ def test_an_importer_refuses_json_it_cannot_read_in_one_line_naming_the_field(tm
 
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.splitlines() == [json.dumps({"error": f"{source}: {what}: {why}"})]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("1e400", "--param x is a number out of range (not finite)"),
+    ("7" * 5_000, "--param x is a number of 5,000 characters; at most 100 are read"),
+    ("[" * 40 + "]" * 40, "--param x: " + "[0]" * 32 + " is nested more than 32 levels deep"),
+])
+def test_a_param_json_refuses_is_an_argument_error_not_text_sent_as_is(capsys, value, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["submit", "default", "--param", f"x={value}"])
+    assert exited.value.code == 2 and capsys.readouterr().err.endswith(f"argument --param: {message}\n")
