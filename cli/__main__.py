@@ -27,7 +27,8 @@ from shared.operations.health import health
 from shared.operations.http_api import error_body
 from shared.operations.records import MAX_LIST_LIMIT, RUN_STATUSES, follow, list_limit, list_runs, moment, stamped_blobs
 from shared.rules.decisions import Decision, Outcome
-from shared.rules.errors import InvalidInput, OperationError, Pending, TriggerError
+from shared.rules.errors import InvalidInput, NotJson, OperationError, Pending, TriggerError, UnreadableJson
+from shared.rules.json_input import EVENT_FILE, SETTING, SETTINGS_FILE, read_json
 from shared.rules.ledger_record import RunState
 from shared.rules.problems import ConfigError
 
@@ -51,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "import":  # before the app's own configuration exists: settings and identity only
         try:
             return args.run(env, args)
-        except TriggerError as error:
-            _print_json(error_body(error), file=sys.stderr)
+        except TriggerError as error:  # one line: the reason, never a traceback
+            print(json.dumps(error_body(error), ensure_ascii=False), file=sys.stderr)
             return exit_code(error)
     try:
         services = build_services(env)
@@ -86,7 +87,7 @@ def _submit(services: Services, args: argparse.Namespace) -> int:
 
 def _explain(services: Services, args: argparse.Namespace) -> int:
     if args.event:
-        events = json.loads(Path(args.event).read_text(encoding="utf-8"))
+        events = read_json(Path(args.event).read_bytes(), source=f"--event {args.event}", limits=EVENT_FILE)
         for event in events if isinstance(events, list) else [events]:
             _print_json(explain(services, event=event))
     else:
@@ -177,8 +178,8 @@ def _print_json(value: Any, file: TextIO | None = None) -> None:
 
 def settings_file(path: str) -> dict[str, str]:
     try:
-        values = json.loads(Path(path).read_text(encoding="utf-8")).get("Values", {})
-    except (OSError, ValueError, AttributeError) as error:
+        values = read_json(Path(path).read_bytes(), source=path, limits=SETTINGS_FILE).get("Values", {})
+    except (OSError, UnreadableJson, AttributeError) as error:
         raise SystemExit(f"--settings {path}: not a readable local.settings.json-style file ({error})") from None
     if not isinstance(values, dict):
         raise SystemExit(f"--settings {path}: \"Values\" must be an object of settings")
@@ -204,9 +205,11 @@ def _parameter(text: str) -> tuple[str, Any]:
     if not separator or not name:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
     try:
-        return name, json.loads(value)
-    except ValueError:
+        return name, read_json(value, source=f"--param {name}", limits=SETTING)
+    except NotJson:
         return name, value
+    except UnreadableJson as error:  # JSON, but too deep, too long or not finite: not quietly sent as text
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -119,7 +119,7 @@ def _print_report(report: imports.ImportReport, output: str | None) -> int:
             raise InvalidInput(f"--output {output}: cannot write ({error.strerror})") from None
     else:
         print(text)
-    print("\n".join(report.lines))
+    print(report.text)
     done = f"wrote the rules file to {output}" if output else "printed the rules file"
     print(f"{done}; set TRIGGER_RULES_FILE to it" + (
         "" if report.ok else " once the PROBLEM and DIFFERENT lines above are resolved"))

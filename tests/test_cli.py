@@ -11,6 +11,7 @@ import pytest
 from cli.__main__ import main
 from tests.support.harness import PROJECT_ROOT, deliver_blob, upload
 from tests.support.samples import SAMPLE_CSV
+from tests.test_import_v1_schedules import WORKSPACE as V1_WORKSPACE
 
 COMMANDS = ["submit", "explain", "sweep", "watch", "runs", "blobs", "health"]
 
@@ -127,3 +128,36 @@ def test_bad_arguments_fail_with_a_message_not_a_traceback(app_env, capsys, argv
         code = exited.code
     err = capsys.readouterr().err
     assert code != 0 and message in err and "Traceback" not in err
+
+
+IMPORTERS = [(["import", "logic-app"], "the Logic App workflow"),
+             (["import", "v1-schedules", "--workspace-url", V1_WORKSPACE, "--file"], "the v1 schedules file")]
+
+
+@pytest.mark.integration  # starts a process: no traceback, exactly what a user sees
+@pytest.mark.parametrize("command, what", IMPORTERS)
+@pytest.mark.parametrize("content, why", [
+    ("[" * 20_000 + "]" * 20_000, "[0]" * 64 + " is nested more than 64 levels deep"),
+    ('{"definition": {"a": 1e400}}', "definition.a is a number out of range (not finite)"),
+    ('[{"Id": ' + "7" * 5_000 + "}]", "[0].Id is a number of 5,000 characters; at most 100 are read"),
+])
+def test_an_importer_refuses_json_it_cannot_read_in_one_line_naming_the_field(tmp_path, command, what, content, why):
+    source = tmp_path / "input.json"
+    source.write_text(content, encoding="utf-8")
+
+    result = subprocess.run([sys.executable, "-m", "cli", *command, str(source)], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [json.dumps({"error": f"{source}: {what}: {why}"})]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("1e400", "--param x is a number out of range (not finite)"),
+    ("7" * 5_000, "--param x is a number of 5,000 characters; at most 100 are read"),
+    ("[" * 40 + "]" * 40, "--param x: " + "[0]" * 32 + " is nested more than 32 levels deep"),
+])
+def test_a_param_json_refuses_is_an_argument_error_not_text_sent_as_is(capsys, value, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["submit", "default", "--param", f"x={value}"])
+    assert exited.value.code == 2 and capsys.readouterr().err.endswith(f"argument --param: {message}\n")

@@ -434,12 +434,15 @@ def test_missing_rules_file_is_reported_with_its_path(tmp_path):
     assert "an existing JSON rules file (relative to the app root)" in str(problem)
 
 
-@pytest.mark.parametrize("content", [b'{"rules": [', b"\xff\xfe{}"])
-def test_rules_file_that_is_not_utf8_json_is_reported(tmp_path, content):
+@pytest.mark.parametrize("content, why", [
+    (b'{"rules": [', "is not valid JSON (Expecting value at line 1 column 12)"),
+    (b"\xff\xfe{}", "is not UTF-8 (byte 0)"),
+])
+def test_rules_file_that_is_not_utf8_json_is_reported(tmp_path, content, why):
     (tmp_path / "rules.json").write_bytes(content)
     problem = single_problem(rules_env("rules.json"), tmp_path)
     assert problem.where == "TRIGGER_RULES_FILE"
-    assert "valid UTF-8 JSON (" in problem.expected
+    assert problem.expected == f"valid UTF-8 JSON within bounds (rules file rules.json {why})"
 
 
 def test_rules_file_that_is_a_directory_is_a_config_error(tmp_path):
@@ -770,3 +773,36 @@ def test_rules_file_required_columns_must_all_be_named(tmp_path):
     rules_file = write_rules(tmp_path, [rule_json(required_columns=["MYCT", " "])])
     problem = single_problem(rules_env(rules_file), tmp_path)
     assert str(problem) == "rules.json: rules[0].required_columns = ['MYCT', ' ']: a list of non-empty column names"
+
+
+# --- outside JSON is read bounded: never RecursionError, never a traceback, the field named ----------------------
+
+DEEP = "[" * 20_000 + "]" * 20_000
+"""Nesting json's recursive parser gives up on (RecursionError) or, deeper still, crashes on."""
+RULE_WITH = '{{"rules": [{{"name": "r", "target": {{"url": "{url}"}}, "experiment": "e", "parameters": {{{value}}}}}]}}'
+
+
+@pytest.mark.parametrize("parameter, why", [
+    (f'"alpha": {DEEP}', "rules[0].parameters.alpha" + "[0]" * 28 + " is nested more than 32 levels deep"),
+    ('"alpha": 1e400', "rules[0].parameters.alpha is a number out of range (not finite)"),
+    ('"ok": 1, "beta": ' + "7" * 5_000,
+     "rules[0].parameters.beta is a number of 5,000 characters; at most 100 are read"),
+    ('"gamma": NaN', "rules[0].parameters.gamma is NaN, which JSON does not allow (a number must be finite)"),
+    ('"alpha": 1, "alpha": 2', "rules[0].parameters has the key 'alpha' twice (only one value can be kept)"),
+])
+def test_a_rules_file_json_refuses_is_one_problem_naming_the_file_and_the_field(tmp_path, parameter, why):
+    (tmp_path / "rules.json").write_text(RULE_WITH.format(url=PIPELINE_URL, value=parameter), encoding="utf-8")
+    problem = single_problem(rules_env("rules.json"), tmp_path)
+    assert (problem.where, problem.value) == ("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
+    assert problem.expected == f"valid UTF-8 JSON within bounds (rules file rules.json: {why})"
+
+
+@pytest.mark.parametrize("value, why", [
+    ('{"alpha": ' + DEEP + "}", "alpha" + "[0]" * 31 + " is nested more than 32 levels deep"),
+    ('{"alpha": 1e400}', "alpha is a number out of range (not finite)"),
+    ('{"beta": ' + "7" * 5_000 + "}", "beta is a number of 5,000 characters; at most 100 are read"),
+])
+def test_aml_parameters_json_refuses_is_one_problem_naming_the_setting_and_the_field(value, why):
+    problem = single_problem(minimal_env(AML_PARAMETERS=value))
+    assert (problem.where, problem.value) == ("AML_PARAMETERS", "(not shown: parameter values may be secrets)")
+    assert problem.expected == f'a JSON object such as {{"model_name": "m1"}}; setting AML_PARAMETERS: {why}'

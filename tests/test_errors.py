@@ -86,7 +86,7 @@ def test_a_pending_schedule_record_is_listed_by_schedule_and_finished_by_a_retry
     (InvalidInput("bad field"), 400), (BlobNameError("bad name"), 500), (NotFound("no rule"), 404),
     (Conflict("settled"), 409), (ClaimLostError("taken over"), 409), (TooLarge("big"), 413),
     (UnsupportedMediaType("text/plain"), 415), (Unprocessable("empty blob"), 422),
-    (ConfigError([]), 500), (TargetError([("url", "an https URL")]), 500), (CronError("bad cron"), 500),
+    (ConfigError([]), 503), (TargetError([("url", "an https URL")]), 500), (CronError("bad cron"), 500),
     (RecurrenceError("bad recurrence"), 500), (StorageSettingError([("S", None, "an account")]), 500),
     (PermanentSubmitError("400", attempts=1), 502), (TransientSubmitError("503", attempts=3), 503),
     (ClaimBusyError("busy"), 503), (AzureError("storage down"), 503), (ResourceNotFoundError("gone"), 503),

@@ -37,7 +37,8 @@ def test_start_run_without_a_request_id_starts_a_new_run_each_time(app_env, aml)
 
 
 @pytest.mark.parametrize("request_kwargs, status, message", [
-    ({"raw": b"{not json"}, 400, "body is not UTF-8 JSON"),
+    ({"raw": b"{not json"}, 400, "POST /api/runs body is not valid JSON (Expecting property name enclosed in double "
+                                 "quotes at line 1 column 2)"),
     ({"body": ["rule"]}, 400, "body must be a JSON object"),
     ({"body": {"blob": "a.csv"}}, 400, "rule is required"),
     ({"body": {"rule": "default", "priority": 1}}, 400, "unknown field 'priority'"),
@@ -56,21 +57,28 @@ def test_start_run_refuses_bad_requests_clearly_and_posts_nothing(app_env, aml, 
     assert aml.received == []
 
 
-BODY_FUNCTIONS = ("http_start_run", "http_explain", "http_retry_run")
+BODY_ROUTES = {"http_start_run": "runs", "http_explain": "explain", "http_retry_run": "runs/retry"}
 
 
-@pytest.mark.parametrize("function", BODY_FUNCTIONS)
+@pytest.mark.parametrize("function", BODY_ROUTES)
 @pytest.mark.parametrize("raw, message", [
-    (b"[" * 20_000 + b"]" * 20_000, "nested more than 32 levels deep"),
-    (b'{"rule": "default", "parameters": {"a": ' + b"[" * 33 + b"]" * 33 + b"}}", "nested more than 32 levels deep"),
-    (b'{"rule": "default", "parameters": {"n": ' + b"7" * 5_000 + b"}}", "a number of 5,000 characters"),
-    (b'{"rule": "default", "parameters": {"x": 1.' + b"5" * 200 + b"}}", "a number of 202 characters"),
-    (b'{"rule": "default", "parameters": {"x": 1e999}}', "the number 1e999 is out of range"),
-    (b'{"rule": "default", "parameters": {"x": -Infinity}}', "-Infinity is not a JSON number"),
+    (b"[" * 20_000 + b"]" * 20_000, "[0]" * 32 + " is nested more than 32 levels deep"),
+    (b'{"rule": "default", "parameters": {"a": ' + b"[" * 33 + b"]" * 33 + b"}}",
+     "parameters.a" + "[0]" * 30 + " is nested more than 32 levels deep"),
+    (b'{"rule": "default", "parameters": {"n": ' + b"7" * 5_000 + b"}}",
+     "parameters.n is a number of 5,000 characters; at most 100 are read"),
+    (b'{"rule": "default", "parameters": {"x": 1.' + b"5" * 200 + b"}}",
+     "parameters.x is a number of 202 characters; at most 100 are read"),
+    (b'{"rule": "default", "parameters": {"x": 1e999}}', "parameters.x is a number out of range (not finite)"),
+    (b'{"rule": "default", "parameters": {"x": -Infinity}}',
+     "parameters.x is -Infinity, which JSON does not allow (a number must be finite)"),
+    (b'{"rule": "default", "parameters": {"x": 1, "x": 2}}',
+     "parameters has the key 'x' twice (only one value can be kept)"),
 ])
-def test_unusable_json_in_any_body_is_a_clear_400_and_posts_nothing(app_env, aml, function, raw, message):
+def test_unusable_json_in_any_body_is_a_clear_400_naming_the_field_and_posts_nothing(app_env, aml, function, raw,
+                                                                                     message):
     code, answer = call(function, raw=raw)
-    assert code == 400 and answer["error"].startswith("body is not usable JSON: ") and message in answer["error"]
+    assert (code, answer["error"]) == (400, f"POST /api/{BODY_ROUTES[function]} body: {message}")
     assert aml.received == [] and call("http_list_runs", "GET")[1]["runs"] == []
 
 
@@ -82,7 +90,7 @@ def test_json_media_types_with_a_utf8_charset_are_accepted(app_env, aml, content
     assert code == 201 and len(aml.accepted) == 1, answer
 
 
-@pytest.mark.parametrize("function", BODY_FUNCTIONS)
+@pytest.mark.parametrize("function", BODY_ROUTES)
 @pytest.mark.parametrize("content_type, message", [
     ("text/not-json-at-all", "not 'text/not-json-at-all'"),
     ("text/plain; note=json", "not 'text/plain; note=json'"),
@@ -272,7 +280,8 @@ def test_a_retry_that_cannot_happen_leaves_the_record_as_it_was(app_env, aml, mo
      "data.eTag must be a string"),
     ("http_explain", {"body": {"blob": " "}}, "give either blob"),
     ("http_start_run", {"body": {"rule": "default", "blob": ""}}, "blob must be a path inside the watched container"),
-    ("http_start_run", {"raw": b'{"rule": "default", "parameters": {"ratio": NaN}}'}, "NaN is not a JSON number"),
+    ("http_start_run", {"raw": b'{"rule": "default", "parameters": {"ratio": NaN}}'},
+     "parameters.ratio is NaN, which JSON does not"),
     ("http_list_runs", {"method": "GET", "params": {"limit": "\u00b2"}}, "limit must be a whole number"),
 ])
 def test_odd_input_is_a_clear_400_not_a_crash(app_env, aml, function, request_kwargs, message):
@@ -348,6 +357,20 @@ def test_a_refused_configuration_is_a_503_listing_every_problem_at_once_and_star
         f"AML_PIPELINE_URL = {url!r}: port 8443: Azure ML hosts answer on https's port 443 only (leave the port "
         "out; other ports only on a loopback host, with AML_ALLOW_LOCAL_TARGETS=true)",
         "AML_EXPERIMENTS = 'retrain': not a setting of this app; did you mean AML_EXPERIMENT?"]
-    assert (started, answer["error"]) == (500, "the app's configuration is invalid")  # as for any ConfigError
+    assert (started, answer["error"]) == (503, "the app's configuration is invalid")  # as for any ConfigError
     assert answer["problems"] == report["configuration"]["problems"]
     assert aml.received == []
+
+
+@pytest.mark.parametrize("function", ["http_health", "http_list_runs"])
+def test_a_rules_file_too_deep_to_read_is_503_listing_the_problem_on_health_and_runs(app_env, tmp_path, monkeypatch,
+                                                                                     function):
+    (tmp_path / "rules.json").write_bytes(b'{"rules": ' + b"[" * 20_000 + b"]" * 20_000 + b"}")
+    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
+
+    code, answer = call(function, "GET")
+
+    problems = answer["configuration"]["problems"] if function == "http_health" else answer["problems"]
+    assert code == 503 and problems == [
+        f"TRIGGER_RULES_FILE = {str(tmp_path / 'rules.json')!r}: valid UTF-8 JSON within bounds (rules file "
+        f"{tmp_path / 'rules.json'}: rules" + "[0]" * 31 + " is nested more than 32 levels deep)"]

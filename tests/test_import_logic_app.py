@@ -346,7 +346,7 @@ def test_bad_json_gives_a_clear_error_and_writes_nothing(tmp_path, capsys):
     assert main(["import", "logic-app", str(broken), "--output", str(output)]) == 1
 
     error = json.loads(capsys.readouterr().err)
-    assert error["error"].startswith(f"{broken}: the Logic App workflow is not valid UTF-8 JSON (Expecting value")
+    assert error["error"] == f"{broken}: the Logic App workflow is not valid JSON (Expecting value at line 1 column 29)"
     assert not output.exists()
 
 

@@ -179,4 +179,6 @@ def test_the_command_reads_a_file_and_fails_clearly_on_bad_json(tmp_path, capsys
     broken = tmp_path / "schedules.json"
     broken.write_text("[{", encoding="utf-8")
     assert main(["import", "v1-schedules", "--workspace-url", WORKSPACE, "--file", str(broken)]) == 1
-    assert "the v1 schedules file is not valid UTF-8 JSON" in json.loads(capsys.readouterr().err)["error"]
+    assert json.loads(capsys.readouterr().err)["error"] == (
+        f"{broken}: the v1 schedules file is not valid JSON (Expecting property name enclosed in double quotes at "
+        "line 1 column 3)")

@@ -182,7 +182,7 @@ def test_an_unreadable_manifest_is_rejected_with_the_reason(app_env, aml, manife
     assert aml.accepted == []
     [line] = outcome_lines(caplog)
     assert (line["outcome"], line["reason"].split(" (")[0]) == (
-        "rejected", f"manifest {FOLDER}manifest.json: the manifest is not JSON")
+        "rejected", f"manifest {FOLDER}manifest.json: the manifest is not valid JSON")
 
 
 def test_concurrent_deliveries_of_one_marker_version_start_one_run(app_env, aml, success_rule):
@@ -366,3 +366,31 @@ def test_a_manual_run_of_a_zero_byte_marker_is_its_event_run_and_one_with_overri
     assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
         FOLDER, FOLDER]
     assert (first.body["ExperimentName"], extra.body["ExperimentName"]) == ("retrain", "retrain-again")
+
+
+DEEP_MANIFEST = b"[" * 20_000 + b"]" * 20_000
+"""40 KB of nested arrays, under the 64 KiB a manifest may have: json's recursive parser gives up on it."""
+
+
+def test_a_deep_manifest_is_rejected_with_its_reason_and_the_sweep_still_runs_every_other_missed_blob(
+        app_env, aml, tmp_path, monkeypatch):
+    plain = {"name": "plain", "prefix": "other/", "target": {"url": aml.published_pipeline_url()},
+             "experiment": "retrain", "data_path": {"parameter": "input_datapath", "datastore": "workspaceblobstore"}}
+    rules_file(tmp_path, monkeypatch, [v1_marker_rule(aml, {"file": "manifest.json", "manifest": True}), plain])
+    container = app_env["WATCH_CONTAINER"]
+    deep = upload(container, "incoming/a/manifest.json", DEEP_MANIFEST)  # sorted first: the sweep meets it first
+    upload(container, "incoming/b/part-1.csv", SAMPLE_CSV)
+    upload(container, "incoming/b/manifest.json", manifest("part-1.csv"))
+    upload(container, "other/plain.csv", SAMPLE_CSV)
+
+    first = sweep(build_services(os.environ), max_blobs=100)
+    second = sweep(build_services(os.environ), max_blobs=100)
+
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "incoming/b/manifest.json", "other/plain.csv"]
+    assert (first.missing, dict(first.outcomes), first.errors) == (3, {"rejected": 1, "submitted": 2}, [])
+    assert (second.missing, second.processed, len(aml.accepted)) == (0, 0, 2)
+    record = ledger_record("daily", container, "incoming/a/manifest.json", deep)
+    assert (record["state"], record["reason"]) == (
+        "rejected", "manifest incoming/a/manifest.json: the manifest: " + "[0]" * 32
+        + " is nested more than 32 levels deep")

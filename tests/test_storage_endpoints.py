@@ -56,7 +56,7 @@ def test_the_issues_ledger_steering_is_refused_at_load_and_the_server_sees_nothi
     code, answer = call("http_start_run", body={"rule": "default"})
 
     assert listener.received == []  # main sent it the ledger's requests (with the bearer token, over TLS)
-    assert code == 500 and answer["error"] == "the app's configuration is invalid"
+    assert code == 503 and answer["error"] == "the app's configuration is invalid"
     assert answer["problems"] == [f"EVIL__accountName = '127.0.0.1:{listener.port}/steal#': a storage account name: "
                                   "3-24 lowercase letters and digits (it names https://<name>.blob.core.windows.net)"]
 

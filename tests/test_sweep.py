@@ -8,6 +8,7 @@ import os
 from localdev.aml_standin import Respond
 from localdev.host import fire_timer
 from shared.clients.services import build_services
+from shared.flows.blob_runs import process_blob
 from shared.flows.sweep import SweepReport, find_missing, sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
 from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV
@@ -136,3 +137,23 @@ def test_a_sweep_report_masks_a_secret_azure_ml_echoed_in_an_error_in_its_log_li
     assert dict(report.outcomes) == {"failed": 1} and "AccountKey=***" in report.errors[0]
     assert "c2VjcmV0" not in ledger.download_blob(stored).readall().decode()
     assert "c2VjcmV0" not in caplog.text
+
+
+def test_one_blob_failing_unexpectedly_is_named_and_counted_and_the_sweep_runs_the_others(app_env, aml, monkeypatch,
+                                                                                        caplog):
+    uploaded(app_env, ["a.csv", "b.csv", "c.csv"])
+
+    def breaks_on_b(blob, services, **kwargs):
+        if blob.blob_name == "b.csv":
+            raise RecursionError("maximum recursion depth exceeded; sig=SECRETVALUE")
+        return process_blob(blob, services, **kwargs)
+
+    monkeypatch.setattr("shared.flows.sweep.process_blob", breaks_on_b)
+
+    report = sweep(services(), max_blobs=100)
+
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "a.csv", "c.csv"]
+    assert (report.processed, dict(report.outcomes)) == (3, {"submitted": 2, "error": 1})
+    assert report.errors == ["b.csv: unexpected RecursionError: maximum recursion depth exceeded; ***"]
+    assert "SECRETVALUE" not in caplog.text and report.errors[0] in caplog.text

@@ -37,17 +37,18 @@ def _respond(result: Answer) -> func.HttpResponse:
                              mimetype="application/json", charset="utf-8")
 
 
-def _body(req: func.HttpRequest, schema: dict, required: tuple[str, ...] = ()) -> dict:
-    return json_body(req.get_body(), req.headers.get("Content-Type"), schema, required)
+def _body(req: func.HttpRequest, route: str, schema: dict, required: tuple[str, ...] = ()) -> dict:
+    return json_body(req.get_body(), req.headers.get("Content-Type"), schema, required,
+                     source=f"{req.method} /api/{route} body")
 
 
-def _starts_a_run(req: func.HttpRequest, operation: Callable[..., Decision], schema: dict,
+def _starts_a_run(req: func.HttpRequest, route: str, operation: Callable[..., Decision], schema: dict,
                   required: tuple[str, ...]) -> func.HttpResponse:
     """An operation that may POST to Azure ML, bounded by the HTTP deadline: 202 beats the front end's 230 s."""
     def run() -> Answer:
         services = process_services()
         return decision_answer(operation(services, deadline=http_deadline(services),
-                                         **_body(req, schema, required)))
+                                         **_body(req, route, schema, required)))
 
     return _respond(answer(run))
 
@@ -55,7 +56,7 @@ def _starts_a_run(req: func.HttpRequest, operation: Callable[..., Decision], sch
 @bp.function_name("http_start_run")
 @bp.route(route="runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def start_run(req: func.HttpRequest) -> func.HttpResponse:
-    return _starts_a_run(req, start_manual_run, START_SCHEMA, ("rule",))
+    return _starts_a_run(req, "runs", start_manual_run, START_SCHEMA, ("rule",))
 
 
 @bp.function_name("http_list_runs")
@@ -68,14 +69,14 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("http_retry_run")
 @bp.route(route="runs/retry", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def retry_run(req: func.HttpRequest) -> func.HttpResponse:
-    return _starts_a_run(req, retry_record, RETRY_SCHEMA, ("record",))
+    return _starts_a_run(req, "runs/retry", retry_record, RETRY_SCHEMA, ("record",))
 
 
 @bp.function_name("http_explain")
 @bp.route(route="explain", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def explain(req: func.HttpRequest) -> func.HttpResponse:
     def explained() -> Answer:
-        body = _body(req, EXPLAIN_SCHEMA)
+        body = _body(req, "explain", EXPLAIN_SCHEMA)
         events = body.get("event")
         if isinstance(events, list):  # Event Grid delivers arrays: explain each
             return 200, {"events": [explain_blob(process_services(), event=event) for event in events]}

@@ -11,6 +11,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import ConnectTimeoutError
 
+from shared.rules.errors import UnreadableJson
+from shared.rules.json_input import SERVICE_ANSWER, read_json
 from shared.rules.payloads import SubmitRequest
 from shared.rules.retry import is_retryable_status, retry_after_seconds
 from shared.rules.run_lookup import RunLookup
@@ -48,11 +50,16 @@ class Answer:
     """A 401's challenge: the token is refreshed with its claims."""
 
 
+def answer_json(response: requests.Response) -> Any:
+    """The answer's JSON through the bounded reader (an answer is outside input too); UnreadableJson otherwise."""
+    return read_json(response.content, source=f"the answer (HTTP {response.status_code})", limits=SERVICE_ANSWER)
+
+
 def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     """Azure ML's error code and message from ``{"Error": {"Code", "Message"}}`` (v1) or ``{"error": {...}}``."""
     try:
-        document = response.json()
-    except ValueError:
+        document = answer_json(response)
+    except UnreadableJson:
         text = response.text.strip()
         return None, text[:_MAX_ERROR_TEXT] or None
     error = document.get("Error") or document.get("error") if isinstance(document, dict) else None
@@ -89,8 +96,8 @@ def never_sent(error: requests.RequestException) -> bool:
 def run_id_of(request: SubmitRequest, response: requests.Response) -> str | Failure:
     """The id of the run a successful submission started, from where ``request`` says it comes back."""
     try:
-        document = response.json()
-    except ValueError:
+        document = answer_json(response)
+    except UnreadableJson:
         document = None
     found = document.get(request.run_id_field) if isinstance(document, dict) else None
     if not isinstance(found, str) or not found:
@@ -102,16 +109,16 @@ def run_id_of(request: SubmitRequest, response: requests.Response) -> str | Fail
 def json_of(response: requests.Response) -> Any:
     """A GET's JSON answer (a run's status), or why there is none."""
     try:
-        return response.json()
-    except ValueError:
+        return answer_json(response)
+    except UnreadableJson:
         return Failure(f"Azure ML answered {response.status_code} with no JSON", answer=Answer(response.status_code))
 
 
 def page_of(lookup: RunLookup, response: requests.Response) -> tuple[list[str], str | None] | Failure:
     """One page of the run listing: the runs carrying the key, and the next page's token."""
     try:
-        return lookup.read(response.json())
-    except ValueError as error:
+        return lookup.read(answer_json(response))
+    except (UnreadableJson, ValueError) as error:
         return Failure(f"Azure ML's run listing answered {response.status_code} with {error}",
                        answer=Answer(response.status_code))
 

@@ -10,10 +10,10 @@ from urllib.parse import quote
 
 import requests
 
-from shared.clients.aml_answers import error_details
+from shared.clients.aml_answers import answer_json, error_details
 from shared.clients.auth import TokenProvider
 from shared.rules import workspace_discovery as discovery
-from shared.rules.errors import NotFound, Refused, Unavailable
+from shared.rules.errors import NotFound, Refused, Unavailable, UnreadableJson
 from shared.rules.targets import ARM_SCOPE, Workspace, redact_url
 
 DISABLED = "Disabled"
@@ -101,6 +101,6 @@ def request_json(session: requests.Session, method: str, url: str, *, headers: d
         raise error_type(f"{method} {redact_url(url)}: HTTP {response.status_code} {code or ''}: "
                          f"{message or 'no error body'}".replace("  ", " "))
     try:
-        return response.json()
-    except ValueError:
-        raise Refused(f"{redact_url(url)}: the answer is not JSON") from None
+        return answer_json(response)
+    except UnreadableJson as error:
+        raise Refused(f"{redact_url(url)}: {error}") from None

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
 
 from shared.clients.services import Services
@@ -50,6 +51,8 @@ class SkippedVersion:
     etag: str
 
 
+_MAX_ERROR_CHARS = 500
+"""An unexpected error's text kept in the sweep's report: enough to name it; some messages quote their input."""
 CLOCK_MARGIN = 5.0
 """Seconds of clock difference between this machine and storage tolerated when judging a claim abandoned."""
 
@@ -141,20 +144,32 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
             report.stopped_for_time = True
             report.left_for_next_sweep += len(todo) - index + 1
             break
-        try:
-            for decision in process():
-                report.outcomes[decision.outcome.value] += 1
-        except TriggerError as error:  # failing for now, or a record it cannot finish: the next sweep retries it
-            if not (error.retryable or isinstance(error, OperationError)):
-                raise
-            report.outcomes["failed"] += 1
-            report.errors.append(mask_text(f"{name}: {error}"))  # logged and stored: may echo Azure ML's error
+        _process_one(report, name, process)
         report.processed = index
         if progress:
             progress(index, len(todo))
     services.ledger.remember(f"state/sweeps/{report.started_at}.json", report.as_dict())
     log_event(logging.INFO, sweep=report.as_dict())
     return report
+
+
+def _process_one(report: SweepReport, name: str, process: Callable[[], list[Decision]]) -> None:
+    """One blob version or record, its outcomes counted; whatever it raises stays its own, so no one blob keeps
+    the sweep from the others. Only storage itself unreachable (AzureError) ends the sweep: nothing could be
+    recorded for the rest either, and the next tick tries again."""
+    try:
+        for decision in process():
+            report.outcomes[decision.outcome.value] += 1
+    except TriggerError as error:  # failing for now, or a record it cannot finish: the next sweep retries it
+        expected = error.retryable or isinstance(error, OperationError)
+        report.outcomes["failed" if expected else "error"] += 1
+        report.errors.append(mask_text(f"{name}: {error}"))  # logged and stored: may echo Azure ML's error
+    except AzureError:
+        raise
+    except Exception as error:  # a bug or an input no check foresaw: named, counted, the others still run
+        report.outcomes["error"] += 1
+        report.errors.append(mask_text(f"{name}: unexpected {type(error).__name__}: {error}"[:_MAX_ERROR_CHARS]))
+        log_event(logging.ERROR, sweep_error=report.errors[-1])
 
 
 def _process_missing(services: Services, version: MissingVersion) -> list[Decision]:

@@ -3,8 +3,6 @@ mapping from outcomes and errors to status codes. triggers/http.py only moves by
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping
 from email.message import Message
 from typing import Any
@@ -25,17 +23,21 @@ from shared.rules.errors import (
     TriggerError,
     Unavailable,
     Unprocessable,
+    UnreadableJson,
     UnsupportedMediaType,
 )
+from shared.rules.json_input import REQUEST_BODY, read_json
 from shared.rules.problems import ConfigError
 
-MAX_REQUEST_BYTES = 64 * 1024
+MAX_REQUEST_BYTES = REQUEST_BODY.max_bytes
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,
                   Outcome.IGNORED: 409, Outcome.FAILED: 502}
 ERROR_STATUS: dict[type[Exception], int] = {
     Pending: 202, InvalidInput: 400, NotFound: 404, Conflict: 409, TooLarge: 413, UnsupportedMediaType: 415,
-    Unprocessable: 422, InvalidValue: 500, Refused: 502, Unavailable: 503, AzureError: 503}
-"""The one place an error becomes an HTTP status: its nearest class here (a subclass first); 500 for any other."""
+    Unprocessable: 422, InvalidValue: 500, ConfigError: 503, Refused: 502, Unavailable: 503, AzureError: 503}
+"""The one place an error becomes an HTTP status: its nearest class here (a subclass first); 500 for any other.
+ConfigError is the app's own configuration (a request's bad value is InvalidInput): 503 listing the problems, as
+/api/health answers, until the settings are fixed."""
 Answer = tuple[int, Any]
 
 START_SCHEMA = {"rule": str, "blob": str, "experiment": str, "parameters": dict, "request_id": str, "rerun": bool}
@@ -44,12 +46,16 @@ RETRY_SCHEMA = {"record": str}
 
 
 def json_body(body: bytes, content_type: str | None, schema: Mapping[str, type | tuple[type, ...]],
-              required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The request's JSON object, checked against ``schema``; OperationError with a clear 4xx otherwise."""
+              required: tuple[str, ...] = (), *, source: str = "request body") -> dict[str, Any]:
+    """The request's JSON object, checked against ``schema``; OperationError with a clear 4xx otherwise (the
+    bounded reader's refusals name ``source``, e.g. ``POST /api/runs body``, and the field)."""
     if len(body) > MAX_REQUEST_BYTES:
         raise TooLarge(f"request body is {len(body):,} bytes; at most {MAX_REQUEST_BYTES:,}")
     check_content_type(content_type)
-    value = parse_json(body)
+    try:
+        value = read_json(body, source=source, limits=REQUEST_BODY)
+    except UnreadableJson as error:
+        raise InvalidInput(str(error)) from None
     if not isinstance(value, dict):
         raise InvalidInput(f"body must be a JSON object with {', '.join(schema)}")
     problems = [f"unknown field {key!r}" for key in value if key not in schema]
@@ -61,10 +67,6 @@ def json_body(body: bytes, content_type: str | None, schema: Mapping[str, type |
     return value
 
 
-MAX_JSON_DEPTH = 32
-"""Nesting a body may have: the deepest real one (an Event Grid array for explain) is 5 levels."""
-MAX_NUMBER_CHARS = 100
-"""Characters a JSON number may have: Python refuses integers past 4,300 digits, and no parameter needs 100."""
 JSON_MEDIA_TYPE = "application/json"
 
 
@@ -85,63 +87,6 @@ def check_content_type(content_type: str | None) -> None:
     charset = header.get_content_charset()
     if charset is not None and charset.replace("-", "") != "utf8":
         raise UnsupportedMediaType(f"{expected}: the body is read as UTF-8, not {charset[:50]!r}")
-
-
-def parse_json(body: bytes) -> Any:
-    """The body as JSON, refusing what would crash or mislead later: deep nesting, huge or non-finite numbers."""
-    try:
-        value = json.loads(body.decode("utf-8"), parse_int=_whole_number, parse_float=_real_number,
-                           parse_constant=_no_constant)
-        too_deep = _depth(value) > MAX_JSON_DEPTH
-    except RecursionError:  # json's scanner recurses per level: far past the bound, it gives up before we can count
-        too_deep = True
-    except _BadJson as error:
-        raise InvalidInput(f"body is not usable JSON: {error}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput(f"body is not UTF-8 JSON: {error}") from None
-    if too_deep:
-        raise InvalidInput(f"body is not usable JSON: nested more than {MAX_JSON_DEPTH} levels deep")
-    return value
-
-
-class _BadJson(InvalidInput, ValueError):
-    """Valid JSON syntax the API refuses (raised from json's hooks, so parsing stops at the first one)."""
-
-
-def _whole_number(text: str) -> int:
-    _check_number_length(text)
-    return int(text)
-
-
-def _real_number(text: str) -> float:
-    _check_number_length(text)
-    value = float(text)
-    if not math.isfinite(value):
-        raise _BadJson(f"the number {text[:40]} is out of range")
-    return value
-
-
-def _check_number_length(text: str) -> None:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise _BadJson(f"a number of {len(text):,} characters ({text[:20]}...); at most {MAX_NUMBER_CHARS}")
-
-
-def _no_constant(text: str) -> None:
-    raise _BadJson(f"{text} is not a JSON number")
-
-
-def _depth(value: Any) -> int:
-    """How deeply lists and objects nest in ``value``, found without recursion."""
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        item, level = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, level)
-        if level <= MAX_JSON_DEPTH:
-            pending.extend((child, level + 1) for child in children)
-    return deepest
 
 
 RUNS_QUERY = ("rule", "schedule", "state", "run_status", "since", "until", "limit", "blob", "etag")

@@ -15,15 +15,17 @@ from shared.clients.v1_schedules import find_v1_workspace_url
 from shared.rules import settings
 from shared.rules import workspace_discovery as discovery
 from shared.rules.config_model import Rule, RunSpec, Schedule
-from shared.rules.errors import InvalidInput
+from shared.rules.errors import InvalidInput, UnreadableJson
 from shared.rules.import_findings import Finding
 from shared.rules.import_logic_app import import_logic_apps
 from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
+from shared.rules.json_input import IMPORT_FILE, read_json
 from shared.rules.keys import blob_version_key
 from shared.rules.matching import mismatch
 from shared.rules.parity import compare_bodies, parity_holds, parity_table
 from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 from shared.rules.problems import ConfigError
+from shared.rules.redaction import mask_text
 from shared.rules.rules_file import load_rules_file
 from shared.rules.targets import TargetError, parse_target, redact_url
 
@@ -41,15 +43,21 @@ class ImportReport:
     lines: list[str] = field(default_factory=list)
     ok: bool = True
 
+    @property
+    def text(self) -> str:
+        """The lines as shown: they quote the source's own words (names, URLs), so secrets are masked."""
+        return mask_text("\n".join(self.lines))
+
 
 def read_json_file(path: str | Path, what: str) -> Any:
-    """The JSON in ``path``, or InvalidInput saying where the file or its JSON is wrong."""
+    """The JSON in ``path`` through the bounded reader, or InvalidInput saying where the file or its JSON is
+    wrong (which field, for JSON too deep or a number too long)."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return read_json(Path(path).read_bytes(), source=f"{path}: the {what}", limits=IMPORT_FILE)
     except OSError as error:
         raise InvalidInput(f"{path}: cannot read the {what} ({error.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput(f"{path}: the {what} is not valid UTF-8 JSON ({error})") from None
+    except UnreadableJson as error:
+        raise InvalidInput(str(error)) from None
 
 
 def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (), name: str | None = None,

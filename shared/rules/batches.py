@@ -3,12 +3,14 @@ lists, and why a batch must not run. Pure: the flows read the blobs."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared.rules.blob_names import blob_name_problem
 from shared.rules.csv_head import csv_head_problem
+from shared.rules.errors import UnreadableJson
+from shared.rules.json_input import MANIFEST, read_json
+from shared.rules.redaction import mask_text
 
 MAX_REASONS = 10
 """Listed files a rejection names one by one; the rest are counted (a reason stays readable in a log line)."""
@@ -63,16 +65,16 @@ def manifest_files(head: bytes, size: int, folder: str) -> tuple[str, ...] | str
     if size > len(head):
         return f"the manifest is {size:,} bytes; at most {len(head):,} are read"
     try:
-        document = json.loads(head.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as error:
-        return f"the manifest is not JSON ({type(error).__name__}: {error})"
+        document = read_json(head, source="the manifest", limits=MANIFEST)
+    except UnreadableJson as error:
+        return str(error)
     files = document.get("files") if isinstance(document, dict) else None
     if not isinstance(files, list) or not files or not all(isinstance(name, str) for name in files):
         return 'the manifest must be {"files": ["part-1.csv", ...]}: a non-empty list of file names in its folder'
     for name in files:
         problem = blob_name_problem(folder + name) if not name.startswith("/") else "starts with '/'"
         if problem:
-            return f"the manifest lists {name!r}, which {problem}"
+            return mask_text(f"the manifest lists {name!r}, which {problem}")  # logged and stored
     if len(set(files)) != len(files):
         return "the manifest lists a file twice"
     return tuple(folder + name for name in files)

@@ -45,6 +45,19 @@ class InvalidValue(TriggerError):
     """A setting, rule, schedule, target or name that does not parse or breaks a bound: fix the value."""
 
 
+class UnreadableJson(InvalidValue):
+    """JSON from outside the app that is refused before use (too large, too deep, a number too long or not finite,
+    a key twice, not JSON): ``source`` says where it came from, ``path`` which field (empty: the whole text)."""
+
+    def __init__(self, source: str, path: str, reason: str):
+        self.source, self.path, self.reason = source, path, reason
+        super().__init__(f"{source}: {path} {reason}" if path else f"{source} {reason}")
+
+
+class NotJson(UnreadableJson):
+    """The text is not UTF-8 JSON at all (where plain text is also allowed, it may be taken as text)."""
+
+
 class OperationError(TriggerError):
     """An operator's request that cannot be served as asked; the subclass says why. Nothing was changed."""
 

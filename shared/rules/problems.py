@@ -31,7 +31,8 @@ class Problem:
 
     def __str__(self) -> str:
         shown = _shown(self.where, self.value, self.secrets)
-        return f"{self.where} = {shown}: {mask_text(self.expected, self.secrets)}"
+        # Masked whole: a key is written by whoever wrote the value, and lands in ``where`` and in ``shown`` too.
+        return mask_text(f"{self.where} = {shown}: {self.expected}", self.secrets)
 
 
 class ConfigError(InvalidValue, ValueError):

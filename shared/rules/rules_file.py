@@ -4,14 +4,15 @@ describe, read as the same raw shape so that one parser serves both."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from shared.rules import settings
+from shared.rules import json_input, settings
 from shared.rules.config_model import Rule, Schedule
+from shared.rules.errors import UnreadableJson
+from shared.rules.json_input import read_json
 from shared.rules.problems import Problems
 from shared.rules.rule_names import check_distinct_subscriptions
 from shared.rules.rule_parser import RULE, parse_rule
@@ -91,15 +92,15 @@ def _read_rules_file(rules_file: str, env: Mapping[str, str], app_root: Path, pr
     path = app_root / rules_file
     the_setting = problems.setting(settings.TRIGGER_RULES_FILE.name)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json(path.read_bytes(), source=f"rules file {rules_file}", limits=json_input.RULES_FILE)
     except FileNotFoundError:
         the_setting.add(str(path), "an existing JSON rules file (relative to the app root)")
         return {}
     except OSError as error:
         the_setting.add(str(path), f"a readable JSON rules file ({error.strerror})")
         return {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        the_setting.add(str(path), f"valid UTF-8 JSON ({error})")
+    except UnreadableJson as error:
+        the_setting.add(str(path), f"valid UTF-8 JSON within bounds ({error})")
         return {}
     in_file = problems.under(f"{rules_file}: ")
     document = _substitute(document, env, in_file, referenced)
@@ -162,11 +163,12 @@ def _rule_from_settings(env: Mapping[str, str], problems: Problems) -> dict[str,
     }
     if parameters := settings.AML_PARAMETERS.read(env):
         try:
-            raw["parameters"] = json.loads(parameters)
-        except json.JSONDecodeError as error:
+            raw["parameters"] = read_json(parameters, source=f"setting {settings.AML_PARAMETERS.name}",
+                                          limits=json_input.SETTING)
+        except UnreadableJson as error:
             problems.setting(settings.AML_PARAMETERS.name).add(
-                "(not shown: parameter values may be secrets)",
-                f'a JSON object such as {{"model_name": "m1"}} ({error.msg} at character {error.pos})')
+                "(not shown: parameter values may be secrets)", f'a JSON object such as {{"model_name": "m1"}}; '
+                                                                 f'{error}')
     data_path = {"parameter": env.get(settings.AML_DATA_PATH_PARAMETER.name),  # as set: '' is reported as ''
                  "datastore": env.get(settings.AML_DATASTORE.name)}
     if any(data_path.values()):

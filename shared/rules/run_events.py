@@ -35,6 +35,9 @@ SHOWN_CHARS = 40
 class MalformedEventError(InvalidInput):
     """An event this function cannot read: refused with what is wrong (the host retries, then dead-letters it)."""
 
+    def __init__(self, message: str):
+        super().__init__(mask_text(message))  # it quotes the event's own words (an id, a run id): secrets masked
+
 
 @dataclass(frozen=True)
 class RunEvent:

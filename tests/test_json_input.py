@@ -1,0 +1,76 @@
+"""The bounded reader of outside JSON: what it refuses, each refusal naming the source and the field, before any
+recursion, int() limit or infinite float is reached; what it accepts, exactly as json reads it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.rules.batches import manifest_files
+from shared.rules.errors import NotJson, TriggerError, UnreadableJson
+from shared.rules.json_input import DEFAULT, IMPORT_FILE, Limits, read_json
+
+pytestmark = pytest.mark.unit
+
+
+def refusal(data: str | bytes, limits: Limits = DEFAULT) -> str:
+    with pytest.raises(UnreadableJson) as caught:
+        read_json(data, source="rules file r.json", limits=limits)
+    assert isinstance(caught.value, TriggerError)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"rules": [{}, {}, {"parameters": {"alpha": 1e400}}]}',
+     "rules[2].parameters.alpha is a number out of range (not finite)"),
+    ('{"p": {"beta": ' + "9" * 5_000 + "}}", "p.beta is a number of 5,000 characters; at most 100 are read"),
+    ('{"p": [0.' + "5" * 100 + "]}", "p[0] is a number of 102 characters; at most 100 are read"),
+    ('{"p": {"x": NaN}}', "p.x is NaN, which JSON does not allow (a number must be finite)"),
+    ('[1, {"k": -Infinity}]', "[1].k is -Infinity, which JSON does not allow (a number must be finite)"),
+    ('{"a": {"b": 1, "b": 2}}', "a has the key 'b' twice (only one value can be kept)"),
+    ("[" * 20_000 + "]" * 20_000, "[0]" * 32 + " is nested more than 32 levels deep"),
+    ('{"a": ["]]]{{{", {"b": ' + "[" * 31 + "]" * 31 + "}]}",
+     "a[1].b" + "[0]" * 29 + " is nested more than 32 levels deep"),
+    ('{"https://h/x?sig=SECRETVALUE": 1e400}', "https://h/x is a number out of range (not finite)"),
+])
+def test_refusals_name_the_source_and_the_field(text, message):
+    assert refusal(text) == f"rules file r.json: {message}"
+
+
+@pytest.mark.parametrize("data, message", [
+    ('{"rules": [', "is not valid JSON (Expecting value at line 1 column 12)"),
+    (b"\xff{}", "is not UTF-8 (byte 0)"),
+    ("", "is not valid JSON (Expecting value at line 1 column 1)"),
+])
+def test_text_that_is_not_json_is_refused_as_not_json(data, message):
+    with pytest.raises(NotJson, match="^rules file r.json " + message.replace("(", r"\(").replace(")", r"\)") + "$"):
+        read_json(data, source="rules file r.json")
+
+
+def test_size_is_checked_in_bytes_before_anything_else():
+    assert refusal(b"[" * 65, Limits(max_bytes=64)) == "rules file r.json is 65 bytes; at most 64 are read"
+    assert refusal("[\"\u00e9\"]" * 20, Limits(max_bytes=80)) == "rules file r.json is 120 bytes; at most 80 are read"
+
+
+@pytest.mark.parametrize("text", [
+    '{"files": ["a.csv"], "n": 1.5, "big": ' + "9" * 100 + ', "deep": ' + "[" * 31 + "]" * 31 + "}",
+    '["[[[[ not nesting: a string", "\\"]"]', "null", '"\u00e9\\u00e9"', "[-0.0, 1E5, true, false]",
+])
+def test_what_is_within_bounds_reads_exactly_as_json_reads_it(text):
+    assert read_json(text, source="s") == json.loads(text)
+
+
+def test_a_byte_order_mark_is_allowed_as_editors_write_it():
+    assert read_json(b"\xef\xbb\xbf{\"a\": 1}", source="s") == {"a": 1} == read_json("\ufeff{\"a\": 1}", source="s")
+
+
+def test_importer_input_may_nest_deeper_than_a_request():
+    assert read_json("[" * 64 + "]" * 64, source="s", limits=IMPORT_FILE) is not None
+    assert refusal("[" * 65 + "]" * 65, IMPORT_FILE).endswith("[0]" * 64 + " is nested more than 64 levels deep")
+
+
+def test_a_deep_manifest_is_a_reason_not_a_recursion_error():
+    deep = b"[" * 20_000 + b"]" * 20_000
+    assert manifest_files(deep, len(deep), "in/") == (
+        "the manifest: " + "[0]" * 32 + " is nested more than 32 levels deep")
