@@ -15,7 +15,7 @@ from localdev.http_counter import counting_requests
 from shared.clients.services import process_services
 from shared.flows.run_outcomes import RecordNotSettledError
 from shared.rules.keys import rule_namespace
-from shared.rules.run_events import MalformedEventError, implausible_time
+from shared.rules.run_events import MalformedEventError, implausible_time, parse_run_event
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, service_client, upload
 from tests.support.samples import SAMPLE_CSV
@@ -334,3 +334,29 @@ def test_a_submitted_runs_record_is_tagged_open_with_its_owner_run_and_since_and
     assert [blob.name for blob in container.list_blobs()] == [f"rules/default/{record['key']}.json"]
     [found] = container.find_blobs_by_tags("\"aml_open\"='1'")
     assert found.name == f"rules/default/{record['key']}.json"
+
+
+def test_a_tag_value_nested_too_deep_to_print_is_no_label_and_never_crashes_the_event():
+    deep: object = "x"
+    for _ in range(20_000):  # str() of this raises RecursionError: the event must still be read
+        deep = [deep]
+    envelope = {"id": "e1", "eventType": "Microsoft.MachineLearningServices.RunStatusChanged",
+                "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w",
+                "eventTime": "2026-12-07T00:00:00Z",
+                "data": {"runId": "r1", "runStatus": "Running", "runTags": {"aml_trigger_rule": "default", "x": deep}}}
+
+    event = parse_run_event(envelope)
+
+    assert not isinstance(event, str) and event.labels == {"aml_trigger_rule": "default"}
+
+
+@pytest.mark.parametrize("event_id", [[[["deep"]]], "e" * 20_000])
+def test_an_events_id_of_another_shape_or_length_is_named_cut_in_the_refusal(event_id):
+    envelope = {"id": event_id, "eventType": "Microsoft.MachineLearningServices.RunStatusChanged", "data": {}}
+
+    with pytest.raises(MalformedEventError) as refused:
+        parse_run_event(envelope)
+
+    assert str(refused.value) in (
+        "Microsoft.MachineLearningServices.RunStatusChanged event '<list>' names no runId",
+        f"Microsoft.MachineLearningServices.RunStatusChanged event {'e' * 128!r} names no runId")

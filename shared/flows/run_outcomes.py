@@ -34,7 +34,7 @@ from shared.rules.keys import (
     schedule_namespace,
 )
 from shared.rules.ledger_record import LedgerRecord, RunState
-from shared.rules.run_events import RecordRef, implausible_time, parse_run_event, record_for
+from shared.rules.run_events import RecordRef, event_id, implausible_time, parse_run_event, record_for
 from shared.rules.run_limits import GATE_PREFIX, RunLimit
 from shared.rules.run_reads import status_read
 from shared.rules.run_status import RunOutcome, RunStatus, merged, moment
@@ -54,7 +54,7 @@ def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decisio
     app did not start, events from another workspace. MalformedEventError: refused, the host retries it."""
     event = parse_run_event(envelope)
     if isinstance(event, str):
-        return _ignored(event, event_id=str(envelope.get("id")))
+        return _ignored(event, event_id=event_id(envelope))
     ref = record_for(event.labels)
     if isinstance(ref, str):
         return _ignored(ref, run_id=event.run_id, event_id=event.id)

@@ -30,6 +30,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 Azure ML and this app to explain it; further, the time is not its run's: the event is not taken."""
 _SKEW_TEXT = f"{CLOCK_SKEW.total_seconds() / 60:g} minutes"
 SHOWN_CHARS = 40
+SHOWN_ID_CHARS = 128
 
 
 class MalformedEventError(InvalidInput):
@@ -100,24 +101,32 @@ def parse_run_event(envelope: Mapping[str, Any]) -> RunEvent | str:
         return f"event type {str(event_type)[:100]!r} is not a run event"
     data = envelope.get("data")
     if not isinstance(data, Mapping):
-        raise MalformedEventError(f"{event_type} event {envelope.get('id')!r} has no data object")
+        raise MalformedEventError(f"{event_type} event {event_id(envelope)!r} has no data object")
     run_id = data.get("runId")
     if not isinstance(run_id, str) or not run_id:
-        raise MalformedEventError(f"{event_type} event {envelope.get('id')!r} names no runId")
+        raise MalformedEventError(f"{event_type} event {event_id(envelope)!r} names no runId")
     status = "Completed" if event_type == RUN_COMPLETED else data.get("runStatus")
     if not isinstance(status, str) or not status.strip():
-        raise MalformedEventError(f"RunStatusChanged event {envelope.get('id')!r} for run {run_id} has no runStatus")
+        raise MalformedEventError(f"RunStatusChanged event {event_id(envelope)!r} for run {run_id} has no runStatus")
     if not is_azure_status(status):
         return (f"runStatus {shown(status)} is not a status Azure ML uses: the event is not taken (the fallback asks "
                 f"Azure ML)")
     labels: dict[str, str] = {}
-    for part in ("runProperties", "runTags"):  # tags last: a v1 run's tags are what the app set
+    for part in ("runProperties", "runTags"):  # tags last: a v1 run's tags are what the app set; tags are strings,
+        # so a value of another shape (a nested object the app never wrote) is not a label, and is never stringified
         value = _case_insensitive(data, part)
         if isinstance(value, Mapping):
-            labels.update({str(name): str(text) for name, text in value.items() if text is not None})
-    return RunEvent(id=str(envelope.get("id")), type=event_type, workspace=str(envelope.get("source" if cloud
+            labels.update({str(name): text for name, text in value.items() if isinstance(text, str)})
+    return RunEvent(id=event_id(envelope), type=event_type, workspace=str(envelope.get("source" if cloud
                     else "topic") or ""), time=event_moment(envelope.get("time" if cloud else "eventTime")),
                     run_id=run_id, azure_status=status, labels=labels)
+
+
+def event_id(envelope: Mapping[str, Any]) -> str:
+    """The event's id as records and logs may carry it: Event Grid's ids are strings (masked, cut to
+    SHOWN_ID_CHARS); anything else is named by its type, a nested value never printed."""
+    value = envelope.get("id")
+    return mask_text(value[:SHOWN_ID_CHARS]) if isinstance(value, str) else f"<{type(value).__name__}>"
 
 
 def _case_insensitive(data: Mapping[str, Any], key: str) -> Any:
