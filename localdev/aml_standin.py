@@ -276,6 +276,8 @@ class AmlStandIn(LocalServer):
         self._query_faults: list[Respond] = []
         self._moved: dict[str, tuple[float, str, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
+        self.clock = WallClock.read()
+        """Every time the stand-in writes (creation, start, end, event, modification) goes through this one clock."""
 
     def workspace_url(self, sub: str = DEFAULT_WORKSPACE[0], rg: str = DEFAULT_WORKSPACE[1],
                       ws: str = DEFAULT_WORKSPACE[2]) -> str:
@@ -342,7 +344,7 @@ class AmlStandIn(LocalServer):
         start = int(token or 0)
         page = runs[start:start + top]
         more = start + top < len(runs)
-        return 200, {"value": [_run_dto(run) for run in page],
+        return 200, {"value": [_run_dto(run, self.clock) for run in page],
                      "continuationToken": str(start + top) if more else None}
 
     def list_jobs(self, url, headers) -> tuple[int, dict]:
@@ -404,10 +406,10 @@ class AmlStandIn(LocalServer):
             data_paths = body.get("DataPathAssignments") or {}
             print(f"[azure-ml stand-in] accepted run {run.run_id} experiment={body['ExperimentName']} "
                   f"data={json.dumps(data_paths, ensure_ascii=False)}", flush=True)
-        now = datetime.now(UTC).isoformat()
         return 200, {
             "Id": run.run_id,
-            "Status": {"StatusCode": "NotStarted", "StatusDetail": None, "CreationTime": now, "EndTime": None},
+            "Status": {"StatusCode": "NotStarted", "StatusDetail": None, "CreationTime": self.clock.iso(run.at),
+                       "EndTime": None},
             "RunHistoryExperimentName": body["ExperimentName"],
             "PipelineId": run.pipeline_id,
             "RunSource": body.get("RunSource"),
@@ -416,7 +418,7 @@ class AmlStandIn(LocalServer):
             "DataPathAssignments": body.get("DataPathAssignments", {}),
             "tags": body.get("tags", {}),
             "Properties": {},
-            "CreatedDate": now,
+            "CreatedDate": self.clock.iso(run.at),
         }, {}
 
 
@@ -473,7 +475,8 @@ class AmlStandIn(LocalServer):
         at, status, error = steps[-1] if steps else (run.at, "NotStarted", None)
         started = next((when for when, word, _ in steps if word not in ("NotStarted", "Queued")), None)
         ended = at if status in ("Completed", "Failed", "Canceled") else None
-        return {"status": status, "startTimeUtc": _wall(started), "endTimeUtc": _wall(ended),
+        return {"status": status, "startTimeUtc": None if started is None else self.clock.iso(started),
+                "endTimeUtc": None if ended is None else self.clock.iso(ended),
                 "error": {"error": error or FAILURE} if status == "Failed" else None}
 
     def status_route(self, url, headers) -> tuple[int, dict]:
@@ -490,11 +493,11 @@ class AmlStandIn(LocalServer):
             return 404, _error("RunNotFound" if route.re is not _JOB_GET else "NotFound", f"no run {run_id}",
                                v2=route.re is _JOB_GET)
         if route.re is _RUN_GET:
-            return 200, {**_run_dto(run), **life, "experimentId": str(uuid.uuid5(uuid.NAMESPACE_URL, run.experiment
-                                                                                   or "")), "warnings": None}
+            experiment_id = str(uuid.uuid5(uuid.NAMESPACE_URL, run.experiment or ""))
+            return 200, {**_run_dto(run, self.clock), **life, "experimentId": experiment_id, "warnings": None}
         if route.re is _PIPELINE_RUN_GET:
             return 200, {"Id": run.run_id, "Status": {"StatusCode": PIPELINE_STATUS_CODES.get(life["status"],
-                         life["status"]), "StatusDetail": None, "CreationTime": _wall(run.at),
+                         life["status"]), "StatusDetail": None, "CreationTime": self.clock.iso(run.at),
                          "EndTime": life["endTimeUtc"]}, "RunHistoryExperimentName": run.experiment,
                          "PipelineId": run.pipeline_id, "tags": run.labels}
         if not _query(url).get("api-version"):
@@ -503,7 +506,7 @@ class AmlStandIn(LocalServer):
                      "properties": {"jobType": "Pipeline", "status": life["status"], "experimentName": run.experiment,
                                     "displayName": run.run_id, "properties": run.labels, "tags": {},
                                     "services": {}},
-                     "systemData": {"createdAt": _wall(run.at)}}
+                     "systemData": {"createdAt": self.clock.iso(run.at)}}
 
     def run_event(self, run_id: str, *, schema: str = "eventgrid", event_type: str = "RunStatusChanged",
                   workspace: str | None = None) -> dict[str, Any]:
@@ -522,7 +525,7 @@ class AmlStandIn(LocalServer):
         source = workspace or ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/"
                                "Microsoft.MachineLearningServices/workspaces/ml-ws")
         common = {"id": str(uuid.uuid4()), "subject": f"experiments/{experiment_id}/runs/{run.run_id}", "data": data}
-        moment = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        moment = self.clock.now().replace("+00:00", "Z")
         kind = f"Microsoft.MachineLearningServices.{event_type}"
         if schema == "cloudevents":
             return {**common, "specversion": "1.0", "source": source, "type": kind, "time": moment}
@@ -553,7 +556,7 @@ class AmlStandIn(LocalServer):
                 return 400, _error("UserError", "the body must be the schedule (PipelineScheduleEntity) with its Id")
             if updated.get("EntityStatus") not in SCHEDULE_STATUSES:
                 return 400, _error("UserError", f"EntityStatus must be one of {', '.join(SCHEDULE_STATUSES[:3])}")
-            self.schedules[current["Id"]] = {**updated, "LastModifiedDate": datetime.now(UTC).isoformat()}
+            self.schedules[current["Id"]] = {**updated, "LastModifiedDate": self.clock.now()}
             return 200, self.schedules[current["Id"]]
 
     def workspace_read(self, url, headers) -> tuple[int, dict]:
@@ -634,18 +637,32 @@ def parse_run_filter(text: str):
     return lambda tags: all(check(tags) for check in checks)
 
 
-def _run_dto(run: AcceptedRun) -> dict[str, Any]:
+def _run_dto(run: AcceptedRun, clock: WallClock) -> dict[str, Any]:
     """A pipeline run as run history lists it (RunDto)."""
     return {"runId": run.run_id, "parentRunId": None, "status": "NotStarted", "runType": "azureml.PipelineRun",
-            "createdUtc": datetime.now(UTC).isoformat(), "tags": run.labels,
+            "createdUtc": clock.iso(run.at), "tags": run.labels,
             "properties": {"azureml.runsource": "azureml.PipelineRun"}}
 
 
-def _wall(monotonic: float | None) -> str | None:
-    """A monotonic moment of this process as the wall-clock time a service would write."""
-    if monotonic is None:
-        return None
-    return datetime.fromtimestamp(time.time() - (time.monotonic() - monotonic), UTC).isoformat()
+@dataclass(frozen=True)
+class WallClock:
+    """Monotonic moments of this process as the wall-clock times a service writes, through one offset read once.
+
+    Reading both clocks afresh for each moment drifts by microseconds between calls, which once wrote a run's start
+    after its end; through one offset the same moment is always the same time and a later moment never earlier."""
+
+    offset: float
+    """Wall-clock seconds minus monotonic seconds, read together once."""
+
+    @classmethod
+    def read(cls) -> WallClock:
+        return cls(time.time() - time.monotonic())
+
+    def iso(self, moment: float) -> str:
+        return datetime.fromtimestamp(moment + self.offset, UTC).isoformat()
+
+    def now(self) -> str:
+        return self.iso(time.monotonic())
 
 
 def _json_body(headers, raw: bytes) -> tuple[Any, tuple[int, dict] | None]:

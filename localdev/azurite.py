@@ -83,14 +83,18 @@ class Azurite:
         return self
 
     def _read_output(self, ready: threading.Event) -> None:
+        """Ready once this process says all three services listen (a restart's endpoints are known already)."""
         assert self._process is not None and self._process.stdout is not None
+        listening: set[str] = set()
         for line in self._process.stdout:
             self._output.append(line)
             match = _LISTENING.search(line)
             if match:
-                self.endpoints[match.group(1).lower()] = match.group(2).rstrip("/")
-                self.ports[match.group(1).lower()] = int(match.group(2).rstrip("/").rsplit(":", 1)[1])
-                if len(self.endpoints) == 3:
+                service = match.group(1).lower()
+                listening.add(service)
+                self.endpoints[service] = match.group(2).rstrip("/")
+                self.ports[service] = int(match.group(2).rstrip("/").rsplit(":", 1)[1])
+                if len(listening) == 3:
                     ready.set()
 
     @property

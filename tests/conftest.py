@@ -26,7 +26,7 @@ _APP_SETTINGS = (
     "MANAGED_IDENTITY_CLIENT_ID", "WEBSITE_INSTANCE_ID", "MSI_ENDPOINT", "AZURE_CLIENT_ID", "WEBSITE_TIME_ZONE",
     "RUN_LISTING_DELAY_SECONDS",
 )
-_SERVER_FIXTURES = frozenset({"azurite", "aml", "identity", "app_env", "default_env"})
+_SERVER_FIXTURES = frozenset({"azurite", "aml", "identity", "app_env", "default_env", "closed_port"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects by marker
@@ -54,6 +54,15 @@ def _unit_tests_stay_in_process(request: pytest.FixtureRequest, monkeypatch: pyt
     for owner, name in ((socket.socket, "bind"), (socket.socket, "connect"), (socket.socket, "connect_ex"),
                         (subprocess.Popen, "__init__")):
         monkeypatch.setattr(owner, name, refuse)
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on: held (bound, never listening) for the whole test, so a connection to it
+    is refused and no other process can take it meanwhile (a port released after it was picked can be)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
 """The Azurite fixture: a machine without Azurite gets a failure that says how to install it, never a silent skip;
 and its storage modes."""
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -47,3 +50,22 @@ def test_azurite_keeps_blob_metadata_in_a_private_mariadb_and_leaves_nothing_beh
             assert (folder / "data" / "probe" / "Blobs.ibd").is_file(), "Azurite's blob table is in MariaDB"
 
     assert not location.exists() and not folder.exists()
+
+
+def test_a_restarted_azurite_is_ready_only_once_all_three_of_its_services_listen_again():
+    """A restart (the ledger outage tests) knows its endpoints from the first start already; counting those made
+    ``start`` return at the new process's first line, before the other services listened."""
+    server = azurite.Azurite(persist_in="ledger")
+    services = (("Table", 10002), ("Blob", 10000), ("Queue", 10001))
+    server.endpoints = {name.lower(): f"http://127.0.0.1:{port}" for name, port in services}  # the first start's
+    ready = threading.Event()
+
+    def restarted_output() -> Iterator[str]:
+        for heard, (name, port) in enumerate(services):
+            assert not ready.is_set(), f"ready after {heard} of 3 services listened"
+            yield f"Azurite {name} service is successfully listening at http://127.0.0.1:{port}\n"
+
+    server._process = SimpleNamespace(stdout=restarted_output())
+    server._read_output(ready)
+
+    assert ready.is_set()

@@ -32,11 +32,17 @@ def ledger_azurite(app_env, monkeypatch, tmp_path):
 
 def test_a_ledger_back_within_the_invocation_gets_the_outcome_from_the_storage_clients_retries(
         app_env, aml, ledger_azurite):
-    aml.on_accept = lambda: (ledger_azurite.stop(), threading.Timer(2.0, ledger_azurite.start).start())
+    back = threading.Timer(2.0, ledger_azurite.start)
+    aml.on_accept = lambda: (ledger_azurite.stop(), back.start())
     etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
     started = time.monotonic()
 
-    deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    try:
+        deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
+    finally:  # the restart is over (or called off) before the fixture stops the ledger: no Azurite outlives it
+        back.cancel()
+        if back.is_alive():
+            back.join()
 
     # The client's first retry comes seconds after the ledger is back (the SDK's default backoff waits 15 s).
     assert time.monotonic() - started < 10

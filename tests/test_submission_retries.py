@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 
 import pytest
@@ -180,13 +181,18 @@ def test_a_slow_answer_the_deadline_cannot_wait_for_is_found_by_the_host_retry_n
     assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", run.run_id, True)
 
 
-def test_a_refused_connection_is_posted_again_without_a_lookup(app_env, aml, monkeypatch):
-    """A request that never left (nothing listens) cannot have started a run: retried at once, no lookup."""
-    import socket
+def test_the_closed_port_refuses_connections_and_no_server_can_take_it_during_the_test(closed_port):
+    """Picked, then released, a port could be taken by another engineer's server before the test connected."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server and Azurite bind
+        with pytest.raises(OSError, match="Address already in use"):
+            server.bind(("127.0.0.1", closed_port))
+    with socket.socket() as client, pytest.raises(ConnectionRefusedError):
+        client.connect(("127.0.0.1", closed_port))
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+
+def test_a_refused_connection_is_posted_again_without_a_lookup(app_env, aml, monkeypatch, closed_port):
+    """A request that never left (nothing listens) cannot have started a run: retried at once, no lookup."""
     attempts = []
     original = requests.Session.request
 

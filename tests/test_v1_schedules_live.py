@@ -4,7 +4,6 @@ app's identity, and the cut-over: --disable prints what it will change and chang
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
@@ -71,14 +70,10 @@ def test_an_unknown_schedule_id_is_a_clear_error_and_nothing_changes(workspace, 
     assert [request.status for request in aml.received] == [404]
 
 
-@pytest.mark.integration  # opens a socket to find a closed port
-def test_an_unreachable_workspace_is_a_clear_error(identity, monkeypatch, capsys):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+def test_an_unreachable_workspace_is_a_clear_error(identity, monkeypatch, capsys, closed_port):
     for name, value in {**identity.environment(), "AML_ALLOW_LOCAL_TARGETS": "true"}.items():
         monkeypatch.setenv(name, value)
-    url = (f"http://127.0.0.1:{port}/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
+    url = (f"http://127.0.0.1:{closed_port}/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
            f"Microsoft.MachineLearningServices/workspaces/w")
 
     assert main(["import", "v1-schedules", "--workspace-url", url]) == 1
@@ -91,12 +86,6 @@ def test_an_unreachable_workspace_is_a_clear_error(identity, monkeypatch, capsys
 
 def workspace_requests(aml) -> list[tuple[str, str | None, dict[str, str], int | None]]:
     return [(request.path, request.audience, request.query, request.status) for request in aml.received]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # closed again when the block ends: nothing listens there
 
 
 def test_a_workspace_resource_id_is_resolved_as_the_sdk_does_and_its_schedules_listed(workspace, aml, capsys):
@@ -137,9 +126,8 @@ def test_a_workspace_arm_does_not_know_is_a_clear_error_and_nothing_else_is_aske
     assert workspace_requests(aml) == [(missing, "https://management.azure.com", {"api-version": "2024-10-01"}, 404)]
 
 
-@pytest.mark.integration  # opens a socket to find a closed port
-def test_an_unreachable_arm_endpoint_is_a_clear_error(workspace, aml, capsys):
-    arm = f"http://127.0.0.1:{closed_port()}"
+def test_an_unreachable_arm_endpoint_is_a_clear_error(workspace, aml, capsys, closed_port):
+    arm = f"http://127.0.0.1:{closed_port}"
     assert main(["import", "v1-schedules", "--workspace", aml.workspace_id(), "--arm-endpoint", arm]) == 1
 
     error = json.loads(capsys.readouterr().err)
