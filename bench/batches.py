@@ -12,16 +12,14 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bench.common import Bench, Row
 from localdev.host import deliver_blob
 from localdev.http_counter import counting_requests
 from shared.clients.services import process_services
 from shared.flows.quiet_windows import fire_due
 from triggers.quiet_windows import QUIET_TICK
-
-if TYPE_CHECKING:
-    from bench.__main__ import Bench
 
 FOLDER = "daily/2026-12-01/"
 QUIET_WINDOW = 60
@@ -44,8 +42,6 @@ def rules_in_force(rule: dict[str, Any]) -> Iterator[None]:
 
 
 def marker_rows(bench: Bench, files: int) -> None:
-    from bench.__main__ import Row
-
     bench.configure("bench-markers", "bench-markers-ledger", FOLDER)
     names = [f"{FOLDER}part-{index:05d}.csv" for index in range(files)]
     bench.upload_many("bench-markers", names)
@@ -77,8 +73,6 @@ def marker_rows(bench: Bench, files: int) -> None:
 def quiet_window_rows(bench: Bench, files: int) -> None:
     """1,000 files into one quiet-window batch: their events, then the timer's ticks on a simulated clock (every
     TICK_SECONDS after the last file) until the one that POSTs; the real seconds that tick took are added."""
-    from bench.__main__ import Row
-
     bench.configure("bench-quiet", "bench-quiet-ledger", FOLDER)
     names = [f"{FOLDER}part-{index:05d}.csv" for index in range(files)]
     bench.upload_many("bench-quiet", names)

@@ -3,20 +3,14 @@ and what the fallback timer costs with many records but few runs in flight."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bench.common import Bench, Row
 from localdev.host import deliver_blob, deliver_event
 from localdev.http_counter import counting_requests
 from shared.clients.services import process_services
 from shared.flows.run_outcomes import poll_open_runs
 
-if TYPE_CHECKING:
-    from bench.__main__ import Bench
-
 
 def run_event_rows(bench: Bench, records: int) -> None:
-    from bench.__main__ import Row
-
     bench.configure("bench-run-events", "bench-run-events-ledger", "incoming/")
     names = [f"incoming/run-{index:05d}.csv" for index in range(records)]
     bench.upload_many("bench-run-events", names)

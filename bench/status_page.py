@@ -7,20 +7,15 @@ import json
 import os
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from bench.common import Bench, Row, in_parallel
 from localdev.http_counter import counting_requests
 from shared.clients.services import process_services
 from shared.operations import status_page
 from shared.rules.keys import record_name, rule_namespace
 
-if TYPE_CHECKING:
-    from bench.__main__ import Bench
-
 
 def status_page_rows(bench: Bench, total: int) -> None:
-    from bench.__main__ import Row, in_parallel
-
     bench.configure("bench-status", "bench-status-ledger", "")
     ledger = bench.ledger_storage.get_container_client("bench-status-ledger")
     ledger.create_container()

@@ -247,8 +247,8 @@ def test_every_storage_service_an_identity_connection_names_has_its_data_role_on
 
 
 def test_nothing_in_infra_or_the_hooks_holds_an_account_key_a_connection_string_or_lists_keys():
-    texts = {path: path.read_text(encoding="utf-8") for path in [*INFRA.rglob("*"), HOOK_SH, HOOK_PS1, EVENTS_SH,
-                                                                 EVENTS_PS1, PROJECT_ROOT / "azure.yaml"]
+    texts = {path: path.read_text(encoding="utf-8") for path in [*INFRA.rglob("*"), *HOOK_SH.parent.rglob("*"),
+                                                                 PROJECT_ROOT / "azure.yaml"]
              if path.is_file()}
     for pattern in (r"AccountKey", r"DefaultEndpointsProtocol", r"listKeys\s*\(", r"listAccountSas",
                     r"SharedAccessSignature", r"UseDevelopmentStorage", r"@secure"):
@@ -258,8 +258,16 @@ def test_nothing_in_infra_or_the_hooks_holds_an_account_key_a_connection_string_
         assert "ConnectionString" not in json.dumps(output) and "KEY" not in name, name
 
 
+def hook_text(path: Path) -> str:
+    """A hook as it runs: its own text, with the shared library it sources (scripts/lib/) written in where it is
+    sourced."""
+    return re.sub(r'^\. "(?:\$\(dirname "\$0"\)|\$PSScriptRoot)/(lib/[^"]+)"$',
+                  lambda sourced: (path.parent / sourced[1]).read_text(encoding="utf-8"),
+                  path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+
+
 def hook_constant(path: Path, name: str) -> str:
-    (value,) = re.findall(rf'^\$?{name}\s*=\s*"([^"]*)"', path.read_text(encoding="utf-8"), re.MULTILINE)
+    (value,) = re.findall(rf'^\$?{name}\s*=\s*"([^"]*)"', hook_text(path), re.MULTILINE)
     return value
 
 
@@ -271,7 +279,7 @@ def test_the_hooks_send_events_to_the_blob_functions_indexed_name():
 
 def required_hook_variables(path: Path) -> list[str]:
     """The outputs a hook refuses to run without: the sh hook's ``for name in`` list, the ps1 hook's ``foreach``."""
-    text = path.read_text(encoding="utf-8")
+    text = hook_text(path)
     listed = re.search(r"for name in (.*?); do" if path.suffix == ".sh" else r"foreach \(\$name in @\((.*?)\)\)", text,
                        re.DOTALL)
     assert listed, path
@@ -280,7 +288,7 @@ def required_hook_variables(path: Path) -> list[str]:
 
 def hook_variables(path: Path) -> set[str]:
     """Every environment variable a hook reads: the required ones and those read where used."""
-    text = path.read_text(encoding="utf-8")
+    text = hook_text(path)
     used = re.findall(r"\$\{([A-Z][A-Z0-9_]+)" if path.suffix == ".sh" else r"\$env:([A-Z][A-Z0-9_]+)", text)
     return set(required_hook_variables(path)) | set(used) - {"SEP"}
 
@@ -295,7 +303,7 @@ def test_every_variable_the_hooks_read_is_an_output_of_main_bicep():
 def az_commands(path: Path) -> list[str]:
     """Each az invocation in a hook: the command words and option names, without their values."""
     commands = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in hook_text(path).splitlines():
         if match := re.search(r"(?:^|\(|=\s*|\bif\s+)az\s+(.*)", line.strip()):
             invocation = re.split(r"\)|\|\||\||;|\s2?>", match.group(1))[0]
             words = [word for word in invocation.split() if re.fullmatch(r"[a-z][a-z-]*|--?[a-z-]+", word)]
@@ -315,7 +323,7 @@ def test_the_powershell_hook_is_a_twin_of_the_sh_hook_calling_the_same_az_comman
         assert hook_constant(HOOK_SH, constant) == hook_constant(HOOK_PS1, constant)
     for field in ("maxDeliveryAttempts", "eventTimeToLiveInMinutes", "subjectBeginsWith", "subjectEndsWith",
                   "deadLetterWithResourceIdentity", "UserAssigned", "Microsoft.Storage.BlobCreated", "EventGridSchema"):
-        assert field in HOOK_SH.read_text(encoding="utf-8") and field in HOOK_PS1.read_text(encoding="utf-8"), field
+        assert field in hook_text(HOOK_SH) and field in hook_text(HOOK_PS1), field
 
 
 KEY = "fake-blobs-extension-key-0123456789=="

@@ -8,8 +8,7 @@ import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from localdev import aml_standin
-from localdev.aml_standin import AcceptedRun, AmlStandIn
+from localdev.aml_standin import AcceptedRun, AmlStandIn, clock
 from localdev.tokens import make_token
 
 
@@ -41,7 +40,7 @@ def _get(aml: AmlStandIn, service: str, route: str) -> dict:
 def test_one_moment_is_one_time_in_every_read_so_a_failed_runs_start_never_follows_its_end(monkeypatch):
     aml = AmlStandIn()
     run = _failed_run(aml)
-    monkeypatch.setattr(aml_standin, "time", _busy_clocks())
+    monkeypatch.setattr(clock, "time", _busy_clocks())
 
     first, second = aml.run_life(run.run_id), aml.run_life(run.run_id)
 
@@ -52,7 +51,7 @@ def test_one_moment_is_one_time_in_every_read_so_a_failed_runs_start_never_follo
 def test_a_runs_creation_is_one_time_in_every_answer_and_comes_before_its_start(monkeypatch):
     aml = AmlStandIn()
     run = _failed_run(aml)
-    monkeypatch.setattr(aml_standin, "time", _busy_clocks())
+    monkeypatch.setattr(clock, "time", _busy_clocks())
 
     history = _get(aml, "history", f"runs/{run.run_id}")
     pipeline = _get(aml, "pipelines", f"PipelineRuns/{run.run_id}")
