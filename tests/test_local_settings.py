@@ -1,5 +1,5 @@
-"""The settings declaration (shared.rules.settings) is the one list of settings: the code reads nothing outside it, the
-README's table is rendered from it, and local.settings.sample.json holds each with a working local value."""
+"""The settings declaration (shared.rules.settings) is the one list of settings: the code reads nothing outside it,
+docs/configuration.md's table is rendered from it, and local.settings.sample.json holds each with a working value."""
 
 from __future__ import annotations
 
@@ -46,10 +46,10 @@ def test_every_declared_setting_is_in_the_sample_and_the_sample_holds_nothing_un
     assert set(sample_values()) - DECLARED - _HOST_ONLY == set()
 
 
-def test_the_readme_settings_table_is_the_one_rendered_from_the_declaration():
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme, (
-        "README.md's settings table differs from shared/rules/settings.py; paste the output of\n"
+def test_the_documented_settings_table_is_the_one_rendered_from_the_declaration():
+    page = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert markdown_table() in page, (
+        "docs/configuration.md's settings table differs from shared/rules/settings.py; paste the output of\n"
         "  .venv/bin/python -c 'from shared.rules.settings import markdown_table; print(markdown_table())'")
 
 

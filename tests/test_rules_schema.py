@@ -1,5 +1,5 @@
-"""schemas/rules.schema.json (draft 2020-12) describes the rules file the loader accepts: every README example
-validates and loads, bad files fail with a clear message in both, and the two know the same keys."""
+"""schemas/rules.schema.json (draft 2020-12) describes the rules file the loader accepts: every example in
+the docs validates and loads, bad files fail with a clear message in both, and the two know the same keys."""
 
 from __future__ import annotations
 
@@ -21,21 +21,22 @@ from shared.rules.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET
 from shared.rules.rules_file import TOP_LEVEL_KEYS
 from shared.rules.schedule_parser import SCHEDULE as SCHEDULE_KIND
 from shared.rules.schedule_parser import SCHEDULE_KEYS
+from tests.support.docs import documentation_text
 from tests.support.harness import PROJECT_ROOT
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
              "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns")
-# Values for the %SETTING% references the README's examples make.
+# Values for the %SETTING% references the docs' examples make.
 REFERENCED = {"MACHINES_PIPELINE_URL": f"{WORKSPACE}/PipelineEndpointSubmit/Id/pe-1",
               "PIPELINE_URL": f"{WORKSPACE}/PipelineSubmit/pipe-1", "DATASTORE": "workspaceblobstore",
               "NIGHTLY_CRON": "0 0 2 * * *"}
 
 
-def readme_rules_files() -> list[dict[str, Any]]:
-    """Every ```json block of the README that is a rules file (an object with rules or schedules)."""
-    blocks = re.findall(r"```json\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+def documented_rules_files() -> list[dict[str, Any]]:
+    """Every ```json block of README.md and docs/ that is a rules file (an object with rules or schedules)."""
+    blocks = re.findall(r"```json\n(.*?)```", documentation_text(), re.S)
     documents = [json.loads(block) for block in blocks]
     return [d for d in documents if isinstance(d, dict) and {"rules", "schedules"} & set(d)]
 
@@ -56,15 +57,15 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-def test_the_readme_has_rules_files_for_rules_schedules_and_a_batch_endpoint():
-    examples = readme_rules_files()
+def test_the_docs_have_rules_files_for_rules_schedules_and_a_batch_endpoint():
+    examples = documented_rules_files()
     assert len(examples) == 5 and sum("schedules" in example for example in examples) == 1
     assert any(example.get("$schema") == "./schemas/rules.schema.json" for example in examples)
 
 
 @pytest.mark.parametrize("index", range(5))
-def test_every_readme_rules_file_validates_against_the_schema_and_loads(index, tmp_path):
-    example = readme_rules_files()[index]
+def test_every_documented_rules_file_validates_against_the_schema_and_loads(index, tmp_path):
+    example = documented_rules_files()[index]
     assert schema_errors(example) == []
     loaded = load(example, tmp_path)
     assert len(loaded.rules) + len(loaded.schedules) == len(example.get("rules", [])) + len(

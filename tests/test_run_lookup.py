@@ -84,7 +84,7 @@ def test_a_batch_job_whose_answer_was_lost_is_found_in_the_workspace_job_list_an
 
 def test_a_batch_endpoint_without_a_workspace_posts_again_after_a_lost_answer(app_env, aml, tmp_path, monkeypatch):
     """The documented v2 window: with no workspace there is nowhere to look, so the lost answer costs a second
-    job; both carry the same repeatability_request-id (README, Exactly once)."""
+    job; both carry the same repeatability_request-id (docs/concepts.md, Exactly once)."""
     rule = batch_rule(aml)
     del rule["target"]["workspace"]
     rules_file(tmp_path, monkeypatch, [rule])
@@ -148,7 +148,8 @@ def test_the_stand_in_refuses_a_filter_it_does_not_understand_with_a_400(aml, te
 
 def test_a_run_listed_later_than_the_listing_delay_is_the_remaining_window_and_the_stand_in_pages(app_env, aml):
     """Run history listing the run later than RUN_LISTING_DELAY_SECONDS (1 s here) after the unanswered POST:
-    the key is posted again (README, Exactly once: the remaining window). The stand-in's query pages by ``top``."""
+    the key is posted again (docs/concepts.md, Exactly once: the remaining window). The stand-in's query pages
+    by ``top``."""
     aml.listing_delay = 60
     aml.inject(AcceptThenDrop())
     upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)

@@ -192,8 +192,8 @@ SUBMIT_ATTEMPT_TIMEOUT = Setting(
     default="60", minimum=0.5, maximum=600)
 RUN_LISTING_DELAY = Setting(
     "RUN_LISTING_DELAY_SECONDS", "after a POST whose outcome is unknown, how long the key is looked up in Azure ML's "
-    "run listing before posting again (see [Exactly once](#exactly-once)); below `SUBMIT_DEADLINE_SECONDS` - "
-    "`SUBMIT_ATTEMPT_TIMEOUT_SECONDS`", default="15", minimum=0, maximum=600)
+    "run listing before posting again (see [Exactly once](concepts.md#exactly-once)); below "
+    "`SUBMIT_DEADLINE_SECONDS` - `SUBMIT_ATTEMPT_TIMEOUT_SECONDS`", default="15", minimum=0, maximum=600)
 HTTP_DEADLINE = Setting(
     "HTTP_DEADLINE_SECONDS", "time `POST /api/runs` and `POST /api/runs/retry` may spend (the shorter of it and "
     "`SUBMIT_DEADLINE_SECONDS`) before answering 202; at most 200, so the answer beats Azure's 230 s HTTP front-end "
