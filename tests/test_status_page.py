@@ -166,12 +166,18 @@ def test_explain_shows_what_would_be_sent_and_sends_nothing(app_env, aml, site):
     assert len(aml.received) == posted
 
 
+def page_session() -> tuple[str, str, str]:
+    """A first view of the page: its session cookie, the form's CSRF token and the record its Retry names."""
+    first = page_call()
+    page = first.get_body().decode()
+    token = re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+    record = re.search(r'name="record" value="(rules/machines/[0-9a-f]{64}\.json)"', page)[1]
+    return first.headers["Set-Cookie"].split(";")[0], token, record
+
+
 def test_a_retry_whose_token_does_not_match_the_session_is_refused_and_nothing_is_retried(app_env, aml, rules_file):
     seeded(app_env, aml)
-    first = page_call()
-    session = first.headers["Set-Cookie"].split(";")[0]
-    token = re.search(r'name="csrf" value="([0-9a-f]{64})"', first.get_body().decode()).group(1)
-    record = re.search(r'name="record" value="(rules/machines/[0-9a-f]{64}\.json)"', first.get_body().decode())[1]
+    session, token, record = page_session()
     accepted = len(aml.accepted)
     other_session = f"{status_page.SESSION_COOKIE}={'0' * 32}"
 
@@ -195,10 +201,7 @@ def stored_record(name: str) -> bytes:
 
 def test_a_get_asking_for_a_retry_is_405_and_changes_nothing_while_the_post_retries(app_env, aml, rules_file):
     seeded(app_env, aml)
-    first = page_call()
-    session = first.headers["Set-Cookie"].split(";")[0]
-    token = re.search(r'name="csrf" value="([0-9a-f]{64})"', first.get_body().decode()).group(1)
-    record = re.search(r'name="record" value="(rules/machines/[0-9a-f]{64}\.json)"', first.get_body().decode())[1]
+    session, token, record = page_session()
     before, accepted = stored_record(record), len(aml.accepted)
 
     refused = page_call("GET", cookie=session, params={"action": "retry", "record": record, "csrf": token})
