@@ -12,8 +12,7 @@ from localdev.aml_standin import Respond
 from shared.clients.services import process_services
 from shared.rules.config_loader import load_config
 from shared.rules.problems import ConfigError
-from shared.rules.redaction import looks_secret, mask_text
-from shared.rules.targets import redact_url
+from shared.rules.redaction import looks_secret, mask_text, redact_url
 from tests.support.harness import deliver_blob, upload
 from tests.support.http import call
 from tests.support.samples import FAKE_JWT, SAMPLE_CSV
@@ -156,3 +155,37 @@ def test_a_manual_runs_secret_parameter_is_masked_in_the_listing_and_sent_as_giv
     assert listed["runs"][0]["subject"]["parameters"] == {"api_key": "***", "sas": "***"}
     assert_no_secret(json.dumps(listed))
     assert aml.accepted[0].body["ParameterAssignments"]["api_key"] == PLAIN_SECRET
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://host.example/path?sig=secret", "https://host.example/path"),
+    ("https://host.example/path#fragment", "https://host.example/path"),
+    ("https://user:secret@host.example:8443/path?x=1", "https://host.example:8443/path"),
+    ("http://localhost:7071/a/b", "http://localhost:7071/a/b"),
+    ("no-scheme/path?sig=secret", "no-scheme/path"),
+])
+def test_redact_url_drops_query_fragment_and_user_info(url, expected):
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://host.example:notaport/path?sig=secret", "https://host.example:notaport/path"),
+    ("https://host.example:99999/path?sig=secret", "https://host.example:99999/path"),
+    ("https://u:p@ss@host.example/path?sig=secret", "https://host.example/path"),  # user info up to the last @
+    ("HTTPS://Host.example/path?sig=secret", "https://Host.example/path"),
+])
+def test_redact_url_of_a_url_with_an_odd_port_or_user_info_still_drops_both_and_the_query(url, expected):
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("url, expected", [  # urlsplit refuses these: cut by hand
+    ("https://[::1/x?sig=secret", "https://[::1/x"),
+    ("https://u:p@[::1/x?sig=secret#frag", "https://[::1/x"),
+    ("HTTPS://u:p@[::1/x?sig=secret", "HTTPS://[::1/x"),
+    ("https://[::1/x#a#b", "https://[::1/x"),
+    ("https://[::1/x?sv=1?sig=secret", "https://[::1/x"),
+    ("no-scheme/p?sv=1?sig=secret", "no-scheme/p"),
+    ("no-scheme/p#a#b", "no-scheme/p"),
+])
+def test_redact_url_of_an_unparseable_url_cuts_user_info_query_and_fragment_by_hand(url, expected):
+    assert redact_url(url) == expected

@@ -14,7 +14,8 @@ from shared.clients.aml_answers import answer_json, error_details
 from shared.clients.auth import TokenProvider
 from shared.rules import workspace_discovery as discovery
 from shared.rules.errors import NotFound, Refused, Unavailable, UnreadableJson
-from shared.rules.targets import ARM_SCOPE, Workspace, redact_url
+from shared.rules.redaction import redact_url
+from shared.rules.targets import ARM_SCOPE, Workspace
 
 DISABLED = "Disabled"
 _GET_CONTENT_TYPE = "application/json; charset=utf-8"

@@ -17,8 +17,8 @@ from shared.rules.config_model import BlobFilter, DataSource
 from shared.rules.csv_head import HEAD_BYTES
 from shared.rules.keys import normalize_etag
 from shared.rules.matching import mismatch
+from shared.rules.redaction import redact_url
 from shared.rules.run_requests import BlobVersion, RunRequest
-from shared.rules.targets import redact_url
 
 ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
 MISSING = "blob no longer exists"

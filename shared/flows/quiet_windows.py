@@ -34,8 +34,8 @@ from shared.rules.quiet_windows import (
     recorded_oldest,
     recorded_request,
 )
+from shared.rules.redaction import redact_url
 from shared.rules.run_requests import BlobVersion, RunRequest
-from shared.rules.targets import redact_url
 
 
 def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:

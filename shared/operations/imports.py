@@ -25,9 +25,9 @@ from shared.rules.matching import mismatch
 from shared.rules.parity import compare_bodies, parity_holds, parity_table
 from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 from shared.rules.problems import ConfigError
-from shared.rules.redaction import mask_text
+from shared.rules.redaction import mask_text, redact_url
 from shared.rules.rules_file import load_rules_file
-from shared.rules.targets import TargetError, parse_target, redact_url
+from shared.rules.targets import TargetError, parse_target
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'
 """The ETag the parity check's sample blob is given: it only reaches the tags, which are expected to differ."""

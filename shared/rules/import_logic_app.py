@@ -17,8 +17,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from shared.rules.import_findings import Finding
 from shared.rules.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
+from shared.rules.redaction import redact_url
 from shared.rules.rule_names import RULE_NAME_EXPECTED, RULE_NAME_LENGTH, fitted_name
-from shared.rules.targets import ARM_SCOPE, redact_url
+from shared.rules.targets import ARM_SCOPE
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
 """The API path of the blob connector's "When a blob is added or modified (properties only)" trigger (V1 and V2)."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
-
-from shared.rules.targets import redact_url
+from urllib.parse import urlsplit
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PWD|SAS|SIGNATURE|CREDENTIALS?$|IDENTITY_?HEADER|"
@@ -74,3 +73,16 @@ def _is_secret_shape(found: str) -> bool:
         return True
     # A base64 key mixes cases and digits; a SHA-256 in hex (record keys) or a word run does not.
     return bool(re.search(r"[a-z]", found) and re.search(r"[A-Z]", found) and re.search(r"[0-9]", found))
+
+
+def redact_url(url: str) -> str:
+    """The URL without query, fragment or user info: safe to show in an error or a log line."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or not parts.scheme:  # not parseable: cut by hand, user info included
+        without_query = url.split("?", 1)[0].split("#", 1)[0]
+        return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@", r"\1", without_query)
+    host_and_port = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host_and_port}{parts.path}"

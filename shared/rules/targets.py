@@ -129,19 +129,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def redact_url(url: str) -> str:
-    """The URL without query, fragment or user info: safe to show in an error or a log line."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if parts is None or not parts.scheme:  # not parseable: cut by hand, user info included
-        without_query = url.split("?", 1)[0].split("#", 1)[0]
-        return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@", r"\1", without_query)
-    host_and_port = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://{host_and_port}{parts.path}"
-
-
 def parse_target(
     url: str,
     *,
