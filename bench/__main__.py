@@ -40,10 +40,10 @@ from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.host import deliver_blob
 from localdev.http_counter import counting_requests
 from localdev.identity_endpoint import IdentityEndpoint
-from shared.clients.services import process_services
-from shared.flows.sweep import SweepReport, find_missing, sweep
-from shared.rules.csv_head import HEAD_BYTES
-from shared.rules.keys import blob_version_key, normalize_etag, record_name, rule_namespace
+from shared.clients.process.services import process_services
+from shared.core.blobs.csv_head import HEAD_BYTES
+from shared.core.ledger.keys import blob_version_key, normalize_etag, record_name, rule_namespace
+from shared.flows.sweep.sweep import SweepReport, find_missing, sweep
 
 CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,8000,32000,32,8,32,269\n"
 WORKERS = 16

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from localdev.host import deliver_blob, deliver_event
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.flows.run_outcomes import poll_open_runs
+from shared.clients.process.services import process_services
+from shared.flows.outcomes.run_outcomes import poll_open_runs
 
 if TYPE_CHECKING:
     from bench.__main__ import Bench

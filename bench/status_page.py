@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.operations import status_page
-from shared.rules.keys import record_name, rule_namespace
+from shared.clients.process.services import process_services
+from shared.core.ledger.keys import record_name, rule_namespace
+from shared.operations.status import status_page
 
 if TYPE_CHECKING:
     from bench.__main__ import Bench

@@ -8,9 +8,9 @@ from datetime import UTC
 import pytest
 
 from localdev.aml_standin import Respond
-from shared.rules.config_loader import load_config
-from shared.rules.keys import blob_version_key
-from shared.rules.problems import ConfigError
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.keys import blob_version_key
 from tests.support.batch import batch_rule, expected_request_id, rules_file
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV

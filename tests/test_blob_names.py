@@ -15,12 +15,12 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.flows.blob_runs import process_blob
-from shared.rules.blob_names import BlobNameError, blob_name_problem, checked_blob_name
-from shared.rules.config_loader import load_config
-from shared.rules.decisions import Outcome
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import process_services
+from shared.core.blobs.blob_names import BlobNameError, blob_name_problem, checked_blob_name
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Outcome
+from shared.flows.blobs.blob_runs import process_blob
 from tests.support.harness import deliver_blob, service_client, upload
 from tests.support.http import call, event
 from tests.support.samples import SAMPLE_CSV

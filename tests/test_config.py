@@ -1,4 +1,4 @@
-"""shared/rules/config_loader.py: app settings and rules files in, one validated AppConfig or one ConfigError
+"""shared/core/config/config_loader.py: app settings and rules files in, one validated AppConfig or one ConfigError
 listing every problem."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.config_loader import (
+from shared.core.aml.targets import ARM_SCOPE, TargetKind
+from shared.core.config.config_loader import (
     blob_trigger_source,
     connection_defined,
     load_config,
     poll_settings,
     sweep_settings,
 )
-from shared.rules.config_model import DataPathBinding, RetrySettings
-from shared.rules.problems import ConfigError
-from shared.rules.targets import ARM_SCOPE, TargetKind
+from shared.core.config.config_model import DataPathBinding, RetrySettings
+from shared.core.config.problems import ConfigError
 from tests.support.settings import NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
 
 ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"

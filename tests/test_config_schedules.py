@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from shared.rules.config_loader import load_config
-from shared.rules.config_model import BlobFilter, DataSource
-from shared.rules.problems import ConfigError
-from shared.rules.rules_file import load_schedules
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import BlobFilter, DataSource
+from shared.core.config.problems import ConfigError
+from shared.core.config.rules_file import load_schedules
 
 URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
        "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")

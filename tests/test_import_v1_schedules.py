@@ -9,9 +9,9 @@ import json
 import pytest
 
 from cli.__main__ import main
-from shared.operations import imports
-from shared.rules.errors import InvalidInput
-from shared.rules.import_v1_schedules import V1ScheduleError, import_v1_schedules
+from shared.core.common.errors import InvalidInput
+from shared.core.migrate.import_v1_schedules import V1ScheduleError, import_v1_schedules
+from shared.operations.migrate import imports
 from tests.support.harness import PROJECT_ROOT
 
 SCHEDULES = PROJECT_ROOT / "tests" / "fixtures" / "importers" / "v1_schedules.json"

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from lark.exceptions import LarkError
 
-from shared.rules import settings
-from shared.rules.config_loader import load_config
-from shared.rules.payloads import TRIGGERED_BY
-from shared.rules.problems import ConfigError
-from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
-from shared.rules.rule_names import RULE_NAME_LENGTH, event_subscription_name
+from shared.core.config import settings
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.config.rule_names import RULE_NAME_LENGTH, event_subscription_name
+from shared.core.quiet_windows.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
+from shared.core.runs.payloads import TRIGGERED_BY
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
 
@@ -468,7 +468,7 @@ def rules_file_of(folder: Path, *names: str) -> Path:
 
 @pytest.mark.integration  # starts the hook
 def test_every_name_the_app_takes_makes_a_subscription_event_grid_takes_as_the_app_names_it(tmp_path):
-    """The app's check (shared/rules/rule_names.py) and the hook's mapping agree, at the limits; the fake az
+    """The app's check (shared/core/config/rule_names.py) and the hook's mapping agree, at the limits; the fake az
     refuses a name Event Grid would."""
     names = ("a", "7", "A" * RULE_NAME_LENGTH, "load_data_" + "x" * (RULE_NAME_LENGTH - 10), "-".join("abc"))
     rules_file = rules_file_of(tmp_path, *names)

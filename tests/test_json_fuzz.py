@@ -20,14 +20,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.operations import imports
-from shared.operations.explain import blob_from_event
-from shared.rules.batches import manifest_files
-from shared.rules.config_loader import load_config
-from shared.rules.errors import TriggerError, UnreadableJson
-from shared.rules.json_input import EVENT_FILE, IMPORT_FILE, MANIFEST, RULES_FILE, read_json
-from shared.rules.rules_file import load_rules_file
-from shared.rules.run_events import parse_run_event
+from shared.core.blobs.batches import manifest_files
+from shared.core.common.errors import TriggerError, UnreadableJson
+from shared.core.common.json_input import EVENT_FILE, IMPORT_FILE, MANIFEST, RULES_FILE, read_json
+from shared.core.config.config_loader import load_config
+from shared.core.config.rules_file import load_rules_file
+from shared.core.outcomes.run_events import parse_run_event
+from shared.operations.http.explain import blob_from_event
+from shared.operations.migrate import imports
 from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import PIPELINE_URL, minimal_env
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_sources(root: Path = ROOT) -> dict[str, str]:
-    """Every module under shared/, by its path relative to the project (``shared/rules/config_loader.py``)."""
+    """Every module under shared/, by its path relative to the project (``shared/core/config/config_loader.py``)."""
     return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
             for path in sorted((root / "shared").rglob("*.py"))}
 
@@ -73,26 +73,26 @@ def test_no_module_of_shared_imports_a_higher_layer_or_the_functions_library():
 
 
 def test_a_lower_layer_importing_a_higher_one_is_named_with_the_import():
-    sources = {"shared/rules/keys.py": "from shared.flows.blob_runs import process_blob\n",
-               "shared/clients/ledger.py": "from ..operations import actions\n",
-               "shared/flows/sweep.py": "import shared.operations.actions\n",
+    sources = {"shared/core/ledger/keys.py": "from shared.flows.blobs.blob_runs import process_blob\n",
+               "shared/clients/ledger/ledger.py": "from ..operations import actions\n",
+               "shared/flows/sweep/sweep.py": "import shared.operations.actions\n",
                "shared/operations/actions.py": "from shared.rules import keys\nfrom shared.flows import blob_runs\n"}
     assert layering_problems(sources) == [
-        "shared/rules/keys.py (rules) imports shared.flows.blob_runs (flows), a higher layer",
-        "shared/clients/ledger.py (clients) imports shared.operations (operations), a higher layer",
-        "shared/flows/sweep.py (flows) imports shared.operations.actions (operations), a higher layer",
+        "shared/core/ledger/keys.py (rules) imports shared.flows.blobs.blob_runs (flows), a higher layer",
+        "shared/clients/ledger/ledger.py (clients) imports shared.operations (operations), a higher layer",
+        "shared/flows/sweep/sweep.py (flows) imports shared.operations.actions (operations), a higher layer",
     ]
 
 
 def test_a_module_outside_the_layers_or_importing_the_functions_library_is_named():
     sources = {"shared/helpers.py": "import os\n",
-               "shared/rules/keys.py": "import azure.functions as func\n",
-               "shared/flows/blob_runs.py": "from azurefunctions.extensions.bindings.blob import BlobClient\n",
+               "shared/core/ledger/keys.py": "import azure.functions as func\n",
+               "shared/flows/blobs/blob_runs.py": "from azurefunctions.extensions.bindings.blob import BlobClient\n",
                "shared/__init__.py": "from shared import flows\n"}
     assert layering_problems(sources) == [
         "shared/helpers.py is in no layer; put it in one of shared/{rules,clients,flows,operations}/",
-        "shared/rules/keys.py imports azure.functions: shared/ stays free of the Functions library",
-        "shared/flows/blob_runs.py imports azurefunctions.extensions.bindings.blob: shared/ stays free of the "
+        "shared/core/ledger/keys.py imports azure.functions: shared/ stays free of the Functions library",
+        "shared/flows/blobs/blob_runs.py imports azurefunctions.extensions.bindings.blob: shared/ stays free of the "
         "Functions library",
         "shared/__init__.py (shared) imports shared.flows (flows), a higher layer",
     ]

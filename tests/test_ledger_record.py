@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
+from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "ledger_records.json").read_text("utf-8"))
 

@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from shared.clients.services import build_services
-from shared.flows.sweep import sweep
-from shared.rules.batches import manifest_files
-from shared.rules.config_loader import load_config
-from shared.rules.config_model import Marker
-from shared.rules.keys import blob_version_key
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import build_services
+from shared.core.blobs.batches import manifest_files
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import Marker
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.keys import blob_version_key
+from shared.flows.sweep.sweep import sweep
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload

@@ -1,14 +1,14 @@
-"""shared/rules/problems.py: a collector handed down the configuration names each problem by its place, masks its
+"""shared/core/config/problems.py: a collector handed down the configuration names each problem by its place, masks its
 value, and raises one ConfigError listing them all."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.rules import settings
-from shared.rules.config_loader import load_config
-from shared.rules.problems import ConfigError, Problems
-from shared.rules.rules_file import ONE_RULE_NAMES
+from shared.core.config import settings
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError, Problems
+from shared.core.config.rules_file import ONE_RULE_NAMES
 from tests.support.settings import NO_APP_ROOT, minimal_env
 
 

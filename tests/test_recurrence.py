@@ -1,11 +1,12 @@
-"""shared/rules/recurrence.py: every SDK v1 ScheduleRecurrence form, converted exactly or refused with the nearest."""
+"""shared/core/schedules/recurrence.py: every SDK v1 ScheduleRecurrence form, converted exactly or refused with the
+nearest."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.rules.ncrontab import parse_ncrontab
-from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.core.schedules.ncrontab import parse_ncrontab
+from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
 from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
 
 pytestmark = pytest.mark.usefixtures("local_zone")  # every test here once per local zone: UTC must not depend on it

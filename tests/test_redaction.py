@@ -9,10 +9,10 @@ import logging
 import pytest
 
 from localdev.aml_standin import Respond
-from shared.clients.services import process_services
-from shared.rules.config_loader import load_config
-from shared.rules.problems import ConfigError
-from shared.rules.redaction import looks_secret, mask_text, redact_url
+from shared.clients.process.services import process_services
+from shared.core.common.redaction import looks_secret, mask_text, redact_url
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
 from tests.support.harness import deliver_blob, upload
 from tests.support.http import call
 from tests.support.samples import FAKE_JWT, SAMPLE_CSV

@@ -8,9 +8,14 @@ import threading
 
 import pytest
 
-from shared.rules.config_loader import load_config
-from shared.rules.problems import ConfigError
-from shared.rules.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.storage.storage_endpoints import (
+    DEVELOPMENT_ENDPOINTS,
+    EndpointRules,
+    StorageSettingError,
+    storage_account,
+)
 from tests.support.http import call
 from tests.support.settings import NO_APP_ROOT, minimal_env
 

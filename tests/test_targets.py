@@ -1,11 +1,11 @@
-"""shared/rules/targets.py: which Azure ML URLs a token may be sent to, and what they point at."""
+"""shared/core/aml/targets.py: which Azure ML URLs a token may be sent to, and what they point at."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.rules.run_reads import status_read
-from shared.rules.targets import (
+from shared.core.aml.run_reads import status_read
+from shared.core.aml.targets import (
     ARM_SCOPE,
     Target,
     TargetError,

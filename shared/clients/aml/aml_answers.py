@@ -11,11 +11,11 @@ from typing import Any
 import requests
 from urllib3.exceptions import ConnectTimeoutError
 
-from shared.rules.errors import UnreadableJson
-from shared.rules.json_input import SERVICE_ANSWER, read_json
-from shared.rules.payloads import SubmitRequest
-from shared.rules.retry import is_retryable_status, retry_after_seconds
-from shared.rules.run_lookup import RunLookup
+from shared.core.aml.retry import is_retryable_status, retry_after_seconds
+from shared.core.aml.run_lookup import RunLookup
+from shared.core.common.errors import UnreadableJson
+from shared.core.common.json_input import SERVICE_ANSWER, read_json
+from shared.core.runs.payloads import SubmitRequest
 
 OUTCOME_UNKNOWN_STATUS = frozenset({500, 502, 503, 504})
 """Answers that may come after the service accepted the run (a gateway or the service failing mid-request)."""

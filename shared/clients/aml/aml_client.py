@@ -12,14 +12,14 @@ from typing import Any
 import requests
 from azure.core.exceptions import AzureError
 
-from shared.clients.aml_answers import Answer, Failure, first_line, json_of, never_sent, page_of, refusal, run_id_of
-from shared.clients.auth import TokenProvider
-from shared.clients.clock import SYSTEM_CLOCK, Clock
-from shared.rules.config_model import RetrySettings
-from shared.rules.errors import Refused, TriggerError, Unavailable
-from shared.rules.payloads import JSON, SubmitRequest
-from shared.rules.retry import next_delay
-from shared.rules.run_lookup import MAX_PAGES, RunLookup
+from shared.clients.aml.aml_answers import Answer, Failure, first_line, json_of, never_sent, page_of, refusal, run_id_of
+from shared.clients.common.auth import TokenProvider
+from shared.clients.common.clock import SYSTEM_CLOCK, Clock
+from shared.core.aml.retry import next_delay
+from shared.core.aml.run_lookup import MAX_PAGES, RunLookup
+from shared.core.common.errors import Refused, TriggerError, Unavailable
+from shared.core.config.config_model import RetrySettings
+from shared.core.runs.payloads import JSON, SubmitRequest
 
 CONNECT_TIMEOUT = 10.0
 LOOKUP_POLL_SECONDS = 1.0

@@ -12,13 +12,13 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobProperties, ContainerClient
 
-from shared.rules.batches import Listed
-from shared.rules.config_model import BlobFilter, DataSource
-from shared.rules.csv_head import HEAD_BYTES
-from shared.rules.keys import normalize_etag
-from shared.rules.matching import mismatch
-from shared.rules.redaction import redact_url
-from shared.rules.run_requests import BlobVersion, RunRequest
+from shared.core.blobs.batches import Listed
+from shared.core.blobs.csv_head import HEAD_BYTES
+from shared.core.common.redaction import redact_url
+from shared.core.config.config_model import BlobFilter, DataSource
+from shared.core.config.matching import mismatch
+from shared.core.ledger.keys import normalize_etag
+from shared.core.runs.run_requests import BlobVersion, RunRequest
 
 ZERO_BYTES = "zero-byte blob (its content arrives as a newer version)"
 MISSING = "blob no longer exists"

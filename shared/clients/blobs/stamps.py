@@ -1,4 +1,4 @@
-"""Writes a stamp (``shared.rules.stamps``) onto the blob version it is about, as blob index tags.
+"""Writes a stamp (``shared.core.blobs.stamps``) onto the blob version it is about, as blob index tags.
 
 Needs the tags permission on the watched container (Storage Blob Data Owner has
 ``Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read`` and ``.../tags/write``; Storage Blob
@@ -14,9 +14,9 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceModifiedError
 from azure.storage.blob import ContainerClient
 
-from shared.rules.decisions import Decision, log_event
-from shared.rules.keys import normalize_etag
-from shared.rules.stamps import Stamp, merged_tags, stamp_of
+from shared.core.blobs.stamps import Stamp, merged_tags, stamp_of
+from shared.core.ledger.decisions import Decision, log_event
+from shared.core.ledger.keys import normalize_etag
 
 
 def stamp_outcome(watched: ContainerClient, decision: Decision) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from azure.core.credentials import TokenCredential
 
-from shared.rules.settings import IDENTITY_ENDPOINT, MSI_ENDPOINT, WEBSITE_INSTANCE_ID
+from shared.core.config.settings import IDENTITY_ENDPOINT, MSI_ENDPOINT, WEBSITE_INSTANCE_ID
 
 _CLAIMS_CHALLENGE = re.compile(r'claims="([^"]+)"')
 FORCE_REFRESH_CLAIMS = "{}"

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from shared.rules.decisions import LOGGER, log_event
-from shared.rules.settings import APPLICATIONINSIGHTS_CONNECTION_STRING, AZURE_MONITOR_OPENTELEMETRY, flag
+from shared.core.config.settings import APPLICATIONINSIGHTS_CONNECTION_STRING, AZURE_MONITOR_OPENTELEMETRY, flag
+from shared.core.ledger.decisions import LOGGER, log_event
 
 
 def setup_telemetry(env: Mapping[str, str]) -> bool:

@@ -5,7 +5,7 @@ Protocol, which holds across threads, processes and machines because blob storag
 1. claim: create the record with ``If-None-Match: *``; exactly one writer gets 201, the others 409;
 2. a loser reads the record: settled -> duplicate; claimed by a live owner -> wait for it (bounded);
    claimed past its expiry (owner crashed) or failed transiently -> take it over with ``If-Match: <etag>``
-   (the rule is ``shared.rules.ledger_record.verdict``, which the sweep judges its listing by too);
+   (the rule is ``shared.core.ledger.ledger_record.verdict``, which the sweep judges its listing by too);
 3. the owner settles the record with ``If-Match: <its claim's etag>``, so a stale owner cannot overwrite.
 """
 
@@ -25,12 +25,12 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
-from shared.clients.clock import SYSTEM_CLOCK, Clock
-from shared.clients.ledger_claims import ActiveRun, Claim, ClaimBusyError, ClaimLostError, Duplicate
-from shared.clients.storage import bounded
-from shared.rules.errors import Unavailable
-from shared.rules.keys import RUN_TAG, SINCE_TAG, open_runs_query, record_name
-from shared.rules.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
+from shared.clients.common.clock import SYSTEM_CLOCK, Clock
+from shared.clients.ledger.ledger_claims import ActiveRun, Claim, ClaimBusyError, ClaimLostError, Duplicate
+from shared.clients.storage.storage import bounded
+from shared.core.common.errors import Unavailable
+from shared.core.ledger.keys import RUN_TAG, SINCE_TAG, open_runs_query, record_name
+from shared.core.ledger.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 
 SETTLED_MEMORY = 4096
 """Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""

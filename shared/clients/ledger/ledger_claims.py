@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.rules.errors import Conflict, Unavailable
-from shared.rules.ledger_record import LedgerRecord
+from shared.core.common.errors import Conflict, Unavailable
+from shared.core.ledger.ledger_record import LedgerRecord
 
 
 class ClaimBusyError(Unavailable):

@@ -10,12 +10,12 @@ from urllib.parse import quote
 
 import requests
 
-from shared.clients.aml_answers import answer_json, error_details
-from shared.clients.auth import TokenProvider
-from shared.rules import workspace_discovery as discovery
-from shared.rules.errors import NotFound, Refused, Unavailable, UnreadableJson
-from shared.rules.redaction import redact_url
-from shared.rules.targets import ARM_SCOPE, Workspace
+from shared.clients.aml.aml_answers import answer_json, error_details
+from shared.clients.common.auth import TokenProvider
+from shared.core.aml import workspace_discovery as discovery
+from shared.core.aml.targets import ARM_SCOPE, Workspace
+from shared.core.common.errors import NotFound, Refused, Unavailable, UnreadableJson
+from shared.core.common.redaction import redact_url
 
 DISABLED = "Disabled"
 _GET_CONTENT_TYPE = "application/json; charset=utf-8"

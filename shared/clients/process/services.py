@@ -13,12 +13,12 @@ from pathlib import Path
 
 from azure.storage.blob import ContainerClient
 
-from shared.clients.aml_client import PipelineSubmitter
-from shared.clients.auth import TokenProvider, build_credential
-from shared.clients.ledger import Ledger
-from shared.clients.storage import blob_service_client
-from shared.rules.config_loader import load_config
-from shared.rules.config_model import AppConfig
+from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.common.auth import TokenProvider, build_credential
+from shared.clients.ledger.ledger import Ledger
+from shared.clients.storage.storage import blob_service_client
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import AppConfig
 
 APP_ROOT = Path(__file__).resolve().parents[2]
 """Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""

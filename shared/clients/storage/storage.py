@@ -1,4 +1,4 @@
-"""Blob clients built only from checked storage connections (``shared.rules.storage_endpoints``), never from raw
+"""Blob clients built only from checked storage connections (``shared.core.storage.storage_endpoints``), never from raw
 settings."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import TypedDict
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential, TokenCredential
 from azure.storage.blob import BlobServiceClient
 
-from shared.rules.storage_endpoints import StorageAccount
+from shared.core.storage.storage_endpoints import StorageAccount
 
 
 class ClientOptions(TypedDict):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from shared.rules.targets import ARM_SCOPE, Target, is_loopback
+from shared.core.aml.targets import ARM_SCOPE, Target, is_loopback
 
 LOOKUP_PAGE_SIZE = 50
 MAX_PAGES = 20

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from shared.rules.run_lookup import arm_root
-from shared.rules.run_status import RunOutcome, moment, observed
-from shared.rules.targets import Target, is_loopback
+from shared.core.aml.run_lookup import arm_root
+from shared.core.aml.targets import Target, is_loopback
+from shared.core.ledger.run_status import RunOutcome, moment, observed
 
 JOB_API_VERSION = "2024-10-01"
 """A stable Jobs API version (azure-ai-ml's MLClient.jobs pins a preview one)."""

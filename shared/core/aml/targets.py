@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from urllib3.util import parse_url
 
-from shared.rules.errors import InvalidValue
+from shared.core.common.errors import InvalidValue
 
 ARM_SCOPE = "https://management.azure.com/.default"
 """Token scope of v1 pipeline REST calls: the ARM audience, as azureml-core and the Logic App use."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.rules.errors import InvalidInput, Refused
-from shared.rules.run_lookup import ARM_FOR_SCORING_HOST
-from shared.rules.targets import ARM_SCOPE, WORKSPACE_ID_SHAPE, Workspace, is_loopback, parse_workspace_id
+from shared.core.aml.run_lookup import ARM_FOR_SCORING_HOST
+from shared.core.aml.targets import ARM_SCOPE, WORKSPACE_ID_SHAPE, Workspace, is_loopback, parse_workspace_id
+from shared.core.common.errors import InvalidInput, Refused
 
 WORKSPACES_API_VERSION = "2024-10-01"
 """A stable Microsoft.MachineLearningServices api-version that serves Workspaces - Get."""

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.rules.blob_names import blob_name_problem
-from shared.rules.csv_head import csv_head_problem
-from shared.rules.errors import UnreadableJson
-from shared.rules.json_input import MANIFEST, read_json
-from shared.rules.redaction import mask_text
+from shared.core.blobs.blob_names import blob_name_problem
+from shared.core.blobs.csv_head import csv_head_problem
+from shared.core.common.errors import UnreadableJson
+from shared.core.common.json_input import MANIFEST, read_json
+from shared.core.common.redaction import mask_text
 
 MAX_REASONS = 10
 """Listed files a rejection names one by one; the rest are counted (a reason stays readable in a log line)."""

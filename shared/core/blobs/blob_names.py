@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from shared.rules.errors import InvalidValue
+from shared.core.common.errors import InvalidValue
 
 MAX_NAME_LENGTH = 1024
 MAX_SEGMENTS = 254

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.rules.decisions import Decision, Outcome
+from shared.core.ledger.decisions import Decision, Outcome
 
 TAG_LIMIT = 10
 KEY_LENGTH = 128

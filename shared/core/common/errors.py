@@ -2,7 +2,7 @@
 
 Modelled on azure-core's ``AzureError`` tree. Each error says whether trying the same thing again may help
 (``retryable``); what a caller shows for it is decided where it is shown: HTTP statuses in
-``shared.operations.http_api``, exit codes in ``cli``. Nothing here knows either.
+``shared.operations.http.http_api``, exit codes in ``cli``. Nothing here knows either.
 """
 
 from __future__ import annotations

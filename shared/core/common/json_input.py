@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.rules.errors import NotJson, UnreadableJson
-from shared.rules.redaction import mask_text
+from shared.core.common.errors import NotJson, UnreadableJson
+from shared.core.common.redaction import mask_text
 
 KIB = 1024
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.rules.config_model import Marker, QuietWindow, RunSpec
-from shared.rules.fields import flag, matching, unknown_keys
-from shared.rules.problems import Problems
-from shared.rules.run_limits import POLICIES, QUEUE, RunLimit
+from shared.core.config.config_model import Marker, QuietWindow, RunSpec
+from shared.core.config.fields import flag, matching, unknown_keys
+from shared.core.config.problems import Problems
+from shared.core.ledger.run_limits import POLICIES, QUEUE, RunLimit
 
 BATCH_KEYS = {"marker", "quiet_window"}
 LIMIT_KEYS = {"max_active_runs", "max_active_runs_policy"}

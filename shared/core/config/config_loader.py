@@ -1,7 +1,7 @@
 """Configuration from app settings and an optional JSON rules file, validated once, every problem reported.
 
 Simple case: one watched prefix -> one pipeline, from app settings alone (``AML_PIPELINE_URL`` and friends).
-Several rules: ``TRIGGER_RULES_FILE`` names a JSON file (``shared.rules.rules_file``). What the triggers need at
+Several rules: ``TRIGGER_RULES_FILE`` names a JSON file (``shared.core.config.rules_file``). What the triggers need at
 indexing is read here too, each on its own, so that one bad value never stops the indexing of every function.
 """
 
@@ -13,24 +13,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from shared.rules import settings
-from shared.rules.config_model import AppConfig
-from shared.rules.ncrontab import CronError, parse_ncrontab
-from shared.rules.problems import ConfigError, Problems
-from shared.rules.rules_file import load_triggers
-from shared.rules.schedule_parser import at_most_once_a_minute
-from shared.rules.storage_endpoints import (
+from shared.core.config import settings
+from shared.core.config.config_model import AppConfig
+from shared.core.config.problems import ConfigError, Problems
+from shared.core.config.rules_file import load_triggers
+from shared.core.config.schedule_parser import at_most_once_a_minute
+from shared.core.config.timing_settings import (
+    claim_outlives_deadline,
+    deadline_within_function_timeout,
+    function_timeout,
+    retry_settings,
+)
+from shared.core.schedules.ncrontab import CronError, parse_ncrontab
+from shared.core.storage.storage_endpoints import (
     EndpointRules,
     StorageAccount,
     StorageSettingError,
     allowed_hosts,
     storage_account,
-)
-from shared.rules.timing_settings import (
-    claim_outlives_deadline,
-    deadline_within_function_timeout,
-    function_timeout,
-    retry_settings,
 )
 
 TRIGGER_SOURCES = ("EventGrid", "LogsAndContainerScan")

@@ -1,6 +1,6 @@
 """What a configuration says, once checked: the rules, schedules and run specs, and the settings they run under.
 
-Values only: ``shared.rules.config_loader`` builds them from app settings and the rules file.
+Values only: ``shared.core.config.config_loader`` builds them from app settings and the rules file.
 """
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from shared.rules import settings
-from shared.rules.ncrontab import CronSchedule
-from shared.rules.run_limits import RunLimit
-from shared.rules.storage_endpoints import StorageAccount
-from shared.rules.targets import Target
+from shared.core.aml.targets import Target
+from shared.core.config import settings
+from shared.core.ledger.run_limits import RunLimit
+from shared.core.schedules.ncrontab import CronSchedule
+from shared.core.storage.storage_endpoints import StorageAccount
 
 DEFAULT_SUFFIX = settings.WATCH_SUFFIX.text({})
 DEFAULT_RUN_SOURCE = "SDK"

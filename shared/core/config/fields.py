@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.rules import settings
-from shared.rules.problems import Problems
+from shared.core.config import settings
+from shared.core.config.problems import Problems
 
 
 def unknown_keys(raw: dict[str, Any], known: set[str], what: str, problems: Problems) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from shared.rules.config_model import BlobFilter, Rule
+from shared.core.config.config_model import BlobFilter, Rule
 
 
 def mismatch(watch: BlobFilter, blob_name: str) -> str | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from shared.rules.config_model import RunSpec
-from shared.rules.fields import matching
-from shared.rules.problems import Problems
-from shared.rules.rule_parser import EXPERIMENT_NAME, check_fields_fit_the_target, parse_parameters
+from shared.core.config.config_model import RunSpec
+from shared.core.config.fields import matching
+from shared.core.config.problems import Problems
+from shared.core.config.rule_parser import EXPERIMENT_NAME, check_fields_fit_the_target, parse_parameters
 
 
 def override_run(run: RunSpec, *, experiment: Any = None, parameters: Any = None) -> RunSpec:

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.rules.errors import InvalidValue
-from shared.rules.redaction import MASK, mask_text, masked, secret_values
+from shared.core.common.errors import InvalidValue
+from shared.core.common.redaction import MASK, mask_text, masked, secret_values
 
 _SECRET_HINTS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "CONNECTIONSTRING", "STORAGE", "SAS")
 
@@ -53,7 +53,7 @@ def _shown(where: str, value: Any, secrets: frozenset[str] = frozenset()) -> str
 
 
 def _redacted(where: str, value: Any, secrets: frozenset[str]) -> Any:
-    """``value`` masked (shared.rules.redaction), inside lists and objects too; a ``Key=Value`` text under a
+    """``value`` masked (shared.core.common.redaction), inside lists and objects too; a ``Key=Value`` text under a
     storage- or secret-named field is masked whole."""
     if isinstance(value, dict):
         return {key: _redacted(f"{where}.{key}", item, secrets) for key, item in value.items()}
@@ -129,7 +129,7 @@ class Problems:
         self.found.append(Problem(self.where, value, expected, self.secrets))
 
     def report(self, key: str, value: Any, expected: str) -> None:
-        """A problem with ``key`` here (the shape ``shared.rules.settings`` reports in)."""
+        """A problem with ``key`` here (the shape ``shared.core.config.settings`` reports in)."""
         self.at(key).add(value, expected)
 
     def add_found(self, found: Found) -> None:

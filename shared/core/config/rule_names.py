@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import Any
 
-from shared.rules.problems import Problems
+from shared.core.config.problems import Problems
 
 EVENT_SUBSCRIPTION_PREFIX = "aml-trigger-"
 """What the deploy hooks put before a rule's name (scripts/postdeploy.sh, .ps1)."""

@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from shared.rules import settings
-from shared.rules.batch_options import BATCH_KEYS, LIMIT_KEYS, marker_option, quiet_window_option, run_limit
-from shared.rules.config_model import (
+from shared.core.aml.targets import Target, TargetError, parse_target
+from shared.core.config import settings
+from shared.core.config.batch_options import BATCH_KEYS, LIMIT_KEYS, marker_option, quiet_window_option, run_limit
+from shared.core.config.config_model import (
     DEFAULT_RUN_SOURCE,
     DEFAULT_SUFFIX,
     JOB_OUTPUT_TYPES,
@@ -22,10 +23,9 @@ from shared.rules.config_model import (
     Rule,
     RunSpec,
 )
-from shared.rules.fields import flag, matching, unknown_keys
-from shared.rules.problems import Problems
-from shared.rules.rule_names import RULE_NAME, RULE_NAME_EXPECTED
-from shared.rules.targets import Target, TargetError, parse_target
+from shared.core.config.fields import flag, matching, unknown_keys
+from shared.core.config.problems import Problems
+from shared.core.config.rule_names import RULE_NAME, RULE_NAME_EXPECTED
 
 RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",

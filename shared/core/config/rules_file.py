@@ -9,14 +9,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from shared.rules import json_input, settings
-from shared.rules.config_model import Rule, Schedule
-from shared.rules.errors import UnreadableJson
-from shared.rules.json_input import read_json
-from shared.rules.problems import Problems
-from shared.rules.rule_names import check_distinct_subscriptions
-from shared.rules.rule_parser import RULE, parse_rule
-from shared.rules.schedule_parser import parse_schedules
+from shared.core.common import json_input
+from shared.core.common.errors import UnreadableJson
+from shared.core.common.json_input import read_json
+from shared.core.config import settings
+from shared.core.config.config_model import Rule, Schedule
+from shared.core.config.problems import Problems
+from shared.core.config.rule_names import check_distinct_subscriptions
+from shared.core.config.rule_parser import RULE, parse_rule
+from shared.core.config.schedule_parser import parse_schedules
 
 TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
 _SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")

@@ -7,15 +7,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from shared.rules import settings
-from shared.rules.batch_options import LIMIT_KEYS, run_limit
-from shared.rules.blob_names import blob_name_problem
-from shared.rules.config_model import DataSource, Schedule
-from shared.rules.fields import flag, unknown_keys
-from shared.rules.ncrontab import CronError, CronSchedule, parse_ncrontab
-from shared.rules.problems import Problems
-from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
-from shared.rules.rule_parser import RUN_KEYS, ItemKind, blob_filter, run_spec
+from shared.core.blobs.blob_names import blob_name_problem
+from shared.core.config import settings
+from shared.core.config.batch_options import LIMIT_KEYS, run_limit
+from shared.core.config.config_model import DataSource, Schedule
+from shared.core.config.fields import flag, unknown_keys
+from shared.core.config.problems import Problems
+from shared.core.config.rule_parser import RUN_KEYS, ItemKind, blob_filter, run_spec
+from shared.core.schedules.ncrontab import CronError, CronSchedule, parse_ncrontab
+from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
 
 SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | RUN_KEYS | LIMIT_KEYS
 SCHEDULE_NAME_LENGTH = 63

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Report = Callable[[str, Any, str], None]
-"""Where a problem goes: (where, value, expected), as ``shared.rules.problems`` collects them."""
+"""Where a problem goes: (where, value, expected), as ``shared.core.config.problems`` collects them."""
 
 
 @dataclass(frozen=True)

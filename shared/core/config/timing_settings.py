@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from shared.rules import settings
-from shared.rules.config_model import RetrySettings
-from shared.rules.problems import Found, Problems
+from shared.core.config import settings
+from shared.core.config.config_model import RetrySettings
+from shared.core.config.problems import Found, Problems
 
 
 def retry_settings(env: Mapping[str, str], problems: Problems) -> RetrySettings:

@@ -11,8 +11,8 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
-from shared.rules.ledger_record import RunState
-from shared.rules.redaction import mask_text
+from shared.core.common.redaction import mask_text
+from shared.core.ledger.ledger_record import RunState
 
 LOGGER = logging.getLogger("aml_trigger")
 

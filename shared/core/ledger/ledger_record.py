@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from shared.rules.keys import OPEN_TAG, OWNER_TAG, RECORD_PREFIXES, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
-from shared.rules.redaction import masked
-from shared.rules.run_status import RunOutcome
+from shared.core.common.redaction import masked
+from shared.core.ledger.keys import OPEN_TAG, OWNER_TAG, RECORD_PREFIXES, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
+from shared.core.ledger.run_status import RunOutcome
 
 SCHEMA_VERSION = 1
 HISTORY_LIMIT = 20
@@ -161,7 +161,7 @@ class LedgerRecord:
 
     def tags(self) -> dict[str, str]:
         """The blob index tags written with the record, in the same request: its owner always, and while its run is
-        submitted and not seen to end, the open tags (``shared.rules.keys.OPEN_TAG``). Every write sends the whole
+        submitted and not seen to end, the open tags (``shared.core.ledger.keys.OPEN_TAG``). Every write sends the whole
         set, so a write that ends a run drops the open tags whether or not the service keeps tags on an overwrite
         without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
         data claim names its run too but is not a run's record (no event or GET ever ends it): never open."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from shared.rules.errors import InvalidValue
+from shared.core.common.errors import InvalidValue
 
 QUEUE = "queue"
 """Waiting triggers start in order, oldest first, as runs finish."""

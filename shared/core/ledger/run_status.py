@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.rules.keys import parse_iso
+from shared.core.ledger.keys import parse_iso
 
 
 class RunStatus(str, enum.Enum):

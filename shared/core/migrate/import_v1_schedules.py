@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.rules.errors import InvalidValue
-from shared.rules.import_findings import Finding
-from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
-from shared.rules.rule_names import RULE_NAME_LENGTH, fitted_name
-from shared.rules.rule_parser import RULE, ItemKind
-from shared.rules.schedule_parser import SCHEDULE, SCHEDULE_NAME_LENGTH
+from shared.core.common.errors import InvalidValue
+from shared.core.config.rule_names import RULE_NAME_LENGTH, fitted_name
+from shared.core.config.rule_parser import RULE, ItemKind
+from shared.core.config.schedule_parser import SCHEDULE, SCHEDULE_NAME_LENGTH
+from shared.core.migrate.import_findings import Finding
+from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
 
 FREQUENCY_DIGITS = {"0": "Month", "1": "Week", "2": "Day", "3": "Hour", "4": "Minute"}
 WEEK_DAY_DIGITS = {"0": "Monday", "1": "Tuesday", "2": "Wednesday", "3": "Thursday", "4": "Friday", "5": "Saturday",

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.rules.redaction import MASK, looks_secret, secret_name
+from shared.core.common.redaction import MASK, looks_secret, secret_name
 
 EXPECTED_DIFFERENCES = ("tags",)
 MISSING = "(absent)"

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from shared.rules.errors import InvalidInput
-from shared.rules.keys import KEY, manual_namespace, parse_iso, rule_namespace, schedule_namespace
-from shared.rules.payloads import TRIGGERED_BY
-from shared.rules.redaction import mask_text
-from shared.rules.run_status import RunOutcome, is_azure_status, moment, observed, run_status
+from shared.core.common.errors import InvalidInput
+from shared.core.common.redaction import mask_text
+from shared.core.ledger.keys import KEY, manual_namespace, parse_iso, rule_namespace, schedule_namespace
+from shared.core.ledger.run_status import RunOutcome, is_azure_status, moment, observed, run_status
+from shared.core.runs.payloads import TRIGGERED_BY
 
 RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
 RUN_COMPLETED = "Microsoft.MachineLearningServices.RunCompleted"

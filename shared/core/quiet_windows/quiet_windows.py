@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
-from shared.rules.batches import Batch, marker_folder
-from shared.rules.config_model import Rule
-from shared.rules.keys import blob_version_key, iso, parse_iso, quiet_folder_key, rule_namespace
-from shared.rules.ledger_record import SETTLED, RunState
-from shared.rules.payloads import TRIGGERED_BY
-from shared.rules.run_requests import BlobVersion, RunRequest
+from shared.core.blobs.batches import Batch, marker_folder
+from shared.core.config.config_model import Rule
+from shared.core.ledger.keys import blob_version_key, iso, parse_iso, quiet_folder_key, rule_namespace
+from shared.core.ledger.ledger_record import SETTLED, RunState
+from shared.core.runs.payloads import TRIGGERED_BY
+from shared.core.runs.run_requests import BlobVersion, RunRequest
 
 QUIET_PREFIX = "quiet/"
 """Where entries live in the ledger container: the prefix the lifecycle rule in infra/main.bicep deletes under."""

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.rules.config_model import RunSpec
-from shared.rules.run_lookup import RunLookup, run_lookup
+from shared.core.aml.run_lookup import RunLookup, run_lookup
+from shared.core.config.config_model import RunSpec
 
 JSON = "application/json"
 TRIGGERED_BY = "aml-pipeline-trigger"

@@ -2,7 +2,7 @@
 
 A run request names the ledger record that makes it happen once (namespace and key), what the record says it is
 about (the subject), the run and its data, the tags that lead back to the record, and the fields every decision
-line about it carries. ``shared.flows.run_steps.execute`` runs any of them through the exactly-once protocol.
+line about it carries. ``shared.flows.runs.run_steps.execute`` runs any of them through the exactly-once protocol.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.rules.batches import Batch, Listed, manifest_files, marker_folder
-from shared.rules.config_model import DataSource, Rule, RunSpec, Schedule
-from shared.rules.csv_head import csv_head_problem
-from shared.rules.keys import (
+from shared.core.blobs.batches import Batch, Listed, manifest_files, marker_folder
+from shared.core.blobs.csv_head import csv_head_problem
+from shared.core.config.config_model import DataSource, Rule, RunSpec, Schedule
+from shared.core.ledger.keys import (
     blob_version_key,
     iso,
     manual_key,
@@ -28,8 +28,8 @@ from shared.rules.keys import (
     schedule_namespace,
     schedule_occurrence_key,
 )
-from shared.rules.payloads import TRIGGERED_BY, DataRef, SubmitRequest, blob_tags, submission
-from shared.rules.run_limits import RunLimit
+from shared.core.ledger.run_limits import RunLimit
+from shared.core.runs.payloads import TRIGGERED_BY, DataRef, SubmitRequest, blob_tags, submission
 
 
 @dataclass(frozen=True)

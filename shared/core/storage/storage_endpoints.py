@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from urllib3.util import parse_url
 
-from shared.rules.errors import InvalidValue
-from shared.rules.targets import is_loopback
+from shared.core.aml.targets import is_loopback
+from shared.core.common.errors import InvalidValue
 
 CLOUD_SUFFIXES = ("core.windows.net", "core.chinacloudapi.cn", "core.usgovcloudapi.net")
 """Storage endpoint suffixes of Azure's public, China (21Vianet) and US Government clouds."""

@@ -2,7 +2,7 @@
 
 Order of work for one blob: match rules by name (no I/O), read at most the first 64 KiB (one ranged GET that
 also yields the version's ETag and size), then per rule: claim the key in the ledger, validate, POST, settle
-(``shared.flows.run_steps.execute``).
+(``shared.flows.runs.run_steps.execute``).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from typing import Any
 
 from azure.storage.blob import BlobClient
 
-from shared.clients.services import Services
-from shared.flows.blob_data import read_blob_version
-from shared.flows.quiet_windows import collect
-from shared.flows.run_steps import execute
-from shared.rules.blob_names import blob_name_problem
-from shared.rules.config_model import Rule
-from shared.rules.decisions import Decision, Outcome, log_decision
-from shared.rules.errors import each_then_retry
-from shared.rules.matching import split_rules
-from shared.rules.run_requests import BlobVersion, rule_request
+from shared.clients.blobs.blob_data import read_blob_version
+from shared.clients.process.services import Services
+from shared.core.blobs.blob_names import blob_name_problem
+from shared.core.common.errors import each_then_retry
+from shared.core.config.config_model import Rule
+from shared.core.config.matching import split_rules
+from shared.core.ledger.decisions import Decision, Outcome, log_decision
+from shared.core.runs.run_requests import BlobVersion, rule_request
+from shared.flows.quiet_windows.quiet_windows import collect
+from shared.flows.runs.run_steps import execute
 
 
 def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | None = None,

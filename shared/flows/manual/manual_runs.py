@@ -13,18 +13,18 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from shared.clients.ledger_claims import ClaimBusyError
-from shared.clients.services import Services
-from shared.flows.blob_data import read_blob_version
-from shared.flows.blob_runs import process_blob, run_rule
-from shared.flows.quiet_windows import recorded
-from shared.flows.run_steps import execute
-from shared.flows.schedule_runs import fire_schedule
-from shared.rules.blob_names import BlobNameError, checked_blob_name
-from shared.rules.config_model import Rule
-from shared.rules.decisions import Decision
-from shared.rules.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
-from shared.rules.keys import (
+from shared.clients.blobs.blob_data import read_blob_version
+from shared.clients.ledger.ledger_claims import ClaimBusyError
+from shared.clients.process.services import Services
+from shared.core.blobs.blob_names import BlobNameError, checked_blob_name
+from shared.core.common.errors import Conflict, InvalidInput, NotFound, Pending, TriggerError, Unprocessable
+from shared.core.common.redaction import mask_text
+from shared.core.config.config_model import Rule
+from shared.core.config.matching import rule_mismatch
+from shared.core.config.overrides import override_run
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Decision
+from shared.core.ledger.keys import (
     blob_version_key,
     normalize_etag,
     parse_iso,
@@ -32,11 +32,11 @@ from shared.rules.keys import (
     rule_namespace,
     schedule_namespace,
 )
-from shared.rules.matching import rule_mismatch
-from shared.rules.overrides import override_run
-from shared.rules.problems import ConfigError
-from shared.rules.redaction import mask_text
-from shared.rules.run_requests import BlobVersion, manual_request, marker_batch
+from shared.core.runs.run_requests import BlobVersion, manual_request, marker_batch
+from shared.flows.blobs.blob_runs import process_blob, run_rule
+from shared.flows.quiet_windows.quiet_windows import recorded
+from shared.flows.runs.run_steps import execute
+from shared.flows.schedules.schedule_runs import fire_schedule
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 """A manual run's request_id: short and plain, since it is sent as the run's trigger_manual tag."""

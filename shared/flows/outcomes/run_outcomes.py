@@ -2,7 +2,7 @@
 
 The record is found from the run's labels alone (``trigger_key`` with its rule or schedule: no listing), updated
 with one read and one conditional write (a write lost to a concurrent event reads and merges again), and the
-status merged by ``shared.rules.run_status.merged``, so repeated and out-of-order events end the same. When a run
+status merged by ``shared.core.ledger.run_status.merged``, so repeated and out-of-order events end the same. When a run
 first reaches a terminal status: one decision line (``run_completed``, ``run_failed`` with Azure ML's error,
 ``run_canceled``), its slot freed, and the data a failed only_if_new_data run used released. The write that ends
 the run drops the record's open tags in the same request, so the event costs the read and the write alone.
@@ -17,15 +17,14 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from shared.clients.aml_client import SubmitError
-from shared.clients.services import Services
-from shared.flows.manual_runs import rerun
-from shared.flows.run_gates import drop_waiting, free_slot, read_gate
-from shared.flows.sweep import CLOCK_MARGIN
-from shared.rules.config_model import AppConfig, Rule, RunSpec, Schedule
-from shared.rules.decisions import Decision, Outcome, log_decision, log_event
-from shared.rules.errors import TriggerError, Unavailable
-from shared.rules.keys import (
+from shared.clients.aml.aml_client import SubmitError
+from shared.clients.process.services import Services
+from shared.core.aml.run_reads import status_read
+from shared.core.aml.targets import Target
+from shared.core.common.errors import TriggerError, Unavailable
+from shared.core.config.config_model import AppConfig, Rule, RunSpec, Schedule
+from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
+from shared.core.ledger.keys import (
     blob_version_key,
     parse_iso,
     record_name,
@@ -33,12 +32,13 @@ from shared.rules.keys import (
     schedule_data_namespace,
     schedule_namespace,
 )
-from shared.rules.ledger_record import LedgerRecord, RunState
-from shared.rules.run_events import RecordRef, event_id, implausible_time, parse_run_event, record_for
-from shared.rules.run_limits import GATE_PREFIX, RunLimit
-from shared.rules.run_reads import status_read
-from shared.rules.run_status import RunOutcome, RunStatus, merged, moment
-from shared.rules.targets import Target
+from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.run_limits import GATE_PREFIX, RunLimit
+from shared.core.ledger.run_status import RunOutcome, RunStatus, merged, moment
+from shared.core.outcomes.run_events import RecordRef, event_id, implausible_time, parse_run_event, record_for
+from shared.flows.manual.manual_runs import rerun
+from shared.flows.runs.run_gates import drop_waiting, free_slot, read_gate
+from shared.flows.sweep.sweep import CLOCK_MARGIN
 
 _ENDED = {RunStatus.COMPLETED: Outcome.RUN_COMPLETED, RunStatus.FAILED: Outcome.RUN_FAILED,
           RunStatus.CANCELED: Outcome.RUN_CANCELED}

@@ -10,13 +10,13 @@ from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 
-from shared.clients.services import Services
-from shared.flows.run_steps import execute
-from shared.rules.batches import marker_folder
-from shared.rules.config_model import Rule
-from shared.rules.decisions import Decision, Outcome, log_decision
-from shared.rules.errors import each_then_retry
-from shared.rules.quiet_windows import (
+from shared.clients.process.services import Services
+from shared.core.blobs.batches import marker_folder
+from shared.core.common.errors import each_then_retry
+from shared.core.common.redaction import redact_url
+from shared.core.config.config_model import Rule
+from shared.core.ledger.decisions import Decision, Outcome, log_decision
+from shared.core.quiet_windows.quiet_windows import (
     FOLDERS_PREFIX,
     LISTING_PREFIX,
     QUIET_PREFIX,
@@ -34,8 +34,8 @@ from shared.rules.quiet_windows import (
     recorded_oldest,
     recorded_request,
 )
-from shared.rules.redaction import redact_url
-from shared.rules.run_requests import BlobVersion, RunRequest
+from shared.core.runs.run_requests import BlobVersion, RunRequest
+from shared.flows.runs.run_steps import execute
 
 
 def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:

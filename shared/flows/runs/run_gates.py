@@ -1,4 +1,5 @@
-"""A limited rule's or schedule's gate in the ledger (``shared.rules.run_limits``): take a slot or wait, free a slot.
+"""A limited rule's or schedule's gate in the ledger (``shared.core.ledger.run_limits``): take a slot or wait, free
+a slot.
 
 Each call is one conditional change of the gate document (``Ledger.swap``): never a read, then a decision, then a
 write that another trigger's decision could have overtaken.
@@ -9,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.clients.services import Services
-from shared.rules.keys import active_owner
-from shared.rules.ledger_record import LedgerRecord, RunState
-from shared.rules.run_limits import Admission, Gate, RunLimit, admit, gate_name, superseded_reason
-from shared.rules.run_status import moment
+from shared.clients.process.services import Services
+from shared.core.ledger.keys import active_owner
+from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.run_limits import Admission, Gate, RunLimit, admit, gate_name, superseded_reason
+from shared.core.ledger.run_status import moment
 
 
 def take_slot(services: Services, namespace: str, record: str, limit: RunLimit, since: str) -> Admission:

@@ -1,7 +1,7 @@
 """The exactly-once protocol every flow runs, once: claim, then duplicate | skip or reject | submit, then settle.
 
 Blob events, timer ticks, manual runs, retries and the sweep differ only in the RunRequest they build
-(``shared.rules.run_requests``); ``execute`` is the protocol around the POST.
+(``shared.core.runs.run_requests``); ``execute`` is the protocol around the POST.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from shared.clients.aml_client import SubmitError
-from shared.clients.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
-from shared.clients.services import Services
-from shared.clients.stamps import stamp_outcome
-from shared.flows.blob_data import choose_data, with_listed_files
-from shared.flows.run_gates import free_slot, read_gate, supersede, take_slot
-from shared.rules.decisions import Decision, Outcome, log_decision, log_event
-from shared.rules.ledger_record import RunState
-from shared.rules.run_limits import RunLimit, superseded_reason, waiting_reason
-from shared.rules.run_lookup import run_lookup
-from shared.rules.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, used_by
+from shared.clients.aml.aml_client import SubmitError
+from shared.clients.blobs.blob_data import choose_data, with_listed_files
+from shared.clients.blobs.stamps import stamp_outcome
+from shared.clients.ledger.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
+from shared.clients.process.services import Services
+from shared.core.aml.run_lookup import run_lookup
+from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
+from shared.core.ledger.ledger_record import RunState
+from shared.core.ledger.run_limits import RunLimit, superseded_reason, waiting_reason
+from shared.core.runs.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, used_by
+from shared.flows.runs.run_gates import free_slot, read_gate, supersede, take_slot
 
 SETTLE_GRACE = 20.0
 """Seconds past the invocation's deadline an outcome may take to be written: load checks keep the deadline 30 s

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.clients.services import Services
-from shared.flows.run_steps import execute
-from shared.rules.config_model import Schedule
-from shared.rules.decisions import Decision
-from shared.rules.run_requests import schedule_request
+from shared.clients.process.services import Services
+from shared.core.config.config_model import Schedule
+from shared.core.ledger.decisions import Decision
+from shared.core.runs.run_requests import schedule_request
+from shared.flows.runs.run_steps import execute
 
 FIRE_ROUNDING = timedelta(milliseconds=500)
 """A tick is read to the nearest second, so a timer firing a hair early still names its own occurrence."""

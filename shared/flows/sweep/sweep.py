@@ -21,17 +21,17 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
 
-from shared.clients.services import Services
-from shared.flows.blob_runs import process_blob
-from shared.flows.manual_runs import finish_manual
-from shared.rules.config_model import Rule
-from shared.rules.decisions import Decision, log_event
-from shared.rules.errors import OperationError, TriggerError
-from shared.rules.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
-from shared.rules.ledger_record import LedgerRecord, RunState
-from shared.rules.matching import rule_mismatch
-from shared.rules.quiet_windows import COLLECT_HORIZON, entries_prefix
-from shared.rules.redaction import mask_text
+from shared.clients.process.services import Services
+from shared.core.common.errors import OperationError, TriggerError
+from shared.core.common.redaction import mask_text
+from shared.core.config.config_model import Rule
+from shared.core.config.matching import rule_mismatch
+from shared.core.ledger.decisions import Decision, log_event
+from shared.core.ledger.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
+from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.quiet_windows.quiet_windows import COLLECT_HORIZON, entries_prefix
+from shared.flows.blobs.blob_runs import process_blob
+from shared.flows.manual.manual_runs import finish_manual
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,19 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from shared.clients.services import Services
-from shared.flows.blob_data import read_blob_version, with_listed_files
-from shared.flows.manual_runs import safe_name
-from shared.flows.quiet_windows import rule_batches
-from shared.flows.run_gates import read_gate
-from shared.rules.batches import marker_folder
-from shared.rules.config_model import Rule, RunSpec
-from shared.rules.errors import InvalidInput
-from shared.rules.keys import iso, rule_namespace
-from shared.rules.matching import split_rules
-from shared.rules.redaction import MASK, looks_secret, secret_name
-from shared.rules.run_limits import RunLimit
-from shared.rules.run_requests import BlobVersion, RunRequest, disabled_reason, rule_request
+from shared.clients.blobs.blob_data import read_blob_version, with_listed_files
+from shared.clients.process.services import Services
+from shared.core.blobs.batches import marker_folder
+from shared.core.common.errors import InvalidInput
+from shared.core.common.redaction import MASK, looks_secret, secret_name
+from shared.core.config.config_model import Rule, RunSpec
+from shared.core.config.matching import split_rules
+from shared.core.ledger.keys import iso, rule_namespace
+from shared.core.ledger.run_limits import RunLimit
+from shared.core.runs.run_requests import BlobVersion, RunRequest, disabled_reason, rule_request
+from shared.flows.manual.manual_runs import safe_name
+from shared.flows.quiet_windows.quiet_windows import rule_batches
+from shared.flows.runs.run_gates import read_gate
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 

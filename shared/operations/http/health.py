@@ -8,8 +8,8 @@ from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-from shared.clients.services import build_services
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import build_services
+from shared.core.config.problems import ConfigError
 
 
 def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:

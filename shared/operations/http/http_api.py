@@ -9,10 +9,7 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from shared.flows.manual_runs import RunPending
-from shared.operations.records import list_limit
-from shared.rules.decisions import Decision, Outcome
-from shared.rules.errors import (
+from shared.core.common.errors import (
     Conflict,
     InvalidInput,
     InvalidValue,
@@ -26,8 +23,11 @@ from shared.rules.errors import (
     UnreadableJson,
     UnsupportedMediaType,
 )
-from shared.rules.json_input import REQUEST_BODY, read_json
-from shared.rules.problems import ConfigError
+from shared.core.common.json_input import REQUEST_BODY, read_json
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Decision, Outcome
+from shared.flows.manual.manual_runs import RunPending
+from shared.operations.http.records import list_limit
 
 MAX_REQUEST_BYTES = REQUEST_BODY.max_bytes
 OUTCOME_STATUS = {Outcome.SUBMITTED: 201, Outcome.DUPLICATE: 200, Outcome.REJECTED: 422, Outcome.SKIPPED: 409,

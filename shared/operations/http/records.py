@@ -11,12 +11,13 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobProperties
 
-from shared.clients.ledger_claims import ClaimLostError
-from shared.clients.services import Services
-from shared.flows.manual_runs import or_pending, rerun, safe_name
-from shared.rules.decisions import Decision
-from shared.rules.errors import Conflict, InvalidInput, NotFound
-from shared.rules.keys import (
+from shared.clients.ledger.ledger_claims import ClaimLostError
+from shared.clients.process.services import Services
+from shared.core.blobs.stamps import stamp_key, stamped_query
+from shared.core.common.errors import Conflict, InvalidInput, NotFound
+from shared.core.common.redaction import masked
+from shared.core.ledger.decisions import Decision
+from shared.core.ledger.keys import (
     RECORD_NAME,
     RECORD_PREFIXES,
     blob_version_key,
@@ -26,10 +27,9 @@ from shared.rules.keys import (
     schedule_data_namespace,
     schedule_namespace,
 )
-from shared.rules.ledger_record import RunState
-from shared.rules.redaction import masked
-from shared.rules.run_status import TERMINAL, RunStatus
-from shared.rules.stamps import stamp_key, stamped_query
+from shared.core.ledger.ledger_record import RunState
+from shared.core.ledger.run_status import TERMINAL, RunStatus
+from shared.flows.manual.manual_runs import or_pending, rerun, safe_name
 
 _STATES = tuple(state.value for state in RunState)
 RUN_STATUSES = tuple(status.value for status in RunStatus)

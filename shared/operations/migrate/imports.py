@@ -10,24 +10,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.clients.auth import TokenProvider
-from shared.clients.v1_schedules import find_v1_workspace_url
-from shared.rules import settings
-from shared.rules import workspace_discovery as discovery
-from shared.rules.config_model import Rule, RunSpec, Schedule
-from shared.rules.errors import InvalidInput, UnreadableJson
-from shared.rules.import_findings import Finding
-from shared.rules.import_logic_app import import_logic_apps
-from shared.rules.import_v1_schedules import ImportedSchedule, import_v1_schedules
-from shared.rules.json_input import IMPORT_FILE, read_json
-from shared.rules.keys import blob_version_key
-from shared.rules.matching import mismatch
-from shared.rules.parity import compare_bodies, parity_holds, parity_table
-from shared.rules.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
-from shared.rules.problems import ConfigError
-from shared.rules.redaction import mask_text, redact_url
-from shared.rules.rules_file import load_rules_file
-from shared.rules.targets import TargetError, parse_target
+from shared.clients.common.auth import TokenProvider
+from shared.clients.migrate.v1_schedules import find_v1_workspace_url
+from shared.core.aml import workspace_discovery as discovery
+from shared.core.aml.targets import TargetError, parse_target
+from shared.core.common.errors import InvalidInput, UnreadableJson
+from shared.core.common.json_input import IMPORT_FILE, read_json
+from shared.core.common.redaction import mask_text, redact_url
+from shared.core.config import settings
+from shared.core.config.config_model import Rule, RunSpec, Schedule
+from shared.core.config.matching import mismatch
+from shared.core.config.problems import ConfigError
+from shared.core.config.rules_file import load_rules_file
+from shared.core.ledger.keys import blob_version_key
+from shared.core.migrate.import_findings import Finding
+from shared.core.migrate.import_logic_app import import_logic_apps
+from shared.core.migrate.import_v1_schedules import ImportedSchedule, import_v1_schedules
+from shared.core.migrate.parity import compare_bodies, parity_holds, parity_table
+from shared.core.runs.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'
 """The ETag the parity check's sample blob is given: it only reaches the tags, which are expected to differ."""

@@ -27,17 +27,17 @@ from urllib.parse import parse_qs
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
 
-from shared.clients.services import Services
-from shared.flows.manual_runs import http_deadline
-from shared.operations.explain import explain
-from shared.operations.health import health
-from shared.operations.http_api import MAX_REQUEST_BYTES, error_body
-from shared.operations.records import listed_runs, read_runs, retry
-from shared.rules import settings
-from shared.rules.errors import InvalidInput, TriggerError
-from shared.rules.keys import record_name, schedule_namespace, schedule_occurrence_key
-from shared.rules.ledger_record import RunState
-from shared.rules.status_html import PAGE_HEADERS, View, page
+from shared.clients.process.services import Services
+from shared.core.common.errors import InvalidInput, TriggerError
+from shared.core.config import settings
+from shared.core.ledger.keys import record_name, schedule_namespace, schedule_occurrence_key
+from shared.core.ledger.ledger_record import RunState
+from shared.core.status.status_html import PAGE_HEADERS, View, page
+from shared.flows.manual.manual_runs import http_deadline
+from shared.operations.http.explain import explain
+from shared.operations.http.health import health
+from shared.operations.http.http_api import MAX_REQUEST_BYTES, error_body
+from shared.operations.http.records import listed_runs, read_runs, retry
 
 PAGE_SIZE = 25
 """Runs per page: each one shown is one record read."""
