@@ -24,6 +24,7 @@ from shared.core.runs.payloads import (
     v1_submission,
     v2_submission,
 )
+from tests.support.settings import LOADED_AT
 
 WORKSPACE = ("/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
              "/PipelineRuns")
@@ -129,7 +130,7 @@ def test_parameters_from_settings_are_sent_as_strings():
         "AML_PARAMETERS": '{"model_name": "automlmodel", "max_trials": 3, "ratio": 0.25}',
         "AML_DATA_PATH_PARAMETER": "input_datapath", "AML_DATASTORE": "workspaceblobstore",
     }
-    (configured_rule,) = load_config(env, Path("/nonexistent-app-root")).rules
+    (configured_rule,) = load_config(env, Path("/nonexistent-app-root"), now=LOADED_AT).rules
     body = submission(configured_rule.run).body
     assert body["ParameterAssignments"] == {"model_name": "automlmodel", "max_trials": "3", "ratio": "0.25"}
     assert body["DataPathAssignments"] == {"input_datapath": {"DataStoreName": "workspaceblobstore",

@@ -34,7 +34,7 @@ from tests.support.harness import deliver_blob, run_together, upload
 from tests.support.http import call
 from tests.support.indexing import index_in_fresh_process
 from tests.support.samples import SAMPLE_CSV
-from tests.support.settings import minimal_env
+from tests.support.settings import LOADED_AT, minimal_env
 from tests.test_exactly_once import run_workers
 from tests.test_markers import FOLDER, short_claims, v1_marker_rule
 from tests.test_max_active_runs import _end, _end_and_crash
@@ -293,7 +293,7 @@ def test_a_bad_quiet_window_is_a_config_error_at_its_place(tmp_path, quiet, extr
     path = tmp_path / "rules.json"
     path.write_text(json.dumps({"rules": [rule]}), encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
-        load_config({**minimal_env(), "TRIGGER_RULES_FILE": str(path)}, tmp_path)
+        load_config({**minimal_env(), "TRIGGER_RULES_FILE": str(path)}, tmp_path, now=LOADED_AT)
     assert f"rules[0].quiet_window = {quiet!r}: {expected}".replace("'", '"') in str(raised.value).replace("'", '"')
 
 

@@ -16,7 +16,7 @@ from shared.core.config.problems import ConfigError
 from tests.support.harness import deliver_blob, upload
 from tests.support.http import call
 from tests.support.samples import FAKE_JWT, SAMPLE_CSV
-from tests.support.settings import NO_APP_ROOT, minimal_env
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
 
 ACCOUNT_KEY = "Zm9vYmFyS2V5VmFsdWUxMjM0NTY3ODkwQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w/+Q=="
 CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={ACCOUNT_KEY};EndpointSuffix=core.windows.net"
@@ -58,7 +58,7 @@ def test_a_url_that_does_not_parse_still_loses_user_info_and_query(url):
 
 def problems_text(env: dict[str, str], app_root=NO_APP_ROOT) -> str:
     with pytest.raises(ConfigError) as caught:
-        load_config(env, app_root)
+        load_config(env, app_root, now=LOADED_AT)
     return str(caught.value) + json.dumps([str(problem) for problem in caught.value.problems])
 
 

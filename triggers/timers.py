@@ -31,6 +31,6 @@ def _register(schedule: Schedule) -> None:
 
 # A problem in the schedules registers no timer (the problem is logged, and /api/health reports it) rather than
 # stopping the indexing of every other function.
-for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT), ()):
+for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT, now=datetime.now(UTC)), ()):
     if _schedule.enabled:
         _register(_schedule)

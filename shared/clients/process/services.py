@@ -41,7 +41,7 @@ class Services:
 
 def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Services:
     """Validate the configuration and wire the clients; nothing here talks to the network yet."""
-    config = load_config(env, app_root)
+    config = load_config(env, app_root, now=datetime.now(UTC))
     credential = build_credential(env, config.managed_identity_client_id)
     ledger_container = blob_service_client(config.ledger_storage, credential).get_container_client(
         config.ledger_container

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -94,8 +95,9 @@ def _timer_settings(env: Mapping[str, str], schedule_setting: settings.Setting,
     return schedule, cap
 
 
-def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
-    """Read and check everything once; raise ConfigError listing every problem."""
+def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> AppConfig:
+    """Read and check everything once, ``now`` being the time it is read at; raise ConfigError listing every
+    problem."""
     problems = Problems.of(env)
     watch_container = settings.WATCH_CONTAINER.text(env)
     if not _CONTAINER_NAME.fullmatch(watch_container):
@@ -135,7 +137,7 @@ def load_config(env: Mapping[str, str], app_root: Path) -> AppConfig:
             ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
 
     referenced: set[str] = {ledger_connection}
-    rules, schedules, ignored = load_triggers(env, app_root, allow_local, problems, referenced)
+    rules, schedules, ignored = load_triggers(env, app_root, allow_local, problems, referenced, now=now)
     warnings = _mistyped_settings(env, referenced, problems) + _ignored_warning(ignored)
     for warning in warnings:
         logging.getLogger("aml_trigger").warning("%s", warning)

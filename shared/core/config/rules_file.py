@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ ANY_ENDING = "*"
 Triggers = tuple[list[Rule], list[Schedule], tuple[str, ...]]
 
 
-def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ...]:
+def load_schedules(env: Mapping[str, str], app_root: Path, *, now: datetime) -> tuple[Schedule, ...]:
     """Only the schedules, for registering timer functions at indexing; a problem in them raises ConfigError."""
     rules_file = settings.TRIGGER_RULES_FILE.read(env)
     if not rules_file:
@@ -39,23 +40,24 @@ def load_schedules(env: Mapping[str, str], app_root: Path) -> tuple[Schedule, ..
     problems = Problems.of(env)
     document = _read_rules_file(rules_file, env, app_root, problems, set())
     allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, problems.report)
-    schedules = _schedules(rules_file, document, env, allow_local, problems)
+    schedules = _schedules(rules_file, document, env, allow_local, problems, now)
     problems.raise_any()
     return tuple(schedules)
 
 
-def load_rules_file(env: Mapping[str, str], app_root: Path) -> tuple[tuple[Rule, ...], tuple[Schedule, ...]]:
+def load_rules_file(env: Mapping[str, str], app_root: Path, *,
+                    now: datetime) -> tuple[tuple[Rule, ...], tuple[Schedule, ...]]:
     """TRIGGER_RULES_FILE's rules and schedules alone, without the storage settings: a file checked before it goes
     live (the importers); a problem in it raises ConfigError."""
     problems = Problems.of(env)
     allow_local = settings.flag(env, settings.AML_ALLOW_LOCAL_TARGETS, problems.report)
-    rules, schedules, _ = load_triggers(env, app_root, allow_local, problems)
+    rules, schedules, _ = load_triggers(env, app_root, allow_local, problems, now=now)
     problems.raise_any()
     return tuple(rules), tuple(schedules)
 
 
 def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, problems: Problems,
-                  referenced: set[str] | None = None) -> Triggers:
+                  referenced: set[str] | None = None, *, now: datetime) -> Triggers:
     """The rules and schedules, and the one-rule settings a rules file leaves unused; the settings the rules file
     names as %SETTING% are added to ``referenced``."""
     rules_file = settings.TRIGGER_RULES_FILE.read(env)
@@ -66,7 +68,7 @@ def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, pro
         ignored = _ignored_simple_settings(env, referenced)
         in_file = problems.under(f"{rules_file}: ").at("rules")
         raw_rules = [(raw, in_file.index(index)) for index, raw in enumerate(document.get("rules", []))]
-        schedules = _schedules(rules_file, document, env, allow_local, problems)
+        schedules = _schedules(rules_file, document, env, allow_local, problems, now)
     elif settings.AML_PIPELINE_URL.read(env):
         raw_rules, schedules = [(_rule_from_settings(env, problems), problems.under("", ONE_RULE_NAMES))], []
     else:
@@ -80,10 +82,10 @@ def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, pro
 
 
 def _schedules(rules_file: str, document: dict[str, Any], env: Mapping[str, str], allow_local: bool,
-               problems: Problems) -> list[Schedule]:
+               problems: Problems, now: datetime) -> list[Schedule]:
     in_file = problems.under(f"{rules_file}: ").at("schedules")
     items = [(raw, in_file.index(index)) for index, raw in enumerate(document.get("schedules", []))]
-    return parse_schedules(items, env, allow_local, problems)
+    return parse_schedules(items, env, allow_local, problems, now=now)
 
 
 def _read_rules_file(rules_file: str, env: Mapping[str, str], app_root: Path, problems: Problems,

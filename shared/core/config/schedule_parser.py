@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from shared.core.blobs.blob_names import blob_name_problem
@@ -26,9 +27,11 @@ _UTC = ("UTC", "Coordinated Universal Time")
 
 
 def parse_schedules(items: list[tuple[Any, Problems]], env: Mapping[str, str], allow_local: bool,
-                    problems: Problems) -> list[Schedule]:
-    """The schedules of ``items`` (each raw schedule with the collector for its place) that have no problem."""
-    schedules = [schedule for raw, place in items if (schedule := _parse_schedule(raw, place, env, allow_local))]
+                    problems: Problems, *, now: datetime) -> list[Schedule]:
+    """The schedules of ``items`` (each raw schedule with the collector for its place) that have no problem;
+    ``now`` tells a recurrence's start_time in the future."""
+    schedules = [schedule for raw, place in items
+                 if (schedule := _parse_schedule(raw, place, env, allow_local, now))]
     SCHEDULE.check_unique_names(items)
     if schedules and (time_zone := settings.WEBSITE_TIME_ZONE.read(env)) not in _UTC:
         problems.setting(settings.WEBSITE_TIME_ZONE.name).add(
@@ -36,9 +39,10 @@ def parse_schedules(items: list[tuple[Any, Problems]], env: Mapping[str, str], a
     return schedules
 
 
-def _parse_schedule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: bool) -> Schedule | None:
+def _parse_schedule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: bool,
+                    now: datetime) -> Schedule | None:
     def build(schedule: dict[str, Any], name: str) -> Schedule | None:
-        cron = _cron(schedule, problems)
+        cron = _cron(schedule, problems, now)
         run = run_spec(schedule, problems, env, allow_local)
         data = _data_source(schedule.get("data"), problems.at("data"))
         only_if_new_data = flag(schedule, "only_if_new_data", False, problems)
@@ -57,7 +61,7 @@ def _parse_schedule(raw: Any, problems: Problems, env: Mapping[str, str], allow_
     return SCHEDULE.parsed(raw, problems, build)
 
 
-def _cron(raw: dict[str, Any], problems: Problems) -> CronSchedule | None:
+def _cron(raw: dict[str, Any], problems: Problems, now: datetime) -> CronSchedule | None:
     """The schedule's NCRONTAB, given directly or converted from an SDK v1 recurrence."""
     if ("cron" in raw) == ("recurrence" in raw):
         problems.at("cron").add(
@@ -66,7 +70,7 @@ def _cron(raw: dict[str, Any], problems: Problems) -> CronSchedule | None:
         return None
     try:
         if "recurrence" in raw:
-            return parse_ncrontab(recurrence_to_ncrontab(raw["recurrence"]))
+            return parse_ncrontab(recurrence_to_ncrontab(raw["recurrence"], now=now))
         if not isinstance(raw["cron"], str):
             raise CronError("a six-field NCRONTAB string such as '0 0 2 * * *'")
         return at_most_once_a_minute(parse_ncrontab(raw["cron"]))

@@ -7,6 +7,7 @@ The service writes enums as names ("Week", "Disabled") or, in older answers, as 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shared.core.common.errors import InvalidValue
@@ -60,17 +61,18 @@ class ImportedSchedule:
         return body
 
 
-def import_v1_schedules(entities: Any, workspace_url: str) -> list[ImportedSchedule]:
-    """Translate each entity; ``workspace_url`` (the workspace's v1 API URL) prefixes each pipeline id's target."""
+def import_v1_schedules(entities: Any, workspace_url: str, *, now: datetime) -> list[ImportedSchedule]:
+    """Translate each entity; ``workspace_url`` (the workspace's v1 API URL) prefixes each pipeline id's target;
+    ``now`` tells a start_time in the future."""
     if isinstance(entities, dict) and isinstance(entities.get("value"), list):
         entities = entities["value"]
     if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
         raise V1ScheduleError("expected a JSON list of v1 schedules (PipelineScheduleEntity objects), as "
                               "GET .../Schedules returns them")
-    return [_schedule(entity, index, workspace_url.rstrip("/")) for index, entity in enumerate(entities)]
+    return [_schedule(entity, index, workspace_url.rstrip("/"), now) for index, entity in enumerate(entities)]
 
 
-def _schedule(entity: dict[str, Any], index: int, workspace_url: str) -> ImportedSchedule:
+def _schedule(entity: dict[str, Any], index: int, workspace_url: str, now: datetime) -> ImportedSchedule:
     where = f"[{index}]"
     name = str(entity.get("Name") or entity.get("Id") or f"schedule{index}")
     status = _named(entity.get("EntityStatus", "Active"), STATUS_DIGITS)
@@ -83,7 +85,7 @@ def _schedule(entity: dict[str, Any], index: int, workspace_url: str) -> Importe
         return item
     if kind == "time":
         entry = {"name": _name(name, SCHEDULE, where, item), **entry}
-        if not _recurrence(entity.get("Recurrence"), f"{where}.Recurrence", entry, item):
+        if not _recurrence(entity.get("Recurrence"), f"{where}.Recurrence", entry, item, now):
             return item
         if status != "Active":
             entry["enabled"] = False
@@ -126,7 +128,7 @@ def _run_keys(entity: dict[str, Any], submission: dict[str, Any], where: str, wo
     return entry
 
 
-def _recurrence(raw: Any, where: str, entry: dict[str, Any], item: ImportedSchedule) -> bool:
+def _recurrence(raw: Any, where: str, entry: dict[str, Any], item: ImportedSchedule, now: datetime) -> bool:
     """The entry's ``recurrence`` (the rules file's SDK v1 form), refused with the conversion's reason."""
     if not isinstance(raw, dict):
         item.unsupported.append(Finding(where, "a time schedule without a Recurrence"))
@@ -144,7 +146,7 @@ def _recurrence(raw: Any, where: str, entry: dict[str, Any], item: ImportedSched
     if raw.get("TimeZone"):
         recurrence["time_zone"] = raw["TimeZone"]
     try:
-        cron = recurrence_to_ncrontab(recurrence)
+        cron = recurrence_to_ncrontab(recurrence, now=now)
     except RecurrenceError as error:
         item.unsupported.append(Finding(where, f"not imported: {error}"))
         return False

@@ -20,7 +20,7 @@ class RecurrenceError(InvalidValue, ValueError):
     """No exact NCRONTAB equivalent, or not a valid v1 recurrence; the message says why and what is nearest."""
 
 
-def recurrence_to_ncrontab(recurrence: dict[str, Any]) -> str:
+def recurrence_to_ncrontab(recurrence: dict[str, Any], *, now: datetime) -> str:
     """The NCRONTAB expression (UTC) equivalent to a v1 recurrence.
 
     ``start_time`` (ISO 8601, UTC) sets the phase the v1 schedule counted from; without it the phase is the top
@@ -40,7 +40,7 @@ def recurrence_to_ncrontab(recurrence: dict[str, Any]) -> str:
     if recurrence.get("time_zone") not in (None, "UTC", "Etc/UTC", "Coordinated Universal Time"):
         raise RecurrenceError("time_zone must be UTC: timers on Linux plans run in UTC, so give times in UTC")
     start = _start_time(recurrence.get("start_time"))
-    if start is not None and start > datetime.now(UTC):
+    if start is not None and start > now:
         raise RecurrenceError("a start_time in the future has no NCRONTAB form (the expression would fire from "
                               "now on); add the schedule when it should start, or keep it enabled: false until then")
     time_fields = [key for key in ("hours", "minutes", "week_days", "time_of_day") if recurrence.get(key) is not None]

@@ -7,6 +7,7 @@ import json
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def _same_container(report: ImportReport, container: str, watched: str | None, f
 def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
                  blobs: Sequence[str] = ()) -> ImportReport:
     """v1 schedules -> ``schedules`` and ``rules``; parity for each imported one (change-based: for ``blobs``)."""
-    items = import_v1_schedules(entities, workspace_url)
+    items = import_v1_schedules(entities, workspace_url, now=datetime.now(UTC))
     imported = [item for item in items if item.entry is not None]
     report = ImportReport({section: [item.entry for item in imported if item.section == section]
                            for section in ("rules", "schedules")
@@ -181,7 +182,8 @@ def _load(report: ImportReport, env: Mapping[str, str]) -> tuple[tuple[Rule, ...
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / RULES_FILE_NAME).write_text(json.dumps(report.document), encoding="utf-8")
         try:
-            return load_rules_file({**env, settings.TRIGGER_RULES_FILE.name: RULES_FILE_NAME}, Path(folder))
+            return load_rules_file({**env, settings.TRIGGER_RULES_FILE.name: RULES_FILE_NAME}, Path(folder),
+                                   now=datetime.now(UTC))
         except ConfigError as error:
             report.ok = False
             report.lines.append("PROBLEM: the imported rules file does not load:")
