@@ -10,7 +10,7 @@ import pytest
 
 from localdev.aml_standin import Respond
 from shared.clients.process.services import process_services
-from shared.core.common.redaction import looks_secret, mask_text, redact_url
+from shared.core.common.redaction import looks_secret, mask_text, masked, redact_url, secret_values
 from shared.core.config.config_loader import load_config
 from shared.core.config.problems import ConfigError
 from tests.support.harness import deliver_blob, upload
@@ -189,3 +189,31 @@ def test_redact_url_of_a_url_with_an_odd_port_or_user_info_still_drops_both_and_
 ])
 def test_redact_url_of_an_unparseable_url_cuts_user_info_query_and_fragment_by_hand(url, expected):
     assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("text", ["ref " + "ab12" * 16, "ref " + "AB12" * 16])
+def test_a_long_run_of_one_case_and_digits_is_kept(text):
+    assert mask_text(text) == text  # a SHA-256 in hex (record keys) is no key: a key mixes both cases and digits
+
+
+@pytest.mark.parametrize("text", ["eyJabcdef.ghijklm", "Bearer abcdefghijk"])
+def test_a_token_is_masked_by_its_prefix_even_without_digits(text):
+    assert mask_text(f"sent {text} here") == "sent *** here"
+
+
+def test_the_longest_secret_value_is_masked_first():
+    assert mask_text("azzzzzzz", {"zzzzzz", "azzzzzzz"}) == "***"
+
+
+def test_a_connection_string_secret_alone_looks_secret():
+    assert looks_secret("AccountKey=abc;")
+
+
+def test_secret_named_settings_of_six_characters_or_more_are_secret_values():
+    assert secret_values({"MY_KEY": "abcdef", "OTHER_KEY": "abcde", "PLAIN": "abcdefgh"}) == {"abcdef"}
+
+
+def test_masked_masks_inside_objects_and_lists_and_wholly_under_a_secret_name():
+    value = {"tokens": ["abcdef", ""], "plain": "x azzzzzzz y", "list": ("azzzzzzz", 3)}
+    assert masked(value, {"azzzzzzz"}) == {"tokens": ["***", ""], "plain": "x *** y", "list": ["***", 3]}
+    assert masked("abc", name="API_KEY") == "***"
