@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 
 def normalize_etag(etag: str) -> str:
@@ -67,6 +68,28 @@ def schedule_data_namespace(schedule: str) -> str:
 def record_name(namespace: str, key: str) -> str:
     """Records live under their rule's or schedule's namespace, so one trigger's records list with one prefix."""
     return f"{namespace}/{key}.json"
+
+
+class RecordName(NamedTuple):
+    """A record name (``<kind>/<owner>/<key>.json``) read once into its parts, so no caller splits it by hand."""
+
+    kind: str
+    """``rules``, ``schedules``, ``manual`` or ``schedule-data``."""
+    owner: str
+    """The rule's or schedule's name (a manual run's rule)."""
+    key: str
+
+    @classmethod
+    def parse(cls, name: str) -> RecordName:
+        """The parts of a name this app wrote; ValueError for another shape."""
+        parts = name.removesuffix(".json").split("/")
+        if not name.endswith(".json") or len(parts) != 3 or not all(parts):
+            raise ValueError(f"not a record name (<kind>/<owner>/<key>.json): {name!r}")
+        return cls(*parts)
+
+    @property
+    def namespace(self) -> str:
+        return f"{self.kind}/{self.owner}"
 
 
 OPEN_TAG = "aml_open"

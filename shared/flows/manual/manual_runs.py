@@ -25,6 +25,7 @@ from shared.core.config.overrides import override_run
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.decisions import Decision
 from shared.core.ledger.keys import (
+    RecordName,
     blob_version_key,
     normalize_etag,
     parse_iso,
@@ -55,7 +56,7 @@ class RunPending(Pending):
         self.attempts = getattr(cause, "attempts", None)
 
     def fields(self) -> dict[str, Any]:
-        owner = self.record.split("/")[1]
+        owner = RecordName.parse(self.record).owner
         scheduled = self.record.startswith(schedule_namespace(""))
         listing = "schedule" if scheduled else "rule"
         finisher = ("POST /api/runs/retry with this record" if scheduled
@@ -151,7 +152,7 @@ def finish_manual(services: Services, record: str) -> Decision:
     found = services.ledger.read(record)
     if found is None:
         raise NotFound(f"no record {record}")
-    return rerun(services, record.split("/")[1], found[0].get("subject", {}), None)()
+    return rerun(services, RecordName.parse(record).owner, found[0].get("subject", {}), None)()
 
 
 def rerun(services: Services, owner: str, subject: dict[str, Any], deadline: float | None) -> Callable[[], Decision]:

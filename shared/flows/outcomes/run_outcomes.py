@@ -25,6 +25,7 @@ from shared.core.common.errors import TriggerError, Unavailable
 from shared.core.config.config_model import AppConfig, Rule, RunSpec, Schedule
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
 from shared.core.ledger.keys import (
+    RecordName,
     blob_version_key,
     parse_iso,
     record_name,
@@ -245,7 +246,7 @@ def _take_turn(services: Services, namespace: str, record: str, why: str, deadli
         drop_waiting(services, namespace, record)
         return None
     try:
-        return rerun(services, record.split("/")[1], dict(after.subject or {}), deadline)()
+        return rerun(services, RecordName.parse(record).owner, dict(after.subject or {}), deadline)()
     except TriggerError as error:
         log_event(logging.WARNING, problem=f"a waiting trigger could not start: {error}", **about)
         if error.retryable:
@@ -256,13 +257,13 @@ def _take_turn(services: Services, namespace: str, record: str, why: str, deadli
 
 def record_ref(name: str) -> RecordRef | None:
     """The record a record name points to (``rules/<rule>/<key>.json``, ``manual/...``, ``schedules/...``)."""
-    parts = name.removesuffix(".json").split("/")
-    if len(parts) != 3:
+    try:
+        kind, owner, key = parsed = RecordName.parse(name)
+    except ValueError:
         return None
-    kind, owner, key = parts
     if kind == "schedules":
-        return RecordRef(f"{kind}/{owner}", key, schedule=owner)
-    return RecordRef(f"{kind}/{owner}", key, rule=owner) if kind in ("rules", "manual") else None
+        return RecordRef(parsed.namespace, key, schedule=owner)
+    return RecordRef(parsed.namespace, key, rule=owner) if kind in ("rules", "manual") else None
 
 
 def workspace_id(target: Target) -> str:
@@ -323,7 +324,7 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str], dea
             free_slot(services, namespace, holder)
         elif _needs_work(services, record):
             try:
-                rerun(services, holder.split("/")[1], dict(record.subject or {}), deadline)()
+                rerun(services, RecordName.parse(holder).owner, dict(record.subject or {}), deadline)()
             except TriggerError as error:
                 log_event(logging.WARNING, problem=f"a slot holder left failed for now could not start: {error}",
                           record=holder)

@@ -20,6 +20,7 @@ from shared.core.ledger.decisions import Decision
 from shared.core.ledger.keys import (
     RECORD_NAME,
     RECORD_PREFIXES,
+    RecordName,
     blob_version_key,
     manual_namespace,
     record_name,
@@ -185,7 +186,7 @@ def retry(services: Services, *, record: str, deadline: float | None = None) -> 
     current, etag = found
     if current.get("state") not in ("failed", "rejected"):
         raise Conflict(f"{record} is {current.get('state')}; only failed or rejected records are retried")
-    again = rerun(services, record.split("/")[1], current.get("subject", {}), deadline)
+    again = rerun(services, RecordName.parse(record).owner, current.get("subject", {}), deadline)
     try:
         services.ledger.reopen(record, current, etag, reason=f"retry requested (was {current['state']}: "
                                                              f"{current.get('reason')})")
