@@ -4,7 +4,7 @@ import os
 
 import azure.functions as func
 
-from shared.clients.telemetry import setup_telemetry
+from shared.clients.common.telemetry import setup_telemetry
 from triggers.blob import bp as blob_triggers
 from triggers.http import bp as http_functions
 from triggers.quiet_windows import bp as quiet_window_trigger

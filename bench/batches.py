@@ -17,8 +17,8 @@ from typing import Any
 from bench.common import Bench, Row
 from localdev.host import deliver_blob
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.flows.quiet_windows import fire_due
+from shared.clients.process.services import process_services
+from shared.flows.quiet_windows.quiet_windows import fire_due
 from triggers.quiet_windows import QUIET_TICK
 
 FOLDER = "daily/2026-12-01/"

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from bench.common import BARE_EXPERIMENT, WORKERS, Bench, Row, ms, percentile, seconds
 from localdev.host import deliver_blob
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.rules.csv_head import HEAD_BYTES
+from shared.clients.process.services import process_services
+from shared.core.blobs.csv_head import HEAD_BYTES
 
 WARM_UP = 10
 

@@ -20,9 +20,9 @@ from azure.storage.blob import BlobServiceClient
 from localdev.aml_standin import AmlStandIn
 from localdev.azurite import Azurite
 from localdev.identity_endpoint import IdentityEndpoint
-from shared.clients.services import process_services
-from shared.rules.csv_head import HEAD_BYTES
-from shared.rules.keys import normalize_etag
+from shared.clients.process.services import process_services
+from shared.core.blobs.csv_head import HEAD_BYTES
+from shared.core.ledger.keys import normalize_etag
 
 CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,8000,32000,32,8,32,269\n"
 WORKERS = 16

@@ -36,10 +36,10 @@ from localdev.azurite import ACCOUNT, ACCOUNT_KEY, PROJECT_ROOT, Azurite
 from localdev.host import deliver_blob
 from localdev.identity_endpoint import TOKEN_PATH, IdentityEndpoint
 from localdev.tcp_switch import TcpSwitch
-from shared.clients.services import process_services
-from shared.flows.sweep import sweep
-from shared.rules.keys import blob_version_key, normalize_etag, record_name, rule_namespace
-from shared.rules.ledger_record import RunState
+from shared.clients.process.services import process_services
+from shared.core.ledger.keys import blob_version_key, normalize_etag, record_name, rule_namespace
+from shared.core.ledger.ledger_record import RunState
+from shared.flows.sweep.sweep import sweep
 
 CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,8000,32000,32,8,32,269\n"
 RULE = "default"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from bench.common import Bench, Row
 from localdev.host import deliver_blob, deliver_event
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.flows.run_outcomes import poll_open_runs
+from shared.clients.process.services import process_services
+from shared.flows.outcomes.run_outcomes import poll_open_runs
 
 
 def run_event_rows(bench: Bench, records: int) -> None:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from bench.common import Bench, Row, in_parallel
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.operations import status_page
-from shared.rules.keys import record_name, rule_namespace
+from shared.clients.process.services import process_services
+from shared.core.ledger.keys import record_name, rule_namespace
+from shared.operations.status import status_page
 
 
 def status_page_rows(bench: Bench, total: int) -> None:

@@ -13,9 +13,9 @@ from bench.common import CSV, Bench, Row, in_parallel
 from bench.mariadb import MariaDb
 from localdev.azurite import Azurite
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.flows.sweep import SweepReport, find_missing, sweep
-from shared.rules.keys import blob_version_key, normalize_etag, record_name, rule_namespace
+from shared.clients.process.services import process_services
+from shared.core.ledger.keys import blob_version_key, normalize_etag, record_name, rule_namespace
+from shared.flows.sweep.sweep import SweepReport, find_missing, sweep
 
 
 def sweep_rows(bench: Bench, total: int, store: str, missing: int = 1000) -> None:

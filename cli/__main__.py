@@ -19,18 +19,26 @@ from typing import Any, TextIO
 from azure.core.exceptions import AzureError
 
 from cli import imports as cli_imports
-from shared.clients.services import Services, build_services
-from shared.flows.manual_runs import start_run
-from shared.flows.sweep import SweepReport, sweep
-from shared.operations.explain import explain
-from shared.operations.health import health
-from shared.operations.http_api import error_body
-from shared.operations.records import MAX_LIST_LIMIT, RUN_STATUSES, follow, list_limit, list_runs, moment, stamped_blobs
-from shared.rules.decisions import Decision, Outcome
-from shared.rules.errors import InvalidInput, NotJson, OperationError, Pending, TriggerError, UnreadableJson
-from shared.rules.json_input import EVENT_FILE, SETTING, SETTINGS_FILE, read_json
-from shared.rules.ledger_record import RunState
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import Services, build_services
+from shared.core.common.errors import InvalidInput, NotJson, OperationError, Pending, TriggerError, UnreadableJson
+from shared.core.common.json_input import EVENT_FILE, SETTING, SETTINGS_FILE, read_json
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Decision, Outcome
+from shared.core.ledger.ledger_record import RunState
+from shared.flows.manual.manual_runs import start_run
+from shared.flows.sweep.sweep import SweepReport, sweep
+from shared.operations.http.explain import explain
+from shared.operations.http.health import health
+from shared.operations.http.http_api import error_body
+from shared.operations.http.records import (
+    MAX_LIST_LIMIT,
+    RUN_STATUSES,
+    follow,
+    list_limit,
+    list_runs,
+    moment,
+    stamped_blobs,
+)
 
 EXIT_CODES: dict[type[Exception], int] = {Pending: 3, TriggerError: 1, AzureError: 1}
 """The one place an error becomes an exit code: its nearest class here. 3: ``submit`` still failing for now (the

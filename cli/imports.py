@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from shared.clients.auth import TokenProvider, build_credential
-from shared.clients.v1_schedules import DISABLED, V1ScheduleClient
-from shared.operations import imports
-from shared.rules import settings
-from shared.rules.errors import InvalidInput
-from shared.rules.import_v1_schedules import STATUS_DIGITS
-from shared.rules.workspace_discovery import DEFAULT_ARM_ENDPOINT
+from shared.clients.common.auth import TokenProvider, build_credential
+from shared.clients.migrate.v1_schedules import DISABLED, V1ScheduleClient
+from shared.core.aml.workspace_discovery import DEFAULT_ARM_ENDPOINT
+from shared.core.common.errors import InvalidInput
+from shared.core.config import settings
+from shared.core.migrate.import_v1_schedules import STATUS_DIGITS
+from shared.operations.migrate import imports
 
 
 def add_parser(commands: Any) -> None:

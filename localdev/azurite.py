@@ -14,7 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from shared.rules.storage_endpoints import DEVELOPMENT_ACCOUNT
+from shared.core.storage.storage_endpoints import DEVELOPMENT_ACCOUNT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_SCRIPT = PROJECT_ROOT / "node_modules" / "azurite" / "dist" / "src" / "azurite.js"

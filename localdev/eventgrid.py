@@ -31,8 +31,8 @@ from azure.storage.blob import BlobClient, BlobProperties, BlobServiceClient, Co
 
 from cli.__main__ import settings_file
 from localdev.azurite import PROJECT_ROOT
-from shared.rules.keys import normalize_etag
-from shared.rules.settings import WATCH_CONTAINER, WATCH_STORAGE
+from shared.core.config.settings import WATCH_CONTAINER, WATCH_STORAGE
+from shared.core.ledger.keys import normalize_etag
 
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"

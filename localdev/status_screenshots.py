@@ -41,8 +41,8 @@ def rules_document(rule: str = "machines") -> dict:
 def seed(storage: BlobServiceClient, container: str, aml: AmlStandIn, data: bytes) -> None:
     """A submitted run, a failed one (pipeline not published yet), then, a second later (Last-Modified has whole
     seconds), the XSS-named blob's run; and one sweep report."""
-    from shared.clients.services import process_services
-    from shared.flows.sweep import sweep
+    from shared.clients.process.services import process_services
+    from shared.flows.sweep.sweep import sweep
 
     def delivered(name: str) -> None:
         storage.get_blob_client(container, name).upload_blob(data, overwrite=True)

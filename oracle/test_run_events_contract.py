@@ -14,13 +14,13 @@ from oracle.conftest import deadline
 from oracle.test_run_history_contract import WORKSPACE, app_request, sdk_client
 from oracle.test_v1_contract import sdk_client as v1_client
 from oracle.test_v2_contract import app_invoke, sdk_invoke
-from shared.clients.aml_client import PipelineSubmitter
-from shared.clients.auth import TokenProvider
-from shared.rules.config_model import RetrySettings
-from shared.rules.run_events import parse_run_event
-from shared.rules.run_reads import status_read
-from shared.rules.run_status import run_status
-from shared.rules.targets import parse_target
+from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.common.auth import TokenProvider
+from shared.core.aml.run_reads import status_read
+from shared.core.aml.targets import parse_target
+from shared.core.config.config_model import RetrySettings
+from shared.core.ledger.run_status import run_status
+from shared.core.outcomes.run_events import parse_run_event
 
 
 def _v1_run(aml, credential) -> str:

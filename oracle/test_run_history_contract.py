@@ -19,11 +19,11 @@ from localdev.aml_standin import AcceptThenDrop
 from localdev.tokens import make_token
 from oracle.conftest import deadline
 from oracle.test_v1_contract import _shape_problems, contract_problems
-from shared.clients.aml_client import PipelineSubmitter
-from shared.clients.auth import TokenProvider
-from shared.rules.config_model import RetrySettings, RunSpec
-from shared.rules.payloads import submission
-from shared.rules.targets import parse_target
+from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.common.auth import TokenProvider
+from shared.core.aml.targets import parse_target
+from shared.core.config.config_model import RetrySettings, RunSpec
+from shared.core.runs.payloads import submission
 
 MODELS = {name: value for name, value in vars(run_history).items() if isinstance(value, type)}
 KEY = "4df255dff1154e8f3f71a8207b95905f2accc627d988e3736207e7334bf84641"

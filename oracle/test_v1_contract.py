@@ -20,12 +20,12 @@ from msrest.exceptions import DeserializationError
 from localdev.aml_standin import Respond
 from localdev.tokens import make_token
 from oracle.conftest import deadline
-from shared.clients.aml_answers import error_details
-from shared.clients.aml_client import PipelineSubmitter
-from shared.clients.auth import TokenProvider
-from shared.rules.config_model import DataPathBinding, RetrySettings, RunSpec
-from shared.rules.payloads import DataRef, blob_tags, submission
-from shared.rules.targets import parse_target
+from shared.clients.aml.aml_answers import error_details
+from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.common.auth import TokenProvider
+from shared.core.aml.targets import parse_target
+from shared.core.config.config_model import DataPathBinding, RetrySettings, RunSpec
+from shared.core.runs.payloads import DataRef, blob_tags, submission
 
 MODELS = {name: value for name, value in vars(aeva).items() if isinstance(value, type)}
 serialize, deserialize = Serializer(MODELS), Deserializer(MODELS)

@@ -13,11 +13,11 @@ from azure.ai.ml.constants._endpoint import EndpointInvokeFields
 
 from localdev.aml_standin import SCORING_PATH
 from oracle.conftest import deadline
-from shared.clients.aml_client import PipelineSubmitter
-from shared.clients.auth import TokenProvider
-from shared.rules.config_model import DataPathBinding, JobOutput, RetrySettings, RunSpec
-from shared.rules.payloads import REPEATABILITY_HEADER, DataRef, submission
-from shared.rules.targets import parse_target
+from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.common.auth import TokenProvider
+from shared.core.aml.targets import parse_target
+from shared.core.config.config_model import DataPathBinding, JobOutput, RetrySettings, RunSpec
+from shared.core.runs.payloads import REPEATABILITY_HEADER, DataRef, submission
 
 BLOB = "incoming/machines.csv"
 DATA_URI = f"azureml://datastores/workspaceblobstore/paths/{BLOB}"

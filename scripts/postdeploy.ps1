@@ -17,7 +17,7 @@ Require-Az
 
 # name, prefix, suffix per rule: the rules file's rules, else the one rule of the WATCH_* settings.
 # A rule's subscription is aml-trigger-<name> with '_' as '-': the app refuses at load a name that would not make
-# a valid one (shared/rules/rule_names.py); a %SETTING% name is the app's to substitute, not this hook's.
+# a valid one (shared/core/config/rule_names.py); a %SETTING% name is the app's to substitute, not this hook's.
 if ($env:TRIGGER_RULES_FILE) {
   try { $rules = @((Get-Content -Raw -Encoding utf8 $env:TRIGGER_RULES_FILE | ConvertFrom-Json).rules) }
   catch { Fail "cannot read the rules file $($env:TRIGGER_RULES_FILE): $_" }

@@ -19,7 +19,7 @@ require_az
 
 # name SEP prefix SEP suffix, one line per rule: the rules file's rules, else the one rule of the WATCH_* settings.
 # A rule's subscription is aml-trigger-<name> with '_' as '-': the app refuses at load a name that would not make
-# a valid one (shared/rules/rule_names.py); a %SETTING% name is the app's to substitute, not this hook's.
+# a valid one (shared/core/config/rule_names.py); a %SETTING% name is the app's to substitute, not this hook's.
 if [ -n "${TRIGGER_RULES_FILE:-}" ]; then
   command -v python3 >/dev/null 2>&1 || fail "python3 is needed to read the rules file $TRIGGER_RULES_FILE"
   filters=$(python3 - "$TRIGGER_RULES_FILE" <<'PY'

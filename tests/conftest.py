@@ -15,8 +15,8 @@ from azure.storage.blob import BlobServiceClient
 from localdev.aml_standin import AmlStandIn
 from localdev.azurite import Azurite
 from localdev.identity_endpoint import IdentityEndpoint
-from shared.clients.services import process_services
-from shared.rules.settings import SETTINGS
+from shared.clients.process.services import process_services
+from shared.core.config.settings import SETTINGS
 from tests.support.harness import service_client
 
 _APP_SETTINGS = (

@@ -11,11 +11,11 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from localdev.aml_standin import AmlStandIn, Respond
 from localdev.tokens import make_token
-from shared.clients.aml_client import PipelineSubmitter
-from shared.clients.auth import TokenProvider
-from shared.clients.clock import Clock
-from shared.rules.config_model import RetrySettings
-from shared.rules.payloads import SubmitRequest
+from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.common.auth import TokenProvider
+from shared.clients.common.clock import Clock
+from shared.core.config.config_model import RetrySettings
+from shared.core.runs.payloads import SubmitRequest
 
 pytestmark = pytest.mark.integration  # every test talks to the Azure ML stand-in
 

@@ -1,4 +1,4 @@
-"""The pure parts of shared/clients/auth.py: where we run, which credential class, CAE claims challenges."""
+"""The pure parts of shared/clients/common/auth.py: where we run, which credential class, CAE claims challenges."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from shared.clients.auth import build_credential, claims_from_challenge, running_in_azure
+from shared.clients.common.auth import build_credential, claims_from_challenge, running_in_azure
 
 PLATFORM_SETTINGS = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "WEBSITE_INSTANCE_ID")
 CLAIMS = '{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}'

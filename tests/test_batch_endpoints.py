@@ -8,12 +8,13 @@ from datetime import UTC
 import pytest
 
 from localdev.aml_standin import Respond
-from shared.rules.config_loader import load_config
-from shared.rules.keys import blob_version_key
-from shared.rules.problems import ConfigError
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.keys import blob_version_key
 from tests.support.batch import batch_rule, expected_request_id, rules_file
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
+from tests.support.settings import LOADED_AT
 
 
 def test_one_csv_drop_starts_a_v1_run_and_a_v2_job_from_two_rules(app_env, aml, identity, tmp_path, monkeypatch):
@@ -136,7 +137,7 @@ def config_problems(tmp_path, rule: dict) -> list[str]:
            "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5",
            "TRIGGER_RULES_FILE": "rules.json"}
     with pytest.raises(ConfigError) as error:
-        load_config(env, tmp_path)
+        load_config(env, tmp_path, now=LOADED_AT)
     return [str(problem) for problem in error.value.problems]
 
 

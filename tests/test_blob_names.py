@@ -15,15 +15,16 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.flows.blob_runs import process_blob
-from shared.rules.blob_names import BlobNameError, blob_name_problem, checked_blob_name
-from shared.rules.config_loader import load_config
-from shared.rules.decisions import Outcome
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import process_services
+from shared.core.blobs.blob_names import BlobNameError, blob_name_problem, checked_blob_name
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Outcome
+from shared.flows.blobs.blob_runs import process_blob
 from tests.support.harness import deliver_blob, service_client, upload
 from tests.support.http import call, event
 from tests.support.samples import SAMPLE_CSV
+from tests.support.settings import LOADED_AT
 
 ESCAPES = ["../other/x.csv", "incoming/../../other/x.csv", "./x.csv", "a/./x.csv", "a/.../x.csv",
            "..\\other\\x.csv", "/other/x.csv", "a//x.csv", "incoming/", "%2e%2e/other/x.csv", "a%2Fb.csv",
@@ -196,7 +197,7 @@ def test_a_schedule_data_blob_that_leaves_the_container_is_a_config_error(tmp_pa
     env = {"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": "AccountName=trainingdata;AccountKey=a2V5",
            "AzureWebJobsStorage": "AccountName=trainingdata;AccountKey=a2V5", "TRIGGER_RULES_FILE": "rules.json"}
     with pytest.raises(ConfigError) as refused:
-        load_config(env, tmp_path)
+        load_config(env, tmp_path, now=LOADED_AT)
     [found] = refused.value.problems
     assert found.where == "rules.json: schedules[0].data.blob" and problem in found.expected
 

@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from shared.clients.services import build_services
-from shared.flows.blob_runs import process_blob, read_blob_version
-from shared.rules.csv_head import HEAD_BYTES
-from shared.rules.payloads import bounded_tags
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import build_services
+from shared.core.blobs.csv_head import HEAD_BYTES
+from shared.core.config.problems import ConfigError
+from shared.core.runs.payloads import bounded_tags
+from shared.flows.blobs.blob_runs import process_blob, read_blob_version
 from tests.support.decisions import decision_lines
 from tests.support.harness import deliver_blob, host_blob_client, ledger_record, service_client, upload
 from tests.support.samples import SAMPLE_CSV

@@ -1,4 +1,4 @@
-"""shared/rules/config_loader.py: app settings and rules files in, one validated AppConfig or one ConfigError
+"""shared/core/config/config_loader.py: app settings and rules files in, one validated AppConfig or one ConfigError
 listing every problem."""
 
 from __future__ import annotations
@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.config_loader import (
+from shared.core.aml.targets import ARM_SCOPE, TargetKind
+from shared.core.config.config_loader import (
     blob_trigger_source,
     connection_defined,
     load_config,
     poll_settings,
     sweep_settings,
 )
-from shared.rules.config_model import DataPathBinding, RetrySettings
-from shared.rules.problems import ConfigError
-from shared.rules.targets import ARM_SCOPE, TargetKind
-from tests.support.settings import NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
+from shared.core.config.config_model import DataPathBinding, RetrySettings
+from shared.core.config.problems import ConfigError
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
 
 ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"
 LOCAL_PIPELINE_URL = f"http://localhost:8080/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
@@ -42,7 +42,7 @@ def rule_json(name: str = "r1", **overrides) -> dict:
 
 def config_error(env: dict[str, str], app_root: Path = NO_APP_ROOT) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
-        load_config(env, app_root)
+        load_config(env, app_root, now=LOADED_AT)
     return caught.value
 
 
@@ -53,7 +53,7 @@ def single_problem(env: dict[str, str], app_root: Path = NO_APP_ROOT):
 
 
 def only_rule(env: dict[str, str], app_root: Path = NO_APP_ROOT):
-    config = load_config(env, app_root)
+    config = load_config(env, app_root, now=LOADED_AT)
     assert len(config.rules) == 1
     return config.rules[0]
 
@@ -62,7 +62,7 @@ def only_rule(env: dict[str, str], app_root: Path = NO_APP_ROOT):
 
 
 def test_minimal_settings_give_one_default_rule_and_default_app_settings():
-    config = load_config(minimal_env(), NO_APP_ROOT)
+    config = load_config(minimal_env(), NO_APP_ROOT, now=LOADED_AT)
 
     assert config.watch_container == "training-data"
     assert config.retry == RetrySettings(max_attempts=8, base_delay=1.0, max_delay=30.0, deadline=240.0)
@@ -239,7 +239,7 @@ def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path,
     env = minimal_env(TRIGGER_RULES_FILE=rules, WATCH_PREFIX="other/", AML_PARAMETERS='{"api_key": "s3cret"}')
 
     with caplog.at_level("WARNING", logger="aml_trigger"):
-        config = load_config(env, tmp_path)
+        config = load_config(env, tmp_path, now=LOADED_AT)
 
     assert config.ignored_settings == ("AML_EXPERIMENT", "AML_PARAMETERS", "WATCH_PREFIX")  # the URL is named there
     assert config.rules[0].watch.prefix == "incoming/" and config.rules[0].run.experiment == "retrain"
@@ -247,14 +247,15 @@ def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path,
     assert warning == ("AML_EXPERIMENT, AML_PARAMETERS, WATCH_PREFIX set but IGNORED: TRIGGER_RULES_FILE replaces "
                        "the one-rule settings; move them into the rules file (or name them there as %SETTING%), "
                        "or unset them")
-    assert load_config({**rules_env(rules), "AML_PIPELINE_URL": PIPELINE_URL}, tmp_path).ignored_settings == ()
+    config = load_config({**rules_env(rules), "AML_PIPELINE_URL": PIPELINE_URL}, tmp_path, now=LOADED_AT)
+    assert config.ignored_settings == ()
 
 
 def test_a_name_one_letter_from_a_setting_is_a_warning_naming_the_setting_it_likely_means(caplog):
     env = minimal_env(WATCH_SUBFOLDER="true", watch_suffix=".json", RETRY_MAX_ATTEMPT="3")
 
     with caplog.at_level("WARNING", logger="aml_trigger"):
-        config = load_config(env, NO_APP_ROOT)
+        config = load_config(env, NO_APP_ROOT, now=LOADED_AT)
 
     assert config.warnings == (
         "RETRY_MAX_ATTEMPT is not a setting of this app (it does nothing); did you mean RETRY_MAX_ATTEMPTS?",
@@ -270,7 +271,7 @@ def test_names_the_app_does_not_own_or_uses_otherwise_are_never_taken_for_mistyp
                     LEDGER_STORAGES=minimal_env()["AzureWebJobsStorage"], PATH="/usr/bin", HTTP_PROXY="http://p:3128",
                     AZURE_CLIENT_ID="x", WATCH_STORAGE__blobServiceUri="https://acct.blob.core.windows.net",
                     WEBSITE_INSTANCE_IDS="x")
-    assert load_config(env, tmp_path).warnings == ()
+    assert load_config(env, tmp_path, now=LOADED_AT).warnings == ()
 
 
 def test_a_mistyped_name_of_a_setting_that_is_then_missing_is_listed_with_the_problems():
@@ -287,7 +288,7 @@ def test_retry_claim_ledger_and_identity_settings_are_read():
         SUBMIT_DEADLINE_SECONDS="60", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="20", CLAIM_EXPIRY_SECONDS="120",
         LEDGER_STORAGE="LedgerConn", LedgerConn__accountName="ledgeracct", LEDGER_CONTAINER="my-ledger",
         MANAGED_IDENTITY_CLIENT_ID="client-1",
-    ), NO_APP_ROOT)
+    ), NO_APP_ROOT, now=LOADED_AT)
     assert config.retry == RetrySettings(max_attempts=3, base_delay=0.5, max_delay=10.0, deadline=60.0,
                                          attempt_timeout=20.0)
     ledger = (config.claim_expiry, config.ledger_connection, config.ledger_container)
@@ -312,7 +313,7 @@ def test_rules_file_with_several_rules_and_setting_references(tmp_path):
     env = rules_env(rules_file, PIPELINE_URL=PIPELINE_URL, ENDPOINT_URL=ENDPOINT_URL, STAGE="prod", MODEL="m1",
                     DATASTORE="workspaceblobstore")
 
-    daily, weekly = load_config(env, tmp_path).rules
+    daily, weekly = load_config(env, tmp_path, now=LOADED_AT).rules
 
     assert (daily.name, daily.watch.prefix, daily.watch.suffix, daily.watch.include_subfolders) == (
         "daily", "daily/", ".csv", False)
@@ -332,17 +333,17 @@ def test_an_absolute_rules_file_is_read_from_its_own_path_not_below_the_app_root
     elsewhere = tmp_path / "mounted" / "config"
     write_rules(elsewhere, [rule_json("from-absolute-path")], schedules=[])
     env = rules_env(str(elsewhere / "rules.json"))
-    assert [rule.name for rule in load_config(env, NO_APP_ROOT).rules] == ["from-absolute-path"]
+    assert [rule.name for rule in load_config(env, NO_APP_ROOT, now=LOADED_AT).rules] == ["from-absolute-path"]
 
 
 def test_rules_file_takes_precedence_over_simple_settings(tmp_path):
     env = minimal_env(TRIGGER_RULES_FILE=write_rules(tmp_path, [rule_json("from-file")]))
-    assert [rule.name for rule in load_config(env, tmp_path).rules] == ["from-file"]
+    assert [rule.name for rule in load_config(env, tmp_path, now=LOADED_AT).rules] == ["from-file"]
 
 
 def test_a_null_run_source_sends_none_and_an_empty_one_is_refused(tmp_path):
     rules_file = write_rules(tmp_path, [rule_json(run_source=None)])
-    assert load_config(rules_env(rules_file), tmp_path).rules[0].run.run_source is None
+    assert load_config(rules_env(rules_file), tmp_path, now=LOADED_AT).rules[0].run.run_source is None
 
     rules_file = write_rules(tmp_path, [rule_json(run_source="")])
     assert str(single_problem(rules_env(rules_file), tmp_path)) == (
@@ -397,7 +398,7 @@ def test_a_rule_name_that_cannot_name_its_event_grid_subscription_is_refused_at_
 def test_rule_names_at_the_limits_load(tmp_path):
     names = ["a", "7", "A" * 52, "Retrain_on-upload_" + "x" * 34]
     rules_file = write_rules(tmp_path, [rule_json(name, prefix=f"p{index}/") for index, name in enumerate(names)])
-    assert [rule.name for rule in load_config(rules_env(rules_file), tmp_path).rules] == names
+    assert [rule.name for rule in load_config(rules_env(rules_file), tmp_path, now=LOADED_AT).rules] == names
 
 
 def test_rule_names_differing_only_in_case_or_underscore_versus_hyphen_are_refused(tmp_path):
@@ -521,7 +522,7 @@ def test_invalid_watch_container_is_rejected(container):
 
 @pytest.mark.parametrize("container", ["abc", "a-b-c", "a" * 63, "123"])
 def test_valid_watch_container_is_accepted(container):
-    assert load_config(minimal_env(WATCH_CONTAINER=container), NO_APP_ROOT).watch_container == container
+    assert load_config(minimal_env(WATCH_CONTAINER=container), NO_APP_ROOT, now=LOADED_AT).watch_container == container
 
 
 def test_invalid_ledger_container_is_rejected():
@@ -572,7 +573,7 @@ def test_allow_local_targets_must_be_a_boolean():
 def test_claim_expiry_must_be_at_least_twice_the_submit_deadline(deadline, claim, ok):
     env = minimal_env(SUBMIT_DEADLINE_SECONDS=deadline, CLAIM_EXPIRY_SECONDS=claim)
     if ok:
-        load_config(env, NO_APP_ROOT)
+        load_config(env, NO_APP_ROOT, now=LOADED_AT)
     else:
         problem = single_problem(env)
         assert problem.where == "CLAIM_EXPIRY_SECONDS"
@@ -587,7 +588,8 @@ def test_an_attempt_timeout_without_room_for_its_backoff_before_the_deadline_is_
                             "RETRY_BASE_DELAY_SECONDS (29): an attempt starts only when a whole one fits in the time "
                             "left after the claim, so a deadline must leave room for one attempt and its backoff")
     assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="30", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="28.5",
-                                   RUN_LISTING_DELAY_SECONDS="0"), NO_APP_ROOT).retry.attempt_timeout == 28.5
+                                   RUN_LISTING_DELAY_SECONDS="0"), NO_APP_ROOT,
+                       now=LOADED_AT).retry.attempt_timeout == 28.5
 
 
 @pytest.mark.parametrize(("env", "expected"), [
@@ -610,7 +612,7 @@ def test_a_listing_delay_that_leaves_no_time_to_post_after_looking_is_refused_at
                             "SUBMIT_ATTEMPT_TIMEOUT_SECONDS (15): an invocation must have time to look a key up and "
                             "then post, or a run whose answer was lost would never be settled")
     retry = load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="60", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="45",
-                                    RUN_LISTING_DELAY_SECONDS="14"), NO_APP_ROOT).retry
+                                    RUN_LISTING_DELAY_SECONDS="14"), NO_APP_ROOT, now=LOADED_AT).retry
     assert retry.listing_delay == 14
 
 
@@ -627,10 +629,10 @@ def test_the_http_deadline_stays_under_azures_230_s_front_end_and_fits_one_attem
 
 
 def test_an_http_call_gets_the_shorter_of_the_http_and_submit_deadlines():
-    assert load_config(minimal_env(), NO_APP_ROOT).retry.http_budget == 100
-    assert load_config(minimal_env(HTTP_DEADLINE_SECONDS="90"), NO_APP_ROOT).retry.http_budget == 90
+    assert load_config(minimal_env(), NO_APP_ROOT, now=LOADED_AT).retry.http_budget == 100
+    assert load_config(minimal_env(HTTP_DEADLINE_SECONDS="90"), NO_APP_ROOT, now=LOADED_AT).retry.http_budget == 90
     assert load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="70", SUBMIT_ATTEMPT_TIMEOUT_SECONDS="30"),
-                       NO_APP_ROOT).retry.http_budget == 70
+                       NO_APP_ROOT, now=LOADED_AT).retry.http_budget == 70
 
 
 def test_the_deadline_must_end_well_before_host_json_function_timeout(tmp_path):
@@ -638,7 +640,7 @@ def test_the_deadline_must_end_well_before_host_json_function_timeout(tmp_path):
     env = minimal_env(SUBMIT_DEADLINE_SECONDS="280", CLAIM_EXPIRY_SECONDS="600")
     problem = single_problem(env, tmp_path)
     assert str(problem).startswith("SUBMIT_DEADLINE_SECONDS = 280.0: at most host.json functionTimeout - 30 s (270)")
-    load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="270"), tmp_path)
+    load_config(minimal_env(SUBMIT_DEADLINE_SECONDS="270"), tmp_path, now=LOADED_AT)
 
 
 @pytest.mark.parametrize("name, value, expected", [

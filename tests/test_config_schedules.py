@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from shared.rules.config_loader import load_config
-from shared.rules.config_model import BlobFilter, DataSource
-from shared.rules.problems import ConfigError
-from shared.rules.rules_file import load_schedules
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import BlobFilter, DataSource
+from shared.core.config.problems import ConfigError
+from shared.core.config.rules_file import load_schedules
+from tests.support.settings import LOADED_AT
 
 URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
        "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")
@@ -33,7 +34,7 @@ def without_cron(schedule: dict) -> dict:
 
 def problems(tmp_path, schedules: list, **settings: str) -> list[str]:
     with pytest.raises(ConfigError) as error:
-        load_config(env_for(tmp_path, schedules, **settings), tmp_path)
+        load_config(env_for(tmp_path, schedules, **settings), tmp_path, now=LOADED_AT)
     return [str(problem) for problem in error.value.problems]
 
 
@@ -42,7 +43,7 @@ def test_a_schedules_only_file_is_a_complete_configuration(tmp_path):
         entry(data={"newest": {"prefix": "incoming/", "include_subfolders": True}}, data_path=DATA_PATH,
               only_if_new_data=True),
         {**without_cron(entry(name="monthly")), "recurrence": {"frequency": "Month", "interval": 1}, "enabled": False},
-    ]), tmp_path)
+    ]), tmp_path, now=LOADED_AT)
     nightly, monthly = config.schedules
     assert config.rules == ()
     assert (nightly.function_name, nightly.cron.expression, nightly.only_if_new_data) == (
@@ -53,12 +54,12 @@ def test_a_schedules_only_file_is_a_complete_configuration(tmp_path):
 
 def test_the_expression_may_come_from_an_app_setting(tmp_path):
     [nightly] = load_schedules(env_for(tmp_path, [entry(cron="${NIGHTLY_CRON}")], NIGHTLY_CRON="0 30 1 * * *"),
-                               tmp_path)
+                               tmp_path, now=LOADED_AT)
     assert nightly.cron.expression == "0 30 1 * * *"
 
 
 def test_no_rules_file_means_no_schedules(tmp_path):
-    assert load_schedules({}, tmp_path) == ()
+    assert load_schedules({}, tmp_path, now=LOADED_AT) == ()
 
 
 @pytest.mark.parametrize("fields, expected", [
@@ -100,5 +101,6 @@ def test_schedules_refuse_a_non_utc_time_zone(tmp_path):
 
 def test_indexing_refuses_invalid_schedules_with_every_problem(tmp_path):
     with pytest.raises(ConfigError) as error:
-        load_schedules(env_for(tmp_path, [entry(cron="0 2 * * *"), entry(name="b", experiment="bad name")]), tmp_path)
+        load_schedules(env_for(tmp_path, [entry(cron="0 2 * * *"), entry(name="b", experiment="bad name")]), tmp_path,
+                       now=LOADED_AT)
     assert len(error.value.problems) == 2

@@ -1,4 +1,4 @@
-"""shared/rules/csv_head.py: judging a CSV from its first bytes."""
+"""shared/core/blobs/csv_head.py: judging a CSV from its first bytes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from shared.rules.csv_head import csv_head_problem
+from shared.core.blobs.csv_head import csv_head_problem
 
 BOM = codecs.BOM_UTF8
 

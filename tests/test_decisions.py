@@ -1,4 +1,5 @@
-"""shared/rules/decisions.py: one structured line per decision, at a level that says how much it needs a person."""
+"""shared/core/ledger/decisions.py: one structured line per decision, at a level that says how much it
+needs a person."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import logging
 
 import pytest
 
-from shared.rules.decisions import Decision, Outcome, log_decision, log_event
-from shared.rules.ledger_record import RunState
+from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
+from shared.core.ledger.ledger_record import RunState
 
 
 def only_record(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:

@@ -11,10 +11,10 @@ import os
 import pytest
 
 from localdev.host import deliver_blob, deliver_event, fire_timer
-from shared.clients.services import process_services
-from shared.flows.quiet_windows import fire_due
-from shared.rules.config_model import RetrySettings
-from shared.rules.settings import CLAIM_EXPIRY, SETTINGS
+from shared.clients.process.services import process_services
+from shared.core.config.config_model import RetrySettings
+from shared.core.config.settings import CLAIM_EXPIRY, SETTINGS
+from shared.flows.quiet_windows.quiet_windows import fire_due
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import ledger_record, upload

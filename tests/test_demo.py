@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from localdev.demo import SAMPLE, sample_csv
-from shared.rules.csv_head import csv_head_problem
+from shared.core.blobs.csv_head import csv_head_problem
 from tests.support.harness import PROJECT_ROOT
 
 

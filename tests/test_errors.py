@@ -14,13 +14,11 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 import shared
 from cli.__main__ import exit_code
-from shared.clients.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
-from shared.clients.ledger_claims import ClaimBusyError, ClaimLostError
-from shared.flows.manual_runs import RunPending
-from shared.operations.http_api import answer, error_status
-from shared.rules.blob_names import BlobNameError
-from shared.rules.decisions import Outcome
-from shared.rules.errors import (
+from shared.clients.aml.aml_client import PermanentSubmitError, SubmitError, TransientSubmitError
+from shared.clients.ledger.ledger_claims import ClaimBusyError, ClaimLostError
+from shared.core.aml.targets import TargetError
+from shared.core.blobs.blob_names import BlobNameError
+from shared.core.common.errors import (
     Conflict,
     InvalidInput,
     NotFound,
@@ -31,12 +29,14 @@ from shared.rules.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from shared.rules.ledger_record import RunState
-from shared.rules.ncrontab import CronError
-from shared.rules.problems import ConfigError
-from shared.rules.recurrence import RecurrenceError
-from shared.rules.storage_endpoints import StorageSettingError
-from shared.rules.targets import TargetError
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Outcome
+from shared.core.ledger.ledger_record import RunState
+from shared.core.schedules.ncrontab import CronError
+from shared.core.schedules.recurrence import RecurrenceError
+from shared.core.storage.storage_endpoints import StorageSettingError
+from shared.flows.manual.manual_runs import RunPending
+from shared.operations.http.http_api import answer, error_status
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,8 +157,8 @@ def test_no_structured_log_line_is_written_outside_log_event():
                ROOT / "function_app.py"]
     found = [call for path in sources for call in _structured_log_calls(path)]
 
-    decisions = ast.parse((ROOT / "shared" / "rules" / "decisions.py").read_text(encoding="utf-8"))
+    decisions = ast.parse((ROOT / "shared" / "core" / "ledger" / "decisions.py").read_text(encoding="utf-8"))
     writer = next(node for node in decisions.body if isinstance(node, ast.FunctionDef) and node.name == "log_event")
-    inside = [f"shared/rules/decisions.py:{line}" for line in range(writer.lineno, writer.end_lineno + 1)]
+    inside = [f"shared/core/ledger/decisions.py:{line}" for line in range(writer.lineno, writer.end_lineno + 1)]
     assert [call for call in found if call not in inside] == []
     assert len(found) == 1  # the one LOGGER.log in log_event

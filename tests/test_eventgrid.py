@@ -14,7 +14,7 @@ import pytest
 
 from localdev import eventgrid
 from localdev.http_server import LocalServer, QuietHandler
-from shared.operations.explain import blob_from_event
+from shared.operations.http.explain import blob_from_event
 from tests.support.harness import PROJECT_ROOT, indexed_functions, service_client, upload
 
 NOW = datetime(2026, 12, 1, 9, 30, 0, 123000, tzinfo=UTC)

@@ -12,8 +12,8 @@ import pytest
 
 from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
-from shared.clients.aml_client import TransientSubmitError
-from shared.clients.ledger_claims import ClaimBusyError
+from shared.clients.aml.aml_client import TransientSubmitError
+from shared.clients.ledger.ledger_claims import ClaimBusyError
 from tests.support.decisions import outcomes
 from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, run_together, upload
 from tests.support.samples import SAMPLE_CSV

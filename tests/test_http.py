@@ -7,7 +7,7 @@ import json
 import pytest
 
 from localdev.aml_standin import Respond
-from shared.operations.http_api import MAX_REQUEST_BYTES
+from shared.operations.http.http_api import MAX_REQUEST_BYTES
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.http import call, event
 from tests.support.samples import SAMPLE_CSV
@@ -243,7 +243,7 @@ def test_retry_revalidates_a_rejected_record_against_the_current_rules(app_env, 
     deliver_blob(app_env["WATCH_CONTAINER"], "machines.csv")
     [record] = call("http_list_runs", "GET", params={"state": "rejected"})[1]["runs"]
     monkeypatch.delenv("CSV_REQUIRED_COLUMNS")  # the rule was wrong, not the file
-    from shared.clients.services import process_services
+    from shared.clients.process.services import process_services
 
     process_services.cache_clear()
     assert call("http_retry_run", body={"record": record["record"]})[0] == 201

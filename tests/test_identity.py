@@ -9,7 +9,7 @@ import pytest
 from localdev.aml_standin import Respond
 from localdev.azurite import ACCOUNT_KEY
 from localdev.identity_endpoint import IdentityEndpoint
-from shared.clients.aml_client import TransientSubmitError
+from shared.clients.aml.aml_client import TransientSubmitError
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 
@@ -105,7 +105,8 @@ def test_user_assigned_identity_without_client_id_fails_clearly_and_posts_nothin
 
 def test_no_token_key_or_identity_secret_reaches_a_log_line_or_the_ledger(app_env, aml, identity, caplog,
                                                                           monkeypatch):
-    monkeypatch.setattr("shared.clients.services._QUIET_LOGGERS", ())  # worst case: the SDKs' own loggers left at DEBUG
+    # worst case: the SDKs' own loggers left at DEBUG
+    monkeypatch.setattr("shared.clients.process.services._QUIET_LOGGERS", ())
     caplog.set_level(logging.DEBUG)
     aml.inject(Respond(401), Respond(503))
 

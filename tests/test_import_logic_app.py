@@ -10,15 +10,16 @@ import json
 import pytest
 
 from cli.__main__ import main
-from shared.operations import imports
-from shared.rules.errors import InvalidInput
-from shared.rules.import_logic_app import import_logic_apps
-from shared.rules.logic_app_export import LogicAppError
-from shared.rules.payloads import DataRef, submission
-from shared.rules.problems import ConfigError
-from shared.rules.rule_names import RULE_NAME_LENGTH
-from shared.rules.rules_file import load_rules_file
+from shared.core.common.errors import InvalidInput
+from shared.core.config.problems import ConfigError
+from shared.core.config.rule_names import RULE_NAME_LENGTH
+from shared.core.config.rules_file import load_rules_file
+from shared.core.migrate.import_logic_app import import_logic_apps
+from shared.core.migrate.logic_app_export import LogicAppError
+from shared.core.runs.payloads import DataRef, submission
+from shared.operations.migrate import imports
 from tests.support.harness import PROJECT_ROOT
+from tests.support.settings import LOADED_AT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "importers"
 CODE_VIEW = FIXTURES / "logic_app_code_view.json"
@@ -53,7 +54,7 @@ def seed_body_for(relative_path: str) -> dict:
 def rule_request_body(report: imports.ImportReport, tmp_path, blob: str) -> dict:
     """The imported rule, loaded by the app's loader, and the request body it sends for ``blob``."""
     (tmp_path / "rules.json").write_text(json.dumps(report.document), encoding="utf-8")
-    (rule,), _ = load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path)
+    (rule,), _ = load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path, now=LOADED_AT)
     return dict(submission(rule.run, data=DataRef(blob, "https://a/b"), tags={"trigger_key": "k"}, key="k").body)
 
 
@@ -324,7 +325,7 @@ def test_no_secret_of_the_uri_or_headers_is_printed_or_written_and_the_file_stil
            "token)" in printed.out.splitlines()
     assert "  NOT CARRIED OVER: actions.HTTP.inputs.uri: a fragment removed from the URL and not written (it may " \
            "carry a secret)" in printed.out.splitlines()
-    load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path)
+    load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path, now=LOADED_AT)
 
 
 def test_a_pipeline_endpoints_version_in_the_query_becomes_its_pipeline_version():
@@ -359,7 +360,7 @@ def test_a_file_name_relative_path_is_checked_and_is_for_v1_targets_only(tmp_pat
     (tmp_path / "rules.json").write_text(json.dumps({"rules": [rule, {**bad, "name": "s"}]}), encoding="utf-8")
 
     with pytest.raises(ConfigError) as raised:
-        load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path)
+        load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path, now=LOADED_AT)
 
     assert [str(problem) for problem in raised.value.problems] == [
         "rules.json: rules[0].data_path.relative_path = 'file_name': path (file_name applies to v1 pipelines only)",

@@ -9,10 +9,11 @@ import json
 import pytest
 
 from cli.__main__ import main
-from shared.operations import imports
-from shared.rules.errors import InvalidInput
-from shared.rules.import_v1_schedules import V1ScheduleError, import_v1_schedules
+from shared.core.common.errors import InvalidInput
+from shared.core.migrate.import_v1_schedules import V1ScheduleError, import_v1_schedules
+from shared.operations.migrate import imports
 from tests.support.harness import PROJECT_ROOT
+from tests.support.settings import LOADED_AT
 
 SCHEDULES = PROJECT_ROOT / "tests" / "fixtures" / "importers" / "v1_schedules.json"
 WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resourceGroups/rg-1/providers/"
@@ -26,7 +27,7 @@ def entities() -> list[dict]:
 
 
 def by_name() -> dict:
-    return {item.name: item for item in import_v1_schedules(entities(), WORKSPACE)}
+    return {item.name: item for item in import_v1_schedules(entities(), WORKSPACE, now=LOADED_AT)}
 
 
 @pytest.mark.parametrize("name, recurrence, cron", [
@@ -114,7 +115,7 @@ def test_forms_without_an_exact_equivalent_are_listed_with_the_reason_and_the_ne
 
 def test_a_disabled_change_based_schedule_becomes_a_rule_with_enabled_false_saying_so():
     disabled = [{**entities()[-1], "EntityStatus": "Disabled"}]
-    (item,) = import_v1_schedules(disabled, WORKSPACE)
+    (item,) = import_v1_schedules(disabled, WORKSPACE, now=LOADED_AT)
     assert item.entry["enabled"] is False and item.unsupported == []
     assert "[0].EntityStatus: Disabled: imported with enabled: false (its blobs are recorded as skipped until it " \
            "is enabled)" in [str(finding) for finding in item.notes]
@@ -131,7 +132,8 @@ def test_names_that_are_no_rule_or_schedule_names_become_ones_the_loader_takes_a
     report = imports.v1_schedules(renamed, WORKSPACE, ENV)
 
     digest = hashlib.sha256(long_name.encode("utf-8")).hexdigest()[:6]
-    schedule, rule, other_rule = (item.entry["name"] for item in import_v1_schedules(renamed, WORKSPACE))
+    imported = import_v1_schedules(renamed, WORKSPACE, now=LOADED_AT)
+    schedule, rule, other_rule = (item.entry["name"] for item in imported)
     assert schedule == f"Retrain_the_machines_model_when_new_sensor_data_lands_pl_{digest}"  # 63: a function name
     assert rule == f"Retrain-the-machines-model-when-new-sensor-da-{digest}"  # 52: aml-trigger-<rule> fits in 64
     assert other_rule != rule and len(other_rule) == 52  # the same first 45 characters, another original
@@ -155,7 +157,7 @@ def test_the_service_bookkeeping_keys_are_reported_and_not_compared():
 @pytest.mark.parametrize("document", [{"Name": "x"}, [1, 2], "schedules"])
 def test_anything_but_a_list_of_schedules_is_refused_clearly(document):
     with pytest.raises(V1ScheduleError, match="expected a JSON list of v1 schedules"):
-        import_v1_schedules(document, WORKSPACE)
+        import_v1_schedules(document, WORKSPACE, now=LOADED_AT)
 
 
 @pytest.mark.parametrize("url, message", [

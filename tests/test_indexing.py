@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from azurefunctions.extensions.base import meta as extension_meta
 
-from shared.rules.problems import ConfigError
+from shared.core.config.problems import ConfigError
 from tests.support.harness import (
     BLOB_FUNCTION,
     PROJECT_ROOT,

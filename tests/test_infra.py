@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 from lark.exceptions import LarkError
 
-from shared.rules import settings
-from shared.rules.config_loader import load_config
-from shared.rules.payloads import TRIGGERED_BY
-from shared.rules.problems import ConfigError
-from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
-from shared.rules.rule_names import RULE_NAME_LENGTH, event_subscription_name
+from shared.core.config import settings
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.config.rule_names import RULE_NAME_LENGTH, event_subscription_name
+from shared.core.quiet_windows.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
+from shared.core.runs.payloads import TRIGGERED_BY
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
+from tests.support.settings import LOADED_AT
 
 EVENTS_SH, EVENTS_PS1 = HOOK_SH.with_name("postdeploy-run-events.sh"), HOOK_PS1.with_name("postdeploy-run-events.ps1")
 AML_EVENTS_TOPIC = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/"
@@ -117,7 +118,7 @@ def test_the_infra_has_every_expected_template_and_uses_local_modules_only():
 
 
 def test_the_app_settings_the_template_writes_load_through_the_apps_configuration_loader():
-    config = load_config(deployed_settings(), PROJECT_ROOT)
+    config = load_config(deployed_settings(), PROJECT_ROOT, now=LOADED_AT)
 
     assert config.watch_container == "training-data"
     (rule,) = config.rules
@@ -438,7 +439,8 @@ def test_the_one_rule_subscription_filters_are_the_apps_prefix_and_suffix(tmp_pa
     result = az.run_hook(WATCH_PREFIX=prefix, WATCH_SUFFIX=suffix)
 
     assert result.returncode == 0, result.stderr
-    (rule,) = load_config({**deployed_settings(), "WATCH_PREFIX": prefix, "WATCH_SUFFIX": suffix}, PROJECT_ROOT).rules
+    (rule,) = load_config({**deployed_settings(), "WATCH_PREFIX": prefix, "WATCH_SUFFIX": suffix}, PROJECT_ROOT,
+                          now=LOADED_AT).rules
     (body,) = az.resources().values()
     assert body == subscription_body(rule.watch.prefix, rule.watch.suffix)
 
@@ -458,7 +460,7 @@ def test_with_a_rules_file_there_is_one_subscription_per_rule_filtered_as_the_ap
     result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
 
     assert result.returncode == 0, result.stderr
-    config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
+    config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT, now=LOADED_AT)
     assert az.resources() == {
         f"{TOPIC}/eventSubscriptions/{event_subscription_name(rule.name)}":
             subscription_body(rule.watch.prefix, rule.watch.suffix) for rule in config.rules}
@@ -476,11 +478,11 @@ def rules_file_of(folder: Path, *names: str) -> Path:
 
 @pytest.mark.integration  # starts the hook
 def test_every_name_the_app_takes_makes_a_subscription_event_grid_takes_as_the_app_names_it(tmp_path):
-    """The app's check (shared/rules/rule_names.py) and the hook's mapping agree, at the limits; the fake az
+    """The app's check (shared/core/config/rule_names.py) and the hook's mapping agree, at the limits; the fake az
     refuses a name Event Grid would."""
     names = ("a", "7", "A" * RULE_NAME_LENGTH, "load_data_" + "x" * (RULE_NAME_LENGTH - 10), "-".join("abc"))
     rules_file = rules_file_of(tmp_path, *names)
-    config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
+    config = load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT, now=LOADED_AT)
     az = FakeAz(tmp_path, blobs_extension=KEY)
 
     result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))
@@ -497,7 +499,7 @@ def test_a_name_one_longer_is_refused_by_the_app_and_would_fail_at_the_hooks_put
     name = "n" * (RULE_NAME_LENGTH + 1)
     rules_file = rules_file_of(tmp_path, name)
     with pytest.raises(ConfigError, match=re.escape(f"rules[0].name = '{name}': 1-{RULE_NAME_LENGTH} letters")):
-        load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT)
+        load_config(deployed_settings(triggerRulesFile=str(rules_file)), PROJECT_ROOT, now=LOADED_AT)
     az = FakeAz(tmp_path, blobs_extension=KEY)
 
     result = az.run_hook(TRIGGER_RULES_FILE=str(rules_file))

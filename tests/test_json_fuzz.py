@@ -20,16 +20,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.operations import imports
-from shared.operations.explain import blob_from_event
-from shared.rules.batches import manifest_files
-from shared.rules.config_loader import load_config
-from shared.rules.errors import TriggerError, UnreadableJson
-from shared.rules.json_input import EVENT_FILE, IMPORT_FILE, MANIFEST, RULES_FILE, read_json
-from shared.rules.rules_file import load_rules_file
-from shared.rules.run_events import parse_run_event
+from shared.core.blobs.batches import manifest_files
+from shared.core.common.errors import TriggerError, UnreadableJson
+from shared.core.common.json_input import EVENT_FILE, IMPORT_FILE, MANIFEST, RULES_FILE, read_json
+from shared.core.config.config_loader import load_config
+from shared.core.config.rules_file import load_rules_file
+from shared.core.outcomes.run_events import parse_run_event
+from shared.operations.http.explain import blob_from_event
+from shared.operations.migrate import imports
 from tests.support.harness import PROJECT_ROOT
-from tests.support.settings import PIPELINE_URL, minimal_env
+from tests.support.settings import LOADED_AT, PIPELINE_URL, minimal_env
 
 pytestmark = [pytest.mark.unit, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
 
@@ -114,13 +114,13 @@ def rule_like(value: Any) -> dict[str, Any]:
 def test_a_hostile_rules_file_is_a_config_error_without_the_secret(text):
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "rules.json").write_text(text, encoding="utf-8", errors="surrogatepass")
-        only_app_errors(lambda: load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, Path(folder)))
+        only_app_errors(lambda: load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, Path(folder), now=LOADED_AT))
 
 
 @FUZZ
 @given(st.one_of(hostile_text(), json_values.map(lambda value: json.dumps({"p": value}))))
 def test_hostile_aml_parameters_are_a_config_error_without_the_secret(text):
-    only_app_errors(lambda: load_config(minimal_env(AML_PARAMETERS=text), Path("/nonexistent-app-root")))
+    only_app_errors(lambda: load_config(minimal_env(AML_PARAMETERS=text), Path("/nonexistent-app-root"), now=LOADED_AT))
 
 
 def event_like(value: Any) -> dict[str, Any]:
@@ -210,7 +210,7 @@ def test_hostile_importer_files_are_refused_by_the_apps_own_error(text):
 def test_a_secret_in_a_key_of_a_configuration_value_is_masked_where_the_problem_names_it():
     text = json.dumps({"p": {f"sig={SECRET}": None}})
     with pytest.raises(TriggerError) as caught:
-        load_config(minimal_env(AML_PARAMETERS=text), Path("/nonexistent-app-root"))
+        load_config(minimal_env(AML_PARAMETERS=text), Path("/nonexistent-app-root"), now=LOADED_AT)
     assert str(caught.value).endswith("  - AML_PARAMETERS.p = {'***': None}: a string, number or boolean")
 
 

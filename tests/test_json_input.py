@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from shared.rules.batches import manifest_files
-from shared.rules.errors import NotJson, TriggerError, UnreadableJson
-from shared.rules.json_input import DEFAULT, IMPORT_FILE, Limits, read_json
+from shared.core.blobs.batches import manifest_files
+from shared.core.common.errors import NotJson, TriggerError, UnreadableJson
+from shared.core.common.json_input import DEFAULT, IMPORT_FILE, Limits, read_json
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,10 @@
-"""shared/ is four layers, each importing only those below it, and none of it imports the Functions library.
+"""shared/ is four layers of domain packages: each layer imports only those below it, no two packages import each
+other (directly or round a cycle), the pure layer does no I/O and reads no clock, and none of it imports the
+Functions library. docs/module-map.md explains the shape.
 
-The layers exist in the tree, not by convention: a module's layer is its package under shared/, and this test
-names the import that breaks the order. Unit tests: the sources are parsed, never imported.
+The layers exist in the tree, not by convention: a module's layer and domain are its folders under shared/
+(``shared/<layer>/<domain>/<module>.py``), and these tests name the import that breaks the shape. Unit tests: the
+sources are parsed, never imported.
 """
 
 from __future__ import annotations
@@ -14,14 +17,20 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-LAYERS = ("rules", "clients", "flows", "operations")
-"""Lowest first: pure rules; Azure clients and the ledger; the run flows; operations."""
+LAYERS = ("core", "clients", "flows", "operations")
+"""Lowest first: pure core; Azure clients and the ledger; the run flows; operations."""
 FORBIDDEN = ("azure.functions", "azurefunctions")
+IO_LIBRARIES = ("azure", "requests", "socket", "ssl", "http.client", "urllib.request", "threading", "subprocess",
+                "asyncio", "concurrent", "multiprocessing")
+"""What the pure layer never imports: network, storage and Azure clients, threads, processes."""
+CLOCK_READS = ("datetime.now", "datetime.utcnow", "datetime.today", "date.today", "time.time", "time.time_ns",
+               "time.monotonic", "time.monotonic_ns", "time.perf_counter", "time.sleep")
+"""What the pure layer never calls: the time is passed in (shared/clients/common/clock.py holds the clock)."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_sources(root: Path = ROOT) -> dict[str, str]:
-    """Every module under shared/, by its path relative to the project (``shared/rules/config_loader.py``)."""
+    """Every module under shared/, by its path relative to the project (``shared/core/config/config_loader.py``)."""
     return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
             for path in sorted((root / "shared").rglob("*.py"))}
 
@@ -35,64 +44,180 @@ def _imports(path: str, source: str) -> Iterator[str]:
         elif isinstance(node, ast.ImportFrom):
             base = ".".join(package[:len(package) - node.level + 1] if node.level else [])
             module = ".".join(part for part in (base, node.module) if part)
-            # `from shared import flows` names a layer as an attribute, not in the module path.
-            yield from ([f"{module}.{alias.name}" for alias in node.names] if module == "shared" else [module])
+            # `from shared.core import config` names a package as an attribute, not in the module path.
+            yield from ([f"{module}.{alias.name}" for alias in node.names] if module.count(".") < 2 else [module])
 
 
-def _layer(dotted: str) -> str | None:
+def _place(dotted: str) -> tuple[str, ...]:
+    """(layer, domain) of a module of shared/, as far as the dotted name goes; () outside shared/."""
     parts = dotted.split(".")
-    return parts[1] if parts[0] == "shared" and len(parts) > 1 else None
+    return tuple(parts[1:3]) if parts[0] == "shared" else ()
+
+
+def _misplaced(parts: list[str]) -> str | None:
+    """Why a file of shared/ is in no layer's domain, or None when it is in one (or is a package's __init__)."""
+    if parts[-1] == "__init__.py" and len(parts) <= 4:
+        return None if len(parts) == 2 or parts[1] in LAYERS else f"{parts[1]} is no layer"
+    if len(parts) != 4 or parts[1] not in LAYERS:
+        return "is in no layer's domain"
+    return None
 
 
 def layering_problems(sources: Mapping[str, str]) -> list[str]:
-    """One line per module outside a layer, per import of a higher layer, per import of the Functions library."""
+    """One line per module outside a layer's domain, per import of a higher layer, per import of the Functions
+    library, per I/O library or clock read in the pure layer."""
     problems = []
     for path, source in sources.items():
         parts = path.split("/")
-        if parts == ["shared", "__init__.py"]:
-            own = -1
-        elif len(parts) < 3 or parts[1] not in LAYERS:
-            problems.append(f"{path} is in no layer; put it in one of shared/{{{','.join(LAYERS)}}}/")
+        misplaced = _misplaced(parts)
+        if misplaced:
+            problems.append(f"{path} {misplaced}; put it in shared/<layer>/<domain>/, a layer one of "
+                            f"{{{','.join(LAYERS)}}}")
             continue
-        else:
-            own = LAYERS.index(parts[1])
+        own = LAYERS.index(parts[1]) if len(parts) > 2 else -1
         for module in _imports(path, source):
             if module.startswith(FORBIDDEN):
                 problems.append(f"{path} imports {module}: shared/ stays free of the Functions library")
-            layer = _layer(module)
-            if layer in LAYERS and LAYERS.index(layer) > own:
-                problems.append(f"{path} ({LAYERS[own] if own >= 0 else 'shared'}) imports {module} ({layer}), "
+            elif own == 0 and _within(module, IO_LIBRARIES):
+                problems.append(f"{path} imports {module}: {LAYERS[0]}/ does no I/O")
+            layer = _place(module)[:1]
+            if layer and layer[0] in LAYERS and LAYERS.index(layer[0]) > own:
+                problems.append(f"{path} ({LAYERS[own] if own >= 0 else 'shared'}) imports {module} ({layer[0]}), "
                                 f"a higher layer")
+        if own == 0:
+            problems.extend(f"{path}:{line} reads the clock ({call}): {LAYERS[0]}/ is given the time"
+                            for line, call in _clock_reads(path, source))
     return problems
 
 
-def test_no_module_of_shared_imports_a_higher_layer_or_the_functions_library():
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == package or module.startswith(f"{package}.") for package in packages)
+
+
+def _clock_reads(path: str, source: str) -> Iterator[tuple[int, str]]:
+    """Calls such as ``datetime.now(UTC)`` or ``time.monotonic()``, and clock functions imported by name."""
+    for node in ast.walk(ast.parse(source, filename=path)):
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if any(name == read or name.endswith(f".{read}") for read in CLOCK_READS):
+                yield node.lineno, name
+        elif isinstance(node, ast.ImportFrom) and node.module in ("time", "datetime"):
+            yield from ((node.lineno, f"{node.module}.{alias.name}") for alias in node.names
+                        if f"{node.module}.{alias.name}" in CLOCK_READS)
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def package_cycles(sources: Mapping[str, str]) -> list[str]:
+    """One line per import cycle between the domain packages of shared/ (``shared.<layer>.<domain>``), naming one
+    import along each step of it. Modules of one package may import each other; packages may not go round."""
+    edges: dict[str, dict[str, str]] = {}
+    for path, source in sources.items():
+        parts = path.removesuffix(".py").split("/")
+        if len(parts) != 4:
+            continue
+        own = ".".join(parts[:3])
+        for module in _imports(path, source):
+            place = _place(module)
+            if len(place) == 2 and ".".join(("shared", *place)) != own:
+                edges.setdefault(own, {}).setdefault(".".join(("shared", *place)), f"{'.'.join(parts)} -> {module}")
+    return [" -> ".join([*cycle, cycle[0]]) + ": "
+            + "; ".join(edges[a][b] for a, b in zip(cycle, [*cycle[1:], cycle[0]], strict=True))
+            for cycle in _cycles(edges)]
+
+
+def _cycles(edges: Mapping[str, Mapping[str, str]]) -> list[list[str]]:
+    """One cycle in each group of packages that reach each other (depth-first), from the smallest package name."""
+    found: list[list[str]] = []
+    seen: set[str] = set()
+    for start in sorted(edges):
+        path = _cycle_from(start, edges, [start], seen)
+        if path:
+            found.append(path)
+            seen.update(path)
+    return found
+
+
+def _cycle_from(start: str, edges: Mapping[str, Mapping[str, str]], path: list[str], seen: set[str]) -> list[str]:
+    for target in sorted(edges.get(path[-1], {})):
+        if target == start:
+            return path
+        if target not in path and target not in seen:
+            longer = _cycle_from(start, edges, [*path, target], seen)
+            if longer:
+                return longer
+    return []
+
+
+def test_no_module_of_shared_imports_a_higher_layer_does_io_in_core_or_imports_the_functions_library():
     sources = shared_sources()
-    assert {path.split("/")[1] for path in sources if path.count("/") == 2} == set(LAYERS)
+    assert {path.split("/")[1] for path in sources if path.count("/") >= 2} == set(LAYERS)
     assert layering_problems(sources) == []
 
 
+def test_no_two_packages_of_shared_import_each_other_round_a_cycle():
+    assert package_cycles(shared_sources()) == []
+
+
 def test_a_lower_layer_importing_a_higher_one_is_named_with_the_import():
-    sources = {"shared/rules/keys.py": "from shared.flows.blob_runs import process_blob\n",
-               "shared/clients/ledger.py": "from ..operations import actions\n",
-               "shared/flows/sweep.py": "import shared.operations.actions\n",
-               "shared/operations/actions.py": "from shared.rules import keys\nfrom shared.flows import blob_runs\n"}
+    sources = {"shared/core/ledger/keys.py": "from shared.flows.blobs.blob_runs import process_blob\n",
+               "shared/clients/ledger/ledger.py": "from ...operations import http\n",
+               "shared/flows/sweep/sweep.py": "import shared.operations.http.records\n",
+               "shared/operations/http/records.py":
+                   "from shared.core.ledger import keys\nfrom shared.flows import sweep\n"}
     assert layering_problems(sources) == [
-        "shared/rules/keys.py (rules) imports shared.flows.blob_runs (flows), a higher layer",
-        "shared/clients/ledger.py (clients) imports shared.operations (operations), a higher layer",
-        "shared/flows/sweep.py (flows) imports shared.operations.actions (operations), a higher layer",
+        "shared/core/ledger/keys.py (core) imports shared.flows.blobs.blob_runs (flows), a higher layer",
+        "shared/clients/ledger/ledger.py (clients) imports shared.operations.http (operations), a higher layer",
+        "shared/flows/sweep/sweep.py (flows) imports shared.operations.http.records (operations), a higher layer",
     ]
 
 
-def test_a_module_outside_the_layers_or_importing_the_functions_library_is_named():
+def test_a_module_outside_the_domains_or_importing_the_functions_library_is_named():
     sources = {"shared/helpers.py": "import os\n",
-               "shared/rules/keys.py": "import azure.functions as func\n",
-               "shared/flows/blob_runs.py": "from azurefunctions.extensions.bindings.blob import BlobClient\n",
+               "shared/core/keys.py": "import os\n",
+               "shared/core/ledger/keys.py": "import azure.functions as func\n",
+               "shared/flows/blobs/blob_runs.py": "from azurefunctions.extensions.bindings.blob import BlobClient\n",
                "shared/__init__.py": "from shared import flows\n"}
     assert layering_problems(sources) == [
-        "shared/helpers.py is in no layer; put it in one of shared/{rules,clients,flows,operations}/",
-        "shared/rules/keys.py imports azure.functions: shared/ stays free of the Functions library",
-        "shared/flows/blob_runs.py imports azurefunctions.extensions.bindings.blob: shared/ stays free of the "
+        "shared/helpers.py is in no layer's domain; put it in shared/<layer>/<domain>/, a layer one of "
+        "{core,clients,flows,operations}",
+        "shared/core/keys.py is in no layer's domain; put it in shared/<layer>/<domain>/, a layer one of "
+        "{core,clients,flows,operations}",
+        "shared/core/ledger/keys.py imports azure.functions: shared/ stays free of the Functions library",
+        "shared/flows/blobs/blob_runs.py imports azurefunctions.extensions.bindings.blob: shared/ stays free of the "
         "Functions library",
         "shared/__init__.py (shared) imports shared.flows (flows), a higher layer",
+    ]
+
+
+def test_io_or_a_clock_read_in_the_pure_layer_is_named_and_allowed_above_it():
+    io_and_clock = ("import socket\nimport time\nfrom azure.storage.blob import BlobClient\n"
+                    "from datetime import UTC, datetime\nfrom time import monotonic\n\n"
+                    "def f():\n    return datetime.now(UTC), time.sleep(1)\n")
+    sources = {"shared/core/aml/targets.py": io_and_clock, "shared/clients/common/clock.py": io_and_clock}
+    assert layering_problems(sources) == [
+        "shared/core/aml/targets.py imports socket: core/ does no I/O",
+        "shared/core/aml/targets.py imports azure.storage.blob: core/ does no I/O",
+        "shared/core/aml/targets.py:5 reads the clock (time.monotonic): core/ is given the time",
+        "shared/core/aml/targets.py:8 reads the clock (datetime.now): core/ is given the time",
+        "shared/core/aml/targets.py:8 reads the clock (time.sleep): core/ is given the time",
+    ]
+
+
+def test_packages_importing_each_other_round_a_cycle_are_named_with_one_import_per_step():
+    sources = {"shared/core/config/config_model.py": "from shared.core.aml.targets import Target\n",
+               "shared/core/aml/payloads.py": "from shared.core.config import config_model\n",
+               "shared/core/aml/targets.py": "from shared.core.common.errors import InvalidValue\n",
+               "shared/flows/runs/run_steps.py": "from shared.flows.blobs.blob_data import read\n",
+               "shared/flows/blobs/blob_runs.py": "from shared.flows.runs.run_steps import execute\n",
+               "shared/flows/blobs/blob_data.py": "from shared.core.aml.targets import Target\n"}
+    assert package_cycles(sources) == [
+        "shared.core.aml -> shared.core.config -> shared.core.aml: shared.core.aml.payloads -> shared.core.config; "
+        "shared.core.config.config_model -> shared.core.aml.targets",
+        "shared.flows.blobs -> shared.flows.runs -> shared.flows.blobs: shared.flows.blobs.blob_runs -> "
+        "shared.flows.runs.run_steps; shared.flows.runs.run_steps -> shared.flows.blobs.blob_data",
     ]

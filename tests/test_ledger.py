@@ -9,12 +9,12 @@ import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 
-from shared.clients.clock import Clock
-from shared.clients.ledger import Ledger
-from shared.clients.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
-from shared.rules.keys import rule_namespace
-from shared.rules.ledger_record import RunState
-from shared.rules.run_status import observed
+from shared.clients.common.clock import Clock
+from shared.clients.ledger.ledger import Ledger
+from shared.clients.ledger.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
+from shared.core.ledger.keys import rule_namespace
+from shared.core.ledger.ledger_record import RunState
+from shared.core.ledger.run_status import observed
 from tests.support.harness import run_together
 
 SUBJECT = {"kind": "blob", "container": "c", "blob": "b.csv", "etag": "0x1"}
@@ -73,7 +73,7 @@ def test_a_live_claim_is_judged_by_the_servers_clock_not_a_taker_whose_clock_run
 
 @pytest.mark.parametrize("within", [0.0, 3.0, 10.0, 25.0, 60.0, 300.0])
 def test_a_bounded_storage_request_with_its_retries_and_backoff_fits_the_time_left(within):
-    from shared.clients.storage import CLIENT_OPTIONS, bounded
+    from shared.clients.storage.storage import CLIENT_OPTIONS, bounded
 
     options = bounded(within)
     tries = options["retry_total"] + 1

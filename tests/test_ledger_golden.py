@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from shared.clients.clock import Clock
-from shared.clients.ledger import Ledger
-from shared.clients.ledger_claims import Claim, Duplicate
-from shared.rules.keys import rule_namespace
-from shared.rules.ledger_record import RunState
-from shared.rules.run_status import observed
+from shared.clients.common.clock import Clock
+from shared.clients.ledger.ledger import Ledger
+from shared.clients.ledger.ledger_claims import Claim, Duplicate
+from shared.core.ledger.keys import rule_namespace
+from shared.core.ledger.ledger_record import RunState
+from shared.core.ledger.run_status import observed
 
 GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}

@@ -10,7 +10,7 @@ import pytest
 from azure.core.exceptions import AzureError
 
 from localdev.azurite import Azurite
-from shared.flows.run_steps import SETTLE_GRACE
+from shared.flows.runs.run_steps import SETTLE_GRACE
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
+from shared.core.ledger.keys import RecordName
+from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "ledger_records.json").read_text("utf-8"))
 
@@ -102,3 +103,16 @@ def test_a_record_is_tagged_open_only_while_its_run_is_submitted_and_not_ended(c
 
     assert tags == ({"aml_owner": "rules/r", "aml_open": "1", "aml_since": "2026-12-01T10:00:00.000Z",
                      "aml_run": "run-1"} if open_tags else {"aml_owner": "rules/r"})
+
+
+def test_a_record_name_is_read_once_into_kind_owner_and_key():
+    name = RecordName.parse("manual/nightly/" + "ab" * 32 + ".json")
+    assert (name.kind, name.owner, name.key, name.namespace) == ("manual", "nightly", "ab" * 32, "manual/nightly")
+
+
+@pytest.mark.parametrize("text", ["rules/nightly.json", "rules/nightly/key", "gates/rules/nightly/key.json",
+                                  "rules//key.json"])
+def test_another_shape_is_no_record_name_and_says_which(text):
+    with pytest.raises(ValueError) as error:
+        RecordName.parse(text)
+    assert str(error.value) == f"not a record name (<kind>/<owner>/<key>.json): {text!r}"

@@ -1,5 +1,5 @@
-"""The settings declaration (shared.rules.settings) is the one list of settings: the code reads nothing outside it,
-docs/configuration.md's table is rendered from it, and local.settings.sample.json holds each with a working value."""
+"""The settings declaration (shared.core.config.settings) is the one list of settings: the code reads nothing outside
+it, docs/configuration.md's table is rendered from it, and local.settings.sample.json holds each with a working value."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import re
 
 from localdev.demo import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
-from shared.rules.config_loader import load_config
-from shared.rules.settings import SETTINGS, markdown_table
+from shared.core.config.config_loader import load_config
+from shared.core.config.settings import SETTINGS, markdown_table
 from tests.support.harness import PROJECT_ROOT
 
 # A setting read by its literal name, bypassing the declaration: env.get("X"), env["X"], environ.get("X"),
@@ -49,8 +49,8 @@ def test_every_declared_setting_is_in_the_sample_and_the_sample_holds_nothing_un
 def test_the_documented_settings_table_is_the_one_rendered_from_the_declaration():
     page = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert markdown_table() in page, (
-        "docs/configuration.md's settings table differs from shared/rules/settings.py; paste the output of\n"
-        "  .venv/bin/python -c 'from shared.rules.settings import markdown_table; print(markdown_table())'")
+        "docs/configuration.md's settings table differs from shared/core/config/settings.py; paste the output of\n"
+        "  .venv/bin/python -c 'from shared.core.config.settings import markdown_table; print(markdown_table())'")
 
 
 def test_the_sample_is_a_valid_configuration_for_the_local_stand_ins():

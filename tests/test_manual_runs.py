@@ -9,10 +9,10 @@ import time
 
 from cli.__main__ import main
 from localdev.aml_standin import Respond
-from shared.clients.services import build_services
-from shared.flows.sweep import sweep
-from shared.rules.keys import blob_version_key
-from shared.rules.payloads import blob_tags
+from shared.clients.process.services import build_services
+from shared.core.ledger.keys import blob_version_key
+from shared.core.runs.payloads import blob_tags
+from shared.flows.sweep.sweep import sweep
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.http import call
 from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV

@@ -9,19 +9,19 @@ import time
 
 import pytest
 
-from shared.clients.services import build_services
-from shared.flows.sweep import sweep
-from shared.rules.batches import manifest_files
-from shared.rules.config_loader import load_config
-from shared.rules.config_model import Marker
-from shared.rules.keys import blob_version_key
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import build_services
+from shared.core.blobs.batches import manifest_files
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import Marker
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.keys import blob_version_key
+from shared.flows.sweep.sweep import sweep
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload
 from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
-from tests.support.settings import PIPELINE_URL, minimal_env
+from tests.support.settings import LOADED_AT, PIPELINE_URL, minimal_env
 from tests.test_exactly_once import run_workers
 
 pytestmark = pytest.mark.integration
@@ -232,7 +232,7 @@ def test_a_bad_marker_is_a_config_error_at_its_place(tmp_path, marker, expected)
     (tmp_path / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_config(minimal_env(AML_PIPELINE_URL=None, AML_EXPERIMENT=None, TRIGGER_RULES_FILE="rules.json"),
-                    tmp_path)
+                    tmp_path, now=LOADED_AT)
     assert f"rules.json: {expected} = " in str(raised.value)
 
 
@@ -244,7 +244,7 @@ def test_a_marker_file_that_names_a_folder_or_nothing_is_refused_naming_the_rule
     (tmp_path / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_config(minimal_env(AML_PIPELINE_URL=None, AML_EXPERIMENT=None, TRIGGER_RULES_FILE="rules.json"),
-                    tmp_path)
+                    tmp_path, now=LOADED_AT)
     assert [str(problem) for problem in raised.value.problems] == [
         f"rules.json: rules[0].marker.file = {file!r}: a file name without folders, such as '_SUCCESS' or "
         f"'manifest.json' (not '.' or '..')"]
@@ -256,7 +256,7 @@ def test_a_marker_rule_loads_with_its_marker(tmp_path):
                         "experiment": "retrain", "marker": {"file": "manifest.json", "manifest": "yes"}}]}
     (tmp_path / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
     config = load_config(minimal_env(AML_PIPELINE_URL=None, AML_EXPERIMENT=None, TRIGGER_RULES_FILE="rules.json"),
-                         tmp_path)
+                         tmp_path, now=LOADED_AT)
     assert config.rules[0].marker == Marker(file="manifest.json", manifest=True)
 
 

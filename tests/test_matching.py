@@ -1,12 +1,12 @@
-"""shared/rules/matching.py: which rules watch a blob name."""
+"""shared/core/config/matching.py: which rules watch a blob name."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.rules.config_model import BlobFilter, Marker, Rule, RunSpec
-from shared.rules.matching import mismatch, rule_mismatch, split_rules
-from shared.rules.targets import parse_target
+from shared.core.aml.targets import parse_target
+from shared.core.config.config_model import BlobFilter, Marker, Rule, RunSpec
+from shared.core.config.matching import mismatch, rule_mismatch, split_rules
 
 PIPELINE_URL = (
     "https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub/resourceGroups/rg/providers/"

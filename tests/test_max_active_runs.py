@@ -14,18 +14,18 @@ import pytest
 
 from localdev.aml_standin import Respond
 from localdev.host import deliver_event
-from shared.clients.ledger import Ledger
-from shared.clients.services import build_services
-from shared.flows import run_outcomes
-from shared.flows.blob_runs import process_blob
-from shared.flows.run_outcomes import poll_open_runs
-from shared.flows.sweep import CLOCK_MARGIN
-from shared.operations.explain import explain
-from shared.operations.records import list_runs
-from shared.rules.decisions import Decision
-from shared.rules.errors import TriggerError
-from shared.rules.problems import ConfigError
-from shared.rules.run_limits import Gate, RunLimit, Waiting, admit
+from shared.clients.ledger.ledger import Ledger
+from shared.clients.process.services import build_services
+from shared.core.common.errors import TriggerError
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Decision
+from shared.core.ledger.run_limits import Gate, RunLimit, Waiting, admit
+from shared.flows.blobs.blob_runs import process_blob
+from shared.flows.outcomes import run_outcomes
+from shared.flows.outcomes.run_outcomes import poll_open_runs
+from shared.flows.sweep.sweep import CLOCK_MARGIN
+from shared.operations.http.explain import explain
+from shared.operations.http.records import list_runs
 from tests.support.decisions import decision_lines
 from tests.support.harness import ledger_record, upload
 from tests.support.samples import SAMPLE_CSV

@@ -1,4 +1,4 @@
-"""shared/rules/ncrontab.py: NCRONTAB parsed and evaluated as the Functions host (NCrontab) does, in UTC."""
+"""shared/core/schedules/ncrontab.py: NCRONTAB parsed and evaluated as the Functions host (NCrontab) does, in UTC."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.rules.ncrontab import CronError, parse_ncrontab
+from shared.core.schedules.ncrontab import CronError, parse_ncrontab
 from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
 
 pytestmark = pytest.mark.usefixtures("local_zone")  # every test here once per local zone: UTC must not depend on it

@@ -1,5 +1,5 @@
-"""shared/rules/payloads.py and shared/rules/keys.py: the exact request Azure ML receives, and the key of one blob
-version."""
+"""shared/core/runs/payloads.py and shared/core/ledger/keys.py: the exact request Azure ML receives, and the key of one
+blob version."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules import payloads
-from shared.rules.config_loader import load_config
-from shared.rules.config_model import DataPathBinding, JobOutput, RunSpec
-from shared.rules.keys import blob_version_key, normalize_etag
-from shared.rules.payloads import (
+from shared.core.aml.run_lookup import RunLookup
+from shared.core.aml.targets import ARM_SCOPE, parse_target
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import DataPathBinding, JobOutput, RunSpec
+from shared.core.ledger.keys import blob_version_key, normalize_etag
+from shared.core.runs import payloads
+from shared.core.runs.payloads import (
     MAX_TAG_VALUE_CHARS,
     DataRef,
     SubmitRequest,
@@ -22,8 +24,7 @@ from shared.rules.payloads import (
     v1_submission,
     v2_submission,
 )
-from shared.rules.run_lookup import RunLookup
-from shared.rules.targets import ARM_SCOPE, parse_target
+from tests.support.settings import LOADED_AT
 
 WORKSPACE = ("/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
              "/PipelineRuns")
@@ -129,7 +130,7 @@ def test_parameters_from_settings_are_sent_as_strings():
         "AML_PARAMETERS": '{"model_name": "automlmodel", "max_trials": 3, "ratio": 0.25}',
         "AML_DATA_PATH_PARAMETER": "input_datapath", "AML_DATASTORE": "workspaceblobstore",
     }
-    (configured_rule,) = load_config(env, Path("/nonexistent-app-root")).rules
+    (configured_rule,) = load_config(env, Path("/nonexistent-app-root"), now=LOADED_AT).rules
     body = submission(configured_rule.run).body
     assert body["ParameterAssignments"] == {"model_name": "automlmodel", "max_trials": "3", "ratio": "0.25"}
     assert body["DataPathAssignments"] == {"input_datapath": {"DataStoreName": "workspaceblobstore",

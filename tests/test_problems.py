@@ -1,15 +1,15 @@
-"""shared/rules/problems.py: a collector handed down the configuration names each problem by its place, masks its
+"""shared/core/config/problems.py: a collector handed down the configuration names each problem by its place, masks its
 value, and raises one ConfigError listing them all."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.rules import settings
-from shared.rules.config_loader import load_config
-from shared.rules.problems import ConfigError, Problems
-from shared.rules.rules_file import ONE_RULE_NAMES
-from tests.support.settings import NO_APP_ROOT, minimal_env
+from shared.core.config import settings
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError, Problems
+from shared.core.config.rules_file import ONE_RULE_NAMES
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
 
 
 def test_a_problem_deep_in_the_rules_file_is_named_by_its_path_in_the_file():
@@ -57,7 +57,7 @@ def test_no_problem_raises_nothing():
 def test_a_one_rule_parameter_named_like_a_rule_key_is_reported_under_aml_parameters():
     env = minimal_env(AML_PARAMETERS='{"prefix": [1], "ok": "1"}')
     with pytest.raises(ConfigError) as raised:
-        load_config(env, NO_APP_ROOT)
+        load_config(env, NO_APP_ROOT, now=LOADED_AT)
     assert [str(problem) for problem in raised.value.problems] == [
         "AML_PARAMETERS.prefix = [1]: a string, number or boolean"]
 

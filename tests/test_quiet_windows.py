@@ -15,26 +15,26 @@ import pytest
 from cli.__main__ import main
 from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
-from shared.clients.ledger import Ledger
-from shared.clients.services import build_services, process_services
-from shared.flows.manual_runs import rerun
-from shared.flows.quiet_windows import fire, fire_due, rule_batches
-from shared.flows.run_outcomes import poll_open_runs
-from shared.flows.sweep import sweep
-from shared.operations.records import list_runs
-from shared.rules.batches import Batch
-from shared.rules.config_loader import load_config
-from shared.rules.errors import Conflict
-from shared.rules.keys import iso
-from shared.rules.problems import ConfigError
-from shared.rules.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
+from shared.clients.ledger.ledger import Ledger
+from shared.clients.process.services import build_services, process_services
+from shared.core.blobs.batches import Batch
+from shared.core.common.errors import Conflict
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.keys import iso
+from shared.core.quiet_windows.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
+from shared.flows.manual.manual_runs import rerun
+from shared.flows.outcomes.run_outcomes import poll_open_runs
+from shared.flows.quiet_windows.quiet_windows import fire, fire_due, rule_batches
+from shared.flows.sweep.sweep import sweep
+from shared.operations.http.records import list_runs
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
 from tests.support.http import call
 from tests.support.indexing import index_in_fresh_process
 from tests.support.samples import SAMPLE_CSV
-from tests.support.settings import minimal_env
+from tests.support.settings import LOADED_AT, minimal_env
 from tests.test_exactly_once import run_workers
 from tests.test_markers import FOLDER, short_claims, v1_marker_rule
 from tests.test_max_active_runs import _end, _end_and_crash
@@ -293,7 +293,7 @@ def test_a_bad_quiet_window_is_a_config_error_at_its_place(tmp_path, quiet, extr
     path = tmp_path / "rules.json"
     path.write_text(json.dumps({"rules": [rule]}), encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
-        load_config({**minimal_env(), "TRIGGER_RULES_FILE": str(path)}, tmp_path)
+        load_config({**minimal_env(), "TRIGGER_RULES_FILE": str(path)}, tmp_path, now=LOADED_AT)
     assert f"rules[0].quiet_window = {quiet!r}: {expected}".replace("'", '"') in str(raised.value).replace("'", '"')
 
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 from azure.core.exceptions import ServiceResponseError
 
-from shared.clients.ledger import Ledger
+from shared.clients.ledger.ledger import Ledger
 from tests.support.decisions import decision_lines
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
@@ -44,7 +44,7 @@ def test_a_run_that_cannot_be_recorded_is_still_logged_with_its_id(app_env, aml,
 
 def test_an_unexpected_error_in_the_submitter_releases_the_claim_for_a_retry(app_env, aml, monkeypatch):
     etag = upload(app_env["WATCH_CONTAINER"], "machines.csv", SAMPLE_CSV)
-    from shared.clients.aml_client import PipelineSubmitter
+    from shared.clients.aml.aml_client import PipelineSubmitter
 
     real_submit = PipelineSubmitter.submit
     monkeypatch.setattr(PipelineSubmitter, "submit", lambda *a, **k: (_ for _ in ()).throw(KeyError("surprise")))
@@ -63,7 +63,7 @@ def test_an_unexpected_error_in_the_submitter_releases_the_claim_for_a_retry(app
 def test_an_unexpected_error_after_a_lost_answer_keeps_the_outcome_unknown_so_the_next_owner_looks_first(
         app_env, aml, monkeypatch):
     from localdev.aml_standin import AcceptThenDrop
-    from shared.clients.aml_client import PipelineSubmitter, TransientSubmitError
+    from shared.clients.aml.aml_client import PipelineSubmitter, TransientSubmitError
 
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
     container = app_env["WATCH_CONTAINER"]

@@ -1,11 +1,15 @@
-"""shared/rules/recurrence.py: every SDK v1 ScheduleRecurrence form, converted exactly or refused with the nearest."""
+"""shared/core/schedules/recurrence.py: every SDK v1 ScheduleRecurrence form, converted exactly or refused with the
+nearest."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from shared.rules.ncrontab import parse_ncrontab
-from shared.rules.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.core.schedules.ncrontab import parse_ncrontab
+from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
+from tests.support.settings import LOADED_AT
 from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
 
 pytestmark = pytest.mark.usefixtures("local_zone")  # every test here once per local zone: UTC must not depend on it
@@ -45,7 +49,7 @@ pytestmark = pytest.mark.usefixtures("local_zone")  # every test here once per l
     ({"frequency": "Day", "interval": 1, "start_time": "2026-07-01T02:30:00"}, "0 30 2 * * *"),
 ])
 def test_exact_conversions(recurrence, expression):
-    assert recurrence_to_ncrontab(recurrence) == expression
+    assert recurrence_to_ncrontab(recurrence, now=LOADED_AT) == expression
     parse_ncrontab(expression)  # and the host would accept it
 
 
@@ -120,5 +124,13 @@ WEEK_DAYS = "must be a list of Sunday, Monday, Tuesday, Wednesday, Thursday, Fri
 ])
 def test_refusals_say_why_and_what_is_nearest(recurrence, message):
     with pytest.raises(RecurrenceError) as error:
-        recurrence_to_ncrontab(recurrence)
+        recurrence_to_ncrontab(recurrence, now=LOADED_AT)
     assert str(error.value) == message
+
+
+def test_a_start_time_up_to_the_moment_given_is_taken_and_one_microsecond_later_is_in_the_future():
+    now = datetime(2026, 3, 1, 2, 30, 15, 1, tzinfo=UTC)
+    recurrence = {"frequency": "Day", "interval": 1, "start_time": now.isoformat()}
+    assert recurrence_to_ncrontab(recurrence, now=now) == "15 30 2 * * *"
+    with pytest.raises(RecurrenceError, match=r"^a start_time in the future has no NCRONTAB form"):
+        recurrence_to_ncrontab(recurrence, now=now - timedelta(microseconds=1))

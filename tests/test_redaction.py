@@ -9,15 +9,14 @@ import logging
 import pytest
 
 from localdev.aml_standin import Respond
-from shared.clients.services import process_services
-from shared.rules.config_loader import load_config
-from shared.rules.problems import ConfigError
-from shared.rules.redaction import looks_secret, mask_text
-from shared.rules.targets import redact_url
+from shared.clients.process.services import process_services
+from shared.core.common.redaction import looks_secret, mask_text, masked, redact_url, secret_values
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
 from tests.support.harness import deliver_blob, upload
 from tests.support.http import call
 from tests.support.samples import FAKE_JWT, SAMPLE_CSV
-from tests.support.settings import NO_APP_ROOT, minimal_env
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
 
 ACCOUNT_KEY = "Zm9vYmFyS2V5VmFsdWUxMjM0NTY3ODkwQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w/+Q=="
 CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={ACCOUNT_KEY};EndpointSuffix=core.windows.net"
@@ -59,7 +58,7 @@ def test_a_url_that_does_not_parse_still_loses_user_info_and_query(url):
 
 def problems_text(env: dict[str, str], app_root=NO_APP_ROOT) -> str:
     with pytest.raises(ConfigError) as caught:
-        load_config(env, app_root)
+        load_config(env, app_root, now=LOADED_AT)
     return str(caught.value) + json.dumps([str(problem) for problem in caught.value.problems])
 
 
@@ -156,3 +155,65 @@ def test_a_manual_runs_secret_parameter_is_masked_in_the_listing_and_sent_as_giv
     assert listed["runs"][0]["subject"]["parameters"] == {"api_key": "***", "sas": "***"}
     assert_no_secret(json.dumps(listed))
     assert aml.accepted[0].body["ParameterAssignments"]["api_key"] == PLAIN_SECRET
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://host.example/path?sig=secret", "https://host.example/path"),
+    ("https://host.example/path#fragment", "https://host.example/path"),
+    ("https://user:secret@host.example:8443/path?x=1", "https://host.example:8443/path"),
+    ("http://localhost:7071/a/b", "http://localhost:7071/a/b"),
+    ("no-scheme/path?sig=secret", "no-scheme/path"),
+])
+def test_redact_url_drops_query_fragment_and_user_info(url, expected):
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://host.example:notaport/path?sig=secret", "https://host.example:notaport/path"),
+    ("https://host.example:99999/path?sig=secret", "https://host.example:99999/path"),
+    ("https://u:p@ss@host.example/path?sig=secret", "https://host.example/path"),  # user info up to the last @
+    ("HTTPS://Host.example/path?sig=secret", "https://Host.example/path"),
+])
+def test_redact_url_of_a_url_with_an_odd_port_or_user_info_still_drops_both_and_the_query(url, expected):
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("url, expected", [  # urlsplit refuses these: cut by hand
+    ("https://[::1/x?sig=secret", "https://[::1/x"),
+    ("https://u:p@[::1/x?sig=secret#frag", "https://[::1/x"),
+    ("HTTPS://u:p@[::1/x?sig=secret", "HTTPS://[::1/x"),
+    ("https://[::1/x#a#b", "https://[::1/x"),
+    ("https://[::1/x?sv=1?sig=secret", "https://[::1/x"),
+    ("no-scheme/p?sv=1?sig=secret", "no-scheme/p"),
+    ("no-scheme/p#a#b", "no-scheme/p"),
+])
+def test_redact_url_of_an_unparseable_url_cuts_user_info_query_and_fragment_by_hand(url, expected):
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("text", ["ref " + "ab12" * 16, "ref " + "AB12" * 16])
+def test_a_long_run_of_one_case_and_digits_is_kept(text):
+    assert mask_text(text) == text  # a SHA-256 in hex (record keys) is no key: a key mixes both cases and digits
+
+
+@pytest.mark.parametrize("text", ["eyJabcdef.ghijklm", "Bearer abcdefghijk"])
+def test_a_token_is_masked_by_its_prefix_even_without_digits(text):
+    assert mask_text(f"sent {text} here") == "sent *** here"
+
+
+def test_the_longest_secret_value_is_masked_first():
+    assert mask_text("azzzzzzz", {"zzzzzz", "azzzzzzz"}) == "***"
+
+
+def test_a_connection_string_secret_alone_looks_secret():
+    assert looks_secret("AccountKey=abc;")
+
+
+def test_secret_named_settings_of_six_characters_or_more_are_secret_values():
+    assert secret_values({"MY_KEY": "abcdef", "OTHER_KEY": "abcde", "PLAIN": "abcdefgh"}) == {"abcdef"}
+
+
+def test_masked_masks_inside_objects_and_lists_and_wholly_under_a_secret_name():
+    value = {"tokens": ["abcdef", ""], "plain": "x azzzzzzz y", "list": ("azzzzzzz", 3)}
+    assert masked(value, {"azzzzzzz"}) == {"tokens": ["***", ""], "plain": "x *** y", "list": ["***", 3]}
+    assert masked("abc", name="API_KEY") == "***"

@@ -1,4 +1,4 @@
-"""shared/rules/retry.py: which Azure ML failures are retried, and how long to wait."""
+"""shared/core/aml/retry.py: which Azure ML failures are retried, and how long to wait."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.rules.retry import RETRYABLE_STATUS, full_jitter_delay, is_retryable_status, next_delay, retry_after_seconds
+from shared.core.aml.retry import (
+    RETRYABLE_STATUS,
+    full_jitter_delay,
+    is_retryable_status,
+    next_delay,
+    retry_after_seconds,
+)
 
 NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 HTTP_NOW = "Fri, 01 Mar 2024 12:00:00 GMT"

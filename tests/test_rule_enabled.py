@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cli.__main__ import main
-from shared.clients.services import build_services
-from shared.flows.blob_runs import process_blob
-from shared.flows.sweep import sweep
-from shared.operations.explain import explain
-from shared.operations.health import health
-from shared.rules.decisions import Decision
-from shared.rules.problems import ConfigError
+from shared.clients.process.services import build_services
+from shared.core.config.problems import ConfigError
+from shared.core.ledger.decisions import Decision
+from shared.flows.blobs.blob_runs import process_blob
+from shared.flows.sweep.sweep import sweep
+from shared.operations.http.explain import explain
+from shared.operations.http.health import health
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 

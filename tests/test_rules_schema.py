@@ -11,16 +11,16 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.rules import recurrence, targets
-from shared.rules.batch_options import MARKER_KEYS
-from shared.rules.config_loader import load_config
-from shared.rules.config_model import JOB_OUTPUT_TYPES, AppConfig
-from shared.rules.problems import ConfigError
-from shared.rules.rule_names import RULE_NAME
-from shared.rules.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
-from shared.rules.rules_file import TOP_LEVEL_KEYS
-from shared.rules.schedule_parser import SCHEDULE as SCHEDULE_KIND
-from shared.rules.schedule_parser import SCHEDULE_KEYS
+from shared.core import recurrence, targets
+from shared.core.config.batch_options import MARKER_KEYS
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import JOB_OUTPUT_TYPES, AppConfig
+from shared.core.config.problems import ConfigError
+from shared.core.config.rule_names import RULE_NAME
+from shared.core.config.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
+from shared.core.config.rules_file import TOP_LEVEL_KEYS
+from shared.core.config.schedule_parser import SCHEDULE as SCHEDULE_KIND
+from shared.core.config.schedule_parser import SCHEDULE_KEYS
 from tests.support.docs import documentation_text
 from tests.support.harness import PROJECT_ROOT
 

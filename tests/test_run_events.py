@@ -12,10 +12,10 @@ import pytest
 
 from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
-from shared.clients.services import process_services
-from shared.flows.run_outcomes import RecordNotSettledError
-from shared.rules.keys import rule_namespace
-from shared.rules.run_events import MalformedEventError, implausible_time, parse_run_event
+from shared.clients.process.services import process_services
+from shared.core.ledger.keys import rule_namespace
+from shared.core.outcomes.run_events import MalformedEventError, implausible_time, parse_run_event
+from shared.flows.outcomes.run_outcomes import RecordNotSettledError
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, service_client, upload
 from tests.support.samples import SAMPLE_CSV

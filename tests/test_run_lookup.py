@@ -8,8 +8,8 @@ import requests
 
 from localdev.aml_standin import AcceptThenDelay, AcceptThenDrop
 from localdev.tokens import make_token
-from shared.rules.run_lookup import run_lookup
-from shared.rules.targets import parse_target
+from shared.core.aml.run_lookup import run_lookup
+from shared.core.aml.targets import parse_target
 from tests.support.batch import WORKSPACE, batch_rule, rules_file
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
@@ -113,7 +113,7 @@ def test_an_answer_delayed_past_the_attempt_timeout_after_the_run_was_created_is
 def test_a_last_attempt_whose_answer_was_lost_is_recorded_unknown_and_the_hosts_retry_adopts_its_run(
         app_env, aml, monkeypatch):
     """Retries run out on the very attempt that may have started the run: the redelivery must look before posting."""
-    from shared.clients.aml_client import TransientSubmitError
+    from shared.clients.aml.aml_client import TransientSubmitError
 
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
     aml.inject(AcceptThenDrop())

@@ -12,8 +12,8 @@ import requests
 
 from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
-from shared.clients.services import build_services, process_services
-from shared.flows.run_outcomes import poll_open_runs
+from shared.clients.process.services import build_services, process_services
+from shared.flows.outcomes.run_outcomes import poll_open_runs
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import decision_lines, outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, upload

@@ -1,5 +1,5 @@
-"""shared/rules/run_requests.py and the namespaces in shared/rules/keys.py: what each trigger kind asks for, built
-without any I/O. The exact values stored and sent are pinned end to end in tests/test_run_requests_golden.py."""
+"""shared/core/runs/run_requests.py and the namespaces in shared/core/ledger/keys.py: what each trigger kind asks for,
+built without any I/O. The exact values stored and sent are pinned end to end in tests/test_run_requests_golden.py."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.rules.config_model import BlobFilter, DataPathBinding, DataSource, Rule, RunSpec, Schedule
-from shared.rules.keys import (
+from shared.core.aml.targets import parse_target
+from shared.core.config.config_model import BlobFilter, DataPathBinding, DataSource, Rule, RunSpec, Schedule
+from shared.core.ledger.keys import (
     RECORD_NAME,
     RECORD_PREFIXES,
     blob_version_key,
@@ -18,10 +19,9 @@ from shared.rules.keys import (
     parse_iso,
     schedule_occurrence_key,
 )
-from shared.rules.ncrontab import parse_ncrontab
-from shared.rules.payloads import submission
-from shared.rules.run_requests import BlobVersion, blob_request, manual_request, schedule_request, used_by
-from shared.rules.targets import parse_target
+from shared.core.runs.payloads import submission
+from shared.core.runs.run_requests import BlobVersion, blob_request, manual_request, schedule_request, used_by
+from shared.core.schedules.ncrontab import parse_ncrontab
 
 pytestmark = pytest.mark.unit
 

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from shared.clients.clock import Clock
-from shared.clients.ledger import Ledger
-from shared.clients.services import Services, build_services
-from shared.flows.blob_runs import process_blob
-from shared.flows.manual_runs import start_run
-from shared.flows.schedule_runs import fire_schedule
+from shared.clients.common.clock import Clock
+from shared.clients.ledger.ledger import Ledger
+from shared.clients.process.services import Services, build_services
+from shared.flows.blobs.blob_runs import process_blob
+from shared.flows.manual.manual_runs import start_run
+from shared.flows.schedules.schedule_runs import fire_schedule
 from tests.support.batch import DATA_INPUT, WORKSPACE
 from tests.support.harness import upload
 from tests.support.samples import SAMPLE_CSV
@@ -175,8 +175,8 @@ def test_every_trigger_kind_keys_tags_records_and_submits_exactly_as_the_golden_
 @pytest.mark.unit
 def test_the_keys_of_fixed_inputs_are_the_golden_ones():
     """The key formulas themselves, for inputs that never change: a key names a record written long ago."""
-    from shared.rules.keys import blob_version_key, schedule_occurrence_key
-    from shared.rules.payloads import repeatability_id
+    from shared.core.ledger.keys import blob_version_key, schedule_occurrence_key
+    from shared.core.runs.payloads import repeatability_id
 
     occurrence = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
     keys = {"blob": blob_version_key("data", "in/machines.csv", '"0x8DC1"'),

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from shared.rules.run_status import (
+from shared.core.ledger.run_status import (
     ACTIVE,
     MAX_STATUS_CHARS,
     TERMINAL,

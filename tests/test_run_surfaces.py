@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from cli.__main__ import main
 from localdev.host import deliver_event
-from shared.clients.services import process_services
-from shared.operations.records import follow
+from shared.clients.process.services import process_services
+from shared.operations.http.records import follow
 from tests.support.harness import deliver_blob, upload
 from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from localdev.host import fire_timer, restart_app
-from shared.clients.services import build_services
-from shared.flows.blob_data import newest_blob
-from shared.flows.schedule_runs import fire_schedule
-from shared.rules.config_model import BlobFilter
-from shared.rules.keys import record_name, schedule_namespace, schedule_occurrence_key
+from shared.clients.blobs.blob_data import newest_blob
+from shared.clients.process.services import build_services
+from shared.core.config.config_model import BlobFilter
+from shared.core.ledger.keys import record_name, schedule_namespace, schedule_occurrence_key
+from shared.flows.schedules.schedule_runs import fire_schedule
 from tests.support.decisions import outcome_lines
 from tests.support.harness import assert_parameters_fit_bindings, run_together, service_client, upload
 from tests.support.indexing import index_in_fresh_process
@@ -253,7 +253,7 @@ def test_an_only_if_new_data_occurrence_whose_answer_was_lost_keeps_its_data_fro
     """Azure ML started the first occurrence's run, the answer was lost: the next occurrence finds that run on
     the same data and skips, instead of posting a second run on data already used."""
     from localdev.aml_standin import AcceptThenDrop
-    from shared.clients.aml_client import TransientSubmitError
+    from shared.clients.aml.aml_client import TransientSubmitError
 
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "1")
     write_rules(tmp_path, monkeypatch, [with_data("daily", {"newest": {"prefix": "incoming/"}}, cron=DAILY,
@@ -299,7 +299,7 @@ def test_no_data_under_the_prefix_is_skipped_and_invalid_data_rejected(app_env, 
 
 def test_a_transient_failure_is_recorded_and_raised_for_the_hosts_retry(app_env, aml, tmp_path, monkeypatch):
     from localdev.aml_standin import Respond
-    from shared.clients.aml_client import TransientSubmitError
+    from shared.clients.aml.aml_client import TransientSubmitError
 
     monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "2")
     write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
@@ -313,9 +313,9 @@ def test_a_transient_failure_is_recorded_and_raised_for_the_hosts_retry(app_env,
 
 
 def test_a_tick_a_hair_early_stands_for_its_own_occurrence():
-    from shared.flows.schedule_runs import occurrence_for
-    from shared.rules.config_model import Schedule
-    from shared.rules.ncrontab import parse_ncrontab
+    from shared.core.config.config_model import Schedule
+    from shared.core.schedules.ncrontab import parse_ncrontab
+    from shared.flows.schedules.schedule_runs import occurrence_for
 
     daily = Schedule(name="daily", cron=parse_ncrontab(DAILY), run=None)  # only the expression matters here
     due = datetime(2026, 11, 2, 2, 0, 0, tzinfo=UTC)

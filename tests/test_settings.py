@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.rules import settings
-from shared.rules.config_model import RetrySettings
-from shared.rules.timing_settings import (
+from shared.core.config import settings
+from shared.core.config.config_model import RetrySettings
+from shared.core.config.timing_settings import (
     attempt_below_deadline,
     claim_outlives_deadline,
     deadline_within_function_timeout,

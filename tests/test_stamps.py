@@ -13,11 +13,11 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 
 from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
-from shared.clients.services import build_services
-from shared.clients.stamps import write_stamp
-from shared.flows.sweep import sweep
-from shared.rules.decisions import Decision, Outcome
-from shared.rules.stamps import Stamp, merged_tags, stamp_of
+from shared.clients.blobs.stamps import write_stamp
+from shared.clients.process.services import build_services
+from shared.core.blobs.stamps import Stamp, merged_tags, stamp_of
+from shared.core.ledger.decisions import Decision, Outcome
+from shared.flows.sweep.sweep import sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
 from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV

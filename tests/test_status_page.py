@@ -20,9 +20,9 @@ from azure.storage.blob import BlobServiceClient
 from localdev.functions_http import FunctionsHttp
 from localdev.host import indexed_function
 from localdev.status_screenshots import XSS_BLOB, rules_document, seed
-from shared.clients.services import process_services
-from shared.operations import status_page
-from shared.rules.status_html import View, page
+from shared.clients.process.services import process_services
+from shared.core.status.status_html import View, page
+from shared.operations.status import status_page
 from tests.support.browser import drive
 from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, service_client, upload
 from tests.support.samples import SAMPLE_CSV
@@ -273,7 +273,7 @@ def test_page_headers_are_set_once_per_session_and_the_moment_comes_from_the_cal
 @pytest.mark.integration  # starts a process
 def test_importing_the_app_leaves_the_status_page_unimported_so_the_blob_paths_cold_start_is_unchanged():
     code = ("import sys, function_app; print(sorted(m for m in sys.modules if m.startswith("
-            "('shared.operations.status_page', 'shared.rules.status_html'))))")
+            "('shared.operations.status.status_page', 'shared.core.status.status_html'))))")
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

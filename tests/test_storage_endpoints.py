@@ -8,11 +8,16 @@ import threading
 
 import pytest
 
-from shared.rules.config_loader import load_config
-from shared.rules.problems import ConfigError
-from shared.rules.storage_endpoints import DEVELOPMENT_ENDPOINTS, EndpointRules, StorageSettingError, storage_account
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from shared.core.storage.storage_endpoints import (
+    DEVELOPMENT_ENDPOINTS,
+    EndpointRules,
+    StorageSettingError,
+    storage_account,
+)
 from tests.support.http import call
-from tests.support.settings import NO_APP_ROOT, minimal_env
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
 
 
 class RecordingListener(socketserver.ThreadingTCPServer):
@@ -72,12 +77,12 @@ def test_a_watched_blob_service_uri_on_another_host_is_refused():
 def test_a_custom_domain_is_accepted_once_listed_in_storage_allowed_hosts():
     env = minimal_env(WATCH_STORAGE=None, WATCH_STORAGE__blobServiceUri="https://data.example.com",
                       STORAGE_ALLOWED_HOSTS="Data.Example.com")
-    assert load_config(env, NO_APP_ROOT).watch_storage.blob_url == "https://data.example.com"
+    assert load_config(env, NO_APP_ROOT, now=LOADED_AT).watch_storage.blob_url == "https://data.example.com"
 
 
 def caught(env: dict[str, str]) -> ConfigError:
     with pytest.raises(ConfigError) as error:
-        load_config(env, NO_APP_ROOT)
+        load_config(env, NO_APP_ROOT, now=LOADED_AT)
     return error.value
 
 

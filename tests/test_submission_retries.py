@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from localdev.aml_standin import AcceptThenDrop, Delay, Drop, Respond
-from shared.clients.aml_client import TransientSubmitError
+from shared.clients.aml.aml_client import TransientSubmitError
 from tests.support.decisions import outcomes
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV

@@ -7,9 +7,9 @@ import os
 
 from localdev.aml_standin import Respond
 from localdev.host import fire_timer
-from shared.clients.services import build_services
-from shared.flows.blob_runs import process_blob
-from shared.flows.sweep import SweepReport, find_missing, sweep
+from shared.clients.process.services import build_services
+from shared.flows.blobs.blob_runs import process_blob
+from shared.flows.sweep.sweep import SweepReport, find_missing, sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
 from tests.support.samples import ECHOED_ACCOUNT_KEY, SAMPLE_CSV
 
@@ -58,7 +58,7 @@ def test_a_version_overwritten_since_it_was_listed_is_left_to_its_own_event(app_
     svc = services()
     listed_before_the_overwrite = find_missing(svc, SweepReport(started_at="now"))
     upload(app_env["WATCH_CONTAINER"], "a.csv", SAMPLE_CSV + b"9,9,9,9,9,9,9\n")
-    monkeypatch.setattr("shared.flows.sweep.find_missing", lambda services, report: listed_before_the_overwrite)
+    monkeypatch.setattr("shared.flows.sweep.sweep.find_missing", lambda services, report: listed_before_the_overwrite)
 
     report = sweep(svc, max_blobs=10)
 
@@ -96,9 +96,9 @@ def test_the_sweep_timer_records_what_it_did(app_env, aml):
 def test_an_abandoned_claim_is_picked_up_by_its_own_expiry(app_env, aml):
     import time
 
-    from shared.clients.ledger import Ledger
-    from shared.flows.sweep import CLOCK_MARGIN
-    from shared.rules.keys import blob_version_key, rule_namespace
+    from shared.clients.ledger.ledger import Ledger
+    from shared.core.ledger.keys import blob_version_key, rule_namespace
+    from shared.flows.sweep.sweep import CLOCK_MARGIN
 
     etag = uploaded(app_env, ["crashed.csv"])["crashed.csv"]
     svc = services()
@@ -148,7 +148,7 @@ def test_one_blob_failing_unexpectedly_is_named_and_counted_and_the_sweep_runs_t
             raise RecursionError("maximum recursion depth exceeded; sig=SECRETVALUE")
         return process_blob(blob, services, **kwargs)
 
-    monkeypatch.setattr("shared.flows.sweep.process_blob", breaks_on_b)
+    monkeypatch.setattr("shared.flows.sweep.sweep.process_blob", breaks_on_b)
 
     report = sweep(services(), max_blobs=100)
 

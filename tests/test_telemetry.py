@@ -14,12 +14,12 @@ import sys
 import pytest
 
 from localdev.app_insights import INSTRUMENTATION_KEY, QUIET_EXPORTER, IngestionEndpoint
-from shared.clients.telemetry import setup_telemetry
+from shared.clients.common.telemetry import setup_telemetry
 from tests.support.harness import PROJECT_ROOT
 
 _LOG_A_DECISION = (
     "import function_app\n"
-    "from shared.rules.decisions import Decision, Outcome, log_decision\n"
+    "from shared.core.ledger.decisions import Decision, Outcome, log_decision\n"
     "log_decision(Decision(Outcome.SUBMITTED, rule='default', container='training-data', blob='incoming/a.csv',\n"
     "                      key='k1', run_id='run-1', attempts=2, past_due=False))\n"
     "log_decision(Decision(Outcome.FAILED, rule='default', blob='incoming/b.csv', status=400,\n"

@@ -5,9 +5,9 @@ import os
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
-from shared.clients.services import process_services
-from shared.flows.blob_runs import process_blob
-from shared.rules.config_loader import TRIGGER_SOURCES, blob_trigger_source, read_at_indexing
+from shared.clients.process.services import process_services
+from shared.core.config.config_loader import TRIGGER_SOURCES, blob_trigger_source, read_at_indexing
+from shared.flows.blobs.blob_runs import process_blob
 
 bp = func.Blueprint()
 

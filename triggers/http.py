@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.clients.services import process_services
-from shared.flows.manual_runs import http_deadline
-from shared.flows.manual_runs import start_run as start_manual_run
-from shared.operations.explain import explain as explain_blob
-from shared.operations.health import health as health_report
-from shared.operations.http_api import (
+from shared.clients.process.services import process_services
+from shared.core.ledger.decisions import Decision
+from shared.flows.manual.manual_runs import http_deadline
+from shared.flows.manual.manual_runs import start_run as start_manual_run
+from shared.operations.http.explain import explain as explain_blob
+from shared.operations.http.health import health as health_report
+from shared.operations.http.http_api import (
     EXPLAIN_SCHEMA,
     RETRY_SCHEMA,
     START_SCHEMA,
@@ -24,9 +25,8 @@ from shared.operations.http_api import (
     json_body,
     runs_query,
 )
-from shared.operations.records import list_runs as list_records
-from shared.operations.records import retry as retry_record
-from shared.rules.decisions import Decision
+from shared.operations.http.records import list_runs as list_records
+from shared.operations.http.records import retry as retry_record
 
 bp = func.Blueprint()
 
@@ -96,7 +96,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="status", methods=["GET", "POST"], auth_level=func.AuthLevel.FUNCTION)
 def status_page(req: func.HttpRequest) -> func.HttpResponse:
     """The HTML status page; imported here, on its first request, so other functions' cold start is unchanged."""
-    from shared.operations import status_page as status
+    from shared.operations.status import status_page as status
 
     shown = status.respond(
         status.PageRequest(method=req.method, url=req.url, params=dict(req.params), body=req.get_body(),

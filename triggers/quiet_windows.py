@@ -2,21 +2,22 @@
 that have been quiet long enough (the ledger state is the batch; the timer only looks at it)."""
 
 import os
+from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.clients.services import APP_ROOT, process_services
-from shared.flows.quiet_windows import fire_due
-from shared.rules import settings
-from shared.rules.config_loader import read_at_indexing
-from shared.rules.rules_file import load_rules_file
+from shared.clients.process.services import APP_ROOT, process_services
+from shared.core.config import settings
+from shared.core.config.config_loader import read_at_indexing
+from shared.core.config.rules_file import load_rules_file
+from shared.flows.quiet_windows.quiet_windows import fire_due
 
 QUIET_TICK = "*/10 * * * * *"
 """Every 10 s: a batch's run starts between its window and its window + 10 s after its last file."""
 
 bp = func.Blueprint()
 
-_RULES = read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT)[0], ()) \
+_RULES = read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT, now=datetime.now(UTC))[0], ()) \
     if settings.TRIGGER_RULES_FILE.read(os.environ) else ()  # the one-rule settings have no quiet window
 if any(rule.quiet_window for rule in _RULES):
 

@@ -4,10 +4,15 @@ import os
 
 import azure.functions as func
 
-from shared.clients.services import APP_ROOT, process_services
-from shared.flows.sweep import sweep
-from shared.rules.config_loader import DEFAULT_SWEEP_MAX_BLOBS, DEFAULT_SWEEP_SCHEDULE, read_at_indexing, sweep_settings
-from shared.rules.timing_settings import function_timeout
+from shared.clients.process.services import APP_ROOT, process_services
+from shared.core.config.config_loader import (
+    DEFAULT_SWEEP_MAX_BLOBS,
+    DEFAULT_SWEEP_SCHEDULE,
+    read_at_indexing,
+    sweep_settings,
+)
+from shared.core.config.timing_settings import function_timeout
+from shared.flows.sweep.sweep import sweep
 
 bp = func.Blueprint()
 # A bad SWEEP_SCHEDULE or SWEEP_MAX_BLOBS still indexes (on the defaults); each run then fails with the problem.

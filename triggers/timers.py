@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.clients.services import APP_ROOT, process_services
-from shared.flows.schedule_runs import fire_schedule
-from shared.rules.config_loader import read_at_indexing
-from shared.rules.config_model import Schedule
-from shared.rules.rules_file import load_schedules
+from shared.clients.process.services import APP_ROOT, process_services
+from shared.core.config.config_loader import read_at_indexing
+from shared.core.config.config_model import Schedule
+from shared.core.config.rules_file import load_schedules
+from shared.flows.schedules.schedule_runs import fire_schedule
 
 bp = func.Blueprint()
 
@@ -31,6 +31,6 @@ def _register(schedule: Schedule) -> None:
 
 # A problem in the schedules registers no timer (the problem is logged, and /api/health reports it) rather than
 # stopping the indexing of every other function.
-for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT), ()):
+for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT, now=datetime.now(UTC)), ()):
     if _schedule.enabled:
         _register(_schedule)

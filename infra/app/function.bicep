@@ -13,7 +13,7 @@ param deploymentContainer string
 param applicationInsightsName string
 param instanceMemoryMB int
 param maximumInstanceCount int
-@description('The app\'s own settings (shared/rules/settings.py names)')
+@description('The app\'s own settings (shared/core/config/settings.py names)')
 param appSettings object
 
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'

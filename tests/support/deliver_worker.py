@@ -31,11 +31,11 @@ def main(container: str, blob_name: str, start_at: float, crash_after_claim: boo
     logging.getLogger("aml_trigger").setLevel(logging.INFO)
     indexed_functions()
     if crash_after_claim:
-        from shared.clients.aml_client import PipelineSubmitter
+        from shared.clients.aml.aml_client import PipelineSubmitter
 
         PipelineSubmitter.submit = lambda *args, **kwargs: os._exit(137)  # the process dies holding the claim
     if crash_after_accept:
-        from shared.clients.aml_client import PipelineSubmitter
+        from shared.clients.aml.aml_client import PipelineSubmitter
 
         submit = PipelineSubmitter.submit
         # Azure ML accepted the run and answered; the process dies before it could write the outcome.

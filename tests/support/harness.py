@@ -15,7 +15,7 @@ from azure.storage.blob import BlobServiceClient
 from azurefunctions.extensions.base import meta as extension_meta
 
 from localdev.host import BLOB_FUNCTION, deliver_blob, host_blob_client, indexed_function, indexed_functions
-from shared.rules.keys import blob_version_key, normalize_etag, record_name, rule_namespace
+from shared.core.ledger.keys import blob_version_key, normalize_etag, record_name, rule_namespace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 __all__ = [

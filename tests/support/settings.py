@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 WORKSPACE = (
@@ -9,6 +10,8 @@ WORKSPACE = (
 )
 PIPELINE_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineSubmit/pipe-1"
 NO_APP_ROOT = Path("/nonexistent-app-root")
+LOADED_AT = datetime(2026, 12, 1, tzinfo=UTC)
+"""The time a test loads its configuration at: a recurrence's start_time after it is in the future."""
 
 
 def minimal_env(**overrides: str | None) -> dict[str, str]:

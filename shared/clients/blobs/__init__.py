@@ -1,0 +1,1 @@
+"""Reads of the data a run gets, and stamps written onto blob versions."""

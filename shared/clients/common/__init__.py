@@ -1,0 +1,1 @@
+"""The clock, the credential and telemetry every client shares."""

@@ -1,0 +1,1 @@
+"""The ledger in Blob Storage and the claims taken in it."""

@@ -1,0 +1,1 @@
+"""SDK v1 schedules read from a workspace for moving over."""

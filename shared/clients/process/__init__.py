@@ -1,0 +1,1 @@
+"""The long-lived objects one process shares, assembled from configuration."""

@@ -1,0 +1,65 @@
+"""The long-lived objects one process shares: configuration, credential, ledger, Azure ML client."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from azure.storage.blob import ContainerClient
+
+from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.common.auth import TokenProvider, build_credential
+from shared.clients.ledger.ledger import Ledger
+from shared.clients.storage.storage import blob_service_client
+from shared.core.config.config_loader import load_config
+from shared.core.config.config_model import AppConfig
+
+APP_ROOT = Path(__file__).resolve().parents[2]
+"""Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""
+
+_QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "urllib3")
+
+
+@dataclass
+class Services:
+    config: AppConfig
+    ledger: Ledger
+    submitter: PipelineSubmitter
+    tokens: TokenProvider
+    watched: ContainerClient
+    """The watched container, for data a schedule picks at fire time."""
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The wall clock a run's status is observed by."""
+
+
+def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Services:
+    """Validate the configuration and wire the clients; nothing here talks to the network yet."""
+    config = load_config(env, app_root, now=datetime.now(UTC))
+    credential = build_credential(env, config.managed_identity_client_id)
+    ledger_container = blob_service_client(config.ledger_storage, credential).get_container_client(
+        config.ledger_container
+    )
+    tokens = TokenProvider(credential)
+    return Services(
+        config=config,
+        ledger=Ledger(ledger_container, config.claim_expiry),
+        submitter=PipelineSubmitter(tokens, config.retry),
+        tokens=tokens,
+        watched=blob_service_client(config.watch_storage, credential).get_container_client(config.watch_container),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def process_services() -> Services:
+    """This process's Services, built on first use (not at import: cold start stays cheap)."""
+    for name in _QUIET_LOGGERS:
+        # Per-request SDK logging would drown the decision lines (and costs ingestion); warnings still show.
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return build_services(os.environ)

@@ -1,0 +1,1 @@
+"""Blob Storage clients for a checked connection."""

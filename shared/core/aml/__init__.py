@@ -1,0 +1,1 @@
+"""Azure ML targets, which URL answers what about a run, workspace discovery, retries."""

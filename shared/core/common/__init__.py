@@ -1,0 +1,1 @@
+"""Errors, bounded JSON reading and masking: what every other domain builds on."""

@@ -1,0 +1,196 @@
+"""What a configuration says, once checked: the rules, schedules and run specs, and the settings they run under.
+
+Values only: ``shared.core.config.config_loader`` builds them from app settings and the rules file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from shared.core.aml.targets import Target
+from shared.core.config import settings
+from shared.core.ledger.run_limits import RunLimit
+from shared.core.schedules.ncrontab import CronSchedule
+from shared.core.storage.storage_endpoints import StorageAccount
+
+DEFAULT_SUFFIX = settings.WATCH_SUFFIX.text({})
+DEFAULT_RUN_SOURCE = "SDK"
+DEFAULT_LEDGER_CONTAINER = settings.LEDGER_CONTAINER.text({})
+JOB_OUTPUT_TYPES = {"uri_file": "UriFile", "uri_folder": "UriFolder"}
+"""Output types a rule may name, and the jobOutputType the v2 body carries for each."""
+RELATIVE_PATHS = ("path", "file_name")
+"""What a v1 DataPath's RelativePath gets: the blob's path in the container, or (as a Logic App sending
+``triggerBody()?['Name']`` did) its file name alone."""
+
+@dataclass(frozen=True)
+class DataPathBinding:
+    """Which input receives the blob (a v1 DataPath parameter, a v2 job input) and the datastore over the watched
+    container (required for v1; for v2 without one, the blob's https URL is passed)."""
+
+    parameter: str
+    datastore: str | None
+    relative_path: str = "path"
+    """One of RELATIVE_PATHS (v1 only)."""
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """A v2 job output: ``uri_file`` or ``uri_folder`` at ``uri``."""
+
+    type: str
+    uri: str
+
+    @property
+    def job_output_type(self) -> str:
+        """The type as the v2 body spells it (``UriFolder``)."""
+        return JOB_OUTPUT_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class BlobFilter:
+    """Which blob names count: a folder, its subfolders or not, a file ending (case-insensitive)."""
+
+    prefix: str = ""
+    suffix: str = DEFAULT_SUFFIX
+    include_subfolders: bool = False
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run and how to check its data: the target, the v1 body's fields, the CSV's required columns."""
+
+    target: Target
+    experiment: str
+    parameters: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    """As written: v1 bodies send them as strings, v2 bodies as typed literals."""
+    data_path: DataPathBinding | None = None
+    outputs: Mapping[str, JobOutput] = field(default_factory=dict)
+    required_columns: tuple[str, ...] = ()
+    description: str | None = None
+    continue_on_step_failure: bool | None = None
+    run_source: str | None = DEFAULT_RUN_SOURCE
+    """None: the body carries no RunSource (as a v1 schedule's PipelineSubmissionInfo may not)."""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What starts runs, a rule or a schedule: its name (which keys its ledger records) and what it runs."""
+
+    name: str
+    run: RunSpec
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A blob that says a folder is complete: ``_SUCCESS`` (the folder is the run's data) or, with ``manifest``,
+    a JSON file listing the folder's files (``{"files": ["part-1.csv", ...]}``; the manifest is the run's data)."""
+
+    file: str
+    manifest: bool = False
+
+
+@dataclass(frozen=True)
+class QuietWindow:
+    """Files arriving under a folder are collected; one run on the folder starts once ``seconds`` pass without a
+    new one."""
+
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Rule(Trigger):
+    """A blob rule: new blobs that pass ``watch`` start ``run``; a disabled one records them as skipped instead,
+    so turning it back on does not replay them (unless a sweep is asked to, with ``since``). With ``marker``, only
+    a new marker version starts a run."""
+
+    watch: BlobFilter
+    enabled: bool = True
+    marker: Marker | None = None
+    quiet_window: QuietWindow | None = None
+    limit: RunLimit | None = None
+    """``max_active_runs``: None, no limit."""
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """The data a scheduled run gets: a fixed blob, or the newest blob ``newest`` takes at fire time."""
+
+    blob: str | None = None
+    newest: BlobFilter | None = None
+
+
+@dataclass(frozen=True)
+class Schedule(Trigger):
+    """A timed run: ``cron`` (NCRONTAB, UTC) fires ``run``, on ``data`` if any."""
+
+    cron: CronSchedule
+    data: DataSource | None = None
+    only_if_new_data: bool = False
+    enabled: bool = True
+    limit: RunLimit | None = None
+    """``max_active_runs``: None, no limit."""
+
+    @property
+    def function_name(self) -> str:
+        """The timer function's name: derived from the schedule's name alone, so it is stable across restarts."""
+        return f"schedule_{self.name}"
+
+
+def _default(setting: settings.Setting) -> float:
+    return float(setting.default or 0)
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = int(_default(settings.RETRY_MAX_ATTEMPTS))
+    base_delay: float = _default(settings.RETRY_BASE_DELAY)
+    max_delay: float = _default(settings.RETRY_MAX_DELAY)
+    deadline: float = _default(settings.SUBMIT_DEADLINE)
+    """Seconds one invocation may spend waiting on claims and retries: safely below the function timeout."""
+    attempt_timeout: float = _default(settings.SUBMIT_ATTEMPT_TIMEOUT)
+    """Seconds one POST may take; never cut short, so an attempt starts only when it fits before the deadline."""
+    listing_delay: float = _default(settings.RUN_LISTING_DELAY)
+    """Seconds after an unanswered POST during which its run may still be missing from Azure ML's listing: the key
+    is looked up until then before posting again."""
+    http_deadline: float = _default(settings.HTTP_DEADLINE)
+    """Seconds an HTTP call may spend before it answers 202 and leaves the rest to the sweep: Azure's HTTP front
+    end drops a request after 230 s whatever functionTimeout says."""
+
+    run_event_deadline: float = _default(settings.RUN_EVENT_DEADLINE)
+    """Seconds one run event may spend: Event Grid waits 30 s for the answer, which comes when the function returns."""
+    run_event_attempt_timeout: float = _default(settings.RUN_EVENT_ATTEMPT_TIMEOUT)
+    """Seconds one request to Azure ML may take while a run event is handled."""
+
+    @property
+    def http_budget(self) -> float:
+        """Seconds an HTTP-started submission may take: the shorter of the two deadlines."""
+        return min(self.deadline, self.http_deadline)
+
+    @property
+    def run_event(self) -> RetrySettings:
+        """The settings a run event works under: the shorter deadline and attempt timeout of the two pairs, so
+        the checks that hold for each pair (and the claim expiry's and functionTimeout's) hold for these."""
+        return replace(self, deadline=min(self.deadline, self.run_event_deadline),
+                       attempt_timeout=min(self.attempt_timeout, self.run_event_attempt_timeout))
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    watch_container: str
+    rules: tuple[Rule, ...]
+    watch_storage: StorageAccount
+    ledger_storage: StorageAccount
+    """The checked connections: clients are built from these alone."""
+    schedules: tuple[Schedule, ...] = ()
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    claim_expiry: float = _default(settings.CLAIM_EXPIRY)
+    ledger_connection: str = settings.LEDGER_STORAGE.text({})
+    ledger_container: str = DEFAULT_LEDGER_CONTAINER
+    managed_identity_client_id: str | None = None
+    ignored_settings: tuple[str, ...] = ()
+    """One-rule settings that are set while a rules file replaces them (and does not name them)."""
+    warnings: tuple[str, ...] = ()
+    """What works but is likely not what was meant (ignored settings, a setting's name mistyped), one sentence each:
+    logged at load and listed by ``/api/health``."""
+

@@ -1,0 +1,193 @@
+"""A ledger record as a typed value, and the one rule that judges a record: settled, live, or to be taken over.
+
+Pure (no storage): the claim path judges a record it read, the sweep judges a listing's metadata, both here.
+The stored JSON is a persistent contract: ``from_json``/``to_json`` round-trip it exactly, keys this code does not
+know included, so records written by older or newer code lose nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from shared.core.common.redaction import masked
+from shared.core.ledger.keys import OPEN_TAG, OWNER_TAG, RECORD_PREFIXES, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
+from shared.core.ledger.run_status import RunOutcome
+
+SCHEMA_VERSION = 1
+HISTORY_LIMIT = 20
+_ECHOED = frozenset({"reason", "error"})
+"""Outcome fields that may echo what a service answered, so may carry a secret it echoed: masked when stored."""
+
+
+class RunState(str, enum.Enum):
+    CLAIMED = "claimed"
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    WAITING = "waiting"
+    """max_active_runs was reached: the trigger waits for a slot (its rule's gate), started when a run ends."""
+
+
+SETTLED = frozenset({RunState.SUBMITTED, RunState.REJECTED, RunState.SKIPPED})
+"""Final states: a key in one of them is never acted on again (a permanent failure is final too)."""
+
+
+class Verdict(enum.Enum):
+    SETTLED = "settled"
+    """Final (or failed for good): a duplicate, never acted on again."""
+    LIVE = "live"
+    """Claimed within its expiry: its owner is on it; wait for it."""
+    ABANDONED = "abandoned"
+    """Take it over, but the earlier owner's POST may have started a run (a claim past its expiry, or a failure
+    after an unknown outcome): look the run up before posting."""
+    TAKE_OVER = "take over"
+    """Failed for now with nothing started: take it over and post."""
+
+    @property
+    def needs_work(self) -> bool:
+        return self in (Verdict.ABANDONED, Verdict.TAKE_OVER)
+
+
+def verdict(state: str | None, retryable: bool, outcome_unknown: bool, age: float, expiry: float,
+            margin: float = 0.0) -> Verdict:
+    """What to do with a record in ``state``, written ``age`` seconds ago, whose claim expires after ``expiry``
+    seconds; ``margin``: clock difference tolerated when ``age`` is not measured on the storage server's clock."""
+    if state in SETTLED or state == RunState.WAITING or (state == RunState.FAILED and not retryable):
+        return Verdict.SETTLED
+    if state == RunState.FAILED:
+        return Verdict.ABANDONED if outcome_unknown else Verdict.TAKE_OVER
+    return Verdict.ABANDONED if age >= expiry + margin else Verdict.LIVE
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One key's record. Every field may be absent (None) in what storage holds: a process's memory of a
+    settled key keeps only the state, the run and the occurrence."""
+
+    schema: int | None = None
+    namespace: str | None = None
+    key: str | None = None
+    subject: Mapping[str, Any] | None = None
+    state: str | None = None
+    owner: str | None = None
+    claims: int | None = None
+    first_claimed_at: str | None = None
+    claimed_at: str | None = None
+    claim_expiry_seconds: float | None = None
+    updated_at: str | None = None
+    retryable: bool | None = None
+    outcome_unknown: bool | None = None
+    run_id: str | None = None
+    reason: str | None = None
+    history: tuple[Mapping[str, Any], ...] = ()
+    run: Mapping[str, Any] | None = None
+    """What became of the run in Azure ML (``RunOutcome.to_json``); absent until its first status is known."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Every other stored key (run_url, attempts, error, data, ...), kept as stored."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LedgerRecord:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a ledger record is a JSON object, not {type(data).__name__}")
+        known = {name: data[name] for name in _FIELDS if data.get(name) is not None}
+        if "history" in known:
+            known["history"] = tuple(known["history"])
+        return cls(**known, extra={name: value for name, value in data.items() if name not in known})
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored JSON: absent fields stay absent."""
+        known = {name: getattr(self, name) for name in _FIELDS}
+        known["history"] = list(self.history) or None
+        return {**self.extra, **{name: value for name, value in known.items() if value is not None}}
+
+    @property
+    def took_over(self) -> bool:
+        return (self.claims or 1) > 1
+
+    def judged(self, age: float, default_expiry: float, margin: float = 0.0) -> Verdict:
+        """This record's verdict; a record that names no expiry of its own has ``default_expiry``."""
+        expiry = default_expiry if self.claim_expiry_seconds is None else self.claim_expiry_seconds
+        return verdict(self.state, bool(self.retryable), bool(self.outcome_unknown), age, expiry, margin)
+
+    def settled(self, state: RunState, at: str, outcome: Mapping[str, Any]) -> LedgerRecord:
+        """This claim's outcome: ``outcome``'s fields (None ones dropped, echoed ones masked) over the claim's."""
+        merged = {**self.to_json(),
+                  **{name: masked(value) if name in _ECHOED else value
+                     for name, value in outcome.items() if value is not None},
+                  "state": state.value, "updated_at": at, "retryable": bool(outcome.get("retryable", False))}
+        merged.pop("claim_expiry_seconds", None)
+        history = [*self.history, {"state": state.value, "at": at, "owner": self.owner}][-HISTORY_LIMIT:]
+        return replace(LedgerRecord.from_json(merged), history=tuple(history))
+
+    def reopened(self, at: str, reason: str) -> LedgerRecord:
+        """A settled record turned back into a retryable failure (an operator's retry, a waiting trigger's turn)."""
+        history = [*self.history, {"state": "reopened", "at": at}][-HISTORY_LIMIT:]
+        return replace(self, state=RunState.FAILED.value, retryable=True, reason=reason, updated_at=at,
+                       history=tuple(history))
+
+    @property
+    def outcome(self) -> RunOutcome | None:
+        """The run's outcome in Azure ML, as far as it is known."""
+        return None if self.run is None else RunOutcome.from_json(self.run)
+
+    def with_outcome(self, outcome: RunOutcome) -> LedgerRecord:
+        """This record with what is now known of its run; Azure ML's error masked like any echoed text."""
+        document = outcome.to_json()
+        if "error" in document:
+            document["error"] = masked(document["error"])
+        return replace(self, run=document)
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str] | None) -> LedgerRecord:
+        """What a listing shows of a record (its blob metadata): enough for a verdict, without reading it."""
+        metadata = metadata or {}
+        expiry = metadata.get("claim_expiry")
+        status = metadata.get("run_status")
+        return cls(state=metadata.get("state"), retryable=metadata.get("retryable") == "true",
+                   claim_expiry_seconds=None if expiry is None else float(expiry),
+                   run=None if status is None else {"status": status})
+
+    def metadata(self) -> dict[str, str] | None:
+        """The blob metadata stored beside the record, which the sweep judges from a listing without reading it."""
+        if self.state is None:
+            return None
+        expiry = {} if self.claim_expiry_seconds is None else {"claim_expiry": str(self.claim_expiry_seconds)}
+        status = {} if self.run is None else {"run_status": str(self.run.get("status"))}
+        return {"state": self.state, "retryable": str(bool(self.retryable)).lower(), **expiry, **status}
+
+    def tags(self) -> dict[str, str]:
+        """The blob index tags written with the record, in the same request: its owner always, and while its run is
+        submitted and not seen to end, the open tags (``shared.core.ledger.keys.OPEN_TAG``). Every write sends the whole
+        set, so a write that ends a run drops the open tags whether or not the service keeps tags on an overwrite
+        without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
+        data claim names its run too but is not a run's record (no event or GET ever ends it): never open."""
+        owner = {} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}
+        since = self.claimed_at or self.first_claimed_at
+        outcome = self.outcome
+        if (self.state != RunState.SUBMITTED.value or (outcome is not None and outcome.terminal)
+                or not (self.namespace or "").startswith(RECORD_PREFIXES)
+                or not all(value and TAG_VALUE.fullmatch(value) for value in (self.run_id, since))):
+            return owner
+        return {**owner, OPEN_TAG: "1", SINCE_TAG: str(since), RUN_TAG: str(self.run_id)}
+
+
+def new_claim(namespace: str, key: str, subject: Mapping[str, Any], owner: str, at: str, expiry: float,
+              previous: LedgerRecord | None = None) -> LedgerRecord:
+    """A claim by ``owner``: the first one, or one taking ``previous`` over (its claim count and history kept)."""
+    base = previous or LedgerRecord()
+    history = list(base.history)
+    if previous is not None:
+        history.append({"state": f"taken over from {previous.state}", "at": at, "owner": owner,
+                        "previous_owner": previous.owner})
+    history.append({"state": RunState.CLAIMED.value, "at": at, "owner": owner})
+    return LedgerRecord(schema=SCHEMA_VERSION, namespace=namespace, key=key, subject=subject,
+                        state=RunState.CLAIMED.value, owner=owner, claims=(base.claims or 0) + 1,
+                        first_claimed_at=base.first_claimed_at or at, claimed_at=at,
+                        claim_expiry_seconds=expiry, updated_at=at, history=tuple(history[-HISTORY_LIMIT:]))
+
+
+_FIELDS = tuple(spec.name for spec in fields(LedgerRecord) if spec.name != "extra")

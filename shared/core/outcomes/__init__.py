@@ -1,0 +1,1 @@
+"""Run events from Event Grid, parsed into what became of a run."""

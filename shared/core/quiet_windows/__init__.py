@@ -1,0 +1,1 @@
+"""Quiet windows: files collected until a folder goes quiet, then one run."""

@@ -1,0 +1,1 @@
+"""A RunRequest and the payload it sends to Azure ML."""

@@ -1,0 +1,210 @@
+"""What one run is asked for, whichever trigger asks: one value, built by one pure function per trigger kind.
+
+A run request names the ledger record that makes it happen once (namespace and key), what the record says it is
+about (the subject), the run and its data, the tags that lead back to the record, and the fields every decision
+line about it carries. ``shared.flows.runs.run_steps.execute`` runs any of them through the exactly-once protocol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.core.blobs.batches import Batch, Listed, manifest_files, marker_folder
+from shared.core.blobs.csv_head import csv_head_problem
+from shared.core.config.config_model import DataSource, Rule, RunSpec, Schedule
+from shared.core.ledger.keys import (
+    blob_version_key,
+    iso,
+    manual_key,
+    manual_namespace,
+    parse_iso,
+    record_name,
+    rule_namespace,
+    schedule_data_namespace,
+    schedule_namespace,
+    schedule_occurrence_key,
+)
+from shared.core.ledger.run_limits import RunLimit
+from shared.core.runs.payloads import TRIGGERED_BY, DataRef, SubmitRequest, blob_tags, submission
+
+
+@dataclass(frozen=True)
+class BlobVersion:
+    """What one ranged read tells about a blob: which version it is, how big, and its first bytes."""
+
+    container: str
+    name: str
+    url: str
+    etag: str
+    size: int
+    head: bytes
+
+    @property
+    def ref(self) -> DataRef:
+        return DataRef(path=self.name, url=self.url)
+
+
+@dataclass(frozen=True)
+class DataClaim:
+    """An only_if_new_data schedule's second claim, on the data version itself: two occurrences racing on the same
+    data submit once, and the data's record names the occurrence whose run used it."""
+
+    namespace: str
+    key: str
+    subject: Mapping[str, Any]
+
+    @property
+    def occurrence(self) -> str:
+        return str(self.subject["occurrence"])
+
+    def occurrence_key(self, occurrence: str) -> str:
+        """The run key of ``occurrence`` (an earlier one, named by the data's record), to look its run up."""
+        return schedule_occurrence_key(str(self.subject["schedule"]), parse_iso(occurrence))
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run to start exactly once. ``data_source`` set: the data is chosen once the key is claimed (a schedule's
+    newest blob at fire time), then ``with_data`` fills in ``data`` and what depends on it."""
+
+    namespace: str
+    key: str
+    subject: Mapping[str, Any]
+    run: RunSpec
+    tags: Mapping[str, str]
+    about: Mapping[str, Any]
+    """The fields every decision line and problem line about this run carries."""
+    data: BlobVersion | None = None
+    data_source: DataSource | None = None
+    only_if_new_data: bool = False
+    record: Mapping[str, Any] = field(default_factory=dict)
+    """Fields a submitted run's record keeps beyond the run's own: the data chosen at fire time, which the subject
+    cannot name."""
+    disabled: bool = False
+    """The rule is switched off (``enabled: false``): the key is recorded as skipped, so turning the rule back on
+    does not replay it unless a sweep is asked to (``since``)."""
+    batch: Batch | None = None
+    """A marker version's batch: the run gets its folder, or its manifest (whose listed files are checked)."""
+    limit: RunLimit | None = None
+    """The rule's or schedule's ``max_active_runs``: the run takes a slot at its gate before its POST, or waits."""
+
+    @property
+    def record_name(self) -> str:
+        return record_name(self.namespace, self.key)
+
+    def problem(self) -> str | None:
+        """Why the data must not be run on (a CSV without the required columns), or None."""
+        if self.data is None:
+            return None
+        if self.batch is not None:
+            return self.batch.problem(self.data.name, self.run.required_columns)
+        return csv_head_problem(self.data.head, self.data.size, self.run.required_columns)
+
+    def submission(self) -> SubmitRequest:
+        """The exact request Azure ML receives."""
+        data = self.data.ref if self.data else None
+        if data is not None and self.batch is not None and self.batch.listed is None:
+            data = DataRef(path=self.batch.folder, url=data.url.rpartition("/")[0] + "/", folder=True)
+        return submission(self.run, data=data, tags=self.tags, key=self.key)
+
+    def with_batch(self, batch: Batch) -> RunRequest:
+        """This request on a marker's batch: the run gets its folder or manifest, the record its files."""
+        return dataclasses.replace(self, batch=batch, record=batch.record)
+
+    def with_checked(self, checked: tuple[Listed, ...]) -> RunRequest:
+        """This marker request with its manifest's files as read once the marker version was claimed."""
+        assert self.batch is not None, "a marker request"
+        return self.with_batch(dataclasses.replace(self.batch, checked=checked))
+
+    def with_data(self, version: BlobVersion) -> RunRequest:
+        """This request on ``version``: its decisions name the blob, its tags trace the run back to it."""
+        return dataclasses.replace(
+            self, data=version, about={**self.about, **_names(version)},
+            tags={**self.tags, "trigger_blob": f"{version.container}/{version.name}", "trigger_etag": version.etag},
+            record={"data": {"blob": version.name, "etag": version.etag}} if self.data_source else self.record)
+
+    @property
+    def data_claim(self) -> DataClaim | None:
+        """The data version's own claim, for an only_if_new_data schedule once its data is chosen."""
+        if not self.only_if_new_data or self.data is None:
+            return None
+        version = self.data
+        return DataClaim(schedule_data_namespace(str(self.subject["schedule"])),
+                         blob_version_key(version.container, version.name, version.etag),
+                         {"kind": "schedule-data", "schedule": self.subject["schedule"], "blob": version.name,
+                          "etag": version.etag, "occurrence": self.subject["occurrence"]})
+
+
+def _names(version: BlobVersion) -> dict[str, str]:
+    return {"container": version.container, "blob": version.name, "etag": version.etag}
+
+
+def blob_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
+    key = blob_version_key(version.container, version.name, version.etag)
+    subject = {"kind": "blob", **_names(version), "size": version.size}
+    return RunRequest(
+        namespace=rule_namespace(rule.name), key=key, subject=subject, run=rule.run, data=version,
+        tags=blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key),
+        about={"rule": rule.name, **_names(version), "key": key}, disabled=not rule.enabled, limit=rule.limit)
+
+
+def disabled_reason(rule: str) -> str:
+    """What a disabled rule's skipped record and decision say."""
+    return f"rule {rule!r} is disabled (enabled: false); not replayed when it is enabled again unless a sweep is " \
+           "asked to (sweep --since)"
+
+
+def marker_batch(rule: Rule, version: BlobVersion) -> Batch:
+    """What a marker version's run is on: its folder, or the files its manifest lists (checked once claimed)."""
+    assert rule.marker is not None, "a marker rule"
+    folder = marker_folder(version.name)
+    return Batch(folder=folder, listed=manifest_files(version.head, version.size, folder) if rule.marker.manifest
+                 else None)
+
+
+def marker_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The one run of a marker version: on its folder, or on its manifest once the files it lists are checked."""
+    return blob_request(rule, version).with_batch(marker_batch(rule, version))
+
+
+def rule_request(rule: Rule, version: BlobVersion) -> RunRequest:
+    """The run a rule's blob version asks for: a marker's batch, or the blob itself."""
+    return marker_request(rule, version) if rule.marker else blob_request(rule, version)
+
+
+def schedule_request(schedule: Schedule, occurrence: datetime, *, fired_at: datetime, past_due: bool) -> RunRequest:
+    """The run of one scheduled occurrence; its data, if any, is chosen when the occurrence is claimed."""
+    key = schedule_occurrence_key(schedule.name, occurrence)
+    return RunRequest(
+        namespace=schedule_namespace(schedule.name), key=key, run=schedule.run,
+        subject={"kind": "schedule", "schedule": schedule.name, "occurrence": iso(occurrence),
+                 "fired_at": iso(fired_at), "past_due": past_due},
+        tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name, "trigger_occurrence": iso(occurrence),
+              "trigger_key": key},
+        about={"schedule": schedule.name, "occurrence": iso(occurrence), "key": key, "past_due": past_due or None},
+        data_source=schedule.data, only_if_new_data=schedule.only_if_new_data, limit=schedule.limit)
+
+
+def manual_request(rule: str, run: RunSpec, version: BlobVersion | None, *, request_id: str, blob: str | None,
+                   experiment: Any, parameters: Any) -> RunRequest:
+    """A deliberate extra run: its own key in the manual namespace, one per request id, tagged with it. The
+    subject keeps the request as given (blob, overrides), so a retry or the sweep asks for it again."""
+    key = manual_key(rule, request_id)
+    request = RunRequest(
+        namespace=manual_namespace(rule), key=key, run=run,
+        subject={"kind": "manual", "rule": rule, "request_id": request_id, "blob": blob, "experiment": experiment,
+                 "parameters": parameters},
+        tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule, "trigger_manual": request_id, "trigger_key": key},
+        about={"rule": rule, "key": key})
+    return request if version is None else request.with_data(version)
+
+
+def used_by(version: BlobVersion, subject: Mapping[str, Any] | None, run_id: str | None) -> str:
+    """Why an only_if_new_data occurrence skips: the data it would get already had its run."""
+    return (f"no new data: {version.name} ({version.etag}) was used by the run of "
+            f"{(subject or {}).get('occurrence')} (run {run_id})")

@@ -1,0 +1,1 @@
+"""Storage connections checked before any client exists."""

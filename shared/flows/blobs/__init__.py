@@ -1,0 +1,1 @@
+"""A blob version to the runs of the rules that watch it."""

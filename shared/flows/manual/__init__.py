@@ -1,0 +1,1 @@
+"""Manual runs and reruns."""

@@ -1,0 +1,1 @@
+"""``execute``: claim, check, submit and settle one RunRequest; run-limit gates."""

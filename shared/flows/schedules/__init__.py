@@ -1,0 +1,1 @@
+"""A schedule occurrence to its run."""

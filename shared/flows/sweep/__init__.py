@@ -1,0 +1,1 @@
+"""The catch-up sweep: blob versions and records the events missed."""

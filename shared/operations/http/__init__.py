@@ -1,0 +1,1 @@
+"""The HTTP answers: health, records and retry, explain, manual runs."""

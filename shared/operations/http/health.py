@@ -1,0 +1,46 @@
+"""Whether this app can work: configuration valid, storage reachable, a token for every target. Never a secret."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+from shared.clients.process.services import build_services
+from shared.core.config.problems import ConfigError
+
+
+def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
+    """Configuration valid, storage reachable, a token obtainable for every target's scope. Never a secret."""
+    try:
+        services = build_services(env)
+    except ConfigError as error:
+        return False, {"configuration": {"ok": False, "problems": [str(problem) for problem in error.problems]}}
+    report: dict[str, Any] = {"configuration": {"ok": True, "rules": len(services.config.rules),
+                                                "schedules": len(services.config.schedules)}}
+    disabled = [rule.name for rule in services.config.rules if not rule.enabled]
+    if disabled:  # switched off on purpose: reported, not unhealthy
+        report["configuration"]["disabled_rules"] = disabled
+    if services.config.ignored_settings:
+        report["configuration"]["ignored_settings"] = list(services.config.ignored_settings)
+    if services.config.warnings:  # likely not what was meant, yet working: reported, not unhealthy
+        report["configuration"]["warnings"] = list(services.config.warnings)
+    report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
+    report["watched_container"] = _check(services.watched.get_container_properties)
+    runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]
+    scopes = sorted({run.target.scope for run in runs})
+    report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}
+    checks = [report["ledger"], report["watched_container"], *report["tokens"].values()]
+    return all(check["ok"] for check in checks), report
+
+
+def _check(probe: Callable[[], object]) -> dict[str, Any]:
+    try:
+        probe()
+    except ResourceNotFoundError as error:
+        return {"ok": False, "error": f"not found: {error.reason or type(error).__name__}"}
+    except AzureError as error:
+        return {"ok": False, "error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+    return {"ok": True}
