@@ -1,5 +1,6 @@
 """The settings declaration (shared.core.config.settings) is the one list of settings: the code reads nothing outside
-it, docs/configuration.md's table is rendered from it, and local.settings.sample.json holds each with a working value."""
+it, docs/configuration.md's table is rendered from it, and local.settings.sample.json holds each with a working
+value."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from localdev.demo import AML_PORT, IDENTITY_HEADER, IDENTITY_PORT
 from shared.core.config.config_loader import load_config
 from shared.core.config.settings import SETTINGS, markdown_table
 from tests.support.harness import PROJECT_ROOT
+from tests.support.settings import LOADED_AT
 
 # A setting read by its literal name, bypassing the declaration: env.get("X"), env["X"], environ.get("X"),
 # getenv("X"), connection="X" (a binding's connection setting).
@@ -55,7 +57,7 @@ def test_the_documented_settings_table_is_the_one_rendered_from_the_declaration(
 
 def test_the_sample_is_a_valid_configuration_for_the_local_stand_ins():
     values = sample_values()
-    config = load_config(values, PROJECT_ROOT)
+    config = load_config(values, PROJECT_ROOT, now=LOADED_AT)
     assert config.rules[0].run.target.url.startswith(f"http://127.0.0.1:{AML_PORT}/")
     assert values["IDENTITY_ENDPOINT"] == f"http://127.0.0.1:{IDENTITY_PORT}/msi/token"
     assert values["IDENTITY_HEADER"] == IDENTITY_HEADER

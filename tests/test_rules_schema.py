@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.core import recurrence, targets
+from shared.core.aml import targets
 from shared.core.config.batch_options import MARKER_KEYS
 from shared.core.config.config_loader import load_config
 from shared.core.config.config_model import JOB_OUTPUT_TYPES, AppConfig
@@ -21,8 +21,10 @@ from shared.core.config.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, 
 from shared.core.config.rules_file import TOP_LEVEL_KEYS
 from shared.core.config.schedule_parser import SCHEDULE as SCHEDULE_KIND
 from shared.core.config.schedule_parser import SCHEDULE_KEYS
+from shared.core.schedules import recurrence
 from tests.support.docs import documentation_text
 from tests.support.harness import PROJECT_ROOT
+from tests.support.settings import LOADED_AT
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -49,7 +51,8 @@ def load(document: Any, tmp_path: Path) -> AppConfig:
     (tmp_path / "rules.json").write_text(json.dumps(document), encoding="utf-8")
     connection = "AccountName=trainingdata;AccountKey=a2V5"
     return load_config({"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": connection,
-                        "AzureWebJobsStorage": connection, "TRIGGER_RULES_FILE": "rules.json", **REFERENCED}, tmp_path)
+                        "AzureWebJobsStorage": connection, "TRIGGER_RULES_FILE": "rules.json", **REFERENCED}, tmp_path,
+                       now=LOADED_AT)
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema():
