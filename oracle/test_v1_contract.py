@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 from azureml.pipeline.core._restclients.aeva import models as aeva
 from azureml.pipeline.core._restclients.aeva.aml_pipelines_api10 import AMLPipelinesAPI10
 from msrest import Deserializer, Serializer
@@ -155,10 +156,7 @@ def test_the_stand_ins_errors_are_the_sdks_error_model_and_the_app_reads_them_al
     assert (sdk_error.code, sdk_error.message) == (
         "UserError", "Assignment for parameter input_string is not specified")
 
-    class Answer:  # the same body, as the app's error reader gets it from requests
-        text = json.dumps({"Error": {"Code": sdk_error.code, "Message": sdk_error.message}})
-
-        def json(self):
-            return json.loads(self.text)
-
-    assert error_details(Answer()) == (sdk_error.code, sdk_error.message)
+    answer = requests.Response()  # the same answer, as the app's error reader gets it from requests
+    answer.status_code = 400
+    answer._content = json.dumps({"Error": {"Code": sdk_error.code, "Message": sdk_error.message}}).encode()
+    assert error_details(answer) == (sdk_error.code, sdk_error.message)
