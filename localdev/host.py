@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,9 +23,19 @@ BLOB_FUNCTION = "start_runs_for_new_blob"
 RUN_EVENT_FUNCTION = "record_run_status"
 
 
-@functools.cache
+_INDEXING = threading.Lock()
+
+
 def indexed_functions() -> dict[str, Any]:
-    """The app's functions as the worker indexes them (once per process: indexing is single-shot)."""
+    """The app's functions as the worker indexes them (once per process: indexing is single-shot). Deliveries from
+    several threads wait for one indexing, as the host indexes before it delivers anything: two at once would
+    index the app twice and be refused (``does not have a unique function name``)."""
+    with _INDEXING:
+        return _index()
+
+
+@functools.cache
+def _index() -> dict[str, Any]:
     import function_app
 
     return {function.get_function_name(): function for function in function_app.app.get_functions()}
@@ -45,7 +56,7 @@ def restart_app() -> dict[str, Any]:
 
     for module in (triggers.blob, triggers.timers, triggers.sweep, triggers.http, triggers.run_events, function_app):
         importlib.reload(module)
-    indexed_functions.cache_clear()
+    _index.cache_clear()
     return indexed_functions()
 
 
