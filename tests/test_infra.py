@@ -316,9 +316,10 @@ def test_the_powershell_hook_is_a_twin_of_the_sh_hook_calling_the_same_az_comman
     """pwsh is not installed here and no registry reachable from here ships it, so the .ps1 is compared by text."""
     assert az_commands(HOOK_SH) == az_commands(HOOK_PS1) == [
         "rest --method get --url --query --output tsv",  # the wait for provisioningState, defined first
+        "rest --method get --url --query --output tsv",  # why it failed: the put's operation status
         "functionapp keys list -g -n --query -o tsv",
         "rest --method get --url --output none",
-        "rest --method put --url --body --output none",
+        "rest --method put --url --body --output none --debug",
     ]
     for constant in ("WEBHOOK_FUNCTION", "API_VERSION"):
         assert hook_constant(HOOK_SH, constant) == hook_constant(HOOK_PS1, constant)
@@ -373,7 +374,7 @@ def test_the_hook_creates_the_subscription_on_the_first_run_and_updates_it_on_th
     one_run = [["functionapp", "keys", "list", "-g", "rg-dev", "-n", "func-abc123",
                 "--query", "systemKeys.blobs_extension", "-o", "tsv"],
                ["rest", "--method", "get", "--url", url, "--output", "none"],
-               ["rest", "--method", "put", "--url", url, "--body", "@", "--output", "none"],
+               ["rest", "--method", "put", "--url", url, "--body", "@", "--output", "none", "--debug"],
                ["rest", "--method", "get", "--url", url, "--query", "properties.provisioningState", "--output", "tsv"]]
     calls = [[word[:1] if word.startswith("@") else word for word in call["argv"]] for call in az.calls()]
     assert calls == one_run + one_run
@@ -403,10 +404,31 @@ def test_the_hook_fails_with_event_grids_answer_when_the_subscription_fails(tmp_
     result = az.run_hook()
 
     assert result.returncode == 1 and "created Event Grid subscription" not in result.stdout
-    assert ("postdeploy: Event Grid subscription aml-trigger-default: provisioningState Failed (Event Grid did not "
-            "create it; for a webhook the usual reason is a failed validation handshake with the function") in (
-        result.stderr)
-    assert KEY not in result.stdout + result.stderr
+    assert result.stderr == (
+        "postdeploy: Event Grid subscription aml-trigger-default: provisioningState Failed: Event Grid says: Webhook "
+        "validation handshake failed for https://func-abc123.azurewebsites.net/runtime/webhooks/blobs. Http POST "
+        "request failed with response code Unknown. For troublehooting, visit https://aka.ms/esvalidation. Activity "
+        "id:00000000-0000-4000-8000-00000000a51c, timestamp: 12/7/2026 6:00:00 AM (UTC). (Event Grid did not create "
+        "it: check that the app runs, then rerun azd hooks run postdeploy)\n")
+    operation = ("https://management.azure.com:443/subscriptions/00000000-0000-0000-0000-000000000001/providers/"
+                 "Microsoft.EventGrid/locations/eastus/operationsStatus/00000000-0000-4000-8000-00000000A51C"
+                 "?api-version=2025-02-15")
+    assert az.calls()[-1]["argv"] == ["rest", "--method", "get", "--url", operation, "--query", "error.message",
+                                      "--output", "tsv"]
+    assert list(az.tmp.iterdir()) == [], "the request body and the put's debug log (which hold the key) are removed"
+
+
+@pytest.mark.integration  # starts the hook
+def test_when_event_grid_gives_no_reason_the_hook_fails_naming_the_state_and_where_azure_keeps_it(tmp_path):
+    az = FakeAz(tmp_path, blobs_extension=KEY, provisioning=("Canceled",))
+
+    result = az.run_hook()
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "postdeploy: Event Grid subscription aml-trigger-default: provisioningState Canceled: Event Grid gave no "
+        "reason here; see the activity log of aml-trigger-default (Event Grid did not create it: check that the app "
+        "runs, then rerun azd hooks run postdeploy)\n")
 
 
 @pytest.mark.integration  # starts the hook

@@ -8,16 +8,32 @@ $POLL_SECONDS = 5
 function Fail([string]$message) { [Console]::Error.WriteLine("postdeploy: $message"); exit 1 }
 
 # az rest returns once Event Grid accepts the put; the subscription exists only once its webhook passes validation.
-function Wait-UntilSucceeded([string]$subscription, [string]$url) {
+function Wait-UntilSucceeded([string]$subscription, [string]$url, [string]$operation) {
   $waited = 0
   while ($true) {
     $state = az rest --method get --url $url --query properties.provisioningState --output tsv
     if ($LASTEXITCODE -ne 0) { $state = "unreadable" }
     if ($state -eq "Succeeded") { return }
-    if ($state -in @("Failed", "Canceled")) { Fail "Event Grid subscription $($subscription): provisioningState $state (Event Grid did not create it; for a webhook the usual reason is a failed validation handshake with the function: check that the app runs, then rerun azd hooks run postdeploy; the reason is in the activity log of $subscription)" }
+    if ($state -in @("Failed", "Canceled")) { Fail "Event Grid subscription $($subscription): provisioningState $($state): $(Get-FailureReason $subscription $operation) (Event Grid did not create it: check that the app runs, then rerun azd hooks run postdeploy)" }
     if ($waited -ge $WAIT_SECONDS) { Fail "Event Grid subscription $($subscription): still $state after $WAIT_SECONDS seconds; rerun azd hooks run postdeploy once it is Succeeded or Failed" }
     Start-Sleep -Seconds $POLL_SECONDS
     $waited += $POLL_SECONDS
+  }
+}
+
+# Event Grid keeps why a put failed (e.g. "Webhook validation handshake failed for <endpoint>. ...") in the status
+# of the put's asynchronous operation, {status, error: {code, message}}, not on the subscription, which shows
+# only its provisioningState. $operation is empty if the put's answer named none.
+function Get-FailureReason([string]$subscription, [string]$operation) {
+  $reason = ""
+  if ($operation) {
+    $reason = az rest --method get --url $operation --query error.message --output tsv 2>$null
+    if ($LASTEXITCODE -ne 0) { $reason = "" }
+  }
+  if ($reason) {
+    return "Event Grid says: $reason"
+  } else {
+    return "Event Grid gave no reason here; see the activity log of $subscription"
   }
 }
 
@@ -61,9 +77,14 @@ function Put-Subscription([string]$topicId, [string]$subscription, [string]$endp
     } else {
       $action = "created"
     }
-    az rest --method put --url $url --body "@$body" --output none
-    if ($LASTEXITCODE -ne 0) { Fail "could not put the Event Grid subscription $subscription" }
+    # az rest prints a response's headers only under --debug; the put's Azure-AsyncOperation header names the
+    # operation whose status holds Event Grid's reason if the subscription fails. The log holds the request body
+    # (the key): it stays in the private body folder, removed below.
+    $log = Join-Path $bodyDir "$subscription.log"
+    az rest --method put --url $url --body "@$body" --output none --debug 2> $log
+    if ($LASTEXITCODE -ne 0) { Fail "could not put the Event Grid subscription $($subscription): $((Select-String -Path $log -Pattern '^ERROR: (.*)' | ForEach-Object { $_.Matches[0].Groups[1].Value }) -join ' ')" }
+    $operation = (Select-String -Path $log -Pattern "'Azure-AsyncOperation': '([^']*)'" | Select-Object -First 1 | ForEach-Object { $_.Matches[0].Groups[1].Value })
   } finally { Remove-Item -Recurse -Force $bodyDir }
-  Wait-UntilSucceeded $subscription $url
+  Wait-UntilSucceeded $subscription $url $operation
   return $action
 }

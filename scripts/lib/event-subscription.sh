@@ -8,18 +8,33 @@ POLL_SECONDS=5
 fail() { echo "postdeploy: $*" >&2; exit 1; }
 
 # az rest returns once Event Grid accepts the put; the subscription exists only once its webhook passes validation.
-wait_until_succeeded() {  # subscription url
+wait_until_succeeded() {  # subscription url operation-status-url
   waited=0
   while :; do
     state=$(az rest --method get --url "$2" --query properties.provisioningState --output tsv) || state="unreadable"
     case "$state" in
       Succeeded) return 0 ;;
-      Failed|Canceled) fail "Event Grid subscription $1: provisioningState $state (Event Grid did not create it; for a webhook the usual reason is a failed validation handshake with the function: check that the app runs, then rerun azd hooks run postdeploy; the reason is in the activity log of $1)" ;;
+      Failed|Canceled) fail "Event Grid subscription $1: provisioningState $state: $(failure_reason "$1" "$3") (Event Grid did not create it: check that the app runs, then rerun azd hooks run postdeploy)" ;;
     esac
     [ "$waited" -lt "$WAIT_SECONDS" ] || fail "Event Grid subscription $1: still $state after $WAIT_SECONDS seconds; rerun azd hooks run postdeploy once it is Succeeded or Failed"
     sleep "$POLL_SECONDS"
     waited=$((waited + POLL_SECONDS))
   done
+}
+
+# Event Grid keeps why a put failed (e.g. "Webhook validation handshake failed for <endpoint>. ...") in the status
+# of the put's asynchronous operation, {status, error: {code, message}}, not on the subscription, which shows
+# only its provisioningState.
+failure_reason() {  # subscription operation-status-url (empty if the put's answer named none)
+  reason=""
+  if [ -n "$2" ]; then
+    reason=$(az rest --method get --url "$2" --query error.message --output tsv 2>/dev/null) || reason=""
+  fi
+  if [ -n "$reason" ]; then
+    printf 'Event Grid says: %s' "$reason"
+  else
+    printf 'Event Grid gave no reason here; see the activity log of %s' "$1"
+  fi
 }
 
 require_setting() {  # name: an infra output azd exports
@@ -67,6 +82,13 @@ JSON
   else
     action="created"
   fi
-  az rest --method put --url "$url" --body "@$body" --output none || fail "could not put the Event Grid subscription $2"
-  wait_until_succeeded "$2" "$url"
+  # az rest prints a response's headers only under --debug; the put's Azure-AsyncOperation header names the
+  # operation whose status holds Event Grid's reason if the subscription fails. The log holds the request body
+  # (the key): it stays in the private body_dir and is removed at once.
+  log="$body_dir/$2.log"
+  az rest --method put --url "$url" --body "@$body" --output none --debug 2>"$log" ||
+    fail "could not put the Event Grid subscription $2: $(sed -n 's/^ERROR: //p' "$log")"
+  operation=$(sed -n "s/.*'Azure-AsyncOperation': '\([^']*\)'.*/\1/p" "$log" | head -n 1)
+  rm -f "$log"
+  wait_until_succeeded "$2" "$url" "$operation"
 }
