@@ -127,3 +127,29 @@ resource wrong 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 }
 """) == ["main.bicep:21: BCP120: resource wrong: property name needs a value known at the start of the deployment "
          "but reads store"]
+
+
+def test_a_module_for_over_a_resources_properties_fails_with_bcp178_and_over_a_parameter_passes():
+    assert violations("""
+module late 'child.bicep' = [for name in store.properties.primaryEndpoints: {
+  name: 'late-${name}'
+}]
+module early 'child.bicep' = [for name in names: {
+  name: 'early-${name}'
+}]
+""") == ["main.bicep:16: BCP178: module late: the for expression needs a value known at the start of the "
+         "deployment but reads store.properties"]
+
+
+def test_a_resource_if_condition_on_a_resources_properties_fails_with_bcp177_and_on_its_name_passes():
+    assert violations("""
+resource late 'Microsoft.Storage/storageAccounts@2023-05-01' = if (!empty(store.properties.primaryEndpoints.blob)) {
+  name: 'late'
+  location: region
+}
+resource early 'Microsoft.Storage/storageAccounts@2023-05-01' = if (!empty(store.name)) {
+  name: 'early'
+  location: region
+}
+""") == ["main.bicep:16: BCP177: resource late: the if condition needs a value known at the start of the "
+         "deployment but reads store.properties"]

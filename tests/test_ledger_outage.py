@@ -14,7 +14,7 @@ from azure.core.exceptions import AzureError
 
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
 from localdev.tcp_switch import TcpSwitch
-from shared.flows.runs.run_steps import SETTLE_GRACE
+from shared.core.config.settings import SETTLE_GRACE
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 

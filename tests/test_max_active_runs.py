@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from shared.clients.ledger.ledger import Ledger
 from shared.clients.process.services import build_services
 from shared.core.common.errors import TriggerError
 from shared.core.config.problems import ConfigError
+from shared.core.config.settings import EVENT_GRID_ANSWER_SECONDS
 from shared.core.ledger.decisions import Decision
 from shared.core.ledger.run_limits import Gate, RunLimit, Waiting, admit
 from shared.flows.blobs.blob_runs import process_blob
@@ -126,6 +128,29 @@ def test_max_active_runs_1_with_3_triggers_queues_them_and_starts_each_in_order_
     assert [records[name]["run_id"] for name in NAMES] == [run.run_id for run in aml.accepted]
     assert [h["state"] for h in records["incoming/b.csv"]["history"]] == [
         "claimed", "waiting", "reopened", "taken over from failed", "claimed", "submitted"]
+
+
+def test_a_run_event_writes_the_outcome_of_the_trigger_its_end_starts_within_event_grids_30_s(
+        app_env, aml, tmp_path, monkeypatch):
+    """Every ledger write the event makes is bounded so that it ends before Event Grid counts the event unanswered:
+    its deadline plus the run event's own settle grace, not the submission's 20 s (25 + 20 = 45 s before)."""
+    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    for name in NAMES[:2]:
+        upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
+        _deliver(name)
+    ends: list[float] = []
+    settle = Ledger.settle
+
+    def bounded_settle(self: Ledger, *args: object, within: float | None = None, **outcome: object) -> object:
+        ends.append(time.monotonic() + (within if within is not None else float("inf")))
+        return settle(self, *args, within=within, **outcome)
+
+    monkeypatch.setattr(Ledger, "settle", bounded_settle)
+    started = time.monotonic()
+    _end(aml, 0)
+
+    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert ends and max(ends) - started <= EVENT_GRID_ANSWER_SECONDS, [end - started for end in ends]
 
 
 def test_max_active_runs_1_with_3_triggers_under_latest_starts_only_the_newest_and_records_the_other_superseded(

@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from shared.clients.common.auth import TokenProvider, build_credential
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.storage.storage import blob_service_client
 from shared.core.config.config_loader import load_config
-from shared.core.config.config_model import AppConfig
+from shared.core.config.config_model import AppConfig, RetrySettings
 
 APP_ROOT = Path(__file__).resolve().parents[2]
 """Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""
@@ -37,6 +37,11 @@ class Services:
     monotonic: Callable[[], float] = field(default=time.monotonic)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """The wall clock a run's status is observed by."""
+
+    def within(self, retry: RetrySettings) -> Services:
+        """These services under another path's time settings (deadline, attempt timeout, settle grace): every
+        step below reads them from here, so none outlasts what that path allows."""
+        return replace(self, config=replace(self.config, retry=retry), submitter=self.submitter.within(retry))
 
 
 def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Services:

@@ -161,6 +161,8 @@ class RetrySettings:
     """Seconds one run event may spend: Event Grid waits 30 s for the answer, which comes when the function returns."""
     run_event_attempt_timeout: float = _default(settings.RUN_EVENT_ATTEMPT_TIMEOUT)
     """Seconds one request to Azure ML may take while a run event is handled."""
+    settle_grace: float = settings.SETTLE_GRACE
+    """Seconds past the deadline an outcome may take to be written (not a setting: what the load checks leave)."""
 
     @property
     def http_budget(self) -> float:
@@ -169,10 +171,12 @@ class RetrySettings:
 
     @property
     def run_event(self) -> RetrySettings:
-        """The settings a run event works under: the shorter deadline and attempt timeout of the two pairs, so
-        the checks that hold for each pair (and the claim expiry's and functionTimeout's) hold for these."""
+        """The settings a run event works under: the shorter deadline and attempt timeout of the two pairs, and a
+        settle grace that with the deadline fits in Event Grid's 30 s. Every check of ``timing_settings`` holds for
+        these but the listing delay's, which does not apply to a run event (why: ``_RETRY_CHECKS``)."""
         return replace(self, deadline=min(self.deadline, self.run_event_deadline),
-                       attempt_timeout=min(self.attempt_timeout, self.run_event_attempt_timeout))
+                       attempt_timeout=min(self.attempt_timeout, self.run_event_attempt_timeout),
+                       settle_grace=min(self.settle_grace, settings.RUN_EVENT_SETTLE_GRACE))
 
 
 @dataclass(frozen=True)

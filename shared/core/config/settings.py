@@ -100,9 +100,19 @@ HTTP_DEADLINE_MAX = 200.0
 """Azure's HTTP front end answers 504 after 230 s (Azure Load Balancer's idle timeout, whatever functionTimeout
 says); 30 s stay for settling the record and answering."""
 
-RUN_EVENT_DEADLINE_MAX = 25.0
+SETTLE_GRACE = 20.0
+"""Seconds past the invocation's deadline an outcome may take to be written: load checks keep the deadline 30 s
+before functionTimeout, so the host never kills an invocation that is still writing its record."""
+
+EVENT_GRID_ANSWER_SECONDS = 30.0
 """Event Grid counts a delivery unanswered after 30 s and delivers it again (and slows every delivery to an endpoint
-that keeps failing); the Functions host answers only when the function returns: 5 s stay for writing the record."""
+that keeps failing); the Functions host answers only when the function returns."""
+
+RUN_EVENT_SETTLE_GRACE = 5.0
+"""A run event's ``SETTLE_GRACE``: what stays of Event Grid's 30 s for writing the record after its deadline."""
+
+RUN_EVENT_DEADLINE_MAX = EVENT_GRID_ANSWER_SECONDS - RUN_EVENT_SETTLE_GRACE
+"""A run event's deadline and its settle grace fit in the time Event Grid waits for the answer."""
 
 WATCH_STORAGE = Setting(
     "WATCH_STORAGE", "connection of the watched account: connection string, or `WATCH_STORAGE__blobServiceUri` "

@@ -29,6 +29,7 @@ def retry_settings(env: Mapping[str, str], problems: Problems) -> RetrySettings:
     if len(problems) == problems_before:  # compared only when each one is a usable number
         problems.add_found(next(filter(None, (check(retry) for check in _RETRY_CHECKS)), None))
         problems.add_found(run_event_attempt_below_run_event_deadline(retry))  # its own pair: never a repeat
+        problems.add_found(run_event_settles_before_event_grid_gives_up(retry))
     return retry
 
 
@@ -66,6 +67,17 @@ def run_event_attempt_below_run_event_deadline(retry: RetrySettings) -> Found:
                     "waiting trigger started)")
 
 
+def run_event_settles_before_event_grid_gives_up(retry: RetrySettings) -> Found:
+    """Event Grid has its answer only when the function returns: a run event's deadline and the grace its outcome
+    may take to be written after it must fit in the time Event Grid waits, or it delivers the event again."""
+    event = retry.run_event
+    limit = settings.EVENT_GRID_ANSWER_SECONDS - event.settle_grace
+    return _finding(event.deadline > limit, settings.RUN_EVENT_DEADLINE, retry.run_event_deadline,
+                    f"at most Event Grid's {settings.EVENT_GRID_ANSWER_SECONDS:g} s wait for an answer - the "
+                    f"{event.settle_grace:g} s a run event's record may take to be written ({limit:g}), or Event "
+                    "Grid counts the event unanswered and delivers it again")
+
+
 def listing_delay_leaves_time_to_post(retry: RetrySettings) -> Found:
     """A run whose answer was lost would never be settled if an invocation could look its key up but not post."""
     return _finding(retry.listing_delay + retry.attempt_timeout >= retry.deadline, settings.RUN_LISTING_DELAY,
@@ -88,7 +100,11 @@ _RETRY_CHECKS: tuple[Callable[[RetrySettings], Found], ...] = (
     http_deadline_above_attempt)
 """In this order, the first finding only: the later ones would repeat it (an attempt as long as the deadline is
 as long as the HTTP budget too). With the run event's check, each pair of a deadline and its attempt timeout has
-its own; the pair a run event works under (``RetrySettings.run_event``: the shorter of each) then fits too."""
+its own; the pair a run event works under (``RetrySettings.run_event``: the shorter of each) then fits too, and
+every check here and below holds for it but the listing delay's, which does not apply to a run event: a waiting
+trigger's turn there may look a key up, but Event Grid's 30 s cannot hold the listing delay and a POST after it.
+A turn cut short is left failed for now, its outcome unknown and its place at the gate kept, and the fallback's
+tick, which works under the submission's pair where that check holds, looks the key up and then posts."""
 
 
 def deadline_within_function_timeout(retry: RetrySettings, timeout: float | None) -> Found:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -67,9 +66,9 @@ def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decisio
         return _ignored(f"the event comes from {event.workspace or 'no workspace'}, not the workspace "
                         f"{ref.schedule or ref.rule} runs in", **about)
     observation = event.observation()
-    retry = services.config.retry.run_event  # Event Grid has its answer when the function returns, within 30 s
-    services = replace(services, submitter=services.submitter.within(retry))
-    deadline = services.monotonic() + retry.deadline
+    # Event Grid has its answer when the function returns, within 30 s: the deadline and the settle grace fit in it.
+    services = services.within(services.config.retry.run_event)
+    deadline = services.monotonic() + services.config.retry.deadline
     if observation.status is RunStatus.FAILED:  # events carry no error: Azure ML's own word on why
         observation = merged(observation, _asked(services, run.target, event.run_id, deadline, about)
                              or observation)

@@ -24,10 +24,6 @@ from shared.core.ledger.run_limits import RunLimit, superseded_reason, waiting_r
 from shared.core.runs.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, used_by
 from shared.flows.runs.run_gates import free_slot, read_gate, supersede, take_slot
 
-SETTLE_GRACE = 20.0
-"""Seconds past the invocation's deadline an outcome may take to be written: load checks keep the deadline 30 s
-before functionTimeout, so the host never kills an invocation that is still writing its record."""
-
 
 def execute(request: RunRequest, services: Services, deadline: float) -> Decision:
     """Start ``request``'s run unless its key was already handled; every outcome logged and recorded.
@@ -201,7 +197,8 @@ class _Step:
         next owner looks the key up in Azure ML before posting, so the run is not started twice."""
         try:
             self.services.ledger.settle(self.claim, state,
-                                        within=self.deadline + SETTLE_GRACE - self.services.monotonic(), **outcome)
+                                        within=self.deadline + self.services.config.retry.settle_grace
+                                        - self.services.monotonic(), **outcome)
         except ClaimLostError:
             log_event(logging.ERROR, problem="claim taken over before it was settled; the new owner's record stands",
                       state=state.value, run_id=outcome.get("run_id"), **self.about)
