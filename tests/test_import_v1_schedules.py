@@ -213,3 +213,13 @@ def test_a_secret_looking_parameter_is_written_as_a_setting_reference_the_report
     assert [line for line in expected if line not in lines] == []
     assert planted.loaded_parameters(output, "MYRECURRINGSCHEDULE", "MYREACTIVESCHEDULE") == {
         name: {"input_string": "s1", **planted.PARAMETERS} for name in ("MyReactiveSchedule", "MyRecurringSchedule")}
+
+
+@pytest.mark.parametrize("submission", ["0", True, [1]])
+def test_a_submission_that_is_no_object_is_refused_naming_the_field(submission):
+    document = entities()
+    document[0]["PipelineSubmissionInfo"] = submission
+    with pytest.raises(V1ScheduleError) as refused:
+        import_v1_schedules(document, WORKSPACE, now=LOADED_AT)
+    assert str(refused.value) == ("[0].PipelineSubmissionInfo must be a JSON object (the run's ExperimentName, "
+                                  "ParameterAssignments...)")

@@ -87,7 +87,11 @@ def _schedule(entity: dict[str, Any], index: int, workspace_url: str, now: datet
     status = _named(entity.get("EntityStatus", "Active"), STATUS_DIGITS)
     kind = "change" if _named(entity.get("ScheduleType"), SCHEDULE_TYPES) == "DataStore" or \
         entity.get("DataStoreTriggerInfo") else "time"
-    submission = dict(entity.get("PipelineSubmissionInfo") or {})
+    submission = entity.get("PipelineSubmissionInfo") or {}
+    if not isinstance(submission, dict):
+        raise V1ScheduleError(f"{where}.PipelineSubmissionInfo must be a JSON object (the run's ExperimentName, "
+                              f"ParameterAssignments...)")
+    submission = dict(submission)
     item = ImportedSchedule(str(entity.get("Id", "")), name, status, kind, None, submission)
     entry = _run_keys(entity, submission, where, workspace_url, item)
     if entry is None:
