@@ -18,6 +18,7 @@ from shared.core.migrate.import_logic_app import import_logic_apps
 from shared.core.migrate.logic_app_export import LogicAppError
 from shared.core.runs.payloads import DataRef, submission
 from shared.operations.migrate import imports
+from tests.support import planted
 from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import LOADED_AT
 
@@ -401,3 +402,26 @@ def test_a_workflow_name_with_other_characters_only_has_them_replaced():
     imported = import_logic_app({"name": "retrain.on upload", "definition": workflow()["definition"]})
     assert imported.rule["name"] == "retrain-on-upload"
     assert any(str(note).startswith("name: 'retrain.on upload' is not a rule name") for note in imported.notes)
+
+
+def test_a_secret_looking_parameter_is_written_as_a_setting_reference_the_report_names(tmp_path, capsys,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    document = workflow()
+    document["definition"]["actions"]["HTTP"]["inputs"]["body"]["ParameterAssignments"].update(planted.PARAMETERS)
+    (source := tmp_path / "workflow.json").write_text(json.dumps(document), encoding="utf-8")
+    output = tmp_path / "rules.json"
+
+    exit_code = main(["import", "logic-app", str(source), "--blob", "machineData.csv", "--output", str(output)])
+
+    printed = capsys.readouterr()
+    written = output.read_text(encoding="utf-8")
+    assert planted.leaked(printed.out, printed.err, written) == []
+    assert exit_code == 0, printed.out
+    assert json.loads(written)["rules"][0]["parameters"] == {
+        "input_string": "sample_string3", "sas": "%AML_PARAM_LOGIC_APP_SAS%", "auth": "%AML_PARAM_LOGIC_APP_AUTH%"}
+    lines = printed.out.splitlines()
+    assert [line for line in planted.withheld_lines("rule", "logic-app", "LOGIC_APP") if line not in lines] == []
+    assert "    parity holds (expected to differ: tags)" in lines
+    assert planted.loaded_parameters(output, "LOGIC_APP") == {
+        "logic-app": {"input_string": "sample_string3", **planted.PARAMETERS}}

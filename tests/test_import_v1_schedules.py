@@ -12,6 +12,7 @@ from cli.__main__ import main
 from shared.core.common.errors import InvalidInput
 from shared.core.migrate.import_v1_schedules import V1ScheduleError, import_v1_schedules
 from shared.operations.migrate import imports
+from tests.support import planted
 from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import LOADED_AT
 
@@ -184,3 +185,41 @@ def test_the_command_reads_a_file_and_fails_clearly_on_bad_json(tmp_path, capsys
     assert json.loads(capsys.readouterr().err)["error"] == (
         f"{broken}: the v1 schedules file is not valid JSON (Expecting property name enclosed in double quotes at "
         "line 1 column 3)")
+
+
+def test_a_secret_looking_parameter_is_written_as_a_setting_reference_the_report_names(tmp_path, capsys,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("WATCH_CONTAINER", "training-data")
+    schedules = [entity for entity in entities() if entity["Name"] in ("MyRecurringSchedule", "MyReactiveSchedule")]
+    for entity in schedules:
+        entity["PipelineSubmissionInfo"]["ParameterAssignments"].update(planted.PARAMETERS)
+    (source := tmp_path / "schedules.json").write_text(json.dumps(schedules), encoding="utf-8")
+    output = tmp_path / "rules.json"
+
+    exit_code = main(["import", "v1-schedules", "--workspace-url", WORKSPACE, "--file", str(source),
+                      "--output", str(output)])
+
+    printed = capsys.readouterr()
+    written = output.read_text(encoding="utf-8")
+    assert planted.leaked(printed.out, printed.err, written) == []
+    assert exit_code == 0, printed.out
+    document = json.loads(written)
+    assert [entry["parameters"] for entry in (*document["schedules"], *document["rules"])] == [
+        {"input_string": "s1", "sas": f"%AML_PARAM_{stem}_SAS%", "auth": f"%AML_PARAM_{stem}_AUTH%"}
+        for stem in ("MYRECURRINGSCHEDULE", "MYREACTIVESCHEDULE")]
+    lines = printed.out.splitlines()
+    expected = [*planted.withheld_lines("schedule", "MyRecurringSchedule", "MYRECURRINGSCHEDULE"),
+                *planted.withheld_lines("rule", "MyReactiveSchedule", "MYREACTIVESCHEDULE")]
+    assert [line for line in expected if line not in lines] == []
+    assert planted.loaded_parameters(output, "MYRECURRINGSCHEDULE", "MYREACTIVESCHEDULE") == {
+        name: {"input_string": "s1", **planted.PARAMETERS} for name in ("MyReactiveSchedule", "MyRecurringSchedule")}
+
+
+@pytest.mark.parametrize("submission", ["0", True, [1]])
+def test_a_submission_that_is_no_object_is_refused_naming_the_field(submission):
+    document = entities()
+    document[0]["PipelineSubmissionInfo"] = submission
+    with pytest.raises(V1ScheduleError) as refused:
+        import_v1_schedules(document, WORKSPACE, now=LOADED_AT)
+    assert str(refused.value) == ("[0].PipelineSubmissionInfo must be a JSON object (the run's ExperimentName, "
+                                  "ParameterAssignments...)")

@@ -170,9 +170,12 @@ def with_one_value_replaced(document: Any, path: list[int], value: Any) -> Any:
 
 
 def importer_report(run: Callable[[], imports.ImportReport]) -> None:
+    """The report shows no planted secret, and neither does the rules file it holds (what --output writes)."""
     report = only_app_errors(run)
     if report is not None:
         assert not secrets_in(report.text), report.text
+        written = json.dumps(report.document, ensure_ascii=False)
+        assert not secrets_in(written), written
 
 
 LOGIC_APP = json.loads((FIXTURES / "logic_app_code_view.json").read_text(encoding="utf-8"))

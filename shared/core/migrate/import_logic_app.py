@@ -20,6 +20,7 @@ from shared.core.common.redaction import redact_url
 from shared.core.config.rule_names import RULE_NAME_EXPECTED, RULE_NAME_LENGTH, fitted_name
 from shared.core.migrate.import_findings import Finding
 from shared.core.migrate.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
+from shared.core.migrate.secret_settings import withhold_secrets
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
 """The API path of the blob connector's "When a blob is added or modified (properties only)" trigger (V1 and V2)."""
@@ -46,6 +47,9 @@ class LogicAppImport:
     name ("folder_name") or "" (no DataPath)."""
     notes: list[Finding] = field(default_factory=list)
     unsupported: list[Finding] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
+    """The app settings the rule names as %SETTING% in place of a secret-looking value, with that value: for the
+    import's own load check, never written or shown."""
 
     def legacy_body(self, blob: str) -> dict[str, Any]:
         """The body the Logic App would have POSTed for ``blob`` (its path inside the container)."""
@@ -71,10 +75,10 @@ def import_logic_apps(document: Any, *, keep_logic_app_value: bool = False) -> t
     """Every workflow of an export translated (an ARM template may hold several), and each one that cannot be,
     named with why: nothing is dropped unnamed. LogicAppError when none can be (a lone workflow's own error)."""
     workflows = workflow_definitions(document)
-    imported, refused = [], []
+    imported, refused, taken = [], [], set[str]()
     for workflow in workflows:
         try:
-            imported.append(import_logic_app(workflow, keep_logic_app_value=keep_logic_app_value))
+            imported.append(import_logic_app(workflow, keep_logic_app_value=keep_logic_app_value, taken=taken))
         except LogicAppError as error:
             if len(workflows) == 1:
                 raise
@@ -84,9 +88,11 @@ def import_logic_apps(document: Any, *, keep_logic_app_value: bool = False) -> t
     return imported, refused
 
 
-def import_logic_app(workflow: ExportedWorkflow, *, keep_logic_app_value: bool = False) -> LogicAppImport:
+def import_logic_app(workflow: ExportedWorkflow, *, keep_logic_app_value: bool = False,
+                     taken: set[str] | None = None) -> LogicAppImport:
     """Translate one workflow; ``keep_logic_app_value`` makes a rule send the file name alone where the Logic App
-    sent ``triggerBody()?['Name']`` for blobs in a folder (a pipeline that relied on it keeps working)."""
+    sent ``triggerBody()?['Name']`` for blobs in a folder (a pipeline that relied on it keeps working); ``taken``:
+    the setting names the import's other workflows already reference."""
     name, definition, unsupported = workflow.name, workflow.definition, list(workflow.unsupported)
     if not isinstance(definition, dict) or "triggers" not in definition:
         raise LogicAppError("no workflow definition (an object with triggers and actions) found")
@@ -129,6 +135,7 @@ def import_logic_app(workflow: ExportedWorkflow, *, keep_logic_app_value: bool =
         rule["data_path"]["relative_path"] = "file_name"
     result = LogicAppImport(name=name, container=container, folder=folder, rule=rule, body=body, sends=sends,
                             notes=notes, unsupported=unsupported)
+    unsupported.extend(withhold_secrets(rule, "rule", result.settings, set() if taken is None else taken))
     if sends == "name" and folder and not keep_logic_app_value:
         notes.append(Finding(f"{where}.inputs.body.DataPathAssignments",
                              "triggerBody()?['Name'] is the file name without its folder; the rule sends the path "

@@ -15,6 +15,7 @@ from shared.core.config.rule_names import RULE_NAME_LENGTH, fitted_name
 from shared.core.config.rule_parser import RULE, ItemKind
 from shared.core.config.schedule_parser import SCHEDULE, SCHEDULE_NAME_LENGTH
 from shared.core.migrate.import_findings import Finding
+from shared.core.migrate.secret_settings import withhold_secrets
 from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
 
 FREQUENCY_DIGITS = {"0": "Month", "1": "Week", "2": "Day", "3": "Hour", "4": "Minute"}
@@ -45,6 +46,9 @@ class ImportedSchedule:
     """(parameter, datastore) a change-based schedule set to the changed blob."""
     notes: list[Finding] = field(default_factory=list)
     unsupported: list[Finding] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
+    """The app settings the entry names as %SETTING% in place of a secret-looking value, with that value: for the
+    import's own load check, never written or shown."""
 
     @property
     def section(self) -> str:
@@ -69,7 +73,12 @@ def import_v1_schedules(entities: Any, workspace_url: str, *, now: datetime) -> 
     if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
         raise V1ScheduleError("expected a JSON list of v1 schedules (PipelineScheduleEntity objects), as "
                               "GET .../Schedules returns them")
-    return [_schedule(entity, index, workspace_url.rstrip("/"), now) for index, entity in enumerate(entities)]
+    taken: set[str] = set()
+    items = [_schedule(entity, index, workspace_url.rstrip("/"), now) for index, entity in enumerate(entities)]
+    for item in items:
+        if item.entry is not None:
+            item.unsupported.extend(withhold_secrets(item.entry, item.section[:-1], item.settings, taken))
+    return items
 
 
 def _schedule(entity: dict[str, Any], index: int, workspace_url: str, now: datetime) -> ImportedSchedule:
@@ -78,7 +87,11 @@ def _schedule(entity: dict[str, Any], index: int, workspace_url: str, now: datet
     status = _named(entity.get("EntityStatus", "Active"), STATUS_DIGITS)
     kind = "change" if _named(entity.get("ScheduleType"), SCHEDULE_TYPES) == "DataStore" or \
         entity.get("DataStoreTriggerInfo") else "time"
-    submission = dict(entity.get("PipelineSubmissionInfo") or {})
+    submission = entity.get("PipelineSubmissionInfo") or {}
+    if not isinstance(submission, dict):
+        raise V1ScheduleError(f"{where}.PipelineSubmissionInfo must be a JSON object (the run's ExperimentName, "
+                              f"ParameterAssignments...)")
+    submission = dict(submission)
     item = ImportedSchedule(str(entity.get("Id", "")), name, status, kind, None, submission)
     entry = _run_keys(entity, submission, where, workspace_url, item)
     if entry is None:

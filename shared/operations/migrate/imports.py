@@ -25,7 +25,7 @@ from shared.core.config.problems import ConfigError
 from shared.core.config.rules_file import load_rules_file
 from shared.core.ledger.keys import blob_version_key
 from shared.core.migrate.import_findings import Finding
-from shared.core.migrate.import_logic_app import import_logic_apps
+from shared.core.migrate.import_logic_app import LogicAppImport, import_logic_apps
 from shared.core.migrate.import_v1_schedules import ImportedSchedule, import_v1_schedules
 from shared.core.migrate.parity import compare_bodies, parity_holds, parity_table
 from shared.core.runs.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
@@ -81,7 +81,7 @@ def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (
                             f"{item.rule['name']!r}")
         _same_container(report, item.container, watched, imported[0].container)
         _findings(report, item.notes, item.unsupported)
-    loaded = _load(report, env)
+    loaded = _load(report, env, imported)
     if loaded is None:
         return report
     rules = {rule.name: rule for rule in loaded[0]}
@@ -125,7 +125,7 @@ def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
         report.lines.append("nothing to import")
         report.ok = False
         return report
-    loaded = _load(report, env)
+    loaded = _load(report, env, imported)
     if loaded is None:
         return report
     rules, schedules = ({item.name: item for item in loaded[0]}, {item.name: item for item in loaded[1]})
@@ -177,13 +177,19 @@ def _findings(report: ImportReport, notes: list[Finding], unsupported: list[Find
     report.lines.extend(f"  NOT CARRIED OVER: {item}" for item in unsupported)
 
 
-def _load(report: ImportReport, env: Mapping[str, str]) -> tuple[tuple[Rule, ...], tuple[Schedule, ...]] | None:
-    """The imported file through the app's own loader: what would fail at start-up fails here."""
+Loaded = tuple[tuple[Rule, ...], tuple[Schedule, ...]]
+
+
+def _load(report: ImportReport, env: Mapping[str, str],
+          imported: Sequence[LogicAppImport | ImportedSchedule]) -> Loaded | None:
+    """The imported file through the app's own loader, with the settings it references in place of secrets set to
+    the values they hold back (as the user will set them): what would fail at start-up fails here."""
+    withheld = {name: value for item in imported for name, value in item.settings.items()}
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / RULES_FILE_NAME).write_text(json.dumps(report.document), encoding="utf-8")
         try:
-            return load_rules_file({**env, settings.TRIGGER_RULES_FILE.name: RULES_FILE_NAME}, Path(folder),
-                                   now=datetime.now(UTC))
+            return load_rules_file({**env, **withheld, settings.TRIGGER_RULES_FILE.name: RULES_FILE_NAME},
+                                   Path(folder), now=datetime.now(UTC))
         except ConfigError as error:
             report.ok = False
             report.lines.append("PROBLEM: the imported rules file does not load:")
