@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.clients.process.services import APP_ROOT
 from shared.core.aml.targets import ARM_SCOPE, TargetKind
 from shared.core.config.config_loader import (
     blob_trigger_source,
@@ -18,6 +19,7 @@ from shared.core.config.config_loader import (
 )
 from shared.core.config.config_model import DataPathBinding, RetrySettings
 from shared.core.config.problems import ConfigError
+from shared.core.config.timing_settings import function_timeout
 from tests.support.settings import LOADED_AT, NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
 
 ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"
@@ -808,3 +810,12 @@ def test_aml_parameters_json_refuses_is_one_problem_naming_the_setting_and_the_f
     problem = single_problem(minimal_env(AML_PARAMETERS=value))
     assert (problem.where, problem.value) == ("AML_PARAMETERS", "(not shown: parameter values may be secrets)")
     assert problem.expected == f'a JSON object such as {{"model_name": "m1"}}; setting AML_PARAMETERS: {why}'
+
+
+def test_the_app_root_the_triggers_read_holds_function_app_and_host_json_so_the_timeout_check_runs():
+    """After shared/ gained domain folders the root pointed one level too low: host.json was never found, so the
+    functionTimeout check was silently skipped and a relative rules file was read from shared/."""
+    assert (APP_ROOT / "function_app.py").is_file() and (APP_ROOT / "host.json").is_file()
+    assert function_timeout(APP_ROOT) == 300
+    with pytest.raises(ConfigError, match=r"at most host\.json functionTimeout - 30 s"):
+        load_config({**minimal_env(), "SUBMIT_DEADLINE_SECONDS": "280"}, APP_ROOT, now=LOADED_AT)

@@ -20,7 +20,7 @@ from shared.clients.storage.storage import blob_service_client
 from shared.core.config.config_loader import load_config
 from shared.core.config.config_model import AppConfig, RetrySettings
 
-APP_ROOT = Path(__file__).resolve().parents[2]
+APP_ROOT = Path(__file__).resolve().parents[3]
 """Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""
 
 _QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "urllib3")
