@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 
+import pytest
+
 from localdev.aml_standin import Respond
 from localdev.host import fire_timer
 from shared.clients.process.services import build_services
+from shared.core.common.errors import InvalidValue
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.sweep.sweep import SweepReport, find_missing, sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
@@ -139,13 +142,19 @@ def test_a_sweep_report_masks_a_secret_azure_ml_echoed_in_an_error_in_its_log_li
     assert "c2VjcmV0" not in caplog.text
 
 
-def test_one_blob_failing_unexpectedly_is_named_and_counted_and_the_sweep_runs_the_others(app_env, aml, monkeypatch,
-                                                                                        caplog):
+@pytest.mark.parametrize("raised, reported", [
+    (RecursionError("maximum recursion depth exceeded; sig=SECRETVALUE"),
+     "b.csv: unexpected RecursionError: maximum recursion depth exceeded; ***"),
+    (InvalidValue("the blob's metadata is no JSON object; sig=SECRETVALUE"),  # the app's own, not retryable
+     "b.csv: the blob's metadata is no JSON object; ***"),
+])
+def test_one_blob_failing_unexpectedly_is_named_and_counted_and_the_sweep_runs_the_others(
+        app_env, aml, monkeypatch, caplog, raised, reported):
     uploaded(app_env, ["a.csv", "b.csv", "c.csv"])
 
     def breaks_on_b(blob, services, **kwargs):
         if blob.blob_name == "b.csv":
-            raise RecursionError("maximum recursion depth exceeded; sig=SECRETVALUE")
+            raise raised
         return process_blob(blob, services, **kwargs)
 
     monkeypatch.setattr("shared.flows.sweep.sweep.process_blob", breaks_on_b)
@@ -155,5 +164,5 @@ def test_one_blob_failing_unexpectedly_is_named_and_counted_and_the_sweep_runs_t
     assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
         "a.csv", "c.csv"]
     assert (report.processed, dict(report.outcomes)) == (3, {"submitted": 2, "error": 1})
-    assert report.errors == ["b.csv: unexpected RecursionError: maximum recursion depth exceeded; ***"]
+    assert report.errors == [reported]
     assert "SECRETVALUE" not in caplog.text and report.errors[0] in caplog.text

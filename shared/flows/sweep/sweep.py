@@ -161,15 +161,23 @@ def _process_one(report: SweepReport, name: str, process: Callable[[], list[Deci
         for decision in process():
             report.outcomes[decision.outcome.value] += 1
     except TriggerError as error:  # failing for now, or a record it cannot finish: the next sweep retries it
-        expected = error.retryable or isinstance(error, OperationError)
-        report.outcomes["failed" if expected else "error"] += 1
-        report.errors.append(mask_text(f"{name}: {error}"))  # logged and stored: may echo Azure ML's error
+        if error.retryable or isinstance(error, OperationError):
+            report.outcomes["failed"] += 1
+            report.errors.append(mask_text(f"{name}: {error}"))  # logged and stored: may echo Azure ML's error
+        else:
+            _unexpected(report, f"{name}: {error}")
     except AzureError:
         raise
     except Exception as error:  # a bug or an input no check foresaw: named, counted, the others still run
-        report.outcomes["error"] += 1
-        report.errors.append(mask_text(f"{name}: unexpected {type(error).__name__}: {error}"[:_MAX_ERROR_CHARS]))
-        log_event(logging.ERROR, sweep_error=report.errors[-1])
+        _unexpected(report, f"{name}: unexpected {type(error).__name__}: {error}")
+
+
+def _unexpected(report: SweepReport, text: str) -> None:
+    """One version the sweep could not handle: counted as an error, masked before it is cut (a cut could split a
+    secret the mask would no longer know), logged."""
+    report.outcomes["error"] += 1
+    report.errors.append(mask_text(text)[:_MAX_ERROR_CHARS])
+    log_event(logging.ERROR, sweep_error=report.errors[-1])
 
 
 def _process_missing(services: Services, version: MissingVersion) -> list[Decision]:
