@@ -183,6 +183,16 @@ V1_SCHEDULES = json.loads((FIXTURES / "v1_schedules.json").read_text(encoding="u
 steps = st.lists(st.integers(min_value=0, max_value=50), max_size=8)
 
 
+def test_the_fuzzed_importer_documents_import_as_they_are():
+    """The properties below accept the app's own refusal: this pins that the unchanged inputs they start from do
+    import, so an importer that refused everything would fail here."""
+    logic_app = imports.logic_app(LOGIC_APP, {"WATCH_CONTAINER": "training-data"})
+    v1 = imports.v1_schedules(V1_SCHEDULES, V1_WORKSPACE, {"WATCH_CONTAINER": "training-data"})
+
+    assert (logic_app.ok, len(logic_app.document["rules"])) == (True, 1)
+    assert (v1.ok, len(v1.document["rules"]), len(v1.document["schedules"])) == (True, 1, 6)
+
+
 @FUZZ
 @given(steps, json_values)
 def test_a_logic_app_hostile_in_any_one_place_imports_or_is_refused_without_the_secret(path, value):
