@@ -21,7 +21,7 @@ from azure.core.exceptions import AzureError
 from cli import imports as cli_imports
 from shared.clients.process.services import Services, build_services
 from shared.core.common.errors import InvalidInput, NotJson, OperationError, Pending, TriggerError, UnreadableJson
-from shared.core.common.json_input import EVENT_FILE, SETTING, SETTINGS_FILE, read_json
+from shared.core.common.json_input import EVENT_FILE, SETTING, SETTINGS_FILE, read_json, read_json_file
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.decisions import Decision, Outcome
 from shared.core.ledger.ledger_record import RunState
@@ -95,7 +95,7 @@ def _submit(services: Services, args: argparse.Namespace) -> int:
 
 def _explain(services: Services, args: argparse.Namespace) -> int:
     if args.event:
-        events = read_json(Path(args.event).read_bytes(), source=f"--event {args.event}", limits=EVENT_FILE)
+        events = read_json_file(Path(args.event), source=f"--event {args.event}", limits=EVENT_FILE)
         for event in events if isinstance(events, list) else [events]:
             _print_json(explain(services, event=event))
     else:
@@ -186,7 +186,7 @@ def _print_json(value: Any, file: TextIO | None = None) -> None:
 
 def settings_file(path: str) -> dict[str, str]:
     try:
-        values = read_json(Path(path).read_bytes(), source=path, limits=SETTINGS_FILE).get("Values", {})
+        values = read_json_file(Path(path), source=path, limits=SETTINGS_FILE).get("Values", {})
     except (OSError, UnreadableJson, AttributeError) as error:
         raise SystemExit(f"--settings {path}: not a readable local.settings.json-style file ({error})") from None
     if not isinstance(values, dict):

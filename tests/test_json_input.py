@@ -4,12 +4,13 @@ recursion, int() limit or infinite float is reached; what it accepts, exactly as
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from shared.core.blobs.batches import manifest_files
 from shared.core.common.errors import NotJson, TriggerError, UnreadableJson
-from shared.core.common.json_input import DEFAULT, IMPORT_FILE, Limits, read_json
+from shared.core.common.json_input import DEFAULT, IMPORT_FILE, Limits, read_json, read_json_file
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +75,16 @@ def test_a_deep_manifest_is_a_reason_not_a_recursion_error():
     deep = b"[" * 20_000 + b"]" * 20_000
     assert manifest_files(deep, len(deep), "in/") == (
         "the manifest: " + "[0]" * 32 + " is nested more than 32 levels deep")
+
+
+def test_a_file_over_its_limit_is_refused_by_its_size_and_never_read(tmp_path, monkeypatch):
+    big = tmp_path / "rules.json"
+    with big.open("wb") as file:
+        file.truncate(DEFAULT.max_bytes + 1)  # sparse: no disk used
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read"))
+
+    with pytest.raises(UnreadableJson) as caught:
+        read_json_file(big, source="rules file rules.json")
+
+    assert str(caught.value) == (f"rules file rules.json is {DEFAULT.max_bytes + 1:,} bytes; at most "
+                                 f"{DEFAULT.max_bytes:,} are read")

@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shared.core.common.errors import NotJson, UnreadableJson
@@ -85,9 +86,7 @@ class _DuplicateKeys(dict[str, Any]):
 def read_json(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> Any:
     """The JSON value in ``data`` (bytes are read as UTF-8, a byte-order mark allowed), or ``UnreadableJson``
     naming ``source`` and the field; see the module's docstring for what is refused and why."""
-    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
-    if size > limits.max_bytes:
-        raise UnreadableJson(source, "", f"is {size:,} bytes; at most {limits.max_bytes:,} are read")
+    _check_size(len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass")), source, limits)
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.removeprefix("\ufeff")
     except UnicodeDecodeError as error:
@@ -104,6 +103,17 @@ def read_json(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> An
     for path, refusal in _refusals(value):
         raise UnreadableJson(source, path, refusal)
     return value
+
+
+def read_json_file(path: Path, *, source: str, limits: Limits = DEFAULT) -> Any:
+    """``read_json`` of the file at ``path``, its size checked before it is read: a huge file is never loaded."""
+    _check_size(path.stat().st_size, source, limits)
+    return read_json(path.read_bytes(), source=source, limits=limits)
+
+
+def _check_size(size: int, source: str, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise UnreadableJson(source, "", f"is {size:,} bytes; at most {limits.max_bytes:,} are read")
 
 
 def _check_depth(text: str, source: str, max_depth: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.core.common import json_input
 from shared.core.common.errors import UnreadableJson
-from shared.core.common.json_input import read_json
+from shared.core.common.json_input import read_json, read_json_file
 from shared.core.config import settings
 from shared.core.config.config_model import Rule, Schedule
 from shared.core.config.problems import Problems
@@ -95,7 +95,7 @@ def _read_rules_file(rules_file: str, env: Mapping[str, str], app_root: Path, pr
     path = app_root / rules_file
     the_setting = problems.setting(settings.TRIGGER_RULES_FILE.name)
     try:
-        document = read_json(path.read_bytes(), source=f"rules file {rules_file}", limits=json_input.RULES_FILE)
+        document = read_json_file(path, source=f"rules file {rules_file}", limits=json_input.RULES_FILE)
     except FileNotFoundError:
         the_setting.add(str(path), "an existing JSON rules file (relative to the app root)")
         return {}

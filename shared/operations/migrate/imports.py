@@ -15,8 +15,9 @@ from shared.clients.common.auth import TokenProvider
 from shared.clients.migrate.v1_schedules import find_v1_workspace_url
 from shared.core.aml import workspace_discovery as discovery
 from shared.core.aml.targets import TargetError, parse_target
+from shared.core.common import json_input
 from shared.core.common.errors import InvalidInput, UnreadableJson
-from shared.core.common.json_input import IMPORT_FILE, read_json
+from shared.core.common.json_input import IMPORT_FILE
 from shared.core.common.redaction import mask_text, redact_url
 from shared.core.config import settings
 from shared.core.config.config_model import Rule, RunSpec, Schedule
@@ -54,7 +55,7 @@ def read_json_file(path: str | Path, what: str) -> Any:
     """The JSON in ``path`` through the bounded reader, or InvalidInput saying where the file or its JSON is
     wrong (which field, for JSON too deep or a number too long)."""
     try:
-        return read_json(Path(path).read_bytes(), source=f"{path}: the {what}", limits=IMPORT_FILE)
+        return json_input.read_json_file(Path(path), source=f"{path}: the {what}", limits=IMPORT_FILE)
     except OSError as error:
         raise InvalidInput(f"{path}: cannot read the {what} ({error.strerror})") from None
     except UnreadableJson as error:
