@@ -17,7 +17,6 @@ from shared.core.config.timing_settings import (
     listing_delay_leaves_time_to_post,
     max_delay_at_least_base_delay,
     run_event_attempt_below_run_event_deadline,
-    run_event_settles_before_event_grid_gives_up,
 )
 
 
@@ -47,8 +46,6 @@ DEFAULTS = RetrySettings()
     (run_event_attempt_below_run_event_deadline(RetrySettings(run_event_attempt_timeout=24)),
      run_event_attempt_below_run_event_deadline(RetrySettings(run_event_attempt_timeout=23.9)),
      "RUN_EVENT_ATTEMPT_TIMEOUT_SECONDS"),
-    (run_event_settles_before_event_grid_gives_up(RetrySettings(run_event_deadline=25.5)),
-     run_event_settles_before_event_grid_gives_up(DEFAULTS), "RUN_EVENT_DEADLINE_SECONDS"),
     (listing_delay_leaves_time_to_post(RetrySettings(deadline=75, attempt_timeout=60, listing_delay=15)),
      listing_delay_leaves_time_to_post(DEFAULTS), "RUN_LISTING_DELAY_SECONDS"),
     (http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=61)),
@@ -84,14 +81,6 @@ def test_a_run_event_works_under_the_shorter_of_each_pair_which_leaves_room_for_
     assert event.attempt_timeout + event.base_delay < event.deadline
 
 
-def test_a_run_event_whose_deadline_and_settle_grace_outlast_event_grids_wait_names_the_deadline_and_why():
-    finding = run_event_settles_before_event_grid_gives_up(RetrySettings(run_event_deadline=28))
-
-    assert finding == ("RUN_EVENT_DEADLINE_SECONDS", 28,
-                       "at most Event Grid's 30 s wait for an answer - the 5 s a run event's record may take to be "
-                       "written (25), or Event Grid counts the event unanswered and delivers it again")
-
-
 def test_a_run_event_keeps_the_submissions_settle_grace_only_where_it_fits_in_event_grids_30_s():
     assert (DEFAULTS.settle_grace, DEFAULTS.run_event.settle_grace) == (20, 5)
     assert DEFAULTS.run_event.deadline + DEFAULTS.run_event.settle_grace <= settings.EVENT_GRID_ANSWER_SECONDS
@@ -104,8 +93,8 @@ def test_every_check_that_applies_to_a_run_event_holds_for_its_pair_on_the_defau
     event = DEFAULTS.run_event
 
     assert [check(event) for check in (max_delay_at_least_base_delay, attempt_below_deadline,
-                                       http_deadline_above_attempt, run_event_attempt_below_run_event_deadline,
-                                       run_event_settles_before_event_grid_gives_up)] == [None] * 5
+                                       http_deadline_above_attempt,
+                                       run_event_attempt_below_run_event_deadline)] == [None] * 4
     assert deadline_within_function_timeout(event, function_timeout(Path(__file__).resolve().parents[1])) is None
     assert claim_outlives_deadline(float(settings.CLAIM_EXPIRY.default or 0), event) is None
     assert listing_delay_leaves_time_to_post(event) is not None  # does not apply: the fallback looks the key up

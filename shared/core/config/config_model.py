@@ -172,11 +172,12 @@ class RetrySettings:
     @property
     def run_event(self) -> RetrySettings:
         """The settings a run event works under: the shorter deadline and attempt timeout of the two pairs, and a
-        settle grace that with the deadline fits in Event Grid's 30 s. Every check of ``timing_settings`` holds for
-        these but the listing delay's, which does not apply to a run event (why: ``_RETRY_CHECKS``)."""
+        settle grace that with the deadline fits in Event Grid's 30 s (RUN_EVENT_DEADLINE_SECONDS' maximum is 30 s
+        less that grace, so no run event's deadline can outlast Event Grid's wait). Every check of ``timing_settings``
+        holds for these but the listing delay's, which does not apply to a run event (why: ``_RETRY_CHECKS``)."""
         return replace(self, deadline=min(self.deadline, self.run_event_deadline),
                        attempt_timeout=min(self.attempt_timeout, self.run_event_attempt_timeout),
-                       settle_grace=min(self.settle_grace, settings.RUN_EVENT_SETTLE_GRACE))
+                       settle_grace=settings.RUN_EVENT_SETTLE_GRACE)
 
 
 @dataclass(frozen=True)

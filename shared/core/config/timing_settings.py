@@ -29,7 +29,6 @@ def retry_settings(env: Mapping[str, str], problems: Problems) -> RetrySettings:
     if len(problems) == problems_before:  # compared only when each one is a usable number
         problems.add_found(next(filter(None, (check(retry) for check in _RETRY_CHECKS)), None))
         problems.add_found(run_event_attempt_below_run_event_deadline(retry))  # its own pair: never a repeat
-        problems.add_found(run_event_settles_before_event_grid_gives_up(retry))
     return retry
 
 
@@ -65,17 +64,6 @@ def run_event_attempt_below_run_event_deadline(retry: RetrySettings) -> Found:
                     f"({retry.run_event_deadline - retry.base_delay:g}): a run event must leave room for one "
                     "attempt and its backoff, or a run's end never reaches Azure ML (no failed run's error, no "
                     "waiting trigger started)")
-
-
-def run_event_settles_before_event_grid_gives_up(retry: RetrySettings) -> Found:
-    """Event Grid has its answer only when the function returns: a run event's deadline and the grace its outcome
-    may take to be written after it must fit in the time Event Grid waits, or it delivers the event again."""
-    event = retry.run_event
-    limit = settings.EVENT_GRID_ANSWER_SECONDS - event.settle_grace
-    return _finding(event.deadline > limit, settings.RUN_EVENT_DEADLINE, retry.run_event_deadline,
-                    f"at most Event Grid's {settings.EVENT_GRID_ANSWER_SECONDS:g} s wait for an answer - the "
-                    f"{event.settle_grace:g} s a run event's record may take to be written ({limit:g}), or Event "
-                    "Grid counts the event unanswered and delivers it again")
 
 
 def listing_delay_leaves_time_to_post(retry: RetrySettings) -> Found:
