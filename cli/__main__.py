@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return args.run(env, args)
         except TriggerError as error:  # one line: the reason, never a traceback
-            print(json.dumps(error_body(error), ensure_ascii=False), file=sys.stderr)
+            _print_json(error_body(error), file=sys.stderr, indent=None)
             return exit_code(error)
     try:
         services = build_services(env)
@@ -180,8 +180,8 @@ def _progress_every(step: int) -> Callable[[int, int], None]:
     return progress
 
 
-def _print_json(value: Any, file: TextIO | None = None) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str), file=file)
+def _print_json(value: Any, file: TextIO | None = None, indent: int | None = 2) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=indent, default=str), file=file)
 
 
 def settings_file(path: str) -> dict[str, str]:
