@@ -69,7 +69,7 @@ var appName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainer = 'app-package-${take(appName, 32)}-${take(resourceToken, 7)}'
 var ledgerContainer = 'aml-trigger-ledger'
 // Quiet-window entries (shared/core/quiet_windows/quiet_windows.py QUIET_PREFIX, ENTRY_RETENTION_DAYS): deleted by the account,
-// not the app; the app's sweep counts on the same days, so change both together (tests/test_infra.py ties them).
+// not the app; the app's sweep counts on the same days, so change both together (tests/infra/test_infra.py ties them).
 var quietEntries = { name: 'quiet-window-entries', prefix: '${ledgerContainer}/quiet/', days: 7 }
 var deadLetterContainer = 'aml-trigger-deadletter'
 var newWatchedAccount = empty(watchedStorageAccountId)

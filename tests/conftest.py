@@ -101,7 +101,7 @@ FAST_TIMINGS = {
     "CLAIM_EXPIRY_SECONDS": "60",
     "RUN_LISTING_DELAY_SECONDS": "1",
 }
-"""Most tests' shortened retries and deadlines; ``default_env`` runs without them (tests/test_defaults.py)."""
+"""Most tests' shortened retries and deadlines; ``default_env`` runs without them (tests/runs/test_defaults.py)."""
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The app as Microsoft's Python 3.13 library worker indexes, loads and invokes it through its own handlers.
 
-`app.get_functions()` (tests/test_indexing.py) is what the worker calls last; before that it imports the script,
+`app.get_functions()` (tests/app/test_indexing.py) is what the worker calls last; before that it imports the script,
 looks for exactly one top-level FunctionApp, asks the SDK-type extension for the raw bindings and builds the
 metadata the host registers. Each test starts the worker in its own process, as the host does.
 """

@@ -33,7 +33,7 @@ HTTP_ROUTES = {"http_start_run": ("runs", "POST"), "http_list_runs": ("runs", "G
                "http_retry_run": ("runs/retry", "POST"), "http_explain": ("explain", "POST"),
                "http_health": ("health", "GET")}
 PAGE_FUNCTIONS = ("http_status_page",)
-"""HTTP functions that answer HTML (the status page: GET and POST, tested in tests/test_status_page.py)."""
+"""HTTP functions that answer HTML (the status page: GET and POST, tested in tests/status/test_status_page.py)."""
 RUN_STATUS_FUNCTIONS = ("record_run_status", "poll_run_status")
 """Each run's status in Azure ML onto its record: the run-event function and its fallback timer."""
 

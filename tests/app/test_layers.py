@@ -26,7 +26,7 @@ IO_LIBRARIES = ("azure", "requests", "socket", "ssl", "http.client", "urllib.req
 CLOCK_READS = ("datetime.now", "datetime.utcnow", "datetime.today", "date.today", "time.time", "time.time_ns",
                "time.monotonic", "time.monotonic_ns", "time.perf_counter", "time.sleep")
 """What the pure layer never calls: the time is passed in (shared/clients/common/clock.py holds the clock)."""
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def shared_sources(root: Path = ROOT) -> dict[str, str]:

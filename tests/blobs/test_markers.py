@@ -16,13 +16,13 @@ from shared.core.config.config_model import Marker
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.keys import blob_version_key
 from shared.flows.sweep.sweep import sweep
+from tests.runs.test_exactly_once import run_workers
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload
 from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import LOADED_AT, PIPELINE_URL, minimal_env
-from tests.test_exactly_once import run_workers
 
 pytestmark = pytest.mark.integration
 FOLDER = "incoming/2026-12-01/"

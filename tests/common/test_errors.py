@@ -38,7 +38,7 @@ from shared.core.storage.storage_endpoints import StorageSettingError
 from shared.flows.manual.manual_runs import RunPending
 from shared.operations.http.http_api import answer, error_status
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Unmapped(TriggerError):

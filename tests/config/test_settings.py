@@ -95,7 +95,7 @@ def test_every_check_that_applies_to_a_run_event_holds_for_its_pair_on_the_defau
     assert [check(event) for check in (max_delay_at_least_base_delay, attempt_below_deadline,
                                        http_deadline_above_attempt,
                                        run_event_attempt_below_run_event_deadline)] == [None] * 4
-    assert deadline_within_function_timeout(event, function_timeout(Path(__file__).resolve().parents[1])) is None
+    assert deadline_within_function_timeout(event, function_timeout(Path(__file__).resolve().parents[2])) is None
     assert claim_outlives_deadline(float(settings.CLAIM_EXPIRY.default or 0), event) is None
     assert listing_delay_leaves_time_to_post(event) is not None  # does not apply: the fallback looks the key up
     assert listing_delay_leaves_time_to_post(DEFAULTS) is None  # the pair the fallback works under

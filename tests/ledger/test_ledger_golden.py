@@ -19,7 +19,7 @@ from shared.core.ledger.keys import rule_namespace
 from shared.core.ledger.ledger_record import RunState
 from shared.core.ledger.run_status import observed
 
-GOLDEN = Path(__file__).parent / "golden" / "ledger_records.json"
+GOLDEN = Path(__file__).parents[1] / "golden" / "ledger_records.json"
 SUBJECT = {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"}
 MOMENT = datetime(2036, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 """Later than any real write: where a reply carries no Date, a claim of expiry 0 reads as expired at once."""

@@ -10,7 +10,7 @@ import pytest
 from shared.core.ledger.keys import RecordName
 from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "ledger_records.json").read_text("utf-8"))
+GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "ledger_records.json").read_text("utf-8"))
 
 
 @pytest.mark.parametrize(("state", "retryable", "outcome_unknown", "age", "expected"), [

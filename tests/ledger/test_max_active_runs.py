@@ -28,11 +28,11 @@ from shared.flows.outcomes.run_outcomes import poll_open_runs
 from shared.flows.sweep.sweep import CLOCK_MARGIN
 from shared.operations.http.explain import explain
 from shared.operations.http.records import list_runs
+from tests.config.test_rules_schema import load, schema_errors
+from tests.schedules.test_schedules import DAILY, fire_at, schedule, write_rules
 from tests.support.decisions import decision_lines
 from tests.support.harness import ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
-from tests.test_rules_schema import load, schema_errors
-from tests.test_schedules import DAILY, fire_at, schedule, write_rules
 
 NAMES = ("incoming/a.csv", "incoming/b.csv", "incoming/c.csv")
 WAITING_1 = ("waiting: capped has 1 active run (max_active_runs 1, queue); place 1, started when a run ends")

@@ -14,12 +14,12 @@ from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
 from shared.clients.process.services import build_services, process_services
 from shared.flows.outcomes.run_outcomes import poll_open_runs
+from tests.outcomes.test_run_events import _storage
+from tests.schedules.test_schedules import DAILY, fire_at, with_data, write_rules
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import decision_lines, outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
-from tests.test_run_events import _storage
-from tests.test_schedules import DAILY, fire_at, with_data, write_rules
 
 
 def _submit(container: str, *names: str) -> dict[str, str]:

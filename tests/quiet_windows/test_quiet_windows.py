@@ -28,6 +28,9 @@ from shared.flows.outcomes.run_outcomes import poll_open_runs
 from shared.flows.quiet_windows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.sweep.sweep import sweep
 from shared.operations.http.records import list_runs
+from tests.blobs.test_markers import FOLDER, short_claims, v1_marker_rule
+from tests.ledger.test_max_active_runs import _end, _end_and_crash
+from tests.runs.test_exactly_once import run_workers
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
@@ -35,9 +38,6 @@ from tests.support.http import call
 from tests.support.indexing import index_in_fresh_process
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import LOADED_AT, minimal_env
-from tests.test_exactly_once import run_workers
-from tests.test_markers import FOLDER, short_claims, v1_marker_rule
-from tests.test_max_active_runs import _end, _end_and_crash
 
 pytestmark = pytest.mark.integration
 WINDOW = 60

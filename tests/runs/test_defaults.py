@@ -15,14 +15,14 @@ from shared.clients.process.services import process_services
 from shared.core.config.config_model import RetrySettings
 from shared.core.config.settings import CLAIM_EXPIRY, SETTINGS
 from shared.flows.quiet_windows.quiet_windows import fire_due
+from tests.blobs.test_markers import FOLDER, v1_marker_rule
+from tests.ledger.test_max_active_runs import NAMES, _capped, _deliver, _end, _triggered
+from tests.quiet_windows.test_quiet_windows import WINDOW, arrive, services_at, write_rule
+from tests.schedules.test_schedules import DAILY, fire_at, schedule, write_rules
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
-from tests.test_markers import FOLDER, v1_marker_rule
-from tests.test_max_active_runs import NAMES, _capped, _deliver, _end, _triggered
-from tests.test_quiet_windows import WINDOW, arrive, services_at, write_rule
-from tests.test_schedules import DAILY, fire_at, schedule, write_rules
 
 ERROR = {"code": "UserError", "message": "input_datapath: no such folder"}
 

@@ -1,5 +1,6 @@
 """shared/core/runs/run_requests.py and the namespaces in shared/core/ledger/keys.py: what each trigger kind asks for,
-built without any I/O. The exact values stored and sent are pinned end to end in tests/test_run_requests_golden.py."""
+built without any I/O. The exact values stored and sent are pinned end to end in
+tests/runs/test_run_requests_golden.py."""
 
 from __future__ import annotations
 

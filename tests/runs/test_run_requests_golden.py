@@ -29,7 +29,7 @@ from tests.support.batch import DATA_INPUT, WORKSPACE
 from tests.support.harness import upload
 from tests.support.samples import SAMPLE_CSV
 
-GOLDEN = Path(__file__).parent / "golden" / "run_requests.json"
+GOLDEN = Path(__file__).parents[1] / "golden" / "run_requests.json"
 MOMENT = datetime(2036, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 REPEATABILITY_NAMESPACE = uuid.UUID("6f1a3c52-2c57-4e61-9a1e-6d1f6a3e2b7c")
 DATA_PATH = {"parameter": "input_datapath", "datastore": "workspaceblobstore"}

@@ -1,6 +1,6 @@
-"""Bicep's deploy-time-constant rules, modelled over pycep-parser's tree, for tests/test_bicep_rules.py: what a value
-the deployment must know at its start may read. pycep checks syntax only, so without this a template that parses
-can still be refused by ``bicep build`` (and so by ``azd up``).
+"""Bicep's deploy-time-constant rules, modelled over pycep-parser's tree, for tests/infra/test_bicep_rules.py:
+what a value the deployment must know at its start may read. pycep checks syntax only, so without this a template
+that parses can still be refused by ``bicep build`` (and so by ``azd up``).
 
 The rules, from the Bicep compiler (Azure/bicep ``src/Bicep.Core/TypeSystem/DeployTimeConstant*.cs``,
 ``Providers/Az/AzResourceTypeProvider.cs``, ``Providers/ResourceTypeResolver.cs``, ``LanguageConstants.cs``):

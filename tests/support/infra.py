@@ -1,5 +1,5 @@
 """The infra/ templates as data (parsed with pycep-parser, no Bicep CLI needed) and the postdeploy hooks run
-against the fake ``az`` (tests/support/fake_az.py), for tests/test_infra.py."""
+against the fake ``az`` (tests/support/fake_az.py), for tests/infra/test_infra.py."""
 
 from __future__ import annotations
 
