@@ -1,1 +1,0 @@
-"""SDK v1 schedules read from a workspace for moving over."""
