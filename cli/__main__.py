@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if healthy else 1
     if args.command == "import":  # before the app's own configuration exists: settings and identity only
         try:
-            return args.run(env, args)
+            code: int = args.run(env, args)
+            return code
         except TriggerError as error:  # one line: the reason, never a traceback
             _print_json(error_body(error), file=sys.stderr, indent=None)
             return exit_code(error)
@@ -81,7 +82,8 @@ def exit_code(error: Exception) -> int:
 
 def _run(args: argparse.Namespace, services: Services) -> int:
     try:
-        return args.run(services, args)
+        code: int = args.run(services, args)
+        return code
     except (OSError, ValueError) as error:  # an unreadable or invalid --event file
         raise InvalidInput(str(error)) from None
 

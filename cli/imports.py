@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cli.migrate import imports
+from cli.migrate.import_v1_schedules import STATUS_DIGITS
+from cli.migrate.v1_schedules import DISABLED, V1ScheduleClient
 from shared.clients.common.auth import TokenProvider, build_credential
-from shared.clients.migrate.v1_schedules import DISABLED, V1ScheduleClient
 from shared.core.aml.workspace_discovery import DEFAULT_ARM_ENDPOINT
 from shared.core.common.errors import InvalidInput
 from shared.core.config import settings
-from shared.core.migrate.import_v1_schedules import STATUS_DIGITS
-from shared.operations.migrate import imports
 
 
 def add_parser(commands: Any) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.migrate.v1_schedules import V1ScheduleClient
 from oracle.test_v1_contract import MODELS, contract_problems, deserialize, sdk_client, serialize
 from shared.clients.common.auth import TokenProvider
-from shared.clients.migrate.v1_schedules import V1ScheduleClient
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "importers" / "v1_schedules.json"
 SCHEDULES = json.loads(FIXTURE.read_text(encoding="utf-8"))

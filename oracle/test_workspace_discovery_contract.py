@@ -10,8 +10,8 @@ from azureml._restclient import models as core_models
 from azureml._restclient.service_context import _ServiceKeys
 from msrest import Deserializer
 
+from cli.migrate.v1_schedules import find_v1_workspace_url
 from shared.clients.common.auth import TokenProvider
-from shared.clients.migrate.v1_schedules import find_v1_workspace_url
 from shared.core.aml.targets import ARM_SCOPE, parse_workspace_id
 from shared.core.aml.workspace_discovery import WORKSPACES_API_VERSION, ArmEndpoint
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from cli.migrate.import_findings import Finding
+from cli.migrate.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
+from cli.migrate.secret_settings import withhold_secrets
 from shared.core.aml.targets import ARM_SCOPE
 from shared.core.common.redaction import redact_url
 from shared.core.config.rule_names import RULE_NAME_EXPECTED, RULE_NAME_LENGTH, fitted_name
-from shared.core.migrate.import_findings import Finding
-from shared.core.migrate.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
-from shared.core.migrate.secret_settings import withhold_secrets
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
 """The API path of the blob connector's "When a blob is added or modified (properties only)" trigger (V1 and V2)."""

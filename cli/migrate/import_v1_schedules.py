@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cli.migrate.import_findings import Finding
+from cli.migrate.secret_settings import withhold_secrets
 from shared.core.common.errors import InvalidValue
 from shared.core.config.rule_names import RULE_NAME_LENGTH, fitted_name
 from shared.core.config.rule_parser import RULE, ItemKind
 from shared.core.config.schedule_parser import SCHEDULE, SCHEDULE_NAME_LENGTH
-from shared.core.migrate.import_findings import Finding
-from shared.core.migrate.secret_settings import withhold_secrets
 from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
 
 FREQUENCY_DIGITS = {"0": "Month", "1": "Week", "2": "Day", "3": "Hour", "4": "Minute"}

@@ -11,8 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cli.migrate.import_findings import Finding
+from cli.migrate.import_logic_app import LogicAppImport, import_logic_apps
+from cli.migrate.import_v1_schedules import ImportedSchedule, import_v1_schedules
+from cli.migrate.parity import compare_bodies, parity_holds, parity_table
+from cli.migrate.v1_schedules import find_v1_workspace_url
 from shared.clients.common.auth import TokenProvider
-from shared.clients.migrate.v1_schedules import find_v1_workspace_url
 from shared.core.aml import workspace_discovery as discovery
 from shared.core.aml.targets import TargetError, parse_target
 from shared.core.common import json_input
@@ -25,10 +29,6 @@ from shared.core.config.matching import mismatch
 from shared.core.config.problems import ConfigError
 from shared.core.config.rules_file import load_rules_file
 from shared.core.ledger.keys import blob_version_key
-from shared.core.migrate.import_findings import Finding
-from shared.core.migrate.import_logic_app import LogicAppImport, import_logic_apps
-from shared.core.migrate.import_v1_schedules import ImportedSchedule, import_v1_schedules
-from shared.core.migrate.parity import compare_bodies, parity_holds, parity_table
 from shared.core.runs.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'

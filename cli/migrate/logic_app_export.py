@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cli.migrate.import_findings import Finding
 from shared.core.common.errors import InvalidValue
-from shared.core.migrate.import_findings import Finding
 
 _ARM_PARAMETER = re.compile(r"^\[parameters\('(?P<name>[^']+)'\)\]$")
 

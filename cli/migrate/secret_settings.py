@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cli.migrate.import_findings import Finding
 from shared.core.common.redaction import mask_text, secret_name
-from shared.core.migrate.import_findings import Finding
 
 PARAMETER_PREFIX = "AML_PARAM_"
 """A withheld pipeline parameter's setting: ``AML_PARAM_<RULE>_<PARAMETER>``."""

@@ -221,3 +221,48 @@ def test_packages_importing_each_other_round_a_cycle_are_named_with_one_import_p
         "shared.flows.blobs -> shared.flows.runs -> shared.flows.blobs: shared.flows.blobs.blob_runs -> "
         "shared.flows.runs.run_steps; shared.flows.runs.run_steps -> shared.flows.blobs.blob_data",
     ]
+
+
+DEPLOYED = ("function_app.py", "triggers", "shared")
+"""What the Functions package ships (.funcignore leaves cli/ out): none of it may import the CLI."""
+CLI_ONLY_IO = ("cli/migrate/v1_schedules.py", "cli/migrate/imports.py")
+"""The importers' modules that do I/O; every other module of cli/migrate/ is pure, as core/ is."""
+
+
+def sources_under(*names: str, root: Path = ROOT) -> dict[str, str]:
+    """Every module of the named files and folders, by its path relative to the project."""
+    paths = [root / name for name in names]
+    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+            for path in sorted(p for top in paths for p in ([top] if top.is_file() else top.rglob("*.py")))}
+
+
+def cli_problems(sources: Mapping[str, str]) -> list[str]:
+    """One line per deployed module importing the CLI, and per I/O library or clock read in a pure importer."""
+    problems = []
+    for path, source in sources.items():
+        if path.startswith(DEPLOYED):
+            problems.extend(f"{path} imports {module}: the deployed app does not ship cli/"
+                            for module in _imports(path, source) if _within(module, ("cli",)))
+        elif path.startswith("cli/migrate/") and path not in CLI_ONLY_IO:
+            problems.extend(f"{path} imports {module}: the importers' pure modules do no I/O"
+                            for module in _imports(path, source) if _within(module, IO_LIBRARIES))
+            problems.extend(f"{path}:{line} reads the clock ({call}): the importers are given the time"
+                            for line, call in _clock_reads(path, source))
+    return problems
+
+
+def test_the_deployed_app_never_imports_the_cli_and_the_importers_pure_modules_do_no_io():
+    assert cli_problems(sources_under(*DEPLOYED, "cli")) == []
+
+
+def test_a_deployed_module_importing_the_cli_or_a_pure_importer_doing_io_is_named():
+    sources = {"triggers/blobs.py": "from cli.migrate import imports\n",
+               "shared/operations/http/explain.py": "import cli\n",
+               "cli/migrate/parity.py": "import requests\nfrom datetime import datetime\n\nx = datetime.now()\n",
+               "cli/migrate/imports.py": "import tempfile\nimport requests\n"}
+    assert cli_problems(sources) == [
+        "triggers/blobs.py imports cli.migrate.imports: the deployed app does not ship cli/",
+        "shared/operations/http/explain.py imports cli: the deployed app does not ship cli/",
+        "cli/migrate/parity.py imports requests: the importers' pure modules do no I/O",
+        "cli/migrate/parity.py:4 reads the clock (datetime.now): the importers are given the time",
+    ]

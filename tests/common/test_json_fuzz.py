@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli.migrate import imports
 from shared.core.blobs.batches import manifest_files
 from shared.core.common.errors import TriggerError, UnreadableJson
 from shared.core.common.json_input import EVENT_FILE, IMPORT_FILE, MANIFEST, RULES_FILE, read_json
@@ -27,7 +28,6 @@ from shared.core.config.config_loader import load_config
 from shared.core.config.rules_file import load_rules_file
 from shared.core.outcomes.run_events import parse_run_event
 from shared.operations.http.explain import blob_from_event
-from shared.operations.migrate import imports
 from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import LOADED_AT, PIPELINE_URL, minimal_env
 

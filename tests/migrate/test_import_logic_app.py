@@ -10,14 +10,14 @@ import json
 import pytest
 
 from cli.__main__ import main
+from cli.migrate import imports
+from cli.migrate.import_logic_app import import_logic_apps
+from cli.migrate.logic_app_export import LogicAppError
 from shared.core.common.errors import InvalidInput
 from shared.core.config.problems import ConfigError
 from shared.core.config.rule_names import RULE_NAME_LENGTH
 from shared.core.config.rules_file import load_rules_file
-from shared.core.migrate.import_logic_app import import_logic_apps
-from shared.core.migrate.logic_app_export import LogicAppError
 from shared.core.runs.payloads import DataRef, submission
-from shared.operations.migrate import imports
 from tests.support import planted
 from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import LOADED_AT

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from cli.__main__ import main
+from cli.migrate import imports
+from cli.migrate.import_v1_schedules import V1ScheduleError, import_v1_schedules
 from shared.core.common.errors import InvalidInput
-from shared.core.migrate.import_v1_schedules import V1ScheduleError, import_v1_schedules
-from shared.operations.migrate import imports
 from tests.support import planted
 from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import LOADED_AT
