@@ -15,4 +15,4 @@ def release_data(services: Services, schedule: str, record: LedgerRecord, run_id
     if name is None:
         return
     reason = f"its run {run_id} ended {ended.status.value} in Azure ML; a later occurrence may use it"
-    services.ledger.update(name, lambda claim: released(claim, run_id, moment(services.now()), reason))
+    services.ledger.update(name, lambda claim: released(claim, run_id, moment(services.clock.now()), reason))

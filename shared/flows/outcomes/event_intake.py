@@ -38,7 +38,7 @@ def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decisio
     observation = event.observation()
     # Event Grid has its answer when the function returns, within 30 s: the deadline and the settle grace fit in it.
     services = services.within(services.config.retry.run_event)
-    deadline = services.monotonic() + services.config.retry.deadline
+    deadline = services.clock.monotonic() + services.config.retry.deadline
     if observation.status is RunStatus.FAILED:  # events carry no error: Azure ML's own word on why
         observation = merged(observation, ask_status(services, run.target, event.run_id, deadline, about)
                              or observation)

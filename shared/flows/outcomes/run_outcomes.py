@@ -64,7 +64,7 @@ def observe_run(services: Services, ref: RecordRef, run_id: str, observation: Ru
     refused: list[str] = []
 
     def change(record: LedgerRecord) -> LedgerRecord | None:
-        after = observed(record, name, run_id, observation, services.now(), event_time)
+        after = observed(record, name, run_id, observation, services.clock.now(), event_time)
         if isinstance(after, str):
             refused.append(after)
             return None
@@ -119,7 +119,7 @@ def _take_turn(services: Services, namespace: str, record: str, why: str, deadli
     its slot (``take_slot``: its turn) and its POST go through the one protocol: its decision. None: it was not
     waiting any more or can never start, and is dropped from the gate (logged). TriggerError, retryable (logged):
     it is left failed for now and waiting."""
-    turn = services.ledger.update(record, lambda current: turn_taken(current, moment(services.now()), why))
+    turn = services.ledger.update(record, lambda current: turn_taken(current, moment(services.clock.now()), why))
     after = None if turn is None else turn[1]
     if not can_run_again(after):
         log_event(logging.WARNING, problem="a waiting trigger's record is not waiting any more; dropped from the "
@@ -147,7 +147,7 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
     then tend every limited rule's gate. Its requests grow with the runs in flight (one Find Blobs by Tags, then
     one GET and one record update each), never with the records the ledger holds. A run just ended may still be
     indexed as open: its GET says ended and its record, read by the update, already knows, so nothing is written."""
-    stop = services.monotonic() + budget
+    stop = services.clock.monotonic() + budget
     report = {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
     runs = services.ledger.active_runs()
     report["open"] = len(runs)
@@ -161,7 +161,7 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
 def _ask_open_run(services: Services, record: str, run_id: str, stop: float, max_runs: int,
                   report: dict[str, int]) -> None:
     """One open run asked about and its answer settled, counted in ``report`` (left: out of runs or time)."""
-    remaining = stop - services.monotonic()
+    remaining = stop - services.clock.monotonic()
     if report["asked"] >= max_runs or remaining < services.config.retry.attempt_timeout:
         report["left"] += 1
         return
@@ -174,7 +174,7 @@ def _ask_open_run(services: Services, record: str, run_id: str, stop: float, max
         report["unanswered"] += 1
         return
     report["asked"] += 1
-    deadline = services.monotonic() + min(remaining, services.config.retry.deadline)
+    deadline = services.clock.monotonic() + min(remaining, services.config.retry.deadline)
     observation = ask_status(services, run.target, run_id, deadline, about)
     if observation is None:
         report["unanswered"] += 1
@@ -200,7 +200,7 @@ def _tend_gates(services: Services, indexed: set[str], stop: float) -> None:
 
 def _within(services: Services, stop: float) -> float:
     """The fallback's deadline for one more piece of work: a submission's, cut at the end of its budget."""
-    return min(stop, services.monotonic() + services.config.retry.deadline)
+    return min(stop, services.clock.monotonic() + services.config.retry.deadline)
 
 
 def _start_unlimited(services: Services, triggers: Mapping[str, Rule | Schedule], deadline: float) -> None:
@@ -244,7 +244,7 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str], dea
         record = None if found is None else LedgerRecord.from_json(found[0])
         if record is None or slot_is_free(record):
             free_slot(services, namespace, holder)
-        elif holder_needs_work(record, services.now(), services.config.claim_expiry, CLOCK_MARGIN):
+        elif holder_needs_work(record, services.clock.now(), services.config.claim_expiry, CLOCK_MARGIN):
             try:
                 _run_again(services, holder, record, deadline)
             except TriggerError as error:

@@ -22,7 +22,8 @@ def ask_status(services: Services, target: Target, run_id: str, deadline: float,
         log_event(logging.WARNING, problem="the run's status cannot be asked: its target names no workspace", **about)
         return None
     try:
-        outcome = read.outcome(services.submitter.read_json(read.url, read.scope, deadline), moment(services.now()))
+        answer = services.submitter.read_json(read.url, read.scope, deadline)
+        outcome = read.outcome(answer, moment(services.clock.now()))
     except (SubmitError, ValueError) as error:
         log_event(logging.WARNING, problem=f"Azure ML gave no status: {error}", **about)
         return None
@@ -30,7 +31,7 @@ def ask_status(services: Services, target: Target, run_id: str, deadline: float,
         return outcome
     try:  # a v2 job ended: its times (and error) are run history's, one GET more
         return read.with_times(outcome, services.submitter.read_json(read.times_url, read.scope, deadline),
-                               moment(services.now()))
+                               moment(services.clock.now()))
     except (SubmitError, ValueError) as error:
         log_event(logging.WARNING, problem=f"the ended job's times are unknown: run history gave none: {error}",
                   **about)
