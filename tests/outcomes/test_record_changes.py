@@ -1,4 +1,4 @@
-"""The outcomes' steps as pure record changes (shared/core/outcomes/): settle, turn, gate; no storage, no clock."""
+"""The outcomes' steps as pure record changes (shared/core/outcomes/): observe, turn, gate; no storage, no clock."""
 
 from __future__ import annotations
 
@@ -35,16 +35,16 @@ def record(state: str, **fields: object) -> LedgerRecord:
                                    "claimed_at": CLAIMED_AT, **fields})
 
 
-def test_settle_merges_what_is_observed_of_the_records_own_run():
-    settled = observed(record("submitted"), NAME, "run-1", RUNNING, NOW, event_time="2026-12-01T10:05:00Z")
+def test_observing_merges_what_is_observed_of_the_records_own_run():
+    after = observed(record("submitted"), NAME, "run-1", RUNNING, NOW, event_time="2026-12-01T10:05:00Z")
 
-    assert isinstance(settled, LedgerRecord) and settled.outcome == RUNNING
+    assert isinstance(after, LedgerRecord) and after.outcome == RUNNING
 
 
-def test_settle_refuses_a_claimed_record_for_a_retry_and_leaves_another_runs_or_an_implausible_event_as_it_is():
-    with pytest.raises(RecordNotSettledError, match="^rules/nightly/k1.json is still claimed: its run run-1 is not "
-                                                   "recorded yet$"):
+def test_observing_refuses_a_claimed_record_for_a_retry_and_leaves_another_runs_or_an_implausible_event_as_it_is():
+    with pytest.raises(RecordNotSettledError) as refused:
         observed(record("claimed"), NAME, "run-1", RUNNING, NOW, event_time=None)
+    assert str(refused.value) == "rules/nightly/k1.json is still claimed: its run run-1 is not recorded yet"
     assert observed(record("submitted", run_id="run-0"), NAME, "run-1", RUNNING, NOW, None) == (
         "the record is submitted with run run-0, not run run-1")
     assert observed(record("submitted"), NAME, "run-1", RUNNING, NOW, "2026-12-01T10:36:00Z") == (

@@ -1,7 +1,7 @@
 """What a run's status changes in the records, pure: each function is one step's change, which the flows in
 ``shared.flows.outcomes`` apply with one read and one conditional write (``Ledger.update``).
 
-- **settle**: an observation merged into a submitted record (``observed``); the run just ended (``just_ended``)
+- **observe**: an observation merged into a submitted record (``observed``); the run just ended (``just_ended``)
   gives its one decision (``ended_decision``);
 - **release**: an only_if_new_data schedule's data whose run failed or was canceled reopened (``released``);
 - **turn**: a waiting record reopened as failed for now (``turn_taken``), then run again by its own trigger;

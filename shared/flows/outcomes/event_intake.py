@@ -1,4 +1,4 @@
-"""A run event from Event Grid (either schema) to an observation of its run, then settled on its record.
+"""A run event from Event Grid (either schema) to an observation of its run, then observed on its record.
 
 The record is found from the run's labels alone (``trigger_key`` with its rule or schedule: no listing); an event
 from another workspace, or about a run the app did not start, is ignored with a logged reason.

@@ -1,23 +1,25 @@
 """What Azure ML says of a run lands on its record, and what a run's end sets going: the outcomes' state machine.
 
 A run's status comes from its run event (``event_intake``) or, where events are not wired, from the fallback's
-GETs (``poll_open_runs``). Then, each step one conditional write of one document, in this order::
+GETs (``poll_open_runs``). Then, each step one conditional write of one document, in this order (the words are
+the glossary's, docs/architecture.md)::
 
-    settle     a submitted record + what is now known of its run  -> the record, status merged (``merged``: repeated
+    observe    a submitted record + what is now known of its run  -> the record, status merged (``merged``: repeated
                and out-of-order observations end the same); the write that ends the run drops its open tags
     (ended)    the run reached a terminal status for the first time -> one decision line (``run_completed``,
                ``run_failed`` with Azure ML's error, ``run_canceled``)
     turn over  a limited rule's or schedule's run ended            -> its slot at the gate freed
     turn       the gate's next waiting record (oldest; policy latest: the one kept) -> reopened "failed for now",
-               then run again as its own trigger would (``manual_runs.rerun``: claim, ``take_slot``, POST):
-               claimed -> submitted (it holds the slot), or waiting again, or failed for now (still at the gate)
+               then run again as its own trigger would (``manual_runs.rerun``: claim, ``take_slot``, POST,
+               settle): submitted (it holds the slot), or waiting again, or failed for now (still at the gate)
     release    a schedule's only_if_new_data run ended failed or canceled -> its data record "failed for now",
                which a later occurrence takes over
 
 A crash between two steps leaves a state the next run's end or the fallback's tick picks up, and the claim of the
 record run again makes that once: a slot held by an ended run is freed (``_free_ended_slots``), a holder left
 failed for now or claimed past its expiry is run again, waiting records take their turn, and the gates of rules
-whose limit was removed are emptied (``_start_unlimited``). docs/concepts.md draws the record's life.
+whose limit was removed are emptied (``_start_unlimited``). docs/concepts.md draws it ("What a run's end sets
+going").
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from shared.flows.sweep.sweep import CLOCK_MARGIN
 
 def observe_run(services: Services, ref: RecordRef, run_id: str, observation: RunOutcome,
                 about: Mapping[str, Any], deadline: float, *, event_time: str | None = None) -> Decision | None:
-    """Settle ``observation`` on the record of ``run_id``; the decision when the run just ended, else None. The
+    """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None. The
     waiting trigger a run's end lets start is started before ``deadline`` (monotonic), or left to the fallback."""
     name = record_name(ref.namespace, ref.key)
     refused: list[str] = []
@@ -160,7 +162,8 @@ def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[
 
 def _ask_open_run(services: Services, record: str, run_id: str, stop: float, max_runs: int,
                   report: dict[str, int]) -> None:
-    """One open run asked about and its answer settled, counted in ``report`` (left: out of runs or time)."""
+    """One open run asked about and its answer observed on its record, counted in ``report`` (left: out of runs
+    or time)."""
     remaining = stop - services.clock.monotonic()
     if report["asked"] >= max_runs or remaining < services.config.retry.attempt_timeout:
         report["left"] += 1
