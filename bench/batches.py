@@ -10,6 +10,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def quiet_window_rows(bench: Bench, files: int) -> None:
     with rules_in_force(rule):
         posts_before = len(bench.aml.received)
         services = process_services()
-        real_now = services.now
+        real_clock = services.clock
         with counting_requests() as sent:
             for name in names:
                 deliver_blob("bench-quiet", name)
@@ -90,11 +91,12 @@ def quiet_window_rows(bench: Bench, files: int) -> None:
             waited, ticks, tick_seconds = 0, 0, 0.0
             while len(bench.aml.received) == posts_before and waited <= QUIET_WINDOW + TICK_SECONDS:
                 waited += TICK_SECONDS
-                services.now = lambda waited=waited: real_now() + timedelta(seconds=waited)
+                later = timedelta(seconds=waited)
+                services.clock = replace(real_clock, now=lambda later=later: real_clock.now() + later)
                 started = time.perf_counter()
                 fire_due(services)
                 tick_seconds, ticks = time.perf_counter() - started, ticks + 1
-        services.now = real_now
+        services.clock = real_clock
         total = bench.storage_requests(sent)
         posts = len(bench.aml.received) - posts_before
     bench.rows.append(Row(f"quiet window: {files:,} files", f"{posts} POST", f"{ticks} ticks", None,

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -119,7 +118,7 @@ def _watch(services: Services, args: argparse.Namespace) -> int:
         _print_sweep(sweep(services, max_blobs=args.max, progress=_progress_every(args.progress_every)))
         done += 1
         if args.iterations is None or done < args.iterations:
-            time.sleep(args.interval)
+            services.clock.sleep(args.interval)
     return 0
 
 

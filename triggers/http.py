@@ -5,10 +5,10 @@ import json
 import os
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import azure.functions as func
 
+from shared.clients.common.clock import SYSTEM_CLOCK
 from shared.clients.process.services import process_services
 from shared.core.ledger.decisions import Decision
 from shared.flows.manual.manual_runs import http_deadline
@@ -101,6 +101,6 @@ def status_page(req: func.HttpRequest) -> func.HttpResponse:
     shown = status.respond(
         status.PageRequest(method=req.method, url=req.url, params=dict(req.params), body=req.get_body(),
                            cookie=req.headers.get("Cookie")),
-        env=os.environ, services=process_services, now=datetime.now(UTC), new_session=lambda: secrets.token_hex(16))
+        env=os.environ, services=process_services, now=SYSTEM_CLOCK.now(), new_session=lambda: secrets.token_hex(16))
     return func.HttpResponse(shown.body, status_code=shown.status, headers=shown.headers, mimetype="text/html",
                              charset="utf-8")

@@ -2,10 +2,10 @@
 that have been quiet long enough (the ledger state is the batch; the timer only looks at it)."""
 
 import os
-from datetime import UTC, datetime
 
 import azure.functions as func
 
+from shared.clients.common.clock import SYSTEM_CLOCK
 from shared.clients.process.services import APP_ROOT, process_services
 from shared.core.config import settings
 from shared.core.config.config_loader import read_at_indexing
@@ -17,7 +17,7 @@ QUIET_TICK = "*/10 * * * * *"
 
 bp = func.Blueprint()
 
-_RULES = read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT, now=datetime.now(UTC))[0], ()) \
+_RULES = read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now())[0], ()) \
     if settings.TRIGGER_RULES_FILE.read(os.environ) else ()  # the one-rule settings have no quiet window
 if any(rule.quiet_window for rule in _RULES):
 

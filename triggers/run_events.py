@@ -9,7 +9,8 @@ from shared.clients.process.services import APP_ROOT, process_services
 from shared.core.config import settings
 from shared.core.config.config_loader import poll_settings, read_at_indexing
 from shared.core.config.timing_settings import function_timeout
-from shared.flows.outcomes.run_outcomes import poll_open_runs, record_run_event
+from shared.flows.outcomes.event_intake import record_run_event
+from shared.flows.outcomes.run_outcomes import poll_open_runs
 
 bp = func.Blueprint()
 # A bad RUN_STATUS_POLL_SCHEDULE or RUN_STATUS_POLL_MAX_RUNS still indexes (on the defaults), the problem logged.

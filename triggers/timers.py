@@ -4,10 +4,10 @@ a problem in them registers none.
 """
 
 import os
-from datetime import UTC, datetime
 
 import azure.functions as func
 
+from shared.clients.common.clock import SYSTEM_CLOCK
 from shared.clients.process.services import APP_ROOT, process_services
 from shared.core.config.config_loader import read_at_indexing
 from shared.core.config.config_model import Schedule
@@ -25,12 +25,12 @@ def _register(schedule: Schedule) -> None:
     @bp.retry(strategy="exponential_backoff", max_retry_count="5", minimum_interval="00:00:10",
               maximum_interval="00:05:00")
     def start_scheduled_run(timer: func.TimerRequest) -> None:
-        fire_schedule(schedule.name, fired_at=datetime.now(UTC), past_due=timer.past_due,
-                      services=process_services())
+        services = process_services()
+        fire_schedule(schedule.name, fired_at=services.clock.now(), past_due=timer.past_due, services=services)
 
 
 # A problem in the schedules registers no timer (the problem is logged, and /api/health reports it) rather than
 # stopping the indexing of every other function.
-for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT, now=datetime.now(UTC)), ()):
+for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now()), ()):
     if _schedule.enabled:
         _register(_schedule)

@@ -7,7 +7,7 @@ import json
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from cli.migrate.import_v1_schedules import ImportedSchedule, import_v1_schedule
 from cli.migrate.parity import compare_bodies, parity_holds, parity_table
 from cli.migrate.v1_schedules import find_v1_workspace_url
 from shared.clients.common.auth import TokenProvider
+from shared.clients.common.clock import SYSTEM_CLOCK, Clock
 from shared.core.aml import workspace_discovery as discovery
 from shared.core.aml.targets import TargetError, parse_target
 from shared.core.common import json_input
@@ -63,9 +64,10 @@ def read_json_file(path: str | Path, what: str) -> Any:
 
 
 def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (), name: str | None = None,
-              keep_logic_app_value: bool = False) -> ImportReport:
+              keep_logic_app_value: bool = False, clock: Clock = SYSTEM_CLOCK) -> ImportReport:
     """A Logic App export -> a rule per workflow (an ARM template may hold several; each one not imported is a
-    PROBLEM naming why); parity for each of ``blobs`` a rule takes (default: one in its folder)."""
+    PROBLEM naming why); parity for each of ``blobs`` a rule takes (default: one in its folder). The imported file
+    is loaded as the app would load it at ``clock``'s time."""
     imported, refused = import_logic_apps(document, keep_logic_app_value=keep_logic_app_value)
     if name and len(imported) > 1:
         raise InvalidInput(f"--name {name!r} names one rule, and the template gives {len(imported)}: leave --name out "
@@ -82,7 +84,7 @@ def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (
                             f"{item.rule['name']!r}")
         _same_container(report, item.container, watched, imported[0].container)
         _findings(report, item.notes, item.unsupported)
-    loaded = _load(report, env, imported)
+    loaded = _load(report, env, imported, clock.now())
     if loaded is None:
         return report
     rules = {rule.name: rule for rule in loaded[0]}
@@ -111,9 +113,11 @@ def _same_container(report: ImportReport, container: str, watched: str | None, f
 
 
 def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
-                 blobs: Sequence[str] = ()) -> ImportReport:
-    """v1 schedules -> ``schedules`` and ``rules``; parity for each imported one (change-based: for ``blobs``)."""
-    items = import_v1_schedules(entities, workspace_url, now=datetime.now(UTC))
+                 blobs: Sequence[str] = (), clock: Clock = SYSTEM_CLOCK) -> ImportReport:
+    """v1 schedules -> ``schedules`` and ``rules``; parity for each imported one (change-based: for ``blobs``).
+    Recurrences are converted, and the file loaded, at ``clock``'s time."""
+    now = clock.now()
+    items = import_v1_schedules(entities, workspace_url, now=now)
     imported = [item for item in items if item.entry is not None]
     report = ImportReport({section: [item.entry for item in imported if item.section == section]
                            for section in ("rules", "schedules")
@@ -126,7 +130,7 @@ def v1_schedules(entities: Any, workspace_url: str, env: Mapping[str, str], *,
         report.lines.append("nothing to import")
         report.ok = False
         return report
-    loaded = _load(report, env, imported)
+    loaded = _load(report, env, imported, now)
     if loaded is None:
         return report
     rules, schedules = ({item.name: item for item in loaded[0]}, {item.name: item for item in loaded[1]})
@@ -182,7 +186,7 @@ Loaded = tuple[tuple[Rule, ...], tuple[Schedule, ...]]
 
 
 def _load(report: ImportReport, env: Mapping[str, str],
-          imported: Sequence[LogicAppImport | ImportedSchedule]) -> Loaded | None:
+          imported: Sequence[LogicAppImport | ImportedSchedule], now: datetime) -> Loaded | None:
     """The imported file through the app's own loader, with the settings it references in place of secrets set to
     the values they hold back (as the user will set them): what would fail at start-up fails here."""
     withheld = {name: value for item in imported for name, value in item.settings.items()}
@@ -190,7 +194,7 @@ def _load(report: ImportReport, env: Mapping[str, str],
         (Path(folder) / RULES_FILE_NAME).write_text(json.dumps(report.document), encoding="utf-8")
         try:
             return load_rules_file({**env, **withheld, settings.TRIGGER_RULES_FILE.name: RULES_FILE_NAME},
-                                   Path(folder), now=datetime.now(UTC))
+                                   Path(folder), now=now)
         except ConfigError as error:
             report.ok = False
             report.lines.append("PROBLEM: the imported rules file does not load:")

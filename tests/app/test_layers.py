@@ -26,6 +26,9 @@ IO_LIBRARIES = ("azure", "requests", "socket", "ssl", "http.client", "urllib.req
 CLOCK_READS = ("datetime.now", "datetime.utcnow", "datetime.today", "date.today", "time.time", "time.time_ns",
                "time.monotonic", "time.monotonic_ns", "time.perf_counter", "time.sleep")
 """What the pure layer never calls: the time is passed in (shared/clients/common/clock.py holds the clock)."""
+CLOCK_MODULE = "shared/clients/common/clock.py"
+"""The one module that reads the system's clock: the rest of shared/, triggers/ and function_app.py are handed its
+``Clock`` (``services.clock``, ``SYSTEM_CLOCK`` at the edge), so a test or a benchmark can drive every reading."""
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,6 +36,12 @@ def shared_sources(root: Path = ROOT) -> dict[str, str]:
     """Every module under shared/, by its path relative to the project (``shared/core/config/config_loader.py``)."""
     return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
             for path in sorted((root / "shared").rglob("*.py"))}
+
+
+def edge_sources(root: Path = ROOT) -> dict[str, str]:
+    """The Functions edge: every module under triggers/, and function_app.py."""
+    paths = [*sorted((root / "triggers").rglob("*.py")), root / "function_app.py"]
+    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8") for path in paths}
 
 
 def _imports(path: str, source: str) -> Iterator[str]:
@@ -65,7 +74,7 @@ def _misplaced(parts: list[str]) -> str | None:
 
 def layering_problems(sources: Mapping[str, str]) -> list[str]:
     """One line per module outside a layer's domain, per import of a higher layer, per import of the Functions
-    library, per I/O library or clock read in the pure layer."""
+    library, per I/O library or clock read in the pure layer, per system clock read above it (``clock_problems``)."""
     problems = []
     for path, source in sources.items():
         parts = path.split("/")
@@ -87,7 +96,16 @@ def layering_problems(sources: Mapping[str, str]) -> list[str]:
         if own == 0:
             problems.extend(f"{path}:{line} reads the clock ({call}): {LAYERS[0]}/ is given the time"
                             for line, call in _clock_reads(path, source))
+        else:
+            problems.extend(clock_problems({path: source}))
     return problems
+
+
+def clock_problems(sources: Mapping[str, str]) -> list[str]:
+    """One line per read of the system's clock outside ``CLOCK_MODULE``."""
+    return [f"{path}:{line} reads the system clock ({call}): only {CLOCK_MODULE} does; use the Clock "
+            f"(services.clock, or SYSTEM_CLOCK at the edge)"
+            for path, source in sources.items() if path != CLOCK_MODULE for line, call in _clock_reads(path, source)]
 
 
 def _within(module: str, packages: tuple[str, ...]) -> bool:
@@ -95,10 +113,11 @@ def _within(module: str, packages: tuple[str, ...]) -> bool:
 
 
 def _clock_reads(path: str, source: str) -> Iterator[tuple[int, str]]:
-    """Calls such as ``datetime.now(UTC)`` or ``time.monotonic()``, and clock functions imported by name."""
+    """Calls such as ``datetime.now(UTC)`` or ``time.monotonic()`` and references such as ``default=time.sleep``,
+    and clock functions imported by name."""
     for node in ast.walk(ast.parse(source, filename=path)):
-        if isinstance(node, ast.Call):
-            name = _dotted(node.func)
+        if isinstance(node, ast.Attribute):
+            name = _dotted(node)
             if any(name == read or name.endswith(f".{read}") for read in CLOCK_READS):
                 yield node.lineno, name
         elif isinstance(node, ast.ImportFrom) and node.module in ("time", "datetime"):
@@ -159,6 +178,30 @@ def test_no_module_of_shared_imports_a_higher_layer_does_io_in_core_or_imports_t
     assert layering_problems(sources) == []
 
 
+def test_nothing_at_the_functions_edge_reads_the_system_clock():
+    assert clock_problems(edge_sources()) == []
+
+
+def test_a_system_clock_read_outside_the_clock_module_is_named_in_shared_and_at_the_edge():
+    reads = ("import time\nfrom datetime import UTC, datetime\n\n"
+             "def f(sleep=time.sleep):\n    return datetime.now(UTC), time.monotonic()\n")
+    sources = {"shared/flows/sweep/sweep.py": reads, CLOCK_MODULE: reads}
+    assert layering_problems(sources) == [
+        "shared/flows/sweep/sweep.py:4 reads the system clock (time.sleep): only shared/clients/common/clock.py does; "
+        "use the Clock (services.clock, or SYSTEM_CLOCK at the edge)",
+        "shared/flows/sweep/sweep.py:5 reads the system clock (datetime.now): only shared/clients/common/clock.py "
+        "does; use the Clock (services.clock, or SYSTEM_CLOCK at the edge)",
+        "shared/flows/sweep/sweep.py:5 reads the system clock (time.monotonic): only shared/clients/common/clock.py "
+        "does; use the Clock (services.clock, or SYSTEM_CLOCK at the edge)",
+    ]
+    assert clock_problems({"triggers/timers.py": reads, "function_app.py": "import time\ntime.sleep(1)\n"}) == [
+        *(problem.replace("shared/flows/sweep/sweep.py", "triggers/timers.py")
+          for problem in layering_problems(sources)),
+        "function_app.py:2 reads the system clock (time.sleep): only shared/clients/common/clock.py does; use the "
+        "Clock (services.clock, or SYSTEM_CLOCK at the edge)",
+    ]
+
+
 def test_no_two_packages_of_shared_import_each_other_round_a_cycle():
     assert package_cycles(shared_sources()) == []
 
@@ -194,7 +237,7 @@ def test_a_module_outside_the_domains_or_importing_the_functions_library_is_name
     ]
 
 
-def test_io_or_a_clock_read_in_the_pure_layer_is_named_and_allowed_above_it():
+def test_io_or_a_clock_read_in_the_pure_layer_is_named_and_allowed_in_the_clock_module():
     io_and_clock = ("import socket\nimport time\nfrom azure.storage.blob import BlobClient\n"
                     "from datetime import UTC, datetime\nfrom time import monotonic\n\n"
                     "def f():\n    return datetime.now(UTC), time.sleep(1)\n")

@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -30,6 +30,7 @@ from shared.operations.http.explain import explain
 from shared.operations.http.records import list_runs
 from tests.config.test_rules_schema import load, schema_errors
 from tests.schedules.test_schedules import DAILY, fire_at, schedule, write_rules
+from tests.support.clock import SettableClock
 from tests.support.decisions import decision_lines
 from tests.support.harness import ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
@@ -397,7 +398,7 @@ def test_a_schedule_occurrence_killed_between_its_slot_and_its_post_is_started_o
     fallback = build_services(os.environ)
     poll_open_runs(fallback, budget=60, max_runs=10)  # within this machine's clock margin: judged live still
     assert aml.accepted == []
-    fallback.now = lambda: datetime.now(UTC) + timedelta(seconds=CLOCK_MARGIN + 1)
+    fallback.clock = SettableClock(ahead=timedelta(seconds=CLOCK_MARGIN + 1)).clock
 
     _ticks_start_the_holder_once_then_its_end_the_next(aml, fallback)
 

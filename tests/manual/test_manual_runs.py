@@ -181,7 +181,7 @@ def test_a_manual_run_while_the_events_claim_is_live_answers_202_claimed_and_pos
     services = build_services(os.environ)
     key = blob_version_key(container, "machines.csv", etag)
     services.ledger.claim("rules/default", key, {"kind": "blob", "container": container, "blob": "machines.csv",
-                                                 "etag": etag, "size": len(SAMPLE_CSV)}, services.monotonic())
+                                                 "etag": etag, "size": len(SAMPLE_CSV)}, services.clock.monotonic())
 
     started = time.monotonic()
     code, pending = call("http_start_run", body={"rule": "default", "blob": "machines.csv"})

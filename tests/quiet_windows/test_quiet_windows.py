@@ -32,6 +32,7 @@ from tests.blobs.test_markers import FOLDER, short_claims, v1_marker_rule
 from tests.ledger.test_max_active_runs import _end, _end_and_crash
 from tests.runs.test_exactly_once import run_workers
 from tests.support.batch import rules_file
+from tests.support.clock import SettableClock
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
 from tests.support.http import call
@@ -78,7 +79,7 @@ def one_running_one_waiting(aml, tmp_path, monkeypatch, *names: str):
 def services_at(seconds_after_now: float):
     """Services whose wall clock reads ``seconds_after_now`` ahead of the real one (a timer tick then)."""
     services = build_services(os.environ)
-    services.now = lambda: datetime.now(UTC) + timedelta(seconds=seconds_after_now)
+    services.clock = SettableClock(ahead=timedelta(seconds=seconds_after_now)).clock
     return services
 
 
@@ -252,7 +253,7 @@ def test_a_file_arriving_in_the_cut_offs_second_after_the_ticks_listing_opens_th
     [both] = rule_batches(rule, services)
     assert len({entry.arrived for entry in both.entries}) == 1, "both entries in one second"
 
-    first = fire(rule, listed, services, services.monotonic() + 30)
+    first = fire(rule, listed, services, services.clock.monotonic() + 30)
     [left] = rule_batches(rule, services)
     assert [entry.blob for entry in left.entries] == [FOLDER + "part-2.csv"]
     [second] = fire_due(services_at(WINDOW + 1))

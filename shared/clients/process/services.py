@@ -5,16 +5,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from azure.storage.blob import ContainerClient
 
 from shared.clients.aml.aml_client import PipelineSubmitter
 from shared.clients.common.auth import TokenProvider, build_credential
+from shared.clients.common.clock import SYSTEM_CLOCK, Clock
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.storage.storage import blob_service_client
 from shared.core.config.config_loader import load_config
@@ -34,9 +33,8 @@ class Services:
     tokens: TokenProvider
     watched: ContainerClient
     """The watched container, for data a schedule picks at fire time."""
-    monotonic: Callable[[], float] = field(default=time.monotonic)
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    """The wall clock a run's status is observed by."""
+    clock: Clock = SYSTEM_CLOCK
+    """The one clock the flows read and wait on; the ledger and the Azure ML client were built with it."""
 
     def within(self, retry: RetrySettings) -> Services:
         """These services under another path's time settings (deadline, attempt timeout, settle grace): every
@@ -44,9 +42,9 @@ class Services:
         return replace(self, config=replace(self.config, retry=retry), submitter=self.submitter.within(retry))
 
 
-def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Services:
-    """Validate the configuration and wire the clients; nothing here talks to the network yet."""
-    config = load_config(env, app_root, now=datetime.now(UTC))
+def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT, clock: Clock = SYSTEM_CLOCK) -> Services:
+    """Validate the configuration and wire the clients on ``clock``; nothing here talks to the network yet."""
+    config = load_config(env, app_root, now=clock.now())
     credential = build_credential(env, config.managed_identity_client_id)
     ledger_container = blob_service_client(config.ledger_storage, credential).get_container_client(
         config.ledger_container
@@ -54,10 +52,11 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Service
     tokens = TokenProvider(credential)
     return Services(
         config=config,
-        ledger=Ledger(ledger_container, config.claim_expiry),
-        submitter=PipelineSubmitter(tokens, config.retry),
+        ledger=Ledger(ledger_container, config.claim_expiry, clock=clock),
+        submitter=PipelineSubmitter(tokens, config.retry, clock=clock),
         tokens=tokens,
         watched=blob_service_client(config.watch_storage, credential).get_container_client(config.watch_container),
+        clock=clock,
     )
 
 

@@ -47,7 +47,7 @@ def process_blob(blob: BlobClient, services: Services, *, expected_etag: str | N
     if isinstance(version, str):
         return [log_decision(Decision(Outcome.IGNORED, reason=version, etag=expected_etag, **where))]
 
-    deadline = services.monotonic() + config.retry.deadline if deadline is None else deadline
+    deadline = services.clock.monotonic() + config.retry.deadline if deadline is None else deadline
     return each_then_retry(partial(run_rule, rule, version, services, deadline) for rule in rules)
 
 

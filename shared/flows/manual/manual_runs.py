@@ -72,7 +72,7 @@ class RunPending(Pending):
 
 def http_deadline(services: Services) -> float:
     """The monotonic deadline of work an HTTP request starts: the answer must beat Azure's 230 s front end."""
-    return services.monotonic() + services.config.retry.http_budget
+    return services.clock.monotonic() + services.config.retry.http_budget
 
 
 def safe_name(name: Any, what: str, *, supplied: bool = True) -> str:
@@ -104,7 +104,7 @@ def start_run(services: Services, *, rule: str, blob: str | None = None, experim
         safe_name(blob, "blob")
     if blob is not None and run.data_path is None:
         raise InvalidInput(f"rule {rule!r} passes no data (it has no data_path): leave blob out")
-    until = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
+    until = services.clock.monotonic() + services.config.retry.deadline if deadline is None else deadline
     version = _manual_data(services, blob, empty_ok=found.marker is not None) if blob is not None else None
     watched = version is not None and rule_mismatch(found, version.name) is None
     if version is not None and watched and run == found.run and request_id is None and not rerun:
@@ -195,5 +195,5 @@ def _quiet_rerun(services: Services, owner: str, subject: dict[str, Any],
     request = recorded(rule, subject, services)
     if request is None:
         raise Conflict("this quiet batch's record lists no files: it cannot be run again")
-    until = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
+    until = services.clock.monotonic() + services.config.retry.deadline if deadline is None else deadline
     return lambda: execute(request, services, until)

@@ -1,11 +1,25 @@
-"""What Azure ML says of a run lands on its record: from a run event, or from the fallback's GET.
+"""What Azure ML says of a run lands on its record, and what a run's end sets going: the outcomes' state machine.
 
-The record is found from the run's labels alone (``trigger_key`` with its rule or schedule: no listing), updated
-with one read and one conditional write (a write lost to a concurrent event reads and merges again), and the
-status merged by ``shared.core.ledger.run_status.merged``, so repeated and out-of-order events end the same. When a run
-first reaches a terminal status: one decision line (``run_completed``, ``run_failed`` with Azure ML's error,
-``run_canceled``), its slot freed, and the data a failed only_if_new_data run used released. The write that ends
-the run drops the record's open tags in the same request, so the event costs the read and the write alone.
+A run's status comes from its run event (``event_intake``) or, where events are not wired, from the fallback's
+GETs (``poll_open_runs``). Then, each step one conditional write of one document, in this order (the words are
+the glossary's, docs/architecture.md)::
+
+    observe    a submitted record + what is now known of its run  -> the record, status merged (``merged``: repeated
+               and out-of-order observations end the same); the write that ends the run drops its open tags
+    (ended)    the run reached a terminal status for the first time -> one decision line (``run_completed``,
+               ``run_failed`` with Azure ML's error, ``run_canceled``)
+    turn over  a limited rule's or schedule's run ended            -> its slot at the gate freed
+    turn       the gate's next waiting record (oldest; policy latest: the one kept) -> reopened "failed for now",
+               then run again as its own trigger would (``manual_runs.rerun``: claim, ``take_slot``, POST,
+               settle): submitted (it holds the slot), or waiting again, or failed for now (still at the gate)
+    release    a schedule's only_if_new_data run ended failed or canceled -> its data record "failed for now",
+               which a later occurrence takes over
+
+A crash between two steps leaves a state the next run's end or the fallback's tick picks up, and the claim of the
+record run again makes that once: a slot held by an ended run is freed (``_free_ended_slots``), a holder left
+failed for now or claimed past its expiry is run again, waiting records take their turn, and the gates of rules
+whose limit was removed are emptied (``_start_unlimited``). docs/concepts.md draws it ("What a run's end sets
+going").
 """
 
 from __future__ import annotations
@@ -16,176 +30,75 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from shared.clients.aml.aml_client import SubmitError
 from shared.clients.process.services import Services
-from shared.core.aml.run_reads import status_read
-from shared.core.aml.targets import Target
-from shared.core.common.errors import TriggerError, Unavailable
-from shared.core.config.config_model import AppConfig, Rule, RunSpec, Schedule
-from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
-from shared.core.ledger.keys import (
-    RecordName,
-    blob_version_key,
-    parse_iso,
-    record_name,
-    rule_namespace,
-    schedule_data_namespace,
-    schedule_namespace,
-)
-from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.common.errors import TriggerError
+from shared.core.config.config_model import Rule, Schedule
+from shared.core.ledger.decisions import Decision, log_event
+from shared.core.ledger.keys import RecordName, record_name
+from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.run_limits import GATE_PREFIX, RunLimit
-from shared.core.ledger.run_status import RunOutcome, RunStatus, merged, moment
-from shared.core.outcomes.run_events import RecordRef, event_id, implausible_time, parse_run_event, record_for
+from shared.core.ledger.run_status import RunOutcome, RunStatus, moment
+from shared.core.outcomes.record_changes import (
+    RecordNotSettledError,
+    can_run_again,
+    ended_decision,
+    holder_needs_work,
+    ignored,
+    just_ended,
+    observed,
+    slot_is_free,
+    turn_taken,
+)
+from shared.core.outcomes.run_events import RecordRef
+from shared.core.outcomes.run_records import record_ref, run_spec, trigger_namespace, trigger_of
 from shared.flows.manual.manual_runs import rerun
+from shared.flows.outcomes.data_release import release_data
+from shared.flows.outcomes.status_reads import ask_status
 from shared.flows.runs.run_gates import drop_waiting, free_slot, read_gate
 from shared.flows.sweep.sweep import CLOCK_MARGIN
-
-_ENDED = {RunStatus.COMPLETED: Outcome.RUN_COMPLETED, RunStatus.FAILED: Outcome.RUN_FAILED,
-          RunStatus.CANCELED: Outcome.RUN_CANCELED}
-
-
-class RecordNotSettledError(Unavailable):
-    """The run's record is still claimed (its submitter has not written the run id yet): the event is retried
-    later, never written over a claim its owner is about to settle."""
-
-
-def record_run_event(envelope: Mapping[str, Any], services: Services) -> Decision | None:
-    """One run event (either schema) onto its record. Ignored, with a logged reason: other event types, runs the
-    app did not start, events from another workspace. MalformedEventError: refused, the host retries it."""
-    event = parse_run_event(envelope)
-    if isinstance(event, str):
-        return _ignored(event, event_id=event_id(envelope))
-    ref = record_for(event.labels)
-    if isinstance(ref, str):
-        return _ignored(ref, run_id=event.run_id, event_id=event.id)
-    about = {"rule": ref.rule, "schedule": ref.schedule, "key": ref.key, "run_id": event.run_id, "event_id": event.id}
-    run = run_spec(services.config, ref)
-    if run is None:
-        return _ignored(f"{ref.schedule or ref.rule} is not in the configuration: its workspace is unknown", **about)
-    if run.target.workspace is None or event.workspace.rstrip("/").lower() != workspace_id(run.target).lower():
-        return _ignored(f"the event comes from {event.workspace or 'no workspace'}, not the workspace "
-                        f"{ref.schedule or ref.rule} runs in", **about)
-    observation = event.observation()
-    # Event Grid has its answer when the function returns, within 30 s: the deadline and the settle grace fit in it.
-    services = services.within(services.config.retry.run_event)
-    deadline = services.monotonic() + services.config.retry.deadline
-    if observation.status is RunStatus.FAILED:  # events carry no error: Azure ML's own word on why
-        observation = merged(observation, _asked(services, run.target, event.run_id, deadline, about)
-                             or observation)
-    return observe_run(services, ref, event.run_id, observation, about, deadline, event_time=event.time)
 
 
 def observe_run(services: Services, ref: RecordRef, run_id: str, observation: RunOutcome,
                 about: Mapping[str, Any], deadline: float, *, event_time: str | None = None) -> Decision | None:
     """Merge ``observation`` into the record of ``run_id``; the decision when the run just ended, else None. The
-    waiting trigger a run's end lets start is started before ``deadline`` (monotonic), or left to the fallback. An
-    event's time outside its run's life (``implausible_time``) leaves the record as it is, the reason logged."""
+    waiting trigger a run's end lets start is started before ``deadline`` (monotonic), or left to the fallback."""
     name = record_name(ref.namespace, ref.key)
     refused: list[str] = []
 
     def change(record: LedgerRecord) -> LedgerRecord | None:
-        if record.state == RunState.CLAIMED.value:
-            raise RecordNotSettledError(f"{name} is still claimed: its run {run_id} is not recorded yet")
-        if record.state != RunState.SUBMITTED.value or record.run_id != run_id:
-            refused.append(f"the record is {record.state} with run {record.run_id}, not run {run_id}")
+        after = observed(record, name, run_id, observation, services.clock.now(), event_time)
+        if isinstance(after, str):
+            refused.append(after)
             return None
-        implausible = None if event_time is None else implausible_time(
-            event_time, record.first_claimed_at or record.claimed_at, services.now())
-        if implausible:
-            refused.append(f"{implausible}: the event is not taken (the fallback asks Azure ML)")
-            return None
-        return record.with_outcome(merged(record.outcome, observation))
+        return after
 
     result = services.ledger.update(name, change)
     if result is None or refused:
-        return _ignored(refused[0] if refused else f"no record {name}", **about)
+        return ignored(refused[0] if refused else f"no record {name}", **about)
     before, after = result
-    was, now = before.outcome, after.outcome
-    assert now is not None, "a submitted record's update always leaves an outcome"
-    ended = now.terminal and (was is None or was.status is not now.status)
-    if not ended:
+    ended = just_ended(before, after)
+    if ended is None:
         return None
     _turn_over(services, ref, deadline)  # a crash before it leaves the slot held: the fallback's tick frees it
-    if now.status is not RunStatus.COMPLETED and ref.schedule is not None:
-        _release_data(services, ref.schedule, after, run_id, now)
-    error = now.error or {}
-    return log_decision(Decision(_ENDED[now.status], run_status=now.status.value, reason=error.get("message"),
-                                 duration_seconds=now.duration_seconds, error_code=error.get("code"),
-                                 run_url=after.extra.get("run_url"), **about))
+    if ended.status is not RunStatus.COMPLETED and ref.schedule is not None:
+        release_data(services, ref.schedule, after, run_id, ended)
+    return ended_decision(ended, after, about)
 
 
-def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[str, int]:
-    """The fallback where run events are not wired: ask Azure ML about runs submitted and not yet seen to end,
-    oldest first, at most ``max_runs`` and within ``budget`` seconds, each GET bounded by the submission deadline.
-    Its requests grow with the runs in flight (one Find Blobs by Tags, then one GET and one record update each),
-    never with the records the ledger holds. A run just ended may still be indexed as open: its GET says ended and
-    its record, read by the update, already knows, so nothing is written."""
-    started = services.monotonic()
-    stop = started + budget
-    report = {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
-    runs = services.ledger.active_runs()
-    report["open"] = len(runs)
-    for active in runs:
-        remaining = stop - services.monotonic()
-        if report["asked"] >= max_runs or remaining < services.config.retry.attempt_timeout:
-            report["left"] += 1
-            continue
-        ref = record_ref(active.record)
-        run = None if ref is None else run_spec(services.config, ref)
-        about = {"rule": ref.rule, "schedule": ref.schedule, "key": ref.key} if ref else {"record": active.record}
-        about = {**about, "run_id": active.run_id}
-        if ref is None or run is None:
-            log_event(logging.WARNING, problem="an active run's rule or schedule is not in the configuration",
-                      **about)
-            report["unanswered"] += 1
-            continue
-        report["asked"] += 1
-        deadline = services.monotonic() + min(remaining, services.config.retry.deadline)
-        observation = _asked(services, run.target, active.run_id, deadline, about)
-        if observation is None:
-            report["unanswered"] += 1
-            continue
-        try:
-            decision = observe_run(services, ref, active.run_id, observation, about, deadline)
-        except (RecordNotSettledError, AzureError) as error:
-            log_event(logging.WARNING, problem=f"status not recorded this time: {type(error).__name__}", **about)
-            continue
-        report["ended"] += decision is not None
-    triggers: tuple[Rule | Schedule, ...] = (*services.config.rules, *services.config.schedules)
-    indexed = {run.record for run in runs}
-    for trigger in triggers:
-        if trigger.limit is not None:  # a start cut short by a crash or a failure for now: its turn again
-            _free_ended_slots(services, _namespace(trigger), indexed, _within(services, stop))
-            start_waiting(services, _namespace(trigger), trigger.limit, _within(services, stop))
-    _start_unlimited(services, {_namespace(trigger): trigger for trigger in triggers}, _within(services, stop))
-    log_event(logging.INFO, fallback="run status", **report)
-    return report
-
-
-def run_spec(config: AppConfig, ref: RecordRef) -> RunSpec | None:
-    """The run of the rule or schedule ``ref`` belongs to, as configured now: where its status is asked."""
-    trigger = _trigger(config, ref)
-    return None if trigger is None else trigger.run
-
-
-def _trigger(config: AppConfig, ref: RecordRef) -> Rule | Schedule | None:
-    """The rule or schedule ``ref`` belongs to, as configured now."""
-    if ref.schedule is not None:
-        return next((schedule for schedule in config.schedules if schedule.name == ref.schedule), None)
-    return next((rule for rule in config.rules if rule.name == ref.rule), None)
-
-
-def _within(services: Services, stop: float) -> float:
-    """The fallback's deadline for one more piece of work: a submission's, cut at the end of its budget."""
-    return min(stop, services.monotonic() + services.config.retry.deadline)
+def _turn_over(services: Services, ref: RecordRef, deadline: float) -> None:
+    """A run of a limited rule or schedule ended: its slot is free, and the next waiting trigger starts."""
+    trigger = trigger_of(services.config, ref)
+    if trigger is None or trigger.limit is None:
+        return
+    free_slot(services, ref.namespace, record_name(ref.namespace, ref.key))
+    start_waiting(services, ref.namespace, trigger.limit, deadline)
 
 
 def start_waiting(services: Services, namespace: str, limit: RunLimit, deadline: float) -> list[Decision]:
     """Start the triggers waiting at ``namespace``'s gate while slots are free, oldest first (policy queue; the one
-    kept, policy latest): each waiting record is reopened (a failure for now) and run again as its own trigger
-    would run it, so its claim, its slot (``take_slot``: its turn) and its POST go through the one protocol. A
-    crash anywhere leaves the record waiting or failed for now, and the gate naming it: the next run's end or the
-    fallback's tick starts it, and its claim makes that once."""
+    kept, policy latest), each by its turn (``_take_turn``). A crash anywhere leaves the record waiting or failed
+    for now, and the gate naming it: the next run's end or the fallback's tick starts it, and its claim makes that
+    once."""
     gate = read_gate(services, namespace)
     decisions: list[Decision] = []
     for _ in range(len(gate.waiting)):
@@ -201,6 +114,96 @@ def start_waiting(services: Services, namespace: str, limit: RunLimit, deadline:
             decisions.append(decision)
         gate = read_gate(services, namespace)
     return decisions
+
+
+def _take_turn(services: Services, namespace: str, record: str, why: str, deadline: float) -> Decision | None:
+    """Reopen the waiting ``record`` (a failure for now) and run it again as its own trigger would, so its claim,
+    its slot (``take_slot``: its turn) and its POST go through the one protocol: its decision. None: it was not
+    waiting any more or can never start, and is dropped from the gate (logged). TriggerError, retryable (logged):
+    it is left failed for now and waiting."""
+    turn = services.ledger.update(record, lambda current: turn_taken(current, moment(services.clock.now()), why))
+    after = None if turn is None else turn[1]
+    if not can_run_again(after):
+        log_event(logging.WARNING, problem="a waiting trigger's record is not waiting any more; dropped from the "
+                  "gate", state=None if after is None else after.state, record=record)
+        drop_waiting(services, namespace, record)
+        return None
+    try:
+        return _run_again(services, record, after, deadline)
+    except TriggerError as error:
+        log_event(logging.WARNING, problem=f"a waiting trigger could not start: {error}", record=record)
+        if error.retryable:
+            raise
+        drop_waiting(services, namespace, record)
+        return None
+
+
+def _run_again(services: Services, record: str, current: LedgerRecord, deadline: float) -> Decision:
+    """``record`` run again as its own trigger would run it, rebuilt from its stored subject."""
+    return rerun(services, RecordName.parse(record).owner, dict(current.subject or {}), deadline)()
+
+
+def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[str, int]:
+    """The fallback where run events are not wired: ask Azure ML about runs submitted and not yet seen to end,
+    oldest first, at most ``max_runs`` and within ``budget`` seconds, each GET bounded by the submission deadline;
+    then tend every limited rule's gate. Its requests grow with the runs in flight (one Find Blobs by Tags, then
+    one GET and one record update each), never with the records the ledger holds. A run just ended may still be
+    indexed as open: its GET says ended and its record, read by the update, already knows, so nothing is written."""
+    stop = services.clock.monotonic() + budget
+    report = {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
+    runs = services.ledger.active_runs()
+    report["open"] = len(runs)
+    for active in runs:
+        _ask_open_run(services, active.record, active.run_id, stop, max_runs, report)
+    _tend_gates(services, {run.record for run in runs}, stop)
+    log_event(logging.INFO, fallback="run status", **report)
+    return report
+
+
+def _ask_open_run(services: Services, record: str, run_id: str, stop: float, max_runs: int,
+                  report: dict[str, int]) -> None:
+    """One open run asked about and its answer observed on its record, counted in ``report`` (left: out of runs
+    or time)."""
+    remaining = stop - services.clock.monotonic()
+    if report["asked"] >= max_runs or remaining < services.config.retry.attempt_timeout:
+        report["left"] += 1
+        return
+    ref = record_ref(record)
+    run = None if ref is None else run_spec(services.config, ref)
+    about = {"rule": ref.rule, "schedule": ref.schedule, "key": ref.key} if ref else {"record": record}
+    about = {**about, "run_id": run_id}
+    if ref is None or run is None:
+        log_event(logging.WARNING, problem="an active run's rule or schedule is not in the configuration", **about)
+        report["unanswered"] += 1
+        return
+    report["asked"] += 1
+    deadline = services.clock.monotonic() + min(remaining, services.config.retry.deadline)
+    observation = ask_status(services, run.target, run_id, deadline, about)
+    if observation is None:
+        report["unanswered"] += 1
+        return
+    try:
+        decision = observe_run(services, ref, run_id, observation, about, deadline)
+    except (RecordNotSettledError, AzureError) as error:
+        log_event(logging.WARNING, problem=f"status not recorded this time: {type(error).__name__}", **about)
+        return
+    report["ended"] += decision is not None
+
+
+def _tend_gates(services: Services, indexed: set[str], stop: float) -> None:
+    """Every limited gate's turns missed by a crash or a failure for now taken, then unlimited gates emptied."""
+    triggers: tuple[Rule | Schedule, ...] = (*services.config.rules, *services.config.schedules)
+    for trigger in triggers:
+        if trigger.limit is not None:  # a start cut short by a crash or a failure for now: its turn again
+            _free_ended_slots(services, trigger_namespace(trigger), indexed, _within(services, stop))
+            start_waiting(services, trigger_namespace(trigger), trigger.limit, _within(services, stop))
+    _start_unlimited(services, {trigger_namespace(trigger): trigger for trigger in triggers},
+                     _within(services, stop))
+
+
+def _within(services: Services, stop: float) -> float:
+    """The fallback's deadline for one more piece of work: a submission's, cut at the end of its budget."""
+    return min(stop, services.clock.monotonic() + services.config.retry.deadline)
 
 
 def _start_unlimited(services: Services, triggers: Mapping[str, Rule | Schedule], deadline: float) -> None:
@@ -229,82 +232,6 @@ def _start_unlimited(services: Services, triggers: Mapping[str, Rule | Schedule]
                     continue  # left failed for now and waiting: the next tick tries again
 
 
-def _take_turn(services: Services, namespace: str, record: str, why: str, deadline: float) -> Decision | None:
-    """Reopen the waiting ``record`` (a failure for now) and run it again as its own trigger would, so its claim,
-    its slot (``take_slot``: its turn) and its POST go through the one protocol: its decision. None: it was not
-    waiting any more or can never start, and is dropped from the gate (logged). TriggerError, retryable (logged):
-    it is left failed for now and waiting."""
-    turn = services.ledger.update(record, lambda current: current.reopened(_now(services), f"its turn: {why}")
-                                  if current.state == RunState.WAITING.value else None)
-    after = None if turn is None else turn[1]
-    about = {"record": record}
-    if after is None or not (after.state == RunState.CLAIMED.value
-                             or (after.state == RunState.FAILED.value and after.retryable)):
-        log_event(logging.WARNING, problem="a waiting trigger's record is not waiting any more; dropped from the "
-                  "gate", state=None if after is None else after.state, **about)
-        drop_waiting(services, namespace, record)
-        return None
-    try:
-        return rerun(services, RecordName.parse(record).owner, dict(after.subject or {}), deadline)()
-    except TriggerError as error:
-        log_event(logging.WARNING, problem=f"a waiting trigger could not start: {error}", **about)
-        if error.retryable:
-            raise
-        drop_waiting(services, namespace, record)
-        return None
-
-
-def record_ref(name: str) -> RecordRef | None:
-    """The record a record name points to (``rules/<rule>/<key>.json``, ``manual/...``, ``schedules/...``)."""
-    try:
-        kind, owner, key = parsed = RecordName.parse(name)
-    except ValueError:
-        return None
-    if kind == "schedules":
-        return RecordRef(parsed.namespace, key, schedule=owner)
-    return RecordRef(parsed.namespace, key, rule=owner) if kind in ("rules", "manual") else None
-
-
-def workspace_id(target: Target) -> str:
-    """The workspace's resource id as Event Grid names it in ``topic`` / ``source``."""
-    workspace = target.workspace
-    assert workspace is not None
-    return (f"/subscriptions/{workspace.subscription}/resourceGroups/{workspace.resource_group}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace.name}")
-
-
-def _asked(services: Services, target: Target, run_id: str, deadline: float,
-           about: Mapping[str, Any]) -> RunOutcome | None:
-    """Azure ML's own answer on ``run_id`` (status, times, error), or None (logged) when it gives none."""
-    read = status_read(target, run_id)
-    if read is None:
-        log_event(logging.WARNING, problem="the run's status cannot be asked: its target names no workspace", **about)
-        return None
-    try:
-        outcome = read.outcome(services.submitter.read_json(read.url, read.scope, deadline), _now(services))
-    except (SubmitError, ValueError) as error:
-        log_event(logging.WARNING, problem=f"Azure ML gave no status: {error}", **about)
-        return None
-    if not outcome.terminal or read.times_url is None:
-        return outcome
-    try:  # a v2 job ended: its times (and error) are run history's, one GET more
-        return read.with_times(outcome, services.submitter.read_json(read.times_url, read.scope, deadline),
-                               _now(services))
-    except (SubmitError, ValueError) as error:
-        log_event(logging.WARNING, problem=f"the ended job's times are unknown: run history gave none: {error}",
-                  **about)
-        return outcome
-
-
-def _turn_over(services: Services, ref: RecordRef, deadline: float) -> None:
-    """A run of a limited rule or schedule ended: its slot is free, and the next waiting trigger starts."""
-    trigger = _trigger(services.config, ref)
-    if trigger is None or trigger.limit is None:
-        return
-    free_slot(services, ref.namespace, record_name(ref.namespace, ref.key))
-    start_waiting(services, ref.namespace, trigger.limit, deadline)
-
-
 def _free_ended_slots(services: Services, namespace: str, indexed: set[str], deadline: float) -> None:
     """Free the slots of runs that ended while their slot stayed held (a crash between the write that ended the run
     and ``_turn_over``): only holders the open-runs index does not name are read, so a healthy gate costs its one
@@ -318,52 +245,13 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str], dea
             continue
         found = services.ledger.read(holder)
         record = None if found is None else LedgerRecord.from_json(found[0])
-        outcome = None if record is None else record.outcome
-        if record is None or (record.state == RunState.SUBMITTED.value and outcome is not None and outcome.terminal):
+        if record is None or slot_is_free(record):
             free_slot(services, namespace, holder)
-        elif _needs_work(services, record):
+        elif holder_needs_work(record, services.clock.now(), services.config.claim_expiry, CLOCK_MARGIN):
             try:
-                rerun(services, RecordName.parse(holder).owner, dict(record.subject or {}), deadline)()
+                _run_again(services, holder, record, deadline)
             except TriggerError as error:
                 log_event(logging.WARNING, problem=f"a slot holder left failed for now could not start: {error}",
                           record=holder)
                 if not error.retryable:
                     free_slot(services, namespace, holder)
-
-
-def _needs_work(services: Services, record: LedgerRecord) -> bool:
-    """Failed for now, or claimed past its own expiry by this machine's clock (less a margin for the difference
-    from storage's, which the claim then judges by)."""
-    since = record.claimed_at or record.updated_at
-    age = 0.0 if since is None else (services.now() - parse_iso(since)).total_seconds()
-    return record.judged(age, services.config.claim_expiry, CLOCK_MARGIN).needs_work
-
-
-def _release_data(services: Services, schedule: str, record: LedgerRecord, run_id: str, ended: RunOutcome) -> None:
-    """An only_if_new_data schedule's data whose run failed or was canceled is free again: its data record, if it
-    still names this run, becomes a failure for now, which a later occurrence takes over and submits."""
-    data = record.extra.get("data")
-    if not isinstance(data, Mapping) or not data.get("blob") or not data.get("etag"):
-        return
-    key = blob_version_key(services.config.watch_container, str(data["blob"]), str(data["etag"]))
-    reason = f"its run {run_id} ended {ended.status.value} in Azure ML; a later occurrence may use it"
-
-    def release(claim: LedgerRecord) -> LedgerRecord | None:
-        if claim.state != RunState.SUBMITTED.value or claim.run_id != run_id:
-            return None
-        return claim.reopened(_now(services), reason)
-
-    services.ledger.update(record_name(schedule_data_namespace(schedule), key), release)
-
-
-def _now(services: Services) -> str:
-    return moment(services.now())
-
-
-def _ignored(reason: str, **about: Any) -> Decision:
-    return log_decision(Decision(Outcome.IGNORED, reason=reason,
-                                 **{name: value for name, value in about.items() if value is not None}))
-
-
-def _namespace(trigger: Rule | Schedule) -> str:
-    return schedule_namespace(trigger.name) if isinstance(trigger, Schedule) else rule_namespace(trigger.name)

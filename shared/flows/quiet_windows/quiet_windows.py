@@ -98,11 +98,11 @@ def rule_batches(rule: Rule, services: Services, listed: QuietState | None = Non
 def fire_due(services: Services) -> list[Decision]:
     """Start the run of every open batch whose folder has been quiet for its rule's window. A batch that failed
     for now stays open for the next tick; the first such error is raised once every batch had its turn."""
-    deadline = services.monotonic() + services.config.retry.deadline
+    deadline = services.clock.monotonic() + services.config.retry.deadline
     rules = [rule for rule in services.config.rules if rule.quiet_window is not None]
     listed = read_state(services) if rules else QuietState()
     due = [(rule, batch) for rule in rules for batch in rule_batches(rule, services, listed)
-           if batch.fires_at <= services.now()]
+           if batch.fires_at <= services.clock.now()]
     return each_then_retry(partial(fire, rule, batch, services, deadline) for rule, batch in due)
 
 

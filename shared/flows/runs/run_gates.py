@@ -68,7 +68,7 @@ def supersede(services: Services, record: str, *, newer: str) -> None:
     def change(current: LedgerRecord) -> LedgerRecord | None:
         if current.state != RunState.WAITING.value:
             return None
-        return current.settled(RunState.SKIPPED, moment(services.now()),
+        return current.settled(RunState.SKIPPED, moment(services.clock.now()),
                                {"reason": superseded_reason(newer), "superseded": True})
 
     services.ledger.update(record, change)

@@ -198,7 +198,7 @@ class _Step:
         try:
             self.services.ledger.settle(self.claim, state,
                                         within=self.deadline + self.services.config.retry.settle_grace
-                                        - self.services.monotonic(), **outcome)
+                                        - self.services.clock.monotonic(), **outcome)
         except ClaimLostError:
             log_event(logging.ERROR, problem="claim taken over before it was settled; the new owner's record stands",
                       state=state.value, run_id=outcome.get("run_id"), **self.about)

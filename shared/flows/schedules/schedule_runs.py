@@ -36,5 +36,5 @@ def fire_schedule(name: str, *, fired_at: datetime, past_due: bool, services: Se
         raise LookupError(f"schedule {name!r} is not in the configuration (or is disabled); restart the app "
                           "after changing schedules so the timer functions match")
     request = schedule_request(schedule, occurrence_for(schedule, fired_at), fired_at=fired_at, past_due=past_due)
-    deadline = services.monotonic() + services.config.retry.deadline if deadline is None else deadline
+    deadline = services.clock.monotonic() + services.config.retry.deadline if deadline is None else deadline
     return execute(request, services, deadline)

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -78,7 +78,7 @@ class SweepReport:
 def find_missing(services: Services, report: SweepReport) -> list[MissingVersion]:
     """Blob versions some rule watches whose record is absent, failed for now, or an abandoned claim."""
     missing: dict[tuple[str, str], set[str]] = {}
-    now = services.now()
+    now = services.clock.now()
     for rule in services.config.rules:
         if not rule.enabled:  # switched off: its events record skips; nothing is caught up until it is on again
             continue
@@ -93,7 +93,7 @@ def find_missing(services: Services, report: SweepReport) -> list[MissingVersion
 def find_open_manual(services: Services, report: SweepReport) -> list[str]:
     """Manual records of configured rules failed for now or abandoned: what a 202 from ``POST /api/runs`` left
     for the sweep. One listing for all rules (usually one empty page)."""
-    now = datetime.now(UTC)
+    now = services.clock.now()
     rules = {f"{manual_namespace(rule.name)}/" for rule in services.config.rules}
     return [record.name for record in _records(services, manual_namespace(""), report)
             if record.name[:record.name.rindex("/") + 1] in rules and _needs_work(services, record, now)]
@@ -126,8 +126,8 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     deadline (SUBMIT_DEADLINE_SECONDS) still fits in it: the host never kills a sweep in the middle of a POST.
     Recorded and logged.
     """
-    started = services.monotonic()
-    report = SweepReport(started_at=iso(datetime.now(UTC)))
+    started = services.clock.monotonic()
+    report = SweepReport(started_at=iso(services.clock.now()))
     missing = find_missing(services, report)
     open_manual = find_open_manual(services, report)
     report.missing = len(missing) + len(open_manual)
@@ -140,7 +140,7 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     todo = work[:max_blobs]
     report.left_for_next_sweep = len(work) - len(todo)
     for index, (name, process) in enumerate(todo, start=1):
-        if budget is not None and services.monotonic() - started + services.config.retry.deadline > budget:
+        if budget is not None and services.clock.monotonic() - started + services.config.retry.deadline > budget:
             report.stopped_for_time = True
             report.left_for_next_sweep += len(todo) - index + 1
             break

@@ -3,7 +3,6 @@ rejected one's trigger run again."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -139,12 +138,13 @@ def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def follow(services: Services, record: str, *, interval: float = FOLLOW_INTERVAL, timeout: float = 86400.0,
-           sleep: Callable[[float], None] = time.sleep) -> Iterator[dict[str, Any]]:
+           sleep: Callable[[float], None] | None = None) -> Iterator[dict[str, Any]]:
     """One record as its run goes on: its summary each time it changes, until the run ends in Azure ML, the record
-    settles without a run (rejected, skipped, failed), or ``timeout`` seconds pass (by the services' clock)."""
+    settles without a run (rejected, skipped, failed), or ``timeout`` seconds pass (by the services' clock, which
+    also waits between reads unless ``sleep`` is given)."""
     if not RECORD_NAME.fullmatch(record):
         raise InvalidInput("record must be a record name as runs lists it, e.g. rules/<rule>/<key>.json")
-    stop, shown = services.monotonic() + timeout, None
+    stop, shown = services.clock.monotonic() + timeout, None
     while True:
         found = services.ledger.read(record)
         if found is None:
@@ -156,9 +156,9 @@ def follow(services: Services, record: str, *, interval: float = FOLLOW_INTERVAL
         status = (summary.get("run") or {}).get("status")
         if summary.get("state") not in ("claimed", "submitted") or status in _TERMINAL:
             return
-        if services.monotonic() + interval > stop:
+        if services.clock.monotonic() + interval > stop:
             return
-        sleep(interval)
+        (sleep or services.clock.sleep)(interval)
 
 
 def moment(value: str | None, what: str) -> datetime | None:
