@@ -18,6 +18,9 @@ from shared.core.common.errors import OperationError
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.operations.backfill.backfill import max_active, window
 
+WORKERS = 4
+"""Versions at once by default: a submission mostly waits on storage and Azure ML, and a few at a time keep a
+backfill of thousands in minutes without crowding the rule's other triggers."""
 STOPPED_EXIT = 3
 """Stopped before the end (the cap of active runs reached, with --no-wait): run it again to continue."""
 
@@ -40,6 +43,8 @@ def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
                          help="at most N of the rule's runs active while it submits (below max_active_runs)")
     command.add_argument("--no-wait", action="store_true",
                          help="at the cap of active runs, stop (exit 3) instead of waiting for a slot")
+    command.add_argument("--workers", type=positive, default=WORKERS, metavar="N",
+                         help=f"versions handled at once ({WORKERS})")
     command.add_argument("--progress-every", type=positive, default=50, metavar="N",
                          help="off a terminal, report progress every N versions (50)")
     command.set_defaults(run=_backfill)
@@ -47,7 +52,7 @@ def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
 
 def _backfill(services: Services, args: argparse.Namespace) -> int:
     pace = Pace(max_active=args.max_active, wait=None if args.no_wait else _waiting,
-                progress=progress_line(sys.stderr, args.progress_every))
+                progress=progress_line(sys.stderr, args.progress_every), workers=args.workers)
     report, candidates = backfill(services, rule=args.rule, window=window(args.since, args.until,
                                                                           names=("--since", "--until")),
                                   run=args.submit, rerun=args.rerun_completed, pace=pace)

@@ -16,8 +16,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -55,6 +58,8 @@ class Pace:
     """Seconds the whole backfill may take (an HTTP request's); nothing starts that could overrun it."""
     progress: Callable[[int, int], None] | None = None
     """Called after each version with (processed, to run)."""
+    workers: int = 1
+    """Versions handled at once (each one's claim, read, POST and settle are I/O: a thread each)."""
 
 
 def backfill(services: Services, *, rule: str, window: Window, run: bool = False, rerun: str | None = None,
@@ -97,32 +102,84 @@ def plan(services: Services, rule: Rule, window: Window, report: BackfillReport,
 
 
 def _run(services: Services, rule: Rule, todo: list[Candidate], report: BackfillReport, pace: Pace) -> None:
-    started = services.monotonic()
-    most = min(rule.limit.most if rule.limit else math.inf, pace.max_active or math.inf)
-    for candidate in todo:
-        if pace.budget is not None and services.monotonic() - started + services.config.retry.deadline > pace.budget:
-            report.stopped = "out of time for this request; the rest is left for the next backfill"
-            return
-        if not _slot_free(services, rule, most, pace, report):
-            return
-        process_one(report, candidate.blob, partial(_process, services, rule, candidate))
+    """Up to ``pace.workers`` versions at a time, each one's outcomes merged here as it finishes. An exception from
+    the progress hook (an interruption) stops it: the versions in flight finish, no other one starts."""
+    last_start = math.inf if pace.budget is None else (
+        services.monotonic() + pace.budget - services.config.retry.deadline)  # a whole deadline fits after it
+    slots = _Slots(services, rule, min(rule.limit.most if rule.limit else math.inf, pace.max_active or math.inf))
+    with ThreadPoolExecutor(pace.workers) as pool:
+        running: set[Future[_Tally]] = set()
+        for candidate in todo:
+            if services.monotonic() > last_start:
+                report.stopped = "out of time for this request; the rest is left for the next backfill"
+                break
+            if not slots.take(pace.wait, report):
+                break
+            running.add(pool.submit(_one, services, rule, candidate, slots))
+            while len(running) >= pace.workers:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                _merge(finished, report, pace)
+        _merge(wait(running).done, report, pace)
+
+
+def _one(services: Services, rule: Rule, candidate: Candidate, slots: _Slots) -> _Tally:
+    tally = _Tally()
+    try:
+        process_one(tally, candidate.blob, partial(_process, services, rule, candidate))
+    finally:
+        slots.give_back()
+    return tally
+
+
+def _merge(finished: set[Future[_Tally]], report: BackfillReport, pace: Pace) -> None:
+    for future in finished:
+        tally = future.result()  # storage unreachable (AzureError) ends the backfill, as it ends a sweep
+        report.outcomes.update(tally.outcomes)
+        report.errors.extend(tally.errors)
         report.processed += 1
         if pace.progress:
             pace.progress(report.processed, report.to_run)
 
 
-def _slot_free(services: Services, rule: Rule, most: float, pace: Pace, report: BackfillReport) -> bool:
-    """True once fewer than ``most`` of the rule's runs are active; False (saying why) when it will not wait."""
-    while most is not math.inf:
-        active = len(services.ledger.active_runs(rule_namespace(rule.name)))
-        if active < most:
-            return True
-        if pace.wait is None:
-            report.stopped = (f"{active} runs of rule {rule.name!r} are active (at most {most:g}: max_active_runs or "
-                              "--max-active); run the backfill again once runs end")
-            return False
-        pace.wait(POLL_SECONDS)
-    return True
+@dataclass
+class _Tally:
+    """One version's outcomes, counted on its worker's thread, merged into the report on the backfill's."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+
+class _Slots:
+    """The cap of active runs: the rule's runs tagged open (one Find Blobs by Tags) plus this backfill's own
+    submissions in flight (not tagged yet), checked and taken under one lock, so workers never overshoot it."""
+
+    def __init__(self, services: Services, rule: Rule, most: float):
+        self.services, self.rule, self.most = services, rule, most
+        self.in_flight = 0
+        self.lock = threading.Lock()
+
+    def take(self, wait_for: Callable[[float], None] | None, report: BackfillReport) -> bool:
+        """True once a slot is this backfill's; False (saying why in ``report``) when it will not wait."""
+        while True:
+            with self.lock:
+                active = self._active()
+                if active < self.most:
+                    self.in_flight += 1
+                    return True
+            if wait_for is None:
+                report.stopped = (f"{active} runs of rule {self.rule.name!r} are active (at most {self.most:g}: "
+                                  "max_active_runs or --max-active); run the backfill again once runs end")
+                return False
+            wait_for(POLL_SECONDS)
+
+    def give_back(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def _active(self) -> int:
+        if self.most is math.inf:
+            return self.in_flight
+        return len(self.services.ledger.active_runs(rule_namespace(self.rule.name))) + self.in_flight
 
 
 def _process(services: Services, rule: Rule, candidate: Candidate) -> list[Decision]:
