@@ -47,7 +47,7 @@ def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
                          help=f"versions handled at once ({WORKERS})")
     command.add_argument("--progress-every", type=positive, default=50, metavar="N",
                          help="off a terminal, report progress every N versions (50)")
-    command.set_defaults(run=_backfill)
+    command.set_defaults(run=_backfill, submit=False)  # a dry run unless --run (store_false alone defaults to True)
 
 
 def _backfill(services: Services, args: argparse.Namespace) -> int:

@@ -55,7 +55,8 @@ class Pace:
     wait: Callable[[float], None] | None = None
     """Sleeps this many seconds while the cap is reached; None: stop there (run the backfill again later)."""
     budget: float | None = None
-    """Seconds the whole backfill may take (an HTTP request's); nothing starts that could overrun it."""
+    """Seconds the whole backfill may take (an HTTP request's): every version's deadline ends with it, and none
+    starts unless one submission attempt still fits (one cut short fails for now: the next backfill finishes it)."""
     progress: Callable[[int, int], None] | None = None
     """Called after each version with (processed, to run)."""
     workers: int = 1
@@ -104,28 +105,28 @@ def plan(services: Services, rule: Rule, window: Window, report: BackfillReport,
 def _run(services: Services, rule: Rule, todo: list[Candidate], report: BackfillReport, pace: Pace) -> None:
     """Up to ``pace.workers`` versions at a time, each one's outcomes merged here as it finishes. An exception from
     the progress hook (an interruption) stops it: the versions in flight finish, no other one starts."""
-    last_start = math.inf if pace.budget is None else (
-        services.monotonic() + pace.budget - services.config.retry.deadline)  # a whole deadline fits after it
+    ends_at = math.inf if pace.budget is None else services.monotonic() + pace.budget
     slots = _Slots(services, rule, min(rule.limit.most if rule.limit else math.inf, pace.max_active or math.inf))
     with ThreadPoolExecutor(pace.workers) as pool:
         running: set[Future[_Tally]] = set()
         for candidate in todo:
-            if services.monotonic() > last_start:
+            if services.monotonic() + services.config.retry.attempt_timeout > ends_at:
                 report.stopped = "out of time for this request; the rest is left for the next backfill"
                 break
             if not slots.take(pace.wait, report):
                 break
-            running.add(pool.submit(_one, services, rule, candidate, slots))
+            running.add(pool.submit(_one, services, rule, candidate, slots, ends_at))
             while len(running) >= pace.workers:
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 _merge(finished, report, pace)
         _merge(wait(running).done, report, pace)
 
 
-def _one(services: Services, rule: Rule, candidate: Candidate, slots: _Slots) -> _Tally:
+def _one(services: Services, rule: Rule, candidate: Candidate, slots: _Slots, ends_at: float) -> _Tally:
     tally = _Tally()
     try:
-        process_one(tally, candidate.blob, partial(_process, services, rule, candidate))
+        deadline = min(services.monotonic() + services.config.retry.deadline, ends_at)
+        process_one(tally, candidate.blob, partial(_process, services, rule, candidate, deadline))
     finally:
         slots.give_back()
     return tally
@@ -182,11 +183,11 @@ class _Slots:
         return len(self.services.ledger.active_runs(rule_namespace(self.rule.name))) + self.in_flight
 
 
-def _process(services: Services, rule: Rule, candidate: Candidate) -> list[Decision]:
+def _process(services: Services, rule: Rule, candidate: Candidate, deadline: float) -> list[Decision]:
     """A version's run through the path its event takes; a rerun's through a manual request of its own."""
     blob = services.watched.get_blob_client(candidate.blob)
     if candidate.rerun is None:
-        return process_blob(blob, services, expected_etag=candidate.etag, only=[rule])
+        return process_blob(blob, services, expected_etag=candidate.etag, only=[rule], deadline=deadline)
     where: dict[str, Any] = {"rule": rule.name, "container": services.config.watch_container, "blob": candidate.blob}
     version = read_blob_version(blob, candidate.etag, empty_ok=rule.marker is not None)
     if isinstance(version, str):
@@ -197,7 +198,7 @@ def _process(services: Services, rule: Rule, candidate: Candidate) -> list[Decis
     if rule.marker is not None:
         request = request.with_batch(marker_batch(rule, version))
     request = dataclasses.replace(request, limit=rule.limit, subject={**request.subject, "rerun_of": live_key})
-    return [execute(request, services, services.monotonic() + services.config.retry.deadline)]
+    return [execute(request, services, deadline)]
 
 
 def _versions(services: Services, rule: Rule, window: Window, report: BackfillReport
