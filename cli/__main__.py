@@ -280,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     blobs.set_defaults(run=_blobs)
 
     cli_backfill.add_parser(commands, _positive)
+    cli_backfill.add_replay_parser(commands)
     commands.add_parser("health", help="configuration, storage and tokens; exit 1 when anything is wrong")
     cli_imports.add_parser(commands)
     return parser

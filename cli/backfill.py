@@ -1,4 +1,5 @@
-"""python -m cli backfill: a rule over blob versions already in storage (a dry run unless --run).
+"""python -m cli backfill: a rule over blob versions already in storage (a dry run unless --run); and
+replay-dead-letters: the events Event Grid could not deliver, through the live paths.
 
 Progress is the plain line the other commands print, redrawn in place on a terminal: no progress-bar library is
 added to the app's runtime requirements (the Functions package ships them) for one line of text.
@@ -16,6 +17,7 @@ from shared.clients.process.services import Services
 from shared.core.backfill.backfill import rerun_label
 from shared.core.common.errors import OperationError
 from shared.flows.backfill.backfill import Pace, backfill
+from shared.flows.dead_letters.replay import replay_dead_letters
 from shared.operations.backfill.backfill import max_active, window
 
 WORKERS = 4
@@ -48,6 +50,22 @@ def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
     command.add_argument("--progress-every", type=positive, default=50, metavar="N",
                          help="off a terminal, report progress every N versions (50)")
     command.set_defaults(run=_backfill, submit=False)  # a dry run unless --run (store_false alone defaults to True)
+
+
+def add_replay_parser(commands: Any) -> None:
+    command = commands.add_parser(
+        "replay-dead-letters", help="handle the events Event Grid dead-lettered as live ones (exactly once), then "
+                                    "move their blobs under replayed/; exit 1 if any blob stays")
+    command.add_argument("--dry-run", action="store_true", help="read and check them; handle and move nothing")
+    command.set_defaults(run=_replay)
+
+
+def _replay(services: Services, args: argparse.Namespace) -> int:
+    report = replay_dead_letters(services, dry_run=args.dry_run)
+    print(report.summary(), flush=True)
+    for name, reason in report.failed.items():
+        print(f"  stays: {name}: {reason}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def _backfill(services: Services, args: argparse.Namespace) -> int:

@@ -34,6 +34,8 @@ class Services:
     tokens: TokenProvider
     watched: ContainerClient
     """The watched container, for data a schedule picks at fire time."""
+    dead_letters: ContainerClient
+    """The container Event Grid dead-letters undeliverable events into, on the watched account."""
     monotonic: Callable[[], float] = field(default=time.monotonic)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """The wall clock a run's status is observed by."""
@@ -52,12 +54,14 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT) -> Service
         config.ledger_container
     )
     tokens = TokenProvider(credential)
+    watched = blob_service_client(config.watch_storage, credential)
     return Services(
         config=config,
         ledger=Ledger(ledger_container, config.claim_expiry),
         submitter=PipelineSubmitter(tokens, config.retry),
         tokens=tokens,
-        watched=blob_service_client(config.watch_storage, credential).get_container_client(config.watch_container),
+        watched=watched.get_container_client(config.watch_container),
+        dead_letters=watched.get_container_client(config.dead_letter_container),
     )
 
 
