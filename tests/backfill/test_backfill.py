@@ -3,6 +3,7 @@ the stand-in, a backfill interrupted and started again, a dry run, a deliberate 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import Counter
@@ -13,6 +14,7 @@ import pytest
 
 from shared.clients.process.services import build_services
 from shared.core.backfill.backfill import Window
+from shared.core.common.errors import Conflict
 from shared.core.ledger.keys import blob_version_key, manual_key
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.blobs.blob_runs import process_blob
@@ -146,3 +148,25 @@ def test_at_the_cap_of_active_runs_it_stops_or_waits_for_runs_to_end(app_env, am
                        pace=Pace(max_active=2, wait=end_the_runs, workers=3))
     assert (rest.processed, rest.stopped, len(aml.accepted)) == (3, None, 5)
     assert set(waits) == {30.0} and max(active_at_each_wait) == 2  # never more than 2 active
+
+
+@pytest.mark.integration
+def test_within_a_budget_no_version_starts_unless_one_attempt_still_fits(app_env, aml):
+    uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(5)])
+    skipped = [0.0]  # each version seems to take 10 s more than it does (the submitter keeps the real clock)
+    timed = dataclasses.replace(services(), monotonic=lambda: time.monotonic() + skipped[0])
+
+    def ten_seconds_each(_done: int, _total: int) -> None:
+        skipped[0] += 10
+
+    report, _ = backfill(timed, rule="default", window=WIDE, run=True,
+                         pace=Pace(budget=28, progress=ten_seconds_each))  # SUBMIT_ATTEMPT_TIMEOUT_SECONDS: 5
+
+    assert (report.processed, len(aml.accepted), report.left) == (3, 3, 2)  # started at 0, 10, 20; not at 30
+    assert report.stopped == "out of time for this request; the rest is left for the next backfill"
+
+
+def test_a_disabled_rule_is_refused_before_anything_is_listed(app_env, aml, monkeypatch):
+    monkeypatch.setenv("WATCH_ENABLED", "false")
+    with pytest.raises(Conflict, match="rule 'default' is disabled \\(enabled: false\\): enable it before a backfill"):
+        backfill(services(), rule="default", window=WIDE, run=True)

@@ -68,6 +68,8 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
     """Where ``rule``'s versions in ``window`` stand and, with ``run``, their runs started (``rerun``: also a
     deliberate rerun, under that label, of each version that already ran)."""
     found = find_rule(services, rule)
+    if not found.enabled:  # its events record skips; a backfill's would too, and then count as already run
+        raise Conflict(f"rule {rule!r} is disabled (enabled: false): enable it before a backfill")
     if found.quiet_window is not None:
         raise Conflict(f"rule {rule!r} collects files under a quiet window (one run per quiet folder): a backfill "
                        "runs one version at a time, so it does not serve this rule")
