@@ -30,7 +30,8 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         report["configuration"]["warnings"] = list(services.config.warnings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
-    report["dead_letters"] = _dead_letters(services)
+    if report["watched_container"]["ok"]:  # on the same account: not asked again (with its retries) when it is down
+        report["dead_letters"] = _dead_letters(services)
     runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]
     scopes = sorted({run.target.scope for run in runs})
     report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}
