@@ -8,13 +8,14 @@ import json
 import os
 import uuid
 
+import azure.functions as func
 import pytest
 
 from cli.__main__ import main
 from shared.clients.process.services import build_services
 from shared.core.dead_letters.dead_letters import waiting_count
 from shared.flows.dead_letters.replay import replay_dead_letters, waiting_dead_letters
-from tests.support.harness import deliver_blob, ledger_record, service_client, upload
+from tests.support.harness import deliver_blob, indexed_function, ledger_record, service_client, upload
 from tests.support.http import call, event
 from tests.support.samples import SAMPLE_CSV
 
@@ -124,6 +125,9 @@ def test_a_blob_that_cannot_be_replayed_stays_counted_with_its_reason(app_env, a
     assert metadata["replay_error"].endswith("is not one this app subscribes to")
     code, report = call("http_health", "GET")
     assert (code, report["dead_letters"]["waiting"]) == (200, "2")
+    page = indexed_function("http_status_page").get_user_function()(
+        func.HttpRequest(method="GET", url="https://app/api/status", headers={}, params={}, body=b"")).get_body()
+    assert "<td>dead-lettered events waiting</td><td>2</td>" in page.decode()
     assert len(aml.accepted) == 1
 
 
