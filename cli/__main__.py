@@ -1,4 +1,4 @@
-"""python -m cli: submit, explain, sweep, runs, blobs, watch, health, import, over the same code the Functions run.
+"""python -m cli: submit, explain, sweep, runs, blobs, watch, backfill, health, import, over the code the Functions run.
 
 Settings come from the environment, or from a local.settings.json-style file (--settings), the way `func start`
 reads them; the environment wins where both set a value.
@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from azure.core.exceptions import AzureError
 
+from cli import backfill as cli_backfill
 from cli import imports as cli_imports
 from shared.clients.process.services import Services, build_services
 from shared.core.common.errors import InvalidInput, NotJson, OperationError, Pending, TriggerError, UnreadableJson
@@ -279,6 +280,8 @@ def _parser() -> argparse.ArgumentParser:
     blobs.add_argument("--state", choices=[state.value for state in RunState])
     blobs.set_defaults(run=_blobs)
 
+    cli_backfill.add_parser(commands, _positive)
+    cli_backfill.add_replay_parser(commands)
     commands.add_parser("health", help="configuration, storage and tokens; exit 1 when anything is wrong")
     cli_imports.add_parser(commands)
     return parser

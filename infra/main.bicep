@@ -185,6 +185,7 @@ module app 'app/function.bicep' = {
       MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
       LEDGER_STORAGE: 'AzureWebJobsStorage'
       LEDGER_CONTAINER: ledgerContainer
+      DEAD_LETTER_CONTAINER: deadLetterContainer
       CLAIM_EXPIRY_SECONDS: '600'
       SUBMIT_DEADLINE_SECONDS: '240'
       SWEEP_SCHEDULE: '0 */15 * * * *'

@@ -1,4 +1,4 @@
-"""HTTP functions (function-key auth): start a run, explain, list and retry records, health (JSON in and out);
+"""HTTP functions (function-key auth): start a run, explain, list and retry records, backfill, health (JSON in and out);
 the status page (HTML)."""
 
 import json
@@ -13,6 +13,7 @@ from shared.clients.process.services import process_services
 from shared.core.ledger.decisions import Decision
 from shared.flows.manual.manual_runs import http_deadline
 from shared.flows.manual.manual_runs import start_run as start_manual_run
+from shared.operations.backfill.backfill import BACKFILL_SCHEMA, backfill_answer
 from shared.operations.http.explain import explain as explain_blob
 from shared.operations.http.health import health as health_report
 from shared.operations.http.http_api import (
@@ -83,6 +84,14 @@ def explain(req: func.HttpRequest) -> func.HttpResponse:
         return 200, explain_blob(process_services(), blob=body.get("blob"), event=events)
 
     return _respond(answer(explained))
+
+
+@bp.function_name("http_backfill")
+@bp.route(route="backfill", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def backfill(req: func.HttpRequest) -> func.HttpResponse:
+    """A dry run unless ``run`` is true; bounded by the HTTP deadline: send it again to continue."""
+    return _respond(answer(lambda: backfill_answer(process_services(), _body(req, "backfill", BACKFILL_SCHEMA,
+                                                                             ("rule", "since", "until")))))
 
 
 @bp.function_name("http_health")

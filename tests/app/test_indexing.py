@@ -31,7 +31,7 @@ BLOB_BINDING = {"direction": "IN", "type": "blobTrigger", "name": "client", "pat
 
 HTTP_ROUTES = {"http_start_run": ("runs", "POST"), "http_list_runs": ("runs", "GET"),
                "http_retry_run": ("runs/retry", "POST"), "http_explain": ("explain", "POST"),
-               "http_health": ("health", "GET")}
+               "http_health": ("health", "GET"), "http_backfill": ("backfill", "POST")}
 PAGE_FUNCTIONS = ("http_status_page",)
 """HTTP functions that answer HTML (the status page: GET and POST, tested in tests/status/test_status_page.py)."""
 RUN_STATUS_FUNCTIONS = ("record_run_status", "poll_run_status")

@@ -47,6 +47,7 @@ PLACEHOLDERS = {
     "applicationInsights.properties.ConnectionString":
         "InstrumentationKey=00000000-0000-0000-0000-0000000000aa;IngestionEndpoint=https://eastus-8.in.applicationinsights.azure.com/",
     "ledgerContainer": "aml-trigger-ledger",
+    "deadLetterContainer": "aml-trigger-deadletter",
 }
 HOST_SETTINGS = {"AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId",
                  "AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__queueServiceUri",

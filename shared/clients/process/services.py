@@ -33,6 +33,8 @@ class Services:
     tokens: TokenProvider
     watched: ContainerClient
     """The watched container, for data a schedule picks at fire time."""
+    dead_letters: ContainerClient
+    """The container Event Grid dead-letters undeliverable events into, on the watched account."""
     clock: Clock = SYSTEM_CLOCK
     """The one clock the flows read and wait on; the ledger and the Azure ML client were built with it."""
 
@@ -50,12 +52,14 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT, clock: Clo
         config.ledger_container
     )
     tokens = TokenProvider(credential)
+    watched = blob_service_client(config.watch_storage, credential)
     return Services(
         config=config,
         ledger=Ledger(ledger_container, config.claim_expiry, clock=clock),
         submitter=PipelineSubmitter(tokens, config.retry, clock=clock),
         tokens=tokens,
-        watched=blob_service_client(config.watch_storage, credential).get_container_client(config.watch_container),
+        watched=watched.get_container_client(config.watch_container),
+        dead_letters=watched.get_container_client(config.dead_letter_container),
         clock=clock,
     )
 

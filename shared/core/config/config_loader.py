@@ -131,10 +131,8 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
                            f"{ledger_connection}__blobServiceUri / {ledger_connection}__accountName (managed identity)")
     else:
         ledger_storage = _storage(env, ledger_connection, storage_rules, problems)
-    ledger_container = settings.LEDGER_CONTAINER.text(env)
-    if not _CONTAINER_NAME.fullmatch(ledger_container):
-        problems.setting(settings.LEDGER_CONTAINER.name).add(
-            ledger_container, "a blob container name (3-63 lowercase letters, digits, hyphens)")
+    ledger_container = _container_name(env, settings.LEDGER_CONTAINER, problems)
+    dead_letter_container = _container_name(env, settings.DEAD_LETTER_CONTAINER, problems)
 
     referenced: set[str] = {ledger_connection}
     rules, schedules, ignored = load_triggers(env, app_root, allow_local, problems, referenced, now=now)
@@ -151,12 +149,20 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
         claim_expiry=claim_expiry,
         ledger_connection=ledger_connection,
         ledger_container=ledger_container,
+        dead_letter_container=dead_letter_container,
         managed_identity_client_id=settings.MANAGED_IDENTITY_CLIENT_ID.read(env),
         watch_storage=watch_storage,
         ledger_storage=ledger_storage,
         ignored_settings=ignored,
         warnings=warnings,
     )
+
+
+def _container_name(env: Mapping[str, str], setting: settings.Setting, problems: Problems) -> str:
+    name = setting.text(env)
+    if not _CONTAINER_NAME.fullmatch(name):
+        problems.setting(setting.name).add(name, "a blob container name (3-63 lowercase letters, digits, hyphens)")
+    return name
 
 
 def _mistyped_settings(env: Mapping[str, str], referenced: set[str], problems: Problems) -> tuple[str, ...]:

@@ -192,6 +192,8 @@ class AppConfig:
     claim_expiry: float = _default(settings.CLAIM_EXPIRY)
     ledger_connection: str = settings.LEDGER_STORAGE.text({})
     ledger_container: str = DEFAULT_LEDGER_CONTAINER
+    dead_letter_container: str = settings.DEAD_LETTER_CONTAINER.text({})
+    """On the watched account: where Event Grid writes the events it could not deliver."""
     managed_identity_client_id: str | None = None
     ignored_settings: tuple[str, ...] = ()
     """One-rule settings that are set while a rules file replaces them (and does not name them)."""

@@ -177,6 +177,9 @@ MANAGED_IDENTITY_CLIENT_ID = Setting(
     "MANAGED_IDENTITY_CLIENT_ID", "client id of a user-assigned identity", shown_default="system-assigned")
 LEDGER_STORAGE = Setting("LEDGER_STORAGE", "*name* of the ledger's connection setting", default="AzureWebJobsStorage")
 LEDGER_CONTAINER = Setting("LEDGER_CONTAINER", "ledger container", default="aml-trigger-ledger")
+DEAD_LETTER_CONTAINER = Setting(
+    "DEAD_LETTER_CONTAINER", "the container on the watched account Event Grid dead-letters undeliverable events into "
+    "(infra/ creates it); `replay-dead-letters` reads it", default="aml-trigger-deadletter")
 CLAIM_EXPIRY = Setting(
     "CLAIM_EXPIRY_SECONDS", "after this a claim counts as abandoned (at least twice the deadline)", default="600",
     minimum=1, maximum=86400)

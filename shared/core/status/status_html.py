@@ -114,6 +114,10 @@ def _health(health: tuple[bool, Mapping[str, Any]]) -> str:
             rows.append((escape(name.replace("_", " ")), _ok(report[name]["ok"]), _text(report[name].get("error"))))
     for scope, check in report.get("tokens", {}).items():
         rows.append((f"token for {escape(scope)}", _ok(check["ok"]), _text(check.get("error"))))
+    if "dead_letters" in report:  # a count, not a check: events waiting for replay-dead-letters
+        letters = report["dead_letters"]
+        rows.append(("dead-lettered events waiting", _text(letters.get("waiting", "unknown")),
+                     _text(letters.get("error") or f"in {letters['container']}; python -m cli replay-dead-letters")))
     return (f'<section aria-labelledby="health"><h2 id="health">Health: {"healthy" if healthy else "unhealthy"}'
             f"</h2>{_table('Checks', ('check', 'result', 'detail'), rows, 'no checks')}</section>")
 

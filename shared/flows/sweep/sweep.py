@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
@@ -144,7 +144,7 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
             report.stopped_for_time = True
             report.left_for_next_sweep += len(todo) - index + 1
             break
-        _process_one(report, name, process)
+        process_one(report, name, process)
         report.processed = index
         if progress:
             progress(index, len(todo))
@@ -153,10 +153,17 @@ def sweep(services: Services, *, max_blobs: int, budget: float | None = None,
     return report
 
 
-def _process_one(report: SweepReport, name: str, process: Callable[[], list[Decision]]) -> None:
+class Tally(Protocol):
+    """What a pass over many versions counts: outcomes by word, and what failed (a sweep's, a backfill's)."""
+
+    outcomes: Counter[str]
+    errors: list[str]
+
+
+def process_one(report: Tally, name: str, process: Callable[[], list[Decision]]) -> None:
     """One blob version or record, its outcomes counted; whatever it raises stays its own, so no one blob keeps
-    the sweep from the others. Only storage itself unreachable (AzureError) ends the sweep: nothing could be
-    recorded for the rest either, and the next tick tries again."""
+    the sweep (or a backfill) from the others. Only storage itself unreachable (AzureError) ends the pass:
+    nothing could be recorded for the rest either, and the next tick tries again."""
     try:
         for decision in process():
             report.outcomes[decision.outcome.value] += 1
@@ -172,7 +179,7 @@ def _process_one(report: SweepReport, name: str, process: Callable[[], list[Deci
         _unexpected(report, f"{name}: unexpected {type(error).__name__}: {error}")
 
 
-def _unexpected(report: SweepReport, text: str) -> None:
+def _unexpected(report: Tally, text: str) -> None:
     """One version the sweep could not handle: counted as an error, masked before it is cut (a cut could split a
     secret the mask would no longer know), logged."""
     report.outcomes["error"] += 1

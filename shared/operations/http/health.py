@@ -8,8 +8,9 @@ from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-from shared.clients.process.services import build_services
+from shared.clients.process.services import Services, build_services
 from shared.core.config.problems import ConfigError
+from shared.flows.dead_letters.replay import waiting_dead_letters
 
 
 def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
@@ -29,11 +30,21 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         report["configuration"]["warnings"] = list(services.config.warnings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
+    if report["watched_container"]["ok"]:  # on the same account: not asked again (with its retries) when it is down
+        report["dead_letters"] = _dead_letters(services)
     runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]
     scopes = sorted({run.target.scope for run in runs})
     report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}
     checks = [report["ledger"], report["watched_container"], *report["tokens"].values()]
     return all(check["ok"] for check in checks), report
+
+
+def _dead_letters(services: Services) -> dict[str, Any]:
+    """How many undeliverable events wait for ``replay-dead-letters``: shown, not unhealthy (one listing page)."""
+    try:
+        return {"container": services.config.dead_letter_container, "waiting": waiting_dead_letters(services)}
+    except AzureError as error:
+        return {"container": services.config.dead_letter_container, "error": type(error).__name__}
 
 
 def _check(probe: Callable[[], object]) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+"""python -m cli backfill: a rule over blob versions already in storage (a dry run unless --run); and
+replay-dead-letters: the events Event Grid could not deliver, through the live paths.
+
+Progress is the plain line the other commands print, redrawn in place on a terminal: no progress-bar library is
+added to the app's runtime requirements (the Functions package ships them) for one line of text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from shared.clients.process.services import Services
+from shared.core.backfill.backfill import rerun_label
+from shared.core.common.errors import OperationError
+from shared.flows.backfill.backfill import Pace, backfill
+from shared.flows.dead_letters.replay import replay_dead_letters
+from shared.operations.backfill.backfill import max_active, window
+
+WORKERS = 4
+"""Versions at once by default: a submission mostly waits on storage and Azure ML, and a few at a time keep a
+backfill of thousands in minutes without crowding the rule's other triggers."""
+STOPPED_EXIT = 3
+"""Stopped before the end (the cap of active runs reached, with --no-wait): run it again to continue."""
+
+
+def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
+    command = commands.add_parser(
+        "backfill", help="run a rule over the blob versions whose Last-Modified is in [--since, --until): a dry "
+                         "run unless --run; a version that already ran is never run twice")
+    command.add_argument("--rule", required=True)
+    command.add_argument("--since", required=True, metavar="TIME", help="ISO 8601, included (UTC if no zone)")
+    command.add_argument("--until", required=True, metavar="TIME", help="ISO 8601, excluded (UTC if no zone)")
+    mode = command.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", dest="submit", action="store_false", help="list what would run; send nothing "
+                                                                          "(the default)")
+    mode.add_argument("--run", dest="submit", action="store_true", help="start the runs")
+    command.add_argument("--rerun-completed", metavar="LABEL", type=_label,
+                         help="also run again, on purpose, each version that already ran: a manual run of its own "
+                              "per LABEL and version (the same LABEL again continues, never repeats)")
+    command.add_argument("--max-active", type=_cap, metavar="N",
+                         help="at most N of the rule's runs active while it submits (below max_active_runs)")
+    command.add_argument("--no-wait", action="store_true",
+                         help="at the cap of active runs, stop (exit 3) instead of waiting for a slot")
+    command.add_argument("--workers", type=positive, default=WORKERS, metavar="N",
+                         help=f"versions handled at once ({WORKERS})")
+    command.add_argument("--progress-every", type=positive, default=50, metavar="N",
+                         help="off a terminal, report progress every N versions (50)")
+    command.set_defaults(run=_backfill, submit=False)  # a dry run unless --run (store_false alone defaults to True)
+
+
+def add_replay_parser(commands: Any) -> None:
+    command = commands.add_parser(
+        "replay-dead-letters", help="handle the events Event Grid dead-lettered as live ones (exactly once), then "
+                                    "move their blobs under replayed/; exit 1 if any blob stays")
+    command.add_argument("--dry-run", action="store_true", help="read and check them; handle and move nothing")
+    command.set_defaults(run=_replay)
+
+
+def _replay(services: Services, args: argparse.Namespace) -> int:
+    report = replay_dead_letters(services, dry_run=args.dry_run)
+    print(report.summary(), flush=True)
+    for name, reason in report.failed.items():
+        print(f"  stays: {name}: {reason}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _backfill(services: Services, args: argparse.Namespace) -> int:
+    pace = Pace(max_active=args.max_active, wait=None if args.no_wait else _waiting,
+                progress=progress_line(sys.stderr, args.progress_every), workers=args.workers)
+    report, candidates = backfill(services, rule=args.rule, window=window(args.since, args.until,
+                                                                          names=("--since", "--until")),
+                                  run=args.submit, rerun=args.rerun_completed, pace=pace)
+    if not args.submit:
+        for candidate in candidates:
+            if candidate.standing.would_run:
+                print(candidate.line())
+    print(report.summary(), flush=True)
+    for error in report.errors:
+        print(f"  failed for now: {error}", file=sys.stderr)
+    return 1 if report.errors else STOPPED_EXIT if report.stopped else 0
+
+
+def progress_line(stream: TextIO, every: int) -> Callable[[int, int], None]:
+    """``processed N/M``: redrawn in place on a terminal, else a line every ``every`` (and at the end)."""
+    live = stream.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if live:
+            print(f"\r  processed {done}/{total} ({done * 100 // total}%)", end="\n" if done == total else "",
+                  file=stream, flush=True)
+        elif done % every == 0 or done == total:
+            print(f"  processed {done}/{total}", file=stream, flush=True)
+    return progress
+
+
+def _waiting(seconds: float) -> None:
+    print(f"  the cap of active runs is reached: counting again in {seconds:g} s", file=sys.stderr, flush=True)
+    time.sleep(seconds)
+
+
+def _label(text: str) -> str:
+    try:
+        return rerun_label(text)
+    except OperationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _cap(text: str) -> int:
+    try:
+        return max_active(int(text) if text.isascii() and text.isdigit() else text, "--max-active")
+    except OperationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

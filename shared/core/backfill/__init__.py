@@ -1,0 +1,1 @@
+"""Backfill: a rule run over blob versions already in storage, against the ledger."""

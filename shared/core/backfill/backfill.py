@@ -1,0 +1,136 @@
+"""A backfill's pure parts: its time window, what each listed blob version is to the ledger, the key a deliberate
+rerun gets, and the report's words.
+
+A backfill runs a rule over blob versions already in storage. A version's live key (``blob_version_key``) is the
+one its event, the sweep and a manual submit claim, so a version that already ran is a duplicate, whichever ran
+it first. Running again what already ran is a deliberate extra run: a manual request whose request id names the
+rerun's label and the live key, so it never takes the live key and a restarted rerun finds its own records.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.core.common.errors import InvalidInput
+from shared.core.ledger.keys import iso
+from shared.core.ledger.ledger_record import LedgerRecord, Verdict
+
+RERUN_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+"""A rerun's label: short and plain, since it becomes part of a manual run's request id (at most 128 characters)."""
+RERUN_PREFIX = "backfill"
+
+
+@dataclass(frozen=True)
+class Window:
+    """``[since, until)``: a version whose Last-Modified is ``since`` is in it, one at ``until`` is not."""
+
+    since: datetime
+    until: datetime
+
+    def __post_init__(self) -> None:
+        if self.since.tzinfo is None or self.until.tzinfo is None:
+            raise InvalidInput("since and until must name their time zone (e.g. 2026-11-22T02:00:00Z)")
+        if self.since >= self.until:
+            raise InvalidInput(f"since ({iso(self.since)}) must be before until ({iso(self.until)})")
+
+    def holds(self, moment: datetime) -> bool:
+        return self.since <= moment < self.until
+
+
+class Standing(str, enum.Enum):
+    """What the ledger says of one version before a backfill: whether the backfill would start its run."""
+
+    NEVER_SEEN = "never seen"
+    """No record: its event never came (or came before the rule existed)."""
+    LEFT_OPEN = "left open"
+    """Failed for now, or a claim past its expiry: the next claim takes it over (looking the run up first)."""
+    IN_HAND = "in hand"
+    """Claimed moments ago: its owner is on it; a backfill's claim would be a duplicate or wait for it."""
+    ALREADY_RUN = "already run"
+    """Settled (submitted, rejected, skipped, waiting, failed for good): a duplicate, unless rerun on purpose."""
+
+    @property
+    def would_run(self) -> bool:
+        return self in (Standing.NEVER_SEEN, Standing.LEFT_OPEN)
+
+
+def standing(record: LedgerRecord | None, age: float, expiry: float, margin: float) -> Standing:
+    """Where a version stands, from its record's listing metadata (None: no record), ``age`` seconds old."""
+    if record is None:
+        return Standing.NEVER_SEEN
+    judged = record.judged(age, expiry, margin)
+    if judged.needs_work:
+        return Standing.LEFT_OPEN
+    return Standing.IN_HAND if judged is Verdict.LIVE else Standing.ALREADY_RUN
+
+
+def rerun_label(text: str) -> str:
+    """The label of a deliberate rerun, or the error that says what one must be."""
+    if not RERUN_LABEL.fullmatch(text):
+        raise InvalidInput(f"rerun label {text[:60]!r} must be 1 to 40 letters, digits, '.', '_' or '-', starting "
+                           "with a letter or digit")
+    return text
+
+
+def rerun_request_id(label: str, live_key: str) -> str:
+    """The request id of a version's deliberate rerun: one per label and version, never the live key itself."""
+    return f"{RERUN_PREFIX}:{rerun_label(label)}:{live_key}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One listed version in the window, where it stands, and (once handled) what became of it."""
+
+    blob: str
+    etag: str
+    last_modified: datetime
+    standing: Standing
+    rerun: str | None = None
+    """The label of its deliberate rerun (it already ran under its live key); None: its live key's run."""
+
+    def line(self) -> str:
+        """How a backfill lists it: would it run, when it was written, which version, where it stands."""
+        verb = ("would rerun" if self.rerun else "would run") if self.standing.would_run else "skip"
+        return f"{verb:<12} {iso(self.last_modified)}  {self.blob}  ({self.etag}, {self.standing.value})"
+
+
+@dataclass
+class BackfillReport:
+    rule: str
+    since: str
+    until: str
+    run: bool
+    rerun: str | None = None
+    listing_pages: int = 0
+    blobs_listed: int = 0
+    in_window: int = 0
+    standings: Counter[str] = field(default_factory=Counter)
+    to_run: int = 0
+    processed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    stopped: str | None = None
+    """Why it stopped before the end (a cap of active runs, the time an HTTP request has): run it again."""
+
+    @property
+    def left(self) -> int:
+        return self.to_run - self.processed
+
+    def summary(self) -> str:
+        """One line: what was listed, where the versions stood, and what was done (or would be)."""
+        stood = ", ".join(f"{count} {name}" for name, count in sorted(self.standings.items())) or "none"
+        head = (f"backfill {self.rule} [{self.since}, {self.until}): listed {self.blobs_listed} blobs in "
+                f"{self.listing_pages} listing pages; {self.in_window} versions in the window ({stood})")
+        if not self.run:
+            return f"{head}; dry run: {self.to_run} would run, nothing sent"
+        done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())) or "nothing"
+        tail = f"; stopped: {self.stopped}" if self.stopped else ""
+        return f"{head}; {self.processed} of {self.to_run} processed: {done}; {self.left} left{tail}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {**{name: value for name, value in vars(self).items() if name not in ("standings", "outcomes")},
+                "standings": dict(self.standings), "outcomes": dict(self.outcomes), "left": self.left}

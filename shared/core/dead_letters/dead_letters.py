@@ -1,0 +1,91 @@
+"""Dead-lettered Event Grid events, read: what a dead-letter blob holds, and which live path each event takes.
+
+Event Grid writes the events it could not deliver to ``<container>/<SUBSCRIPTION NAME IN UPPER CASE>/<YYYY>/<M>/
+<D>/<H>/<guid>.json``: a JSON array of one or more events, each the event as it was sent plus, in the Event Grid
+schema, ``deadLetterReason``, ``deliveryAttempts``, ``lastDeliveryOutcome``, ``publishTime`` and
+``lastDeliveryAttemptTime``; in the CloudEvents 1.0 schema the same words in lower case (Microsoft's "Event Grid
+message delivery and retry" and "Set dead-letter location and retry policy"). The dead-letter fields are taken
+off, so the event handed on is the one the live function would have received.
+
+Replayed blobs are moved under ``replayed/`` in the same container: Event Grid's own names start with an upper-case
+subscription name, which sorts before ``r``, so the waiting blobs come first in a listing and one page counts them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.core.common.errors import InvalidInput, UnreadableJson
+from shared.core.common.json_input import EVENT_FILE, read_json
+from shared.core.outcomes.run_events import RUN_EVENT_TYPES
+
+REPLAYED_PREFIX = "replayed/"
+COUNTED = 1000
+"""Waiting dead letters are counted from one listing page of this many names; more show as ``1000+``."""
+DEAD_LETTER_FIELDS = ("deadLetterReason", "deliveryAttempts", "lastDeliveryOutcome", "publishTime",
+                      "lastDeliveryAttemptTime")
+"""What Event Grid adds to a dead-lettered event (Event Grid schema; CloudEvents 1.0: the same, lower case)."""
+_ADDED = frozenset(name.lower() for name in DEAD_LETTER_FIELDS)
+BLOB_CREATED = "Microsoft.Storage.BlobCreated"
+
+
+class Path(str, enum.Enum):
+    """The live function an event goes to."""
+
+    BLOB = "blob"
+    """A BlobCreated event: the blob trigger's path (``process_blob``)."""
+    RUN_EVENT = "run event"
+    """An Azure ML run event: the run-event function's path (``record_run_event``)."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One dead-lettered event: as it was sent, the path it takes, and why Event Grid gave up on it."""
+
+    event: Mapping[str, Any]
+    path: Path
+    reason: str
+    attempts: Any
+
+    @property
+    def schema(self) -> str:
+        return "cloudevents" if "specversion" in self.event else "eventgrid"
+
+
+def read_dead_letters(content: bytes, source: str) -> list[DeadLetter]:
+    """The events of one dead-letter blob, or InvalidInput naming ``source`` and what is wrong."""
+    try:
+        value = read_json(content, source=source, limits=EVENT_FILE)
+    except UnreadableJson as error:  # too large, too deep, not JSON: the reader names source and field
+        raise InvalidInput(str(error)) from None
+    if not isinstance(value, list) or not value:
+        raise InvalidInput(f"{source}: expected a JSON array of one or more events")
+    return [_dead_letter(event, f"{source}[{index}]") for index, event in enumerate(value)]
+
+
+def _dead_letter(event: Any, where: str) -> DeadLetter:
+    if not isinstance(event, dict):
+        raise InvalidInput(f"{where}: an event is a JSON object")
+    sent = {name: value for name, value in event.items() if name.lower() not in _ADDED}
+    kind = sent.get("type") if "specversion" in sent else sent.get("eventType")
+    if kind == BLOB_CREATED:
+        path = Path.BLOB
+    elif kind in RUN_EVENT_TYPES:
+        path = Path.RUN_EVENT
+    else:
+        raise InvalidInput(f"{where}: event type {str(kind)[:100]!r} is not one this app subscribes to")
+    lowered = {name.lower(): value for name, value in event.items()}
+    return DeadLetter(sent, path, str(lowered.get("deadletterreason", "unknown")), lowered.get("deliveryattempts"))
+
+
+def waiting_count(first_page: list[str]) -> str:
+    """How many dead letters wait, from the names of the container's first listing page (``COUNTED`` at most)."""
+    waiting = sum(1 for name in first_page if not name.startswith(REPLAYED_PREFIX))
+    return f"{COUNTED}+" if waiting >= COUNTED else str(waiting)
+
+
+def replayed_name(name: str) -> str:
+    return REPLAYED_PREFIX + name

@@ -1,0 +1,1 @@
+"""Dead-letter replay: undeliverable events handled through the live paths, exactly once, then moved aside."""

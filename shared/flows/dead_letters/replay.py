@@ -1,0 +1,151 @@
+"""Replay what Event Grid dead-lettered: each event checked as a live one is, handed to the live path it missed (the
+blob trigger's, or the run-event function's), then its blob moved under ``replayed/``.
+
+Exactly once holds as it does live: a blob version's key, or a run event's record, was claimed or written the first
+time, so an event replayed twice (a replay killed after handling and before the move) is a duplicate. A blob with
+an event that cannot be handled stays where it is, with the reason in its metadata and in the report; its other
+events, handled or not, are handled again next time (as duplicates where they were). Moving is a copy of what was
+read under ``replayed/``, then a delete on the condition that the blob is still what was read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+from shared.clients.process.services import Services
+from shared.core.blobs.blob_events import blob_from_event
+from shared.core.common.errors import InvalidInput, TriggerError
+from shared.core.common.json_input import EVENT_FILE
+from shared.core.common.redaction import mask_text
+from shared.core.dead_letters.dead_letters import (
+    COUNTED,
+    REPLAYED_PREFIX,
+    DeadLetter,
+    Path,
+    read_dead_letters,
+    replayed_name,
+    waiting_count,
+)
+from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
+from shared.core.ledger.keys import iso
+from shared.flows.blobs.blob_runs import process_blob
+from shared.flows.outcomes.event_intake import record_run_event
+
+_MAX_REASON_CHARS = 500
+"""A failure's reason kept in the report and the blob's metadata: enough to name it."""
+
+
+@dataclass
+class ReplayReport:
+    dry_run: bool
+    blobs: int = 0
+    events: int = 0
+    schemas: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    replayed: int = 0
+    """Blobs whose events were all handled, moved under ``replayed/``."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Blob name -> why it stays."""
+
+    def summary(self) -> str:
+        done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())) or "nothing"
+        schemas = ", ".join(f"{count} {name}" for name, count in sorted(self.schemas.items())) or "none"
+        if self.dry_run:
+            return (f"replay-dead-letters (dry run): {self.blobs} blobs, {self.events} events ({schemas}); "
+                    f"{len(self.failed)} blobs could not be read; nothing handled or moved")
+        return (f"replay-dead-letters: {self.blobs} blobs, {self.events} events ({schemas}): {done}; "
+                f"{self.replayed} blobs moved under {REPLAYED_PREFIX}; {len(self.failed)} left waiting")
+
+    def as_dict(self) -> dict[str, object]:
+        return {**vars(self), "schemas": dict(self.schemas), "outcomes": dict(self.outcomes)}
+
+
+def waiting_dead_letters(services: Services) -> str:
+    """How many dead-lettered blobs wait: one listing page (``1000+`` beyond); ``no container`` without one."""
+    try:
+        for page in services.dead_letters.list_blobs(results_per_page=COUNTED).by_page():
+            return waiting_count([blob.name for blob in page])  # the first page alone
+    except ResourceNotFoundError:
+        return "no container"
+    return waiting_count([])
+
+
+def replay_dead_letters(services: Services, *, dry_run: bool = False) -> ReplayReport:
+    """Every waiting dead-letter blob: read and checked; unless ``dry_run``, handled and moved aside."""
+    report = ReplayReport(dry_run=dry_run)
+    for name in _waiting(services):
+        report.blobs += 1
+        _replay_blob(services, name, report)
+    log_event(logging.INFO, replay=report.as_dict())
+    return report
+
+
+def _replay_blob(services: Services, name: str, report: ReplayReport) -> None:
+    source = f"dead letter {name}"
+    try:
+        downloaded = services.dead_letters.get_blob_client(name).download_blob()
+        if downloaded.size > EVENT_FILE.max_bytes:  # refused by its size before it is read
+            raise InvalidInput(f"{source} is {downloaded.size:,} bytes; at most {EVENT_FILE.max_bytes:,} are read")
+        content, etag = downloaded.readall(), downloaded.properties.etag
+        letters = read_dead_letters(content, source)
+        report.events += len(letters)
+        report.schemas.update(letter.schema for letter in letters)
+        if report.dry_run:
+            return
+        for letter in letters:
+            report.outcomes.update(decision.outcome.value for decision in _handle(services, letter))
+    except AzureError:
+        raise  # storage unreachable: nothing could be recorded for the rest either
+    except Exception as error:  # one blob's failure (a refusal, a bug), named and kept; the others still run
+        _stays(services, name, report, error)
+        return
+    _move_aside(services, name, content, etag)
+    report.replayed += 1
+
+
+def _handle(services: Services, letter: DeadLetter) -> list[Decision]:
+    """The event through the live path it missed, and what was decided (a run event the app does not take, or
+    one that changed nothing, counts as ignored: its own line says why)."""
+    if letter.path is Path.RUN_EVENT:
+        decided = record_run_event(letter.event, services)
+        return [decided or Decision(Outcome.IGNORED, reason="run event not taken")]
+    container, name, etag = blob_from_event(dict(letter.event))
+    if container != services.config.watch_container:
+        return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {services.config.watch_container!r}",
+                                      container=container, blob=name))]
+    return process_blob(services.watched.get_blob_client(name), services, expected_etag=etag)
+
+
+def _stays(services: Services, name: str, report: ReplayReport, error: Exception) -> None:
+    """The blob stays waiting; why, in the report and in its metadata (for whoever looks at the container)."""
+    reason = mask_text(f"{type(error).__name__}: {error}" if not isinstance(error, TriggerError) else str(error))
+    report.failed[name] = reason[:_MAX_REASON_CHARS]
+    log_event(logging.WARNING, problem="dead letter not replayed", blob=name, reason=report.failed[name])
+    if not report.dry_run:
+        try:
+            services.dead_letters.get_blob_client(name).set_blob_metadata(
+                {"replay_failed_at": iso(services.clock.now()), "replay_error": report.failed[name][:250]})
+        except AzureError as metadata_error:
+            log_event(logging.WARNING, problem=f"reason not written to its metadata: {type(metadata_error).__name__}",
+                      blob=name)
+
+
+def _move_aside(services: Services, name: str, content: bytes, etag: str) -> None:
+    services.dead_letters.upload_blob(replayed_name(name), content, overwrite=True,
+                                      metadata={"replayed_at": iso(services.clock.now())})
+    services.dead_letters.delete_blob(name, etag=etag, match_condition=MatchConditions.IfNotModified)
+
+
+def _waiting(services: Services) -> Iterator[str]:
+    """Names of the waiting dead-letter blobs (all pages); none when the container does not exist."""
+    try:
+        for page in services.dead_letters.list_blobs().by_page():
+            yield from (blob.name for blob in page if not blob.name.startswith(REPLAYED_PREFIX))
+    except ResourceNotFoundError:
+        return

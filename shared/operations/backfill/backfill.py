@@ -1,0 +1,46 @@
+"""Backfill's entry points, over one flow (``shared.flows.backfill.backfill``): the command line waits for a slot
+when the active-run cap is reached; the HTTP twin (``POST /api/backfill``) stops there and within the time an HTTP
+request has, saying what is left, and is simply sent again to continue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.clients.process.services import Services
+from shared.core.backfill.backfill import Window, rerun_label
+from shared.core.common.errors import InvalidInput
+from shared.flows.backfill.backfill import Pace, backfill
+from shared.operations.http.records import MAX_LIST_LIMIT, moment
+
+WORKERS = 4
+"""Versions at once in one request: its time (HTTP_DEADLINE_SECONDS) goes further, the rule's other triggers
+still get their turn."""
+BACKFILL_SCHEMA = {"rule": str, "since": str, "until": str, "run": bool, "rerun_completed": str, "max_active": int}
+"""``POST /api/backfill``'s body: ``run`` false (the default) is a dry run."""
+
+
+def window(since: str, until: str, *, names: tuple[str, str] = ("since", "until")) -> Window:
+    """``[since, until)`` from two ISO 8601 times (UTC when they name no zone); the error names the field."""
+    start, end = moment(since, names[0]), moment(until, names[1])
+    assert start is not None and end is not None, "both given"
+    return Window(start, end)
+
+
+def max_active(value: Any, what: str = "max_active") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{what} must be a whole number >= 1, not {value!r}")
+    return value
+
+
+def backfill_answer(services: Services, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """``POST /api/backfill``: the report, its summary line, and the versions that would run (or ran), at most
+    MAX_LIST_LIMIT of them listed."""
+    label = rerun_label(body["rerun_completed"]) if "rerun_completed" in body else None
+    cap = max_active(body["max_active"]) if "max_active" in body else None
+    report, candidates = backfill(services, rule=body["rule"], window=window(body["since"], body["until"]),
+                                  run=body.get("run", False), rerun=label,
+                                  pace=Pace(max_active=cap, budget=services.config.retry.http_budget,
+                                            workers=WORKERS))
+    todo = [candidate.line() for candidate in candidates if candidate.standing.would_run]
+    return 200, {"summary": report.summary(), "report": report.as_dict(), "versions": todo[:MAX_LIST_LIMIT],
+                 "versions_not_listed": max(0, len(todo) - MAX_LIST_LIMIT)}

@@ -1,0 +1,174 @@
+"""Backfill on Azurite and the Azure ML stand-in: what a window holds, what the ledger says of it, runs counted at
+the stand-in, a backfill interrupted and started again, a dry run, a deliberate rerun, the cap of active runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.clients.process.services import build_services
+from shared.core.backfill.backfill import Window
+from shared.core.common.errors import Conflict
+from shared.core.ledger.keys import blob_version_key, manual_key
+from shared.flows.backfill.backfill import Pace, backfill
+from shared.flows.blobs.blob_runs import process_blob
+from shared.flows.outcomes.run_outcomes import poll_open_runs
+from tests.support.harness import ledger_record, upload
+from tests.support.samples import SAMPLE_CSV
+
+WORKERS = 4
+WIDE = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+class Interrupted(Exception):
+    """What a kill at the progress hook looks like to the backfill: nothing after it runs."""
+
+
+def services():
+    return build_services(os.environ)
+
+
+def uploaded(container: str, names: list[str]) -> dict[str, str]:
+    with ThreadPoolExecutor(8) as pool:
+        return dict(zip(names, pool.map(lambda name: upload(container, name, SAMPLE_CSV), names), strict=True))
+
+
+def run_already(names: list[str]) -> None:
+    """These versions' events came: their runs started through the live path."""
+    shared = services()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda name: process_blob(shared.watched.get_blob_client(name), shared), names))
+
+
+def sent_paths(aml) -> Counter[str]:
+    return Counter(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted)
+
+
+def kill_after(count: int):
+    def progress(done: int, _total: int) -> None:
+        if done == count:
+            raise Interrupted(f"killed after {count}")
+    return progress
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)  # 1,000 runs through the live path: about 7,000 storage requests and 1,000 POSTs
+def test_a_thousand_versions_of_which_400_ran_give_600_runs_even_when_killed_after_300(app_env, aml):
+    names = [f"day-{number:04}.csv" for number in range(1000)]
+    uploaded(app_env["WATCH_CONTAINER"], names)
+    run_already(names[:400])
+    assert len(aml.accepted) == 400
+
+    dry, candidates = backfill(services(), rule="default", window=WIDE)
+    assert len(aml.accepted) == 400  # the dry run sent nothing
+    assert (dry.in_window, dict(dry.standings), dry.to_run) == (1000, {"already run": 400, "never seen": 600}, 600)
+    assert dry.summary().endswith("; dry run: 600 would run, nothing sent")
+    assert sorted(c.blob for c in candidates if c.standing.would_run) == names[400:]
+    assert [c.last_modified for c in candidates] == sorted(c.last_modified for c in candidates)  # oldest first
+
+    with pytest.raises(Interrupted):
+        backfill(services(), rule="default", window=WIDE, run=True,
+                 pace=Pace(progress=kill_after(300), workers=WORKERS))
+    in_flight = len(aml.accepted) - 700  # the versions other workers held when the 300th finished
+    assert 0 <= in_flight < WORKERS
+    again, _ = backfill(services(), rule="default", window=WIDE, run=True, pace=Pace(workers=WORKERS))
+
+    left = 300 - in_flight
+    assert (again.to_run, again.processed, dict(again.outcomes)) == (left, left, {"submitted": left})
+    assert len(aml.accepted) == 1000 and set(sent_paths(aml).values()) == {1}  # 600 new runs, none twice
+    last, _ = backfill(services(), rule="default", window=WIDE, run=True, pace=Pace(workers=WORKERS))
+    assert (last.to_run, dict(last.standings), len(aml.accepted)) == (0, {"already run": 1000}, 1000)
+
+
+@pytest.mark.integration
+def test_the_window_holds_its_since_and_not_its_until(app_env, aml):
+    container = app_env["WATCH_CONTAINER"]
+    uploaded(container, ["before.csv"])
+    time.sleep(1.1)  # Last-Modified is to the second
+    uploaded(container, ["inside.csv", "notes.txt"])
+    inside = services().watched.get_blob_client("inside.csv").get_blob_properties().last_modified
+
+    report, candidates = backfill(services(), rule="default", window=Window(inside, inside + timedelta(seconds=1)))
+    _, earlier = backfill(services(), rule="default", window=Window(WIDE.since, inside))
+
+    assert [c.blob for c in candidates] == ["inside.csv"]  # not the one before, nor notes.txt (not watched)
+    assert [c.blob for c in earlier] == ["before.csv"]  # not the one at until
+    assert (report.blobs_listed, report.in_window, report.listing_pages) == (3, 1, 2)  # blobs + records: 2 pages
+    assert aml.accepted == []
+
+
+@pytest.mark.integration
+def test_rerunning_what_already_ran_takes_a_key_of_its_own_once_per_label(app_env, aml):
+    container = app_env["WATCH_CONTAINER"]
+    etags = uploaded(container, ["a.csv", "b.csv"])
+    run_already(["a.csv", "b.csv"])
+
+    plain, _ = backfill(services(), rule="default", window=WIDE, run=True)
+    first, candidates = backfill(services(), rule="default", window=WIDE, run=True, rerun="fix-1")
+    again, _ = backfill(services(), rule="default", window=WIDE, run=True, rerun="fix-1")
+
+    assert (plain.to_run, first.to_run, dict(first.outcomes), again.to_run) == (0, 2, {"submitted": 2}, 0)
+    assert [c.line().split()[:2] for c in candidates] == [["would", "rerun"]] * 2
+    assert sent_paths(aml) == {"a.csv": 2, "b.csv": 2}
+    live_key = blob_version_key(container, "a.csv", etags["a.csv"])
+    rerun = services().ledger.read(f"manual/default/{manual_key('default', f'backfill:fix-1:{live_key}')}.json")
+    assert rerun is not None and rerun[0]["subject"]["rerun_of"] == live_key
+    assert rerun[0]["state"] == "submitted" and rerun[0]["key"] != live_key
+    assert ledger_record("default", container, "a.csv", etags["a.csv"])["run_id"] != rerun[0]["run_id"]
+
+
+@pytest.mark.integration
+def test_at_the_cap_of_active_runs_it_stops_or_waits_for_runs_to_end(app_env, aml):
+    uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(5)])
+
+    stopped, _ = backfill(services(), rule="default", window=WIDE, run=True, pace=Pace(max_active=2, workers=3))
+    assert (stopped.processed, len(aml.accepted)) == (2, 2)
+    assert stopped.stopped == ("2 runs of rule 'default' are active (at most 2: max_active_runs or --max-active); "
+                               "run the backfill again once runs end")
+
+    waits: list[float] = []
+    ended: set[str] = set()
+    active_at_each_wait: list[int] = []
+
+    def end_the_runs(seconds: float) -> None:  # meanwhile, Azure ML ends them and the fallback hears of it
+        waits.append(seconds)
+        active_at_each_wait.append(len({run.run_id for run in aml.accepted} - ended))
+        for run in aml.accepted:
+            aml.set_status(run.run_id, "Completed")
+            ended.add(run.run_id)
+        poll_open_runs(services(), budget=60, max_runs=10)
+
+    rest, _ = backfill(services(), rule="default", window=WIDE, run=True,
+                       pace=Pace(max_active=2, wait=end_the_runs, workers=3))
+    assert (rest.processed, rest.stopped, len(aml.accepted)) == (3, None, 5)
+    assert set(waits) == {30.0} and max(active_at_each_wait) == 2  # never more than 2 active
+
+
+@pytest.mark.integration
+def test_within_a_budget_no_version_starts_unless_one_attempt_still_fits(app_env, aml):
+    uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(5)])
+    skipped = [0.0]  # each version seems to take 10 s more than it does (the submitter keeps the real clock)
+    base = services()
+    timed = dataclasses.replace(base, clock=dataclasses.replace(base.clock, monotonic=lambda: time.monotonic()
+                                                                + skipped[0]))
+
+    def ten_seconds_each(_done: int, _total: int) -> None:
+        skipped[0] += 10
+
+    report, _ = backfill(timed, rule="default", window=WIDE, run=True,
+                         pace=Pace(budget=28, progress=ten_seconds_each))  # SUBMIT_ATTEMPT_TIMEOUT_SECONDS: 5
+
+    assert (report.processed, len(aml.accepted), report.left) == (3, 3, 2)  # started at 0, 10, 20; not at 30
+    assert report.stopped == "out of time for this request; the rest is left for the next backfill"
+
+
+def test_a_disabled_rule_is_refused_before_anything_is_listed(app_env, aml, monkeypatch):
+    monkeypatch.setenv("WATCH_ENABLED", "false")
+    with pytest.raises(Conflict, match="rule 'default' is disabled \\(enabled: false\\): enable it before a backfill"):
+        backfill(services(), rule="default", window=WIDE, run=True)

@@ -1,0 +1,100 @@
+"""Backfill's command line and its HTTP twin (POST /api/backfill): what they print and answer, and exit codes."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from cli.__main__ import main
+from shared.clients.process.services import build_services
+from shared.flows.blobs.blob_runs import process_blob
+from tests.support.harness import upload
+from tests.support.http import call
+from tests.support.samples import SAMPLE_CSV
+
+WINDOW = ["--since", "2000-01-01T00:00:00Z", "--until", "2100-01-01T00:00:00Z"]
+
+
+def uploaded(container: str, names: list[str]) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda name: upload(container, name, SAMPLE_CSV), names))
+
+
+@pytest.mark.integration
+def test_the_cli_dry_run_lists_what_would_run_and_sends_nothing_then_run_starts_it(app_env, aml, capsys):
+    uploaded(app_env["WATCH_CONTAINER"], ["a.csv", "b.csv"])
+    services = build_services(os.environ)
+    process_blob(services.watched.get_blob_client("a.csv"), services)
+
+    assert main(["backfill", "--rule", "default", *WINDOW]) == 0
+    dry = capsys.readouterr().out.splitlines()
+    assert len(aml.accepted) == 1  # a.csv's own event: the dry run sent nothing
+    assert dry[0].startswith("would run") and "  b.csv  (" in dry[0] and dry[0].endswith(", never seen)")
+    assert dry[1] == ("backfill default [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z): listed 2 blobs in 2 listing "
+                      "pages; 2 versions in the window (1 already run, 1 never seen); dry run: 1 would run, "
+                      "nothing sent")
+
+    assert main(["backfill", "--rule", "default", *WINDOW, "--run", "--progress-every", "1"]) == 0
+    ran = capsys.readouterr()
+    assert ran.out.rstrip().endswith("1 of 1 processed: 1 submitted; 0 left")
+    assert ran.err == "  processed 1/1\n" and len(aml.accepted) == 2
+
+
+@pytest.mark.integration
+def test_the_cli_stops_at_the_cap_with_exit_3_when_told_not_to_wait(app_env, aml, capsys):
+    uploaded(app_env["WATCH_CONTAINER"], ["a.csv", "b.csv"])
+
+    assert main(["backfill", "--rule", "default", *WINDOW, "--run", "--max-active", "1", "--no-wait"]) == 3
+    assert capsys.readouterr().out.rstrip().endswith(
+        "1 of 2 processed: 1 submitted; 1 left; stopped: 1 runs of rule 'default' are active (at most 1: "
+        "max_active_runs or --max-active); run the backfill again once runs end")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--since", "yesterday", "--until", "2026-01-01"], "--since must be an ISO 8601 time"),
+    (["--since", "2026-02-01", "--until", "2026-01-01"],
+     "since (2026-02-01T00:00:00Z) must be before until (2026-01-01T00:00:00Z)"),
+])
+def test_the_cli_refuses_a_bad_window_naming_it(app_env, capsys, argv, message):
+    assert main(["backfill", "--rule", "default", *argv]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--rerun-completed", "has space"], "rerun label 'has space' must be 1 to 40 letters"),
+    (["--max-active", "0"], "--max-active must be a whole number >= 1, not 0"),
+])
+def test_the_cli_refuses_a_bad_label_or_cap_as_a_bad_argument(capsys, argv, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["backfill", "--rule", "default", *WINDOW, *argv])
+    assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_the_http_twin_answers_a_dry_run_then_runs_and_a_second_call_starts_nothing(app_env, aml):
+    uploaded(app_env["WATCH_CONTAINER"], ["a.csv", "b.csv"])
+    body = {"rule": "default", "since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}
+
+    dry_status, dry = call("http_backfill", body=body)
+    run_status, ran = call("http_backfill", body={**body, "run": True})
+    _, again = call("http_backfill", body={**body, "run": True})
+
+    assert (dry_status, dry["report"]["to_run"], len(dry["versions"])) == (200, 2, 2)
+    assert dry["summary"].endswith("dry run: 2 would run, nothing sent")
+    assert (run_status, ran["report"]["outcomes"], again["report"]["to_run"]) == (200, {"submitted": 2}, 0)
+    assert len(aml.accepted) == 2
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"rule": "default", "since": "2026-01-01"}, 400, "until is required"),
+    ({"rule": "default", "since": "x", "until": "2026-01-01"}, 400, "since must be an ISO 8601 time"),
+    ({"rule": "nope", "since": "2026-01-01", "until": "2026-02-01"}, 404, "no rule named 'nope'"),
+    ({"rule": "default", "since": "2026-01-01", "until": "2026-02-01", "max_active": True}, 400,
+     "max_active must be a whole number >= 1, not True"),
+])
+def test_the_http_twin_refuses_a_bad_body_naming_the_field(app_env, aml, body, status, message):
+    code, answer = call("http_backfill", body=body)
+    assert code == status and message in answer["error"], answer
+    assert aml.received == []

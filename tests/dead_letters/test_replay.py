@@ -1,0 +1,137 @@
+"""Dead-letter replay on Azurite and the stand-in: dead-lettered events of both schemas (blob and run events)
+replayed once through the live paths, moved aside, a second replay starting nothing; a blob that fails stays, with
+its reason; the waiting count on /api/health and the status page."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import azure.functions as func
+import pytest
+
+from cli.__main__ import main
+from shared.clients.process.services import build_services
+from shared.core.dead_letters.dead_letters import waiting_count
+from shared.flows.dead_letters.replay import replay_dead_letters, waiting_dead_letters
+from tests.support.harness import deliver_blob, indexed_function, ledger_record, service_client, upload
+from tests.support.http import call, event
+from tests.support.samples import SAMPLE_CSV
+
+DEAD_LETTER = {"deadLetterReason": "MaxDeliveryAttemptsExceeded", "deliveryAttempts": 30,
+               "lastDeliveryOutcome": "TimedOut", "publishTime": "2026-12-06T02:00:00.1Z",
+               "lastDeliveryAttemptTime": "2026-12-07T02:00:00.2Z"}
+"""What Event Grid adds to an event it dead-letters (Event Grid schema; CloudEvents: the same names, lower case)."""
+
+
+@pytest.fixture
+def dead_letters(app_env, monkeypatch):
+    """This test's own dead-letter container on the watched account."""
+    name = f"deadletter-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("DEAD_LETTER_CONTAINER", name)
+    client = service_client().create_container(name)
+    yield client
+    client.delete_container()
+
+
+def services():
+    return build_services(os.environ)
+
+
+def dead_lettered(container, events: list[dict], subscription: str = "AML-TRIGGER-BLOBS") -> str:
+    """A blob as Event Grid writes one: <SUBSCRIPTION>/<YYYY>/<M>/<D>/<H>/<guid>.json holding a JSON array."""
+    name = f"{subscription}/2026/12/7/2/{uuid.uuid4()}.json"
+    container.upload_blob(name, json.dumps(events).encode())
+    return name
+
+
+def as_cloud_event(grid_event: dict) -> dict:
+    """The same BlobCreated event in the CloudEvents 1.0 schema, dead-lettered (lower-case dead-letter fields)."""
+    return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": grid_event["topic"],
+            "subject": grid_event["subject"], "type": grid_event["eventType"], "time": grid_event["eventTime"],
+            "data": grid_event["data"], **{name.lower(): value for name, value in DEAD_LETTER.items()}}
+
+
+def names(container) -> list[str]:
+    return sorted(blob.name for blob in container.list_blobs())
+
+
+@pytest.mark.integration
+def test_dead_letters_of_both_schemas_are_replayed_once_and_a_second_replay_starts_nothing(app_env, aml,
+                                                                                          dead_letters):
+    watched = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(watched, name, SAMPLE_CSV) for name in ("a.csv", "b.csv", "ran.csv")}
+    deliver_blob(watched, "ran.csv")
+    [ran] = aml.accepted
+    aml.set_status(ran.run_id, "Completed")
+    grid = dead_lettered(dead_letters, [{**event(watched, "a.csv", etags["a.csv"]), **DEAD_LETTER}])
+    cloud = dead_lettered(dead_letters, [as_cloud_event(event(watched, "b.csv", etags["b.csv"]))])
+    run_event = dead_lettered(dead_letters, [{**aml.run_event(ran.run_id, schema="cloudevents"),
+                                              **{name.lower(): value for name, value in DEAD_LETTER.items()}}],
+                              subscription="AML-TRIGGER-RUN-EVENTS")
+    assert waiting_dead_letters(services()) == "3"
+
+    dry = replay_dead_letters(services(), dry_run=True)
+    assert (len(aml.accepted), names(dead_letters)) == (1, sorted([grid, cloud, run_event]))  # nothing sent, moved
+    first = replay_dead_letters(services())
+    second = replay_dead_letters(services())
+
+    assert dry.summary() == ("replay-dead-letters (dry run): 3 blobs, 3 events (2 cloudevents, 1 eventgrid); "
+                             "0 blobs could not be read; nothing handled or moved")
+    assert first.summary() == ("replay-dead-letters: 3 blobs, 3 events (2 cloudevents, 1 eventgrid): 1 run_completed, "
+                               "2 submitted; 3 blobs moved under replayed/; 0 left waiting")
+    assert (second.blobs, second.events, len(aml.accepted)) == (0, 0, 3)
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "a.csv", "b.csv", "ran.csv"]
+    assert names(dead_letters) == sorted(f"replayed/{name}" for name in (grid, cloud, run_event))
+    assert ledger_record("default", watched, "ran.csv", etags["ran.csv"])["run"]["status"] == "completed"
+    assert waiting_dead_letters(services()) == "0"
+
+
+@pytest.mark.integration
+def test_a_replay_killed_before_its_move_replays_as_duplicates(app_env, aml, dead_letters):
+    watched = app_env["WATCH_CONTAINER"]
+    etag = upload(watched, "a.csv", SAMPLE_CSV)
+    name = dead_lettered(dead_letters, [{**event(watched, "a.csv", etag), **DEAD_LETTER}])
+    replay_dead_letters(services())
+    content = dead_letters.download_blob(f"replayed/{name}").readall()
+    dead_letters.upload_blob(name, content)  # as if the replay had been killed between handling and moving
+
+    again = replay_dead_letters(services())
+
+    assert (dict(again.outcomes), again.replayed, len(aml.accepted)) == ({"duplicate": 1}, 1, 1)
+
+
+@pytest.mark.integration
+def test_a_blob_that_cannot_be_replayed_stays_counted_with_its_reason(app_env, aml, dead_letters, capsys):
+    watched = app_env["WATCH_CONTAINER"]
+    etag = upload(watched, "a.csv", SAMPLE_CSV)
+    good = dead_lettered(dead_letters, [{**event(watched, "a.csv", etag), **DEAD_LETTER}])
+    dead_letters.upload_blob("AML-TRIGGER-BLOBS/2026/12/7/2/broken.json", b"[{not json")
+    other = dead_lettered(dead_letters, [{**event(watched, "a.csv", etag, "Microsoft.Storage.BlobDeleted"),
+                                          **DEAD_LETTER}])
+
+    assert main(["replay-dead-letters"]) == 1
+    said = capsys.readouterr()
+
+    assert said.out.strip().endswith("1 submitted; 1 blobs moved under replayed/; 2 left waiting")
+    assert (f"  stays: {other}: dead letter {other}[0]: event type 'Microsoft.Storage.BlobDeleted' is not one this "
+            "app subscribes to") in said.err
+    assert "  stays: AML-TRIGGER-BLOBS/2026/12/7/2/broken.json: dead letter AML-TRIGGER-BLOBS/2026/12/7/2/broken.json" \
+           " is not valid JSON" in said.err
+    assert names(dead_letters) == sorted(["AML-TRIGGER-BLOBS/2026/12/7/2/broken.json", other, f"replayed/{good}"])
+    metadata = dead_letters.get_blob_client(other).get_blob_properties().metadata
+    assert metadata["replay_error"].endswith("is not one this app subscribes to")
+    code, report = call("http_health", "GET")
+    assert (code, report["dead_letters"]["waiting"]) == (200, "2")
+    page = indexed_function("http_status_page").get_user_function()(
+        func.HttpRequest(method="GET", url="https://app/api/status", headers={}, params={}, body=b"")).get_body()
+    assert "<td>dead-lettered events waiting</td><td>2</td>" in page.decode()
+    assert len(aml.accepted) == 1
+
+
+def test_the_waiting_count_reads_one_page_and_says_1000_plus_beyond():
+    assert waiting_count([f"SUB/{n}.json" for n in range(7)] + ["replayed/SUB/1.json"]) == "7"
+    assert waiting_count([f"SUB/{n}.json" for n in range(1000)]) == "1000+"
+    assert waiting_count([]) == "0"
