@@ -36,7 +36,7 @@ from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.run_limits import GATE_PREFIX, RunLimit
 from shared.core.ledger.run_status import RunOutcome, RunStatus, merged, moment
 from shared.core.outcomes.run_events import RecordRef, event_id, implausible_time, parse_run_event, record_for
-from shared.flows.manual.manual_runs import rerun
+from shared.flows.manual.manual_runs import rerun, started
 from shared.flows.runs.run_gates import drop_waiting, free_slot, read_gate
 from shared.flows.sweep.sweep import CLOCK_MARGIN
 
@@ -84,9 +84,9 @@ def observe_run(services: Services, ref: RecordRef, run_id: str, observation: Ru
     refused: list[str] = []
 
     def change(record: LedgerRecord) -> LedgerRecord | None:
-        if record.state == RunState.CLAIMED.value:
+        if record.state == RunState.CLAIMED:
             raise RecordNotSettledError(f"{name} is still claimed: its run {run_id} is not recorded yet")
-        if record.state != RunState.SUBMITTED.value or record.run_id != run_id:
+        if record.state != RunState.SUBMITTED or record.run_id != run_id:
             refused.append(f"the record is {record.state} with run {record.run_id}, not run {run_id}")
             return None
         implausible = None if event_time is None else implausible_time(
@@ -235,17 +235,17 @@ def _take_turn(services: Services, namespace: str, record: str, why: str, deadli
     waiting any more or can never start, and is dropped from the gate (logged). TriggerError, retryable (logged):
     it is left failed for now and waiting."""
     turn = services.ledger.update(record, lambda current: current.reopened(_now(services), f"its turn: {why}")
-                                  if current.state == RunState.WAITING.value else None)
+                                  if current.state == RunState.WAITING else None)
     after = None if turn is None else turn[1]
     about = {"record": record}
-    if after is None or not (after.state == RunState.CLAIMED.value
-                             or (after.state == RunState.FAILED.value and after.retryable)):
+    if after is None or not (after.state == RunState.CLAIMED
+                             or (after.state == RunState.FAILED and after.retryable)):
         log_event(logging.WARNING, problem="a waiting trigger's record is not waiting any more; dropped from the "
                   "gate", state=None if after is None else after.state, **about)
         drop_waiting(services, namespace, record)
         return None
     try:
-        return rerun(services, RecordName.parse(record).owner, dict(after.subject or {}), deadline)()
+        return started(rerun(services, record, after.subject, deadline))
     except TriggerError as error:
         log_event(logging.WARNING, problem=f"a waiting trigger could not start: {error}", **about)
         if error.retryable:
@@ -317,13 +317,13 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str], dea
         if holder in indexed:
             continue
         found = services.ledger.read(holder)
-        record = None if found is None else LedgerRecord.from_json(found[0])
+        record = None if found is None else LedgerRecord.from_json(found[0], holder)
         outcome = None if record is None else record.outcome
-        if record is None or (record.state == RunState.SUBMITTED.value and outcome is not None and outcome.terminal):
+        if record is None or (record.state == RunState.SUBMITTED and outcome is not None and outcome.terminal):
             free_slot(services, namespace, holder)
         elif _needs_work(services, record):
             try:
-                rerun(services, RecordName.parse(holder).owner, dict(record.subject or {}), deadline)()
+                started(rerun(services, holder, record.subject, deadline))
             except TriggerError as error:
                 log_event(logging.WARNING, problem=f"a slot holder left failed for now could not start: {error}",
                           record=holder)
@@ -349,7 +349,7 @@ def _release_data(services: Services, schedule: str, record: LedgerRecord, run_i
     reason = f"its run {run_id} ended {ended.status.value} in Azure ML; a later occurrence may use it"
 
     def release(claim: LedgerRecord) -> LedgerRecord | None:
-        if claim.state != RunState.SUBMITTED.value or claim.run_id != run_id:
+        if claim.state != RunState.SUBMITTED or claim.run_id != run_id:
             return None
         return claim.reopened(_now(services), reason)
 

@@ -22,13 +22,14 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
 
 from shared.clients.process.services import Services
-from shared.core.common.errors import OperationError, TriggerError
+from shared.core.common.errors import Conflict, OperationError, TriggerError
 from shared.core.common.redaction import mask_text
 from shared.core.config.config_model import Rule
 from shared.core.config.matching import rule_mismatch
 from shared.core.ledger.decisions import Decision, log_event
 from shared.core.ledger.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
 from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.subjects import BlobSubject
 from shared.core.quiet_windows.quiet_windows import COLLECT_HORIZON, entries_prefix
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.manual.manual_runs import finish_manual
@@ -188,12 +189,16 @@ def _process_missing(services: Services, version: MissingVersion) -> list[Decisi
 
 
 def _replay(services: Services, skipped: SkippedVersion) -> list[Decision]:
-    """Reopen a disabled rule's skip, then run its blob version as its event would have."""
-    subject = skipped.content.get("subject", {})
+    """Reopen a disabled rule's skip, then run its blob version as its event would have. A skip that is not a blob
+    version's (a quiet batch's) is not replayed: Conflict naming it, and the record is left as it is."""
+    subject = LedgerRecord.from_json(skipped.content, skipped.record).subject
+    if not isinstance(subject, BlobSubject):
+        kind = None if subject is None else subject.kind
+        raise Conflict(f"{skipped.record}: a {kind!r} record is not replayed by a sweep (blob versions only)")
     services.ledger.reopen(skipped.record, skipped.content, skipped.etag,
                            reason=f"replayed by a sweep since (was skipped: {skipped.content.get('reason')})")
-    blob = services.watched.get_blob_client(str(subject.get("blob")))
-    return process_blob(blob, services, expected_etag=subject.get("etag"), only=[skipped.rule])
+    blob = services.watched.get_blob_client(subject.blob)
+    return process_blob(blob, services, expected_etag=subject.etag, only=[skipped.rule])
 
 
 def _finish_manual(services: Services, record: str) -> list[Decision]:
@@ -240,6 +245,6 @@ def _records(services: Services, prefix: str, report: SweepReport) -> Iterator[B
 def _needs_work(services: Services, record: BlobProperties, now: datetime) -> bool:
     """Failed for now, or a claim past its own expiry (judged by the claim itself, on the server's time)."""
     age = (now - record.last_modified).total_seconds()
-    listed = LedgerRecord.from_metadata(record.metadata)
+    listed = LedgerRecord.from_metadata(record.metadata, record.name)
     return listed.judged(age, services.config.claim_expiry, CLOCK_MARGIN).needs_work
 
