@@ -512,6 +512,21 @@ def test_a_disabled_quiet_rules_batch_is_skipped_with_its_files_listed_and_the_n
     assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 1
 
 
+def test_a_sweep_since_replays_a_disabled_quiet_rules_skipped_batch_once_on_the_files_its_record_lists(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, enabled=False)
+    arrive(app_env["WATCH_CONTAINER"], "part-1.csv", "part-2.csv")
+    [skipped] = fire_due(services_at(WINDOW + 1))
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})  # enabled again
+    since = datetime.now(UTC) - timedelta(hours=1)
+
+    report = sweep(services_at(WINDOW + 1), max_blobs=10, since=since)
+
+    assert (report.errors, record_of(skipped.key)["state"], run_folders(aml)) == ([], "submitted", [FOLDER])
+    assert recorded_files(skipped.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert sweep(services_at(WINDOW + 1), max_blobs=10, since=since).errors == [] and len(aml.accepted) == 1
+
+
 def test_a_quiet_batch_failed_for_good_is_listed_and_retried_by_post_api_runs_retry_once_on_its_recorded_files(
         app_env, aml, quiet_rule, capsys):
     container = app_env["WATCH_CONTAINER"]

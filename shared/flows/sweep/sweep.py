@@ -22,7 +22,7 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
 
 from shared.clients.process.services import Services
-from shared.core.common.errors import Conflict, OperationError, TriggerError
+from shared.core.common.errors import OperationError, TriggerError
 from shared.core.common.redaction import mask_text
 from shared.core.config.config_model import Rule
 from shared.core.config.matching import rule_mismatch
@@ -32,7 +32,7 @@ from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.subjects import BlobSubject
 from shared.core.quiet_windows.quiet_windows import COLLECT_HORIZON, entries_prefix
 from shared.flows.blobs.blob_runs import process_blob
-from shared.flows.manual.manual_runs import finish_manual
+from shared.flows.manual.manual_runs import finish_manual, rerun, started
 
 
 @dataclass(frozen=True)
@@ -189,14 +189,14 @@ def _process_missing(services: Services, version: MissingVersion) -> list[Decisi
 
 
 def _replay(services: Services, skipped: SkippedVersion) -> list[Decision]:
-    """Reopen a disabled rule's skip, then run its blob version as its event would have. A skip that is not a blob
-    version's (a quiet batch's) is not replayed: Conflict naming it, and the record is left as it is."""
+    """Reopen a disabled rule's skip, then run it as its trigger would have: a blob version as its event would, a
+    quiet batch on the files its record lists (its folder's state moved past them when it was skipped)."""
     subject = LedgerRecord.from_json(skipped.content, skipped.record).subject
+    reopen = partial(services.ledger.reopen, skipped.record, skipped.content, skipped.etag,
+                     reason=f"replayed by a sweep since (was skipped: {skipped.content.get('reason')})")
     if not isinstance(subject, BlobSubject):
-        kind = None if subject is None else subject.kind
-        raise Conflict(f"{skipped.record}: a {kind!r} record is not replayed by a sweep (blob versions only)")
-    services.ledger.reopen(skipped.record, skipped.content, skipped.etag,
-                           reason=f"replayed by a sweep since (was skipped: {skipped.content.get('reason')})")
+        return [started(rerun(services, skipped.record, subject, None, reopen=reopen))]
+    reopen()
     blob = services.watched.get_blob_client(subject.blob)
     return process_blob(blob, services, expected_etag=subject.etag, only=[skipped.rule])
 
