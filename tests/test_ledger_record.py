@@ -12,7 +12,6 @@ from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, ne
 from shared.core.ledger.subjects import BlobSubject
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "ledger_records.json").read_text("utf-8"))
-SUBJECT = BlobSubject(container="data", blob="in/machines.csv", etag="0x8DC1")
 
 
 @pytest.mark.parametrize(("state", "retryable", "outcome_unknown", "age", "expected"), [
@@ -63,6 +62,9 @@ def test_a_record_that_names_its_own_expiry_is_judged_by_it_not_by_the_default()
     claim = LedgerRecord.from_json(GOLDEN["claim"]["record"])  # claim_expiry_seconds 60
     assert (claim.judged(59, default_expiry=0), claim.judged(60, default_expiry=600)) == (
         Verdict.LIVE, Verdict.ABANDONED)
+
+
+SUBJECT = BlobSubject(container="data", blob="in/machines.csv", etag="0x8DC1")
 
 
 def test_a_failure_settled_as_final_masks_what_the_service_echoed_and_ends_the_claim():
