@@ -9,6 +9,7 @@ import pytest
 
 from shared.core.ledger.keys import RecordName
 from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
+from shared.core.ledger.subjects import BlobSubject
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "ledger_records.json").read_text("utf-8"))
 
@@ -63,8 +64,11 @@ def test_a_record_that_names_its_own_expiry_is_judged_by_it_not_by_the_default()
         Verdict.LIVE, Verdict.ABANDONED)
 
 
+SUBJECT = BlobSubject(container="data", blob="in/machines.csv", etag="0x8DC1")
+
+
 def test_a_failure_settled_as_final_masks_what_the_service_echoed_and_ends_the_claim():
-    claim = new_claim("rules/r", "k", {"kind": "blob"}, "owner-1", "2036-01-01T00:00:00.000Z", 60)
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", "2036-01-01T00:00:00.000Z", 60)
     settled = claim.settled(RunState.FAILED, "2036-01-01T00:00:01.000Z",
                             {"reason": "bad key sig=c2VjcmV0c2VjcmV0c2VjcmV0", "retryable": False, "run_id": None})
     stored = settled.to_json()
@@ -75,7 +79,7 @@ def test_a_failure_settled_as_final_masks_what_the_service_echoed_and_ends_the_c
 
 def test_a_take_over_counts_the_claim_and_keeps_the_first_claim_time_and_the_history():
     first = LedgerRecord.from_json(GOLDEN["unknown"]["record"])
-    taken = new_claim("rules/r", "unknown", {"kind": "blob"}, "owner-2", "2036-01-02T00:00:00.000Z", 60, first)
+    taken = new_claim("rules/r", "unknown", SUBJECT, "owner-2", "2036-01-02T00:00:00.000Z", 60, first)
     assert (taken.claims, taken.first_claimed_at, taken.took_over) == (2, first.first_claimed_at, True)
     assert taken.history[-2:] == ({"state": "taken over from failed", "at": "2036-01-02T00:00:00.000Z",
                                    "owner": "owner-2", "previous_owner": "owner-1"},

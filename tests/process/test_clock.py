@@ -9,6 +9,7 @@ from shared.clients.common.clock import Clock
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.process.services import build_services
 from shared.core.ledger.keys import manual_namespace, rule_namespace
+from shared.core.ledger.subjects import BlobSubject, ManualSubject
 from shared.flows.sweep.sweep import CLOCK_MARGIN, SweepReport, find_open_manual
 from tests.support.clock import SettableClock
 
@@ -17,7 +18,8 @@ def test_the_ledger_of_services_built_on_a_clock_writes_records_at_its_time(app_
     at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     services = build_services(os.environ, clock=Clock(now=lambda: at))
 
-    services.ledger.claim(rule_namespace("default"), "k1", {"kind": "blob"}, services.clock.monotonic() + 5)
+    services.ledger.claim(rule_namespace("default"), "k1", BlobSubject(container="c", blob="b.csv", etag="e"),
+                          services.clock.monotonic() + 5)
 
     found = services.ledger.read("rules/default/k1.json")
     assert found is not None and found[0]["claimed_at"] == "2026-12-01T10:00:00.000Z"
@@ -27,7 +29,8 @@ def test_the_sweep_judges_a_manual_runs_abandoned_claim_by_the_services_clock(ap
     setting = SettableClock()
     services = build_services(os.environ, clock=setting.clock)
     crashed = Ledger(services.ledger.container, claim_expiry=0)  # an owner that died holding an instantly stale claim
-    crashed.claim(manual_namespace("default"), "k1", {"kind": "manual"}, services.clock.monotonic() + 5)
+    crashed.claim(manual_namespace("default"), "k1", ManualSubject(rule="default", request_id="k1", blob=None,
+                  experiment=None, parameters=None), services.clock.monotonic() + 5)
     assert find_open_manual(services, SweepReport(started_at="")) == []  # live until the clock margin passes
 
     setting.ahead = timedelta(seconds=CLOCK_MARGIN + 1)

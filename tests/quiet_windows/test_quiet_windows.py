@@ -18,12 +18,12 @@ from localdev.http_counter import counting_requests
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.process.services import build_services, process_services
 from shared.core.blobs.batches import Batch
-from shared.core.common.errors import Conflict
 from shared.core.config.config_loader import load_config
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.keys import iso
+from shared.core.ledger.subjects import QuietBatchSubject
 from shared.core.quiet_windows.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, QUIET_PREFIX
-from shared.flows.manual.manual_runs import rerun
+from shared.flows.manual.manual_runs import CannotRerun, rerun
 from shared.flows.outcomes.run_outcomes import poll_open_runs
 from shared.flows.quiet_windows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.sweep.sweep import sweep
@@ -450,13 +450,12 @@ def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_
 def test_a_quiet_batch_whose_record_lists_no_files_or_whose_rule_lost_its_window_is_not_run_again_and_says_why(
         app_env, aml, tmp_path, monkeypatch, quiet, expected):
     write_rule(aml, tmp_path, monkeypatch, **({"quiet_window": {"seconds": WINDOW}} if quiet else {}))
-    subject = {"kind": "quiet-batch", "rule": "daily", "container": app_env["WATCH_CONTAINER"], "folder": FOLDER,
-               "oldest": f"{QUIET_PREFIX}daily/{'0' * 64}", "fires_at": "2026-12-01T10:01:00.000Z"}
+    subject = QuietBatchSubject(rule="daily", container=app_env["WATCH_CONTAINER"], folder=FOLDER,
+                                oldest=f"{QUIET_PREFIX}daily/{'0' * 64}", fires_at="2026-12-01T10:01:00.000Z")
 
-    with pytest.raises(Conflict) as refused:
-        rerun(services_at(0), "daily", subject, None)
+    refused = rerun(services_at(0), f"rules/daily/quiet-{'0' * 64}.json", subject, None)
 
-    assert str(refused.value) == expected and aml.received == []
+    assert refused == CannotRerun(expected) and aml.received == []
 
 
 def record_of(key: str) -> dict:
@@ -512,6 +511,21 @@ def test_a_disabled_quiet_rules_batch_is_skipped_with_its_files_listed_and_the_n
     arrive(container, "part-3.csv")
     the_next_batch_runs_alone_on("part-3.csv")
     assert fire_due(services_at(WINDOW + 1)) == [] and len(aml.accepted) == 1
+
+
+def test_a_sweep_since_replays_a_disabled_quiet_rules_skipped_batch_once_on_the_files_its_record_lists(
+        app_env, aml, tmp_path, monkeypatch):
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW}, enabled=False)
+    arrive(app_env["WATCH_CONTAINER"], "part-1.csv", "part-2.csv")
+    [skipped] = fire_due(services_at(WINDOW + 1))
+    write_rule(aml, tmp_path, monkeypatch, quiet_window={"seconds": WINDOW})  # enabled again
+    since = datetime.now(UTC) - timedelta(hours=1)
+
+    report = sweep(services_at(WINDOW + 1), max_blobs=10, since=since)
+
+    assert (report.errors, record_of(skipped.key)["state"], run_folders(aml)) == ([], "submitted", [FOLDER])
+    assert recorded_files(skipped.key) == [FOLDER + "part-1.csv", FOLDER + "part-2.csv"]
+    assert sweep(services_at(WINDOW + 1), max_blobs=10, since=since).errors == [] and len(aml.accepted) == 1
 
 
 def test_a_quiet_batch_failed_for_good_is_listed_and_retried_by_post_api_runs_retry_once_on_its_recorded_files(

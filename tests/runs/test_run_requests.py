@@ -45,7 +45,8 @@ def test_a_blob_request_is_the_versions_run_in_its_rules_namespace_tagged_with_i
 
     key = blob_version_key("data", "in/m.csv", "0x8DC1")
     assert (request.namespace, request.key, request.record_name) == ("rules/daily", key, f"rules/daily/{key}.json")
-    assert request.subject == {"kind": "blob", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1", "size": 12}
+    assert request.subject.to_json() == {"kind": "blob", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1",
+                                         "size": 12}
     assert request.tags == {"triggered_by": "aml-pipeline-trigger", "trigger_rule": "daily",
                             "trigger_blob": "data/in/m.csv", "trigger_etag": "0x8DC1", "trigger_key": key}
     assert request.about == {"rule": "daily", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1", "key": key}
@@ -67,8 +68,9 @@ def test_a_schedule_request_keys_the_occurrence_and_gets_its_data_only_with_with
 
     key = schedule_occurrence_key("nightly", OCCURRENCE)
     assert (request.namespace, request.key) == ("schedules/nightly", key)
-    assert request.subject == {"kind": "schedule", "schedule": "nightly", "occurrence": "2026-11-02T02:00:00Z",
-                               "fired_at": "2026-11-02T02:00:00Z", "past_due": False}
+    assert request.subject.to_json() == {"kind": "schedule", "schedule": "nightly",
+                                         "occurrence": "2026-11-02T02:00:00Z", "fired_at": "2026-11-02T02:00:00Z",
+                                         "past_due": False}
     assert request.about == {"schedule": "nightly", "occurrence": "2026-11-02T02:00:00Z", "key": key,
                              "past_due": None}
     assert (request.data, request.data_source, request.problem()) == (None, DataSource(blob="in/m.csv"), None)
@@ -91,12 +93,13 @@ def test_an_only_if_new_data_schedule_claims_its_data_version_too_once_chosen():
 
     assert claim is not None
     assert (claim.namespace, claim.key) == ("schedule-data/nightly", blob_version_key("data", "in/m.csv", "0x8DC1"))
-    assert claim.subject == {"kind": "schedule-data", "schedule": "nightly", "blob": "in/m.csv", "etag": "0x8DC1",
-                             "occurrence": "2026-11-02T02:00:00Z"}
+    assert claim.subject.to_json() == {"kind": "schedule-data", "schedule": "nightly", "blob": "in/m.csv",
+                                       "etag": "0x8DC1", "occurrence": "2026-11-02T02:00:00Z"}
     assert claim.occurrence == "2026-11-02T02:00:00Z"
     assert claim.occurrence_key("2026-11-01T02:00:00Z") == schedule_occurrence_key(
         "nightly", datetime(2026, 11, 1, 2, 0, tzinfo=UTC))
-    assert used_by(VERSION, {"occurrence": "2026-11-01T02:00:00Z"}, "run-1") == (
+    earlier = dataclasses.replace(claim.subject, occurrence="2026-11-01T02:00:00Z")
+    assert used_by(VERSION, earlier, "run-1") == (
         "no new data: in/m.csv (0x8DC1) was used by the run of 2026-11-01T02:00:00Z (run run-1)")
 
 
@@ -106,7 +109,7 @@ def test_a_manual_request_is_keyed_by_its_request_id_and_keeps_the_request_as_gi
 
     key = manual_key("daily", "req-1")
     assert (request.namespace, request.key) == ("manual/daily", key)
-    assert request.subject == {"kind": "manual", "rule": "daily", "request_id": "req-1", "blob": "in/m.csv",
+    assert request.subject.to_json() == {"kind": "manual", "rule": "daily", "request_id": "req-1", "blob": "in/m.csv",
                                "experiment": None, "parameters": {"n": 2}}
     assert request.tags == {"triggered_by": "aml-pipeline-trigger", "trigger_rule": "daily",
                             "trigger_manual": "req-1", "trigger_key": key, "trigger_blob": "data/in/m.csv",

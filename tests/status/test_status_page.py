@@ -320,3 +320,9 @@ def test_a_bad_filter_says_what_is_wrong_and_still_shows_every_run(app_env, aml,
     html = shown.get_body().decode()
     assert shown.status_code == 200 and "filters not applied: since must be an ISO 8601 time" in html
     assert "Runs 3 of 3, newest first" in html and 'value="yesterday"' in html  # the form keeps what was typed
+
+
+def test_a_run_whose_record_name_is_not_one_the_app_writes_is_still_shown_under_its_own_name():
+    rows = [status_page._row({"record": record, "state": "failed"})
+            for record in ("manual/machines/a.json", "rules/machines/deeper/b.json", "rules/odd")]
+    assert [row["owner"] for row in rows] == ["manual:machines", "rules/machines/deeper/b.json", "rules/odd"]

@@ -107,7 +107,8 @@ def test_an_abandoned_claim_is_picked_up_by_its_own_expiry(app_env, aml):
     svc = services()
     crashed = Ledger(svc.ledger._container, claim_expiry=0)  # an owner that died holding an instantly stale claim
     crashed.claim(rule_namespace("default"), blob_version_key(app_env["WATCH_CONTAINER"], "crashed.csv", etag),
-                  {"kind": "blob"}, time.monotonic() + 1)
+                  {"kind": "blob", "container": app_env["WATCH_CONTAINER"], "blob": "crashed.csv", "etag": etag},
+                  time.monotonic() + 1)
     assert sweep(services(), max_blobs=10).missing == 0  # judged live until its expiry and the clock margin pass
 
     time.sleep(CLOCK_MARGIN + 1.5)
@@ -166,3 +167,22 @@ def test_one_blob_failing_unexpectedly_is_named_and_counted_and_the_sweep_runs_t
     assert (report.processed, dict(report.outcomes)) == (3, {"submitted": 2, "error": 1})
     assert report.errors == [reported]
     assert "SECRETVALUE" not in caplog.text and report.errors[0] in caplog.text
+
+
+def test_a_record_whose_stored_state_is_not_the_apps_is_reported_by_name_and_the_other_versions_still_run(
+        app_env, aml):
+    from shared.core.ledger.keys import blob_version_key, record_name, rule_namespace
+
+    container = app_env["WATCH_CONTAINER"]
+    etags = uploaded(app_env, ["odd.csv", "fine.csv"])
+    odd = record_name(rule_namespace("default"), blob_version_key(container, "odd.csv", etags["odd.csv"]))
+    services().ledger.remember("state/probe.json", {})  # the ledger's container exists
+    services().ledger.container.get_blob_client(odd).upload_blob(b'{"state": "exploded"}',
+                                                                 metadata={"state": "exploded"})
+
+    report = sweep(services(), max_blobs=10)
+
+    assert report.errors == [f"odd.csv: ledger record {odd}: state 'exploded' is not "
+                             "one of claimed, submitted, rejected, skipped, failed, waiting"]
+    assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
+        "fine.csv"]

@@ -17,7 +17,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from shared.clients.storage.storage import bounded
 from shared.core.common.errors import Unavailable
 from shared.core.ledger.keys import RUN_TAG, SINCE_TAG, open_runs_query, record_name
 from shared.core.ledger.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
+from shared.core.ledger.subjects import Subject, parse_subject
 
 SETTLED_MEMORY = 4096
 """Settled keys a process remembers: a duplicate reaching the same instance then costs no ledger round trip."""
@@ -70,12 +71,14 @@ class Ledger:
         self._settled: OrderedDict[str, LedgerRecord] = OrderedDict()
         self._settled_lock = threading.Lock()
 
-    def claim(self, namespace: str, key: str, subject: dict[str, Any], deadline: float, *,
+    def claim(self, namespace: str, key: str, subject: Subject | Mapping[str, Any], deadline: float, *,
               use_memory: bool = True) -> Claim | Duplicate:
         """Claim ``key`` in ``namespace``, or learn that it is settled; wait for a live owner until ``deadline``.
+        ``subject``: what the record is about, as a value or in its stored form (read as a stored one is).
         ``use_memory=False``: ask storage even if this process remembers the key settled (a record another process
         may reopen, such as the data a failed run used)."""
         name = record_name(namespace, key)
+        subject = parse_subject(subject, name) if isinstance(subject, Mapping) else subject
         remembered = self._remembered(name) if use_memory else None
         if remembered is not None:
             return Duplicate(remembered)
@@ -89,7 +92,7 @@ class Ledger:
                 pass
             current = self._read_with_age(name, within=self._left(deadline))
             if current is not None:
-                record, etag, age = LedgerRecord.from_json(current[0]), current[1], current[2]
+                record, etag, age = LedgerRecord.from_json(current[0], name), current[1], current[2]
                 judged = record.judged(age, self._claim_expiry)
                 if judged is Verdict.SETTLED:
                     self._remember_settled(name, record)
@@ -121,7 +124,7 @@ class Ledger:
 
     def reopen(self, name: str, record: dict[str, Any], etag: str, reason: str) -> None:
         """Turn a settled record back into a retryable failure (an operator's retry), unless it changed meanwhile."""
-        reopened = LedgerRecord.from_json(record).reopened(_iso(self._clock.now()), reason)
+        reopened = LedgerRecord.from_json(record, name).reopened(_iso(self._clock.now()), reason)
         with self._settled_lock:
             self._settled.pop(name, None)
         try:
@@ -138,7 +141,7 @@ class Ledger:
             found = self.read(name)
             if found is None:
                 return None
-            before = LedgerRecord.from_json(found[0])
+            before = LedgerRecord.from_json(found[0], name)
             after = change(before)
             if after is None or after == before:
                 return before, before
@@ -238,7 +241,7 @@ class Ledger:
         """Keep what a duplicate's decision needs: the state and the run. Final states never change but by an
         operator's reopen, or by the release of data whose run failed, which its claims never take from memory.
         A waiting record is not final (its turn comes), so a duplicate of it asks storage."""
-        if record.state == RunState.WAITING.value:
+        if record.state == RunState.WAITING:
             return
         kept = LedgerRecord(state=record.state, run_id=record.run_id)
         with self._settled_lock:
@@ -247,7 +250,7 @@ class Ledger:
             while len(self._settled) > SETTLED_MEMORY:
                 self._settled.popitem(last=False)
 
-    def _claimed_record(self, namespace: str, key: str, subject: dict[str, Any],
+    def _claimed_record(self, namespace: str, key: str, subject: Subject,
                         previous: LedgerRecord | None) -> LedgerRecord:
         return new_claim(namespace, key, subject, uuid.uuid4().hex, _iso(self._clock.now()), self._claim_expiry,
                          previous)

@@ -13,8 +13,18 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from shared.core.common.redaction import masked
-from shared.core.ledger.keys import OPEN_TAG, OWNER_TAG, RECORD_PREFIXES, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
+from shared.core.ledger.keys import (
+    OPEN_TAG,
+    OWNER_TAG,
+    RECORD_PREFIXES,
+    RUN_TAG,
+    SINCE_TAG,
+    TAG_VALUE,
+    active_owner,
+    record_name,
+)
 from shared.core.ledger.run_status import RunOutcome
+from shared.core.ledger.subjects import Subject, UnreadableRecord, parse_subject
 
 SCHEMA_VERSION = 1
 HISTORY_LIMIT = 20
@@ -22,7 +32,19 @@ _ECHOED = frozenset({"reason", "error"})
 """Outcome fields that may echo what a service answered, so may carry a secret it echoed: masked when stored."""
 
 
-class RunState(str, enum.Enum):
+class RunState(enum.StrEnum):
+    """A record's state, stored as its value. A record's life (docs/concepts.md draws it):
+
+    - ``claimed``: an owner wrote the record (``new_claim``) and is on it until its claim expires.
+    - then one of: ``submitted`` (Azure ML accepted the run; what became of it is ``run``), ``rejected`` (the data
+      or Azure ML refused it for good), ``skipped`` (a disabled rule, no new data), ``waiting`` (its rule's or
+      schedule's max_active_runs was reached: its gate lists it), or ``failed``: for good (``retryable`` false) or
+      **failed for now** (``retryable`` true: the next event, tick, sweep or retry takes it over).
+    - ``reopened`` turns a settled record back into a failure for now: an operator's retry, a sweep's replay of a
+      disabled rule's skip, a waiting trigger's **turn** (a run of its rule ended), a data version whose run failed.
+      Whoever claims it next takes it over (``Verdict``) and goes through the one protocol again.
+    """
+
     CLAIMED = "claimed"
     SUBMITTED = "submitted"
     REJECTED = "rejected"
@@ -30,6 +52,14 @@ class RunState(str, enum.Enum):
     FAILED = "failed"
     WAITING = "waiting"
     """max_active_runs was reached: the trigger waits for a slot (its rule's gate), started when a run ends."""
+
+    @classmethod
+    def parse(cls, stored: Any, record: str) -> RunState:
+        """The state ``record`` stores; UnreadableRecord naming the record if it is not one of the app's."""
+        if isinstance(stored, str) and stored in cls._value2member_map_:
+            return cls(stored)
+        raise UnreadableRecord(f"ledger record {record}: state {stored!r} is not one of "
+                               f"{', '.join(state.value for state in cls)}")
 
 
 SETTLED = frozenset({RunState.SUBMITTED, RunState.REJECTED, RunState.SKIPPED})
@@ -52,7 +82,7 @@ class Verdict(enum.Enum):
         return self in (Verdict.ABANDONED, Verdict.TAKE_OVER)
 
 
-def verdict(state: str | None, retryable: bool, outcome_unknown: bool, age: float, expiry: float,
+def verdict(state: RunState | None, retryable: bool, outcome_unknown: bool, age: float, expiry: float,
             margin: float = 0.0) -> Verdict:
     """What to do with a record in ``state``, written ``age`` seconds ago, whose claim expires after ``expiry``
     seconds; ``margin``: clock difference tolerated when ``age`` is not measured on the storage server's clock."""
@@ -66,13 +96,13 @@ def verdict(state: str | None, retryable: bool, outcome_unknown: bool, age: floa
 @dataclass(frozen=True)
 class LedgerRecord:
     """One key's record. Every field may be absent (None) in what storage holds: a process's memory of a
-    settled key keeps only the state, the run and the occurrence."""
+    settled key keeps only the state, the run and the occurrence. Its ``state`` moves as ``RunState`` says."""
 
     schema: int | None = None
     namespace: str | None = None
     key: str | None = None
-    subject: Mapping[str, Any] | None = None
-    state: str | None = None
+    subject: Subject | None = None
+    state: RunState | None = None
     owner: str | None = None
     claims: int | None = None
     first_claimed_at: str | None = None
@@ -90,18 +120,28 @@ class LedgerRecord:
     """Every other stored key (run_url, attempts, error, data, ...), kept as stored."""
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> LedgerRecord:
+    def from_json(cls, data: Mapping[str, Any], name: str | None = None) -> LedgerRecord:
+        """The record stored as ``data`` (under ``name``, which errors name): its state and subject parsed once,
+        UnreadableRecord if either is not one the app writes."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"a ledger record is a JSON object, not {type(data).__name__}")
-        known = {name: data[name] for name in _FIELDS if data.get(name) is not None}
+            raise UnreadableRecord(f"ledger record {name or '(unnamed)'}: a ledger record is a JSON object, not "
+                                   f"{type(data).__name__}")
+        known = {field: data[field] for field in _FIELDS if data.get(field) is not None}
+        where = name or _name_of(data)
         if "history" in known:
             known["history"] = tuple(known["history"])
-        return cls(**known, extra={name: value for name, value in data.items() if name not in known})
+        if "state" in known:
+            known["state"] = RunState.parse(known["state"], where)
+        if "subject" in known:
+            known["subject"] = parse_subject(known["subject"], where)
+        return cls(**known, extra={field: value for field, value in data.items() if field not in known})
 
     def to_json(self) -> dict[str, Any]:
         """The stored JSON: absent fields stay absent."""
         known = {name: getattr(self, name) for name in _FIELDS}
         known["history"] = list(self.history) or None
+        known["state"] = None if self.state is None else self.state.value
+        known["subject"] = None if self.subject is None else self.subject.to_json()
         return {**self.extra, **{name: value for name, value in known.items() if value is not None}}
 
     @property
@@ -126,7 +166,7 @@ class LedgerRecord:
     def reopened(self, at: str, reason: str) -> LedgerRecord:
         """A settled record turned back into a retryable failure (an operator's retry, a waiting trigger's turn)."""
         history = [*self.history, {"state": "reopened", "at": at}][-HISTORY_LIMIT:]
-        return replace(self, state=RunState.FAILED.value, retryable=True, reason=reason, updated_at=at,
+        return replace(self, state=RunState.FAILED, retryable=True, reason=reason, updated_at=at,
                        history=tuple(history))
 
     @property
@@ -142,12 +182,14 @@ class LedgerRecord:
         return replace(self, run=document)
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str] | None) -> LedgerRecord:
-        """What a listing shows of a record (its blob metadata): enough for a verdict, without reading it."""
+    def from_metadata(cls, metadata: Mapping[str, str] | None, name: str | None = None) -> LedgerRecord:
+        """What a listing shows of record ``name`` (its blob metadata): enough for a verdict, without reading it."""
         metadata = metadata or {}
         expiry = metadata.get("claim_expiry")
         status = metadata.get("run_status")
-        return cls(state=metadata.get("state"), retryable=metadata.get("retryable") == "true",
+        state = metadata.get("state")
+        return cls(state=None if state is None else RunState.parse(state, name or "(unnamed)"),
+                   retryable=metadata.get("retryable") == "true",
                    claim_expiry_seconds=None if expiry is None else float(expiry),
                    run=None if status is None else {"status": status})
 
@@ -157,7 +199,7 @@ class LedgerRecord:
             return None
         expiry = {} if self.claim_expiry_seconds is None else {"claim_expiry": str(self.claim_expiry_seconds)}
         status = {} if self.run is None else {"run_status": str(self.run.get("status"))}
-        return {"state": self.state, "retryable": str(bool(self.retryable)).lower(), **expiry, **status}
+        return {"state": self.state.value, "retryable": str(bool(self.retryable)).lower(), **expiry, **status}
 
     def tags(self) -> dict[str, str]:
         """The blob index tags written with the record, in the same request: its owner always, and while its run is
@@ -168,14 +210,14 @@ class LedgerRecord:
         owner = {} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}
         since = self.claimed_at or self.first_claimed_at
         outcome = self.outcome
-        if (self.state != RunState.SUBMITTED.value or (outcome is not None and outcome.terminal)
+        if (self.state != RunState.SUBMITTED or (outcome is not None and outcome.terminal)
                 or not (self.namespace or "").startswith(RECORD_PREFIXES)
                 or not all(value and TAG_VALUE.fullmatch(value) for value in (self.run_id, since))):
             return owner
         return {**owner, OPEN_TAG: "1", SINCE_TAG: str(since), RUN_TAG: str(self.run_id)}
 
 
-def new_claim(namespace: str, key: str, subject: Mapping[str, Any], owner: str, at: str, expiry: float,
+def new_claim(namespace: str, key: str, subject: Subject, owner: str, at: str, expiry: float,
               previous: LedgerRecord | None = None) -> LedgerRecord:
     """A claim by ``owner``: the first one, or one taking ``previous`` over (its claim count and history kept)."""
     base = previous or LedgerRecord()
@@ -185,9 +227,15 @@ def new_claim(namespace: str, key: str, subject: Mapping[str, Any], owner: str, 
                         "previous_owner": previous.owner})
     history.append({"state": RunState.CLAIMED.value, "at": at, "owner": owner})
     return LedgerRecord(schema=SCHEMA_VERSION, namespace=namespace, key=key, subject=subject,
-                        state=RunState.CLAIMED.value, owner=owner, claims=(base.claims or 0) + 1,
+                        state=RunState.CLAIMED, owner=owner, claims=(base.claims or 0) + 1,
                         first_claimed_at=base.first_claimed_at or at, claimed_at=at,
                         claim_expiry_seconds=expiry, updated_at=at, history=tuple(history[-HISTORY_LIMIT:]))
+
+
+def _name_of(data: Mapping[str, Any]) -> str:
+    """The record's name as its own namespace and key tell it, for an error about a record read without its name."""
+    namespace, key = data.get("namespace"), data.get("key")
+    return record_name(namespace, key) if isinstance(namespace, str) and isinstance(key, str) else "(unnamed)"
 
 
 _FIELDS = tuple(spec.name for spec in fields(LedgerRecord) if spec.name != "extra")

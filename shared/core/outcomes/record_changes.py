@@ -36,9 +36,9 @@ def observed(record: LedgerRecord, name: str, run_id: str, observation: RunOutco
              event_time: str | None) -> LedgerRecord | str:
     """``record`` with ``observation`` of ``run_id`` merged in, or why it is left as it is. An event's time outside
     its run's life (``implausible_time``) is not taken. RecordNotSettledError: the record is still claimed."""
-    if record.state == RunState.CLAIMED.value:
+    if record.state == RunState.CLAIMED:
         raise RecordNotSettledError(f"{name} is still claimed: its run {run_id} is not recorded yet")
-    if record.state != RunState.SUBMITTED.value or record.run_id != run_id:
+    if record.state != RunState.SUBMITTED or record.run_id != run_id:
         return f"the record is {record.state} with run {record.run_id}, not run {run_id}"
     implausible = None if event_time is None else implausible_time(
         event_time, record.first_claimed_at or record.claimed_at, now)
@@ -79,26 +79,26 @@ def data_record(config: AppConfig, schedule: str, record: LedgerRecord) -> str |
 
 def released(claim: LedgerRecord, run_id: str, at: str, reason: str) -> LedgerRecord | None:
     """A data record still naming ``run_id`` as a failure for now, which a later occurrence takes over."""
-    if claim.state != RunState.SUBMITTED.value or claim.run_id != run_id:
+    if claim.state != RunState.SUBMITTED or claim.run_id != run_id:
         return None
     return claim.reopened(at, reason)
 
 
 def turn_taken(current: LedgerRecord, at: str, why: str) -> LedgerRecord | None:
     """A waiting record's turn: reopened as failed for now, to be run again (None: it is not waiting)."""
-    return current.reopened(at, f"its turn: {why}") if current.state == RunState.WAITING.value else None
+    return current.reopened(at, f"its turn: {why}") if current.state == RunState.WAITING else None
 
 
 def can_run_again(after: LedgerRecord | None) -> TypeGuard[LedgerRecord]:
     """Whether a record after its turn can be run again: claimed meanwhile, or failed for now."""
-    return after is not None and (after.state == RunState.CLAIMED.value
-                                  or (after.state == RunState.FAILED.value and bool(after.retryable)))
+    return after is not None and (after.state == RunState.CLAIMED
+                                  or (after.state == RunState.FAILED and bool(after.retryable)))
 
 
 def slot_is_free(record: LedgerRecord) -> bool:
     """A slot holder whose run ended: its slot was left held by a crash."""
     outcome = record.outcome
-    return record.state == RunState.SUBMITTED.value and outcome is not None and outcome.terminal
+    return record.state == RunState.SUBMITTED and outcome is not None and outcome.terminal
 
 
 def holder_needs_work(record: LedgerRecord, now: datetime, claim_expiry: float, margin: float) -> bool:

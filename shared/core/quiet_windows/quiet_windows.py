@@ -25,7 +25,8 @@ from urllib.parse import quote, unquote
 from shared.core.blobs.batches import Batch, marker_folder
 from shared.core.config.config_model import Rule
 from shared.core.ledger.keys import blob_version_key, iso, parse_iso, quiet_folder_key, rule_namespace
-from shared.core.ledger.ledger_record import SETTLED, RunState
+from shared.core.ledger.ledger_record import SETTLED, LedgerRecord, RunState
+from shared.core.ledger.subjects import BatchFile, QuietBatchSubject
 from shared.core.runs.payloads import TRIGGERED_BY
 from shared.core.runs.run_requests import BlobVersion, RunRequest
 
@@ -35,8 +36,6 @@ FOLDERS_PREFIX = "quiet-folders/"
 """Where folder states live: outside QUIET_PREFIX, so the lifecycle rule never deletes a cut-off."""
 LISTING_PREFIX = "quiet"
 """What both prefixes start with: one listing holds every rule's entries and folder states (a request per 5,000)."""
-FINAL_STATES = frozenset(state.value for state in SETTLED)
-"""A record's states after which its batch's files are covered (and a failure for good: ``batched_files``)."""
 ENTRY_RETENTION_DAYS = 7
 """Days after which the lifecycle rule deletes an entry (``daysAfterModificationGreaterThan`` in infra)."""
 COLLECT_HORIZON = timedelta(days=ENTRY_RETENTION_DAYS - 1)
@@ -180,35 +179,31 @@ def quiet_request(rule: Rule, batch: OpenBatch, container: str, oldest_url: str)
     subject lists the file versions it covers from the claim on, whatever the record then settles as: the files
     its folder's state moves past (``batched_files``), and what a waiting batch's turn or a retry runs on
     (``recorded_request``)."""
-    files = [{"blob": entry.blob, "etag": entry.etag} for entry in batch.entries]
-    subject = {"kind": "quiet-batch", "rule": rule.name, "container": container, "folder": batch.folder,
-               "oldest": batch.oldest.name, "fires_at": iso(batch.fires_at), "files": files}
+    files = tuple(BatchFile(entry.blob, entry.etag) for entry in batch.entries)
+    subject = QuietBatchSubject(rule=rule.name, container=container, folder=batch.folder, oldest=batch.oldest.name,
+                                fires_at=iso(batch.fires_at), files=files)
     return _batch_request(rule, subject, files, oldest_url)
 
 
-def recorded_request(rule: Rule, subject: Mapping[str, Any], oldest_url: str) -> RunRequest | None:
+def recorded_request(rule: Rule, subject: QuietBatchSubject, oldest_url: str) -> RunRequest | None:
     """The run of the quiet batch a record's ``subject`` names, on the files it listed when claimed (None: it
     lists none)."""
-    files = subject.get("files")
-    if not isinstance(files, list) or not files:
-        return None
-    return _batch_request(rule, subject, [{"blob": str(item["blob"]), "etag": str(item["etag"])} for item in files],
-                          oldest_url)
+    return _batch_request(rule, subject, subject.files, oldest_url) if subject.files else None
 
 
-def recorded_oldest(subject: Mapping[str, Any]) -> str | None:
+def recorded_oldest(subject: QuietBatchSubject) -> str | None:
     """The oldest file a quiet batch's recorded subject lists (its data's URL is that blob's), or None."""
-    files = subject.get("files")
-    return str(files[0]["blob"]) if isinstance(files, list) and files else None
+    return subject.files[0].blob if subject.files else None
 
 
-def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str, str]], oldest_url: str) -> RunRequest:
+def _batch_request(rule: Rule, subject: QuietBatchSubject, files: tuple[BatchFile, ...],
+                   oldest_url: str) -> RunRequest:
     """A quiet batch's request from its subject and files (oldest first): what a tick and a waiting batch's
     turn both build, so the key, tags and record are the same whichever starts it. A run's record keeps its
     folder, as a ``_SUCCESS`` marker's does: its files are in its subject already."""
-    key = batch_key(str(subject["oldest"]))
-    container, folder = str(subject["container"]), str(subject["folder"])
-    data = BlobVersion(container=container, name=files[0]["blob"], url=oldest_url, etag=files[0]["etag"], size=0,
+    key = batch_key(subject.oldest)
+    container, folder = subject.container, subject.folder
+    data = BlobVersion(container=container, name=files[0].blob, url=oldest_url, etag=files[0].etag, size=0,
                        head=b"")
     return RunRequest(
         namespace=rule_namespace(rule.name), key=key, run=rule.run, data=data, batch=Batch(folder=folder),
@@ -219,13 +214,12 @@ def _batch_request(rule: Rule, subject: Mapping[str, Any], files: list[dict[str,
         record={"batch": {"folder": folder}}, disabled=not rule.enabled, limit=rule.limit)
 
 
-def batched_files(record: Mapping[str, Any]) -> set[tuple[str, str]]:
+def batched_files(record: LedgerRecord | None) -> set[tuple[str, str]]:
     """The (blob, etag) pairs a quiet batch's record covers once final, as a blob's record covers its version:
     the files its subject lists, whether it was submitted, skipped (a disabled rule, superseded), rejected or
     failed for good; a retry runs it again on them, and a later file opens the folder's next batch. A waiting
     one (or one failed for now) covers none yet: its folder advances once it is started."""
-    final = record.get("state") in FINAL_STATES or (
-        record.get("state") == RunState.FAILED.value and not record.get("retryable"))
-    subject = record.get("subject")
-    files = subject.get("files") if final and isinstance(subject, dict) else None
-    return {(str(item["blob"]), str(item["etag"])) for item in files or () if isinstance(item, dict)}
+    if record is None or not isinstance(record.subject, QuietBatchSubject):
+        return set()
+    final = record.state in SETTLED or (record.state == RunState.FAILED and not record.retryable)
+    return {(item.blob, item.etag) for item in record.subject.files or ()} if final else set()

@@ -29,6 +29,7 @@ from shared.core.ledger.keys import (
     schedule_occurrence_key,
 )
 from shared.core.ledger.run_limits import RunLimit
+from shared.core.ledger.subjects import BlobSubject, ManualSubject, ScheduleDataSubject, ScheduleSubject, Subject
 from shared.core.runs.payloads import TRIGGERED_BY, DataRef, SubmitRequest, blob_tags, submission
 
 
@@ -55,15 +56,15 @@ class DataClaim:
 
     namespace: str
     key: str
-    subject: Mapping[str, Any]
+    subject: ScheduleDataSubject
 
     @property
     def occurrence(self) -> str:
-        return str(self.subject["occurrence"])
+        return self.subject.occurrence
 
     def occurrence_key(self, occurrence: str) -> str:
         """The run key of ``occurrence`` (an earlier one, named by the data's record), to look its run up."""
-        return schedule_occurrence_key(str(self.subject["schedule"]), parse_iso(occurrence))
+        return schedule_occurrence_key(self.subject.schedule, parse_iso(occurrence))
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class RunRequest:
 
     namespace: str
     key: str
-    subject: Mapping[str, Any]
+    subject: Subject
     run: RunSpec
     tags: Mapping[str, str]
     about: Mapping[str, Any]
@@ -130,13 +131,13 @@ class RunRequest:
     @property
     def data_claim(self) -> DataClaim | None:
         """The data version's own claim, for an only_if_new_data schedule once its data is chosen."""
-        if not self.only_if_new_data or self.data is None:
+        if not self.only_if_new_data or self.data is None or not isinstance(self.subject, ScheduleSubject):
             return None
-        version = self.data
-        return DataClaim(schedule_data_namespace(str(self.subject["schedule"])),
+        version, schedule = self.data, self.subject.schedule
+        return DataClaim(schedule_data_namespace(schedule),
                          blob_version_key(version.container, version.name, version.etag),
-                         {"kind": "schedule-data", "schedule": self.subject["schedule"], "blob": version.name,
-                          "etag": version.etag, "occurrence": self.subject["occurrence"]})
+                         ScheduleDataSubject(schedule=schedule, blob=version.name, etag=version.etag,
+                                             occurrence=self.subject.occurrence))
 
 
 def _names(version: BlobVersion) -> dict[str, str]:
@@ -146,7 +147,7 @@ def _names(version: BlobVersion) -> dict[str, str]:
 def blob_request(rule: Rule, version: BlobVersion) -> RunRequest:
     """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
     key = blob_version_key(version.container, version.name, version.etag)
-    subject = {"kind": "blob", **_names(version), "size": version.size}
+    subject = BlobSubject(container=version.container, blob=version.name, etag=version.etag, size=version.size)
     return RunRequest(
         namespace=rule_namespace(rule.name), key=key, subject=subject, run=rule.run, data=version,
         tags=blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key),
@@ -182,8 +183,8 @@ def schedule_request(schedule: Schedule, occurrence: datetime, *, fired_at: date
     key = schedule_occurrence_key(schedule.name, occurrence)
     return RunRequest(
         namespace=schedule_namespace(schedule.name), key=key, run=schedule.run,
-        subject={"kind": "schedule", "schedule": schedule.name, "occurrence": iso(occurrence),
-                 "fired_at": iso(fired_at), "past_due": past_due},
+        subject=ScheduleSubject(schedule=schedule.name, occurrence=iso(occurrence), fired_at=iso(fired_at),
+                                past_due=past_due),
         tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name, "trigger_occurrence": iso(occurrence),
               "trigger_key": key},
         about={"schedule": schedule.name, "occurrence": iso(occurrence), "key": key, "past_due": past_due or None},
@@ -197,14 +198,19 @@ def manual_request(rule: str, run: RunSpec, version: BlobVersion | None, *, requ
     key = manual_key(rule, request_id)
     request = RunRequest(
         namespace=manual_namespace(rule), key=key, run=run,
-        subject={"kind": "manual", "rule": rule, "request_id": request_id, "blob": blob, "experiment": experiment,
-                 "parameters": parameters},
+        subject=ManualSubject(rule=rule, request_id=request_id, blob=blob, experiment=experiment,
+                              parameters=parameters),
         tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule, "trigger_manual": request_id, "trigger_key": key},
         about={"rule": rule, "key": key})
     return request if version is None else request.with_data(version)
 
 
-def used_by(version: BlobVersion, subject: Mapping[str, Any] | None, run_id: str | None) -> str:
+def used_by(version: BlobVersion, subject: Subject | None, run_id: str | None) -> str:
     """Why an only_if_new_data occurrence skips: the data it would get already had its run."""
-    return (f"no new data: {version.name} ({version.etag}) was used by the run of "
-            f"{(subject or {}).get('occurrence')} (run {run_id})")
+    return (f"no new data: {version.name} ({version.etag}) was used by the run of {occurrence_of(subject)} "
+            f"(run {run_id})")
+
+
+def occurrence_of(subject: Subject | None) -> str | None:
+    """The occurrence whose run used a data version, as the data's claim names it (None: not a data claim)."""
+    return subject.occurrence if isinstance(subject, ScheduleDataSubject) else None

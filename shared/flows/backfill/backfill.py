@@ -36,6 +36,7 @@ from shared.core.config.matching import rule_mismatch
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
 from shared.core.ledger.keys import blob_version_key, iso, manual_key, manual_namespace, normalize_etag, rule_namespace
 from shared.core.ledger.ledger_record import LedgerRecord
+from shared.core.ledger.subjects import ManualSubject
 from shared.core.runs.run_requests import manual_request, marker_batch
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.manual.manual_runs import find_rule
@@ -199,7 +200,9 @@ def _process(services: Services, rule: Rule, candidate: Candidate, deadline: flo
                              blob=version.name, experiment=None, parameters=None)
     if rule.marker is not None:
         request = request.with_batch(marker_batch(rule, version))
-    request = dataclasses.replace(request, limit=rule.limit, subject={**request.subject, "rerun_of": live_key})
+    assert isinstance(request.subject, ManualSubject)  # a manual request's subject, by construction
+    request = dataclasses.replace(request, limit=rule.limit,
+                                  subject=dataclasses.replace(request.subject, rerun_of=live_key))
     return [execute(request, services, deadline)]
 
 

@@ -1,7 +1,8 @@
 """Runs started by hand, and a record's trigger run again: over the same requests and protocol as events.
 
-``start_run`` serves ``POST /api/runs`` and the command line; ``rerun`` is what a retry of a record (and the
-sweep, for manual records left open) runs again, checked before anything is reopened.
+``start_run`` serves ``POST /api/runs`` and the command line; ``rerun`` is what a retry of a record, a waiting
+trigger's turn (and the sweep, for manual records left open) runs again: dispatched on the record's subject, checked
+before anything is reopened, and returning what it did (a decision, or why it cannot).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -33,6 +36,8 @@ from shared.core.ledger.keys import (
     rule_namespace,
     schedule_namespace,
 )
+from shared.core.ledger.ledger_record import LedgerRecord
+from shared.core.ledger.subjects import BlobSubject, ManualSubject, QuietBatchSubject, ScheduleSubject, Subject
 from shared.core.runs.run_requests import BlobVersion, manual_request, marker_batch
 from shared.flows.blobs.blob_runs import process_blob, run_rule
 from shared.flows.quiet_windows.quiet_windows import recorded
@@ -152,48 +157,84 @@ def finish_manual(services: Services, record: str) -> Decision:
     found = services.ledger.read(record)
     if found is None:
         raise NotFound(f"no record {record}")
-    return rerun(services, RecordName.parse(record).owner, found[0].get("subject", {}), None)()
+    return started(rerun(services, record, LedgerRecord.from_json(found[0], record).subject, None))
 
 
-def rerun(services: Services, owner: str, subject: dict[str, Any], deadline: float | None) -> Callable[[], Decision]:
-    """What re-running a record's trigger takes, checked now: the rule or schedule exists, the blob is unchanged."""
-    kind = subject.get("kind")
-    if kind == "blob":
-        rule = find_rule(services, owner)
-        # The host named this blob (the app wrote the record): checked as process_blob checks the host's names.
-        blob = services.watched.get_blob_client(safe_name(subject.get("blob"), "the record's blob", supplied=False))
-        try:
-            now = normalize_etag(blob.get_blob_properties().etag)
-        except ResourceNotFoundError:
-            raise Conflict(f"{subject['blob']} no longer exists") from None
-        if now != subject["etag"]:
-            raise Conflict(f"{subject['blob']} changed since (the newer version has its own record)")
-        return lambda: process_blob(blob, services, expected_etag=now, only=[rule], deadline=deadline)[0]
-    if kind == "schedule":
-        if not any(s.name == owner and s.enabled for s in services.config.schedules):
-            raise Conflict(f"schedule {owner!r} is no longer configured (or is disabled)")
-        occurrence = parse_iso(subject["occurrence"])
-        return lambda: fire_schedule(owner, fired_at=occurrence, past_due=False, services=services,
-                                     deadline=deadline)
-    if kind == "manual":
-        find_rule(services, owner)
-        return lambda: start_run(services, rule=owner, blob=subject.get("blob"), experiment=subject.get("experiment"),
-                                 parameters=subject.get("parameters"), request_id=subject["request_id"],
-                                 deadline=deadline)
-    if kind == "quiet-batch":
-        return _quiet_rerun(services, owner, subject, deadline)
-    raise Conflict(f"a {kind!r} record cannot be retried")
+@dataclass(frozen=True)
+class CannotRerun:
+    """Why a record's trigger cannot run again (its rule's window is gone, its blob changed...): nothing was
+    reopened and nothing run."""
+
+    why: str
 
 
-def _quiet_rerun(services: Services, owner: str, subject: dict[str, Any],
-                 deadline: float | None) -> Callable[[], Decision]:
+def started(result: Decision | CannotRerun) -> Decision:
+    """A rerun's decision, for a caller that answers a refusal as an error: Conflict saying why."""
+    if isinstance(result, CannotRerun):
+        raise Conflict(result.why)
+    return result
+
+
+def rerun(services: Services, record: str, subject: Subject | None, deadline: float | None, *,
+          reopen: Callable[[], None] | None = None) -> Decision | CannotRerun:
+    """Run ``record``'s trigger again as its subject says: its decision (submitted, duplicate, waiting...), or
+    CannotRerun, decided before anything is changed: the rule or schedule exists, the blob is unchanged.
+
+    ``reopen`` (an operator's retry): called once the checks passed, before the run; a run still failing for now
+    at ``deadline`` is then RunPending naming the record, which stays open.
+    """
+    start = _start(services, RecordName.parse(record).owner, subject, deadline)
+    if isinstance(start, CannotRerun) or reopen is None:
+        return start if isinstance(start, CannotRerun) else start()
+    reopen()
+    return or_pending(record, start)
+
+
+def _start(services: Services, owner: str, subject: Subject | None,
+           deadline: float | None) -> Callable[[], Decision] | CannotRerun:
+    """What re-running the trigger of ``subject`` (a record of ``owner``'s) takes, checked now."""
+    match subject:
+        case BlobSubject():
+            return _blob_start(services, owner, subject, deadline)
+        case ScheduleSubject():
+            if not any(s.name == owner and s.enabled for s in services.config.schedules):
+                return CannotRerun(f"schedule {owner!r} is no longer configured (or is disabled)")
+            return partial(fire_schedule, owner, fired_at=parse_iso(subject.occurrence), past_due=False,
+                           services=services, deadline=deadline)
+        case ManualSubject():
+            find_rule(services, owner)
+            return partial(start_run, services, rule=owner, blob=subject.blob, experiment=subject.experiment,
+                           parameters=subject.parameters, request_id=subject.request_id, deadline=deadline)
+        case QuietBatchSubject():
+            return _quiet_start(services, owner, subject, deadline)
+        case _:
+            return CannotRerun(f"a {None if subject is None else subject.kind!r} record cannot be retried")
+
+
+def _blob_start(services: Services, owner: str, subject: BlobSubject,
+                deadline: float | None) -> Callable[[], Decision] | CannotRerun:
+    """A blob version's run again, while that version is still the blob's."""
+    rule = find_rule(services, owner)
+    # The host named this blob (the app wrote the record): checked as process_blob checks the host's names.
+    blob = services.watched.get_blob_client(safe_name(subject.blob, "the record's blob", supplied=False))
+    try:
+        now = normalize_etag(blob.get_blob_properties().etag)
+    except ResourceNotFoundError:
+        return CannotRerun(f"{subject.blob} no longer exists")
+    if now != subject.etag:
+        return CannotRerun(f"{subject.blob} changed since (the newer version has its own record)")
+    return lambda: process_blob(blob, services, expected_etag=now, only=[rule], deadline=deadline)[0]
+
+
+def _quiet_start(services: Services, owner: str, subject: QuietBatchSubject,
+                 deadline: float | None) -> Callable[[], Decision] | CannotRerun:
     """A quiet batch's run again (its turn at the gate, or a retry), on the files its record lists from its claim
     on: its folder's state already moved past them once it was final, so no tick runs them again."""
     rule = find_rule(services, owner)
     if rule.quiet_window is None:
-        raise Conflict(f"rule {owner!r} has no quiet_window any more: its batch is not run again")
+        return CannotRerun(f"rule {owner!r} has no quiet_window any more: its batch is not run again")
     request = recorded(rule, subject, services)
     if request is None:
-        raise Conflict("this quiet batch's record lists no files: it cannot be run again")
+        return CannotRerun("this quiet batch's record lists no files: it cannot be run again")
     until = services.clock.monotonic() + services.config.retry.deadline if deadline is None else deadline
-    return lambda: execute(request, services, until)
+    return partial(execute, request, services, until)

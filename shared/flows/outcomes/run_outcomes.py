@@ -34,7 +34,7 @@ from shared.clients.process.services import Services
 from shared.core.common.errors import TriggerError
 from shared.core.config.config_model import Rule, Schedule
 from shared.core.ledger.decisions import Decision, log_event
-from shared.core.ledger.keys import RecordName, record_name
+from shared.core.ledger.keys import record_name
 from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.run_limits import GATE_PREFIX, RunLimit
 from shared.core.ledger.run_status import RunOutcome, RunStatus, moment
@@ -51,7 +51,7 @@ from shared.core.outcomes.record_changes import (
 )
 from shared.core.outcomes.run_events import RecordRef
 from shared.core.outcomes.run_records import record_ref, run_spec, trigger_namespace, trigger_of
-from shared.flows.manual.manual_runs import rerun
+from shared.flows.manual.manual_runs import rerun, started
 from shared.flows.outcomes.data_release import release_data
 from shared.flows.outcomes.status_reads import ask_status
 from shared.flows.runs.run_gates import drop_waiting, free_slot, read_gate
@@ -140,7 +140,7 @@ def _take_turn(services: Services, namespace: str, record: str, why: str, deadli
 
 def _run_again(services: Services, record: str, current: LedgerRecord, deadline: float) -> Decision:
     """``record`` run again as its own trigger would run it, rebuilt from its stored subject."""
-    return rerun(services, RecordName.parse(record).owner, dict(current.subject or {}), deadline)()
+    return started(rerun(services, record, current.subject, deadline))
 
 
 def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[str, int]:
@@ -244,7 +244,7 @@ def _free_ended_slots(services: Services, namespace: str, indexed: set[str], dea
         if holder in indexed:
             continue
         found = services.ledger.read(holder)
-        record = None if found is None else LedgerRecord.from_json(found[0])
+        record = None if found is None else LedgerRecord.from_json(found[0], holder)
         if record is None or slot_is_free(record):
             free_slot(services, namespace, holder)
         elif holder_needs_work(record, services.clock.now(), services.config.claim_expiry, CLOCK_MARGIN):

@@ -3,7 +3,6 @@ and a timer over that ledger state starts one run per folder that has been quiet
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -16,6 +15,8 @@ from shared.core.common.errors import each_then_retry
 from shared.core.common.redaction import redact_url
 from shared.core.config.config_model import Rule
 from shared.core.ledger.decisions import Decision, Outcome, log_decision
+from shared.core.ledger.ledger_record import LedgerRecord
+from shared.core.ledger.subjects import QuietBatchSubject
 from shared.core.quiet_windows.quiet_windows import (
     FOLDERS_PREFIX,
     LISTING_PREFIX,
@@ -115,10 +116,11 @@ def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> D
     request = quiet_request(rule, batch, container, _url(services, batch.oldest.blob))
     if rule.limit is not None:  # one read per due batch of a limited rule, never per file
         found = services.ledger.read(request.record_name)
-        request = (recorded(rule, found[0].get("subject") or {}, services) if found else None) or request
+        subject = LedgerRecord.from_json(found[0], request.record_name).subject if found else None
+        request = (recorded(rule, subject, services) if isinstance(subject, QuietBatchSubject) else None) or request
     decision = execute(request, services, deadline)  # returned, not raised: settled, waiting or failed for good
     found = services.ledger.read(request.record_name)
-    files = batched_files(found[0] if found else {})
+    files = batched_files(LedgerRecord.from_json(found[0], request.record_name) if found else None)
     covered = [entry for entry in batch.entries if (entry.blob, entry.etag) in files]
 
     def advance(current: dict[str, Any] | None) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def fire(rule: Rule, batch: OpenBatch, services: Services, deadline: float) -> D
     return decision
 
 
-def recorded(rule: Rule, subject: Mapping[str, Any], services: Services) -> RunRequest | None:
+def recorded(rule: Rule, subject: QuietBatchSubject, services: Services) -> RunRequest | None:
     """The request of the quiet batch a record's subject names, on the files it lists (None: it lists none). Its
     folder's state is advanced by the next tick, once the record is settled."""
     oldest = recorded_oldest(subject)

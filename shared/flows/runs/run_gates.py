@@ -66,7 +66,7 @@ def supersede(services: Services, record: str, *, newer: str) -> None:
     no longer waiting is left as it is."""
 
     def change(current: LedgerRecord) -> LedgerRecord | None:
-        if current.state != RunState.WAITING.value:
+        if current.state != RunState.WAITING:
             return None
         return current.settled(RunState.SKIPPED, moment(services.clock.now()),
                                {"reason": superseded_reason(newer), "superseded": True})

@@ -21,7 +21,7 @@ from shared.core.aml.run_lookup import run_lookup
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
 from shared.core.ledger.ledger_record import RunState
 from shared.core.ledger.run_limits import RunLimit, superseded_reason, waiting_reason
-from shared.core.runs.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, used_by
+from shared.core.runs.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, occurrence_of, used_by
 from shared.flows.runs.run_gates import free_slot, read_gate, supersede, take_slot
 
 
@@ -39,7 +39,7 @@ def execute(request: RunRequest, services: Services, deadline: float) -> Decisio
 
 def _settled(request: RunRequest, services: Services, deadline: float) -> Decision:
     try:
-        claimed = services.ledger.claim(request.namespace, request.key, dict(request.subject), deadline)
+        claimed = services.ledger.claim(request.namespace, request.key, request.subject, deadline)
     except ClaimBusyError as error:
         log_decision(Decision(Outcome.FAILED, reason=f"claim busy: {error}", retryable=True, **request.about))
         raise
@@ -105,7 +105,7 @@ def _submit_on_new_data(step: _Step, request: RunRequest, version: BlobVersion, 
     settled with the run's outcome (a failure leaves the data free for a later occurrence)."""
     ledger = step.services.ledger
     # Not from memory: a failed run's data is released by whichever instance hears of the failure.
-    claimed = ledger.claim(data_claim.namespace, data_claim.key, dict(data_claim.subject), step.deadline,
+    claimed = ledger.claim(data_claim.namespace, data_claim.key, data_claim.subject, step.deadline,
                            use_memory=False)
     if isinstance(claimed, Duplicate):
         used = claimed.entry
@@ -113,7 +113,8 @@ def _submit_on_new_data(step: _Step, request: RunRequest, version: BlobVersion, 
     earlier = _earlier_run(request, data_claim, claimed, step.services, step.deadline)
     if earlier is not None:
         subject = claimed.previous.subject if claimed.previous else None
-        ledger.settle(claimed, RunState.SUBMITTED, run_id=earlier, reconciled=True, subject=subject)
+        ledger.settle(claimed, RunState.SUBMITTED, run_id=earlier, reconciled=True,
+                      subject=None if subject is None else subject.to_json())
         return step.settle_without_run(Outcome.SKIPPED, used_by(version, subject, earlier))
     try:
         decision = step.submit(request)
@@ -133,7 +134,7 @@ def _earlier_run(request: RunRequest, data_claim: DataClaim, claimed: Claim, ser
     """The run an earlier occurrence may have started on this data though no answer told of it (it left the data
     claim open, or failed after an unknown outcome): looked up by that occurrence's key, so the data is not run
     twice. The same occurrence's own claim already looks its key up before posting."""
-    earlier = ((claimed.previous.subject if claimed.previous else None) or {}).get("occurrence")
+    earlier = occurrence_of(claimed.previous.subject if claimed.previous else None)
     if claimed.unknown_for is None or earlier is None or earlier == data_claim.occurrence:
         return None
     lookup = run_lookup(request.run.target, request.run.experiment, data_claim.occurrence_key(earlier))

@@ -29,9 +29,10 @@ from shared.core.config.matching import rule_mismatch
 from shared.core.ledger.decisions import Decision, log_event
 from shared.core.ledger.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
 from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.subjects import BlobSubject, UnreadableRecord
 from shared.core.quiet_windows.quiet_windows import COLLECT_HORIZON, entries_prefix
 from shared.flows.blobs.blob_runs import process_blob
-from shared.flows.manual.manual_runs import finish_manual
+from shared.flows.manual.manual_runs import finish_manual, rerun, started
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def find_skipped_while_disabled(services: Services, since: datetime, report: Swe
         if not rule.enabled:
             continue
         for listed in _records(services, rule_namespace(rule.name) + "/", report):
-            if listed.last_modified < since or (listed.metadata or {}).get("state") != RunState.SKIPPED.value:
+            if listed.last_modified < since or (listed.metadata or {}).get("state") != RunState.SKIPPED:
                 continue
             read = services.ledger.read(listed.name)
             if read is not None and read[0].get("disabled") is True:
@@ -195,12 +196,16 @@ def _process_missing(services: Services, version: MissingVersion) -> list[Decisi
 
 
 def _replay(services: Services, skipped: SkippedVersion) -> list[Decision]:
-    """Reopen a disabled rule's skip, then run its blob version as its event would have."""
-    subject = skipped.content.get("subject", {})
-    services.ledger.reopen(skipped.record, skipped.content, skipped.etag,
-                           reason=f"replayed by a sweep since (was skipped: {skipped.content.get('reason')})")
-    blob = services.watched.get_blob_client(str(subject.get("blob")))
-    return process_blob(blob, services, expected_etag=subject.get("etag"), only=[skipped.rule])
+    """Reopen a disabled rule's skip, then run it as its trigger would have: a blob version as its event would, a
+    quiet batch on the files its record lists (its folder's state moved past them when it was skipped)."""
+    subject = LedgerRecord.from_json(skipped.content, skipped.record).subject
+    reopen = partial(services.ledger.reopen, skipped.record, skipped.content, skipped.etag,
+                     reason=f"replayed by a sweep since (was skipped: {skipped.content.get('reason')})")
+    if not isinstance(subject, BlobSubject):
+        return [started(rerun(services, skipped.record, subject, None, reopen=reopen))]
+    reopen()
+    blob = services.watched.get_blob_client(subject.blob)
+    return process_blob(blob, services, expected_etag=subject.etag, only=[skipped.rule])
 
 
 def _finish_manual(services: Services, record: str) -> list[Decision]:
@@ -245,8 +250,12 @@ def _records(services: Services, prefix: str, report: SweepReport) -> Iterator[B
 
 
 def _needs_work(services: Services, record: BlobProperties, now: datetime) -> bool:
-    """Failed for now, or a claim past its own expiry (judged by the claim itself, on the server's time)."""
+    """Failed for now, or a claim past its own expiry (judged by the claim itself, on the server's time). A state
+    the app does not write needs work too: its processing reports the record by name, and the listing goes on."""
     age = (now - record.last_modified).total_seconds()
-    listed = LedgerRecord.from_metadata(record.metadata)
+    try:
+        listed = LedgerRecord.from_metadata(record.metadata, record.name)
+    except UnreadableRecord:
+        return True
     return listed.judged(age, services.config.claim_expiry, CLOCK_MARGIN).needs_work
 

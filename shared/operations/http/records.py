@@ -19,7 +19,6 @@ from shared.core.ledger.decisions import Decision
 from shared.core.ledger.keys import (
     RECORD_NAME,
     RECORD_PREFIXES,
-    RecordName,
     blob_version_key,
     manual_namespace,
     record_name,
@@ -27,9 +26,9 @@ from shared.core.ledger.keys import (
     schedule_data_namespace,
     schedule_namespace,
 )
-from shared.core.ledger.ledger_record import RunState
+from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.run_status import TERMINAL, RunStatus
-from shared.flows.manual.manual_runs import or_pending, rerun, safe_name
+from shared.flows.manual.manual_runs import rerun, safe_name, started
 
 _STATES = tuple(state.value for state in RunState)
 RUN_STATUSES = tuple(status.value for status in RunStatus)
@@ -184,12 +183,15 @@ def retry(services: Services, *, record: str, deadline: float | None = None) -> 
     if found is None:
         raise NotFound(f"no record {record}")
     current, etag = found
-    if current.get("state") not in ("failed", "rejected"):
-        raise Conflict(f"{record} is {current.get('state')}; only failed or rejected records are retried")
-    again = rerun(services, RecordName.parse(record).owner, current.get("subject", {}), deadline)
-    try:
-        services.ledger.reopen(record, current, etag, reason=f"retry requested (was {current['state']}: "
-                                                             f"{current.get('reason')})")
-    except ClaimLostError as error:
-        raise Conflict(str(error)) from None
-    return or_pending(record, again)
+    stored = LedgerRecord.from_json(current, record)
+    if stored.state not in (RunState.FAILED, RunState.REJECTED):
+        raise Conflict(f"{record} is {stored.state}; only failed or rejected records are retried")
+
+    def reopen() -> None:
+        try:
+            services.ledger.reopen(record, current, etag, reason=f"retry requested (was {stored.state}: "
+                                                                 f"{stored.reason})")
+        except ClaimLostError as error:
+            raise Conflict(str(error)) from None
+
+    return started(rerun(services, record, stored.subject, deadline, reopen=reopen))

@@ -30,7 +30,7 @@ from azure.storage.blob import BlobProperties
 from shared.clients.process.services import Services
 from shared.core.common.errors import InvalidInput, TriggerError
 from shared.core.config import settings
-from shared.core.ledger.keys import record_name, schedule_namespace, schedule_occurrence_key
+from shared.core.ledger.keys import RecordName, record_name, schedule_namespace, schedule_occurrence_key
 from shared.core.ledger.ledger_record import RunState
 from shared.core.status.status_html import PAGE_HEADERS, View, page
 from shared.flows.manual.manual_runs import http_deadline
@@ -156,9 +156,13 @@ def _owners(services: Services) -> list[str]:
 
 
 def _owner(name: str) -> str:
-    """``rule:<name>``, ``schedule:<name>`` or ``manual:<rule>`` of a record name."""
-    namespace, owner = name.split("/")[:2]
-    return f"{namespace.removesuffix('s')}:{owner}"
+    """``rule:<name>``, ``schedule:<name>`` or ``manual:<rule>`` of a record name; a name of another shape (one this
+    app did not write) is shown as it is, so its row is still there to see."""
+    try:
+        parsed = RecordName.parse(name)
+    except ValueError:
+        return name
+    return f"{parsed.kind.removesuffix('s')}:{parsed.owner}"
 
 
 def _rules(services: Services, listed: Sequence[BlobProperties], now: datetime) -> list[dict[str, Any]]:

@@ -1,0 +1,185 @@
+"""What a ledger record is about (its subject): one frozen value per kind of trigger, read once from what is stored.
+
+The stored form is a persistent contract (tests/golden/ pins it): ``parse_subject`` reads it, ``Subject.to_json``
+writes it back key for key in the order the app has always written, and keys this code does not know are kept, so a
+record written by newer code loses nothing when older code rewrites it. Callers dispatch with ``match`` on the type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from shared.core.common.errors import InvalidValue
+from shared.core.ledger.keys import parse_iso
+
+_CHECKS: dict[str, tuple[type, ...] | None] = {
+    "text": (str,), "moment": (str,), "optional text": (str, type(None)), "count": (int,), "flag": (bool,),
+    "any": None,  # stored as given (a manual run's overrides, checked when they are run again)
+}
+_NAMES = {str: "a string", type(None): "null", int: "a whole number", bool: "true or false"}
+
+
+class UnreadableRecord(InvalidValue, ValueError):
+    """A stored ledger record this code cannot read (an unknown or malformed state or subject): it names the record
+    and the field, never a KeyError from deep inside a flow."""
+
+
+@dataclass(frozen=True)
+class _Subject:
+    kind: ClassVar[str]
+    _shape: ClassVar[Mapping[str, str]]
+    """Each stored field (in stored order) and its check in ``_CHECKS``; a check ending in ``?``: the field may be
+    absent (records written before it existed), and stays absent."""
+    extra: Mapping[str, Any] = field(default_factory=dict, kw_only=True, compare=False, repr=False)
+    """Stored keys this code does not know, kept as stored."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form, exactly as the app writes it."""
+        return {"kind": self.kind, **{name: getattr(self, name) for name, check in self._shape.items()
+                                      if not (check.endswith("?") and getattr(self, name) is None)}, **self.extra}
+
+
+@dataclass(frozen=True)
+class BlobSubject(_Subject):
+    """One blob version's run: a rule's event, the sweep, an operator's submit of a watched blob (and a marker's)."""
+
+    kind: ClassVar[str] = "blob"
+    _shape: ClassVar[Mapping[str, str]] = {"container": "text", "blob": "text", "etag": "text", "size": "count?"}
+    container: str
+    blob: str
+    etag: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleSubject(_Subject):
+    """One scheduled occurrence's run (the occurrence, not the tick's wall clock, is what it is about)."""
+
+    kind: ClassVar[str] = "schedule"
+    _shape: ClassVar[Mapping[str, str]] = {"schedule": "text", "occurrence": "moment", "fired_at": "text?",
+                                           "past_due": "flag?"}
+    schedule: str
+    occurrence: str
+    fired_at: str | None = None
+    past_due: bool | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleDataSubject(_Subject):
+    """An only_if_new_data schedule's claim on a data version: which occurrence's run used it. Not a run's record."""
+
+    kind: ClassVar[str] = "schedule-data"
+    _shape: ClassVar[Mapping[str, str]] = {"schedule": "text", "blob": "text", "etag": "text",
+                                           "occurrence": "moment"}
+    schedule: str
+    blob: str
+    etag: str
+    occurrence: str
+
+
+@dataclass(frozen=True)
+class ManualSubject(_Subject):
+    """A deliberate extra run, kept as it was asked for (blob, overrides), so a retry or the sweep asks again."""
+
+    kind: ClassVar[str] = "manual"
+    _shape: ClassVar[Mapping[str, str]] = {"rule": "text", "request_id": "text", "blob": "optional text",
+                                           "experiment": "any", "parameters": "any", "rerun_of": "text?"}
+    rule: str
+    request_id: str
+    blob: str | None
+    experiment: Any
+    parameters: Any
+    rerun_of: str | None = None
+    """A backfill's deliberate second run of a version: the live key it runs again (absent otherwise)."""
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """One file version a quiet batch covers."""
+
+    blob: str
+    etag: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"blob": self.blob, "etag": self.etag}
+
+
+@dataclass(frozen=True)
+class QuietBatchSubject(_Subject):
+    """A quiet window's batch of one folder: the file versions it covers from its claim on (oldest first)."""
+
+    kind: ClassVar[str] = "quiet-batch"
+    _shape: ClassVar[Mapping[str, str]] = {"rule": "text", "container": "text", "folder": "text", "oldest": "text",
+                                           "fires_at": "text?"}
+    rule: str
+    container: str
+    folder: str
+    oldest: str
+    fires_at: str | None = None
+    files: tuple[BatchFile, ...] | None = None
+    """None or empty: the record lists none (it cannot be run again)."""
+
+    def to_json(self) -> dict[str, Any]:
+        files = {} if self.files is None else {"files": [item.to_json() for item in self.files]}
+        return {**super().to_json(), **files}
+
+
+Subject = BlobSubject | ScheduleSubject | ScheduleDataSubject | ManualSubject | QuietBatchSubject
+_KINDS: dict[str, type[Subject]] = {kind.kind: kind for kind in
+                                    (BlobSubject, ScheduleSubject, ScheduleDataSubject, ManualSubject,
+                                     QuietBatchSubject)}
+
+
+def parse_subject(stored: Any, record: str) -> Subject:
+    """The subject ``record`` stores; UnreadableRecord naming the record and the field if it is not one the app
+    writes."""
+    if not isinstance(stored, Mapping):
+        raise UnreadableRecord(f"ledger record {record}: subject must be a JSON object, not {type(stored).__name__}")
+    named = stored.get("kind")
+    kind = _KINDS.get(named) if isinstance(named, str) else None
+    if kind is None:
+        raise UnreadableRecord(f"ledger record {record}: subject kind {named!r} is not one this app "
+                               f"writes ({', '.join(_KINDS)})")
+    values = {name: _checked(stored, name, check, record) for name, check in kind._shape.items()}
+    if kind is QuietBatchSubject and "files" in stored:
+        values["files"] = _files(stored["files"], record)
+    known = {"kind", *values}
+    return kind(**values, extra={name: value for name, value in stored.items() if name not in known})
+
+
+def _checked(stored: Mapping[str, Any], name: str, check: str, record: str) -> Any:
+    if name not in stored and check.endswith("?"):
+        return None
+    if name not in stored:
+        raise UnreadableRecord(f"ledger record {record}: subject field {name!r} is missing")
+    value, types = stored[name], _CHECKS[check.removesuffix("?")]
+    if types is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+        wanted = " or ".join(_NAMES[each] for each in types)
+        raise UnreadableRecord(f"ledger record {record}: subject field {name!r} must be {wanted}, "
+                               f"not {type(value).__name__}")
+    if check == "moment" and not _is_moment(value):
+        raise UnreadableRecord(f"ledger record {record}: subject field {name!r} must be an ISO 8601 time, "
+                               f"not {value[:40]!r}")
+    return value
+
+
+def _is_moment(text: str) -> bool:
+    try:
+        parse_iso(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _files(stored: Any, record: str) -> tuple[BatchFile, ...]:
+    if not isinstance(stored, list):
+        raise UnreadableRecord(f"ledger record {record}: subject field 'files' must be a list, "
+                               f"not {type(stored).__name__}")
+    for index, item in enumerate(stored):
+        if not isinstance(item, Mapping):
+            raise UnreadableRecord(f"ledger record {record}: subject field 'files' item {index} must be a JSON "
+                                   f"object, not {type(item).__name__}")
+    return tuple(BatchFile(_checked(item, "blob", "text", record), _checked(item, "etag", "text", record))
+                 for item in stored)
