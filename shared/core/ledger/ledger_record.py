@@ -13,7 +13,18 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from shared.core.common.redaction import masked
-from shared.core.ledger.keys import OPEN_TAG, OWNER_TAG, RECORD_PREFIXES, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
+from shared.core.ledger.keys import (
+    DAY_TAG,
+    OPEN_TAG,
+    OWNER_TAG,
+    RECORD_PREFIXES,
+    RUN_TAG,
+    SINCE_TAG,
+    STATE_TAG,
+    TAG_VALUE,
+    UPDATED_TAG,
+    active_owner,
+)
 from shared.core.ledger.run_status import RunOutcome
 
 SCHEMA_VERSION = 1
@@ -129,6 +140,14 @@ class LedgerRecord:
         return replace(self, state=RunState.FAILED.value, retryable=True, reason=reason, updated_at=at,
                        history=tuple(history))
 
+    def _index_tags(self) -> dict[str, str]:
+        """The run index's tags (state, day, time of this change) on a run's own record (not a data claim), when
+        its state and time are values a tag may hold: what the index counts and follows without a read."""
+        if (not (self.namespace or "").startswith(RECORD_PREFIXES)
+                or not all(value and TAG_VALUE.fullmatch(value) for value in (self.state, self.updated_at))):
+            return {}
+        return {STATE_TAG: str(self.state), DAY_TAG: str(self.updated_at)[:10], UPDATED_TAG: str(self.updated_at)}
+
     @property
     def outcome(self) -> RunOutcome | None:
         """The run's outcome in Azure ML, as far as it is known."""
@@ -165,7 +184,8 @@ class LedgerRecord:
         set, so a write that ends a run drops the open tags whether or not the service keeps tags on an overwrite
         without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
         data claim names its run too but is not a run's record (no event or GET ever ends it): never open."""
-        owner = {} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}
+        owner = {**({} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}),
+                 **self._index_tags()}
         since = self.claimed_at or self.first_claimed_at
         outcome = self.outcome
         if (self.state != RunState.SUBMITTED.value or (outcome is not None and outcome.terminal)
