@@ -21,6 +21,7 @@ from localdev.functions_http import FunctionsHttp
 from localdev.host import indexed_function
 from localdev.status_screenshots import XSS_BLOB, rules_document, seed
 from shared.clients.process.services import process_services
+from shared.core.run_index.run_index import SUMMARY_NAME
 from shared.core.status.status_html import View, page
 from shared.operations.status import status_page
 from tests.support.browser import drive
@@ -228,7 +229,8 @@ def test_without_a_secret_the_page_is_read_only_and_says_why(app_env, aml, rules
     assert refused.status_code == 403 and "Retry is off" in refused.get_body().decode()
 
 
-def test_a_page_view_reads_only_the_records_it_shows(app_env, aml, rules_file, monkeypatch):
+def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_one_only_those_it_shows(
+        app_env, aml, rules_file, monkeypatch):
     container = app_env["WATCH_CONTAINER"]
     for index in range(status_page.PAGE_SIZE + 3):
         upload(container, f"m{index:02}.csv", SAMPLE_CSV)
@@ -238,15 +240,26 @@ def test_a_page_view_reads_only_the_records_it_shows(app_env, aml, rules_file, m
     real_read = ledger.read
     monkeypatch.setattr(ledger, "read", lambda name: reads.append(name) or real_read(name))
 
+    page_call()  # the first view ever builds the run index: one listing, the newest records read
+    built, reads[:] = _records_read(reads), []
     first = page_call().get_body().decode()
-    first_reads, reads[:] = list(reads), []
+    first_reads, reads[:] = _records_read(reads), []
     second = page_call("POST", b"action=filter&page=2").get_body().decode()
+    second_reads, reads[:] = _records_read(reads), []
+    failed = page_call("POST", b"action=filter&state=submitted&page=2").get_body().decode()
 
-    shown = [re.findall(r"<td>(m\d\d\.csv)</td>", html) for html in (first, second)]
-    assert len(first_reads) == status_page.PAGE_SIZE and len(reads) == 3
-    assert [len(names) for names in shown] == [status_page.PAGE_SIZE, 3] and set(first_reads).isdisjoint(reads)
+    assert built[0] == SUMMARY_NAME and len(set(built[1:])) == len(built) - 1 == status_page.PAGE_SIZE + 3
+    assert first_reads == second_reads == [SUMMARY_NAME]
+    assert len(_records_read(reads)) == 1 + 3  # a filtered page reads the records it shows
+    shown = [re.findall(r'title="(m\d\d\.csv)"', html) for html in (first, second, failed)]
+    assert [len(names) for names in shown] == [status_page.PAGE_SIZE, 3, 3]
     assert sorted(shown[0] + shown[1]) == [f"m{index:02}.csv" for index in range(status_page.PAGE_SIZE + 3)]
-    assert "page 1 of 2" in first and "page 2 of 2" in second
+    assert "page 1 of 2" in first and "page 2 of 2" in second and "page 2 of 2" in failed
+
+
+def _records_read(reads: list[str]) -> list[str]:
+    """The run index and the rules' records read (not the schedule's last occurrence, read on every view)."""
+    return [name for name in reads if not name.startswith("schedules/")]
 
 
 def test_a_malformed_form_is_a_clear_400(app_env, rules_file):

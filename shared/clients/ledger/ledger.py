@@ -264,7 +264,7 @@ class Ledger:
         ``metadata`` if given and no tags. ``within``: seconds the write, retries included, may take."""
         # Every write of a record sends its whole tag set (a claim's create too: its owner and the run index's
         # tags, never the open ones), so the open tags go whatever the service keeps on a tagless overwrite.
-        document, metadata, tags = ((record.to_json(), record.metadata(), record.tags())
+        document, metadata, tags = ((record.to_json(), record.metadata(), record.tags(_iso(self._clock.now())))
                                     if isinstance(record, LedgerRecord) else (record, metadata, None))
         data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:

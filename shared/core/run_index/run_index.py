@@ -29,8 +29,8 @@ _SHOWN_FIELDS = ("state", "reason", "run_id", "run_url", "attempts", "retryable"
 
 
 Summary = dict[str, Any]
-"""``{"schema", "watermark", "rows": [record summaries, newest first], "days": {day: {owner: {state: n}}},
-"last": {owner: updated_at}}``: JSON as stored."""
+"""``{"schema", "watermark", "rows": [record summaries, newest first], "seen": {row's record: its last write as
+its tag says}, "days": {day: {owner: {state: n}}}, "last": {owner: updated_at}}``: JSON as stored."""
 
 
 def record_summary(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,9 +58,10 @@ def since(summary: Summary) -> str:
 
 
 def stale(summary: Summary, found: Iterable[tuple[str, str]]) -> list[str]:
-    """Of the (record, updated_at) a changed-since query found, the records the index does not show as they are."""
-    shown = {row["record"]: row.get("updated_at") for row in summary["rows"]}
-    return [name for name, updated in found if shown.get(name) != updated]
+    """Of the (record, time of its last write) a changed-since query found, the records the index has not seen as
+    they are now."""
+    seen = summary["seen"]
+    return [name for name, written in found if seen.get(name) != written]
 
 
 def day_counts(found: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
@@ -71,26 +72,28 @@ def day_counts(found: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
     return {owner: dict(sorted(states.items())) for owner, states in sorted(counts.items())}
 
 
-def caught_up(summary: Summary, rows: Iterable[dict[str, Any]], days: Mapping[str, dict[str, dict[str, int]]],
-              watermark: str, oldest_day: str) -> Summary:
-    """``summary`` with newer ``rows`` (replacing a record's older row), recounted ``days``, each owner's last change,
-    days before ``oldest_day`` (deleted by retention) dropped."""
+def caught_up(summary: Summary, rows: Iterable[dict[str, Any]], seen: Mapping[str, str],
+              days: Mapping[str, dict[str, dict[str, int]]], watermark: str, oldest_day: str) -> Summary:
+    """``summary`` with newer ``rows`` (replacing a record's older row) and when each was ``seen`` written,
+    recounted ``days``, each owner's last change; days before ``oldest_day`` (deleted by retention) dropped."""
     rows = list(rows)
     merged = {row["record"]: row for row in summary["rows"]}
     merged.update({row["record"]: row for row in rows})
     newest = sorted(merged.values(), key=lambda row: (str(row.get("updated_at") or ""), row["record"]),
                     reverse=True)[:RECENT_ROWS]
+    written = {**summary["seen"], **seen}
     last = dict(summary["last"])
     for row in rows:
         owner = RecordName.parse(row["record"]).namespace
         last[owner] = max(last.get(owner, ""), str(row.get("updated_at") or ""))
     kept = {day: counts for day, counts in {**summary["days"], **days}.items() if day >= oldest_day}
     return {"schema": SCHEMA, "watermark": max(str(summary["watermark"]), watermark), "rows": newest,
+            "seen": {row["record"]: written[row["record"]] for row in newest if row["record"] in written},
             "days": dict(sorted(kept.items())), "last": dict(sorted(last.items()))}
 
 
 def empty(watermark: str) -> Summary:
-    return {"schema": SCHEMA, "watermark": watermark, "rows": [], "days": {}, "last": {}}
+    return {"schema": SCHEMA, "watermark": watermark, "rows": [], "seen": {}, "days": {}, "last": {}}
 
 
 def total(summary: Summary, owners: tuple[str, ...] = ()) -> int:

@@ -10,7 +10,7 @@ path writes the index: the records' tags are written with the records.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from azure.storage.blob import BlobProperties
@@ -21,40 +21,40 @@ from shared.core.run_index import run_index
 from shared.core.run_index.run_index import SCHEMA, SUMMARY_NAME, Summary
 
 
-def current_index(services: Services, now: datetime, *, retention_days: int) -> Summary:
+def current_index(services: Services) -> Summary:
     """The run index, caught up with the records now (written back only when something changed)."""
-    oldest_day = run_index.day_of(now - timedelta(days=retention_days))
+    oldest_day = _oldest_day(services)
     summary = services.ledger.swap(SUMMARY_NAME, lambda found: _caught_up(services, found, oldest_day))
     assert summary is not None  # _caught_up always answers a document
     return summary
 
 
-def rebuild(services: Services, now: datetime, *, retention_days: int) -> Summary:
+def rebuild(services: Services) -> Summary:
     """The run index recounted from one listing of every record (a request per 5,000) and the newest records read:
     after an outage of the tag index, a clock far off, or to index records written before the index existed."""
-    oldest_day = run_index.day_of(now - timedelta(days=retention_days))
-    summary = services.ledger.swap(SUMMARY_NAME, lambda _found: _rebuilt(services, oldest_day))
+    summary = services.ledger.swap(SUMMARY_NAME, lambda _found: _rebuilt(services, _oldest_day(services)))
     assert summary is not None
     return summary
+
+
+def _oldest_day(services: Services) -> str:
+    """The first day the index counts: the lifecycle rule has deleted the records of the days before."""
+    return run_index.day_of(services.now() - timedelta(days=services.config.record_retention_days))
 
 
 def _caught_up(services: Services, found: dict[str, Any] | None, oldest_day: str) -> Summary:
     if found is None or found.get("schema") != SCHEMA:
         return _rebuilt(services, oldest_day)
-    container = services.ledger.container
-    changed = [(blob.name, (blob.tags or {}).get(UPDATED_TAG, ""))
-               for blob in container.find_blobs_by_tags(run_index.changed_query(run_index.since(found)))
-               if RECORD_NAME.fullmatch(blob.name)]
+    changed = _changed(services, run_index.since(found))
     stale = set(run_index.stale(found, changed))
     if not stale:
         return found
-    rows = _rows(services, sorted(stale))
-    before = {row["record"]: str(row.get("updated_at") or "") for row in found["rows"]}
-    days = {updated[:10] for name, updated in changed if name in stale}
-    days |= {before[name][:10] for name in stale if before.get(name)}
+    written = {name: at for name, at in changed if name in stale}
+    days = {at[:10] for at in written.values()}
+    days |= {found["seen"][name][:10] for name in stale if name in found["seen"]}
     counts = {day: _day(services, day) for day in sorted(days) if day >= oldest_day}
-    watermark = max(updated for _name, updated in changed)
-    return run_index.caught_up(found, rows, counts, watermark, oldest_day)
+    return run_index.caught_up(found, _rows(services, sorted(stale)), written, counts,
+                               max(written.values()), oldest_day)
 
 
 def _rebuilt(services: Services, oldest_day: str) -> Summary:
@@ -66,8 +66,18 @@ def _rebuilt(services: Services, oldest_day: str) -> Summary:
             (blob.name, (blob.metadata or {}).get("state", "unknown")))
     days = {day: run_index.day_counts(found) for day, found in counts.items()}
     rows = _rows(services, [blob.name for blob in listed[:run_index.RECENT_ROWS]])
-    watermark = _ms(listed[0]) if listed else "1970-01-01T00:00:00.000Z"
-    return run_index.caught_up(run_index.empty(watermark), rows, days, watermark, oldest_day)
+    newest = _ms(listed[0]) if listed else "1970-01-01T00:00:00.000Z"
+    tagged = dict(_changed(services, run_index.since(run_index.empty(newest))))
+    seen = {blob.name: tagged.get(blob.name, _ms(blob)) for blob in listed[:run_index.RECENT_ROWS]}
+    watermark = max([newest, *tagged.values()])
+    return run_index.caught_up(run_index.empty(watermark), rows, seen, days, watermark, oldest_day)
+
+
+def _changed(services: Services, since: str) -> list[tuple[str, str]]:
+    """(record, time of its last write) of the run records written after ``since``, by their tags."""
+    return [(blob.name, (blob.tags or {}).get(UPDATED_TAG, ""))
+            for blob in services.ledger.container.find_blobs_by_tags(run_index.changed_query(since))
+            if RECORD_NAME.fullmatch(blob.name)]
 
 
 def _rows(services: Services, names: list[str]) -> list[dict[str, Any]]:
