@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -166,3 +168,18 @@ def test_one_blob_failing_unexpectedly_is_named_and_counted_and_the_sweep_runs_t
     assert (report.processed, dict(report.outcomes)) == (3, {"submitted": 2, "error": 1})
     assert report.errors == [reported]
     assert "SECRETVALUE" not in caplog.text and report.errors[0] in caplog.text
+
+
+def test_the_sweep_leaves_a_blob_older_than_the_record_retention_less_a_day_whose_record_may_be_deleted(
+        app_env, aml, monkeypatch):
+    """The lifecycle rule deletes records after RECORD_RETENTION_DAYS: a sweep that ran an older blob without a
+    record would run it a second time. Seen from 15 days on (retention 15), the blob is left; 13 days on, it runs."""
+    monkeypatch.setenv("RECORD_RETENTION_DAYS", "15")
+    uploaded(app_env, ["old.csv"])
+    later = services()
+
+    for days, missing in ((14.01, 0), (13.99, 1)):
+        moment = datetime.now(UTC) + timedelta(days=days)
+        report = sweep(dataclasses.replace(later, now=lambda moment=moment: moment), max_blobs=100)
+        assert (report.blobs_listed, report.missing) == (1, missing)
+    assert len(aml.accepted) == 1
