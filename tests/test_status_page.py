@@ -22,7 +22,7 @@ from localdev.host import indexed_function
 from localdev.status_screenshots import XSS_BLOB, rules_document, seed
 from shared.clients.process.services import process_services
 from shared.core.run_index.run_index import SUMMARY_NAME
-from shared.core.status.status_html import View, page
+from shared.core.status.status_html import CONTENT_SECURITY_POLICY, View, page
 from shared.operations.status import status_page
 from tests.support.browser import drive
 from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, service_client, upload
@@ -95,6 +95,26 @@ def test_the_page_shows_health_rules_schedules_runs_and_sweeps_in_a_browser(app_
     assert cells["machines.csv"][3:10] == ["submitted", "", "", "studio", "1", "", ""]
     assert "missing" in sweeps and "processed" in sweeps
     assert seen["results"][2] == 0 and seen["dialogs"] == [] and seen["errors"] == []  # the XSS name stays inert
+
+
+def test_at_1280_px_the_page_has_no_horizontal_overflow_and_its_charts_are_inline_svg_the_policy_allows(
+        app_env, aml, site):
+    seeded(app_env, aml)
+    long_name = "measurements_from_a_partner_system_" * 4 + "20261207.csv"  # no hyphen or space to wrap at
+    upload(app_env["WATCH_CONTAINER"], long_name, SAMPLE_CSV)
+    deliver_blob(app_env["WATCH_CONTAINER"], long_name)
+    url, key = site
+
+    seen = drive([{"goto": f"{url}/api/status?code={key}"}, {"widths": True}, {"count": "svg.chart"},
+                  {"count": f'span.long[title="{long_name}"]'}], width=1280)
+
+    scroll_width, window_width = seen["results"][1]
+    assert window_width == 1280 and scroll_width <= window_width
+    assert seen["results"][2:] == [2, 1]
+    assert [message for message in seen["console"] if "Content Security Policy" in message["text"]] == []
+    [navigation] = seen["navigations"]
+    assert navigation["headers"]["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert CONTENT_SECURITY_POLICY.startswith("default-src 'none'; style-src 'sha256-")
 
 
 def test_a_page_view_never_carries_the_function_key_and_sends_a_strict_policy(app_env, aml, site):
