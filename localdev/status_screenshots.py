@@ -60,17 +60,17 @@ def seed(storage: BlobServiceClient, container: str, aml: AmlStandIn, data: byte
 def finished_runs(storage: BlobServiceClient, container: str, aml: AmlStandIn, data: bytes) -> None:
     """For the pictures only: a few runs that ended in Azure ML (their durations charted), one of them a file with
     a long name (cut in the table, whole in its title)."""
-    start = datetime.now(UTC) - timedelta(hours=2)
+    start = datetime.now(UTC) - timedelta(minutes=1)  # the stand-in's clock: events after the submissions
     names = [f"daily-{day:02}.csv" for day in range(1, 6)]
     names.append("measurements_exported_by_the_partner_system_for_the_north_plant_line_4_20261207.csv")
     for index, name in enumerate(names):
         storage.get_blob_client(container, name).upload_blob(data, overwrite=True)
         deliver_blob(container, name)
         run = aml.accepted[-1]
-        for status, minutes in (("Running", 0), ("Completed" if index != 3 else "Failed", 4 + 3 * index)):
+        for status, seconds in (("Running", 0), ("Completed" if index != 3 else "Failed", 30 + 15 * index)):
             aml.set_status(run.run_id, status)
             event = aml.run_event(run.run_id)
-            event["eventTime"] = (start + timedelta(minutes=10 * index + minutes)).isoformat().replace("+00:00", "Z")
+            event["eventTime"] = (start + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
             deliver_event(event)
 
 

@@ -10,7 +10,7 @@ from html import escape
 STATE_ORDER = ("submitted", "waiting", "claimed", "skipped", "rejected", "failed")
 """Stacking order, bottom first; a state not listed (``unknown``) stacks last."""
 CHART_CSS = """
-.chart{display:block;max-width:100%;height:auto}.chart text{font:11px system-ui,sans-serif;fill:#333}
+.chart{display:block;max-width:100%;height:auto}.chart text{font:13px system-ui,sans-serif;fill:#333}
 .s-submitted{fill:#2e7d32}.s-waiting{fill:#1565c0}.s-claimed{fill:#6a1b9a}.s-skipped{fill:#9e9e9e}
 .s-rejected{fill:#ef6c00}.s-failed{fill:#c62828}.s-other{fill:#555}.s-duration{fill:#37474f}.axis{stroke:#999}
 """

@@ -27,8 +27,8 @@ vertical-align:top}th{background:#f2f2f2}caption{text-align:left;font-weight:600
 .ok{color:#0a6b0a}.bad{color:#a40000;font-weight:600}.notice{border:1px solid #888;padding:.4rem .6rem;
 background:#fffbe6}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-width:100%}
 form.inline{display:inline}label{margin-right:.6rem}fieldset{border:1px solid #ccc;margin:.4rem 0}
-table{max-width:100%}td{overflow-wrap:anywhere}.long{display:inline-block;max-width:16rem;overflow:hidden;
-text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}.error{display:inline-block;max-width:22rem}
+table{max-width:100%}.long{display:inline-block;max-width:16rem;overflow:hidden;text-overflow:ellipsis;
+white-space:nowrap;vertical-align:bottom}.error{display:inline-block;max-width:22rem;overflow-wrap:anywhere}
 figure{margin:.4rem 0}.charts{display:flex;flex-wrap:wrap;gap:1rem}.charts figure{flex:1 1 30rem;min-width:0}
 """ + CHART_CSS
 CONTENT_SECURITY_POLICY = (
@@ -133,8 +133,8 @@ def _rules(rules: Sequence[Mapping[str, Any]]) -> str:
     rows = [(_text(rule["name"]), _text(rule["prefix"]), _text(rule["suffix"]), _text(rule["kind"]),
              _text(rule["host"]), _counts(rule["day"]), _counts(rule["week"]), _text(rule["last_run"]))
             for rule in rules]
-    table = _table("Blob rules", ("rule", "prefix", "suffix", "target kind", "target host", "last 24 hours",
-                                  "last 7 days", "last run"), rows, "No blob rules.")
+    table = _table("Blob rules", ("rule", "prefix", "suffix", "target kind", "target host", "today (UTC)",
+                                  "last 7 days (UTC)", "last run"), rows, "No blob rules.")
     return f'<section aria-labelledby="rules"><h2 id="rules">Rules</h2>{table}</section>'
 
 
