@@ -1,8 +1,10 @@
 """The status page: health, rules, schedules, recent runs (filtered, paged), Retry, explain and the last sweeps,
 over the same operations the JSON API and the command line call. triggers/http.py only moves bytes.
 
-Reads: the ledger's listing (names, states, times: no record read) gives the counts, the schedules' last outcomes
-and the page's slice; only the records shown on that page are read, plus the last few sweep reports.
+Reads: the run index (``shared.flows.run_index``: one read and one Find Blobs by Tags when nothing changed) gives
+the first pages of runs, the counts, the charts and the rules' last runs; a schedule's last outcome is its row there
+or one read; a filtered page, or one past the index, lists the ledger and reads only the records it shows; plus the
+last few sweep reports.
 
 Retry changes state, so only a POST takes it (a GET asking for it is answered 405, Allow: POST). It is guarded
 against cross-site requests: the page sets a random session cookie (``SameSite=Strict``, ``HttpOnly``) and each
