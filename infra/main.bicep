@@ -62,6 +62,11 @@ param instanceMemoryMB int = 2048
 @description('Flex Consumption maximum instance count')
 param maximumInstanceCount int = 100
 
+@minValue(15)
+@maxValue(3650)
+@description('RECORD_RETENTION_DAYS: days after their last change that run records, the run index and sweep reports are deleted (at least 15: Event Grid retries, dead-letter replay, the sweep; see docs/operating.md#retention)')
+param recordRetentionDays int = 90
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -71,6 +76,14 @@ var ledgerContainer = 'aml-trigger-ledger'
 // Quiet-window entries (shared/core/quiet_windows/quiet_windows.py QUIET_PREFIX, ENTRY_RETENTION_DAYS): deleted by the account,
 // not the app; the app's sweep counts on the same days, so change both together (tests/infra/test_infra.py ties them).
 var quietEntries = { name: 'quiet-window-entries', prefix: '${ledgerContainer}/quiet/', days: 7 }
+// Run records (shared/core/ledger/keys.py RECORD_PREFIXES), the run index (shared/core/run_index) and sweep reports:
+// deleted by the account after RECORD_RETENTION_DAYS (the same parameter sets the app setting, whose sweep looks back
+// one day less; tests/test_infra.py ties them). Data claims (schedule-data/) stay: a deleted one would be new data again.
+var ruleRecords = { name: 'run-records-rules', prefix: '${ledgerContainer}/rules/', days: recordRetentionDays }
+var scheduleRecords = { name: 'run-records-schedules', prefix: '${ledgerContainer}/schedules/', days: recordRetentionDays }
+var manualRecords = { name: 'run-records-manual', prefix: '${ledgerContainer}/manual/', days: recordRetentionDays }
+var runIndex = { name: 'run-index', prefix: '${ledgerContainer}/index/', days: recordRetentionDays }
+var sweepReports = { name: 'sweep-reports', prefix: '${ledgerContainer}/state/sweeps/', days: recordRetentionDays }
 var deadLetterContainer = 'aml-trigger-deadletter'
 var newWatchedAccount = empty(watchedStorageAccountId)
 var watchedScope = newWatchedAccount ? [ subscription().subscriptionId, rg.name ] : [ split(watchedStorageAccountId, '/')[2], split(watchedStorageAccountId, '/')[4] ]
@@ -100,7 +113,7 @@ module hostStorage 'app/storage.bicep' = {
     location: location
     tags: tags
     containers: [ deploymentContainer, ledgerContainer ]
-    expiring: [ quietEntries ]
+    expiring: [ quietEntries, ruleRecords, scheduleRecords, manualRecords, runIndex, sweepReports ]
   }
 }
 
@@ -190,6 +203,7 @@ module app 'app/function.bicep' = {
       SUBMIT_DEADLINE_SECONDS: '240'
       SWEEP_SCHEDULE: '0 */15 * * * *'
       SWEEP_MAX_BLOBS: '100'
+      RECORD_RETENTION_DAYS: string(recordRetentionDays)
       RUN_STATUS_POLL_SCHEDULE: '0 */10 * * * *'
       RUN_STATUS_POLL_MAX_RUNS: '50'
       SUBMIT_ATTEMPT_TIMEOUT_SECONDS: '60'

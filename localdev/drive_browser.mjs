@@ -37,6 +37,10 @@ try {
       seen.results.push(await page.locator(step.text).allInnerTexts());
     } else if (step.count) {
       seen.results.push(await page.locator(step.count).count());
+    } else if (step.widths) {
+      // The document's scroll width and the viewport's: a page wider than its window scrolls sideways.
+      seen.results.push(await page.evaluate(() => [document.documentElement.scrollWidth,
+                                                   document.documentElement.clientWidth]));
     } else if (step.screenshot) {
       await page.screenshot({ path: step.screenshot, fullPage: true });
       seen.results.push(step.screenshot);

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
@@ -21,7 +22,7 @@ from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.browser import drive
 from localdev.demo import free_port_settings, sample_csv
 from localdev.functions_http import FunctionsHttp
-from localdev.host import deliver_blob
+from localdev.host import deliver_blob, deliver_event
 from localdev.identity_endpoint import IdentityEndpoint
 
 XSS_BLOB = "<img src=x onerror=alert(1)>.csv"
@@ -56,6 +57,23 @@ def seed(storage: BlobServiceClient, container: str, aml: AmlStandIn, data: byte
     sweep(process_services(), max_blobs=10)
 
 
+def finished_runs(storage: BlobServiceClient, container: str, aml: AmlStandIn, data: bytes) -> None:
+    """For the pictures only: a few runs that ended in Azure ML (their durations charted), one of them a file with
+    a long name (cut in the table, whole in its title)."""
+    start = datetime.now(UTC) - timedelta(minutes=1)  # the stand-in's clock: events after the submissions
+    names = [f"daily-{day:02}.csv" for day in range(1, 6)]
+    names.append("measurements_exported_by_the_partner_system_for_the_north_plant_line_4_20261207.csv")
+    for index, name in enumerate(names):
+        storage.get_blob_client(container, name).upload_blob(data, overwrite=True)
+        deliver_blob(container, name)
+        run = aml.accepted[-1]
+        for status, seconds in (("Running", 0), ("Completed" if index != 3 else "Failed", 30 + 15 * index)):
+            aml.set_status(run.run_id, status)
+            event = aml.run_event(run.run_id)
+            event["eventTime"] = (start + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+            deliver_event(event)
+
+
 def main() -> int:
     logging.getLogger("aml_trigger").setLevel(logging.CRITICAL)
     docs = PROJECT_ROOT / "docs"
@@ -73,11 +91,12 @@ def main() -> int:
         storage = BlobServiceClient.from_connection_string(azurite.connection_string)
         storage.get_container_client(settings["WATCH_CONTAINER"]).create_container()
         seed(storage, settings["WATCH_CONTAINER"], aml, sample_csv(rows=20))
+        finished_runs(storage, settings["WATCH_CONTAINER"], aml, sample_csv(rows=20))
         key = secrets.token_urlsafe(24)
         site = stack.enter_context(FunctionsHttp(key))
         for name, steps in SHOTS.items():
             drive([{"goto": f"{site.url}/api/status?code={key}"}, *steps, {"screenshot": str(docs / name)}],
-                  width=1000)
+                  width=1280)
             print(f"wrote docs/{name} ({(docs / name).stat().st_size:,} bytes)")
     return 0
 

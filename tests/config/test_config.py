@@ -4,6 +4,7 @@ listing every problem."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from shared.core.config.config_loader import (
 from shared.core.config.config_model import DataPathBinding, RetrySettings
 from shared.core.config.problems import ConfigError
 from shared.core.config.timing_settings import function_timeout
+from shared.core.ledger.retention import sweep_horizon
 from tests.support.settings import LOADED_AT, NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
 
 ENDPOINT_URL = f"https://eastus.api.azureml.ms/pipelines/v1.0{WORKSPACE}/PipelineEndpointSubmit/Id/ep-1"
@@ -819,3 +821,18 @@ def test_the_app_root_the_triggers_read_holds_function_app_and_host_json_so_the_
     assert function_timeout(APP_ROOT) == 300
     with pytest.raises(ConfigError, match=r"at most host\.json functionTimeout - 30 s"):
         load_config({**minimal_env(), "SUBMIT_DEADLINE_SECONDS": "280"}, APP_ROOT, now=LOADED_AT)
+
+
+@pytest.mark.parametrize("days", ["1", "14"])
+def test_a_record_retention_below_what_exactly_once_needs_is_refused_naming_the_setting_and_the_horizon(days):
+    problem = single_problem(minimal_env(RECORD_RETENTION_DAYS=days))
+    assert str(problem) == (
+        f"RECORD_RETENTION_DAYS = '{days}': at least 15 days: records must outlive Event Grid's 24 h of retries and "
+        "the 14 days a dead-lettered event may be replayed, plus the day the sweep's horizon keeps inside the "
+        "retention; a shorter one lets a late delivery or a sweep run a deleted record's blob again")
+
+
+def test_a_record_retention_at_its_horizon_loads_and_sets_the_sweeps_look_back_a_day_shorter():
+    config = load_config(minimal_env(RECORD_RETENTION_DAYS="15"), NO_APP_ROOT, now=LOADED_AT)
+    assert config.record_retention_days == 15 and sweep_horizon(15) == timedelta(days=14)
+    assert load_config(minimal_env(), NO_APP_ROOT, now=LOADED_AT).record_retention_days == 90

@@ -16,7 +16,11 @@ from shared.core.config import settings
 from shared.core.config.config_loader import load_config
 from shared.core.config.problems import ConfigError
 from shared.core.config.rule_names import RULE_NAME_LENGTH, event_subscription_name
+from shared.core.config.settings import RECORD_RETENTION_DAYS
+from shared.core.ledger.keys import RECORD_PREFIXES
+from shared.core.ledger.retention import MIN_RETENTION_DAYS
 from shared.core.quiet_windows.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
+from shared.core.run_index.run_index import SUMMARY_NAME
 from shared.core.runs.payloads import TRIGGERED_BY
 from tests.support.harness import PROJECT_ROOT, indexed_functions
 from tests.support.infra import HOOK_ENV, HOOK_PS1, HOOK_SH, INFRA, FakeAz, bicep_files, dotted, parsed, resolve
@@ -651,7 +655,7 @@ def test_the_host_account_deletes_quiet_window_entries_after_the_days_the_apps_s
     """The lifecycle rule is the app's only deletion of entries: its prefix must be the ledger container's entry
     prefix and its days the retention the sweep's horizon assumes, or a swept old file could run twice."""
     expiring = parsed("main.bicep")["modules"]["hostStorage"]["config"]["params"]["expiring"]
-    assert expiring == ["quietEntries"]
+    assert expiring[0] == "quietEntries"
     rule = parsed("main.bicep")["variables"]["quietEntries"]["value"]
     assert resolve(rule["prefix"], PLACEHOLDERS) == f"{PLACEHOLDERS['ledgerContainer']}/{QUIET_PREFIX}"
     assert rule["days"] == ENTRY_RETENTION_DAYS and not FOLDERS_PREFIX.startswith(QUIET_PREFIX)
@@ -663,3 +667,21 @@ def test_the_host_account_deletes_quiet_window_entries_after_the_days_the_apps_s
     assert definition["filters"]["blobTypes"] == ["blockBlob"]
     assert [dotted(prefix) for prefix in definition["filters"]["prefixMatch"]] == ["rule.prefix"]
     assert dotted(definition["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"]) == "rule.days"
+
+
+def test_the_host_account_deletes_run_records_the_index_and_sweep_reports_after_the_retention_the_app_is_given():
+    """One parameter sets both the lifecycle rules' days and RECORD_RETENTION_DAYS (the sweep's horizon follows the
+    setting), so the account never deletes a record the sweep may still look for; data claims are kept."""
+    variables = parsed("main.bicep")["variables"]
+    expiring = parsed("main.bicep")["modules"]["hostStorage"]["config"]["params"]["expiring"]
+    rules = [variables[name]["value"] for name in expiring[1:]]
+    ledger = PLACEHOLDERS["ledgerContainer"]
+    assert [resolve(rule["prefix"], PLACEHOLDERS) for rule in rules] == [
+        *(f"{ledger}/{prefix}" for prefix in RECORD_PREFIXES), f"{ledger}/{SUMMARY_NAME.split('/')[0]}/",
+        f"{ledger}/state/sweeps/"]
+    assert {rule["days"] for rule in rules} == {"recordRetentionDays"}
+    parameter = main_parameters()["recordRetentionDays"]
+    assert deployed_settings()["RECORD_RETENTION_DAYS"] == str(parameter["default"]) == RECORD_RETENTION_DAYS.default
+    assert deployed_settings(recordRetentionDays="30")["RECORD_RETENTION_DAYS"] == "30"
+    bounds = {decorator["type"]: decorator["argument"] for decorator in parameter["decorators"]}
+    assert (bounds["min_value"], bounds["max_value"]) == (MIN_RETENTION_DAYS, RECORD_RETENTION_DAYS.maximum)

@@ -127,4 +127,27 @@ def test_open_runs_are_the_records_tagged_open_per_owner_oldest_first_and_a_run_
 
     assert [run.run_id for run in ledger.active_runs(rule_namespace("r"))] == ["run-3"]
     assert ledger.active_runs(rule_namespace("nobody")) == []
-    assert container.get_blob_client("rules/r/key-1.json").get_blob_tags() == {"aml_owner": "rules/r"}
+    ended = container.get_blob_client("rules/r/key-1.json").get_blob_tags()
+    assert {name: ended[name] for name in ("aml_owner", "aml_state")} == {"aml_owner": "rules/r",
+                                                                         "aml_state": "submitted"}
+    assert set(ended) == {"aml_owner", "aml_state", "aml_day", "aml_updated"}  # the open tags are gone
+
+
+def test_every_write_of_a_runs_record_tags_its_state_and_the_day_and_time_of_the_write_and_a_data_claim_none(
+        container):
+    """The run index follows these tags (shared.flows.run_index): a claim's create carries them, and so does an
+    outcome's write, which leaves updated_at as it was."""
+    moment = [datetime(2026, 12, 1, 10, 1, 5, 250000, tzinfo=UTC)]
+    ledger = Ledger(container, claim_expiry=60, clock=Clock(now=lambda: moment[0]))
+    claimed = ledger.claim(rule_namespace("r"), "key-1", SUBJECT, time.monotonic() + 5)
+    assert isinstance(claimed, Claim)
+    blob = container.get_blob_client("rules/r/key-1.json")
+    assert blob.get_blob_tags() == {"aml_owner": "rules/r", "aml_state": "claimed", "aml_day": "2026-12-01",
+                                    "aml_updated": "2026-12-01T10:01:05.250Z"}
+    moment[0] = datetime(2026, 12, 2, 0, 0, 1, tzinfo=UTC)
+    ledger.settle(claimed, RunState.FAILED, reason="no")
+    assert blob.get_blob_tags() == {"aml_owner": "rules/r", "aml_state": "failed", "aml_day": "2026-12-02",
+                                    "aml_updated": "2026-12-02T00:00:01.000Z"}
+    data = ledger.claim("schedule-data/s", "key-2", SUBJECT, time.monotonic() + 5)
+    assert isinstance(data, Claim)
+    assert container.get_blob_client("schedule-data/s/key-2.json").get_blob_tags() == {"aml_owner": "schedule-data/s"}

@@ -21,7 +21,8 @@ from localdev.functions_http import FunctionsHttp
 from localdev.host import indexed_function
 from localdev.status_screenshots import XSS_BLOB, rules_document, seed
 from shared.clients.process.services import process_services
-from shared.core.status.status_html import View, page
+from shared.core.run_index.run_index import SUMMARY_NAME
+from shared.core.status.status_html import CONTENT_SECURITY_POLICY, View, page
 from shared.operations.status import status_page
 from tests.support.browser import drive
 from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, service_client, upload
@@ -94,6 +95,26 @@ def test_the_page_shows_health_rules_schedules_runs_and_sweeps_in_a_browser(app_
     assert cells["machines.csv"][3:10] == ["submitted", "", "", "studio", "1", "", ""]
     assert "missing" in sweeps and "processed" in sweeps
     assert seen["results"][2] == 0 and seen["dialogs"] == [] and seen["errors"] == []  # the XSS name stays inert
+
+
+def test_at_1280_px_the_page_has_no_horizontal_overflow_and_its_charts_are_inline_svg_the_policy_allows(
+        app_env, aml, site):
+    seeded(app_env, aml)
+    long_name = "measurements_from_a_partner_system_" * 4 + "20261207.csv"  # no hyphen or space to wrap at
+    upload(app_env["WATCH_CONTAINER"], long_name, SAMPLE_CSV)
+    deliver_blob(app_env["WATCH_CONTAINER"], long_name)
+    url, key = site
+
+    seen = drive([{"goto": f"{url}/api/status?code={key}"}, {"widths": True}, {"count": "svg.chart"},
+                  {"count": f'span.long[title="{long_name}"]'}], width=1280)
+
+    scroll_width, window_width = seen["results"][1]
+    assert window_width == 1280 and scroll_width <= window_width
+    assert seen["results"][2:] == [2, 1]
+    assert [message for message in seen["console"] if "Content Security Policy" in message["text"]] == []
+    [navigation] = seen["navigations"]
+    assert navigation["headers"]["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert CONTENT_SECURITY_POLICY.startswith("default-src 'none'; style-src 'sha256-")
 
 
 def test_a_page_view_never_carries_the_function_key_and_sends_a_strict_policy(app_env, aml, site):
@@ -228,7 +249,8 @@ def test_without_a_secret_the_page_is_read_only_and_says_why(app_env, aml, rules
     assert refused.status_code == 403 and "Retry is off" in refused.get_body().decode()
 
 
-def test_a_page_view_reads_only_the_records_it_shows(app_env, aml, rules_file, monkeypatch):
+def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_one_only_those_it_shows(
+        app_env, aml, rules_file, monkeypatch):
     container = app_env["WATCH_CONTAINER"]
     for index in range(status_page.PAGE_SIZE + 3):
         upload(container, f"m{index:02}.csv", SAMPLE_CSV)
@@ -238,15 +260,26 @@ def test_a_page_view_reads_only_the_records_it_shows(app_env, aml, rules_file, m
     real_read = ledger.read
     monkeypatch.setattr(ledger, "read", lambda name: reads.append(name) or real_read(name))
 
+    page_call()  # the first view ever builds the run index: one listing, the newest records read
+    built, reads[:] = _records_read(reads), []
     first = page_call().get_body().decode()
-    first_reads, reads[:] = list(reads), []
+    first_reads, reads[:] = _records_read(reads), []
     second = page_call("POST", b"action=filter&page=2").get_body().decode()
+    second_reads, reads[:] = _records_read(reads), []
+    failed = page_call("POST", b"action=filter&state=submitted&page=2").get_body().decode()
 
-    shown = [re.findall(r"<td>(m\d\d\.csv)</td>", html) for html in (first, second)]
-    assert len(first_reads) == status_page.PAGE_SIZE and len(reads) == 3
-    assert [len(names) for names in shown] == [status_page.PAGE_SIZE, 3] and set(first_reads).isdisjoint(reads)
+    assert built[0] == SUMMARY_NAME and len(set(built[1:])) == len(built) - 1 == status_page.PAGE_SIZE + 3
+    assert first_reads == second_reads == [SUMMARY_NAME]
+    assert len(_records_read(reads)) == 1 + 3  # a filtered page reads the records it shows
+    shown = [re.findall(r'title="(m\d\d\.csv)"', html) for html in (first, second, failed)]
+    assert [len(names) for names in shown] == [status_page.PAGE_SIZE, 3, 3]
     assert sorted(shown[0] + shown[1]) == [f"m{index:02}.csv" for index in range(status_page.PAGE_SIZE + 3)]
-    assert "page 1 of 2" in first and "page 2 of 2" in second
+    assert "page 1 of 2" in first and "page 2 of 2" in second and "page 2 of 2" in failed
+
+
+def _records_read(reads: list[str]) -> list[str]:
+    """The run index and the rules' records read (not the schedule's last occurrence, read on every view)."""
+    return [name for name in reads if not name.startswith("schedules/")]
 
 
 def test_a_malformed_form_is_a_clear_400(app_env, rules_file):

@@ -43,8 +43,11 @@ def dotted(value: Any) -> str | None:
 
 def resolve(value: Any, names: dict[str, str]) -> str:
     """A Bicep value as the string it deploys as: a name (parameter, variable, property access) looked up in
-    ``names``, ``${name}`` interpolations filled in, any other string a literal. pycep writes names and literals
+    ``names``, ``string(name)`` as the name, ``${name}`` interpolations filled in, any other string a
+    literal. pycep writes names and literals
     alike as strings, so a name is recognised by being in ``names``; an unknown access is an error."""
+    if isinstance(value, dict) and value.get("function", {}).get("type") == "string":  # string(aNumber)
+        return resolve(value["function"]["parameters"]["value_to_convert"], names)
     if isinstance(value, dict):
         path = dotted(value)
         if path not in names:

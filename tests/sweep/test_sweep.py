@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -186,3 +188,19 @@ def test_a_record_whose_stored_state_is_not_the_apps_is_reported_by_name_and_the
                              "one of claimed, submitted, rejected, skipped, failed, waiting"]
     assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
         "fine.csv"]
+
+
+def test_the_sweep_leaves_a_blob_older_than_the_record_retention_less_a_day_whose_record_may_be_deleted(
+        app_env, aml, monkeypatch):
+    """The lifecycle rule deletes records after RECORD_RETENTION_DAYS: a sweep that ran an older blob without a
+    record would run it a second time. Seen from 15 days on (retention 15), the blob is left; 13 days on, it runs."""
+    monkeypatch.setenv("RECORD_RETENTION_DAYS", "15")
+    uploaded(app_env, ["old.csv"])
+    later = services()
+
+    for days, missing in ((14.01, 0), (13.99, 1)):
+        moment = datetime.now(UTC) + timedelta(days=days)
+        at_moment = dataclasses.replace(later.clock, now=lambda moment=moment: moment)
+        report = sweep(dataclasses.replace(later, clock=at_moment), max_blobs=100)
+        assert (report.blobs_listed, report.missing) == (1, missing)
+    assert len(aml.accepted) == 1

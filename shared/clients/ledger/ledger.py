@@ -265,9 +265,9 @@ class Ledger:
         """Create (``create``), replace if unchanged since ``etag``, or overwrite; the new ETag. A record is stored
         with its metadata and its index tags (``LedgerRecord.tags``) in the same request, a plain document with
         ``metadata`` if given and no tags. ``within``: seconds the write, retries included, may take."""
-        # A new blob has no tags to drop: a claim's create sends none (it is never open); every overwrite of a
-        # record sends its whole set, so the open tags go whatever the service keeps on a tagless overwrite.
-        document, metadata, tags = ((record.to_json(), record.metadata(), None if create else record.tags())
+        # Every write of a record sends its whole tag set (a claim's create too: its owner and the run index's
+        # tags, never the open ones), so the open tags go whatever the service keeps on a tagless overwrite.
+        document, metadata, tags = ((record.to_json(), record.metadata(), record.tags(_iso(self._clock.now())))
                                     if isinstance(record, LedgerRecord) else (record, metadata, None))
         data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:

@@ -25,6 +25,7 @@ from shared.core.config.timing_settings import (
     function_timeout,
     retry_settings,
 )
+from shared.core.ledger.retention import retention_problem
 from shared.core.schedules.ncrontab import CronError, parse_ncrontab
 from shared.core.storage.storage_endpoints import (
     EndpointRules,
@@ -116,6 +117,9 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
     retry = retry_settings(env, problems)
     problems.add_found(deadline_within_function_timeout(retry, function_timeout(app_root)))
     claim_expiry = settings.number(env, settings.CLAIM_EXPIRY, problems.report)
+    retention_days = int(settings.number(env, settings.RECORD_RETENTION_DAYS, problems.report))
+    if (too_short := retention_problem(retention_days)) is not None:
+        problems.setting(settings.RECORD_RETENTION_DAYS.name).add(str(retention_days), too_short)
     problems.add_found(claim_outlives_deadline(claim_expiry, retry))
     ledger_connection = settings.LEDGER_STORAGE.text(env)
     storage_rules = _endpoint_rules(env, allow_local, problems)
@@ -147,6 +151,7 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
         schedules=tuple(schedules),
         retry=retry,
         claim_expiry=claim_expiry,
+        record_retention_days=retention_days,
         ledger_connection=ledger_connection,
         ledger_container=ledger_container,
         dead_letter_container=dead_letter_container,

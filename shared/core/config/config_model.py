@@ -190,6 +190,8 @@ class AppConfig:
     schedules: tuple[Schedule, ...] = ()
     retry: RetrySettings = field(default_factory=RetrySettings)
     claim_expiry: float = _default(settings.CLAIM_EXPIRY)
+    record_retention_days: int = int(_default(settings.RECORD_RETENTION_DAYS))
+    """Days the lifecycle rule keeps run records: the sweep's horizon and the run index's days follow it."""
     ledger_connection: str = settings.LEDGER_STORAGE.text({})
     ledger_container: str = DEFAULT_LEDGER_CONTAINER
     dead_letter_container: str = settings.DEAD_LETTER_CONTAINER.text({})

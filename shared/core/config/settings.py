@@ -192,6 +192,10 @@ SWEEP_SCHEDULE = Setting(
 SWEEP_MAX_BLOBS = Setting(
     "SWEEP_MAX_BLOBS", "the catch-up sweep's cap on blob versions per run", default="100", minimum=1,
     maximum=100_000, whole=True)
+RECORD_RETENTION_DAYS = Setting(
+    "RECORD_RETENTION_DAYS", "days after their last change that run records (and the run index) are deleted by the "
+    "storage account's lifecycle rule (infra); at least 15: see [Retention](operating.md#retention). The sweep looks "
+    "back one day less", default="90", minimum=1, maximum=3650, whole=True)
 RUN_STATUS_POLL_SCHEDULE = Setting(
     "RUN_STATUS_POLL_SCHEDULE", "the run-status fallback's NCRONTAB: asks Azure ML about runs submitted and not yet "
     "ended, where run events are not wired (at most once a minute)", default="0 */10 * * * *")

@@ -102,6 +102,13 @@ SINCE_TAG = "aml_since"
 """Blob index tag on an open record: when its run's claim began (to the millisecond), to poll oldest first."""
 RUN_TAG = "aml_run"
 """Blob index tag on an open record: its run's id, for the fallback's GET without reading the record."""
+STATE_TAG = "aml_state"
+"""Blob index tag on a run's record: its state, so one Find Blobs by Tags counts a day's records by state."""
+DAY_TAG = "aml_day"
+"""Blob index tag on a run's record: the UTC day (``YYYY-MM-DD``) of its last write, the run index's day."""
+UPDATED_TAG = "aml_updated"
+"""Blob index tag on a run's record: the time of its last write (to the millisecond), so the run index finds the
+records written since it last looked with one Find Blobs by Tags, however many records the ledger holds."""
 TAG_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 +\-./:=_]{0,255}")
 """A tag value the service accepts (letters, digits, space and ``+ - . / : = _``, at most 256) that starts with a
 letter or digit, so ``>= '0'`` in a Find expression matches every one."""

@@ -14,12 +14,15 @@ from typing import Any
 
 from shared.core.common.redaction import masked
 from shared.core.ledger.keys import (
+    DAY_TAG,
     OPEN_TAG,
     OWNER_TAG,
     RECORD_PREFIXES,
     RUN_TAG,
     SINCE_TAG,
+    STATE_TAG,
     TAG_VALUE,
+    UPDATED_TAG,
     active_owner,
     record_name,
 )
@@ -169,6 +172,14 @@ class LedgerRecord:
         return replace(self, state=RunState.FAILED, retryable=True, reason=reason, updated_at=at,
                        history=tuple(history))
 
+    def _index_tags(self, written_at: str | None) -> dict[str, str]:
+        """The run index's tags on a run's own record (not a data claim): its state, and the day and time of this
+        write (every write, an outcome's too, whatever ``updated_at`` says), when they are values a tag may hold."""
+        if (not (self.namespace or "").startswith(RECORD_PREFIXES)
+                or not all(value and TAG_VALUE.fullmatch(value) for value in (self.state, written_at))):
+            return {}
+        return {STATE_TAG: str(self.state), DAY_TAG: str(written_at)[:10], UPDATED_TAG: str(written_at)}
+
     @property
     def outcome(self) -> RunOutcome | None:
         """The run's outcome in Azure ML, as far as it is known."""
@@ -201,13 +212,15 @@ class LedgerRecord:
         status = {} if self.run is None else {"run_status": str(self.run.get("status"))}
         return {"state": self.state.value, "retryable": str(bool(self.retryable)).lower(), **expiry, **status}
 
-    def tags(self) -> dict[str, str]:
+    def tags(self, written_at: str | None = None) -> dict[str, str]:
         """The blob index tags written with the record, in the same request: its owner always, and while its run is
         submitted and not seen to end, the open tags (``shared.core.ledger.keys.OPEN_TAG``). Every write sends the whole
         set, so a write that ends a run drops the open tags whether or not the service keeps tags on an overwrite
         without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
-        data claim names its run too but is not a run's record (no event or GET ever ends it): never open."""
-        owner = {} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}
+        data claim names its run too but is not a run's record (no event or GET ever ends it): never open.
+        ``written_at``: the write's time, for the run index's tags (``_index_tags``)."""
+        owner = {**({} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}),
+                 **self._index_tags(written_at)}
         since = self.claimed_at or self.first_claimed_at
         outcome = self.outcome
         if (self.state != RunState.SUBMITTED or (outcome is not None and outcome.terminal)

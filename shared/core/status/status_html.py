@@ -17,6 +17,8 @@ from html import escape
 from string import Template
 from typing import Any
 
+from shared.core.status.charts import CHART_CSS, durations, runs_per_day
+
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1rem 2rem;color:#1b1b1b;background:#fff}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem;border-bottom:1px solid #ccc}
@@ -25,7 +27,10 @@ vertical-align:top}th{background:#f2f2f2}caption{text-align:left;font-weight:600
 .ok{color:#0a6b0a}.bad{color:#a40000;font-weight:600}.notice{border:1px solid #888;padding:.4rem .6rem;
 background:#fffbe6}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-width:100%}
 form.inline{display:inline}label{margin-right:.6rem}fieldset{border:1px solid #ccc;margin:.4rem 0}
-"""
+table{max-width:100%}.long{display:inline-block;max-width:16rem;overflow:hidden;text-overflow:ellipsis;
+white-space:nowrap;vertical-align:bottom}.error{display:inline-block;max-width:22rem;overflow-wrap:anywhere}
+figure{margin:.4rem 0}.charts{display:flex;flex-wrap:wrap;gap:1rem}.charts figure{flex:1 1 30rem;min-width:0}
+""" + CHART_CSS
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
     + "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -71,13 +76,19 @@ class View:
     sweeps: Sequence[Mapping[str, Any]] = ()
     notice: str | None = None
     notice_ok: bool = True
+    per_day: Sequence[tuple[str, Mapping[str, int]]] = ()
+    """(UTC day, its records counted by state), oldest first: the runs-per-day chart."""
+    durations: Sequence[tuple[str, float]] = ()
+    """(record, seconds) of recent runs that ended, oldest first: the durations chart."""
 
 
 def page(view: View) -> str:
     """The whole document; ``view`` values are escaped wherever they land (text or attribute)."""
     sections = [] if view.health is None else [_health(view.health)]
     if view.owners or view.rules or view.schedules:
-        sections += [_rules(view.rules), _schedules(view.schedules), _runs(view), _explain(view), _sweeps(view.sweeps)]
+        # Expectations overdue (freshness) get their section here, beside the charts, once they exist.
+        sections += [_charts(view), _rules(view.rules), _schedules(view.schedules), _runs(view), _explain(view),
+                     _sweeps(view.sweeps)]
     notice = "" if view.notice is None else (
         f'<p class="notice" role="status"><span class="{"ok" if view.notice_ok else "bad"}">'
         f"{escape(view.notice)}</span></p>")
@@ -126,8 +137,8 @@ def _rules(rules: Sequence[Mapping[str, Any]]) -> str:
     rows = [(_text(rule["name"]), _text(rule["prefix"]), _text(rule["suffix"]), _text(rule["kind"]),
              _text(rule["host"]), _counts(rule["day"]), _counts(rule["week"]), _text(rule["last_run"]))
             for rule in rules]
-    table = _table("Blob rules", ("rule", "prefix", "suffix", "target kind", "target host", "last 24 hours",
-                                  "last 7 days", "last run"), rows, "No blob rules.")
+    table = _table("Blob rules", ("rule", "prefix", "suffix", "target kind", "target host", "today (UTC)",
+                                  "last 7 days (UTC)", "last run"), rows, "No blob rules.")
     return f'<section aria-labelledby="rules"><h2 id="rules">Rules</h2>{table}</section>'
 
 
@@ -177,6 +188,18 @@ def _runs(view: View) -> str:
     return f'<section aria-labelledby="runs"><h2 id="runs">Recent runs</h2>{form}{off}{table}</section>'
 
 
+def _charts(view: View) -> str:
+    return (f'<section aria-labelledby="charts"><h2 id="charts">Runs at a glance</h2><div class="charts">'
+            f"{runs_per_day(view.per_day)}{durations(view.durations)}</div></section>")
+
+
+def _long(value: Any) -> str:
+    """A long name cut to the column's width with an ellipsis; the whole of it in the title (hover, screen
+    readers)."""
+    text = _text(value)
+    return f'<span class="long" title="{text}">{text}</span>' if text else ""
+
+
 def _pager(view: View) -> str:
     buttons = [f'<span>page {view.page} of {view.pages}</span>']
     if view.page > 1:
@@ -197,9 +220,10 @@ def _run_row(run: Mapping[str, Any], view: View) -> list[str]:
                                                                   "csrf": view.csrf})
                   + f'<button type="submit" name="action" value="retry" aria-label="Retry {_text(what)}">'
                   "Retry</button></form>")
-    return [_text(run.get("time")), _text(run.get("owner")), _text(run.get("blob")), _text(run.get("state")),
+    error = _text(run.get("error"))
+    return [_text(run.get("time")), _long(run.get("owner")), _long(run.get("blob")), _text(run.get("state")),
             _text(run.get("run_status")), _text(run.get("duration")), link, _text(run.get("attempts")),
-            _text(run.get("error")), action]
+            f'<span class="error">{error}</span>' if error else "", action]
 
 
 def _explain(view: View) -> str:

@@ -29,6 +29,7 @@ from shared.core.config.matching import rule_mismatch
 from shared.core.ledger.decisions import Decision, log_event
 from shared.core.ledger.keys import blob_version_key, iso, manual_namespace, normalize_etag, rule_namespace
 from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.retention import sweep_horizon
 from shared.core.ledger.subjects import BlobSubject, UnreadableRecord
 from shared.core.quiet_windows.quiet_windows import COLLECT_HORIZON, entries_prefix
 from shared.flows.blobs.blob_runs import process_blob
@@ -214,16 +215,19 @@ def _finish_manual(services: Services, record: str) -> list[Decision]:
 
 def _watched_versions(services: Services, rule: Rule, now: datetime, report: SweepReport
                       ) -> Iterator[tuple[str, str]]:
-    """(name, ETag) of every non-empty blob the rule watches, one listing page at a time; under a quiet window,
-    none older than COLLECT_HORIZON (its entry may have been deleted: collecting it again would start a 2nd run)."""
-    oldest = now - COLLECT_HORIZON if rule.quiet_window else None
+    """(name, ETag) of every non-empty blob the rule watches changed within the records' retention less a day (an
+    older blob's record may have been deleted: running it again would start a 2nd run), one listing page at a
+    time; under a quiet window, none older than COLLECT_HORIZON (its entry may have been deleted likewise)."""
+    horizons = [sweep_horizon(services.config.record_retention_days)] + ([COLLECT_HORIZON] if rule.quiet_window
+                                                                          else [])
+    oldest = now - min(horizons)
     pages = services.watched.list_blobs(name_starts_with=rule.watch.prefix or None).by_page()
     for page in pages:
         report.listing_pages += 1
         for blob in page:
             report.blobs_listed += 1
             if (blob.size > 0 or rule.marker) and rule_mismatch(rule, blob.name) is None and (
-                    oldest is None or blob.last_modified >= oldest):
+                    blob.last_modified >= oldest):
                 yield blob.name, normalize_etag(blob.etag)
 
 

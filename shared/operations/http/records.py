@@ -14,7 +14,6 @@ from shared.clients.ledger.ledger_claims import ClaimLostError
 from shared.clients.process.services import Services
 from shared.core.blobs.stamps import stamp_key, stamped_query
 from shared.core.common.errors import Conflict, InvalidInput, NotFound
-from shared.core.common.redaction import masked
 from shared.core.ledger.decisions import Decision
 from shared.core.ledger.keys import (
     RECORD_NAME,
@@ -28,7 +27,9 @@ from shared.core.ledger.keys import (
 )
 from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.run_status import TERMINAL, RunStatus
+from shared.core.run_index.run_index import RECENT_ROWS, record_summary
 from shared.flows.manual.manual_runs import rerun, safe_name, started
+from shared.flows.run_index.run_index import current_index
 
 _STATES = tuple(state.value for state in RunState)
 RUN_STATUSES = tuple(status.value for status in RunStatus)
@@ -51,8 +52,9 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
               state: str | None = None, since: str | None = None, until: str | None = None,
               run_status: str | None = None, limit: int = 50, blob: str | None = None,
               etag: str | None = None) -> list[dict[str, Any]]:
-    """Trigger records, newest first, filtered on the listing (state, run status, time) before any record is read;
-    with ``blob``, the records of that blob's version (``runs_of_blob``)."""
+    """Trigger records, newest first: unfiltered (up to ``RECENT_ROWS``), from the run index; filtered, on the
+    listing (state, run status, time) before any record is read; with ``blob``, the records of that blob's version
+    (``runs_of_blob``)."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     if blob is not None or etag is not None:
@@ -61,6 +63,8 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
                                "not schedule, run_status, since or until")
         return [run for run in runs_of_blob(services, blob, etag, rule=rule)
                 if state is None or run["state"] == state][:limit]
+    if not any((rule, schedule, state, since, until, run_status)) and limit <= RECENT_ROWS:
+        return list(current_index(services)["rows"][:limit])
     listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until,
                          run_status=run_status)
     return read_runs(services, listed[:limit])
@@ -84,7 +88,7 @@ def runs_of_blob(services: Services, blob: str, etag: str | None = None, *,
     namespaces = [rule_namespace(found.name) for found in config.rules if rule in (None, found.name)]
     namespaces += [schedule_data_namespace(schedule.name) for schedule in config.schedules
                    if schedule.only_if_new_data and rule is None]
-    return [_summary(record, read[0]) for record in (record_name(namespace, key) for namespace in namespaces)
+    return [record_summary(record, read[0]) for record in (record_name(namespace, key) for namespace in namespaces)
             if (read := services.ledger.read(record))]
 
 
@@ -124,16 +128,7 @@ def listed_runs(services: Services, *, rule: str | None = None, schedule: str | 
 
 def read_runs(services: Services, listed: list[BlobProperties]) -> list[dict[str, Any]]:
     """The listed records as a listing shows them: one read each (a record deleted meanwhile is left out)."""
-    return [_summary(blob.name, found[0]) for blob in listed if (found := services.ledger.read(blob.name))]
-
-
-def _summary(name: str, record: dict[str, Any]) -> dict[str, Any]:
-    """A record as a listing shows it: secrets masked (an error Azure ML echoed, a manual run's secret parameter),
-    the record itself unchanged; the run link keeps its workspace query."""
-    fields = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error", "run")
-    shown = {field: record[field] for field in fields if record.get(field) is not None}
-    return {"record": name, **{field: value if field == "run_url" else masked(value, name=field)
-                               for field, value in shown.items()}}
+    return [record_summary(blob.name, found[0]) for blob in listed if (found := services.ledger.read(blob.name))]
 
 
 def follow(services: Services, record: str, *, interval: float = FOLLOW_INTERVAL, timeout: float = 86400.0,
@@ -148,7 +143,7 @@ def follow(services: Services, record: str, *, interval: float = FOLLOW_INTERVAL
         found = services.ledger.read(record)
         if found is None:
             raise NotFound(f"no record {record}")
-        summary = _summary(record, found[0])
+        summary = record_summary(record, found[0])
         if summary != shown:
             shown = summary
             yield summary

@@ -1,8 +1,10 @@
 """The status page: health, rules, schedules, recent runs (filtered, paged), Retry, explain and the last sweeps,
 over the same operations the JSON API and the command line call. triggers/http.py only moves bytes.
 
-Reads: the ledger's listing (names, states, times: no record read) gives the counts, the schedules' last outcomes
-and the page's slice; only the records shown on that page are read, plus the last few sweep reports.
+Reads: the run index (``shared.flows.run_index``: one read and one Find Blobs by Tags when nothing changed) gives
+the first pages of runs, the counts, the charts and the rules' last runs; a schedule's last outcome is its row there
+or one read; a filtered page, or one past the index, lists the ledger and reads only the records it shows; plus the
+last few sweep reports.
 
 Retry changes state, so only a POST takes it (a GET asking for it is answered 405, Allow: POST). It is guarded
 against cross-site requests: the page sets a random session cookie (``SameSite=Strict``, ``HttpOnly``) and each
@@ -16,8 +18,7 @@ import hashlib
 import hmac
 import math
 import re
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
@@ -25,22 +26,34 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from azure.core.exceptions import AzureError
-from azure.storage.blob import BlobProperties
 
 from shared.clients.process.services import Services
 from shared.core.common.errors import InvalidInput, TriggerError
 from shared.core.config import settings
-from shared.core.ledger.keys import RecordName, record_name, schedule_namespace, schedule_occurrence_key
+from shared.core.ledger.keys import (
+    RecordName,
+    manual_namespace,
+    parse_iso,
+    record_name,
+    rule_namespace,
+    schedule_namespace,
+    schedule_occurrence_key,
+)
 from shared.core.ledger.ledger_record import RunState
+from shared.core.run_index import run_index
+from shared.core.run_index.run_index import RECENT_ROWS, Summary
 from shared.core.status.status_html import PAGE_HEADERS, View, page
 from shared.flows.manual.manual_runs import http_deadline
+from shared.flows.run_index.run_index import current_index
 from shared.operations.http.explain import explain
 from shared.operations.http.health import health
 from shared.operations.http.http_api import MAX_REQUEST_BYTES, error_body
 from shared.operations.http.records import listed_runs, read_runs, retry
 
 PAGE_SIZE = 25
-"""Runs per page: each one shown is one record read."""
+"""Runs per page: the first pages come from the run index; a filtered or older page reads each one shown."""
+CHART_DAYS = 14
+"""Days the runs-per-day chart shows."""
 SWEEPS_SHOWN = 3
 MIN_SECRET_CHARS = 32
 SESSION_COOKIE = "aml_status_session"
@@ -110,20 +123,46 @@ def _view(services: Services, fields: dict[str, str], now: datetime, csrf: str |
     except (TriggerError, AzureError) as error:
         said = error_body(error)
         notice, notice_ok = f"{action} failed: {said.get('error') or said.get('reason')}", False
-    everything = listed_runs(services)
+    index = current_index(services)
     filters = {name: fields.get(name, "") for name in ("owner", "state", "since", "until")}
+    number = _page_number(fields.get("page", "1"))
     try:
-        matched = listed_runs(services, **_filter_arguments(filters)) if any(filters.values()) else everything
+        runs, matched = (_indexed_page(index, number) if not any(filters.values()) and number * PAGE_SIZE <= RECENT_ROWS
+                         else _listed_page(services, filters, number))
     except TriggerError as error:
-        notice, notice_ok, matched = f"filters not applied: {error}", False, everything
+        notice, notice_ok = f"filters not applied: {error}", False
+        runs, matched = _indexed_page(index, 1)
+    pages = max(1, math.ceil(matched / PAGE_SIZE))
+    return {"filters": filters, "owners": _owners(services), "states": _STATES, "rules": _rules(services, index, now),
+            "schedules": _schedules(services, index, now), "runs": [_row(run) for run in runs],
+            "page": min(pages, number), "pages": pages, "matched": matched, "csrf": csrf, "explained": explained,
+            "explain_blob": fields.get("blob", ""), "sweeps": _sweeps(services), "notice": notice,
+            "notice_ok": notice_ok, "per_day": run_index.per_day(index, run_index.days_back(now, CHART_DAYS)),
+            "durations": _durations(index)}
+
+
+def _indexed_page(index: Summary, number: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the newest runs from the run index: no record read, the total from its day counts."""
+    rows = index["rows"]
+    matched = max(run_index.total(index), len(rows))
+    number = min(number, max(1, math.ceil(len(rows) / PAGE_SIZE)))
+    return rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], matched
+
+
+def _listed_page(services: Services, filters: Mapping[str, str], number: int) -> tuple[list[dict[str, Any]], int]:
+    """A filtered page, or one older than the index keeps: from the ledger's listing (a request per 5,000
+    records), only the records shown read."""
+    matched = listed_runs(services, **_filter_arguments(filters))
     pages = max(1, math.ceil(len(matched) / PAGE_SIZE))
-    number = min(pages, _page_number(fields.get("page", "1")))
-    shown = matched[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
-    return {"filters": filters, "owners": _owners(services), "states": _STATES, "rules": _rules(services, everything,
-            now), "schedules": _schedules(services, everything, now), "runs": [_row(run) for run in read_runs(
-                services, shown)], "page": number, "pages": pages, "matched": len(matched), "csrf": csrf,
-            "explained": explained, "explain_blob": fields.get("blob", ""), "sweeps": _sweeps(services),
-            "notice": notice, "notice_ok": notice_ok}
+    number = min(pages, number)
+    return read_runs(services, matched[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]), len(matched)
+
+
+def _durations(index: Summary) -> list[tuple[str, float]]:
+    """(record, seconds) of the index's recent runs that ended with a duration, oldest first."""
+    return [(row["record"], float(seconds)) for row in reversed(index["rows"])
+            if isinstance(seconds := (row.get("run") or {}).get("duration_seconds"), int | float)
+            and not isinstance(seconds, bool)]
 
 
 def _fields(request: PageRequest) -> dict[str, str]:
@@ -165,27 +204,24 @@ def _owner(name: str) -> str:
     return f"{parsed.kind.removesuffix('s')}:{parsed.owner}"
 
 
-def _rules(services: Services, listed: Sequence[BlobProperties], now: datetime) -> list[dict[str, Any]]:
-    """Each rule with its target and its records' states (its manual runs included) over 24 hours and 7 days."""
+def _rules(services: Services, index: Summary, now: datetime) -> list[dict[str, Any]]:
+    """Each rule with its target and its records' states (its manual runs included) today and over 7 days (UTC
+    days, from the run index's counts)."""
     answer = []
     for rule in services.config.rules:
-        mine = [blob for blob in listed if blob.name.startswith((f"rules/{rule.name}/", f"manual/{rule.name}/"))]
+        owners = (rule_namespace(rule.name), manual_namespace(rule.name))
+        last = max((index["last"].get(owner, "") for owner in owners), default="")
         answer.append({"name": rule.name, "prefix": rule.watch.prefix, "suffix": rule.watch.suffix,
                        "kind": rule.run.target.kind.value, "host": _host(rule.run.target.url),
-                       "day": _states_since(mine, now - timedelta(days=1)),
-                       "week": _states_since(mine, now - timedelta(days=7)),
-                       "last_run": _iso(mine[0].last_modified) if mine else "never"})
+                       "day": run_index.states_since(index, owners, run_index.day_of(now)),
+                       "week": run_index.states_since(index, owners, run_index.day_of(now - timedelta(days=6))),
+                       "last_run": _iso(parse_iso(last)) if last else "never"})
     return answer
 
 
-def _states_since(listed: Sequence[BlobProperties], since: datetime) -> dict[str, int]:
-    return dict(Counter((blob.metadata or {}).get("state", "unknown") for blob in listed
-                        if blob.last_modified >= since))
-
-
-def _schedules(services: Services, listed: Sequence[BlobProperties], now: datetime) -> list[dict[str, Any]]:
-    """Each schedule: its next three occurrences, and the last one with its record's state (from the listing)."""
-    states = {blob.name: (blob.metadata or {}).get("state", "unknown") for blob in listed}
+def _schedules(services: Services, index: Summary, now: datetime) -> list[dict[str, Any]]:
+    """Each schedule: its next three occurrences, and the last one with its record's state (the index's row of it,
+    else one read)."""
     answer = []
     for schedule in services.config.schedules:
         upcoming: list[str] = []
@@ -195,13 +231,19 @@ def _schedules(services: Services, listed: Sequence[BlobProperties], now: dateti
             if moment is not None:
                 upcoming.append(_iso(moment))
         last = schedule.cron.latest_at_or_before(now)
-        outcome = (states.get(record_name(schedule_namespace(schedule.name),
-                                          schedule_occurrence_key(schedule.name, last)), "no record")
-                   if last is not None else "")
+        outcome = _state(services, index, record_name(schedule_namespace(schedule.name),
+                                                      schedule_occurrence_key(schedule.name, last))) if last else ""
         answer.append({"name": schedule.name, "expression": schedule.cron.expression, "next": upcoming,
                        "last_occurrence": _iso(last) if last else "never", "last_outcome": outcome,
                        "enabled": schedule.enabled})
     return answer
+
+
+def _state(services: Services, index: Summary, name: str) -> str:
+    """A record's state: from the index's rows when it is there, else read; ``no record`` when there is none."""
+    shown = next((row for row in index["rows"] if row["record"] == name), None)
+    found = shown if shown is not None else (read[0] if (read := services.ledger.read(name)) else None)
+    return "no record" if found is None else str(found.get("state", "unknown"))
 
 
 def _row(run: Mapping[str, Any]) -> dict[str, Any]:

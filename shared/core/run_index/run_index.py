@@ -1,0 +1,132 @@
+"""The run index: one small document (``index/summary.json`` in the ledger container) that answers the first pages
+of the status page and of ``runs`` at a cost that does not grow with the ledger's history.
+
+It holds the newest ``RECENT_ROWS`` records as a listing shows them, each day's records counted by owner and state,
+and each owner's last change. The records stay the truth: nothing that decides a run reads the index, and a lost or
+stale index is rebuilt from one listing of the records (``rebuilt``). Pure: the caller reads storage and the clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.core.common.redaction import masked
+from shared.core.ledger.keys import DAY_TAG, STATE_TAG, UPDATED_TAG, RecordName
+
+SUMMARY_NAME = "index/summary.json"
+"""Where the run index lives in the ledger container (outside every record prefix)."""
+SCHEMA = 1
+RECENT_ROWS = 200
+"""Records the index keeps as rows: eight pages of the status page, the default ``runs`` listing four times."""
+OVERLAP = timedelta(minutes=10)
+"""How far before its watermark a catch-up looks again: the tag index is eventually consistent and each writer
+stamps ``updated_at`` by its own clock, so a change may show up late or dated a little early."""
+_SHOWN_FIELDS = ("state", "reason", "run_id", "run_url", "attempts", "retryable", "subject", "updated_at", "error",
+                 "run")
+
+
+Summary = dict[str, Any]
+"""``{"schema", "watermark", "rows": [record summaries, newest first], "seen": {row's record: its last write as
+its tag says}, "days": {day: {owner: {state: n}}}, "last": {owner: updated_at}}``: JSON as stored."""
+
+
+def record_summary(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as a listing shows it: secrets masked (an error Azure ML echoed, a manual run's secret parameter),
+    the record itself unchanged; the run link keeps its workspace query."""
+    shown = {field: record[field] for field in _SHOWN_FIELDS if record.get(field) is not None}
+    return {"record": name, **{field: value if field == "run_url" else masked(value, name=field)
+                               for field, value in shown.items()}}
+
+
+def changed_query(since: str) -> str:
+    """Find Blobs by Tags: the run records changed after ``since``, each with the time of its change."""
+    return f"\"{UPDATED_TAG}\">'{since}'"
+
+
+def day_query(day: str) -> str:
+    """Find Blobs by Tags: the run records last changed on ``day``, each with its state."""
+    return f"\"{DAY_TAG}\"='{day}' AND \"{STATE_TAG}\">='0'"
+
+
+def since(summary: Summary) -> str:
+    """Where the next catch-up looks from: ``OVERLAP`` before the newest change the index has seen."""
+    watermark = datetime.fromisoformat(str(summary["watermark"]).replace("Z", "+00:00"))
+    return (watermark - OVERLAP).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stale(summary: Summary, found: Iterable[tuple[str, str]]) -> list[str]:
+    """Of the (record, time of its last write) a changed-since query found, the records the index has not seen as
+    they are now."""
+    seen = summary["seen"]
+    return [name for name, written in found if seen.get(name) != written]
+
+
+def day_counts(found: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """One day's (record, state) pairs counted by owner (``rules/<rule>``, ...) and state."""
+    counts: dict[str, Counter[str]] = {}
+    for name, state in found:
+        counts.setdefault(RecordName.parse(name).namespace, Counter())[state] += 1
+    return {owner: dict(sorted(states.items())) for owner, states in sorted(counts.items())}
+
+
+def caught_up(summary: Summary, rows: Iterable[dict[str, Any]], seen: Mapping[str, str],
+              days: Mapping[str, dict[str, dict[str, int]]], watermark: str, oldest_day: str) -> Summary:
+    """``summary`` with newer ``rows`` (replacing a record's older row) and when each was ``seen`` written,
+    recounted ``days``, each owner's last change; days before ``oldest_day`` (deleted by retention) dropped."""
+    rows = list(rows)
+    merged = {row["record"]: row for row in summary["rows"]}
+    merged.update({row["record"]: row for row in rows})
+    newest = sorted(merged.values(), key=lambda row: (str(row.get("updated_at") or ""), row["record"]),
+                    reverse=True)[:RECENT_ROWS]
+    written = {**summary["seen"], **seen}
+    last = dict(summary["last"])
+    for row in rows:
+        owner = RecordName.parse(row["record"]).namespace
+        last[owner] = max(last.get(owner, ""), str(row.get("updated_at") or ""))
+    kept = {day: counts for day, counts in {**summary["days"], **days}.items() if day >= oldest_day}
+    return {"schema": SCHEMA, "watermark": max(str(summary["watermark"]), watermark), "rows": newest,
+            "seen": {row["record"]: written[row["record"]] for row in newest if row["record"] in written},
+            "days": dict(sorted(kept.items())), "last": dict(sorted(last.items()))}
+
+
+def empty(watermark: str) -> Summary:
+    return {"schema": SCHEMA, "watermark": watermark, "rows": [], "seen": {}, "days": {}, "last": {}}
+
+
+def total(summary: Summary, owners: tuple[str, ...] = ()) -> int:
+    """Records the index counts (those of ``owners`` only, when given)."""
+    return sum(count for counts in summary["days"].values() for owner, states in counts.items()
+               if not owners or owner in owners for count in states.values())
+
+
+def states_since(summary: Summary, owners: tuple[str, ...], first_day: str) -> dict[str, int]:
+    """The states of ``owners``' records changed on ``first_day`` or later."""
+    counted: Counter[str] = Counter()
+    for day, counts in summary["days"].items():
+        if day >= first_day:
+            for owner in owners:
+                counted.update(counts.get(owner, {}))
+    return dict(counted)
+
+
+def per_day(summary: Summary, days: list[str]) -> list[tuple[str, dict[str, int]]]:
+    """Each of ``days`` with its records counted by state (every owner)."""
+    answer = []
+    for day in days:
+        counted: Counter[str] = Counter()
+        for states in summary["days"].get(day, {}).values():
+            counted.update(states)
+        answer.append((day, dict(counted)))
+    return answer
+
+
+def day_of(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+def days_back(now: datetime, count: int) -> list[str]:
+    """The ``count`` UTC days up to and including ``now``'s, oldest first."""
+    return [day_of(now - timedelta(days=back)) for back in range(count - 1, -1, -1)]

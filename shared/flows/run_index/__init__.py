@@ -1,0 +1,1 @@
+"""Keeping the run index caught up with the ledger."""

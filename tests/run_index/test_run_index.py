@@ -1,0 +1,90 @@
+"""The run index (shared.core.run_index, shared.flows.run_index): the first pages of runs and the status page's
+counts at a cost that follows what changed since the last look, not the ledger's history; the records stay the
+truth, and a lost index is rebuilt from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from localdev.host import deliver_event
+from localdev.http_counter import counting_requests
+from shared.clients.process.services import process_services
+from shared.core.run_index import run_index
+from shared.core.run_index.run_index import RECENT_ROWS, SUMMARY_NAME
+from shared.flows.run_index.run_index import current_index
+from shared.operations.http.records import list_runs
+from tests.support.harness import deliver_blob, upload
+from tests.support.samples import SAMPLE_CSV
+
+
+def _deliver(app_env, *names: str) -> None:
+    for name in names:
+        upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
+        deliver_blob(app_env["WATCH_CONTAINER"], name)
+
+
+def _requests(sent) -> dict[str, int]:
+    """Storage requests by method, out of a counting_requests tally (Azurite listens on 127.0.0.1)."""
+    return {key.split()[0]: count for key, count in sent.items() if " " in key and ":" in key}
+
+
+def test_unfiltered_runs_come_from_the_index_as_the_listing_shows_them_outcomes_included(app_env, aml):
+    _deliver(app_env, "a.csv", "b.csv")
+    services = process_services()
+    assert [run["subject"]["blob"] for run in list_runs(services)] == ["b.csv", "a.csv"]  # builds the index
+    first, _second = aml.accepted
+    aml.set_status(first.run_id, "Completed")
+    deliver_event(aml.run_event(first.run_id))  # an outcome's write leaves updated_at as it was: its tag moves
+
+    indexed = list_runs(services)
+    listed = list_runs(services, limit=RECENT_ROWS + 1)  # past the index: the listing's path, every record read
+    assert indexed == listed and indexed[1]["run"]["status"] == "completed" and "run" not in indexed[0]
+
+
+def test_a_caught_up_index_costs_two_requests_and_new_records_one_read_each_plus_their_days_count(app_env, aml):
+    _deliver(app_env, "a.csv")
+    services = process_services()
+    current_index(services)
+    with counting_requests() as idle:
+        current_index(services)
+    _deliver(app_env, "b.csv", "c.csv", "d.csv")
+    with counting_requests() as busy:
+        summary = current_index(services)
+
+    assert _requests(idle) == {"GET": 2}  # the index, and Find Blobs by Tags for what changed since
+    # the index, the Find, 3 records, today's recount (one Find), the index written back
+    assert _requests(busy) == {"GET": 6, "PUT": 1}
+    today = run_index.day_of(datetime.now(UTC))
+    assert summary["days"][today] == {"rules/default": {"submitted": 4}} and run_index.total(summary) == 4
+
+
+def test_a_lost_index_is_rebuilt_from_the_records_as_it_was(app_env, aml):
+    _deliver(app_env, "a.csv", "b.csv")
+    services = process_services()
+    built = current_index(services)
+    services.ledger.container.delete_blob(SUMMARY_NAME)
+
+    rebuilt = current_index(services)
+    assert rebuilt["rows"] == built["rows"] and rebuilt["days"] == built["days"] and rebuilt["last"] == built["last"]
+
+
+@pytest.mark.unit
+def test_catching_up_replaces_a_records_row_recounts_its_days_and_drops_the_days_retention_deleted():
+    old = {"record": "rules/r/" + "a" * 64 + ".json", "state": "claimed", "updated_at": "2026-12-06T23:59:59.000Z"}
+    summary = {**run_index.empty("2026-12-06T23:59:59.000Z"), "rows": [old], "seen": {old["record"]: "x"},
+               "days": {"2026-09-01": {"rules/r": {"submitted": 7}}, "2026-12-06": {"rules/r": {"claimed": 1}}}}
+    new = {**old, "state": "submitted", "updated_at": "2026-12-07T00:00:01.000Z"}
+
+    caught = run_index.caught_up(summary, [new], {old["record"]: "2026-12-07T00:00:02.000Z"},
+                                 {"2026-12-06": {}, "2026-12-07": {"rules/r": {"submitted": 1}}},
+                                 "2026-12-07T00:00:02.000Z", oldest_day="2026-09-08")
+
+    assert caught["rows"] == [new] and caught["seen"] == {old["record"]: "2026-12-07T00:00:02.000Z"}
+    assert caught["days"] == {"2026-12-06": {}, "2026-12-07": {"rules/r": {"submitted": 1}}}
+    assert caught["last"] == {"rules/r": "2026-12-07T00:00:01.000Z"} and run_index.total(caught) == 1
+    assert run_index.since(caught) == "2026-12-06T23:50:02.000Z"
+    assert run_index.states_since(caught, ("rules/r", "manual/r"), "2026-12-07") == {"submitted": 1}
+    assert run_index.per_day(caught, run_index.days_back(datetime(2026, 12, 7, 5, tzinfo=UTC), 2)) == [
+        ("2026-12-06", {}), ("2026-12-07", {"submitted": 1})]
