@@ -13,7 +13,17 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from shared.core.common.redaction import masked
-from shared.core.ledger.keys import OPEN_TAG, OWNER_TAG, RECORD_PREFIXES, RUN_TAG, SINCE_TAG, TAG_VALUE, active_owner
+from shared.core.ledger.keys import (
+    OPEN_TAG,
+    OWNER_TAG,
+    RECORD_PREFIXES,
+    RUN_TAG,
+    SINCE_TAG,
+    TAG_VALUE,
+    active_owner,
+    arrival_tags,
+    rule_namespace,
+)
 from shared.core.ledger.run_status import RunOutcome
 
 SCHEMA_VERSION = 1
@@ -165,7 +175,7 @@ class LedgerRecord:
         set, so a write that ends a run drops the open tags whether or not the service keeps tags on an overwrite
         without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
         data claim names its run too but is not a run's record (no event or GET ever ends it): never open."""
-        owner = {} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}
+        owner = {} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace), **self._arrival()}
         since = self.claimed_at or self.first_claimed_at
         outcome = self.outcome
         if (self.state != RunState.SUBMITTED.value or (outcome is not None and outcome.terminal)
@@ -173,6 +183,16 @@ class LedgerRecord:
                 or not all(value and TAG_VALUE.fullmatch(value) for value in (self.run_id, since))):
             return owner
         return {**owner, OPEN_TAG: "1", SINCE_TAG: str(since), RUN_TAG: str(self.run_id)}
+
+    def _arrival(self) -> dict[str, str]:
+        """The freshness tags (``arrival_tags``) of a record of one file version a rule took in; none for another
+        record (a schedule's, a manual run's, a quiet batch's: its files' entries carry them) or a time no tag holds."""
+        subject = self.subject or {}
+        arrived = self.first_claimed_at
+        if (not (self.namespace or "").startswith(rule_namespace("")) or subject.get("kind") != "blob"
+                or not isinstance(subject.get("blob"), str) or not (arrived and TAG_VALUE.fullmatch(arrived))):
+            return {}
+        return arrival_tags(str(self.namespace), subject["blob"], arrived)
 
 
 def new_claim(namespace: str, key: str, subject: Mapping[str, Any], owner: str, at: str, expiry: float,
