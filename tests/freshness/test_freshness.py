@@ -17,11 +17,14 @@ from shared.clients.ledger.ledger import Ledger
 from shared.clients.process.services import Services, build_services, process_services
 from shared.core.ledger.keys import arrival_tags, iso_ms
 from shared.core.ledger.ledger_record import RunState, new_claim
+from shared.core.status.status_html import View, page
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.freshness.freshness import check_freshness, freshness_report
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import run_together, upload
+from tests.support.http import call
+from tests.support.indexing import index_in_fresh_process
 from tests.support.samples import SAMPLE_CSV
 
 pytestmark = pytest.mark.integration
@@ -159,3 +162,31 @@ def test_a_check_costs_three_storage_requests_over_1000_records(default_env, aml
     assert (decision.outcome.value, decision.files) == (verdict, 3)
     storage = urlsplit(services.ledger.container.url).netloc
     assert sent == {storage: 3, f"GET {storage}": 2, f"PUT {storage}": 1}  # the state, the count; the new state
+
+
+def test_an_overdue_deadline_is_shown_by_health_and_on_the_status_page(default_env, aml, identity, tmp_path,
+                                                                        monkeypatch):
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *", "folder": "incoming/"})
+    clock = SimulatedClock(FIRST_DEADLINE + AFTER)
+    check_freshness(clock.services())
+    clock.now += DAY
+    assert [d.outcome.value for d in check_freshness(clock.services())] == ["overdue"]
+
+    code, report = call("http_health", "GET")
+    shown = {"rule": "daily", "folder": "incoming/", "deadline": "0 0 6 * * *", "min_files": 1, "verdict": "overdue",
+             "last_deadline": "2026-12-02T06:00:00Z", "since": "2026-12-01T06:00:00Z", "files": 0}
+    assert (code, report["freshness"]) == (200, [shown])  # late data is shown; the app itself is healthy
+    html = page(View(health=(True, report)))
+    assert ('<tr><td>daily</td><td>incoming/</td><td><code>0 0 6 * * *</code></td><td>1</td>'
+            '<td>2026-12-02T06:00:00Z</td><td><span class="bad">overdue</span></td><td>0</td>'
+            '<td>2026-12-01T06:00:00Z</td></tr>') in html
+
+
+def test_the_freshness_timer_is_registered_only_when_a_rule_has_an_expectation(app_env, aml, tmp_path, monkeypatch):
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *"})
+    functions = json.loads(index_in_fresh_process().stdout.splitlines()[-1])
+    assert functions["check_freshness"]["bindings"] == [
+        {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "0 * * * * *",
+         "runOnStartup": False, "useMonitor": False}]
+    daily_rule(aml, tmp_path, monkeypatch)
+    assert "check_freshness" not in json.loads(index_in_fresh_process().stdout.splitlines()[-1])

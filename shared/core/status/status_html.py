@@ -76,6 +76,8 @@ class View:
 def page(view: View) -> str:
     """The whole document; ``view`` values are escaped wherever they land (text or attribute)."""
     sections = [] if view.health is None else [_health(view.health)]
+    if view.health is not None and view.health[1].get("freshness"):
+        sections.append(_freshness(view.health[1]["freshness"]))
     if view.owners or view.rules or view.schedules:
         sections += [_rules(view.rules), _schedules(view.schedules), _runs(view), _explain(view), _sweeps(view.sweeps)]
     notice = "" if view.notice is None else (
@@ -116,6 +118,21 @@ def _health(health: tuple[bool, Mapping[str, Any]]) -> str:
         rows.append((f"token for {escape(scope)}", _ok(check["ok"]), _text(check.get("error"))))
     return (f'<section aria-labelledby="health"><h2 id="health">Health: {"healthy" if healthy else "unhealthy"}'
             f"</h2>{_table('Checks', ('check', 'result', 'detail'), rows, 'no checks')}</section>")
+
+
+def _freshness(expectations: Sequence[Mapping[str, Any]]) -> str:
+    """Each freshness expectation and its last decided deadline (``/api/health``'s ``freshness``)."""
+    rows = [(_text(item["rule"]), _text(item["folder"] or "(whole rule)"), f"<code>{_text(item['deadline'])}</code>",
+             _text(item["min_files"]), _text(item.get("last_deadline")), _verdict(item.get("verdict")),
+             _text(item.get("files")), _text(item.get("since"))) for item in expectations]
+    table = _table("Freshness expectations (UTC)", ("rule", "folder", "deadline", "files expected", "last deadline",
+                                                    "verdict", "files", "since"), rows, "No expectations.")
+    return f'<section aria-labelledby="freshness"><h2 id="freshness">Freshness</h2>{table}</section>'
+
+
+def _verdict(verdict: str | None) -> str:
+    """A verdict, ``overdue`` marked as failing (and not yet decided: blank)."""
+    return f'<span class="bad">{escape(verdict)}</span>' if verdict == "overdue" else _text(verdict)
 
 
 def _rules(rules: Sequence[Mapping[str, Any]]) -> str:

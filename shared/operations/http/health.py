@@ -10,6 +10,7 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from shared.clients.process.services import build_services
 from shared.core.config.problems import ConfigError
+from shared.flows.freshness.freshness import freshness_report
 
 
 def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
@@ -29,6 +30,8 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
         report["configuration"]["warnings"] = list(services.config.warnings)
     report["ledger"] = _check(lambda: next(iter(services.ledger.listing("state/")), None))
     report["watched_container"] = _check(services.watched.get_container_properties)
+    if report["ledger"]["ok"] and any(rule.freshness for rule in services.config.rules):
+        report["freshness"] = freshness_report(services)  # data that is late is shown, not unhealthy: the app works
     runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]
     scopes = sorted({run.target.scope for run in runs})
     report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}
