@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceModifiedError
 from shared.clients.common.clock import Clock
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.ledger.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
-from shared.core.ledger.keys import rule_namespace
+from shared.core.ledger.keys import arrival_tags, rule_namespace
 from shared.core.ledger.ledger_record import RunState
 from shared.core.ledger.run_status import observed
 from tests.support.harness import run_together
@@ -127,4 +127,6 @@ def test_open_runs_are_the_records_tagged_open_per_owner_oldest_first_and_a_run_
 
     assert [run.run_id for run in ledger.active_runs(rule_namespace("r"))] == ["run-3"]
     assert ledger.active_runs(rule_namespace("nobody")) == []
-    assert container.get_blob_client("rules/r/key-1.json").get_blob_tags() == {"aml_owner": "rules/r"}
+    # the open tags dropped; the owner and the file's arrival (what a freshness check counts) kept
+    assert container.get_blob_client("rules/r/key-1.json").get_blob_tags() == arrival_tags(
+        "rules/r", SUBJECT["blob"], "2026-12-01T10:02:00.000Z")
