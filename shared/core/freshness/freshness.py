@@ -69,15 +69,13 @@ def expectations(rules: tuple[Rule, ...]) -> list[Expectation]:
 
 @dataclass(frozen=True)
 class FreshnessState:
-    """The last deadline an expectation decided: its verdict, the files counted since ``since``, and who wrote it
-    (``decided_by``: the check whose conditional write won, which alone logs the line)."""
+    """The last deadline an expectation decided: its verdict, the files counted since ``since``, and when."""
 
     deadline: str
     verdict: str
     since: str
     files: int
     expected: int
-    decided_by: str
     decided_at: str
 
     def to_json(self) -> dict[str, Any]:
@@ -88,7 +86,7 @@ class FreshnessState:
         return cls(**{name: document[name] for name in cls.__dataclass_fields__})
 
     @property
-    def open(self) -> bool:
+    def unresolved(self) -> bool:
         """Overdue and not yet resolved: each check counts its window again until the files land."""
         return self.verdict == Verdict.OVERDUE.value
 
@@ -106,22 +104,22 @@ class FreshnessState:
                         files=self.files, expected=self.expected)
 
 
-def baseline(deadline: datetime, expectation: Expectation, by: str, at: datetime) -> FreshnessState:
+def baseline(deadline: datetime, expectation: Expectation, at: datetime) -> FreshnessState:
     """The first state: ``deadline`` taken as decided, so the first decision is the next deadline's."""
     return FreshnessState(iso(deadline), Verdict.STARTED.value, iso(deadline), 0, expectation.freshness.min_files,
-                          by, iso(at))
+                          iso(at))
 
 
-def decided(deadline: datetime, since: datetime, files: int, expectation: Expectation, by: str,
+def decided(deadline: datetime, since: datetime, files: int, expectation: Expectation,
             at: datetime) -> FreshnessState:
     """``deadline``'s verdict from the ``files`` counted in its window."""
     expected = expectation.freshness.min_files
     verdict = Verdict.ARRIVED if files >= expected else Verdict.OVERDUE
-    return FreshnessState(iso(deadline), verdict.value, iso(since), files, expected, by, iso(at))
+    return FreshnessState(iso(deadline), verdict.value, iso(since), files, expected, iso(at))
 
 
-def resolved(state: FreshnessState, files: int, by: str, at: datetime) -> FreshnessState | None:
+def resolved(state: FreshnessState, files: int, at: datetime) -> FreshnessState | None:
     """An overdue state once enough files came since its window began (late ones too); None while they have not."""
     if files < state.expected:
         return None
-    return replace(state, verdict=Verdict.ARRIVED_LATE.value, files=files, decided_by=by, decided_at=iso(at))
+    return replace(state, verdict=Verdict.ARRIVED_LATE.value, files=files, decided_at=iso(at))

@@ -7,7 +7,6 @@ A check costs at most three storage requests whatever the ledger holds: the stat
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,28 +33,30 @@ def check_freshness(services: Services) -> list[Decision]:
 
 
 def check(expectation: Expectation, services: Services, settled_by: datetime) -> Decision | None:
-    """Decide the deadline due at ``settled_by`` if its state has not, or resolve an open ``overdue``."""
+    """Decide the deadline due at ``settled_by`` if its state has not, or resolve an open ``overdue``: the line
+    is logged only when this check's conditional write of the new state won."""
     deadline = expectation.deadline_due(settled_by)
     if deadline is None:
         return None
     found = services.ledger.read(expectation.state_name)
-    state, etag = (None, None) if found is None else (FreshnessState.from_json(found[0]), found[1])
-    by, now = uuid.uuid4().hex, services.now()
-    if state is None:
-        services.ledger.put(expectation.state_name, baseline(deadline, expectation, by, now).to_json(), None)
+    if found is None:
+        services.ledger.put(expectation.state_name, baseline(deadline, expectation, services.now()).to_json(), None)
         return None
-    if state.deadline < iso(deadline):  # ISO texts of one form sort in time order
-        since = expectation.window_start(deadline)
-        after: FreshnessState | None = decided(deadline, since, count(expectation, services, since, deadline),
-                                               expectation, by, now)
-    elif state.open:
-        since = parse_iso(state.since)
-        after = resolved(state, count(expectation, services, since, None), by, now)
-    else:
-        return None
-    if after is None or not services.ledger.put(expectation.state_name, after.to_json(), etag):
+    after = _next_state(expectation, FreshnessState.from_json(found[0]), deadline, services)
+    if after is None or not services.ledger.put(expectation.state_name, after.to_json(), found[1]):
         return None  # nothing new, or another check wrote first and logged it
     return log_decision(after.decision(expectation))
+
+
+def _next_state(expectation: Expectation, state: FreshnessState, deadline: datetime,
+                services: Services) -> FreshnessState | None:
+    """``deadline``'s verdict if ``state`` has not decided it, an open ``overdue`` resolved, or None: no change."""
+    if state.deadline < iso(deadline):  # ISO texts of one form sort in time order
+        since = expectation.window_start(deadline)
+        return decided(deadline, since, count(expectation, services, since, deadline), expectation, services.now())
+    if state.unresolved:
+        return resolved(state, count(expectation, services, parse_iso(state.since), None), services.now())
+    return None
 
 
 def count(expectation: Expectation, services: Services, since: datetime, until: datetime | None) -> int:
