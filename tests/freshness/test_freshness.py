@@ -50,8 +50,8 @@ class SimulatedClock:
         return services
 
 
-def daily_rule(aml, tmp_path, monkeypatch, *expectations: dict) -> None:
-    rules_file(tmp_path, monkeypatch, [{
+def daily_rule(aml, tmp_path, monkeypatch, *expectations: dict, **fields: object) -> None:
+    rules_file(tmp_path, monkeypatch, [{**fields,
         "name": "daily", "prefix": "incoming/", "include_subfolders": True,
         "target": {"url": aml.published_pipeline_url()}, "experiment": "retrain",
         "data_path": {"parameter": "input_datapath", "datastore": "workspaceblobstore"},
@@ -59,13 +59,13 @@ def daily_rule(aml, tmp_path, monkeypatch, *expectations: dict) -> None:
     process_services.cache_clear()
 
 
-def arrive(clock: SimulatedClock, at: datetime, *names: str) -> None:
+def arrive(clock: SimulatedClock, at: datetime, *names: str, outcome: str = "submitted") -> None:
     clock.now = at
     services = clock.services()
     for name in names:
         upload(services.config.watch_container, name, SAMPLE_CSV)
         [decision] = process_blob(services.watched.get_blob_client(name), services)
-        assert decision.outcome.value == "submitted"
+        assert decision.outcome.value == outcome
 
 
 def freshness_lines(caplog) -> list[dict]:
@@ -132,6 +132,17 @@ def test_a_folder_expectation_counts_only_its_folders_files(default_env, aml, tm
     assert (late.outcome.value, late.files, late.reason) == (
         "arrived_late", 1, "1 new file(s) under 'incoming/sales/' since 2026-12-01T06:00:00Z by "
                            "2026-12-02T07:00:00Z: the data due by 2026-12-02T06:00:00Z landed late")
+
+
+def test_a_quiet_window_rules_files_count_as_they_are_collected(default_env, aml, tmp_path, monkeypatch):
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *", "min_files": 2}, quiet_window={"seconds": 60},
+               include_subfolders=False)
+    clock = SimulatedClock(FIRST_DEADLINE + AFTER)
+    check_freshness(clock.services())
+    arrive(clock, FIRST_DEADLINE + timedelta(hours=1), "incoming/a.csv", "incoming/b.csv", outcome="collected")
+    clock.now = FIRST_DEADLINE + DAY + AFTER
+    [decision] = check_freshness(clock.services())
+    assert (decision.outcome.value, decision.files, len(aml.received)) == ("arrived", 2, 0)  # no batch fired yet
 
 
 def fill_history(services: Services, total: int, window_start: datetime) -> None:
