@@ -1,10 +1,10 @@
 """Benchmarks: the app's own cost per new blob, per duplicate, in a burst, for a sweep, in memory and at import.
 
     ./dev bench [--only per-blob,duplicate,burst,sweep,memory,cold-start,status-page,run-events,markers,
-                quiet-windows]
+                quiet-windows,freshness]
                 [--iterations 1000]
                 [--burst-blobs 1000] [--sweep-blobs 100000] [--sweep-store sql|memory] [--big-blob-mib 1024]
-                [--status-records 10000]
+                [--status-records 10000] [--freshness-records 1000,10000]
 
 Each figure is printed with a baseline measured in the same run, against Azurite and the local Azure ML
 stand-in, and their ratio. Not part of the test run: it takes minutes and its numbers depend on the machine.
@@ -22,6 +22,7 @@ from bench.batches import marker_rows, quiet_window_rows
 from bench.blobs import burst, per_blob_and_duplicate
 from bench.cold_start import cold_start
 from bench.common import HEADER, Bench
+from bench.freshness import freshness_rows
 from bench.mariadb import programs
 from bench.memory import memory
 from bench.run_events import run_event_rows
@@ -29,7 +30,7 @@ from bench.status_page import status_page_rows
 from bench.sweep import sweep_rows
 
 SECTIONS = ("per-blob", "duplicate", "burst", "sweep", "memory", "cold-start", "status-page", "run-events",
-            "markers", "quiet-windows")
+            "markers", "quiet-windows", "freshness")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-blob-mib", type=int, default=1024)
     parser.add_argument("--status-records", type=int, default=10_000, help="ledger records under the status page")
     parser.add_argument("--run-records", type=int, default=200, help="records (runs) under the run-event figures")
+    parser.add_argument("--freshness-records", default="1000,10000",
+                        help="ledger records under a freshness check, comma-separated (Azurite in memory fills "
+                             "n records in O(n^2): 100,000 take about an hour)")
     parser.add_argument("--marker-files", type=int, default=1000, help="data files one manifest lists")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             ("run-events", lambda: run_event_rows(bench, args.run_records)),
             ("markers", lambda: marker_rows(bench, args.marker_files)),
             ("quiet-windows", lambda: quiet_window_rows(bench, args.marker_files)),
+            ("freshness", lambda: freshness_rows(bench, tuple(int(n) for n in args.freshness_records.split(",")))),
         ]
         for name, step in steps:
             if set(name.split("/")) & sections:

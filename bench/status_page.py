@@ -63,7 +63,8 @@ def _put(ledger, index: int, at: datetime) -> None:
     state = "failed" if index % 10 == 0 else "submitted"
     stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     record = {"schema": 1, "state": state, "attempts": 1, "updated_at": stamp,
-              "subject": {"kind": "blob", "blob": f"status/{index:06d}.csv", "etag": "0x1"}}
+              "subject": {"kind": "blob", "container": "status", "blob": f"status/{index:06d}.csv",
+                          "etag": "0x1"}}
     ledger.get_blob_client(record_name(rule_namespace("default"), f"{index:064x}")).upload_blob(
         json.dumps(record).encode(), overwrite=True, metadata={"state": state, "retryable": "false"},
         tags={OWNER_TAG: "rules/default", STATE_TAG: state, DAY_TAG: stamp[:10], UPDATED_TAG: stamp})

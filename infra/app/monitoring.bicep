@@ -45,5 +45,65 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// The freshness alert (docs/freshness.md): an 'overdue' decision line is a deadline whose expected files did not
+// come. Evaluated over the host's copy of each line (the classic logs), so it works whether or not the OpenTelemetry
+// exporter is on; one alert per rule and folder. Attach an action group (portal or az) to be notified.
+var overdueQuery = '''
+traces
+| where message startswith "aml_trigger " and isnotempty(customDimensions.Category)
+| extend d = parse_json(substring(message, strlen("aml_trigger ")))
+| where tostring(d.outcome) == "overdue"
+| project timestamp, rule = tostring(d.rule), folder = tostring(d.folder), deadline = tostring(d.deadline),
+          files = toint(d.files), expected = toint(d.expected)
+'''
+
+resource freshnessOverdue 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: '${applicationInsightsName}-freshness-overdue'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'AML trigger: expected data is overdue'
+    description: 'A freshness expectation got fewer new files than it expects by its deadline (decision line overdue).'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsights.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    autoMitigate: false
+    criteria: {
+      allOf: [
+        {
+          query: overdueQuery
+          timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'rule'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+            {
+              name: 'folder'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+  }
+}
+
 output applicationInsightsName string = applicationInsights.name
 output logAnalyticsName string = logAnalytics.name

@@ -15,6 +15,7 @@ from shared.core.aml import targets
 from shared.core.config.batch_options import MARKER_KEYS
 from shared.core.config.config_loader import load_config
 from shared.core.config.config_model import JOB_OUTPUT_TYPES, AppConfig
+from shared.core.config.freshness_options import EXPECTATION_KEYS, MAX_MIN_FILES
 from shared.core.config.problems import ConfigError
 from shared.core.config.rule_names import RULE_NAME
 from shared.core.config.rule_parser import DATA_PATH_KEYS, RULE_KEYS, RUN_KEYS, TARGET_KEYS
@@ -62,11 +63,11 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
 
 def test_the_docs_have_rules_files_for_rules_schedules_and_a_batch_endpoint():
     examples = documented_rules_files()
-    assert len(examples) == 5 and sum("schedules" in example for example in examples) == 1
+    assert len(examples) == 6 and sum("schedules" in example for example in examples) == 1
     assert any(example.get("$schema") == "./schemas/rules.schema.json" for example in examples)
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(6))
 def test_every_documented_rules_file_validates_against_the_schema_and_loads(index, tmp_path):
     example = documented_rules_files()[index]
     assert schema_errors(example) == []
@@ -101,6 +102,9 @@ SCHEDULE = {"name": "nightly", "cron": "0 0 2 * * *", "target": RULE["target"], 
      "'Fortnight' is not one of ['Minute', 'Hour', 'Day', 'Week', 'Month']", "frequency 'Fortnight' must be one of"),
     ({"rules": [{**RULE, "marker": {"file": ".."}}]}, "'..' does not match",
      "rules[0].marker.file = '..': a file name without folders"),
+    ({"rules": [{**RULE, "freshness": [{"deadline": "0 0 6 * * *", "min_files": 0}]}]},
+     "0 is less than the minimum of 1",
+     "rules[0].freshness[0].min_files = 0: a whole number of files from 1 to 5,000"),
     ({"rules": []}, "[] should be non-empty", "rules = []: a non-empty list of rules and/or schedules"),
     ({"description": "nothing yet"}, "'rules' is a required property",
      "rules = (not set): a non-empty list of rules and/or schedules"),
@@ -143,6 +147,8 @@ def test_the_schema_and_the_loader_know_the_same_keys_and_values():
     assert properties("target") == TARGET_KEYS
     assert properties("dataPath") == DATA_PATH_KEYS
     assert properties("marker") == MARKER_KEYS
+    assert set(SCHEMA["$defs"]["freshness"]["items"]["properties"]) == EXPECTATION_KEYS
+    assert SCHEMA["$defs"]["freshness"]["items"]["properties"]["min_files"]["maximum"] == MAX_MIN_FILES
     assert properties("blobFilter") == {"prefix", "suffix", "include_subfolders"}
     assert properties("recurrence") == recurrence._KEYS
     recurrence_schema = SCHEMA["$defs"]["recurrence"]["properties"]

@@ -19,8 +19,9 @@ def only_record(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
 @pytest.mark.parametrize("outcome, level", [
     (Outcome.IGNORED, logging.INFO), (Outcome.DUPLICATE, logging.INFO), (Outcome.SKIPPED, logging.INFO),
     (Outcome.SUBMITTED, logging.INFO), (Outcome.REJECTED, logging.WARNING), (Outcome.FAILED, logging.ERROR),
+    (Outcome.ARRIVED, logging.INFO), (Outcome.OVERDUE, logging.WARNING), (Outcome.ARRIVED_LATE, logging.INFO),
 ])
-def test_a_rejected_decision_is_logged_as_a_warning_a_failed_one_as_an_error_and_the_rest_as_info(
+def test_a_rejected_or_overdue_decision_is_logged_as_a_warning_a_failed_one_as_an_error_and_the_rest_as_info(
         caplog, outcome, level):
     caplog.set_level(logging.DEBUG, logger="aml_trigger")
     decision = Decision(outcome, reason="why")
@@ -62,7 +63,7 @@ def test_an_outcome_settles_the_record_state_of_the_same_name_or_none():
         Outcome.IGNORED: None, Outcome.DUPLICATE: None, Outcome.COLLECTED: None, Outcome.REJECTED: RunState.REJECTED,
         Outcome.SKIPPED: RunState.SKIPPED, Outcome.SUBMITTED: RunState.SUBMITTED, Outcome.FAILED: RunState.FAILED,
         Outcome.RUN_COMPLETED: None, Outcome.RUN_FAILED: None, Outcome.RUN_CANCELED: None,
-        Outcome.WAITING: RunState.WAITING,
+        Outcome.WAITING: RunState.WAITING, Outcome.ARRIVED: None, Outcome.OVERDUE: None, Outcome.ARRIVED_LATE: None,
     }
 
 

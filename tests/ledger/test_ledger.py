@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceModifiedError
 from shared.clients.common.clock import Clock
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.ledger.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
-from shared.core.ledger.keys import rule_namespace
+from shared.core.ledger.keys import arrival_tags, rule_namespace
 from shared.core.ledger.ledger_record import RunState
 from shared.core.ledger.run_status import observed
 from tests.support.harness import run_together
@@ -128,9 +128,10 @@ def test_open_runs_are_the_records_tagged_open_per_owner_oldest_first_and_a_run_
     assert [run.run_id for run in ledger.active_runs(rule_namespace("r"))] == ["run-3"]
     assert ledger.active_runs(rule_namespace("nobody")) == []
     ended = container.get_blob_client("rules/r/key-1.json").get_blob_tags()
-    assert {name: ended[name] for name in ("aml_owner", "aml_state")} == {"aml_owner": "rules/r",
-                                                                         "aml_state": "submitted"}
-    assert set(ended) == {"aml_owner", "aml_state", "aml_day", "aml_updated"}  # the open tags are gone
+    # the open tags dropped; the owner and the file's arrival (what a freshness check counts) kept, beside the index's
+    arrived = arrival_tags("rules/r", SUBJECT["blob"], "2026-12-01T10:02:00.000Z")
+    assert {name: ended.pop(name) for name in arrived} == arrived
+    assert ended.pop("aml_state") == "submitted" and set(ended) == {"aml_day", "aml_updated"}
 
 
 def test_every_write_of_a_runs_record_tags_its_state_and_the_day_and_time_of_the_write_and_a_data_claim_none(
@@ -142,11 +143,12 @@ def test_every_write_of_a_runs_record_tags_its_state_and_the_day_and_time_of_the
     claimed = ledger.claim(rule_namespace("r"), "key-1", SUBJECT, time.monotonic() + 5)
     assert isinstance(claimed, Claim)
     blob = container.get_blob_client("rules/r/key-1.json")
-    assert blob.get_blob_tags() == {"aml_owner": "rules/r", "aml_state": "claimed", "aml_day": "2026-12-01",
+    arrived = arrival_tags("rules/r", SUBJECT["blob"], "2026-12-01T10:01:05.250Z")  # the first claim's time, kept
+    assert blob.get_blob_tags() == {**arrived, "aml_state": "claimed", "aml_day": "2026-12-01",
                                     "aml_updated": "2026-12-01T10:01:05.250Z"}
     moment[0] = datetime(2026, 12, 2, 0, 0, 1, tzinfo=UTC)
     ledger.settle(claimed, RunState.FAILED, reason="no")
-    assert blob.get_blob_tags() == {"aml_owner": "rules/r", "aml_state": "failed", "aml_day": "2026-12-02",
+    assert blob.get_blob_tags() == {**arrived, "aml_state": "failed", "aml_day": "2026-12-02",
                                     "aml_updated": "2026-12-02T00:00:01.000Z"}
     data = ledger.claim("schedule-data/s", "key-2", SUBJECT, time.monotonic() + 5)
     assert isinstance(data, Claim)

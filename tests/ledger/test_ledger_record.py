@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.core.ledger.keys import RecordName
+from shared.core.ledger.keys import RecordName, active_owner, arrival_tags, freshness_folder_key
 from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
 from shared.core.ledger.subjects import BlobSubject
 
@@ -107,6 +107,30 @@ def test_a_record_is_tagged_open_only_while_its_run_is_submitted_and_not_ended(c
 
     assert tags == ({"aml_owner": "rules/r", "aml_open": "1", "aml_since": "2026-12-01T10:00:00.000Z",
                      "aml_run": "run-1"} if open_tags else {"aml_owner": "rules/r"})
+
+
+BLOB = {"kind": "blob", "container": "c", "blob": "incoming/sales/a.csv", "etag": "0x1"}
+
+
+@pytest.mark.parametrize(("namespace", "subject", "first_claimed_at", "arrival"), [
+    ("rules/r", BLOB, "2026-12-01T10:00:00.000Z", True),
+    ("rules/r", {"kind": "quiet-batch", "rule": "r", "container": "c", "folder": "incoming/",
+                 "oldest": "2026-12-01T09:00:00.000Z"}, "2026-12-01T10:00:00.000Z", False),  # its entries carry them
+    ("schedules/s", {"kind": "schedule", "schedule": "s", "occurrence": "2026-12-01T10:00:00Z"},
+     "2026-12-01T10:00:00.000Z", False),
+    ("manual/r", BLOB, "2026-12-01T10:00:00.000Z", False),  # a deliberate run, not a file that came
+    ("rules/r", BLOB, "2026-12-01 10:00'", False),  # a time no tag value holds: untagged, never a refused write
+])
+def test_only_a_record_of_a_file_a_rule_took_in_carries_its_arrival_tags(namespace, subject, first_claimed_at,
+                                                                          arrival):
+    record = LedgerRecord.from_json({"namespace": namespace, "key": "k", "state": "skipped", "subject": subject,
+                                     "first_claimed_at": first_claimed_at})
+    expected = arrival_tags("rules/r", "incoming/sales/a.csv", first_claimed_at) if arrival else {
+        "aml_owner": active_owner(namespace)}
+    assert record.tags() == expected
+    if arrival:
+        assert expected == {"aml_owner": "rules/r", "aml_arrived": first_claimed_at,
+                            "aml_folder": freshness_folder_key("r", "incoming/sales/")}
 
 
 def test_a_record_name_is_read_once_into_kind_owner_and_key():

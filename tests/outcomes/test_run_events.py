@@ -13,7 +13,7 @@ import pytest
 from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
 from shared.clients.process.services import process_services
-from shared.core.ledger.keys import DAY_TAG, STATE_TAG, UPDATED_TAG, rule_namespace
+from shared.core.ledger.keys import DAY_TAG, STATE_TAG, UPDATED_TAG, arrival_tags, rule_namespace
 from shared.core.outcomes.run_events import MalformedEventError, implausible_time, parse_run_event
 from shared.flows.outcomes.run_outcomes import RecordNotSettledError
 from tests.support.decisions import outcome_lines
@@ -46,6 +46,11 @@ def _submitted(app_env, aml) -> tuple[str, str]:
 
 def _record(app_env, etag: str) -> dict:
     return ledger_record("default", app_env["WATCH_CONTAINER"], "machines.csv", etag)
+
+
+def _arrival(record: dict) -> dict[str, str]:
+    """The tags a freshness check counts the record's file by (its owner among them)."""
+    return arrival_tags("rules/default", record["subject"]["blob"], record["first_claimed_at"])
 
 
 def _tags(app_env, record: dict) -> dict[str, str]:
@@ -96,7 +101,7 @@ def test_events_in_order_bring_the_record_to_completed_with_one_decision_line(at
     assert line == {"outcome": "run_completed", "rule": "default", "key": record["key"], "run_id": run_id,
                     "run_url": record["run_url"], "run_status": "completed", "duration_seconds": 176.0,
                     "event_id": line["event_id"]}
-    assert _own_tags(app_env, record) == {"aml_owner": "rules/default"}
+    assert _own_tags(app_env, record) == _arrival(record)  # the open tags dropped, the file's arrival kept
 
 
 def test_a_failed_run_records_azure_mls_error_masked_and_logs_run_failed(at, app_env, aml, caplog):
@@ -337,7 +342,7 @@ def test_a_submitted_runs_record_is_tagged_open_with_its_owner_run_and_since_and
     tags = _own_tags(app_env, record)
 
     assert tags == {"aml_open": "1", "aml_owner": "rules/default", "aml_run": run_id,
-                    "aml_since": record["claimed_at"]}
+                    "aml_since": record["claimed_at"], **_arrival(record)}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", tags["aml_since"])
     assert [blob.name for blob in container.list_blobs()] == [f"rules/default/{record['key']}.json"]
     [found] = container.find_blobs_by_tags("\"aml_open\"='1'")

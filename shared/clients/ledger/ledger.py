@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -29,7 +29,7 @@ from shared.clients.common.clock import SYSTEM_CLOCK, Clock
 from shared.clients.ledger.ledger_claims import ActiveRun, Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.storage.storage import bounded
 from shared.core.common.errors import Unavailable
-from shared.core.ledger.keys import RUN_TAG, SINCE_TAG, open_runs_query, record_name
+from shared.core.ledger.keys import RUN_TAG, SINCE_TAG, iso_ms, open_runs_query, record_name
 from shared.core.ledger.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 from shared.core.ledger.subjects import Subject, parse_subject
 
@@ -41,10 +41,6 @@ SERVER_CLOCK_RESOLUTION = 1.0
 run has had to appear in Azure ML's listing is counted 1 s short, never long."""
 MAX_UPDATE_RACES = 16
 """Conditional writes of one record an update may lose to concurrent writers before it gives up for now."""
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parsed(text: str | None) -> datetime | None:
@@ -113,7 +109,7 @@ class Ledger:
 
     def settle(self, claim: Claim, state: RunState, *, within: float | None = None, **outcome: Any) -> dict[str, Any]:
         """Record the outcome of a claim, only if the claim is still ours; in about ``within`` seconds at most."""
-        record = claim.entry.settled(state, _iso(self._clock.now()), outcome)
+        record = claim.entry.settled(state, iso_ms(self._clock.now()), outcome)
         try:
             self._write(claim.record_name, record, etag=claim.etag, within=within)
         except ResourceModifiedError:
@@ -124,7 +120,7 @@ class Ledger:
 
     def reopen(self, name: str, record: dict[str, Any], etag: str, reason: str) -> None:
         """Turn a settled record back into a retryable failure (an operator's retry), unless it changed meanwhile."""
-        reopened = LedgerRecord.from_json(record, name).reopened(_iso(self._clock.now()), reason)
+        reopened = LedgerRecord.from_json(record, name).reopened(iso_ms(self._clock.now()), reason)
         with self._settled_lock:
             self._settled.pop(name, None)
         try:
@@ -176,6 +172,16 @@ class Ledger:
                 continue
             return after
         raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
+
+    def put(self, name: str, document: dict[str, Any], etag: str | None) -> bool:
+        """Write state document ``name`` only if it is as read: created when ``etag`` is None (there was none),
+        else replaced if still at ``etag``. False: another writer changed it first (its write stands)."""
+        self._ensure_container()
+        try:
+            self._write(name, document, create=etag is None, etag=etag)
+        except (ResourceExistsError, ResourceModifiedError):
+            return False
+        return True
 
     def active_runs(self, owner: str = "") -> list[ActiveRun]:
         """Runs in flight, oldest first: the records tagged open, from one Find Blobs by Tags in the ledger
@@ -252,7 +258,7 @@ class Ledger:
 
     def _claimed_record(self, namespace: str, key: str, subject: Subject,
                         previous: LedgerRecord | None) -> LedgerRecord:
-        return new_claim(namespace, key, subject, uuid.uuid4().hex, _iso(self._clock.now()), self._claim_expiry,
+        return new_claim(namespace, key, subject, uuid.uuid4().hex, iso_ms(self._clock.now()), self._claim_expiry,
                          previous)
 
     def _left(self, deadline: float) -> float:
@@ -267,7 +273,7 @@ class Ledger:
         ``metadata`` if given and no tags. ``within``: seconds the write, retries included, may take."""
         # Every write of a record sends its whole tag set (a claim's create too: its owner and the run index's
         # tags, never the open ones), so the open tags go whatever the service keeps on a tagless overwrite.
-        document, metadata, tags = ((record.to_json(), record.metadata(), record.tags(_iso(self._clock.now())))
+        document, metadata, tags = ((record.to_json(), record.metadata(), record.tags(iso_ms(self._clock.now())))
                                     if isinstance(record, LedgerRecord) else (record, metadata, None))
         data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if create:

@@ -11,6 +11,7 @@ from shared.core.blobs.csv_head import csv_head_problem
 from shared.core.common.errors import UnreadableJson
 from shared.core.common.json_input import MANIFEST, read_json
 from shared.core.common.redaction import mask_text
+from shared.core.ledger.keys import file_folder
 
 MAX_REASONS = 10
 """Listed files a rejection names one by one; the rest are counted (a reason stays readable in a log line)."""
@@ -55,8 +56,7 @@ class Batch:
 
 def marker_folder(marker_name: str) -> str:
     """The folder a marker blob completes, as a path ending with '/' ('' at the container's root)."""
-    folder, _, _ = marker_name.rpartition("/")
-    return folder + "/" if folder else ""
+    return file_folder(marker_name)
 
 
 def manifest_files(head: bytes, size: int, folder: str) -> tuple[str, ...] | str:

@@ -16,9 +16,9 @@ from typing import TypeVar
 
 from shared.core.config import settings
 from shared.core.config.config_model import AppConfig
+from shared.core.config.fields import at_most_once_a_minute
 from shared.core.config.problems import ConfigError, Problems
 from shared.core.config.rules_file import load_triggers
-from shared.core.config.schedule_parser import at_most_once_a_minute
 from shared.core.config.timing_settings import (
     claim_outlives_deadline,
     deadline_within_function_timeout,

@@ -99,6 +99,16 @@ class QuietWindow:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """A freshness expectation: at least ``min_files`` new files (under ``folder``, '' for the whole rule) between
+    one ``deadline`` occurrence (NCRONTAB, UTC) and the next; else the deadline's decision is ``overdue``."""
+
+    deadline: CronSchedule
+    min_files: int = 1
+    folder: str = ""
+
+
+@dataclass(frozen=True)
 class Rule(Trigger):
     """A blob rule: new blobs that pass ``watch`` start ``run``; a disabled one records them as skipped instead,
     so turning it back on does not replay them (unless a sweep is asked to, with ``since``). With ``marker``, only
@@ -110,6 +120,7 @@ class Rule(Trigger):
     quiet_window: QuietWindow | None = None
     limit: RunLimit | None = None
     """``max_active_runs``: None, no limit."""
+    freshness: tuple[Freshness, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from shared.core.config.config_model import (
     RunSpec,
 )
 from shared.core.config.fields import flag, matching, unknown_keys
+from shared.core.config.freshness_options import FRESHNESS_KEY, freshness_option
 from shared.core.config.problems import Problems
 from shared.core.config.rule_names import RULE_NAME, RULE_NAME_EXPECTED
 
@@ -31,7 +32,8 @@ RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
     "continue_on_step_failure", "run_source", "outputs",
 }
-RULE_KEYS = {"name", "prefix", "suffix", "include_subfolders", "enabled"} | RUN_KEYS | BATCH_KEYS | LIMIT_KEYS
+RULE_KEYS = ({"name", "prefix", "suffix", "include_subfolders", "enabled", FRESHNESS_KEY} | RUN_KEYS | BATCH_KEYS
+             | LIMIT_KEYS)
 TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
 DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
 _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
@@ -87,8 +89,9 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
         marker = marker_option(rule.get("marker"), run, problems.at("marker"))
         quiet_window = quiet_window_option(rule, run, problems.at("quiet_window"))
         limit = run_limit(rule, problems)
+        freshness = freshness_option(rule.get(FRESHNESS_KEY), watch, problems.at(FRESHNESS_KEY))
         return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, marker=marker,
-                                             quiet_window=quiet_window, limit=limit)
+                                             quiet_window=quiet_window, limit=limit, freshness=freshness)
 
     return RULE.parsed(raw, problems, build)
 

@@ -12,7 +12,7 @@ from shared.core.blobs.blob_names import blob_name_problem
 from shared.core.config import settings
 from shared.core.config.batch_options import LIMIT_KEYS, run_limit
 from shared.core.config.config_model import DataSource, Schedule
-from shared.core.config.fields import flag, unknown_keys
+from shared.core.config.fields import at_most_once_a_minute, flag, unknown_keys
 from shared.core.config.problems import Problems
 from shared.core.config.rule_parser import RUN_KEYS, ItemKind, blob_filter, run_spec
 from shared.core.schedules.ncrontab import CronError, CronSchedule, parse_ncrontab
@@ -79,14 +79,6 @@ def _cron(raw: dict[str, Any], problems: Problems, now: datetime) -> CronSchedul
     except CronError as error:
         problems.at("cron").add(raw.get("cron"), str(error))
     return None
-
-
-def at_most_once_a_minute(cron: CronSchedule) -> CronSchedule:
-    """``cron`` if it fires at most once a minute; a tick is keyed to the occurrence it stands for, and seconds
-    apart a late tick could stand for the next one (a sweep that often would only pile up on itself)."""
-    if len(cron.seconds) > 1:
-        raise CronError(f"{cron.expression!r} fires more than once a minute; give the seconds field one value")
-    return cron
 
 
 def _data_source(raw: Any, problems: Problems) -> DataSource | None:

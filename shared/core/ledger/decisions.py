@@ -35,6 +35,11 @@ class Outcome(str, enum.Enum):
     RUN_FAILED = "run_failed"
     RUN_CANCELED = "run_canceled"
     """A submitted run reached a terminal status in Azure ML: one line each, when its record first learns it."""
+    ARRIVED = "arrived"
+    OVERDUE = "overdue"
+    ARRIVED_LATE = "arrived_late"
+    """A freshness deadline's verdict: enough new files came in its window, too few, or (after ``overdue``) they
+    landed late. One line each, whatever the number of instances."""
 
     @property
     def state(self) -> RunState | None:
@@ -44,7 +49,7 @@ class Outcome(str, enum.Enum):
 
 _STATE_WORDS = frozenset(state.value for state in RunState) - {RunState.CLAIMED.value}
 _LEVELS = {Outcome.REJECTED: logging.WARNING, Outcome.FAILED: logging.ERROR, Outcome.RUN_FAILED: logging.ERROR,
-           Outcome.RUN_CANCELED: logging.WARNING}
+           Outcome.RUN_CANCELED: logging.WARNING, Outcome.OVERDUE: logging.WARNING}
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,10 @@ class Decision:
     run_status: str | None = None
     duration_seconds: float | None = None
     event_id: str | None = None
+    deadline: str | None = None
+    since: str | None = None
+    expected: int | None = None
+    """A freshness verdict's deadline, the start of its window (the deadline before) and the files it expects."""
 
     def fields(self) -> dict[str, object]:
         """The set fields, as logs and answers show them: a secret that reached a reason (an echoed error) masked."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 
@@ -17,6 +17,12 @@ def normalize_etag(etag: str) -> str:
 def iso(moment: datetime) -> str:
     """A moment as keys, subjects and reports write it: to the second, UTC as ``Z``."""
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def iso_ms(moment: datetime) -> str:
+    """A moment as records and their tags write it: to the millisecond, UTC as ``Z``; such texts sort in time
+    order, so a tag query compares them."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(text: str) -> datetime:
@@ -36,6 +42,17 @@ def blob_version_key(container: str, blob_name: str, etag: str) -> str:
 def quiet_folder_key(rule: str, folder: str) -> str:
     """The key of one rule's folder under a quiet window (its state document): hashed so any folder name fits."""
     return _hashed("quiet-folder", rule, folder)
+
+
+def freshness_folder_key(rule: str, folder: str) -> str:
+    """A rule's folder as a freshness expectation names it (a blob index tag): hashed, since a tag value takes only
+    a few characters and any folder name must fit."""
+    return _hashed("freshness-folder", rule, folder)
+
+
+def freshness_key(rule: str, folder: str, deadline: str) -> str:
+    """The key of one freshness expectation (its state document): its rule, folder and deadline expression."""
+    return _hashed("freshness", rule, folder, deadline)
 
 
 def schedule_occurrence_key(schedule: str, occurrence: datetime) -> str:
@@ -109,9 +126,35 @@ DAY_TAG = "aml_day"
 UPDATED_TAG = "aml_updated"
 """Blob index tag on a run's record: the time of its last write (to the millisecond), so the run index finds the
 records written since it last looked with one Find Blobs by Tags, however many records the ledger holds."""
+ARRIVED_TAG = "aml_arrived"
+"""Blob index tag on a record of one file version a rule took in (and on a quiet window's entry): when it was first
+claimed (to the millisecond), so "how many files came between two deadlines" is one Find Blobs by Tags whatever the
+ledger holds. Written in the request that writes the record anyway: nothing is added to the per-blob path."""
+FOLDER_TAG = "aml_folder"
+"""Beside ``ARRIVED_TAG``: the file's folder (``freshness_folder_key``), for an expectation on one folder."""
 TAG_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 +\-./:=_]{0,255}")
 """A tag value the service accepts (letters, digits, space and ``+ - . / : = _``, at most 256) that starts with a
 letter or digit, so ``>= '0'`` in a Find expression matches every one."""
+
+
+def file_folder(name: str) -> str:
+    """The folder a blob is in, as a path ending with '/' ('' at the container's root)."""
+    folder, _, _ = name.rpartition("/")
+    return folder + "/" if folder else ""
+
+
+def arrival_tags(owner: str, blob: str, arrived: str) -> dict[str, str]:
+    """The tags that count a file version toward its rule's freshness expectations (``ARRIVED_TAG``)."""
+    rule = owner.partition("/")[2]
+    return {OWNER_TAG: owner, ARRIVED_TAG: arrived, FOLDER_TAG: freshness_folder_key(rule, file_folder(blob))}
+
+
+def arrivals_query(owner: str, since: str, until: str | None, folder_key: str | None = None) -> str:
+    """The Find Blobs by Tags expression for ``owner``'s files that arrived in [``since``, ``until``) (None: to
+    now)."""
+    expression = f"\"{OWNER_TAG}\"='{owner}' AND \"{ARRIVED_TAG}\">='{since}'"
+    expression += "" if until is None else f" AND \"{ARRIVED_TAG}\"<'{until}'"
+    return expression if folder_key is None else f"{expression} AND \"{FOLDER_TAG}\"='{folder_key}'"
 
 
 def active_owner(namespace: str) -> str:

@@ -24,10 +24,12 @@ from shared.core.ledger.keys import (
     TAG_VALUE,
     UPDATED_TAG,
     active_owner,
+    arrival_tags,
     record_name,
+    rule_namespace,
 )
 from shared.core.ledger.run_status import RunOutcome
-from shared.core.ledger.subjects import Subject, UnreadableRecord, parse_subject
+from shared.core.ledger.subjects import BlobSubject, Subject, UnreadableRecord, parse_subject
 
 SCHEMA_VERSION = 1
 HISTORY_LIMIT = 20
@@ -219,7 +221,7 @@ class LedgerRecord:
         without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
         data claim names its run too but is not a run's record (no event or GET ever ends it): never open.
         ``written_at``: the write's time, for the run index's tags (``_index_tags``)."""
-        owner = {**({} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace)}),
+        owner = {**({} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace), **self._arrival()}),
                  **self._index_tags(written_at)}
         since = self.claimed_at or self.first_claimed_at
         outcome = self.outcome
@@ -228,6 +230,15 @@ class LedgerRecord:
                 or not all(value and TAG_VALUE.fullmatch(value) for value in (self.run_id, since))):
             return owner
         return {**owner, OPEN_TAG: "1", SINCE_TAG: str(since), RUN_TAG: str(self.run_id)}
+
+    def _arrival(self) -> dict[str, str]:
+        """The freshness tags (``arrival_tags``) of a record of one file version a rule took in; none for another
+        record (a schedule's, a manual run's, a quiet batch's: its files' entries carry them) or a time no tag holds."""
+        arrived = self.first_claimed_at
+        if (not (self.namespace or "").startswith(rule_namespace("")) or not isinstance(self.subject, BlobSubject)
+                or not (arrived and TAG_VALUE.fullmatch(arrived))):
+            return {}
+        return arrival_tags(str(self.namespace), self.subject.blob, arrived)
 
 
 def new_claim(namespace: str, key: str, subject: Subject, owner: str, at: str, expiry: float,

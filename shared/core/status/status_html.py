@@ -85,6 +85,8 @@ class View:
 def page(view: View) -> str:
     """The whole document; ``view`` values are escaped wherever they land (text or attribute)."""
     sections = [] if view.health is None else [_health(view.health)]
+    if view.health is not None and view.health[1].get("freshness"):
+        sections.append(_freshness(view.health[1]["freshness"]))
     if view.owners or view.rules or view.schedules:
         # Expectations overdue (freshness) get their section here, beside the charts, once they exist.
         sections += [_charts(view), _rules(view.rules), _schedules(view.schedules), _runs(view), _explain(view),
@@ -131,6 +133,21 @@ def _health(health: tuple[bool, Mapping[str, Any]]) -> str:
                      _text(letters.get("error") or f"in {letters['container']}; python -m cli replay-dead-letters")))
     return (f'<section aria-labelledby="health"><h2 id="health">Health: {"healthy" if healthy else "unhealthy"}'
             f"</h2>{_table('Checks', ('check', 'result', 'detail'), rows, 'no checks')}</section>")
+
+
+def _freshness(expectations: Sequence[Mapping[str, Any]]) -> str:
+    """Each freshness expectation and its last decided deadline (``/api/health``'s ``freshness``)."""
+    rows = [(_text(item["rule"]), _text(item["folder"] or "(whole rule)"), f"<code>{_text(item['deadline'])}</code>",
+             _text(item["min_files"]), _text(item.get("last_deadline")), _verdict(item.get("verdict")),
+             _text(item.get("files")), _text(item.get("since"))) for item in expectations]
+    table = _table("Freshness expectations (UTC)", ("rule", "folder", "deadline", "files expected", "last deadline",
+                                                    "verdict", "files", "since"), rows, "No expectations.")
+    return f'<section aria-labelledby="freshness"><h2 id="freshness">Freshness</h2>{table}</section>'
+
+
+def _verdict(verdict: str | None) -> str:
+    """A verdict, ``overdue`` marked as failing (and not yet decided: blank)."""
+    return f'<span class="bad">{escape(verdict)}</span>' if verdict == "overdue" else _text(verdict)
 
 
 def _rules(rules: Sequence[Mapping[str, Any]]) -> str:

@@ -15,6 +15,7 @@ from shared.core.common.errors import each_then_retry
 from shared.core.common.redaction import redact_url
 from shared.core.config.config_model import Rule
 from shared.core.ledger.decisions import Decision, Outcome, log_decision
+from shared.core.ledger.keys import arrival_tags, iso_ms, rule_namespace
 from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.subjects import QuietBatchSubject
 from shared.core.quiet_windows.quiet_windows import (
@@ -46,8 +47,9 @@ def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:
     where: dict[str, Any] = {"rule": rule.name, "container": version.container, "blob": version.name,
                              "etag": version.etag, "folder": marker_folder(version.name)}
     try:
-        services.ledger.container.get_blob_client(name).upload_blob(
-            b"", overwrite=False, metadata=entry_metadata(version.name, version.etag))
+        services.ledger.container.get_blob_client(name).upload_blob(  # tagged in the same request: no cost added
+            b"", overwrite=False, metadata=entry_metadata(version.name, version.etag),
+            tags=arrival_tags(rule_namespace(rule.name), version.name, iso_ms(services.clock.now())))
     except ResourceExistsError:
         return log_decision(Decision(Outcome.DUPLICATE, reason="already collected into its folder's batch", **where))
     return log_decision(Decision(Outcome.COLLECTED, reason=f"joined the open batch of {where['folder']!r}: one run "

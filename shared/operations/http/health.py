@@ -11,6 +11,7 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from shared.clients.process.services import Services, build_services
 from shared.core.config.problems import ConfigError
 from shared.flows.dead_letters.replay import waiting_dead_letters
+from shared.flows.freshness.freshness import freshness_report
 
 
 def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
@@ -32,6 +33,8 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
     report["watched_container"] = _check(services.watched.get_container_properties)
     if report["watched_container"]["ok"]:  # on the same account: not asked again (with its retries) when it is down
         report["dead_letters"] = _dead_letters(services)
+    if report["ledger"]["ok"] and any(rule.freshness for rule in services.config.rules):
+        report["freshness"] = freshness_report(services)  # data that is late is shown, not unhealthy: the app works
     runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]
     scopes = sorted({run.target.scope for run in runs})
     report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}

@@ -1,0 +1,1 @@
+"""Freshness expectations: whether enough new files came by each deadline."""

@@ -1,0 +1,125 @@
+"""Freshness expectations, pure: which deadline a check stands for, the window it counts files in, and what it
+decides (``arrived``, ``overdue``, then ``arrived_late`` when an overdue window's files land).
+
+One state document per expectation holds the last deadline decided and its verdict. A check reads it, counts the
+window's files with one Find Blobs by Tags (``arrivals_query``), and writes the next state conditionally on what
+it read: of two instances (or a timer firing twice) one write wins, and only the winner logs the decision line.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.core.config.config_model import Freshness, Rule
+from shared.core.ledger.decisions import Decision, Outcome
+from shared.core.ledger.keys import arrivals_query, freshness_folder_key, freshness_key, iso, iso_ms, rule_namespace
+
+STATE_PREFIX = "freshness/"
+"""Where expectation states live in the ledger container (never a record: no run is behind one)."""
+ONE_SECOND = timedelta(seconds=1)
+
+
+class Verdict(str, enum.Enum):
+    """What a state says of its deadline. STARTED: the first check's baseline, which decides nothing (files that
+    came before the app counted them carry no arrival tag, so an old window would read as overdue)."""
+
+    STARTED = "started"
+    ARRIVED = Outcome.ARRIVED.value
+    OVERDUE = Outcome.OVERDUE.value
+    ARRIVED_LATE = Outcome.ARRIVED_LATE.value
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One rule's expectation, with the names its state and its count go by."""
+
+    rule: str
+    freshness: Freshness
+
+    @property
+    def state_name(self) -> str:
+        key = freshness_key(self.rule, self.freshness.folder, self.freshness.deadline.expression)
+        return f"{STATE_PREFIX}{self.rule}/{key}.json"
+
+    def query(self, since: datetime, until: datetime | None) -> str:
+        """The tag expression for this expectation's files that arrived in [``since``, ``until``) (None: late
+        ones too)."""
+        folder = self.freshness.folder
+        return arrivals_query(rule_namespace(self.rule), iso_ms(since), None if until is None else iso_ms(until),
+                              freshness_folder_key(self.rule, folder) if folder else None)
+
+    def deadline_due(self, now: datetime) -> datetime | None:
+        """The latest deadline at or before ``now``."""
+        return self.freshness.deadline.latest_at_or_before(now)
+
+    def window_start(self, deadline: datetime) -> datetime:
+        """The deadline before ``deadline``: its window's files arrived at or after it."""
+        previous = self.freshness.deadline.latest_at_or_before(deadline - ONE_SECOND)
+        assert previous is not None, "a validated expression fires at least once in any 29 years"
+        return previous
+
+
+def expectations(rules: tuple[Rule, ...]) -> list[Expectation]:
+    return [Expectation(rule.name, freshness) for rule in rules for freshness in rule.freshness]
+
+
+@dataclass(frozen=True)
+class FreshnessState:
+    """The last deadline an expectation decided: its verdict, the files counted since ``since``, and when."""
+
+    deadline: str
+    verdict: str
+    since: str
+    files: int
+    expected: int
+    decided_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> FreshnessState:
+        return cls(**{name: document[name] for name in cls.__dataclass_fields__})
+
+    @property
+    def unresolved(self) -> bool:
+        """Overdue and not yet resolved: each check counts its window again until the files land."""
+        return self.verdict == Verdict.OVERDUE.value
+
+    def decision(self, expectation: Expectation) -> Decision:
+        """The line this state's write logs."""
+        where = f"under {expectation.freshness.folder!r}" if expectation.freshness.folder else "for the rule"
+        texts = {Verdict.ARRIVED.value: f"{self.files} new file(s) {where} since {self.since}, "
+                                        f"{self.expected} expected by {self.deadline}",
+                 Verdict.OVERDUE.value: f"only {self.files} new file(s) {where} since {self.since}, "
+                                        f"{self.expected} expected by {self.deadline}",
+                 Verdict.ARRIVED_LATE.value: f"{self.files} new file(s) {where} since {self.since} by "
+                                             f"{self.decided_at}: the data due by {self.deadline} landed late"}
+        return Decision(Outcome(self.verdict), reason=texts[self.verdict], rule=expectation.rule,
+                        folder=expectation.freshness.folder or None, deadline=self.deadline, since=self.since,
+                        files=self.files, expected=self.expected)
+
+
+def baseline(deadline: datetime, expectation: Expectation, at: datetime) -> FreshnessState:
+    """The first state: ``deadline`` taken as decided, so the first decision is the next deadline's."""
+    return FreshnessState(iso(deadline), Verdict.STARTED.value, iso(deadline), 0, expectation.freshness.min_files,
+                          iso(at))
+
+
+def decided(deadline: datetime, since: datetime, files: int, expectation: Expectation,
+            at: datetime) -> FreshnessState:
+    """``deadline``'s verdict from the ``files`` counted in its window."""
+    expected = expectation.freshness.min_files
+    verdict = Verdict.ARRIVED if files >= expected else Verdict.OVERDUE
+    return FreshnessState(iso(deadline), verdict.value, iso(since), files, expected, iso(at))
+
+
+def resolved(state: FreshnessState, files: int, at: datetime) -> FreshnessState | None:
+    """An overdue state once enough files came since its window began (late ones too); None while they have not."""
+    if files < state.expected:
+        return None
+    return replace(state, verdict=Verdict.ARRIVED_LATE.value, files=files, decided_at=iso(at))

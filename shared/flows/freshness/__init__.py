@@ -1,0 +1,1 @@
+"""Freshness expectations: deciding each deadline once, and noticing late data."""
