@@ -89,7 +89,8 @@ def test_a_batch_endpoint_body_carries_the_rendered_literal_and_a_folder_input(a
 
 def test_a_schedule_renders_its_occurrence_into_a_parameter_and_a_dated_folder(app_env, aml, tmp_path, monkeypatch):
     rules_file(tmp_path, monkeypatch, [], [{
-        "name": "nightly", "cron": "0 0 2 * * *", "experiment": "timed", "target": {"url": aml.published_pipeline_url()},
+        "name": "nightly", "cron": "0 0 2 * * *", "experiment": "timed",
+        "target": {"url": aml.published_pipeline_url()},
         "parameters": {"day": "{trigger.time:%Y-%m-%d}", "at": "{trigger.time}", "by": "{rule}"},
         "data_path": {**DATA_PATH, "relative_path": "daily/{trigger.time:%Y/%m/%d}/"}}])
 

@@ -81,6 +81,11 @@ class TemplateContext:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
+def escaped(text: str) -> str:
+    """``text`` as a template that renders to itself: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def is_template(text: str) -> bool:
     """Whether ``text`` is read as a template: it has a brace (a placeholder, an escape, or a mistake)."""
     return "{" in text or "}" in text
