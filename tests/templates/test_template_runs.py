@@ -8,12 +8,14 @@ import json
 import os
 from datetime import UTC, datetime
 
+from cli.__main__ import main
 from shared.clients.process.services import build_services
 from shared.core.ledger.keys import blob_version_key
 from shared.flows.schedules.schedule_runs import fire_schedule
 from shared.operations.http.explain import explain
 from tests.support.batch import batch_rule, expected_request_id
 from tests.support.harness import deliver_blob, ledger_record, service_client
+from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 
 DATA_PATH = {"parameter": "input_datapath", "datastore": "workspaceblobstore"}
@@ -131,7 +133,7 @@ def test_a_rendered_path_outside_the_container_is_rejected_and_masked(app_env, a
 
 
 def test_explain_shows_the_rendered_bodies_of_both_kinds_masks_secrets_and_sends_nothing(app_env, aml, tmp_path,
-                                                                                      monkeypatch):
+                                                                                      monkeypatch, capsys):
     rules_file(tmp_path, monkeypatch, [
         v1_rule(aml, prefix="incoming/", parameters={"file": "{blob.name}", "token": "{blob.metadata.t}",
                                                      "where": "{blob.metadata.w}"},
@@ -142,9 +144,14 @@ def test_explain_shows_the_rendered_bodies_of_both_kinds_masks_secrets_and_sends
     upload_with(container, "incoming/m.csv", {"t": "plain", "w": SAS_SIG})
     services = build_services(os.environ)
 
-    shown = {rule["rule"]: rule["request"]["body"] for rule in explain(services, blob="incoming/m.csv")["rules"]}
+    explained = explain(services, blob="incoming/m.csv")
+    assert main(["explain", "--blob", "incoming/m.csv"]) == 0
+    by_cli = json.loads(capsys.readouterr().out)
+    by_http = call("http_explain", body={"blob": "incoming/m.csv"})
 
-    assert aml.received == []  # explain sent nothing
+    assert aml.received == []  # explain sent nothing, by any of its three doors
+    assert by_cli == explained and by_http == (200, explained)
+    shown = {rule["rule"]: rule["request"]["body"] for rule in explained["rules"]}
     assert shown["scored"]["ParameterAssignments"] == {"file": "m.csv", "token": "***", "where": "***"}
     assert shown["scored"]["DataPathAssignments"]["input_datapath"]["RelativePath"] == "incoming/"
     assert shown["v2"]["properties"]["inputData"]["stem"] == {"jobInputType": "Literal", "value": "M"}
