@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from shared.core.config.config_loader import load_config
@@ -13,6 +14,7 @@ from shared.core.config.config_model import AppConfig
 from shared.core.config.overrides import override_run
 from shared.core.config.problems import ConfigError
 from shared.core.templates.templates import parse_template
+from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import LOADED_AT, PIPELINE_URL, minimal_env
 
 pytestmark = pytest.mark.unit
@@ -137,3 +139,18 @@ def test_a_manual_override_replaces_the_template_with_its_literal_value(tmp_path
     overridden = override_run(run, parameters={"day": "{not a template}"})
     assert overridden.parameters == {"day": "{not a template}", "keep": "{rule}"}
     assert overridden.parameter_templates == {"keep": parse_template("{rule}")}
+
+
+SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize(("document", "valid"), [
+    ({"rules": [rule(data_path={**DATA_PATH, "relative_path": "{blob.folder}"})]}, True),
+    ({"rules": [rule(data_path={**DATA_PATH, "relative_path": "paht"})]}, False),
+    ({"schedules": [schedule(data_path={**DATA_PATH, "relative_path": "d/{trigger.time:%Y}/"})]}, True),
+    ({"schedules": [schedule(data_path=DATA_PATH)]}, False),
+    ({"schedules": [schedule(data={"blob": "a.csv"})]}, False),
+])
+def test_the_schema_takes_a_templated_relative_path_and_a_schedule_data_path_only_with_one(document, valid):
+    assert SCHEMA.is_valid(document) is valid
