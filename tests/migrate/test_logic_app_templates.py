@@ -16,6 +16,8 @@ pytestmark = pytest.mark.unit
 
 SEED = PROJECT_ROOT / "tests" / "fixtures" / "importers" / "logic_app_code_view.json"
 ENV = {"WATCH_CONTAINER": "training-data"}
+WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resourceGroups/rg-1/providers/"
+             "Microsoft.MachineLearningServices/workspaces/ws-1")
 
 
 @pytest.mark.parametrize(("value", "template"), [
@@ -86,3 +88,19 @@ def test_an_expression_without_a_placeholder_stays_not_carried_over_and_parity_n
     assert [line.split()[-1] for line in report.lines if "DIFFERENT" in line] == ["DIFFERENT"]
     assert "ParameterAssignments.id" in next(line for line in report.lines if "DIFFERENT" in line)
     assert not report.ok
+
+
+def test_both_importers_double_a_literal_brace_so_the_value_is_sent_as_it_was():
+    """A parameter such as '{"a": 1}' was a literal before templates; written as is, it would be a load error."""
+    schedules = json.loads((SEED.parent / "v1_schedules.json").read_text(encoding="utf-8"))
+    entity = schedules[0]
+    info = entity["PipelineSubmissionInfo"]
+    sent = {**entity, "PipelineSubmissionInfo": {**info, "ParameterAssignments": {
+        **(info.get("ParameterAssignments") or {}), "options": '{"a": 1}'}}}
+
+    report = imports.v1_schedules([sent], WORKSPACE, ENV)
+
+    assert report.document["schedules"][0]["parameters"]["options"] == '{{"a": 1}}'
+    assert any(line.split() == ["ParameterAssignments.options", '{"a":', '1}', '{"a":', '1}', "same"]
+               for line in report.lines), report.lines
+    assert report.ok

@@ -29,7 +29,9 @@ from shared.core.migrate.import_logic_app import LogicAppImport, import_logic_ap
 from shared.core.migrate.import_v1_schedules import ImportedSchedule, import_v1_schedules
 from shared.core.migrate.parity import compare_bodies, parity_holds, parity_table
 from shared.core.runs.payloads import TRIGGERED_BY, DataRef, submission
+from shared.core.runs.rendering import rendered_run
 from shared.core.runs.run_requests import BlobVersion, blob_request
+from shared.core.templates.templates import TemplateContext
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'
 """The ETag the parity check's sample blob is given: it only reaches the tags, which are expected to differ."""
@@ -218,7 +220,8 @@ def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy:
 def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str) -> None:
     blob = schedule.data.blob if schedule.data and schedule.data.blob else None
     data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}") if blob else None
-    body = submission(schedule.run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
+    run = rendered_run(schedule.run, TemplateContext({"rule": schedule.name}))  # its literal braces, undoubled
+    body = submission(run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
                       key="parity").body
     report.lines.append(f"v1 schedule {item.name!r} ({schedule.cron.expression}):")
     _compare(report, blob or "(none)", item.legacy_body(None), body)
