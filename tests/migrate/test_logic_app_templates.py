@@ -28,6 +28,7 @@ WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/r
     ("@toUpper( triggerBody()?['Path'] )", "/TRAINING-DATA/{blob.path|upper}"),
     ("@{toLower(toUpper(triggerBody()?['Name']))}", "{blob.name|upper|lower}"),
     ("in/@{utcNow('yyyy-MM-dd')}/x", "in/{blob.last_modified:%Y-%m-%d}/x"),
+    ("{a}/@{triggerBody()?['Name']}/@{utcNow('yyyy')}.", "{{a}}/{blob.name}/{blob.last_modified:%Y}."),
     ("@{formatDateTime(utcNow(), 'yyyyMMddTHHmmss')}", "{blob.last_modified:%Y%m%dT%H%M%S}"),
     ("@{utcNow('yy/MM/dd HH:mm')}", "{blob.last_modified:%y/%m/%d %H:%M}"),
     ("{\"a\": 1} @ home", "{{\"a\": 1}} @ home"),

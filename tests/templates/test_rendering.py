@@ -102,6 +102,11 @@ def test_a_rendered_path_must_stay_in_the_container(path, metadata, problem):
     assert problem in found
 
 
+def test_a_path_the_run_cannot_fill_names_the_path_field():
+    assert render_problem(run({}, "{blob.metadata.where}/"), TemplateContext()) == (
+        "template data_path.relative_path: {blob.metadata.where}: the blob has no metadata 'where'")
+
+
 def test_a_problem_quoting_a_secret_is_masked():
     found = render_problem(run({}, "..{blob.metadata.p}"), TemplateContext({}, {"p": SAS}))
     assert found is not None and SAS not in found and "***" in found

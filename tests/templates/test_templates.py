@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -57,7 +58,17 @@ def test_each_placeholder_renders_its_value(text: str, expected: str) -> None:
     assert rendered(text) == expected
 
 
-def test_times_are_written_in_utc_whatever_zone_they_come_in() -> None:
+@pytest.fixture
+def machine_in_tokyo(monkeypatch):
+    """The process's local zone UTC+9 (a POSIX TZ string: no zone database needed), set back afterwards."""
+    monkeypatch.setenv("TZ", "JST-9")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_are_written_in_utc_whatever_zone_they_come_in_or_the_machine_is_in(machine_in_tokyo) -> None:
     at = datetime(2026, 12, 8, 1, 0, tzinfo=timezone(timedelta(hours=2)))
     context = TemplateContext({"trigger.time": at})
     assert rendered("{trigger.time}", context) == "2026-12-07T23:00:00Z"
@@ -107,6 +118,7 @@ def test_a_parsed_template_keeps_its_source_and_names_its_placeholders() -> None
     assert template.placeholders == (Placeholder("blob.stem", None, ("lower",)), Placeholder("trigger.time", "%Y"),
                                      Placeholder("blob.metadata.k"))
     assert [str(p) for p in template.placeholders] == ["{blob.stem|lower}", "{trigger.time:%Y}", "{blob.metadata.k}"]
+    assert str(Placeholder("blob.name", None, ("lower", "upper"))) == "{blob.name|lower|upper}"
     assert template.parts[0] == "x/"
 
 

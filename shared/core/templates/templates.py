@@ -35,6 +35,7 @@ _FORMAT = re.compile(r"(?:%[YmdHMSjy%]|[A-Za-z0-9 _./:-])+")
 """strftime directives of digits only (no locale-dependent names), and plain characters between them."""
 _METADATA_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """A blob metadata name: a C# identifier (Azure's rule), matched case-insensitively as storage does."""
+_ESCAPES = {"{{": "{", "}}": "}"}
 _TOKENS = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
 
 
@@ -101,7 +102,7 @@ def parse_template(text: str) -> Template:
             raise TemplateError(f"a lone {token[0]!r} at character {token.start() + 1}: write "
                                 f"{token[0] * 2!r} for a literal brace, or a placeholder such as {{blob.name}}")
         else:
-            parts.append(token[0][0] if token[0] in ("{{", "}}") else token[0])
+            parts.append(_ESCAPES.get(token[0], token[0]))
     return Template(tuple(parts), text)
 
 
