@@ -12,15 +12,18 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cli.migrate.import_findings import Finding
 from cli.migrate.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
+from cli.migrate.logic_app_expressions import NOW_NOTE, template_of, uses_now
 from cli.migrate.secret_settings import withhold_secrets
 from shared.core.aml.targets import ARM_SCOPE
 from shared.core.common.redaction import redact_url
 from shared.core.config.rule_names import RULE_NAME_EXPECTED, RULE_NAME_LENGTH, fitted_name
+from shared.core.templates.templates import TemplateContext, TemplateError, blob_values, parse_template, render
 
 BLOB_TRIGGER_PATH = "/triggers/batch/onupdatedfile"
 """The API path of the blob connector's "When a blob is added or modified (properties only)" trigger (V1 and V2)."""
@@ -44,24 +47,26 @@ class LogicAppImport:
     """The HTTP action's body as written (expressions unevaluated)."""
     sends: str
     """What the Logic App put in RelativePath: "name" (triggerBody()?['Name']), "path" (['Path']), a folder-prefixed
-    name ("folder_name") or "" (no DataPath)."""
+    name ("folder_name"), another expression a template says ("template"), one it cannot ("other") or "" (no
+    DataPath)."""
     notes: list[Finding] = field(default_factory=list)
     unsupported: list[Finding] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
     """The app settings the rule names as %SETTING% in place of a secret-looking value, with that value: for the
     import's own load check, never written or shown."""
 
-    def legacy_body(self, blob: str) -> dict[str, Any]:
-        """The body the Logic App would have POSTed for ``blob`` (its path inside the container)."""
-        file_name = blob.rsplit("/", 1)[-1]
-        evaluated: dict[str, Any] = _evaluate(self.body, {"Name": file_name, "Path": f"/{self.container}/{blob}"})
+    def legacy_body(self, blob: str, at: datetime | None = None) -> dict[str, Any]:
+        """The body the Logic App would have POSTed for ``blob`` (its path inside the container), ``utcNow()`` being
+        ``at`` (the blob's last-modified time, as the rule writes it)."""
+        evaluated: dict[str, Any] = _evaluate(self.body, self.container, TemplateContext(blob_values(blob, "", at)))
         return evaluated
 
     def relative_path_note(self, blob: str) -> str:
         """Which RelativePath the pipeline receives for ``blob``, against what the Logic App sent."""
         legacy = _data_path_values(self.legacy_body(blob))
-        imported = blob.rsplit("/", 1)[-1] if self.rule.get("data_path", {}).get("relative_path") == "file_name" \
-            else blob
+        relative_path = self.rule.get("data_path", {}).get("relative_path")
+        imported = _rendered(relative_path, blob) if self.sends == "template" else \
+            blob.rsplit("/", 1)[-1] if relative_path == "file_name" else blob
         if not legacy:
             return "the Logic App passed no DataPath; neither does the rule"
         if legacy == [imported]:
@@ -130,7 +135,7 @@ def import_logic_app(workflow: ExportedWorkflow, *, keep_logic_app_value: bool =
     body = inputs.get("body")
     if not isinstance(body, dict):
         raise LogicAppError(f"{where}.inputs.body must be a JSON object (PipelineSubmissionInfo)")
-    sends = _body(body, f"{where}.inputs.body", rule, folder, unsupported)
+    sends = _body(body, f"{where}.inputs.body", rule, (container, folder), (notes, unsupported))
     if keep_logic_app_value and sends == "name" and folder:
         rule["data_path"]["relative_path"] = "file_name"
     result = LogicAppImport(name=name, container=container, folder=folder, rule=rule, body=body, sends=sends,
@@ -262,8 +267,11 @@ def _url_fields(uri: str, where: str, notes: list[Finding], unsupported: list[Fi
     return fields
 
 
-def _body(body: dict[str, Any], where: str, rule: dict[str, Any], folder: str, unsupported: list[Finding]) -> str:
-    """Fill the rule's run keys from PipelineSubmissionInfo; what RelativePath the Logic App sent."""
+def _body(body: dict[str, Any], where: str, rule: dict[str, Any], watched: tuple[str, str],
+          findings: tuple[list[Finding], list[Finding]]) -> str:
+    """Fill the rule's run keys from PipelineSubmissionInfo (``watched``: container and folder; ``findings``:
+    notes and what is not carried over); what RelativePath the Logic App sent."""
+    (container, _), (notes, unsupported) = watched, findings
     for key in body:
         if key not in _BODY_KEYS:
             reason = "the app writes its own trigger tags" if key == "tags" else "not carried over"
@@ -275,19 +283,30 @@ def _body(body: dict[str, Any], where: str, rule: dict[str, Any], folder: str, u
     parameters = body.get("ParameterAssignments") or {}
     rule["parameters"] = {}
     for name, value in parameters.items() if isinstance(parameters, dict) else ():
-        if isinstance(value, str) and "@" in value:
-            unsupported.append(Finding(f"{where}.ParameterAssignments.{name}", f"expression {value!r}: a rule's "
-                                       f"parameters are fixed values; left out"))
-        else:
-            rule["parameters"][name] = value if isinstance(value, str) else str(value)
+        here = f"{where}.ParameterAssignments.{name}"
+        template = template_of(value if isinstance(value, str) else str(value), container)
+        if template is None:
+            unsupported.append(Finding(here, f"expression {value!r}: no placeholder gives its value exactly; left out"))
+            continue
+        rule["parameters"][name] = template
+        if "@" in str(value):
+            notes.append(_translated(here, value, template))
     rule["run_source"] = body.get("RunSource")  # None: send none, as the Logic App did
     for key, rule_key in (("Description", "description"), ("ContinueRunOnStepFailure", "continue_on_step_failure")):
         if key in body:
             rule[rule_key] = body[key]
-    return _data_path(body.get("DataPathAssignments"), f"{where}.DataPathAssignments", rule, folder, unsupported)
+    return _data_path(body.get("DataPathAssignments"), f"{where}.DataPathAssignments", rule, watched, findings)
 
 
-def _data_path(assignments: Any, where: str, rule: dict[str, Any], folder: str, unsupported: list[Finding]) -> str:
+def _translated(where: str, value: Any, template: str) -> Finding:
+    """The note for an expression carried over as a template."""
+    return Finding(where, f"expression {value!r} written as {template!r}" + (f" ({NOW_NOTE})" if uses_now(value)
+                                                                              else ""))
+
+
+def _data_path(assignments: Any, where: str, rule: dict[str, Any], watched: tuple[str, str],
+               findings: tuple[list[Finding], list[Finding]]) -> str:
+    (container, folder), (notes, unsupported) = watched, findings
     if not isinstance(assignments, dict) or not assignments:
         return ""
     (parameter, assignment), *others = assignments.items()
@@ -304,18 +323,35 @@ def _data_path(assignments: Any, where: str, rule: dict[str, Any], folder: str, 
     if prefixed and prefixed["field"] == "Name" and relative[:prefixed.start()] == folder and \
             prefixed.end() == len(relative):
         return "folder_name"  # '<folder>/@{triggerBody()?['Name']}' is the path in the container
+    template = template_of(relative, container)
+    if template is not None and template != relative:
+        rule["data_path"]["relative_path"] = template
+        notes.append(_translated(f"{where}.{parameter}.RelativePath", relative, template))
+        return "template"
     unsupported.append(Finding(f"{where}.{parameter}.RelativePath", f"expression {relative!r}: the rule sends the "
                                f"blob's path in the container"))
     return "other"
 
 
-def _evaluate(value: Any, fields: dict[str, str]) -> Any:
-    """``value`` with triggerBody()?['Name'] / ['Path'] replaced by a blob's values."""
+def _evaluate(value: Any, container: str, blob: TemplateContext) -> Any:
+    """``value`` with the expressions a template says evaluated for ``blob``; triggerBody()?['Name'] / ['Path']
+    replaced inside any other."""
     if isinstance(value, dict):
-        return {key: _evaluate(item, fields) for key, item in value.items()}
-    if isinstance(value, str):
-        return _TRIGGER_FIELD.sub(lambda match: fields[match["field"]], value)
-    return value
+        return {key: _evaluate(item, container, blob) for key, item in value.items()}
+    if not isinstance(value, str):
+        return value
+    template = template_of(value, container)
+    if template is not None:
+        try:
+            return render(parse_template(template), blob)
+        except TemplateError:  # a date, and no time given
+            return value
+    fields = {"Name": blob.values["blob.name"], "Path": f"/{container}/{blob.values['blob.path']}"}
+    return _TRIGGER_FIELD.sub(lambda match: str(fields[match["field"]]), value)
+
+
+def _rendered(template: str, blob: str) -> str:
+    return render(parse_template(template), TemplateContext(blob_values(blob, "", None)))
 
 
 def _data_path_values(body: dict[str, Any]) -> list[str]:

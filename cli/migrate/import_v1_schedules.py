@@ -17,6 +17,7 @@ from shared.core.config.rule_names import RULE_NAME_LENGTH, fitted_name
 from shared.core.config.rule_parser import RULE, ItemKind
 from shared.core.config.schedule_parser import SCHEDULE, SCHEDULE_NAME_LENGTH
 from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.core.templates.templates import escaped
 
 FREQUENCY_DIGITS = {"0": "Month", "1": "Week", "2": "Day", "3": "Hour", "4": "Minute"}
 WEEK_DAY_DIGITS = {"0": "Monday", "1": "Tuesday", "2": "Wednesday", "3": "Thursday", "4": "Friday", "5": "Saturday",
@@ -130,7 +131,8 @@ def _run_keys(entity: dict[str, Any], submission: dict[str, Any], where: str, wo
                               f"target {url}: check it is the pipeline you mean (PublishedPipeline.get(ws, id)"
                               f".endpoint prints it)"))
     entry: dict[str, Any] = {"target": {"url": url}, "experiment": submission["ExperimentName"],
-                             "parameters": dict(submission.get("ParameterAssignments") or {})}
+                             "parameters": {name: escaped(value) if isinstance(value, str) else value  # literal
+                                            for name, value in (submission.get("ParameterAssignments") or {}).items()}}
     entry["run_source"] = submission.get("RunSource")  # None: send none, as the schedule did
     for key, rule_key in (("Description", "description"), ("ContinueRunOnStepFailure", "continue_on_step_failure")):
         if submission.get(key) is not None:

@@ -25,12 +25,14 @@ from shared.core.common.errors import InvalidInput, UnreadableJson
 from shared.core.common.json_input import IMPORT_FILE
 from shared.core.common.redaction import mask_text, redact_url
 from shared.core.config import settings
-from shared.core.config.config_model import Rule, RunSpec, Schedule
+from shared.core.config.config_model import Rule, Schedule
 from shared.core.config.matching import mismatch
 from shared.core.config.problems import ConfigError
 from shared.core.config.rules_file import load_rules_file
-from shared.core.ledger.keys import blob_version_key
-from shared.core.runs.payloads import TRIGGERED_BY, DataRef, blob_tags, submission
+from shared.core.runs.payloads import TRIGGERED_BY, DataRef, submission
+from shared.core.runs.rendering import rendered_run
+from shared.core.runs.run_requests import BlobVersion, blob_request
+from shared.core.templates.templates import TemplateContext
 
 SAMPLE_ETAG = '"0x8DC0FFEE0000000"'
 """The ETag the parity check's sample blob is given: it only reaches the tags, which are expected to differ."""
@@ -88,11 +90,12 @@ def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (
     if loaded is None:
         return report
     rules = {rule.name: rule for rule in loaded[0]}
+    at = clock.now()  # utcNow() in the Logic App, the blob's last-modified time in the rule
     for item in imported:
         rule = rules[item.rule["name"]]
         for blob in [blob for blob in blobs if not mismatch(rule.watch, blob)] or [f"{item.folder}machineData.csv"]:
             report.lines.append(f"  {item.relative_path_note(blob)}")
-            _parity(report, blob, item.container, rule, item.legacy_body(blob))
+            _parity(report, blob, item.container, rule, item.legacy_body(blob, at), at)
     for blob in blobs:  # a sample no rule takes: each rule says why not
         if all(mismatch(rule.watch, blob) for rule in rules.values()):
             for rule in rules.values():
@@ -211,28 +214,29 @@ def _would_not_start(report: ImportReport, rule: Rule, blob: str) -> bool:
     return bool(why_not)
 
 
-def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any]) -> None:
+def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any],
+            at: datetime | None = None) -> None:
     if _would_not_start(report, rule, blob):
         return
-    body = _request_body(rule.run, blob, container, rule.name)
-    _compare(report, blob, legacy, body)
+    _compare(report, blob, legacy, _request_body(rule, blob, container, at))
 
 
 def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str) -> None:
     blob = schedule.data.blob if schedule.data and schedule.data.blob else None
     data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}") if blob else None
-    body = submission(schedule.run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
+    run = rendered_run(schedule.run, TemplateContext({"rule": schedule.name}))  # its literal braces, undoubled
+    body = submission(run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
                       key="parity").body
     report.lines.append(f"v1 schedule {item.name!r} ({schedule.cron.expression}):")
     _compare(report, blob or "(none)", item.legacy_body(None), body)
 
 
-def _request_body(run: RunSpec, blob: str, container: str, rule: str) -> Mapping[str, Any]:
-    """The body ``explain`` shows for ``blob``: the same labels, key and request builder."""
-    key = blob_version_key(container, blob, SAMPLE_ETAG)
-    tags = blob_tags(rule, container=container, blob_name=blob, etag=SAMPLE_ETAG, key=key)
-    data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}")
-    return submission(run, data=data, tags=tags, key=key).body
+def _request_body(rule: Rule, blob: str, container: str, modified: datetime | None) -> Mapping[str, Any]:
+    """The body ``explain`` shows for ``blob`` (last modified at ``modified``): the same request, templates
+    rendered."""
+    version = BlobVersion(container=container, name=blob, etag=SAMPLE_ETAG, size=0, head=b"",
+                          url=f"https://<account>.blob.core.windows.net/{container}/{blob}", last_modified=modified)
+    return dict(blob_request(rule, version).submission().body)
 
 
 def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any]) -> None:

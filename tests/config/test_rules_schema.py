@@ -63,7 +63,7 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
 
 def test_the_docs_have_rules_files_for_rules_schedules_and_a_batch_endpoint():
     examples = documented_rules_files()
-    assert len(examples) == 6 and sum("schedules" in example for example in examples) == 1
+    assert len(examples) == 7 and sum("schedules" in example for example in examples) == 2
     assert any(example.get("$schema") == "./schemas/rules.schema.json" for example in examples)
 
 

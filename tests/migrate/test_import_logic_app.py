@@ -158,8 +158,8 @@ def test_parts_it_cannot_translate_are_listed_with_their_reasons():
         "starts the pipeline",
         "actions.Only_csv.actions.HTTP.inputs.headers.x-extra: the app sends its own headers only",
         "actions.Only_csv.actions.HTTP.inputs.body.tags: the app writes its own trigger tags",
-        "actions.Only_csv.actions.HTTP.inputs.body.ParameterAssignments.run_date: expression '@{utcNow()}': a "
-        "rule's parameters are fixed values; left out",
+        "actions.Only_csv.actions.HTTP.inputs.body.ParameterAssignments.run_date: expression '@{utcNow()}': no "
+        "placeholder gives its value exactly; left out",
     ]
     assert imported.rule["parameters"] == {"input_string": "sample_string3"}
 
@@ -365,7 +365,8 @@ def test_a_file_name_relative_path_is_checked_and_is_for_v1_targets_only(tmp_pat
 
     assert [str(problem) for problem in raised.value.problems] == [
         "rules.json: rules[0].data_path.relative_path = 'file_name': path (file_name applies to v1 pipelines only)",
-        "rules.json: rules[1].data_path.relative_path = 'basename': path or file_name",
+        "rules.json: rules[1].data_path.relative_path = 'basename': path or file_name, or a path with a placeholder "
+        "such as 'scored/{blob.stem}/'",
     ]
 
 

@@ -55,17 +55,19 @@ def read_blob_version(blob: BlobClient, expected_etag: str | None = None, *,
             raise
         if not empty_ok:
             return ZERO_BYTES
-        return _version(blob, blob.get_blob_properties(**conditions).etag, 0, b"")
+        return _version(blob, blob.get_blob_properties(**conditions), 0, b"")
     size = _total_size(downloader.properties)
     if size == 0 and not empty_ok:
         return ZERO_BYTES
-    return _version(blob, downloader.properties.etag, size, head)
+    return _version(blob, downloader.properties, size, head)
 
 
-def _version(blob: BlobClient, etag: str, size: int, head: bytes) -> BlobVersion:
+def _version(blob: BlobClient, properties: BlobProperties, size: int, head: bytes) -> BlobVersion:
+    """The version as read; its last-modified time and metadata come with the read's answer (no request more)."""
     # A SAS in the client's URL must never travel into a job input or a response.
     return BlobVersion(container=blob.container_name, name=blob.blob_name, url=redact_url(blob.url),
-                       etag=normalize_etag(etag), size=size, head=head)
+                       etag=normalize_etag(properties.etag), size=size, head=head,
+                       last_modified=properties.last_modified, metadata=dict(properties.metadata or {}))
 
 
 def with_listed_files(request: RunRequest, container: ContainerClient) -> RunRequest:

@@ -37,6 +37,13 @@ class Batch:
     """A manifest's blob names, or why it cannot be read; None: the run gets the folder."""
     checked: tuple[Listed, ...] = ()
     """The listed files as read once the marker version was claimed."""
+    count: int | None = None
+    """How many files the batch holds, when known without a listing (a quiet window's)."""
+
+    @property
+    def file_count(self) -> int | None:
+        """How many files the run gets: a manifest's listed files, a quiet window's; None for a marker's folder."""
+        return len(self.listed) if isinstance(self.listed, tuple) else self.count
 
     def problem(self, manifest: str, required_columns: Sequence[str]) -> str | None:
         """Why the batch must not run (the manifest named ``manifest`` unreadable, a listed file unusable)."""

@@ -13,6 +13,7 @@ from shared.core.config import settings
 from shared.core.ledger.run_limits import RunLimit
 from shared.core.schedules.ncrontab import CronSchedule
 from shared.core.storage.storage_endpoints import StorageAccount
+from shared.core.templates.templates import Template
 
 DEFAULT_SUFFIX = settings.WATCH_SUFFIX.text({})
 DEFAULT_RUN_SOURCE = "SDK"
@@ -31,7 +32,10 @@ class DataPathBinding:
     parameter: str
     datastore: str | None
     relative_path: str = "path"
-    """One of RELATIVE_PATHS (v1 only)."""
+    """One of RELATIVE_PATHS (file_name: v1 only); "path" when ``path`` is set."""
+    path: Template | None = None
+    """A path written with placeholders (``relative_path: "scored/{blob.stem}/"``): the input gets it rendered,
+    a folder when it ends with '/', in place of the blob's path."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class RunSpec:
     experiment: str
     parameters: Mapping[str, str | int | float | bool] = field(default_factory=dict)
     """As written: v1 bodies send them as strings, v2 bodies as typed literals."""
+    parameter_templates: Mapping[str, Template] = field(default_factory=dict)
+    """The parameters written with placeholders or braces, parsed: rendered when the request is built."""
     data_path: DataPathBinding | None = None
     outputs: Mapping[str, JobOutput] = field(default_factory=dict)
     required_columns: tuple[str, ...] = ()

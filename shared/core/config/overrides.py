@@ -12,7 +12,8 @@ from shared.core.config.rule_parser import EXPERIMENT_NAME, check_fields_fit_the
 
 
 def override_run(run: RunSpec, *, experiment: Any = None, parameters: Any = None) -> RunSpec:
-    """``run`` with a manual run's overrides, checked as strictly as the configuration; ConfigError if not valid."""
+    """``run`` with a manual run's overrides, checked as strictly as the configuration; ConfigError if not valid.
+    An override is a literal value: it replaces the rule's template for that parameter."""
     problems = Problems.of()
     if experiment is not None:
         matching(experiment, EXPERIMENT_NAME, problems.at("experiment"),
@@ -21,4 +22,6 @@ def override_run(run: RunSpec, *, experiment: Any = None, parameters: Any = None
     merged = {**run.parameters, **overrides}
     check_fields_fit_the_target({}, run.target, merged, run.data_path, problems)
     problems.raise_any()
-    return dataclasses.replace(run, experiment=experiment or run.experiment, parameters=merged)
+    templates = {name: template for name, template in run.parameter_templates.items() if name not in overrides}
+    return dataclasses.replace(run, experiment=experiment or run.experiment, parameters=merged,
+                               parameter_templates=templates)

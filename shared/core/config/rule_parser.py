@@ -20,6 +20,8 @@ from shared.core.config.config_model import (
     BlobFilter,
     DataPathBinding,
     JobOutput,
+    Marker,
+    QuietWindow,
     Rule,
     RunSpec,
 )
@@ -27,6 +29,18 @@ from shared.core.config.fields import flag, matching, unknown_keys
 from shared.core.config.freshness_options import FRESHNESS_KEY, freshness_option
 from shared.core.config.problems import Problems
 from shared.core.config.rule_names import RULE_NAME, RULE_NAME_EXPECTED
+from shared.core.templates.templates import (
+    BATCH,
+    BATCH_COUNT,
+    BLOB,
+    NAME,
+    OCCURRENCE,
+    Template,
+    TemplateError,
+    is_template,
+    missing,
+    parse_template,
+)
 
 RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
@@ -40,6 +54,10 @@ _V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 
 Parameters = dict[str, str | int | float | bool]
+NEEDS = {BLOB: "a blob (a rule without a quiet window, or a schedule with data)",
+         OCCURRENCE: "a schedule's occurrence", BATCH: "a batch (a rule with a marker or a quiet window)",
+         BATCH_COUNT: "a batch's file count (a manifest marker or a quiet window)"}
+"""What each kind of placeholder needs from its trigger, as a load error says it."""
 _T = TypeVar("_T")
 
 
@@ -90,6 +108,8 @@ def parse_rule(raw: Any, problems: Problems, env: Mapping[str, str], allow_local
         quiet_window = quiet_window_option(rule, run, problems.at("quiet_window"))
         limit = run_limit(rule, problems)
         freshness = freshness_option(rule.get(FRESHNESS_KEY), watch, problems.at(FRESHNESS_KEY))
+        if run is not None:
+            check_placeholders(run, rule_provides(marker, quiet_window), f"rule {name!r}", problems)
         return None if run is None else Rule(name=name, watch=watch, run=run, enabled=enabled, marker=marker,
                                              quiet_window=quiet_window, limit=limit, freshness=freshness)
 
@@ -117,6 +137,7 @@ def run_spec(raw: dict[str, Any], problems: Problems, env: Mapping[str, str], al
     experiment = matching(raw.get("experiment"), EXPERIMENT_NAME, problems.at("experiment"),
                           "an experiment name: letters, digits, '-' and '_', starting with a letter or digit")
     parameters = parse_parameters(raw.get("parameters", {}), problems.at("parameters"))
+    parameter_templates = _parameter_templates(parameters, problems.at("parameters"))
     data_path = _data_path(raw.get("data_path"), problems.at("data_path"))
     required_columns = raw.get("required_columns", [])
     if not isinstance(required_columns, list) or not all(isinstance(c, str) and c.strip() for c in required_columns):
@@ -140,6 +161,7 @@ def run_spec(raw: dict[str, Any], problems: Problems, env: Mapping[str, str], al
         target=target,
         experiment=experiment,
         parameters=parameters,
+        parameter_templates=parameter_templates,
         data_path=data_path,
         outputs=outputs,
         required_columns=tuple(column.strip() for column in required_columns),
@@ -163,6 +185,9 @@ def check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters:
         if raw.get("outputs"):
             problems.at("outputs").add(raw["outputs"], "outputs apply to v2 batch endpoints only")
     else:
+        if data_path is not None and data_path.path is not None and not data_path.datastore:
+            problems.at("data_path").at("datastore").add(
+                None, "the datastore the templated relative_path is in (a batch endpoint needs one for a path)")
         if data_path is not None and data_path.relative_path != "path":
             problems.at("data_path").at("relative_path").add(data_path.relative_path,
                                                             "path (file_name applies to v1 pipelines only)")
@@ -248,7 +273,55 @@ def _data_path(raw: Any, problems: Problems) -> DataPathBinding | None:
     if raw.get("datastore") is not None and (not isinstance(raw["datastore"], str) or not raw["datastore"]):
         problems.at("datastore").add(raw["datastore"], "the datastore over the watched container")
         valid = False
-    if raw.get("relative_path", "path") not in RELATIVE_PATHS:
-        problems.at("relative_path").add(raw["relative_path"], " or ".join(RELATIVE_PATHS))
-        valid = False
-    return DataPathBinding(raw["parameter"], raw.get("datastore"), raw.get("relative_path", "path")) if valid else None
+    relative_path, path = raw.get("relative_path", "path"), None
+    if relative_path not in RELATIVE_PATHS:
+        if isinstance(relative_path, str) and is_template(relative_path):
+            path = _template(relative_path, problems.at("relative_path"), placeholder_needed=True)
+        else:
+            problems.at("relative_path").add(relative_path, _RELATIVE_PATH_EXPECTED)
+        valid = valid and path is not None
+        relative_path = "path"
+    return DataPathBinding(raw["parameter"], raw.get("datastore"), relative_path, path) if valid else None
+
+
+_RELATIVE_PATH_EXPECTED = " or ".join(RELATIVE_PATHS) + ", or a path with a placeholder such as 'scored/{blob.stem}/'"
+
+
+def _template(text: str, problems: Problems, *, placeholder_needed: bool = False) -> Template | None:
+    """``text`` parsed as a template, or None with its problem reported (a path must have a placeholder)."""
+    try:
+        template = parse_template(text)
+    except TemplateError as error:
+        problems.add(text, str(error))
+        return None
+    if placeholder_needed and not template.placeholders:
+        problems.add(text, _RELATIVE_PATH_EXPECTED)
+        return None
+    return template
+
+
+def _parameter_templates(parameters: Parameters, problems: Problems) -> dict[str, Template]:
+    """The parameters written as templates (text with a brace), parsed; problems reported under each one's name."""
+    templates = {name: _template(value, problems.entry(name)) for name, value in parameters.items()
+                 if isinstance(value, str) and is_template(value)}
+    return {name: template for name, template in templates.items() if template is not None}
+
+
+def rule_provides(marker: Marker | None, quiet_window: QuietWindow | None) -> frozenset[str]:
+    """What a rule's runs have values for: its blob (a marker's own), a batch's folder and count, its name."""
+    if quiet_window is not None:
+        return frozenset({NAME, BATCH, BATCH_COUNT})
+    if marker is not None:
+        return frozenset({NAME, BLOB, BATCH} | ({BATCH_COUNT} if marker.manifest else set()))
+    return frozenset({NAME, BLOB})
+
+
+def check_placeholders(run: RunSpec, provided: frozenset[str], trigger: str, problems: Problems) -> None:
+    """A load error for each placeholder ``trigger`` (``rule 'x'``) has no value for, under the field using it."""
+    used = [(problems.at("parameters").entry(name), template) for name, template in run.parameter_templates.items()]
+    if run.data_path is not None and run.data_path.path is not None:
+        used.append((problems.at("data_path").at("relative_path"), run.data_path.path))
+    for where, template in used:
+        for placeholder in missing(template, provided):
+            needs = NEEDS[placeholder.needs]
+            where.add(template.source, f"{placeholder} does not apply to {trigger}: it needs {needs}")

@@ -14,9 +14,10 @@ from shared.core.config.batch_options import LIMIT_KEYS, run_limit
 from shared.core.config.config_model import DataSource, Schedule
 from shared.core.config.fields import at_most_once_a_minute, flag, unknown_keys
 from shared.core.config.problems import Problems
-from shared.core.config.rule_parser import RUN_KEYS, ItemKind, blob_filter, run_spec
+from shared.core.config.rule_parser import RUN_KEYS, ItemKind, blob_filter, check_placeholders, run_spec
 from shared.core.schedules.ncrontab import CronError, CronSchedule, parse_ncrontab
 from shared.core.schedules.recurrence import RecurrenceError, recurrence_to_ncrontab
+from shared.core.templates.templates import BLOB, NAME, OCCURRENCE
 
 SCHEDULE_KEYS = {"name", "cron", "recurrence", "enabled", "data", "only_if_new_data"} | RUN_KEYS | LIMIT_KEYS
 SCHEDULE_NAME_LENGTH = 63
@@ -46,13 +47,17 @@ def _parse_schedule(raw: Any, problems: Problems, env: Mapping[str, str], allow_
         run = run_spec(schedule, problems, env, allow_local)
         data = _data_source(schedule.get("data"), problems.at("data"))
         only_if_new_data = flag(schedule, "only_if_new_data", False, problems)
-        if ("data" in schedule) != ("data_path" in schedule):
+        templated_path = run is not None and run.data_path is not None and run.data_path.path is not None
+        if ("data" in schedule) != ("data_path" in schedule) and not templated_path:
             problems.at("data_path" if "data" in schedule else "data").add(
                 None, "data and data_path go together: the data to pass, and the DataPath parameter receiving it")
         if only_if_new_data and (data is None or data.newest is None):
             problems.at("only_if_new_data").add(True, 'only with "data": {"newest": {...}}')
         enabled = flag(schedule, "enabled", True, problems)
         limit = run_limit(schedule, problems)
+        if run is not None:
+            provided = frozenset({NAME, OCCURRENCE} | ({BLOB} if data is not None else set()))
+            check_placeholders(run, provided, f"schedule {name!r}" + ("" if data else " (no data)"), problems)
         if cron is None or run is None:
             return None
         return Schedule(name=name, cron=cron, run=run, data=data, only_if_new_data=only_if_new_data,

@@ -206,8 +206,8 @@ def _batch_request(rule: Rule, subject: QuietBatchSubject, files: tuple[BatchFil
     data = BlobVersion(container=container, name=files[0].blob, url=oldest_url, etag=files[0].etag, size=0,
                        head=b"")
     return RunRequest(
-        namespace=rule_namespace(rule.name), key=key, run=rule.run, data=data, batch=Batch(folder=folder),
-        subject=subject,
+        namespace=rule_namespace(rule.name), key=key, run=rule.run, data=data,
+        batch=Batch(folder=folder, count=len(files)), subject=subject,
         tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule.name, "trigger_folder": f"{container}/{folder}",
               "trigger_key": key},
         about={"rule": rule.name, "folder": folder, "files": len(files), "key": key},

@@ -31,6 +31,8 @@ from shared.core.ledger.keys import (
 from shared.core.ledger.run_limits import RunLimit
 from shared.core.ledger.subjects import BlobSubject, ManualSubject, ScheduleDataSubject, ScheduleSubject, Subject
 from shared.core.runs.payloads import TRIGGERED_BY, DataRef, SubmitRequest, blob_tags, submission
+from shared.core.runs.rendering import render_problem, rendered_path, rendered_run
+from shared.core.templates.templates import TemplateContext, blob_values
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class BlobVersion:
     etag: str
     size: int
     head: bytes
+    last_modified: datetime | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    """Its user metadata, as the read's answer carries it (for ``{blob.metadata.<key>}``)."""
 
     @property
     def ref(self) -> DataRef:
@@ -98,19 +103,48 @@ class RunRequest:
         return record_name(self.namespace, self.key)
 
     def problem(self) -> str | None:
-        """Why the data must not be run on (a CSV without the required columns), or None."""
+        """Why the data must not be run on (a CSV without the required columns, a template this run cannot fill
+        in), or None."""
+        return self._data_problem() or render_problem(self.run, self.template_context())
+
+    def _data_problem(self) -> str | None:
         if self.data is None:
             return None
         if self.batch is not None:
             return self.batch.problem(self.data.name, self.run.required_columns)
         return csv_head_problem(self.data.head, self.data.size, self.run.required_columns)
 
+    def template_context(self) -> TemplateContext:
+        """The values this run's placeholders take: its rule's (or schedule's) name, its blob, occurrence, batch."""
+        values: dict[str, str | int | datetime] = {"rule": str(self.about.get("rule") or self.about.get("schedule"))}
+        if isinstance(self.subject, ScheduleSubject):
+            values["trigger.time"] = parse_iso(self.subject.occurrence)
+        if self.data is not None:
+            values |= blob_values(self.data.name, self.data.etag, self.data.last_modified)
+        if self.batch is not None:
+            values["batch.folder"] = self.batch.folder
+            if self.batch.file_count is not None:
+                values["batch.count"] = self.batch.file_count
+        return TemplateContext(values, self.data.metadata if self.data else {})
+
+    def rendered(self) -> RunRequest:
+        """This request with its run's templates filled in (``problem`` says first whether they can be)."""
+        return dataclasses.replace(self, run=rendered_run(self.run, self.template_context()))
+
     def submission(self) -> SubmitRequest:
-        """The exact request Azure ML receives."""
+        """The exact request Azure ML receives, its templates filled in."""
+        run = rendered_run(self.run, self.template_context())
+        return submission(run, data=self._data_ref(rendered_path(run)), tags=self.tags, key=self.key)
+
+    def _data_ref(self, path: str | None) -> DataRef | None:
+        """What the run's input gets: a templated path (a datastore path, a folder when it ends with '/'), else
+        the blob, or a marker's folder."""
+        if path is not None:
+            return DataRef(path=path, url="", folder=path.endswith("/"))
         data = self.data.ref if self.data else None
         if data is not None and self.batch is not None and self.batch.listed is None:
             data = DataRef(path=self.batch.folder, url=data.url.rpartition("/")[0] + "/", folder=True)
-        return submission(self.run, data=data, tags=self.tags, key=self.key)
+        return data
 
     def with_batch(self, batch: Batch) -> RunRequest:
         """This request on a marker's batch: the run gets its folder or manifest, the record its files."""

@@ -1,0 +1,1 @@
+"""Templates: run parameters and input paths shaped by the event (a pure grammar, parsed at load)."""
