@@ -34,6 +34,7 @@ CONTAINER = "training-data"
 BLOB = "incoming/machine data é.csv"
 ETAG = '"0x8DC1234ABCD"'
 KEY = "k" * 64
+NAMESPACE = "rules/daily"
 
 
 def rule(**overrides) -> RunSpec:
@@ -261,7 +262,8 @@ def test_the_repeatability_id_is_the_same_for_one_key_and_differs_between_keys()
 
 def test_a_v1_submission_tagged_with_its_key_can_be_looked_up_in_run_history():
     request = payloads.submission(rule(data_path=DataPathBinding("input_datapath", "store")),
-                                  data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)
+                                  data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY,
+                                  namespace=NAMESPACE)
     assert request == SubmitRequest(
         url=PIPELINE_URL, scope=ARM_SCOPE,
         body={"ExperimentName": "retrain", "ParameterAssignments": {"model_name": "m1"}, "RunSource": "SDK",
@@ -275,12 +277,13 @@ def test_a_v1_submission_tagged_with_its_key_can_be_looked_up_in_run_history():
 
 def test_a_v1_submission_without_a_blob_sends_no_data_path():
     request = payloads.submission(rule(data_path=DataPathBinding("input_datapath", "store")), data=None,
-                                  tags=EXPECTED_TAGS, key=KEY)
+                                  tags=EXPECTED_TAGS, key=KEY, namespace=NAMESPACE)
     assert "DataPathAssignments" not in request.body and request.lookup is not None
 
 
 def test_a_v2_submission_tagged_with_its_key_is_looked_up_in_the_workspace_jobs_on_arm():
-    request = payloads.submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)
+    request = payloads.submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY,
+                                  namespace=NAMESPACE)
     assert request == dataclasses.replace(
         v2_submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY),
         lookup=RunLookup(url=f"https://management.azure.com{ARM_WORKSPACE}/jobs", scope=ARM_SCOPE, key=KEY, v1=False))
@@ -289,8 +292,8 @@ def test_a_v2_submission_tagged_with_its_key_is_looked_up_in_the_workspace_jobs_
 
 @pytest.mark.parametrize("tags", [{}, {**EXPECTED_TAGS, "trigger_key": "another"}])
 def test_a_submission_not_tagged_with_its_key_has_no_lookup(tags):
-    assert payloads.submission(rule(), data=None, tags=tags, key=KEY).lookup is None
-    assert payloads.submission(batch_run(), data=None, tags=tags, key=KEY).lookup is None
+    assert payloads.submission(rule(), data=None, tags=tags, key=KEY, namespace=NAMESPACE).lookup is None
+    assert payloads.submission(batch_run(), data=None, tags=tags, key=KEY, namespace=NAMESPACE).lookup is None
 
 
 # --- keys ------------------------------------------------------------------------------------------------------

@@ -74,7 +74,8 @@ def test_explicit_kind_not_matching_the_url_is_rejected(url, kind, inferred):
 
 def test_an_unknown_kind_is_rejected_with_the_known_ones():
     assert target_error(endpoint_url(), kind="PipelineEndpoint") == (
-        "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, batch_endpoint")
+        "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, batch_endpoint, "
+        "pipeline_job")
 
 
 @pytest.mark.parametrize("path_end", [
@@ -228,8 +229,9 @@ def test_several_problems_in_one_url_are_reported_together():
 SHAPES = (
     "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>), a v1 pipeline endpoint URL "
     "(.../PipelineRuns/PipelineEndpointSubmit/Id/<endpoint-id>), as PublishedPipeline.endpoint / "
-    "PipelineEndpoint.endpoint print them, or a v2 batch endpoint scoring URI "
-    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs)")
+    "PipelineEndpoint.endpoint print them, a v2 batch endpoint scoring URI "
+    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs), or ARM's root for a pipeline job "
+    "(https://management.azure.com)")
 V1_HOSTS = "*.api.azureml.ms, *.aether.ms, *.api.ml.azure.cn, *.api.ml.azure.us"
 SCORING = "https://retrain.eastus.inference.ml.azure.com/jobs"
 
@@ -253,7 +255,7 @@ SCORING = "https://retrain.eastus.inference.ml.azure.com/jobs"
      [("kind", "kind 'pipeline_endpoint' was set but the URL is a published_pipeline URL")]),
     (endpoint_url(), {"kind": "PipelineEndpoint"},
      [("kind", "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, "
-               "batch_endpoint")]),
+               "batch_endpoint, pipeline_job")]),
     (endpoint_url(version="3"), {"pipeline_version": "4"},
      [("pipeline_version", "URL names version '3' but pipeline_version is '4'")]),
     (published_url(host="localhost", scheme="ftp"), {"allow_local": True}, [("url", "must be http or https")]),
@@ -265,7 +267,7 @@ SCORING = "https://retrain.eastus.inference.ml.azure.com/jobs"
      [("workspace", "workspace must be the workspace's resource id: /subscriptions/<sub>/resourceGroups/<rg>/"
                     "providers/Microsoft.MachineLearningServices/workspaces/<name>")]),
     (published_url(), {"workspace": WORKSPACE_PATH},
-     [("workspace", "workspace is read from a v1 URL; set it for batch endpoints only")]),
+     [("workspace", "workspace is read from a v1 URL; set it for batch endpoints and pipeline jobs only")]),
     ("https://x.eastus.inference.ml.azure.com/v2/jobs", {"kind": "batch_endpoint"},
      [("url", f"path does not fit {SHAPES}")]),
 ])

@@ -109,7 +109,7 @@ class RunRequest:
         data = self.data.ref if self.data else None
         if data is not None and self.batch is not None and self.batch.listed is None:
             data = DataRef(path=self.batch.folder, url=data.url.rpartition("/")[0] + "/", folder=True)
-        return submission(self.run, data=data, tags=self.tags, key=self.key)
+        return submission(self.run, data=data, tags=self.tags, key=self.key, namespace=self.namespace)
 
     def with_batch(self, batch: Batch) -> RunRequest:
         """This request on a marker's batch: the run gets its folder or manifest, the record its files."""

@@ -24,7 +24,7 @@ from shared.core.config.config_model import Rule, RunSpec, Schedule
 from shared.core.config.matching import mismatch
 from shared.core.config.problems import ConfigError
 from shared.core.config.rules_file import load_rules_file
-from shared.core.ledger.keys import blob_version_key
+from shared.core.ledger.keys import blob_version_key, rule_namespace, schedule_namespace
 from shared.core.migrate.import_findings import Finding
 from shared.core.migrate.import_logic_app import LogicAppImport, import_logic_apps
 from shared.core.migrate.import_v1_schedules import ImportedSchedule, import_v1_schedules
@@ -218,7 +218,7 @@ def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Sch
     blob = schedule.data.blob if schedule.data and schedule.data.blob else None
     data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}") if blob else None
     body = submission(schedule.run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
-                      key="parity").body
+                      key="parity", namespace=schedule_namespace(schedule.name)).body
     report.lines.append(f"v1 schedule {item.name!r} ({schedule.cron.expression}):")
     _compare(report, blob or "(none)", item.legacy_body(None), body)
 
@@ -228,7 +228,7 @@ def _request_body(run: RunSpec, blob: str, container: str, rule: str) -> Mapping
     key = blob_version_key(container, blob, SAMPLE_ETAG)
     tags = blob_tags(rule, container=container, blob_name=blob, etag=SAMPLE_ETAG, key=key)
     data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}")
-    return submission(run, data=data, tags=tags, key=key).body
+    return submission(run, data=data, tags=tags, key=key, namespace=rule_namespace(rule)).body
 
 
 def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any]) -> None:
