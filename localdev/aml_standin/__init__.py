@@ -32,9 +32,9 @@ from localdev.aml_standin.wire import ARM_AUDIENCES, ML_AUDIENCES
 from localdev.aml_standin.workspace import DISCOVERY_PATH
 
 __all__ = [
-    "ARM_AUDIENCES", "BATCH_ENDPOINT", "COMPONENT", "DEFAULT_WORKSPACE", "EXISTS_MESSAGE", "DEPLOYMENTS", "DISCOVERY_PATH", "FAILURE",
-    "ML_AUDIENCES", "PIPELINE_STATUS_CODES", "SCHEDULE_STATUSES", "SCORING_PATH", "SUBMISSION_KEYS",
-    "V2_INPUT_TYPES", "V2_OUTPUT_TYPES", "WORKSPACE_PATH", "AcceptThenDelay", "AcceptThenDrop", "AcceptedRun",
-    "AmlStandIn", "Delay", "Drop", "Fault", "Received", "Respond", "WallClock", "batch_job_problems",
+    "ARM_AUDIENCES", "BATCH_ENDPOINT", "COMPONENT", "DEFAULT_WORKSPACE", "DEPLOYMENTS", "DISCOVERY_PATH",
+    "EXISTS_MESSAGE", "FAILURE", "ML_AUDIENCES", "PIPELINE_STATUS_CODES", "SCHEDULE_STATUSES", "SCORING_PATH",
+    "SUBMISSION_KEYS", "V2_INPUT_TYPES", "V2_OUTPUT_TYPES", "WORKSPACE_PATH", "AcceptThenDelay", "AcceptThenDrop",
+    "AcceptedRun", "AmlStandIn", "Delay", "Drop", "Fault", "Received", "Respond", "WallClock", "batch_job_problems",
     "parse_run_filter", "pipeline_job_problems", "submission_problems",
 ]

@@ -102,7 +102,7 @@ def test_a_job_of_the_name_without_the_triggers_key_is_not_adopted(app_env, aml,
 
 
 def test_a_refused_job_is_recorded_with_the_services_error_and_not_retried(app_env, aml, tmp_path, monkeypatch):
-    key, etag = _delivered(app_env, aml, tmp_path, monkeypatch, parameters={"not_an_input": "x"})
+    _, etag = _delivered(app_env, aml, tmp_path, monkeypatch, parameters={"not_an_input": "x"})
 
     record = ledger_record("pjob", app_env["WATCH_CONTAINER"], BLOB, etag)
     assert (record["state"], record["retryable"], record["error"]["status"]) == ("failed", False, 400)
@@ -111,7 +111,7 @@ def test_a_refused_job_is_recorded_with_the_services_error_and_not_retried(app_e
 
 
 def test_a_run_event_and_the_fallback_bring_a_pipeline_jobs_record_to_its_end(app_env, aml, tmp_path, monkeypatch):
-    key, etag = _delivered(app_env, aml, tmp_path, monkeypatch)
+    _, etag = _delivered(app_env, aml, tmp_path, monkeypatch)
     [job] = aml.accepted
     aml.set_status(job.run_id, "Running")
     deliver_event(aml.run_event(job.run_id))

@@ -216,8 +216,8 @@ def _target(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: b
         return None
     here = problems.at("target")
     unknown_keys(raw, TARGET_KEYS, "target", here)
-    texts = {name: raw.get(name) for name in ("component", "compute")}
-    for name, value in texts.items():
+    job_fields = {name: raw.get(name) for name in ("component", "compute")}
+    for name, value in job_fields.items():
         if value is not None and not isinstance(value, str):
             here.at(name).add(value, "text")
             return None
@@ -233,8 +233,8 @@ def _target(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: b
             scope=raw.get("scope") or settings.AML_TOKEN_SCOPE.read(env),
             deployment=raw.get("deployment") or None,
             workspace=raw.get("workspace") or None,
-            component=texts["component"],
-            compute=texts["compute"],
+            component=job_fields["component"],
+            compute=job_fields["compute"],
             allow_local=allow_local,
         )
     except TargetError as error:
