@@ -218,3 +218,21 @@ def test_a_component_or_compute_on_another_target_is_refused(tmp_path, key):
     [problem] = config_problems(tmp_path, {"name": "r", "experiment": "e", "target": {"url": scoring, key: "x"}})
 
     assert problem == f"rules.json: rules[0].target.{key} = 'x': {key} applies to pipeline_job targets only"
+
+
+def test_a_success_markers_batch_gives_the_job_a_uri_folder_input_and_a_run_limit_holds_the_second(
+        app_env, aml, tmp_path, monkeypatch):
+    rules_file(tmp_path, monkeypatch, [pipeline_job_rule(aml, marker={"file": "_SUCCESS"}, include_subfolders=True,
+                                                         max_active_runs=1)])
+    container = app_env["WATCH_CONTAINER"]
+    markers = {}
+    for folder in ("incoming/2026-12-01/", "incoming/2026-12-02/"):
+        upload(container, folder + "part-1.csv", SAMPLE_CSV)
+        markers[folder] = upload(container, folder + "_SUCCESS", b"")
+        deliver_blob(container, folder + "_SUCCESS")
+
+    [job] = aml.accepted
+    waiting = ledger_record("pjob", container, "incoming/2026-12-02/_SUCCESS", markers["incoming/2026-12-02/"])
+    assert waiting["state"] == "waiting"  # until the first job ends
+    assert job.body["properties"]["inputs"]["input_data"] == {
+        "jobInputType": "uri_folder", "uri": "azureml://datastores/workspaceblobstore/paths/incoming/2026-12-01/"}
