@@ -379,7 +379,7 @@ def test_a_pipeline_jobs_folder_goes_as_a_uri_folder_input_and_long_labels_are_c
     folder = DataRef("incoming/2026-12-01/", "https://unused", folder=True)
     tags = {"trigger_blob": LONG_BLOB * 2}
 
-    request = payloads.pipeline_job_submission(job_run(), data=folder, tags=tags, name="n")
+    request = payloads.pipeline_job_submission(job_run(), data=folder, tags=tags, name="n", key=KEY)
 
     assert request.body["properties"]["inputs"]["input_data"] == {
         "jobInputType": "uri_folder", "uri": "azureml://datastores/workspaceblobstore/paths/incoming/2026-12-01/"}

@@ -491,3 +491,17 @@ def test_a_pipeline_jobs_ids_carry_the_names_as_written():
 
     assert target.component_id() == f"{ARM_WORKSPACE}/components/my.pipe_line-2/versions/1.0.3"
     assert target.compute_id() == f"{ARM_WORKSPACE}/computes/gpu_1"
+
+
+def test_a_target_without_a_workspace_or_pinned_component_has_no_component_id_nor_job_url():
+    component = "azureml:retrain:3"
+    workspace = Workspace("sub-1", "rg-1", "ws-1")
+
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, component=component).component_id() is None
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace).component_id() is None
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace,
+                  component="azureml:retrain").component_id() is None
+    with pytest.raises(ValueError, match=r"^a pipeline job is created in a workspace: this target names none$"):
+        Target(url="https://m", kind=TargetKind.PIPELINE_JOB, component=component).job_url("n", "v")
+    assert pipeline_job().job_url("trigger-1", "2024-10-01") == (
+        f"https://management.azure.com{ARM_WORKSPACE}/jobs/trigger-1?api-version=2024-10-01")

@@ -136,12 +136,22 @@ class Target:
             return f"{self.url}/{version}?pipelineVersion={version}"
         return self.url
 
-    def component_id(self) -> str:
-        """The component's ARM id, as azure-ai-ml's ``componentId`` names a registered version."""
-        assert self.workspace is not None and self.component is not None, "a pipeline_job target"
+    def component_id(self) -> str | None:
+        """The component's ARM id, as azure-ai-ml's ``componentId`` names a registered version; None for a target
+        without a workspace or a pinned component (no pipeline_job target loads without both)."""
+        if self.workspace is None or self.component is None:
+            return None
         found = _COMPONENT.fullmatch(self.component)
-        assert found is not None, "checked at load"
+        if found is None or found["version"] is None:
+            return None
         return f"{self.workspace.resource_id}/components/{found['name']}/versions/{found['version']}"
+
+    def job_url(self, name: str, api_version: str) -> str:
+        """Pipeline job ``name``'s URL in ARM's ``Jobs`` API (its PUT and its GET); the name is the app's own
+        (letters, digits, '-'), so it needs no quoting."""
+        if self.workspace is None:
+            raise ValueError("a pipeline job is created in a workspace: this target names none")
+        return f"{self.url}{self.workspace.arm_path}/jobs/{name}?api-version={api_version}"
 
     def compute_id(self) -> str | None:
         """The default compute's ARM id, as azure-ai-ml sends ``settings.default_compute``."""
@@ -290,9 +300,9 @@ def _pipeline_job_fields(kind: TargetKind | None, workspace: Workspace | None, c
     if workspace is None:
         problems.append(("workspace", f"a pipeline job is created in a workspace: its resource id, "
                                       f"{WORKSPACE_ID_SHAPE}"))
-    found = _COMPONENT.fullmatch(component or "")
+    found = None if component is None else _COMPONENT.fullmatch(component)
     if found is None or found["version"] is None:
-        latest = found is not None or "@" in (component or "")
+        latest = found is not None or "@" in str(component)
         problems.append(("component", COMPONENT_EXPECTED + (
             "; a label (@latest) is resolved by azure-ai-ml with a GET before each job, which this app does not "
             "make: pin the version" if latest else "")))

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.core.aml.run_lookup import RunLookup, arm_root, run_lookup
-from shared.core.aml.run_reads import status_read
+from shared.core.aml.run_lookup import RunLookup, run_lookup
+from shared.core.aml.run_reads import JOB_API_VERSION
 from shared.core.aml.targets import TargetKind
 from shared.core.config.config_model import RunSpec
 
@@ -164,11 +164,11 @@ def as_written(value: str | int | float | bool) -> str | int | float | bool:
     return value
 
 
-def pipeline_job_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str],
-                            name: str) -> SubmitRequest:
+def pipeline_job_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], name: str,
+                            key: str) -> SubmitRequest:
     """The PUT creating pipeline job ``name`` from a registered component, its body as azure-ai-ml's
     ``jobs.create_or_update`` sends it (literals as strings, booleans as "True"); the trigger's labels ride in the
-    job's properties, the rule's tags in its tags."""
+    job's properties, the rule's tags in its tags. An "already exists" answer adopts the job carrying ``key``."""
     target = run.target
     inputs: dict[str, Any] = {parameter: {"jobInputType": "literal", "value": str(as_written(value))}
                               for parameter, value in run.parameters.items()}
@@ -188,14 +188,9 @@ def pipeline_job_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping
         "properties": bounded_tags(tags)}
     if run.display_name:
         properties["displayName"] = run.display_name
-    assert target.workspace is not None, "checked at load"
-    read = status_read(target, name)
-    assert read is not None, "a pipeline job's target names its workspace"
-    return SubmitRequest(url=f"{arm_root(target)[0]}{target.workspace.arm_path}/jobs/{name}"
-                             f"?api-version={PIPELINE_JOB_API_VERSION}",
-                         scope=target.scope, body={"properties": properties}, run_id_field="name",
-                         success_statuses=(200, 201), method="PUT",
-                         existing=ExistingJob(read.url, tags.get("trigger_key", "")))
+    return SubmitRequest(url=target.job_url(name, PIPELINE_JOB_API_VERSION), scope=target.scope,
+                         body={"properties": properties}, run_id_field="name", success_statuses=(200, 201),
+                         method="PUT", existing=ExistingJob(target.job_url(name, JOB_API_VERSION), key))
 
 
 def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], key: str,
@@ -205,7 +200,7 @@ def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], k
     if run.target.kind.is_v1:
         request = v1_submission(run, data_path=data.path if data else None, tags=tags)
     elif run.target.kind is TargetKind.PIPELINE_JOB:
-        request = pipeline_job_submission(run, data=data, tags=tags, name=job_name(namespace, key))
+        request = pipeline_job_submission(run, data=data, tags=tags, name=job_name(namespace, key), key=key)
     else:
         request = v2_submission(run, data=data, tags=tags, key=key)
     if tags.get("trigger_key") != key:
