@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from azure.core.credentials import AccessToken
@@ -42,3 +43,12 @@ def credential() -> LocalCredential:
 
 def deadline() -> float:
     return time.monotonic() + 30
+
+
+def body_differences(app: Any, sdk: Any, path: str = "$") -> list[str]:
+    """Where two JSON bodies differ: a key on one side only, or a different value (or type)."""
+    if isinstance(app, dict) and isinstance(sdk, dict):
+        return ([f"{path}.{key}: only the app sends it" for key in app.keys() - sdk.keys()]
+                + [f"{path}.{key}: only the SDK sends it" for key in sdk.keys() - app.keys()]
+                + [d for key in app.keys() & sdk.keys() for d in body_differences(app[key], sdk[key], f"{path}.{key}")])
+    return [] if app == sdk and type(app) is type(sdk) else [f"{path}: app {app!r}, SDK {sdk!r}"]

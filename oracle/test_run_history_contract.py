@@ -39,7 +39,7 @@ def sdk_filter(key: str, include_children: bool | None = None) -> str:
 
 def app_request(aml, key: str = KEY):
     run = RunSpec(target=parse_target(aml.published_pipeline_url(), allow_local=True), experiment="retrain")
-    return submission(run, data=None, tags={"trigger_key": key}, key=key)
+    return submission(run, data=None, tags={"trigger_key": key}, key=key, namespace="rules/r")
 
 
 def sdk_client(aml) -> RestClient:

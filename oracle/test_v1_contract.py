@@ -84,12 +84,14 @@ def app_bodies() -> dict[str, dict]:
     schedule_tags = {"triggered_by": "aml-pipeline-trigger", "trigger_schedule": "nightly",
                      "trigger_occurrence": "2026-11-22T02:00:00Z", "trigger_key": "k" * 64}
     return {
-        "minimal": submission(RunSpec(target=published, experiment="e"), data=None, tags={}, key="k").body,
+        "minimal": submission(RunSpec(target=published, experiment="e"), data=None, tags={}, key="k",
+                              namespace="rules/r").body,
         "no RunSource (an imported v1 schedule's)": submission(
-            RunSpec(target=published, experiment="e", run_source=None), data=None, tags=schedule_tags, key="k").body,
-        "blob rule, every field": submission(full, data=DATA, tags=tags, key="k").body,
+            RunSpec(target=published, experiment="e", run_source=None), data=None, tags=schedule_tags, key="k",
+            namespace="schedules/s").body,
+        "blob rule, every field": submission(full, data=DATA, tags=tags, key="k", namespace="rules/r").body,
         "schedule without data": submission(RunSpec(target=published, experiment="e"), data=None,
-                                            tags=schedule_tags, key="k").body,
+                                            tags=schedule_tags, key="k", namespace="rules/r").body,
     }
 
 
@@ -137,7 +139,7 @@ def test_the_sdk_and_the_app_send_the_stand_in_the_same_body_and_read_its_answer
                                  parameters={"model_name": "m1", "trials": 3, "ratio": 0.5},
                                  data_path=DataPathBinding("input_datapath", "workspaceblobstore"),
                                  description="nightly", continue_on_step_failure=False, run_source="API"),
-                         data=DATA, tags=body["tags"], key="k")
+                         data=DATA, tags=body["tags"], key="k", namespace="rules/r")
     retry = RetrySettings(max_attempts=1, deadline=30, attempt_timeout=5)
     app_run_id = PipelineSubmitter(TokenProvider(credential), retry).submit(request, deadline()).run_id
 

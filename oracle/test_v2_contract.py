@@ -12,7 +12,7 @@ from azure.ai.ml import Input, MLClient, Output
 from azure.ai.ml.constants._endpoint import EndpointInvokeFields
 
 from localdev.aml_standin import SCORING_PATH
-from oracle.conftest import deadline
+from oracle.conftest import body_differences, deadline
 from shared.clients.aml.aml_client import PipelineSubmitter
 from shared.clients.common.auth import TokenProvider
 from shared.core.aml.targets import parse_target
@@ -46,7 +46,8 @@ def app_invoke(aml, credential, tags: dict[str, str]) -> str:
                   experiment="batch-retrain", parameters=PARAMETERS,
                   data_path=DataPathBinding("input_data", "workspaceblobstore"),
                   outputs={"scores": JobOutput(type="uri_folder", uri=SCORES)})
-    request = submission(run, data=DataRef(path=BLOB, url="https://unused"), tags=tags, key="k" * 64)
+    request = submission(run, data=DataRef(path=BLOB, url="https://unused"), tags=tags, key="k" * 64,
+                         namespace="rules/v2")
     assert request.scope == "https://ml.azure.com/.default"
     retry = RetrySettings(max_attempts=1, deadline=30, attempt_timeout=5)
     return PipelineSubmitter(TokenProvider(credential), retry).submit(request, deadline()).run_id
@@ -59,15 +60,6 @@ def without_trigger_labels(body: dict[str, Any]) -> dict[str, Any]:
     for label in TRIGGER_LABELS:
         bag.pop(label, None)
     return body
-
-
-def body_differences(app: dict[str, Any], sdk: dict[str, Any], path: str = "$") -> list[str]:
-    """Where two JSON bodies differ: a key on one side only, or a different value."""
-    if isinstance(app, dict) and isinstance(sdk, dict):
-        return ([f"{path}.{key}: only the app sends it" for key in app.keys() - sdk.keys()]
-                + [f"{path}.{key}: only the SDK sends it" for key in sdk.keys() - app.keys()]
-                + [d for key in app.keys() & sdk.keys() for d in body_differences(app[key], sdk[key], f"{path}.{key}")])
-    return [] if app == sdk and type(app) is type(sdk) else [f"{path}: app {app!r}, SDK {sdk!r}"]
 
 
 def posts(aml) -> list:

@@ -29,6 +29,7 @@ from shared.core.config.config_model import Rule, Schedule
 from shared.core.config.matching import mismatch
 from shared.core.config.problems import ConfigError
 from shared.core.config.rules_file import load_rules_file
+from shared.core.ledger.keys import schedule_namespace
 from shared.core.runs.payloads import TRIGGERED_BY, DataRef, submission
 from shared.core.runs.rendering import rendered_run
 from shared.core.runs.run_requests import BlobVersion, blob_request
@@ -226,7 +227,7 @@ def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Sch
     data = DataRef(blob, f"https://<account>.blob.core.windows.net/{container}/{blob}") if blob else None
     run = rendered_run(schedule.run, TemplateContext({"rule": schedule.name}))  # its literal braces, undoubled
     body = submission(run, data=data, tags={"triggered_by": TRIGGERED_BY, "trigger_schedule": schedule.name},
-                      key="parity").body
+                      key="parity", namespace=schedule_namespace(schedule.name)).body
     report.lines.append(f"v1 schedule {item.name!r} ({schedule.cron.expression}):")
     _compare(report, blob or "(none)", item.legacy_body(None), body)
 

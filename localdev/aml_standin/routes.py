@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote
 
-from localdev.aml_standin import history, schedules, v1, v2, workspace
+from localdev.aml_standin import history, pipeline_jobs, schedules, v1, v2, workspace
 from localdev.aml_standin.wire import Answer, Request, error
 
 if TYPE_CHECKING:
@@ -95,9 +95,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _exact(workspace.DISCOVERY_PATH), workspace.discovery, log="received"),
     Route("GET", _arm(""), workspace.read_workspace, log="received"),
     Route("GET", _arm("/jobs"), v2.list_jobs, log="queries"),
+    Route("GET", _arm(r"/components/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"), pipeline_jobs.read_component,
+          log="received"),
     Route("GET", _arm(r"/batchEndpoints/(?P<endpoint>[^/]+)(?P<deployments>/deployments)?"), v2.read_endpoint),
     Route("GET", _ANY, _no_resource),
     Route("PUT", _SCHEDULES, schedules.schedules, log="received"),
+    Route("PUT", _arm(r"/jobs/(?P<run>[^/]+)"), pipeline_jobs.create_job, "submissions", "received"),
     Route("PUT", _ANY, _no_route),
 )
 

@@ -89,6 +89,10 @@ class AmlStandIn(StandInState, FaultQueues, LocalServer):
         """The scoring URI of the one batch endpoint the stand-in serves (``retrain``)."""
         return self.url + SCORING_PATH
 
+    def arm_url(self) -> str:
+        """ARM's root as a pipeline_job target names it: this stand-in serves the Jobs API."""
+        return self.url
+
     def published_pipeline_url(self, pipeline_id: str = "5d9e2f4c-0000-4000-8000-00000000a11a") -> str:
         return f"{self.workspace_url()}/PipelineRuns/PipelineSubmit/{pipeline_id}"
 

@@ -48,8 +48,11 @@ class AcceptedRun:
 
     @property
     def experiment(self) -> str | None:
-        return self.body.get("ExperimentName") if self.kind == "v1" else self.body["properties"]["properties"].get(
-            "experimentName")
+        """v1's ExperimentName, a pipeline job's experimentName, or the one a batch job's property bag carries."""
+        if self.kind == "v1":
+            return self.body.get("ExperimentName")
+        properties = self.body["properties"]
+        return properties.get("experimentName") or (properties.get("properties") or {}).get("experimentName")
 
     @property
     def labels(self) -> dict[str, str]:
@@ -103,6 +106,16 @@ class StandInState:
             self.accepted.append(run)
         if self.on_accept:
             self.on_accept()
+
+    def accept_new(self, run: AcceptedRun) -> bool:
+        """Create ``run`` unless a run of its id exists (a pipeline job's name is the client's): False then."""
+        with self._lock:
+            if any(known.run_id == run.run_id for known in self.accepted):
+                return False
+            self.accepted.append(run)
+        if self.on_accept:
+            self.on_accept()
+        return True
 
     def find(self, run_id: str) -> AcceptedRun | None:
         return next((run for run in self.accepted if run.run_id == run_id), None)

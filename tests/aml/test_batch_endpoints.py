@@ -148,12 +148,13 @@ V1_URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resource
 
 @pytest.mark.parametrize("rule, expected", [
     ({"target": {"url": SCORING_URI}, "description": "d"},
-     "rules[0].description = 'd': description applies to v1 pipelines only, not to a batch endpoint"),
+     "rules[0].description = 'd': description applies to v1 pipelines only, not to a batch_endpoint target"),
     ({"target": {"url": SCORING_URI}, "continue_on_step_failure": True},
-     "rules[0].continue_on_step_failure = True: continue_on_step_failure applies to v1 pipelines only"),
+     "rules[0].continue_on_step_failure = True: continue_on_step_failure applies to v1 pipelines and pipeline jobs "
+     "only, not to a batch_endpoint target"),
     ({"target": {"url": V1_URL}, "outputs": {"o": {"type": "uri_file", "uri": "azureml://datastores/d/paths/o"}}},
      "rules[0].outputs = {'o': {'type': 'uri_file', 'uri': 'azureml://datastores/d/paths/o'}}: outputs apply to "
-     "v2 batch endpoints only"),
+     "v2 batch endpoints and pipeline jobs only, not to a published_pipeline target"),
     ({"target": {"url": V1_URL}, "data_path": {"parameter": "input_datapath"}},
      "rules[0].data_path.datastore = (not set): the datastore over the watched container (v1 needs one)"),
     ({"target": {"url": SCORING_URI}, "outputs": {"o": {"type": "mltable", "uri": "azureml://x"}}},

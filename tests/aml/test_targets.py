@@ -74,7 +74,8 @@ def test_explicit_kind_not_matching_the_url_is_rejected(url, kind, inferred):
 
 def test_an_unknown_kind_is_rejected_with_the_known_ones():
     assert target_error(endpoint_url(), kind="PipelineEndpoint") == (
-        "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, batch_endpoint")
+        "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, batch_endpoint, "
+        "pipeline_job")
 
 
 @pytest.mark.parametrize("path_end", [
@@ -228,8 +229,9 @@ def test_several_problems_in_one_url_are_reported_together():
 SHAPES = (
     "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>), a v1 pipeline endpoint URL "
     "(.../PipelineRuns/PipelineEndpointSubmit/Id/<endpoint-id>), as PublishedPipeline.endpoint / "
-    "PipelineEndpoint.endpoint print them, or a v2 batch endpoint scoring URI "
-    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs)")
+    "PipelineEndpoint.endpoint print them, a v2 batch endpoint scoring URI "
+    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs), or ARM's root for a pipeline job "
+    "(https://management.azure.com)")
 V1_HOSTS = "*.api.azureml.ms, *.aether.ms, *.api.ml.azure.cn, *.api.ml.azure.us"
 SCORING = "https://retrain.eastus.inference.ml.azure.com/jobs"
 
@@ -253,7 +255,7 @@ SCORING = "https://retrain.eastus.inference.ml.azure.com/jobs"
      [("kind", "kind 'pipeline_endpoint' was set but the URL is a published_pipeline URL")]),
     (endpoint_url(), {"kind": "PipelineEndpoint"},
      [("kind", "kind 'PipelineEndpoint' must be auto or one of published_pipeline, pipeline_endpoint, "
-               "batch_endpoint")]),
+               "batch_endpoint, pipeline_job")]),
     (endpoint_url(version="3"), {"pipeline_version": "4"},
      [("pipeline_version", "URL names version '3' but pipeline_version is '4'")]),
     (published_url(host="localhost", scheme="ftp"), {"allow_local": True}, [("url", "must be http or https")]),
@@ -265,7 +267,7 @@ SCORING = "https://retrain.eastus.inference.ml.azure.com/jobs"
      [("workspace", "workspace must be the workspace's resource id: /subscriptions/<sub>/resourceGroups/<rg>/"
                     "providers/Microsoft.MachineLearningServices/workspaces/<name>")]),
     (published_url(), {"workspace": WORKSPACE_PATH},
-     [("workspace", "workspace is read from a v1 URL; set it for batch endpoints only")]),
+     [("workspace", "workspace is read from a v1 URL; set it for batch endpoints and pipeline jobs only")]),
     ("https://x.eastus.inference.ml.azure.com/v2/jobs", {"kind": "batch_endpoint"},
      [("url", f"path does not fit {SHAPES}")]),
 ])
@@ -395,3 +397,111 @@ def test_a_batch_jobs_status_is_read_through_arm_and_its_times_once_ended_from_i
     assert read.times_url == f"{history}/history/v1.0{WORKSPACE_RESOURCE_ID}/runs/batchjob-1"
     v1 = status_read(parse_target(published_url()), "run-1")
     assert v1 is not None and v1.times_url is None  # v1: run history itself answers status and times
+
+
+# --- pipeline jobs: ARM itself, a workspace and a registered component --------------------------------------------
+
+ARM_WORKSPACE = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.MachineLearningServices/workspaces/ws-1"
+
+
+def pipeline_job(url: str = "https://management.azure.com", **options) -> Target:
+    return parse_target(url, **{"kind": "pipeline_job", "workspace": ARM_WORKSPACE,
+                                "component": "azureml:retrain:3", **options})
+
+
+def test_a_pipeline_job_target_is_arm_with_its_workspace_component_and_compute():
+    target = pipeline_job(compute="cpu-cluster")
+
+    assert target == Target(url="https://management.azure.com", kind=TargetKind.PIPELINE_JOB, scope=ARM_SCOPE,
+                            workspace_id=WORKSPACE_ID, component="azureml:retrain:3", compute="cpu-cluster")
+    assert target.workspace == Workspace("sub-1", "rg-1", "ws-1")
+    assert target.component_id() == f"{ARM_WORKSPACE}/components/retrain/versions/3"
+    assert target.compute_id() == f"{ARM_WORKSPACE}/computes/cpu-cluster"
+    assert pipeline_job().compute_id() is None
+    assert not target.kind.is_v1 and not TargetKind.BATCH_ENDPOINT.is_v1
+    assert TargetKind.PUBLISHED_PIPELINE.is_v1 and TargetKind.PIPELINE_ENDPOINT.is_v1
+
+
+@pytest.mark.parametrize("url, scope", [
+    ("https://management.azure.com/", "https://management.azure.com/.default"),
+    ("https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default"),
+    ("https://Management.UsGovCloudApi.net", "https://management.usgovcloudapi.net/.default"),
+])
+def test_a_pipeline_jobs_token_scope_is_its_clouds_arm(url, scope):
+    target = parse_target(url, workspace=ARM_WORKSPACE, component="azureml:retrain:3")  # kind inferred from the root
+
+    assert (target.kind, target.scope, target.url) == (TargetKind.PIPELINE_JOB, scope, url.rstrip("/").lower())
+
+
+def test_a_loopback_pipeline_job_target_takes_arms_scope():
+    target = pipeline_job("http://127.0.0.1:8080", allow_local=True)
+
+    assert (target.url, target.scope) == ("http://127.0.0.1:8080", ARM_SCOPE)
+
+
+@pytest.mark.parametrize("url, options, problems", [
+    ("https://xmanagement.azure.com", {}, [("url", "host 'xmanagement.azure.com' is not an Azure ML host (expected "
+                                                  "*management.azure.com, *management.chinacloudapi.cn, "
+                                                  "*management.usgovcloudapi.net)")]),
+    ("https://a.management.azure.com", {}, [("url", "host 'a.management.azure.com' is not an Azure ML host "
+                                                    "(expected *management.azure.com, *management.chinacloudapi.cn, "
+                                                    "*management.usgovcloudapi.net)")]),
+    ("https://management.azure.com", {"workspace": None},
+     [("workspace", "a pipeline job is created in a workspace: its resource id, /subscriptions/<sub>/resourceGroups/"
+                    "<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>")]),
+    ("https://management.azure.com", {"component": None},
+     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
+                    "names it)")]),
+    ("https://management.azure.com", {"component": "azureml:retrain"},
+     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
+                    "names it); a label (@latest) is resolved by azure-ai-ml with a GET before each job, which this "
+                    "app does not make: pin the version")]),
+    ("https://management.azure.com", {"component": "retrain:3"},
+     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
+                    "names it)")]),
+    ("https://management.azure.com", {"component": "azureml:retrain@prod"},
+     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
+                    "names it); a label (@latest) is resolved by azure-ai-ml with a GET before each job, which this "
+                    "app does not make: pin the version")]),
+    ("https://management.azure.com", {"compute": "cpu cluster"},
+     [("compute", "a compute name in the workspace (e.g. cpu-cluster)")]),
+    ("https://management.azure.com", {"compute": "-cpu"},
+     [("compute", "a compute name in the workspace (e.g. cpu-cluster)")]),
+])
+def test_a_pipeline_job_target_refusal_names_the_field(url, options, problems):
+    with pytest.raises(TargetError) as caught:
+        pipeline_job(url, **options)
+
+    assert caught.value.problems == problems
+
+
+@pytest.mark.parametrize("url, options, field", [
+    ("https://retrain.eastus.inference.ml.azure.com/jobs", {"component": "azureml:retrain:3"}, "component"),
+    (published_url(), {"compute": "cpu-cluster"}, "compute"),
+])
+def test_a_component_or_compute_is_refused_on_other_kinds(url, options, field):
+    with pytest.raises(TargetError) as caught:
+        parse_target(url, **options)
+
+    assert caught.value.problems == [(field, f"{field} applies to pipeline_job targets only")]
+
+
+def test_a_pipeline_jobs_ids_carry_the_names_as_written():
+    target = pipeline_job(component="azureml:my.pipe_line-2:1.0.3", compute="gpu_1")
+
+    assert target.component_id() == f"{ARM_WORKSPACE}/components/my.pipe_line-2/versions/1.0.3"
+    assert target.compute_id() == f"{ARM_WORKSPACE}/computes/gpu_1"
+
+
+def test_a_target_without_a_workspace_or_pinned_component_has_no_component_id_nor_job_url():
+    component = "azureml:retrain:3"
+    workspace = Workspace("sub-1", "rg-1", "ws-1")
+
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, component=component).component_id() is None
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace).component_id() is None
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace,
+                  component="azureml:retrain").component_id() is None
+    with pytest.raises(ValueError, match=r"^a pipeline job is created in a workspace: this target names none$"):
+        Target(url="https://m", kind=TargetKind.PIPELINE_JOB, component=component).job_url("n", "v")
+    assert pipeline_job().job_url("trigger-1", "2024-10-01") == (
+        f"https://management.azure.com{ARM_WORKSPACE}/jobs/trigger-1?api-version=2024-10-01")

@@ -191,7 +191,8 @@ WORKSPACE_ID = "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLea
 
 @pytest.mark.parametrize("setting, value, url, expected", [
     ("AML_TOKEN_SCOPE", "api://aml", PIPELINE_URL, "token scope 'api://aml' must look like https://<resource>/.default"),
-    ("AML_WORKSPACE", WORKSPACE_ID, PIPELINE_URL, "workspace is read from a v1 URL; set it for batch endpoints only"),
+    ("AML_WORKSPACE", WORKSPACE_ID, PIPELINE_URL,
+     "workspace is read from a v1 URL; set it for batch endpoints and pipeline jobs only"),
     ("AML_WORKSPACE", "ws-1", SCORING_URI, "workspace must be the workspace's resource id"),
     ("AML_DEPLOYMENT", "blue", PIPELINE_URL, "deployment applies to batch endpoints only"),
     ("AML_DEPLOYMENT", "blue green", SCORING_URI, "deployment applies to batch endpoints only"),
@@ -377,8 +378,8 @@ def test_unknown_keys_are_reported_at_every_level(tmp_path):
     assert "rules.json: (top level) = ['extra']: only the keys rules, schedules, description and $schema" in message
     assert "rules.json: rules[0].nmae = 'typo': a known rule key (continue_on_step_failure, data_path," in message
     assert "rules.json: rules[0].data_path.path = 'x': only parameter, datastore and relative_path" in message
-    assert ("rules.json: rules[0].target.verison = '2': "
-            "a known target key (deployment, kind, pipeline_version, scope, url, workspace)") in message
+    assert ("rules.json: rules[0].target.verison = '2': a known target key "
+            "(component, compute, deployment, kind, pipeline_version, scope, url, workspace)") in message
 
 
 def test_duplicate_rule_names_are_reported(tmp_path):

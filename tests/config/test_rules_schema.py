@@ -61,9 +61,11 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-def test_the_docs_have_rules_files_for_rules_schedules_and_a_batch_endpoint():
+def test_the_docs_have_rules_files_for_rules_schedules_a_batch_endpoint_and_a_pipeline_job():
     examples = documented_rules_files()
-    assert len(examples) == 7 and sum("schedules" in example for example in examples) == 2
+    kinds = {rule["target"].get("kind") for example in examples for rule in example.get("rules", [])}
+    assert "pipeline_job" in kinds
+    assert len(examples) == 8 and sum("schedules" in example for example in examples) == 2
     assert any(example.get("$schema") == "./schemas/rules.schema.json" for example in examples)
 
 

@@ -56,7 +56,8 @@ def rule_request_body(report: imports.ImportReport, tmp_path, blob: str) -> dict
     """The imported rule, loaded by the app's loader, and the request body it sends for ``blob``."""
     (tmp_path / "rules.json").write_text(json.dumps(report.document), encoding="utf-8")
     (rule,), _ = load_rules_file({"TRIGGER_RULES_FILE": "rules.json"}, tmp_path, now=LOADED_AT)
-    return dict(submission(rule.run, data=DataRef(blob, "https://a/b"), tags={"trigger_key": "k"}, key="k").body)
+    return dict(submission(rule.run, data=DataRef(blob, "https://a/b"), tags={"trigger_key": "k"}, key="k",
+                           namespace="rules/r").body)
 
 
 def test_the_fixture_has_the_seeds_http_body():

@@ -14,6 +14,8 @@ from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
 from shared.clients.aml.aml_client import TransientSubmitError
 from shared.clients.ledger.ledger_claims import ClaimBusyError
+from shared.core.ledger.keys import blob_version_key
+from tests.support.batch import expected_job_name, pipeline_job_rule, rules_file
 from tests.support.decisions import outcomes
 from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, run_together, upload
 from tests.support.samples import SAMPLE_CSV
@@ -166,3 +168,65 @@ def test_exhausted_transient_failure_is_recorded_raised_and_retried_by_the_host(
     assert len(aml.accepted) == 1 and len(aml.received) == 4
     record = ledger_record("default", container, "machines.csv", etag)
     assert record["state"] == "submitted" and record["claims"] == 2
+
+
+# --- v2 pipeline jobs: the job's name is the trigger's, so Azure ML itself refuses a second job -------------------
+
+PIPELINE_JOB_BLOB = "incoming/machines.csv"
+
+
+@pytest.fixture
+def pipeline_job_blob(app_env, aml, tmp_path, monkeypatch) -> tuple[str, str]:
+    """A pipeline_job rule named ``default`` and one blob under it: the blob's ETag and the job's expected name."""
+    for setting in ("AML_PIPELINE_URL", "AML_EXPERIMENT", "AML_PARAMETERS", "AML_DATA_PATH_PARAMETER", "AML_DATASTORE"):
+        monkeypatch.delenv(setting)  # the rules file replaces the one-rule settings (else a warning is logged)
+    rules_file(tmp_path, monkeypatch, [pipeline_job_rule(aml, name="default")])
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, PIPELINE_JOB_BLOB, SAMPLE_CSV)
+    return etag, expected_job_name("rules/default", blob_version_key(container, PIPELINE_JOB_BLOB, etag))
+
+
+def test_a_pipeline_job_blob_delivered_three_times_creates_one_job(app_env, aml, caplog, pipeline_job_blob):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    etag, name = pipeline_job_blob
+
+    for _ in range(3):
+        deliver_blob(app_env["WATCH_CONTAINER"], PIPELINE_JOB_BLOB)
+
+    assert [job.run_id for job in aml.accepted] == [name] and len(aml.received) == 1
+    assert outcomes(caplog) == ["submitted", "duplicate", "duplicate"]
+    assert ledger_record("default", app_env["WATCH_CONTAINER"], PIPELINE_JOB_BLOB, etag)["run_id"] == name
+
+
+def test_a_pipeline_job_blob_delivered_from_four_processes_creates_one_job(app_env, aml, pipeline_job_blob):
+    etag, name = pipeline_job_blob
+
+    reports = run_workers(app_env["WATCH_CONTAINER"], PIPELINE_JOB_BLOB, WORKERS)
+
+    assert [report["returncode"] for report in reports] == [0] * WORKERS, [r["stderr"] for r in reports]
+    assert sorted(o for report in reports for o in report["outcomes"]) == ["duplicate"] * (WORKERS - 1) + ["submitted"]
+    assert [job.run_id for job in aml.accepted] == [name] and len(aml.received) == 1
+    assert ledger_record("default", app_env["WATCH_CONTAINER"], PIPELINE_JOB_BLOB, etag)["run_id"] == name
+
+
+def test_a_pipeline_job_whose_process_died_after_creating_it_is_adopted_by_the_redelivery_without_a_listing(
+        app_env, aml, monkeypatch, pipeline_job_blob):
+    """The window the ledger cannot close: the PUT is sent again, Azure ML refuses the name, one GET adopts."""
+    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "5")
+    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "10")
+    etag, name = pipeline_job_blob
+
+    [crashed] = run_workers(app_env["WATCH_CONTAINER"], PIPELINE_JOB_BLOB, 1, "--crash-after-accept")
+    crashed_at = time.monotonic()
+    assert crashed["returncode"] == 137 and [job.run_id for job in aml.accepted] == [name]
+
+    time.sleep(max(0.0, crashed_at + 11.2 - time.monotonic()))  # past the claim's expiry, on the server's clock
+    deliver_blob(app_env["WATCH_CONTAINER"], PIPELINE_JOB_BLOB)
+
+    assert [job.run_id for job in aml.accepted] == [name] and aml.queries == []
+    assert [(request.path.rsplit("/", 1)[-1], request.status) for request in aml.received] == [
+        (name, 201), (name, 400), (name, 200)]  # the crashed PUT, the refused PUT, the GET that adopts
+    record = ledger_record("default", app_env["WATCH_CONTAINER"], PIPELINE_JOB_BLOB, etag)
+    assert (record["state"], record["run_id"], record["reconciled"], record["claims"]) == (
+        "submitted", name, True, 2)

@@ -34,6 +34,7 @@ CONTAINER = "training-data"
 BLOB = "incoming/machine data é.csv"
 ETAG = '"0x8DC1234ABCD"'
 KEY = "k" * 64
+NAMESPACE = "rules/daily"
 
 
 def rule(**overrides) -> RunSpec:
@@ -261,7 +262,8 @@ def test_the_repeatability_id_is_the_same_for_one_key_and_differs_between_keys()
 
 def test_a_v1_submission_tagged_with_its_key_can_be_looked_up_in_run_history():
     request = payloads.submission(rule(data_path=DataPathBinding("input_datapath", "store")),
-                                  data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)
+                                  data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY,
+                                  namespace=NAMESPACE)
     assert request == SubmitRequest(
         url=PIPELINE_URL, scope=ARM_SCOPE,
         body={"ExperimentName": "retrain", "ParameterAssignments": {"model_name": "m1"}, "RunSource": "SDK",
@@ -275,12 +277,13 @@ def test_a_v1_submission_tagged_with_its_key_can_be_looked_up_in_run_history():
 
 def test_a_v1_submission_without_a_blob_sends_no_data_path():
     request = payloads.submission(rule(data_path=DataPathBinding("input_datapath", "store")), data=None,
-                                  tags=EXPECTED_TAGS, key=KEY)
+                                  tags=EXPECTED_TAGS, key=KEY, namespace=NAMESPACE)
     assert "DataPathAssignments" not in request.body and request.lookup is not None
 
 
 def test_a_v2_submission_tagged_with_its_key_is_looked_up_in_the_workspace_jobs_on_arm():
-    request = payloads.submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)
+    request = payloads.submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY,
+                                  namespace=NAMESPACE)
     assert request == dataclasses.replace(
         v2_submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY),
         lookup=RunLookup(url=f"https://management.azure.com{ARM_WORKSPACE}/jobs", scope=ARM_SCOPE, key=KEY, v1=False))
@@ -289,8 +292,8 @@ def test_a_v2_submission_tagged_with_its_key_is_looked_up_in_the_workspace_jobs_
 
 @pytest.mark.parametrize("tags", [{}, {**EXPECTED_TAGS, "trigger_key": "another"}])
 def test_a_submission_not_tagged_with_its_key_has_no_lookup(tags):
-    assert payloads.submission(rule(), data=None, tags=tags, key=KEY).lookup is None
-    assert payloads.submission(batch_run(), data=None, tags=tags, key=KEY).lookup is None
+    assert payloads.submission(rule(), data=None, tags=tags, key=KEY, namespace=NAMESPACE).lookup is None
+    assert payloads.submission(batch_run(), data=None, tags=tags, key=KEY, namespace=NAMESPACE).lookup is None
 
 
 # --- keys ------------------------------------------------------------------------------------------------------
@@ -319,3 +322,85 @@ def test_blob_version_key_is_the_same_for_quoted_and_bare_etags():
 ])
 def test_blob_version_key_differs_per_container_name_and_etag(container, blob_name, etag):
     assert blob_version_key(container, blob_name, etag) != blob_version_key(CONTAINER, BLOB, ETAG)
+
+
+# --- v2 pipeline jobs ----------------------------------------------------------------------------------------------
+
+JOB_NAME = "trigger-" + hashlib.sha256(f"{NAMESPACE}\n{KEY}".encode()).hexdigest()
+"""The job name of NAMESPACE's KEY, computed here rather than by the code under test."""
+COMPONENT_ID = f"{ARM_WORKSPACE}/components/retrain/versions/3"
+
+
+def job_run(compute: str | None = "cpu-cluster", **fields) -> RunSpec:
+    target = parse_target("https://management.azure.com", kind="pipeline_job", workspace=ARM_WORKSPACE,
+                          component="azureml:retrain:3", compute=compute)
+    return RunSpec(target=target, experiment="retrain", data_path=DataPathBinding("input_data", "workspaceblobstore"),
+                   run_source=None, **fields)
+
+
+def test_a_pipeline_job_is_put_under_its_name_with_the_body_azure_ai_ml_sends():
+    run = job_run(parameters={"model_name": "m1", "max_trials": 3, "ratio": 0.25, "early_stop": False},
+                  outputs={"scores": JobOutput("uri_folder", "azureml://datastores/out/paths/scores/")},
+                  display_name="nightly", tags={"team": "ml"}, continue_on_step_failure=False)
+
+    request = payloads.submission(run, data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY,
+                                  namespace=NAMESPACE)
+
+    assert request == SubmitRequest(
+        url=f"https://management.azure.com{ARM_WORKSPACE}/jobs/{JOB_NAME}?api-version=2024-01-01-preview",
+        scope=ARM_SCOPE, method="PUT", run_id_field="name", success_statuses=(200, 201), lookup=None,
+        existing=payloads.ExistingJob(f"https://management.azure.com{ARM_WORKSPACE}/jobs/{JOB_NAME}"
+                                      "?api-version=2024-10-01", KEY),
+        body={"properties": {
+            "jobType": "Pipeline", "componentId": COMPONENT_ID, "experimentName": "retrain", "displayName": "nightly",
+            "inputs": {"model_name": {"jobInputType": "literal", "value": "m1"},
+                       "max_trials": {"jobInputType": "literal", "value": "3"},
+                       "ratio": {"jobInputType": "literal", "value": "0.25"},
+                       "early_stop": {"jobInputType": "literal", "value": "False"},
+                       "input_data": {"jobInputType": "uri_file", "uri": f"azureml://datastores/workspaceblobstore"
+                                                                                f"/paths/{BLOB}"}},
+            "outputs": {"scores": {"jobOutputType": "uri_folder", "uri": "azureml://datastores/out/paths/scores/"}},
+            "settings": {"_source": "REMOTE.WORKSPACE.COMPONENT", "continue_on_step_failure": False,
+                         "default_compute": f"{ARM_WORKSPACE}/computes/cpu-cluster"},
+            "jobs": {}, "isArchived": False, "tags": {"team": "ml"}, "properties": EXPECTED_TAGS}})
+
+
+def test_a_bare_pipeline_job_sends_no_display_name_compute_step_setting_or_data_input():
+    request = payloads.submission(job_run(compute=None), data=None, tags={}, key=KEY, namespace=NAMESPACE)
+
+    assert request.body == {"properties": {
+        "jobType": "Pipeline", "componentId": COMPONENT_ID, "experimentName": "retrain", "inputs": {}, "outputs": {},
+        "settings": {"_source": "REMOTE.WORKSPACE.COMPONENT"}, "jobs": {}, "isArchived": False, "tags": {},
+        "properties": {}}}
+    assert (request.existing, request.lookup) == (None, None)  # without the key in its labels, nothing to adopt by
+
+
+def test_a_pipeline_jobs_folder_goes_as_a_uri_folder_input_and_long_labels_are_cut():
+    folder = DataRef("incoming/2026-12-01/", "https://unused", folder=True)
+    tags = {"trigger_blob": LONG_BLOB * 2}
+
+    request = payloads.pipeline_job_submission(job_run(), data=folder, tags=tags, name="n", key=KEY)
+
+    assert request.body["properties"]["inputs"]["input_data"] == {
+        "jobInputType": "uri_folder", "uri": "azureml://datastores/workspaceblobstore/paths/incoming/2026-12-01/"}
+    assert len(request.body["properties"]["properties"]["trigger_blob"]) == MAX_TAG_VALUE_CHARS
+
+
+def test_a_job_name_is_the_same_for_one_record_and_differs_between_records():
+    assert payloads.job_name(NAMESPACE, KEY) == JOB_NAME
+    assert len(JOB_NAME) == 72 and JOB_NAME.startswith("trigger-")
+    assert payloads.job_name("rules/other", KEY) != JOB_NAME != payloads.job_name(NAMESPACE, "j" * 64)
+
+
+@pytest.mark.parametrize("document, adopted", [
+    ({"name": "job-1", "properties": {"properties": {"trigger_key": KEY}}}, "job-1"),
+    ({"name": "job-1", "properties": {"properties": {"trigger_key": "other"}}}, None),
+    ({"name": "job-1", "properties": {"properties": {}}}, None),
+    ({"name": "job-1", "properties": {"properties": None}}, None),
+    ({"name": "job-1", "properties": None}, None),
+    ({"name": "", "properties": {"properties": {"trigger_key": KEY}}}, None),
+    ({"name": 7, "properties": {"properties": {"trigger_key": KEY}}}, None),
+    (["job-1"], None),
+])
+def test_an_existing_job_is_adopted_only_when_it_carries_the_key(document, adopted):
+    assert payloads.ExistingJob("https://unused", KEY).adopted(document) == adopted

@@ -51,7 +51,8 @@ def test_a_blob_request_is_the_versions_run_in_its_rules_namespace_tagged_with_i
                             "trigger_blob": "data/in/m.csv", "trigger_etag": "0x8DC1", "trigger_key": key}
     assert request.about == {"rule": "daily", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1", "key": key}
     assert (request.data, request.data_source, request.record, request.data_claim) == (VERSION, None, {}, None)
-    assert request.submission() == submission(RUN, data=VERSION.ref, tags=request.tags, key=key)
+    assert request.submission() == submission(RUN, data=VERSION.ref, tags=request.tags, key=key,
+                                              namespace=request.namespace)
 
 
 def test_a_blob_request_on_a_csv_without_the_required_columns_names_the_missing_ones():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -26,3 +27,22 @@ def batch_rule(aml, **fields) -> dict:
     """A rule that sends incoming/ blobs to the stand-in's batch endpoint, deployment blue; ``fields`` added."""
     return {"name": "v2", "prefix": "incoming/", "experiment": "batch-retrain", "data_path": DATA_INPUT,
             "target": {"url": aml.batch_endpoint_url(), "deployment": "blue", "workspace": WORKSPACE}, **fields}
+
+
+COMPONENT = "azureml:retrain_pipeline:3"
+"""The pipeline component the stand-in's workspaces hold registered."""
+STANDIN_WORKSPACE = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/"
+                     "Microsoft.MachineLearningServices/workspaces/ml-ws")
+"""The stand-in's own workspace (localdev.aml_standin.DEFAULT_WORKSPACE) as an ARM id."""
+
+
+def pipeline_job_rule(aml, name: str = "pjob", **fields) -> dict:
+    """A rule that creates a pipeline job of the stand-in's registered component for each incoming/ blob."""
+    return {"name": name, "prefix": "incoming/", "experiment": "retrain", "data_path": DATA_INPUT,
+            "target": {"kind": "pipeline_job", "url": aml.arm_url(), "workspace": STANDIN_WORKSPACE,
+                       "component": COMPONENT, "compute": "cpu-cluster"}, **fields}
+
+
+def expected_job_name(namespace: str, key: str) -> str:
+    """A pipeline job's name for a trigger's record, computed here rather than by the code under test."""
+    return "trigger-" + hashlib.sha256(f"{namespace}\n{key}".encode()).hexdigest()

@@ -20,6 +20,8 @@ from shared.core.runs.payloads import SubmitRequest
 OUTCOME_UNKNOWN_STATUS = frozenset({500, 502, 503, 504})
 """Answers that may come after the service accepted the run (a gateway or the service failing mid-request)."""
 _MAX_ERROR_TEXT = 500
+EXISTS_CODES = frozenset({"Immutable", "JobPropertyImmutable"})
+"""Inner error codes of Azure ML's answer to a PUT of a job name that exists."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Answer:
     message: str | None = None
     www_authenticate: str | None = None
     """A 401's challenge: the token is refreshed with its claims."""
+    job_exists: bool = False
+    """The answer says a job of the PUT's name already exists (``existing_job``)."""
 
 
 def answer_json(response: requests.Response) -> Any:
@@ -70,6 +74,30 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     return (str(code) if code else None), (str(message)[:_MAX_ERROR_TEXT] if message else None)
 
 
+def existing_job(response: requests.Response, message: str | None) -> bool:
+    """Whether Azure ML refused a job's PUT because a job of that name exists: a ``UserError`` "A job with this
+    name already exists" with an inner ``Immutable`` / ``JobPropertyImmutable`` (MicrosoftDocs/azure-docs #122250,
+    Azure/azure-sdk-for-python #47389). Its status is not documented: 400 is inferred (azure-ai-ml raises a plain
+    HttpResponseError, not the ResourceExistsError a 409 gives), so 409 is taken too."""
+    if response.status_code not in (400, 409):
+        return False
+    return "already exists" in (message or "").lower() or bool(EXISTS_CODES & _inner_codes(response))
+
+
+def _inner_codes(response: requests.Response) -> set[str]:
+    """The codes of an ARM error's ``innerError`` chain (bounded: the reader limits the depth)."""
+    try:
+        error = answer_json(response).get("error")
+    except (UnreadableJson, AttributeError):
+        return set()
+    codes: set[str] = set()
+    while isinstance(error, dict):
+        error = error.get("innerError") or error.get("innererror")
+        if isinstance(error, dict) and isinstance(error.get("code"), str):
+            codes.add(error["code"])
+    return codes
+
+
 def refusal(response: requests.Response, now: datetime) -> Failure:
     """A failed answer: why, whether to try again (and when at the earliest), whether it may have started a run."""
     code, message = error_details(response)
@@ -78,7 +106,8 @@ def refusal(response: requests.Response, now: datetime) -> Failure:
     return Failure(
         reason,
         retryable=is_retryable_status(response.status_code),
-        answer=Answer(response.status_code, code, message, response.headers.get("WWW-Authenticate")),
+        answer=Answer(response.status_code, code, message, response.headers.get("WWW-Authenticate"),
+                      job_exists=existing_job(response, message)),
         retry_after=retry_after_seconds(response.headers.get("Retry-After"), now),
         unknown=response.status_code in OUTCOME_UNKNOWN_STATUS,
     )

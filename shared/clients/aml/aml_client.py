@@ -19,7 +19,7 @@ from shared.core.aml.retry import next_delay
 from shared.core.aml.run_lookup import MAX_PAGES, RunLookup
 from shared.core.common.errors import Refused, TriggerError, Unavailable
 from shared.core.config.config_model import RetrySettings
-from shared.core.runs.payloads import JSON, SubmitRequest
+from shared.core.runs.payloads import JSON, ExistingJob, SubmitRequest
 
 CONNECT_TIMEOUT = 10.0
 LOOKUP_POLL_SECONDS = 1.0
@@ -46,6 +46,7 @@ class SubmitError(TriggerError):
         answer = answer or Answer()
         self.status, self.code, self.message = answer.status, answer.code, answer.message
         """What Azure ML answered the last attempt, when it answered."""
+        self.job_exists = answer.job_exists
         self.outcome_unknown = outcome_unknown
         """An attempt may have started a run no answer told of: the next owner looks the key up first."""
 
@@ -93,7 +94,7 @@ class PipelineSubmitter:
         ``unknown_for``: seconds since an earlier owner's attempt may have started a run; look it up first.
         """
         body = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
-        call = _Call(request.scope, functools.partial(self._send, "POST", request.url, body, request.headers),
+        call = _Call(request.scope, functools.partial(self._send, request.method, request.url, body, request.headers),
                      lambda response: run_id_of(request, response), request.success_statuses, stop_when_unknown=True)
         attempts = 0
         unknown_since = None if unknown_for is None else self._clock.monotonic() - unknown_for
@@ -109,8 +110,20 @@ class PipelineSubmitter:
                     return SubmitResult(run_id=outcome, attempts=attempts)
                 unknown_since = self._clock.monotonic()  # the listing delay counts from the unanswered attempt's end
         except SubmitError as error:
+            if error.job_exists and request.existing is not None:
+                return self._adopt(request.existing, request.scope, deadline, error.attempts)
             error.outcome_unknown = error.outcome_unknown or unknown_since is not None
             raise
+
+    def _adopt(self, existing: ExistingJob, scope: str, deadline: float, attempts: int) -> SubmitResult:
+        """The job a PUT's name already names, read with one GET: an earlier PUT of the same key created it (its
+        answer lost, or another process's), so it is this trigger's run; a job without the key is not adopted."""
+        name = existing.adopted(self.read_json(existing.url, scope, deadline))
+        if name is None:
+            raise PermanentSubmitError(
+                f"a job of this name already exists but does not carry this trigger's key {existing.key!r}: not "
+                "adopted", attempts=attempts)
+        return SubmitResult(run_id=name, attempts=attempts, reconciled=True)
 
     def find(self, lookup: RunLookup, deadline: float, *, unknown_for: float) -> str | None:
         """A run carrying ``lookup``'s key, looked for until the listing delay since an attempt that may have

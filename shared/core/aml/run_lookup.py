@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from shared.core.aml.targets import ARM_SCOPE, Target, is_loopback
+from shared.core.aml.targets import ARM_SCOPE, Target, TargetKind, is_loopback
 
 LOOKUP_PAGE_SIZE = 50
 MAX_PAGES = 20
@@ -93,7 +93,10 @@ def run_lookup(target: Target, experiment: str, key: str) -> RunLookup | None:
 
 def arm_root(target: Target) -> tuple[str, str]:
     """The ARM endpoint and token scope of a batch endpoint's cloud (the Jobs API is an ARM API), from its
-    validated scoring host; on a loopback host, the local stand-in (which serves ARM too)."""
+    validated scoring host; on a loopback host, the local stand-in (which serves ARM too). A pipeline job's target
+    is ARM itself."""
+    if target.kind is TargetKind.PIPELINE_JOB:
+        return target.url, target.scope
     parts = urlsplit(target.url)
     if is_loopback(parts.hostname or ""):
         return f"{parts.scheme}://{parts.netloc}", ARM_SCOPE

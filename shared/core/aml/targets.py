@@ -21,16 +21,21 @@ V1_HOST_SUFFIXES = (".api.azureml.ms", ".aether.ms", ".api.ml.azure.cn", ".api.m
 """Hosts of the v1 pipeline REST API (public cloud, the older aether route, sovereign clouds)."""
 V2_HOST_SUFFIXES = (".inference.ml.azure.com", ".inference.ml.azure.cn", ".inference.ml.azure.us")
 """Hosts of v2 batch endpoint scoring URIs."""
+ARM_HOSTS = ("management.azure.com", "management.chinacloudapi.cn", "management.usgovcloudapi.net")
+"""ARM's hosts (public cloud, sovereign clouds), matched whole: where a v2 pipeline job is created."""
+PIPELINE_JOB_ARM = "https://management.azure.com"
+"""A ``pipeline_job`` target's URL when its rule names none: the public cloud's ARM."""
 
 
 class TargetKind(str, enum.Enum):
     PUBLISHED_PIPELINE = "published_pipeline"
     PIPELINE_ENDPOINT = "pipeline_endpoint"
     BATCH_ENDPOINT = "batch_endpoint"
+    PIPELINE_JOB = "pipeline_job"
 
     @property
     def is_v1(self) -> bool:
-        return self is not TargetKind.BATCH_ENDPOINT
+        return self in (TargetKind.PUBLISHED_PIPELINE, TargetKind.PIPELINE_ENDPOINT)
 
 
 _WORKSPACE = (
@@ -47,21 +52,28 @@ _PATH_SHAPES = {
         re.IGNORECASE,
     ),
     TargetKind.BATCH_ENDPOINT: re.compile(r"^/jobs/?$"),
+    TargetKind.PIPELINE_JOB: re.compile(r"^/?$"),
 }
-_HOSTS = {kind: V1_HOST_SUFFIXES if kind.is_v1 else V2_HOST_SUFFIXES for kind in TargetKind}
-_DEFAULT_SCOPE = {kind: ARM_SCOPE if kind.is_v1 else ML_SCOPE for kind in TargetKind}
+_HOSTS = {TargetKind.PUBLISHED_PIPELINE: V1_HOST_SUFFIXES, TargetKind.PIPELINE_ENDPOINT: V1_HOST_SUFFIXES,
+          TargetKind.BATCH_ENDPOINT: V2_HOST_SUFFIXES, TargetKind.PIPELINE_JOB: ARM_HOSTS}
+_DEFAULT_SCOPE = {kind: ML_SCOPE if kind is TargetKind.BATCH_ENDPOINT else ARM_SCOPE for kind in TargetKind}
 _WORKSPACE_ID = re.compile("^" + _WORKSPACE + "$", re.IGNORECASE)
 WORKSPACE_ID_SHAPE = ("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
                       "/workspaces/<name>")
 _DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
+_COMPONENT = re.compile(r"azureml:(?P<name>[A-Za-z0-9_][A-Za-z0-9_.-]{0,254})(?::(?P<version>[A-Za-z0-9_.-]{1,64}))?")
+COMPONENT_EXPECTED = ("a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
+                      "names it)")
+_COMPUTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 MAX_URL_LENGTH = 2048
 """Longer than any Azure ML URL (a v1 pipeline URL is about 250 characters): a longer one is a mistake, and is
 refused before it is parsed or shown."""
 _EXPECTED_SHAPES = (
     "a v1 published pipeline URL (.../PipelineRuns/PipelineSubmit/<pipeline-id>), a v1 pipeline endpoint URL "
     "(.../PipelineRuns/PipelineEndpointSubmit/Id/<endpoint-id>), as PublishedPipeline.endpoint / "
-    "PipelineEndpoint.endpoint print them, or a v2 batch endpoint scoring URI "
-    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs)"
+    "PipelineEndpoint.endpoint print them, a v2 batch endpoint scoring URI "
+    "(https://<endpoint>.<region>.inference.ml.azure.com/jobs), or ARM's root for a pipeline job "
+    "(https://management.azure.com)"
 )
 
 
@@ -76,6 +88,12 @@ class Workspace:
     @property
     def studio_id(self) -> str:
         return f"/subscriptions/{self.subscription}/resourcegroups/{self.resource_group}/workspaces/{self.name}"
+
+    @property
+    def resource_id(self) -> str:
+        """The ARM id as azure-ai-ml writes it into a job's body (componentId, default_compute)."""
+        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.MachineLearningServices/workspaces/{self.name}")
 
     @property
     def arm_path(self) -> str:
@@ -106,6 +124,10 @@ class Target:
     workspace: Workspace | None = field(default=None, compare=False)
     """The workspace as the validated URL (v1) or ``workspace`` setting (v2) named it: where a run is looked up.
     Parsed from the same text as ``workspace_id``, so equality need not compare it again."""
+    component: str | None = None
+    """A pipeline job's registered pipeline component, ``azureml:<name>:<version>``."""
+    compute: str | None = None
+    """A pipeline job's default compute (a compute name in the workspace)."""
 
     def submit_url(self) -> str:
         """The URL to POST to: a pipeline endpoint version goes in the path and in ``pipelineVersion``."""
@@ -113,6 +135,29 @@ class Target:
             version = quote(self.pipeline_version, safe="")
             return f"{self.url}/{version}?pipelineVersion={version}"
         return self.url
+
+    def component_id(self) -> str | None:
+        """The component's ARM id, as azure-ai-ml's ``componentId`` names a registered version; None for a target
+        without a workspace or a pinned component (no pipeline_job target loads without both)."""
+        if self.workspace is None or self.component is None:
+            return None
+        found = _COMPONENT.fullmatch(self.component)
+        if found is None or found["version"] is None:
+            return None
+        return f"{self.workspace.resource_id}/components/{found['name']}/versions/{found['version']}"
+
+    def job_url(self, name: str, api_version: str) -> str:
+        """Pipeline job ``name``'s URL in ARM's ``Jobs`` API (its PUT and its GET); the name is the app's own
+        (letters, digits, '-'), so it needs no quoting."""
+        if self.workspace is None:
+            raise ValueError("a pipeline job is created in a workspace: this target names none")
+        return f"{self.url}{self.workspace.arm_path}/jobs/{name}?api-version={api_version}"
+
+    def compute_id(self) -> str | None:
+        """The default compute's ARM id, as azure-ai-ml sends ``settings.default_compute``."""
+        if self.workspace is None or self.compute is None:
+            return None
+        return f"{self.workspace.resource_id}/computes/{self.compute}"
 
     def run_link(self, run_id: str) -> str | None:
         if not self.workspace_id:
@@ -137,6 +182,8 @@ def parse_target(
     scope: str | None = None,
     deployment: str | None = None,
     workspace: str | None = None,
+    component: str | None = None,
+    compute: str | None = None,
     allow_local: bool = False,
 ) -> Target:
     """Check a configured URL and infer its kind from its shape; raise TargetError listing every problem.
@@ -186,7 +233,7 @@ def parse_target(
         problems.append(("url", f"path does not fit {_EXPECTED_SHAPES}"))
     resolved = inferred or declared
     hosts = _HOSTS[resolved] if resolved else V1_HOST_SUFFIXES + V2_HOST_SUFFIXES
-    if not local and not host.lower().endswith(hosts):
+    if not local and not _host_fits(host.lower(), hosts):
         problems.append(("url", f"host {host!r} is not an Azure ML host (expected *{', *'.join(hosts)})"))
     if not local and port not in (None, 443):
         problems.append(("url", f"port {port}: Azure ML hosts answer on https's port 443 only (leave the port out; "
@@ -204,8 +251,9 @@ def parse_target(
             resolved is not TargetKind.BATCH_ENDPOINT or not _DEPLOYMENT.fullmatch(deployment)):
         problems.append(("deployment", "deployment applies to batch endpoints only, and is a deployment name"))
     workspace_parts = _workspace(match, workspace, problems)
+    _pipeline_job_fields(resolved, workspace_parts, component, compute, problems)
 
-    resolved_scope = scope or (_DEFAULT_SCOPE[resolved] if resolved else ARM_SCOPE)
+    resolved_scope = scope or _default_scope(resolved, host, local)
     if not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?/\.default", resolved_scope):
         problems.append(("scope", f"token scope {resolved_scope!r} must look like https://<resource>/.default"))
 
@@ -224,7 +272,42 @@ def parse_target(
         workspace_id=workspace_parts.studio_id if workspace_parts else None,
         deployment=deployment,
         workspace=workspace_parts,
+        component=component,
+        compute=compute,
     )
+
+
+def _host_fits(host: str, hosts: tuple[str, ...]) -> bool:
+    """A suffix ('.api.azureml.ms') matches the hosts ending with it; a host (ARM's) matches only itself."""
+    return any(host.endswith(known) if known.startswith(".") else host == known for known in hosts)
+
+
+def _default_scope(kind: TargetKind | None, host: str, local: bool) -> str:
+    """ARM's scope for a pipeline job is its cloud's ARM host (``https://management.chinacloudapi.cn/.default``)."""
+    if kind is TargetKind.PIPELINE_JOB and not local:
+        return f"https://{host.lower()}/.default"
+    return _DEFAULT_SCOPE[kind] if kind else ARM_SCOPE
+
+
+def _pipeline_job_fields(kind: TargetKind | None, workspace: Workspace | None, component: str | None,
+                         compute: str | None, problems: list[tuple[str, str]]) -> None:
+    """A pipeline job needs its workspace and component; no other kind takes a component or a compute."""
+    if kind is not TargetKind.PIPELINE_JOB:
+        for name, value in (("component", component), ("compute", compute)):
+            if value is not None and kind is not None:
+                problems.append((name, f"{name} applies to pipeline_job targets only"))
+        return
+    if workspace is None:
+        problems.append(("workspace", f"a pipeline job is created in a workspace: its resource id, "
+                                      f"{WORKSPACE_ID_SHAPE}"))
+    found = None if component is None else _COMPONENT.fullmatch(component)
+    if found is None or found["version"] is None:
+        latest = found is not None or "@" in str(component)
+        problems.append(("component", COMPONENT_EXPECTED + (
+            "; a label (@latest) is resolved by azure-ai-ml with a GET before each job, which this app does not "
+            "make: pin the version" if latest else "")))
+    if compute is not None and not _COMPUTE.fullmatch(compute):
+        problems.append(("compute", "a compute name in the workspace (e.g. cpu-cluster)"))
 
 
 def _infer_kind(path: str) -> tuple[TargetKind | None, re.Match[str] | None]:
@@ -237,10 +320,11 @@ def _infer_kind(path: str) -> tuple[TargetKind | None, re.Match[str] | None]:
 
 def _workspace(match: re.Match[str] | None, workspace: str | None,
                problems: list[tuple[str, str]]) -> Workspace | None:
-    """The workspace: from a v1 URL, or from ``workspace`` (an ARM id) for a batch endpoint."""
+    """The workspace: from a v1 URL, or from ``workspace`` (an ARM id) for a batch endpoint or pipeline job."""
     if match is not None and "ws" in match.groupdict():
         if workspace is not None:
-            problems.append(("workspace", "workspace is read from a v1 URL; set it for batch endpoints only"))
+            problems.append(("workspace", "workspace is read from a v1 URL; set it for batch endpoints and "
+                                          "pipeline jobs only"))
         return Workspace(match["sub"], match["rg"], match["ws"])
     if workspace is None:
         return None

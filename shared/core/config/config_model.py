@@ -77,6 +77,10 @@ class RunSpec:
     continue_on_step_failure: bool | None = None
     run_source: str | None = DEFAULT_RUN_SOURCE
     """None: the body carries no RunSource (as a v1 schedule's PipelineSubmissionInfo may not)."""
+    display_name: str | None = None
+    """A pipeline job's display name (absent: Azure ML shows the job's name)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """A pipeline job's tags, as written; the trigger's labels go in its properties."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from shared.core.aml.targets import Target, TargetError, parse_target
+from shared.core.aml.targets import PIPELINE_JOB_ARM, Target, TargetError, TargetKind, parse_target
 from shared.core.config import settings
 from shared.core.config.batch_options import BATCH_KEYS, LIMIT_KEYS, marker_option, quiet_window_option, run_limit
 from shared.core.config.config_model import (
@@ -44,13 +44,24 @@ from shared.core.templates.templates import (
 
 RUN_KEYS = {
     "target", "experiment", "parameters", "data_path", "required_columns", "description",
-    "continue_on_step_failure", "run_source", "outputs",
+    "continue_on_step_failure", "run_source", "outputs", "display_name", "tags",
 }
 RULE_KEYS = ({"name", "prefix", "suffix", "include_subfolders", "enabled", FRESHNESS_KEY} | RUN_KEYS | BATCH_KEYS
              | LIMIT_KEYS)
-TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace"}
+TARGET_KEYS = {"url", "kind", "pipeline_version", "scope", "deployment", "workspace", "component", "compute"}
 DATA_PATH_KEYS = {"parameter", "datastore", "relative_path"}
-_V1_ONLY_KEYS = ("description", "continue_on_step_failure", "run_source")
+_V1 = (TargetKind.PUBLISHED_PIPELINE, TargetKind.PIPELINE_ENDPOINT)
+_KEY_APPLIES_TO = {
+    "description": (_V1, "v1 pipelines"),
+    "run_source": (_V1, "v1 pipelines"),
+    "continue_on_step_failure": ((*_V1, TargetKind.PIPELINE_JOB), "v1 pipelines and pipeline jobs"),
+    "outputs": ((TargetKind.BATCH_ENDPOINT, TargetKind.PIPELINE_JOB), "v2 batch endpoints and pipeline jobs"),
+    "display_name": ((TargetKind.PIPELINE_JOB,), "pipeline jobs"),
+    "tags": ((TargetKind.PIPELINE_JOB,), "pipeline jobs"),
+}
+"""The run keys only some target kinds take, and how their problem names those kinds."""
+_TAGS_EXPECTED = 'an object of tag names to text: {"team": "forecasting"}'
+
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 
 Parameters = dict[str, str | int | float | bool]
@@ -153,6 +164,10 @@ def run_spec(raw: dict[str, Any], problems: Problems, env: Mapping[str, str], al
     if run_source is not None and (not isinstance(run_source, str) or not run_source):
         problems.at("run_source").add(run_source, "text such as 'SDK' or 'API', or null to send none")
     outputs = _outputs(raw.get("outputs", {}), problems.at("outputs"))
+    display_name = raw.get("display_name")
+    if display_name is not None and (not isinstance(display_name, str) or not display_name.strip()):
+        problems.at("display_name").add(display_name, "text: the job's name in the studio")
+    tags = _tags(raw.get("tags", {}), problems.at("tags"))
     target = _target(raw.get("target"), problems, env, allow_local)
     if target is None:
         return None
@@ -168,12 +183,21 @@ def run_spec(raw: dict[str, Any], problems: Problems, env: Mapping[str, str], al
         description=description,
         continue_on_step_failure=continue_on_step_failure,
         run_source=run_source,
+        display_name=display_name,
+        tags=tags,
     )
 
 
 def check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters: Mapping[str, Any],
                                 data_path: DataPathBinding | None, problems: Problems) -> None:
     """v1 bodies and v2 bodies carry different fields: say which ones the target cannot take."""
+    for key, (kinds, which) in _KEY_APPLIES_TO.items():
+        if key in raw and target.kind not in kinds and (key != "outputs" or raw[key]):
+            problems.at(key).add(raw[key], f"{key} appl{'y' if key.endswith('s') else 'ies'} to {which} only, "
+                                           f"not to a {target.kind.value} target")
+    if target.kind is TargetKind.PIPELINE_JOB and data_path is not None and not data_path.datastore:
+        problems.at("data_path").at("datastore").add(
+            None, "the datastore over the watched container (a pipeline job's input is a datastore path)")
     if target.kind.is_v1:
         for name, value in parameters.items():
             if isinstance(value, bool):
@@ -182,18 +206,21 @@ def check_fields_fit_the_target(raw: dict[str, Any], target: Target, parameters:
         if data_path is not None and not data_path.datastore:
             problems.at("data_path").at("datastore").add(
                 None, "the datastore over the watched container (v1 needs one)")
-        if raw.get("outputs"):
-            problems.at("outputs").add(raw["outputs"], "outputs apply to v2 batch endpoints only")
     else:
-        if data_path is not None and data_path.path is not None and not data_path.datastore:
+        if (target.kind is not TargetKind.PIPELINE_JOB and data_path is not None and data_path.path is not None
+                and not data_path.datastore):
             problems.at("data_path").at("datastore").add(
                 None, "the datastore the templated relative_path is in (a batch endpoint needs one for a path)")
         if data_path is not None and data_path.relative_path != "path":
             problems.at("data_path").at("relative_path").add(data_path.relative_path,
                                                             "path (file_name applies to v1 pipelines only)")
-        for key in _V1_ONLY_KEYS:
-            if key in raw:
-                problems.at(key).add(raw[key], f"{key} applies to v1 pipelines only, not to a batch endpoint")
+
+
+def _tags(raw: Any, problems: Problems) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(value, str) for value in raw.values()):
+        problems.add(raw, _TAGS_EXPECTED)
+        return {}
+    return dict(raw)
 
 
 def _outputs(raw: Any, problems: Problems) -> dict[str, JobOutput]:
@@ -212,11 +239,18 @@ def _outputs(raw: Any, problems: Problems) -> dict[str, JobOutput]:
 
 
 def _target(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: bool) -> Target | None:
+    if isinstance(raw, dict) and raw.get("kind") == TargetKind.PIPELINE_JOB.value:
+        raw = {"url": PIPELINE_JOB_ARM, **raw}  # a pipeline job is created on ARM: the public cloud's unless named
     if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
         problems.at("target").add(raw, 'an object with the pipeline URL: {"url": "https://..."}')
         return None
     here = problems.at("target")
     unknown_keys(raw, TARGET_KEYS, "target", here)
+    job_fields = {name: raw.get(name) for name in ("component", "compute")}
+    for name, value in job_fields.items():
+        if value is not None and not isinstance(value, str):
+            here.at(name).add(value, "text")
+            return None
     version = raw.get("pipeline_version")
     if (version is not None and not isinstance(version, (str, int))) or isinstance(version, bool):
         here.at("pipeline_version").add(version, "a pipeline endpoint version such as \"2\"")
@@ -229,6 +263,8 @@ def _target(raw: Any, problems: Problems, env: Mapping[str, str], allow_local: b
             scope=raw.get("scope") or settings.AML_TOKEN_SCOPE.read(env),
             deployment=raw.get("deployment") or None,
             workspace=raw.get("workspace") or None,
+            component=job_fields["component"],
+            compute=job_fields["compute"],
             allow_local=allow_local,
         )
     except TargetError as error:

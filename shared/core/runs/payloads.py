@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core.aml.run_lookup import RunLookup, run_lookup
+from shared.core.aml.run_reads import JOB_API_VERSION
+from shared.core.aml.targets import TargetKind
 from shared.core.config.config_model import RunSpec
 
 JSON = "application/json"
@@ -17,6 +19,11 @@ TRIGGERED_BY = "aml-pipeline-trigger"
 REPEATABILITY_HEADER = "repeatability_request-id"
 """The per-request id header, spelled as azure-ai-ml's batch endpoint client sends it."""
 _REPEATABILITY_NAMESPACE = uuid.UUID("6f1a3c52-2c57-4e61-9a1e-6d1f6a3e2b7c")
+PIPELINE_JOB_API_VERSION = "2024-01-01-preview"
+"""The Jobs API version azure-ai-ml 1.35's ``jobs.create_or_update`` PUTs a pipeline job with."""
+PIPELINE_JOB_SOURCE = "REMOTE.WORKSPACE.COMPONENT"
+"""``settings._source`` as azure-ai-ml sends it for a job from a registered component."""
+JOB_NAME_PREFIX = "trigger-"
 MAX_TAG_VALUE_CHARS = 1000
 """Azure ML's longest run tag value and run property value ("Service limits in Azure Machine Learning");
 a v2 job's properties are its run's properties."""
@@ -33,8 +40,27 @@ class DataRef:
 
 
 @dataclass(frozen=True)
+class ExistingJob:
+    """The pipeline job a PUT names, read with one GET when Azure ML answers that a job of that name exists."""
+
+    url: str
+    key: str
+
+    def adopted(self, document: Any) -> str | None:
+        """The job's name when it carries this trigger's key (it is the job an earlier PUT of the key created);
+        None for any other job or answer."""
+        job = document if isinstance(document, Mapping) else {}
+        properties = job.get("properties")
+        bag = properties.get("properties") if isinstance(properties, Mapping) else None
+        found = bag.get("trigger_key") if isinstance(bag, Mapping) else None
+        name = job.get("name")
+        return name if found == self.key and isinstance(name, str) and name else None
+
+
+@dataclass(frozen=True)
 class SubmitRequest:
-    """One POST to Azure ML: where, with which token scope, what body, and where the run id comes back."""
+    """One request that starts a run (a POST, or a pipeline job's PUT): where, with which token scope, what body,
+    and where the run id comes back."""
 
     url: str
     scope: str
@@ -44,6 +70,9 @@ class SubmitRequest:
     success_statuses: tuple[int, ...] = (200,)
     lookup: RunLookup | None = None
     """Where a run this request started is listed, to look for it when an answer was lost."""
+    method: str = "POST"
+    existing: ExistingJob | None = None
+    """A pipeline job's PUT: the job to adopt when Azure ML answers that its name exists."""
 
 
 def blob_tags(rule: str, *, container: str, blob_name: str, etag: str, key: str) -> dict[str, str]:
@@ -124,12 +153,58 @@ def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str]
                          headers=headers, run_id_field="name", success_statuses=(200, 201))
 
 
-def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], key: str) -> SubmitRequest:
-    """The request ``run``'s target takes: a v1 pipeline submission or a v2 batch endpoint invocation."""
+def job_name(namespace: str, key: str) -> str:
+    """A pipeline job's name, the same for every PUT of one trigger's key (a second PUT cannot start a second job):
+    lowercase letters, digits and '-', 72 characters (Azure ML takes letters, digits, '-' and '_', up to 255)."""
+    return JOB_NAME_PREFIX + hashlib.sha256(f"{namespace}\n{key}".encode()).hexdigest()
+
+
+def as_written(value: str | int | float | bool) -> str | int | float | bool:
+    """A literal input or input path as the rule gives it: the one place values pass before they are sent."""
+    return value
+
+
+def pipeline_job_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], name: str,
+                            key: str) -> SubmitRequest:
+    """The PUT creating pipeline job ``name`` from a registered component, its body as azure-ai-ml's
+    ``jobs.create_or_update`` sends it (literals as strings, booleans as "True"); the trigger's labels ride in the
+    job's properties, the rule's tags in its tags. An "already exists" answer adopts the job carrying ``key``."""
+    target = run.target
+    inputs: dict[str, Any] = {parameter: {"jobInputType": "literal", "value": str(as_written(value))}
+                              for parameter, value in run.parameters.items()}
+    if run.data_path is not None and data is not None:
+        path = as_written(f"azureml://datastores/{run.data_path.datastore}/paths/{data.path}")
+        inputs[run.data_path.parameter] = {"jobInputType": "uri_folder" if data.folder else "uri_file", "uri": path}
+    settings: dict[str, Any] = {"_source": PIPELINE_JOB_SOURCE}
+    if target.compute_id() is not None:
+        settings["default_compute"] = target.compute_id()
+    if run.continue_on_step_failure is not None:
+        settings["continue_on_step_failure"] = run.continue_on_step_failure
+    properties: dict[str, Any] = {
+        "jobType": "Pipeline", "componentId": target.component_id(), "experimentName": run.experiment,
+        "inputs": inputs, "outputs": {output_name: {"jobOutputType": output.type, "uri": output.uri}
+                                      for output_name, output in run.outputs.items()},
+        "settings": settings, "jobs": {}, "isArchived": False, "tags": dict(run.tags),
+        "properties": bounded_tags(tags)}
+    if run.display_name:
+        properties["displayName"] = run.display_name
+    return SubmitRequest(url=target.job_url(name, PIPELINE_JOB_API_VERSION), scope=target.scope,
+                         body={"properties": properties}, run_id_field="name", success_statuses=(200, 201),
+                         method="PUT", existing=ExistingJob(target.job_url(name, JOB_API_VERSION), key))
+
+
+def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], key: str,
+               namespace: str) -> SubmitRequest:
+    """The request ``run``'s target takes: a v1 pipeline submission, a v2 batch endpoint invocation, or the PUT of
+    a pipeline job named after ``namespace`` and ``key`` (the trigger's ledger record)."""
     if run.target.kind.is_v1:
         request = v1_submission(run, data_path=data.path if data else None, tags=tags)
+    elif run.target.kind is TargetKind.PIPELINE_JOB:
+        request = pipeline_job_submission(run, data=data, tags=tags, name=job_name(namespace, key), key=key)
     else:
         request = v2_submission(run, data=data, tags=tags, key=key)
     if tags.get("trigger_key") != key:
-        return request  # only a run tagged with the key can be found by it
+        return dataclasses.replace(request, existing=None)  # only a run tagged with the key can be found by it
+    if request.existing is not None:
+        return request  # its name finds it: a PUT after a lost answer is refused as existing, and the job adopted
     return dataclasses.replace(request, lookup=run_lookup(run.target, run.experiment, key))

@@ -134,7 +134,8 @@ class RunRequest:
     def submission(self) -> SubmitRequest:
         """The exact request Azure ML receives, its templates filled in."""
         run = rendered_run(self.run, self.template_context())
-        return submission(run, data=self._data_ref(rendered_path(run)), tags=self.tags, key=self.key)
+        return submission(run, data=self._data_ref(rendered_path(run)), tags=self.tags, key=self.key,
+                          namespace=self.namespace)
 
     def _data_ref(self, path: str | None) -> DataRef | None:
         """What the run's input gets: a templated path (a datastore path, a folder when it ends with '/'), else

@@ -82,7 +82,7 @@ def _explain_rule(request: RunRequest, services: Services) -> dict[str, Any]:
     limited = {} if limit is None else {"max_active_runs": _limit(services, request.namespace, limit)}
     outcome = "would submit" if limit is None or limited["max_active_runs"]["free"] else "would wait"
     return {"rule": rule, "matches": True, "key": request.key, "outcome": outcome, **limited,
-            "request": {"method": "POST", "url": shown.url, "token_scope": shown.scope,
+            "request": {"method": shown.method, "url": shown.url, "token_scope": shown.scope,
                         "headers": dict(shown.headers), "body": shown.body}}
 
 
