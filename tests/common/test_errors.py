@@ -124,14 +124,14 @@ def test_each_error_class_ends_the_command_line_with_its_one_exit_code(error, co
 def test_the_outcome_words_a_record_also_stores_are_its_run_states():
     assert [outcome.value for outcome in Outcome] == ["ignored", "rejected", "duplicate", "collected", "skipped",
                                                       "submitted", "failed", "waiting", "run_completed", "run_failed",
-                                                      "run_canceled"]
+                                                      "run_canceled", "arrived", "overdue", "arrived_late"]
     assert [state.value for state in RunState] == ["claimed", "submitted", "rejected", "skipped", "failed",
                                                    "waiting"]
     assert {outcome: outcome.state for outcome in Outcome} == {
         Outcome.IGNORED: None, Outcome.DUPLICATE: None, Outcome.COLLECTED: None, Outcome.REJECTED: RunState.REJECTED,
         Outcome.SKIPPED: RunState.SKIPPED, Outcome.SUBMITTED: RunState.SUBMITTED, Outcome.FAILED: RunState.FAILED,
         Outcome.RUN_COMPLETED: None, Outcome.RUN_FAILED: None, Outcome.RUN_CANCELED: None,
-        Outcome.WAITING: RunState.WAITING}
+        Outcome.WAITING: RunState.WAITING, Outcome.ARRIVED: None, Outcome.OVERDUE: None, Outcome.ARRIVED_LATE: None}
 
 
 _LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}

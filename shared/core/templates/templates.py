@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.core.common.errors import InvalidValue
+
 BLOB = "blob"
 OCCURRENCE = "occurrence"
 BATCH = "batch"
@@ -38,8 +40,7 @@ _METADATA_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPES = {"{{": "{", "}}": "}"}
 _TOKENS = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
 
-
-class TemplateError(ValueError):
+class TemplateError(InvalidValue, ValueError):
     """A template that does not parse, or a value it needs that the trigger does not have."""
 
 
