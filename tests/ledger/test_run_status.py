@@ -4,6 +4,7 @@ observations in any order, repeated or not, end in the same outcome."""
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -15,6 +16,7 @@ from shared.core.ledger.run_status import (
     RunStatus,
     is_azure_status,
     merged,
+    moment,
     observed,
     run_status,
 )
@@ -132,3 +134,25 @@ def test_azure_mls_own_end_time_replaces_the_events_later_one():
     outcome = merged(from_event, from_service)
     assert (outcome.observed_at, outcome.ended_at, outcome.error) == (
         "2026-11-30T10:03:00Z", "2026-11-30T10:02:58.250Z", {"code": "UserError", "message": "exit 1"})
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("2026-11-30T10:00:04.1234567Z", "2026-11-30T10:00:04.123Z"),
+    (" 2026-11-30T11:00:04+01:00 ", "2026-11-30T10:00:04.000Z"),
+    ("2026-11-30T10:00:04.12", "2026-11-30T10:00:04.120Z"),
+    (datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))), "2026-01-01T00:00:00.000Z"),
+    (datetime(2026, 1, 1), "2026-01-01T00:00:00.000Z"),
+])
+def test_a_time_as_azure_ml_writes_it_is_recorded_in_utc_to_the_millisecond(value, written):
+    assert moment(value) == written
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("yesterday", "'yesterday' is not an ISO 8601 time"),
+    ("x" * 100, f"{'x' * 40!r} is not an ISO 8601 time"),
+    (5, "a time is an ISO 8601 text, not int"),
+])
+def test_what_is_not_a_time_is_refused_showing_at_most_forty_characters(value, message):
+    with pytest.raises(ValueError) as caught:
+        moment(value)
+    assert str(caught.value) == message
