@@ -64,6 +64,35 @@ def test_only_runs_that_carry_the_key_count_whatever_the_service_matched():
     assert (runs, token) == (["ours"], None)
 
 
+@pytest.mark.unit
+def test_a_v1_page_gives_the_runs_carrying_the_key_and_its_continuation_token():
+    lookup = run_lookup(parse_target(V1), "e", KEY)
+
+    assert lookup.read({"value": [{"runId": "ours", "tags": {"trigger_key": KEY}}, {"runId": "", "tags": None},
+                                  "not a run"], "continuationToken": "token-2"}) == (["ours"], "token-2")
+    assert lookup.read({"value": [], "continuationToken": ""}) == ([], None)
+    assert lookup.read({"value": [], "continuationToken": 7}) == ([], None)
+
+
+@pytest.mark.unit
+def test_a_v2_page_gives_the_jobs_whose_property_bag_carries_the_key():
+    lookup = run_lookup(parse_target("https://retrain.eastus.inference.ml.azure.com/jobs", workspace=WORKSPACE),
+                        "e", KEY)
+    jobs = [{"name": "ours", "properties": {"properties": {"trigger_key": KEY}}},
+            {"name": "other", "properties": {"properties": None}}, {"name": "bare", "properties": None}]
+
+    assert lookup.read({"value": jobs, "nextLink": "https://management.azure.com/x?api-version=1"}) == (["ours"], None)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("document", [{"value": {}}, {"values": []}, [], None])
+def test_a_page_that_is_not_a_list_of_runs_is_refused(document):
+    lookup = run_lookup(parse_target(V1), "e", KEY)
+    with pytest.raises(ValueError) as caught:
+        lookup.read(document)
+    assert str(caught.value) == 'expected {"value": [...]}'
+
+
 def test_a_batch_job_whose_answer_was_lost_is_found_in_the_workspace_job_list_and_adopted(
         app_env, aml, tmp_path, monkeypatch):
     rules_file(tmp_path, monkeypatch, [batch_rule(aml)])

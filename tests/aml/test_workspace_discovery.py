@@ -102,6 +102,8 @@ def test_a_discovery_url_that_is_not_plain_https_is_refused(url, allow_local):
 def test_the_pipelines_url_is_on_the_discovery_documents_api_host():
     assert pipelines_workspace_url({"api": " https://westeurope.api.azureml.ms/ "}, WORKSPACE) == (
         f"https://westeurope.api.azureml.ms/pipelines/v1.0{RESOURCE_ID}")
+    assert pipelines_workspace_url({"api": "https://EU.API.EXAMPLEX/"}, WORKSPACE) == (
+        f"https://EU.API.EXAMPLEX/pipelines/v1.0{RESOURCE_ID}")  # only slashes are trimmed
 
 
 @pytest.mark.parametrize("document", [{}, {"api": " "}, {"api": None}, {"history": "https://h"}, ["api"]])

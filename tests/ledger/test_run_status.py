@@ -76,6 +76,8 @@ def test_a_failed_run_keeps_its_start_end_duration_and_error():
         "status": "failed", "azure_status": "Failed", "observed_at": "2026-11-30T10:03:00Z",
         "started_at": "2026-11-30T10:00:04Z", "ended_at": "2026-11-30T10:02:59Z", "duration_seconds": 175.0,
         "error": {"code": "UserError", "message": "train.py exited with code 1"}}
+    assert RunOutcome(RunStatus.RUNNING, "Running", "2026-11-30T10:03:00Z", error={}).to_json() == {
+        "status": "running", "azure_status": "Running", "observed_at": "2026-11-30T10:03:00Z"}  # no empty error
 
 
 def test_observations_in_every_order_and_repeated_converge_on_the_same_outcome():
