@@ -39,6 +39,7 @@ def test_a_name_that_would_share_the_first_ones_subscription_is_refused_under_it
     ("9 to 5", r"[^A-Za-z0-9_]+", "_", True, "s_9_to_5"),
     ("Ünïcode", r"[^A-Za-z0-9_]+", "_", True, "n_code"),
     ("***", r"[^A-Za-z0-9_-]+", "-", False, "s-"),
+    ("X-ray_", r"[^A-Za-z0-9_-]+", "-", False, "X-ray"),
 ])
 def test_an_importer_makes_a_name_of_allowed_characters_that_starts_right(original, invalid, separator,
                                                                           letter_first, fitted):
@@ -46,9 +47,13 @@ def test_an_importer_makes_a_name_of_allowed_characters_that_starts_right(origin
 
 
 def test_a_long_name_is_cut_to_the_length_and_ends_with_a_hash_of_the_original():
-    first, second = "a" * 9 + "-x-first", "a" * 9 + "-x-second"
+    first, second = "a" * 8 + "-x-first", "a" * 8 + "-x-second"
     digest = hashlib.sha256(first.encode("utf-8")).hexdigest()[:6]
 
-    assert fitted_name(first, "[^a-z-]+", "-", 16) == f"aaaaaaaaa-{digest}"  # the cut's trailing '-' dropped
+    assert fitted_name(first, "[^a-z-]+", "-", 16) == f"aaaaaaaa-{digest}"  # the cut's trailing '-' dropped
     assert fitted_name(second, "[^a-z-]+", "-", 16) != fitted_name(first, "[^a-z-]+", "-", 16)
     assert fitted_name("a" * 16, "[^a-z-]+", "-", 16) == "a" * 16  # at the length: kept whole
+
+
+def test_by_default_a_name_may_start_with_a_digit():
+    assert fitted_name("9 to 5", r"[^A-Za-z0-9_-]+", "-", 52) == "9-to-5"
