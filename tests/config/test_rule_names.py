@@ -47,7 +47,7 @@ def test_an_importer_makes_a_name_of_allowed_characters_that_starts_right(origin
 
 
 def test_a_long_name_is_cut_to_the_length_and_ends_with_a_hash_of_the_original():
-    first, second = "a" * 8 + "-x-first", "a" * 8 + "-x-second"
+    first, second = "a" * 8 + "-x-first-one", "a" * 8 + "-x-second-one"
     digest = hashlib.sha256(first.encode("utf-8")).hexdigest()[:6]
 
     assert fitted_name(first, "[^a-z-]+", "-", 16) == f"aaaaaaaa-{digest}"  # the cut's trailing '-' dropped
