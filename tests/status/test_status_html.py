@@ -53,11 +53,15 @@ FULL = View(
 """Every part of the page: a failing check, enabled and disabled schedules, a middle page, Retry forms (a blob's
 and a schedule's), an https studio link and an http one (not linked), an explained blob and two sweeps."""
 
-BARE = View(health=(True, {"configuration": {"ok": True}}), owners=["rule:machines"], page=1, pages=1,
+BARE = View(health=(True, {"configuration": {"ok": False, "problems": ["rules.json: rules[0].name = 'a b': a name"]},
+                           "tokens": {"https://ml.azure.com/.default": {"ok": True}}}),
+            owners=["rule:machines"], page=1, pages=1,
             retry_off_reason="Retry is off: no STATUS_PAGE_SECRET is set", notice="filters cleared")
-"""A read-only page with nothing in it yet: each table's empty text, a first and only page, an ok notice."""
+"""A read-only page with nothing in it yet: each table's empty text, a first and only page, an ok notice, and the
+configuration's problems in place of its summary."""
 
-VIEWS = {"full": FULL, "bare": BARE, "refused": View(notice="the status page needs a function key")}
+VIEWS = {"full": FULL, "bare": BARE, "refused": View(notice="the status page needs a function key"),
+         "no_report": View(health=(False, {}))}
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))
