@@ -8,7 +8,7 @@ import requests
 
 from localdev.aml_standin import AcceptThenDelay, AcceptThenDrop
 from localdev.tokens import make_token
-from shared.core.aml.run_lookup import run_lookup
+from shared.core.aml.run_lookup import PageRequest, run_lookup
 from shared.core.aml.targets import parse_target
 from tests.support.batch import WORKSPACE, batch_rule, rules_file
 from tests.support.harness import deliver_blob, ledger_record, upload
@@ -26,7 +26,7 @@ def test_a_v1_lookup_asks_run_history_on_the_targets_own_host_with_the_targets_s
                           "providers/Microsoft.MachineLearningServices/workspaces/ws-1/experiments/retrain%20nightly/"
                           "runs:query")
     assert lookup.scope == "https://management.azure.com/.default"
-    assert lookup.page(None).body == {"filter": f'(Tags/trigger_key eq "{KEY}")', "top": 50}
+    assert lookup.page(None) == PageRequest("POST", lookup.url, {"filter": f'(Tags/trigger_key eq "{KEY}")', "top": 50})
     assert lookup.page("token-2").body["continuationToken"] == "token-2"
 
 

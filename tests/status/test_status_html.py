@@ -22,7 +22,8 @@ FULL = View(
         "watched_container": {"ok": False, "error": "403 <AuthorizationFailure>"},
         "tokens": {"https://ml.azure.com/.default": {"ok": False, "error": "no identity"}},
     }),
-    filters={"owner": "rule:machines", "state": "failed", "since": "2026-12-01T00:00:00Z", "until": ""},
+    filters={"owner": "rule:machines", "state": "failed", "since": "2026-12-01T00:00:00Z",
+             "until": "2026-12-02T00:00:00Z"},
     owners=["rule:machines", "schedule:nightly"], states=["failed", "submitted"],
     rules=[{"name": "machines", "prefix": "incoming/", "suffix": ".csv", "kind": "pipeline_endpoint",
             "host": "westeurope.api.azureml.ms", "day": {"submitted": 3, "failed": 1}, "week": {},
@@ -44,12 +45,13 @@ FULL = View(
     explained={"blob": "incoming/d.csv", "outcome": "would submit", "rules": [
         {"rule": "machines", "matches": True, "outcome": "would submit", "request": {"ExperimentName": "expérience",
                                                                                       "DataPathAssignments": {}}},
-        {"rule": "other", "matches": False, "reason": "prefix other/ does not match"}]},
+        {"rule": "other", "matches": False, "reason": "prefix other/ does not match"},
+        {"rule": "copy", "matches": True, "outcome": "would submit", "request": {"ExperimentName": "copy"}}]},
     explain_blob="incoming/d.csv",
     sweeps=[{"started_at": "2026-12-01T03:00:00Z", "missing": 2, "processed": 2, "left_for_next_sweep": 0,
              "outcomes": {"submitted": 2}, "errors": ["one", "two"]},
             {"started_at": "2026-11-30T03:00:00Z", "missing": 0, "processed": 0, "left_for_next_sweep": 0}],
-    notice="1 record reopened", notice_ok=False)
+    notice="1 record reopened", notice_ok=False, retry_off_reason="shown only when Retry is off")
 """Every part of the page: a failing check, enabled and disabled schedules, a middle page, Retry forms (a blob's
 and a schedule's), an https studio link and an http one (not linked), an explained blob and two sweeps."""
 
@@ -61,7 +63,8 @@ BARE = View(health=(True, {"configuration": {"ok": False, "problems": ["rules.js
 configuration's problems in place of its summary."""
 
 VIEWS = {"full": FULL, "bare": BARE, "refused": View(notice="the status page needs a function key"),
-         "no_report": View(health=(False, {}))}
+         "no_report": View(health=(False, {})),
+         "nothing_explained": View(owners=["rule:machines"], explained={"blob": "x.txt", "outcome": "no rule"})}
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))
