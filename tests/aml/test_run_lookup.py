@@ -65,6 +65,19 @@ def test_only_runs_that_carry_the_key_count_whatever_the_service_matched():
 
 
 @pytest.mark.unit
+def test_the_experiment_is_one_path_segment_of_the_v1_query_url():
+    assert run_lookup(parse_target(V1), "a/b", KEY).url.endswith("/experiments/a%2Fb/runs:query")
+
+
+@pytest.mark.unit
+def test_a_loopback_batch_endpoint_lists_jobs_at_the_stand_in_with_arms_scope():
+    target = parse_target("http://127.0.0.1:8123/jobs", workspace=WORKSPACE, allow_local=True)
+    lookup = run_lookup(target, "e", KEY)
+    assert (lookup.url, lookup.scope) == (f"http://127.0.0.1:8123{WORKSPACE}/jobs",
+                                          "https://management.azure.com/.default")
+
+
+@pytest.mark.unit
 def test_a_v1_page_gives_the_runs_carrying_the_key_and_its_continuation_token():
     lookup = run_lookup(parse_target(V1), "e", KEY)
 

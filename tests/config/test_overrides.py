@@ -3,10 +3,12 @@ configuration, every problem reported at once under the field it is in."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from shared.core.aml.targets import parse_target
-from shared.core.config.config_model import RunSpec
+from shared.core.config.config_model import DataPathBinding, RunSpec
 from shared.core.config.overrides import override_run
 from shared.core.config.problems import ConfigError
 
@@ -42,3 +44,14 @@ def test_parameters_that_are_not_an_object_are_refused():
         override_run(RUN, parameters=["alpha"])
     assert str(caught.value) == ("invalid configuration (1 problem):\n"
                                  "  - parameters = ['alpha']: an object of pipeline parameters: {\"name\": \"value\"}")
+
+
+def test_overrides_are_checked_against_the_rules_target_and_data_path():
+    no_datastore = dataclasses.replace(RUN, data_path=DataPathBinding("input_datapath", None))
+    with pytest.raises(ConfigError) as caught:
+        override_run(no_datastore, parameters={"flag": True})
+    assert str(caught.value) == (
+        "invalid configuration (2 problems):\n"
+        "  - parameters.flag = True: a string or number; write booleans as strings (\"True\"), as the v1 SDK sends "
+        "them\n"
+        "  - data_path.datastore = (not set): the datastore over the watched container (v1 needs one)")
