@@ -49,6 +49,7 @@ def test_each_clouds_arm_endpoint_is_known_with_its_own_token_scope(given, url, 
 
 def test_a_loopback_arm_endpoint_takes_arms_scope_and_only_with_the_local_flag():
     assert arm_endpoint("http://127.0.0.1:8123/", allow_local=True) == ArmEndpoint("http://127.0.0.1:8123", ARM_SCOPE)
+    assert arm_endpoint("https://localhost:8123", allow_local=True) == ArmEndpoint("https://localhost:8123", ARM_SCOPE)
     with pytest.raises(InvalidInput) as caught:
         arm_endpoint("http://127.0.0.1:8123", allow_local=False)
     assert str(caught.value) == (
@@ -57,7 +58,8 @@ def test_a_loopback_arm_endpoint_takes_arms_scope_and_only_with_the_local_flag()
         "AML_ALLOW_LOCAL_TARGETS=true, for local development)")
 
 
-@pytest.mark.parametrize("url", ["https://management.example.com", "ftp://127.0.0.1:8123", "http://10.0.0.1"])
+@pytest.mark.parametrize("url", ["https://management.example.com", "ftp://127.0.0.1:8123", "http://10.0.0.1",
+                                 "https://management.azure.comX"])
 def test_an_arm_endpoint_outside_the_allowlist_is_refused_even_with_the_local_flag(url):
     with pytest.raises(InvalidInput, match=r"^--arm-endpoint .*: expected one of https://management\.azure\.com, "):
         arm_endpoint(url, allow_local=True)
@@ -91,6 +93,7 @@ def test_an_answer_without_a_discovery_url_is_refused_by_name(answer):
     ("http://127.0.0.1:8123/discovery", False),
     ("https://user@westeurope.api.azureml.ms/discovery", False),
     ("https://westeurope.api.azureml.ms\\@evil.example/discovery", False),
+    ("https://westeurope.api.azureml.ms\\evil.example/discovery", False),
     ("https:///discovery", False),
 ])
 def test_a_discovery_url_that_is_not_plain_https_is_refused(url, allow_local):

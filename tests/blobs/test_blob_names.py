@@ -230,3 +230,21 @@ def test_an_operators_retry_of_a_record_for_a_blob_named_with_a_percent_reruns_i
     assert (code, retried.get("outcome"), retried.get("error")) == (201, "submitted", None)
     [run] = aml.accepted
     assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == "report%20v2.csv"
+
+
+@pytest.mark.parametrize(("name", "code"), [("a\ud800b", "D800"), ("a\ue000b", "E000"), ("a\x07b", "0007")])
+def test_a_surrogate_a_private_use_or_a_control_character_is_refused_by_its_code_point(name, code):
+    assert blob_name_problem(name) == f"contains the character U+{code} (control, surrogate or not a character)"
+
+
+def test_a_refused_name_is_shown_whole_up_to_80_characters_and_cut_after():
+    at_80, at_81 = "a\\" + "b" * 78, "a\\" + "b" * 79
+    backslash = "contains a backslash (some clients read it as '/')"
+    for name, shown in ((at_80, at_80), (at_81, at_81[:77] + "...")):
+        with pytest.raises(BlobNameError) as caught:
+            checked_blob_name(name, "--blob")
+        assert str(caught.value) == f"--blob {shown!r} {backslash}"
+
+
+def test_a_name_the_host_hands_over_is_checked_as_a_path_only():
+    assert checked_blob_name("in/a%41.csv", supplied=False) == "in/a%41.csv"

@@ -158,3 +158,21 @@ def test_what_is_not_a_time_is_refused_showing_at_most_forty_characters(value, m
     with pytest.raises(ValueError) as caught:
         moment(value)
     assert str(caught.value) == message
+
+
+def test_azure_mls_words_are_read_with_spaces_and_underscores_as_they_come():
+    assert [run_status(word) for word in ("Not Responding", "NOT_RESPONDING", " Cancel Requested ")] == [
+        RunStatus.NOT_RESPONDING, RunStatus.NOT_RESPONDING, RunStatus.CANCELING]
+    assert is_azure_status(" " * 23 + "Completed") and not is_azure_status(" " * 24 + "Completed")
+
+
+def test_an_observation_keeps_azure_mls_own_word_its_times_and_no_empty_error():
+    assert observed("Finished", "2026-11-30T10:03:00Z", started_at="2026-11-30T10:00:00Z",
+                    ended_at="2026-11-30T10:02:00Z", error={}) == RunOutcome(
+        RunStatus.COMPLETED, "Finished", "2026-11-30T10:03:00Z", "2026-11-30T10:00:00Z", "2026-11-30T10:02:00Z", None)
+
+
+def test_the_earliest_start_is_the_earliest_moment_not_the_first_text():
+    east = observed("Running", "2026-11-30T10:05:00Z", started_at="2026-11-30T10:00:00+01:00")
+    utc = observed("Running", "2026-11-30T10:04:00Z", started_at="2026-11-30T09:30:00Z")
+    assert merged(east, utc).started_at == "2026-11-30T10:00:00+01:00"
