@@ -95,6 +95,8 @@ def test_a_v2_page_gives_the_jobs_whose_property_bag_carries_the_key():
             {"name": "other", "properties": {"properties": None}}, {"name": "bare", "properties": None}]
 
     assert lookup.read({"value": jobs, "nextLink": "https://management.azure.com/x?api-version=1"}) == (["ours"], None)
+    assert lookup.page("page 2") == PageRequest(
+        "GET", f"{lookup.url}?api-version=2024-04-01&properties=trigger_key%3D{KEY}&%24skip=page%202", None)
 
 
 @pytest.mark.unit

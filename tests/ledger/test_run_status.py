@@ -20,6 +20,7 @@ from shared.core.ledger.run_status import (
     observed,
     run_status,
 )
+from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
 
 
 @pytest.mark.parametrize(("azure", "expected"), [
@@ -145,6 +146,7 @@ def test_azure_mls_own_end_time_replaces_the_events_later_one():
     (datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))), "2026-01-01T00:00:00.000Z"),
     (datetime(2026, 1, 1), "2026-01-01T00:00:00.000Z"),
 ])
+@pytest.mark.usefixtures("local_zone")  # a time without a zone is UTC, whatever the machine's zone
 def test_a_time_as_azure_ml_writes_it_is_recorded_in_utc_to_the_millisecond(value, written):
     assert moment(value) == written
 
