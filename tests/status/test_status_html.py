@@ -64,7 +64,8 @@ configuration's problems in place of its summary."""
 
 VIEWS = {"full": FULL, "bare": BARE, "refused": View(notice="the status page needs a function key"),
          "no_report": View(health=(False, {})),
-         "nothing_explained": View(owners=["rule:machines"], explained={"blob": "x.txt", "outcome": "no rule"})}
+         "nothing_explained": View(owners=["rule:machines"], explained={"blob": "x.txt", "outcome": "no rule"}),
+         "rules_only": View(rules=FULL.rules)}
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))
