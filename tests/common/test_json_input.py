@@ -96,3 +96,18 @@ def test_a_file_is_read_within_the_limits_its_caller_gives(tmp_path):
     deep = tmp_path / "export.json"
     deep.write_text("[" * 40 + "]" * 40, encoding="utf-8")
     assert read_json_file(deep, source="s", limits=IMPORT_FILE) == json.loads("[" * 40 + "]" * 40)
+
+
+@pytest.mark.parametrize(("text", "path"), [
+    ("[0, 0, [[[]]]]", "[2][0][0]"),
+    ('{"a": 1, "b": [[[]]]}', "b[0][0]"),
+    ('[[1], {"k": "v", "n": [[]]}]', "[1].n[0]"),
+    ('{"' + "k" * 70 + '": [[[]]]}', "k" * 60 + "[0][0]"),
+])
+def test_the_depth_scan_names_the_path_where_nesting_goes_too_deep(text, path):
+    assert refusal(text, Limits(max_depth=3)) == f"rules file r.json: {path} is nested more than 3 levels deep"
+
+
+def test_a_comma_outside_any_list_or_object_is_plain_invalid_json():
+    with pytest.raises(NotJson, match=r"^s is not valid JSON \(Extra data at line 1 column 2\)$"):
+        read_json("1, 2", source="s")

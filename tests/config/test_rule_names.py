@@ -53,6 +53,9 @@ def test_a_long_name_is_cut_to_the_length_and_ends_with_a_hash_of_the_original()
     assert fitted_name(first, "[^a-z-]+", "-", 16) == f"aaaaaaaa-{digest}"  # the cut's trailing '-' dropped
     assert fitted_name(second, "[^a-z-]+", "-", 16) != fitted_name(first, "[^a-z-]+", "-", 16)
     assert fitted_name("a" * 16, "[^a-z-]+", "-", 16) == "a" * 16  # at the length: kept whole
+    long = "aaaaaaaaX" + "b" * 20
+    assert fitted_name(long, "[^A-Za-z-]+", "-", 16) == (
+        "aaaaaaaaX-" + hashlib.sha256(long.encode("utf-8")).hexdigest()[:6])  # 9 kept, a letter is never dropped
 
 
 def test_by_default_a_name_may_start_with_a_digit():
