@@ -189,6 +189,7 @@ def test_identity_settings_name_the_blob_service_and_a_client_id_counts_only_bes
 
 @pytest.mark.parametrize(("settings", "message"), [
     ({"Conn__queueServiceUri": "https://acct.queue.core.windows.net"}, "Conn: a storage connection (not configured)"),
+    ({}, "Conn: a storage connection (not configured)"),
     ({"Conn__accountName": "Acct!"}, "Conn__accountName: a storage account name: 3-24 lowercase letters and digits "
                                      "(it names https://<name>.blob.core.windows.net)"),
     ({"Conn__accountName": "acct", "Conn__credential": "clientsecret"}, "Conn__credential: managedidentity (or unset)"),
