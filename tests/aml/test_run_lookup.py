@@ -8,7 +8,7 @@ import requests
 
 from localdev.aml_standin import AcceptThenDelay, AcceptThenDrop
 from localdev.tokens import make_token
-from shared.core.aml.run_lookup import run_lookup
+from shared.core.aml.run_lookup import PageRequest, run_lookup
 from shared.core.aml.targets import parse_target
 from tests.support.batch import WORKSPACE, batch_rule, rules_file
 from tests.support.harness import deliver_blob, ledger_record, upload
@@ -26,7 +26,7 @@ def test_a_v1_lookup_asks_run_history_on_the_targets_own_host_with_the_targets_s
                           "providers/Microsoft.MachineLearningServices/workspaces/ws-1/experiments/retrain%20nightly/"
                           "runs:query")
     assert lookup.scope == "https://management.azure.com/.default"
-    assert lookup.page(None).body == {"filter": f'(Tags/trigger_key eq "{KEY}")', "top": 50}
+    assert lookup.page(None) == PageRequest("POST", lookup.url, {"filter": f'(Tags/trigger_key eq "{KEY}")', "top": 50})
     assert lookup.page("token-2").body["continuationToken"] == "token-2"
 
 
@@ -62,6 +62,50 @@ def test_only_runs_that_carry_the_key_count_whatever_the_service_matched():
                                          {"runId": "ours", "tags": {"trigger_key": KEY}}]})
 
     assert (runs, token) == (["ours"], None)
+
+
+@pytest.mark.unit
+def test_the_experiment_is_one_path_segment_of_the_v1_query_url():
+    assert run_lookup(parse_target(V1), "a/b", KEY).url.endswith("/experiments/a%2Fb/runs:query")
+
+
+@pytest.mark.unit
+def test_a_loopback_batch_endpoint_lists_jobs_at_the_stand_in_with_arms_scope():
+    target = parse_target("http://127.0.0.1:8123/jobs", workspace=WORKSPACE, allow_local=True)
+    lookup = run_lookup(target, "e", KEY)
+    assert (lookup.url, lookup.scope) == (f"http://127.0.0.1:8123{WORKSPACE}/jobs",
+                                          "https://management.azure.com/.default")
+
+
+@pytest.mark.unit
+def test_a_v1_page_gives_the_runs_carrying_the_key_and_its_continuation_token():
+    lookup = run_lookup(parse_target(V1), "e", KEY)
+
+    assert lookup.read({"value": [{"runId": "ours", "tags": {"trigger_key": KEY}}, {"runId": "", "tags": None},
+                                  "not a run"], "continuationToken": "token-2"}) == (["ours"], "token-2")
+    assert lookup.read({"value": [], "continuationToken": ""}) == ([], None)
+    assert lookup.read({"value": [], "continuationToken": 7}) == ([], None)
+
+
+@pytest.mark.unit
+def test_a_v2_page_gives_the_jobs_whose_property_bag_carries_the_key():
+    lookup = run_lookup(parse_target("https://retrain.eastus.inference.ml.azure.com/jobs", workspace=WORKSPACE),
+                        "e", KEY)
+    jobs = [{"name": "ours", "properties": {"properties": {"trigger_key": KEY}}},
+            {"name": "other", "properties": {"properties": None}}, {"name": "bare", "properties": None}]
+
+    assert lookup.read({"value": jobs, "nextLink": "https://management.azure.com/x?api-version=1"}) == (["ours"], None)
+    assert lookup.page("page 2") == PageRequest(
+        "GET", f"{lookup.url}?api-version=2024-04-01&properties=trigger_key%3D{KEY}&%24skip=page%202", None)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("document", [{"value": {}}, {"values": []}, [], None])
+def test_a_page_that_is_not_a_list_of_runs_is_refused(document):
+    lookup = run_lookup(parse_target(V1), "e", KEY)
+    with pytest.raises(ValueError) as caught:
+        lookup.read(document)
+    assert str(caught.value) == 'expected {"value": [...]}'
 
 
 def test_a_batch_job_whose_answer_was_lost_is_found_in_the_workspace_job_list_and_adopted(

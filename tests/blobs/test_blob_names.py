@@ -33,22 +33,42 @@ ESCAPES = ["../other/x.csv", "incoming/../../other/x.csv", "./x.csv", "a/./x.csv
 
 
 @pytest.mark.parametrize("name, problem", [
-    ("../other/x.csv", "has a '.' or '..' segment"),
-    ("..\\other\\x.csv", "contains a backslash"),
-    ("/other/x.csv", "starts with '/'"),
-    ("a//x.csv", "has an empty path segment"),
-    ("%2e%2e/other/x.csv", "contains a percent-escape (%XX)"),
-    ("\uff0e\uff0e/other/x.csv", "normalises (Unicode NFKC) to '../other/x.csv', which has a '.' or '..' segment"),
-    ("a\uff0fb.csv", "normalises (Unicode NFKC) to 'a/b.csv': characters that read as '/', '.' or '%'"),
-    ("x.csv\x00", "contains the character U+0000"),
+    ("../other/x.csv", "has a '.' or '..' segment: it would leave the path it names"),
+    ("..\\other\\x.csv", "contains a backslash (some clients read it as '/')"),
+    ("/other/x.csv", "starts with '/': give the path inside the container, such as incoming/data.csv"),
+    ("a//x.csv", "has an empty path segment ('//', or a trailing '/')"),
+    ("%2e%2e/other/x.csv", "contains a percent-escape (%XX): a layer that decodes it would read another path"),
+    ("\uff0e\uff0e/other/x.csv", "normalises (Unicode NFKC) to '../other/x.csv', which has a '.' or '..' segment: it "
+                                 "would leave the path it names"),
+    ("a\uff0fb.csv", "normalises (Unicode NFKC) to 'a/b.csv': characters that read as '/', '.' or '%' would name "
+                     "another path"),
+    ("x.csv\x00", "contains the character U+0000 (control, surrogate or not a character)"),
+    ("x.", "ends with '.' (Azure advises against it: some layers drop trailing dots)"),
     ("a" * 1025, "is 1,025 characters long; Azure allows at most 1,024"),
     ("a/" * 254 + "x.csv", "has 255 path segments; Azure allows at most 254"),
-    ("", "blob must be a path inside the watched container"),
 ])
 def test_a_blob_name_that_leaves_its_path_is_refused_with_the_reason(name, problem):
+    assert blob_name_problem(name) == problem
     with pytest.raises(BlobNameError) as refused:
         checked_blob_name(name)
-    assert problem in str(refused.value)
+    assert str(refused.value).endswith(f" {problem}")
+
+
+@pytest.mark.parametrize("name", ["", "  ", None])
+def test_no_name_is_refused_saying_what_a_name_is(name):
+    expected = "must be a path inside the watched container, such as incoming/data.csv"
+    assert blob_name_problem(name) == expected
+    with pytest.raises(BlobNameError) as refused:
+        checked_blob_name(name, "--blob")
+    assert str(refused.value) == f"--blob {expected}"
+
+
+@pytest.mark.parametrize(("code", "refused"), [(0xFDCF, False), (0xFDD0, True), (0xFDEF, True), (0xFDF0, False),
+                                               (0xFFFD, False), (0xFFFE, True), (0xFFFF, True), (0x1FFFE, True),
+                                               (0x1FFFF, True), (0x1FFFD, False)])
+def test_unicode_noncharacters_are_refused_and_their_neighbours_are_not(code, refused):
+    problem = f"contains the character U+{code:04X} (control, surrogate or not a character)"
+    assert blob_name_problem(f"a{chr(code)}b") == (problem if refused else None)
 
 
 @pytest.mark.parametrize("name", ["machines.csv", "incoming/2026/11/machines.csv", "100% done.csv", "a.b/c..csv",
@@ -230,3 +250,21 @@ def test_an_operators_retry_of_a_record_for_a_blob_named_with_a_percent_reruns_i
     assert (code, retried.get("outcome"), retried.get("error")) == (201, "submitted", None)
     [run] = aml.accepted
     assert run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] == "report%20v2.csv"
+
+
+@pytest.mark.parametrize(("name", "code"), [("a\ud800b", "D800"), ("a\ue000b", "E000"), ("a\x07b", "0007")])
+def test_a_surrogate_a_private_use_or_a_control_character_is_refused_by_its_code_point(name, code):
+    assert blob_name_problem(name) == f"contains the character U+{code} (control, surrogate or not a character)"
+
+
+def test_a_refused_name_is_shown_whole_up_to_80_characters_and_cut_after():
+    at_80, at_81 = "a\\" + "b" * 78, "a\\" + "b" * 79
+    backslash = "contains a backslash (some clients read it as '/')"
+    for name, shown in ((at_80, at_80), (at_81, at_81[:77] + "...")):
+        with pytest.raises(BlobNameError) as caught:
+            checked_blob_name(name, "--blob")
+        assert str(caught.value) == f"--blob {shown!r} {backslash}"
+
+
+def test_a_name_the_host_hands_over_is_checked_as_a_path_only():
+    assert checked_blob_name("in/a%41.csv", supplied=False) == "in/a%41.csv"

@@ -15,7 +15,7 @@ from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
 from shared.clients.blobs.stamps import write_stamp
 from shared.clients.process.services import build_services
-from shared.core.blobs.stamps import Stamp, merged_tags, stamp_of
+from shared.core.blobs.stamps import Stamp, merged_tags, stamp_of, stamped_query
 from shared.core.ledger.decisions import Decision, Outcome
 from shared.flows.sweep.sweep import sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
@@ -148,7 +148,23 @@ def test_at_the_tag_limit_a_stamp_replaces_its_own_earlier_tag_but_never_a_users
 
     assert merged_tags({**own, "aml_rule_default": "submitted run:r"}, stamp) == {
         **own, "aml_rule_default": "rejected"}
-    assert isinstance(merged_tags({**own, "tag9": "v"}, stamp), str)
+    assert merged_tags({**own, "tag9": "v"}, stamp) == (
+        "the blob already has 10 tags (the service allows 10); its own tags are kept and the stamp aml_rule_default "
+        "is left out")
+    assert merged_tags(own, stamp) == {**own, "aml_rule_default": "rejected"}  # the tenth tag is the stamp
+
+
+def test_a_stamps_key_keeps_to_letters_digits_and_underscores_and_its_value_says_state_run_and_status():
+    assert Stamp("rule", "sales-eu.v2", "submitted").key == "aml_rule_sales_eu_v2"
+    assert Stamp("rule", "r" * 200, "submitted").key == ("aml_rule_" + "r" * 200)[:128]
+    assert Stamp("rule", "r", "submitted", run_id="run-1", status="completed").value == (
+        "submitted run:run-1 status:completed")
+    assert Stamp("rule", "r", "rejected", status="failed").value == "rejected status:failed"
+
+
+def test_the_find_expression_for_stamps_under_a_key_matches_every_value_or_those_in_one_state():
+    assert stamped_query("aml_rule_r", None) == "\"aml_rule_r\" >= ''"
+    assert stamped_query("aml_rule_r", "failed") == "\"aml_rule_r\" >= 'failed' AND \"aml_rule_r\" < 'failedz'"
 
 
 def test_only_settled_outcomes_about_a_blob_version_are_stamped():
@@ -160,6 +176,8 @@ def test_only_settled_outcomes_about_a_blob_version_are_stamped():
     assert stamp_of(Decision(Outcome.DUPLICATE, **about)) is None
     assert stamp_of(Decision(Outcome.IGNORED, **about)) is None
     assert stamp_of(Decision(Outcome.SUBMITTED, run_id="r", rule="default")) is None  # no blob: nothing to stamp
+    assert stamp_of(Decision(Outcome.SUBMITTED, run_id="r", rule="default", blob="a.csv")) is None  # no version
+    assert stamp_of(Decision(Outcome.SUBMITTED, run_id="r", blob="a.csv", etag="0x1")) is None  # no owner
     assert stamp_of(Decision(Outcome.SKIPPED, schedule="nightly", blob="a.csv", etag="0x1")) == Stamp(
         "schedule", "nightly", "skipped")
 

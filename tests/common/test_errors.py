@@ -28,6 +28,7 @@ from shared.core.common.errors import (
     Unavailable,
     Unprocessable,
     UnsupportedMediaType,
+    each_then_retry,
 )
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.decisions import Outcome
@@ -162,3 +163,37 @@ def test_no_structured_log_line_is_written_outside_log_event():
     inside = [f"shared/core/ledger/decisions.py:{line}" for line in range(writer.lineno, writer.end_lineno + 1)]
     assert [call for call in found if call not in inside] == []
     assert len(found) == 1  # the one LOGGER.log in log_event
+
+
+def test_each_call_has_its_turn_before_the_first_retryable_error_is_raised():
+    calls: list[str] = []
+
+    def call(name: str, error: TriggerError | None = None):
+        def run() -> str:
+            calls.append(name)
+            if error is not None:
+                raise error
+            return name
+        return run
+
+    first, second = Unavailable("first for now"), Unavailable("second for now")
+    with pytest.raises(Unavailable) as caught:
+        each_then_retry([call("a"), call("b", first), call("c"), call("d", second)])
+    assert caught.value is first and calls == ["a", "b", "c", "d"]
+    assert each_then_retry([call("e"), call("f")]) == ["e", "f"]
+
+
+def test_an_error_that_retrying_cannot_help_is_raised_at_once_and_stops_the_rest():
+    calls: list[str] = []
+
+    def refused() -> str:
+        calls.append("refused")
+        raise Conflict("settled")
+
+    def later() -> str:
+        calls.append("later")
+        return "later"
+
+    with pytest.raises(Conflict, match=r"^settled$"):
+        each_then_retry([refused, later])
+    assert calls == ["refused"]

@@ -34,6 +34,8 @@ def refusal(data: str | bytes, limits: Limits = DEFAULT) -> str:
     ('{"a": ["]]]{{{", {"b": ' + "[" * 31 + "]" * 31 + "}]}",
      "a[1].b" + "[0]" * 29 + " is nested more than 32 levels deep"),
     ('{"https://h/x?sig=SECRETVALUE": 1e400}', "https://h/x is a number out of range (not finite)"),
+    ('{"o": {"x": 0, "b": 1, "b": 2}}', "o has the key 'b' twice (only one value can be kept)"),
+    ('{"Xray": 1e400}', "Xray is a number out of range (not finite)"),
 ])
 def test_refusals_name_the_source_and_the_field(text, message):
     assert refusal(text) == f"rules file r.json: {message}"
@@ -88,3 +90,24 @@ def test_a_file_over_its_limit_is_refused_by_its_size_and_never_read(tmp_path, m
 
     assert str(caught.value) == (f"rules file rules.json is {DEFAULT.max_bytes + 1:,} bytes; at most "
                                  f"{DEFAULT.max_bytes:,} are read")
+
+
+def test_a_file_is_read_within_the_limits_its_caller_gives(tmp_path):
+    deep = tmp_path / "export.json"
+    deep.write_text("[" * 40 + "]" * 40, encoding="utf-8")
+    assert read_json_file(deep, source="s", limits=IMPORT_FILE) == json.loads("[" * 40 + "]" * 40)
+
+
+@pytest.mark.parametrize(("text", "path"), [
+    ("[0, 0, [[[]]]]", "[2][0][0]"),
+    ('{"a": 1, "b": [[[]]]}', "b[0][0]"),
+    ('[[1], {"k": "v", "n": [[]]}]', "[1].n[0]"),
+    ('{"' + "k" * 70 + '": [[[]]]}', "k" * 60 + "[0][0]"),
+])
+def test_the_depth_scan_names_the_path_where_nesting_goes_too_deep(text, path):
+    assert refusal(text, Limits(max_depth=3)) == f"rules file r.json: {path} is nested more than 3 levels deep"
+
+
+def test_a_comma_outside_any_list_or_object_is_plain_invalid_json():
+    with pytest.raises(NotJson, match=r"^s is not valid JSON \(Extra data at line 1 column 2\)$"):
+        read_json("1, 2", source="s")

@@ -67,3 +67,24 @@ def test_a_declared_default_is_text_and_a_setting_without_one_says_so():
     assert settings.WATCH_SUFFIX.text({"WATCH_SUFFIX": ""}) == ""  # an empty suffix is a value (refused at load)
     with pytest.raises(TypeError, match="AML_WORKSPACE is declared without a default"):
         settings.AML_WORKSPACE.text({})
+
+
+def test_a_key_value_text_under_a_connection_string_setting_is_masked_whole():
+    problems = Problems.of()
+    problems.setting("MY_CONNECTION_STRING").add("AccountName=a;Endpoint=b", "x")
+    assert [str(problem) for problem in problems.found] == ["MY_CONNECTION_STRING = '***': x"]
+
+
+def test_a_long_secret_value_is_masked_before_the_value_is_cut():
+    secret = "s3cr3t" * 100
+    problems = Problems.of({"MY_SECRET": secret})
+    problems.at("rules").add(secret, "x")
+    problems.at("rules").add([secret], "x")
+    assert [str(problem) for problem in problems.found] == ["rules = '***': x", "rules = ['***']: x"]
+
+
+def test_a_value_is_shown_whole_up_to_400_characters_and_cut_after():
+    problems = Problems.of()
+    problems.at("w").add("a" * 398, "x")  # its repr: 400 characters
+    problems.at("w").add("a" * 399, "x")
+    assert [str(problem) for problem in problems.found] == [f"w = '{'a' * 398}': x", f"w = '{'a' * 396}...: x"]

@@ -4,6 +4,7 @@ observations in any order, repeated or not, end in the same outcome."""
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -15,9 +16,11 @@ from shared.core.ledger.run_status import (
     RunStatus,
     is_azure_status,
     merged,
+    moment,
     observed,
     run_status,
 )
+from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
 
 
 @pytest.mark.parametrize(("azure", "expected"), [
@@ -74,6 +77,8 @@ def test_a_failed_run_keeps_its_start_end_duration_and_error():
         "status": "failed", "azure_status": "Failed", "observed_at": "2026-11-30T10:03:00Z",
         "started_at": "2026-11-30T10:00:04Z", "ended_at": "2026-11-30T10:02:59Z", "duration_seconds": 175.0,
         "error": {"code": "UserError", "message": "train.py exited with code 1"}}
+    assert RunOutcome(RunStatus.RUNNING, "Running", "2026-11-30T10:03:00Z", error={}).to_json() == {
+        "status": "running", "azure_status": "Running", "observed_at": "2026-11-30T10:03:00Z"}  # no empty error
 
 
 def test_observations_in_every_order_and_repeated_converge_on_the_same_outcome():
@@ -132,3 +137,44 @@ def test_azure_mls_own_end_time_replaces_the_events_later_one():
     outcome = merged(from_event, from_service)
     assert (outcome.observed_at, outcome.ended_at, outcome.error) == (
         "2026-11-30T10:03:00Z", "2026-11-30T10:02:58.250Z", {"code": "UserError", "message": "exit 1"})
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("2026-11-30T10:00:04.1234567Z", "2026-11-30T10:00:04.123Z"),
+    (" 2026-11-30T11:00:04+01:00 ", "2026-11-30T10:00:04.000Z"),
+    ("2026-11-30T10:00:04.12", "2026-11-30T10:00:04.120Z"),
+    (datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))), "2026-01-01T00:00:00.000Z"),
+    (datetime(2026, 1, 1), "2026-01-01T00:00:00.000Z"),
+])
+@pytest.mark.usefixtures("local_zone")  # a time without a zone is UTC, whatever the machine's zone
+def test_a_time_as_azure_ml_writes_it_is_recorded_in_utc_to_the_millisecond(value, written):
+    assert moment(value) == written
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("yesterday", "'yesterday' is not an ISO 8601 time"),
+    ("x" * 100, f"{'x' * 40!r} is not an ISO 8601 time"),
+    (5, "a time is an ISO 8601 text, not int"),
+])
+def test_what_is_not_a_time_is_refused_showing_at_most_forty_characters(value, message):
+    with pytest.raises(ValueError) as caught:
+        moment(value)
+    assert str(caught.value) == message
+
+
+def test_azure_mls_words_are_read_with_spaces_and_underscores_as_they_come():
+    assert [run_status(word) for word in ("Not Responding", "NOT_RESPONDING", " Cancel Requested ")] == [
+        RunStatus.NOT_RESPONDING, RunStatus.NOT_RESPONDING, RunStatus.CANCELING]
+    assert is_azure_status(" " * 23 + "Completed") and not is_azure_status(" " * 24 + "Completed")
+
+
+def test_an_observation_keeps_azure_mls_own_word_its_times_and_no_empty_error():
+    assert observed("Finished", "2026-11-30T10:03:00Z", started_at="2026-11-30T10:00:00Z",
+                    ended_at="2026-11-30T10:02:00Z", error={}) == RunOutcome(
+        RunStatus.COMPLETED, "Finished", "2026-11-30T10:03:00Z", "2026-11-30T10:00:00Z", "2026-11-30T10:02:00Z", None)
+
+
+def test_the_earliest_start_is_the_earliest_moment_not_the_first_text():
+    east = observed("Running", "2026-11-30T10:05:00Z", started_at="2026-11-30T10:00:00+01:00")
+    utc = observed("Running", "2026-11-30T10:04:00Z", started_at="2026-11-30T09:30:00Z")
+    assert merged(east, utc).started_at == "2026-11-30T10:00:00+01:00"

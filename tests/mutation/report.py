@@ -5,6 +5,8 @@ equivalent ones); killed / all is shown beside it. A survivor is named by its fu
 lines it changes (not by mutmut's numbering, which shifts whenever a function changes), so the list of
 equivalent survivors in equivalent.txt stays true across unrelated edits. Exits 1 when a survivor, or a mutant
 no test reached, is not on that list, or when an entry there no longer matches any survivor (stale).
+Given module names (``shared.core.blobs.batches``), it reports those modules only, as ``./dev mutate MODULE...``
+ran only their mutants; an entry in equivalent.txt counts only for a module it reports.
 """
 
 from __future__ import annotations
@@ -62,13 +64,21 @@ def equivalent_changes(text: str) -> set[Change]:
     return changes
 
 
-def main() -> int:
-    equivalent = equivalent_changes(EQUIVALENT.read_text(encoding="utf-8"))
+def module_of(meta: Path) -> str:
+    """``shared.core.blobs.batches`` for ``mutants/shared/core/blobs/batches.py.meta``."""
+    return ".".join(meta.relative_to("mutants").with_suffix("").with_suffix("").parts)
+
+
+def main(modules: list[str]) -> int:
+    metas = [meta for meta in sorted(Path("mutants").rglob("*.py.meta")) if not modules or module_of(meta) in modules]
+    judged = {module_of(meta) for meta in metas}  # an entry for a module not mutated (yet) waits for it
+    equivalent = {change for change in equivalent_changes(EQUIVALENT.read_text(encoding="utf-8"))
+                  if any(change.function.startswith(f"{module}.") for module in judged)}
     unexplained: list[Change] = []
     matched: set[Change] = set()
-    print(f"{'module':32} {'mutants':>7} {'killed':>7} {'equiv.':>7} {'other':>7} {'killed/all':>10} {'score':>7}")
+    print(f"{'module':44} {'mutants':>7} {'killed':>7} {'equiv.':>7} {'other':>7} {'killed/all':>10} {'score':>7}")
     low = False
-    for meta in sorted(Path("mutants").rglob("*.py.meta")):
+    for meta in metas:
         path = meta.relative_to("mutants").with_suffix("")
         data = SourceFileMutationData(path=path)
         data.load()
@@ -90,7 +100,7 @@ def main() -> int:
         score = 100.0 * counts["killed"] / judged if judged else 100.0
         low = low or score < MINIMUM_SCORE
         other = judged - counts["killed"]
-        print(f"{path!s:32} {total:7} {counts['killed']:7} {counts['equivalent']:7} {other:7} "
+        print(f"{path!s:44} {total:7} {counts['killed']:7} {counts['equivalent']:7} {other:7} "
               f"{100.0 * counts['killed'] / total if total else 100.0:9.1f}% {score:6.1f}%")
     for stale in sorted(equivalent - matched, key=str):
         print(f"  stale entry in {EQUIVALENT.name} (no such survivor now): {stale}")
@@ -103,4 +113,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

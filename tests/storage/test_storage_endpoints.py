@@ -168,3 +168,37 @@ def test_azurite_and_development_storage_need_the_local_development_flag():
 def test_a_storage_account_never_shows_its_key_or_sas():
     account = storage_account({"Conn": "AccountName=acct;AccountKey=S3cr3tKey=="}, "Conn", EndpointRules())
     assert "S3cr3t" not in repr(account) and "S3cr3t" not in str(account)
+
+
+@pytest.mark.parametrize(("settings", "connection", "blob_url", "client_id"), [
+    ({"Conn__serviceUri": "https://acct.blob.core.windows.net/", "Conn__credential": "ManagedIdentity",
+      "Conn__clientId": "cid-1"}, "Conn", "https://acct.blob.core.windows.net", "cid-1"),
+    ({"Conn__queueServiceUri": "https://acct.queue.core.windows.net", "Conn__accountName": "acct"}, "Conn",
+     "https://acct.blob.core.windows.net", None),
+    ({"Conn__blobServiceUri": "https://acct.blob.core.windows.net", "Conn__accountName": "Not A Name"}, "Conn",
+     "https://acct.blob.core.windows.net", None),
+    ({"Conn__accountName": "acct", "Conn__clientId": "cid-1"}, "Conn", "https://acct.blob.core.windows.net", None),
+    ({"Conn__accountName": "acct", "Conn__credential": "managedidentity", "Conn__clientId": ""}, "Conn",
+     "https://acct.blob.core.windows.net", None),
+])
+def test_identity_settings_name_the_blob_service_and_a_client_id_counts_only_beside_a_credential(
+        settings, connection, blob_url, client_id):
+    account = storage_account(settings, connection, EndpointRules())
+    assert (account.connection, account.blob_url, account.client_id) == (connection, blob_url, client_id)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"Conn__queueServiceUri": "https://acct.queue.core.windows.net"}, "Conn: a storage connection (not configured)"),
+    ({}, "Conn: a storage connection (not configured)"),
+    ({"Conn__accountName": "Acct!"}, "Conn__accountName: a storage account name: 3-24 lowercase letters and digits "
+                                     "(it names https://<name>.blob.core.windows.net)"),
+    ({"Conn__accountName": "acct", "Conn__credential": "clientsecret"}, "Conn__credential: managedidentity (or unset)"),
+    ({"Conn__blobServiceUri": "https://acct.queue.core.windows.net",
+      "Conn__queueServiceUri": "https://acct.blob.core.windows.net"},
+     "Conn__blobServiceUri: is the account's queue endpoint; this setting takes its blob endpoint; "
+     "Conn__queueServiceUri: is the account's blob endpoint; this setting takes its queue endpoint"),
+])
+def test_identity_settings_that_cannot_be_used_are_refused_each_by_name(settings, message):
+    with pytest.raises(StorageSettingError) as caught:
+        storage_account(settings, "Conn", EndpointRules())
+    assert str(caught.value) == message
