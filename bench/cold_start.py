@@ -13,6 +13,8 @@ from localdev.azurite import PROJECT_ROOT
 
 RUNTIME_DEPENDENCIES = ("azure.functions", "azurefunctions.extensions.bindings.blob", "azure.identity",
                         "azure.storage.blob", "requests")
+COLD_START_TARGET = 1.15
+"""Issue 28: importing the app costs at most 15% over its dependencies alone."""
 
 
 def cold_start(rounds: int = 15) -> list[Row]:
@@ -40,6 +42,6 @@ def cold_start(rounds: int = 15) -> list[Row]:
     baseline = f"{ms(bare)} (dependencies alone)"
     off_ratio, on_ratio = (statistics.median(times[mode]) / bare for mode in ("off", "on"))
     return [Row("cold start: import function_app", ms(statistics.median(times["off"])), baseline, off_ratio,
-                "ratio <= 1.2", off_ratio <= 1.2),
+                f"ratio <= {COLD_START_TARGET}", off_ratio <= COLD_START_TARGET),
             Row("cold start: telemetry on", ms(statistics.median(times["on"])), baseline, on_ratio,
                 "- (opt-in)", None)]

@@ -10,7 +10,6 @@ from shared.clients.process.services import APP_ROOT, process_services
 from shared.core.config import settings
 from shared.core.config.config_loader import read_at_indexing
 from shared.core.config.rules_file import load_rules_file
-from shared.flows.freshness.freshness import check_freshness
 
 FRESHNESS_TICK = "0 * * * * *"
 """Every minute: a deadline is decided within a minute of its files' records being settled, late data too."""
@@ -24,4 +23,5 @@ if any(rule.freshness for rule in _RULES):
     @bp.function_name("check_freshness")
     @bp.timer_trigger(arg_name="timer", schedule=FRESHNESS_TICK, run_on_startup=False, use_monitor=False)
     def check_freshness_tick(timer: func.TimerRequest) -> None:
+        from shared.flows.freshness.freshness import check_freshness  # on the first tick: not the blob path's
         check_freshness(process_services())

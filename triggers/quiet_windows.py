@@ -10,7 +10,6 @@ from shared.clients.process.services import APP_ROOT, process_services
 from shared.core.config import settings
 from shared.core.config.config_loader import read_at_indexing
 from shared.core.config.rules_file import load_rules_file
-from shared.flows.quiet_windows.quiet_windows import fire_due
 
 QUIET_TICK = "*/10 * * * * *"
 """Every 10 s: a batch's run starts between its window and its window + 10 s after its last file."""
@@ -24,4 +23,6 @@ if any(rule.quiet_window for rule in _RULES):
     @bp.function_name("fire_quiet_windows")
     @bp.timer_trigger(arg_name="timer", schedule=QUIET_TICK, run_on_startup=False, use_monitor=False)
     def fire_quiet_windows(timer: func.TimerRequest) -> None:
+        from shared.flows.quiet_windows.quiet_windows import fire_due  # on the first tick: not the blob path's
+
         fire_due(process_services())

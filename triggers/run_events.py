@@ -9,8 +9,9 @@ from shared.clients.process.services import APP_ROOT, process_services
 from shared.core.config import settings
 from shared.core.config.config_loader import poll_settings, read_at_indexing
 from shared.core.config.timing_settings import function_timeout
-from shared.flows.outcomes.event_intake import record_run_event
-from shared.flows.outcomes.run_outcomes import poll_open_runs
+
+# The outcome flows are imported in the two functions, on their first call: the blob trigger's cold start does not
+# pay for them.
 
 bp = func.Blueprint()
 # A bad RUN_STATUS_POLL_SCHEDULE or RUN_STATUS_POLL_MAX_RUNS still indexes (on the defaults), the problem logged.
@@ -33,6 +34,8 @@ def envelope(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
 def record_run_status(event: func.EventGridEvent) -> None:
     """RunStatusChanged / RunCompleted; the worker hands a CloudEvent instead when the event has ``specversion``.
     A malformed event or a record not yet settled raises: Event Grid retries it, then dead-letters it."""
+    from shared.flows.outcomes.event_intake import record_run_event
+
     record_run_event(envelope(event), process_services())
 
 
@@ -41,5 +44,7 @@ def record_run_status(event: func.EventGridEvent) -> None:
 def poll_run_status(timer: func.TimerRequest) -> None:
     """Every RUN_STATUS_POLL_SCHEDULE, at most RUN_STATUS_POLL_MAX_RUNS runs in flight asked about, oldest first.
     A bad setting indexed on the defaults fails each tick with its problem."""
+    from shared.flows.outcomes.run_outcomes import poll_open_runs
+
     poll_settings(os.environ)
     poll_open_runs(process_services(), budget=_BUDGET, max_runs=_MAX_RUNS)

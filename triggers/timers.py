@@ -12,7 +12,6 @@ from shared.clients.process.services import APP_ROOT, process_services
 from shared.core.config.config_loader import read_at_indexing
 from shared.core.config.config_model import Schedule
 from shared.core.config.rules_file import load_schedules
-from shared.flows.schedules.schedule_runs import fire_schedule
 
 bp = func.Blueprint()
 
@@ -25,6 +24,8 @@ def _register(schedule: Schedule) -> None:
     @bp.retry(strategy="exponential_backoff", max_retry_count="5", minimum_interval="00:00:10",
               maximum_interval="00:05:00")
     def start_scheduled_run(timer: func.TimerRequest) -> None:
+        from shared.flows.schedules.schedule_runs import fire_schedule  # on the first tick: not the blob path's
+
         services = process_services()
         fire_schedule(schedule.name, fired_at=services.clock.now(), past_due=timer.past_due, services=services)
 

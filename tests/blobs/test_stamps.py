@@ -8,8 +8,9 @@ import json
 import logging
 import os
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
-from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+from azure.storage.blob import AccountSasPermissions, ContainerClient, ResourceTypes, generate_account_sas
 
 from cli.__main__ import main
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY
@@ -21,6 +22,7 @@ from shared.flows.sweep.sweep import sweep
 from tests.support.harness import deliver_blob, ledger_record, service_client, upload
 from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
+from tests.support.tag_conditions import TagConditions
 
 
 def _blob(app_env, name: str):
@@ -106,18 +108,55 @@ def test_a_stamp_refused_with_403_is_logged_and_the_run_is_neither_failed_nor_re
     assert "sig=" not in caplog.text
 
 
+def test_a_stamp_reads_and_writes_the_tags_only_and_its_write_carries_the_ranged_reads_etag_as_its_condition(
+        app_env, aml):
+    """No read of the version's properties first: the tag write's ``x-ms-blob-if-match`` (Azure evaluates it on
+    Set Blob Tags from x-ms-version 2026-02-06) is what keeps an older version's stamp off a newer one."""
+    container = app_env["WATCH_CONTAINER"]
+    etag = upload(container, "machines.csv", SAMPLE_CSV)
+    sent: list[tuple[str, str, dict[str, str]]] = []
+    watched = ContainerClient.from_connection_string(
+        app_env["WATCH_STORAGE"], container,
+        raw_request_hook=lambda request: sent.append((request.http_request.method, request.http_request.url,
+                                                      dict(request.http_request.headers))))
+
+    assert write_stamp(watched, "machines.csv", etag, Stamp("rule", "default", "submitted", run_id="r-1"))
+
+    assert [(method, parse_qs(urlsplit(url).query)["comp"]) for method, url, _ in sent] == [
+        ("GET", ["tags"]), ("PUT", ["tags"])]
+    write = sent[1][2]
+    assert write["x-ms-blob-if-match"] == f'"{etag}"' and "If-Match" not in write
+    assert write["x-ms-version"] >= "2026-02-06"
+
+
 def test_a_version_overwritten_before_its_stamp_is_not_stamped_with_the_old_ones_outcome(app_env, aml, caplog):
+    """Against storage that evaluates the condition as Azure does (a relay before Azurite, which does not)."""
+    container = app_env["WATCH_CONTAINER"]
+    old = upload(container, "machines.csv", SAMPLE_CSV)
+    upload(container, "machines.csv", SAMPLE_CSV + b"9,9,9,9,9,9,9\n")
+
+    with TagConditions(app_env["WATCH_STORAGE"]) as azure_like, caplog.at_level(logging.INFO, logger="aml_trigger"):
+        watched = ContainerClient.from_connection_string(azure_like.connection_string, container)
+        written = write_stamp(watched, "machines.csv", old, Stamp("rule", "default", "submitted", run_id="r-1"))
+
+    assert (written, azure_like.refused) == (False, 1)
+    assert _blob(app_env, "machines.csv").get_blob_tags() == {}
+    assert _stamp_problems(caplog) == [
+        "stamp not written: the blob was overwritten since; the newer version gets its own"]
+
+
+def test_azurite_ignores_the_version_condition_on_set_blob_tags_so_there_an_older_versions_stamp_lands(
+        app_env, aml):
+    """Azurite's difference from Azure (docs/operating.md, "From a file to its run"). When this fails, Azurite
+    evaluates ``x-ms-blob-if-match`` on Set Blob Tags: the relay in the test above and that note can go."""
     container = app_env["WATCH_CONTAINER"]
     old = upload(container, "machines.csv", SAMPLE_CSV)
     upload(container, "machines.csv", SAMPLE_CSV + b"9,9,9,9,9,9,9\n")
     watched = build_services(os.environ).watched
 
-    with caplog.at_level(logging.INFO, logger="aml_trigger"):
-        written = write_stamp(watched, "machines.csv", old, Stamp("rule", "default", "submitted", run_id="r-1"))
+    assert write_stamp(watched, "machines.csv", old, Stamp("rule", "default", "submitted", run_id="r-1"))
 
-    assert written is False and _blob(app_env, "machines.csv").get_blob_tags() == {}
-    assert _stamp_problems(caplog) == [
-        "stamp not written: the blob was overwritten since; the newer version gets its own"]
+    assert _blob(app_env, "machines.csv").get_blob_tags() == {"aml_rule_default": "submitted run:r-1"}
 
 
 def test_a_stamp_written_again_with_the_runs_final_status_replaces_its_own_tag_only(app_env, aml):

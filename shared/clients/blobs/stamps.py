@@ -16,7 +16,6 @@ from azure.storage.blob import ContainerClient
 
 from shared.core.blobs.stamps import Stamp, merged_tags, stamp_of
 from shared.core.ledger.decisions import Decision, log_event
-from shared.core.ledger.keys import normalize_etag
 
 
 def stamp_outcome(watched: ContainerClient, decision: Decision) -> None:
@@ -30,15 +29,15 @@ def write_stamp(watched: ContainerClient, blob: str, etag: str, stamp: Stamp) ->
     """Merge ``stamp`` into the tags of ``blob`` as long as it is still version ``etag``; True when written.
 
     Called again for the same blob and trigger (a run's final status), it replaces that trigger's tag alone.
-    The version is checked, then the tags read and written on the condition that it is unchanged, so a newer
-    version never gets an older one's stamp (Azurite ignores that condition on Set Blob Tags; the check before
-    covers it there). A user tagging the blob between the read and the write may lose that one change.
+    The tags are read, then written on the condition that the blob is still ``etag`` (the ETag the run's ranged
+    read learned): the SDK sends it as ``x-ms-blob-if-match``, which Azure evaluates on Set Blob Tags from
+    x-ms-version 2026-02-06 (412 when the blob was overwritten), so a newer version never gets an older one's
+    stamp without a request to check first. Azurite ignores the condition (docs/operating.md, "From a file to its run").
+    A user tagging the blob between the read and the write may lose that one change.
     """
     where = {"blob": blob, "etag": etag, "tag": stamp.key}
     client = watched.get_blob_client(blob)
     try:
-        if normalize_etag(client.get_blob_properties().etag) != normalize_etag(etag):
-            raise ResourceModifiedError("overwritten")
         existing = client.get_blob_tags()
         tags = merged_tags(existing, stamp)
         if isinstance(tags, str):

@@ -21,7 +21,6 @@ from shared.core.config.config_model import Rule
 from shared.core.config.matching import split_rules
 from shared.core.ledger.decisions import Decision, Outcome, log_decision
 from shared.core.runs.run_requests import BlobVersion, rule_request
-from shared.flows.quiet_windows.quiet_windows import collect
 from shared.flows.runs.run_steps import execute
 
 
@@ -55,5 +54,7 @@ def run_rule(rule: Rule, version: BlobVersion, services: Services, deadline: flo
     """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks; under
     a quiet window, the version joins its folder's open batch instead."""
     if rule.quiet_window is not None:
+        from shared.flows.quiet_windows.quiet_windows import collect  # such rules only: not every cold start's
+
         return collect(rule, version, services)
     return execute(rule_request(rule, version), services, deadline)
