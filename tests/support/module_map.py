@@ -12,8 +12,8 @@ import re
 import sys
 from pathlib import Path
 
-from tests.support.harness import PROJECT_ROOT
-
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The project's root (not harness's, whose imports load the app: regenerating the page loads nothing)."""
 MODULE_MAP = PROJECT_ROOT / "docs" / "module-map.md"
 TREE_ROOTS = ("triggers", "shared", "cli")
 """The folders of Python the map shows: the adapters, the logic, and the command line with the importers."""
