@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.module_map import MODULE_MAP, written_order
+
 pytestmark = pytest.mark.unit
 
 LAYERS = ("core", "clients", "flows", "operations")
@@ -131,9 +133,8 @@ def _dotted(node: ast.expr) -> str:
     return node.id if isinstance(node, ast.Name) else ""
 
 
-def package_cycles(sources: Mapping[str, str]) -> list[str]:
-    """One line per import cycle between the domain packages of shared/ (``shared.<layer>.<domain>``), naming one
-    import along each step of it. Modules of one package may import each other; packages may not go round."""
+def _package_edges(sources: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Which domain package imports which (``shared.<layer>.<domain>``), each with the first import that does."""
     edges: dict[str, dict[str, str]] = {}
     for path, source in sources.items():
         parts = path.removesuffix(".py").split("/")
@@ -144,6 +145,13 @@ def package_cycles(sources: Mapping[str, str]) -> list[str]:
             place = _place(module)
             if len(place) == 2 and ".".join(("shared", *place)) != own:
                 edges.setdefault(own, {}).setdefault(".".join(("shared", *place)), f"{'.'.join(parts)} -> {module}")
+    return edges
+
+
+def package_cycles(sources: Mapping[str, str]) -> list[str]:
+    """One line per import cycle between the domain packages of shared/ (``shared.<layer>.<domain>``), naming one
+    import along each step of it. Modules of one package may import each other; packages may not go round."""
+    edges = _package_edges(sources)
     return [" -> ".join([*cycle, cycle[0]]) + ": "
             + "; ".join(edges[a][b] for a, b in zip(cycle, [*cycle[1:], cycle[0]], strict=True))
             for cycle in _cycles(edges)]
@@ -266,6 +274,50 @@ def test_packages_importing_each_other_round_a_cycle_are_named_with_one_import_p
     ]
 
 
+def order_problems(sources: Mapping[str, str], written: Mapping[str, list[str]]) -> list[str]:
+    """One line per domain a layer has that the written order leaves out or it lists in vain, and per domain listed
+    before one it imports from its own layer (docs/module-map.md's order table, checked against the imports)."""
+    edges = _package_edges(sources)
+    problems = []
+    for layer in LAYERS:
+        listed = written.get(layer, [])
+        domains = {path.split("/")[2] for path in sources if path.count("/") == 3 and path.split("/")[1] == layer}
+        problems.extend(f"{layer}/ has {domain}, which the order does not list"
+                        for domain in sorted(domains.difference(listed)))
+        problems.extend(f"the order lists {domain}, which {layer}/ does not have"
+                        for domain in listed if domain not in domains)
+        problems.extend(_listed_too_early(layer, listed, edges))
+    return problems
+
+
+def _listed_too_early(layer: str, listed: list[str], edges: Mapping[str, Mapping[str, str]]) -> Iterator[str]:
+    position = {domain: index for index, domain in enumerate(listed)}
+    for domain in listed:
+        for imported, step in edges.get(f"shared.{layer}.{domain}", {}).items():
+            _, imported_layer, imported_domain = imported.split(".")
+            if imported_layer == layer and position.get(imported_domain, -1) > position[domain]:
+                yield f"{layer}/: {domain} is listed before {imported_domain}, which it imports ({step})"
+
+
+def test_the_module_maps_order_lists_every_domain_after_those_it_imports():
+    written = written_order(MODULE_MAP.read_text(encoding="utf-8"))
+    assert set(written) == set(LAYERS)
+    assert order_problems(shared_sources(), written) == []
+
+
+def test_a_domain_missing_from_the_order_listed_in_vain_or_before_one_it_imports_is_named():
+    sources = {"shared/core/aml/targets.py": "from shared.core.common.errors import InvalidValue\n",
+               "shared/core/common/errors.py": "import json\n",
+               "shared/core/ledger/keys.py": "from shared.core.aml import targets\n",
+               "shared/flows/runs/run_steps.py": "from shared.core.ledger.keys import record_name\n"}
+    assert order_problems(sources, {"core": ["aml", "common", "backfill"], "flows": ["runs"]}) == [
+        "core/ has ledger, which the order does not list",
+        "the order lists backfill, which core/ does not have",
+        "core/: aml is listed before common, which it imports (shared.core.aml.targets -> "
+        "shared.core.common.errors)",
+    ]
+
+
 DEPLOYED = ("function_app.py", "triggers", "shared")
 """What the Functions package ships (.funcignore leaves cli/ out): none of it may import the CLI."""
 CLI_ONLY_IO = ("cli/migrate/v1_schedules.py", "cli/migrate/imports.py")
@@ -308,4 +360,35 @@ def test_a_deployed_module_importing_the_cli_or_a_pure_importer_doing_io_is_name
         "shared/operations/http/explain.py imports cli: the deployed app does not ship cli/",
         "cli/migrate/parity.py imports requests: the importers' pure modules do no I/O",
         "cli/migrate/parity.py:4 reads the clock (datetime.now): the importers are given the time",
+    ]
+
+
+
+def imports_of_test_modules(sources: Mapping[str, str]) -> list[str]:
+    """One line per module under tests/ importing a test module (``tests.<domain>.test_*``): what two test modules
+    share lives in tests/support/, so a test module can move, or be run alone, without taking another with it."""
+    return [f"{path} imports {module}: no test module imports another; move what they share to tests/support/"
+            for path, source in sources.items() for module in _imports(path, source)
+            if module.startswith("tests.") and any(part.startswith("test_") for part in module.split(".")[1:])]
+
+
+def test_no_module_of_the_tests_imports_a_test_module():
+    assert imports_of_test_modules(sources_under("tests")) == []
+
+
+def test_a_test_module_imported_by_another_or_by_a_helper_is_named():
+    sources = {"tests/runs/test_defaults.py": "from tests.blobs.test_markers import FOLDER\nfrom tests.support import "
+                                              "harness\n",
+               "tests/support/workers.py": "import tests.runs.test_exactly_once\n",
+               "tests/ledger/test_max_active_runs.py": "from tests.schedules import test_schedules\n"
+                                                       "from .test_ledger import ledger\n"}
+    assert imports_of_test_modules(sources) == [
+        "tests/runs/test_defaults.py imports tests.blobs.test_markers: no test module imports another; move what "
+        "they share to tests/support/",
+        "tests/support/workers.py imports tests.runs.test_exactly_once: no test module imports another; move what "
+        "they share to tests/support/",
+        "tests/ledger/test_max_active_runs.py imports tests.schedules.test_schedules: no test module imports "
+        "another; move what they share to tests/support/",
+        "tests/ledger/test_max_active_runs.py imports tests.ledger.test_ledger: no test module imports another; "
+        "move what they share to tests/support/",
     ]

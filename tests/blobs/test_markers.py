@@ -16,29 +16,16 @@ from shared.core.config.config_model import Marker
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.keys import blob_version_key
 from shared.flows.sweep.sweep import sweep
-from tests.runs.test_exactly_once import run_workers
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload
 from tests.support.http import call
+from tests.support.markers import FOLDER, short_claims, v1_marker_rule
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import LOADED_AT, PIPELINE_URL, minimal_env
+from tests.support.workers import run_workers
 
 pytestmark = pytest.mark.integration
-FOLDER = "incoming/2026-12-01/"
-
-
-def v1_marker_rule(aml, marker: dict, **fields) -> dict:
-    return {"name": "daily", "prefix": "incoming/", "include_subfolders": True, "marker": marker,
-            "target": {"url": aml.published_pipeline_url()}, "experiment": "retrain",
-            "data_path": {"parameter": "input_datapath", "datastore": "workspaceblobstore"}, **fields}
-
-
-def short_claims(monkeypatch) -> None:
-    """Claims that expire in 3 s, so a crashed process's claim is taken over within a test."""
-    for name, value in {"SUBMIT_DEADLINE_SECONDS": "1", "SUBMIT_ATTEMPT_TIMEOUT_SECONDS": "0.5",
-                        "CLAIM_EXPIRY_SECONDS": "3", "RUN_LISTING_DELAY_SECONDS": "0.25"}.items():
-        monkeypatch.setenv(name, value)
 
 
 def manifest(*files: str) -> bytes:

@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from cli.__main__ import main
-from tests.migrate.test_import_v1_schedules import WORKSPACE as V1_WORKSPACE
 from tests.support.harness import PROJECT_ROOT, deliver_blob, upload
 from tests.support.samples import SAMPLE_CSV
+from tests.support.v1_schedules import WORKSPACE as V1_WORKSPACE
 
 COMMANDS = ["submit", "explain", "sweep", "watch", "runs", "blobs", "health"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -13,8 +12,7 @@ import pytest
 
 from shared.core.aml import targets
 from shared.core.config.batch_options import MARKER_KEYS
-from shared.core.config.config_loader import load_config
-from shared.core.config.config_model import JOB_OUTPUT_TYPES, AppConfig
+from shared.core.config.config_model import JOB_OUTPUT_TYPES
 from shared.core.config.freshness_options import EXPECTATION_KEYS, MAX_MIN_FILES
 from shared.core.config.problems import ConfigError
 from shared.core.config.rule_names import RULE_NAME
@@ -24,17 +22,7 @@ from shared.core.config.schedule_parser import SCHEDULE as SCHEDULE_KIND
 from shared.core.config.schedule_parser import SCHEDULE_KEYS
 from shared.core.schedules import recurrence
 from tests.support.docs import documentation_text
-from tests.support.harness import PROJECT_ROOT
-from tests.support.settings import LOADED_AT
-
-SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
-             "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns")
-# Values for the %SETTING% references the docs' examples make.
-REFERENCED = {"MACHINES_PIPELINE_URL": f"{WORKSPACE}/PipelineEndpointSubmit/Id/pe-1",
-              "PIPELINE_URL": f"{WORKSPACE}/PipelineSubmit/pipe-1", "DATASTORE": "workspaceblobstore",
-              "NIGHTLY_CRON": "0 0 2 * * *"}
+from tests.support.rules_schema import SCHEMA, WORKSPACE, load, schema_errors
 
 
 def documented_rules_files() -> list[dict[str, Any]]:
@@ -42,18 +30,6 @@ def documented_rules_files() -> list[dict[str, Any]]:
     blocks = re.findall(r"```json\n(.*?)```", documentation_text(), re.S)
     documents = [json.loads(block) for block in blocks]
     return [d for d in documents if isinstance(d, dict) and {"rules", "schedules"} & set(d)]
-
-
-def schema_errors(document: Any) -> list[str]:
-    return [error.message for error in VALIDATOR.iter_errors(document)]
-
-
-def load(document: Any, tmp_path: Path) -> AppConfig:
-    (tmp_path / "rules.json").write_text(json.dumps(document), encoding="utf-8")
-    connection = "AccountName=trainingdata;AccountKey=a2V5"
-    return load_config({"WATCH_CONTAINER": "training-data", "WATCH_STORAGE": connection,
-                        "AzureWebJobsStorage": connection, "TRIGGER_RULES_FILE": "rules.json", **REFERENCED}, tmp_path,
-                       now=LOADED_AT)
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema():

@@ -14,55 +14,26 @@ from datetime import timedelta
 import pytest
 
 from localdev.aml_standin import Respond
-from localdev.host import deliver_event
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.process.services import build_services
 from shared.core.common.errors import TriggerError
 from shared.core.config.problems import ConfigError
 from shared.core.config.settings import EVENT_GRID_ANSWER_SECONDS
-from shared.core.ledger.decisions import Decision
 from shared.core.ledger.run_limits import Gate, RunLimit, Waiting, admit
-from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.outcomes import run_outcomes
 from shared.flows.outcomes.run_outcomes import poll_open_runs
 from shared.flows.sweep.sweep import CLOCK_MARGIN
 from shared.operations.http.explain import explain
 from shared.operations.http.records import list_runs
-from tests.config.test_rules_schema import load, schema_errors
-from tests.schedules.test_schedules import DAILY, fire_at, schedule, write_rules
 from tests.support.clock import SettableClock
 from tests.support.decisions import decision_lines
 from tests.support.harness import ledger_record, upload
+from tests.support.rules_schema import load, schema_errors
+from tests.support.run_limits import NAMES, capped_rule, end_and_crash, end_run, trigger_blob, triggered_blobs
 from tests.support.samples import SAMPLE_CSV
+from tests.support.schedules import DAILY, fire_at, schedule, write_rules
 
-NAMES = ("incoming/a.csv", "incoming/b.csv", "incoming/c.csv")
 WAITING_1 = ("waiting: capped has 1 active run (max_active_runs 1, queue); place 1, started when a run ends")
-
-
-def _capped(tmp_path, monkeypatch, **limit: object) -> None:
-    rules = {"rules": [{"name": "capped", "prefix": "incoming/", "target": {"url": "%AML_PIPELINE_URL%"},
-                        "experiment": "capped-runs", **limit}]}
-    (tmp_path / "rules.json").write_text(json.dumps(rules))
-    monkeypatch.setenv("TRIGGER_RULES_FILE", str(tmp_path / "rules.json"))
-
-
-def _deliver(name: str) -> Decision:
-    """One delivery of a blob's event, as the blob trigger makes it."""
-    services = build_services(os.environ)
-    [decision] = process_blob(services.watched.get_blob_client(name), services)
-    return decision
-
-
-def _triggered(aml) -> list[str]:
-    """The blob each POST the stand-in received was about, in the order they came."""
-    return [run.body["tags"]["trigger_blob"].split("/", 1)[1] for run in aml.accepted]
-
-
-def _end(aml, index: int, status: str = "Completed") -> None:
-    """The stand-in's run ``index`` (in POST order) ends; its Azure ML event is delivered to the app."""
-    run = aml.accepted[index]
-    aml.set_status(run.run_id, status)
-    deliver_event(aml.run_event(run.run_id))
 
 
 def _occurrences(aml) -> list[str]:
@@ -76,21 +47,8 @@ def _ticks_start_the_holder_once_then_its_end_the_next(aml, fallback) -> None:
     poll_open_runs(fallback, budget=60, max_runs=10)
     poll_open_runs(fallback, budget=60, max_runs=10)
     assert _occurrences(aml) == ["2026-11-02T02:00:00Z"]
-    _end(aml, 0)
+    end_run(aml, 0)
     assert _occurrences(aml) == ["2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
-
-
-def _end_and_crash(aml, monkeypatch) -> None:
-    """The first run ends, and the process hearing of it is killed after the waiting trigger's record was reopened
-    for its turn, before that trigger's run was started."""
-
-    def killed(*args: object) -> None:
-        raise SystemExit("killed")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(run_outcomes, "rerun", killed)
-        with pytest.raises(SystemExit):
-            _end(aml, 0)
 
 
 def _records(container: str, etags: dict[str, str]) -> dict[str, dict]:
@@ -99,30 +57,30 @@ def _records(container: str, etags: dict[str, str]) -> dict[str, dict]:
 
 def test_max_active_runs_1_with_3_triggers_queues_them_and_starts_each_in_order_as_the_run_before_ends(
         app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     container = app_env["WATCH_CONTAINER"]
     etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES}
 
-    decisions = [_deliver(name) for name in NAMES]
+    decisions = [trigger_blob(name) for name in NAMES]
 
     assert [(d.outcome.value, d.reason) for d in decisions] == [
         ("submitted", None), ("waiting", WAITING_1), ("waiting", WAITING_1.replace("place 1", "place 2"))]
-    assert _triggered(aml) == ["incoming/a.csv"]
+    assert triggered_blobs(aml) == ["incoming/a.csv"]
     records = _records(container, etags)
     assert [records[name]["state"] for name in NAMES] == ["submitted", "waiting", "waiting"]
     assert records["incoming/c.csv"]["waiting"] == {"position": 2, "max_active_runs": 1, "policy": "queue"}
     listed = {run["subject"]["blob"]: run["state"] for run in list_runs(build_services(os.environ), rule="capped")}
     assert listed == {"incoming/a.csv": "submitted", "incoming/b.csv": "waiting", "incoming/c.csv": "waiting"}
-    assert _deliver("incoming/c.csv").outcome.value == "duplicate"  # a waiting trigger delivered again
+    assert trigger_blob("incoming/c.csv").outcome.value == "duplicate"  # a waiting trigger delivered again
     assert len(aml.accepted) == 1
 
-    _end(aml, 0)
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
-    _end(aml, 0)  # the same event again: its run already ended, nothing more starts
+    end_run(aml, 0)
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    end_run(aml, 0)  # the same event again: its run already ended, nothing more starts
     assert len(aml.accepted) == 2
-    _end(aml, 1, "Failed")
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv", "incoming/c.csv"]
-    _end(aml, 2)
+    end_run(aml, 1, "Failed")
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv", "incoming/c.csv"]
+    end_run(aml, 2)
     assert len(aml.accepted) == 3
     records = _records(container, etags)
     assert [records[name]["state"] for name in NAMES] == ["submitted"] * 3
@@ -135,10 +93,10 @@ def test_a_run_event_writes_the_outcome_of_the_trigger_its_end_starts_within_eve
         app_env, aml, tmp_path, monkeypatch):
     """Every ledger write the event makes is bounded so that it ends before Event Grid counts the event unanswered:
     its deadline plus the run event's own settle grace, not the submission's 20 s (25 + 20 = 45 s before)."""
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     for name in NAMES[:2]:
         upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
-        _deliver(name)
+        trigger_blob(name)
     ends: list[float] = []
     settle = Ledger.settle
 
@@ -148,19 +106,19 @@ def test_a_run_event_writes_the_outcome_of_the_trigger_its_end_starts_within_eve
 
     monkeypatch.setattr(Ledger, "settle", bounded_settle)
     started = time.monotonic()
-    _end(aml, 0)
+    end_run(aml, 0)
 
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv"]
     assert ends and max(ends) - started <= EVENT_GRID_ANSWER_SECONDS, [end - started for end in ends]
 
 
 def test_max_active_runs_1_with_3_triggers_under_latest_starts_only_the_newest_and_records_the_other_superseded(
         app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1, max_active_runs_policy="latest")
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1, max_active_runs_policy="latest")
     container = app_env["WATCH_CONTAINER"]
     etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES}
 
-    decisions = [_deliver(name) for name in NAMES]
+    decisions = [trigger_blob(name) for name in NAMES]
 
     assert [d.outcome.value for d in decisions] == ["submitted", "waiting", "waiting"]
     records = _records(container, etags)
@@ -169,18 +127,18 @@ def test_max_active_runs_1_with_3_triggers_under_latest_starts_only_the_newest_a
     assert records["incoming/b.csv"]["reason"] == (
         f"superseded by a newer trigger ({c_record}) while max_active_runs was reached (policy latest)")
     assert records["incoming/b.csv"]["superseded"] is True
-    assert _deliver("incoming/b.csv").outcome.value == "duplicate"
+    assert trigger_blob("incoming/b.csv").outcome.value == "duplicate"
 
-    _end(aml, 0)
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/c.csv"]
-    _end(aml, 1)
+    end_run(aml, 0)
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/c.csv"]
+    end_run(aml, 1)
     assert len(aml.accepted) == 2
     assert _records(container, etags)["incoming/c.csv"]["state"] == "submitted"
 
 
 def test_concurrent_triggers_take_no_more_slots_than_the_limit_and_each_starts_once(
         app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=2)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=2)
     container = app_env["WATCH_CONTAINER"]
     names = [f"incoming/{index}.csv" for index in range(6)]
     etags = {name: upload(container, name, SAMPLE_CSV) for name in names}
@@ -189,7 +147,7 @@ def test_concurrent_triggers_take_no_more_slots_than_the_limit_and_each_starts_o
 
     def deliver(name: str) -> None:
         start.wait()
-        outcomes.append(_deliver(name).outcome.value)
+        outcomes.append(trigger_blob(name).outcome.value)
 
     threads = [threading.Thread(target=deliver, args=(name,)) for name in names]
     for thread in threads:
@@ -200,36 +158,36 @@ def test_concurrent_triggers_take_no_more_slots_than_the_limit_and_each_starts_o
     assert sorted(outcomes) == ["submitted"] * 2 + ["waiting"] * 4
     assert len(aml.accepted) == 2
     for index in range(6):
-        _end(aml, index)
-    assert sorted(_triggered(aml)) == sorted(names)
+        end_run(aml, index)
+    assert sorted(triggered_blobs(aml)) == sorted(names)
     assert {record["state"] for record in _records(container, etags).values()} == {"submitted"}
 
 
 def test_a_waiting_trigger_whose_start_crashed_is_started_once_by_the_fallback(app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     container = app_env["WATCH_CONTAINER"]
     etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES[:2]}
-    [_deliver(name) for name in NAMES[:2]]
+    [trigger_blob(name) for name in NAMES[:2]]
 
-    _end_and_crash(aml, monkeypatch)
+    end_and_crash(aml, monkeypatch)
     assert len(aml.accepted) == 1
     assert _records(container, etags)["incoming/b.csv"]["state"] == "failed"
-    _end(aml, 0)  # the ended run's event again: its run already ended, nothing starts
+    end_run(aml, 0)  # the ended run's event again: its run already ended, nothing starts
     assert len(aml.accepted) == 1
 
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)  # the fallback's tick
 
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv"]
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
-    assert _deliver("incoming/b.csv").outcome.value == "duplicate"
+    assert trigger_blob("incoming/b.csv").outcome.value == "duplicate"
     assert len(aml.accepted) == 2
 
 
 def test_explain_shows_the_limit_the_runs_holding_it_and_what_waits(app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     container = app_env["WATCH_CONTAINER"]
     etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES}
-    [_deliver(name) for name in NAMES[:2]]
+    [trigger_blob(name) for name in NAMES[:2]]
     records = _records(container, etags)
     record = {name: f"rules/capped/{found['key']}.json" for name, found in records.items() if found}
 
@@ -248,7 +206,7 @@ def test_a_schedule_with_max_active_runs_1_waits_while_its_run_is_active(app_env
 
     assert [d.outcome.value for d in decisions] == ["submitted", "waiting"]
     assert len(aml.accepted) == 1
-    _end(aml, 0)
+    end_run(aml, 0)
     assert _occurrences(aml) == [
         "2026-11-02T02:00:00Z", "2026-11-03T02:00:00Z"]
 
@@ -272,36 +230,36 @@ def test_a_bad_max_active_runs_is_refused_by_the_schema_and_the_loader_naming_it
 
 
 def test_no_max_active_runs_keeps_no_gate_and_every_trigger_starts(app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch)
+    capped_rule(tmp_path, monkeypatch)
     container = app_env["WATCH_CONTAINER"]
     for name in NAMES:
         upload(container, name, SAMPLE_CSV)
 
-    assert [_deliver(name).outcome.value for name in NAMES] == ["submitted"] * 3
+    assert [trigger_blob(name).outcome.value for name in NAMES] == ["submitted"] * 3
     ledger = build_services(os.environ).ledger
     assert ledger.read("gates/rules/capped.json") is None
 
 
 def test_a_waiting_trigger_whose_start_crashed_is_started_once_by_its_own_redelivery(app_env, aml, tmp_path,
                                                                                       monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     container = app_env["WATCH_CONTAINER"]
     for name in NAMES[:2]:
         upload(container, name, SAMPLE_CSV)
-        _deliver(name)
-    _end_and_crash(aml, monkeypatch)
+        trigger_blob(name)
+    end_and_crash(aml, monkeypatch)
 
-    assert _deliver("incoming/b.csv").outcome.value == "submitted"  # its turn: the slot is free, it is first
+    assert trigger_blob("incoming/b.csv").outcome.value == "submitted"  # its turn: the slot is free, it is first
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv"]
 
 
 def test_a_run_whose_end_was_written_but_whose_slot_was_not_freed_frees_it_on_the_fallbacks_tick(
         app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     for name in NAMES[:2]:
         upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
-        _deliver(name)
+        trigger_blob(name)
 
     def killed(*args: object) -> None:
         raise SystemExit("killed")
@@ -309,25 +267,25 @@ def test_a_run_whose_end_was_written_but_whose_slot_was_not_freed_frees_it_on_th
     with monkeypatch.context() as patched:  # the process dies right after the write that ended the run
         patched.setattr(run_outcomes, "_turn_over", killed)
         with pytest.raises(SystemExit):
-            _end(aml, 0)
-    assert _triggered(aml) == ["incoming/a.csv"]  # the slot is still held: b still waits
+            end_run(aml, 0)
+    assert triggered_blobs(aml) == ["incoming/a.csv"]  # the slot is still held: b still waits
 
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
 
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv"]
 
 
 def test_a_limit_added_while_a_run_is_open_counts_that_run_found_by_its_open_tag(app_env, aml, tmp_path,
                                                                                   monkeypatch):
-    _capped(tmp_path, monkeypatch)
+    capped_rule(tmp_path, monkeypatch)
     for name in NAMES[:2]:
         upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
-    assert _deliver("incoming/a.csv").outcome.value == "submitted"  # no limit yet: no gate
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    assert trigger_blob("incoming/a.csv").outcome.value == "submitted"  # no limit yet: no gate
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
 
-    assert (_deliver("incoming/b.csv").outcome.value, _triggered(aml)) == ("waiting", ["incoming/a.csv"])
-    _end(aml, 0)
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert (trigger_blob("incoming/b.csv").outcome.value, triggered_blobs(aml)) == ("waiting", ["incoming/a.csv"])
+    end_run(aml, 0)
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv"]
 
 
 def test_the_gate_queues_by_first_claim_time_and_a_trigger_asking_again_keeps_its_one_place():
@@ -359,14 +317,14 @@ def test_the_gate_under_latest_keeps_the_newest_and_an_older_trigger_arriving_la
 
 
 def test_a_run_refused_for_good_frees_its_slot_for_the_next_trigger(app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     container = app_env["WATCH_CONTAINER"]
     for name in NAMES[:2]:
         upload(container, name, SAMPLE_CSV)
     aml.inject(Respond(400, code="UserError", message="bad parameter"))
 
-    assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["failed", "submitted"]
-    assert _triggered(aml) == ["incoming/b.csv"]
+    assert [trigger_blob(name).outcome.value for name in NAMES[:2]] == ["failed", "submitted"]
+    assert triggered_blobs(aml) == ["incoming/b.csv"]
 
 
 def test_a_schedule_occurrence_left_failed_for_now_is_started_once_by_the_fallback_and_frees_its_slot_after(
@@ -405,18 +363,18 @@ def test_a_schedule_occurrence_killed_between_its_slot_and_its_post_is_started_o
 
 def test_a_trigger_waiting_when_max_active_runs_is_removed_is_started_once_by_the_fallbacks_tick(
         app_env, aml, tmp_path, monkeypatch):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     for name in NAMES[:2]:
         upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
-    assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["submitted", "waiting"]
-    _capped(tmp_path, monkeypatch)  # the limit is removed from the configuration
-    _end(aml, 0)  # no limit: the run's end looks at no gate
+    assert [trigger_blob(name).outcome.value for name in NAMES[:2]] == ["submitted", "waiting"]
+    capped_rule(tmp_path, monkeypatch)  # the limit is removed from the configuration
+    end_run(aml, 0)  # no limit: the run's end looks at no gate
 
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
 
-    assert _deliver("incoming/b.csv").outcome.value == "duplicate"
-    assert _triggered(aml) == ["incoming/a.csv", "incoming/b.csv"]
+    assert trigger_blob("incoming/b.csv").outcome.value == "duplicate"
+    assert triggered_blobs(aml) == ["incoming/a.csv", "incoming/b.csv"]
     assert Gate.from_json(build_services(os.environ).ledger.read("gates/rules/capped.json")[0]).waiting == ()
 
 
@@ -425,7 +383,7 @@ def test_a_schedule_occurrence_waiting_when_max_active_runs_is_removed_is_starte
     write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY, max_active_runs=1)])
     assert [fire_at("daily", day).outcome.value for day in range(2)] == ["submitted", "waiting"]
     write_rules(tmp_path, monkeypatch, [schedule("daily", cron=DAILY)])
-    _end(aml, 0)
+    end_run(aml, 0)
 
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
     poll_open_runs(build_services(os.environ), budget=60, max_runs=10)
@@ -437,10 +395,10 @@ def test_a_schedule_occurrence_waiting_when_max_active_runs_is_removed_is_starte
 
 def test_a_trigger_waiting_at_a_rule_removed_from_the_configuration_is_left_waiting_and_logged_by_the_fallback(
         app_env, aml, tmp_path, monkeypatch, caplog):
-    _capped(tmp_path, monkeypatch, max_active_runs=1)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1)
     container = app_env["WATCH_CONTAINER"]
     etags = {name: upload(container, name, SAMPLE_CSV) for name in NAMES[:2]}
-    assert [_deliver(name).outcome.value for name in NAMES[:2]] == ["submitted", "waiting"]
+    assert [trigger_blob(name).outcome.value for name in NAMES[:2]] == ["submitted", "waiting"]
     rules = {"rules": [{"name": "other", "prefix": "elsewhere/", "target": {"url": "%AML_PIPELINE_URL%"},
                         "experiment": "other-runs"}]}
     (tmp_path / "rules.json").write_text(json.dumps(rules))  # the limited rule is gone altogether
@@ -454,4 +412,4 @@ def test_a_trigger_waiting_at_a_rule_removed_from_the_configuration_is_left_wait
     assert (line["problem"], line["gate"], line["waiting"]) == (
         "a gate's rule or schedule is not in the configuration: its waiting triggers are left as they are",
         "gates/rules/capped.json", [f"{waiting['namespace']}/{waiting['key']}.json"])
-    assert _triggered(aml) == ["incoming/a.csv"]
+    assert triggered_blobs(aml) == ["incoming/a.csv"]

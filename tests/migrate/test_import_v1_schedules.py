@@ -15,10 +15,9 @@ from shared.core.common.errors import InvalidInput
 from tests.support import planted
 from tests.support.harness import PROJECT_ROOT
 from tests.support.settings import LOADED_AT
+from tests.support.v1_schedules import WORKSPACE
 
 SCHEDULES = PROJECT_ROOT / "tests" / "fixtures" / "importers" / "v1_schedules.json"
-WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resourceGroups/rg-1/providers/"
-             "Microsoft.MachineLearningServices/workspaces/ws-1")
 PIPELINE_URL = f"{WORKSPACE}/PipelineRuns/PipelineSubmit/5d9e2f4c-0000-4000-8000-00000000a11a"
 ENV = {"WATCH_CONTAINER": "training-data"}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,6 +18,7 @@ from shared.flows.outcomes.run_outcomes import RecordNotSettledError
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, service_client, upload
 from tests.support.samples import SAMPLE_CSV
+from tests.support.storage import storage_netloc
 
 SCHEMAS = ("eventgrid", "cloudevents")
 
@@ -138,7 +138,7 @@ def test_a_repeated_terminal_event_changes_nothing_and_costs_one_storage_read(at
 
     assert _record(app_env, etag) == before
     assert outcome_lines(caplog) == []
-    assert requests[_storage(azurite)] == 1
+    assert requests[storage_netloc(azurite)] == 1
 
 
 def test_a_status_change_and_the_event_that_ends_the_run_each_cost_two_storage_requests(at, app_env, aml, azurite):
@@ -147,8 +147,8 @@ def test_a_status_change_and_the_event_that_ends_the_run_each_cost_two_storage_r
         deliver_event(_event(aml, run_id, "Running", at(4)))
     with counting_requests() as ended:
         deliver_event(_event(aml, run_id, "Completed", at(180)))
-    assert (running[_storage(azurite)], ended[_storage(azurite)]) == (2, 2)
-    assert (running[f"GET {_storage(azurite)}"], ended[f"PUT {_storage(azurite)}"]) == (1, 1)
+    assert (running[storage_netloc(azurite)], ended[storage_netloc(azurite)]) == (2, 2)
+    assert (running[f"GET {storage_netloc(azurite)}"], ended[f"PUT {storage_netloc(azurite)}"]) == (1, 1)
 
 
 def test_events_out_of_order_never_move_a_terminal_status_back(at, app_env, aml):
@@ -194,7 +194,7 @@ def test_an_event_for_a_run_the_app_did_not_start_is_ignored_with_its_reason_and
     [line] = outcome_lines(caplog)
     assert (line["outcome"], line["reason"]) == (
         "ignored", "the run carries no triggered_by tag of this app: not started by it")
-    assert requests[_storage(azurite)] == 0 and "run" not in _record(app_env, etag)
+    assert requests[storage_netloc(azurite)] == 0 and "run" not in _record(app_env, etag)
 
 
 def test_an_event_from_another_workspace_is_ignored_even_with_the_apps_tags(at, app_env, aml, caplog):
@@ -313,11 +313,6 @@ def test_an_event_for_a_record_still_claimed_raises_so_event_grid_retries_it(app
     assert events == [{}] and _record(app_env, etag)["state"] == "submitted"
 
 
-def _storage(azurite) -> str:
-    endpoint = re.search(r"BlobEndpoint=([^;]+)", azurite.connection_string)[1]
-    return urlsplit(endpoint).netloc
-
-
 def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_records(at, app_env, aml, azurite):
     run_id, _ = _submitted(app_env, aml)
     ledger = process_services().ledger
@@ -329,7 +324,7 @@ def test_whether_a_rule_has_a_run_in_flight_is_one_storage_request_whatever_its_
     deliver_event(_event(aml, run_id, "Completed", at(180)))
     deliver_event(_event(aml, aml.accepted[1].run_id, "Failed", at(180)))
 
-    assert (len(in_flight), requests[_storage(azurite)]) == (2, 1)
+    assert (len(in_flight), requests[storage_netloc(azurite)]) == (2, 1)
     assert ledger.active_runs(rule_namespace("default")) == []
     assert ledger.active_runs() == []
 

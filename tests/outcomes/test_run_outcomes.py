@@ -14,12 +14,12 @@ from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
 from shared.clients.process.services import build_services, process_services
 from shared.flows.outcomes.run_outcomes import poll_open_runs
-from tests.outcomes.test_run_events import _storage
-from tests.schedules.test_schedules import DAILY, fire_at, with_data, write_rules
 from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import decision_lines, outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
+from tests.support.schedules import DAILY, fire_at, with_data, write_rules
+from tests.support.storage import storage_netloc
 
 
 def _submit(container: str, *names: str) -> dict[str, str]:
@@ -55,7 +55,7 @@ def test_the_fallback_asks_only_about_runs_in_flight_and_brings_a_v1_run_to_comp
     assert asked.audience == "https://management.azure.com"
     # one Find Blobs by Tags, one read and one write of the record, one listing of the gates (there are none):
     # none for the settled records
-    assert requests[_storage(azurite)] == 4
+    assert requests[storage_netloc(azurite)] == 4
     run = ledger_record("default", container, "c.csv", etags["c.csv"])["run"]
     assert (run["status"], run["azure_status"]) == ("completed", "Completed")
     assert run["started_at"] <= run["ended_at"] and run["duration_seconds"] >= 0

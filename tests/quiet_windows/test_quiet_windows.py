@@ -16,7 +16,7 @@ from cli.__main__ import main
 from localdev.aml_standin import Respond
 from localdev.http_counter import counting_requests
 from shared.clients.ledger.ledger import Ledger
-from shared.clients.process.services import build_services, process_services
+from shared.clients.process.services import build_services
 from shared.core.blobs.batches import Batch
 from shared.core.config.config_loader import load_config
 from shared.core.config.problems import ConfigError
@@ -28,33 +28,23 @@ from shared.flows.outcomes.run_outcomes import poll_open_runs
 from shared.flows.quiet_windows.quiet_windows import fire, fire_due, rule_batches
 from shared.flows.sweep.sweep import sweep
 from shared.operations.http.records import list_runs
-from tests.blobs.test_markers import FOLDER, short_claims, v1_marker_rule
-from tests.ledger.test_max_active_runs import _end, _end_and_crash
-from tests.runs.test_exactly_once import run_workers
-from tests.support.batch import rules_file
-from tests.support.clock import SettableClock
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
 from tests.support.http import call
 from tests.support.indexing import index_in_fresh_process
+from tests.support.markers import FOLDER, short_claims
+from tests.support.quiet_windows import WINDOW, arrive, services_at, write_rule
+from tests.support.run_limits import end_and_crash, end_run
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import LOADED_AT, minimal_env
+from tests.support.workers import run_workers
 
 pytestmark = pytest.mark.integration
-WINDOW = 60
 FOLDERS = ("incoming/f1/", "incoming/f2/", "incoming/f3/")
 
 
 class Crash(BaseException):
     """Stands for the process dying: nothing after it runs, and no handler catches it."""
-
-
-def write_rule(aml, tmp_path, monkeypatch, **fields: object) -> None:
-    """The rules file holding the one rule ``daily`` (a v1 folder rule without a marker) with ``fields``."""
-    rule = v1_marker_rule(aml, {"file": "_SUCCESS"})
-    del rule["marker"]
-    rules_file(tmp_path, monkeypatch, [{**rule, **fields}])
-    process_services.cache_clear()
 
 
 @pytest.fixture
@@ -74,19 +64,6 @@ def one_running_one_waiting(aml, tmp_path, monkeypatch, *names: str):
     for folder in FOLDERS[:2]:
         arrive(os.environ["WATCH_CONTAINER"], *names, folder=folder)
     return fire_due(services_at(WINDOW + 1))
-
-
-def services_at(seconds_after_now: float):
-    """Services whose wall clock reads ``seconds_after_now`` ahead of the real one (a timer tick then)."""
-    services = build_services(os.environ)
-    services.clock = SettableClock(ahead=timedelta(seconds=seconds_after_now)).clock
-    return services
-
-
-def arrive(container: str, *names: str, folder: str = FOLDER) -> None:
-    for name in names:
-        upload(container, folder + name, SAMPLE_CSV)
-        deliver_blob(container, folder + name)
 
 
 def in_a_later_second() -> None:
@@ -365,8 +342,8 @@ def test_max_active_runs_1_on_a_quiet_rule_queues_3_folders_batches_and_starts_e
     assert [d.outcome.value for d in fire_due(services_at(WINDOW + 1))] == ["duplicate"] * 2  # still waiting
     for ended in range(3):
         assert len(aml.accepted) == ended + 1  # never 2 active at once
-        _end(aml, ended)
-        _end(aml, ended)  # the same event again: its run already ended, nothing more starts
+        end_run(aml, ended)
+        end_run(aml, ended)  # the same event again: its run already ended, nothing more starts
     assert run_folders(aml) == list(FOLDERS)
     assert [recorded_files(d.key) for d in decisions] == [[folder + "part-1.csv", folder + "part-2.csv"]
                                                           for folder in FOLDERS]
@@ -387,9 +364,9 @@ def test_max_active_runs_1_on_a_quiet_rule_under_latest_starts_the_newest_batch_
     assert [d.outcome.value for d in decisions] == ["submitted", "waiting", "waiting"]
     states = {run["subject"]["folder"]: run["state"] for run in list_runs(services_at(0), rule="daily")}
     assert states == {FOLDERS[0]: "submitted", FOLDERS[1]: "skipped", FOLDERS[2]: "waiting"}
-    _end(aml, 0)
+    end_run(aml, 0)
     assert run_folders(aml) == [FOLDERS[0], FOLDERS[2]]
-    _end(aml, 1)
+    end_run(aml, 1)
     assert len(aml.accepted) == 2
     middle, _ = services_at(0).ledger.read(f"rules/daily/{decisions[1].key}.json")
     assert middle["superseded"] is True and middle["reason"] == (
@@ -410,7 +387,7 @@ def test_a_quiet_batch_killed_between_its_turn_and_its_post_starts_once_on_its_r
     in_a_later_second()
     arrive(container, "part-3.csv", folder=FOLDERS[1])  # after the waiting batch's claim: the next batch's
 
-    _end_and_crash(aml, monkeypatch)  # its record reopened for its turn, the process killed before its POST
+    end_and_crash(aml, monkeypatch)  # its record reopened for its turn, the process killed before its POST
     assert len(aml.accepted) == 1
     assert services_at(0).ledger.read(f"rules/daily/{waiting.key}.json")[0]["state"] == "failed"
 
@@ -422,7 +399,7 @@ def test_a_quiet_batch_killed_between_its_turn_and_its_post_starts_once_on_its_r
 
     [next_batch] = fire_due(services_at(WINDOW + 1))  # the file after its claim: the next batch, which waits
     assert next_batch.outcome.value == "waiting" and len(aml.accepted) == 2
-    _end(aml, 1)
+    end_run(aml, 1)
     assert len(aml.accepted) == 3 and recorded_files(next_batch.key) == [FOLDERS[1] + "part-3.csv"]
 
 
@@ -432,7 +409,7 @@ def test_a_quiet_batch_killed_after_its_turn_is_started_once_by_the_fallback_on_
     _, waiting = one_running_one_waiting(aml, tmp_path, monkeypatch, "part-1.csv")
     in_a_later_second()
     arrive(container, "part-2.csv", folder=FOLDERS[1])
-    _end_and_crash(aml, monkeypatch)
+    end_and_crash(aml, monkeypatch)
 
     poll_open_runs(services_at(0), budget=60, max_runs=10)  # the fallback's tick finds it first
 
@@ -566,8 +543,8 @@ def test_explain_on_a_file_of_a_limited_quiet_rule_says_whether_its_batch_would_
         "limit": 1, "policy": "queue", "active": [f"rules/daily/{running.key}.json"],
         "waiting": [f"rules/daily/{waiting.key}.json"], "free": False,
         "describes": "at most 1 active run; more triggers queue"}
-    _end(aml, 0)
-    _end(aml, 1)
+    end_run(aml, 0)
+    end_run(aml, 1)
     [free] = call("http_explain", body={"blob": FOLDERS[2] + "part-1.csv"})[1]["rules"]
     assert (free["when_it_fires"], free["max_active_runs"]["active"], free["max_active_runs"]["free"]) == (
         "would submit", [], True)

@@ -15,14 +15,14 @@ from shared.clients.process.services import process_services
 from shared.core.config.config_model import RetrySettings
 from shared.core.config.settings import CLAIM_EXPIRY, SETTINGS
 from shared.flows.quiet_windows.quiet_windows import fire_due
-from tests.blobs.test_markers import FOLDER, v1_marker_rule
-from tests.ledger.test_max_active_runs import NAMES, _capped, _deliver, _end, _triggered
-from tests.quiet_windows.test_quiet_windows import WINDOW, arrive, services_at, write_rule
-from tests.schedules.test_schedules import DAILY, fire_at, schedule, write_rules
 from tests.support.batch import rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import ledger_record, upload
+from tests.support.markers import FOLDER, v1_marker_rule
+from tests.support.quiet_windows import WINDOW, arrive, services_at, write_rule
+from tests.support.run_limits import NAMES, capped_rule, end_run, trigger_blob, triggered_blobs
 from tests.support.samples import SAMPLE_CSV
+from tests.support.schedules import DAILY, fire_at, schedule, write_rules
 
 ERROR = {"code": "UserError", "message": "input_datapath: no such folder"}
 
@@ -82,7 +82,7 @@ def _ended_by_the_fallback(aml, index: int) -> None:
 
 
 def _ended_by_its_event(aml, index: int) -> None:
-    _end(aml, index)
+    end_run(aml, index)
 
 
 RUN_ENDS = {"event": _ended_by_its_event, "fallback": _ended_by_the_fallback}
@@ -95,10 +95,10 @@ RUN_ENDS = {"event": _ended_by_its_event, "fallback": _ended_by_the_fallback}
 ])
 def test_max_active_runs_1_starts_the_waiting_triggers_as_runs_end(default_env, aml, tmp_path, monkeypatch, caplog,
                                                                    policy, started, heard):
-    _capped(tmp_path, monkeypatch, max_active_runs=1, max_active_runs_policy=policy)
+    capped_rule(tmp_path, monkeypatch, max_active_runs=1, max_active_runs_policy=policy)
     for name in NAMES:
         upload(default_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
-    assert [_deliver(name).outcome.value for name in NAMES] == ["submitted", "waiting", "waiting"]
+    assert [trigger_blob(name).outcome.value for name in NAMES] == ["submitted", "waiting", "waiting"]
     caplog.set_level(logging.WARNING, logger="aml_trigger")
 
     ended = 0
@@ -106,7 +106,7 @@ def test_max_active_runs_1_starts_the_waiting_triggers_as_runs_end(default_env, 
         RUN_ENDS[heard](aml, ended)
         ended += 1
 
-    assert _triggered(aml) == started
+    assert triggered_blobs(aml) == started
     assert "could not start" not in caplog.text
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,27 +14,11 @@ from shared.clients.ledger.ledger_claims import ClaimBusyError
 from shared.core.ledger.keys import blob_version_key
 from tests.support.batch import expected_job_name, pipeline_job_rule, rules_file
 from tests.support.decisions import outcomes
-from tests.support.harness import PROJECT_ROOT, deliver_blob, ledger_record, run_together, upload
+from tests.support.harness import deliver_blob, ledger_record, run_together, upload
 from tests.support.samples import SAMPLE_CSV
+from tests.support.workers import run_workers
 
 WORKERS = 4
-
-
-def run_workers(container: str, blob_name: str, count: int, *extra: str) -> list[dict]:
-    """Start ``count`` processes that deliver the same event at the same instant; their reports."""
-    start_at = time.time() + 4.0  # time for every process to import and index the app first
-    processes = [
-        subprocess.Popen([sys.executable, "-m", "tests.support.deliver_worker", container, blob_name, str(start_at),
-                          *extra], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(count)
-    ]
-    reports = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=90)
-        lines = [line for line in stdout.splitlines() if line.startswith("{")]
-        reports.append({"returncode": process.returncode, "stderr": stderr,
-                        **(json.loads(lines[-1]) if lines else {})})
-    return reports
 
 
 def test_repeated_delivery_costs_no_second_post(app_env, aml, caplog):

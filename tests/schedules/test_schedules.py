@@ -22,28 +22,10 @@ from tests.support.decisions import outcome_lines
 from tests.support.harness import assert_parameters_fit_bindings, run_together, service_client, upload
 from tests.support.indexing import index_in_fresh_process
 from tests.support.samples import SAMPLE_CSV
+from tests.support.schedules import DAILY, fire_at, schedule, with_data, write_rules
 
 AZURE_URL = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
              "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")
-
-
-def write_rules(tmp_path, monkeypatch, schedules: list[dict], **settings: str) -> str:
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps({"schedules": schedules}), encoding="utf-8")
-    monkeypatch.setenv("TRIGGER_RULES_FILE", str(path))
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    return str(path)
-
-
-def schedule(name: str, **fields) -> dict:
-    return {"name": name, "cron": "0 0 0 1 1 *", "target": {"url": "%AML_PIPELINE_URL%"},
-            "experiment": "timed-retrain", "parameters": {"model_name": "m1"}, **fields}
-
-
-def with_data(name: str, data: dict, **fields) -> dict:
-    return schedule(name, data=data, data_path={"parameter": "input_datapath", "datastore": "workspaceblobstore"},
-                    **fields)
 
 
 def timer_binding(expression: str) -> dict:
@@ -152,16 +134,6 @@ def test_a_past_due_tick_submits_once_for_its_missed_occurrence_and_says_so(app_
         "submitted", True, start_of_year().strftime("%Y-%m-%dT%H:%M:%SZ"))
     assert second["outcome"] == "duplicate"
     assert ledger_record_for("yearly", start_of_year())["subject"]["past_due"] is True
-
-
-DAILY = "0 0 2 * * *"
-
-
-def fire_at(name: str, day: int, services=None, **kwargs):
-    """Fire schedule ``name`` as its tick for 2 November 2026 + ``day`` days, 02:00 UTC, arrives 0.3 s late."""
-    fired_at = datetime(2026, 11, 2 + day, 2, 0, 0, 300_000, tzinfo=UTC)
-    return fire_schedule(name, fired_at=fired_at, past_due=False, services=services or build_services(os.environ),
-                         **kwargs)
 
 
 def relative_paths(aml) -> list[str]:
