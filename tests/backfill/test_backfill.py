@@ -14,7 +14,7 @@ import pytest
 
 from shared.clients.process.services import build_services
 from shared.core.backfill.backfill import Window
-from shared.core.common.errors import Conflict
+from shared.core.common.errors import Conflict, InvalidInput
 from shared.core.ledger.keys import blob_version_key, manual_key
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.blobs.blob_runs import process_blob
@@ -23,7 +23,8 @@ from tests.support.harness import ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 
 WORKERS = 4
-WIDE = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+WIDE = Window(datetime.now(UTC) - timedelta(days=1), datetime(2100, 1, 1, tzinfo=UTC))
+"""Every version uploaded here, and inside the records' horizon (RECORD_RETENTION_DAYS 90 less a day)."""
 
 
 class Interrupted(Exception):
@@ -166,6 +167,25 @@ def test_within_a_budget_no_version_starts_unless_one_attempt_still_fits(app_env
 
     assert (report.processed, len(aml.accepted), report.left) == (3, 3, 2)  # started at 0, 10, 20; not at 30
     assert report.stopped == "out of time for this request; the rest is left for the next backfill"
+
+
+@pytest.mark.integration
+def test_a_window_starting_before_the_records_horizon_is_refused_naming_since_the_retention_and_the_horizon(
+        app_env, aml, monkeypatch):
+    monkeypatch.setenv("RECORD_RETENTION_DAYS", "30")
+    now = datetime(2026, 12, 7, 8, 30, 15, 500000, tzinfo=UTC)
+    pinned = dataclasses.replace(services(), clock=dataclasses.replace(services().clock, now=lambda: now))
+
+    with pytest.raises(InvalidInput) as refused:
+        backfill(pinned, rule="default", window=Window(now - timedelta(days=29, seconds=1), now), run=True)
+    inside, _ = backfill(pinned, rule="default", window=Window(now - timedelta(days=29), now))
+
+    assert str(refused.value) == (
+        "since 2026-11-08T08:30:14Z is before the backfill horizon 2026-11-08T08:30:15Z: run records are deleted "
+        "after RECORD_RETENTION_DAYS (30 days) and the horizon stays one day inside it, so a version older than that "
+        "may have run with its record gone and would run a second time; start the window at or after "
+        "2026-11-08T08:30:15Z")
+    assert inside.since == "2026-11-08T08:30:15Z" and aml.received == []  # a window from the horizon is taken
 
 
 def test_a_disabled_rule_is_refused_before_anything_is_listed(app_env, aml, monkeypatch):

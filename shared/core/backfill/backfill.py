@@ -18,6 +18,7 @@ from datetime import datetime
 from shared.core.common.errors import InvalidInput
 from shared.core.ledger.keys import iso
 from shared.core.ledger.ledger_record import LedgerRecord, Verdict
+from shared.core.ledger.retention import sweep_horizon
 
 RERUN_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 """A rerun's label: short and plain, since it becomes part of a manual run's request id (at most 128 characters)."""
@@ -30,6 +31,8 @@ class Window:
 
     since: datetime
     until: datetime
+    since_name: str = field(default="since", compare=False)
+    """How the user named ``since`` (``--since`` on the command line), for the errors about it."""
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
@@ -39,6 +42,17 @@ class Window:
 
     def holds(self, moment: datetime) -> bool:
         return self.since <= moment < self.until
+
+    def check_horizon(self, now: datetime, retention_days: int) -> None:
+        """Refuse a window that starts before the records' horizon (the sweep's): an older version's record may be
+        deleted already, so the ledger could not tell it ran and the backfill would run it a second time."""
+        horizon = (now - sweep_horizon(retention_days)).replace(microsecond=0)  # to the second, as it is shown
+        if self.since < horizon:
+            raise InvalidInput(
+                f"{self.since_name} {iso(self.since)} is before the backfill horizon {iso(horizon)}: run records are "
+                f"deleted after RECORD_RETENTION_DAYS ({retention_days} days) and the horizon stays one day inside it, "
+                f"so a version older than that may have run with its record gone and would run a second time; "
+                f"start the window at or after {iso(horizon)}")
 
 
 class Standing(str, enum.Enum):

@@ -74,6 +74,7 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
     if found.quiet_window is not None:
         raise Conflict(f"rule {rule!r} collects files under a quiet window (one run per quiet folder): a backfill "
                        "runs one version at a time, so it does not serve this rule")
+    window.check_horizon(services.clock.now(), services.config.record_retention_days)
     report = BackfillReport(rule=rule, since=iso(window.since), until=iso(window.until), run=run, rerun=rerun)
     candidates = plan(services, found, window, report, rerun)
     todo = [candidate for candidate in candidates if candidate.standing.would_run]
