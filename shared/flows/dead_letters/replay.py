@@ -26,10 +26,13 @@ from shared.core.common.redaction import mask_text
 from shared.core.dead_letters.dead_letters import (
     COUNTED,
     REPLAYED_PREFIX,
+    TOO_OLD,
     DeadLetter,
     Path,
     read_dead_letters,
+    replay_horizon,
     replayed_name,
+    too_old_reason,
     waiting_count,
 )
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
@@ -57,8 +60,9 @@ class ReplayReport:
         done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())) or "nothing"
         schemas = ", ".join(f"{count} {name}" for name, count in sorted(self.schemas.items())) or "none"
         if self.dry_run:
+            too_old = f"{self.outcomes[TOO_OLD]} {TOO_OLD}; " if self.outcomes[TOO_OLD] else ""
             return (f"replay-dead-letters (dry run): {self.blobs} blobs, {self.events} events ({schemas}); "
-                    f"{len(self.failed)} blobs could not be read; nothing handled or moved")
+                    f"{too_old}{len(self.failed)} blobs would stay; nothing handled or moved")
         return (f"replay-dead-letters: {self.blobs} blobs, {self.events} events ({schemas}): {done}; "
                 f"{self.replayed} blobs moved under {REPLAYED_PREFIX}; {len(self.failed)} left waiting")
 
@@ -96,10 +100,9 @@ def _replay_blob(services: Services, name: str, report: ReplayReport) -> None:
         letters = read_dead_letters(content, source)
         report.events += len(letters)
         report.schemas.update(letter.schema for letter in letters)
+        _handle_recent(services, letters, report)
         if report.dry_run:
             return
-        for letter in letters:
-            report.outcomes.update(decision.outcome.value for decision in _handle(services, letter))
     except AzureError:
         raise  # storage unreachable: nothing could be recorded for the rest either
     except Exception as error:  # one blob's failure (a refusal, a bug), named and kept; the others still run
@@ -107,6 +110,19 @@ def _replay_blob(services: Services, name: str, report: ReplayReport) -> None:
         return
     _move_aside(services, name, content, etag)
     report.replayed += 1
+
+
+def _handle_recent(services: Services, letters: list[DeadLetter], report: ReplayReport) -> None:
+    """Each event since the replay horizon handled (unless a dry run); older ones counted ``too old`` and the blob
+    kept waiting (InvalidInput): their records may be deleted, so a replay could start a second run."""
+    horizon = replay_horizon(services.clock.now(), services.config.record_retention_days)
+    recent = [letter for letter in letters if letter.event_time >= horizon]
+    if not report.dry_run:
+        for letter in recent:
+            report.outcomes.update(decision.outcome.value for decision in _handle(services, letter))
+    if len(recent) < len(letters):
+        report.outcomes[TOO_OLD] += len(letters) - len(recent)
+        raise InvalidInput(too_old_reason(len(letters) - len(recent), horizon))
 
 
 def _handle(services: Services, letter: DeadLetter) -> list[Decision]:
