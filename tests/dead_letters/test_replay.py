@@ -4,6 +4,7 @@ its reason; the waiting count on /api/health and the status page."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -11,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import azure.functions as func
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from cli.__main__ import main
 from shared.clients.process.services import build_services
+from shared.core.common.json_input import EVENT_FILE
 from shared.core.dead_letters.dead_letters import waiting_count
 from shared.core.ledger.keys import iso
 from shared.flows.dead_letters.replay import replay_dead_letters, waiting_dead_letters
@@ -164,6 +167,33 @@ def test_an_event_older_than_the_replay_horizon_stays_counted_too_old_with_its_r
     assert names(dead_letters) == sorted([old, f"replayed/{recent}"])
     assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
         "recent.csv"]
+
+
+@pytest.mark.integration
+def test_a_dead_letter_is_refused_by_its_listed_size_before_a_byte_is_read_and_read_no_further(app_env, aml,
+                                                                                               dead_letters):
+    watched = app_env["WATCH_CONTAINER"]
+    etag = upload(watched, "a.csv", SAMPLE_CSV)
+    good = dead_lettered(dead_letters, [{**event(watched, "a.csv", etag), **DEAD_LETTER}])
+    big = "AML-TRIGGER-BLOBS/2026/12/7/2/big.json"
+    dead_letters.upload_blob(big, b" " * (EVENT_FILE.max_bytes + 1))
+    empty = "AML-TRIGGER-BLOBS/2026/12/7/2/empty.json"
+    dead_letters.upload_blob(empty, b"")
+    sent: list[tuple[str, str, str | None]] = []
+    counted = BlobServiceClient.from_connection_string(os.environ["WATCH_STORAGE"], raw_request_hook=lambda request: (
+        sent.append((request.http_request.method, request.http_request.url,
+                     request.http_request.headers.get("x-ms-range")))))
+    shared = dataclasses.replace(services(), dead_letters=counted.get_container_client(dead_letters.container_name))
+
+    report = replay_dead_letters(shared)
+
+    assert report.failed == {big: f"dead letter {big} is 1,048,577 bytes; at most 1,048,576 are read",
+                             empty: f"dead letter {empty} is empty: expected a JSON array of one or more events"}
+    reads = [(method, url.split("?")[0].rsplit("/", 1)[-1], ranged) for method, url, ranged in sent
+             if method == "GET" and "comp=list" not in url]
+    size = dead_letters.get_blob_client(f"replayed/{good}").get_blob_properties().size
+    assert reads == [("GET", good.rsplit("/", 1)[-1], f"bytes=0-{size - 1}")]  # the big and empty ones never read
+    assert report.replayed == 1 and len(aml.accepted) == 1
 
 
 def test_the_waiting_count_reads_one_page_and_says_1000_plus_beyond():

@@ -83,20 +83,22 @@ def waiting_dead_letters(services: Services) -> str:
 def replay_dead_letters(services: Services, *, dry_run: bool = False) -> ReplayReport:
     """Every waiting dead-letter blob: read and checked; unless ``dry_run``, handled and moved aside."""
     report = ReplayReport(dry_run=dry_run)
-    for name in _waiting(services):
+    for name, size in _waiting(services):
         report.blobs += 1
-        _replay_blob(services, name, report)
+        _replay_blob(services, name, size, report)
     log_event(logging.INFO, replay=report.as_dict())
     return report
 
 
-def _replay_blob(services: Services, name: str, report: ReplayReport) -> None:
+def _replay_blob(services: Services, name: str, size: int, report: ReplayReport) -> None:
+    """One blob, refused by its listed size before any byte is read, then read no further than that size."""
     source = f"dead letter {name}"
     try:
-        downloaded = services.dead_letters.get_blob_client(name).download_blob()
-        if downloaded.size > EVENT_FILE.max_bytes:  # refused by its size before it is read
-            raise InvalidInput(f"{source} is {downloaded.size:,} bytes; at most {EVENT_FILE.max_bytes:,} are read")
-        content, etag = downloaded.readall(), downloaded.properties.etag
+        if size > EVENT_FILE.max_bytes:
+            raise InvalidInput(f"{source} is {size:,} bytes; at most {EVENT_FILE.max_bytes:,} are read")
+        if size == 0:
+            raise InvalidInput(f"{source} is empty: expected a JSON array of one or more events")
+        content, etag = _read(services, name, size)
         letters = read_dead_letters(content, source)
         report.events += len(letters)
         report.schemas.update(letter.schema for letter in letters)
@@ -110,6 +112,13 @@ def _replay_blob(services: Services, name: str, report: ReplayReport) -> None:
         return
     _move_aside(services, name, content, etag)
     report.replayed += 1
+
+
+def _read(services: Services, name: str, size: int) -> tuple[bytes, str]:
+    """The blob's first ``size`` bytes (its listed size: one that grew since reads as cut, and is refused as not
+    JSON) and the ETag they were read at."""
+    downloaded = services.dead_letters.get_blob_client(name).download_blob(offset=0, length=size)
+    return downloaded.readall(), downloaded.properties.etag
 
 
 def _handle_recent(services: Services, letters: list[DeadLetter], report: ReplayReport) -> None:
@@ -158,10 +167,10 @@ def _move_aside(services: Services, name: str, content: bytes, etag: str) -> Non
     services.dead_letters.delete_blob(name, etag=etag, match_condition=MatchConditions.IfNotModified)
 
 
-def _waiting(services: Services) -> Iterator[str]:
-    """Names of the waiting dead-letter blobs (all pages); none when the container does not exist."""
+def _waiting(services: Services) -> Iterator[tuple[str, int]]:
+    """Names and sizes of the waiting dead-letter blobs (all pages); none when the container does not exist."""
     try:
         for page in services.dead_letters.list_blobs().by_page():
-            yield from (blob.name for blob in page if not blob.name.startswith(REPLAYED_PREFIX))
+            yield from ((blob.name, blob.size) for blob in page if not blob.name.startswith(REPLAYED_PREFIX))
     except ResourceNotFoundError:
         return
