@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -12,14 +16,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cli.__main__ import main
 from shared.clients.process.services import build_services
 from shared.core.backfill.backfill import Window
 from shared.core.common.errors import Conflict, InvalidInput
-from shared.core.ledger.keys import blob_version_key, manual_key
+from shared.core.ledger.keys import blob_version_key, iso, manual_key
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.outcomes.run_outcomes import poll_open_runs
-from tests.support.harness import ledger_record, upload
+from tests.support.harness import PROJECT_ROOT, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 
 WORKERS = 4
@@ -88,6 +93,42 @@ def test_a_thousand_versions_of_which_400_ran_give_600_runs_even_when_killed_aft
 
 
 @pytest.mark.integration
+@pytest.mark.integration
+@pytest.mark.timeout(240)  # it waits CLAIM_EXPIRY_SECONDS (60 here) for the killed process's claims to expire
+def test_a_backfill_killed_holding_claims_leaves_them_for_a_rerun_after_their_expiry_which_runs_them_once(
+        app_env, aml, capsys):
+    names = [f"day-{number:02}.csv" for number in range(20)]
+    uploaded(app_env["WATCH_CONTAINER"], names)
+    argv = ["backfill", "--rule", "default", "--since", iso(WIDE.since), "--until", iso(WIDE.until), "--run",
+            "--workers", str(WORKERS)]
+    started = datetime.now(UTC)
+    killed = subprocess.Popen([sys.executable, "-m", "tests.support.backfill_worker", "10", *argv],
+                              cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert [killed.stdout.readline() for _ in range(WORKERS)] == ["holding\n"] * WORKERS
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+    expiry = timedelta(seconds=services().config.claim_expiry + 5)  # CLAIM_EXPIRY_SECONDS + the clock margin
+    claimed_between = (started, datetime.now(UTC))
+    assert len(aml.accepted) == 10  # 10 ran, 4 claimed and never sent, 6 not reached
+    capsys.readouterr()
+
+    assert main(argv) == 3  # the restart runs the 6, and says the 4 in hand are left, until when
+    restarted = capsys.readouterr().out.strip()
+    assert re.search(r"; 6 of 6 processed: 6 submitted; 4 left \(4 in hand: claimed by another owner, or by a "
+                     r"backfill that was killed; run again after (\S+) to finish them\)$", restarted), restarted
+    retry_after = datetime.fromisoformat(restarted.rsplit("run again after ", 1)[1].split()[0].replace("Z", "+00:00"))
+    assert claimed_between[0] + expiry - timedelta(seconds=1) <= retry_after <= claimed_between[1] + expiry
+    assert len(aml.accepted) == 16
+
+    time.sleep((retry_after - datetime.now(UTC)).total_seconds() + 1)  # the storage server judges the claims' age
+    assert main(argv) == 0  # after their expiry, a rerun takes the 4 over (no run of theirs found) and runs them
+    assert capsys.readouterr().out.rstrip().endswith("4 of 4 processed: 4 submitted; 0 left")
+    assert len(aml.accepted) == 20 and set(sent_paths(aml).values()) == {1}  # each version's run once
+    assert main(argv) == 0 and capsys.readouterr().out.rstrip().endswith("0 of 0 processed: nothing; 0 left")
+
+
 def test_the_window_holds_its_since_and_not_its_until(app_env, aml):
     container = app_env["WATCH_CONTAINER"]
     uploaded(container, ["before.csv"])

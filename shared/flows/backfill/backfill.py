@@ -29,7 +29,15 @@ from azure.storage.blob import BlobProperties
 
 from shared.clients.blobs.blob_data import read_blob_version
 from shared.clients.process.services import Services
-from shared.core.backfill.backfill import BackfillReport, Candidate, Standing, Window, rerun_request_id, standing
+from shared.core.backfill.backfill import (
+    BackfillReport,
+    Candidate,
+    Standing,
+    Window,
+    claim_expires,
+    rerun_request_id,
+    standing,
+)
 from shared.core.common.errors import Conflict
 from shared.core.config.config_model import Rule
 from shared.core.config.matching import rule_mismatch
@@ -80,6 +88,7 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
     todo = [candidate for candidate in candidates if candidate.standing.would_run]
     report.to_run = len(todo)
     if run:
+        report.hold([candidate for candidate in candidates if candidate.standing is Standing.IN_HAND])
         _run(services, found, todo, report, pace)
     log_event(logging.INFO, backfill=report.as_dict())
     return report, candidates
@@ -95,12 +104,13 @@ def plan(services: Services, rule: Rule, window: Window, report: BackfillReport,
     candidates = []
     for name, etag, modified in _versions(services, rule, window, report):
         key = blob_version_key(container, name, etag)
-        stands = live.get(key, Standing.NEVER_SEEN)
+        stands, retry_after = live.get(key, _UNSEEN)
         if rerun and stands is Standing.ALREADY_RUN:
             rerun_key = manual_key(rule.name, rerun_request_id(rerun, key))
-            candidates.append(Candidate(name, etag, modified, reruns.get(rerun_key, Standing.NEVER_SEEN), rerun))
+            rerun_stands, rerun_retry = reruns.get(rerun_key, _UNSEEN)
+            candidates.append(Candidate(name, etag, modified, rerun_stands, rerun, rerun_retry))
         else:
-            candidates.append(Candidate(name, etag, modified, stands))
+            candidates.append(Candidate(name, etag, modified, stands, retry_after=retry_after))
         report.standings[candidates[-1].standing.value] += 1
     report.in_window = len(candidates)
     return sorted(candidates, key=lambda candidate: (candidate.last_modified, candidate.blob))
@@ -219,7 +229,12 @@ def _versions(services: Services, rule: Rule, window: Window, report: BackfillRe
                 yield blob.name, normalize_etag(blob.etag), blob.last_modified
 
 
-def _standings(services: Services, namespace: str, report: BackfillReport) -> dict[str, Standing]:
+_Stood = tuple[Standing, datetime | None]
+"""Where a version stands and, in hand, when its claim expires."""
+_UNSEEN: _Stood = (Standing.NEVER_SEEN, None)
+
+
+def _standings(services: Services, namespace: str, report: BackfillReport) -> dict[str, _Stood]:
     """Each key recorded under ``namespace`` and where it stands, from one listing of the records' metadata."""
     now = services.clock.now()
     prefix = namespace + "/"
@@ -231,6 +246,10 @@ def _standings(services: Services, namespace: str, report: BackfillReport) -> di
     return found
 
 
-def _standing(services: Services, record: BlobProperties, now: datetime) -> Standing:
+def _standing(services: Services, record: BlobProperties, now: datetime) -> _Stood:
     age = (now - record.last_modified).total_seconds()
-    return standing(LedgerRecord.from_metadata(record.metadata), age, services.config.claim_expiry, CLOCK_MARGIN)
+    parsed = LedgerRecord.from_metadata(record.metadata)
+    stands = standing(parsed, age, services.config.claim_expiry, CLOCK_MARGIN)
+    if stands is not Standing.IN_HAND:
+        return stands, None
+    return stands, claim_expires(parsed, record.last_modified, services.config.claim_expiry, CLOCK_MARGIN)
