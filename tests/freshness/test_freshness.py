@@ -114,6 +114,30 @@ def test_three_deadlines_arrived_overdue_and_a_late_file_resolving_it_each_logge
          "last_deadline": "2026-12-03T06:00:00Z", "since": "2026-12-02T06:00:00Z", "files": 2}]
 
 
+def test_data_two_deadlines_late_resolves_each_overdue_deadline_oldest_first(default_env, aml, tmp_path,
+                                                                           monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *"})
+    clock = SimulatedClock(FIRST_DEADLINE + AFTER)
+    check_freshness(clock.services())
+    for day in (1, 2):
+        clock.now = FIRST_DEADLINE + day * DAY + AFTER
+        assert [d.outcome.value for d in check_freshness(clock.services())] == ["overdue"]
+
+    arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=1), "incoming/a.csv")
+    ticks = []
+    for _ in range(3):
+        clock.now += timedelta(minutes=1)
+        ticks.append([(d.outcome.value, d.deadline) for d in check_freshness(clock.services())])
+
+    assert ticks == [[("arrived_late", "2026-12-02T06:00:00Z")], [("arrived_late", "2026-12-03T06:00:00Z")], []]
+    assert [line["reason"] for line in freshness_lines(caplog)][-2:] == [
+        "1 new file(s) for the rule since 2026-12-01T06:00:00Z by 2026-12-03T07:01:00Z: the data due by "
+        "2026-12-02T06:00:00Z landed late",
+        "1 new file(s) for the rule since 2026-12-02T06:00:00Z by 2026-12-03T07:02:00Z: the data due by "
+        "2026-12-03T06:00:00Z landed late"]
+
+
 def test_a_folder_expectation_counts_only_its_folders_files(default_env, aml, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="aml_trigger")
     daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *", "folder": "incoming/sales/"})
