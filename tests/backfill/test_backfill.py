@@ -19,7 +19,7 @@ import pytest
 from cli.__main__ import main
 from shared.clients.process.services import build_services
 from shared.core.backfill.backfill import Window
-from shared.core.common.errors import Conflict, InvalidInput
+from shared.core.common.errors import Conflict, InvalidInput, Unprocessable
 from shared.core.ledger.keys import blob_version_key, iso, manual_key
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.blobs.blob_runs import process_blob
@@ -227,6 +227,23 @@ def test_a_window_starting_before_the_records_horizon_is_refused_naming_since_th
         "may have run with its record gone and would run a second time; start the window at or after "
         "2026-11-08T08:30:15Z")
     assert inside.since == "2026-11-08T08:30:15Z" and aml.received == []  # a window from the horizon is taken
+
+
+@pytest.mark.integration
+def test_planning_that_outlasts_the_budget_is_refused_before_anything_runs(app_env, aml):
+    uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(3)])
+    ticks = iter(range(0, 1000, 20))  # each read of the monotonic clock finds 20 s more gone
+    base = services()
+    slow = dataclasses.replace(base, clock=dataclasses.replace(base.clock, monotonic=lambda: float(next(ticks))))
+
+    with pytest.raises(Unprocessable) as refused:
+        backfill(slow, rule="default", window=WIDE, run=True, pace=Pace(budget=30))
+
+    assert str(refused.value) == (
+        "planning the backfill of rule 'default' outlasted this request's time after 2 listing pages (0 blobs): "
+        "nothing was run. The listing covers the rule's whole prefix whatever the window, so use the command line "
+        "(./dev cli backfill), which has no such limit")
+    assert aml.received == []
 
 
 def test_a_disabled_rule_is_refused_before_anything_is_listed(app_env, aml, monkeypatch):
