@@ -24,7 +24,8 @@ WORKERS = 4
 """Versions at once by default: a submission mostly waits on storage and Azure ML, and a few at a time keep a
 backfill of thousands in minutes without crowding the rule's other triggers."""
 STOPPED_EXIT = 3
-"""Stopped before the end (the cap of active runs reached, with --no-wait): run it again to continue."""
+"""Stopped before the end (the cap of active runs reached, with --no-wait), or versions left in hand (claimed by
+another owner, or by a backfill that was killed): run it again to continue (after the time the summary gives)."""
 
 
 def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
@@ -81,7 +82,7 @@ def _backfill(services: Services, args: argparse.Namespace) -> int:
     print(report.summary(), flush=True)
     for error in report.errors:
         print(f"  failed for now: {error}", file=sys.stderr)
-    return 1 if report.errors else STOPPED_EXIT if report.stopped else 0
+    return 1 if report.errors else STOPPED_EXIT if report.stopped or report.in_hand else 0
 
 
 def progress_line(stream: TextIO, every: int) -> Callable[[int, int], None]:

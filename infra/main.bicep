@@ -85,6 +85,10 @@ var manualRecords = { name: 'run-records-manual', prefix: '${ledgerContainer}/ma
 var runIndex = { name: 'run-index', prefix: '${ledgerContainer}/index/', days: recordRetentionDays }
 var sweepReports = { name: 'sweep-reports', prefix: '${ledgerContainer}/state/sweeps/', days: recordRetentionDays }
 var deadLetterContainer = 'aml-trigger-deadletter'
+// Dead letters the app replayed (moved under replayed/, shared/core/dead_letters) are deleted after the same
+// retention: one older than the records' horizon is never replayed again anyway. Set on a new watched account only:
+// an account has one lifecycle policy, and deploying it would replace an existing account's own (docs/operating.md).
+var replayedDeadLetters = { name: 'replayed-dead-letters', prefix: '${deadLetterContainer}/replayed/', days: recordRetentionDays }
 var newWatchedAccount = empty(watchedStorageAccountId)
 var watchedScope = newWatchedAccount ? [ subscription().subscriptionId, rg.name ] : [ split(watchedStorageAccountId, '/')[2], split(watchedStorageAccountId, '/')[4] ]
 var workspaceParts = split(amlWorkspaceId, '/')
@@ -125,6 +129,7 @@ module newWatchedStorage 'app/storage.bicep' = if (newWatchedAccount) {
     location: location
     tags: tags
     containers: []
+    expiring: [ replayedDeadLetters ]
   }
 }
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -12,18 +16,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cli.__main__ import main
 from shared.clients.process.services import build_services
 from shared.core.backfill.backfill import Window
-from shared.core.common.errors import Conflict
-from shared.core.ledger.keys import blob_version_key, manual_key
+from shared.core.common.errors import Conflict, InvalidInput, Unprocessable
+from shared.core.ledger.keys import blob_version_key, iso, manual_key
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.outcomes.run_outcomes import poll_open_runs
-from tests.support.harness import ledger_record, upload
+from tests.support.harness import PROJECT_ROOT, ledger_record, upload
 from tests.support.samples import SAMPLE_CSV
 
 WORKERS = 4
-WIDE = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+WIDE = Window(datetime.now(UTC) - timedelta(days=1), datetime(2100, 1, 1, tzinfo=UTC))
+"""Every version uploaded here, and inside the records' horizon (RECORD_RETENTION_DAYS 90 less a day)."""
 
 
 class Interrupted(Exception):
@@ -58,7 +64,8 @@ def kill_after(count: int):
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(240)  # 1,000 runs through the live path: about 7,000 storage requests and 1,000 POSTs
+@pytest.mark.timeout(480)  # 1,000 runs through the live path: about 7,000 storage requests and 1,000 POSTs; took
+# 65 to 127 s on a shared 2-core machine (118 s at load 16 on 2026-12-07): 480 s keeps about 4x that for worse load
 def test_a_thousand_versions_of_which_400_ran_give_600_runs_even_when_killed_after_300(app_env, aml):
     names = [f"day-{number:04}.csv" for number in range(1000)]
     uploaded(app_env["WATCH_CONTAINER"], names)
@@ -87,6 +94,42 @@ def test_a_thousand_versions_of_which_400_ran_give_600_runs_even_when_killed_aft
 
 
 @pytest.mark.integration
+@pytest.mark.integration
+@pytest.mark.timeout(240)  # it waits CLAIM_EXPIRY_SECONDS (60 here) for the killed process's claims to expire
+def test_a_backfill_killed_holding_claims_leaves_them_for_a_rerun_after_their_expiry_which_runs_them_once(
+        app_env, aml, capsys):
+    names = [f"day-{number:02}.csv" for number in range(20)]
+    uploaded(app_env["WATCH_CONTAINER"], names)
+    argv = ["backfill", "--rule", "default", "--since", iso(WIDE.since), "--until", iso(WIDE.until), "--run",
+            "--workers", str(WORKERS)]
+    started = datetime.now(UTC)
+    killed = subprocess.Popen([sys.executable, "-m", "tests.support.backfill_worker", "10", *argv],
+                              cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert [killed.stdout.readline() for _ in range(WORKERS)] == ["holding\n"] * WORKERS
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+    expiry = timedelta(seconds=services().config.claim_expiry + 5)  # CLAIM_EXPIRY_SECONDS + the clock margin
+    claimed_between = (started, datetime.now(UTC))
+    assert len(aml.accepted) == 10  # 10 ran, 4 claimed and never sent, 6 not reached
+    capsys.readouterr()
+
+    assert main(argv) == 3  # the restart runs the 6, and says the 4 in hand are left, until when
+    restarted = capsys.readouterr().out.strip()
+    assert re.search(r"; 6 of 6 processed: 6 submitted; 4 left \(4 in hand: claimed by another owner, or by a "
+                     r"backfill that was killed; run again after (\S+) to finish them\)$", restarted), restarted
+    retry_after = datetime.fromisoformat(restarted.rsplit("run again after ", 1)[1].split()[0].replace("Z", "+00:00"))
+    assert claimed_between[0] + expiry - timedelta(seconds=1) <= retry_after <= claimed_between[1] + expiry
+    assert len(aml.accepted) == 16
+
+    time.sleep((retry_after - datetime.now(UTC)).total_seconds() + 1)  # the storage server judges the claims' age
+    assert main(argv) == 0  # after their expiry, a rerun takes the 4 over (no run of theirs found) and runs them
+    assert capsys.readouterr().out.rstrip().endswith("4 of 4 processed: 4 submitted; 0 left")
+    assert len(aml.accepted) == 20 and set(sent_paths(aml).values()) == {1}  # each version's run once
+    assert main(argv) == 0 and capsys.readouterr().out.rstrip().endswith("0 of 0 processed: nothing; 0 left")
+
+
 def test_the_window_holds_its_since_and_not_its_until(app_env, aml):
     container = app_env["WATCH_CONTAINER"]
     uploaded(container, ["before.csv"])
@@ -166,6 +209,42 @@ def test_within_a_budget_no_version_starts_unless_one_attempt_still_fits(app_env
 
     assert (report.processed, len(aml.accepted), report.left) == (3, 3, 2)  # started at 0, 10, 20; not at 30
     assert report.stopped == "out of time for this request; the rest is left for the next backfill"
+
+
+@pytest.mark.integration
+def test_a_window_starting_before_the_records_horizon_is_refused_naming_since_the_retention_and_the_horizon(
+        app_env, aml, monkeypatch):
+    monkeypatch.setenv("RECORD_RETENTION_DAYS", "30")
+    now = datetime(2026, 12, 7, 8, 30, 15, 500000, tzinfo=UTC)
+    pinned = dataclasses.replace(services(), clock=dataclasses.replace(services().clock, now=lambda: now))
+
+    with pytest.raises(InvalidInput) as refused:
+        backfill(pinned, rule="default", window=Window(now - timedelta(days=29, seconds=1), now), run=True)
+    inside, _ = backfill(pinned, rule="default", window=Window(now - timedelta(days=29), now))
+
+    assert str(refused.value) == (
+        "since 2026-11-08T08:30:14Z is before the backfill horizon 2026-11-08T08:30:15Z: run records are deleted "
+        "after RECORD_RETENTION_DAYS (30 days) and the horizon stays one day inside it, so a version older than that "
+        "may have run with its record gone and would run a second time; start the window at or after "
+        "2026-11-08T08:30:15Z")
+    assert inside.since == "2026-11-08T08:30:15Z" and aml.received == []  # a window from the horizon is taken
+
+
+@pytest.mark.integration
+def test_planning_that_outlasts_the_budget_is_refused_before_anything_runs(app_env, aml):
+    uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(3)])
+    ticks = iter(range(0, 1000, 20))  # each read of the monotonic clock finds 20 s more gone
+    base = services()
+    slow = dataclasses.replace(base, clock=dataclasses.replace(base.clock, monotonic=lambda: float(next(ticks))))
+
+    with pytest.raises(Unprocessable) as refused:
+        backfill(slow, rule="default", window=WIDE, run=True, pace=Pace(budget=30))
+
+    assert str(refused.value) == (
+        "planning the backfill of rule 'default' outlasted this request's time after 2 listing pages (0 blobs): "
+        "nothing was run. The listing covers the rule's whole prefix whatever the window, so use the command line "
+        "(./dev cli backfill), which has no such limit")
+    assert aml.received == []
 
 
 def test_a_disabled_rule_is_refused_before_anything_is_listed(app_env, aml, monkeypatch):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cli.__main__ import main
 from shared.clients.process.services import build_services
+from shared.core.ledger.keys import iso
 from shared.flows.blobs.blob_runs import process_blob
 from tests.support.harness import upload
 from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 
-WINDOW = ["--since", "2000-01-01T00:00:00Z", "--until", "2100-01-01T00:00:00Z"]
+SINCE = iso(datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1))
+"""Yesterday's start: every blob uploaded here, inside the records' horizon (RECORD_RETENTION_DAYS less a day)."""
+WINDOW = ["--since", SINCE, "--until", "2100-01-01T00:00:00Z"]
 
 
 def uploaded(container: str, names: list[str]) -> None:
@@ -32,7 +37,7 @@ def test_the_cli_dry_run_lists_what_would_run_and_sends_nothing_then_run_starts_
     dry = capsys.readouterr().out.splitlines()
     assert len(aml.accepted) == 1  # a.csv's own event: the dry run sent nothing
     assert dry[0].startswith("would run") and "  b.csv  (" in dry[0] and dry[0].endswith(", never seen)")
-    assert dry[1] == ("backfill default [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z): listed 2 blobs in 2 listing "
+    assert dry[1] == (f"backfill default [{SINCE}, 2100-01-01T00:00:00Z): listed 2 blobs in 2 listing "
                       "pages; 2 versions in the window (1 already run, 1 never seen); dry run: 1 would run, "
                       "nothing sent")
 
@@ -62,6 +67,20 @@ def test_the_cli_refuses_a_bad_window_naming_it(app_env, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.integration
+def test_the_cli_and_the_http_twin_refuse_a_window_before_the_records_horizon_naming_their_field(app_env, aml,
+                                                                                                 capsys):
+    horizon = "before the backfill horizon "
+    retention = "run records are deleted after RECORD_RETENTION_DAYS (90 days)"
+
+    assert main(["backfill", "--rule", "default", "--since", "2000-01-01", "--until", "2100-01-01", "--run"]) == 1
+    code, answer = call("http_backfill", body={"rule": "default", "since": "2000-01-01", "until": "2100-01-01"})
+
+    assert json.loads(capsys.readouterr().err)["error"].startswith(f"--since 2000-01-01T00:00:00Z is {horizon}")
+    assert code == 400 and answer["error"].startswith(f"since 2000-01-01T00:00:00Z is {horizon}")
+    assert retention in answer["error"] and aml.received == []
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--rerun-completed", "has space"], "rerun label 'has space' must be 1 to 40 letters"),
     (["--max-active", "0"], "--max-active must be a whole number >= 1, not 0"),
@@ -75,7 +94,7 @@ def test_the_cli_refuses_a_bad_label_or_cap_as_a_bad_argument(capsys, argv, mess
 @pytest.mark.integration
 def test_the_http_twin_answers_a_dry_run_then_runs_and_a_second_call_starts_nothing(app_env, aml):
     uploaded(app_env["WATCH_CONTAINER"], ["a.csv", "b.csv"])
-    body = {"rule": "default", "since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}
+    body = {"rule": "default", "since": SINCE, "until": "2100-01-01T00:00:00Z"}
 
     dry_status, dry = call("http_backfill", body=body)
     run_status, ran = call("http_backfill", body={**body, "run": True})

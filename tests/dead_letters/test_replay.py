@@ -4,16 +4,21 @@ its reason; the waiting count on /api/health and the status page."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import azure.functions as func
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from cli.__main__ import main
 from shared.clients.process.services import build_services
+from shared.core.common.json_input import EVENT_FILE
 from shared.core.dead_letters.dead_letters import waiting_count
+from shared.core.ledger.keys import iso
 from shared.flows.dead_letters.replay import replay_dead_letters, waiting_dead_letters
 from tests.support.harness import deliver_blob, indexed_function, ledger_record, service_client, upload
 from tests.support.http import call, event
@@ -39,9 +44,14 @@ def services():
     return build_services(os.environ)
 
 
-def dead_lettered(container, events: list[dict], subscription: str = "AML-TRIGGER-BLOBS") -> str:
-    """A blob as Event Grid writes one: <SUBSCRIPTION>/<YYYY>/<M>/<D>/<H>/<guid>.json holding a JSON array."""
+def dead_lettered(container, events: list[dict], subscription: str = "AML-TRIGGER-BLOBS",
+                  age: timedelta | None = timedelta(hours=1)) -> str:
+    """A blob as Event Grid writes one: <SUBSCRIPTION>/<YYYY>/<M>/<D>/<H>/<guid>.json holding a JSON array, its
+    events ``age`` old (inside the replay horizon unless told; None: as they are, e.g. a run event's own time)."""
     name = f"{subscription}/2026/12/7/2/{uuid.uuid4()}.json"
+    if age is not None:
+        when = iso(datetime.now(UTC) - age)
+        events = [{**event, ("time" if "specversion" in event else "eventTime"): when} for event in events]
     container.upload_blob(name, json.dumps(events).encode())
     return name
 
@@ -69,7 +79,7 @@ def test_dead_letters_of_both_schemas_are_replayed_once_and_a_second_replay_star
     cloud = dead_lettered(dead_letters, [as_cloud_event(event(watched, "b.csv", etags["b.csv"]))])
     run_event = dead_lettered(dead_letters, [{**aml.run_event(ran.run_id, schema="cloudevents"),
                                               **{name.lower(): value for name, value in DEAD_LETTER.items()}}],
-                              subscription="AML-TRIGGER-RUN-EVENTS")
+                              subscription="AML-TRIGGER-RUN-EVENTS", age=None)
     assert waiting_dead_letters(services()) == "3"
 
     dry = replay_dead_letters(services(), dry_run=True)
@@ -78,7 +88,7 @@ def test_dead_letters_of_both_schemas_are_replayed_once_and_a_second_replay_star
     second = replay_dead_letters(services())
 
     assert dry.summary() == ("replay-dead-letters (dry run): 3 blobs, 3 events (2 cloudevents, 1 eventgrid); "
-                             "0 blobs could not be read; nothing handled or moved")
+                             "0 blobs would stay; nothing handled or moved")
     assert first.summary() == ("replay-dead-letters: 3 blobs, 3 events (2 cloudevents, 1 eventgrid): 1 run_completed, "
                                "2 submitted; 3 blobs moved under replayed/; 0 left waiting")
     assert (second.blobs, second.events, len(aml.accepted)) == (0, 0, 3)
@@ -129,6 +139,61 @@ def test_a_blob_that_cannot_be_replayed_stays_counted_with_its_reason(app_env, a
         func.HttpRequest(method="GET", url="https://app/api/status", headers={}, params={}, body=b"")).get_body()
     assert "<td>dead-lettered events waiting</td><td>2</td>" in page.decode()
     assert len(aml.accepted) == 1
+
+
+@pytest.mark.integration
+def test_an_event_older_than_the_replay_horizon_stays_counted_too_old_with_its_reason(app_env, aml, dead_letters,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("RECORD_RETENTION_DAYS", "15")  # the horizon: 14 days back
+    watched = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(watched, name, SAMPLE_CSV) for name in ("old.csv", "recent.csv")}
+    old = dead_lettered(dead_letters, [{**event(watched, "old.csv", etags["old.csv"]), **DEAD_LETTER}],
+                        age=timedelta(days=14, minutes=1))
+    recent = dead_lettered(dead_letters, [as_cloud_event(event(watched, "recent.csv", etags["recent.csv"]))],
+                           age=timedelta(days=13, hours=23))
+
+    dry = replay_dead_letters(services(), dry_run=True)
+    report = replay_dead_letters(services())
+
+    assert dry.summary().endswith("2 events (1 cloudevents, 1 eventgrid); 1 too old; 1 blobs would stay; nothing "
+                                  "handled or moved")
+    assert report.summary() == ("replay-dead-letters: 2 blobs, 2 events (1 cloudevents, 1 eventgrid): 1 submitted, "
+                                "1 too old; 1 blobs moved under replayed/; 1 left waiting")
+    reason = report.failed[old]
+    assert reason.startswith("1 event(s) older than the replay horizon 20") and reason.endswith(
+        "(RECORD_RETENTION_DAYS less a day): their run records may be deleted, so a replay could run them a second "
+        "time; not replayed")
+    assert dead_letters.get_blob_client(old).get_blob_properties().metadata["replay_error"] == reason[:250]
+    assert names(dead_letters) == sorted([old, f"replayed/{recent}"])
+    assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
+        "recent.csv"]
+
+
+@pytest.mark.integration
+def test_a_dead_letter_is_refused_by_its_listed_size_before_a_byte_is_read_and_read_no_further(app_env, aml,
+                                                                                               dead_letters):
+    watched = app_env["WATCH_CONTAINER"]
+    etag = upload(watched, "a.csv", SAMPLE_CSV)
+    good = dead_lettered(dead_letters, [{**event(watched, "a.csv", etag), **DEAD_LETTER}])
+    big = "AML-TRIGGER-BLOBS/2026/12/7/2/big.json"
+    dead_letters.upload_blob(big, b" " * (EVENT_FILE.max_bytes + 1))
+    empty = "AML-TRIGGER-BLOBS/2026/12/7/2/empty.json"
+    dead_letters.upload_blob(empty, b"")
+    sent: list[tuple[str, str, str | None]] = []
+    counted = BlobServiceClient.from_connection_string(os.environ["WATCH_STORAGE"], raw_request_hook=lambda request: (
+        sent.append((request.http_request.method, request.http_request.url,
+                     request.http_request.headers.get("x-ms-range")))))
+    shared = dataclasses.replace(services(), dead_letters=counted.get_container_client(dead_letters.container_name))
+
+    report = replay_dead_letters(shared)
+
+    assert report.failed == {big: f"dead letter {big} is 1,048,577 bytes; at most 1,048,576 are read",
+                             empty: f"dead letter {empty} is empty: expected a JSON array of one or more events"}
+    reads = [(method, url.split("?")[0].rsplit("/", 1)[-1], ranged) for method, url, ranged in sent
+             if method == "GET" and "comp=list" not in url]
+    size = dead_letters.get_blob_client(f"replayed/{good}").get_blob_properties().size
+    assert reads == [("GET", good.rsplit("/", 1)[-1], f"bytes=0-{size - 1}")]  # the big and empty ones never read
+    assert report.replayed == 1 and len(aml.accepted) == 1
 
 
 def test_the_waiting_count_reads_one_page_and_says_1000_plus_beyond():

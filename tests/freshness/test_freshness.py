@@ -14,10 +14,12 @@ import pytest
 from localdev.http_counter import counting_requests
 from shared.clients.common.clock import Clock
 from shared.clients.process.services import Services, build_services, process_services
+from shared.core.backfill.backfill import Window
 from shared.core.ledger.keys import arrival_tags, iso_ms
 from shared.core.ledger.ledger_record import RunState, new_claim
 from shared.core.ledger.subjects import BlobSubject
 from shared.core.status.status_html import View, page
+from shared.flows.backfill.backfill import backfill
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.freshness.freshness import check_freshness, freshness_report
 from tests.support.batch import rules_file
@@ -112,6 +114,54 @@ def test_three_deadlines_arrived_overdue_and_a_late_file_resolving_it_each_logge
     assert freshness_report(clock.services()) == [
         {"rule": "daily", "folder": "", "deadline": "0 0 6 * * *", "min_files": 2, "verdict": "arrived_late",
          "last_deadline": "2026-12-03T06:00:00Z", "since": "2026-12-02T06:00:00Z", "files": 2}]
+
+
+def test_data_two_deadlines_late_resolves_each_overdue_deadline_oldest_first(default_env, aml, tmp_path,
+                                                                           monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *"})
+    clock = SimulatedClock(FIRST_DEADLINE + AFTER)
+    check_freshness(clock.services())
+    for day in (1, 2):
+        clock.now = FIRST_DEADLINE + day * DAY + AFTER
+        assert [d.outcome.value for d in check_freshness(clock.services())] == ["overdue"]
+
+    arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=1), "incoming/a.csv")
+    ticks = []
+    for _ in range(3):
+        clock.now += timedelta(minutes=1)
+        ticks.append([(d.outcome.value, d.deadline) for d in check_freshness(clock.services())])
+
+    assert ticks == [[("arrived_late", "2026-12-02T06:00:00Z")], [("arrived_late", "2026-12-03T06:00:00Z")], []]
+    assert [line["reason"] for line in freshness_lines(caplog)][-2:] == [
+        "1 new file(s) for the rule since 2026-12-01T06:00:00Z by 2026-12-03T07:01:00Z: the data due by "
+        "2026-12-02T06:00:00Z landed late",
+        "1 new file(s) for the rule since 2026-12-02T06:00:00Z by 2026-12-03T07:02:00Z: the data due by "
+        "2026-12-03T06:00:00Z landed late"]
+
+
+def test_a_backfill_of_older_files_after_an_overdue_counts_them_when_they_arrived_not_as_late_data(
+        default_env, aml, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *"})
+    upload(os.environ["WATCH_CONTAINER"], "incoming/last-month.csv", SAMPLE_CSV)
+    written = build_services(os.environ).watched.get_blob_client("incoming/last-month.csv").get_blob_properties(
+        ).last_modified
+    month_later = written.replace(hour=6, minute=0, second=0, microsecond=0) + 30 * DAY
+    clock = SimulatedClock(month_later + AFTER)  # a month after the file was written
+    check_freshness(clock.services())
+    clock.now += DAY
+    assert [d.outcome.value for d in check_freshness(clock.services())] == ["overdue"]
+
+    clock.now += timedelta(hours=1)
+    report, _ = backfill(clock.services(), rule="daily", window=Window(written - DAY, written + DAY), run=True)
+    clock.now += timedelta(minutes=1)
+
+    assert dict(report.outcomes) == {"submitted": 1} and len(aml.accepted) == 1
+    assert check_freshness(clock.services()) == []  # a month-old file is no late arrival of today's data
+    [record] = clock.services().ledger.container.list_blobs(name_starts_with="rules/daily/", include=["tags"])
+    assert record.tags["aml_arrived"] == iso_ms(written)  # its Last-Modified: when it arrived
+    assert [line["outcome"] for line in freshness_lines(caplog)] == ["overdue"]
 
 
 def test_a_folder_expectation_counts_only_its_folders_files(default_env, aml, tmp_path, monkeypatch, caplog):

@@ -17,6 +17,7 @@ from shared.core.config.config_loader import load_config
 from shared.core.config.problems import ConfigError
 from shared.core.config.rule_names import RULE_NAME_LENGTH, event_subscription_name
 from shared.core.config.settings import RECORD_RETENTION_DAYS
+from shared.core.dead_letters.dead_letters import REPLAYED_PREFIX
 from shared.core.ledger.keys import RECORD_PREFIXES
 from shared.core.ledger.retention import MIN_RETENTION_DAYS
 from shared.core.quiet_windows.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
@@ -667,6 +668,19 @@ def test_the_host_account_deletes_quiet_window_entries_after_the_days_the_apps_s
     assert definition["filters"]["blobTypes"] == ["blockBlob"]
     assert [dotted(prefix) for prefix in definition["filters"]["prefixMatch"]] == ["rule.prefix"]
     assert dotted(definition["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"]) == "rule.days"
+
+
+def test_a_new_watched_account_deletes_replayed_dead_letters_under_the_prefix_the_app_moves_them_to():
+    """The replay moves a letter to ``replayed/`` in the dead-letter container; the rule must delete that prefix,
+    after the records' retention (older letters are too old to replay again), and nothing still waiting."""
+    rule = parsed("main.bicep")["variables"]["replayedDeadLetters"]["value"]
+    module = parsed("main.bicep")["modules"]["newWatchedStorage"]["config"]
+    assert module["condition"] == "newWatchedAccount"  # an existing account keeps its own lifecycle policy
+    expiring = module["config"]["params"]["expiring"]
+    assert expiring == ["replayedDeadLetters"]
+    assert resolve(rule["prefix"], PLACEHOLDERS) == f"{PLACEHOLDERS['deadLetterContainer']}/{REPLAYED_PREFIX}"
+    assert rule["days"] == "recordRetentionDays"
+    assert deployed_settings()["DEAD_LETTER_CONTAINER"] == PLACEHOLDERS["deadLetterContainer"]
 
 
 def test_the_host_account_deletes_run_records_the_index_and_sweep_reports_after_the_retention_the_app_is_given():

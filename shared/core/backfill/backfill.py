@@ -13,11 +13,12 @@ import enum
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.core.common.errors import InvalidInput
 from shared.core.ledger.keys import iso
 from shared.core.ledger.ledger_record import LedgerRecord, Verdict
+from shared.core.ledger.retention import sweep_horizon
 
 RERUN_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 """A rerun's label: short and plain, since it becomes part of a manual run's request id (at most 128 characters)."""
@@ -30,6 +31,8 @@ class Window:
 
     since: datetime
     until: datetime
+    since_name: str = field(default="since", compare=False)
+    """How the user named ``since`` (``--since`` on the command line), for the errors about it."""
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
@@ -39,6 +42,17 @@ class Window:
 
     def holds(self, moment: datetime) -> bool:
         return self.since <= moment < self.until
+
+    def check_horizon(self, now: datetime, retention_days: int) -> None:
+        """Refuse a window that starts before the records' horizon (the sweep's): an older version's record may be
+        deleted already, so the ledger could not tell it ran and the backfill would run it a second time."""
+        horizon = (now - sweep_horizon(retention_days)).replace(microsecond=0)  # to the second, as it is shown
+        if self.since < horizon:
+            raise InvalidInput(
+                f"{self.since_name} {iso(self.since)} is before the backfill horizon {iso(horizon)}: run records are "
+                f"deleted after RECORD_RETENTION_DAYS ({retention_days} days) and the horizon stays one day inside it, "
+                f"so a version older than that may have run with its record gone and would run a second time; "
+                f"start the window at or after {iso(horizon)}")
 
 
 class Standing(str, enum.Enum):
@@ -68,6 +82,13 @@ def standing(record: LedgerRecord | None, age: float, expiry: float, margin: flo
     return Standing.IN_HAND if judged is Verdict.LIVE else Standing.ALREADY_RUN
 
 
+def claim_expires(record: LedgerRecord, written: datetime, expiry: float, margin: float) -> datetime:
+    """When an in-hand version's claim, ``written`` then, counts as abandoned: from then on a backfill takes it over
+    (looking its run up first, so a run its owner started is found, never started twice)."""
+    own = expiry if record.claim_expiry_seconds is None else record.claim_expiry_seconds
+    return written + timedelta(seconds=own + margin)
+
+
 def rerun_label(text: str) -> str:
     """The label of a deliberate rerun, or the error that says what one must be."""
     if not RERUN_LABEL.fullmatch(text):
@@ -91,6 +112,8 @@ class Candidate:
     standing: Standing
     rerun: str | None = None
     """The label of its deliberate rerun (it already ran under its live key); None: its live key's run."""
+    retry_after: datetime | None = None
+    """An in-hand version's claim expiry (``claim_expires``): a backfill run after it finishes the version."""
 
     def line(self) -> str:
         """How a backfill lists it: would it run, when it was written, which version, where it stands."""
@@ -115,10 +138,20 @@ class BackfillReport:
     errors: list[str] = field(default_factory=list)
     stopped: str | None = None
     """Why it stopped before the end (a cap of active runs, the time an HTTP request has): run it again."""
+    in_hand: int = 0
+    """Versions claimed by another owner (their event, another backfill, or one killed): left to it for now."""
+    retry_after: str | None = None
+    """When the last of those claims expires: a backfill run then finishes what their owners did not."""
 
     @property
     def left(self) -> int:
-        return self.to_run - self.processed
+        return self.to_run - self.processed + self.in_hand
+
+    def hold(self, held: list[Candidate]) -> None:
+        """Count ``held`` (in-hand versions) as left, and say when a backfill may take them over."""
+        self.in_hand = len(held)
+        moments = [candidate.retry_after for candidate in held if candidate.retry_after is not None]
+        self.retry_after = iso(max(moments)) if moments else None
 
     def summary(self) -> str:
         """One line: what was listed, where the versions stood, and what was done (or would be)."""
@@ -129,7 +162,9 @@ class BackfillReport:
             return f"{head}; dry run: {self.to_run} would run, nothing sent"
         done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())) or "nothing"
         tail = f"; stopped: {self.stopped}" if self.stopped else ""
-        return f"{head}; {self.processed} of {self.to_run} processed: {done}; {self.left} left{tail}"
+        held = (f" ({self.in_hand} in hand: claimed by another owner, or by a backfill that was killed; run again "
+                f"after {self.retry_after} to finish them)") if self.in_hand else ""
+        return f"{head}; {self.processed} of {self.to_run} processed: {done}; {self.left} left{held}{tail}"
 
     def as_dict(self) -> dict[str, object]:
         return {**{name: value for name, value in vars(self).items() if name not in ("standings", "outcomes")},

@@ -16,10 +16,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from shared.core.common.errors import InvalidInput, UnreadableJson
 from shared.core.common.json_input import EVENT_FILE, read_json
+from shared.core.ledger.keys import iso
+from shared.core.ledger.retention import sweep_horizon
+from shared.core.ledger.run_status import moment
 from shared.core.outcomes.run_events import RUN_EVENT_TYPES
 
 REPLAYED_PREFIX = "replayed/"
@@ -30,6 +34,8 @@ DEAD_LETTER_FIELDS = ("deadLetterReason", "deliveryAttempts", "lastDeliveryOutco
 """What Event Grid adds to a dead-lettered event (Event Grid schema; CloudEvents 1.0: the same, lower case)."""
 _ADDED = frozenset(name.lower() for name in DEAD_LETTER_FIELDS)
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
+TOO_OLD = "too old"
+"""The outcome counted for an event older than the replay horizon: not handled, its blob left waiting."""
 
 
 class Path(str, enum.Enum):
@@ -49,6 +55,7 @@ class DeadLetter:
     path: Path
     reason: str
     attempts: Any
+    event_time: datetime
 
     @property
     def schema(self) -> str:
@@ -78,7 +85,28 @@ def _dead_letter(event: Any, where: str) -> DeadLetter:
     else:
         raise InvalidInput(f"{where}: event type {str(kind)[:100]!r} is not one this app subscribes to")
     lowered = {name.lower(): value for name, value in event.items()}
-    return DeadLetter(sent, path, str(lowered.get("deadletterreason", "unknown")), lowered.get("deliveryattempts"))
+    return DeadLetter(sent, path, str(lowered.get("deadletterreason", "unknown")), lowered.get("deliveryattempts"),
+                      _event_time(sent, where))
+
+
+def _event_time(event: Mapping[str, Any], where: str) -> datetime:
+    """When the event happened: its age decides whether its record (if it ran) may already be deleted."""
+    name = "time" if "specversion" in event else "eventTime"
+    try:
+        return datetime.fromisoformat(moment(event.get(name)).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise InvalidInput(f"{where}.{name}: {error}") from None
+
+
+def replay_horizon(now: datetime, retention_days: int) -> datetime:
+    """The oldest event time replayed: the records' horizon (the sweep's), so a version that ran still has its
+    record and a replay of its event is a duplicate, never a second run."""
+    return now - sweep_horizon(retention_days)
+
+
+def too_old_reason(count: int, horizon: datetime) -> str:
+    return (f"{count} event(s) older than the replay horizon {iso(horizon)} (RECORD_RETENTION_DAYS less a day): "
+            "their run records may be deleted, so a replay could run them a second time; not replayed")
 
 
 def waiting_count(first_page: list[str]) -> str:

@@ -1,9 +1,13 @@
 """Freshness expectations, pure: which deadline a check stands for, the window it counts files in, and what it
 decides (``arrived``, ``overdue``, then ``arrived_late`` when an overdue window's files land).
 
-One state document per expectation holds the last deadline decided and its verdict. A check reads it, counts the
-window's files with one Find Blobs by Tags (``arrivals_query``), and writes the next state conditionally on what
-it read: of two instances (or a timer firing twice) one write wins, and only the winner logs the decision line.
+One state document per expectation holds the last deadline decided and its verdict, and the earlier ``overdue``
+deadlines not yet resolved (the last ``OPEN_KEPT``). A check reads it, counts one window's files with one Find
+Blobs by Tags (``arrivals_query``), and writes the next state conditionally on what it read: of two instances (or a
+timer firing twice) one write wins, and only the winner logs the decision line.
+
+The oldest open deadline is resolved first: its count (files since its window began) is at least any later one's,
+so while it stays open every later one does too; one is resolved per check, keeping a check at three requests.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from shared.core.ledger.keys import arrivals_query, freshness_folder_key, freshn
 STATE_PREFIX = "freshness/"
 """Where expectation states live in the ledger container (never a record: no run is behind one)."""
 ONE_SECOND = timedelta(seconds=1)
+OPEN_KEPT = 30
+"""Earlier ``overdue`` deadlines a state keeps open (a month of daily deadlines); older ones are given up."""
 
 
 class Verdict(str, enum.Enum):
@@ -77,18 +83,32 @@ class FreshnessState:
     files: int
     expected: int
     decided_at: str
+    earlier: tuple[FreshnessState, ...] = ()
+    """Earlier deadlines still ``overdue``, oldest first (each resolved when its files land)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> FreshnessState:
-        return cls(**{name: document[name] for name in cls.__dataclass_fields__})
+        fields = {name: document[name] for name in cls.__dataclass_fields__ if name != "earlier"}
+        return cls(**fields, earlier=tuple(cls.from_json(item) for item in document.get("earlier", ())))
 
     @property
     def unresolved(self) -> bool:
         """Overdue and not yet resolved: each check counts its window again until the files land."""
         return self.verdict == Verdict.OVERDUE.value
+
+    @property
+    def oldest_open(self) -> FreshnessState | None:
+        """The overdue deadline to resolve first: the oldest earlier one, else this one if overdue."""
+        return self.earlier[0] if self.earlier else self if self.unresolved else None
+
+    def still_open(self) -> tuple[FreshnessState, ...]:
+        """What the next deadline's state keeps open: the earlier ones and this one if overdue, the last
+        ``OPEN_KEPT``."""
+        own = (replace(self, earlier=()),) if self.unresolved else ()
+        return (self.earlier + own)[-OPEN_KEPT:]
 
     def decision(self, expectation: Expectation) -> Decision:
         """The line this state's write logs."""
@@ -110,16 +130,20 @@ def baseline(deadline: datetime, expectation: Expectation, at: datetime) -> Fres
                           iso(at))
 
 
-def decided(deadline: datetime, since: datetime, files: int, expectation: Expectation,
-            at: datetime) -> FreshnessState:
-    """``deadline``'s verdict from the ``files`` counted in its window."""
+def decided(deadline: datetime, since: datetime, files: int, expectation: Expectation, at: datetime,
+            previous: FreshnessState) -> FreshnessState:
+    """``deadline``'s verdict from the ``files`` counted in its window; ``previous``'s open deadlines kept open."""
     expected = expectation.freshness.min_files
     verdict = Verdict.ARRIVED if files >= expected else Verdict.OVERDUE
-    return FreshnessState(iso(deadline), verdict.value, iso(since), files, expected, iso(at))
+    return FreshnessState(iso(deadline), verdict.value, iso(since), files, expected, iso(at), previous.still_open())
 
 
-def resolved(state: FreshnessState, files: int, at: datetime) -> FreshnessState | None:
-    """An overdue state once enough files came since its window began (late ones too); None while they have not."""
-    if files < state.expected:
+def resolved(state: FreshnessState, files: int, at: datetime) -> tuple[FreshnessState, FreshnessState] | None:
+    """``state`` once its oldest open deadline's files came (``files`` since its window began, late ones too), and
+    that deadline resolved (its line); None while they have not."""
+    oldest = state.oldest_open
+    assert oldest is not None, "only a state with an open deadline is resolved"
+    if files < oldest.expected:
         return None
-    return replace(state, verdict=Verdict.ARRIVED_LATE.value, files=files, decided_at=iso(at))
+    late = replace(oldest, verdict=Verdict.ARRIVED_LATE.value, files=files, decided_at=iso(at))
+    return (replace(state, earlier=state.earlier[1:]) if state.earlier else late), late

@@ -233,10 +233,14 @@ class LedgerRecord:
 
     def _arrival(self) -> dict[str, str]:
         """The freshness tags (``arrival_tags``) of a record of one file version a rule took in; none for another
-        record (a schedule's, a manual run's, a quiet batch's: its files' entries carry them) or a time no tag holds."""
-        arrived = self.first_claimed_at
-        if (not (self.namespace or "").startswith(rule_namespace("")) or not isinstance(self.subject, BlobSubject)
-                or not (arrived and TAG_VALUE.fullmatch(arrived))):
+        record (a schedule's, a manual run's, a quiet batch's: its files' entries carry them) or a time no tag holds.
+        The file arrived by its Last-Modified, so a backfill a month later counts it in its own month, not as new;
+        its first claim bounds it too (earlier only on a clock behind storage's; all an older record kept)."""
+        if not (self.namespace or "").startswith(rule_namespace("")) or not isinstance(self.subject, BlobSubject):
+            return {}
+        known = [moment for moment in (self.subject.last_modified, self.first_claimed_at) if moment]
+        arrived = min(known) if known else None  # iso_ms texts sort in time order
+        if not (arrived and TAG_VALUE.fullmatch(arrived)):
             return {}
         return arrival_tags(str(self.namespace), self.subject.blob, arrived)
 

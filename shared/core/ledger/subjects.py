@@ -46,11 +46,15 @@ class BlobSubject(_Subject):
     """One blob version's run: a rule's event, the sweep, an operator's submit of a watched blob (and a marker's)."""
 
     kind: ClassVar[str] = "blob"
-    _shape: ClassVar[Mapping[str, str]] = {"container": "text", "blob": "text", "etag": "text", "size": "count?"}
+    _shape: ClassVar[Mapping[str, str]] = {"container": "text", "blob": "text", "etag": "text", "size": "count?",
+                                           "last_modified": "moment?"}
     container: str
     blob: str
     etag: str
     size: int | None = None
+    last_modified: str | None = None
+    """The version's Last-Modified (``iso_ms``): when the file arrived, which freshness counts (``aml_arrived``),
+    whenever it is run (its event, the sweep, a backfill a month later). Absent from records written before it."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,7 @@ def _checked(stored: Mapping[str, Any], name: str, check: str, record: str) -> A
         wanted = " or ".join(_NAMES[each] for each in types)
         raise UnreadableRecord(f"ledger record {record}: subject field {name!r} must be {wanted}, "
                                f"not {type(value).__name__}")
-    if check == "moment" and not _is_moment(value):
+    if check.removesuffix("?") == "moment" and not _is_moment(value):
         raise UnreadableRecord(f"ledger record {record}: subject field {name!r} must be an ISO 8601 time, "
                                f"not {value[:40]!r}")
     return value

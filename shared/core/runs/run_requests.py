@@ -19,6 +19,7 @@ from shared.core.config.config_model import DataSource, Rule, RunSpec, Schedule
 from shared.core.ledger.keys import (
     blob_version_key,
     iso,
+    iso_ms,
     manual_key,
     manual_namespace,
     parse_iso,
@@ -182,7 +183,8 @@ def _names(version: BlobVersion) -> dict[str, str]:
 def blob_request(rule: Rule, version: BlobVersion) -> RunRequest:
     """The run of one blob version for one rule, whether its event, the sweep or an operator's submit asks."""
     key = blob_version_key(version.container, version.name, version.etag)
-    subject = BlobSubject(container=version.container, blob=version.name, etag=version.etag, size=version.size)
+    subject = BlobSubject(container=version.container, blob=version.name, etag=version.etag, size=version.size,
+                          last_modified=None if version.last_modified is None else iso_ms(version.last_modified))
     return RunRequest(
         namespace=rule_namespace(rule.name), key=key, subject=subject, run=rule.run, data=version,
         tags=blob_tags(rule.name, container=version.container, blob_name=version.name, etag=version.etag, key=key),

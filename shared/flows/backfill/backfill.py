@@ -29,8 +29,16 @@ from azure.storage.blob import BlobProperties
 
 from shared.clients.blobs.blob_data import read_blob_version
 from shared.clients.process.services import Services
-from shared.core.backfill.backfill import BackfillReport, Candidate, Standing, Window, rerun_request_id, standing
-from shared.core.common.errors import Conflict
+from shared.core.backfill.backfill import (
+    BackfillReport,
+    Candidate,
+    Standing,
+    Window,
+    claim_expires,
+    rerun_request_id,
+    standing,
+)
+from shared.core.common.errors import Conflict, Unprocessable
 from shared.core.config.config_model import Rule
 from shared.core.config.matching import rule_mismatch
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
@@ -74,41 +82,47 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
     if found.quiet_window is not None:
         raise Conflict(f"rule {rule!r} collects files under a quiet window (one run per quiet folder): a backfill "
                        "runs one version at a time, so it does not serve this rule")
+    window.check_horizon(services.clock.now(), services.config.record_retention_days)
     report = BackfillReport(rule=rule, since=iso(window.since), until=iso(window.until), run=run, rerun=rerun)
-    candidates = plan(services, found, window, report, rerun)
+    ends_at = math.inf if pace.budget is None else services.clock.monotonic() + pace.budget
+    candidates = plan(services, found, window, report, rerun, ends_at)
     todo = [candidate for candidate in candidates if candidate.standing.would_run]
     report.to_run = len(todo)
     if run:
-        _run(services, found, todo, report, pace)
+        report.hold([candidate for candidate in candidates if candidate.standing is Standing.IN_HAND])
+        _run(services, found, todo, report, pace, ends_at)
     log_event(logging.INFO, backfill=report.as_dict())
     return report, candidates
 
 
-def plan(services: Services, rule: Rule, window: Window, report: BackfillReport,
-         rerun: str | None) -> list[Candidate]:
+def plan(services: Services, rule: Rule, window: Window, report: BackfillReport, rerun: str | None,
+         ends_at: float = math.inf) -> list[Candidate]:
     """Every version of ``rule`` in ``window``, oldest first, with where it stands (under its rerun key, for one
-    that already ran when ``rerun`` is given)."""
+    that already ran when ``rerun`` is given); Unprocessable if the listings outlast ``ends_at`` (monotonic)."""
     container = services.config.watch_container
-    live = _standings(services, rule_namespace(rule.name), report)
-    reruns = _standings(services, manual_namespace(rule.name), report) if rerun else {}
+    pages = _Pages(services, rule, report, ends_at)
+    live = _standings(services, rule_namespace(rule.name), pages)
+    reruns = _standings(services, manual_namespace(rule.name), pages) if rerun else {}
     candidates = []
-    for name, etag, modified in _versions(services, rule, window, report):
+    for name, etag, modified in _versions(services, rule, window, pages):
         key = blob_version_key(container, name, etag)
-        stands = live.get(key, Standing.NEVER_SEEN)
+        stands, retry_after = live.get(key, _UNSEEN)
         if rerun and stands is Standing.ALREADY_RUN:
             rerun_key = manual_key(rule.name, rerun_request_id(rerun, key))
-            candidates.append(Candidate(name, etag, modified, reruns.get(rerun_key, Standing.NEVER_SEEN), rerun))
+            rerun_stands, rerun_retry = reruns.get(rerun_key, _UNSEEN)
+            candidates.append(Candidate(name, etag, modified, rerun_stands, rerun, rerun_retry))
         else:
-            candidates.append(Candidate(name, etag, modified, stands))
+            candidates.append(Candidate(name, etag, modified, stands, retry_after=retry_after))
         report.standings[candidates[-1].standing.value] += 1
     report.in_window = len(candidates)
     return sorted(candidates, key=lambda candidate: (candidate.last_modified, candidate.blob))
 
 
-def _run(services: Services, rule: Rule, todo: list[Candidate], report: BackfillReport, pace: Pace) -> None:
-    """Up to ``pace.workers`` versions at a time, each one's outcomes merged here as it finishes. An exception from
-    the progress hook (an interruption) stops it: the versions in flight finish, no other one starts."""
-    ends_at = math.inf if pace.budget is None else services.clock.monotonic() + pace.budget
+def _run(services: Services, rule: Rule, todo: list[Candidate], report: BackfillReport, pace: Pace,
+         ends_at: float) -> None:
+    """Up to ``pace.workers`` versions at a time, each one's outcomes merged here as it finishes, none started
+    unless an attempt fits before ``ends_at``. An exception from the progress hook (an interruption) stops it: the
+    versions in flight finish, no other one starts."""
     slots = _Slots(services, rule, min(rule.limit.most if rule.limit else math.inf, pace.max_active or math.inf))
     with ThreadPoolExecutor(pace.workers) as pool:
         running: set[Future[_Tally]] = set()
@@ -206,11 +220,28 @@ def _process(services: Services, rule: Rule, candidate: Candidate, deadline: flo
     return [execute(request, services, deadline)]
 
 
-def _versions(services: Services, rule: Rule, window: Window, report: BackfillReport
-              ) -> Iterator[tuple[str, str, datetime]]:
+class _Pages:
+    """The planning's listing pages, counted in the report, each read only within the backfill's time."""
+
+    def __init__(self, services: Services, rule: Rule, report: BackfillReport, ends_at: float):
+        self.services, self.rule, self.report, self.ends_at = services, rule, report, ends_at
+
+    def read(self) -> None:
+        """One more page read; Unprocessable once the time is spent (an HTTP request's), before any run."""
+        self.report.listing_pages += 1
+        if self.services.clock.monotonic() > self.ends_at:
+            raise Unprocessable(
+                f"planning the backfill of rule {self.rule.name!r} outlasted this request's time after "
+                f"{self.report.listing_pages} listing pages ({self.report.blobs_listed} blobs): nothing was run. "
+                "The listing covers the rule's whole prefix whatever the window, so use the command line "
+                "(./dev cli backfill), which has no such limit")
+
+
+def _versions(services: Services, rule: Rule, window: Window, pages: _Pages) -> Iterator[tuple[str, str, datetime]]:
     """(name, ETag, Last-Modified) of each version the rule watches in ``window``, one listing page at a time."""
+    report = pages.report
     for page in services.watched.list_blobs(name_starts_with=rule.watch.prefix or None).by_page():
-        report.listing_pages += 1
+        pages.read()
         for blob in page:
             report.blobs_listed += 1
             if ((blob.size > 0 or rule.marker) and window.holds(blob.last_modified)
@@ -218,18 +249,27 @@ def _versions(services: Services, rule: Rule, window: Window, report: BackfillRe
                 yield blob.name, normalize_etag(blob.etag), blob.last_modified
 
 
-def _standings(services: Services, namespace: str, report: BackfillReport) -> dict[str, Standing]:
+_Stood = tuple[Standing, datetime | None]
+"""Where a version stands and, in hand, when its claim expires."""
+_UNSEEN: _Stood = (Standing.NEVER_SEEN, None)
+
+
+def _standings(services: Services, namespace: str, pages: _Pages) -> dict[str, _Stood]:
     """Each key recorded under ``namespace`` and where it stands, from one listing of the records' metadata."""
     now = services.clock.now()
     prefix = namespace + "/"
     found = {}
     for page in services.ledger.listing(prefix):
-        report.listing_pages += 1
+        pages.read()
         for record in page:
             found[record.name[len(prefix):].removesuffix(".json")] = _standing(services, record, now)
     return found
 
 
-def _standing(services: Services, record: BlobProperties, now: datetime) -> Standing:
+def _standing(services: Services, record: BlobProperties, now: datetime) -> _Stood:
     age = (now - record.last_modified).total_seconds()
-    return standing(LedgerRecord.from_metadata(record.metadata), age, services.config.claim_expiry, CLOCK_MARGIN)
+    parsed = LedgerRecord.from_metadata(record.metadata)
+    stands = standing(parsed, age, services.config.claim_expiry, CLOCK_MARGIN)
+    if stands is not Standing.IN_HAND:
+        return stands, None
+    return stands, claim_expires(parsed, record.last_modified, services.config.claim_expiry, CLOCK_MARGIN)

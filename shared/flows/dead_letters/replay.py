@@ -26,10 +26,13 @@ from shared.core.common.redaction import mask_text
 from shared.core.dead_letters.dead_letters import (
     COUNTED,
     REPLAYED_PREFIX,
+    TOO_OLD,
     DeadLetter,
     Path,
     read_dead_letters,
+    replay_horizon,
     replayed_name,
+    too_old_reason,
     waiting_count,
 )
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
@@ -57,8 +60,9 @@ class ReplayReport:
         done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())) or "nothing"
         schemas = ", ".join(f"{count} {name}" for name, count in sorted(self.schemas.items())) or "none"
         if self.dry_run:
+            too_old = f"{self.outcomes[TOO_OLD]} {TOO_OLD}; " if self.outcomes[TOO_OLD] else ""
             return (f"replay-dead-letters (dry run): {self.blobs} blobs, {self.events} events ({schemas}); "
-                    f"{len(self.failed)} blobs could not be read; nothing handled or moved")
+                    f"{too_old}{len(self.failed)} blobs would stay; nothing handled or moved")
         return (f"replay-dead-letters: {self.blobs} blobs, {self.events} events ({schemas}): {done}; "
                 f"{self.replayed} blobs moved under {REPLAYED_PREFIX}; {len(self.failed)} left waiting")
 
@@ -79,27 +83,28 @@ def waiting_dead_letters(services: Services) -> str:
 def replay_dead_letters(services: Services, *, dry_run: bool = False) -> ReplayReport:
     """Every waiting dead-letter blob: read and checked; unless ``dry_run``, handled and moved aside."""
     report = ReplayReport(dry_run=dry_run)
-    for name in _waiting(services):
+    for name, size in _waiting(services):
         report.blobs += 1
-        _replay_blob(services, name, report)
+        _replay_blob(services, name, size, report)
     log_event(logging.INFO, replay=report.as_dict())
     return report
 
 
-def _replay_blob(services: Services, name: str, report: ReplayReport) -> None:
+def _replay_blob(services: Services, name: str, size: int, report: ReplayReport) -> None:
+    """One blob, refused by its listed size before any byte is read, then read no further than that size."""
     source = f"dead letter {name}"
     try:
-        downloaded = services.dead_letters.get_blob_client(name).download_blob()
-        if downloaded.size > EVENT_FILE.max_bytes:  # refused by its size before it is read
-            raise InvalidInput(f"{source} is {downloaded.size:,} bytes; at most {EVENT_FILE.max_bytes:,} are read")
-        content, etag = downloaded.readall(), downloaded.properties.etag
+        if size > EVENT_FILE.max_bytes:
+            raise InvalidInput(f"{source} is {size:,} bytes; at most {EVENT_FILE.max_bytes:,} are read")
+        if size == 0:
+            raise InvalidInput(f"{source} is empty: expected a JSON array of one or more events")
+        content, etag = _read(services, name, size)
         letters = read_dead_letters(content, source)
         report.events += len(letters)
         report.schemas.update(letter.schema for letter in letters)
+        _handle_recent(services, letters, report)
         if report.dry_run:
             return
-        for letter in letters:
-            report.outcomes.update(decision.outcome.value for decision in _handle(services, letter))
     except AzureError:
         raise  # storage unreachable: nothing could be recorded for the rest either
     except Exception as error:  # one blob's failure (a refusal, a bug), named and kept; the others still run
@@ -107,6 +112,26 @@ def _replay_blob(services: Services, name: str, report: ReplayReport) -> None:
         return
     _move_aside(services, name, content, etag)
     report.replayed += 1
+
+
+def _read(services: Services, name: str, size: int) -> tuple[bytes, str]:
+    """The blob's first ``size`` bytes (its listed size: one that grew since reads as cut, and is refused as not
+    JSON) and the ETag they were read at."""
+    downloaded = services.dead_letters.get_blob_client(name).download_blob(offset=0, length=size)
+    return downloaded.readall(), downloaded.properties.etag
+
+
+def _handle_recent(services: Services, letters: list[DeadLetter], report: ReplayReport) -> None:
+    """Each event since the replay horizon handled (unless a dry run); older ones counted ``too old`` and the blob
+    kept waiting (InvalidInput): their records may be deleted, so a replay could start a second run."""
+    horizon = replay_horizon(services.clock.now(), services.config.record_retention_days)
+    recent = [letter for letter in letters if letter.event_time >= horizon]
+    if not report.dry_run:
+        for letter in recent:
+            report.outcomes.update(decision.outcome.value for decision in _handle(services, letter))
+    if len(recent) < len(letters):
+        report.outcomes[TOO_OLD] += len(letters) - len(recent)
+        raise InvalidInput(too_old_reason(len(letters) - len(recent), horizon))
 
 
 def _handle(services: Services, letter: DeadLetter) -> list[Decision]:
@@ -142,10 +167,10 @@ def _move_aside(services: Services, name: str, content: bytes, etag: str) -> Non
     services.dead_letters.delete_blob(name, etag=etag, match_condition=MatchConditions.IfNotModified)
 
 
-def _waiting(services: Services) -> Iterator[str]:
-    """Names of the waiting dead-letter blobs (all pages); none when the container does not exist."""
+def _waiting(services: Services) -> Iterator[tuple[str, int]]:
+    """Names and sizes of the waiting dead-letter blobs (all pages); none when the container does not exist."""
     try:
         for page in services.dead_letters.list_blobs().by_page():
-            yield from (blob.name for blob in page if not blob.name.startswith(REPLAYED_PREFIX))
+            yield from ((blob.name, blob.size) for blob in page if not blob.name.startswith(REPLAYED_PREFIX))
     except ResourceNotFoundError:
         return

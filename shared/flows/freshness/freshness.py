@@ -43,22 +43,25 @@ def check(expectation: Expectation, services: Services, settled_by: datetime) ->
     if found is None:
         services.ledger.put(expectation.state_name, baseline(deadline, expectation, now).to_json(), None)
         return None
-    after = _next_state(expectation, FreshnessState.from_json(found[0]), deadline, services)
-    if after is None or not services.ledger.put(expectation.state_name, after.to_json(), found[1]):
+    change = _next_state(expectation, FreshnessState.from_json(found[0]), deadline, services)
+    if change is None or not services.ledger.put(expectation.state_name, change[0].to_json(), found[1]):
         return None  # nothing new, or another check wrote first and logged it
-    return log_decision(after.decision(expectation))
+    return log_decision(change[1].decision(expectation))
 
 
 def _next_state(expectation: Expectation, state: FreshnessState, deadline: datetime,
-                services: Services) -> FreshnessState | None:
-    """``deadline``'s verdict if ``state`` has not decided it, an open ``overdue`` resolved, or None: no change."""
+                services: Services) -> tuple[FreshnessState, FreshnessState] | None:
+    """The state to write and the one whose line it logs: ``deadline``'s verdict if ``state`` has not decided it,
+    else the oldest open ``overdue`` resolved, or None: no change."""
     now = services.clock.now()
     if state.deadline < iso(deadline):  # ISO texts of one form sort in time order
         since = expectation.window_start(deadline)
-        return decided(deadline, since, count(expectation, services, since, deadline), expectation, now)
-    if state.unresolved:
-        return resolved(state, count(expectation, services, parse_iso(state.since), None), now)
-    return None
+        after = decided(deadline, since, count(expectation, services, since, deadline), expectation, now, state)
+        return after, after
+    oldest = state.oldest_open
+    if oldest is None:
+        return None
+    return resolved(state, count(expectation, services, parse_iso(oldest.since), None), now)
 
 
 def count(expectation: Expectation, services: Services, since: datetime, until: datetime | None) -> int:

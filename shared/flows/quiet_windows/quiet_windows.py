@@ -4,6 +4,7 @@ and a timer over that ledger state starts one run per folder that has been quiet
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -49,11 +50,17 @@ def collect(rule: Rule, version: BlobVersion, services: Services) -> Decision:
     try:
         services.ledger.container.get_blob_client(name).upload_blob(  # tagged in the same request: no cost added
             b"", overwrite=False, metadata=entry_metadata(version.name, version.etag),
-            tags=arrival_tags(rule_namespace(rule.name), version.name, iso_ms(services.clock.now())))
+            tags=arrival_tags(rule_namespace(rule.name), version.name, iso_ms(_arrived(version, services))))
     except ResourceExistsError:
         return log_decision(Decision(Outcome.DUPLICATE, reason="already collected into its folder's batch", **where))
     return log_decision(Decision(Outcome.COLLECTED, reason=f"joined the open batch of {where['folder']!r}: one run "
                                  f"starts after {rule.quiet_window.seconds} s without a new file", **where))
+
+
+def _arrived(version: BlobVersion, services: Services) -> datetime:
+    """When the file arrived, which freshness counts: by its Last-Modified, and by now (as a record's arrival)."""
+    assert version.last_modified is not None, "a ranged read gives it"
+    return min(version.last_modified, services.clock.now())
 
 
 @dataclass
