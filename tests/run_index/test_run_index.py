@@ -11,6 +11,7 @@ import pytest
 from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
 from shared.clients.process.services import process_services
+from shared.core.ledger.keys import UPDATED_TAG
 from shared.core.run_index import run_index
 from shared.core.run_index.run_index import RECENT_ROWS, SUMMARY_NAME
 from shared.flows.run_index.run_index import current_index
@@ -30,7 +31,7 @@ def _requests(sent) -> dict[str, int]:
     return {key.split()[0]: count for key, count in sent.items() if " " in key and ":" in key}
 
 
-def test_unfiltered_runs_come_from_the_index_as_the_listing_shows_them_outcomes_included(app_env, aml):
+def test_unfiltered_runs_come_from_the_index_in_the_listings_order_by_last_write_outcomes_included(app_env, aml):
     _deliver(app_env, "a.csv", "b.csv")
     services = process_services()
     assert [run["subject"]["blob"] for run in list_runs(services)] == ["b.csv", "a.csv"]  # builds the index
@@ -40,7 +41,23 @@ def test_unfiltered_runs_come_from_the_index_as_the_listing_shows_them_outcomes_
 
     indexed = list_runs(services)
     listed = list_runs(services, limit=RECENT_ROWS + 1)  # past the index: the listing's path, every record read
-    assert indexed == listed and indexed[1]["run"]["status"] == "completed" and "run" not in indexed[0]
+    # Both order by the last write (the aml_updated tag, to the millisecond), so a.csv's outcome puts it first on
+    # either path, whether or not its write fell in the same second as b.csv's (Last-Modified's precision).
+    assert [run["subject"]["blob"] for run in indexed] == ["a.csv", "b.csv"]
+    assert indexed == listed and indexed[0]["run"]["status"] == "completed" and "run" not in indexed[1]
+
+
+def test_runs_last_written_in_the_same_millisecond_list_by_record_name_on_either_path(app_env, aml):
+    _deliver(app_env, "a.csv", "b.csv", "c.csv")
+    services = process_services()
+    ledger = services.ledger.container
+    for blob in ledger.list_blobs(name_starts_with="rules/", include=["tags"]):
+        ledger.get_blob_client(blob.name).set_blob_tags({**(blob.tags or {}), UPDATED_TAG: "2026-12-07T08:00:00.123Z"})
+
+    indexed = list_runs(services)  # built from the listing: no index yet
+    listed = list_runs(services, limit=RECENT_ROWS + 1)
+    assert [run["record"] for run in indexed] == [run["record"] for run in listed] == sorted(
+        (run["record"] for run in listed), reverse=True)
 
 
 def test_a_caught_up_index_costs_two_requests_and_new_records_one_read_each_plus_their_days_count(app_env, aml):

@@ -258,7 +258,7 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
     ledger = process_services().ledger
     reads: list[str] = []
     real_read = ledger.read
-    monkeypatch.setattr(ledger, "read", lambda name: reads.append(name) or real_read(name))
+    monkeypatch.setattr(ledger, "read", lambda name, *parse: reads.append(name) or real_read(name, *parse))
 
     page_call()  # the first view ever builds the run index: one listing, the newest records read
     built, reads[:] = _records_read(reads), []
