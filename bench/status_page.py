@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
-from bench.common import Bench, Row, in_parallel, own_storage
+from bench.common import AZURITE_FIND, Bench, Row, counting_further_finds, in_parallel, own_storage
 from localdev.http_counter import counting_requests
 from shared.clients.process.services import Services, process_services
 from shared.core.ledger.keys import iso_ms, record_name, rule_namespace
@@ -73,16 +73,17 @@ def _view_rows(bench: Bench, total: int) -> None:
         ("status page: page 40 (listing)", lambda: _page(services, env, b"action=filter&page=40"), False)]
     for label, view, budgeted in views:
         reads.clear()
-        with counting_requests() as sent:
+        with counting_requests() as sent, counting_further_finds() as further:
             began = time.perf_counter()
             shown = view()
             elapsed = time.perf_counter() - began
         requests = bench.storage_requests(sent)
         flat = requests <= MAX_REQUESTS and elapsed <= MAX_SECONDS
         bench.rows.append(Row(f"{label} of {total:,}", f"{len(reads)} blobs read, {elapsed * 1000:.0f} ms",
-                              f"{requests} storage requests", None,
+                              f"{requests} requests ({len(further)} further Find pages)", None,
                               f"<= {MAX_REQUESTS} requests, {MAX_SECONDS * 1000:.0f} ms" if budgeted else "-",
-                              (flat and _shows_a_page(shown)) if budgeted else None))
+                              (flat and _shows_a_page(shown)) if budgeted else None,
+                              bound=AZURITE_FIND if further else ""))
 
 
 def seeded_record(index: int, at: datetime) -> LedgerRecord:
