@@ -57,7 +57,7 @@ class Row:
 
 AZURITE_FIND = "Azurite's Find scans"
 """Why a target over a big ledger is missed on Azurite's SQL store: its Find Blobs by Tags scans every blob (a
-further page per 5,000), where Azure's tag index answers from the index (see ``counting_further_finds``)."""
+further page per 5,000), where Azure answers from its tag index (see ``counting_further_finds``)."""
 HEADER = f"{'figure':<34} {'app':<26} {'baseline (same run)':<30} {'ratio':>6}  {'target':<22} verdict"
 
 
@@ -145,8 +145,9 @@ class Bench:
 @contextmanager
 def counting_further_finds() -> Iterator[list[str]]:
     """Within the block, the Find Blobs by Tags requests that asked for a further page (a ``marker``). Azurite's
-    SQL store pages a Find by the blobs it scans (5,000 a request, matching or not); Azure's tag index pages by
-    matches (5,000 a page), so on Azure a Find for a few records is one request however big the container."""
+    SQL store pages a Find by the blobs it scans (5,000 a request, matching or not). Azure answers from its tag
+    index, up to 5,000 matches a page, and documents that it "may return fewer results than maxresults" with a
+    continuation: how many pages a Find of a few matches takes there is not measured here."""
     further: list[str] = []
     original = HTTPAdapter.send
 
