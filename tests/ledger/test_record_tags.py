@@ -54,6 +54,7 @@ def test_no_record_kind_in_any_state_carries_more_than_azures_ten_blob_index_tag
     counted = [len(record.tags(AT)) for namespace, subject in KINDS
                for record in _written(new_claim(namespace, "k" * 64, subject, "owner", AT, 60))]
 
+    assert MAX_BLOB_TAGS == 10  # Azure's, as cited above
     assert len(counted) == 5 * 5 and max(counted) == 9 <= MAX_BLOB_TAGS
     namespace, subject = KINDS[0]
     largest = new_claim(namespace, "k" * 64, subject, "owner", AT, 60).settled(RunState.SUBMITTED, AT,
