@@ -4,7 +4,8 @@
                 quiet-windows,freshness]
                 [--iterations 1000]
                 [--burst-blobs 1000] [--sweep-blobs 100000] [--sweep-store sql|memory] [--big-blob-mib 1024]
-                [--status-records 10000] [--freshness-records 1000,10000]
+                [--status-records 1000,10000,100000] [--freshness-records 1000,10000,100000]
+                [--records-store sql|memory]
 
 Each figure is printed with a baseline measured in the same run, against Azurite and the local Azure ML
 stand-in, and their ratio. Not part of the test run: it takes minutes and its numbers depend on the machine.
@@ -43,11 +44,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="Azurite's blob metadata for the sweep: in MariaDB (the default when installed; "
                              "indexed writes) or in memory (writes scan every blob: 100,000 take about an hour)")
     parser.add_argument("--big-blob-mib", type=int, default=1024)
-    parser.add_argument("--status-records", type=int, default=10_000, help="ledger records under the status page")
+    parser.add_argument("--status-records", default="1000,10000,100000",
+                        help="ledger records under the status page and runs, comma-separated")
+    parser.add_argument("--records-store", choices=("sql", "memory"), default="sql" if programs() else "memory",
+                        help="Azurite's blob metadata under the status page and freshness ledgers: MariaDB (the "
+                             "default when installed) or memory (n records fill in O(n^2): 100,000 take hours)")
     parser.add_argument("--run-records", type=int, default=200, help="records (runs) under the run-event figures")
-    parser.add_argument("--freshness-records", default="1000,10000",
-                        help="ledger records under a freshness check, comma-separated (Azurite in memory fills "
-                             "n records in O(n^2): 100,000 take about an hour)")
+    parser.add_argument("--freshness-records", default="1000,10000,100000",
+                        help="ledger records under a freshness check, comma-separated")
     parser.add_argument("--marker-files", type=int, default=1000, help="data files one manifest lists")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
@@ -66,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             ("sweep", lambda: sweep_rows(bench, args.sweep_blobs, args.sweep_store)),
             ("memory", lambda: memory(bench, args.big_blob_mib)),
             ("cold-start", lambda: bench.rows.extend(cold_start())),
-            ("status-page", lambda: status_page_rows(bench, args.status_records)),
+            ("status-page", lambda: status_page_rows(bench, _counts(args.status_records), args.records_store)),
             ("run-events", lambda: run_event_rows(bench, args.run_records)),
             ("markers", lambda: marker_rows(bench, args.marker_files)),
             ("quiet-windows", lambda: quiet_window_rows(bench, args.marker_files)),
-            ("freshness", lambda: freshness_rows(bench, tuple(int(n) for n in args.freshness_records.split(",")))),
+            ("freshness", lambda: freshness_rows(bench, _counts(args.freshness_records), args.records_store)),
         ]
         for name, step in steps:
             if set(name.split("/")) & sections:
@@ -80,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     for row in bench.rows:
         print(row)
     return 1 if any(row.failed for row in bench.rows) else 0
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(int(count) for count in text.split(","))
 
 
 if __name__ == "__main__":

@@ -5,13 +5,10 @@ from __future__ import annotations
 import random
 import sys
 import time
-from contextlib import ExitStack
 
 from azure.storage.blob import ContainerClient
 
-from bench.common import CSV, Bench, Row, in_parallel
-from bench.mariadb import MariaDb
-from localdev.azurite import Azurite
+from bench.common import CSV, Bench, Row, in_parallel, own_storage
 from localdev.http_counter import counting_requests
 from shared.clients.process.services import process_services
 from shared.core.ledger.keys import blob_version_key, normalize_etag, record_name, rule_namespace
@@ -20,13 +17,7 @@ from shared.flows.sweep.sweep import SweepReport, find_missing, sweep
 
 def sweep_rows(bench: Bench, total: int, store: str, missing: int = 1000) -> None:
     """The sweep against fresh storage of its own, so no other section's blobs weigh on it."""
-    with ExitStack() as stack:
-        stack.callback(bench.use_storage, bench.azurite, bench.ledger_azurite)
-        urls: list[str | None] = [None, None]
-        if store == "sql":
-            database = stack.enter_context(MariaDb())
-            urls = [database.database_url("sweep_data"), database.database_url("sweep_ledger")]
-        bench.use_storage(*(stack.enter_context(Azurite(metadata_database=url)) for url in urls))
+    with own_storage(bench, store, "sweep"):
         measure_sweep(bench, total, missing)
 
 

@@ -4,19 +4,25 @@ truth, and a lost index is rebuilt from them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
+from shared.clients.ledger.ledger import MAX_UPDATE_RACES
 from shared.clients.process.services import process_services
+from shared.core.ledger.keys import UPDATED_TAG
 from shared.core.run_index import run_index
 from shared.core.run_index.run_index import RECENT_ROWS, SUMMARY_NAME
 from shared.flows.run_index.run_index import current_index
 from shared.operations.http.records import list_runs
 from tests.support.harness import deliver_blob, upload
 from tests.support.samples import SAMPLE_CSV
+
+YESTERDAY = run_index.day_of(datetime.now(UTC) - timedelta(days=1))
+"""A day the index keeps (inside retention) that no delivery of a test recounts."""
 
 
 def _deliver(app_env, *names: str) -> None:
@@ -30,7 +36,7 @@ def _requests(sent) -> dict[str, int]:
     return {key.split()[0]: count for key, count in sent.items() if " " in key and ":" in key}
 
 
-def test_unfiltered_runs_come_from_the_index_as_the_listing_shows_them_outcomes_included(app_env, aml):
+def test_unfiltered_runs_come_from_the_index_in_the_listings_order_by_last_write_outcomes_included(app_env, aml):
     _deliver(app_env, "a.csv", "b.csv")
     services = process_services()
     assert [run["subject"]["blob"] for run in list_runs(services)] == ["b.csv", "a.csv"]  # builds the index
@@ -40,7 +46,23 @@ def test_unfiltered_runs_come_from_the_index_as_the_listing_shows_them_outcomes_
 
     indexed = list_runs(services)
     listed = list_runs(services, limit=RECENT_ROWS + 1)  # past the index: the listing's path, every record read
-    assert indexed == listed and indexed[1]["run"]["status"] == "completed" and "run" not in indexed[0]
+    # Both order by the last write (the aml_updated tag, to the millisecond), so a.csv's outcome puts it first on
+    # either path, whether or not its write fell in the same second as b.csv's (Last-Modified's precision).
+    assert [run["subject"]["blob"] for run in indexed] == ["a.csv", "b.csv"]
+    assert indexed == listed and indexed[0]["run"]["status"] == "completed" and "run" not in indexed[1]
+
+
+def test_runs_last_written_in_the_same_millisecond_list_by_record_name_on_either_path(app_env, aml):
+    _deliver(app_env, "a.csv", "b.csv", "c.csv")
+    services = process_services()
+    ledger = services.ledger.container
+    for blob in ledger.list_blobs(name_starts_with="rules/", include=["tags"]):
+        ledger.get_blob_client(blob.name).set_blob_tags({**(blob.tags or {}), UPDATED_TAG: "2026-12-07T08:00:00.123Z"})
+
+    indexed = list_runs(services)  # built from the listing: no index yet
+    listed = list_runs(services, limit=RECENT_ROWS + 1)
+    assert [run["record"] for run in indexed] == [run["record"] for run in listed] == sorted(
+        (run["record"] for run in listed), reverse=True)
 
 
 def test_a_caught_up_index_costs_two_requests_and_new_records_one_read_each_plus_their_days_count(app_env, aml):
@@ -68,6 +90,54 @@ def test_a_lost_index_is_rebuilt_from_the_records_as_it_was(app_env, aml):
 
     rebuilt = current_index(services)
     assert rebuilt["rows"] == built["rows"] and rebuilt["days"] == built["days"] and rebuilt["last"] == built["last"]
+
+
+@pytest.mark.parametrize("stored", [
+    b"{\"schema\": 1, \"rows\": [", b"\xff\xfe not JSON", b"[]", b"{\"schema\": 1, \"watermark\": \"x\"}",
+    json.dumps({**run_index.empty("2026-12-07T00:00:00.000Z"), "days": {YESTERDAY: {"rules/r": {"x": "1"}}}}).encode(),
+    json.dumps({**run_index.empty("2026-12-07T00:00:00.000Z"), "rows": [{"state": "submitted"}]}).encode(),
+    b"[" * 100 + b"]" * 100,
+], ids=["cut-short", "not-utf8", "a-list", "keys-missing", "a-count-not-a-number", "a-row-without-record",
+        "nested-too-deep"])
+def test_an_unreadable_or_misshapen_index_is_rebuilt_from_the_records_and_the_page_served(app_env, aml, stored):
+    _deliver(app_env, "a.csv", "b.csv")
+    services = process_services()
+    services.ledger.container.upload_blob(SUMMARY_NAME, stored, overwrite=True)
+
+    runs = list_runs(services)
+
+    assert [run["subject"]["blob"] for run in runs] == ["b.csv", "a.csv"]  # every record there, newest first
+    written = json.loads(services.ledger.container.download_blob(SUMMARY_NAME).readall())
+    assert run_index.well_formed(written) and [row["record"] for row in written["rows"]] == [
+        run["record"] for run in runs] and run_index.total(written) == 2
+
+
+def test_an_index_that_loses_every_write_race_serves_the_page_from_what_was_read_and_the_next_view_writes_it(
+        app_env, aml, monkeypatch, caplog):
+    _deliver(app_env, "a.csv")
+    services = process_services()
+    before = current_index(services)
+    _deliver(app_env, "b.csv")
+    ledger, real_read = services.ledger, services.ledger.read
+
+    def read_then_overtaken(name, *parse):
+        found = real_read(name, *parse)
+        if name == SUMMARY_NAME:  # another reader writes the index between this read and the conditional write
+            ledger.container.get_blob_client(SUMMARY_NAME).set_blob_metadata({"overtaken": "yes"})
+        return found
+
+    monkeypatch.setattr(ledger, "read", read_then_overtaken)
+    with counting_requests() as sent:
+        raced = list_runs(services)
+
+    assert [run["subject"]["blob"] for run in raced] == ["b.csv", "a.csv"]
+    assert _requests(sent)["PUT"] == MAX_UPDATE_RACES * 2  # each conditional write refused (412), each touch
+    assert f"run index not written back ({SUMMARY_NAME} changed {MAX_UPDATE_RACES} times" in caplog.text
+    stored = json.loads(ledger.container.download_blob(SUMMARY_NAME).readall())
+    assert stored["rows"] == before["rows"]  # the stored index as it was: a cache, the records untouched
+    monkeypatch.undo()
+    assert list_runs(services) == raced
+    assert json.loads(ledger.container.download_blob(SUMMARY_NAME).readall())["rows"] == raced
 
 
 @pytest.mark.unit

@@ -249,6 +249,19 @@ def test_without_a_secret_the_page_is_read_only_and_says_why(app_env, aml, rules
     assert refused.status_code == 403 and "Retry is off" in refused.get_body().decode()
 
 
+def test_a_get_over_a_corrupted_run_index_shows_the_page_rebuilt_from_the_records(app_env, aml, rules_file):
+    container = app_env["WATCH_CONTAINER"]
+    for name in ("c1.csv", "c2.csv"):
+        upload(container, name, SAMPLE_CSV)
+        deliver_blob(container, name)
+    process_services().ledger.container.upload_blob(SUMMARY_NAME, b'{"schema": 1, "rows": [', overwrite=True)
+
+    response = page_call()
+
+    assert response.status_code == 200
+    assert re.findall(r'title="(c\d\.csv)"', response.get_body().decode()) == ["c2.csv", "c1.csv"]
+
+
 def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_one_only_those_it_shows(
         app_env, aml, rules_file, monkeypatch):
     container = app_env["WATCH_CONTAINER"]
@@ -258,7 +271,7 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
     ledger = process_services().ledger
     reads: list[str] = []
     real_read = ledger.read
-    monkeypatch.setattr(ledger, "read", lambda name: reads.append(name) or real_read(name))
+    monkeypatch.setattr(ledger, "read", lambda name, *parse: reads.append(name) or real_read(name, *parse))
 
     page_call()  # the first view ever builds the run index: one listing, the newest records read
     built, reads[:] = _records_read(reads), []

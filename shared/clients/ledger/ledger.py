@@ -151,14 +151,16 @@ class Ledger:
         raise Unavailable(f"{name} changed {MAX_UPDATE_RACES} times while it was being updated; try again later")
 
     def swap(self, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None], *,
-             metadata: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> dict[str, Any] | None:
+             metadata: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+             parse: Callable[[bytes], dict[str, Any]] = json.loads) -> dict[str, Any] | None:
         """Replace document ``name`` (None: there is none yet) with ``change`` of it, only if it is still as read:
         created with If-None-Match, replaced with If-Match, so of two writers deciding at once one wins and the
         other applies ``change`` again to what the winner wrote. The document now (None: there is none).
-        ``metadata``: what the blob also carries, from the new document, for a listing to show without a read."""
+        ``metadata``: what the blob also carries, from the new document, for a listing to show without a read.
+        ``parse``: how the stored bytes are read (a cache's reader may answer a document to rebuild instead)."""
         self._ensure_container()
         for _ in range(MAX_UPDATE_RACES):
-            found = self.read(name)
+            found = self.read(name, parse)
             after = change(None if found is None else found[0])
             if after is None or (found is not None and after == found[0]):
                 return None if found is None else found[0]
@@ -208,18 +210,23 @@ class Ledger:
         self._ensure_container()
         return self._container
 
-    def listing(self, prefix: str) -> Iterator[Iterable[BlobProperties]]:
-        """Pages of the record blobs under ``prefix``, with metadata (state, retryable) and Last-Modified: one
-        request per page of up to 5,000 records, without reading any record."""
+    def listing(self, prefix: str, *, tags: bool = False) -> Iterator[Iterable[BlobProperties]]:
+        """Pages of the record blobs under ``prefix``, with metadata (state, retryable) and Last-Modified (and their
+        index tags with ``tags``: the time of each record's last write): one request per page of up to 5,000
+        records, without reading any record."""
         self._ensure_container()
-        return self._container.list_blobs(name_starts_with=prefix, include=["metadata"]).by_page()
+        return self._container.list_blobs(name_starts_with=prefix,
+                                          include=["metadata", "tags"] if tags else ["metadata"]).by_page()
 
-    def read(self, name: str) -> tuple[dict[str, Any], str] | None:
-        """A record and its ETag, or None when there is none."""
-        found = self._read_with_age(name)
+    def read(self, name: str, parse: Callable[[bytes], dict[str, Any]] = json.loads,
+             ) -> tuple[dict[str, Any], str] | None:
+        """A record (``parse`` of its bytes) and its ETag, or None when there is none."""
+        found = self._read_with_age(name, parse=parse)
         return (found[0], found[1]) if found else None
 
-    def _read_with_age(self, name: str, within: float | None = None) -> tuple[dict[str, Any], str, float] | None:
+    def _read_with_age(self, name: str, within: float | None = None,
+                       parse: Callable[[bytes], dict[str, Any]] = json.loads,
+                       ) -> tuple[dict[str, Any], str, float] | None:
         """A record, its ETag, and its age in seconds by the storage server's own clock.
 
         Age is the response's ``Date`` minus the blob's ``Last-Modified``: both come from the server, so a claim's
@@ -231,7 +238,7 @@ class Ledger:
                 name, raw_response_hook=lambda response: served.update(
                     (header.lower(), value) for header, value in response.http_response.headers.items()),
                 **bounded(within))
-            record = json.loads(downloader.readall())
+            record = parse(downloader.readall())
         except ResourceNotFoundError:
             return None
         # Header names are case-insensitive: Azure says "Date", Azurite "date".

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared.core.ledger.decisions import Decision, Outcome
+from shared.core.ledger.keys import MAX_BLOB_TAGS
 
-TAG_LIMIT = 10
 KEY_LENGTH = 128
 VALUE_LENGTH = 256
 STAMP_PREFIX = "aml_"
@@ -84,7 +84,7 @@ def stamp_of(decision: Decision) -> Stamp | None:
 
 def merged_tags(existing: Mapping[str, str], stamp: Stamp) -> dict[str, str] | str:
     """The blob's tags with ``stamp`` in (its own key replaced, every other tag kept), or why it cannot go in."""
-    if stamp.key not in existing and len(existing) >= TAG_LIMIT:
-        return (f"the blob already has {len(existing)} tags (the service allows {TAG_LIMIT}); its own tags are "
+    if stamp.key not in existing and len(existing) >= MAX_BLOB_TAGS:
+        return (f"the blob already has {len(existing)} tags (the service allows {MAX_BLOB_TAGS}); its own tags are "
                 f"kept and the stamp {stamp.key} is left out")
     return {**existing, stamp.key: stamp.value}

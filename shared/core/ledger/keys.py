@@ -132,6 +132,11 @@ claimed (to the millisecond), so "how many files came between two deadlines" is 
 ledger holds. Written in the request that writes the record anyway: nothing is added to the per-blob path."""
 FOLDER_TAG = "aml_folder"
 """Beside ``ARRIVED_TAG``: the file's folder (``freshness_folder_key``), for an expectation on one folder."""
+MAX_BLOB_TAGS = 10
+"""Azure's limit: "A blob can have up to 10 blob index tags"
+(https://learn.microsoft.com/azure/storage/blobs/storage-manage-find-blobs; Set Blob Tags refuses more). A run's
+record carries at most 9 of the tags above (owner, open, since, run, state, day, updated, arrived, folder): one is
+left for a new index tag, and a second one needs two of these merged first."""
 TAG_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 +\-./:=_]{0,255}")
 """A tag value the service accepts (letters, digits, space and ``+ - . / : = _``, at most 256) that starts with a
 letter or digit, so ``>= '0'`` in a Find expression matches every one."""

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.core.common.errors import UnreadableJson
+from shared.core.common.json_input import Limits, read_json
 from shared.core.common.redaction import masked
-from shared.core.ledger.keys import DAY_TAG, STATE_TAG, UPDATED_TAG, RecordName
+from shared.core.ledger.keys import DAY_TAG, STATE_TAG, UPDATED_TAG, RecordName, iso_ms
 
 SUMMARY_NAME = "index/summary.json"
 """Where the run index lives in the ledger container (outside every record prefix)."""
@@ -28,9 +30,57 @@ _SHOWN_FIELDS = ("state", "reason", "run_id", "run_url", "attempts", "retryable"
                  "run")
 
 
+SUMMARY_LIMITS = Limits(max_bytes=8 * 1024 * 1024, max_depth=64)
+"""What a stored index may hold: 200 rows of records (a record's error and parameters included) and a year of
+day counts fit in a few MiB; rows nest as deep as the records they show."""
+
+
 Summary = dict[str, Any]
 """``{"schema", "watermark", "rows": [record summaries, newest first], "seen": {row's record: its last write as
 its tag says}, "days": {day: {owner: {state: n}}}, "last": {owner: updated_at}}``: JSON as stored."""
+
+
+def summary_from(data: bytes) -> Summary:
+    """The stored index, read bounded and checked; ``{}`` (rebuilt, never an error) when it is not JSON, is too
+    large or too deep, or is not the shape this schema writes: the index is a cache of the records."""
+    try:
+        document = read_json(data, source=SUMMARY_NAME, limits=SUMMARY_LIMITS)
+    except UnreadableJson:
+        return {}
+    return document if well_formed(document) else {}
+
+
+def well_formed(document: Any) -> bool:
+    """Whether ``document`` is a summary of this ``SCHEMA`` with every key a reader uses, of its type."""
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        return False
+    rows, seen, days, last = (document.get(key) for key in ("rows", "seen", "days", "last"))
+    return (isinstance(document.get("watermark"), str) and isinstance(rows, list)
+            and all(isinstance(row, dict) and isinstance(row.get("record"), str) for row in rows)
+            and _texts(seen) and _texts(last) and isinstance(days, dict)
+            and all(isinstance(owners, dict) and all(_counts(states) for states in owners.values())
+                    for owners in days.values()))
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(text, str) for text in value.values())
+
+
+def _counts(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(count, int) and not isinstance(count, bool)
+                                           for count in value.values())
+
+
+def written_at(tags: Mapping[str, str] | None, last_modified: datetime) -> str:
+    """A listed record's last write, the key both the index and a listing order runs by: the ``aml_updated`` tag
+    that write carried (to the millisecond: an outcome's write moves it, ``updated_at`` stays), else, for a record
+    written before the index's tags, its Last-Modified (whole seconds)."""
+    return (tags or {}).get(UPDATED_TAG) or iso_ms(last_modified)
+
+
+def newest_first(written: str, record: str) -> tuple[str, str]:
+    """The sort key (reversed) of runs as every path lists them: by last write, ties by record name."""
+    return written, record
 
 
 def record_summary(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,9 +129,9 @@ def caught_up(summary: Summary, rows: Iterable[dict[str, Any]], seen: Mapping[st
     rows = list(rows)
     merged = {row["record"]: row for row in summary["rows"]}
     merged.update({row["record"]: row for row in rows})
-    newest = sorted(merged.values(), key=lambda row: (str(row.get("updated_at") or ""), row["record"]),
-                    reverse=True)[:RECENT_ROWS]
     written = {**summary["seen"], **seen}
+    newest = sorted(merged.values(), reverse=True, key=lambda row: newest_first(
+        written.get(row["record"]) or str(row.get("updated_at") or ""), row["record"]))[:RECENT_ROWS]
     last = dict(summary["last"])
     for row in rows:
         owner = RecordName.parse(row["record"]).namespace

@@ -10,30 +10,48 @@ path writes the index: the records' tags are written with the records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from azure.storage.blob import BlobProperties
-
 from shared.clients.process.services import Services
+from shared.core.common.errors import Unavailable
+from shared.core.ledger.decisions import LOGGER
 from shared.core.ledger.keys import DAY_TAG, RECORD_NAME, RECORD_PREFIXES, STATE_TAG, UPDATED_TAG
 from shared.core.run_index import run_index
-from shared.core.run_index.run_index import SCHEMA, SUMMARY_NAME, Summary
+from shared.core.run_index.run_index import SUMMARY_NAME, Summary
 
 
 def current_index(services: Services) -> Summary:
     """The run index, caught up with the records now (written back only when something changed)."""
     oldest_day = _oldest_day(services)
-    summary = services.ledger.swap(SUMMARY_NAME, lambda found: _caught_up(services, found, oldest_day))
-    assert summary is not None  # _caught_up always answers a document
-    return summary
+    return _swapped(services, lambda found: _caught_up(services, found, oldest_day))
 
 
 def rebuild(services: Services) -> Summary:
     """The run index recounted from one listing of every record (a request per 5,000) and the newest records read:
     after an outage of the tag index, a clock far off, or to index records written before the index existed."""
-    summary = services.ledger.swap(SUMMARY_NAME, lambda _found: _rebuilt(services, _oldest_day(services)))
-    assert summary is not None
+    return _swapped(services, lambda _found: _rebuilt(services, _oldest_day(services)))
+
+
+def _swapped(services: Services, change: Callable[[Summary | None], Summary]) -> Summary:
+    """The index ``change`` makes of the stored one, written back if still as read. Losing that race every time
+    (``Unavailable``) still answers what was caught up from the last read: the index is a cache of the records,
+    so a page is served from it and the next reader writes it."""
+    made: list[Summary] = []
+
+    def remembered(found: Summary | None) -> Summary:
+        made.append(change(found))
+        return made[-1]
+
+    try:
+        summary = services.ledger.swap(SUMMARY_NAME, remembered, parse=run_index.summary_from)
+    except Unavailable as error:
+        if not made:
+            raise
+        LOGGER.warning("run index not written back (%s): this page is served from the index as caught up", error)
+        return made[-1]
+    assert summary is not None  # change always answers a document
     return summary
 
 
@@ -42,8 +60,8 @@ def _oldest_day(services: Services) -> str:
     return run_index.day_of(services.clock.now() - timedelta(days=services.config.record_retention_days))
 
 
-def _caught_up(services: Services, found: dict[str, Any] | None, oldest_day: str) -> Summary:
-    if found is None or found.get("schema") != SCHEMA:
+def _caught_up(services: Services, found: Summary | None, oldest_day: str) -> Summary:
+    if not found:  # none yet, or unreadable (``summary_from``)
         return _rebuilt(services, oldest_day)
     changed = _changed(services, run_index.since(found))
     stale = set(run_index.stale(found, changed))
@@ -58,18 +76,18 @@ def _caught_up(services: Services, found: dict[str, Any] | None, oldest_day: str
 
 
 def _rebuilt(services: Services, oldest_day: str) -> Summary:
-    listed = [blob for prefix in RECORD_PREFIXES for page in services.ledger.listing(prefix) for blob in page]
-    listed.sort(key=lambda blob: blob.last_modified, reverse=True)
+    listed = sorted(((run_index.written_at(blob.tags, blob.last_modified), blob) for prefix in RECORD_PREFIXES
+                     for page in services.ledger.listing(prefix, tags=True) for blob in page),
+                    key=lambda found: run_index.newest_first(found[0], found[1].name), reverse=True)
     counts: dict[str, list[tuple[str, str]]] = {}
-    for blob in listed:
-        counts.setdefault(blob.last_modified.date().isoformat(), []).append(
-            (blob.name, (blob.metadata or {}).get("state", "unknown")))
+    for written, blob in listed:
+        state = (blob.tags or {}).get(STATE_TAG) or (blob.metadata or {}).get("state", "unknown")
+        counts.setdefault(written[:10], []).append((blob.name, state))
     days = {day: run_index.day_counts(found) for day, found in counts.items()}
-    rows = _rows(services, [blob.name for blob in listed[:run_index.RECENT_ROWS]])
-    newest = _ms(listed[0]) if listed else "1970-01-01T00:00:00.000Z"
-    tagged = dict(_changed(services, run_index.since(run_index.empty(newest))))
-    seen = {blob.name: tagged.get(blob.name, _ms(blob)) for blob in listed[:run_index.RECENT_ROWS]}
-    watermark = max([newest, *tagged.values()])
+    newest = listed[:run_index.RECENT_ROWS]
+    rows = _rows(services, [blob.name for _written, blob in newest])
+    watermark = listed[0][0] if listed else "1970-01-01T00:00:00.000Z"
+    seen = {blob.name: written for written, blob in newest}
     return run_index.caught_up(run_index.empty(watermark), rows, seen, days, watermark, oldest_day)
 
 
@@ -89,6 +107,3 @@ def _day(services: Services, day: str) -> dict[str, dict[str, int]]:
     return run_index.day_counts((blob.name, (blob.tags or {}).get(STATE_TAG, "unknown")) for blob in found
                                 if RECORD_NAME.fullmatch(blob.name) and (blob.tags or {}).get(DAY_TAG) == day)
 
-
-def _ms(blob: BlobProperties) -> str:
-    return str(blob.last_modified.isoformat(timespec="milliseconds").replace("+00:00", "Z"))

@@ -20,6 +20,7 @@ from shared.core.ledger.keys import (
     RECORD_PREFIXES,
     blob_version_key,
     manual_namespace,
+    parse_iso,
     record_name,
     rule_namespace,
     schedule_data_namespace,
@@ -27,7 +28,7 @@ from shared.core.ledger.keys import (
 )
 from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.run_status import TERMINAL, RunStatus
-from shared.core.run_index.run_index import RECENT_ROWS, record_summary
+from shared.core.run_index.run_index import RECENT_ROWS, newest_first, record_summary, written_at
 from shared.flows.manual.manual_runs import rerun, safe_name, started
 from shared.flows.run_index.run_index import current_index
 
@@ -107,8 +108,9 @@ def stamped_blobs(services: Services, *, rule: str, state: str | None = None) ->
 def listed_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
                 state: str | None = None, since: str | None = None, until: str | None = None,
                 run_status: str | None = None) -> list[BlobProperties]:
-    """The records a listing matches, newest first, from the ledger's listing alone (a record's run status is in
-    its metadata): no record is read."""
+    """The records a listing matches, newest first (by their last write, as the run index orders them), from the
+    ledger's listing alone (a record's run status is in its metadata, its last write in its tags): no record is
+    read."""
     if rule and schedule:
         raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
@@ -118,12 +120,18 @@ def listed_runs(services: Services, *, rule: str | None = None, schedule: str | 
     after, before = moment(since, "since"), moment(until, "until")
     prefixes = ([f"{rule_namespace(rule)}/", f"{manual_namespace(rule)}/"] if rule
                 else [f"{schedule_namespace(schedule)}/"] if schedule else list(RECORD_PREFIXES))
-    listed = [blob for prefix in prefixes for page in services.ledger.listing(prefix) for blob in page
+    listed = [(written_at(blob.tags, blob.last_modified), blob)
+              for prefix in prefixes for page in services.ledger.listing(prefix, tags=True) for blob in page
               if (state is None or (blob.metadata or {}).get("state") == state)
-              and (run_status is None or (blob.metadata or {}).get("run_status") == run_status)
-              and (after is None or blob.last_modified >= after) and (before is None or blob.last_modified <= before)]
-    listed.sort(key=lambda blob: blob.last_modified, reverse=True)
-    return listed
+              and (run_status is None or (blob.metadata or {}).get("run_status") == run_status)]
+    if after or before:
+        listed = [(written, blob) for written, blob in listed if _between(parse_iso(written), after, before)]
+    listed.sort(key=lambda found: newest_first(found[0], found[1].name), reverse=True)
+    return [blob for _written, blob in listed]
+
+
+def _between(written: datetime, after: datetime | None, before: datetime | None) -> bool:
+    return (after is None or written >= after) and (before is None or written <= before)
 
 
 def read_runs(services: Services, listed: list[BlobProperties]) -> list[dict[str, Any]]:
