@@ -49,8 +49,10 @@ def _record(app_env, etag: str) -> dict:
 
 
 def _arrival(record: dict) -> dict[str, str]:
-    """The tags a freshness check counts the record's file by (its owner among them)."""
-    return arrival_tags("rules/default", record["subject"]["blob"], record["first_claimed_at"])
+    """The tags a freshness check counts the record's file by (its owner among them): it arrived by its Last-Modified
+    (one-second precision in storage, so before its first claim)."""
+    assert record["subject"]["last_modified"] <= record["first_claimed_at"]
+    return arrival_tags("rules/default", record["subject"]["blob"], record["subject"]["last_modified"])
 
 
 def _tags(app_env, record: dict) -> dict[str, str]:
