@@ -4,12 +4,14 @@ and path, utcNow dates, toLower/toUpper); anything else stays NOT CARRIED OVER. 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from cli.migrate import imports
 from cli.migrate.logic_app_expressions import template_of
+from shared.clients.common.clock import SYSTEM_CLOCK
 from tests.support.harness import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
@@ -18,6 +20,9 @@ SEED = PROJECT_ROOT / "tests" / "fixtures" / "importers" / "logic_app_code_view.
 ENV = {"WATCH_CONTAINER": "training-data"}
 WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/resourceGroups/rg-1/providers/"
              "Microsoft.MachineLearningServices/workspaces/ws-1")
+IMPORTED_AT = datetime(2026, 12, 7, 23, 59, 30, tzinfo=UTC)
+"""The moment of the import: a fixed clock, so the dates a test expects are the ones the import wrote."""
+AT_IMPORT = replace(SYSTEM_CLOCK, now=lambda: IMPORTED_AT)
 
 
 @pytest.mark.parametrize(("value", "template"), [
@@ -55,7 +60,7 @@ def test_the_seeds_logic_app_with_a_lowercased_name_and_dated_parameters_imports
     body["ParameterAssignments"] |= {"run_date": "@{utcNow('yyyy-MM-dd')}", "source": "@{triggerBody()?['Path']}",
                                      "options": '{"a": 1}'}
 
-    report = imports.logic_app(document, ENV, blobs=["Machines.CSV"])
+    report = imports.logic_app(document, ENV, blobs=["Machines.CSV"], clock=AT_IMPORT)
 
     assert report.ok, report.lines
     [rule] = report.document["rules"]
@@ -72,9 +77,8 @@ def test_the_seeds_logic_app_with_a_lowercased_name_and_dated_parameters_imports
            "polled after it)" in report.lines
     assert "  RelativePath 'machines.csv', exactly as the Logic App sent it" in report.lines
     table = "\n".join(report.lines)
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert [line.split() for line in report.lines if line.startswith("    ParameterAssignments.run_date")] == [
-        ["ParameterAssignments.run_date", today, today, "same"]]
+        ["ParameterAssignments.run_date", "2026-12-07", "2026-12-07", "same"]]
     assert "    parity holds (expected to differ: tags)" in table
 
 
@@ -82,7 +86,7 @@ def test_an_expression_without_a_placeholder_stays_not_carried_over_and_parity_n
     document = json.loads(SEED.read_text(encoding="utf-8"))
     document["definition"]["actions"]["HTTP"]["inputs"]["body"]["ParameterAssignments"]["id"] = "@{guid()}"
 
-    report = imports.logic_app(document, ENV, blobs=["machines.csv"])
+    report = imports.logic_app(document, ENV, blobs=["machines.csv"], clock=AT_IMPORT)
 
     assert "  NOT CARRIED OVER: actions.HTTP.inputs.body.ParameterAssignments.id: expression '@{guid()}': no " \
            "placeholder gives its value exactly; left out" in report.lines
