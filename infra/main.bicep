@@ -78,7 +78,7 @@ var ledgerContainer = 'aml-trigger-ledger'
 var quietEntries = { name: 'quiet-window-entries', prefix: '${ledgerContainer}/quiet/', days: 7 }
 // Run records (shared/core/ledger/keys.py RECORD_PREFIXES), the run index (shared/core/run_index) and sweep reports:
 // deleted by the account after RECORD_RETENTION_DAYS (the same parameter sets the app setting, whose sweep looks back
-// one day less; tests/test_infra.py ties them). Data claims (schedule-data/) stay: a deleted one would be new data again.
+// one day less; tests/infra/test_infra.py ties them). Data claims (schedule-data/) stay: a deleted one would be new data again.
 var ruleRecords = { name: 'run-records-rules', prefix: '${ledgerContainer}/rules/', days: recordRetentionDays }
 var scheduleRecords = { name: 'run-records-schedules', prefix: '${ledgerContainer}/schedules/', days: recordRetentionDays }
 var manualRecords = { name: 'run-records-manual', prefix: '${ledgerContainer}/manual/', days: recordRetentionDays }

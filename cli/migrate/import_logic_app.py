@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cli.migrate.import_findings import Finding
 from cli.migrate.logic_app_export import ExportedWorkflow, LogicAppError, workflow_definitions
-from cli.migrate.logic_app_expressions import NOW_NOTE, template_of, uses_now
+from cli.migrate.logic_app_expressions import NOW_NOTE, left_out_reason, template_of, uses_now
+from cli.migrate.parity import flat_body
 from cli.migrate.secret_settings import withhold_secrets
 from shared.core.aml.targets import ARM_SCOPE
 from shared.core.common.redaction import redact_url
@@ -60,6 +61,12 @@ class LogicAppImport:
         ``at`` (the blob's last-modified time, as the rule writes it)."""
         evaluated: dict[str, Any] = _evaluate(self.body, self.container, TemplateContext(blob_values(blob, "", at)))
         return evaluated
+
+    def clock_keys(self) -> frozenset[str]:
+        """The body's keys, dotted as the parity table names them, whose value reads utcNow(): the time the Logic
+        App ran, which the import can only stand in for."""
+        return frozenset(key for key, value in flat_body(self.body).items()
+                         if isinstance(value, str) and uses_now(value))
 
     def relative_path_note(self, blob: str) -> str:
         """Which RelativePath the pipeline receives for ``blob``, against what the Logic App sent."""
@@ -286,7 +293,7 @@ def _body(body: dict[str, Any], where: str, rule: dict[str, Any], watched: tuple
         here = f"{where}.ParameterAssignments.{name}"
         template = template_of(value if isinstance(value, str) else str(value), container)
         if template is None:
-            unsupported.append(Finding(here, f"expression {value!r}: no placeholder gives its value exactly; left out"))
+            unsupported.append(Finding(here, f"expression {value!r}: {left_out_reason(str(value))}; left out"))
             continue
         rule["parameters"][name] = template
         if "@" in str(value):
@@ -328,8 +335,8 @@ def _data_path(assignments: Any, where: str, rule: dict[str, Any], watched: tupl
         rule["data_path"]["relative_path"] = template
         notes.append(_translated(f"{where}.{parameter}.RelativePath", relative, template))
         return "template"
-    unsupported.append(Finding(f"{where}.{parameter}.RelativePath", f"expression {relative!r}: the rule sends the "
-                               f"blob's path in the container"))
+    unsupported.append(Finding(f"{where}.{parameter}.RelativePath", f"expression {relative!r}: "
+                               f"{left_out_reason(relative)}; the rule sends the blob's path in the container"))
     return "other"
 
 

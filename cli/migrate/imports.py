@@ -96,7 +96,7 @@ def logic_app(document: Any, env: Mapping[str, str], *, blobs: Sequence[str] = (
         rule = rules[item.rule["name"]]
         for blob in [blob for blob in blobs if not mismatch(rule.watch, blob)] or [f"{item.folder}machineData.csv"]:
             report.lines.append(f"  {item.relative_path_note(blob)}")
-            _parity(report, blob, item.container, rule, item.legacy_body(blob, at), at)
+            _parity(report, blob, item.container, rule, item.legacy_body(blob, at), at, item.clock_keys())
     for blob in blobs:  # a sample no rule takes: each rule says why not
         if all(mismatch(rule.watch, blob) for rule in rules.values()):
             for rule in rules.values():
@@ -216,10 +216,12 @@ def _would_not_start(report: ImportReport, rule: Rule, blob: str) -> bool:
 
 
 def _parity(report: ImportReport, blob: str, container: str, rule: Rule, legacy: Mapping[str, Any],
-            at: datetime | None = None) -> None:
+            at: datetime | None = None, clock_keys: frozenset[str] = frozenset()) -> None:
+    """``legacy`` and the rule's body for ``blob``, both with ``at`` for the time; ``clock_keys``: the keys whose
+    old value was the old trigger's own time of running, unknown here."""
     if _would_not_start(report, rule, blob):
         return
-    _compare(report, blob, legacy, _request_body(rule, blob, container, at))
+    _compare(report, blob, legacy, _request_body(rule, blob, container, at), clock_keys)
 
 
 def _schedule_parity(report: ImportReport, item: ImportedSchedule, schedule: Schedule, container: str) -> None:
@@ -240,7 +242,8 @@ def _request_body(rule: Rule, blob: str, container: str, modified: datetime | No
     return dict(blob_request(rule, version).submission().body)
 
 
-def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any]) -> None:
-    rows = compare_bodies(legacy, body)
+def _compare(report: ImportReport, blob: str, legacy: Mapping[str, Any], body: Mapping[str, Any],
+             clock_keys: frozenset[str] = frozenset()) -> None:
+    rows = compare_bodies(legacy, body, clock_keys)
     report.lines.extend("  " + line for line in parity_table(blob, rows).splitlines())
     report.ok = report.ok and parity_holds(rows)

@@ -1,6 +1,10 @@
 """The Logic App expressions a template says exactly: the trigger's file name and path, a date written with
 ``utcNow('<format>')``, and those in ``toLower``/``toUpper``. Anything else has no placeholder (None): the importer
-leaves it out and says so."""
+leaves it out and says why (``left_out_reason``).
+
+A date only, never a time of day: utcNow() is when the Logic App ran, which its polling puts seconds to minutes
+after the blob was written, while the rule writes the blob's last-modified time. Both give the same date but
+around midnight; an hour, minute or second would differ on most runs."""
 
 from __future__ import annotations
 
@@ -14,10 +18,12 @@ _NOW = re.compile(r"utcNow\('([^']*)'\)|formatDateTime\(utcNow\(\),\s*'([^']*)'\
 _CASE = re.compile(r"(toLower|toUpper)\((.*)\)")
 _FILTERS = {"toLower": ("lower", str.lower), "toUpper": ("upper", str.upper)}
 _INTERPOLATED = re.compile(r"@\{([^{}]*)\}")
-_DOTNET_DATE = {"yyyy": "%Y", "yy": "%y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
-_SEPARATORS = "-_./: T"
-_DOTNET_TOKEN = re.compile(r"([yMdHms])\1*|[-_./: T]")
-"""A run of one .NET format letter (``dddd`` is a day's name, not two ``dd``), or a separator."""
+_DOTNET_DATE = {"yyyy": "%Y", "yy": "%y", "MM": "%m", "dd": "%d"}
+_SEPARATORS = "-_./ "
+_DOTNET_TOKEN = re.compile(r"([yMd])\1*|[-_./ ]")
+"""A run of one .NET date letter (``dddd`` is a day's name, not two ``dd``), or a separator."""
+_TIME_OF_DAY = re.compile(r"[HhmsfFtz]")
+"""The .NET format letters of a time of day (hours, minutes, seconds, fractions, AM/PM, offset)."""
 NOW_NOTE = ("utcNow() was when the Logic App ran; the rule writes the blob's last-modified time (UTC), which is "
             "the same date unless the blob was written just before midnight and polled after it")
 
@@ -44,6 +50,15 @@ def uses_now(value: str) -> bool:
     return "utcNow(" in value
 
 
+def left_out_reason(value: str) -> str:
+    """Why ``value`` (an expression ``template_of`` gives no template for) is left out."""
+    formats = [found[1] if found[1] is not None else found[2] for found in _NOW.finditer(value)]
+    if any(_TIME_OF_DAY.search(dotnet) for dotnet in formats):
+        return ("a time of day from utcNow(): the Logic App's time of running (its poll came after the write) is not "
+                "the blob's last-modified time, so no placeholder gives it exactly; only a date is carried over")
+    return "no placeholder gives its value exactly"
+
+
 def _expression(expression: str, container: str) -> str | None:
     found = _parts(expression.strip(), container)
     return None if found is None else escaped(found[0]) + "{" + found[1] + "}"
@@ -65,7 +80,8 @@ def _parts(expression: str, container: str) -> tuple[str, str] | None:
 
 
 def _strftime(dotnet: str) -> str | None:
-    """A .NET custom date format of digits-only parts (``yyyy-MM-dd``) as strftime, or None."""
+    """A .NET custom date format of digits-only date parts (``yyyy-MM-dd``) as strftime, or None (a time of day,
+    a name, anything else)."""
     tokens = [token[0] for token in _DOTNET_TOKEN.finditer(dotnet)]
     if not dotnet or "".join(tokens) != dotnet or not all(t in _DOTNET_DATE or t in _SEPARATORS for t in tokens):
         return None

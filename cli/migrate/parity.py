@@ -1,5 +1,7 @@
 """The parity check of an import: the body the old trigger (a Logic App, a v1 schedule) would have sent, key by key
-against the body the imported rule sends; ``tags`` is the one difference expected (the app labels its runs)."""
+against the body the imported rule sends; ``tags`` is the one difference expected (the app labels its runs). A date
+the old trigger took from its own clock (a Logic App's ``utcNow()``) is rendered from one moment on both sides, so
+equal by construction: its row says it may differ around midnight rather than "same"."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from shared.core.common.redaction import MASK, looks_secret, secret_name
 
 EXPECTED_DIFFERENCES = ("tags",)
 MISSING = "(absent)"
+AROUND_MIDNIGHT = "may differ around midnight"
+"""The verdict on a date the old trigger read from its clock when it ran, and the rule from the blob's last-modified
+time: the same date unless the blob was written just before midnight (UTC) and the old trigger ran after it."""
 
 
 @dataclass(frozen=True)
@@ -20,20 +25,24 @@ class ParityRow:
     legacy: Any
     imported: Any
     may_differ: bool = False
+    from_clock: bool = False
+    """The old value was the old trigger's time of running (see AROUND_MIDNIGHT)."""
 
     @property
     def verdict(self) -> str:
         if self.legacy == self.imported:
-            return "same"
+            return AROUND_MIDNIGHT if self.from_clock else "same"
         return "expected" if self.may_differ else "DIFFERENT"
 
 
-def compare_bodies(legacy: Mapping[str, Any], imported: Mapping[str, Any]) -> list[ParityRow]:
+def compare_bodies(legacy: Mapping[str, Any], imported: Mapping[str, Any],
+                   clock_keys: frozenset[str] = frozenset()) -> list[ParityRow]:
     """One row per key, nested objects by their dotted keys (``tags`` as one row), a missing key as MISSING;
-    only a difference in ``tags`` is expected: every other key is reproduced exactly."""
-    old, new = _flat(legacy), _flat(imported)
-    return [ParityRow(key, old.get(key, MISSING), new.get(key, MISSING), key in EXPECTED_DIFFERENCES)
-            for key in sorted(old.keys() | new.keys())]
+    only a difference in ``tags`` is expected: every other key is reproduced exactly. ``clock_keys``: the dotted
+    keys whose old value was the old trigger's time of running."""
+    old, new = flat_body(legacy), flat_body(imported)
+    return [ParityRow(key, old.get(key, MISSING), new.get(key, MISSING), key in EXPECTED_DIFFERENCES,
+                      key in clock_keys) for key in sorted(old.keys() | new.keys())]
 
 
 def parity_holds(rows: list[ParityRow]) -> bool:
@@ -56,12 +65,13 @@ def parity_table(blob: str, rows: list[ParityRow]) -> str:
     return "\n".join(lines)
 
 
-def _flat(body: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flat_body(body: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``body``'s values by the dotted keys the parity table names (``tags`` as one)."""
     flat: dict[str, Any] = {}
     for key, value in body.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and value and name not in EXPECTED_DIFFERENCES:
-            flat.update(_flat(value, f"{name}."))
+            flat.update(flat_body(value, f"{name}."))
         else:
             flat[name] = value
     return flat

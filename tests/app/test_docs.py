@@ -1,11 +1,12 @@
 """The documentation holds together: every relative link in README.md, CONTRIBUTING.md and docs/ names a file that
-exists and, with an anchor, a heading that file has; the README stays a page a newcomer reads whole."""
+exists and, with an anchor, a heading that file has; every test file (or test) they and infra/ cite exists; the
+README stays a page a newcomer reads whole."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.docs import anchors, broken_links, documentation_pages
+from tests.support.docs import anchors, broken_links, citing_files, documentation_pages, stale_test_citations
 from tests.support.harness import PROJECT_ROOT
 from tests.support.module_map import MODULE_MAP, REGENERATE, TREE_HEADING, section, tree, with_tree
 
@@ -26,6 +27,26 @@ def test_a_link_to_a_missing_file_or_heading_is_reported(tmp_path):
     assert broken_links(page, markdown) == [
         "gone.md: no file gone.md", "other.md#nowhere: no heading #nowhere in other.md",
         "#nowhere: no heading #nowhere in page.md", "missing.png: no file missing.png"]
+
+
+@pytest.mark.parametrize("cites", citing_files(), ids=lambda path: path.relative_to(PROJECT_ROOT).as_posix())
+def test_every_cited_test_file_and_test_exists(cites):
+    where = cites.relative_to(PROJECT_ROOT).as_posix()
+    assert stale_test_citations(where, cites.read_text(encoding="utf-8")) == []
+
+
+def test_a_cited_test_file_or_test_that_does_not_exist_is_named(tmp_path):
+    (tmp_path / "tests" / "runs").mkdir(parents=True)
+    (tmp_path / "tests" / "runs" / "test_exactly_once.py").write_text(
+        "class TestRedelivery:\n    def test_twice(self): ...\n\n\nasync def test_once(): ...\n", encoding="utf-8")
+    text = ("Shown by tests/runs/test_exactly_once.py (`tests/runs/test_exactly_once.py::test_once`,\n"
+            "tests/runs/test_exactly_once.py::TestRedelivery) and [a link](../tests/test_gone.py).\n"
+            "// tests/test_exactly_once.py, tests/runs/test_exactly_once.py::test_thrice; oracle/tests/x.py\n")
+    assert stale_test_citations("docs/concepts.md", text, root=tmp_path) == [
+        "docs/concepts.md:3: tests/test_exactly_once.py: no file tests/test_exactly_once.py",
+        "docs/concepts.md:3: tests/runs/test_exactly_once.py::test_thrice: no test test_thrice in "
+        "tests/runs/test_exactly_once.py",
+    ]
 
 
 def test_anchors_are_githubs():

@@ -188,7 +188,9 @@ def test_a_manual_run_while_the_events_claim_is_live_answers_202_claimed_and_pos
 
     assert (code, pending["record"], pending["state"]) == (202, f"rules/default/{key}.json", "claimed")
     assert pending["finished_by"].startswith("its current owner, else the catch-up sweep")
-    assert time.monotonic() - started < 4 and aml.received == []
+    # The live owner is waited for until the 2 s HTTP deadline (the ledger's claim polls it), and no longer: not
+    # until the claim's 60 s expiry. The upper bound leaves room for a loaded machine's Azurite reads.
+    assert 2 <= time.monotonic() - started < 10 and aml.received == []
 
 
 def test_an_operators_retry_over_http_is_bounded_too_and_answers_202_naming_its_record(app_env, aml, monkeypatch):

@@ -3,7 +3,7 @@
 ``Services`` holds it (``services.clock``) and hands it to the ledger and the Azure ML client; a trigger at the
 edge reads ``SYSTEM_CLOCK``; the pure layer (``shared/core/``) reads none and is given the time. This module is the
 only place in ``shared/``, ``triggers/`` and ``function_app.py`` that reads the system's clock
-(``tests/test_layers.py`` refuses a read anywhere else). Tests and benchmarks drive time by replacing a part
+(``tests/app/test_layers.py`` refuses a read anywhere else). Tests and benchmarks drive time by replacing a part
 (``Clock(now=...)``, ``Clock(sleep=...)``) or with ``tests/support/clock.py``'s settable clock.
 """
 
