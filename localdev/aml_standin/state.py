@@ -79,6 +79,9 @@ class StandInState:
         """v1 schedules by id (PipelineScheduleEntity JSON), served on .../Schedules; a test adds them."""
         self.workspaces: set[tuple[str, str, str]] = {DEFAULT_WORKSPACE}
         """(subscription, resource group, name) of the workspaces ARM's workspace GET finds; a test adds more."""
+        self.component_versions: list[str] = ["3"]
+        """The registered versions of the one pipeline component (``pipeline_jobs.COMPONENT``'s name), oldest
+        first; a test registers another (``append``) or none (``clear``)."""
         self.discovery_api: str | None = None
         """The ``api`` host the discovery document names (None: this stand-in)."""
         self.timeline: tuple[tuple[float, str], ...] = ()
