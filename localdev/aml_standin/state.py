@@ -32,6 +32,7 @@ class Received:
     status: int | None
     headers: dict[str, str] = field(default_factory=dict)
     """Everything but the Authorization header."""
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class StandInState:
             body = request.raw.decode("utf-8", "replace")
         headers = {name: value for name, value in request.headers.items() if name.lower() != "authorization"}
         seen = Received(clock.monotonic(), unquote(request.url.path), request.query,
-                        request.headers.get("Content-Type"), claims.get("aud"), body, status, headers)
+                        request.headers.get("Content-Type"), claims.get("aud"), body, status, headers, request.method)
         with self._lock:
             log.append(seen)
 
