@@ -8,7 +8,8 @@ Azure ML stand-in), injects one fault, then redelivers as the platform would unt
 retries a failed invocation (up to 5 attempts), Event Grid redelivers an event whose claim is still open after
 the claim expired, and the catch-up sweep runs once at the end. Then it counts, at the stand-in: POSTs received
 (a pipeline job's PUTs, in the "job" rows), runs accepted, blob versions left without a run (lost) and runs beyond
-one per blob version (duplicate runs). Target: 0 lost and 0 duplicate runs in every row; the exit status is 1 when any row misses it.
+one per blob version (duplicate runs). Target: 0 lost and 0 duplicate runs in every row; the exit status is 1
+when any row misses it.
 """
 
 from __future__ import annotations
