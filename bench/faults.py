@@ -6,9 +6,10 @@ Each row drives the real app code the way the host does (the blob trigger's user
 worker builds, on Azurite; tokens through azure-identity from the local managed-identity endpoint; POSTs to the
 Azure ML stand-in), injects one fault, then redelivers as the platform would until nothing is left to do: the host
 retries a failed invocation (up to 5 attempts), Event Grid redelivers an event whose claim is still open after
-the claim expired, and the catch-up sweep runs once at the end. Then it counts, at the stand-in: POSTs received,
-runs accepted, blob versions left without a run (lost) and runs beyond one per blob version (duplicate runs).
-Target: 0 lost and 0 duplicate runs in every row; the exit status is 1 when any row misses it.
+the claim expired, and the catch-up sweep runs once at the end. Then it counts, at the stand-in: POSTs received
+(a pipeline job's PUTs, in the "job" rows), runs accepted, blob versions left without a run (lost) and runs beyond
+one per blob version (duplicate runs). Target: 0 lost and 0 duplicate runs in every row; the exit status is 1
+when any row misses it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -27,11 +29,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from localdev.aml_standin import AcceptThenDrop, AmlStandIn, Delay, Drop, Respond
+from localdev.aml_standin import COMPONENT, AcceptThenDrop, AmlStandIn, Delay, Drop, Respond
 from localdev.azurite import ACCOUNT, ACCOUNT_KEY, PROJECT_ROOT, Azurite
 from localdev.host import deliver_blob
 from localdev.identity_endpoint import TOKEN_PATH, IdentityEndpoint
@@ -43,6 +46,7 @@ from shared.flows.sweep.sweep import sweep
 
 CSV = b"MYCT,MMIN,MMAX,CACH,CHMIN,CHMAX,PRP\n125,256,6000,256,16,128,198\n29,8000,32000,32,8,32,269\n"
 RULE = "default"
+COMPONENT_PINNED = f"azureml:{COMPONENT[0]}:{COMPONENT[1]}"
 _CLEARED_SETTINGS = ("TRIGGER_RULES_FILE", "WATCH_SUFFIX", "WATCH_SUBFOLDERS", "AML_PIPELINE_VERSION",
                      "AML_TOKEN_SCOPE", "CSV_REQUIRED_COLUMNS", "MANAGED_IDENTITY_CLIENT_ID", "MSI_ENDPOINT",
                      "AZURE_CLIENT_ID", "WEBSITE_INSTANCE_ID")
@@ -130,8 +134,10 @@ class WatchedStandIn(AmlStandIn):
 
     @property
     def in_flight(self) -> int:
+        """Submissions (POSTs, a pipeline job's PUTs) begun and not yet recorded; the GETs recorded beside them
+        (a job adopted, a component's versions) draw no fault and are not counted."""
         with self._lock:
-            return self._started - len(self.received)
+            return self._started - sum(1 for request in self.received if request.method in ("POST", "PUT"))
 
 
 @dataclass(frozen=True)
@@ -143,12 +149,14 @@ class Version:
 @dataclass
 class Lab:
     """One row's world: its own containers, Azure ML stand-in and identity endpoint; the ledger and the identity
-    endpoint behind switches, so either can go down and come back with its state."""
+    endpoint behind switches, so either can go down and come back with its state. ``component`` set: the rule
+    creates pipeline jobs of that component (a rules file) instead of submitting to a v1 published pipeline."""
 
     data: Azurite
     ledger: Azurite
     settings: Settings
     container: str
+    component: str | None = None
     sleep: Callable[[float], None] = time.sleep
     wall_clock: Callable[[], float] = time.time
     tally: Counter = field(default_factory=Counter)
@@ -165,7 +173,10 @@ class Lab:
         self.blobs.create_container()
         self.records: ContainerClient = BlobServiceClient.from_connection_string(
             self.ledger.connection_string).get_container_client(f"ledger-{self.container}")
-        self._stack.enter_context(_environment(self.app_settings()))
+        settings = self.app_settings()
+        if self.component is not None:
+            settings = self._pipeline_job_settings(settings, self.component)
+        self._stack.enter_context(_environment(settings))
         process_services.cache_clear()
         self._stack.callback(process_services.cache_clear)
         return self
@@ -191,6 +202,19 @@ class Lab:
             "CLAIM_EXPIRY_SECONDS": f"{s.claim_expiry:g}", "RUN_LISTING_DELAY_SECONDS": f"{s.listing_delay:g}",
             "IDENTITY_ENDPOINT": self.identity_switch.url + TOKEN_PATH, "IDENTITY_HEADER": self.identity.secret,
         }
+
+    def _pipeline_job_settings(self, settings: dict[str, str], component: str) -> dict[str, str]:
+        """``settings`` with the one-rule target replaced by a rules file: the same rule, creating pipeline jobs."""
+        rules = Path(self._stack.enter_context(tempfile.TemporaryDirectory())) / "rules.json"
+        rules.write_text(json.dumps({"rules": [{
+            "name": RULE, "prefix": "incoming/", "experiment": "fault-matrix",
+            "parameters": {"model_name": "automlmodel"},
+            "data_path": {"parameter": "input_data", "datastore": "workspaceblobstore"},
+            "target": {"kind": "pipeline_job", "url": self.aml.arm_url(), "workspace": self.aml.workspace_id(),
+                       "component": component}}]}), encoding="utf-8")
+        one_rule = ("AML_PIPELINE_URL", "AML_EXPERIMENT", "AML_PARAMETERS", "AML_DATA_PATH_PARAMETER", "AML_DATASTORE")
+        return {**{name: value for name, value in settings.items() if name not in one_rule},
+                "TRIGGER_RULES_FILE": str(rules)}
 
     def upload(self, name: str, data: bytes = CSV) -> Version:
         return Version(name, normalize_etag(self.blobs.get_blob_client(name).upload_blob(data, overwrite=True)["etag"]))
@@ -286,10 +310,10 @@ class Lab:
     def row(self, fault: str, expected: list[Version]) -> Row:
         """Count at the stand-in: every accepted run names its blob version in ``tags.trigger_key``. A record
         that does not end ``submitted`` with one of those runs is noted (the counts are the target)."""
-        runs = Counter(run.body.get("tags", {}).get("trigger_key") for run in self.aml.accepted)
+        runs = Counter(run.labels.get("trigger_key") for run in self.aml.accepted)
         run_ids = {run.run_id for run in self.aml.accepted}
         keys = [blob_version_key(self.container, version.name, version.etag) for version in expected]
-        posts = sum(1 for request in self.aml.received if "/PipelineRuns/" in request.path)
+        posts = sum(1 for request in self.aml.received if request.method == "PUT" or "/PipelineRuns/" in request.path)
         notes = [f"{what} {count}" for what, count in self.tally.items() if count]
         for version in expected:
             record = self.record(version) or {}
@@ -385,6 +409,13 @@ def _blob_deleted(lab: Lab) -> list[Version]:
     return [kept]
 
 
+def _new_version_at_acceptance(lab: Lab) -> None:
+    """A newer version of the component is registered the moment the first job is created: a retry resolving
+    @latest again gets it, and must adopt the job of the first resolution."""
+    lab.aml.component_versions.append("4")
+    lab.kill_workers()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "duplicates": _one_blob(deliver=_three_times),
     "8 threads": _one_blob(deliver=lambda lab, name: lab.deliver_together(name, 8)),
@@ -405,13 +436,22 @@ SCENARIOS: dict[str, Scenario] = {
                                                               lambda lab: lab.ledger_switch.up())),
     "blob overwritten": _blob_overwritten,
     "blob deleted": _blob_deleted,
+    "job: duplicates": _one_blob(deliver=_three_times),
+    "job: 4 processes": _one_blob(deliver=lambda lab, name: lab.deliver_in_processes(name, 4)),
+    "job: accept then drop": _one_blob(lambda lab: lab.aml.inject(AcceptThenDrop())),
+    "job: kill after acceptance": _one_blob(deliver=_at_acceptance(Lab.kill_workers)),
+    "job @latest: new version": _one_blob(deliver=_at_acceptance(_new_version_at_acceptance)),
 }
+JOB_COMPONENTS = {"job: duplicates": COMPONENT_PINNED, "job: 4 processes": COMPONENT_PINNED,
+                  "job: accept then drop": COMPONENT_PINNED, "job: kill after acceptance": COMPONENT_PINNED,
+                  "job @latest: new version": f"azureml:{COMPONENT[0]}@latest"}
+"""The rows whose rule creates pipeline jobs (PUTs by job name), and the component it names."""
 
 
 def run_row(fault: str, data: Azurite, ledger: Azurite, settings: Settings) -> Row:
     """One fault from a clean slate: its scenario, the platform's redeliveries and the sweep, then the count."""
     container = f"faults-{uuid.uuid4().hex[:12]}"
-    with Lab(data, ledger, settings, container) as lab:
+    with Lab(data, ledger, settings, container, JOB_COMPONENTS.get(fault)) as lab:
         expected = SCENARIOS[fault](lab)
         lab.settle(sorted({version.name for version in expected}))
         return lab.row(fault, expected)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import azure.core.pipeline.policies._authentication
 import pytest
 from azure.ai.ml import Input, MLClient, Output
 from azure.ai.ml.entities import PipelineJob
@@ -34,14 +35,15 @@ FULL = {"display_name": "nightly retrain", "tags": {"team": "ml"}, "compute": "c
 """Every optional field a pipeline_job rule takes."""
 
 
-def sdk_create(aml, credential, monkeypatch, tmp_path, job: dict[str, Any]) -> None:
+def sdk_create(aml, credential, monkeypatch, tmp_path, job: dict[str, Any], label: str | None = None) -> None:
     """Create the job with Microsoft's client, offline (its ARM base URL points at the stand-in), from a directory
-    outside any git repository (else it adds the checkout's branch and commit to the job's properties)."""
+    outside any git repository (else it adds the checkout's branch and commit to the job's properties); from the
+    component's version, or from the one its ``label`` resolves to."""
     monkeypatch.setenv("AZUREML_DEV_URL_MFE", aml.url)
     monkeypatch.setenv("AZUREML_CURRENT_CLOUD", "AzureCloud")
     monkeypatch.chdir(tmp_path)
     client = MLClient(credential, "00000000-0000-0000-0000-000000000001", "ml-rg", "ml-ws", enable_telemetry=False)
-    component = client.components.get(*COMPONENT)
+    component = client.components.get(COMPONENT[0], label=label) if label else client.components.get(*COMPONENT)
     inputs: dict[str, Any] = {**PARAMETERS,
                               "input_data": Input(type="uri_file", path=f"azureml://datastores/{DATASTORE}/paths/{BLOB}")}
     pipeline = PipelineJob(component=component, inputs=inputs, name="sdk-job", properties=dict(LABELS),
@@ -56,10 +58,10 @@ def sdk_create(aml, credential, monkeypatch, tmp_path, job: dict[str, Any]) -> N
     assert created.name == "sdk-job"  # the SDK read the stand-in's answer
 
 
-def app_create(aml, credential, job: dict[str, Any]) -> str:
-    target = parse_target(aml.arm_url(), kind="pipeline_job", workspace=WORKSPACE,
-                          component=f"azureml:{COMPONENT[0]}:{COMPONENT[1]}", compute=job.get("compute"),
-                          allow_local=True)
+def app_create(aml, credential, job: dict[str, Any], component: str = f"azureml:{COMPONENT[0]}:{COMPONENT[1]}"
+               ) -> str:
+    target = parse_target(aml.arm_url(), kind="pipeline_job", workspace=WORKSPACE, component=component,
+                          compute=job.get("compute"), allow_local=True)
     run = RunSpec(target=target, experiment="retrain", parameters=PARAMETERS,
                   data_path=DataPathBinding("input_data", DATASTORE),
                   outputs={name: JobOutput("uri_folder", uri) for name, uri in job.get("outputs", {}).items()},
@@ -97,6 +99,29 @@ def test_without_a_display_name_only_the_sdk_copies_the_components(aml, credenti
 
     sdk_put, app_put = puts(aml)
     assert body_differences(app_put.body, sdk_put.body) == ["$.properties.displayName: only the SDK sends it"]
+
+
+def test_a_latest_component_is_resolved_with_the_get_azure_ai_ml_makes_and_the_bodies_agree(
+        aml, credential, monkeypatch, tmp_path):
+    """``components.get(name, label="latest")`` reads the newest version with one ``ComponentVersions - List``
+    (``_get_latest_version``); the app makes the same GET before its PUT, and both PUTs name version 4. That list
+    call drops the client's ``enforce_https=False`` (which lets the others reach the http stand-in), so its check is
+    switched off here (the option still taken out of the request's context); it only refuses http URLs, the
+    request is unchanged."""
+    monkeypatch.setattr(azure.core.pipeline.policies._authentication, "_enforce_https",
+                        lambda request: request.context.options.pop("enforce_https", None))
+    aml.component_versions.append("4")
+    sdk_create(aml, credential, monkeypatch, tmp_path, FULL, label="latest")
+    app_create(aml, credential, FULL, component=f"azureml:{COMPONENT[0]}@latest")
+
+    sdk_list, app_list = [seen for seen in aml.received if seen.path.endswith(f"/components/{COMPONENT[0]}/versions")]
+    assert app_list.path == sdk_list.path == f"{WORKSPACE}/components/{COMPONENT[0]}/versions"
+    assert app_list.query == sdk_list.query == {"api-version": "2024-01-01-preview", "$orderBy": "createdtime desc",
+                                                "$top": "1"}
+    assert app_list.audience == sdk_list.audience == "https://management.azure.com"
+    sdk_put, app_put = puts(aml)
+    assert body_differences(app_put.body, sdk_put.body) == []
+    assert app_put.body["properties"]["componentId"] == f"{WORKSPACE}/components/{COMPONENT[0]}/versions/4"
 
 
 @pytest.mark.parametrize("rename", [("componentId", "componentID"), ("jobInputType", "job_input_type"),

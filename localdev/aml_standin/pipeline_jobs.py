@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from localdev.aml_standin.state import AcceptedRun
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from localdev.aml_standin.server import AmlStandIn
 
 COMPONENT = ("retrain_pipeline", "3")
-"""The one registered pipeline component (name, version) the stand-in's workspaces hold."""
+"""The one registered pipeline component (name, version) the stand-in's workspaces hold at first; more versions
+of it may be registered (``component_versions``)."""
 COMPONENT_INPUTS = {"input_data": "uri_file", "model_name": "string", "max_trials": "integer",
                     "learning_rate": "number", "early_stop": "boolean"}
 JOB_KEYS = {"jobType", "componentId", "experimentName", "displayName", "inputs", "outputs", "settings", "jobs",
@@ -37,14 +39,35 @@ def read_component(aml: AmlStandIn, request: Request) -> Answer:
     refused = refused_token(request.headers, aml.audiences, challenge=False)
     if refused:
         return refused
-    if (request.match["name"], request.match["version"]) != COMPONENT:
+    name, version = request.match["name"], request.match["version"]
+    if name != COMPONENT[0] or version not in aml.component_versions:
         return Answer(404, error("NotFound", f"no such resource {request.url.path}", v2=True))
-    spec = {"name": COMPONENT[0], "version": COMPONENT[1], "display_name": "Retrain", "type": "pipeline",
+    return Answer(200, _component_version(request.url.path, version))
+
+
+def list_component_versions(aml: AmlStandIn, request: Request) -> Answer:
+    """ARM's ``ComponentVersions - List``, newest first under ``$orderBy=createdtime desc``, at most ``$top``:
+    what azure-ai-ml reads to resolve ``<name>@latest``. A name with no version lists none."""
+    assert request.match is not None
+    refused = refused_token(request.headers, aml.audiences, challenge=False)
+    if refused:
+        return refused
+    versions = list(aml.component_versions) if request.match["name"] == COMPONENT[0] else []
+    if request.query.get("$orderBy") == "createdtime desc":
+        versions.reverse()
+    top = request.query.get("$top")
+    path = request.url.path
+    return Answer(200, {"value": [_component_version(f"{path}/{version}", version)
+                                  for version in versions[:int(top) if top else None]]})
+
+
+def _component_version(path: str, version: str) -> dict[str, Any]:
+    """A registered version of the component, as ARM answers it: its spec's inputs and one output."""
+    spec = {"name": COMPONENT[0], "version": version, "display_name": "Retrain", "type": "pipeline",
             "inputs": {name: {"type": kind} for name, kind in COMPONENT_INPUTS.items()},
             "outputs": {"scores": {"type": "uri_folder"}}, "jobs": {}}
-    return Answer(200, {"id": request.url.path, "name": COMPONENT[1],
-                        "type": "Microsoft.MachineLearningServices/workspaces/components/versions",
-                        "properties": {"componentSpec": spec, "isAnonymous": False, "properties": {}, "tags": {}}})
+    return {"id": path, "name": version, "type": "Microsoft.MachineLearningServices/workspaces/components/versions",
+            "properties": {"componentSpec": spec, "isAnonymous": False, "properties": {}, "tags": {}}}
 
 
 def create_job(aml: AmlStandIn, request: Request) -> Answer:
@@ -61,7 +84,7 @@ def create_job(aml: AmlStandIn, request: Request) -> Answer:
         return Answer(400, error("BadRequest", "body is not UTF-8 JSON", v2=True))
     name = request.match["run"]
     problems = ([] if _JOB_NAME.fullmatch(name) else [f"job name {name!r} is not a valid name"]) + (
-        pipeline_job_problems(body, request.url.path.split("/jobs/")[0]))
+        pipeline_job_problems(body, request.url.path.split("/jobs/")[0], aml.component_versions))
     if problems:
         return Answer(400, error("UserError", "; ".join(problems), v2=True))
     if not aml.accept_new(AcceptedRun(name, COMPONENT[0], None, body, kind="v2")):
@@ -74,16 +97,17 @@ def create_job(aml: AmlStandIn, request: Request) -> Answer:
                         "properties": {**body["properties"], "status": "NotStarted"}})
 
 
-def pipeline_job_problems(body: Any, workspace_path: str) -> list[str]:
-    """What is wrong with a pipeline job's body: its shape, its component (registered in this workspace), its
-    inputs (the component's, typed as literals or URIs)."""
+def pipeline_job_problems(body: Any, workspace_path: str, versions: Sequence[str] = (COMPONENT[1],)) -> list[str]:
+    """What is wrong with a pipeline job's body: its shape, its component (a version registered in this workspace),
+    its inputs (the component's, typed as literals or URIs)."""
     properties = body.get("properties") if isinstance(body, dict) and set(body) == {"properties"} else None
     if not isinstance(properties, dict):
         return ['body must be {"properties": {...}}']
     problems = [f"unknown key properties.{key}" for key in properties if key not in JOB_KEYS]
     if properties.get("jobType") != "Pipeline":
         problems.append("properties.jobType must be Pipeline")
-    if properties.get("componentId") != f"{workspace_path}/components/{COMPONENT[0]}/versions/{COMPONENT[1]}":
+    if properties.get("componentId") not in {f"{workspace_path}/components/{COMPONENT[0]}/versions/{version}"
+                                             for version in versions}:
         problems.append(f"component {properties.get('componentId')!r} is not registered in this workspace")
     for name, item in (properties.get("inputs") or {}).items():
         kind = item.get("jobInputType") if isinstance(item, dict) else None

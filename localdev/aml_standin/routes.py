@@ -97,6 +97,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _arm("/jobs"), v2.list_jobs, log="queries"),
     Route("GET", _arm(r"/components/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"), pipeline_jobs.read_component,
           log="received"),
+    Route("GET", _arm(r"/components/(?P<name>[^/]+)/versions"), pipeline_jobs.list_component_versions,
+          log="received"),
     Route("GET", _arm(r"/batchEndpoints/(?P<endpoint>[^/]+)(?P<deployments>/deployments)?"), v2.read_endpoint),
     Route("GET", _ANY, _no_resource),
     Route("PUT", _SCHEDULES, schedules.schedules, log="received"),

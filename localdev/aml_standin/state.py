@@ -32,6 +32,7 @@ class Received:
     status: int | None
     headers: dict[str, str] = field(default_factory=dict)
     """Everything but the Authorization header."""
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class StandInState:
         """v1 schedules by id (PipelineScheduleEntity JSON), served on .../Schedules; a test adds them."""
         self.workspaces: set[tuple[str, str, str]] = {DEFAULT_WORKSPACE}
         """(subscription, resource group, name) of the workspaces ARM's workspace GET finds; a test adds more."""
+        self.component_versions: list[str] = ["3"]
+        """The registered versions of the one pipeline component (``pipeline_jobs.COMPONENT``'s name), oldest
+        first; a test registers another (``append``) or none (``clear``)."""
         self.discovery_api: str | None = None
         """The ``api`` host the discovery document names (None: this stand-in)."""
         self.timeline: tuple[tuple[float, str], ...] = ()
@@ -97,7 +101,7 @@ class StandInState:
             body = request.raw.decode("utf-8", "replace")
         headers = {name: value for name, value in request.headers.items() if name.lower() != "authorization"}
         seen = Received(clock.monotonic(), unquote(request.url.path), request.query,
-                        request.headers.get("Content-Type"), claims.get("aud"), body, status, headers)
+                        request.headers.get("Content-Type"), claims.get("aud"), body, status, headers, request.method)
         with self._lock:
             log.append(seen)
 

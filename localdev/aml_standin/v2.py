@@ -81,17 +81,18 @@ def list_jobs(aml: AmlStandIn, request: Request) -> Answer:
 
 
 def get_job(aml: AmlStandIn, request: Request) -> Answer:
-    """ARM ``Jobs - Get``: one job's resource with its status now."""
+    """ARM ``Jobs - Get``: one job's resource with its status now (a pipeline job's with its ``componentId``)."""
     found = known_run(aml, request, v2=True)
     if isinstance(found, Answer):
         return found
     run, life = found
     if not request.query.get("api-version"):
         return Answer(400, error("MissingApiVersionParameter", "api-version is required", v2=True))
+    component = {key: value for key, value in run.body["properties"].items() if key == "componentId"}
     return Answer(200, {"id": request.url.path, "name": run.run_id, "type": _JOB_TYPE,
                         "properties": {"jobType": "Pipeline", "status": life["status"],
                                        "experimentName": run.experiment, "displayName": run.run_id,
-                                       "properties": run.labels, "tags": {}, "services": {}},
+                                       "properties": run.labels, "tags": {}, "services": {}, **component},
                         "systemData": {"createdAt": aml.clock.iso(run.at)}})
 
 

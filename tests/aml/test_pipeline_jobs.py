@@ -173,11 +173,12 @@ TARGET = {"kind": "pipeline_job", "workspace": WORKSPACE, "component": "azureml:
      "rules[0].target.workspace = (not set): a pipeline job is created in a workspace: its resource id, "
      "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>"),
     ({"target": {**TARGET, "component": None}},
-     "rules[0].target.component = (not set): a registered pipeline component: azureml:<name>:<version>"),
-    ({"target": {**TARGET, "component": "azureml:retrain@latest"}},
-     "rules[0].target.component = 'azureml:retrain@latest': a registered pipeline component: azureml:<name>:"
-     "<version> (as azure-ai-ml's components.get names it); a label (@latest) is resolved by azure-ai-ml with a GET "
-     "before each job, which this app does not make: pin the version"),
+     "rules[0].target.component = (not set): a registered pipeline component: azureml:<name>:<version> or "
+     "azureml:<name>@latest"),
+    ({"target": {**TARGET, "component": "azureml:retrain@prod"}},
+     "rules[0].target.component = 'azureml:retrain@prod': a registered pipeline component: azureml:<name>:"
+     "<version> or azureml:<name>@latest (as azure-ai-ml's components.get names them); azure-ai-ml resolves no "
+     "label but @latest: it refuses @prod without asking Azure ML"),
     ({"target": {**TARGET, "component": 3}}, "rules[0].target.component = 3: text"),
     ({"target": {**TARGET, "compute": "cpu cluster"}},
      "rules[0].target.compute = 'cpu cluster': a compute name in the workspace (e.g. cpu-cluster)"),

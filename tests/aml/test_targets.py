@@ -7,6 +7,7 @@ import pytest
 from shared.core.aml.run_reads import status_read
 from shared.core.aml.targets import (
     ARM_SCOPE,
+    COMPONENT_EXPECTED,
     Target,
     TargetError,
     TargetKind,
@@ -449,26 +450,25 @@ def test_a_loopback_pipeline_job_target_takes_arms_scope():
     ("https://management.azure.com", {"workspace": None},
      [("workspace", "a pipeline job is created in a workspace: its resource id, /subscriptions/<sub>/resourceGroups/"
                     "<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>")]),
-    ("https://management.azure.com", {"component": None},
-     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
-                    "names it)")]),
-    ("https://management.azure.com", {"component": "azureml:retrain"},
-     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
-                    "names it); a label (@latest) is resolved by azure-ai-ml with a GET before each job, which this "
-                    "app does not make: pin the version")]),
-    ("https://management.azure.com", {"component": "retrain:3"},
-     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
-                    "names it)")]),
+    ("https://management.azure.com", {"component": None}, [("component", COMPONENT_EXPECTED)]),
+    ("https://management.azure.com", {"component": "azureml:retrain"}, [("component", COMPONENT_EXPECTED)]),
+    ("https://management.azure.com", {"component": "retrain:3"}, [("component", COMPONENT_EXPECTED)]),
+    ("https://management.azure.com", {"component": "azureml:retrain@"}, [("component", COMPONENT_EXPECTED)]),
     ("https://management.azure.com", {"component": "azureml:retrain@prod"},
-     [("component", "a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
-                    "names it); a label (@latest) is resolved by azure-ai-ml with a GET before each job, which this "
-                    "app does not make: pin the version")]),
+     [("component", "a registered pipeline component: azureml:<name>:<version> or azureml:<name>@latest (as "
+                    "azure-ai-ml's components.get names them); azure-ai-ml resolves no label but @latest: it refuses "
+                    "@prod without asking Azure ML")]),
+    ("https://management.azure.com", {"component": "azureml:retrain@Latest"},
+     [("component", COMPONENT_EXPECTED + "; azure-ai-ml resolves no label but @latest: it refuses @Latest without "
+                                         "asking Azure ML")]),
     ("https://management.azure.com", {"compute": "cpu cluster"},
      [("compute", "a compute name in the workspace (e.g. cpu-cluster)")]),
     ("https://management.azure.com", {"compute": "-cpu"},
      [("compute", "a compute name in the workspace (e.g. cpu-cluster)")]),
 ])
 def test_a_pipeline_job_target_refusal_names_the_field(url, options, problems):
+    assert COMPONENT_EXPECTED == ("a registered pipeline component: azureml:<name>:<version> or azureml:<name>@latest "
+                                  "(as azure-ai-ml's components.get names them)")
     with pytest.raises(TargetError) as caught:
         pipeline_job(url, **options)
 
@@ -493,6 +493,21 @@ def test_a_pipeline_jobs_ids_carry_the_names_as_written():
     assert target.compute_id() == f"{ARM_WORKSPACE}/computes/gpu_1"
 
 
+def test_a_latest_component_is_listed_newest_first_and_has_an_id_once_its_version_is_known():
+    target = pipeline_job(component="azureml:my.pipe_line-2@latest")
+
+    assert target.latest_component() == "my.pipe_line-2"
+    assert target.component_id() is None
+    assert target.component_id("4") == f"{ARM_WORKSPACE}/components/my.pipe_line-2/versions/4"
+    assert target.component_versions_url("my.pipe_line-2", "2024-01-01-preview") == (
+        f"https://management.azure.com{ARM_WORKSPACE}/components/my.pipe_line-2/versions?"
+        "api-version=2024-01-01-preview&$orderBy=createdtime%20desc&$top=1")
+    assert pipeline_job().latest_component() is None
+    assert pipeline_job().component_id("4") == f"{ARM_WORKSPACE}/components/retrain/versions/4"
+    with pytest.raises(ValueError, match=r"^a component is read from a workspace: this target names none$"):
+        Target(url="https://m", kind=TargetKind.PIPELINE_JOB).component_versions_url("retrain", "v")
+
+
 def test_a_target_without_a_workspace_or_pinned_component_has_no_component_id_nor_job_url():
     component = "azureml:retrain:3"
     workspace = Workspace("sub-1", "rg-1", "ws-1")
@@ -501,6 +516,9 @@ def test_a_target_without_a_workspace_or_pinned_component_has_no_component_id_no
     assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace).component_id() is None
     assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace,
                   component="azureml:retrain").component_id() is None
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, component=component).component_id("4") is None
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace).component_id("4") is None
+    assert Target(url="https://m", kind=TargetKind.PIPELINE_JOB, workspace=workspace).latest_component() is None
     with pytest.raises(ValueError, match=r"^a pipeline job is created in a workspace: this target names none$"):
         Target(url="https://m", kind=TargetKind.PIPELINE_JOB, component=component).job_url("n", "v")
     assert pipeline_job().job_url("trigger-1", "2024-10-01") == (

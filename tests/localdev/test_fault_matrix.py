@@ -31,6 +31,12 @@ def test_the_5xx_row_counts_every_post_and_one_run(azurite):
     assert dict(os.environ) == environment  # the row's app settings are gone with it
 
 
+def test_the_pipeline_job_rows_count_puts_and_one_job_when_the_answer_was_lost_after_acceptance(azurite):
+    row = run_row("job: accept then drop", azurite, azurite, Settings())
+
+    assert row == Row("job: accept then drop", posts=2, runs=1, lost=0, duplicate_runs=0)  # the second PUT adopts
+
+
 def test_a_row_with_a_duplicate_run_misses_the_target():
     row = Row("accept then drop", posts=2, runs=2, lost=0, duplicate_runs=1)
 

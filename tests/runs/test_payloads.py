@@ -331,9 +331,9 @@ JOB_NAME = "trigger-" + hashlib.sha256(f"{NAMESPACE}\n{KEY}".encode()).hexdigest
 COMPONENT_ID = f"{ARM_WORKSPACE}/components/retrain/versions/3"
 
 
-def job_run(compute: str | None = "cpu-cluster", **fields) -> RunSpec:
+def job_run(compute: str | None = "cpu-cluster", component: str = "azureml:retrain:3", **fields) -> RunSpec:
     target = parse_target("https://management.azure.com", kind="pipeline_job", workspace=ARM_WORKSPACE,
-                          component="azureml:retrain:3", compute=compute)
+                          component=component, compute=compute)
     return RunSpec(target=target, experiment="retrain", data_path=DataPathBinding("input_data", "workspaceblobstore"),
                    run_source=None, **fields)
 
@@ -350,7 +350,7 @@ def test_a_pipeline_job_is_put_under_its_name_with_the_body_azure_ai_ml_sends():
         url=f"https://management.azure.com{ARM_WORKSPACE}/jobs/{JOB_NAME}?api-version=2024-01-01-preview",
         scope=ARM_SCOPE, method="PUT", run_id_field="name", success_statuses=(200, 201), lookup=None,
         existing=payloads.ExistingJob(f"https://management.azure.com{ARM_WORKSPACE}/jobs/{JOB_NAME}"
-                                      "?api-version=2024-10-01", KEY),
+                                      "?api-version=2024-10-01", KEY), latest=None, component="azureml:retrain:3",
         body={"properties": {
             "jobType": "Pipeline", "componentId": COMPONENT_ID, "experimentName": "retrain", "displayName": "nightly",
             "inputs": {"model_name": {"jobInputType": "literal", "value": "m1"},
@@ -404,3 +404,56 @@ def test_a_job_name_is_the_same_for_one_record_and_differs_between_records():
 ])
 def test_an_existing_job_is_adopted_only_when_it_carries_the_key(document, adopted):
     assert payloads.ExistingJob("https://unused", KEY).adopted(document) == adopted
+
+
+LATEST = payloads.LatestComponent(
+    f"https://management.azure.com{ARM_WORKSPACE}/components/retrain/versions?api-version=2024-01-01-preview"
+    "&$orderBy=createdtime%20desc&$top=1", "retrain", f"{ARM_WORKSPACE}/components/retrain/versions/")
+
+
+def test_a_latest_components_job_names_no_version_until_it_is_resolved_then_names_the_newest():
+    request = payloads.submission(job_run(component="azureml:retrain@latest"), data=DataRef(BLOB, BLOB_URL),
+                                  tags=EXPECTED_TAGS, key=KEY, namespace=NAMESPACE)
+
+    assert (request.latest, request.component, request.body["properties"]["componentId"]) == (LATEST, None, None)
+    resolved = LATEST.resolved(request, "4")
+    assert resolved == dataclasses.replace(request, latest=None, component="azureml:retrain:4", body={
+        "properties": {**request.body["properties"], "componentId": f"{ARM_WORKSPACE}/components/retrain/versions/4"}})
+    assert request.body["properties"]["componentId"] is None  # the request built from the rule is left as it was
+    assert resolved.url == request.url  # the job's name does not depend on the version
+
+
+def test_a_pinned_components_job_resolves_nothing():
+    assert payloads.submission(job_run(), data=None, tags={}, key=KEY, namespace=NAMESPACE).latest is None
+
+
+@pytest.mark.parametrize("document, version", [
+    ({"value": [{"name": "4"}, {"name": "3"}]}, "4"),
+    ({"value": [{"name": "1.0.3-rc_1"}]}, "1.0.3-rc_1"),
+    ({"value": []}, None),
+    ({"value": [{"name": ""}]}, None),
+    ({"value": [{"name": "4/../5"}]}, None),
+    ({"value": [{"name": 4}]}, None),
+    ({"value": ["4"]}, None),
+    ({"value": {"name": "4"}}, None),
+    ({}, None),
+    ([{"name": "4"}], None),
+])
+def test_the_newest_version_is_the_first_listed_when_it_is_a_version(document, version):
+    assert LATEST.version(document) == version
+
+
+@pytest.mark.parametrize("document, component", [
+    ({"properties": {"componentId": f"{ARM_WORKSPACE}/components/retrain/versions/3"}}, "azureml:retrain:3"),
+    ({"properties": {"componentId": "/components/retrain/versions/3"}}, "azureml:retrain:3"),
+    ({"properties": {"componentId": "components/retrain/versions/3"}}, "azureml:retrain:3"),
+    ({"properties": {"componentId": "retrain/versions/3"}}, None),
+    ({"properties": {"componentId": f"{ARM_WORKSPACE}/components/retrain/labels/3"}}, None),
+    ({"properties": {"componentId": f"{ARM_WORKSPACE}/datasets/retrain/versions/3"}}, None),
+    ({"properties": {"componentId": 3}}, None),
+    ({"properties": {}}, None),
+    ({"properties": None}, None),
+    (["x"], None),
+])
+def test_an_adopted_jobs_component_is_read_from_its_component_id(document, component):
+    assert payloads.adopted_component(document) == component

@@ -19,7 +19,7 @@ from shared.core.aml.retry import next_delay
 from shared.core.aml.run_lookup import MAX_PAGES, RunLookup
 from shared.core.common.errors import Refused, TriggerError, Unavailable
 from shared.core.config.config_model import RetrySettings
-from shared.core.runs.payloads import JSON, ExistingJob, SubmitRequest
+from shared.core.runs.payloads import JSON, ExistingJob, LatestComponent, SubmitRequest, adopted_component
 
 CONNECT_TIMEOUT = 10.0
 LOOKUP_POLL_SECONDS = 1.0
@@ -34,6 +34,9 @@ class SubmitResult:
     attempts: int
     reconciled: bool = False
     """The run was found in Azure ML's listing after an unknown outcome, not learnt from a POST's answer."""
+    component: str | None = None
+    """A pipeline job's component version (``azureml:<name>:<version>``): the one its body named, or the adopted
+    job's own."""
 
 
 class SubmitError(TriggerError):
@@ -92,7 +95,10 @@ class PipelineSubmitter:
         An attempt starts only when a whole attempt (``attempt_timeout``) fits before the deadline, and its
         timeout is never cut short: a POST given up early may still start a run the client never hears of.
         ``unknown_for``: seconds since an earlier owner's attempt may have started a run; look it up first.
+        A pipeline job's ``@latest`` component is resolved first (one GET).
         """
+        if request.latest is not None:
+            request = request.latest.resolved(request, self._newest_version(request.latest, request.scope, deadline))
         body = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
         call = _Call(request.scope, functools.partial(self._send, request.method, request.url, body, request.headers),
                      lambda response: run_id_of(request, response), request.success_statuses, stop_when_unknown=True)
@@ -107,7 +113,7 @@ class PipelineSubmitter:
                         return SubmitResult(run_id=found, attempts=attempts, reconciled=True)
                 outcome, attempts = self._retrying(call, deadline, attempts)
                 if isinstance(outcome, str):
-                    return SubmitResult(run_id=outcome, attempts=attempts)
+                    return SubmitResult(run_id=outcome, attempts=attempts, component=request.component)
                 unknown_since = self._clock.monotonic()  # the listing delay counts from the unanswered attempt's end
         except SubmitError as error:
             if error.job_exists and request.existing is not None:
@@ -117,13 +123,29 @@ class PipelineSubmitter:
 
     def _adopt(self, existing: ExistingJob, scope: str, deadline: float, attempts: int) -> SubmitResult:
         """The job a PUT's name already names, read with one GET: an earlier PUT of the same key created it (its
-        answer lost, or another process's), so it is this trigger's run; a job without the key is not adopted."""
-        name = existing.adopted(self.read_json(existing.url, scope, deadline))
+        answer lost, or another process's), so it is this trigger's run, on the component version that PUT
+        named (an ``@latest`` resolved again since does not change it); a job without the key is not adopted."""
+        job = self.read_json(existing.url, scope, deadline)
+        name = existing.adopted(job)
         if name is None:
             raise PermanentSubmitError(
                 f"a job of this name already exists but does not carry this trigger's key {existing.key!r}: not "
                 "adopted", attempts=attempts)
-        return SubmitResult(run_id=name, attempts=attempts, reconciled=True)
+        return SubmitResult(run_id=name, attempts=attempts, reconciled=True, component=adopted_component(job))
+
+    def _newest_version(self, latest: LatestComponent, scope: str, deadline: float) -> str:
+        """The version ``azureml:<name>@latest`` names now, read with one GET; a PermanentSubmitError naming the
+        component when the workspace holds none."""
+        try:
+            version = latest.version(self.read_json(latest.url, scope, deadline))
+        except SubmitError as error:
+            raise _while(error, f"resolving azureml:{latest.name}@latest") from None
+        if version is None:
+            raise PermanentSubmitError(
+                f"component azureml:{latest.name}@latest resolves to nothing: the workspace lists no version of "
+                f"component {latest.name!r} (register one, or pin a version: azureml:{latest.name}:<version>)",
+                attempts=0)
+        return version
 
     def find(self, lookup: RunLookup, deadline: float, *, unknown_for: float) -> str | None:
         """A run carrying ``lookup``'s key, looked for until the listing delay since an attempt that may have
@@ -163,9 +185,7 @@ class PipelineSubmitter:
             try:
                 (runs, continuation), _ = self._retrying(call, deadline, 0)
             except SubmitError as error:
-                error.reason = f"looking the run up in Azure ML's listing: {error.reason}"
-                error.args = (error.reason,)
-                raise
+                raise _while(error, "looking the run up in Azure ML's listing") from None
             if runs or not continuation:
                 return runs[0] if runs else None
         return None
@@ -227,6 +247,13 @@ class PipelineSubmitter:
         headers = {**headers, "Authorization": f"Bearer {token}", "Accept": "application/json"}
         return self._session.request(method, url, data=body, headers=headers, allow_redirects=False,
                                      timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
+
+
+def _while(error: SubmitError, doing: str) -> SubmitError:
+    """``error`` saying what the client was doing when it happened (a read before or instead of a submission)."""
+    error.reason = f"{doing}: {error.reason}"
+    error.args = (error.reason,)
+    return error
 
 
 @dataclass(frozen=True)

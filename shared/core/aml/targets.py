@@ -61,9 +61,14 @@ _WORKSPACE_ID = re.compile("^" + _WORKSPACE + "$", re.IGNORECASE)
 WORKSPACE_ID_SHAPE = ("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
                       "/workspaces/<name>")
 _DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
-_COMPONENT = re.compile(r"azureml:(?P<name>[A-Za-z0-9_][A-Za-z0-9_.-]{0,254})(?::(?P<version>[A-Za-z0-9_.-]{1,64}))?")
-COMPONENT_EXPECTED = ("a registered pipeline component: azureml:<name>:<version> (as azure-ai-ml's components.get "
-                      "names it)")
+COMPONENT_VERSION = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+"""A component version as the app accepts it, written or read back from Azure ML."""
+_COMPONENT = re.compile(r"azureml:(?P<name>[A-Za-z0-9_][A-Za-z0-9_.-]{0,254})"
+                        r"(?::(?P<version>" + COMPONENT_VERSION.pattern + r")|@(?P<label>[A-Za-z0-9_.-]{1,64}))?")
+LATEST = "latest"
+"""The one label azure-ai-ml resolves (``ComponentOperations._managed_label_resolver``): the newest version."""
+COMPONENT_EXPECTED = ("a registered pipeline component: azureml:<name>:<version> or azureml:<name>@latest (as "
+                      "azure-ai-ml's components.get names them)")
 _COMPUTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 MAX_URL_LENGTH = 2048
 """Longer than any Azure ML URL (a v1 pipeline URL is about 250 characters): a longer one is a mistake, and is
@@ -125,7 +130,7 @@ class Target:
     """The workspace as the validated URL (v1) or ``workspace`` setting (v2) named it: where a run is looked up.
     Parsed from the same text as ``workspace_id``, so equality need not compare it again."""
     component: str | None = None
-    """A pipeline job's registered pipeline component, ``azureml:<name>:<version>``."""
+    """A pipeline job's registered pipeline component, ``azureml:<name>:<version>`` or ``azureml:<name>@latest``."""
     compute: str | None = None
     """A pipeline job's default compute (a compute name in the workspace)."""
 
@@ -136,15 +141,27 @@ class Target:
             return f"{self.url}/{version}?pipelineVersion={version}"
         return self.url
 
-    def component_id(self) -> str | None:
-        """The component's ARM id, as azure-ai-ml's ``componentId`` names a registered version; None for a target
-        without a workspace or a pinned component (no pipeline_job target loads without both)."""
-        if self.workspace is None or self.component is None:
+    def component_id(self, version: str | None = None) -> str | None:
+        """The ARM id of the component's pinned version, or of ``version`` (what ``@latest`` resolved to), as
+        azure-ai-ml's ``componentId`` names a registered version; None without a workspace or a version."""
+        found = None if self.component is None else _COMPONENT.fullmatch(self.component)
+        version = version or (found["version"] if found else None)
+        if self.workspace is None or found is None or version is None:
             return None
-        found = _COMPONENT.fullmatch(self.component)
-        if found is None or found["version"] is None:
-            return None
-        return f"{self.workspace.resource_id}/components/{found['name']}/versions/{found['version']}"
+        return f"{self.workspace.resource_id}/components/{found['name']}/versions/{version}"
+
+    def latest_component(self) -> str | None:
+        """The component's name when the target names its ``@latest`` version (resolved per job), else None."""
+        found = None if self.component is None else _COMPONENT.fullmatch(self.component)
+        return found["name"] if found and found["label"] == LATEST else None
+
+    def component_versions_url(self, name: str, api_version: str) -> str:
+        """``ComponentVersions - List`` of ``name``, newest first, one: the GET azure-ai-ml's
+        ``_get_latest_version`` makes for ``name@latest`` (``$orderBy=createdtime desc``, ``$top=1``)."""
+        if self.workspace is None:
+            raise ValueError("a component is read from a workspace: this target names none")
+        return (f"{self.url}{self.workspace.arm_path}/components/{name}/versions?api-version={api_version}"
+                "&$orderBy=createdtime%20desc&$top=1")
 
     def job_url(self, name: str, api_version: str) -> str:
         """Pipeline job ``name``'s URL in ARM's ``Jobs`` API (its PUT and its GET); the name is the app's own
@@ -301,11 +318,11 @@ def _pipeline_job_fields(kind: TargetKind | None, workspace: Workspace | None, c
         problems.append(("workspace", f"a pipeline job is created in a workspace: its resource id, "
                                       f"{WORKSPACE_ID_SHAPE}"))
     found = None if component is None else _COMPONENT.fullmatch(component)
-    if found is None or found["version"] is None:
-        latest = found is not None or "@" in str(component)
-        problems.append(("component", COMPONENT_EXPECTED + (
-            "; a label (@latest) is resolved by azure-ai-ml with a GET before each job, which this app does not "
-            "make: pin the version" if latest else "")))
+    if found is None or (found["version"] is None and found["label"] is None):
+        problems.append(("component", COMPONENT_EXPECTED))
+    elif found["label"] not in (None, LATEST):
+        problems.append(("component", COMPONENT_EXPECTED + f"; azure-ai-ml resolves no label but @latest: it "
+                                                           f"refuses @{found['label']} without asking Azure ML"))
     if compute is not None and not _COMPUTE.fullmatch(compute):
         problems.append(("compute", "a compute name in the workspace (e.g. cpu-cluster)"))
 

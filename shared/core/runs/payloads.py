@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.core.aml.run_lookup import RunLookup, run_lookup
 from shared.core.aml.run_reads import JOB_API_VERSION
-from shared.core.aml.targets import TargetKind
+from shared.core.aml.targets import COMPONENT_VERSION, TargetKind
 from shared.core.config.config_model import RunSpec
 
 JSON = "application/json"
@@ -21,6 +21,8 @@ REPEATABILITY_HEADER = "repeatability_request-id"
 _REPEATABILITY_NAMESPACE = uuid.UUID("6f1a3c52-2c57-4e61-9a1e-6d1f6a3e2b7c")
 PIPELINE_JOB_API_VERSION = "2024-01-01-preview"
 """The Jobs API version azure-ai-ml 1.35's ``jobs.create_or_update`` PUTs a pipeline job with."""
+COMPONENT_API_VERSION = "2024-01-01-preview"
+"""The API version azure-ai-ml 1.35's ``components`` operations read a component's versions with."""
 PIPELINE_JOB_SOURCE = "REMOTE.WORKSPACE.COMPONENT"
 """``settings._source`` as azure-ai-ml sends it for a job from a registered component."""
 JOB_NAME_PREFIX = "trigger-"
@@ -58,6 +60,42 @@ class ExistingJob:
 
 
 @dataclass(frozen=True)
+class LatestComponent:
+    """A pipeline job's component named ``azureml:<name>@latest``: its newest version, read with one GET just
+    before the PUT (as azure-ai-ml's ``ComponentOperations._get_latest_version`` reads it), goes into the body."""
+
+    url: str
+    name: str
+    ids: str
+    """The component's versions' ARM ids without the version: ``<workspace id>/components/<name>/versions/``."""
+
+    def version(self, document: Any) -> str | None:
+        """The newest version a ``ComponentVersions - List`` answer names (its first ``value``'s ``name``), or
+        None when it names none (no version is registered) or not one the app would send."""
+        listed = document.get("value") if isinstance(document, Mapping) else None
+        newest = listed[0] if isinstance(listed, list) and listed else None
+        found = newest.get("name") if isinstance(newest, Mapping) else None
+        return found if isinstance(found, str) and COMPONENT_VERSION.fullmatch(found) else None
+
+    def resolved(self, request: SubmitRequest, version: str) -> SubmitRequest:
+        """``request`` with the component's ``version`` in its body, and named as the job's component."""
+        body = {**request.body, "properties": {**request.body["properties"], "componentId": self.ids + version}}
+        return dataclasses.replace(request, body=body, latest=None, component=f"azureml:{self.name}:{version}")
+
+
+def adopted_component(document: Any) -> str | None:
+    """The component version an existing job was created from (``azureml:<name>:<version>``, from its
+    ``componentId``), or None when its answer names none."""
+    job = document if isinstance(document, Mapping) else {}
+    properties = job.get("properties")
+    found = properties.get("componentId") if isinstance(properties, Mapping) else None
+    parts = found.split("/") if isinstance(found, str) else []
+    if len(parts) < 4 or parts[-4] != "components" or parts[-2] != "versions":
+        return None
+    return f"azureml:{parts[-3]}:{parts[-1]}"
+
+
+@dataclass(frozen=True)
 class SubmitRequest:
     """One request that starts a run (a POST, or a pipeline job's PUT): where, with which token scope, what body,
     and where the run id comes back."""
@@ -73,6 +111,10 @@ class SubmitRequest:
     method: str = "POST"
     existing: ExistingJob | None = None
     """A pipeline job's PUT: the job to adopt when Azure ML answers that its name exists."""
+    latest: LatestComponent | None = None
+    """A pipeline job's ``@latest`` component, resolved before the PUT (its ``componentId`` is None until then)."""
+    component: str | None = None
+    """The component version a pipeline job's body names (``azureml:<name>:<version>``), kept on its record."""
 
 
 def blob_tags(rule: str, *, container: str, blob_name: str, etag: str, key: str) -> dict[str, str]:
@@ -159,21 +201,17 @@ def job_name(namespace: str, key: str) -> str:
     return JOB_NAME_PREFIX + hashlib.sha256(f"{namespace}\n{key}".encode()).hexdigest()
 
 
-def as_written(value: str | int | float | bool) -> str | int | float | bool:
-    """A literal input or input path as the rule gives it: the one place values pass before they are sent."""
-    return value
-
-
 def pipeline_job_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], name: str,
                             key: str) -> SubmitRequest:
     """The PUT creating pipeline job ``name`` from a registered component, its body as azure-ai-ml's
     ``jobs.create_or_update`` sends it (literals as strings, booleans as "True"); the trigger's labels ride in the
-    job's properties, the rule's tags in its tags. An "already exists" answer adopts the job carrying ``key``."""
+    job's properties, the rule's tags in its tags. An "already exists" answer adopts the job carrying ``key``.
+    ``run`` is rendered (``rendering.rendered_run``): its parameters and input path are the values to send."""
     target = run.target
-    inputs: dict[str, Any] = {parameter: {"jobInputType": "literal", "value": str(as_written(value))}
+    inputs: dict[str, Any] = {parameter: {"jobInputType": "literal", "value": str(value)}
                               for parameter, value in run.parameters.items()}
     if run.data_path is not None and data is not None:
-        path = as_written(f"azureml://datastores/{run.data_path.datastore}/paths/{data.path}")
+        path = f"azureml://datastores/{run.data_path.datastore}/paths/{data.path}"
         inputs[run.data_path.parameter] = {"jobInputType": "uri_folder" if data.folder else "uri_file", "uri": path}
     settings: dict[str, Any] = {"_source": PIPELINE_JOB_SOURCE}
     if target.compute_id() is not None:
@@ -190,7 +228,19 @@ def pipeline_job_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping
         properties["displayName"] = run.display_name
     return SubmitRequest(url=target.job_url(name, PIPELINE_JOB_API_VERSION), scope=target.scope,
                          body={"properties": properties}, run_id_field="name", success_statuses=(200, 201),
-                         method="PUT", existing=ExistingJob(target.job_url(name, JOB_API_VERSION), key))
+                         method="PUT", existing=ExistingJob(target.job_url(name, JOB_API_VERSION), key),
+                         latest=_latest_component(run), component=None if target.latest_component() else
+                         target.component)
+
+
+def _latest_component(run: RunSpec) -> LatestComponent | None:
+    """What resolves a target's ``@latest`` component at submit time; None for a pinned version."""
+    target = run.target
+    name = target.latest_component()
+    if name is None or target.workspace is None:
+        return None
+    return LatestComponent(target.component_versions_url(name, COMPONENT_API_VERSION), name,
+                           f"{target.workspace.resource_id}/components/{name}/versions/")
 
 
 def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], key: str,

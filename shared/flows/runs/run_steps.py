@@ -189,6 +189,7 @@ class _Step:
         # The settle tags the record open in the same request (LedgerRecord.tags): no marker of its own.
         self._settle(RunState.SUBMITTED, run_id=result.run_id, run_url=run_url, target=run.target.url,
                      experiment=run.experiment, attempts=result.attempts, reconciled=result.reconciled or None,
+                     component=result.component,
                      **request.record)
         return decision
 

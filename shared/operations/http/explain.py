@@ -81,9 +81,12 @@ def _explain_rule(request: RunRequest, services: Services) -> dict[str, Any]:
     limit = request.limit
     limited = {} if limit is None else {"max_active_runs": _limit(services, request.namespace, limit)}
     outcome = "would submit" if limit is None or limited["max_active_runs"]["free"] else "would wait"
+    resolves = {} if shown.latest is None else {"resolves_first": {
+        "method": "GET", "url": shown.latest.url,
+        "then": f"properties.componentId is the newest version of azureml:{shown.latest.name}@latest"}}
     return {"rule": rule, "matches": True, "key": request.key, "outcome": outcome, **limited,
             "request": {"method": shown.method, "url": shown.url, "token_scope": shown.scope,
-                        "headers": dict(shown.headers), "body": shown.body}}
+                        "headers": dict(shown.headers), **resolves, "body": shown.body}}
 
 
 def _limit(services: Services, namespace: str, limit: RunLimit) -> dict[str, Any]:
