@@ -206,3 +206,13 @@ def test_a_runs_labels_lead_to_its_record(labels, ref):
 ])
 def test_a_run_the_app_did_not_start_says_why(labels, reason):
     assert record_for(labels) == reason
+
+
+@pytest.mark.parametrize(("event_time", "plausible"), [
+    ("2026-12-01T09:55:00Z", True), ("2026-12-01T09:54:59.999Z", False),  # the run was submitted at 10:00
+    ("2026-12-01T11:05:00Z", True), ("2026-12-01T11:05:00.001Z", False),  # and it is 11:00 now
+    ("2026-12-01T10:30:00Z", True),
+])
+def test_an_event_time_may_fall_outside_its_runs_life_by_the_clock_skew_and_no_more(event_time, plausible):
+    now = datetime(2026, 12, 1, 11, tzinfo=UTC)
+    assert (implausible_time(event_time, "2026-12-01T10:00:00.000Z", now) is None) is plausible
