@@ -160,3 +160,8 @@ def test_a_turn_is_taken_at_its_time():
 def test_a_holder_that_names_no_claim_time_is_judged_as_just_written():
     holder = LedgerRecord.from_json({"state": "claimed"})
     assert not holder_needs_work(holder, NOW, claim_expiry=0.5, margin=0)
+
+
+def test_an_update_that_leaves_no_outcome_is_a_bug_named_as_such():
+    with pytest.raises(AssertionError, match=r"^a submitted record's update always leaves an outcome$"):
+        just_ended(record("submitted"), record("submitted"))
