@@ -113,10 +113,15 @@ def test_a_comma_outside_any_list_or_object_is_plain_invalid_json():
         read_json("1, 2", source="s")
 
 
-@pytest.mark.parametrize("text", ['{"a": "value" [[]]}', '{"a" "second" [[]]}'])
-def test_the_depth_scan_takes_only_a_string_before_its_colon_for_a_key(text):
-    """Not JSON, but deep: the scan (which runs first) names the key it read, never a value or a stray string."""
-    assert refusal(text, Limits(max_depth=1)) == "rules file r.json: a is nested more than 1 levels deep"
+@pytest.mark.parametrize(("text", "depth", "path"), [
+    ('{"a": "value" [[]]}', 1, "a"), ('{"a" "second" [[]]}', 1, "a"), ('{"a": [] "b": [[]]}', 2, "a[0]"),
+    ('{"a": 1, : [[]]}', 2, "a[0]"), ("{[[]]}", 2, "[0]"),
+])
+def test_the_depth_scan_takes_only_a_string_before_its_colon_for_a_key(text, depth, path):
+    """Not JSON, but deep: the scan (which runs first) names the key it read, never a value, a stray string or
+    anything for a key not read yet."""
+    expected = f"rules file r.json: {path} is nested more than {depth} levels deep"
+    assert refusal(text, Limits(max_depth=depth)) == expected
 
 
 def test_a_whole_text_refusal_names_no_field():

@@ -59,29 +59,30 @@ def test_only_the_first_submission_finding_is_reported_and_the_run_events_own_be
         "run's error, no waiting trigger started)"]
 
 
-@pytest.mark.parametrize(("finding", "expected"), [
-    (max_delay_at_least_base_delay(RetrySettings(base_delay=10, max_delay=5)),
+@pytest.mark.parametrize(("check", "expected"), [
+    (lambda: max_delay_at_least_base_delay(RetrySettings(base_delay=10, max_delay=5)),
      ("RETRY_MAX_DELAY_SECONDS", 5, "at least RETRY_BASE_DELAY_SECONDS (10)")),
-    (attempt_below_deadline(RetrySettings(deadline=30, attempt_timeout=29)),
+    (lambda: attempt_below_deadline(RetrySettings(deadline=30, attempt_timeout=29)),
      ("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", 29, "below SUBMIT_DEADLINE_SECONDS - RETRY_BASE_DELAY_SECONDS (29): an "
       "attempt starts only when a whole one fits in the time left after the claim, so a deadline must leave room "
       "for one attempt and its backoff")),
-    (listing_delay_leaves_time_to_post(RetrySettings(deadline=75, attempt_timeout=60, listing_delay=15)),
+    (lambda: listing_delay_leaves_time_to_post(RetrySettings(deadline=75, attempt_timeout=60, listing_delay=15)),
      ("RUN_LISTING_DELAY_SECONDS", 15, "below SUBMIT_DEADLINE_SECONDS - SUBMIT_ATTEMPT_TIMEOUT_SECONDS (15): an "
       "invocation must have time to look a key up and then post, or a run whose answer was lost would never be "
       "settled")),
-    (http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=61)),
+    (lambda: http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=61)),
      ("HTTP_DEADLINE_SECONDS", 61, "above SUBMIT_ATTEMPT_TIMEOUT_SECONDS + RETRY_BASE_DELAY_SECONDS (61): an HTTP "
       "call must have time for one attempt and its backoff after its claim")),
-    (deadline_within_function_timeout(DEFAULTS, 269),
+    (lambda: deadline_within_function_timeout(DEFAULTS, 269),
      ("SUBMIT_DEADLINE_SECONDS", 240, "at most host.json functionTimeout - 30 s (239), so the host never kills an "
       "invocation that is still settling its record")),
-    (claim_outlives_deadline(479, DEFAULTS),
+    (lambda: claim_outlives_deadline(479, DEFAULTS),
      ("CLAIM_EXPIRY_SECONDS", 479, "at least twice SUBMIT_DEADLINE_SECONDS (480), so a live claim never looks "
       "abandoned")),
 ])
-def test_each_finding_names_the_setting_its_value_and_what_it_must_be(finding, expected):
-    assert finding == expected
+def test_each_finding_names_the_setting_its_value_and_what_it_must_be(check, expected):
+    """Each check runs in the test's body (not at collection), so mutation testing counts it for this test."""
+    assert check() == expected
 
 
 def test_settings_on_the_bounds_agree():
