@@ -12,6 +12,7 @@ from shared.core.config.timing_settings import (
     attempt_below_deadline,
     claim_outlives_deadline,
     deadline_within_function_timeout,
+    function_timeout,
     http_deadline_above_attempt,
     listing_delay_leaves_time_to_post,
     max_delay_at_least_base_delay,
@@ -89,3 +90,8 @@ def test_settings_on_the_bounds_agree():
     assert max_delay_at_least_base_delay(RetrySettings(base_delay=5, max_delay=5)) is None
     assert deadline_within_function_timeout(DEFAULTS, None) is None
     assert http_deadline_above_attempt(RetrySettings(attempt_timeout=60, http_deadline=61.5)) is None
+
+
+def test_host_jsons_function_timeout_is_read_in_seconds(tmp_path):
+    (tmp_path / "host.json").write_text('{"functionTimeout": "01:02:03"}', encoding="utf-8")
+    assert function_timeout(tmp_path) == 3723
