@@ -84,3 +84,11 @@ def test_only_the_errors_code_and_message_are_kept_cut_to_a_thousand_characters(
         "code": "E", "message": "m" * 1000}
     assert run_error({"error": {"code": "", "message": "only this"}}) == {"message": "only this"}
     assert [run_error(value) for value in ({"error": {}}, {"error": "text"}, "text", None)] == [None] * 4
+
+
+def test_a_pipeline_job_reads_its_status_from_arm_and_names_no_run_history_host():
+    target = parse_target("https://management.azure.com", kind="pipeline_job", workspace=V1_WORKSPACE,
+                          component="azureml:retrain:3")
+
+    assert status_read(target, "job-1") == StatusRead(
+        f"https://management.azure.com{V1_WORKSPACE}/jobs/job-1?api-version=2024-10-01", ARM_SCOPE, v1=False)

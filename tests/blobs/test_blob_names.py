@@ -63,6 +63,12 @@ def test_no_name_is_refused_saying_what_a_name_is(name):
     assert str(refused.value) == f"--blob {expected}"
 
 
+def test_a_refused_name_is_called_a_blob_unless_the_caller_names_it():
+    with pytest.raises(BlobNameError) as refused:
+        checked_blob_name("../x.csv")
+    assert str(refused.value).startswith("blob '../x.csv' ")
+
+
 @pytest.mark.parametrize(("code", "refused"), [(0xFDCF, False), (0xFDD0, True), (0xFDEF, True), (0xFDF0, False),
                                                (0xFFFD, False), (0xFFFE, True), (0xFFFF, True), (0x1FFFE, True),
                                                (0x1FFFF, True), (0x1FFFD, False)])

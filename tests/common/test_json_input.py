@@ -111,3 +111,38 @@ def test_the_depth_scan_names_the_path_where_nesting_goes_too_deep(text, path):
 def test_a_comma_outside_any_list_or_object_is_plain_invalid_json():
     with pytest.raises(NotJson, match=r"^s is not valid JSON \(Extra data at line 1 column 2\)$"):
         read_json("1, 2", source="s")
+
+
+@pytest.mark.parametrize(("text", "depth", "path"), [
+    ('{"a": "value" [[]]}', 1, "a"), ('{"a" "second" [[]]}', 1, "a"), ('{"a": [] "b": [[]]}', 2, "a[0]"),
+    ('{"a": 1, : [[]]}', 2, "a[0]"), ("{[[]]}", 2, "[0]"),
+])
+def test_the_depth_scan_takes_only_a_string_before_its_colon_for_a_key(text, depth, path):
+    """Not JSON, but deep: the scan (which runs first) names the key it read, never a value, a stray string or
+    anything for a key not read yet."""
+    expected = f"rules file r.json: {path} is nested more than {depth} levels deep"
+    assert refusal(text, Limits(max_depth=depth)) == expected
+
+
+def test_a_whole_text_refusal_names_no_field():
+    refusals = []
+    for data, limits in ((b"[]" * 33, Limits(max_bytes=64)), (b"\xff", DEFAULT), ("[", DEFAULT)):
+        with pytest.raises(UnreadableJson) as caught:
+            read_json(data, source="s", limits=limits)
+        refusals.append((caught.value.source, caught.value.path))
+    assert refusals == [("s", "")] * 3
+
+
+def test_exactly_the_size_limit_is_read():
+    assert read_json(b"[" + b" " * 62 + b"]", source="s", limits=Limits(max_bytes=64)) == []
+
+
+def test_a_parser_that_still_recursed_too_deep_is_a_refusal_naming_the_source(monkeypatch):
+    """The depth scan refuses first; should the parser still recurse past the stack, no RecursionError escapes."""
+    def overflowing(*args: object, **kwargs: object) -> object:
+        raise RecursionError
+    monkeypatch.setattr(json, "loads", overflowing)
+    with pytest.raises(UnreadableJson) as caught:
+        read_json("[]", source="s", limits=Limits(max_depth=7))
+    assert (str(caught.value), caught.value.source, caught.value.path) == ("s is nested more than 7 levels deep",
+                                                                         "s", "")

@@ -76,3 +76,9 @@ def test_a_run_limit_is_a_positive_whole_number_with_a_known_policy():
         "rules[0].max_active_runs = 0: a positive whole number: how many of its runs may be active at once"])
     assert read(run_limit, {"max_active_runs_policy": LATEST})[1] == [
         "rules[0].max_active_runs_policy = 'latest': only with max_active_runs"]
+
+
+def test_an_unknown_run_limit_policy_is_reported_and_the_limit_kept_with_the_queue_policy():
+    assert read(run_limit, {"max_active_runs": 2, "max_active_runs_policy": "newest"}) == (RunLimit(2, "queue"), [
+        "rules[0].max_active_runs_policy = 'newest': queue (waiting triggers start in order as runs end) or latest "
+        "(only the newest waiting one)"])

@@ -88,3 +88,21 @@ def test_a_value_is_shown_whole_up_to_400_characters_and_cut_after():
     problems.at("w").add("a" * 398, "x")  # its repr: 400 characters
     problems.at("w").add("a" * 399, "x")
     assert [str(problem) for problem in problems.found] == [f"w = '{'a' * 398}': x", f"w = '{'a' * 396}...: x"]
+
+
+def test_a_key_value_text_under_a_name_that_hints_a_secret_only_without_its_underscores_is_masked_whole():
+    problems = Problems.of()
+    problems.setting("DB_PASS_WORD").add("Server=db;Database=main", "x")
+    assert [str(problem) for problem in problems.found] == ["DB_PASS_WORD = '***': x"]
+
+
+def test_a_value_under_a_secret_name_is_masked_whatever_its_shape():
+    problems = Problems.of()
+    problems.setting("MY_API_KEY").add("plain", "x")
+    assert [str(problem) for problem in problems.found] == ["MY_API_KEY = '***': x"]
+
+
+def test_a_secret_value_is_masked_in_the_place_and_the_expectation_too():
+    problems = Problems.of({"MY_SECRET": "s3cr3t-value"})
+    problems.at("parameters").entry("s3cr3t-value").add(1, "not s3cr3t-value")
+    assert [str(problem) for problem in problems.found] == ["parameters.*** = 1: not ***"]

@@ -60,3 +60,10 @@ def test_a_long_name_is_cut_to_the_length_and_ends_with_a_hash_of_the_original()
 
 def test_by_default_a_name_may_start_with_a_digit():
     assert fitted_name("9 to 5", r"[^A-Za-z0-9_-]+", "-", 52) == "9-to-5"
+
+
+def test_names_that_only_upper_case_folds_together_are_distinct_subscriptions():
+    problems = Problems.of()
+    check_distinct_subscriptions([({"name": name}, problems.at("rules").index(index))
+                                  for index, name in enumerate(["stra\u00dfe", "STRASSE"])])
+    assert problems.found == []

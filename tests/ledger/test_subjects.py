@@ -117,3 +117,16 @@ def test_the_state_is_a_run_state_and_is_stored_as_its_word():
 
 def test_an_unreadable_record_is_the_apps_own_error_and_still_a_value_error():
     assert issubclass(UnreadableRecord, InvalidValue) and issubclass(UnreadableRecord, ValueError)
+
+
+def test_a_subject_keeps_only_the_keys_it_does_not_know_as_extra():
+    assert parse_subject({"kind": "blob", "container": "c", "blob": "b", "etag": "e", "later": 1}, NAME).extra == {
+        "later": 1}
+
+
+def test_a_batch_files_missing_blob_and_a_long_time_are_refused_naming_the_record():
+    with pytest.raises(UnreadableRecord, match=r"^ledger record rules/daily/k\.json: subject field 'blob' is missing$"):
+        parse_subject({**QUIET, "files": [{"etag": "0x1"}]}, NAME)
+    with pytest.raises(UnreadableRecord) as refused:
+        parse_subject({"kind": "schedule", "schedule": "s", "occurrence": "y" * 41}, NAME)
+    assert str(refused.value).endswith(f"must be an ISO 8601 time, not {'y' * 40!r}")

@@ -6,19 +6,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.core.ledger.ledger_record import LedgerRecord
-from shared.core.ledger.run_status import RunOutcome, RunStatus
+from shared.core.config.config_loader import load_config
+from shared.core.ledger.decisions import Decision, Outcome
+from shared.core.ledger.keys import blob_version_key
+from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.run_status import RunOutcome, RunStatus, merged
 from shared.core.outcomes.record_changes import (
     RecordNotSettledError,
     can_run_again,
+    data_record,
+    ended_decision,
     holder_needs_work,
+    ignored,
     just_ended,
     observed,
+    released,
     slot_is_free,
     turn_taken,
 )
 from shared.core.outcomes.run_events import RecordRef
 from shared.core.outcomes.run_records import record_ref
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
 
 pytestmark = pytest.mark.unit
 
@@ -96,3 +104,64 @@ def test_a_gate_frees_the_slot_of_an_ended_run_and_reruns_a_holder_claimed_past_
 ])
 def test_a_record_name_leads_to_its_rule_or_schedule(name, ref):
     assert record_ref(name) == ref
+
+
+def test_observing_judges_an_events_time_by_the_first_claim_else_the_claim_and_merges_what_was_known():
+    known = record("submitted", run=RUNNING.to_json())
+    after = observed(known, NAME, "run-1", COMPLETED, NOW, event_time="2026-12-01T09:56:00Z")
+    assert not isinstance(after, str) and after.outcome == merged(RUNNING, COMPLETED)
+    retaken = record("submitted", first_claimed_at="2026-12-01T09:00:00.000Z")
+    assert not isinstance(observed(retaken, NAME, "run-1", RUNNING, NOW, event_time="2026-12-01T09:00:00Z"), str)
+    only_claimed = LedgerRecord.from_json({"state": "submitted", "run_id": "run-1", "claimed_at": CLAIMED_AT})
+    assert observed(only_claimed, NAME, "run-1", RUNNING, NOW, event_time="2026-12-01T09:00:00Z") == (
+        "the event's time 2026-12-01T09:00:00Z is earlier than its run's submission (2026-12-01T10:00:00.000Z) by "
+        "more than 5 minutes: the event is not taken (the fallback asks Azure ML)")
+    assert not isinstance(observed(only_claimed, NAME, "run-1", RUNNING, NOW, event_time=None), str)
+
+
+def test_a_run_ends_with_one_decision_naming_its_status_error_duration_and_link():
+    failed = RunOutcome(RunStatus.FAILED, "Failed", "2026-12-01T10:20:00.000Z", started_at="2026-12-01T10:00:00.000Z",
+                        ended_at="2026-12-01T10:10:00.000Z", error={"code": "UserError", "message": "no data"})
+    decision = ended_decision(failed, record("submitted", run_url="https://ml.azure.com/runs/run-1"), {"rule": "r"})
+    assert decision == Decision(Outcome.RUN_FAILED, run_status="failed", reason="no data", duration_seconds=600.0,
+                                error_code="UserError", run_url="https://ml.azure.com/runs/run-1", rule="r")
+    assert ended_decision(COMPLETED, record("submitted"), {}) == Decision(Outcome.RUN_COMPLETED,
+                                                                          run_status="completed")
+
+
+def test_an_ignored_event_is_logged_with_its_reason_and_only_what_it_was_about():
+    assert ignored("not ours", rule="r", run_id=None) == Decision(Outcome.IGNORED, reason="not ours", rule="r")
+
+
+@pytest.mark.parametrize(("data", "named"), [
+    ({"blob": "in/a.csv", "etag": "0x1"}, True),
+    ({"blob": "in/a.csv"}, False), ({"etag": "0x1"}, False), ("in/a.csv", False), (None, False),
+])
+def test_a_schedules_run_names_the_data_record_it_used(data, named):
+    config = load_config(minimal_env(), NO_APP_ROOT, now=LOADED_AT)
+    expected = f"schedule-data/daily/{blob_version_key('training-data', 'in/a.csv', '0x1')}.json" if named else None
+    assert data_record(config, "daily", record("submitted", data=data)) == expected
+
+
+def test_only_a_data_record_still_naming_the_run_is_released_as_failed_for_now():
+    released_claim = released(record("submitted"), "run-1", "2026-12-01T10:40:00.000Z", "run-1 failed")
+    assert released_claim is not None and (released_claim.state, released_claim.retryable, released_claim.reason,
+                                           released_claim.updated_at) == (
+        RunState.FAILED, True, "run-1 failed", "2026-12-01T10:40:00.000Z")
+    assert released(record("submitted"), "run-2", "2026-12-01T10:40:00.000Z", "x") is None
+    assert released(record("failed"), "run-1", "2026-12-01T10:40:00.000Z", "x") is None
+
+
+def test_a_turn_is_taken_at_its_time():
+    after = turn_taken(record("waiting"), "2026-12-01T10:40:00.000Z", "a run ended")
+    assert after is not None and after.updated_at == "2026-12-01T10:40:00.000Z"
+
+
+def test_a_holder_that_names_no_claim_time_is_judged_as_just_written():
+    holder = LedgerRecord.from_json({"state": "claimed"})
+    assert not holder_needs_work(holder, NOW, claim_expiry=0.5, margin=0)
+
+
+def test_an_update_that_leaves_no_outcome_is_a_bug_named_as_such():
+    with pytest.raises(AssertionError, match=r"^a submitted record's update always leaves an outcome$"):
+        just_ended(record("submitted"), record("submitted"))
