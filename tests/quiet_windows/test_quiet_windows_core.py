@@ -160,6 +160,7 @@ def test_a_recorded_batch_runs_again_on_the_files_it_lists_and_not_at_all_when_i
     request = recorded_request(RULE, subject, URL)
     assert request is not None
     assert (request.key, request.subject, request.batch) == ("quiet-k1", subject, Batch(folder="in/day/", count=1))
+    assert request.data is not None and (request.data.name, request.data.url) == ("in/day/a.csv", URL)
     assert recorded_oldest(subject) == "in/day/a.csv"
     for listed in (None, ()):
         empty = QuietBatchSubject(rule="landing", container="data", folder="in/day/", oldest="quiet/landing/k1",

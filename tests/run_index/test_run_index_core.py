@@ -89,13 +89,13 @@ def test_days_are_kept_from_the_oldest_day_on_in_order() -> None:
 def test_totals_and_states_count_the_owners_asked_for() -> None:
     summary = {**run_index.empty("w"), "days": {
         "2026-12-06": {"rules/r": {"submitted": 2, "failed": 1}, "manual/r": {"submitted": 4}},
-        "2026-12-07": {"rules/r": {"submitted": 1}, "schedules/s": {"skipped": 8}}}}
-    assert run_index.total(summary) == 16
+        "2026-12-07": {"rules/r": {"submitted": 1}, "schedules/s": {"skipped": 9}}}}
+    assert run_index.total(summary) == 17
     assert run_index.total(summary, ("rules/r", "manual/r")) == 8
     assert run_index.states_since(summary, ("rules/r", "manual/r"), "2026-12-06") == {"submitted": 7, "failed": 1}
     assert run_index.states_since(summary, ("rules/r",), "2026-12-07") == {"submitted": 1}
     assert run_index.per_day(summary, ["2026-12-05", "2026-12-07"]) == [
-        ("2026-12-05", {}), ("2026-12-07", {"submitted": 1, "skipped": 8})]
+        ("2026-12-05", {}), ("2026-12-07", {"submitted": 1, "skipped": 9})]
 
 
 def test_days_back_are_the_utc_days_up_to_today_oldest_first() -> None:

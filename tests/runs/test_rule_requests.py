@@ -1,0 +1,64 @@
+"""Which request a rule's blob version asks for (shared/core/runs/run_requests.py): the blob itself, a marker's
+folder, a manifest's files once checked; a disabled rule's reason; the occurrence a data claim names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.core.aml.targets import parse_target
+from shared.core.blobs.batches import Batch, Listed
+from shared.core.config.config_model import BlobFilter, Marker, Rule, RunSpec
+from shared.core.ledger.subjects import BlobSubject, ScheduleDataSubject
+from shared.core.runs.run_requests import BlobVersion, disabled_reason, occurrence_of, rule_request
+
+pytestmark = pytest.mark.unit
+
+RUN = RunSpec(target=parse_target("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/"
+                                  "providers/Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/"
+                                  "PipelineSubmit/p"), experiment="retrain")
+MANIFEST = json.dumps({"files": ["part-1.csv", "part-2.csv"]}).encode()
+
+
+def _version(name: str, head: bytes = b"a\n1\n") -> BlobVersion:
+    return BlobVersion(container="data", name=name, url=f"https://acct.blob.core.windows.net/data/{name}",
+                       etag="0x1", size=len(head), head=head)
+
+
+def test_a_plain_rules_request_is_on_the_blob_itself() -> None:
+    request = rule_request(Rule(name="daily", watch=BlobFilter(), run=RUN), _version("in/m.csv"))
+    assert (request.batch, request.data, request.namespace) == (None, _version("in/m.csv"), "rules/daily")
+
+
+def test_a_marker_rules_request_is_on_the_markers_folder() -> None:
+    rule = Rule(name="daily", watch=BlobFilter(), run=RUN, marker=Marker(file="_SUCCESS"))
+    request = rule_request(rule, _version("in/day/_SUCCESS"))
+    assert request.batch == Batch(folder="in/day/")
+    assert request.record == {"batch": {"folder": "in/day/"}}
+    assert request.data is not None and request.data.name == "in/day/_SUCCESS"
+
+
+def test_a_manifest_rules_request_lists_its_files_and_keeps_them_once_checked() -> None:
+    rule = Rule(name="daily", watch=BlobFilter(), run=RUN, marker=Marker(file="manifest.json", manifest=True))
+    request = rule_request(rule, _version("in/day/manifest.json", MANIFEST))
+    assert request.batch == Batch(folder="in/day/", listed=("in/day/part-1.csv", "in/day/part-2.csv"))
+    checked = (Listed("in/day/part-1.csv", "0xa"), Listed("in/day/part-2.csv", "0xb"))
+    done = request.with_checked(checked)
+    assert done.batch == Batch(folder="in/day/", listed=("in/day/part-1.csv", "in/day/part-2.csv"), checked=checked)
+    assert done.record == {"batch": {"folder": "in/day/", "files": [{"blob": "in/day/part-1.csv", "etag": "0xa"},
+                                                                    {"blob": "in/day/part-2.csv", "etag": "0xb"}]}}
+    with pytest.raises(AssertionError, match="a marker request"):
+        rule_request(Rule(name="daily", watch=BlobFilter(), run=RUN), _version("in/m.csv")).with_checked(checked)
+
+
+def test_a_disabled_rules_reason_says_how_to_replay_what_it_skipped() -> None:
+    assert disabled_reason("daily") == ("rule 'daily' is disabled (enabled: false); not replayed when it is enabled "
+                                        "again unless a sweep is asked to (sweep --since)")
+
+
+def test_only_a_data_claim_names_the_occurrence_that_used_its_data() -> None:
+    claim = ScheduleDataSubject(schedule="nightly", blob="in/m.csv", etag="0x1", occurrence="2026-11-02T02:00:00Z")
+    assert occurrence_of(claim) == "2026-11-02T02:00:00Z"
+    assert occurrence_of(BlobSubject(container="data", blob="in/m.csv", etag="0x1", size=1)) is None
+    assert occurrence_of(None) is None
