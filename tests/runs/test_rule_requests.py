@@ -11,7 +11,7 @@ from shared.core.aml.targets import parse_target
 from shared.core.blobs.batches import Batch, Listed
 from shared.core.config.config_model import BlobFilter, Marker, Rule, RunSpec
 from shared.core.ledger.subjects import BlobSubject, ScheduleDataSubject
-from shared.core.runs.run_requests import BlobVersion, disabled_reason, occurrence_of, rule_request
+from shared.core.runs.run_requests import BlobVersion, disabled_reason, marker_batch, occurrence_of, rule_request
 
 pytestmark = pytest.mark.unit
 
@@ -48,7 +48,9 @@ def test_a_manifest_rules_request_lists_its_files_and_keeps_them_once_checked() 
     assert done.batch == Batch(folder="in/day/", listed=("in/day/part-1.csv", "in/day/part-2.csv"), checked=checked)
     assert done.record == {"batch": {"folder": "in/day/", "files": [{"blob": "in/day/part-1.csv", "etag": "0xa"},
                                                                     {"blob": "in/day/part-2.csv", "etag": "0xb"}]}}
-    with pytest.raises(AssertionError, match="a marker request"):
+    with pytest.raises(AssertionError, match=r"^a marker rule$"):
+        marker_batch(Rule(name="daily", watch=BlobFilter(), run=RUN), _version("in/m.csv"))
+    with pytest.raises(AssertionError, match=r"^a marker request$"):
         rule_request(Rule(name="daily", watch=BlobFilter(), run=RUN), _version("in/m.csv")).with_checked(checked)
 
 
