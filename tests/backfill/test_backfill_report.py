@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.core.backfill.backfill import BackfillReport, Candidate, Standing, Window, rerun_label
+from shared.core.backfill.backfill import BackfillReport, Candidate, Standing, Window, rerun_label, standing
 from shared.core.common.errors import InvalidInput
+from shared.core.ledger.ledger_record import LedgerRecord
 
 pytestmark = pytest.mark.unit
 T = datetime(2026, 11, 1, 2, tzinfo=UTC)
@@ -76,3 +77,9 @@ def test_a_rerun_label_is_short_and_plain_and_a_bad_one_is_refused_saying_so() -
                                      "starting with a letter or digit")
     with pytest.raises(InvalidInput, match=f"rerun label {'y' * 60!r} must"):
         rerun_label("y" * 70)
+
+
+def test_a_claim_past_its_expiry_by_less_than_the_clock_margin_is_still_in_hand() -> None:
+    claimed = LedgerRecord.from_metadata({"state": "claimed"})
+    assert standing(claimed, 602, expiry=600, margin=5) is Standing.IN_HAND
+    assert standing(claimed, 605, expiry=600, margin=5) is Standing.LEFT_OPEN

@@ -69,6 +69,7 @@ def test_the_url_is_percent_decoded_once_as_storage_encodes_it() -> None:
      "data.url must name the blob that subject names (https://<account>.blob.core.windows.net/<container>/<path>)"),
     (_event(data={"url": 7}), "data.url must name the blob that subject names"),
     (_event(data={"url": "https://acct.blob.core.windows.net"}), "data.url must name the blob that subject names"),
+    (_event(data={"url": "Xincoming/daily/machines.csv"}), "data.url must name the blob that subject names"),
     (_event(data={"url": "https://[acct/incoming/daily/machines.csv"}),
      "data.url must name the blob that subject names"),
     (_event(data={"url": _URL, "eTag": 7}), "data.eTag must be a string"),

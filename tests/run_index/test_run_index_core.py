@@ -67,6 +67,13 @@ def test_catching_up_keeps_the_newest_rows_first_ties_by_name_and_the_newest_wat
     assert later["watermark"] == "2026-12-07T11:00:00.000Z"
 
 
+def test_rows_are_ordered_by_their_last_change_before_their_name() -> None:
+    rows = [_row(A, "2026-12-07T09:00:00.000Z"), _row(B, "2026-12-07T08:00:00.000Z"), _row(M, "2026-12-07T10:00Z")]
+    caught = run_index.caught_up(run_index.empty("w"), rows, {}, {}, "w", oldest_day="")
+    assert [row["record"] for row in caught["rows"]] == [M, A, B]
+    assert run_index.empty("w") == {"schema": 1, "watermark": "w", "rows": [], "seen": {}, "days": {}, "last": {}}
+
+
 def test_an_owners_last_change_only_moves_forward() -> None:
     summary = {**run_index.empty("w"), "last": {"rules/r": "2026-12-07T09:00:00.000Z"}}
     caught = run_index.caught_up(summary, [_row(A, "2026-12-07T08:00:00.000Z")], {}, {}, "w", oldest_day="")
