@@ -4,14 +4,25 @@ folder, a manifest's files once checked; a disabled rule's reason; the occurrenc
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.core.aml.targets import parse_target
 from shared.core.blobs.batches import Batch, Listed
-from shared.core.config.config_model import BlobFilter, Marker, Rule, RunSpec
+from shared.core.config.config_model import BlobFilter, Marker, Rule, RunSpec, Schedule
+from shared.core.ledger.keys import schedule_occurrence_key
+from shared.core.ledger.run_limits import RunLimit
 from shared.core.ledger.subjects import BlobSubject, ScheduleDataSubject
-from shared.core.runs.run_requests import BlobVersion, disabled_reason, marker_batch, occurrence_of, rule_request
+from shared.core.runs.run_requests import (
+    BlobVersion,
+    disabled_reason,
+    marker_batch,
+    occurrence_of,
+    rule_request,
+    schedule_request,
+)
+from shared.core.schedules.ncrontab import parse_ncrontab
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +75,13 @@ def test_only_a_data_claim_names_the_occurrence_that_used_its_data() -> None:
     assert occurrence_of(claim) == "2026-11-02T02:00:00Z"
     assert occurrence_of(BlobSubject(container="data", blob="in/m.csv", etag="0x1", size=1)) is None
     assert occurrence_of(None) is None
+
+
+def test_a_scheduled_run_is_tagged_with_its_schedule_occurrence_and_key_and_keeps_its_limit() -> None:
+    occurrence = datetime(2026, 11, 2, 2, tzinfo=UTC)
+    schedule = Schedule(name="nightly", cron=parse_ncrontab("0 0 2 * * *"), run=RUN, limit=RunLimit(most=2))
+    request = schedule_request(schedule, occurrence, fired_at=occurrence, past_due=False)
+    key = schedule_occurrence_key("nightly", occurrence)
+    assert request.tags == {"triggered_by": "aml-pipeline-trigger", "trigger_schedule": "nightly",
+                            "trigger_occurrence": "2026-11-02T02:00:00Z", "trigger_key": key}
+    assert request.limit == RunLimit(most=2)
