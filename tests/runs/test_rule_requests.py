@@ -17,6 +17,7 @@ from shared.core.ledger.subjects import BlobSubject, ScheduleDataSubject
 from shared.core.runs.run_requests import (
     BlobVersion,
     disabled_reason,
+    manual_request,
     marker_batch,
     occurrence_of,
     rule_request,
@@ -85,3 +86,10 @@ def test_a_scheduled_run_is_tagged_with_its_schedule_occurrence_and_key_and_keep
     assert request.tags == {"triggered_by": "aml-pipeline-trigger", "trigger_schedule": "nightly",
                             "trigger_occurrence": "2026-11-02T02:00:00Z", "trigger_key": key}
     assert request.limit == RunLimit(most=2)
+
+
+def test_a_manual_runs_subject_keeps_the_experiment_and_parameters_it_was_asked_with() -> None:
+    request = manual_request("daily", RUN, None, request_id="req-1", blob=None, experiment="other",
+                             parameters={"n": 2})
+    assert request.subject.to_json() == {"kind": "manual", "rule": "daily", "request_id": "req-1", "blob": None,
+                                         "experiment": "other", "parameters": {"n": 2}}
