@@ -109,11 +109,11 @@ def test_a_state_round_trips_through_its_document_and_its_listing_metadata() -> 
 
 
 def test_entries_group_by_folder_and_a_folders_open_batch_fires_its_window_after_the_newest() -> None:
-    a, b, c = _entry("in/x/a", 5), _entry("in/y/b", 1), _entry("in/x/c", 2)
-    assert by_folder([a, b, c]) == {"in/x/": [a, c], "in/y/": [b]}
-    batch = open_batch("in/x/", [a, c], None, 60)
+    a, b, c, d = _entry("in/x/a", 5), _entry("in/y/b", 1), _entry("in/x/c", 2), _entry("in/x/d", 3)
+    assert by_folder([a, b, c, d]) == {"in/x/": [a, c, d], "in/y/": [b]}
+    batch = open_batch("in/x/", [a, c, d], None, 60)
     assert batch is not None
-    assert (batch.entries, batch.oldest, batch.fires_at) == ((c, a), c, NOON + timedelta(seconds=65))
+    assert (batch.entries, batch.oldest, batch.fires_at) == ((c, d, a), c, NOON + timedelta(seconds=65))
 
 
 def test_an_open_batch_leaves_out_what_the_state_covers_and_orders_one_seconds_entries_by_name() -> None:

@@ -67,3 +67,9 @@ def test_empty_charts_still_draw_their_frame_scaled_to_one() -> None:
                                     "")
     zero = runs_per_day([("2026-12-07", {})])
     assert '<text x="36" y="20" text-anchor="end">1</text>' in zero and "<rect" not in zero
+
+
+def test_one_run_or_one_day_takes_the_whole_width() -> None:
+    assert '<rect class="s-duration" x="41.0" y="16.0" width="678.0" height="148.0">' in durations([("r1", 5.0)])
+    assert '<rect class="s-submitted" x="42.0" y="16.0" width="676.0" height="148.0">' in runs_per_day(
+        [("2026-12-07", {"submitted": 2})])
