@@ -3,6 +3,7 @@ folder, a manifest's files once checked; a disabled rule's reason; the occurrenc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -10,10 +11,11 @@ import pytest
 
 from shared.core.aml.targets import parse_target
 from shared.core.blobs.batches import Batch, Listed
-from shared.core.config.config_model import BlobFilter, Marker, Rule, RunSpec, Schedule
+from shared.core.config.config_model import BlobFilter, DataPathBinding, Marker, Rule, RunSpec, Schedule
 from shared.core.ledger.keys import schedule_occurrence_key
 from shared.core.ledger.run_limits import RunLimit
 from shared.core.ledger.subjects import BlobSubject, ScheduleDataSubject
+from shared.core.runs.payloads import DataRef, submission
 from shared.core.runs.run_requests import (
     BlobVersion,
     disabled_reason,
@@ -24,6 +26,7 @@ from shared.core.runs.run_requests import (
     schedule_request,
 )
 from shared.core.schedules.ncrontab import parse_ncrontab
+from shared.core.templates.templates import parse_template
 
 pytestmark = pytest.mark.unit
 
@@ -93,3 +96,48 @@ def test_a_manual_runs_subject_keeps_the_experiment_and_parameters_it_was_asked_
                              parameters={"n": 2})
     assert request.subject.to_json() == {"kind": "manual", "rule": "daily", "request_id": "req-1", "blob": None,
                                          "experiment": "other", "parameters": {"n": 2}}
+
+
+RUN_ON_DATA = RunSpec(target=RUN.target, experiment="retrain", required_columns=("MYCT",),
+                      data_path=DataPathBinding("input", "store"))
+
+
+def _sends(rule: Rule, version: BlobVersion, data: DataRef) -> bool:
+    """Whether ``rule``'s request for ``version`` sends Azure ML ``data`` as the run's input."""
+    request = rule_request(rule, version)
+    return request.submission() == submission(rule.run, data=data, tags=request.tags, key=request.key,
+                                              namespace="rules/daily")
+
+
+def test_a_markers_run_gets_its_folder_and_a_manifests_run_the_manifest() -> None:
+    marker = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA, marker=Marker(file="_SUCCESS"))
+    assert _sends(marker, _version("in/day/_SUCCESS"),
+                  DataRef(path="in/day/", url="https://acct.blob.core.windows.net/data/in/day/", folder=True))
+    manifest = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA, marker=Marker(file="m.json", manifest=True))
+    assert _sends(manifest, _version("in/day/m.json", MANIFEST), _version("in/day/m.json").ref)
+    plain = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA)
+    assert _sends(plain, _version("in/day/a.csv", b"MYCT\n1\n"), _version("in/day/a.csv").ref)
+
+
+def test_a_templated_path_is_the_runs_data_a_folder_when_it_ends_with_a_slash() -> None:
+    for path, folder in (("scored/{blob.stem}/", True), ("scored/{blob.stem}.csv", False)):
+        run = dataclasses.replace(RUN_ON_DATA, data_path=DataPathBinding("input", "store",
+                                                                         path=parse_template(path)))
+        request = rule_request(Rule(name="daily", watch=BlobFilter(), run=run), _version("in/a.csv", b"MYCT\n1\n"))
+        rendered = path.replace("{blob.stem}", "a")
+        assert request.submission() == submission(request.rendered().run, tags=request.tags, key=request.key,
+                                                  namespace="rules/daily",
+                                                  data=DataRef(path=rendered, url="", folder=folder))
+
+
+def test_a_manifests_problem_names_the_manifest_and_the_columns_its_files_lack() -> None:
+    rule = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA, marker=Marker(file="m.json", manifest=True))
+    unreadable = rule_request(rule, _version("in/day/m.json", b"not json"))
+    assert (unreadable.problem() or "").startswith("manifest in/day/m.json: ")
+    request = rule_request(rule, _version("in/day/m.json", MANIFEST))
+    checked = request.with_checked((Listed("in/day/part-1.csv", "0x1", head=b"a,b\n1,2\n", size=8),
+                                    Listed("in/day/part-2.csv", "0x2", head=b"MYCT\n1\n", size=7)))
+    assert checked.problem() == ("manifest in/day/m.json: 1 of 2 listed files are not usable: in/day/part-1.csv: "
+                                 "missing required columns: MYCT (header has: a, b)")
+    marker = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA, marker=Marker(file="_SUCCESS"))
+    assert rule_request(marker, _version("in/day/_SUCCESS", b"")).problem() is None
