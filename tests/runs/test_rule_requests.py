@@ -141,3 +141,11 @@ def test_a_manifests_problem_names_the_manifest_and_the_columns_its_files_lack()
                                  "missing required columns: MYCT (header has: a, b)")
     marker = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA, marker=Marker(file="_SUCCESS"))
     assert rule_request(marker, _version("in/day/_SUCCESS", b"")).problem() is None
+
+
+def test_a_blob_request_carries_its_rules_switch_and_limit_and_fills_in_the_blobs_etag() -> None:
+    rule = Rule(name="daily", watch=BlobFilter(), run=RUN, enabled=False, limit=RunLimit(most=3))
+    request = rule_request(rule, _version("in/a.csv"))
+    assert (request.disabled, request.limit) == (True, RunLimit(most=3))
+    assert rule_request(Rule(name="daily", watch=BlobFilter(), run=RUN), _version("in/a.csv")).disabled is False
+    assert request.template_context().values["blob.etag"] == "0x1"
