@@ -98,8 +98,13 @@ def test_a_manual_runs_subject_keeps_the_experiment_and_parameters_it_was_asked_
                                          "experiment": "other", "parameters": {"n": 2}}
 
 
-RUN_ON_DATA = RunSpec(target=RUN.target, experiment="retrain", required_columns=("MYCT",),
-                      data_path=DataPathBinding("input", "store"))
+JOB_TARGET = parse_target("https://management.azure.com", kind="pipeline_job", component="azureml:retrain:3",
+                          workspace="/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/"
+                                    "workspaces/w", compute="cpu")
+RUN_ON_DATA = RunSpec(target=JOB_TARGET, experiment="retrain", required_columns=("MYCT",), run_source=None,
+                      data_path=DataPathBinding("input", None))
+"""A v2 pipeline job given the blob's URL: its body carries every part of the data it gets (URL, file or folder)
+and a job name made from the request's namespace."""
 
 
 def _sends(rule: Rule, version: BlobVersion, data: DataRef) -> bool:
