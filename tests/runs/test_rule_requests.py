@@ -118,6 +118,12 @@ def test_a_markers_run_gets_its_folder_and_a_manifests_run_the_manifest() -> Non
     marker = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA, marker=Marker(file="_SUCCESS"))
     assert _sends(marker, _version("in/day/_SUCCESS"),
                   DataRef(path="in/day/", url="https://acct.blob.core.windows.net/data/in/day/", folder=True))
+    endpoint = RunSpec(target=parse_target("https://ep.eastus.inference.ml.azure.com/jobs"), experiment="retrain",
+                       data_path=DataPathBinding("input", None))
+    by_url = Rule(name="daily", watch=BlobFilter(), run=endpoint, marker=Marker(file="_SUCCESS"))
+    request = rule_request(by_url, _version("in/day/_SUCCESS"))
+    assert request.submission().body["properties"]["inputData"]["input"] == {
+        "jobInputType": "UriFolder", "uri": "https://acct.blob.core.windows.net/data/in/day/"}
     manifest = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA, marker=Marker(file="m.json", manifest=True))
     assert _sends(manifest, _version("in/day/m.json", MANIFEST), _version("in/day/m.json").ref)
     plain = Rule(name="daily", watch=BlobFilter(), run=RUN_ON_DATA)
