@@ -1,8 +1,9 @@
 """v2 pipeline jobs: the registered pipeline component azure-ai-ml reads (``components.get``), and ARM's ``Jobs -
 Create Or Update`` PUT that creates a job under a name the client chooses. A second PUT of a name refuses as Azure
 ML does (azure-facts-3 section 4: ``UserError`` "A job with this name already exists", inner ``Immutable`` /
-``JobPropertyImmutable``; the status, 400, is inferred). The jobs it creates are read and listed by ``v2``'s
-``Jobs - Get`` / ``Jobs - List`` like batch jobs."""
+``JobPropertyImmutable``; the status, 400, is inferred), or, in the ``identical_reput_updates`` mode, answers an
+identical re-PUT 200 with the existing job (inferred from that message's "update"). The jobs it creates are read
+and listed by ``v2``'s ``Jobs - Get`` / ``Jobs - List`` like batch jobs."""
 
 from __future__ import annotations
 
@@ -88,13 +89,24 @@ def create_job(aml: AmlStandIn, request: Request) -> Answer:
     if problems:
         return Answer(400, error("UserError", "; ".join(problems), v2=True))
     if not aml.accept_new(AcceptedRun(name, COMPONENT[0], None, body, kind="v2")):
-        return Answer(400, {"error": {"code": "UserError", "message": EXISTS_MESSAGE, "details": [],
-                                      "innerError": {"code": "Immutable",
-                                                     "innerError": {"code": "JobPropertyImmutable"}}}})
+        return _existing(aml, request.url.path, name, body)
     if aml.announce:
         print(f"[azure-ml stand-in] created pipeline job {name}", flush=True)
-    return Answer(201, {"id": request.url.path, "name": name, "type": _JOB_TYPE,
-                        "properties": {**body["properties"], "status": "NotStarted"}})
+    return Answer(201, _job(request.url.path, name, body))
+
+
+def _existing(aml: AmlStandIn, path: str, name: str, body: dict[str, Any]) -> Answer:
+    """A PUT of an existing name: the cited refusal, or (``identical_reput_updates``, inferred) 200 with the
+    existing job when the body is the one that created it."""
+    existing = aml.find(name)
+    if aml.identical_reput_updates and existing is not None and existing.body == body:
+        return Answer(200, _job(path, name, body))
+    return Answer(400, {"error": {"code": "UserError", "message": EXISTS_MESSAGE, "details": [],
+                                  "innerError": {"code": "Immutable", "innerError": {"code": "JobPropertyImmutable"}}}})
+
+
+def _job(path: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"id": path, "name": name, "type": _JOB_TYPE, "properties": {**body["properties"], "status": "NotStarted"}}
 
 
 def pipeline_job_problems(body: Any, workspace_path: str, versions: Sequence[str] = (COMPONENT[1],)) -> list[str]:

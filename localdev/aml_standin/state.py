@@ -83,6 +83,9 @@ class StandInState:
         self.component_versions: list[str] = ["3"]
         """The registered versions of the one pipeline component (``pipeline_jobs.COMPONENT``'s name), oldest
         first; a test registers another (``append``) or none (``clear``)."""
+        self.identical_reput_updates = False
+        """An identical re-PUT of a pipeline job's name answers 200 with the existing job (Azure ML's "already
+        exists" message suggests it may be taken as an update: inferred), instead of the cited refusal."""
         self.discovery_api: str | None = None
         """The ``api`` host the discovery document names (None: this stand-in)."""
         self.timeline: tuple[tuple[float, str], ...] = ()

@@ -86,6 +86,22 @@ def test_an_answer_lost_after_the_job_was_created_puts_again_and_adopts_the_job_
     assert (record["state"], record["run_id"], record["reconciled"]) == ("submitted", job.run_id, True)
 
 
+def test_an_identical_re_put_answered_200_as_an_update_records_the_same_job_once(app_env, aml, tmp_path,
+                                                                                  monkeypatch):
+    aml.identical_reput_updates = True  # inferred answer: the existing job, 200, instead of the cited refusal
+    aml.inject(AcceptThenDrop())
+
+    key, etag = _delivered(app_env, aml, tmp_path, monkeypatch)
+    deliver_blob(app_env["WATCH_CONTAINER"], BLOB)  # and the event delivered again
+
+    name = expected_job_name("rules/pjob", key)
+    [job] = aml.accepted
+    assert [(request.path, request.status) for request in aml.received] == [
+        (JOBS + name, None), (JOBS + name, 200)]  # PUT lost, the same PUT taken as an update; the redelivery sends none
+    record = ledger_record("pjob", app_env["WATCH_CONTAINER"], BLOB, etag)
+    assert (record["state"], record["run_id"], record["attempts"]) == ("submitted", job.run_id, 2)
+
+
 def test_a_job_of_the_name_without_the_triggers_key_is_not_adopted(app_env, aml, tmp_path, monkeypatch):
     rules_file(tmp_path, monkeypatch, [pipeline_job_rule(aml)])
     container = app_env["WATCH_CONTAINER"]

@@ -7,7 +7,7 @@ import pytest
 
 from shared.core.aml.run_reads import StatusRead, run_error, status_read
 from shared.core.aml.targets import ARM_SCOPE, parse_target
-from shared.core.ledger.run_status import RunOutcome, RunStatus
+from shared.core.ledger.run_status import RunOutcome, RunStatus, merged
 from tests.support.batch import WORKSPACE
 
 pytestmark = pytest.mark.unit
@@ -35,6 +35,27 @@ def test_a_batch_endpoint_without_a_workspace_has_no_status_read():
 def test_a_batch_endpoint_whose_host_names_no_region_reads_its_status_but_no_times(host):
     read = status_read(parse_target(f"https://{host}/jobs", workspace=WORKSPACE), "job-1")
     assert read is not None and read.url.startswith("https://management.azure.com/") and read.times_url is None
+
+
+def test_a_pipeline_job_on_azure_reads_its_status_on_arm_and_says_why_its_times_and_error_are_unknown():
+    target = parse_target("https://management.azure.com", kind="pipeline_job", workspace=WORKSPACE,
+                          component="azureml:retrain_pipeline:3")
+
+    read = status_read(target, "job-1")
+
+    assert read == StatusRead(f"https://management.azure.com{WORKSPACE}/jobs/job-1?api-version=2024-10-01",
+                              "https://management.azure.com/.default", v1=False, times_unknown=(
+                                  "run history is not asked for a pipeline job on Azure: its target is ARM's host, "
+                                  "which names no region, and the workspace's regional host is not looked up; ARM's "
+                                  "job resource has no start, end or error"))
+
+
+def test_a_runs_unknown_times_are_kept_in_its_record_until_an_end_is_known():
+    ended = RunOutcome(RunStatus.FAILED, "Failed", AT, times_unknown="not asked")
+
+    assert RunOutcome.from_json(ended.to_json()) == ended and ended.to_json()["times_unknown"] == "not asked"
+    assert merged(ended, RunOutcome(RunStatus.RUNNING, "Running", AT)).times_unknown == "not asked"
+    assert merged(ended, RunOutcome(RunStatus.FAILED, "Failed", AT, ended_at=AT)).times_unknown is None
 
 
 def test_a_loopback_batch_endpoint_reads_status_and_times_from_the_stand_in(monkeypatch):

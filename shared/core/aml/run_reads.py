@@ -16,12 +16,18 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from shared.core.aml.run_lookup import arm_root
-from shared.core.aml.targets import Target, is_loopback
+from shared.core.aml.targets import Target, TargetKind, is_loopback
 from shared.core.ledger.run_status import RunOutcome, moment, observed
 
 JOB_API_VERSION = "2024-10-01"
 """A stable Jobs API version (azure-ai-ml's MLClient.jobs pins a preview one)."""
 _MAX_ERROR_TEXT = 1000
+_NO_HISTORY = {
+    True: "run history is not asked for a pipeline job on Azure: its target is ARM's host, which names no region, "
+          "and the workspace's regional host is not looked up; ARM's job resource has no start, end or error",
+    False: "run history is not asked: the batch endpoint's scoring host names no region; ARM's job resource has "
+           "no start, end or error"}
+"""Why an ended v2 job's times and error are unknown, for a pipeline job (True) or a batch job (False)."""
 HISTORY_FOR_SCORING_HOST = {".inference.ml.azure.com": ".api.azureml.ms", ".inference.ml.azure.cn": ".api.ml.azure.cn",
                             ".inference.ml.azure.us": ".api.ml.azure.us"}
 """A batch endpoint's cloud (``<endpoint>.<region>.inference...``) -> that cloud's run-history host suffix, after the
@@ -37,6 +43,8 @@ class StatusRead:
     v1: bool
     times_url: str | None = None
     """v2: run history's GET of the same job, asked (same scope) only once the job resource says it ended."""
+    times_unknown: str | None = None
+    """v2 without ``times_url``: why an ended job's start, end and error stay unknown (the record says so)."""
 
     def outcome(self, document: Any, at: str) -> RunOutcome:
         """What the answer says at ``at``; ValueError if it is not the shape this route answers."""
@@ -61,10 +69,11 @@ def status_read(target: Target, run_id: str) -> StatusRead | None:
         return StatusRead(f"{parts.scheme}://{parts.netloc}/history/v1.0{target.workspace.arm_path}/runs/{run}",
                           target.scope, v1=True)
     arm, scope = arm_root(target)
+    url = f"{arm}{target.workspace.arm_path}/jobs/{run}?api-version={JOB_API_VERSION}"
     history = _history_root(target)
-    return StatusRead(f"{arm}{target.workspace.arm_path}/jobs/{run}?api-version={JOB_API_VERSION}", scope, v1=False,
-                      times_url=None if history is None else f"{history}/history/v1.0{target.workspace.arm_path}"
-                                                                 f"/runs/{run}")
+    if history is None:
+        return StatusRead(url, scope, v1=False, times_unknown=_NO_HISTORY[target.kind is TargetKind.PIPELINE_JOB])
+    return StatusRead(url, scope, v1=False, times_url=f"{history}/history/v1.0{target.workspace.arm_path}/runs/{run}")
 
 
 def _history_root(target: Target) -> str | None:

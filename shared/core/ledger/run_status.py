@@ -118,6 +118,8 @@ class RunOutcome:
     started_at: str | None = None
     ended_at: str | None = None
     error: Mapping[str, Any] | None = None
+    times_unknown: str | None = None
+    """Why an ended run's start, end and error cannot be known here (not asked), when that is so."""
 
     @property
     def terminal(self) -> bool:
@@ -139,7 +141,8 @@ class RunOutcome:
     def to_json(self) -> dict[str, Any]:
         document = {"status": self.status.value, "azure_status": self.azure_status, "observed_at": self.observed_at,
                     "started_at": self.started_at, "ended_at": self.ended_at,
-                    "duration_seconds": self.duration_seconds, "error": dict(self.error) if self.error else None}
+                    "duration_seconds": self.duration_seconds, "error": dict(self.error) if self.error else None,
+                    "times_unknown": self.times_unknown}
         return {name: value for name, value in document.items() if value is not None}
 
     @classmethod
@@ -148,7 +151,8 @@ class RunOutcome:
         try:
             return cls(status=RunStatus(document["status"]), azure_status=str(document["azure_status"]),
                        observed_at=str(document["observed_at"]), started_at=document.get("started_at"),
-                       ended_at=document.get("ended_at"), error=document.get("error"))
+                       ended_at=document.get("ended_at"), error=document.get("error"),
+                       times_unknown=document.get("times_unknown"))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"a record's run is not a run outcome: {error}") from None
 
@@ -164,8 +168,10 @@ def merged(current: RunOutcome | None, observation: RunOutcome) -> RunOutcome:
     if current is None:
         return observation
     first, second = sorted((current, observation), key=RunOutcome._order, reverse=True)
-    return replace(first, started_at=_earliest(first.started_at, second.started_at),
-                   ended_at=_earliest(first.ended_at, second.ended_at), error=first.error or second.error)
+    ended_at = _earliest(first.ended_at, second.ended_at)
+    return replace(first, started_at=_earliest(first.started_at, second.started_at), ended_at=ended_at,
+                   error=first.error or second.error,
+                   times_unknown=None if ended_at else first.times_unknown or second.times_unknown)
 
 
 def _earliest(*moments: str | None) -> str | None:

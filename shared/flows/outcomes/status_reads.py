@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from shared.clients.aml.aml_client import SubmitError
@@ -27,6 +28,8 @@ def ask_status(services: Services, target: Target, run_id: str, deadline: float,
     except (SubmitError, ValueError) as error:
         log_event(logging.WARNING, problem=f"Azure ML gave no status: {error}", **about)
         return None
+    if outcome.terminal and read.times_unknown is not None:
+        return replace(outcome, times_unknown=read.times_unknown)
     if not outcome.terminal or read.times_url is None:
         return outcome
     try:  # a v2 job ended: its times (and error) are run history's, one GET more
