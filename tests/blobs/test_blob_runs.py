@@ -46,7 +46,8 @@ def test_new_csv_starts_one_run_with_the_exact_v1_body_and_records_it(app_env, a
                                  "00000000-0000-0000-0000-000000000001/resourcegroups/ml-rg/workspaces/ml-ws")
     assert record["attempts"] == 1
     assert record["subject"] == {"kind": "blob", "container": container, "blob": "machines.csv", "etag": etag,
-                                 "size": len(SAMPLE_CSV)}
+                                 "size": len(SAMPLE_CSV), "last_modified": record["subject"]["last_modified"]}
+    assert record["subject"]["last_modified"] <= record["first_claimed_at"]  # storage's, to the second
     [line] = decision_lines(caplog)
     assert line == {"outcome": "submitted", "rule": "default", "container": container, "blob": "machines.csv",
                     "etag": etag, "key": key, "run_id": run.run_id, "run_url": record["run_url"], "attempts": 1}

@@ -110,6 +110,9 @@ class _Capture:
                     self.records[blob.name] = blob.etag
                     records[blob.name] = self.services.ledger.read(blob.name)[0]
         for record in records.values():
+            moment = (record.get("subject") or {}).get("last_modified")
+            if moment:  # storage's Last-Modified of the version, this run's own (issue 27: when the file arrived)
+                self.name(moment, "<last-modified>")
             for owner in [record.get("owner"), *(entry.get("owner") for entry in record.get("history", []))]:
                 if owner:
                     self.number(owner, "owner")
