@@ -19,10 +19,12 @@ def hold_after(submitted: int) -> None:
     submit, counter, lock = PipelineSubmitter.submit, itertools.count(), threading.Lock()
 
     def submit_or_hold(*args, **kwargs):
-        with lock:
-            number = next(counter)
-        if number >= submitted:
-            print("holding", flush=True)
+        with lock:  # whole lines: print() writes the text and its newline apart, so threads' lines interleave
+            holding = next(counter) >= submitted
+            if holding:
+                sys.stdout.write("holding\n")
+                sys.stdout.flush()
+        if holding:
             threading.Event().wait()  # the claim stays held: the parent kills the process here
         return submit(*args, **kwargs)
 
