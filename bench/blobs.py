@@ -59,7 +59,7 @@ def duplicate_rows(bench: Bench, names: list[str]) -> None:
         ratio = statistics.median(timings) / statistics.median(bare)
         # Another instance must ask the ledger: the blob binding carries no ETag, so the ranged read is needed to
         # learn the version (floor: 2 trips), and claim-first ordering spends the 409 + record read here to save a
-        # trip on every new blob. README, "Benchmarks".
+        # trip on every new blob (docs/benchmarks.md).
         bench.rows.append(Row(f"per duplicate, {instance}", f"{ms(statistics.median(timings))}, {trips:.1f} trips",
                               f"{ms(statistics.median(bare))} (1 ranged read)", ratio, "<= 1 trip, no POST",
                               trips <= 1 and posts == 0,

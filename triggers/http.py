@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from shared.operations.http.http_api import Answer
 
 # The operations below (and the manual-run flow under them) are imported in their handlers, on the first HTTP
-# call: the blob trigger's cold start does not pay for them (docs/development.md, "Benchmarks").
+# call: the blob trigger's cold start does not pay for them (docs/benchmarks.md).
 
 bp = func.Blueprint()
 
