@@ -355,6 +355,16 @@ def test_a_null_run_source_sends_none_and_an_empty_one_is_refused(tmp_path):
         "rules.json: rules[0].run_source = '': text such as 'SDK' or 'API', or null to send none")
 
 
+def test_a_placeholders_time_format_is_not_read_as_a_setting_reference(tmp_path):
+    rules_file = write_rules(tmp_path, [rule_json(
+        parameters={"day": "{blob.last_modified:%Y%m%d}", "out": "%STAGE%/{blob.stem}/{{%STAGE%}}"})])
+
+    rule, = load_config(rules_env(rules_file, STAGE="prod"), tmp_path, now=LOADED_AT).rules
+
+    assert {name: template.source for name, template in rule.run.parameter_templates.items()} == {
+        "day": "{blob.last_modified:%Y%m%d}", "out": "prod/{blob.stem}/{{prod}}"}
+
+
 def test_rules_file_reference_to_a_missing_setting_is_reported(tmp_path):
     rules_file = write_rules(tmp_path, [rule_json(description="built in %STAGE%", experiment="retrain-${STAGE}")])
     error = config_error(rules_env(rules_file), tmp_path)

@@ -19,6 +19,7 @@ from shared.core.config.problems import Problems
 from shared.core.config.rule_names import check_distinct_subscriptions
 from shared.core.config.rule_parser import RULE, parse_rule
 from shared.core.config.schedule_parser import parse_schedules
+from shared.core.templates.templates import outside_placeholders
 
 TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
 _SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -124,7 +125,8 @@ def _read_rules_file(rules_file: str, env: Mapping[str, str], app_root: Path, pr
 
 
 def _substitute(value: Any, env: Mapping[str, str], problems: Problems, referenced: set[str]) -> Any:
-    """Replace %SETTING% and ${SETTING} in every string of the document with the app setting's value."""
+    """Replace %SETTING% and ${SETTING} in every string of the document with the app setting's value (outside
+    template placeholders, whose time formats are written with ``%``)."""
     if isinstance(value, dict):
         return {key: _substitute(item, env, problems.at(key), referenced) for key, item in value.items()}
     if isinstance(value, list):
@@ -140,7 +142,7 @@ def _substitute(value: Any, env: Mapping[str, str], problems: Problems, referenc
             return match.group(0)
         return env[name]
 
-    return _SETTING_REFERENCE.sub(replace, value)
+    return outside_placeholders(value, lambda text: _SETTING_REFERENCE.sub(replace, text))
 
 
 def _ignored_simple_settings(env: Mapping[str, str], referenced: set[str]) -> tuple[str, ...]:
