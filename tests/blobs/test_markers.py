@@ -20,7 +20,7 @@ from tests.support.batch import batch_rule, rules_file
 from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload
 from tests.support.http import call
-from tests.support.markers import FOLDER, short_claims, v1_marker_rule
+from tests.support.markers import FOLDER, short_claims, v1_marker_rule, wait_past_short_claims
 from tests.support.samples import SAMPLE_CSV
 from tests.support.settings import LOADED_AT, PIPELINE_URL, minimal_env
 from tests.support.workers import run_workers
@@ -273,7 +273,7 @@ def test_a_process_killed_between_claim_and_post_leaves_a_batch_the_redelivery_r
     assert crashed["returncode"] == 137 and aml.received == []
     assert ledger_record("daily", container, FOLDER + "manifest.json", etag)["state"] == "claimed"
 
-    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))  # past the claim's expiry, on the server's clock
+    wait_past_short_claims(crashed_at)
     deliver_blob(container, FOLDER + "manifest.json")
     deliver_blob(container, FOLDER + "manifest.json")
 
@@ -293,7 +293,7 @@ def test_a_process_killed_after_the_post_leaves_a_run_the_redelivery_adopts(app_
     crashed_at = time.monotonic()
     assert crashed["returncode"] == 137 and len(aml.accepted) == 1
 
-    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))
+    wait_past_short_claims(crashed_at)
     deliver_blob(container, FOLDER + "_SUCCESS")
 
     [run] = aml.accepted

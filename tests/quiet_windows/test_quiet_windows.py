@@ -32,7 +32,7 @@ from tests.support.decisions import outcome_lines
 from tests.support.harness import deliver_blob, run_together, upload
 from tests.support.http import call
 from tests.support.indexing import index_in_fresh_process
-from tests.support.markers import FOLDER, short_claims
+from tests.support.markers import FOLDER, short_claims, wait_past_short_claims
 from tests.support.quiet_windows import WINDOW, arrive, services_at, write_rule
 from tests.support.run_limits import end_and_crash, end_run
 from tests.support.samples import SAMPLE_CSV
@@ -148,7 +148,7 @@ def test_a_tick_killed_between_claim_and_post_leaves_the_batch_the_next_tick_run
     assert aml.received == []
     crashed_at = time.monotonic()
 
-    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))  # past the claim's expiry
+    wait_past_short_claims(crashed_at)
     [decision] = fire_due(services_at(WINDOW + 1))
     assert decision.outcome.value == "submitted" and decision.took_over and len(aml.accepted) == 1
     assert fire_due(services_at(WINDOW + 1)) == []

@@ -15,6 +15,7 @@ from shared.core.ledger.keys import blob_version_key
 from tests.support.batch import expected_job_name, pipeline_job_rule, rules_file
 from tests.support.decisions import outcomes
 from tests.support.harness import deliver_blob, ledger_record, run_together, upload
+from tests.support.markers import short_claims, wait_past_short_claims
 from tests.support.samples import SAMPLE_CSV
 from tests.support.workers import run_workers
 
@@ -77,10 +78,7 @@ def test_concurrent_deliveries_from_processes_post_once(app_env, aml):
 
 
 def test_claim_of_a_crashed_process_is_taken_over_after_expiry(app_env, aml, monkeypatch):
-    monkeypatch.setenv("SUBMIT_DEADLINE_SECONDS", "1")
-    monkeypatch.setenv("SUBMIT_ATTEMPT_TIMEOUT_SECONDS", "0.5")
-    monkeypatch.setenv("CLAIM_EXPIRY_SECONDS", "3")
-    monkeypatch.setenv("RUN_LISTING_DELAY_SECONDS", "0.25")
+    short_claims(monkeypatch)
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, "machines.csv", SAMPLE_CSV)
 
@@ -95,7 +93,7 @@ def test_claim_of_a_crashed_process_is_taken_over_after_expiry(app_env, aml, mon
     assert aml.received == []
 
     # After expiry, judged on the storage server's clock (whole seconds), the next delivery takes over, once.
-    time.sleep(max(0.0, crashed_at + 4.2 - time.monotonic()))
+    wait_past_short_claims(crashed_at)
     deliver_blob(container, "machines.csv")
 
     assert len(aml.accepted) == 1
