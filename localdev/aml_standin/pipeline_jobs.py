@@ -7,13 +7,12 @@ and listed by ``v2``'s ``Jobs - Get`` / ``Jobs - List`` like batch jobs."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from localdev.aml_standin.state import AcceptedRun
-from localdev.aml_standin.wire import Answer, Request, content_type, error, refused_token
+from localdev.aml_standin.wire import Answer, Request, error, refused_token, v2_json_body
 
 if TYPE_CHECKING:
     from localdev.aml_standin.server import AmlStandIn
@@ -74,15 +73,9 @@ def _component_version(path: str, version: str) -> dict[str, Any]:
 def create_job(aml: AmlStandIn, request: Request) -> Answer:
     """``PUT .../jobs/<name>``: a pipeline job from a registered component, once per name."""
     assert request.match is not None
-    refused = refused_token(request.headers, aml.audiences)
-    if refused:
-        return refused
-    if content_type(request.headers) != "application/json":
-        return Answer(415, error("UnsupportedMediaType", "application/json expected", v2=True))
-    try:
-        body = json.loads(request.raw.decode("utf-8"))
-    except ValueError:
-        return Answer(400, error("BadRequest", "body is not UTF-8 JSON", v2=True))
+    body, refusal = v2_json_body(request, aml.audiences)
+    if refusal:
+        return refusal
     name = request.match["run"]
     problems = ([] if _JOB_NAME.fullmatch(name) else [f"job name {name!r} is not a valid name"]) + (
         pipeline_job_problems(body, request.url.path.split("/jobs/")[0], aml.component_versions))

@@ -3,13 +3,12 @@ invocation itself, and the jobs it creates (``Jobs - List``, ``Jobs - Get``)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from localdev.aml_standin.history import known_run
 from localdev.aml_standin.state import AcceptedRun
-from localdev.aml_standin.wire import ML_AUDIENCES, Answer, Request, content_type, error, refused_token
+from localdev.aml_standin.wire import ML_AUDIENCES, Answer, Request, error, refused_token, v2_json_body
 
 if TYPE_CHECKING:
     from localdev.aml_standin.server import AmlStandIn
@@ -38,15 +37,9 @@ def read_endpoint(aml: AmlStandIn, request: Request) -> Answer:
 
 def invoke(aml: AmlStandIn, request: Request) -> Answer:
     """``POST <scoring URI>``: a batch job from its inputs, outputs and property bag, on a deployment."""
-    refused = refused_token(request.headers, ML_AUDIENCES)
-    if refused:
-        return refused
-    if content_type(request.headers) != "application/json":
-        return Answer(415, error("UnsupportedMediaType", "application/json expected", v2=True))
-    try:
-        body = json.loads(request.raw.decode("utf-8"))
-    except ValueError:
-        return Answer(400, error("BadRequest", "body is not UTF-8 JSON", v2=True))
+    body, refusal = v2_json_body(request, ML_AUDIENCES)
+    if refusal:
+        return refusal
     deployment = request.headers.get("azureml-model-deployment")
     problems = batch_job_problems(body)
     if deployment is not None and deployment not in DEPLOYMENTS:

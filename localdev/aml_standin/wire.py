@@ -65,6 +65,20 @@ def json_body(request: Request) -> tuple[Any, Answer | None]:
         return None, Answer(400, error("BadRequest", "body is not UTF-8 JSON"), {})
 
 
+def v2_json_body(request: Request, audiences: frozenset[str]) -> tuple[Any, Answer | None]:
+    """The JSON body of a v2 submission (a batch job, a pipeline job), or the 401, 415 or 400 (ARM-style) the
+    service answers for a refused token, another content type or bad JSON."""
+    refused = refused_token(request.headers, audiences)
+    if refused:
+        return None, refused
+    if content_type(request.headers) != "application/json":
+        return None, Answer(415, error("UnsupportedMediaType", "application/json expected", v2=True))
+    try:
+        return json.loads(request.raw.decode("utf-8")), None
+    except ValueError:
+        return None, Answer(400, error("BadRequest", "body is not UTF-8 JSON", v2=True))
+
+
 def refused_token(headers: Any, audiences: frozenset[str], *, challenge: bool = True) -> Answer | None:
     """The 401 the service answers for a missing, expired or wrong-audience token; None when it is fine. Only the
     submissions carry the ``WWW-Authenticate`` challenge (``challenge``); the reads answer without it."""
