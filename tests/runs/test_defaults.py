@@ -5,19 +5,26 @@ window's tick reads a moved wall clock; nothing waits out a window."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cli.__main__ import main
+from localdev.aml_standin import AcceptThenDrop
 from localdev.host import deliver_blob, deliver_event, fire_timer
 from shared.clients.process.services import process_services
 from shared.core.config.config_model import RetrySettings
 from shared.core.config.settings import CLAIM_EXPIRY, SETTINGS
+from shared.core.ledger.keys import blob_version_key, iso
 from shared.flows.quiet_windows.quiet_windows import fire_due
-from tests.support.batch import rules_file
+from tests.support.batch import expected_job_name, pipeline_job_rule, rules_file
 from tests.support.decisions import outcome_lines
-from tests.support.harness import ledger_record, upload
+from tests.support.harness import ledger_record, service_client, upload
+from tests.support.http import event
 from tests.support.markers import FOLDER, v1_marker_rule
 from tests.support.quiet_windows import WINDOW, arrive, services_at, write_rule
 from tests.support.run_limits import NAMES, capped_rule, end_run, trigger_blob, triggered_blobs
@@ -124,3 +131,57 @@ def test_a_failed_runs_event_fetches_azure_mls_error_onto_its_record_and_into_ru
     [line] = outcome_lines(caplog)
     assert (line["outcome"], line["error_code"], line["reason"]) == ("run_failed", "UserError", ERROR["message"])
     assert [request.status for request in aml.received if request.path.endswith(f"/runs/{run.run_id}")] == [200]
+
+
+def test_a_pipeline_job_is_created_once_with_its_templated_input_when_its_answer_is_lost_and_the_blob_comes_again(
+        default_env, aml, tmp_path, monkeypatch):
+    aml.inject(AcceptThenDrop())
+    rules_file(tmp_path, monkeypatch,
+               [pipeline_job_rule(aml, parameters={"model_name": "m-{blob.last_modified:%Y-%m-%d}"})])
+    container, blob = default_env["WATCH_CONTAINER"], "incoming/machines.csv"
+    etag = upload(container, blob, SAMPLE_CSV)
+    day = service_client().get_blob_client(container, blob).get_blob_properties().last_modified.strftime("%Y-%m-%d")
+
+    deliver_blob(container, blob)
+    deliver_blob(container, blob)
+
+    [job] = aml.accepted  # the PUT's answer lost, the PUT again refused as existing, one GET adopts the job
+    assert [request.status for request in aml.received] == [None, 400, 200]
+    assert job.run_id == expected_job_name("rules/pjob", blob_version_key(container, blob, etag))
+    assert job.body["properties"]["inputs"]["model_name"] == {"jobInputType": "literal", "value": f"m-{day}"}
+    assert ledger_record("pjob", container, blob, etag)["state"] == "submitted"
+
+
+def test_a_backfill_dry_run_sends_nothing_and_its_run_starts_what_never_ran_once(default_env, aml, capsys):
+    container = default_env["WATCH_CONTAINER"]
+    for name in ("a.csv", "b.csv", "c.csv"):
+        upload(container, name, SAMPLE_CSV)
+    deliver_blob(container, "a.csv")
+    now = datetime.now(UTC)
+    argv = ["backfill", "--rule", "default", "--since", iso(now - timedelta(hours=1)),
+            "--until", iso(now + timedelta(hours=1))]
+
+    assert (main(argv), len(aml.accepted)) == (0, 1)
+    assert (main([*argv, "--run"]), main([*argv, "--run"])) == (0, 0)
+
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "a.csv", "b.csv", "c.csv"]
+    assert capsys.readouterr().out.rstrip().endswith("0 of 0 processed: nothing; 0 left")
+
+
+def test_a_dead_lettered_blob_event_is_replayed_once(default_env, aml, monkeypatch):
+    container = default_env["WATCH_CONTAINER"]
+    etag = upload(container, "a.csv", SAMPLE_CSV)
+    dead_letters = service_client().create_container(f"deadletter-{uuid.uuid4().hex[:10]}")
+    monkeypatch.setenv("DEAD_LETTER_CONTAINER", dead_letters.container_name)
+    try:
+        dead_letters.upload_blob("AML-TRIGGER-BLOBS/2026/12/7/2/lost.json", json.dumps([{
+            **event(container, "a.csv", etag), "eventTime": iso(datetime.now(UTC) - timedelta(hours=1)),
+            "deadLetterReason": "MaxDeliveryAttemptsExceeded", "deliveryAttempts": 30}]).encode())
+
+        assert (main(["replay-dead-letters"]), main(["replay-dead-letters"])) == (0, 0)
+
+        assert len(aml.accepted) == 1
+        assert [blob.name for blob in dead_letters.list_blobs()] == ["replayed/AML-TRIGGER-BLOBS/2026/12/7/2/lost.json"]
+    finally:
+        dead_letters.delete_container()
