@@ -19,7 +19,7 @@ from shared.core.ledger.keys import blob_version_key
 from shared.flows.outcomes.run_outcomes import poll_open_runs
 from tests.support.batch import STANDIN_WORKSPACE, pipeline_job_rule, rules_file
 from tests.support.decisions import decision_lines
-from tests.support.harness import deliver_blob, ledger_record, upload
+from tests.support.harness import deliver_blob, ledger_record, run_together, upload
 from tests.support.samples import SAMPLE_CSV
 
 ARM_AUDIENCE = "https://management.azure.com"
@@ -130,3 +130,16 @@ def test_when_discovery_is_down_the_status_is_recorded_the_failure_shared_and_a_
     assert (third["error"], third.get("times_unknown")) == (TRAIN_FAILED, None)
     assert third["started_at"] <= third["ended_at"]
     assert _paths(regional) == [f"/history/v1.0{STANDIN_WORKSPACE}/runs/{jobs['incoming/c.csv'][0]}"]
+
+
+def test_outcomes_ending_together_wait_for_one_discovery_and_share_its_host(app_env, aml, regional, tmp_path,
+                                                                           monkeypatch):
+    rules_file(tmp_path, monkeypatch, [pipeline_job_rule(aml)])
+    services = process_services()
+    [rule] = services.config.rules
+    deadline = services.clock.monotonic() + services.config.retry.deadline
+
+    found = run_together(*[lambda: services.history_hosts.root(services.submitter, rule.run.target, deadline)] * 4)
+
+    assert found == [regional.url] * 4
+    assert _paths(aml) == [STANDIN_WORKSPACE, "/discovery"]
