@@ -86,9 +86,9 @@ def _history_root(target: Target) -> str | None:
     host = (parts.hostname or "").lower()
     if is_loopback(host):
         return f"{parts.scheme}://{parts.netloc}"
-    cloud = next((key for key in HISTORY_FOR_SCORING_HOST if host.endswith(key)), None)
-    labels = host.removesuffix(cloud).split(".") if cloud else []  # <endpoint>.<region>, then the cloud's suffix
-    if cloud is None or len(labels) != 2 or not labels[1].isalnum():
+    cloud = next(key for key in HISTORY_FOR_SCORING_HOST if host.endswith(key))  # validated: it has one
+    labels = host.removesuffix(cloud).split(".")  # <endpoint>.<region>
+    if len(labels) != 2 or not labels[1].isalnum():
         return None
     return f"https://{labels[1]}{HISTORY_FOR_SCORING_HOST[cloud]}"
 

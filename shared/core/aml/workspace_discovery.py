@@ -101,20 +101,20 @@ def _service_host(document: Any, key: str) -> str:
 
 
 def _is_history_root(root: str, *, allow_local: bool) -> bool:
-    """A bare scheme and host (no user info, path, query or character clients read apart), on a run-history host."""
+    """A bare scheme and host (no user info, port, path, query or character clients read apart) of a cloud's run
+    history, or a loopback one when allowed."""
+    if any(char in root for char in "\\%@?#") or any(char.isspace() for char in root):
+        return False
     try:
         parts = urlsplit(root)
-        port = parts.port
-    except ValueError:
+    except ValueError:  # e.g. an unclosed IPv6 bracket
         return False
-    if any(char in root for char in "\\%@?#") or any(char.isspace() for char in root) or parts.path:
+    if parts.path:
         return False
-    host = parts.hostname or ""
     if allow_local and _is_local(root):
         return True
-    region, _, cloud = host.partition(".")
-    return (parts.scheme == "https" and port is None and region.isascii() and region.isalnum()
-            and f".{cloud}" in RUN_HISTORY_HOSTS)
+    region, _, cloud = parts.netloc.lower().partition(".")
+    return parts.scheme == "https" and region.isascii() and region.isalnum() and f".{cloud}" in RUN_HISTORY_HOSTS
 
 
 def _is_local(url: str) -> bool:
