@@ -52,12 +52,17 @@ def test_a_pipeline_job_reads_its_status_on_arm_and_leaves_run_historys_host_to_
         f"https://eastus.api.azureml.ms/history/v1.0{WORKSPACE}/runs/job%201")
 
 
-def test_a_runs_unknown_times_are_kept_in_its_record_until_an_end_is_known():
+def test_a_runs_unknown_times_are_kept_in_its_record_until_its_start_and_end_are_known():
     ended = RunOutcome(RunStatus.FAILED, "Failed", AT, times_unknown="not asked")
+    started = RunOutcome(RunStatus.RUNNING, "Running", AT, started_at=AT)
+    event = RunOutcome(RunStatus.FAILED, "Failed", AT, ended_at=AT)  # an event's time: an end, no start
 
     assert RunOutcome.from_json(ended.to_json()) == ended and ended.to_json()["times_unknown"] == "not asked"
     assert merged(ended, RunOutcome(RunStatus.RUNNING, "Running", AT)).times_unknown == "not asked"
-    assert merged(ended, RunOutcome(RunStatus.FAILED, "Failed", AT, ended_at=AT)).times_unknown is None
+    assert merged(ended, event).times_unknown == merged(event, ended).times_unknown == "not asked"
+    assert merged(ended, started).times_unknown == "not asked"
+    assert merged(merged(ended, event), started).times_unknown is None
+    assert merged(started, merged(event, ended)).times_unknown is None
 
 
 def test_a_loopback_batch_endpoint_reads_status_and_times_from_the_stand_in(monkeypatch):

@@ -35,8 +35,7 @@ def regional(aml):
 
 
 def _jobs(app_env, aml, tmp_path, monkeypatch, *blobs: str) -> dict[str, tuple[str, str]]:
-    """One pipeline job per blob, started as the host starts it: blob -> (job name, ETag). (A failed run's event
-    brings its end time itself, so a record that ends by an event keeps no ``times_unknown``: the fallback's does.)"""
+    """One pipeline job per blob, started as the host starts it: blob -> (job name, ETag)."""
     rules_file(tmp_path, monkeypatch, [pipeline_job_rule(aml)])
     container = app_env["WATCH_CONTAINER"]
     etags = {blob: upload(container, blob, SAMPLE_CSV) for blob in blobs}
@@ -88,7 +87,7 @@ def test_a_history_host_outside_the_allowlist_gets_no_token_and_the_record_says_
     caplog.set_level(logging.INFO, logger="aml_trigger")
 
     with counting_requests() as sent:
-        poll_open_runs(process_services(), budget=60, max_runs=10)
+        deliver_event(aml.run_event(job))  # a failed run's event: its time is the job's end
 
     reason = ("run history's host is unknown: the workspace's discovery failed: the workspace's discovery document "
               "names run history at 'https://eastus.api.example.com', not an Azure ML run-history host (expected "
@@ -97,7 +96,7 @@ def test_a_history_host_outside_the_allowlist_gets_no_token_and_the_record_says_
     assert "eastus.api.example.com" not in sent
     run = _run(app_env, "incoming/a.csv", etag)
     assert (run["status"], run["azure_status"], run["times_unknown"]) == ("failed", "Failed", reason)
-    assert "started_at" not in run and "ended_at" not in run
+    assert "started_at" not in run and "error" not in run and run["ended_at"]
     assert f"the ended job's times are unknown: {reason}" in [line.get("problem") for line in decision_lines(caplog)]
 
 
