@@ -71,9 +71,9 @@ def find_v1_workspace_url(workspace: Workspace, arm: discovery.ArmEndpoint, toke
     """The workspace's v1 pipelines API URL, as azureml-core finds it: ARM's workspace GET (ARM token) for its
     ``discoveryUrl``, then that document (no token) for the ``api`` host. Not yet checked against the allowlist."""
     session = session or requests.Session()
-    answer = request_json(session, "GET", discovery.workspace_resource_url(arm, workspace),
+    answer = request_json(session, "GET", discovery.workspace_get_url(arm, workspace),
                           headers={"Authorization": f"Bearer {tokens.bearer(arm.scope)}", "Accept": "application/json"},
-                          timeout=timeout, params={"api-version": discovery.WORKSPACES_API_VERSION},
+                          timeout=timeout,
                           reaching="ARM", check="--arm-endpoint",
                           missing="no such workspace, or the identity may not read it")
     document = request_json(session, "GET", discovery.discovery_url(answer, allow_local=allow_local),

@@ -88,6 +88,10 @@ class StandInState:
         exists" message suggests it may be taken as an update: inferred), instead of the cited refusal."""
         self.discovery_api: str | None = None
         """The ``api`` host the discovery document names (None: this stand-in)."""
+        self.discovery_history: str | None = None
+        """The ``history`` host the discovery document names (None: this stand-in), e.g. a ``RegionalHost``."""
+        self.discovery_down = False
+        """The discovery document answers 503, as a regional host that is down."""
         self.timeline: tuple[tuple[float, str], ...] = ()
         """A run's life after its creation, as (seconds, status) steps, e.g. ((0.2, "Running"), (0.5, "Completed"));
         none: a run stays NotStarted until ``set_status``."""

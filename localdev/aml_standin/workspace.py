@@ -1,5 +1,5 @@
 """How azureml-core finds a workspace's regional host: ARM's workspace GET, whose ``properties.discoveryUrl`` points
-at the discovery document, whose ``api`` host serves the pipelines API."""
+at the discovery document, whose ``api`` host serves the pipelines API and ``history`` host run history."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ DISCOVERY_PATH = "/discovery"
 
 def discovery(aml: AmlStandIn, request: Request) -> Answer:
     """The discovery document, read without a token as azureml-core reads it."""
+    if aml.discovery_down:
+        return Answer(503, error("ServiceUnavailable", "The service is temporarily unavailable."))
     return Answer(200, {"api": aml.discovery_api or aml.url, "catalog": "https://catalog.cortanaanalytics.com",
                         "experimentation": aml.url, "gallery": "https://gallery.cortanaintelligence.com/project",
-                        "history": aml.url, "hyperdrive": aml.url, "labeling": aml.url,
+                        "history": aml.discovery_history or aml.url, "hyperdrive": aml.url, "labeling": aml.url,
                         "modelmanagement": aml.url, "pipelines": aml.url, "studiocoreservices": aml.url})
 
 

@@ -138,9 +138,10 @@ def test_a_run_event_and_the_fallback_bring_a_pipeline_jobs_record_to_its_end(ap
     report = poll_open_runs(process_services(), budget=60, max_runs=10)
 
     assert (report["asked"], report["ended"]) == (1, 1)
-    [arm, history] = aml.received
-    assert (arm.path, arm.query) == (JOBS + job.run_id, {"api-version": "2024-10-01"})
-    assert history.path == f"/history/v1.0{STANDIN_WORKSPACE}/runs/{job.run_id}"
+    # the job on ARM; then run history's host by the workspace's discovery (here: this stand-in), then the job there
+    assert [(request.path, request.query) for request in aml.received] == [
+        (JOBS + job.run_id, {"api-version": "2024-10-01"}), (STANDIN_WORKSPACE, {"api-version": "2024-10-01"}),
+        ("/discovery", {}), (f"/history/v1.0{STANDIN_WORKSPACE}/runs/{job.run_id}", {})]
     run = ledger_record("pjob", app_env["WATCH_CONTAINER"], BLOB, etag)["run"]
     assert (run["status"], run["error"]) == ("failed", {"code": "UserError", "message": "train step failed"})
 

@@ -32,30 +32,37 @@ def test_a_batch_endpoint_without_a_workspace_has_no_status_read():
 
 
 @pytest.mark.parametrize("host", ["retrain.inference.ml.azure.com", "retrain.east-us.inference.ml.azure.com"])
-def test_a_batch_endpoint_whose_host_names_no_region_reads_its_status_but_no_times(host):
+def test_a_batch_endpoint_whose_host_names_no_region_leaves_run_historys_host_to_discovery(host):
     read = status_read(parse_target(f"https://{host}/jobs", workspace=WORKSPACE), "job-1")
-    assert read is not None and read.url.startswith("https://management.azure.com/") and read.times_url is None
-
-
-def test_a_pipeline_job_on_azure_reads_its_status_on_arm_and_says_why_its_times_and_error_are_unknown():
-    target = parse_target("https://management.azure.com", kind="pipeline_job", workspace=WORKSPACE,
-                          component="azureml:retrain_pipeline:3")
-
-    read = status_read(target, "job-1")
-
     assert read == StatusRead(f"https://management.azure.com{WORKSPACE}/jobs/job-1?api-version=2024-10-01",
-                              "https://management.azure.com/.default", v1=False, times_unknown=(
-                                  "run history is not asked for a pipeline job on Azure: its target is ARM's host, "
-                                  "which names no region, and the workspace's regional host is not looked up; ARM's "
-                                  "job resource has no start, end or error"))
+                              ARM_SCOPE, v1=False, times_path=f"/history/v1.0{WORKSPACE}/runs/job-1")
 
 
-def test_a_runs_unknown_times_are_kept_in_its_record_until_an_end_is_known():
+@pytest.mark.parametrize("arm", ["https://management.azure.com", "http://127.0.0.1:8123"])
+def test_a_pipeline_job_reads_its_status_on_arm_and_leaves_run_historys_host_to_discovery_even_on_loopback(arm):
+    target = parse_target(arm, kind="pipeline_job", workspace=WORKSPACE, component="azureml:retrain_pipeline:3",
+                          allow_local=True)
+
+    read = status_read(target, "job 1")
+
+    assert read == StatusRead(f"{arm}{WORKSPACE}/jobs/job%201?api-version=2024-10-01", ARM_SCOPE, v1=False,
+                              times_path=f"/history/v1.0{WORKSPACE}/runs/job%201")
+    assert read.history_root is None
+    assert read.times_url("https://eastus.api.azureml.ms") == (
+        f"https://eastus.api.azureml.ms/history/v1.0{WORKSPACE}/runs/job%201")
+
+
+def test_a_runs_unknown_times_are_kept_in_its_record_until_its_start_and_end_are_known():
     ended = RunOutcome(RunStatus.FAILED, "Failed", AT, times_unknown="not asked")
+    started = RunOutcome(RunStatus.RUNNING, "Running", AT, started_at=AT)
+    event = RunOutcome(RunStatus.FAILED, "Failed", AT, ended_at=AT)  # an event's time: an end, no start
 
     assert RunOutcome.from_json(ended.to_json()) == ended and ended.to_json()["times_unknown"] == "not asked"
     assert merged(ended, RunOutcome(RunStatus.RUNNING, "Running", AT)).times_unknown == "not asked"
-    assert merged(ended, RunOutcome(RunStatus.FAILED, "Failed", AT, ended_at=AT)).times_unknown is None
+    assert merged(ended, event).times_unknown == merged(event, ended).times_unknown == "not asked"
+    assert merged(ended, started).times_unknown == "not asked"
+    assert merged(merged(ended, event), started).times_unknown is None
+    assert merged(started, merged(event, ended)).times_unknown is None
 
 
 def test_a_loopback_batch_endpoint_reads_status_and_times_from_the_stand_in(monkeypatch):
@@ -63,7 +70,8 @@ def test_a_loopback_batch_endpoint_reads_status_and_times_from_the_stand_in(monk
     read = status_read(parse_target("http://127.0.0.1:8123/jobs", workspace=WORKSPACE, allow_local=True), "job-1")
 
     assert read == StatusRead(f"http://127.0.0.1:8123{WORKSPACE}/jobs/job-1?api-version=2024-10-01", ARM_SCOPE,
-                              v1=False, times_url=f"http://127.0.0.1:8123/history/v1.0{WORKSPACE}/runs/job-1")
+                              v1=False, times_path=f"/history/v1.0{WORKSPACE}/runs/job-1",
+                              history_root="http://127.0.0.1:8123")
 
 
 def test_a_run_dto_gives_status_times_and_the_errors_code_and_message():
@@ -105,13 +113,3 @@ def test_only_the_errors_code_and_message_are_kept_cut_to_a_thousand_characters(
         "code": "E", "message": "m" * 1000}
     assert run_error({"error": {"code": "", "message": "only this"}}) == {"message": "only this"}
     assert [run_error(value) for value in ({"error": {}}, {"error": "text"}, "text", None)] == [None] * 4
-
-
-def test_a_pipeline_job_reads_its_status_from_arm_and_names_no_run_history_host():
-    target = parse_target("https://management.azure.com", kind="pipeline_job", workspace=V1_WORKSPACE,
-                          component="azureml:retrain:3")
-
-    read = status_read(target, "job-1")
-    assert read == StatusRead(f"https://management.azure.com{V1_WORKSPACE}/jobs/job-1?api-version=2024-10-01",
-                              ARM_SCOPE, v1=False, times_unknown=read.times_unknown)
-    assert read.times_url is None and read.times_unknown is not None and "pipeline job" in read.times_unknown

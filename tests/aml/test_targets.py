@@ -395,9 +395,10 @@ def test_a_batch_jobs_status_is_read_through_arm_and_its_times_once_ended_from_i
     read = status_read(parse_target(scoring, workspace=WORKSPACE_RESOURCE_ID), "batchjob-1")
 
     assert read is not None and read.url.endswith(f"{WORKSPACE_RESOURCE_ID}/jobs/batchjob-1?api-version=2024-10-01")
-    assert read.times_url == f"{history}/history/v1.0{WORKSPACE_RESOURCE_ID}/runs/batchjob-1"
+    assert read.history_root == history
+    assert read.times_url(history) == f"{history}/history/v1.0{WORKSPACE_RESOURCE_ID}/runs/batchjob-1"
     v1 = status_read(parse_target(published_url()), "run-1")
-    assert v1 is not None and v1.times_url is None  # v1: run history itself answers status and times
+    assert v1 is not None and v1.times_path is None  # v1: run history itself answers status and times
 
 
 # --- pipeline jobs: ARM itself, a workspace and a registered component --------------------------------------------

@@ -1,5 +1,6 @@
-"""Finding a workspace's v1 pipelines API from its resource id, as pure steps: which ARM endpoints a token may go
-to, what of ARM's answer and the discovery document is trusted, and the exact message for what is not."""
+"""Finding a workspace's v1 pipelines API and its run history from its resource id, as pure steps: which ARM
+endpoints a token may go to, what of ARM's answer and the discovery document is trusted (run history's host held to
+the clouds' run-history hosts), and the exact message for what is not."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from shared.core.aml.workspace_discovery import (
     ArmEndpoint,
     arm_endpoint,
     discovery_url,
+    history_root,
     pipelines_workspace_url,
+    workspace_get_url,
     workspace_id,
-    workspace_resource_url,
 )
 from shared.core.common.errors import InvalidInput, Refused
 
@@ -66,8 +68,8 @@ def test_an_arm_endpoint_outside_the_allowlist_is_refused_even_with_the_local_fl
 
 
 def test_the_workspace_get_url_is_the_arm_endpoint_and_the_workspaces_arm_path():
-    assert workspace_resource_url(ArmEndpoint("https://management.azure.com", ARM_SCOPE), WORKSPACE) == (
-        f"https://management.azure.com{RESOURCE_ID}")
+    assert workspace_get_url(ArmEndpoint("https://management.azure.com", ARM_SCOPE), WORKSPACE) == (
+        f"https://management.azure.com{RESOURCE_ID}?api-version=2024-10-01")
 
 
 @pytest.mark.parametrize(("url", "allow_local"), [
@@ -114,3 +116,58 @@ def test_a_discovery_document_without_an_api_host_is_refused_by_name(document):
     with pytest.raises(Refused) as caught:
         pipelines_workspace_url(document, WORKSPACE)
     assert str(caught.value) == "the workspace's discovery document has no 'api' host"
+
+
+@pytest.mark.parametrize(("host", "allow_local", "root"), [
+    (" https://eastus.api.azureml.ms/ ", False, "https://eastus.api.azureml.ms"),
+    ("https://chinaeast2.api.ml.azure.cn", False, "https://chinaeast2.api.ml.azure.cn"),
+    ("https://usgovvirginia.api.ml.azure.us", False, "https://usgovvirginia.api.ml.azure.us"),
+    ("https://EastUS2.API.AzureML.ms", False, "https://EastUS2.API.AzureML.ms"),
+    ("https://MEXICOCENTRAL.API.AZUREML.MS", False, "https://MEXICOCENTRAL.API.AZUREML.MS"),
+    ("http://[::1]:8123", True, "http://[::1]:8123"),
+    ("http://127.0.0.1:8123", True, "http://127.0.0.1:8123"),
+    ("https://localhost:8443/", True, "https://localhost:8443"),
+])
+def test_run_history_is_on_the_discovery_documents_history_host_of_a_cloud(host, allow_local, root):
+    assert history_root({"api": "https://elsewhere.example.com", "history": host}, allow_local=allow_local) == root
+
+
+@pytest.mark.parametrize(("host", "allow_local"), [
+    ("https://eastus.api.example.com", True),
+    ("http://eastus.api.azureml.ms", True),
+    ("https://eastus.api.azureml.ms:8443", True),
+    ("https://eastus.api.azureml.ms:443", False),
+    ("https://eastus.api.azureml.ms:99999", False),
+    ("https://[eastus.api.azureml.ms", True),
+    ("https://api.azureml.ms", False),
+    ("https://east.us.api.azureml.ms", False),
+    ("https://east-us.api.azureml.ms", False),
+    ("https://eastüs.api.azureml.ms", False),
+    ("https://eastus.api.azureml.ms/history", False),
+    ("https://eastus.api.azureml.ms?x=1", False),
+    ("https://eastus.api.azureml.ms#x", False),
+    ("https://user@eastus.api.azureml.ms", False),
+    ("https://evil.example\\@eastus.api.azureml.ms", False),
+    ("https://eastus.api.azureml.ms%2f.evil.example", False),
+    ("https://eastus .api.azureml.ms", False),
+    ("https://eastus.api.azureml.msx", False),
+    ("https://eastus.xapi.azureml.ms", False),
+    ("http://127.0.0.1:8123", False),
+    ("ftp://127.0.0.1:8123", True),
+    ("http://127.0.0.1:8123/history", True),
+    ("http://10.0.0.1", True),
+])
+def test_a_history_host_outside_the_clouds_run_history_hosts_is_refused_naming_it(host, allow_local):
+    with pytest.raises(Refused) as caught:
+        history_root({"history": host}, allow_local=allow_local)
+    assert str(caught.value).startswith("the workspace's discovery document names run history at '")
+    assert str(caught.value).endswith(
+        "', not an Azure ML run-history host (expected https://<region>.api.azureml.ms, "
+        "https://<region>.api.ml.azure.cn, https://<region>.api.ml.azure.us): no token is sent there")
+
+
+@pytest.mark.parametrize("document", [{}, {"history": " "}, {"history": None}, {"api": "https://h"}, ["history"]])
+def test_a_discovery_document_without_a_history_host_is_refused_by_name(document):
+    with pytest.raises(Refused) as caught:
+        history_root(document, allow_local=True)
+    assert str(caught.value) == "the workspace's discovery document has no 'history' host"

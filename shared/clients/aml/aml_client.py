@@ -152,9 +152,10 @@ class PipelineSubmitter:
         started it (``unknown_for`` seconds ago) has passed; never a POST."""
         return self._look_up(lookup, deadline, self._clock.monotonic() - unknown_for + self._retry.listing_delay, 0)
 
-    def read_json(self, url: str, scope: str, deadline: float) -> Any:
+    def read_json(self, url: str, scope: str | None, deadline: float) -> Any:
         """One GET's JSON answer (a run's status), with submission's token, retries, deadline and timeouts; the URL
-        is derived from a validated target. SubmitError when Azure ML will not answer."""
+        is derived from a validated target. ``scope`` None: no token (the workspace's discovery document, which
+        azureml-core reads without one). SubmitError when Azure ML will not answer."""
         call = _Call(scope, functools.partial(self._send, "GET", url, None, {}),
                      json_of, (200,))
         return self._retrying(call, deadline, 0)[0]
@@ -227,8 +228,7 @@ class PipelineSubmitter:
     def _try_once(self, call: _Call, challenge: str | None) -> Any:
         """One request: what ``call.accept`` reads from its answer, or what went wrong and whether to try again."""
         try:
-            token = self._tokens.bearer(call.scope) if challenge is None else self._tokens.refresh(
-                call.scope, challenge)
+            token = self._token(call.scope, challenge)
         except AzureError as error:  # authentication refused, identity endpoint unreachable or failing
             return Failure(f"no token for {call.scope}: {first_line(error)}", retryable=True, token_failed=True,
                             retry_after=TOKEN_RETRY_AFTER)
@@ -241,10 +241,18 @@ class PipelineSubmitter:
             return call.accept(response)
         return refusal(response, self._clock.now())
 
+    def _token(self, scope: str | None, challenge: str | None) -> str | None:
+        """The bearer token for ``scope``, fetched again after a 401's challenge; none for a request without one."""
+        if scope is None:
+            return None
+        return self._tokens.bearer(scope) if challenge is None else self._tokens.refresh(scope, challenge)
+
     def _send(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str],
-              token: str) -> requests.Response:
+              token: str | None) -> requests.Response:
         timeout = self._retry.attempt_timeout
-        headers = {**headers, "Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {**headers, "Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         return self._session.request(method, url, data=body, headers=headers, allow_redirects=False,
                                      timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
 
@@ -260,8 +268,9 @@ def _while(error: SubmitError, doing: str) -> SubmitError:
 class _Call:
     """One kind of request to retry: its token scope, how to send it, how to read a successful answer."""
 
-    scope: str
-    send: Callable[[str], requests.Response]
+    scope: str | None
+    """None: sent without a token."""
+    send: Callable[[str | None], requests.Response]
     accept: Callable[[requests.Response], Any]
     success_statuses: tuple[int, ...]
     stop_when_unknown: bool = False

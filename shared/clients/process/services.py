@@ -6,12 +6,13 @@ import functools
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from azure.storage.blob import ContainerClient
 
 from shared.clients.aml.aml_client import PipelineSubmitter
+from shared.clients.aml.history_hosts import HistoryHosts
 from shared.clients.common.auth import TokenProvider, build_credential
 from shared.clients.common.clock import SYSTEM_CLOCK, Clock
 from shared.clients.ledger.ledger import Ledger
@@ -37,6 +38,8 @@ class Services:
     """The container Event Grid dead-letters undeliverable events into, on the watched account."""
     clock: Clock = SYSTEM_CLOCK
     """The one clock the flows read and wait on; the ledger and the Azure ML client were built with it."""
+    history_hosts: HistoryHosts = field(default_factory=HistoryHosts)
+    """Each workspace's run-history host, found by discovery once per process (every path shares it)."""
 
     def within(self, retry: RetrySettings) -> Services:
         """These services under another path's time settings (deadline, attempt timeout, settle grace): every
@@ -61,6 +64,7 @@ def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT, clock: Clo
         watched=watched.get_container_client(config.watch_container),
         dead_letters=watched.get_container_client(config.dead_letter_container),
         clock=clock,
+        history_hosts=HistoryHosts(clock),
     )
 
 

@@ -4,8 +4,11 @@ v1 targets (published pipelines, pipeline endpoints) are asked through run histo
 /runs/<runId>``, azureml-core's ``get_workspace_run``: a pipeline run id is a run-history run id), which answers
 status, start, end and error in one ``RunDto``; v2 batch jobs through ARM's ``Jobs - Get``, whose job resource has
 no start or end time: once it says the job ended, run history is asked for the same job (a v2 job is a run-history
-run, as azure-ai-ml's own job streaming reads it) for its times and error. Every URL is derived from the validated
-target (its host and workspace), never taken from an answer or an event.
+run, as azure-ai-ml's own job streaming reads it) for its times and error. Run history's host is the workspace's
+regional one: a batch endpoint's scoring host names its region; otherwise (a pipeline job, whose target is ARM's
+host) the caller finds it by the workspace's discovery (``workspace_discovery.history_root``). Every URL is derived
+from the validated target (its host and workspace) or a discovered host held to the allowlist, never taken from an
+answer or an event.
 """
 
 from __future__ import annotations
@@ -22,12 +25,6 @@ from shared.core.ledger.run_status import RunOutcome, moment, observed
 JOB_API_VERSION = "2024-10-01"
 """A stable Jobs API version (azure-ai-ml's MLClient.jobs pins a preview one)."""
 _MAX_ERROR_TEXT = 1000
-_NO_HISTORY = {
-    True: "run history is not asked for a pipeline job on Azure: its target is ARM's host, which names no region, "
-          "and the workspace's regional host is not looked up; ARM's job resource has no start, end or error",
-    False: "run history is not asked: the batch endpoint's scoring host names no region; ARM's job resource has "
-           "no start, end or error"}
-"""Why an ended v2 job's times and error are unknown, for a pipeline job (True) or a batch job (False)."""
 HISTORY_FOR_SCORING_HOST = {".inference.ml.azure.com": ".api.azureml.ms", ".inference.ml.azure.cn": ".api.ml.azure.cn",
                             ".inference.ml.azure.us": ".api.ml.azure.us"}
 """A batch endpoint's cloud (``<endpoint>.<region>.inference...``) -> that cloud's run-history host suffix, after the
@@ -41,10 +38,15 @@ class StatusRead:
     url: str
     scope: str
     v1: bool
-    times_url: str | None = None
-    """v2: run history's GET of the same job, asked (same scope) only once the job resource says it ended."""
-    times_unknown: str | None = None
-    """v2 without ``times_url``: why an ended job's start, end and error stay unknown (the record says so)."""
+    times_path: str | None = None
+    """v2: run history's path of the same job, asked (same scope) only once the job resource says it ended."""
+    history_root: str | None = None
+    """v2: run history's root when the target names it (a batch endpoint's region); None: the workspace's
+    discovery finds it."""
+
+    def times_url(self, history_root: str) -> str:
+        """Run history's GET of the same v2 job on ``history_root`` (this read's own, or a discovered one)."""
+        return f"{history_root}{self.times_path}"
 
     def outcome(self, document: Any, at: str) -> RunOutcome:
         """What the answer says at ``at``; ValueError if it is not the shape this route answers."""
@@ -70,22 +72,23 @@ def status_read(target: Target, run_id: str) -> StatusRead | None:
                           target.scope, v1=True)
     arm, scope = arm_root(target)
     url = f"{arm}{target.workspace.arm_path}/jobs/{run}?api-version={JOB_API_VERSION}"
-    history = _history_root(target)
-    if history is None:
-        return StatusRead(url, scope, v1=False, times_unknown=_NO_HISTORY[target.kind is TargetKind.PIPELINE_JOB])
-    return StatusRead(url, scope, v1=False, times_url=f"{history}/history/v1.0{target.workspace.arm_path}/runs/{run}")
+    return StatusRead(url, scope, v1=False, times_path=f"/history/v1.0{target.workspace.arm_path}/runs/{run}",
+                      history_root=_history_root(target))
 
 
 def _history_root(target: Target) -> str | None:
     """Run history's root for a batch endpoint's workspace, from its validated scoring host's region and cloud; on a
-    loopback host, the local stand-in (which serves run history too); None when the host names no region."""
+    loopback host, the local stand-in (which serves run history too). None (found by discovery) for a pipeline job,
+    whose target is ARM's host, and for a scoring host that names no region."""
+    if target.kind is TargetKind.PIPELINE_JOB:
+        return None
     parts = urlsplit(target.url)
     host = (parts.hostname or "").lower()
     if is_loopback(host):
         return f"{parts.scheme}://{parts.netloc}"
-    cloud = next((key for key in HISTORY_FOR_SCORING_HOST if host.endswith(key)), None)
-    labels = host.removesuffix(cloud).split(".") if cloud else []  # <endpoint>.<region>, then the cloud's suffix
-    if cloud is None or len(labels) != 2 or not labels[1].isalnum():
+    cloud = next(key for key in HISTORY_FOR_SCORING_HOST if host.endswith(key))  # validated: it has one
+    labels = host.removesuffix(cloud).split(".")  # <endpoint>.<region>
+    if len(labels) != 2 or not labels[1].isalnum():
         return None
     return f"https://{labels[1]}{HISTORY_FOR_SCORING_HOST[cloud]}"
 

@@ -168,10 +168,11 @@ def merged(current: RunOutcome | None, observation: RunOutcome) -> RunOutcome:
     if current is None:
         return observation
     first, second = sorted((current, observation), key=RunOutcome._order, reverse=True)
-    ended_at = _earliest(first.ended_at, second.ended_at)
-    return replace(first, started_at=_earliest(first.started_at, second.started_at), ended_at=ended_at,
-                   error=first.error or second.error,
-                   times_unknown=None if ended_at else first.times_unknown or second.times_unknown)
+    started_at, ended_at = (_earliest(first.started_at, second.started_at),
+                            _earliest(first.ended_at, second.ended_at))
+    # An event's time gives an end but no start or error: why run history's are unknown still holds.
+    return replace(first, started_at=started_at, ended_at=ended_at, error=first.error or second.error,
+                   times_unknown=None if started_at and ended_at else first.times_unknown or second.times_unknown)
 
 
 def _earliest(*moments: str | None) -> str | None:

@@ -8,8 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from shared.clients.aml.aml_client import SubmitError
+from shared.clients.aml.history_hosts import HistoryUnknown
 from shared.clients.process.services import Services
-from shared.core.aml.run_reads import status_read
+from shared.core.aml.run_reads import StatusRead, status_read
 from shared.core.aml.targets import Target
 from shared.core.ledger.decisions import log_event
 from shared.core.ledger.run_status import RunOutcome, moment
@@ -28,12 +29,22 @@ def ask_status(services: Services, target: Target, run_id: str, deadline: float,
     except (SubmitError, ValueError) as error:
         log_event(logging.WARNING, problem=f"Azure ML gave no status: {error}", **about)
         return None
-    if outcome.terminal and read.times_unknown is not None:
-        return replace(outcome, times_unknown=read.times_unknown)
-    if not outcome.terminal or read.times_url is None:
+    if not outcome.terminal or read.v1:
         return outcome
-    try:  # a v2 job ended: its times (and error) are run history's, one GET more
-        return read.with_times(outcome, services.submitter.read_json(read.times_url, read.scope, deadline),
+    return _with_times(services, read, target, outcome, deadline, about)
+
+
+def _with_times(services: Services, read: StatusRead, target: Target, outcome: RunOutcome, deadline: float,
+                about: Mapping[str, Any]) -> RunOutcome:
+    """An ended v2 job's outcome with run history's times and error: one GET more on the root the target names,
+    or the one its workspace's discovery found (kept per process); when neither is known, the record says why."""
+    try:
+        root = read.history_root or services.history_hosts.root(services.submitter, target, deadline)
+    except HistoryUnknown as error:
+        log_event(logging.WARNING, problem=f"the ended job's times are unknown: {error}", **about)
+        return replace(outcome, times_unknown=str(error))
+    try:
+        return read.with_times(outcome, services.submitter.read_json(read.times_url(root), read.scope, deadline),
                                moment(services.clock.now()))
     except (SubmitError, ValueError) as error:
         log_event(logging.WARNING, problem=f"the ended job's times are unknown: run history gave none: {error}",
