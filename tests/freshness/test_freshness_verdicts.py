@@ -99,3 +99,13 @@ def test_a_stored_state_without_earlier_deadlines_reads_back_with_none() -> None
 def test_resolving_a_state_with_nothing_open_is_a_programming_error_that_says_so() -> None:
     with pytest.raises(AssertionError, match=r"^only a state with an open deadline is resolved$"):
         resolved(_decided(2), 5, AT)
+
+
+def test_resolving_the_oldest_of_several_open_deadlines_keeps_the_others_open() -> None:
+    first = _decided(0)
+    second = decided(DEADLINE + timedelta(days=1), DEADLINE, 0, IN_FOLDER, AT, first)
+    third = decided(DEADLINE + timedelta(days=2), DEADLINE + timedelta(days=1), 0, IN_FOLDER, AT, second)
+    resolution = resolved(third, 2, AT)
+    assert resolution is not None
+    assert resolution[0] == replace(third, earlier=(replace(second, earlier=()),))
+    assert resolution[1].deadline == first.deadline
