@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.core.common.errors import InvalidInput
-from shared.core.dead_letters.dead_letters import read_dead_letters, replay_horizon
+from shared.core.dead_letters.dead_letters import read_dead_letters, replay_horizon, too_old_reason
 
 pytestmark = pytest.mark.unit
 BLOB_EVENT = {"eventType": "Microsoft.Storage.BlobCreated", "subject": "/blobServices/default/containers/c/blobs/a",
@@ -30,3 +30,9 @@ def test_an_event_without_its_time_is_refused_naming_the_blob_the_event_and_the_
 
 def test_the_replay_horizon_is_the_records_horizon():
     assert replay_horizon(datetime(2026, 12, 7, tzinfo=UTC), 15) == datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def test_events_older_than_the_replay_horizon_are_counted_and_left_saying_why():
+    assert too_old_reason(2, datetime(2026, 11, 23, tzinfo=UTC)) == (
+        "2 event(s) older than the replay horizon 2026-11-23T00:00:00Z (RECORD_RETENTION_DAYS less a day): their run "
+        "records may be deleted, so a replay could run them a second time; not replayed")
