@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from shared.core.ledger.keys import RecordName, active_owner, arrival_tags, freshness_folder_key
 from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
-from shared.core.ledger.subjects import BlobSubject
+from shared.core.ledger.subjects import BlobSubject, UnreadableRecord
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "ledger_records.json").read_text("utf-8"))
+NAME = "rules/r/k.json"
 
 
 @pytest.mark.parametrize(("state", "retryable", "outcome_unknown", "age", "expected"), [
@@ -144,3 +146,92 @@ def test_another_shape_is_no_record_name_and_says_which(text):
     with pytest.raises(ValueError) as error:
         RecordName.parse(text)
     assert str(error.value) == f"not a record name (<kind>/<owner>/<key>.json): {text!r}"
+
+
+AT = "2036-01-01T00:00:00.000Z"
+LATER = "2036-01-01T00:05:00.000Z"
+
+
+def _history(count: int) -> tuple[dict[str, str], ...]:
+    return tuple({"state": "failed", "at": f"2035-12-31T00:00:{second:02}.000Z"} for second in range(count))
+
+
+def test_a_first_claim_is_the_whole_record_of_one_owner_on_it_until_its_expiry():
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60)
+
+    assert claim.to_json() == {
+        "schema": 1, "namespace": "rules/r", "key": "k",
+        "subject": {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"},
+        "state": "claimed", "owner": "owner-1", "claims": 1, "first_claimed_at": AT, "claimed_at": AT,
+        "claim_expiry_seconds": 60, "updated_at": AT, "history": [{"state": "claimed", "at": AT, "owner": "owner-1"}]}
+    assert claim.took_over is False
+
+
+def test_a_claim_keeps_the_last_twenty_history_entries_the_take_over_and_the_claim_included():
+    previous = replace(LedgerRecord.from_json(GOLDEN["unknown"]["record"]), history=_history(20))
+
+    taken = new_claim("rules/r", "k", SUBJECT, "owner-2", LATER, 60, previous)
+
+    assert taken.history == (*_history(20)[2:], {"state": "taken over from failed", "at": LATER, "owner": "owner-2",
+                                                 "previous_owner": "owner-1"},
+                             {"state": "claimed", "at": LATER, "owner": "owner-2"})
+
+
+def test_a_submitted_claim_settles_into_its_outcome_over_the_claim_and_the_history_says_who():
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60)
+
+    settled = claim.settled(RunState.SUBMITTED, LATER, {
+        "run_id": "run-1", "attempts": 2, "reason": None, "note": None,  # None: not stored
+        "error": {"message": "bad key sig=c2VjcmV0c2VjcmV0c2VjcmV0"}})
+
+    stored = settled.to_json()
+    assert stored == {**{name: value for name, value in claim.to_json().items() if name != "claim_expiry_seconds"},
+                      "state": "submitted", "updated_at": LATER, "retryable": False, "run_id": "run-1",
+                      "attempts": 2, "error": {"message": "bad key ***"},
+                      "history": [{"state": "claimed", "at": AT, "owner": "owner-1"},
+                                  {"state": "submitted", "at": LATER, "owner": "owner-1"}]}
+    assert settled.state is RunState.SUBMITTED and settled.subject == SUBJECT
+
+
+def test_a_failure_for_now_settles_retryable_and_the_history_keeps_its_last_twenty():
+    claim = replace(new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60), history=_history(20))
+
+    settled = claim.settled(RunState.FAILED, LATER, {"retryable": True, "reason": "HTTP 503"})
+
+    assert (settled.retryable, settled.reason, settled.judged(0, default_expiry=60)) == (
+        True, "HTTP 503", Verdict.TAKE_OVER)
+    assert settled.history == (*_history(20)[1:], {"state": "failed", "at": LATER, "owner": "owner-1"})
+
+
+def test_a_reopened_record_is_a_failure_for_now_with_its_reason_and_the_last_twenty_history_entries():
+    submitted = LedgerRecord.from_json(GOLDEN["submitted"]["record"])
+    full = replace(submitted, history=_history(20))
+
+    reopened = full.reopened(LATER, "retried by an operator")
+
+    assert reopened == replace(full, state=RunState.FAILED, retryable=True, reason="retried by an operator",
+                               updated_at=LATER, history=(*_history(20)[1:], {"state": "reopened", "at": LATER}))
+    assert reopened.judged(0, default_expiry=60) is Verdict.TAKE_OVER
+
+
+def test_a_listing_metadata_reads_back_into_the_state_retryability_expiry_and_run_status():
+    stored = {"state": "failed", "retryable": "true", "claim_expiry": "60.5", "run_status": "running"}
+
+    record = LedgerRecord.from_metadata(stored, NAME)
+
+    assert record == LedgerRecord(state=RunState.FAILED, retryable=True, claim_expiry_seconds=60.5,
+                                  run={"status": "running"})
+    assert record.metadata() == stored
+
+
+def test_a_listing_without_metadata_is_a_record_of_nothing_known_and_not_retryable():
+    assert LedgerRecord.from_metadata(None) == LedgerRecord.from_metadata({}) == LedgerRecord(retryable=False)
+    assert LedgerRecord.from_metadata({"retryable": "True"}).retryable is False  # only what the app writes: "true"
+    assert LedgerRecord().metadata() is None
+
+
+def test_a_listing_with_an_unknown_state_is_refused_naming_the_record_or_unnamed():
+    with pytest.raises(UnreadableRecord, match=r"^ledger record rules/r/k\.json: state 'x' is not one of"):
+        LedgerRecord.from_metadata({"state": "x"}, NAME)
+    with pytest.raises(UnreadableRecord, match=r"^ledger record \(unnamed\): state 'x' is not one of"):
+        LedgerRecord.from_metadata({"state": "x"})
