@@ -10,6 +10,7 @@ import pytest
 
 from shared.core.ledger.keys import RecordName, active_owner, arrival_tags, freshness_folder_key
 from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
+from shared.core.ledger.run_status import RunOutcome, RunStatus
 from shared.core.ledger.subjects import BlobSubject, UnreadableRecord
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "ledger_records.json").read_text("utf-8"))
@@ -235,3 +236,58 @@ def test_a_listing_with_an_unknown_state_is_refused_naming_the_record_or_unnamed
         LedgerRecord.from_metadata({"state": "x"}, NAME)
     with pytest.raises(UnreadableRecord, match=r"^ledger record \(unnamed\): state 'x' is not one of"):
         LedgerRecord.from_metadata({"state": "x"})
+
+
+def test_what_azure_ml_said_of_a_run_is_stored_with_its_error_masked():
+    outcome = RunOutcome(status=RunStatus.FAILED, azure_status="Failed", observed_at=LATER,
+                         error={"message": "bad key sig=c2VjcmV0c2VjcmV0c2VjcmV0", "code": "UserError"})
+
+    record = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60).with_outcome(outcome)
+
+    assert record.run == {"status": "failed", "azure_status": "Failed", "observed_at": LATER,
+                          "error": {"message": "bad key ***", "code": "UserError"}}
+    assert record.outcome == replace(outcome, error={"message": "bad key ***", "code": "UserError"})
+    assert LedgerRecord().outcome is None
+
+
+def test_a_record_without_a_claim_count_is_its_first_claim():
+    assert (LedgerRecord().took_over, LedgerRecord(claims=1).took_over, LedgerRecord(claims=2).took_over) == (
+        False, False, True)
+
+
+@pytest.mark.parametrize(("last_modified", "arrived"), [
+    ("2026-12-01T09:59:00.000Z", "2026-12-01T09:59:00.000Z"),  # written before its first claim: its Last-Modified
+    ("2026-12-01T10:00:01.000Z", "2026-12-01T10:00:00.000Z"),  # a clock behind storage's: the first claim bounds it
+])
+def test_a_file_arrived_at_the_earlier_of_its_last_modified_and_its_first_claim(last_modified, arrived):
+    record = LedgerRecord.from_json({"namespace": "rules/r", "key": "k", "state": "skipped",
+                                     "subject": {**BLOB, "last_modified": last_modified},
+                                     "first_claimed_at": "2026-12-01T10:00:00.000Z"})
+
+    assert record.tags()["aml_arrived"] == arrived
+
+
+def test_a_file_record_without_any_time_carries_no_arrival_tags():
+    record = LedgerRecord.from_json({"namespace": "rules/r", "key": "k", "state": "skipped", "subject": BLOB})
+    assert record.tags() == {"aml_owner": "rules/r"}
+
+
+@pytest.mark.parametrize(("changes", "tags"), [
+    ({"claimed_at": None, "first_claimed_at": "2026-12-01T09:00:00.000Z"},
+     {"aml_owner": "schedules/s", "aml_open": "1", "aml_since": "2026-12-01T09:00:00.000Z", "aml_run": "run-1"}),
+    ({"namespace": "schedule-data/s"}, {"aml_owner": "schedule-data/s"}),  # a data claim names a run but is none
+    ({"namespace": None}, {}),
+    ({"claimed_at": None}, {"aml_owner": "schedules/s"}),
+    ({"run_id": None}, {"aml_owner": "schedules/s"}),
+])
+def test_an_open_run_is_tagged_since_its_latest_claim_only_on_a_runs_own_record(changes, tags):
+    record = LedgerRecord.from_json({**{"namespace": "schedules/s", "key": "k", "state": "submitted",
+                                        "run_id": "run-1", "claimed_at": "2026-12-01T10:00:00.000Z"}, **changes})
+    assert record.tags() == tags
+
+
+def test_a_stored_history_is_read_into_a_tuple_and_written_back_as_a_list():
+    record = LedgerRecord.from_json({"state": "failed", "history": [{"state": "failed", "at": AT}]})
+    assert record.history == ({"state": "failed", "at": AT},)
+    assert record.to_json() == {"state": "failed", "history": [{"state": "failed", "at": AT}]}
+    assert LedgerRecord(state=RunState.SKIPPED).to_json() == {"state": "skipped"}
