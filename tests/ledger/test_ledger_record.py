@@ -291,3 +291,43 @@ def test_a_stored_history_is_read_into_a_tuple_and_written_back_as_a_list():
     assert record.history == ({"state": "failed", "at": AT},)
     assert record.to_json() == {"state": "failed", "history": [{"state": "failed", "at": AT}]}
     assert LedgerRecord(state=RunState.SKIPPED).to_json() == {"state": "skipped"}
+
+
+def test_only_what_a_service_echoed_is_masked_when_settled_so_the_runs_link_keeps_its_workspace():
+    run_url = "https://ml.azure.com/runs/run-1?wsid=/subscriptions/s/resourcegroups/g/workspaces/w"
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60)
+
+    settled = claim.settled(RunState.SUBMITTED, LATER, {"run_id": "run-1", "run_url": run_url})
+
+    assert settled.to_json()["run_url"] == run_url
+
+
+def test_a_record_settled_again_without_a_claim_expiry_settles_like_any_other():
+    reopened = LedgerRecord.from_json(GOLDEN["submitted"]["record"]).reopened(AT, "retried by an operator")
+    assert "claim_expiry_seconds" not in reopened.to_json()
+
+    settled = reopened.settled(RunState.SKIPPED, LATER, {"reason": "rule 'r' is disabled"})
+
+    assert (settled.state, settled.reason, settled.retryable, settled.claim_expiry_seconds) == (
+        RunState.SKIPPED, "rule 'r' is disabled", False, None)
+
+
+def test_a_failure_for_now_whose_post_may_have_started_a_run_is_judged_abandoned():
+    record = LedgerRecord(state=RunState.FAILED, retryable=True, outcome_unknown=True)
+    assert record.judged(0, default_expiry=60) is Verdict.ABANDONED
+
+
+def test_a_record_of_nothing_known_is_stored_as_an_empty_object():
+    assert LedgerRecord().to_json() == {}
+
+
+@pytest.mark.parametrize(("name", "shown"), [(None, "(unnamed)"), (NAME, NAME)])
+def test_a_record_that_is_not_an_object_is_refused_naming_it_or_unnamed(name, shown):
+    with pytest.raises(UnreadableRecord) as refused:
+        LedgerRecord.from_json([], name)  # type: ignore[arg-type]
+    assert str(refused.value) == f"ledger record {shown}: a ledger record is a JSON object, not list"
+
+
+def test_a_record_read_without_its_name_is_unnamed_unless_its_namespace_and_key_are_both_texts():
+    with pytest.raises(UnreadableRecord, match=r"^ledger record \(unnamed\): state 'x' is not"):
+        LedgerRecord.from_json({"namespace": "schedules/s", "key": 3, "state": "x"})
