@@ -12,7 +12,10 @@ from shared.core.ledger.keys import (
     RecordName,
     active_owner,
     blob_version_key,
+    freshness_folder_key,
+    freshness_key,
     iso,
+    iso_ms,
     manual_key,
     manual_namespace,
     normalize_etag,
@@ -25,6 +28,7 @@ from shared.core.ledger.keys import (
     schedule_namespace,
     schedule_occurrence_key,
 )
+from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
 
 pytestmark = pytest.mark.unit
 
@@ -39,6 +43,8 @@ def test_each_key_is_the_sha256_of_its_kind_and_parts_one_a_line():
     assert schedule_occurrence_key("nightly", datetime(2026, 11, 2, 2, 0, 5, 999, tzinfo=UTC)) == sha256_of_lines(
         "schedule", "nightly", "2026-11-02T02:00:05Z")
     assert manual_key("r", "request-1") == sha256_of_lines("manual", "r", "request-1")
+    assert freshness_folder_key("r", "in/") == sha256_of_lines("freshness-folder", "r", "in/")
+    assert freshness_key("r", "in/", "0 0 6 * * *") == sha256_of_lines("freshness", "r", "in/", "0 0 6 * * *")
 
 
 def test_an_etag_is_keyed_bare_however_it_arrives():
@@ -49,6 +55,12 @@ def test_moments_are_written_to_the_second_in_utc_as_z_and_read_back():
     assert iso(datetime(2026, 11, 2, 2, 0, 5, 999_999, tzinfo=UTC)) == "2026-11-02T02:00:05Z"
     assert iso(datetime(2026, 11, 2, 2, 0, tzinfo=timezone(timedelta(hours=1)))) == "2026-11-02T02:00:00+01:00"
     assert parse_iso("2026-11-02T02:00:05Z") == datetime(2026, 11, 2, 2, 0, 5, tzinfo=UTC)
+
+
+@pytest.mark.usefixtures("local_zone")  # UTC whatever the machine's zone
+def test_record_times_are_written_to_the_millisecond_in_utc_as_z_from_any_zone():
+    assert iso_ms(datetime(2026, 12, 1, 10, 2, 0, 250_999, tzinfo=timezone(timedelta(hours=2)))) == (
+        "2026-12-01T08:02:00.250Z")
 
 
 def test_records_live_under_their_owners_namespace():

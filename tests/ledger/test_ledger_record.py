@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from shared.core.ledger.keys import RecordName, active_owner, arrival_tags, freshness_folder_key
 from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
-from shared.core.ledger.subjects import BlobSubject
+from shared.core.ledger.run_status import RunOutcome, RunStatus
+from shared.core.ledger.subjects import BlobSubject, UnreadableRecord
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "ledger_records.json").read_text("utf-8"))
+NAME = "rules/r/k.json"
 
 
 @pytest.mark.parametrize(("state", "retryable", "outcome_unknown", "age", "expected"), [
@@ -144,3 +147,187 @@ def test_another_shape_is_no_record_name_and_says_which(text):
     with pytest.raises(ValueError) as error:
         RecordName.parse(text)
     assert str(error.value) == f"not a record name (<kind>/<owner>/<key>.json): {text!r}"
+
+
+AT = "2036-01-01T00:00:00.000Z"
+LATER = "2036-01-01T00:05:00.000Z"
+
+
+def _history(count: int) -> tuple[dict[str, str], ...]:
+    return tuple({"state": "failed", "at": f"2035-12-31T00:00:{second:02}.000Z"} for second in range(count))
+
+
+def test_a_first_claim_is_the_whole_record_of_one_owner_on_it_until_its_expiry():
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60)
+
+    assert claim.to_json() == {
+        "schema": 1, "namespace": "rules/r", "key": "k",
+        "subject": {"kind": "blob", "container": "data", "blob": "in/machines.csv", "etag": "0x8DC1"},
+        "state": "claimed", "owner": "owner-1", "claims": 1, "first_claimed_at": AT, "claimed_at": AT,
+        "claim_expiry_seconds": 60, "updated_at": AT, "history": [{"state": "claimed", "at": AT, "owner": "owner-1"}]}
+    assert claim.took_over is False
+
+
+def test_a_claim_keeps_the_last_twenty_history_entries_the_take_over_and_the_claim_included():
+    previous = replace(LedgerRecord.from_json(GOLDEN["unknown"]["record"]), history=_history(20))
+
+    taken = new_claim("rules/r", "k", SUBJECT, "owner-2", LATER, 60, previous)
+
+    assert taken.history == (*_history(20)[2:], {"state": "taken over from failed", "at": LATER, "owner": "owner-2",
+                                                 "previous_owner": "owner-1"},
+                             {"state": "claimed", "at": LATER, "owner": "owner-2"})
+
+
+def test_a_submitted_claim_settles_into_its_outcome_over_the_claim_and_the_history_says_who():
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60)
+
+    settled = claim.settled(RunState.SUBMITTED, LATER, {
+        "run_id": "run-1", "attempts": 2, "reason": None, "note": None,  # None: not stored
+        "error": {"message": "bad key sig=c2VjcmV0c2VjcmV0c2VjcmV0"}})
+
+    stored = settled.to_json()
+    assert stored == {**{name: value for name, value in claim.to_json().items() if name != "claim_expiry_seconds"},
+                      "state": "submitted", "updated_at": LATER, "retryable": False, "run_id": "run-1",
+                      "attempts": 2, "error": {"message": "bad key ***"},
+                      "history": [{"state": "claimed", "at": AT, "owner": "owner-1"},
+                                  {"state": "submitted", "at": LATER, "owner": "owner-1"}]}
+    assert settled.state is RunState.SUBMITTED and settled.subject == SUBJECT
+
+
+def test_a_failure_for_now_settles_retryable_and_the_history_keeps_its_last_twenty():
+    claim = replace(new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60), history=_history(20))
+
+    settled = claim.settled(RunState.FAILED, LATER, {"retryable": True, "reason": "HTTP 503"})
+
+    assert (settled.retryable, settled.reason, settled.judged(0, default_expiry=60)) == (
+        True, "HTTP 503", Verdict.TAKE_OVER)
+    assert settled.history == (*_history(20)[1:], {"state": "failed", "at": LATER, "owner": "owner-1"})
+
+
+def test_a_reopened_record_is_a_failure_for_now_with_its_reason_and_the_last_twenty_history_entries():
+    submitted = LedgerRecord.from_json(GOLDEN["submitted"]["record"])
+    full = replace(submitted, history=_history(20))
+
+    reopened = full.reopened(LATER, "retried by an operator")
+
+    assert reopened == replace(full, state=RunState.FAILED, retryable=True, reason="retried by an operator",
+                               updated_at=LATER, history=(*_history(20)[1:], {"state": "reopened", "at": LATER}))
+    assert reopened.judged(0, default_expiry=60) is Verdict.TAKE_OVER
+
+
+def test_a_listing_metadata_reads_back_into_the_state_retryability_expiry_and_run_status():
+    stored = {"state": "failed", "retryable": "true", "claim_expiry": "60.5", "run_status": "running"}
+
+    record = LedgerRecord.from_metadata(stored, NAME)
+
+    assert record == LedgerRecord(state=RunState.FAILED, retryable=True, claim_expiry_seconds=60.5,
+                                  run={"status": "running"})
+    assert record.metadata() == stored
+
+
+def test_a_listing_without_metadata_is_a_record_of_nothing_known_and_not_retryable():
+    assert LedgerRecord.from_metadata(None) == LedgerRecord.from_metadata({}) == LedgerRecord(retryable=False)
+    assert LedgerRecord.from_metadata({"retryable": "True"}).retryable is False  # only what the app writes: "true"
+    assert LedgerRecord().metadata() is None
+
+
+def test_a_listing_with_an_unknown_state_is_refused_naming_the_record_or_unnamed():
+    with pytest.raises(UnreadableRecord, match=r"^ledger record rules/r/k\.json: state 'x' is not one of"):
+        LedgerRecord.from_metadata({"state": "x"}, NAME)
+    with pytest.raises(UnreadableRecord, match=r"^ledger record \(unnamed\): state 'x' is not one of"):
+        LedgerRecord.from_metadata({"state": "x"})
+
+
+def test_what_azure_ml_said_of_a_run_is_stored_with_its_error_masked():
+    outcome = RunOutcome(status=RunStatus.FAILED, azure_status="Failed", observed_at=LATER,
+                         error={"message": "bad key sig=c2VjcmV0c2VjcmV0c2VjcmV0", "code": "UserError"})
+
+    record = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60).with_outcome(outcome)
+
+    assert record.run == {"status": "failed", "azure_status": "Failed", "observed_at": LATER,
+                          "error": {"message": "bad key ***", "code": "UserError"}}
+    assert record.outcome == replace(outcome, error={"message": "bad key ***", "code": "UserError"})
+    assert LedgerRecord().outcome is None
+
+
+def test_a_record_without_a_claim_count_is_its_first_claim():
+    assert (LedgerRecord().took_over, LedgerRecord(claims=1).took_over, LedgerRecord(claims=2).took_over) == (
+        False, False, True)
+
+
+@pytest.mark.parametrize(("last_modified", "arrived"), [
+    ("2026-12-01T09:59:00.000Z", "2026-12-01T09:59:00.000Z"),  # written before its first claim: its Last-Modified
+    ("2026-12-01T10:00:01.000Z", "2026-12-01T10:00:00.000Z"),  # a clock behind storage's: the first claim bounds it
+])
+def test_a_file_arrived_at_the_earlier_of_its_last_modified_and_its_first_claim(last_modified, arrived):
+    record = LedgerRecord.from_json({"namespace": "rules/r", "key": "k", "state": "skipped",
+                                     "subject": {**BLOB, "last_modified": last_modified},
+                                     "first_claimed_at": "2026-12-01T10:00:00.000Z"})
+
+    assert record.tags()["aml_arrived"] == arrived
+
+
+def test_a_file_record_without_any_time_carries_no_arrival_tags():
+    record = LedgerRecord.from_json({"namespace": "rules/r", "key": "k", "state": "skipped", "subject": BLOB})
+    assert record.tags() == {"aml_owner": "rules/r"}
+
+
+@pytest.mark.parametrize(("changes", "tags"), [
+    ({"claimed_at": None, "first_claimed_at": "2026-12-01T09:00:00.000Z"},
+     {"aml_owner": "schedules/s", "aml_open": "1", "aml_since": "2026-12-01T09:00:00.000Z", "aml_run": "run-1"}),
+    ({"namespace": "schedule-data/s"}, {"aml_owner": "schedule-data/s"}),  # a data claim names a run but is none
+    ({"namespace": None}, {}),
+    ({"claimed_at": None}, {"aml_owner": "schedules/s"}),
+    ({"run_id": None}, {"aml_owner": "schedules/s"}),
+])
+def test_an_open_run_is_tagged_since_its_latest_claim_only_on_a_runs_own_record(changes, tags):
+    record = LedgerRecord.from_json({**{"namespace": "schedules/s", "key": "k", "state": "submitted",
+                                        "run_id": "run-1", "claimed_at": "2026-12-01T10:00:00.000Z"}, **changes})
+    assert record.tags() == tags
+
+
+def test_a_stored_history_is_read_into_a_tuple_and_written_back_as_a_list():
+    record = LedgerRecord.from_json({"state": "failed", "history": [{"state": "failed", "at": AT}]})
+    assert record.history == ({"state": "failed", "at": AT},)
+    assert record.to_json() == {"state": "failed", "history": [{"state": "failed", "at": AT}]}
+    assert LedgerRecord(state=RunState.SKIPPED).to_json() == {"state": "skipped"}
+
+
+def test_only_what_a_service_echoed_is_masked_when_settled_so_the_runs_link_keeps_its_workspace():
+    run_url = "https://ml.azure.com/runs/run-1?wsid=/subscriptions/s/resourcegroups/g/workspaces/w"
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60)
+
+    settled = claim.settled(RunState.SUBMITTED, LATER, {"run_id": "run-1", "run_url": run_url})
+
+    assert settled.to_json()["run_url"] == run_url
+
+
+def test_a_record_settled_again_without_a_claim_expiry_settles_like_any_other():
+    reopened = LedgerRecord.from_json(GOLDEN["submitted"]["record"]).reopened(AT, "retried by an operator")
+    assert "claim_expiry_seconds" not in reopened.to_json()
+
+    settled = reopened.settled(RunState.SKIPPED, LATER, {"reason": "rule 'r' is disabled"})
+
+    assert (settled.state, settled.reason, settled.retryable, settled.claim_expiry_seconds) == (
+        RunState.SKIPPED, "rule 'r' is disabled", False, None)
+
+
+def test_a_failure_for_now_whose_post_may_have_started_a_run_is_judged_abandoned():
+    record = LedgerRecord(state=RunState.FAILED, retryable=True, outcome_unknown=True)
+    assert record.judged(0, default_expiry=60) is Verdict.ABANDONED
+
+
+def test_a_record_of_nothing_known_is_stored_as_an_empty_object():
+    assert LedgerRecord().to_json() == {}
+
+
+@pytest.mark.parametrize(("name", "shown"), [(None, "(unnamed)"), (NAME, NAME)])
+def test_a_record_that_is_not_an_object_is_refused_naming_it_or_unnamed(name, shown):
+    with pytest.raises(UnreadableRecord) as refused:
+        LedgerRecord.from_json([], name)  # type: ignore[arg-type]
+    assert str(refused.value) == f"ledger record {shown}: a ledger record is a JSON object, not list"
+
+
+def test_a_record_read_without_its_name_is_unnamed_unless_its_namespace_and_key_are_both_texts():
+    with pytest.raises(UnreadableRecord, match=r"^ledger record \(unnamed\): state 'x' is not"):
+        LedgerRecord.from_json({"namespace": "schedules/s", "key": 3, "state": "x"})

@@ -81,6 +81,8 @@ def test_each_kind_is_its_own_type_with_its_fields():
      "subject field 'size' must be a whole number, not bool"),
     ({"kind": "schedule", "schedule": "s", "occurrence": "yesterday"},
      "subject field 'occurrence' must be an ISO 8601 time, not 'yesterday'"),
+    ({"kind": "blob", "container": "c", "blob": "b", "etag": "e", "last_modified": "yesterday"},
+     "subject field 'last_modified' must be an ISO 8601 time, not 'yesterday'"),
     ({"kind": "schedule", "schedule": "s", "occurrence": "2026-11-02T02:00:00Z", "past_due": "no"},
      "subject field 'past_due' must be true or false, not str"),
     ({"kind": "manual", "rule": "r", "request_id": "q", "blob": 3, "experiment": None, "parameters": None},

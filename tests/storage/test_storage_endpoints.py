@@ -11,6 +11,7 @@ import pytest
 from shared.core.config.config_loader import load_config
 from shared.core.config.problems import ConfigError
 from shared.core.storage.storage_endpoints import (
+    DEVELOPMENT_ACCOUNT,
     DEVELOPMENT_ENDPOINTS,
     EndpointRules,
     StorageSettingError,
@@ -202,3 +203,47 @@ def test_identity_settings_that_cannot_be_used_are_refused_each_by_name(settings
     with pytest.raises(StorageSettingError) as caught:
         storage_account(settings, "Conn", EndpointRules())
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://u%40x@acct.blob.core.windows.net", "host is ambiguous (percent-encoding, or a host HTTP clients would "
+                                                 "read differently)"),  # a '%' anywhere in the host part
+    ("https://", "host '' is not an Azure Storage host (<account>.blob.core.windows.net, or .core.chinacloudapi.cn / "
+                 ".core.usgovcloudapi.net, or <account>.zNN.blob.storage.azure.net); a custom domain must be listed "
+                 "in STORAGE_ALLOWED_HOSTS"),
+    ("https://acct.blob.core.windows.net#", "must not carry a query string or fragment (a SAS belongs in the "
+                                            "connection string's SharedAccessSignature)"),  # an empty fragment too
+])
+def test_an_endpoint_with_an_unclear_host_or_an_empty_fragment_is_refused_saying_why(url, expected):
+    with pytest.raises(StorageSettingError) as refused:
+        storage_account({"Conn__blobServiceUri": url}, "Conn", EndpointRules())
+    assert str(refused.value) == f"Conn__blobServiceUri: {expected}"
+
+
+@pytest.mark.parametrize("url", ["http://[::1]:10000/devstoreaccount1", "https://127.0.0.1:10000/devstoreaccount1"])
+def test_a_local_emulator_may_be_reached_over_ipv6_loopback_or_https(url):
+    local = EndpointRules(allow_local=True)
+    assert storage_account({"Conn__blobServiceUri": url}, "Conn", local).blob_url == url
+
+
+def test_development_storage_is_azurites_well_known_account_under_the_connections_name():
+    account = storage_account({"Conn": "UseDevelopmentStorage=true"}, "Conn", EndpointRules(allow_local=True))
+    assert (account.connection, account.blob_url, account.account_key) == (
+        "Conn", DEVELOPMENT_ENDPOINTS["blob"], DEVELOPMENT_ACCOUNT)
+
+
+def test_a_connection_strings_key_and_sas_are_kept_as_written_but_a_sas_leading_question_mark():
+    keyed = storage_account({"Conn": "AccountName=acct;AccountKey=a2VX;"}, "Conn", EndpointRules())
+    assert (keyed.account_key, keyed.sas) == (("acct", "a2VX"), None)
+    for sas, kept in (("?sv=1&sig=a", "sv=1&sig=a"), ("Xsv=1&sig=a", "Xsv=1&sig=a")):
+        signed = storage_account({"Conn": f"BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature={sas}"},
+                                 "Conn", EndpointRules())
+        assert (signed.account_key, signed.sas) == (None, kept)
+
+
+@pytest.mark.parametrize("name", ["Not_An_Account", DEVELOPMENT_ACCOUNT[1]])  # Azurite's key is no account's name
+def test_an_account_name_is_checked_with_local_development_allowed_too(name):
+    text = f"AccountName={name};AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1"
+    with pytest.raises(StorageSettingError) as refused:
+        storage_account({"Conn": text}, "Conn", EndpointRules(allow_local=True))
+    assert str(refused.value) == "Conn (AccountName): a storage account name: 3-24 lowercase letters and digits"
