@@ -101,8 +101,7 @@ def _from_connection_string(connection: str, text: str, rules: EndpointRules,
             return None
         return StorageAccount(connection, DEVELOPMENT_ENDPOINTS["blob"], account_key=DEVELOPMENT_ACCOUNT)
     name = fields.get("ACCOUNTNAME")
-    local = rules.allow_local and name == DEVELOPMENT_ACCOUNT[0]
-    if name is not None and not (ACCOUNT_NAME.fullmatch(name) or local):
+    if name is not None and not ACCOUNT_NAME.fullmatch(name):  # Azurite's devstoreaccount1 is a valid name too
         problems.append((f"{connection} (AccountName)", name,
                          "a storage account name: 3-24 lowercase letters and digits"))
         return None
