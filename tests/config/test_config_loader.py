@@ -1,0 +1,53 @@
+"""shared/core/config/config_loader.py: the app-wide settings load_config checks beside the rules (containers,
+connections, retention, storage hosts), each problem worded exactly as the load error lists it."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.core.config.config_loader import load_config
+from shared.core.config.problems import ConfigError
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
+
+LEDGER_ACCOUNT = "AccountName=ledgeracct;AccountKey=a2V5"
+
+
+def problems_of(**overrides: str | None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(minimal_env(**overrides), NO_APP_ROOT, now=LOADED_AT)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_the_ledger_its_containers_and_retention_come_from_their_settings():
+    config = load_config(minimal_env(LEDGER_STORAGE="LedgerConn", LedgerConn=LEDGER_ACCOUNT,
+                                     DEAD_LETTER_CONTAINER="dead-letters", RECORD_RETENTION_DAYS="15"),
+                         NO_APP_ROOT, now=LOADED_AT)
+    assert [(account.connection, account.blob_url) for account in (config.watch_storage, config.ledger_storage)] == [
+        ("WATCH_STORAGE", "https://trainingdata.blob.core.windows.net"),
+        ("LedgerConn", "https://ledgeracct.blob.core.windows.net")]
+    assert (config.dead_letter_container, config.record_retention_days) == ("dead-letters", 15)
+    assert (config.ignored_settings, config.warnings) == ((), ())
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"WATCH_CONTAINER": ""}, "WATCH_CONTAINER = (not set): the watched blob container: 3-63 lowercase letters, "
+                              "digits and single hyphens"),
+    ({"WATCH_STORAGE": None}, "WATCH_STORAGE = (not set): the watched account's connection: a connection string, or "
+                              "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity"),
+    ({"WATCH_STORAGE": "AccountName=x"}, "WATCH_STORAGE (AccountName) = 'x': a storage account name: 3-24 lowercase "
+                                         "letters and digits"),
+    ({"LEDGER_STORAGE": "a;b"}, "LEDGER_STORAGE = 'a;b': the NAME of a storage connection setting (such as "
+                                "AzureWebJobsStorage), not a connection string"),
+    ({"LEDGER_STORAGE": "LedgerConn", "LedgerConn": "AccountName=x"},
+     "LedgerConn (AccountName) = 'x': a storage account name: 3-24 lowercase letters and digits"),
+    ({"DEAD_LETTER_CONTAINER": "DL"}, "DEAD_LETTER_CONTAINER = 'DL': a blob container name (3-63 lowercase letters, "
+                                      "digits, hyphens)"),
+    ({"RECORD_RETENTION_DAYS": "14"}, "RECORD_RETENTION_DAYS = '14': at least 15 days: records must outlive Event "
+                                      "Grid's 24 h of retries and the 14 days a dead-lettered event may be replayed, "
+                                      "plus the day the sweep's horizon keeps inside the retention; a shorter one "
+                                      "lets a late delivery or a sweep run a deleted record's blob again"),
+    ({"STORAGE_ALLOWED_HOSTS": "not a host,x..y"}, "STORAGE_ALLOWED_HOSTS = 'not a host, x..y': comma-separated host "
+                                                   "names of custom storage domains, such as data.example.com"),
+])
+def test_each_wrong_app_setting_is_one_problem_worded_to_fix_it(overrides, expected):
+    assert problems_of(**overrides) == [expected]
