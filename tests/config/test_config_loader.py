@@ -10,6 +10,8 @@ from shared.core.config.problems import ConfigError
 from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
 
 LEDGER_ACCOUNT = "AccountName=ledgeracct;AccountKey=a2V5"
+AZURITE = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+           "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1")
 
 
 def problems_of(**overrides: str | None) -> list[str]:
@@ -48,6 +50,19 @@ def test_the_ledger_its_containers_and_retention_come_from_their_settings():
                                       "lets a late delivery or a sweep run a deleted record's blob again"),
     ({"STORAGE_ALLOWED_HOSTS": "not a host,x..y"}, "STORAGE_ALLOWED_HOSTS = 'not a host, x..y': comma-separated host "
                                                    "names of custom storage domains, such as data.example.com"),
+    ({"BLOB_TRIGGER_SOURCE": "Polling"}, "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan"),
+    ({"WATCH_STORAGE": AZURITE}, "WATCH_STORAGE (BlobEndpoint) = 'http://127.0.0.1:10000/devstoreaccount1': must be "
+                                 "https (http and loopback hosts such as Azurite are allowed only with "
+                                 "AML_ALLOW_LOCAL_TARGETS=true, for local development)"),
 ])
 def test_each_wrong_app_setting_is_one_problem_worded_to_fix_it(overrides, expected):
     assert problems_of(**overrides) == [expected]
+
+
+def test_storage_may_point_at_azurite_with_allow_local_targets_and_at_a_listed_custom_domain():
+    local = load_config(minimal_env(WATCH_STORAGE=AZURITE, AML_ALLOW_LOCAL_TARGETS="true"), NO_APP_ROOT,
+                        now=LOADED_AT)
+    custom = load_config(minimal_env(WATCH_STORAGE="BlobEndpoint=https://data.example.com/;SharedAccessSignature=sv=1",
+                                     STORAGE_ALLOWED_HOSTS="data.example.com"), NO_APP_ROOT, now=LOADED_AT)
+    assert [config.watch_storage.blob_url for config in (local, custom)] == [
+        "http://127.0.0.1:10000/devstoreaccount1", "https://data.example.com"]
