@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from shared.core.config.config_model import Schedule
 from shared.core.aml.targets import PIPELINE_JOB_ARM
+from shared.core.config.config_model import Schedule
 from shared.core.config.problems import ConfigError, Problems
 from shared.core.config.rules_file import load_rules_file, load_schedules, load_triggers
 from tests.support.settings import LOADED_AT, NO_APP_ROOT, PIPELINE_URL, WORKSPACE, minimal_env
