@@ -54,6 +54,12 @@ def test_a_schedules_own_run_limit_and_enabled_flag_are_kept():
     assert (schedule.enabled, schedule.limit) == (False, RunLimit(most=2, policy="queue"))
 
 
+def test_a_run_limit_policy_it_does_not_know_is_named_with_both_it_knows():
+    assert problems_of(schedule_json(max_active_runs=2, max_active_runs_policy="sometimes")) == [
+        "schedules[0].max_active_runs_policy = 'sometimes': queue (waiting triggers start in order as runs end) or "
+        "latest (only the newest waiting one)"]
+
+
 def test_a_name_of_63_characters_loads_and_one_of_64_is_refused_saying_why():
     assert only_schedule(schedule_json(name="n" * 63)).name == "n" * 63
     assert problems_of(schedule_json(name="n" * 64)) == [
