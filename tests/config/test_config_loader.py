@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.core.config.config_loader import load_config
+from shared.core.config.config_loader import load_config, poll_settings, sweep_settings
 from shared.core.config.problems import ConfigError
 from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
 
@@ -50,6 +50,9 @@ def test_the_ledger_its_containers_and_retention_come_from_their_settings():
                                       "lets a late delivery or a sweep run a deleted record's blob again"),
     ({"STORAGE_ALLOWED_HOSTS": "not a host,x..y"}, "STORAGE_ALLOWED_HOSTS = 'not a host, x..y': comma-separated host "
                                                    "names of custom storage domains, such as data.example.com"),
+    ({"LEDGER_STORAGE": "AccountName=x"}, "LEDGER_STORAGE = '***': the NAME of a storage connection setting (such as "
+                                          "AzureWebJobsStorage), not a connection string"),
+    ({"RECORD_RETENTION_DAYS": "many"}, "RECORD_RETENTION_DAYS = 'many': a whole number from 1 to 3650"),
     ({"BLOB_TRIGGER_SOURCE": "Polling"}, "BLOB_TRIGGER_SOURCE = 'Polling': one of EventGrid, LogsAndContainerScan"),
     ({"WATCH_STORAGE": AZURITE}, "WATCH_STORAGE (BlobEndpoint) = 'http://127.0.0.1:10000/devstoreaccount1': must be "
                                  "https (http and loopback hosts such as Azurite are allowed only with "
@@ -66,3 +69,12 @@ def test_storage_may_point_at_azurite_with_allow_local_targets_and_at_a_listed_c
                                      STORAGE_ALLOWED_HOSTS="data.example.com"), NO_APP_ROOT, now=LOADED_AT)
     assert [config.watch_storage.blob_url for config in (local, custom)] == [
         "http://127.0.0.1:10000/devstoreaccount1", "https://data.example.com"]
+
+
+@pytest.mark.parametrize("read, setting", [(sweep_settings, "SWEEP_SCHEDULE"),
+                                           (poll_settings, "RUN_STATUS_POLL_SCHEDULE")])
+def test_a_timer_schedule_naming_a_secret_settings_value_is_refused_with_the_value_masked(read, setting):
+    with pytest.raises(ConfigError) as caught:
+        read({setting: "0 0 s3cretvalue * * *", "SWEEP_API_KEY": "s3cretvalue"})
+    assert [str(problem) for problem in caught.value.problems] == [
+        f"{setting} = '0 0 *** * * *': '***' is not a valid hour field (0-23)"]
