@@ -3,11 +3,15 @@ connections, retention, storage hosts), each problem worded exactly as the load 
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+
 import pytest
 
 from shared.core.config.config_loader import load_config, poll_settings, sweep_settings
 from shared.core.config.problems import ConfigError
-from tests.support.settings import LOADED_AT, NO_APP_ROOT, minimal_env
+from tests.support.settings import LOADED_AT, NO_APP_ROOT, PIPELINE_URL, minimal_env
 
 LEDGER_ACCOUNT = "AccountName=ledgeracct;AccountKey=a2V5"
 AZURITE = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
@@ -78,3 +82,23 @@ def test_a_timer_schedule_naming_a_secret_settings_value_is_refused_with_the_val
         read({setting: "0 0 s3cretvalue * * *", "SWEEP_API_KEY": "s3cretvalue"})
     assert [str(problem) for problem in caught.value.problems] == [
         f"{setting} = '0 0 *** * * *': '***' is not a valid hour field (0-23)"]
+
+
+def test_a_mistyped_setting_is_a_warning_of_the_apps_own_logger(caplog: pytest.LogCaptureFixture):
+    with caplog.at_level(logging.WARNING):
+        load_config(minimal_env(WATCH_SUBFOLDER="true"), NO_APP_ROOT, now=LOADED_AT)
+    assert [(record.name, record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("aml_trigger", "WARNING",
+         "WATCH_SUBFOLDER is not a setting of this app (it does nothing); did you mean WATCH_SUBFOLDERS?")]
+
+
+def test_a_schedules_start_time_is_judged_at_the_time_of_loading(tmp_path: Path):
+    recurrence = {"frequency": "Day", "start_time": "2026-12-01T00:01:00"}
+    (tmp_path / "rules.json").write_text(json.dumps({"schedules": [
+        {"name": "nightly", "recurrence": recurrence, "target": {"url": PIPELINE_URL}, "experiment": "retrain"}]}),
+        encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(minimal_env(AML_PIPELINE_URL=None, AML_EXPERIMENT=None, TRIGGER_RULES_FILE="rules.json"),
+                    tmp_path, now=LOADED_AT)
+    assert [problem.where for problem in caught.value.problems] == ["rules.json: schedules[0].recurrence"]
+    assert "a start_time in the future has no NCRONTAB form" in caught.value.problems[0].expected
