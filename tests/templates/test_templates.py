@@ -20,7 +20,6 @@ from shared.core.templates.templates import (
     blob_values,
     is_template,
     missing,
-    outside_placeholders,
     parse_template,
     render,
 )
@@ -149,13 +148,3 @@ def test_a_text_is_a_template_when_it_has_a_brace() -> None:
 
 def test_a_template_without_placeholders_renders_without_a_context() -> None:
     assert render(Template(("a/", "b"), "a/b"), TemplateContext()) == "a/b"
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("a%b{blob.last_modified:%Y%m%d}c", "A%B{blob.last_modified:%Y%m%d}C"),
-    ("{{x}}{rule}y", "{{X}}{rule}Y"),
-    ("{ lone", "{ LONE"),
-    ("", ""),
-])
-def test_only_the_literal_stretches_outside_placeholders_and_escapes_are_changed(text: str, expected: str) -> None:
-    assert outside_placeholders(text, str.upper) == expected

@@ -19,10 +19,11 @@ from shared.core.config.problems import Problems
 from shared.core.config.rule_names import check_distinct_subscriptions
 from shared.core.config.rule_parser import RULE, parse_rule
 from shared.core.config.schedule_parser import parse_schedules
-from shared.core.templates.templates import outside_placeholders
 
 TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
-_SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+_SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}|\{\{|\}\}|\{[^{}]*\}")
+"""A ``%SETTING%`` or ``${SETTING}`` reference, or else a template's escape or placeholder, which is kept as written:
+``{trigger.time:%Y%m%d}`` is a time format, not a reference to a setting ``Y``."""
 ONE_RULE_NAMES = {**settings.RULE_KEY_SETTINGS, "name": "(default rule)"}
 """Where the one-rule configuration's problems are reported: under the setting that fills each key, and its own
 name (which no setting gives) as ``(default rule)``."""
@@ -135,14 +136,16 @@ def _substitute(value: Any, env: Mapping[str, str], problems: Problems, referenc
         return value
 
     def replace(match: re.Match[str]) -> str:
-        name: str = match.group(1) or match.group(2)
+        name: str | None = match.group(1) or match.group(2)
+        if name is None:  # a template's placeholder or escape
+            return match.group(0)
         referenced.add(name)
         if name not in env:
             problems.add(value, f"app setting {name} is not set")
             return match.group(0)
         return env[name]
 
-    return outside_placeholders(value, lambda text: _SETTING_REFERENCE.sub(replace, text))
+    return _SETTING_REFERENCE.sub(replace, value)
 
 
 def _ignored_simple_settings(env: Mapping[str, str], referenced: set[str]) -> tuple[str, ...]:

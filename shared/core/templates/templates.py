@@ -9,7 +9,7 @@ Parsed once at load; ``render`` fills one in from a ``TemplateContext`` and runs
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -91,13 +91,6 @@ def escaped(text: str) -> str:
 def is_template(text: str) -> bool:
     """Whether ``text`` is read as a template: it has a brace (a placeholder, an escape, or a mistake)."""
     return "{" in text or "}" in text
-
-
-def outside_placeholders(text: str, change: Callable[[str], str]) -> str:
-    """``text`` with ``change`` applied to its literal stretches only, placeholders and escapes kept as written:
-    a rules file's ``%SETTING%`` references are replaced there, never inside a format (``{trigger.time:%Y%m%d}``)."""
-    return "".join(token[0] if token[1] is not None or token[0] in _ESCAPES else change(token[0])
-                   for token in _TOKENS.finditer(text))
 
 
 def parse_template(text: str) -> Template:
