@@ -138,9 +138,10 @@ def encoded(path: str, keep_padding: bool = False) -> str:
     ("/data/In/BoX", {}, ("data", "In/BoX/")),
     ("/data/", {}, ("data", "")),
     ("folder-1", {"folder-1": "/data/Named"}, ("data", "Named/")),
-    (encoded("/data/ab"), {}, ("data", "ab/")),  # one '=' of padding dropped
-    (encoded("/data/a"), {}, ("data", "a/")),  # two dropped
-    (encoded("/data/abc", keep_padding=True), {}, ("data", "abc/")),  # none
+    (encoded("/data/a"), {}, ("data", "a/")),  # one '=' of padding dropped
+    (encoded("/data/abc"), {}, ("data", "abc/")),  # two dropped
+    (encoded("/data/ab"), {}, ("data", "ab/")),  # none needed
+    (encoded("/data/a", keep_padding=True), {}, ("data", "a/")),  # kept
     (encoded("/data/In"), {encoded("/data/In"): "not a path"}, ("data", "In/")),
 ])
 def test_the_watched_folder_is_read_from_a_path_a_metadata_name_or_the_connectors_base64(folder_id, metadata,
