@@ -152,7 +152,7 @@ def test_the_watched_folder_is_read_from_a_path_a_metadata_name_or_the_connector
 
 
 @pytest.mark.parametrize("folder_id", [
-    None, "", 7, "folder-1", "L3Q$",  # '$' is no base64: not skipped
+    None, "", 7, "folder-1", "L3$$Rh",  # '$' is no base64: not skipped (without it, the id reads '/ta')
     base64.b64encode(b"\x80abc").decode("ascii"),  # not UTF-8
     encoded("data/no-slash"),
 ])
@@ -311,6 +311,12 @@ def test_a_relative_path_without_a_template_is_listed_and_the_rule_sends_the_pat
     assert texts(result.unsupported) == [
         f"actions.HTTP.inputs.body.DataPathAssignments.p0.RelativePath: expression {shown}: no placeholder gives its "
         "value exactly; the rule sends the blob's path in the container"]
+
+
+@pytest.mark.parametrize("assignments", [["In/a.csv"], {}, None])
+def test_data_path_assignments_that_are_no_object_or_empty_pass_no_blob(assignments):
+    result = imported(definition({"HTTP": post({"ExperimentName": "e", "DataPathAssignments": assignments})}))
+    assert (result.sends, "data_path" in result.rule) == ("", False)
 
 
 def test_a_second_data_path_is_listed_and_one_that_is_no_object_refused():

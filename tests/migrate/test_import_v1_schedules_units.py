@@ -193,6 +193,12 @@ def test_a_change_based_schedule_on_the_root_with_polling_and_a_parameter():
         "[0].DataStoreTriggerInfo.PollingInterval: polled every 5 minutes: Event Grid events replace polling"]
 
 
+@pytest.mark.parametrize("schedule_type", ["DataStore", "1"])
+def test_a_change_based_schedule_is_told_by_its_type_alone(schedule_type):
+    item = one(entity(Recurrence=None, ScheduleType=schedule_type))
+    assert (item.kind, item.entry is not None and item.entry["prefix"]) == ("change", "")
+
+
 def test_a_change_based_schedule_is_told_by_its_type_or_its_trigger_info_alone():
     assert one(entity(ScheduleType="0")).kind == "time"
     assert one(entity(ScheduleType="Recurrence", DataStoreTriggerInfo={})).kind == "time"
@@ -228,3 +234,18 @@ def test_anything_else_is_refused_saying_what_was_expected(document):
         import_v1_schedules(document, WORKSPACE, now=LOADED_AT)
     assert str(refused.value) == ("expected a JSON list of v1 schedules (PipelineScheduleEntity objects), as GET "
                                   ".../Schedules returns them")
+
+
+@pytest.mark.parametrize("recurrence, reason", [
+    ({"Interval": 1}, "frequency '' must be one of Minute, Hour, Day, Week, Month"),
+    ({"Frequency": "Week", "Schedule": {"Hours": [1], "Minutes": [0], "WeekDays": [None]}},
+     "week_days [''] must be a list of Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday"),
+])
+def test_a_missing_enum_is_read_as_empty_and_refused_by_the_conversion(recurrence, reason):
+    assert texts(one(entity(Recurrence=recurrence)).unsupported) == [f"[0].Recurrence: not imported: {reason}"]
+
+
+def test_the_workspace_urls_trailing_slashes_alone_are_cut():
+    item = one(entity(), "https://h/workspaces/BOX//")
+    assert item.entry is not None and item.entry["target"] == {"url": "https://h/workspaces/BOX/PipelineRuns/"
+                                                                      "PipelineSubmit/p1"}

@@ -93,3 +93,8 @@ def test_two_values_of_one_entry_never_share_a_setting():
     _, values = withheld(entry)
 
     assert values == {"AML_PARAM_R_A_SAS": "one", "AML_PARAM_R_A_SAS_2": "two"}
+
+
+def test_a_setting_name_keeps_the_last_letters_of_the_parameters_name():
+    entry = {"name": "r", "parameters": {"key_x": "one"}}
+    assert withheld(entry)[1] == {"AML_PARAM_R_KEY_X": "one"}
