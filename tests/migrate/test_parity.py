@@ -111,8 +111,9 @@ def test_a_secret_looking_parameter_is_masked_in_the_table_but_compared_unmasked
 
 
 def test_only_a_parameter_is_masked_by_its_name_and_a_non_text_value_is_not_masked_by_shape():
-    body = {"Description": {"sas": "plain"}, "ParameterAssignments": {"input": 12, "sas": {"x": "v"}}}
+    body = {"Description": {"sas": "plain"}, "ParameterAssignments": {"input": 12, "a.sas": "v", "sas": {"x": "v"}}}
     rows = compare_bodies(body, body)
 
-    assert [line.split()[:2] for line in parity_table("x", rows).splitlines()[2:5]] == [
-        ["Description.sas", "plain"], ["ParameterAssignments.input", "12"], ["ParameterAssignments.sas.x", "***"]]
+    assert [line.split()[:2] for line in parity_table("x", rows).splitlines()[2:6]] == [
+        ["Description.sas", "plain"], ["ParameterAssignments.a.sas", "***"], ["ParameterAssignments.input", "12"],
+        ["ParameterAssignments.sas.x", "***"]]  # the parameter's name: all after the first '.'
