@@ -40,7 +40,7 @@ def test_runs_per_day_stack_each_days_outcomes_in_order_unknown_ones_last_with_a
 def test_every_outcome_a_record_is_tagged_with_has_its_own_colour_in_stacking_order() -> None:
     order = ("completed", "running", "starting", "waiting", "failed for now", "skipped", "rejected", "canceled",
              "failed")
-    assert set(OUTCOME_ORDER) == {outcome.value for outcome in Outcome} and OUTCOME_ORDER == order
+    assert set(OUTCOME_ORDER) == {outcome.value for outcome in Outcome} and order == OUTCOME_ORDER
     drawn = runs_per_day([("2026-12-07", {outcome: 1 for outcome in reversed(order)})])
     classes = [part.split('"')[0] for part in drawn.split('<rect class="s-')[1:10]]
     assert classes == [outcome.replace(" ", "-") for outcome in order]

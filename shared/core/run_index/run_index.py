@@ -103,8 +103,10 @@ class Change(NamedTuple):
 
 
 def changed_query(since: str) -> str:
-    """Find Blobs by Tags: the run records changed after ``since``, each with the time of its change and its day
-    (the service answers each blob with the tags its expression names, so it names the day too)."""
+    """Find Blobs by Tags: the run records changed after ``since``, each with the time of its change and its day.
+    The service answers each blob with the tags its expression names only ("only the tags appearing in the
+    expression will be returned", learn.microsoft.com/dotnet/api/azure.storage.blobs.blobserviceclient
+    .findblobsbytags), so it names the day too; Azurite answers them as well (tests/run_index/test_run_index.py)."""
     return f"\"{UPDATED_TAG}\">'{since}' AND \"{DAY_TAG}\">='0'"
 
 
