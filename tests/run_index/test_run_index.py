@@ -222,3 +222,23 @@ def test_catching_up_500_changed_records_reads_only_the_200_newest_and_recounts_
         record_name(rule_namespace("default"), f"{index:064x}") for index in range(500, 500 - RECENT_ROWS, -1)]
     assert summary["days"][run_index.day_of(now)] == {"rules/default": {"running": 500}}
     assert run_index.total(summary) == 501
+
+
+def test_a_record_written_before_the_index_tags_is_counted_by_the_outcome_its_metadata_gives(app_env, aml):
+    """No tags (a record older than the index): its day is its Last-Modified's, its outcome its listed metadata's."""
+    services, now = process_services(), iso_ms(datetime.now(UTC))
+    subject = BlobSubject(container="data", blob="in/old.csv", etag="0x1")
+    claimed = new_claim(rule_namespace("default"), "e" * 64, subject, "test", now, 60)
+    ended = claimed.settled(RunState.SUBMITTED, now, {"run_id": "run-1"}).with_outcome(
+        observed("Completed", now, ended_at=now))
+    retrying = new_claim(rule_namespace("default"), "f" * 64, subject, "test", now, 60).settled(
+        RunState.FAILED, now, {"reason": "503", "retryable": True})
+    for record in (ended, retrying):
+        services.ledger.container.upload_blob(record_name(rule_namespace("default"), str(record.key)),
+                                              json.dumps(record.to_json()).encode(), metadata=record.metadata())
+    days = {run_index.day_of(blob.last_modified) for blob in services.ledger.container.list_blobs("rules/")}
+
+    summary = current_index(services)
+
+    assert set(summary["days"]) == days  # one day, unless the two writes straddled midnight (UTC)
+    assert run_index.states_since(summary, ("rules/default",), "") == {"completed": 1, "failed for now": 1}
