@@ -75,20 +75,23 @@ var deploymentContainer = 'app-package-${take(appName, 32)}-${take(resourceToken
 var ledgerContainer = 'aml-trigger-ledger'
 // Quiet-window entries (shared/core/quiet_windows/quiet_windows.py QUIET_PREFIX, ENTRY_RETENTION_DAYS): deleted by the account,
 // not the app; the app's sweep counts on the same days, so change both together (tests/infra/test_infra.py ties them).
-var quietEntries = { name: 'quiet-window-entries', prefix: '${ledgerContainer}/quiet/', days: 7 }
+var quietEntries = { name: 'quiet-window-entries', prefixes: [ '${ledgerContainer}/quiet/' ], days: 7 }
 // Run records (shared/core/ledger/keys.py RECORD_PREFIXES), the run index (shared/core/run_index) and sweep reports:
 // deleted by the account after RECORD_RETENTION_DAYS (the same parameter sets the app setting, whose sweep looks back
 // one day less; tests/infra/test_infra.py ties them). Data claims (schedule-data/) stay: a deleted one would be new data again.
-var ruleRecords = { name: 'run-records-rules', prefix: '${ledgerContainer}/rules/', days: recordRetentionDays }
-var scheduleRecords = { name: 'run-records-schedules', prefix: '${ledgerContainer}/schedules/', days: recordRetentionDays }
-var manualRecords = { name: 'run-records-manual', prefix: '${ledgerContainer}/manual/', days: recordRetentionDays }
-var runIndex = { name: 'run-index', prefix: '${ledgerContainer}/index/', days: recordRetentionDays }
-var sweepReports = { name: 'sweep-reports', prefix: '${ledgerContainer}/state/sweeps/', days: recordRetentionDays }
+// A run record only once settled: one rule per settled value of its aml_state tag (shared/core/ledger/ledger_record.py
+// SETTLED_OUTCOMES; tests/infra/test_infra.py ties them), so a record still running, starting, waiting or failed for
+// now (its work still to do) is never deleted by age (docs/operating.md#retention).
+var recordPrefixes = [ '${ledgerContainer}/rules/', '${ledgerContainer}/schedules/', '${ledgerContainer}/manual/' ]
+var settledOutcomes = [ 'completed', 'failed', 'canceled', 'rejected', 'skipped' ]
+var settledRecords = [for outcome in settledOutcomes: { name: 'run-records-${outcome}', prefixes: recordPrefixes, days: recordRetentionDays, state: outcome }]
+var runIndex = { name: 'run-index', prefixes: [ '${ledgerContainer}/index/' ], days: recordRetentionDays }
+var sweepReports = { name: 'sweep-reports', prefixes: [ '${ledgerContainer}/state/sweeps/' ], days: recordRetentionDays }
 var deadLetterContainer = 'aml-trigger-deadletter'
 // Dead letters the app replayed (moved under replayed/, shared/core/dead_letters) are deleted after the same
 // retention: one older than the records' horizon is never replayed again anyway. Set on a new watched account only:
 // an account has one lifecycle policy, and deploying it would replace an existing account's own (docs/operating.md).
-var replayedDeadLetters = { name: 'replayed-dead-letters', prefix: '${deadLetterContainer}/replayed/', days: recordRetentionDays }
+var replayedDeadLetters = { name: 'replayed-dead-letters', prefixes: [ '${deadLetterContainer}/replayed/' ], days: recordRetentionDays }
 var newWatchedAccount = empty(watchedStorageAccountId)
 var watchedScope = newWatchedAccount ? [ subscription().subscriptionId, rg.name ] : [ split(watchedStorageAccountId, '/')[2], split(watchedStorageAccountId, '/')[4] ]
 var workspaceParts = split(amlWorkspaceId, '/')
@@ -117,7 +120,7 @@ module hostStorage 'app/storage.bicep' = {
     location: location
     tags: tags
     containers: [ deploymentContainer, ledgerContainer ]
-    expiring: [ quietEntries, ruleRecords, scheduleRecords, manualRecords, runIndex, sweepReports ]
+    expiring: concat([ quietEntries, runIndex, sweepReports ], settledRecords)
   }
 }
 

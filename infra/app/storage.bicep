@@ -4,7 +4,7 @@ param location string
 param tags object
 @description('Blob containers to create')
 param containers array
-@description('Blobs the account deletes itself, at no request cost to the app: [{ name, prefix: \'<container>/<path>\', days }], each deleted once unmodified for more than days')
+@description('Blobs the account deletes itself, at no request cost to the app: [{ name, prefixes: [ \'<container>/<path>\' ], days, state? }], each deleted once unmodified for more than days (with state: only while its aml_state blob index tag is that value)')
 param expiring array = []
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -56,10 +56,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
         enabled: true
         type: 'Lifecycle'
         definition: {
-          filters: {
-            blobTypes: [ 'blockBlob' ]
-            prefixMatch: [ rule.prefix ]
-          }
+          filters: union({ blobTypes: [ 'blockBlob' ], prefixMatch: rule.prefixes }, contains(rule, 'state') ? { blobIndexMatch: [ { name: 'aml_state', op: '==', value: rule.state } ] } : {})
           actions: {
             baseBlob: {
               delete: {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lark.exceptions import LarkError
@@ -18,7 +19,8 @@ from shared.core.config.problems import ConfigError
 from shared.core.config.rule_names import RULE_NAME_LENGTH, event_subscription_name
 from shared.core.config.settings import RECORD_RETENTION_DAYS
 from shared.core.dead_letters.dead_letters import REPLAYED_PREFIX
-from shared.core.ledger.keys import RECORD_PREFIXES
+from shared.core.ledger.keys import RECORD_PREFIXES, STATE_TAG
+from shared.core.ledger.ledger_record import SETTLED_OUTCOMES
 from shared.core.ledger.retention import MIN_RETENTION_DAYS
 from shared.core.quiet_windows.quiet_windows import ENTRY_RETENTION_DAYS, FOLDERS_PREFIX, LISTING_PREFIX, QUIET_PREFIX
 from shared.core.run_index.run_index import SUMMARY_NAME
@@ -652,48 +654,89 @@ def test_a_missing_eventgrid_extension_key_fails_clearly_and_creates_nothing(tmp
     assert az.resources() == {}
 
 
-def test_the_host_account_deletes_quiet_window_entries_after_the_days_the_apps_sweep_counts_on():
-    """The lifecycle rule is the app's only deletion of entries: its prefix must be the ledger container's entry
-    prefix and its days the retention the sweep's horizon assumes, or a swept old file could run twice."""
-    expiring = parsed("main.bicep")["modules"]["hostStorage"]["config"]["params"]["expiring"]
-    assert expiring[0] == "quietEntries"
-    rule = parsed("main.bicep")["variables"]["quietEntries"]["value"]
-    assert resolve(rule["prefix"], PLACEHOLDERS) == f"{PLACEHOLDERS['ledgerContainer']}/{QUIET_PREFIX}"
-    assert rule["days"] == ENTRY_RETENTION_DAYS and not FOLDERS_PREFIX.startswith(QUIET_PREFIX)
-    assert QUIET_PREFIX.startswith(LISTING_PREFIX) and FOLDERS_PREFIX.startswith(LISTING_PREFIX)
-    assert deployed_settings()["LEDGER_CONTAINER"] == PLACEHOLDERS["ledgerContainer"]
+def _expiring(module: str) -> list[dict[str, Any]]:
+    """The lifecycle rules main.bicep gives ``module``'s account, each as declared (a loop's as its items)."""
+    variables = parsed("main.bicep")["variables"]
+    config = parsed("main.bicep")["modules"][module]["config"]
+    found = config.get("config", config)["params"]["expiring"]  # a conditional module's is one level down
+    named = found if isinstance(found, list) else [*found["function"]["parameters"]["arg_1"],
+                                                      found["function"]["parameters"]["arg_2"]]
+    return [rule for name in named for rule in _rules(variables[name]["value"], variables)]
+
+
+def _rules(declared: dict[str, Any], variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """One variable's rules: itself, or one per item of the array its ``for`` runs over."""
+    if "loop_type" not in declared:
+        return [declared]
+    loop = declared["loop_type"]["detail"]
+    return [{key: item if value == loop["item_name"] else value.replace("${" + loop["item_name"] + "}", item)
+             if isinstance(value, str) else value for key, value in declared["config"].items()}
+            for item in variables[loop["array_name"]]["value"]]
+
+
+def _prefixes(rule: dict[str, Any]) -> list[str]:
+    variables = parsed("main.bicep")["variables"]
+    prefixes = rule["prefixes"]
+    return [resolve(prefix, PLACEHOLDERS) for prefix in (
+        variables[prefixes]["value"] if isinstance(prefixes, str) else prefixes)]
+
+
+def test_the_account_deletes_each_rules_prefixes_after_its_days_and_only_blobs_tagged_as_its_state_says():
+    """storage.bicep's one rule shape: block blobs under the rule's prefixes, unmodified for more than its days,
+    and, for a rule with a state, only while their aml_state tag is that value (``blobIndexMatch``, op ``==``)."""
     policy = parsed("app/storage.bicep")["resources"]["lifecycle"]["config"]["config"]
     assert policy["name"] == "default"
     [definition] = [policy["properties"]["policy"]["rules"]["config"]["definition"]]
-    assert definition["filters"]["blobTypes"] == ["blockBlob"]
-    assert [dotted(prefix) for prefix in definition["filters"]["prefixMatch"]] == ["rule.prefix"]
+    union = definition["filters"]["function"]
+    assert union["type"] == "union"
+    every = union["parameters"]["arg_1"]
+    assert every["blobTypes"] == ["blockBlob"] and dotted(every["prefixMatch"]) == "rule.prefixes"
+    chosen = union["parameters"]["arg_2"]["operator"]["operands"]
+    assert chosen["condition"]["function"] == {"type": "contains",
+                                               "parameters": {"container": "rule", "item_to_find": "state"}}
+    [match] = chosen["true_value"]["blobIndexMatch"]
+    assert (match["name"], match["op"], dotted(match["value"])) == (STATE_TAG, "==", "rule.state")
+    assert chosen["false_value"] == {}
     assert dotted(definition["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"]) == "rule.days"
+
+
+def test_the_host_account_deletes_quiet_window_entries_after_the_days_the_apps_sweep_counts_on():
+    """The lifecycle rule is the app's only deletion of entries: its prefix must be the ledger container's entry
+    prefix and its days the retention the sweep's horizon assumes, or a swept old file could run twice."""
+    rule = _expiring("hostStorage")[0]
+    assert rule["name"] == "quiet-window-entries" and "state" not in rule
+    assert _prefixes(rule) == [f"{PLACEHOLDERS['ledgerContainer']}/{QUIET_PREFIX}"]
+    assert rule["days"] == ENTRY_RETENTION_DAYS and not FOLDERS_PREFIX.startswith(QUIET_PREFIX)
+    assert QUIET_PREFIX.startswith(LISTING_PREFIX) and FOLDERS_PREFIX.startswith(LISTING_PREFIX)
+    assert deployed_settings()["LEDGER_CONTAINER"] == PLACEHOLDERS["ledgerContainer"]
 
 
 def test_a_new_watched_account_deletes_replayed_dead_letters_under_the_prefix_the_app_moves_them_to():
     """The replay moves a letter to ``replayed/`` in the dead-letter container; the rule must delete that prefix,
     after the records' retention (older letters are too old to replay again), and nothing still waiting."""
-    rule = parsed("main.bicep")["variables"]["replayedDeadLetters"]["value"]
     module = parsed("main.bicep")["modules"]["newWatchedStorage"]["config"]
     assert module["condition"] == "newWatchedAccount"  # an existing account keeps its own lifecycle policy
-    expiring = module["config"]["params"]["expiring"]
-    assert expiring == ["replayedDeadLetters"]
-    assert resolve(rule["prefix"], PLACEHOLDERS) == f"{PLACEHOLDERS['deadLetterContainer']}/{REPLAYED_PREFIX}"
+    [rule] = _expiring("newWatchedStorage")
+    assert rule["name"] == "replayed-dead-letters" and "state" not in rule
+    assert _prefixes(rule) == [f"{PLACEHOLDERS['deadLetterContainer']}/{REPLAYED_PREFIX}"]
     assert rule["days"] == "recordRetentionDays"
     assert deployed_settings()["DEAD_LETTER_CONTAINER"] == PLACEHOLDERS["deadLetterContainer"]
 
 
-def test_the_host_account_deletes_run_records_the_index_and_sweep_reports_after_the_retention_the_app_is_given():
+def test_the_host_account_deletes_settled_run_records_the_index_and_sweep_reports_after_the_apps_retention():
     """One parameter sets both the lifecycle rules' days and RECORD_RETENTION_DAYS (the sweep's horizon follows the
-    setting), so the account never deletes a record the sweep may still look for; data claims are kept."""
-    variables = parsed("main.bicep")["variables"]
-    expiring = parsed("main.bicep")["modules"]["hostStorage"]["config"]["params"]["expiring"]
-    rules = [variables[name]["value"] for name in expiring[1:]]
+    setting), so the account never deletes a record the sweep may still look for; data claims are kept. A run
+    record is deleted only once settled: one rule per value of ``SETTLED_OUTCOMES``, exactly, so a record still
+    waiting, failed for now, starting or running keeps its work whatever its age."""
+    _quiet, index, sweeps, *records = _expiring("hostStorage")
     ledger = PLACEHOLDERS["ledgerContainer"]
-    assert [resolve(rule["prefix"], PLACEHOLDERS) for rule in rules] == [
-        *(f"{ledger}/{prefix}" for prefix in RECORD_PREFIXES), f"{ledger}/{SUMMARY_NAME.split('/')[0]}/",
-        f"{ledger}/state/sweeps/"]
-    assert {rule["days"] for rule in rules} == {"recordRetentionDays"}
+    assert (index["name"], _prefixes(index)) == ("run-index", [f"{ledger}/{SUMMARY_NAME.split('/')[0]}/"])
+    assert (sweeps["name"], _prefixes(sweeps)) == ("sweep-reports", [f"{ledger}/state/sweeps/"])
+    assert "state" not in index and "state" not in sweeps
+    assert sorted(rule["state"] for rule in records) == sorted(SETTLED_OUTCOMES)
+    assert [rule["name"] for rule in records] == [f"run-records-{rule['state']}" for rule in records]
+    assert all(_prefixes(rule) == [f"{ledger}/{prefix}" for prefix in RECORD_PREFIXES] for rule in records)
+    assert {rule["days"] for rule in [index, sweeps, *records]} == {"recordRetentionDays"}
     parameter = main_parameters()["recordRetentionDays"]
     assert deployed_settings()["RECORD_RETENTION_DAYS"] == str(parameter["default"]) == RECORD_RETENTION_DAYS.default
     assert deployed_settings(recordRetentionDays="30")["RECORD_RETENTION_DAYS"] == "30"

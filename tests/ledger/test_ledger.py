@@ -131,25 +131,32 @@ def test_open_runs_are_the_records_tagged_open_per_owner_oldest_first_and_a_run_
     # the open tags dropped; the owner and the file's arrival (what a freshness check counts) kept, beside the index's
     arrived = arrival_tags("rules/r", SUBJECT["blob"], "2026-12-01T10:02:00.000Z")
     assert {name: ended.pop(name) for name in arrived} == arrived
-    assert ended.pop("aml_state") == "submitted" and set(ended) == {"aml_day", "aml_updated"}
+    assert ended.pop("aml_state") == "completed" and set(ended) == {"aml_day", "aml_updated"}
 
 
-def test_every_write_of_a_runs_record_tags_its_state_and_the_day_and_time_of_the_write_and_a_data_claim_none(
+def test_every_write_of_a_runs_record_tags_its_outcome_its_first_claims_day_and_the_writes_time_a_data_claim_none(
         container):
     """The run index follows these tags (shared.flows.run_index): a claim's create carries them, and so does an
-    outcome's write, which leaves updated_at as it was."""
+    outcome's write, which leaves updated_at as it was. The day is the first claim's: a write on a later day leaves
+    the record on its day, so no two days count it."""
     moment = [datetime(2026, 12, 1, 10, 1, 5, 250000, tzinfo=UTC)]
     ledger = Ledger(container, claim_expiry=60, clock=Clock(now=lambda: moment[0]))
     claimed = ledger.claim(rule_namespace("r"), "key-1", SUBJECT, time.monotonic() + 5)
     assert isinstance(claimed, Claim)
     blob = container.get_blob_client("rules/r/key-1.json")
     arrived = arrival_tags("rules/r", SUBJECT["blob"], "2026-12-01T10:01:05.250Z")  # the first claim's time, kept
-    assert blob.get_blob_tags() == {**arrived, "aml_state": "claimed", "aml_day": "2026-12-01",
+    assert blob.get_blob_tags() == {**arrived, "aml_state": "starting", "aml_day": "2026-12-01",
                                     "aml_updated": "2026-12-01T10:01:05.250Z"}
     moment[0] = datetime(2026, 12, 2, 0, 0, 1, tzinfo=UTC)
-    ledger.settle(claimed, RunState.FAILED, reason="no")
-    assert blob.get_blob_tags() == {**arrived, "aml_state": "failed", "aml_day": "2026-12-02",
+    ledger.settle(claimed, RunState.FAILED, reason="no", retryable=True)
+    assert blob.get_blob_tags() == {**arrived, "aml_state": "failed for now", "aml_day": "2026-12-01",
                                     "aml_updated": "2026-12-02T00:00:01.000Z"}
+    moment[0] = datetime(2026, 12, 3, 0, 0, 1, tzinfo=UTC)
+    again = ledger.claim(rule_namespace("r"), "key-1", SUBJECT, time.monotonic() + 5)  # taken over
+    assert isinstance(again, Claim)
+    ledger.settle(again, RunState.REJECTED, reason="no")
+    assert blob.get_blob_tags() == {**arrived, "aml_state": "rejected", "aml_day": "2026-12-01",
+                                    "aml_updated": "2026-12-03T00:00:01.000Z"}
     data = ledger.claim("schedule-data/s", "key-2", SUBJECT, time.monotonic() + 5)
     assert isinstance(data, Claim)
     assert container.get_blob_client("schedule-data/s/key-2.json").get_blob_tags() == {"aml_owner": "schedule-data/s"}

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from shared.core.ledger.keys import RecordName, active_owner, arrival_tags, freshness_folder_key
-from shared.core.ledger.ledger_record import LedgerRecord, RunState, Verdict, new_claim, verdict
+from shared.core.ledger.ledger_record import (
+    SETTLED_OUTCOMES,
+    LedgerRecord,
+    Outcome,
+    RunState,
+    Verdict,
+    new_claim,
+    verdict,
+)
 from shared.core.ledger.run_status import RunOutcome, RunStatus
 from shared.core.ledger.subjects import BlobSubject, UnreadableRecord
 
@@ -110,6 +118,53 @@ def test_a_record_is_tagged_open_only_while_its_run_is_submitted_and_not_ended(c
 
     assert tags == ({"aml_owner": "rules/r", "aml_open": "1", "aml_since": "2026-12-01T10:00:00.000Z",
                      "aml_run": "run-1"} if open_tags else {"aml_owner": "rules/r"})
+
+
+def _run(status: str) -> dict[str, str]:
+    return {"status": status, "azure_status": status, "observed_at": "2026-12-01T10:01:00.000Z"}
+
+
+@pytest.mark.parametrize(("stored", "outcome"), [
+    ({"state": "submitted"}, "running"),
+    ({"state": "submitted", "run": _run("queued")}, "running"),
+    ({"state": "submitted", "run": _run("unknown")}, "running"),
+    ({"state": "submitted", "run": _run("completed")}, "completed"),
+    ({"state": "submitted", "run": _run("failed")}, "failed"),
+    ({"state": "submitted", "run": _run("canceled")}, "canceled"),
+    ({"state": "claimed"}, "starting"),
+    ({"state": "waiting"}, "waiting"),
+    ({"state": "failed", "retryable": True}, "failed for now"),
+    ({"state": "failed", "retryable": False}, "failed"),
+    ({"state": "failed"}, "failed"),
+    ({"state": "rejected"}, "rejected"),
+    ({"state": "skipped"}, "skipped"),
+])
+def test_a_runs_outcome_is_its_runs_status_once_submitted_else_its_record_state(stored, outcome):
+    record = LedgerRecord.from_json({"namespace": "rules/r", "key": "k", **stored})
+    assert record.outcome_word == outcome
+    written = "2026-12-02T00:00:01.000Z"
+    tags = record.tags(written)
+    assert (tags["aml_state"], tags["aml_day"], tags["aml_updated"]) == (outcome, "2026-12-02", written)  # no claim
+
+
+def test_outcomes_settle_exactly_where_nothing_acts_on_the_record_again():
+    assert {outcome.value for outcome in Outcome} == {
+        "completed", "failed", "canceled", "rejected", "skipped", "running", "starting", "waiting", "failed for now"}
+    assert sorted(SETTLED_OUTCOMES) == ["canceled", "completed", "failed", "rejected", "skipped"]
+    assert LedgerRecord().outcome_word is None and LedgerRecord(namespace="rules/r").tags("2026-12-02") == {
+        "aml_owner": "rules/r"}
+
+
+@pytest.mark.parametrize(("first_claimed_at", "claimed_at", "day"), [
+    ("2026-11-30T23:59:59.999Z", "2026-12-01T10:00:00.000Z", "2026-11-30"),
+    (None, "2026-12-01T10:00:00.000Z", "2026-12-01"),
+    ("garbled", None, "2026-12-02"),  # no day to read: the write's own
+])
+def test_a_runs_day_is_its_first_claims_whatever_day_it_is_written_on(first_claimed_at, claimed_at, day):
+    record = LedgerRecord.from_json({"namespace": "schedules/s", "key": "k", "state": "skipped",
+                                     "first_claimed_at": first_claimed_at, "claimed_at": claimed_at})
+    assert record.tags("2026-12-02T00:00:01.000Z")["aml_day"] == day
+    assert record.tags("2026-12-02 00:00'") == {"aml_owner": "schedules/s"}  # a time no tag holds: no index tags
 
 
 BLOB = {"kind": "blob", "container": "c", "blob": "incoming/sales/a.csv", "etag": "0x1"}

@@ -61,11 +61,12 @@ def _tags(app_env, record: dict) -> dict[str, str]:
     return container.get_blob_client(f"rules/default/{record['key']}.json").get_blob_tags()
 
 
-def _own_tags(app_env, record: dict, state: str = "submitted") -> dict[str, str]:
-    """The record's tags less the run index's (its state, and the day and time of the last write), checked apart."""
+def _own_tags(app_env, record: dict, outcome: str) -> dict[str, str]:
+    """The record's tags less the run index's (its run's outcome, its first claim's day, its last write's time),
+    checked apart."""
     tags = _tags(app_env, record)
     index = {name: tags.pop(name) for name in (STATE_TAG, DAY_TAG, UPDATED_TAG)}
-    assert (index[STATE_TAG], index[DAY_TAG]) == (state, index[UPDATED_TAG][:10])
+    assert (index[STATE_TAG], index[DAY_TAG]) == (outcome, record["first_claimed_at"][:10])
     return tags
 
 
@@ -103,7 +104,7 @@ def test_events_in_order_bring_the_record_to_completed_with_one_decision_line(at
     assert line == {"outcome": "run_completed", "rule": "default", "key": record["key"], "run_id": run_id,
                     "run_url": record["run_url"], "run_status": "completed", "duration_seconds": 176.0,
                     "event_id": line["event_id"]}
-    assert _own_tags(app_env, record) == _arrival(record)  # the open tags dropped, the file's arrival kept
+    assert _own_tags(app_env, record, "completed") == _arrival(record)  # the open tags dropped, the file's arrival kept
 
 
 def test_a_failed_run_records_azure_mls_error_masked_and_logs_run_failed(at, app_env, aml, caplog):
@@ -336,7 +337,7 @@ def test_a_submitted_runs_record_is_tagged_open_with_its_owner_run_and_since_and
     record = _record(app_env, etag)
     container = service_client().get_container_client(app_env["LEDGER_CONTAINER"])
 
-    tags = _own_tags(app_env, record)
+    tags = _own_tags(app_env, record, "running")
 
     assert tags == {"aml_open": "1", "aml_owner": "rules/default", "aml_run": run_id,
                     "aml_since": record["claimed_at"], **_arrival(record)}

@@ -5,6 +5,7 @@ truth, and a lost index is rebuilt from them."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,10 @@ from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
 from shared.clients.ledger.ledger import MAX_UPDATE_RACES
 from shared.clients.process.services import process_services
-from shared.core.ledger.keys import UPDATED_TAG
+from shared.core.ledger.keys import UPDATED_TAG, iso_ms, record_name, rule_namespace
+from shared.core.ledger.ledger_record import RunState, new_claim
+from shared.core.ledger.run_status import observed
+from shared.core.ledger.subjects import BlobSubject
 from shared.core.run_index import run_index
 from shared.core.run_index.run_index import RECENT_ROWS, SUMMARY_NAME
 from shared.flows.run_index.run_index import current_index
@@ -34,6 +38,32 @@ def _deliver(app_env, *names: str) -> None:
 def _requests(sent) -> dict[str, int]:
     """Storage requests by method, out of a counting_requests tally (Azurite listens on 127.0.0.1)."""
     return {key.split()[0]: count for key, count in sent.items() if " " in key and ":" in key}
+
+
+def _put(services, index: int, claimed: datetime, written: datetime, *, completed: bool = False) -> str:
+    """Record ``index`` as the app writes it: a run first claimed (and submitted) at ``claimed``, its record last
+    written at ``written`` (its run seen to end then, with ``completed``); its name."""
+    subject = BlobSubject(container="data", blob=f"in/{index:06d}.csv", etag="0x1")
+    record = new_claim(rule_namespace("default"), f"{index:064x}", subject, "test", iso_ms(claimed), 60).settled(
+        RunState.SUBMITTED, iso_ms(claimed), {"run_id": f"run-{index}"})
+    if completed:
+        record = record.with_outcome(observed("Completed", iso_ms(written), ended_at=iso_ms(written)))
+    name = record_name(rule_namespace("default"), f"{index:064x}")
+    services.ledger.container.upload_blob(name, json.dumps(record.to_json()).encode(), overwrite=True,
+                                          metadata=record.metadata(), tags=record.tags(iso_ms(written)))
+    return name
+
+
+def _midnight(now: datetime, days_ago: int) -> datetime:
+    """The start of the UTC day ``days_ago`` before ``now``'s: records a millisecond apart from it share its day."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
+
+
+def _put_many(services, indexes: range, claimed: datetime) -> None:
+    """Records ``indexes``, each first claimed and written a millisecond after the one before, from ``claimed``."""
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda index: _put(services, index, claimed + index * timedelta(milliseconds=1),
+                                         claimed + index * timedelta(milliseconds=1)), indexes))
 
 
 def test_unfiltered_runs_come_from_the_index_in_the_listings_order_by_last_write_outcomes_included(app_env, aml):
@@ -79,7 +109,7 @@ def test_a_caught_up_index_costs_two_requests_and_new_records_one_read_each_plus
     # the index, the Find, 3 records, today's recount (one Find), the index written back
     assert _requests(busy) == {"GET": 6, "PUT": 1}
     today = run_index.day_of(datetime.now(UTC))
-    assert summary["days"][today] == {"rules/default": {"submitted": 4}} and run_index.total(summary) == 4
+    assert summary["days"][today] == {"rules/default": {"running": 4}} and run_index.total(summary) == 4
 
 
 def test_a_lost_index_is_rebuilt_from_the_records_as_it_was(app_env, aml):
@@ -158,3 +188,57 @@ def test_catching_up_replaces_a_records_row_recounts_its_days_and_drops_the_days
     assert run_index.states_since(caught, ("rules/r", "manual/r"), "2026-12-07") == {"submitted": 1}
     assert run_index.per_day(caught, run_index.days_back(datetime(2026, 12, 7, 5, tzinfo=UTC), 2)) == [
         ("2026-12-06", {}), ("2026-12-07", {"submitted": 1})]
+
+
+def test_a_record_written_again_on_a_later_day_stays_counted_once_on_the_day_its_run_was_first_claimed(app_env, aml):
+    """Its day is its first claim's (the aml_day tag no write moves), whether or not the index holds its row: here
+    200 newer records push it out of the index's rows before its run ends two days later."""
+    services, now = process_services(), datetime.now(UTC)
+    first = _put(services, 0, _midnight(now, days_ago=3), _midnight(now, days_ago=3))
+    _put_many(services, range(1, RECENT_ROWS + 1), _midnight(now, days_ago=2))
+    assert run_index.total(current_index(services)) == RECENT_ROWS + 1
+
+    _put(services, 0, _midnight(now, days_ago=3), now, completed=True)  # its run's end, written today
+    summary = current_index(services)
+
+    assert run_index.total(summary) == RECENT_ROWS + 1 and run_index.day_of(now) not in summary["days"]
+    assert summary["days"][run_index.day_of(now - timedelta(days=3))] == {"rules/default": {"completed": 1}}
+    assert summary["days"][run_index.day_of(now - timedelta(days=2))] == {"rules/default": {"running": RECENT_ROWS}}
+    assert summary["rows"][0]["record"] == first and summary["rows"][0]["run"]["status"] == "completed"
+
+
+def test_catching_up_500_changed_records_reads_only_the_200_newest_and_recounts_each_changed_day_once(app_env, aml):
+    services, now = process_services(), datetime.now(UTC)
+    _put(services, 0, _midnight(now, days_ago=1), _midnight(now, days_ago=1))
+    current_index(services)
+    _put_many(services, range(1, 501), _midnight(now, days_ago=0))  # a quiet week's worth, all today
+
+    with counting_requests() as sent:
+        summary = current_index(services)
+
+    # the index, the Find, the 200 newest records, today's recount (one Find), the index written back
+    assert _requests(sent) == {"GET": 1 + 1 + RECENT_ROWS + 1, "PUT": 1}
+    assert [row["record"] for row in summary["rows"]] == [
+        record_name(rule_namespace("default"), f"{index:064x}") for index in range(500, 500 - RECENT_ROWS, -1)]
+    assert summary["days"][run_index.day_of(now)] == {"rules/default": {"running": 500}}
+    assert run_index.total(summary) == 501
+
+
+def test_a_record_written_before_the_index_tags_is_counted_by_the_outcome_its_metadata_gives(app_env, aml):
+    """No tags (a record older than the index): its day is its Last-Modified's, its outcome its listed metadata's."""
+    services, now = process_services(), iso_ms(datetime.now(UTC))
+    subject = BlobSubject(container="data", blob="in/old.csv", etag="0x1")
+    claimed = new_claim(rule_namespace("default"), "e" * 64, subject, "test", now, 60)
+    ended = claimed.settled(RunState.SUBMITTED, now, {"run_id": "run-1"}).with_outcome(
+        observed("Completed", now, ended_at=now))
+    retrying = new_claim(rule_namespace("default"), "f" * 64, subject, "test", now, 60).settled(
+        RunState.FAILED, now, {"reason": "503", "retryable": True})
+    for record in (ended, retrying):
+        services.ledger.container.upload_blob(record_name(rule_namespace("default"), str(record.key)),
+                                              json.dumps(record.to_json()).encode(), metadata=record.metadata())
+    days = {run_index.day_of(blob.last_modified) for blob in services.ledger.container.list_blobs("rules/")}
+
+    summary = current_index(services)
+
+    assert set(summary["days"]) == days  # one day, unless the two writes straddled midnight (UTC)
+    assert run_index.states_since(summary, ("rules/default",), "") == {"completed": 1, "failed for now": 1}

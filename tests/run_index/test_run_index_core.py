@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.core.run_index import run_index
-from shared.core.run_index.run_index import RECENT_ROWS
+from shared.core.run_index.run_index import RECENT_ROWS, Change
 
 pytestmark = pytest.mark.unit
 
@@ -35,7 +35,9 @@ def test_a_records_row_keeps_the_shown_fields_masks_secrets_and_keeps_the_run_li
 
 
 def test_the_tag_queries_find_changes_since_a_moment_and_one_days_records() -> None:
-    assert run_index.changed_query("2026-12-07T00:00:00.000Z") == "\"aml_updated\">'2026-12-07T00:00:00.000Z'"
+    # Find Blobs by Tags answers each blob with the tags its expression names: the day is named to be answered
+    assert run_index.changed_query("2026-12-07T00:00:00.000Z") == (
+        "\"aml_updated\">'2026-12-07T00:00:00.000Z' AND \"aml_day\">='0'")
     assert run_index.day_query("2026-12-07") == "\"aml_day\"='2026-12-07' AND \"aml_state\">='0'"
 
 
@@ -45,7 +47,17 @@ def test_a_catch_up_looks_ten_minutes_before_the_watermark_in_utc_milliseconds()
 
 def test_stale_records_are_those_not_seen_as_last_written() -> None:
     summary = {**run_index.empty("w"), "seen": {A: "t1", B: "t2"}}
-    assert run_index.stale(summary, [(A, "t1"), (B, "t3"), (M, "t1")]) == [B, M]
+    found = [Change(A, "t1", "d1"), Change(B, "t3", "d1"), Change(M, "t1", "d2")]
+    assert run_index.stale(summary, found) == found[1:]
+
+
+def test_only_the_newest_changes_can_be_rows_by_last_write_then_name() -> None:
+    changes = [Change(f"rules/r/{n:064d}.json", f"2026-12-07T00:00:{n % 60:02d}.{n:03d}Z", "2026-12-07")
+               for n in range(RECENT_ROWS + 50)] + [Change(B, "2026-12-07T00:00:59.999Z", "2026-12-06"),
+                                                    Change(A, "2026-12-07T00:00:59.999Z", "2026-12-06")]
+    newest = run_index.newest(changes)
+    assert len(newest) == RECENT_ROWS and newest[:2] == [changes[-2], changes[-1]]  # ties: the later name first
+    assert newest == sorted(changes, key=lambda change: (change.written, change.record), reverse=True)[:RECENT_ROWS]
 
 
 def test_a_days_records_are_counted_by_owner_and_state_in_order() -> None:
@@ -61,7 +73,7 @@ def test_catching_up_keeps_the_newest_rows_first_ties_by_name_and_the_newest_wat
                                  "2026-12-07T08:00:00.000Z", oldest_day="2026-01-01")
     assert [row["record"] for row in caught["rows"]] == [B, A, M]
     assert caught["seen"] == {B: "s2", A: "s1"}
-    assert caught["watermark"] == "2026-12-07T10:00:00.000Z" and caught["schema"] == 1
+    assert caught["watermark"] == "2026-12-07T10:00:00.000Z" and caught["schema"] == 2
     assert caught["last"] == {"manual/r": "", "rules/r": "2026-12-07T09:00:00.000Z"}
     later = run_index.caught_up(caught, [], {}, {}, "2026-12-07T11:00:00.000Z", oldest_day="2026-01-01")
     assert later["watermark"] == "2026-12-07T11:00:00.000Z"
@@ -71,7 +83,7 @@ def test_rows_are_ordered_by_their_last_change_before_their_name() -> None:
     rows = [_row(A, "2026-12-07T09:00:00.000Z"), _row(B, "2026-12-07T08:00:00.000Z"), _row(M, "2026-12-07T10:00Z")]
     caught = run_index.caught_up(run_index.empty("w"), rows, {}, {}, "w", oldest_day="")
     assert [row["record"] for row in caught["rows"]] == [M, A, B]
-    assert run_index.empty("w") == {"schema": 1, "watermark": "w", "rows": [], "seen": {}, "days": {}, "last": {}}
+    assert run_index.empty("w") == {"schema": 2, "watermark": "w", "rows": [], "seen": {}, "days": {}, "last": {}}
 
 
 def test_an_owners_last_change_only_moves_forward() -> None:

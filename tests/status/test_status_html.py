@@ -26,7 +26,7 @@ FULL = View(
              "until": "2026-12-02T00:00:00Z"},
     owners=["rule:machines", "schedule:nightly"], states=["failed", "submitted"],
     rules=[{"name": "machines", "prefix": "incoming/", "suffix": ".csv", "kind": "pipeline_endpoint",
-            "host": "westeurope.api.azureml.ms", "day": {"submitted": 3, "failed": 1}, "week": {},
+            "host": "westeurope.api.azureml.ms", "day": {"completed": 2, "running": 1, "failed": 1}, "week": {},
             "last_run": "2026-12-01T10:00:00Z"}],
     schedules=[{"name": "nightly", "expression": "0 0 2 * * *", "next": ["2026-12-02T02:00:00Z",
                                                                          "2026-12-03T02:00:00Z"],
@@ -51,9 +51,12 @@ FULL = View(
     sweeps=[{"started_at": "2026-12-01T03:00:00Z", "missing": 2, "processed": 2, "left_for_next_sweep": 0,
              "outcomes": {"submitted": 2}, "errors": ["one", "two"]},
             {"started_at": "2026-11-30T03:00:00Z", "missing": 0, "processed": 0, "left_for_next_sweep": 0}],
-    notice="1 record reopened", notice_ok=False, retry_off_reason="shown only when Retry is off")
+    notice="1 record reopened", notice_ok=False, retry_off_reason="shown only when Retry is off",
+    per_day=[("2026-11-30", {"completed": 3, "failed": 1, "canceled": 1}),
+             ("2026-12-01", {"running": 2, "starting": 1, "waiting": 1, "failed for now": 1})])
 """Every part of the page: a failing check, enabled and disabled schedules, a middle page, Retry forms (a blob's
-and a schedule's), an https studio link and an http one (not linked), an explained blob and two sweeps."""
+and a schedule's), an https studio link and an http one (not linked), an explained blob, two sweeps, and runs per
+day by outcome (seven outcomes: the legend's second row)."""
 
 BARE = View(health=(True, {"configuration": {"ok": False, "problems": ["rules.json: rules[0].name = 'a b': a name"]},
                            "tokens": {"https://ml.azure.com/.default": {"ok": True}}}),

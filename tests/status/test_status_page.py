@@ -82,7 +82,7 @@ def test_the_page_shows_health_rules_schedules_runs_and_sweeps_in_a_browser(app_
     health, rules, schedules, _, sweeps = seen["results"][1]
     assert "configuration\tok" in health and "ledger\tok" in health and "watched container\tok" in health
     assert "token for https://management.azure.com/.default\tok" in health
-    assert "machines\t\t.csv\tpublished_pipeline\t127.0.0.1:" in rules and "failed 1, submitted 2" in rules
+    assert "machines\t\t.csv\tpublished_pipeline\t127.0.0.1:" in rules and "failed 1, running 2" in rules
     assert re.search(r"nightly\t0 30 2 \* \* \*\t\d{4}-\d\d-\d\dT02:30:00Z\n\d{4}-\d\d-\d\dT02:30:00Z\n", schedules)
     assert "no record\tenabled" in schedules
     rows = seen["results"][3]

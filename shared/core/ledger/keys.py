@@ -120,9 +120,11 @@ SINCE_TAG = "aml_since"
 RUN_TAG = "aml_run"
 """Blob index tag on an open record: its run's id, for the fallback's GET without reading the record."""
 STATE_TAG = "aml_state"
-"""Blob index tag on a run's record: its state, so one Find Blobs by Tags counts a day's records by state."""
+"""Blob index tag on a run's record: what became of its run (``shared.core.ledger.ledger_record.Outcome``), so one
+Find Blobs by Tags counts a day's runs by outcome, and the lifecycle rule deletes only settled ones."""
 DAY_TAG = "aml_day"
-"""Blob index tag on a run's record: the UTC day (``YYYY-MM-DD``) of its last write, the run index's day."""
+"""Blob index tag on a run's record: the UTC day (``YYYY-MM-DD``) its run was first claimed, the run index's day; no
+later write of the record moves it, so a day's count never holds a record another day counts too."""
 UPDATED_TAG = "aml_updated"
 """Blob index tag on a run's record: the time of its last write (to the millisecond), so the run index finds the
 records written since it last looked with one Find Blobs by Tags, however many records the ledger holds."""

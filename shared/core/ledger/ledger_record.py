@@ -8,6 +8,7 @@ know included, so records written by older or newer code lose nothing.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -28,7 +29,7 @@ from shared.core.ledger.keys import (
     record_name,
     rule_namespace,
 )
-from shared.core.ledger.run_status import RunOutcome
+from shared.core.ledger.run_status import RunOutcome, RunStatus, run_status
 from shared.core.ledger.subjects import BlobSubject, Subject, UnreadableRecord, parse_subject
 
 SCHEMA_VERSION = 1
@@ -69,6 +70,37 @@ class RunState(enum.StrEnum):
 
 SETTLED = frozenset({RunState.SUBMITTED, RunState.REJECTED, RunState.SKIPPED})
 """Final states: a key in one of them is never acted on again (a permanent failure is final too)."""
+
+
+class Outcome(enum.StrEnum):
+    """What became of a run, in one word: the value of its record's ``aml_state`` tag, which the run index counts
+    by (the status page's runs per day and per rule) and the lifecycle rule deletes by. The one place these words
+    are declared: infra/main.bicep's rules name ``SETTLED_OUTCOMES`` (tests/infra/test_infra.py ties them)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    """Azure ML's run failed, or the record failed for good (nothing retries it)."""
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+    RUNNING = "running"
+    """Submitted, and its run not seen to end (or its status unknown)."""
+    STARTING = "starting"
+    """Claimed: an owner is submitting it (or, past its claim's expiry, the next claim takes it over)."""
+    WAITING = "waiting"
+    FAILED_FOR_NOW = "failed for now"
+    """Failed, retryable: the next event, tick, sweep or retry takes it over."""
+
+
+SETTLED_OUTCOMES = frozenset({Outcome.COMPLETED, Outcome.FAILED, Outcome.CANCELED, Outcome.REJECTED,
+                              Outcome.SKIPPED})
+"""Outcomes nothing acts on again: the only ones the lifecycle rule deletes by age, so a record still running,
+starting, waiting or failed for now is kept (its work would be lost)."""
+_ENDED = {RunStatus.COMPLETED: Outcome.COMPLETED, RunStatus.FAILED: Outcome.FAILED,
+          RunStatus.CANCELED: Outcome.CANCELED}
+_BY_STATE = {RunState.CLAIMED: Outcome.STARTING, RunState.REJECTED: Outcome.REJECTED,
+             RunState.SKIPPED: Outcome.SKIPPED, RunState.WAITING: Outcome.WAITING, RunState.FAILED: Outcome.FAILED}
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Verdict(enum.Enum):
@@ -175,12 +207,26 @@ class LedgerRecord:
                        history=tuple(history))
 
     def _index_tags(self, written_at: str | None) -> dict[str, str]:
-        """The run index's tags on a run's own record (not a data claim): its state, and the day and time of this
-        write (every write, an outcome's too, whatever ``updated_at`` says), when they are values a tag may hold."""
-        if (not (self.namespace or "").startswith(RECORD_PREFIXES)
-                or not all(value and TAG_VALUE.fullmatch(value) for value in (self.state, written_at))):
+        """The run index's tags on a run's own record (not a data claim): what became of its run (``Outcome``), the
+        day its run was first claimed (so no later write moves it to another day) and this write's time (every
+        write, an outcome's too, whatever ``updated_at`` says), when they are values a tag may hold."""
+        outcome = self.outcome_word
+        day = next((moment[:10] for moment in (self.first_claimed_at, self.claimed_at, written_at)
+                    if moment and _DAY.match(moment)), None)
+        if (not (self.namespace or "").startswith(RECORD_PREFIXES) or outcome is None or day is None
+                or not (written_at and TAG_VALUE.fullmatch(written_at))):
             return {}
-        return {STATE_TAG: str(self.state), DAY_TAG: str(written_at)[:10], UPDATED_TAG: str(written_at)}
+        return {STATE_TAG: outcome.value, DAY_TAG: day, UPDATED_TAG: written_at}
+
+    @property
+    def outcome_word(self) -> Outcome | None:
+        """What became of this record's run: a submitted one's by its run's status (``running`` until it is seen
+        to end), any other by its state (a retryable failure is ``failed for now``)."""
+        if self.state == RunState.SUBMITTED:
+            return _ENDED.get(run_status(str((self.run or {}).get("status", ""))), Outcome.RUNNING)
+        if self.state == RunState.FAILED and self.retryable:
+            return Outcome.FAILED_FOR_NOW
+        return None if self.state is None else _BY_STATE[self.state]
 
     @property
     def outcome(self) -> RunOutcome | None:

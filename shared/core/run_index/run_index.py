@@ -1,9 +1,10 @@
 """The run index: one small document (``index/summary.json`` in the ledger container) that answers the first pages
 of the status page and of ``runs`` at a cost that does not grow with the ledger's history.
 
-It holds the newest ``RECENT_ROWS`` records as a listing shows them, each day's records counted by owner and state,
-and each owner's last change. The records stay the truth: nothing that decides a run reads the index, and a lost or
-stale index is rebuilt from one listing of the records (``rebuilt``). Pure: the caller reads storage and the clock.
+It holds the newest ``RECENT_ROWS`` records as a listing shows them, each day's runs (by the day each was first
+claimed) counted by owner and outcome, and each owner's last change. The records stay the truth: nothing that
+decides a run reads the index, and a lost or stale index is rebuilt from one listing of the records (``rebuilt``).
+Pure: the caller reads storage and the clock.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.core.common.errors import UnreadableJson
 from shared.core.common.json_input import Limits, read_json
@@ -20,7 +21,9 @@ from shared.core.ledger.keys import DAY_TAG, STATE_TAG, UPDATED_TAG, RecordName,
 
 SUMMARY_NAME = "index/summary.json"
 """Where the run index lives in the ledger container (outside every record prefix)."""
-SCHEMA = 1
+SCHEMA = 2
+"""2: a day counts the runs first claimed on it, by outcome (1 counted a record on its last write's day, by
+state): an index of another schema is rebuilt once."""
 RECENT_ROWS = 200
 """Records the index keeps as rows: eight pages of the status page, the default ``runs`` listing four times."""
 OVERLAP = timedelta(minutes=10)
@@ -37,7 +40,7 @@ day counts fit in a few MiB; rows nest as deep as the records they show."""
 
 Summary = dict[str, Any]
 """``{"schema", "watermark", "rows": [record summaries, newest first], "seen": {row's record: its last write as
-its tag says}, "days": {day: {owner: {state: n}}}, "last": {owner: updated_at}}``: JSON as stored."""
+its tag says}, "days": {day: {owner: {outcome: n}}}, "last": {owner: updated_at}}``: JSON as stored."""
 
 
 def summary_from(data: bytes) -> Summary:
@@ -91,13 +94,24 @@ def record_summary(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
                                for field, value in shown.items()}}
 
 
+class Change(NamedTuple):
+    """A record a changed-since query found: its name, its last write's time and its day (``DAY_TAG``)."""
+
+    record: str
+    written: str
+    day: str
+
+
 def changed_query(since: str) -> str:
-    """Find Blobs by Tags: the run records changed after ``since``, each with the time of its change."""
-    return f"\"{UPDATED_TAG}\">'{since}'"
+    """Find Blobs by Tags: the run records changed after ``since``, each with the time of its change and its day.
+    The service answers each blob with the tags its expression names only ("only the tags appearing in the
+    expression will be returned", learn.microsoft.com/dotnet/api/azure.storage.blobs.blobserviceclient
+    .findblobsbytags), so it names the day too; Azurite answers them as well (tests/run_index/test_run_index.py)."""
+    return f"\"{UPDATED_TAG}\">'{since}' AND \"{DAY_TAG}\">='0'"
 
 
 def day_query(day: str) -> str:
-    """Find Blobs by Tags: the run records last changed on ``day``, each with its state."""
+    """Find Blobs by Tags: the runs of ``day`` (first claimed on it), each with its outcome."""
     return f"\"{DAY_TAG}\"='{day}' AND \"{STATE_TAG}\">='0'"
 
 
@@ -107,15 +121,21 @@ def since(summary: Summary) -> str:
     return (watermark - OVERLAP).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def stale(summary: Summary, found: Iterable[tuple[str, str]]) -> list[str]:
-    """Of the (record, time of its last write) a changed-since query found, the records the index has not seen as
-    they are now."""
+def stale(summary: Summary, found: Iterable[Change]) -> list[Change]:
+    """Of the changes a changed-since query found, those the index has not seen."""
     seen = summary["seen"]
-    return [name for name, written in found if seen.get(name) != written]
+    return [change for change in found if seen.get(change.record) != change.written]
+
+
+def newest(changes: Iterable[Change]) -> list[Change]:
+    """The changes that can be among the index's rows: the ``RECENT_ROWS`` newest (the order runs list in); any
+    older one would rank below them all, so it is never read."""
+    return sorted(changes, key=lambda change: newest_first(change.written, change.record),
+                  reverse=True)[:RECENT_ROWS]
 
 
 def day_counts(found: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
-    """One day's (record, state) pairs counted by owner (``rules/<rule>``, ...) and state."""
+    """One day's (record, outcome) pairs counted by owner (``rules/<rule>``, ...) and outcome."""
     counts: dict[str, Counter[str]] = {}
     for name, state in found:
         counts.setdefault(RecordName.parse(name).namespace, Counter())[state] += 1
@@ -153,7 +173,7 @@ def total(summary: Summary, owners: tuple[str, ...] = ()) -> int:
 
 
 def states_since(summary: Summary, owners: tuple[str, ...], first_day: str) -> dict[str, int]:
-    """The states of ``owners``' records changed on ``first_day`` or later."""
+    """The outcomes of ``owners``' runs of ``first_day`` or later."""
     counted: Counter[str] = Counter()
     for day, counts in summary["days"].items():
         if day >= first_day:
@@ -163,7 +183,7 @@ def states_since(summary: Summary, owners: tuple[str, ...], first_day: str) -> d
 
 
 def per_day(summary: Summary, days: list[str]) -> list[tuple[str, dict[str, int]]]:
-    """Each of ``days`` with its records counted by state (every owner)."""
+    """Each of ``days`` with its runs counted by outcome (every owner)."""
     answer = []
     for day in days:
         counted: Counter[str] = Counter()

@@ -2,10 +2,11 @@
 rebuilt from one listing of the records when there is none.
 
 A catch-up costs one read of the index and one Find Blobs by Tags for the records changed since it last looked
-(the ``aml_updated`` tag every record write carries, in the same request); only records that changed are read, and
-only the days they changed on are recounted (one Find Blobs by Tags each, by the ``aml_day`` and ``aml_state``
-tags). So its cost follows what happened since the last look, never the ledger's history. Nothing on a blob's
-path writes the index: the records' tags are written with the records.
+(the ``aml_updated`` and ``aml_day`` tags every record write carries, in the same request); only the newest records
+that changed are read (at most ``RECENT_ROWS``), and only the days of the records that changed are recounted (one
+Find Blobs by Tags each, by the ``aml_day`` and ``aml_state`` tags: a record's day never moves). So its cost
+follows what happened since the last look, never the ledger's history. Nothing on a blob's path writes the index:
+the records' tags are written with the records.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from azure.storage.blob import BlobProperties, FilteredBlob
+
 from shared.clients.process.services import Services
 from shared.core.common.errors import Unavailable
 from shared.core.ledger.decisions import LOGGER
 from shared.core.ledger.keys import DAY_TAG, RECORD_NAME, RECORD_PREFIXES, STATE_TAG, UPDATED_TAG
+from shared.core.ledger.ledger_record import LedgerRecord
+from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.run_index import run_index
 from shared.core.run_index.run_index import SUMMARY_NAME, Summary
 
@@ -61,18 +66,18 @@ def _oldest_day(services: Services) -> str:
 
 
 def _caught_up(services: Services, found: Summary | None, oldest_day: str) -> Summary:
+    """``found`` with what changed since: the newest changed records read (at most ``RECENT_ROWS``, however many
+    changed), and each day they belong to recounted (one Find each)."""
     if not found:  # none yet, or unreadable (``summary_from``)
         return _rebuilt(services, oldest_day)
-    changed = _changed(services, run_index.since(found))
-    stale = set(run_index.stale(found, changed))
+    stale = run_index.stale(found, _changed(services, run_index.since(found)))
     if not stale:
         return found
-    written = {name: at for name, at in changed if name in stale}
-    days = {at[:10] for at in written.values()}
-    days |= {found["seen"][name][:10] for name in stale if name in found["seen"]}
-    counts = {day: _day(services, day) for day in sorted(days) if day >= oldest_day}
-    return run_index.caught_up(found, _rows(services, sorted(stale)), written, counts,
-                               max(written.values()), oldest_day)
+    shown = run_index.newest(stale)
+    counts = {day: _day(services, day) for day in sorted({change.day for change in stale}) if day >= oldest_day}
+    return run_index.caught_up(found, _rows(services, [change.record for change in shown]),
+                               {change.record: change.written for change in shown}, counts,
+                               max(change.written for change in stale), oldest_day)
 
 
 def _rebuilt(services: Services, oldest_day: str) -> Summary:
@@ -81,8 +86,8 @@ def _rebuilt(services: Services, oldest_day: str) -> Summary:
                     key=lambda found: run_index.newest_first(found[0], found[1].name), reverse=True)
     counts: dict[str, list[tuple[str, str]]] = {}
     for written, blob in listed:
-        state = (blob.tags or {}).get(STATE_TAG) or (blob.metadata or {}).get("state", "unknown")
-        counts.setdefault(written[:10], []).append((blob.name, state))
+        outcome = _tag(blob, STATE_TAG) or _outcome(blob.metadata, blob.name)
+        counts.setdefault(_tag(blob, DAY_TAG) or written[:10], []).append((blob.name, outcome))
     days = {day: run_index.day_counts(found) for day, found in counts.items()}
     newest = listed[:run_index.RECENT_ROWS]
     rows = _rows(services, [blob.name for _written, blob in newest])
@@ -91,11 +96,24 @@ def _rebuilt(services: Services, oldest_day: str) -> Summary:
     return run_index.caught_up(run_index.empty(watermark), rows, seen, days, watermark, oldest_day)
 
 
-def _changed(services: Services, since: str) -> list[tuple[str, str]]:
-    """(record, time of its last write) of the run records written after ``since``, by their tags."""
-    return [(blob.name, (blob.tags or {}).get(UPDATED_TAG, ""))
-            for blob in services.ledger.container.find_blobs_by_tags(run_index.changed_query(since))
+def _outcome(metadata: dict[str, str] | None, name: str) -> str:
+    """An untagged record's outcome (written before the index's tags), from its listed metadata."""
+    try:
+        outcome = LedgerRecord.from_metadata(metadata, name).outcome_word
+    except UnreadableRecord:
+        outcome = None
+    return "unknown" if outcome is None else outcome.value
+
+
+def _changed(services: Services, since: str) -> list[run_index.Change]:
+    """The run records written after ``since``, with their last write's time and day, by their tags."""
+    found = services.ledger.container.find_blobs_by_tags(run_index.changed_query(since))
+    return [run_index.Change(blob.name, _tag(blob, UPDATED_TAG), _tag(blob, DAY_TAG)) for blob in found
             if RECORD_NAME.fullmatch(blob.name)]
+
+
+def _tag(blob: FilteredBlob | BlobProperties, name: str) -> str:
+    return (blob.tags or {}).get(name, "")
 
 
 def _rows(services: Services, names: list[str]) -> list[dict[str, Any]]:
@@ -104,6 +122,6 @@ def _rows(services: Services, names: list[str]) -> list[dict[str, Any]]:
 
 def _day(services: Services, day: str) -> dict[str, dict[str, int]]:
     found = services.ledger.container.find_blobs_by_tags(run_index.day_query(day))
-    return run_index.day_counts((blob.name, (blob.tags or {}).get(STATE_TAG, "unknown")) for blob in found
-                                if RECORD_NAME.fullmatch(blob.name) and (blob.tags or {}).get(DAY_TAG) == day)
+    return run_index.day_counts((blob.name, _tag(blob, STATE_TAG) or "unknown") for blob in found
+                                if RECORD_NAME.fullmatch(blob.name) and _tag(blob, DAY_TAG) == day)
 
