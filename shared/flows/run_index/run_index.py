@@ -34,11 +34,11 @@ class IndexView:
     """Its last catch-up: the index's Last-Modified (storage's clock), or the start of the catch-up this view made."""
 
 
-def viewed_index(services: Services, *, caught_up: bool = False) -> IndexView:
+def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
     """The run index for a view: as stored (one read) when its last catch-up is less than ``run_index_max_age``
     seconds old by storage's clock (whole seconds), else caught up now (the timer is not running, e.g. locally).
-    ``caught_up``: this request changed a record (a Retry), so the view catches up to show it."""
-    if not caught_up:
+    ``catch_up``: this request changed a record (a Retry), so the view catches up to show it."""
+    if not catch_up:
         found = services.ledger.read_dated(SUMMARY_NAME, parse=run_index.summary_from)
         if found is not None and found.document and found.age < services.config.run_index_max_age:
             return IndexView(found.document, found.last_modified)

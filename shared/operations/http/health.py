@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -47,7 +46,7 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
     return all(check["ok"] for check in checks), report
 
 
-@functools.lru_cache(maxsize=4)
+@lru_cache(maxsize=4)
 def _services(settings: tuple[tuple[str, str], ...]) -> Services:
     """The services for these settings, built once: a view's health check does not rebuild its clients, nor ask
     for the ledger's container again. A process's settings change only with a restart (Azure restarts the app when

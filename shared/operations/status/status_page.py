@@ -124,7 +124,7 @@ def _view(services: Services, fields: dict[str, str], now: datetime, csrf: str |
     except (TriggerError, AzureError) as error:
         said = error_body(error)
         notice, notice_ok = f"{action} failed: {said.get('error') or said.get('reason')}", False
-    viewed = viewed_index(services, caught_up=retried)
+    viewed = viewed_index(services, catch_up=retried)
     index = viewed.summary
     filters = {name: fields.get(name, "") for name in ("owner", "state", "since", "until")}
     number = _page_number(fields.get("page", "1"))
