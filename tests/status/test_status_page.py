@@ -12,13 +12,15 @@ import sys
 import urllib.request
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import azure.functions as func
 import pytest
 from azure.storage.blob import BlobServiceClient
 
 from localdev.functions_http import FunctionsHttp
-from localdev.host import indexed_function
+from localdev.host import fire_timer, indexed_function
+from localdev.http_counter import counting_requests
 from localdev.status_screenshots import XSS_BLOB, rules_document, seed
 from shared.clients.process.services import process_services
 from shared.core.run_index.run_index import SUMMARY_NAME
@@ -291,6 +293,34 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
     assert "page 1 of 2" in first and "page 2 of 2" in second and "page 2 of 2" in failed
     assert re.search(r'<p class="as-of">runs as of \d\d:\d\d:\d\d UTC, caught up every minute</p>', first)
     assert re.search(r'<p class="as-of">runs read from the records now; counts as of \d\d:\d\d:\d\d UTC', failed)
+
+
+def test_a_first_page_on_a_fresh_index_costs_the_same_few_requests_and_shows_changes_after_the_timers_catch_up(
+        app_env, aml, rules_file, azurite):
+    container = app_env["WATCH_CONTAINER"]
+    storage = urlsplit(azurite.endpoints["blob"]).netloc
+    _deliver(container, "f0.csv", "f1.csv")
+    page_call()  # the first view builds the run index (and health its clients)
+    with counting_requests() as few:
+        page_call()
+    _deliver(container, *(f"g{index}.csv" for index in range(6)))
+    with counting_requests() as fresh:
+        before_tick = page_call().get_body().decode()
+    fire_timer("catch_up_run_index")  # every minute on the declared defaults
+    with counting_requests() as more:
+        after_tick = page_call().get_body().decode()
+
+    # the index, the sweep reports' listing, health's three probes, the schedule's last occurrence: no Find
+    assert few[storage] == fresh[storage] == more[storage] == 6
+    assert len(re.findall(r'title="(\w\d\.csv)"', before_tick)) == 2  # the index as the timer last left it
+    assert sorted(re.findall(r'title="(\w\d\.csv)"', after_tick)) == ["f0.csv", "f1.csv", *(
+        f"g{index}.csv" for index in range(6))]
+
+
+def _deliver(container: str, *names: str) -> None:
+    for name in names:
+        upload(container, name, SAMPLE_CSV)
+        deliver_blob(container, name)
 
 
 def _noting(reads: list[str], read):
