@@ -25,6 +25,7 @@ from shared.core.common.json_input import EVENT_FILE, SETTING, SETTINGS_FILE, re
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.decisions import Decision, Outcome
 from shared.core.ledger.ledger_record import RunState
+from shared.core.run_index.run_index import as_of_note
 from shared.flows.manual.manual_runs import start_run
 from shared.flows.sweep.sweep import SweepReport, sweep
 from shared.operations.http.explain import explain
@@ -131,15 +132,17 @@ def _runs(services: Services, args: argparse.Namespace) -> int:
             else:
                 print(_run_line(run), flush=True)
         return 0
-    runs = list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state, run_status=args.run_status,
-                     since=args.since, until=args.until, limit=args.limit, blob=args.blob, etag=args.etag)
+    listed = list_runs(services, rule=args.rule, schedule=args.schedule, state=args.state, run_status=args.run_status,
+                       since=args.since, until=args.until, limit=args.limit, blob=args.blob, etag=args.etag)
     if args.json:
-        _print_json(runs)
+        _print_json(listed.runs)
         return 0
     print(f"{'updated':<25} {'state':<10} {'run status':<14} {'duration':>9} {'run id':<38} record")
-    for run in runs:
+    for run in listed.runs:
         print(_run_line(run))
-    print(f"{len(runs)} record{'s' * (len(runs) != 1)}")
+    count = len(listed.runs)
+    as_of = "" if listed.as_of is None else f"; {as_of_note(listed.as_of, services.config.run_index_schedule)}"
+    print(f"{count} record{'s' * (count != 1)}{as_of}")
     return 0
 
 

@@ -212,6 +212,8 @@ module app 'app/function.bicep' = {
       SWEEP_SCHEDULE: '0 */15 * * * *'
       SWEEP_MAX_BLOBS: '100'
       RECORD_RETENTION_DAYS: string(recordRetentionDays)
+      RUN_INDEX_SCHEDULE: '0 * * * * *'
+      RUN_INDEX_MAX_AGE_SECONDS: '120'
       RUN_STATUS_POLL_SCHEDULE: '0 */10 * * * *'
       RUN_STATUS_POLL_MAX_RUNS: '50'
       SUBMIT_ATTEMPT_TIMEOUT_SECONDS: '60'

@@ -64,8 +64,7 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     from shared.operations.http.http_api import answer, runs_query
     from shared.operations.http.records import list_runs as list_records
 
-    return _respond(answer(lambda: (200, {"runs": list_records(process_services(),
-                                                                       **runs_query(dict(req.params)))})))
+    return _respond(answer(lambda: (200, list_records(process_services(), **runs_query(dict(req.params))).to_json())))
 
 
 @bp.function_name("http_retry_run")

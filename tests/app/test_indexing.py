@@ -40,7 +40,8 @@ RUN_STATUS_FUNCTIONS = ("record_run_status", "poll_run_status")
 
 def test_the_app_has_exactly_the_expected_functions():
     assert sorted(indexed_functions()) == sorted(
-        [BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS, *RUN_STATUS_FUNCTIONS])
+        [BLOB_FUNCTION, "sweep_for_missed_blobs", "catch_up_run_index", *HTTP_ROUTES, *PAGE_FUNCTIONS,
+         *RUN_STATUS_FUNCTIONS])
 
 
 def test_the_run_event_function_takes_event_grid_events_in_either_schema():
@@ -56,6 +57,16 @@ def test_the_run_status_fallback_runs_every_10_minutes_unless_a_setting_says_oth
     result = index_in_fresh_process(RUN_STATUS_POLL_SCHEDULE="0 0 * * * *")
     assert json.loads(result.stdout.splitlines()[-1])["poll_run_status"]["bindings"][0]["schedule"] == (
         "0 0 * * * *")
+
+
+@pytest.mark.integration  # starts a process
+def test_the_run_index_is_caught_up_every_minute_unless_a_setting_says_otherwise():
+    assert json.loads(indexed_function("catch_up_run_index").get_function_json())["bindings"] == [
+        {"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "0 * * * * *",
+         "runOnStartup": False, "useMonitor": False}]
+    result = index_in_fresh_process(RUN_INDEX_SCHEDULE="30 */5 * * * *")
+    assert json.loads(result.stdout.splitlines()[-1])["catch_up_run_index"]["bindings"][0]["schedule"] == (
+        "30 */5 * * * *")
 
 
 @pytest.mark.parametrize("name", sorted(HTTP_ROUTES))
@@ -120,6 +131,7 @@ def bad_schedule_file(tmp_path: Path) -> str:
     ("SWEEP_MAX_BLOBS", "0", "SWEEP_MAX_BLOBS = '0': a whole number from 1 to 100000"),
     ("RUN_STATUS_POLL_SCHEDULE", "*/5 * * * *", "RUN_STATUS_POLL_SCHEDULE = '*/5 * * * *': "),
     ("RUN_STATUS_POLL_MAX_RUNS", "many", "RUN_STATUS_POLL_MAX_RUNS = 'many': a whole number from 1 to 10000"),
+    ("RUN_INDEX_SCHEDULE", "*/5 * * * *", "RUN_INDEX_SCHEDULE = '*/5 * * * *': "),
     ("TRIGGER_RULES_FILE", bad_schedule_file,
      "schedules[0].cron = '0 2 * * *': '0 2 * * *' must have six fields"),
 ])
@@ -127,8 +139,8 @@ def test_a_bad_setting_or_schedule_still_indexes_every_other_function_and_health
         tmp_path, setting, value, problem):
     result, answer = index_and_ask_health(**{setting: value(tmp_path) if callable(value) else value})
 
-    assert answer["functions"] == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", *HTTP_ROUTES, *PAGE_FUNCTIONS,
-                                          *RUN_STATUS_FUNCTIONS])
+    assert answer["functions"] == sorted([BLOB_FUNCTION, "sweep_for_missed_blobs", "catch_up_run_index", *HTTP_ROUTES,
+                                          *PAGE_FUNCTIONS, *RUN_STATUS_FUNCTIONS])
     assert answer["status"] == 503 and answer["health"]["configuration"]["ok"] is False
     assert any(problem in line for line in answer["health"]["configuration"]["problems"]), answer["health"]
     assert problem in result.stderr  # logged at indexing too

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -103,6 +104,16 @@ def test_runs_lists_records_as_a_table_or_json(app_env, aml, capsys):
 
     assert aml.accepted[0].run_id in table and table.rstrip().endswith("1 record")
     assert run["run_id"] == aml.accepted[0].run_id
+
+
+def test_runs_unfiltered_says_as_of_when_the_run_index_was_caught_up(app_env, aml, capsys):
+    upload(app_env["WATCH_CONTAINER"], "good.csv", SAMPLE_CSV)
+    deliver_blob(app_env["WATCH_CONTAINER"], "good.csv")
+
+    assert main(["runs"]) == 0  # no index yet: this view catches it up, and says so
+
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert re.fullmatch(r"1 record; runs as of \d\d:\d\d:\d\d UTC, caught up every minute", last), last
 
 
 def test_health_and_a_settings_file(app_env, tmp_path, monkeypatch, capsys):

@@ -16,6 +16,7 @@ from shared.core.config.config_loader import (
     connection_defined,
     load_config,
     poll_settings,
+    run_index_schedule,
     sweep_settings,
 )
 from shared.core.config.config_model import DataPathBinding, RetrySettings
@@ -237,6 +238,21 @@ def test_a_bad_run_status_poll_schedule_and_cap_are_refused_at_load_with_every_o
     assert str(five_fields.value.problems[0]).startswith(
         "RUN_STATUS_POLL_SCHEDULE = '0 2 * * *': '0 2 * * *' must have six fields")
     assert poll_settings({}) == ("0 */10 * * * *", 50)
+
+
+def test_the_run_index_timer_and_max_age_are_checked_at_load_and_default_to_every_minute_and_120_s():
+    error = config_error(minimal_env(RUN_INDEX_SCHEDULE="*/30 * * * * *", RUN_INDEX_MAX_AGE_SECONDS="-1"))
+
+    assert [str(problem) for problem in error.problems] == [
+        "RUN_INDEX_SCHEDULE = '*/30 * * * * *': '*/30 * * * * *' fires more than once a minute; give the seconds "
+        "field one value",
+        "RUN_INDEX_MAX_AGE_SECONDS = '-1': a number from 0 to 86400"]
+    assert run_index_schedule({}) == "0 * * * * *"
+    tuned = load_config(minimal_env(RUN_INDEX_SCHEDULE="30 */5 * * * *", RUN_INDEX_MAX_AGE_SECONDS="0"), NO_APP_ROOT,
+                        now=LOADED_AT)
+    declared = load_config(minimal_env(), NO_APP_ROOT, now=LOADED_AT)
+    assert (tuned.run_index_schedule, tuned.run_index_max_age) == ("30 */5 * * * *", 0)
+    assert (declared.run_index_schedule, declared.run_index_max_age) == ("0 * * * * *", 120)
 
 
 def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path, caplog):

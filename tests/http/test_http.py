@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 
 from localdev.aml_standin import Respond
+from localdev.http_counter import counting_requests
 from shared.operations.http.http_api import MAX_REQUEST_BYTES
 from tests.support.harness import deliver_blob, ledger_record, upload
 from tests.support.http import call, event
@@ -202,6 +205,30 @@ def test_list_runs_filters_on_rule_state_and_time(app_env, aml):
     assert sorted(run["state"] for run in everything) == ["rejected", "submitted"]
     assert [run["subject"]["blob"] for run in rejected] == ["bad.csv"] and future == []
     assert everything[0]["record"].startswith("rules/default/")
+
+
+def test_health_builds_its_clients_once_so_a_check_costs_its_three_storage_probes(app_env, azurite, identity):
+    call("http_health", "GET")  # the first check builds the clients and creates the ledger's container if missing
+    with counting_requests() as sent:
+        code, report = call("http_health", "GET")
+
+    storage = urlsplit(azurite.endpoints["blob"]).netloc
+    # one page of the ledger, the watched container's properties, one page of the dead letters: no create
+    assert code == 200 and report["ledger"] == report["watched_container"] == {"ok": True}
+    assert {key: count for key, count in sent.items() if key.endswith(storage)} == {
+        storage: 3, f"GET {storage}": 3}
+
+
+def test_unfiltered_runs_say_as_of_the_run_indexs_last_catch_up_and_filtered_ones_do_not(app_env, aml):
+    upload(app_env["WATCH_CONTAINER"], "a.csv", SAMPLE_CSV)
+    deliver_blob(app_env["WATCH_CONTAINER"], "a.csv")
+
+    code, indexed = call("http_list_runs", "GET")  # the first view builds the index
+    _, filtered = call("http_list_runs", "GET", params={"rule": "default"})
+
+    assert code == 200 and [run["subject"]["blob"] for run in indexed["runs"]] == ["a.csv"]
+    assert datetime.fromisoformat(indexed["as_of"]) <= datetime.now(UTC) and indexed["as_of"].endswith("Z")
+    assert set(filtered) == {"runs"} and filtered["runs"] == indexed["runs"]
 
 
 @pytest.mark.parametrize("params, message", [

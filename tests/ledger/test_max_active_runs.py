@@ -69,7 +69,7 @@ def test_max_active_runs_1_with_3_triggers_queues_them_and_starts_each_in_order_
     records = _records(container, etags)
     assert [records[name]["state"] for name in NAMES] == ["submitted", "waiting", "waiting"]
     assert records["incoming/c.csv"]["waiting"] == {"position": 2, "max_active_runs": 1, "policy": "queue"}
-    listed = {run["subject"]["blob"]: run["state"] for run in list_runs(build_services(os.environ), rule="capped")}
+    listed = {run["subject"]["blob"]: run["state"] for run in list_runs(build_services(os.environ), rule="capped").runs}
     assert listed == {"incoming/a.csv": "submitted", "incoming/b.csv": "waiting", "incoming/c.csv": "waiting"}
     assert trigger_blob("incoming/c.csv").outcome.value == "duplicate"  # a waiting trigger delivered again
     assert len(aml.accepted) == 1

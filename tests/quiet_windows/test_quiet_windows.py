@@ -337,7 +337,7 @@ def test_max_active_runs_1_on_a_quiet_rule_queues_3_folders_batches_and_starts_e
         ("submitted", FOLDERS[0]), ("waiting", FOLDERS[1]), ("waiting", FOLDERS[2])]
     assert decisions[2].reason == ("waiting: daily has 1 active run (max_active_runs 1, queue); place 2, started "
                                    "when a run ends")
-    listed = {run["subject"]["folder"]: run["state"] for run in list_runs(services_at(0), rule="daily")}
+    listed = {run["subject"]["folder"]: run["state"] for run in list_runs(services_at(0), rule="daily").runs}
     assert listed == {FOLDERS[0]: "submitted", FOLDERS[1]: "waiting", FOLDERS[2]: "waiting"}
     assert [d.outcome.value for d in fire_due(services_at(WINDOW + 1))] == ["duplicate"] * 2  # still waiting
     for ended in range(3):
@@ -362,7 +362,7 @@ def test_max_active_runs_1_on_a_quiet_rule_under_latest_starts_the_newest_batch_
     decisions = fire_due(services_at(WINDOW + 1))
 
     assert [d.outcome.value for d in decisions] == ["submitted", "waiting", "waiting"]
-    states = {run["subject"]["folder"]: run["state"] for run in list_runs(services_at(0), rule="daily")}
+    states = {run["subject"]["folder"]: run["state"] for run in list_runs(services_at(0), rule="daily").runs}
     assert states == {FOLDERS[0]: "submitted", FOLDERS[1]: "skipped", FOLDERS[2]: "waiting"}
     end_run(aml, 0)
     assert run_folders(aml) == [FOLDERS[0], FOLDERS[2]]

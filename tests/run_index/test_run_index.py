@@ -5,22 +5,24 @@ truth, and a lost index is rebuilt from them."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from localdev.host import deliver_event
+from localdev.host import deliver_event, fire_timer
 from localdev.http_counter import counting_requests
 from shared.clients.ledger.ledger import MAX_UPDATE_RACES
-from shared.clients.process.services import process_services
+from shared.clients.process.services import Services, process_services
 from shared.core.ledger.keys import UPDATED_TAG, iso_ms, record_name, rule_namespace
 from shared.core.ledger.ledger_record import RunState, new_claim
 from shared.core.ledger.run_status import observed
 from shared.core.ledger.subjects import BlobSubject
 from shared.core.run_index import run_index
 from shared.core.run_index.run_index import RECENT_ROWS, SUMMARY_NAME
-from shared.flows.run_index.run_index import current_index
+from shared.flows.run_index.run_index import current_index, viewed_index
 from shared.operations.http.records import list_runs
 from tests.support.harness import deliver_blob, upload
 from tests.support.samples import SAMPLE_CSV
@@ -33,6 +35,11 @@ def _deliver(app_env, *names: str) -> None:
     for name in names:
         upload(app_env["WATCH_CONTAINER"], name, SAMPLE_CSV)
         deliver_blob(app_env["WATCH_CONTAINER"], name)
+
+
+def _caught_up_by_every_view(services: Services) -> Services:
+    """``services`` with ``RUN_INDEX_MAX_AGE_SECONDS=0``: every view catches the index up itself."""
+    return replace(services, config=replace(services.config, run_index_max_age=0))
 
 
 def _requests(sent) -> dict[str, int]:
@@ -69,13 +76,16 @@ def _put_many(services, indexes: range, claimed: datetime) -> None:
 def test_unfiltered_runs_come_from_the_index_in_the_listings_order_by_last_write_outcomes_included(app_env, aml):
     _deliver(app_env, "a.csv", "b.csv")
     services = process_services()
-    assert [run["subject"]["blob"] for run in list_runs(services)] == ["b.csv", "a.csv"]  # builds the index
+    built = list_runs(services).runs  # the first view builds the index
+    assert [run["subject"]["blob"] for run in built] == ["b.csv", "a.csv"]
     first, _second = aml.accepted
     aml.set_status(first.run_id, "Completed")
     deliver_event(aml.run_event(first.run_id))  # an outcome's write leaves updated_at as it was: its tag moves
+    assert list_runs(services).runs == built  # the index is fresh (RUN_INDEX_MAX_AGE_SECONDS): shown as it is
 
-    indexed = list_runs(services)
-    listed = list_runs(services, limit=RECENT_ROWS + 1)  # past the index: the listing's path, every record read
+    fire_timer("catch_up_run_index")  # the timer's catch-up, every minute by default
+    indexed = list_runs(services).runs
+    listed = list_runs(services, limit=RECENT_ROWS + 1).runs  # past the index: the listing's path, every record read
     # Both order by the last write (the aml_updated tag, to the millisecond), so a.csv's outcome puts it first on
     # either path, whether or not its write fell in the same second as b.csv's (Last-Modified's precision).
     assert [run["subject"]["blob"] for run in indexed] == ["a.csv", "b.csv"]
@@ -89,13 +99,13 @@ def test_runs_last_written_in_the_same_millisecond_list_by_record_name_on_either
     for blob in ledger.list_blobs(name_starts_with="rules/", include=["tags"]):
         ledger.get_blob_client(blob.name).set_blob_tags({**(blob.tags or {}), UPDATED_TAG: "2026-12-07T08:00:00.123Z"})
 
-    indexed = list_runs(services)  # built from the listing: no index yet
-    listed = list_runs(services, limit=RECENT_ROWS + 1)
+    indexed = list_runs(services).runs  # built from the listing: no index yet
+    listed = list_runs(services, limit=RECENT_ROWS + 1).runs
     assert [run["record"] for run in indexed] == [run["record"] for run in listed] == sorted(
         (run["record"] for run in listed), reverse=True)
 
 
-def test_a_caught_up_index_costs_two_requests_and_new_records_one_read_each_plus_their_days_count(app_env, aml):
+def test_a_catch_up_costs_three_requests_and_new_records_one_read_each_plus_their_days_count(app_env, aml):
     _deliver(app_env, "a.csv")
     services = process_services()
     current_index(services)
@@ -105,11 +115,43 @@ def test_a_caught_up_index_costs_two_requests_and_new_records_one_read_each_plus
     with counting_requests() as busy:
         summary = current_index(services)
 
-    assert _requests(idle) == {"GET": 2}  # the index, and Find Blobs by Tags for what changed since
+    # the index, Find Blobs by Tags for what changed since, and the index written back (its Last-Modified is the
+    # time of its last catch-up, which a view judges it by, so every catch-up writes it)
+    assert _requests(idle) == {"GET": 2, "PUT": 1}
     # the index, the Find, 3 records, today's recount (one Find), the index written back
     assert _requests(busy) == {"GET": 6, "PUT": 1}
     today = run_index.day_of(datetime.now(UTC))
     assert summary["days"][today] == {"rules/default": {"running": 4}} and run_index.total(summary) == 4
+
+
+def test_a_view_of_a_fresh_index_costs_one_read_and_says_as_of_its_last_catch_up(app_env, aml):
+    _deliver(app_env, "a.csv")
+    services = process_services()  # RUN_INDEX_MAX_AGE_SECONDS as declared: 120
+    current_index(services)
+    caught_up_at = services.ledger.container.get_blob_client(SUMMARY_NAME).get_blob_properties().last_modified
+    _deliver(app_env, "b.csv")
+
+    with counting_requests() as sent:
+        viewed = viewed_index(services)
+
+    assert _requests(sent) == {"GET": 1}  # the index alone: no Find Blobs by Tags, whatever the ledger holds
+    assert viewed.as_of == caught_up_at and [row["subject"]["blob"] for row in viewed.summary["rows"]] == ["a.csv"]
+
+
+def test_a_view_of_an_index_older_than_its_max_age_catches_it_up(app_env, aml):
+    _deliver(app_env, "a.csv")
+    services = replace(process_services(), config=replace(process_services().config, run_index_max_age=1))
+    current_index(services)
+    _deliver(app_env, "b.csv")
+    time.sleep(2)  # the max age passes on storage's clock (whole seconds), which no test controls
+    began = datetime.now(UTC)
+
+    with counting_requests() as sent:
+        viewed = viewed_index(services)
+
+    assert [row["subject"]["blob"] for row in viewed.summary["rows"]] == ["b.csv", "a.csv"] and viewed.as_of >= began
+    # the index dated, then the catch-up: the index again, the Find, b.csv's record, today's recount, the write
+    assert _requests(sent) == {"GET": 5, "PUT": 1}
 
 
 def test_a_lost_index_is_rebuilt_from_the_records_as_it_was(app_env, aml):
@@ -134,7 +176,7 @@ def test_an_unreadable_or_misshapen_index_is_rebuilt_from_the_records_and_the_pa
     services = process_services()
     services.ledger.container.upload_blob(SUMMARY_NAME, stored, overwrite=True)
 
-    runs = list_runs(services)
+    runs = list_runs(services).runs
 
     assert [run["subject"]["blob"] for run in runs] == ["b.csv", "a.csv"]  # every record there, newest first
     written = json.loads(services.ledger.container.download_blob(SUMMARY_NAME).readall())
@@ -145,7 +187,7 @@ def test_an_unreadable_or_misshapen_index_is_rebuilt_from_the_records_and_the_pa
 def test_an_index_that_loses_every_write_race_serves_the_page_from_what_was_read_and_the_next_view_writes_it(
         app_env, aml, monkeypatch, caplog):
     _deliver(app_env, "a.csv")
-    services = process_services()
+    services = _caught_up_by_every_view(process_services())
     before = current_index(services)
     _deliver(app_env, "b.csv")
     ledger, real_read = services.ledger, services.ledger.read
@@ -158,7 +200,7 @@ def test_an_index_that_loses_every_write_race_serves_the_page_from_what_was_read
 
     monkeypatch.setattr(ledger, "read", read_then_overtaken)
     with counting_requests() as sent:
-        raced = list_runs(services)
+        raced = list_runs(services).runs
 
     assert [run["subject"]["blob"] for run in raced] == ["b.csv", "a.csv"]
     assert _requests(sent)["PUT"] == MAX_UPDATE_RACES * 2  # each conditional write refused (412), each touch
@@ -166,7 +208,7 @@ def test_an_index_that_loses_every_write_race_serves_the_page_from_what_was_read
     stored = json.loads(ledger.container.download_blob(SUMMARY_NAME).readall())
     assert stored["rows"] == before["rows"]  # the stored index as it was: a cache, the records untouched
     monkeypatch.undo()
-    assert list_runs(services) == raced
+    assert list_runs(services).runs == raced
     assert json.loads(ledger.container.download_blob(SUMMARY_NAME).readall())["rows"] == raced
 
 

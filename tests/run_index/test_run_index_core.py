@@ -4,7 +4,7 @@ tests/run_index/test_run_index.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -121,3 +121,15 @@ def test_days_back_are_the_utc_days_up_to_today_oldest_first() -> None:
     assert run_index.days_back(datetime(2026, 12, 7, 23, 59, tzinfo=UTC), 3) == [
         "2026-12-05", "2026-12-06", "2026-12-07"]
     assert run_index.days_back(datetime(2026, 12, 7, tzinfo=UTC), 0) == []
+
+
+@pytest.mark.parametrize("schedule, listed, said", [
+    ("0 * * * * *", False, "runs as of 10:31:02 UTC, caught up every minute"),
+    ("30 * * * * *", True, "runs read from the records now; counts as of 10:31:02 UTC, caught up every minute"),
+    ("0 */5 * * * *", False, "runs as of 10:31:02 UTC, caught up on the schedule 0 */5 * * * *"),
+    ("*/30 * * * * *", False, "runs as of 10:31:02 UTC, caught up on the schedule */30 * * * * *"),
+    ("0 * * * *", False, "runs as of 10:31:02 UTC, caught up on the schedule 0 * * * *"),
+])
+def test_a_view_says_as_of_when_in_utc_and_how_often_the_index_is_caught_up(schedule, listed, said):
+    as_of = datetime(2026, 12, 7, 11, 31, 2, 900_000, tzinfo=timezone(timedelta(hours=1)))
+    assert run_index.as_of_note(as_of, schedule, listed=listed) == said

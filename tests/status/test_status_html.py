@@ -53,10 +53,11 @@ FULL = View(
             {"started_at": "2026-11-30T03:00:00Z", "missing": 0, "processed": 0, "left_for_next_sweep": 0}],
     notice="1 record reopened", notice_ok=False, retry_off_reason="shown only when Retry is off",
     per_day=[("2026-11-30", {"completed": 3, "failed": 1, "canceled": 1}),
-             ("2026-12-01", {"running": 2, "starting": 1, "waiting": 1, "failed for now": 1})])
+             ("2026-12-01", {"running": 2, "starting": 1, "waiting": 1, "failed for now": 1})],
+    as_of="runs read from the records now; counts as of 10:31:02 UTC, caught up every minute")
 """Every part of the page: a failing check, enabled and disabled schedules, a middle page, Retry forms (a blob's
-and a schedule's), an https studio link and an http one (not linked), an explained blob, two sweeps, and runs per
-day by outcome (seven outcomes: the legend's second row)."""
+and a schedule's), an https studio link and an http one (not linked), an explained blob, two sweeps, runs per day
+by outcome (seven outcomes: the legend's second row) and when the counts are from."""
 
 BARE = View(health=(True, {"configuration": {"ok": False, "problems": ["rules.json: rules[0].name = 'a b': a name"]},
                            "tokens": {"https://ml.azure.com/.default": {"ok": True}}}),

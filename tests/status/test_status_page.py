@@ -12,13 +12,15 @@ import sys
 import urllib.request
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import azure.functions as func
 import pytest
 from azure.storage.blob import BlobServiceClient
 
 from localdev.functions_http import FunctionsHttp
-from localdev.host import indexed_function
+from localdev.host import fire_timer, indexed_function
+from localdev.http_counter import counting_requests
 from localdev.status_screenshots import XSS_BLOB, rules_document, seed
 from shared.clients.process.services import process_services
 from shared.core.run_index.run_index import SUMMARY_NAME
@@ -270,8 +272,8 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
         deliver_blob(container, f"m{index:02}.csv")
     ledger = process_services().ledger
     reads: list[str] = []
-    real_read = ledger.read
-    monkeypatch.setattr(ledger, "read", lambda name, *parse: reads.append(name) or real_read(name, *parse))
+    for method in ("read", "read_dated"):  # a record or the index read, and the index read with its date
+        monkeypatch.setattr(ledger, method, _noting(reads, getattr(ledger, method)))
 
     page_call()  # the first view ever builds the run index: one listing, the newest records read
     built, reads[:] = _records_read(reads), []
@@ -281,13 +283,49 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
     second_reads, reads[:] = _records_read(reads), []
     failed = page_call("POST", b"action=filter&state=submitted&page=2").get_body().decode()
 
-    assert built[0] == SUMMARY_NAME and len(set(built[1:])) == len(built) - 1 == status_page.PAGE_SIZE + 3
+    # the index looked for (with its date), then by the catch-up, then each record once
+    assert built[:2] == [SUMMARY_NAME] * 2 and len(set(built[2:])) == len(built) - 2 == status_page.PAGE_SIZE + 3
     assert first_reads == second_reads == [SUMMARY_NAME]
     assert len(_records_read(reads)) == 1 + 3  # a filtered page reads the records it shows
     shown = [re.findall(r'title="(m\d\d\.csv)"', html) for html in (first, second, failed)]
     assert [len(names) for names in shown] == [status_page.PAGE_SIZE, 3, 3]
     assert sorted(shown[0] + shown[1]) == [f"m{index:02}.csv" for index in range(status_page.PAGE_SIZE + 3)]
     assert "page 1 of 2" in first and "page 2 of 2" in second and "page 2 of 2" in failed
+    assert re.search(r'<p class="as-of">runs as of \d\d:\d\d:\d\d UTC, caught up every minute</p>', first)
+    assert re.search(r'<p class="as-of">runs read from the records now; counts as of \d\d:\d\d:\d\d UTC', failed)
+
+
+def test_a_first_page_on_a_fresh_index_costs_the_same_few_requests_and_shows_changes_after_the_timers_catch_up(
+        app_env, aml, rules_file, azurite):
+    container = app_env["WATCH_CONTAINER"]
+    storage = urlsplit(azurite.endpoints["blob"]).netloc
+    _deliver(container, "f0.csv", "f1.csv")
+    page_call()  # the first view builds the run index (and health its clients)
+    with counting_requests() as few:
+        page_call()
+    _deliver(container, *(f"g{index}.csv" for index in range(6)))
+    with counting_requests() as fresh:
+        before_tick = page_call().get_body().decode()
+    fire_timer("catch_up_run_index")  # every minute on the declared defaults
+    with counting_requests() as more:
+        after_tick = page_call().get_body().decode()
+
+    # the index, the sweep reports' listing, health's three probes, the schedule's last occurrence: no Find
+    assert few[storage] == fresh[storage] == more[storage] == 6
+    assert len(re.findall(r'title="(\w\d\.csv)"', before_tick)) == 2  # the index as the timer last left it
+    assert sorted(re.findall(r'title="(\w\d\.csv)"', after_tick)) == ["f0.csv", "f1.csv", *(
+        f"g{index}.csv" for index in range(6))]
+
+
+def _deliver(container: str, *names: str) -> None:
+    for name in names:
+        upload(container, name, SAMPLE_CSV)
+        deliver_blob(container, name)
+
+
+def _noting(reads: list[str], read):
+    """``read``, noting each name it is asked for in ``reads``."""
+    return lambda name, *args, **kwargs: reads.append(name) or read(name, *args, **kwargs)
 
 
 def _records_read(reads: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,16 @@ SERVER_CLOCK_RESOLUTION = 1.0
 run has had to appear in Azure ML's listing is counted 1 s short, never long."""
 MAX_UPDATE_RACES = 16
 """Conditional writes of one record an update may lose to concurrent writers before it gives up for now."""
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A document as read, with when storage last wrote it and how long ago that was, both by storage's clock."""
+
+    document: dict[str, Any]
+    etag: str
+    last_modified: datetime
+    age: float
 
 
 def _parsed(text: str | None) -> datetime | None:
@@ -224,13 +235,22 @@ class Ledger:
         found = self._read_with_age(name, parse=parse)
         return (found[0], found[1]) if found else None
 
+    def read_dated(self, name: str, parse: Callable[[bytes], dict[str, Any]] = json.loads) -> Dated | None:
+        """A document with its ETag, its Last-Modified and its age, or None when there is none."""
+        return self._download(name, None, parse)
+
     def _read_with_age(self, name: str, within: float | None = None,
                        parse: Callable[[bytes], dict[str, Any]] = json.loads,
                        ) -> tuple[dict[str, Any], str, float] | None:
-        """A record, its ETag, and its age in seconds by the storage server's own clock.
+        """A record, its ETag, and its age in seconds by the storage server's own clock."""
+        found = self._download(name, within, parse)
+        return None if found is None else (found.document, found.etag, found.age)
+
+    def _download(self, name: str, within: float | None, parse: Callable[[bytes], dict[str, Any]]) -> Dated | None:
+        """A document as stored, dated by the storage server.
 
         Age is the response's ``Date`` minus the blob's ``Last-Modified``: both come from the server, so a claim's
-        expiry does not depend on any two machines agreeing on the time.
+        expiry (or the run index's freshness) does not depend on any two machines agreeing on the time.
         """
         served: dict[str, str] = {}
         try:
@@ -238,13 +258,13 @@ class Ledger:
                 name, raw_response_hook=lambda response: served.update(
                     (header.lower(), value) for header, value in response.http_response.headers.items()),
                 **bounded(within))
-            record = parse(downloader.readall())
+            document = parse(downloader.readall())
         except ResourceNotFoundError:
             return None
         # Header names are case-insensitive: Azure says "Date", Azurite "date".
         server_now = email.utils.parsedate_to_datetime(served["date"]) if "date" in served else self._clock.now()
-        age = (server_now - downloader.properties.last_modified).total_seconds()
-        return record, downloader.properties.etag, age
+        modified = downloader.properties.last_modified
+        return Dated(document, downloader.properties.etag, modified, (server_now - modified).total_seconds())
 
     def _remembered(self, name: str) -> LedgerRecord | None:
         with self._settled_lock:

@@ -82,18 +82,31 @@ def poll_settings(env: Mapping[str, str]) -> tuple[str, int]:
     return _timer_settings(env, settings.RUN_STATUS_POLL_SCHEDULE, settings.RUN_STATUS_POLL_MAX_RUNS)
 
 
+def run_index_schedule(env: Mapping[str, str]) -> str:
+    """The run index's catch-up timer's NCRONTAB (RUN_INDEX_SCHEDULE), read at indexing and checked at load."""
+    problems = Problems.of(env)
+    schedule = settings.RUN_INDEX_SCHEDULE.text(env)
+    _check_timer_schedule(settings.RUN_INDEX_SCHEDULE, schedule, problems)
+    problems.raise_any()
+    return schedule
+
+
 def _timer_settings(env: Mapping[str, str], schedule_setting: settings.Setting,
                     cap_setting: settings.Setting) -> tuple[str, int]:
     """A timer's NCRONTAB (at most once a minute) and its cap per tick; ConfigError naming each bad one."""
     problems = Problems.of(env)
     schedule = schedule_setting.text(env)
-    try:
-        at_most_once_a_minute(parse_ncrontab(schedule))
-    except CronError as error:
-        problems.setting(schedule_setting.name).add(schedule, str(error))
+    _check_timer_schedule(schedule_setting, schedule, problems)
     cap = int(settings.number(env, cap_setting, problems.report))
     problems.raise_any()
     return schedule, cap
+
+
+def _check_timer_schedule(setting: settings.Setting, schedule: str, problems: Problems) -> None:
+    try:
+        at_most_once_a_minute(parse_ncrontab(schedule))
+    except CronError as error:
+        problems.setting(setting.name).add(schedule, str(error))
 
 
 def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> AppConfig:
@@ -108,7 +121,7 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
         problems.setting(settings.WATCH_STORAGE.name).add(
             None, "the watched account's connection: a connection string, or "
             "WATCH_STORAGE__blobServiceUri and WATCH_STORAGE__queueServiceUri for managed identity")
-    for check in (blob_trigger_source, sweep_settings, poll_settings):
+    for check in (blob_trigger_source, sweep_settings, poll_settings, run_index_schedule):
         try:
             check(env)
         except ConfigError as error:
@@ -118,6 +131,7 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
     problems.add_found(deadline_within_function_timeout(retry, function_timeout(app_root)))
     claim_expiry = settings.number(env, settings.CLAIM_EXPIRY, problems.report)
     retention_days = int(settings.number(env, settings.RECORD_RETENTION_DAYS, problems.report))
+    run_index_max_age = settings.number(env, settings.RUN_INDEX_MAX_AGE, problems.report)
     if (too_short := retention_problem(retention_days)) is not None:
         problems.setting(settings.RECORD_RETENTION_DAYS.name).add(str(retention_days), too_short)
     problems.add_found(claim_outlives_deadline(claim_expiry, retry))
@@ -152,6 +166,8 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
         retry=retry,
         claim_expiry=claim_expiry,
         record_retention_days=retention_days,
+        run_index_schedule=settings.RUN_INDEX_SCHEDULE.text(env),
+        run_index_max_age=run_index_max_age,
         ledger_connection=ledger_connection,
         ledger_container=ledger_container,
         dead_letter_container=dead_letter_container,

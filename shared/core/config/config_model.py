@@ -213,6 +213,10 @@ class AppConfig:
     claim_expiry: float = _default(settings.CLAIM_EXPIRY)
     record_retention_days: int = int(_default(settings.RECORD_RETENTION_DAYS))
     """Days the lifecycle rule keeps run records: the sweep's horizon and the run index's days follow it."""
+    run_index_schedule: str = settings.RUN_INDEX_SCHEDULE.text({})
+    """When the timer catches the run index up: a view says so beside the time the index is as of."""
+    run_index_max_age: float = _default(settings.RUN_INDEX_MAX_AGE)
+    """Seconds (storage's clock) after its last catch-up that a view catches the run index up itself."""
     ledger_connection: str = settings.LEDGER_STORAGE.text({})
     ledger_container: str = DEFAULT_LEDGER_CONTAINER
     dead_letter_container: str = settings.DEAD_LETTER_CONTAINER.text({})

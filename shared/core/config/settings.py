@@ -196,6 +196,14 @@ RECORD_RETENTION_DAYS = Setting(
     "RECORD_RETENTION_DAYS", "days after their last change that run records (and the run index) are deleted by the "
     "storage account's lifecycle rule (infra); at least 15: see [Retention](operating.md#retention). The sweep looks "
     "back one day less", default="90", minimum=1, maximum=3650, whole=True)
+RUN_INDEX_SCHEDULE = Setting(
+    "RUN_INDEX_SCHEDULE", "the run index's catch-up timer's NCRONTAB (at most once a minute): the status page and "
+    "`runs` show the index as of its last catch-up (see [Status page](operating.md#status-page))",
+    default="0 * * * * *")
+RUN_INDEX_MAX_AGE = Setting(
+    "RUN_INDEX_MAX_AGE_SECONDS", "a view that finds the run index's last catch-up this many seconds old (by "
+    "storage's clock) catches it up itself, e.g. where the timer is not running; 0: every view does", default="120",
+    minimum=0, maximum=86400)
 RUN_STATUS_POLL_SCHEDULE = Setting(
     "RUN_STATUS_POLL_SCHEDULE", "the run-status fallback's NCRONTAB: asks Azure ML about runs submitted and not yet "
     "ended, where run events are not wired (at most once a minute)", default="0 */10 * * * *")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from shared.core.common.errors import UnreadableJson
@@ -40,7 +40,11 @@ day counts fit in a few MiB; rows nest as deep as the records they show."""
 
 Summary = dict[str, Any]
 """``{"schema", "watermark", "rows": [record summaries, newest first], "seen": {row's record: its last write as
-its tag says}, "days": {day: {owner: {outcome: n}}}, "last": {owner: updated_at}}``: JSON as stored."""
+its tag says}, "days": {day: {owner: {outcome: n}}}, "last": {owner: updated_at}, "caught_up_at"}``: JSON as
+stored."""
+CAUGHT_UP_AT = "caught_up_at"
+"""When the catch-up that wrote the index began (its writer's clock): it changes on every catch-up, so each one
+writes the index and its Last-Modified tells a view how old it is."""
 
 
 def summary_from(data: bytes) -> Summary:
@@ -200,3 +204,18 @@ def day_of(moment: datetime) -> str:
 def days_back(now: datetime, count: int) -> list[str]:
     """The ``count`` UTC days up to and including ``now``'s, oldest first."""
     return [day_of(now - timedelta(days=back)) for back in range(count - 1, -1, -1)]
+
+
+def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False) -> str:
+    """What a view says of the index it shows: ``runs as of 10:31:02 UTC, caught up every minute``; ``listed``: the
+    runs shown were read from the records now (a filtered page, or one past the index), the counts were not."""
+    when = f"as of {as_of.astimezone(UTC):%H:%M:%S} UTC, caught up {_cadence(schedule)}"
+    return f"runs read from the records now; counts {when}" if listed else f"runs {when}"
+
+
+def _cadence(schedule: str) -> str:
+    """An NCRONTAB as a view says it: ``every minute`` for one fixed second and every other field ``*``."""
+    fields = schedule.split()
+    if len(fields) == 6 and fields[0].isdigit() and all(field == "*" for field in fields[1:]):
+        return "every minute"
+    return f"on the schedule {schedule}"

@@ -80,6 +80,8 @@ class View:
     """(UTC day, its records counted by state), oldest first: the runs-per-day chart."""
     durations: Sequence[tuple[str, float]] = ()
     """(record, seconds) of recent runs that ended, oldest first: the durations chart."""
+    as_of: str | None = None
+    """Whose time the runs and counts shown are from (``run_index.as_of_note``); None: not said."""
 
 
 def page(view: View) -> str:
@@ -202,7 +204,8 @@ def _runs(view: View) -> str:
                     "error", "action"),
                    rows, "No runs match.")
     off = "" if view.csrf or not view.retry_off_reason else f"<p>{escape(view.retry_off_reason)}</p>"
-    return f'<section aria-labelledby="runs"><h2 id="runs">Recent runs</h2>{form}{off}{table}</section>'
+    as_of = "" if view.as_of is None else f'<p class="as-of">{escape(view.as_of)}</p>'
+    return f'<section aria-labelledby="runs"><h2 id="runs">Recent runs</h2>{as_of}{form}{off}{table}</section>'
 
 
 def _charts(view: View) -> str:

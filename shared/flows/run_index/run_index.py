@@ -1,5 +1,7 @@
-"""Keeping the run index (``shared.core.run_index``) caught up: on each read of it (the status page, ``runs``), and
-rebuilt from one listing of the records when there is none.
+"""Keeping the run index (``shared.core.run_index``) caught up: by its timer (``triggers/run_index.py``) and by a
+view that finds it older than ``RUN_INDEX_MAX_AGE_SECONDS`` (``viewed_index``), and rebuilt from one listing of the
+records when there is none. A view of a fresh index costs one read, however many records there are: on Azurite a
+Find Blobs by Tags scans the whole container (a request per 5,000 blobs), so only the catch-up pays for it.
 
 A catch-up costs one read of the index and one Find Blobs by Tags for the records changed since it last looked
 (the ``aml_updated`` and ``aml_day`` tags every record write carries, in the same request); only the newest records
@@ -12,7 +14,8 @@ the records' tags are written with the records.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from azure.storage.blob import BlobProperties, FilteredBlob
@@ -20,17 +23,40 @@ from azure.storage.blob import BlobProperties, FilteredBlob
 from shared.clients.process.services import Services
 from shared.core.common.errors import Unavailable
 from shared.core.ledger.decisions import LOGGER
-from shared.core.ledger.keys import DAY_TAG, RECORD_NAME, RECORD_PREFIXES, STATE_TAG, UPDATED_TAG
+from shared.core.ledger.keys import DAY_TAG, RECORD_NAME, RECORD_PREFIXES, STATE_TAG, UPDATED_TAG, iso_ms
 from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.run_index import run_index
-from shared.core.run_index.run_index import SUMMARY_NAME, Summary
+from shared.core.run_index.run_index import CAUGHT_UP_AT, SUMMARY_NAME, Summary
+
+
+@dataclass(frozen=True)
+class IndexView:
+    """The run index as a view shows it, and as of when."""
+
+    summary: Summary
+    as_of: datetime
+    """Its last catch-up: the index's Last-Modified (storage's clock), or the start of the catch-up this view made."""
+
+
+def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
+    """The run index for a view: as stored (one read) when its last catch-up is less than ``run_index_max_age``
+    seconds old by storage's clock (whole seconds), else caught up now (the timer is not running, e.g. locally).
+    ``catch_up``: this request changed a record (a Retry), so the view catches up to show it."""
+    if not catch_up:
+        found = services.ledger.read_dated(SUMMARY_NAME, parse=run_index.summary_from)
+        if found is not None and found.document and found.age < services.config.run_index_max_age:
+            return IndexView(found.document, found.last_modified)
+    began = services.clock.now()
+    return IndexView(current_index(services), began)
 
 
 def current_index(services: Services) -> Summary:
-    """The run index, caught up with the records now (written back only when something changed)."""
+    """The run index, caught up with the records now and written back (a conditional write) even when nothing
+    changed: its Last-Modified is then the time of its last catch-up."""
     oldest_day = _oldest_day(services)
-    return _swapped(services, lambda found: _caught_up(services, found, oldest_day))
+    began = iso_ms(services.clock.now())
+    return _swapped(services, lambda found: {**_caught_up(services, found, oldest_day), CAUGHT_UP_AT: began})
 
 
 def rebuild(services: Services) -> Summary:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -15,9 +15,13 @@ from shared.flows.freshness.freshness import freshness_report
 
 
 def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
-    """Configuration valid, storage reachable, a token obtainable for every target's scope. Never a secret."""
+    """Configuration valid, storage reachable, a token obtainable for every target's scope. Never a secret.
+
+    Its storage requests: the ledger's container created if missing (once per process), a listing of one page of
+    the ledger (reachable, readable), the watched container's properties (reachable), and one page of the
+    dead-letter container (what waits for replay)."""
     try:
-        services = build_services(env)
+        services = _services(tuple(sorted(env.items())))
     except ConfigError as error:
         return False, {"configuration": {"ok": False, "problems": [str(problem) for problem in error.problems]}}
     report: dict[str, Any] = {"configuration": {"ok": True, "rules": len(services.config.rules),
@@ -40,6 +44,14 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
     report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}
     checks = [report["ledger"], report["watched_container"], *report["tokens"].values()]
     return all(check["ok"] for check in checks), report
+
+
+@lru_cache(maxsize=4)
+def _services(settings: tuple[tuple[str, str], ...]) -> Services:
+    """The services for these settings, built once: a view's health check does not rebuild its clients, nor ask
+    for the ledger's container again. A process's settings change only with a restart (Azure restarts the app when
+    they change); a configuration that does not load raises and is not kept, so it is checked again next time."""
+    return build_services(dict(settings))
 
 
 def _dead_letters(services: Services) -> dict[str, Any]:

@@ -4,6 +4,7 @@ rejected one's trigger run again."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from shared.core.ledger.keys import (
     RECORD_NAME,
     RECORD_PREFIXES,
     blob_version_key,
+    iso,
     manual_namespace,
     parse_iso,
     record_name,
@@ -30,7 +32,7 @@ from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.run_status import TERMINAL, RunStatus
 from shared.core.run_index.run_index import RECENT_ROWS, newest_first, record_summary, written_at
 from shared.flows.manual.manual_runs import rerun, safe_name, started
-from shared.flows.run_index.run_index import current_index
+from shared.flows.run_index.run_index import viewed_index
 
 _STATES = tuple(state.value for state in RunState)
 RUN_STATUSES = tuple(status.value for status in RunStatus)
@@ -49,26 +51,38 @@ def list_limit(text: str) -> int:
     return int(text)
 
 
+@dataclass(frozen=True)
+class ListedRuns:
+    runs: list[dict[str, Any]]
+    as_of: datetime | None = None
+    """When the run index these runs are rows of was last caught up; None: they were read from the records now."""
+
+    def to_json(self) -> dict[str, Any]:
+        """``GET /api/runs``' answer: the runs, and ``as_of`` (ISO 8601, UTC) when they come from the run index."""
+        return {"runs": self.runs, **({} if self.as_of is None else {"as_of": iso(self.as_of.astimezone(UTC))})}
+
+
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
               state: str | None = None, since: str | None = None, until: str | None = None,
               run_status: str | None = None, limit: int = 50, blob: str | None = None,
-              etag: str | None = None) -> list[dict[str, Any]]:
-    """Trigger records, newest first: unfiltered (up to ``RECENT_ROWS``), from the run index; filtered, on the
-    listing (state, run status, time) before any record is read; with ``blob``, the records of that blob's version
-    (``runs_of_blob``)."""
+              etag: str | None = None) -> ListedRuns:
+    """Trigger records, newest first: unfiltered (up to ``RECENT_ROWS``), from the run index as of its last
+    catch-up; filtered, on the listing (state, run status, time) before any record is read; with ``blob``, the
+    records of that blob's version (``runs_of_blob``)."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}, not {limit}")
     if blob is not None or etag is not None:
         if blob is None or schedule or since or until or run_status:
             raise InvalidInput("blob finds one version's records (etag: which one): give rule or state with it, "
                                "not schedule, run_status, since or until")
-        return [run for run in runs_of_blob(services, blob, etag, rule=rule)
-                if state is None or run["state"] == state][:limit]
+        return ListedRuns([run for run in runs_of_blob(services, blob, etag, rule=rule)
+                           if state is None or run["state"] == state][:limit])
     if not any((rule, schedule, state, since, until, run_status)) and limit <= RECENT_ROWS:
-        return list(current_index(services)["rows"][:limit])
+        viewed = viewed_index(services)
+        return ListedRuns(list(viewed.summary["rows"][:limit]), viewed.as_of)
     listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until,
                          run_status=run_status)
-    return read_runs(services, listed[:limit])
+    return ListedRuns(read_runs(services, listed[:limit]))
 
 
 def runs_of_blob(services: Services, blob: str, etag: str | None = None, *,

@@ -1,8 +1,9 @@
 """The status page: health, rules, schedules, recent runs (filtered, paged), Retry, explain and the last sweeps,
 over the same operations the JSON API and the command line call. triggers/http.py only moves bytes.
 
-Reads: the run index (``shared.flows.run_index``: one read and one Find Blobs by Tags when nothing changed) gives
-the first pages of runs, the counts, the charts and the rules' last runs; a schedule's last outcome is its row there
+Reads: the run index (``shared.flows.run_index.viewed_index``: one read while its timer keeps it fresh; caught up
+by the view after a Retry, so the page shows what it did) gives the first pages of runs, the counts, the charts
+and the rules' last runs, as of its last catch-up (the page says when); a schedule's last outcome is its row there
 or one read; a filtered page, or one past the index, lists the ledger and reads only the records it shows; plus the
 last few sweep reports.
 
@@ -44,7 +45,7 @@ from shared.core.run_index import run_index
 from shared.core.run_index.run_index import RECENT_ROWS, Summary
 from shared.core.status.status_html import PAGE_HEADERS, View, page
 from shared.flows.manual.manual_runs import http_deadline
-from shared.flows.run_index.run_index import current_index
+from shared.flows.run_index.run_index import viewed_index
 from shared.operations.http.explain import explain
 from shared.operations.http.health import health
 from shared.operations.http.http_api import MAX_REQUEST_BYTES, error_body
@@ -111,26 +112,27 @@ def respond(request: PageRequest, *, env: Mapping[str, str], services: Callable[
 
 
 def _view(services: Services, fields: dict[str, str], now: datetime, csrf: str | None) -> dict[str, Any]:
-    notice, notice_ok, explained = None, True, None
+    notice, notice_ok, explained, retried = None, True, None, False
     action = fields.get("action")
     try:
         if action == "retry":
             decision = retry(services, record=fields.get("record", ""),
                                      deadline=http_deadline(services))
-            notice = f"Retried {fields['record']}: {decision.outcome.value}"
+            notice, retried = f"Retried {fields['record']}: {decision.outcome.value}", True
         elif action == "explain":
             explained = explain(services, blob=fields.get("blob", ""))
     except (TriggerError, AzureError) as error:
         said = error_body(error)
         notice, notice_ok = f"{action} failed: {said.get('error') or said.get('reason')}", False
-    index = current_index(services)
+    viewed = viewed_index(services, catch_up=retried)
+    index = viewed.summary
     filters = {name: fields.get(name, "") for name in ("owner", "state", "since", "until")}
     number = _page_number(fields.get("page", "1"))
+    listed = any(filters.values()) or number * PAGE_SIZE > RECENT_ROWS
     try:
-        runs, matched = (_indexed_page(index, number) if not any(filters.values()) and number * PAGE_SIZE <= RECENT_ROWS
-                         else _listed_page(services, filters, number))
+        runs, matched = _listed_page(services, filters, number) if listed else _indexed_page(index, number)
     except TriggerError as error:
-        notice, notice_ok = f"filters not applied: {error}", False
+        notice, notice_ok, listed = f"filters not applied: {error}", False, False
         runs, matched = _indexed_page(index, 1)
     pages = max(1, math.ceil(matched / PAGE_SIZE))
     return {"filters": filters, "owners": _owners(services), "states": _STATES, "rules": _rules(services, index, now),
@@ -138,7 +140,8 @@ def _view(services: Services, fields: dict[str, str], now: datetime, csrf: str |
             "page": min(pages, number), "pages": pages, "matched": matched, "csrf": csrf, "explained": explained,
             "explain_blob": fields.get("blob", ""), "sweeps": _sweeps(services), "notice": notice,
             "notice_ok": notice_ok, "per_day": run_index.per_day(index, run_index.days_back(now, CHART_DAYS)),
-            "durations": _durations(index)}
+            "durations": _durations(index),
+            "as_of": run_index.as_of_note(viewed.as_of, services.config.run_index_schedule, listed=listed)}
 
 
 def _indexed_page(index: Summary, number: int) -> tuple[list[dict[str, Any]], int]:
