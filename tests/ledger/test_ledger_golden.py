@@ -25,12 +25,17 @@ MOMENT = datetime(2036, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 """Later than any real write: where a reply carries no Date, a claim of expiry 0 reads as expired at once."""
 
 
+CLAIM_DEADLINE = 30.0
+"""Seconds a claim here may take: none waits (no live claim is in its way), so this only bounds a loaded machine's
+requests; a 1 s deadline failed a duplicate's claim under a load average of 15."""
+
+
 def _ledger(container, claim_expiry: float = 60) -> Ledger:
     return Ledger(container, claim_expiry, clock=Clock(now=lambda: MOMENT))
 
 
 def _claim(ledger: Ledger, key: str) -> Claim:
-    claimed = ledger.claim(rule_namespace("r"), key, SUBJECT, time.monotonic() + 1)
+    claimed = ledger.claim(rule_namespace("r"), key, SUBJECT, time.monotonic() + CLAIM_DEADLINE)
     assert isinstance(claimed, Claim)
     return claimed
 
@@ -92,7 +97,7 @@ def test_a_settled_record_stored_in_todays_format_is_still_a_duplicate(container
     stored = json.loads(GOLDEN.read_text("utf-8"))[key]
     _store(container, key, stored)
 
-    found = Ledger(container, 60).claim(rule_namespace("r"), key, SUBJECT, time.monotonic() + 1)
+    found = Ledger(container, 60).claim(rule_namespace("r"), key, SUBJECT, time.monotonic() + CLAIM_DEADLINE)
 
     assert isinstance(found, Duplicate) and found.record == stored["record"]
 
@@ -101,7 +106,7 @@ def test_a_failure_for_now_with_an_unknown_outcome_stored_in_todays_format_is_ta
     stored = json.loads(GOLDEN.read_text("utf-8"))["unknown"]
     _store(container, "unknown", stored)
 
-    taken = Ledger(container, 60).claim(rule_namespace("r"), "unknown", SUBJECT, time.monotonic() + 1)
+    taken = Ledger(container, 60).claim(rule_namespace("r"), "unknown", SUBJECT, time.monotonic() + CLAIM_DEADLINE)
 
     assert isinstance(taken, Claim) and taken.took_over and taken.unknown_for is not None
     assert (taken.record["claims"], taken.record["first_claimed_at"]) == (2, stored["record"]["first_claimed_at"])
