@@ -110,7 +110,7 @@ def test_an_abandoned_claim_is_picked_up_by_its_own_expiry(app_env, aml):
     crashed = Ledger(svc.ledger._container, claim_expiry=0)  # an owner that died holding an instantly stale claim
     crashed.claim(rule_namespace("default"), blob_version_key(app_env["WATCH_CONTAINER"], "crashed.csv", etag),
                   {"kind": "blob", "container": app_env["WATCH_CONTAINER"], "blob": "crashed.csv", "etag": etag},
-                  time.monotonic() + 1)
+                  time.monotonic() + 30)  # a fresh claim: nothing to wait for
     assert sweep(services(), max_blobs=10).missing == 0  # judged live until its expiry and the clock margin pass
 
     time.sleep(CLOCK_MARGIN + 1.5)
