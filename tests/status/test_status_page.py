@@ -410,3 +410,16 @@ def test_a_run_whose_record_name_is_not_one_the_app_writes_is_still_shown_under_
     rows = [status_page._row({"record": record, "state": "failed"})
             for record in ("manual/machines/a.json", "rules/machines/deeper/b.json", "rules/odd")]
     assert [row["owner"] for row in rows] == ["manual:machines", "rules/machines/deeper/b.json", "rules/odd"]
+
+
+@pytest.mark.parametrize(("row", "shown"), [
+    ({"state": "submitted", "run": {"status": "completed"}}, "completed"),
+    ({"state": "submitted"}, "running"),
+    ({"state": "failed", "retryable": True}, "failed for now"),
+    ({"state": "not a state"}, "unknown"),
+])
+def test_a_schedules_last_occurrence_shows_what_became_of_its_run_in_the_charts_words(row, shown):
+    name = "schedules/nightly/k.json"
+    index = {"rows": [{"record": name, **row}]}
+
+    assert status_page._outcome(None, index, name) == shown  # from the index's row: nothing read

@@ -40,7 +40,8 @@ from shared.core.ledger.keys import (
     schedule_namespace,
     schedule_occurrence_key,
 )
-from shared.core.ledger.ledger_record import RunState
+from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.run_index import run_index
 from shared.core.run_index.run_index import RECENT_ROWS, Summary
 from shared.core.status.status_html import PAGE_HEADERS, View, page
@@ -223,8 +224,8 @@ def _rules(services: Services, index: Summary, now: datetime) -> list[dict[str, 
 
 
 def _schedules(services: Services, index: Summary, now: datetime) -> list[dict[str, Any]]:
-    """Each schedule: its next three occurrences, and the last one with its record's state (the index's row of it,
-    else one read)."""
+    """Each schedule: its next three occurrences, and the last one with what became of its run (the index's row of
+    it, else one read)."""
     answer = []
     for schedule in services.config.schedules:
         upcoming: list[str] = []
@@ -234,7 +235,7 @@ def _schedules(services: Services, index: Summary, now: datetime) -> list[dict[s
             if moment is not None:
                 upcoming.append(_iso(moment))
         last = schedule.cron.latest_at_or_before(now)
-        outcome = _state(services, index, record_name(schedule_namespace(schedule.name),
+        outcome = _outcome(services, index, record_name(schedule_namespace(schedule.name),
                                                       schedule_occurrence_key(schedule.name, last))) if last else ""
         answer.append({"name": schedule.name, "expression": schedule.cron.expression, "next": upcoming,
                        "last_occurrence": _iso(last) if last else "never", "last_outcome": outcome,
@@ -242,11 +243,18 @@ def _schedules(services: Services, index: Summary, now: datetime) -> list[dict[s
     return answer
 
 
-def _state(services: Services, index: Summary, name: str) -> str:
-    """A record's state: from the index's rows when it is there, else read; ``no record`` when there is none."""
+def _outcome(services: Services, index: Summary, name: str) -> str:
+    """What became of a record's run, in the words the chart and the rules table use (``completed``, ``running``,
+    ``failed for now``, ...): from the index's rows when it is there, else read; ``no record`` when there is none."""
     shown = next((row for row in index["rows"] if row["record"] == name), None)
     found = shown if shown is not None else (read[0] if (read := services.ledger.read(name)) else None)
-    return "no record" if found is None else str(found.get("state", "unknown"))
+    if found is None:
+        return "no record"
+    try:
+        word = LedgerRecord.from_json(found, name).outcome_word
+    except UnreadableRecord:
+        word = None
+    return "unknown" if word is None else word.value
 
 
 def _row(run: Mapping[str, Any]) -> dict[str, Any]:
