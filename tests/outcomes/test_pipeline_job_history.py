@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
 from localdev.aml_standin.regional import RegionalHost
 from localdev.host import deliver_event
 from localdev.http_counter import counting_requests
+from localdev.tcp_switch import TcpSwitch
 from shared.clients.aml.history_hosts import RETRY_DISCOVERY_AFTER, HistoryHosts
 from shared.clients.common.clock import SYSTEM_CLOCK, Clock
 from shared.clients.process.services import process_services
@@ -98,7 +100,8 @@ def test_a_history_host_outside_the_allowlist_gets_no_token_and_the_record_says_
     assert "eastus.api.example.com" not in sent
     run = _run(app_env, "incoming/a.csv", etag)
     assert (run["status"], run["azure_status"], run["times_unknown"]) == ("failed", "Failed", reason)
-    assert "started_at" not in run and "error" not in run and run["ended_at"]
+    assert "started_at" not in run and "error" not in run and "times_pending" not in run and run["ended_at"]
+    assert "aml_open" not in _record_tags(app_env, "incoming/a.csv", etag)  # final at once: never asked again
     assert f"the ended job's times are unknown: {reason}" in [line.get("problem") for line in decision_lines(caplog)]
 
 
@@ -180,6 +183,25 @@ def test_when_discovery_is_down_the_end_is_recorded_at_once_and_a_later_tick_fil
     asked = _asked(aml, regional)
     report = poll_open_runs(process_services(), budget=60, max_runs=10)
     assert _asked(aml, regional) == asked and (report["open"], report["times"]) == (0, 0)  # nothing left to ask
+
+
+def test_when_run_historys_get_fails_for_now_the_times_are_pending_and_the_next_tick_fills_them(
+        app_env, aml, regional, tmp_path, monkeypatch):
+    with TcpSwitch(int(urlsplit(regional.url).port or 0)) as switch:
+        aml.discovery_history = switch.url  # run history reached through a switch: its host goes down and up
+        [(job, etag)] = _jobs(app_env, aml, tmp_path, monkeypatch, "incoming/a.csv").values()
+        switch.down()
+        aml.set_status(job, "Failed", TRAIN_FAILED)
+        poll_open_runs(process_services(), budget=60, max_runs=10)
+        pending = _run(app_env, "incoming/a.csv", etag)
+        switch.up()
+        report = poll_open_runs(process_services(), budget=60, max_runs=10)
+
+    assert pending["times_unknown"].startswith("run history gave none: ") and pending["times_pending"] is True
+    assert report["times"] == 1 and _paths(regional) == [f"/history/v1.0{STANDIN_WORKSPACE}/runs/{job}"]
+    run = _run(app_env, "incoming/a.csv", etag)
+    assert (run["error"], run.get("times_unknown"), run.get("times_pending")) == (TRAIN_FAILED, None, None)
+    assert run["started_at"] <= run["ended_at"]
 
 
 def test_a_limited_rules_slot_is_freed_and_its_waiting_blob_started_while_the_times_are_pending(
