@@ -154,9 +154,11 @@ def _run_again(services: Services, record: str, current: LedgerRecord, deadline:
 def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[str, int]:
     """The fallback where run events are not wired: ask Azure ML about runs submitted and not yet seen to end,
     oldest first, at most ``max_runs`` and within ``budget`` seconds, each GET bounded by the submission deadline;
-    then tend every limited rule's gate. Its requests grow with the runs in flight (one Find Blobs by Tags, then
-    one GET and one record update each), never with the records the ledger holds. A run just ended may still be
-    indexed as open: its GET says ended and its record, read by the update, already knows, so nothing is written."""
+    then tend every limited rule's gate. Ended runs whose times are pending are found by the same query and asked
+    for their times only (``_ask_times_again``). Its requests grow with the runs in flight (one Find Blobs by Tags,
+    then one GET and one record update each), never with the records the ledger holds. A run just ended may still
+    be indexed as open: its GET says ended and its record, read by the update, already knows, so nothing is
+    written."""
     stop = services.clock.monotonic() + budget
     report = {"open": 0, "times": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
     found = services.ledger.active_runs(times_pending=True)
