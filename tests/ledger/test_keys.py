@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from shared.core.ledger.keys import (
+    TIMES_PENDING,
     RecordName,
     active_owner,
     blob_version_key,
@@ -80,3 +81,5 @@ def test_the_open_runs_query_names_every_tag_read_and_one_owners_when_asked():
 
     assert open_runs_query() == every
     assert open_runs_query("rules/r") == f"\"aml_owner\"='rules/r' AND {every}"
+    assert open_runs_query(times_pending=True) == every.replace("\"aml_open\"='1'", "\"aml_open\">='1'")
+    assert TIMES_PENDING > "1"  # so the fallback's one query finds ended runs whose times are pending too

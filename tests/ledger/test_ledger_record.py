@@ -120,6 +120,19 @@ def test_a_record_is_tagged_open_only_while_its_run_is_submitted_and_not_ended(c
                      "aml_run": "run-1"} if open_tags else {"aml_owner": "rules/r"})
 
 
+def test_an_ended_run_whose_times_are_pending_is_tagged_for_them_since_its_end_and_counted_as_ended():
+    ended = {"status": "failed", "azure_status": "Failed", "observed_at": "2026-12-01T10:09:00.000Z",
+             "times_unknown": "discovery failed for now"}
+    record = LedgerRecord.from_json({"namespace": "rules/r", "key": "k", "state": "submitted", "run_id": "run-1",
+                                     "claimed_at": "2026-12-01T10:00:00.000Z", "run": {**ended, "times_pending": True}})
+    final = LedgerRecord.from_json({**record.to_json(), "run": ended})
+
+    assert record.tags("2026-12-01T10:09:01.000Z") == {
+        "aml_owner": "rules/r", "aml_open": "times", "aml_since": "2026-12-01T10:09:00.000Z", "aml_run": "run-1",
+        "aml_state": "failed", "aml_day": "2026-12-01", "aml_updated": "2026-12-01T10:09:01.000Z"}
+    assert "aml_open" not in final.tags("2026-12-01T10:09:01.000Z")
+
+
 def _run(status: str) -> dict[str, str]:
     return {"status": status, "azure_status": status, "observed_at": "2026-12-01T10:01:00.000Z"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +23,9 @@ from shared.core.outcomes.record_changes import (
     observed,
     released,
     slot_is_free,
+    times_final,
+    times_given_up,
+    times_settled,
     turn_taken,
 )
 from shared.core.outcomes.run_events import RecordRef
@@ -165,3 +169,29 @@ def test_a_holder_that_names_no_claim_time_is_judged_as_just_written():
 def test_an_update_that_leaves_no_outcome_is_a_bug_named_as_such():
     with pytest.raises(AssertionError, match=r"^a submitted record's update always leaves an outcome$"):
         just_ended(record("submitted"), record("submitted"))
+
+
+PENDING = replace(COMPLETED, times_unknown="discovery failed for now", times_pending=True)
+
+
+def test_pending_times_take_run_historys_answer_or_a_final_reason_and_nothing_else_changes():
+    pending = record("submitted", run=PENDING.to_json())
+    answered = times_settled(pending, "run-1", lambda current: replace(current, started_at="2026-12-01T10:04:00.000Z"))
+    final = times_settled(pending, "run-1", lambda current: times_final(current, "a 404"))
+
+    assert answered is not None and answered.outcome == replace(COMPLETED, started_at="2026-12-01T10:04:00.000Z")
+    assert final is not None and final.outcome == replace(COMPLETED, times_unknown="a 404")
+    assert times_given_up(PENDING, "2026-12-01T11:20:00.000Z") == replace(
+        COMPLETED, times_unknown="discovery failed for now; run history was asked again until "
+        "2026-12-01T11:20:00.000Z, in vain")
+
+
+@pytest.mark.parametrize("settled", [
+    record("submitted", run=COMPLETED.to_json()),  # its times came meanwhile (an event's GET)
+    record("submitted", run=replace(PENDING, times_pending=False).to_json()),  # given up meanwhile
+    record("submitted", run_id="run-2", run=PENDING.to_json()),  # another run's record now
+    record("failed", retryable=True, run=PENDING.to_json()),  # reopened
+    record("submitted"),
+])
+def test_a_record_no_longer_waiting_for_its_times_is_left_as_it_is(settled):
+    assert times_settled(settled, "run-1", lambda current: times_final(current, "a 404")) is None

@@ -48,7 +48,7 @@ def test_the_fallback_asks_only_about_runs_in_flight_and_brings_a_v1_run_to_comp
     with counting_requests() as requests:
         report = poll_open_runs(process_services(), budget=60, max_runs=10)
 
-    assert report == {"open": 1, "asked": 1, "ended": 1, "unanswered": 0, "left": 0}
+    assert report == {"open": 1, "times": 0, "asked": 1, "ended": 1, "unanswered": 0, "left": 0}
     [asked] = aml.received
     assert asked.path == ("/history/v1.0/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/"
                           f"providers/Microsoft.MachineLearningServices/workspaces/ml-ws/runs/{third.run_id}")
@@ -115,7 +115,7 @@ def test_the_fallback_stops_at_its_cap_oldest_first_and_leaves_the_rest_for_the_
 
     report = poll_open_runs(process_services(), budget=60, max_runs=2)
 
-    assert report == {"open": 3, "asked": 2, "ended": 2, "unanswered": 0, "left": 1}
+    assert report == {"open": 3, "times": 0, "asked": 2, "ended": 2, "unanswered": 0, "left": 1}
     asked = [request.path.rsplit("/", 1)[-1] for request in aml.received if "/runs/" in request.path]
     assert asked == [run.run_id for run in aml.accepted[:2]]
 
@@ -192,6 +192,6 @@ def test_a_completed_only_if_new_data_run_leaves_no_record_open_for_the_fallback
 
     # the data's own claim names the run too, but it is not a run: only the occurrence's record was ever open
     assert process_services().ledger.active_runs() == []
-    assert report == {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
+    assert report == {"open": 0, "times": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
     assert aml.received == []
     assert not [line for line in decision_lines(caplog) if "problem" in line]

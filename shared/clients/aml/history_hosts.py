@@ -26,13 +26,15 @@ burst of events."""
 
 
 class HistoryUnknown(TriggerError):
-    """The workspace's run-history host is not known: its discovery failed or named a host outside the allowlist."""
+    """The workspace's run-history host is not known: its discovery failed or named a host outside the allowlist.
+    ``retryable``: whether that may pass (ARM or the discovery document failing for now), not a refusal."""
 
 
 @dataclass(frozen=True)
 class _Failed:
     until: float
     reason: str
+    retryable: bool
 
 
 class HistoryHosts:
@@ -57,13 +59,13 @@ class HistoryHosts:
             if isinstance(known, str):
                 return known
             if known is not None and self._clock.monotonic() < known.until:
-                raise HistoryUnknown(known.reason)
+                raise HistoryUnknown(known.reason, retryable=known.retryable)
             try:
                 found = _discover(submitter, arm, target.workspace, deadline)
             except TriggerError as error:
                 reason = f"run history's host is unknown: the workspace's discovery failed: {mask_text(str(error))}"
-                self._known[key] = _Failed(self._clock.monotonic() + self._retry_after, reason)
-                raise HistoryUnknown(reason) from None
+                self._known[key] = _Failed(self._clock.monotonic() + self._retry_after, reason, error.retryable)
+                raise HistoryUnknown(reason, retryable=error.retryable) from None
             self._known[key] = found
             return found
 

@@ -30,7 +30,15 @@ from shared.clients.common.clock import SYSTEM_CLOCK, Clock
 from shared.clients.ledger.ledger_claims import ActiveRun, Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.clients.storage.storage import bounded
 from shared.core.common.errors import Unavailable
-from shared.core.ledger.keys import RUN_TAG, SINCE_TAG, iso_ms, open_runs_query, record_name
+from shared.core.ledger.keys import (
+    OPEN_TAG,
+    RUN_TAG,
+    SINCE_TAG,
+    TIMES_PENDING,
+    iso_ms,
+    open_runs_query,
+    record_name,
+)
 from shared.core.ledger.ledger_record import SETTLED, LedgerRecord, RunState, Verdict, new_claim
 from shared.core.ledger.subjects import Subject, parse_subject
 
@@ -196,18 +204,19 @@ class Ledger:
             return False
         return True
 
-    def active_runs(self, owner: str = "") -> list[ActiveRun]:
+    def active_runs(self, owner: str = "", *, times_pending: bool = False) -> list[ActiveRun]:
         """Runs in flight, oldest first: the records tagged open, from one Find Blobs by Tags in the ledger
         container (a request per 5,000), however many records it holds. ``owner``: one rule's or schedule's
-        namespace. The index is eventually consistent: a run submitted a moment ago may be missing, one that just
-        ended may still be there (its record, read next, is the truth)."""
+        namespace; ``times_pending``: ended runs whose times are asked again too, in the same request. The index is
+        eventually consistent: a run submitted a moment ago may be missing, one that just ended may still be there
+        (its record, read next, is the truth)."""
         self._ensure_container()
         found: list[ActiveRun] = []
-        for blob in self._container.find_blobs_by_tags(open_runs_query(owner)):
+        for blob in self._container.find_blobs_by_tags(open_runs_query(owner, times_pending=times_pending)):
             tags = blob.tags or {}
             since = _parsed(tags.get(SINCE_TAG))
             if since is not None and tags.get(RUN_TAG):
-                found.append(ActiveRun(blob.name, tags[RUN_TAG], since))
+                found.append(ActiveRun(blob.name, tags[RUN_TAG], since, tags.get(OPEN_TAG) == TIMES_PENDING))
         return sorted(found, key=lambda run: (run.since, run.record))
 
     def remember(self, name: str, document: dict[str, Any]) -> None:

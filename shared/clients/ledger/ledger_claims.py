@@ -61,3 +61,6 @@ class ActiveRun:
     record: str
     run_id: str
     since: datetime
+    times_pending: bool = False
+    """The run ended and only its times are asked again (``shared.core.ledger.keys.TIMES_PENDING``): ``since`` is
+    when its end was observed."""

@@ -195,7 +195,8 @@ SWEEP_MAX_BLOBS = Setting(
 RECORD_RETENTION_DAYS = Setting(
     "RECORD_RETENTION_DAYS", "days after their last change that settled run records (a run started, rejected or "
     "skipped; never one waiting, running or failed for now) are deleted by the storage account's lifecycle rules "
-    "(infra); at least 15: see [Retention](operating.md#retention). The sweep looks back one day less", default="90", minimum=1, maximum=3650, whole=True)
+    "(infra); at least 15: see [Retention](operating.md#retention). The sweep looks back one day less", default="90",
+    minimum=1, maximum=3650, whole=True)
 RUN_INDEX_SCHEDULE = Setting(
     "RUN_INDEX_SCHEDULE", "the run index's catch-up timer's NCRONTAB (at most once a minute): the status page and "
     "`runs` show the index as of its last catch-up (see [Status page](operating.md#status-page))",

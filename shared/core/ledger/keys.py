@@ -113,6 +113,13 @@ OPEN_TAG = "aml_open"
 """Blob index tag on a record whose run is submitted and not yet seen to end (value ``1``): written in the same Put
 Blob as the record itself, so the question "which runs are open?" is one Find Blobs by Tags, never a listing of all
 records, and the write that ends a run drops it without a request of its own."""
+OPEN = "1"
+"""``OPEN_TAG``'s value on a record whose run is in flight: it holds a slot, and the fallback asks its status."""
+TIMES_PENDING = "times"
+"""``OPEN_TAG``'s value on a record whose run ended (its slot free, its end logged) while run history could not
+tell its start, end and error for a reason that may pass: the fallback asks run history again, nothing else. It
+sorts after ``OPEN``, so one Find Blobs by Tags (``"aml_open">='1'``) finds both, and a gate's (``='1'``) only the
+first. Its ``SINCE_TAG`` is when the end was observed, which bounds how long run history is asked again."""
 OWNER_TAG = "aml_owner"
 """Blob index tag on every record: whose runs it counts among (``active_owner``), so a gate asks for one rule's."""
 SINCE_TAG = "aml_since"
@@ -170,10 +177,12 @@ def active_owner(namespace: str) -> str:
     return rule_namespace(name) if kind == "manual" else namespace
 
 
-def open_runs_query(owner: str = "") -> str:
-    """The Find Blobs by Tags expression for open runs (``owner``: one rule's or schedule's). It names every tag
-    the caller reads, since the service answers each blob with the tags its expression names only."""
-    expression = f"\"{OPEN_TAG}\"='1' AND \"{SINCE_TAG}\">='0' AND \"{RUN_TAG}\">='0'"
+def open_runs_query(owner: str = "", *, times_pending: bool = False) -> str:
+    """The Find Blobs by Tags expression for open runs (``owner``: one rule's or schedule's; ``times_pending``:
+    ended runs whose times are asked again too). It names every tag the caller reads, since the service answers
+    each blob with the tags its expression names only."""
+    expression = (f"\"{OPEN_TAG}\"{'>=' if times_pending else '='}'{OPEN}' AND \"{SINCE_TAG}\">='0' AND "
+                  f"\"{RUN_TAG}\">='0'")
     return f"\"{OWNER_TAG}\"='{owner}' AND {expression}" if owner else expression
 
 

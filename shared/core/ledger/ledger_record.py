@@ -16,6 +16,7 @@ from typing import Any
 from shared.core.common.redaction import masked
 from shared.core.ledger.keys import (
     DAY_TAG,
+    OPEN,
     OPEN_TAG,
     OWNER_TAG,
     RECORD_PREFIXES,
@@ -23,6 +24,7 @@ from shared.core.ledger.keys import (
     SINCE_TAG,
     STATE_TAG,
     TAG_VALUE,
+    TIMES_PENDING,
     UPDATED_TAG,
     active_owner,
     arrival_tags,
@@ -262,20 +264,23 @@ class LedgerRecord:
 
     def tags(self, written_at: str | None = None) -> dict[str, str]:
         """The blob index tags written with the record, in the same request: its owner always, and while its run is
-        submitted and not seen to end, the open tags (``shared.core.ledger.keys.OPEN_TAG``). Every write sends the whole
-        set, so a write that ends a run drops the open tags whether or not the service keeps tags on an overwrite
+        submitted and not seen to end, the open tags (``shared.core.ledger.keys.OPEN_TAG``), or once it ended with its
+        times pending (``TIMES_PENDING``, since its end was observed). Every write sends the whole set, so a write that
+        ends a run (or settles its times) drops the open tags whether or not the service keeps tags on an overwrite
         without them. A run id or time no tag may hold leaves the record untagged as open: events still land. A
         data claim names its run too but is not a run's record (no event or GET ever ends it): never open.
         ``written_at``: the write's time, for the run index's tags (``_index_tags``)."""
         owner = {**({} if self.namespace is None else {OWNER_TAG: active_owner(self.namespace), **self._arrival()}),
                  **self._index_tags(written_at)}
-        since = self.claimed_at or self.first_claimed_at
         outcome = self.outcome
-        if (self.state != RunState.SUBMITTED or (outcome is not None and outcome.terminal)
+        pending = outcome is not None and outcome.terminal and outcome.times_pending
+        since = outcome.observed_at if outcome is not None and pending else self.claimed_at or self.first_claimed_at
+        if (self.state != RunState.SUBMITTED or (outcome is not None and outcome.terminal and not pending)
                 or not (self.namespace or "").startswith(RECORD_PREFIXES)
                 or not all(value and TAG_VALUE.fullmatch(value) for value in (self.run_id, since))):
             return owner
-        return {**owner, OPEN_TAG: "1", SINCE_TAG: str(since), RUN_TAG: str(self.run_id)}
+        return {**owner, OPEN_TAG: TIMES_PENDING if pending else OPEN, SINCE_TAG: str(since),
+                RUN_TAG: str(self.run_id)}
 
     def _arrival(self) -> dict[str, str]:
         """The freshness tags (``arrival_tags``) of a record of one file version a rule took in; none for another

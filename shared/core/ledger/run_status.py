@@ -120,6 +120,9 @@ class RunOutcome:
     error: Mapping[str, Any] | None = None
     times_unknown: str | None = None
     """Why an ended run's start, end and error cannot be known here (not asked), when that is so."""
+    times_pending: bool = False
+    """Whether that reason may pass (run history's discovery or GET failed for now): the fallback asks run history
+    again (``shared.core.outcomes.record_changes.TIMES_HORIZON``); False: ``times_unknown`` is final."""
 
     @property
     def terminal(self) -> bool:
@@ -142,7 +145,7 @@ class RunOutcome:
         document = {"status": self.status.value, "azure_status": self.azure_status, "observed_at": self.observed_at,
                     "started_at": self.started_at, "ended_at": self.ended_at,
                     "duration_seconds": self.duration_seconds, "error": dict(self.error) if self.error else None,
-                    "times_unknown": self.times_unknown}
+                    "times_unknown": self.times_unknown, "times_pending": self.times_pending or None}
         return {name: value for name, value in document.items() if value is not None}
 
     @classmethod
@@ -152,7 +155,8 @@ class RunOutcome:
             return cls(status=RunStatus(document["status"]), azure_status=str(document["azure_status"]),
                        observed_at=str(document["observed_at"]), started_at=document.get("started_at"),
                        ended_at=document.get("ended_at"), error=document.get("error"),
-                       times_unknown=document.get("times_unknown"))
+                       times_unknown=document.get("times_unknown"),
+                       times_pending=document.get("times_pending") is True)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"a record's run is not a run outcome: {error}") from None
 
@@ -171,8 +175,18 @@ def merged(current: RunOutcome | None, observation: RunOutcome) -> RunOutcome:
     started_at, ended_at = (_earliest(first.started_at, second.started_at),
                             _earliest(first.ended_at, second.ended_at))
     # An event's time gives an end but no start or error: why run history's are unknown still holds.
+    why = None if started_at and ended_at else _why_times_unknown(first, second)
     return replace(first, started_at=started_at, ended_at=ended_at, error=first.error or second.error,
-                   times_unknown=None if started_at and ended_at else first.times_unknown or second.times_unknown)
+                   times_unknown=None if why is None else why.times_unknown,
+                   times_pending=why is not None and why.times_pending)
+
+
+def _why_times_unknown(first: RunOutcome, second: RunOutcome) -> RunOutcome | None:
+    """The observation whose reason the merged one keeps: a final reason beats one that may pass (asking again
+    cannot help), then ``first``'s."""
+    reasons = [outcome for outcome in (first, second) if outcome.times_unknown]
+    final = [outcome for outcome in reasons if not outcome.times_pending]
+    return next(iter(final or reasons), None)
 
 
 def _earliest(*moments: str | None) -> str | None:

@@ -5,13 +5,16 @@
   gives its one decision (``ended_decision``);
 - **release**: an only_if_new_data schedule's data whose run failed or was canceled reopened (``released``);
 - **turn**: a waiting record reopened as failed for now (``turn_taken``), then run again by its own trigger;
-- **gate**: a slot holder's record judged (``slot_is_free``, ``holder_needs_work``).
+- **gate**: a slot holder's record judged (``slot_is_free``, ``holder_needs_work``);
+- **times**: an ended run whose times were pending given run history's later answer or, past ``TIMES_HORIZON``,
+  its final reason (``times_settled``, ``times_given_up``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 
 from shared.core.common.errors import Unavailable
@@ -25,6 +28,12 @@ from shared.core.outcomes.run_events import implausible_time
 ENDED = {RunStatus.COMPLETED: Outcome.RUN_COMPLETED, RunStatus.FAILED: Outcome.RUN_FAILED,
          RunStatus.CANCELED: Outcome.RUN_CANCELED}
 """A terminal status and the decision line it is logged as."""
+
+
+TIMES_HORIZON = timedelta(hours=1)
+"""How long after an ended run's end was observed the fallback asks run history again for its times, when they were
+pending: an ARM or regional outage of minutes passes well within it, and it bounds the cost (one run-history GET
+per pending record per fallback tick: 6 at the default 10-minute tick, then one write that gives up)."""
 
 
 class RecordNotSettledError(Unavailable):
@@ -107,3 +116,24 @@ def holder_needs_work(record: LedgerRecord, now: datetime, claim_expiry: float, 
     since = record.claimed_at or record.updated_at
     age = 0.0 if since is None else (now - parse_iso(since)).total_seconds()
     return record.judged(age, claim_expiry, margin).needs_work
+
+
+def times_settled(record: LedgerRecord, run_id: str, answer: Callable[[RunOutcome], RunOutcome]
+                  ) -> LedgerRecord | None:
+    """``record``, whose ended run's times are pending, with ``answer`` of its outcome merged in (run history's
+    times and error, or a final reason); None when it waits for them no more (settled meanwhile): nothing to
+    write."""
+    current = record.outcome
+    if record.state != RunState.SUBMITTED or record.run_id != run_id or current is None or not current.times_pending:
+        return None
+    return record.with_outcome(merged(current, answer(current)))
+
+
+def times_final(current: RunOutcome, why: str) -> RunOutcome:
+    """``current`` with its times unknown for good, for ``why``: nothing asks run history again."""
+    return replace(current, times_unknown=why, times_pending=False)
+
+
+def times_given_up(current: RunOutcome, until: str) -> RunOutcome:
+    """``current``, whose times were asked again until ``until`` in vain: its last reason made final."""
+    return times_final(current, f"{current.times_unknown}; run history was asked again until {until}, in vain")

@@ -25,20 +25,25 @@ going").
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from azure.core.exceptions import AzureError
 
+from shared.clients.ledger.ledger_claims import ActiveRun
 from shared.clients.process.services import Services
+from shared.core.aml.run_reads import status_read
+from shared.core.aml.targets import Target
 from shared.core.common.errors import TriggerError
 from shared.core.config.config_model import Rule, Schedule
 from shared.core.ledger.decisions import Decision, log_event
-from shared.core.ledger.keys import record_name
+from shared.core.ledger.keys import iso_ms, record_name
 from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.run_limits import GATE_PREFIX, RunLimit
 from shared.core.ledger.run_status import RunOutcome, RunStatus, moment
 from shared.core.outcomes.record_changes import (
+    TIMES_HORIZON,
     RecordNotSettledError,
     can_run_again,
     ended_decision,
@@ -47,13 +52,16 @@ from shared.core.outcomes.record_changes import (
     just_ended,
     observed,
     slot_is_free,
+    times_final,
+    times_given_up,
+    times_settled,
     turn_taken,
 )
 from shared.core.outcomes.run_events import RecordRef
 from shared.core.outcomes.run_records import record_ref, run_spec, trigger_namespace, trigger_of
 from shared.flows.manual.manual_runs import rerun, started
 from shared.flows.outcomes.data_release import release_data
-from shared.flows.outcomes.status_reads import ask_status
+from shared.flows.outcomes.status_reads import ask_status, history_answer, times_problem
 from shared.flows.runs.run_gates import drop_waiting, free_slot, read_gate
 from shared.flows.sweep.sweep import CLOCK_MARGIN
 
@@ -146,48 +154,84 @@ def _run_again(services: Services, record: str, current: LedgerRecord, deadline:
 def poll_open_runs(services: Services, *, budget: float, max_runs: int) -> dict[str, int]:
     """The fallback where run events are not wired: ask Azure ML about runs submitted and not yet seen to end,
     oldest first, at most ``max_runs`` and within ``budget`` seconds, each GET bounded by the submission deadline;
-    then tend every limited rule's gate. Its requests grow with the runs in flight (one Find Blobs by Tags, then
-    one GET and one record update each), never with the records the ledger holds. A run just ended may still be
-    indexed as open: its GET says ended and its record, read by the update, already knows, so nothing is written."""
+    then tend every limited rule's gate. Ended runs whose times are pending are found by the same query and asked
+    for their times only (``_ask_times_again``). Its requests grow with the runs in flight (one Find Blobs by Tags,
+    then one GET and one record update each), never with the records the ledger holds. A run just ended may still
+    be indexed as open: its GET says ended and its record, read by the update, already knows, so nothing is
+    written."""
     stop = services.clock.monotonic() + budget
-    report = {"open": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
-    runs = services.ledger.active_runs()
-    report["open"] = len(runs)
-    for active in runs:
-        _ask_open_run(services, active.record, active.run_id, stop, max_runs, report)
+    report = {"open": 0, "times": 0, "asked": 0, "ended": 0, "unanswered": 0, "left": 0}
+    found = services.ledger.active_runs(times_pending=True)
+    runs = [active for active in found if not active.times_pending]
+    report["open"], report["times"] = len(runs), len(found) - len(runs)
+    for active in found:
+        _ask_open_run(services, active, stop, max_runs, report)
     _tend_gates(services, {run.record for run in runs}, stop)
     log_event(logging.INFO, fallback="run status", **report)
     return report
 
 
-def _ask_open_run(services: Services, record: str, run_id: str, stop: float, max_runs: int,
-                  report: dict[str, int]) -> None:
-    """One open run asked about and its answer observed on its record, counted in ``report`` (left: out of runs
-    or time)."""
+def _ask_open_run(services: Services, active: ActiveRun, stop: float, max_runs: int, report: dict[str, int]) -> None:
+    """One open run asked about and its answer observed on its record (an ended one's times only:
+    ``_ask_times_again``), counted in ``report`` (left: out of runs or time)."""
     remaining = stop - services.clock.monotonic()
     if report["asked"] >= max_runs or remaining < services.config.retry.attempt_timeout:
         report["left"] += 1
         return
-    ref = record_ref(record)
+    ref = record_ref(active.record)
     run = None if ref is None else run_spec(services.config, ref)
-    about = {"rule": ref.rule, "schedule": ref.schedule, "key": ref.key} if ref else {"record": record}
-    about = {**about, "run_id": run_id}
+    about = {"rule": ref.rule, "schedule": ref.schedule, "key": ref.key} if ref else {"record": active.record}
+    about = {**about, "run_id": active.run_id}
     if ref is None or run is None:
         log_event(logging.WARNING, problem="an active run's rule or schedule is not in the configuration", **about)
         report["unanswered"] += 1
         return
     report["asked"] += 1
     deadline = services.clock.monotonic() + min(remaining, services.config.retry.deadline)
-    observation = ask_status(services, run.target, run_id, deadline, about)
+    if active.times_pending:
+        _ask_times_again(services, active, run.target, deadline, about)
+        return
+    observation = ask_status(services, run.target, active.run_id, deadline, about)
     if observation is None:
         report["unanswered"] += 1
         return
     try:
-        decision = observe_run(services, ref, run_id, observation, about, deadline)
+        decision = observe_run(services, ref, active.run_id, observation, about, deadline)
     except (RecordNotSettledError, AzureError) as error:
         log_event(logging.WARNING, problem=f"status not recorded this time: {type(error).__name__}", **about)
         return
     report["ended"] += decision is not None
+
+
+def _ask_times_again(services: Services, active: ActiveRun, target: Target, deadline: float,
+                     about: Mapping[str, Any]) -> None:
+    """An ended run whose times were pending: run history asked again (only the times GET, not the status) and
+    its answer recorded; a failure for now writes nothing (asked again next tick). Its end's work (slot, decision
+    line) was done at its end."""
+    answer = _times_answer(services, active, target, deadline, about)
+    if answer is None:
+        return
+    try:
+        services.ledger.update(active.record, lambda record: times_settled(record, active.run_id, answer))
+    except AzureError as error:
+        log_event(logging.WARNING, problem=f"times not recorded this time: {type(error).__name__}", **about)
+
+
+def _times_answer(services: Services, active: ActiveRun, target: Target, deadline: float,
+                  about: Mapping[str, Any]) -> Callable[[RunOutcome], RunOutcome] | None:
+    """What becomes of the pending outcome: run history's times and error, or a final reason (a refusal, or
+    ``TIMES_HORIZON`` after its end: given up without asking); None: still failing for now."""
+    until = active.since + TIMES_HORIZON
+    if services.clock.now() >= until:
+        return partial(times_given_up, until=iso_ms(until))
+    read = status_read(target, active.run_id)
+    assert read is not None and not read.v1, "only an ended v2 job's times are pending"
+    try:
+        document = history_answer(services, read, target, deadline)
+    except (TriggerError, ValueError) as error:
+        why, pending = times_problem(error, about)
+        return None if pending else partial(times_final, why=why)
+    return partial(read.with_times, document=document, at=moment(services.clock.now()))
 
 
 def _tend_gates(services: Services, indexed: set[str], stop: float) -> None:
