@@ -8,9 +8,18 @@ from typing import Any
 
 import pytest
 
-from shared.core.config.config_model import BlobFilter, DataPathBinding, JobOutput, Marker, QuietWindow, RunSpec
+from shared.core.config.config_model import (
+    BlobFilter,
+    DataPathBinding,
+    JobOutput,
+    Marker,
+    QuietWindow,
+    Rule,
+    RunSpec,
+)
 from shared.core.config.problems import Problems
 from shared.core.config.rule_parser import RULE, blob_filter, parse_parameters, parse_rule, rule_provides, run_spec
+from shared.core.ledger.run_limits import RunLimit
 from tests.support.settings import PIPELINE_URL, WORKSPACE
 
 WORKSPACE_ID = WORKSPACE.removesuffix("/PipelineRuns")
@@ -191,3 +200,74 @@ def test_duplicate_names_are_found_among_items_that_are_not_all_objects():
 ])
 def test_what_a_rules_runs_have_values_for_follows_its_marker_or_quiet_window(marker, quiet_window, provided):
     assert rule_provides(marker, quiet_window) == provided
+
+
+def rule_of(**fields: Any) -> tuple[Rule | None, list[str]]:
+    """The rule ``r`` with ``fields`` over a v1 target, and every problem as the load error lists it."""
+    problems = Problems.of()
+    raw = {"name": "r", "prefix": "in/", "target": {"url": PIPELINE_URL}, "experiment": "retrain", **fields}
+    rule = parse_rule(raw, problems, {}, False)
+    return rule, [str(problem) for problem in problems.found]
+
+
+def test_a_rule_keeps_its_switch_quiet_window_and_run_limit():
+    rule, found = rule_of(enabled=False, quiet_window={"seconds": 60}, max_active_runs=2,
+                          max_active_runs_policy="latest")
+    assert found == []
+    assert rule is not None
+    assert (rule.enabled, rule.marker, rule.quiet_window, rule.limit) == (
+        False, None, QuietWindow(seconds=60), RunLimit(2, "latest"))
+
+
+def test_a_rule_is_enabled_unless_it_says_otherwise():
+    rule, found = rule_of()
+    assert (found, rule is not None and rule.enabled) == ([], True)
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"marker": {"file": "_SUCCESS"}},
+     "marker.file = '_SUCCESS': a marker rule passes its folder: data_path.relative_path must be 'path'"),
+    ({"quiet_window": {"seconds": 60}},
+     "quiet_window = {'seconds': 60}: a quiet-window rule passes its folder: data_path.relative_path must be 'path'"),
+])
+def test_a_batch_rule_refuses_a_data_path_that_passes_a_file_name(fields, expected):
+    data_path = {"parameter": "p", "datastore": "d", "relative_path": "file_name"}
+    assert rule_of(data_path=data_path, **fields) == (None, [expected])
+
+
+def test_a_templated_data_path_naming_what_the_rule_cannot_give_is_named_under_its_relative_path():
+    data_path = {"parameter": "p", "datastore": "d", "relative_path": "scored/{batch.folder}/"}
+    assert rule_of(data_path=data_path) == (None, [
+        "data_path.relative_path = 'scored/{batch.folder}/': {batch.folder} does not apply to rule 'r': it needs a "
+        "batch (a rule with a marker or a quiet window)"])
+
+
+@pytest.mark.parametrize("data_path", [
+    {"datastore": "d"},
+    {"parameter": "", "datastore": "d"},
+    {"parameter": "p", "datastore": ""},
+    {"parameter": "", "datastore": "d", "relative_path": "scored/{blob.stem}/"},
+    {"parameter": "p", "datastore": "d", "relative_path": "scored/"},
+])
+def test_a_data_path_with_any_wrong_part_binds_nothing(data_path):
+    run, found = checked({"url": PIPELINE_URL}, data_path=data_path)
+    assert len(found) == 1
+    assert run is not None and run.data_path is None
+
+
+def test_each_problem_parse_target_finds_in_one_field_is_listed_under_it():
+    plain_http = PIPELINE_URL.replace("https://", "http://")
+    assert problems_of({"url": f"{plain_http}?version=2"}) == [  # the value shown leaves the query out
+        f"target.url = {plain_http!r}: must not carry a query string or fragment (the version goes in "
+        "pipeline_version); must be https (plain http and loopback hosts are allowed only with "
+        "AML_ALLOW_LOCAL_TARGETS=true, for local development)"]
+
+
+def test_a_declared_kind_is_checked_against_the_url():
+    assert problems_of({"url": PIPELINE_URL, "kind": "batch_endpoint"}) == [
+        "target.kind = 'batch_endpoint': kind 'batch_endpoint' was set but the URL is a published_pipeline URL"]
+
+
+def test_a_pipeline_jobs_compute_is_kept():
+    run, found = checked({**JOB, "compute": "cpu-cluster"})
+    assert (found, run is not None and run.target.compute) == ([], "cpu-cluster")
