@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 
 from shared.core.run_index import run_index
+from shared.core.run_index.run_index import Change
+from tests.support.zones import local_zone  # noqa: F401  (a fixture: pytest finds it by name)
 
 pytestmark = pytest.mark.unit
 
 A = "rules/r/" + "a" * 64 + ".json"
+B = "rules/r/" + "b" * 64 + ".json"
+M = "manual/r/" + "c" * 64 + ".json"
 
 
 def _summary(**changes: Any) -> dict[str, Any]:
@@ -81,3 +85,22 @@ def test_a_records_last_write_is_its_tag_else_its_last_modified_to_the_milliseco
     assert run_index.written_at({"aml_updated": ""}, modified) == "2026-12-07T10:31:02.000Z"
     assert run_index.written_at(None, modified) == "2026-12-07T10:31:02.000Z"
     assert run_index.newest_first(tagged, A) == (tagged, A)
+
+
+def test_changes_written_in_the_same_millisecond_rank_by_record_name_whatever_order_they_were_found_in() -> None:
+    at = "2026-12-07T10:00:00.000Z"
+    assert run_index.newest([Change(A, at, "d"), Change(B, at, "d")]) == [Change(B, at, "d"), Change(A, at, "d")]
+
+
+def test_rows_rank_by_when_they_were_seen_written_before_their_updated_at_and_a_row_with_neither_comes_last() -> None:
+    rows = [{"record": A, "updated_at": "2026-12-07T09:00:00.000Z"},
+            {"record": B, "updated_at": "2026-12-07T09:30:00.000Z"}, {"record": M}]
+    seen = {A: "2026-12-07T10:00:00.000Z"}  # an outcome's write moved A's last write; updated_at stayed
+    caught = run_index.caught_up(run_index.empty("w"), rows, seen, {}, "w", oldest_day="")
+    assert [row["record"] for row in caught["rows"]] == [A, B, M]
+
+
+@pytest.mark.usefixtures("local_zone")
+def test_a_views_note_says_the_time_in_utc_whatever_the_machines_zone_and_shows_the_index_unless_listed() -> None:
+    as_of = datetime(2026, 12, 7, 10, 31, 2, tzinfo=UTC)
+    assert run_index.as_of_note(as_of, "0 * * * * *") == "runs as of 10:31:02 UTC, caught up every minute"

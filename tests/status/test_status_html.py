@@ -80,12 +80,14 @@ WATCHING = View(
 """A healthy page watching its data: freshness expectations (overdue, arrived, not yet decided; the whole rule and
 a folder), dead-lettered events waiting, and the durations chart."""
 
-DEAD_LETTERS_UNREAD = View(health=(True, {"configuration": {"ok": True}, "freshness": [],
-                                          "dead_letters": {"container": "dead-letters", "error": "ServiceRequestError"}}))
+DEAD_LETTERS_UNREAD = View(health=(True, {
+    "configuration": {"ok": True}, "freshness": [],
+    "dead_letters": {"container": "dead-letters", "error": "ServiceRequestError"}}))
 """The dead-letter container could not be listed: the row says why in place of a count; no expectations, no
 section."""
 
-VIEWS = {"full": FULL, "bare": BARE, "watching": WATCHING, "dead_letters_unread": DEAD_LETTERS_UNREAD, "refused": View(notice="the status page needs a function key"),
+VIEWS = {"full": FULL, "bare": BARE, "watching": WATCHING, "dead_letters_unread": DEAD_LETTERS_UNREAD,
+         "refused": View(notice="the status page needs a function key"),
          "no_report": View(health=(False, {})),
          "nothing_explained": View(owners=["rule:machines"], explained={"blob": "x.txt", "outcome": "no rule"}),
          "rules_only": View(rules=FULL.rules)}
