@@ -66,7 +66,28 @@ BARE = View(health=(True, {"configuration": {"ok": False, "problems": ["rules.js
 """A read-only page with nothing in it yet: each table's empty text, a first and only page, an ok notice, and the
 configuration's problems in place of its summary."""
 
-VIEWS = {"full": FULL, "bare": BARE, "refused": View(notice="the status page needs a function key"),
+WATCHING = View(
+    health=(True, {"configuration": {"ok": True, "rules": 1, "schedules": 0}, "ledger": {"ok": True},
+                   "dead_letters": {"container": "dead-letters", "waiting": 4},
+                   "freshness": [{"rule": "machines", "folder": None, "deadline": "0 0 6 * * *", "min_files": 2,
+                                  "verdict": "overdue", "last_deadline": "2026-12-01T06:00:00Z", "files": 0,
+                                  "since": "2026-11-30T06:00:00Z"},
+                                 {"rule": "machines", "folder": "daily/", "deadline": "0 30 7 * * 1-5",
+                                  "min_files": 1, "verdict": "arrived", "last_deadline": "2026-12-01T07:30:00Z",
+                                  "files": 3, "since": "2026-11-30T07:30:00Z"},
+                                 {"rule": "late <b>", "folder": "x/", "deadline": "0 0 8 * * *", "min_files": 1}]}),
+    rules=FULL.rules, durations=[("rules/machines/a.json", 65.0), ("rules/machines/c.json", 3725.5)])
+"""A healthy page watching its data: freshness expectations (overdue, arrived, not yet decided; the whole rule and
+a folder), dead-lettered events waiting, and the durations chart."""
+
+DEAD_LETTERS_UNREAD = View(health=(True, {
+    "configuration": {"ok": True}, "freshness": [],
+    "dead_letters": {"container": "dead-letters", "error": "ServiceRequestError"}}))
+"""The dead-letter container could not be listed: the row says why in place of a count; no expectations, no
+section."""
+
+VIEWS = {"full": FULL, "bare": BARE, "watching": WATCHING, "dead_letters_unread": DEAD_LETTERS_UNREAD,
+         "refused": View(notice="the status page needs a function key"),
          "no_report": View(health=(False, {})),
          "nothing_explained": View(owners=["rule:machines"], explained={"blob": "x.txt", "outcome": "no rule"}),
          "rules_only": View(rules=FULL.rules)}
