@@ -10,6 +10,7 @@ sources are parsed, never imported.
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -437,3 +438,13 @@ def test_a_test_module_imported_by_another_or_by_a_helper_is_named():
         "tests/ledger/test_max_active_runs.py imports tests.ledger.test_ledger: no test module imports another; "
         "move what they share to tests/support/",
     ]
+
+
+def test_every_pure_module_is_mutation_tested():
+    """The pure layers (``shared/core/``, and ``cli/migrate/`` but its I/O modules) are exactly ``./dev mutate``'s set:
+    a new pure module joins it, with its unit tests, or this names it."""
+    pure = {path.relative_to(ROOT).as_posix() for path in [*(ROOT / "shared" / "core").rglob("*.py"),
+                                                           *(ROOT / "cli" / "migrate").glob("*.py")]
+            if path.name != "__init__.py"} - set(CLI_ONLY_IO)
+    mutated = set(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["mutmut"]["only_mutate"])
+    assert (sorted(pure - mutated), sorted(mutated - pure)) == ([], [])
