@@ -38,6 +38,17 @@ RUN_STATUS_FUNCTIONS = ("record_run_status", "poll_run_status")
 """Each run's status in Azure ML onto its record: the run-event function and its fallback timer."""
 
 
+NOT_THE_BLOB_PATHS = (
+    "shared.operations.", "shared.flows.sweep.", "shared.flows.outcomes.", "shared.flows.run_index.",
+    "shared.flows.schedules.", "shared.flows.freshness.", "shared.flows.quiet_windows.", "shared.flows.manual.",
+    "shared.flows.backfill.", "shared.flows.dead_letters.", "shared.core.outcomes.", "shared.core.run_index.",
+    "shared.core.freshness.", "shared.core.quiet_windows.", "shared.core.dead_letters.", "shared.core.backfill.",
+    "shared.core.status.", "shared.core.aml.run_reads", "shared.core.aml.workspace_discovery",
+    "shared.core.config.schedule_parser", "shared.core.schedules.recurrence")
+"""What no blob event needs, imported by the handlers that do on their first call: importing the app (the blob
+trigger's cold start, one-rule settings) must not pay for them (docs/benchmarks.md)."""
+
+
 def test_the_app_has_exactly_the_expected_functions():
     assert sorted(indexed_functions()) == sorted(
         [BLOB_FUNCTION, "sweep_for_missed_blobs", "catch_up_run_index", *HTTP_ROUTES, *PAGE_FUNCTIONS,
@@ -168,3 +179,14 @@ def test_parameters_and_annotations_match_the_bindings(name):
 def test_blob_trigger_takes_the_sdk_client_so_the_host_never_loads_the_blob():
     annotation = inspect.signature(indexed_function(BLOB_FUNCTION).get_user_function()).parameters["client"].annotation
     assert extension_meta.get_binding_registry().check_supported_type(annotation)
+
+
+@pytest.mark.integration  # starts a process
+def test_importing_the_app_leaves_what_no_blob_event_needs_unimported():
+    code = "import sys, function_app; print(*sorted(sys.modules))"
+    env = {name: value for name, value in os.environ.items() if name != "TRIGGER_RULES_FILE"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, env=env,
+                          check=True, timeout=60)
+    imported = done.stdout.split()
+    assert "shared.flows.blobs.blob_runs" in imported
+    assert [module for module in imported if module.startswith(NOT_THE_BLOB_PATHS)] == []

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from shared.clients.aml.aml_client import PipelineSubmitter
 from shared.clients.common.clock import SYSTEM_CLOCK, Clock
-from shared.core.aml import workspace_discovery as discovery
 from shared.core.aml.run_lookup import arm_root
 from shared.core.aml.targets import Target, Workspace, is_loopback
 from shared.core.common.errors import TriggerError
@@ -52,8 +51,7 @@ class HistoryHosts:
         """Run history's root for ``target``'s workspace (which it names), found once and kept; HistoryUnknown
         (its reason masked) when discovery fails now or failed less than ``retry_after`` seconds ago."""
         assert target.workspace is not None, "a status read names its workspace"
-        arm = discovery.ArmEndpoint(*arm_root(target))
-        key = f"{arm.url}{target.workspace.arm_path}".lower()
+        key = f"{arm_root(target)[0]}{target.workspace.arm_path}".lower()
         with self._lock(key):
             known = self._known.get(key)
             if isinstance(known, str):
@@ -61,7 +59,7 @@ class HistoryHosts:
             if known is not None and self._clock.monotonic() < known.until:
                 raise HistoryUnknown(known.reason, retryable=known.retryable)
             try:
-                found = _discover(submitter, arm, target.workspace, deadline)
+                found = _discover(submitter, target, target.workspace, deadline)
             except TriggerError as error:
                 reason = f"run history's host is unknown: the workspace's discovery failed: {mask_text(str(error))}"
                 self._known[key] = _Failed(self._clock.monotonic() + self._retry_after, reason, error.retryable)
@@ -74,9 +72,12 @@ class HistoryHosts:
             return self._locks.setdefault(key, threading.Lock())
 
 
-def _discover(submitter: PipelineSubmitter, arm: discovery.ArmEndpoint, workspace: Workspace, deadline: float) -> str:
+def _discover(submitter: PipelineSubmitter, target: Target, workspace: Workspace, deadline: float) -> str:
     """ARM's workspace GET (ARM's token), then its discovery document (no token), then its ``history`` host held to
     the allowlist; a loopback host is allowed only behind a loopback ARM (AML_ALLOW_LOCAL_TARGETS let it in)."""
+    from shared.core.aml import workspace_discovery as discovery  # run outcomes only: not the blob path's
+
+    arm = discovery.ArmEndpoint(*arm_root(target))
     allow_local = is_loopback(urlsplit(arm.url).hostname or "")
     answer = submitter.read_json(discovery.workspace_get_url(arm, workspace), arm.scope, deadline)
     document = submitter.read_json(discovery.discovery_url(answer, allow_local=allow_local), None, deadline)

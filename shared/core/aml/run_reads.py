@@ -19,11 +19,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from shared.core.aml.run_lookup import arm_root
-from shared.core.aml.targets import Target, TargetKind, is_loopback
+from shared.core.aml.targets import JOB_API_VERSION, Target, TargetKind, is_loopback
 from shared.core.ledger.run_status import RunOutcome, moment, observed
 
-JOB_API_VERSION = "2024-10-01"
-"""A stable Jobs API version (azure-ai-ml's MLClient.jobs pins a preview one)."""
 _MAX_ERROR_TEXT = 1000
 HISTORY_FOR_SCORING_HOST = {".inference.ml.azure.com": ".api.azureml.ms", ".inference.ml.azure.cn": ".api.ml.azure.cn",
                             ".inference.ml.azure.us": ".api.ml.azure.us"}

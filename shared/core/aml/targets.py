@@ -25,6 +25,9 @@ ARM_HOSTS = ("management.azure.com", "management.chinacloudapi.cn", "management.
 """ARM's hosts (public cloud, sovereign clouds), matched whole: where a v2 pipeline job is created."""
 PIPELINE_JOB_ARM = "https://management.azure.com"
 """A ``pipeline_job`` target's URL when its rule names none: the public cloud's ARM."""
+JOB_API_VERSION = "2024-10-01"
+"""A stable Jobs API version (azure-ai-ml's MLClient.jobs pins a preview one): a pipeline job's GET, by the
+submit's existing-job check and by status reads (``job_url``); here, so the blob path need not import run_reads."""
 
 
 class TargetKind(str, enum.Enum):

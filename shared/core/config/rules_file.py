@@ -18,7 +18,6 @@ from shared.core.config.config_model import Rule, Schedule
 from shared.core.config.problems import Problems
 from shared.core.config.rule_names import check_distinct_subscriptions
 from shared.core.config.rule_parser import RULE, parse_rule
-from shared.core.config.schedule_parser import parse_schedules
 
 TOP_LEVEL_KEYS = {"rules", "schedules", "description", "$schema"}
 _SETTING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)%|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}|\{\{|\}\}|\{[^{}]*\}")
@@ -85,6 +84,8 @@ def load_triggers(env: Mapping[str, str], app_root: Path, allow_local: bool, pro
 
 def _schedules(rules_file: str, document: dict[str, Any], env: Mapping[str, str], allow_local: bool,
                problems: Problems, now: datetime) -> list[Schedule]:
+    from shared.core.config.schedule_parser import parse_schedules  # at indexing only with a rules file
+
     in_file = problems.under(f"{rules_file}: ").at("schedules")
     items = [(raw, in_file.index(index)) for index, raw in enumerate(document.get("schedules", []))]
     return parse_schedules(items, env, allow_local, problems, now=now)

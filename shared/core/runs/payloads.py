@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core.aml.run_lookup import RunLookup, run_lookup
-from shared.core.aml.run_reads import JOB_API_VERSION
-from shared.core.aml.targets import COMPONENT_VERSION, TargetKind
+from shared.core.aml.targets import COMPONENT_VERSION, JOB_API_VERSION, TargetKind
 from shared.core.config.config_model import RunSpec
 
 JSON = "application/json"
