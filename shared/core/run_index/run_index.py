@@ -9,6 +9,7 @@ Pure: the caller reads storage and the clock.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -206,11 +207,34 @@ def days_back(now: datetime, count: int) -> list[str]:
     return [day_of(now - timedelta(days=back)) for back in range(count - 1, -1, -1)]
 
 
-def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False) -> str:
-    """What a view says of the index it shows: ``runs as of 10:31:02 UTC, caught up every minute``; ``listed``: the
-    runs shown were read from the records now (a filtered page, or one past the index), the counts were not."""
-    when = f"as of {as_of.astimezone(UTC):%H:%M:%S} UTC, caught up {_cadence(schedule)}"
+class CaughtUp(enum.Enum):
+    """Who caught up the index a view shows: a view says so, so a page served without the timer does not claim it."""
+
+    TIMER = "timer"
+    """Served as stored: its last catch-up (by the timer) is younger than ``RUN_INDEX_MAX_AGE_SECONDS``."""
+    STALE = "stale"
+    """Caught up by the view: the index was older than the max age, or there was none (no timer ran)."""
+    RETRY = "retry"
+    """Caught up by the view to show the record its own Retry changed."""
+
+
+def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False, caught_up: CaughtUp = CaughtUp.TIMER,
+               max_age: float = 120) -> str:
+    """What a view says of the index it shows: ``runs as of 10:31:02 UTC, caught up every minute`` (served as the
+    timer left it) or ``..., caught up by this view (the timer had not in 120 s)``; ``listed``: the runs shown were
+    read from the records now (a filtered page, or one past the index), the counts were not."""
+    when = f"as of {as_of.astimezone(UTC):%H:%M:%S} UTC, caught up {_by_whom(caught_up, schedule, max_age)}"
     return f"runs read from the records now; counts {when}" if listed else f"runs {when}"
+
+
+def _by_whom(caught_up: CaughtUp, schedule: str, max_age: float) -> str:
+    if caught_up is CaughtUp.TIMER:
+        return _cadence(schedule)
+    if caught_up is CaughtUp.RETRY:
+        return "by this view (to show the retry)"
+    if not max_age:
+        return "by this view (as every view is: RUN_INDEX_MAX_AGE_SECONDS is 0)"
+    return f"by this view (the timer had not in {max_age:g} s)"
 
 
 def _cadence(schedule: str) -> str:

@@ -22,12 +22,13 @@ from azure.storage.blob import BlobProperties, FilteredBlob
 
 from shared.clients.process.services import Services
 from shared.core.common.errors import Unavailable
+from shared.core.config.config_model import AppConfig
 from shared.core.ledger.decisions import LOGGER
 from shared.core.ledger.keys import DAY_TAG, RECORD_NAME, RECORD_PREFIXES, STATE_TAG, UPDATED_TAG, iso_ms
 from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.run_index import run_index
-from shared.core.run_index.run_index import CAUGHT_UP_AT, SUMMARY_NAME, Summary
+from shared.core.run_index.run_index import CAUGHT_UP_AT, SUMMARY_NAME, CaughtUp, Summary
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class IndexView:
     summary: Summary
     as_of: datetime
     """Its last catch-up: the index's Last-Modified (storage's clock), or the start of the catch-up this view made."""
+    caught_up: CaughtUp = CaughtUp.TIMER
+    """Whether it is shown as the timer left it or this view caught it up (and why)."""
+
+    def note(self, config: AppConfig, *, listed: bool = False) -> str:
+        """What the view says of it (``run_index.as_of_note``)."""
+        return run_index.as_of_note(self.as_of, config.run_index_schedule, listed=listed, caught_up=self.caught_up,
+                                    max_age=config.run_index_max_age)
 
 
 def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
@@ -48,7 +56,7 @@ def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
         if found is not None and found.document and found.age < services.config.run_index_max_age:
             return IndexView(found.document, found.last_modified)
     began = services.clock.now()
-    return IndexView(current_index(services), began)
+    return IndexView(current_index(services), began, CaughtUp.RETRY if catch_up else CaughtUp.STALE)
 
 
 def current_index(services: Services) -> Summary:

@@ -30,9 +30,9 @@ from shared.core.ledger.keys import (
 )
 from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.run_status import TERMINAL, RunStatus
-from shared.core.run_index.run_index import RECENT_ROWS, newest_first, record_summary, written_at
+from shared.core.run_index.run_index import RECENT_ROWS, CaughtUp, newest_first, record_summary, written_at
 from shared.flows.manual.manual_runs import rerun, safe_name, started
-from shared.flows.run_index.run_index import viewed_index
+from shared.flows.run_index.run_index import IndexView, viewed_index
 
 _STATES = tuple(state.value for state in RunState)
 RUN_STATUSES = tuple(status.value for status in RunStatus)
@@ -54,12 +54,16 @@ def list_limit(text: str) -> int:
 @dataclass(frozen=True)
 class ListedRuns:
     runs: list[dict[str, Any]]
-    as_of: datetime | None = None
-    """When the run index these runs are rows of was last caught up; None: they were read from the records now."""
+    index: IndexView | None = None
+    """The run index these runs are rows of (as of when, caught up by whom); None: read from the records now."""
 
     def to_json(self) -> dict[str, Any]:
-        """``GET /api/runs``' answer: the runs, and ``as_of`` (ISO 8601, UTC) when they come from the run index."""
-        return {"runs": self.runs, **({} if self.as_of is None else {"as_of": iso(self.as_of.astimezone(UTC))})}
+        """``GET /api/runs``' answer: the runs, and when they come from the run index, ``as_of`` (ISO 8601, UTC)
+        and ``caught_up_by``: ``timer`` (served as stored) or ``view`` (this request caught it up)."""
+        if self.index is None:
+            return {"runs": self.runs}
+        by = "timer" if self.index.caught_up is CaughtUp.TIMER else "view"
+        return {"runs": self.runs, "as_of": iso(self.index.as_of.astimezone(UTC)), "caught_up_by": by}
 
 
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
@@ -79,7 +83,7 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
                            if state is None or run["state"] == state][:limit])
     if not any((rule, schedule, state, since, until, run_status)) and limit <= RECENT_ROWS:
         viewed = viewed_index(services)
-        return ListedRuns(list(viewed.summary["rows"][:limit]), viewed.as_of)
+        return ListedRuns(list(viewed.summary["rows"][:limit]), viewed)
     listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until,
                          run_status=run_status)
     return ListedRuns(read_runs(services, listed[:limit]))

@@ -142,7 +142,7 @@ def _view(services: Services, fields: dict[str, str], now: datetime, csrf: str |
             "explain_blob": fields.get("blob", ""), "sweeps": _sweeps(services), "notice": notice,
             "notice_ok": notice_ok, "per_day": run_index.per_day(index, run_index.days_back(now, CHART_DAYS)),
             "durations": _durations(index),
-            "as_of": run_index.as_of_note(viewed.as_of, services.config.run_index_schedule, listed=listed)}
+            "as_of": viewed.note(services.config, listed=listed)}
 
 
 def _indexed_page(index: Summary, number: int) -> tuple[list[dict[str, Any]], int]:
