@@ -120,7 +120,7 @@ def _rebuilt(services: Services, oldest_day: str) -> Summary:
                     key=lambda found: run_index.newest_first(found[0], found[1].name), reverse=True)
     counts: dict[str, list[tuple[str, str]]] = {}
     for written, blob in listed:
-        outcome = _tag(blob, STATE_TAG) or _outcome(blob.metadata, blob.name)
+        outcome = listed_outcome(blob)
         counts.setdefault(_tag(blob, DAY_TAG) or written[:10], []).append((blob.name, outcome))
     days = {day: run_index.day_counts(found) for day, found in counts.items()}
     newest = listed[:run_index.RECENT_ROWS]
@@ -130,8 +130,13 @@ def _rebuilt(services: Services, oldest_day: str) -> Summary:
     return run_index.caught_up(run_index.empty(watermark), rows, seen, days, watermark, oldest_day)
 
 
+def listed_outcome(blob: BlobProperties) -> str:
+    """What became of a listed record's run (``Outcome``): its ``aml_state`` tag, or for an untagged record
+    (written before the index's tags) from its listed metadata."""
+    return _tag(blob, STATE_TAG) or _outcome(blob.metadata, blob.name)
+
+
 def _outcome(metadata: dict[str, str] | None, name: str) -> str:
-    """An untagged record's outcome (written before the index's tags), from its listed metadata."""
     try:
         outcome = LedgerRecord.from_metadata(metadata, name).outcome_word
     except UnreadableRecord:
