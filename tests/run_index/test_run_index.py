@@ -153,6 +153,9 @@ def test_a_view_of_an_index_older_than_its_max_age_catches_it_up(app_env, aml):
     assert [row["subject"]["blob"] for row in viewed.summary["rows"]] == ["b.csv", "a.csv"] and viewed.as_of >= began
     assert viewed.caught_up is run_index.CaughtUp.STALE
     assert viewed.note(services.config).endswith("caught up by this view (the timer had not in 1 s)")
+    served = viewed_index(replace(services, config=process_services().config))  # fresh for 120 s: as stored
+    assert served.caught_up is run_index.CaughtUp.EARLIER_VIEW and served.as_of <= datetime.now(UTC)
+    assert served.note(services.config).endswith("caught up by an earlier view")  # not the timer's cadence
     # the index dated, then the catch-up: the index again, the Find, b.csv's record, today's recount, the write
     assert _requests(sent) == {"GET": 5, "PUT": 1}
 

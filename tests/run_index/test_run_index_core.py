@@ -143,6 +143,7 @@ def test_a_view_says_as_of_when_in_utc_and_how_often_the_index_is_caught_up(sche
     (run_index.CaughtUp.STALE, 0, False, "runs as of 10:31:02 UTC, caught up by this view (as every view is: "
                                          "RUN_INDEX_MAX_AGE_SECONDS is 0)"),
     (run_index.CaughtUp.RETRY, 120, False, "runs as of 10:31:02 UTC, caught up by this view (to show the retry)"),
+    (run_index.CaughtUp.EARLIER_VIEW, 120, False, "runs as of 10:31:02 UTC, caught up by an earlier view"),
 ])
 def test_a_view_that_caught_the_index_up_itself_says_so_not_the_timers_cadence(caught_up, max_age, listed, said):
     as_of = datetime(2026, 12, 7, 10, 31, 2, tzinfo=UTC)

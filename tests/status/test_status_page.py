@@ -291,7 +291,7 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
     assert [len(names) for names in shown] == [status_page.PAGE_SIZE, 3, 3]
     assert sorted(shown[0] + shown[1]) == [f"m{index:02}.csv" for index in range(status_page.PAGE_SIZE + 3)]
     assert "page 1 of 2" in first and "page 2 of 2" in second and "page 2 of 2" in failed
-    assert re.search(r'<p class="as-of">runs as of \d\d:\d\d:\d\d UTC, caught up every minute</p>', first)
+    assert re.search(r'<p class="as-of">runs as of \d\d:\d\d:\d\d UTC, caught up by an earlier view</p>', first)
     assert re.search(r'<p class="as-of">runs read from the records now; counts as of \d\d:\d\d:\d\d UTC', failed)
 
 

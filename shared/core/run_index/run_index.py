@@ -41,8 +41,12 @@ day counts fit in a few MiB; rows nest as deep as the records they show."""
 
 Summary = dict[str, Any]
 """``{"schema", "watermark", "rows": [record summaries, newest first], "seen": {row's record: its last write as
-its tag says}, "days": {day: {owner: {outcome: n}}}, "last": {owner: updated_at}, "caught_up_at"}``: JSON as
+its tag says}, "days": {day: {owner: {outcome: n}}}, "last": {owner: updated_at}, "caught_up_at",
+"caught_up_by"}``: JSON as
 stored."""
+CAUGHT_UP_BY = "caught_up_by"
+"""``timer`` or ``view``: who made the last catch-up, so a later view served the index as stored does not credit
+the timer with a catch-up a view made (locally, where no timer runs)."""
 CAUGHT_UP_AT = "caught_up_at"
 """When the catch-up that wrote the index began (its writer's clock): it changes on every catch-up, so each one
 writes the index and its Last-Modified tells a view how old it is."""
@@ -216,6 +220,8 @@ class CaughtUp(enum.Enum):
     """Caught up by the view: the index was older than the max age, or there was none (no timer ran)."""
     RETRY = "retry"
     """Caught up by the view to show the record its own Retry changed."""
+    EARLIER_VIEW = "earlier view"
+    """Served as stored, but a view caught it up last (``CAUGHT_UP_BY``), not the timer."""
 
 
 def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False, caught_up: CaughtUp = CaughtUp.TIMER,
@@ -230,6 +236,8 @@ def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False, caught_u
 def _by_whom(caught_up: CaughtUp, schedule: str, max_age: float) -> str:
     if caught_up is CaughtUp.TIMER:
         return _cadence(schedule)
+    if caught_up is CaughtUp.EARLIER_VIEW:
+        return "by an earlier view"
     if caught_up is CaughtUp.RETRY:
         return "by this view (to show the retry)"
     if not max_age:

@@ -28,7 +28,7 @@ from shared.core.ledger.keys import DAY_TAG, RECORD_NAME, RECORD_PREFIXES, STATE
 from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.run_index import run_index
-from shared.core.run_index.run_index import CAUGHT_UP_AT, SUMMARY_NAME, CaughtUp, Summary
+from shared.core.run_index.run_index import CAUGHT_UP_AT, CAUGHT_UP_BY, SUMMARY_NAME, CaughtUp, Summary
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,21 @@ def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
     if not catch_up:
         found = services.ledger.read_dated(SUMMARY_NAME, parse=run_index.summary_from)
         if found is not None and found.document and found.age < services.config.run_index_max_age:
-            return IndexView(found.document, found.last_modified)
+            by_view = found.document.get(CAUGHT_UP_BY) == "view"
+            return IndexView(found.document, found.last_modified,
+                             CaughtUp.EARLIER_VIEW if by_view else CaughtUp.TIMER)
     began = services.clock.now()
-    return IndexView(current_index(services), began, CaughtUp.RETRY if catch_up else CaughtUp.STALE)
+    return IndexView(current_index(services, by_view=True), began, CaughtUp.RETRY if catch_up else CaughtUp.STALE)
 
 
-def current_index(services: Services) -> Summary:
+def current_index(services: Services, *, by_view: bool = False) -> Summary:
     """The run index, caught up with the records now and written back (a conditional write) even when nothing
-    changed: its Last-Modified is then the time of its last catch-up."""
+    changed: its Last-Modified is then the time of its last catch-up; ``by_view``: a view, not the timer, made it
+    (``CAUGHT_UP_BY``)."""
     oldest_day = _oldest_day(services)
     began = iso_ms(services.clock.now())
-    return _swapped(services, lambda found: {**_caught_up(services, found, oldest_day), CAUGHT_UP_AT: began})
+    stamp = {CAUGHT_UP_AT: began, CAUGHT_UP_BY: "view" if by_view else "timer"}
+    return _swapped(services, lambda found: {**_caught_up(services, found, oldest_day), **stamp})
 
 
 def rebuild(services: Services) -> Summary:
