@@ -109,7 +109,7 @@ def test_the_expression_is_kept_as_written_for_the_binding():
     ("0 30 23 * * *", timedelta(days=1)),  # one time a day: from one day's to the next
     ("30 0 9-17 * * Mon-Fri", timedelta(days=2, hours=16)),  # Friday 17:00:30 to Monday 09:00:30
     ("0 0 0 31 * *", timedelta(days=61)),  # 31 July to 31 August is shorter than 31 May to 31 July
-    ("0 0 0 1 Jan *", timedelta(days=366)),  # twice in the span: 2000 is a leap year
+    ("0 0 0 1 Feb *", timedelta(days=366)),  # on two days in the span, 1 February 2000 and 2001 (a leap year)
     ("0 0 0 29 Feb Mon", timedelta(days=732)),  # fires once in the span looked at: the span
 ])
 def test_the_longest_gap_between_consecutive_occurrences(expression, gap):
