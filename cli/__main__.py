@@ -25,7 +25,6 @@ from shared.core.common.json_input import EVENT_FILE, SETTING, SETTINGS_FILE, re
 from shared.core.config.problems import ConfigError
 from shared.core.ledger.decisions import Decision, Outcome
 from shared.core.ledger.ledger_record import RunState
-from shared.core.run_index.run_index import as_of_note
 from shared.flows.manual.manual_runs import start_run
 from shared.flows.sweep.sweep import SweepReport, sweep
 from shared.operations.http.explain import explain
@@ -141,7 +140,7 @@ def _runs(services: Services, args: argparse.Namespace) -> int:
     for run in listed.runs:
         print(_run_line(run))
     count = len(listed.runs)
-    as_of = "" if listed.as_of is None else f"; {as_of_note(listed.as_of, services.config.run_index_schedule)}"
+    as_of = "" if listed.index is None else f"; {listed.index.note(services.config)}"
     print(f"{count} record{'s' * (count != 1)}{as_of}")
     return 0
 

@@ -255,6 +255,38 @@ def test_the_run_index_timer_and_max_age_are_checked_at_load_and_default_to_ever
     assert (declared.run_index_schedule, declared.run_index_max_age) == ("0 * * * * *", 120)
 
 
+@pytest.mark.parametrize("schedule, max_age, said", [
+    ("0 * * * * *", "89", "RUN_INDEX_MAX_AGE_SECONDS = '89': below RUN_INDEX_SCHEDULE '0 * * * * *''s longest gap "
+     "between catch-ups (60 s) plus 30 s: every view between two ticks would catch the index up itself; give at "
+     "least 90, or 0 to have every view do so"),
+    ("0 */5 * * * *", None, "RUN_INDEX_MAX_AGE_SECONDS = '120': below RUN_INDEX_SCHEDULE '0 */5 * * * *''s longest "
+     "gap between catch-ups (300 s) plus 30 s: every view between two ticks would catch the index up itself; give "
+     "at least 330, or 0 to have every view do so"),
+    ("0,30 0 0 * * *", "86399", "RUN_INDEX_MAX_AGE_SECONDS = '86399': below RUN_INDEX_SCHEDULE '0,30 0 0 * * *''s "
+     "longest gap between catch-ups (86370 s) plus 30 s: every view between two ticks would catch the index up "
+     "itself; give at least 86400, or 0 to have every view do so"),
+    ("0 0 9 * * Mon-Fri", "86400", "RUN_INDEX_MAX_AGE_SECONDS = '86400': below RUN_INDEX_SCHEDULE "
+     "'0 0 9 * * Mon-Fri''s longest gap between catch-ups (259200 s) plus 30 s: every view between two ticks would "
+     "catch the index up itself; give RUN_INDEX_SCHEDULE gaps under a day, or 0 to have every view do so"),
+])
+def test_a_run_index_max_age_below_its_timers_longest_gap_is_refused_naming_both(schedule, max_age, said):
+    given = {} if max_age is None else {"RUN_INDEX_MAX_AGE_SECONDS": max_age}
+    env = minimal_env(RUN_INDEX_SCHEDULE=schedule, **given)
+    assert [str(problem) for problem in config_error(env).problems][-1] == said  # after the schedule's own
+
+
+@pytest.mark.parametrize("schedule, max_age", [("0 * * * * *", "90"), ("0 */5 * * * *", "330"),
+                                               ("0 0 9 * * Mon-Fri", "0")])
+def test_a_run_index_max_age_covering_its_timers_gap_or_0_loads(schedule, max_age):
+    env = minimal_env(RUN_INDEX_SCHEDULE=schedule, RUN_INDEX_MAX_AGE_SECONDS=max_age)
+    assert load_config(env, NO_APP_ROOT, now=LOADED_AT).run_index_max_age == float(max_age)
+
+
+def test_a_run_index_schedule_refused_for_itself_is_not_also_measured_against_the_max_age():
+    env = minimal_env(RUN_INDEX_SCHEDULE="*/5 * * * *", RUN_INDEX_MAX_AGE_SECONDS="1")
+    assert [problem.where for problem in config_error(env).problems] == ["RUN_INDEX_SCHEDULE"]
+
+
 def test_one_rule_settings_a_rules_file_leaves_unused_are_named_loudly(tmp_path, caplog):
     rules = write_rules(tmp_path, [rule_json(target={"url": "%AML_PIPELINE_URL%"})])
     env = minimal_env(TRIGGER_RULES_FILE=rules, WATCH_PREFIX="other/", AML_PARAMETERS='{"api_key": "s3cret"}')

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from localdev.aml_standin import Respond
+from localdev.host import fire_timer
 from localdev.http_counter import counting_requests
 from shared.operations.http.http_api import MAX_REQUEST_BYTES
 from tests.support.harness import deliver_blob, ledger_record, upload
@@ -224,10 +225,15 @@ def test_unfiltered_runs_say_as_of_the_run_indexs_last_catch_up_and_filtered_one
     deliver_blob(app_env["WATCH_CONTAINER"], "a.csv")
 
     code, indexed = call("http_list_runs", "GET")  # the first view builds the index
+    _, served = call("http_list_runs", "GET")  # the next one is served it as stored
     _, filtered = call("http_list_runs", "GET", params={"rule": "default"})
 
     assert code == 200 and [run["subject"]["blob"] for run in indexed["runs"]] == ["a.csv"]
     assert datetime.fromisoformat(indexed["as_of"]) <= datetime.now(UTC) and indexed["as_of"].endswith("Z")
+    assert (indexed["caught_up_by"], served["caught_up_by"]) == ("view", "view")  # no timer ran: views did
+    fire_timer("catch_up_run_index")
+    assert call("http_list_runs", "GET")[1]["caught_up_by"] == "timer"
+    assert served["runs"] == indexed["runs"] and served["as_of"] >= indexed["as_of"]
     assert set(filtered) == {"runs"} and filtered["runs"] == indexed["runs"]
 
 

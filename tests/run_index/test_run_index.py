@@ -136,6 +136,7 @@ def test_a_view_of_a_fresh_index_costs_one_read_and_says_as_of_its_last_catch_up
 
     assert _requests(sent) == {"GET": 1}  # the index alone: no Find Blobs by Tags, whatever the ledger holds
     assert viewed.as_of == caught_up_at and [row["subject"]["blob"] for row in viewed.summary["rows"]] == ["a.csv"]
+    assert viewed.caught_up is run_index.CaughtUp.TIMER
 
 
 def test_a_view_of_an_index_older_than_its_max_age_catches_it_up(app_env, aml):
@@ -150,6 +151,11 @@ def test_a_view_of_an_index_older_than_its_max_age_catches_it_up(app_env, aml):
         viewed = viewed_index(services)
 
     assert [row["subject"]["blob"] for row in viewed.summary["rows"]] == ["b.csv", "a.csv"] and viewed.as_of >= began
+    assert viewed.caught_up is run_index.CaughtUp.STALE
+    assert viewed.note(services.config).endswith("caught up by this view (the timer had not in 1 s)")
+    served = viewed_index(replace(services, config=process_services().config))  # fresh for 120 s: as stored
+    assert served.caught_up is run_index.CaughtUp.EARLIER_VIEW and served.as_of <= datetime.now(UTC)
+    assert served.note(services.config).endswith("caught up by an earlier view")  # not the timer's cadence
     # the index dated, then the catch-up: the index again, the Find, b.csv's record, today's recount, the write
     assert _requests(sent) == {"GET": 5, "PUT": 1}
 

@@ -133,3 +133,18 @@ def test_days_back_are_the_utc_days_up_to_today_oldest_first() -> None:
 def test_a_view_says_as_of_when_in_utc_and_how_often_the_index_is_caught_up(schedule, listed, said):
     as_of = datetime(2026, 12, 7, 11, 31, 2, 900_000, tzinfo=timezone(timedelta(hours=1)))
     assert run_index.as_of_note(as_of, schedule, listed=listed) == said
+
+
+@pytest.mark.parametrize("caught_up, max_age, listed, said", [
+    (run_index.CaughtUp.STALE, 120, False, "runs as of 10:31:02 UTC, caught up by this view (the timer had not in "
+                                           "120 s)"),
+    (run_index.CaughtUp.STALE, 90.5, True, "runs read from the records now; counts as of 10:31:02 UTC, caught up by "
+                                           "this view (the timer had not in 90.5 s)"),
+    (run_index.CaughtUp.STALE, 0, False, "runs as of 10:31:02 UTC, caught up by this view (as every view is: "
+                                         "RUN_INDEX_MAX_AGE_SECONDS is 0)"),
+    (run_index.CaughtUp.RETRY, 120, False, "runs as of 10:31:02 UTC, caught up by this view (to show the retry)"),
+    (run_index.CaughtUp.EARLIER_VIEW, 120, False, "runs as of 10:31:02 UTC, caught up by an earlier view"),
+])
+def test_a_view_that_caught_the_index_up_itself_says_so_not_the_timers_cadence(caught_up, max_age, listed, said):
+    as_of = datetime(2026, 12, 7, 10, 31, 2, tzinfo=UTC)
+    assert run_index.as_of_note(as_of, "0 * * * * *", listed=listed, caught_up=caught_up, max_age=max_age) == said

@@ -100,3 +100,17 @@ def test_a_list_step_and_range_parse_to_every_value_they_name():
 
 def test_the_expression_is_kept_as_written_for_the_binding():
     assert parse_ncrontab("0 30 9 * * Mon-Fri").expression == "0 30 9 * * Mon-Fri"
+
+
+@pytest.mark.parametrize("expression, gap", [
+    ("0 * * * * *", timedelta(minutes=1)),
+    ("30 */5 * * * *", timedelta(minutes=5)),
+    ("0 0,50 * * * *", timedelta(minutes=50)),  # 00:50 to 01:00 is 10 min; the longer gap counts
+    ("0 30 23 * * *", timedelta(days=1)),  # one time a day: from one day's to the next
+    ("30 0 9-17 * * Mon-Fri", timedelta(days=2, hours=16)),  # Friday 17:00:30 to Monday 09:00:30
+    ("0 0 0 31 * *", timedelta(days=61)),  # 31 July to 31 August is shorter than 31 May to 31 July
+    ("0 0 0 1 Feb *", timedelta(days=366)),  # on two days in the span, 1 February 2000 and 2001 (a leap year)
+    ("0 0 0 29 Feb Mon", timedelta(days=732)),  # fires once in the span looked at: the span
+])
+def test_the_longest_gap_between_consecutive_occurrences(expression, gap):
+    assert parse_ncrontab(expression).longest_gap() == gap

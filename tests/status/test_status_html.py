@@ -24,7 +24,7 @@ FULL = View(
     }),
     filters={"owner": "rule:machines", "state": "failed", "since": "2026-12-01T00:00:00Z",
              "until": "2026-12-02T00:00:00Z"},
-    owners=["rule:machines", "schedule:nightly"], states=["failed", "submitted"],
+    owners=["rule:machines", "schedule:nightly"], states=["completed", "failed", "failed for now"],
     rules=[{"name": "machines", "prefix": "incoming/", "suffix": ".csv", "kind": "pipeline_endpoint",
             "host": "westeurope.api.azureml.ms", "day": {"completed": 2, "running": 1, "failed": 1}, "week": {},
             "last_run": "2026-12-01T10:00:00Z"}],
@@ -34,12 +34,14 @@ FULL = View(
                {"name": "weekly", "expression": "0 0 3 * * 1", "next": [], "last_occurrence": None,
                 "last_outcome": None, "enabled": False}],
     runs=[{"record": "rules/machines/a.json", "time": "2026-12-01T10:00:00Z", "owner": "rule:machines",
-           "blob": "incoming/a.csv", "state": "failed", "run_status": None, "duration": None,
+           "blob": "incoming/a.csv", "state": "failed", "outcome": "failed for now", "run_status": None,
+           "duration": None,
            "run_url": "http://ml.azure.com/runs/1", "attempts": 3, "error": "503 from Azure ML"},
           {"record": "schedules/nightly/b.json", "time": "2026-12-01T02:00:00Z", "owner": "schedule:nightly",
-           "state": "rejected", "error": {"message": "no données", "code": "UserError"}},
+           "state": "rejected", "outcome": "rejected", "error": {"message": "no données", "code": "UserError"}},
           {"record": "rules/machines/c.json", "time": "2026-12-01T09:00:00Z", "owner": "rule:machines",
-           "blob": "incoming/c.csv", "state": "submitted", "run_status": "completed", "duration": "3 min 5 s",
+           "blob": "incoming/c.csv", "state": "submitted", "outcome": "completed", "run_status": "completed",
+           "duration": "3 min 5 s",
            "run_url": "https://ml.azure.com/runs/2?wsid=/subscriptions/s", "attempts": 1}],
     page=2, pages=3, matched=53, csrf="token-1",
     explained={"blob": "incoming/d.csv", "outcome": "would submit", "rules": [
@@ -54,7 +56,8 @@ FULL = View(
     notice="1 record reopened", notice_ok=False, retry_off_reason="shown only when Retry is off",
     per_day=[("2026-11-30", {"completed": 3, "failed": 1, "canceled": 1}),
              ("2026-12-01", {"running": 2, "starting": 1, "waiting": 1, "failed for now": 1})],
-    as_of="runs read from the records now; counts as of 10:31:02 UTC, caught up every minute")
+    as_of="runs read from the records now; counts as of 10:31:02 UTC, caught up by this view (the timer had not in "
+          "120 s)")
 """Every part of the page: a failing check, enabled and disabled schedules, a middle page, Retry forms (a blob's
 and a schedule's), an https studio link and an http one (not linked), an explained blob, two sweeps, runs per day
 by outcome (seven outcomes: the legend's second row) and when the counts are from."""

@@ -90,11 +90,11 @@ def test_the_page_shows_health_rules_schedules_runs_and_sweeps_in_a_browser(app_
     rows = seen["results"][3]
     cells = {row.split("\t")[2]: row.split("\t") for row in rows}
     assert rows[0].split("\t")[2] == XSS_BLOB and set(cells) == {XSS_BLOB, "broken.csv", "machines.csv"}
-    # state, run status, duration (none yet: no run event has arrived), studio, attempts
+    # outcome (the chart's words), run status, duration (none yet: no run event has arrived), studio, attempts
     assert cells["broken.csv"][1] == "rule:machines" and cells["broken.csv"][3:8] == ["failed", "", "", "", "1"]
     assert cells["broken.csv"][8:] == ["Azure ML answered 404 PipelineNotFound: pipeline <b>not</b> published yet",
                                        "Retry"]  # the error's markup shown as text
-    assert cells["machines.csv"][3:10] == ["submitted", "", "", "studio", "1", "", ""]
+    assert cells["machines.csv"][3:10] == ["running", "", "", "studio", "1", "", ""]
     assert "missing" in sweeps and "processed" in sweeps
     assert seen["results"][2] == 0 and seen["dialogs"] == [] and seen["errors"] == []  # the XSS name stays inert
 
@@ -281,7 +281,7 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
     first_reads, reads[:] = _records_read(reads), []
     second = page_call("POST", b"action=filter&page=2").get_body().decode()
     second_reads, reads[:] = _records_read(reads), []
-    failed = page_call("POST", b"action=filter&state=submitted&page=2").get_body().decode()
+    failed = page_call("POST", b"action=filter&state=running&page=2").get_body().decode()
 
     # the index looked for (with its date), then by the catch-up, then each record once
     assert built[:2] == [SUMMARY_NAME] * 2 and len(set(built[2:])) == len(built) - 2 == status_page.PAGE_SIZE + 3
@@ -291,7 +291,7 @@ def test_a_page_view_reads_no_record_once_the_run_index_is_built_and_a_filtered_
     assert [len(names) for names in shown] == [status_page.PAGE_SIZE, 3, 3]
     assert sorted(shown[0] + shown[1]) == [f"m{index:02}.csv" for index in range(status_page.PAGE_SIZE + 3)]
     assert "page 1 of 2" in first and "page 2 of 2" in second and "page 2 of 2" in failed
-    assert re.search(r'<p class="as-of">runs as of \d\d:\d\d:\d\d UTC, caught up every minute</p>', first)
+    assert re.search(r'<p class="as-of">runs as of \d\d:\d\d:\d\d UTC, caught up by an earlier view</p>', first)
     assert re.search(r'<p class="as-of">runs read from the records now; counts as of \d\d:\d\d:\d\d UTC', failed)
 
 
@@ -404,6 +404,19 @@ def test_a_bad_filter_says_what_is_wrong_and_still_shows_every_run(app_env, aml,
     html = shown.get_body().decode()
     assert shown.status_code == 200 and "filters not applied: since must be an ISO 8601 time" in html
     assert "Runs 3 of 3, newest first" in html and 'value="yesterday"' in html  # the form keeps what was typed
+
+
+def test_the_runs_table_filters_on_what_became_of_a_run_in_the_charts_words(app_env, aml, rules_file):
+    seeded(app_env, aml)
+
+    running, failed, by_state = (page_call("POST", b"action=filter&state=" + word).get_body().decode()
+                                 for word in (b"running", b"failed", b"submitted"))
+
+    assert "Runs 2 of 2, newest first" in running and "broken.csv" not in running
+    assert "Runs 1 of 1, newest first" in failed
+    assert re.findall(r">broken.csv</span></td><td>([^<]*)</td>", failed) == ["failed"]  # for good: 404
+    assert ("filters not applied: state must be one of completed, failed, canceled, rejected, skipped, running, "
+            "starting, waiting, failed for now") in by_state and "Runs 3 of 3, newest first" in by_state
 
 
 def test_a_run_whose_record_name_is_not_one_the_app_writes_is_still_shown_under_its_own_name():

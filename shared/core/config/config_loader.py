@@ -109,6 +109,31 @@ def _check_timer_schedule(setting: settings.Setting, schedule: str, problems: Pr
         problems.setting(setting.name).add(schedule, str(error))
 
 
+MAX_AGE_MARGIN = 30
+"""Seconds a run index's age may exceed its timer's gap before a view catches it up: a tick starts late and its
+catch-up takes seconds (Last-Modified is at its write), so a view just before the next write finds it a little
+older than the gap."""
+
+
+def max_age_problem(env: Mapping[str, str], max_age: float) -> str | None:
+    """Why RUN_INDEX_MAX_AGE_SECONDS is refused: below RUN_INDEX_SCHEDULE's longest gap (plus ``MAX_AGE_MARGIN``),
+    every view between two ticks would catch the index up itself (a Find Blobs by Tags), silently. 0 is kept: every
+    view does so on purpose. None when it is fine, or when the schedule itself is refused."""
+    schedule = settings.RUN_INDEX_SCHEDULE.text(env)
+    try:
+        gap = parse_ncrontab(schedule).longest_gap().total_seconds()
+    except CronError:
+        return None
+    if not max_age or max_age >= gap + MAX_AGE_MARGIN:
+        return None
+    needed = gap + MAX_AGE_MARGIN
+    fix = (f"give at least {needed:g}" if needed <= (settings.RUN_INDEX_MAX_AGE.maximum or 0)
+           else f"give {settings.RUN_INDEX_SCHEDULE.name} gaps under a day")
+    return (f"below {settings.RUN_INDEX_SCHEDULE.name} {schedule!r}'s longest gap between catch-ups ({gap:g} s) plus "
+            f"{MAX_AGE_MARGIN} s: every view between two ticks would catch the index up itself; {fix}, or 0 to have "
+            "every view do so")
+
+
 def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> AppConfig:
     """Read and check everything once, ``now`` being the time it is read at; raise ConfigError listing every
     problem."""
@@ -132,6 +157,8 @@ def load_config(env: Mapping[str, str], app_root: Path, *, now: datetime) -> App
     claim_expiry = settings.number(env, settings.CLAIM_EXPIRY, problems.report)
     retention_days = int(settings.number(env, settings.RECORD_RETENTION_DAYS, problems.report))
     run_index_max_age = settings.number(env, settings.RUN_INDEX_MAX_AGE, problems.report)
+    if (stale_views := max_age_problem(env, run_index_max_age)) is not None:
+        problems.setting(settings.RUN_INDEX_MAX_AGE.name).add(f"{run_index_max_age:g}", stale_views)
     if (too_short := retention_problem(retention_days)) is not None:
         problems.setting(settings.RECORD_RETENTION_DAYS.name).add(str(retention_days), too_short)
     problems.add_found(claim_outlives_deadline(claim_expiry, retry))

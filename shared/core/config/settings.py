@@ -203,7 +203,9 @@ RUN_INDEX_SCHEDULE = Setting(
     default="0 * * * * *")
 RUN_INDEX_MAX_AGE = Setting(
     "RUN_INDEX_MAX_AGE_SECONDS", "a view that finds the run index's last catch-up this many seconds old (by "
-    "storage's clock) catches it up itself, e.g. where the timer is not running; 0: every view does", default="120",
+    "storage's clock) catches it up itself, e.g. where the timer is not running; at least RUN_INDEX_SCHEDULE's "
+    "longest gap plus 30 s (below, every view between two ticks would pay a catch-up: refused); 0: every view does",
+    default="120",
     minimum=0, maximum=86400)
 RUN_STATUS_POLL_SCHEDULE = Setting(
     "RUN_STATUS_POLL_SCHEDULE", "the run-status fallback's NCRONTAB: asks Azure ML about runs submitted and not yet "

@@ -9,6 +9,7 @@ Pure: the caller reads storage and the clock.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -40,8 +41,12 @@ day counts fit in a few MiB; rows nest as deep as the records they show."""
 
 Summary = dict[str, Any]
 """``{"schema", "watermark", "rows": [record summaries, newest first], "seen": {row's record: its last write as
-its tag says}, "days": {day: {owner: {outcome: n}}}, "last": {owner: updated_at}, "caught_up_at"}``: JSON as
+its tag says}, "days": {day: {owner: {outcome: n}}}, "last": {owner: updated_at}, "caught_up_at",
+"caught_up_by"}``: JSON as
 stored."""
+CAUGHT_UP_BY = "caught_up_by"
+"""``timer`` or ``view``: who made the last catch-up, so a later view served the index as stored does not credit
+the timer with a catch-up a view made (locally, where no timer runs)."""
 CAUGHT_UP_AT = "caught_up_at"
 """When the catch-up that wrote the index began (its writer's clock): it changes on every catch-up, so each one
 writes the index and its Last-Modified tells a view how old it is."""
@@ -206,11 +211,38 @@ def days_back(now: datetime, count: int) -> list[str]:
     return [day_of(now - timedelta(days=back)) for back in range(count - 1, -1, -1)]
 
 
-def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False) -> str:
-    """What a view says of the index it shows: ``runs as of 10:31:02 UTC, caught up every minute``; ``listed``: the
-    runs shown were read from the records now (a filtered page, or one past the index), the counts were not."""
-    when = f"as of {as_of.astimezone(UTC):%H:%M:%S} UTC, caught up {_cadence(schedule)}"
+class CaughtUp(enum.Enum):
+    """Who caught up the index a view shows: a view says so, so a page served without the timer does not claim it."""
+
+    TIMER = "timer"
+    """Served as stored: its last catch-up (by the timer) is younger than ``RUN_INDEX_MAX_AGE_SECONDS``."""
+    STALE = "stale"
+    """Caught up by the view: the index was older than the max age, or there was none (no timer ran)."""
+    RETRY = "retry"
+    """Caught up by the view to show the record its own Retry changed."""
+    EARLIER_VIEW = "earlier view"
+    """Served as stored, but a view caught it up last (``CAUGHT_UP_BY``), not the timer."""
+
+
+def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False, caught_up: CaughtUp = CaughtUp.TIMER,
+               max_age: float = 120) -> str:
+    """What a view says of the index it shows: ``runs as of 10:31:02 UTC, caught up every minute`` (served as the
+    timer left it) or ``..., caught up by this view (the timer had not in 120 s)``; ``listed``: the runs shown were
+    read from the records now (a filtered page, or one past the index), the counts were not."""
+    when = f"as of {as_of.astimezone(UTC):%H:%M:%S} UTC, caught up {_by_whom(caught_up, schedule, max_age)}"
     return f"runs read from the records now; counts {when}" if listed else f"runs {when}"
+
+
+def _by_whom(caught_up: CaughtUp, schedule: str, max_age: float) -> str:
+    if caught_up is CaughtUp.TIMER:
+        return _cadence(schedule)
+    if caught_up is CaughtUp.EARLIER_VIEW:
+        return "by an earlier view"
+    if caught_up is CaughtUp.RETRY:
+        return "by this view (to show the retry)"
+    if not max_age:
+        return "by this view (as every view is: RUN_INDEX_MAX_AGE_SECONDS is 0)"
+    return f"by this view (the timer had not in {max_age:g} s)"
 
 
 def _cadence(schedule: str) -> str:

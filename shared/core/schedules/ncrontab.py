@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 from shared.core.common.errors import InvalidValue
 
@@ -18,6 +19,10 @@ MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "
 DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 SEARCH_DAYS = 366 * 29
 """How far to look for an occurrence: 29 years covers the rarest real schedule (29 February on a given weekday)."""
+GAP_SPAN_DAYS = 366 * 2
+"""How far ``longest_gap`` looks: two years hold every gap of a schedule that fires at least once a year; a rarer
+one answers the span, already far beyond any setting a gap is compared with."""
+_EPOCH = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,21 @@ class CronSchedule:
     def earliest_after(self, moment: datetime) -> datetime | None:
         """The first occurrence strictly after ``moment`` (second resolution, UTC)."""
         return self._occurrence(_utc_second(moment) + timedelta(seconds=1), later=True)
+
+    def longest_gap(self) -> timedelta:
+        """The longest time between two consecutive occurrences in ``GAP_SPAN_DAYS`` from 2000 (the whole span
+        when it fires on fewer than two days there): how stale what this timer keeps fresh can get. Every matching
+        day has the same times, so only the gaps within a day and from a matching day's last time to the next
+        one's first count."""
+        times = sorted(hour * 3600 + minute * 60 + second
+                       for hour in self.hours for minute in self.minutes for second in self.seconds)
+        days = [number for number in range(GAP_SPAN_DAYS) if self._day_matches(_EPOCH + timedelta(days=number))]
+        if len(days) < 2:
+            return timedelta(days=GAP_SPAN_DAYS)
+        within = [later - earlier for earlier, later in pairwise(times)]
+        across = [(later - earlier) * 86400 - times[-1] + times[0]
+                  for earlier, later in pairwise(days)]
+        return timedelta(seconds=max(within + across))
 
     def _day_matches(self, day: date) -> bool:
         return day.month in self.months and day.day in self.days and (day.weekday() + 1) % 7 in self.weekdays

@@ -194,13 +194,13 @@ def _runs(view: View) -> str:
     chosen = view.filters
     form = ('<form method="post" id="filters"><fieldset><legend>Filter runs</legend>'
             + _select("owner", "Rule or schedule", view.owners, chosen.get("owner", ""))
-            + _select("state", "State", view.states, chosen.get("state", ""))
+            + _select("state", "Outcome", view.states, chosen.get("state", ""))
             + _moment("since", "Since", chosen.get("since", "")) + _moment("until", "Until", chosen.get("until", ""))
             + '<button type="submit" name="action" value="filter">Apply filters</button></fieldset>'
             + _pager(view) + "</form>")
     rows = [_run_row(run, view) for run in view.runs]
     table = _table(f"Runs {len(view.runs)} of {view.matched}, newest first",
-                   ("time", "rule or schedule", "blob", "state", "run status", "duration", "studio", "attempts",
+                   ("time", "rule or schedule", "blob", "outcome", "run status", "duration", "studio", "attempts",
                     "error", "action"),
                    rows, "No runs match.")
     off = "" if view.csrf or not view.retry_off_reason else f"<p>{escape(view.retry_off_reason)}</p>"
@@ -241,7 +241,7 @@ def _run_row(run: Mapping[str, Any], view: View) -> list[str]:
                   + f'<button type="submit" name="action" value="retry" aria-label="Retry {_text(what)}">'
                   "Retry</button></form>")
     error = _text(run.get("error"))
-    return [_text(run.get("time")), _long(run.get("owner")), _long(run.get("blob")), _text(run.get("state")),
+    return [_text(run.get("time")), _long(run.get("owner")), _long(run.get("blob")), _text(run.get("outcome")),
             _text(run.get("run_status")), _text(run.get("duration")), link, _text(run.get("attempts")),
             f'<span class="error">{error}</span>' if error else "", action]
 

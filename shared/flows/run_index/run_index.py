@@ -22,12 +22,13 @@ from azure.storage.blob import BlobProperties, FilteredBlob
 
 from shared.clients.process.services import Services
 from shared.core.common.errors import Unavailable
+from shared.core.config.config_model import AppConfig
 from shared.core.ledger.decisions import LOGGER
 from shared.core.ledger.keys import DAY_TAG, RECORD_NAME, RECORD_PREFIXES, STATE_TAG, UPDATED_TAG, iso_ms
 from shared.core.ledger.ledger_record import LedgerRecord
 from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.run_index import run_index
-from shared.core.run_index.run_index import CAUGHT_UP_AT, SUMMARY_NAME, Summary
+from shared.core.run_index.run_index import CAUGHT_UP_AT, CAUGHT_UP_BY, SUMMARY_NAME, CaughtUp, Summary
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class IndexView:
     summary: Summary
     as_of: datetime
     """Its last catch-up: the index's Last-Modified (storage's clock), or the start of the catch-up this view made."""
+    caught_up: CaughtUp = CaughtUp.TIMER
+    """Whether it is shown as the timer left it or this view caught it up (and why)."""
+
+    def note(self, config: AppConfig, *, listed: bool = False) -> str:
+        """What the view says of it (``run_index.as_of_note``)."""
+        return run_index.as_of_note(self.as_of, config.run_index_schedule, listed=listed, caught_up=self.caught_up,
+                                    max_age=config.run_index_max_age)
 
 
 def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
@@ -46,17 +54,21 @@ def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
     if not catch_up:
         found = services.ledger.read_dated(SUMMARY_NAME, parse=run_index.summary_from)
         if found is not None and found.document and found.age < services.config.run_index_max_age:
-            return IndexView(found.document, found.last_modified)
+            by_view = found.document.get(CAUGHT_UP_BY) == "view"
+            return IndexView(found.document, found.last_modified,
+                             CaughtUp.EARLIER_VIEW if by_view else CaughtUp.TIMER)
     began = services.clock.now()
-    return IndexView(current_index(services), began)
+    return IndexView(current_index(services, by_view=True), began, CaughtUp.RETRY if catch_up else CaughtUp.STALE)
 
 
-def current_index(services: Services) -> Summary:
+def current_index(services: Services, *, by_view: bool = False) -> Summary:
     """The run index, caught up with the records now and written back (a conditional write) even when nothing
-    changed: its Last-Modified is then the time of its last catch-up."""
+    changed: its Last-Modified is then the time of its last catch-up; ``by_view``: a view, not the timer, made it
+    (``CAUGHT_UP_BY``)."""
     oldest_day = _oldest_day(services)
     began = iso_ms(services.clock.now())
-    return _swapped(services, lambda found: {**_caught_up(services, found, oldest_day), CAUGHT_UP_AT: began})
+    stamp = {CAUGHT_UP_AT: began, CAUGHT_UP_BY: "view" if by_view else "timer"}
+    return _swapped(services, lambda found: {**_caught_up(services, found, oldest_day), **stamp})
 
 
 def rebuild(services: Services) -> Summary:
@@ -112,7 +124,7 @@ def _rebuilt(services: Services, oldest_day: str) -> Summary:
                     key=lambda found: run_index.newest_first(found[0], found[1].name), reverse=True)
     counts: dict[str, list[tuple[str, str]]] = {}
     for written, blob in listed:
-        outcome = _tag(blob, STATE_TAG) or _outcome(blob.metadata, blob.name)
+        outcome = listed_outcome(blob)
         counts.setdefault(_tag(blob, DAY_TAG) or written[:10], []).append((blob.name, outcome))
     days = {day: run_index.day_counts(found) for day, found in counts.items()}
     newest = listed[:run_index.RECENT_ROWS]
@@ -122,8 +134,13 @@ def _rebuilt(services: Services, oldest_day: str) -> Summary:
     return run_index.caught_up(run_index.empty(watermark), rows, seen, days, watermark, oldest_day)
 
 
+def listed_outcome(blob: BlobProperties) -> str:
+    """What became of a listed record's run (``Outcome``): its ``aml_state`` tag, or for an untagged record
+    (written before the index's tags) from its listed metadata."""
+    return _tag(blob, STATE_TAG) or _outcome(blob.metadata, blob.name)
+
+
 def _outcome(metadata: dict[str, str] | None, name: str) -> str:
-    """An untagged record's outcome (written before the index's tags), from its listed metadata."""
     try:
         outcome = LedgerRecord.from_metadata(metadata, name).outcome_word
     except UnreadableRecord:

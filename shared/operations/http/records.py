@@ -28,11 +28,11 @@ from shared.core.ledger.keys import (
     schedule_data_namespace,
     schedule_namespace,
 )
-from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.ledger_record import LedgerRecord, Outcome, RunState
 from shared.core.ledger.run_status import TERMINAL, RunStatus
-from shared.core.run_index.run_index import RECENT_ROWS, newest_first, record_summary, written_at
+from shared.core.run_index.run_index import RECENT_ROWS, CaughtUp, newest_first, record_summary, written_at
 from shared.flows.manual.manual_runs import rerun, safe_name, started
-from shared.flows.run_index.run_index import viewed_index
+from shared.flows.run_index.run_index import IndexView, listed_outcome, viewed_index
 
 _STATES = tuple(state.value for state in RunState)
 RUN_STATUSES = tuple(status.value for status in RunStatus)
@@ -54,12 +54,16 @@ def list_limit(text: str) -> int:
 @dataclass(frozen=True)
 class ListedRuns:
     runs: list[dict[str, Any]]
-    as_of: datetime | None = None
-    """When the run index these runs are rows of was last caught up; None: they were read from the records now."""
+    index: IndexView | None = None
+    """The run index these runs are rows of (as of when, caught up by whom); None: read from the records now."""
 
     def to_json(self) -> dict[str, Any]:
-        """``GET /api/runs``' answer: the runs, and ``as_of`` (ISO 8601, UTC) when they come from the run index."""
-        return {"runs": self.runs, **({} if self.as_of is None else {"as_of": iso(self.as_of.astimezone(UTC))})}
+        """``GET /api/runs``' answer: the runs, and when they come from the run index, ``as_of`` (ISO 8601, UTC)
+        and ``caught_up_by``: ``timer`` (served as stored) or ``view`` (this request caught it up)."""
+        if self.index is None:
+            return {"runs": self.runs}
+        by = "timer" if self.index.caught_up is CaughtUp.TIMER else "view"
+        return {"runs": self.runs, "as_of": iso(self.index.as_of.astimezone(UTC)), "caught_up_by": by}
 
 
 def list_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
@@ -79,7 +83,7 @@ def list_runs(services: Services, *, rule: str | None = None, schedule: str | No
                            if state is None or run["state"] == state][:limit])
     if not any((rule, schedule, state, since, until, run_status)) and limit <= RECENT_ROWS:
         viewed = viewed_index(services)
-        return ListedRuns(list(viewed.summary["rows"][:limit]), viewed.as_of)
+        return ListedRuns(list(viewed.summary["rows"][:limit]), viewed)
     listed = listed_runs(services, rule=rule, schedule=schedule, state=state, since=since, until=until,
                          run_status=run_status)
     return ListedRuns(read_runs(services, listed[:limit]))
@@ -121,10 +125,10 @@ def stamped_blobs(services: Services, *, rule: str, state: str | None = None) ->
 
 def listed_runs(services: Services, *, rule: str | None = None, schedule: str | None = None,
                 state: str | None = None, since: str | None = None, until: str | None = None,
-                run_status: str | None = None) -> list[BlobProperties]:
+                run_status: str | None = None, outcome: Outcome | None = None) -> list[BlobProperties]:
     """The records a listing matches, newest first (by their last write, as the run index orders them), from the
-    ledger's listing alone (a record's run status is in its metadata, its last write in its tags): no record is
-    read."""
+    ledger's listing alone (a record's run status is in its metadata, its last write and outcome in its tags): no
+    record is read."""
     if rule and schedule:
         raise InvalidInput("filter on rule or schedule, not both")
     if state is not None and state not in _STATES:
@@ -137,7 +141,8 @@ def listed_runs(services: Services, *, rule: str | None = None, schedule: str | 
     listed = [(written_at(blob.tags, blob.last_modified), blob)
               for prefix in prefixes for page in services.ledger.listing(prefix, tags=True) for blob in page
               if (state is None or (blob.metadata or {}).get("state") == state)
-              and (run_status is None or (blob.metadata or {}).get("run_status") == run_status)]
+              and (run_status is None or (blob.metadata or {}).get("run_status") == run_status)
+              and (outcome is None or listed_outcome(blob) == outcome)]
     if after or before:
         listed = [(written, blob) for written, blob in listed if _between(parse_iso(written), after, before)]
     listed.sort(key=lambda found: newest_first(found[0], found[1].name), reverse=True)

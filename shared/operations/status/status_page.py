@@ -40,7 +40,7 @@ from shared.core.ledger.keys import (
     schedule_namespace,
     schedule_occurrence_key,
 )
-from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.ledger_record import LedgerRecord, Outcome
 from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.run_index import run_index
 from shared.core.run_index.run_index import RECENT_ROWS, Summary
@@ -60,7 +60,9 @@ SWEEPS_SHOWN = 3
 MIN_SECRET_CHARS = 32
 SESSION_COOKIE = "aml_status_session"
 _SESSION = re.compile(r"[0-9a-f]{32}")
-_STATES = tuple(state.value for state in RunState)
+_OUTCOMES = tuple(outcome.value for outcome in Outcome)
+"""The runs table's state filter: what became of a run, the words its column, the chart and the rules and
+schedules tables use (the form field keeps its name, ``state``)."""
 FORM_FIELDS = ("action", "owner", "state", "since", "until", "page", "record", "csrf", "blob")
 """What the page's forms send (and a GET's query string may carry); the host's own ``code`` is ignored."""
 STATE_CHANGING_ACTIONS = ("retry",)
@@ -136,13 +138,13 @@ def _view(services: Services, fields: dict[str, str], now: datetime, csrf: str |
         notice, notice_ok, listed = f"filters not applied: {error}", False, False
         runs, matched = _indexed_page(index, 1)
     pages = max(1, math.ceil(matched / PAGE_SIZE))
-    return {"filters": filters, "owners": _owners(services), "states": _STATES, "rules": _rules(services, index, now),
+    return {"filters": filters, "owners": _owners(services), "states": _OUTCOMES, "rules": _rules(services, index, now),
             "schedules": _schedules(services, index, now), "runs": [_row(run) for run in runs],
             "page": min(pages, number), "pages": pages, "matched": matched, "csrf": csrf, "explained": explained,
             "explain_blob": fields.get("blob", ""), "sweeps": _sweeps(services), "notice": notice,
             "notice_ok": notice_ok, "per_day": run_index.per_day(index, run_index.days_back(now, CHART_DAYS)),
             "durations": _durations(index),
-            "as_of": run_index.as_of_note(viewed.as_of, services.config.run_index_schedule, listed=listed)}
+            "as_of": viewed.note(services.config, listed=listed)}
 
 
 def _indexed_page(index: Summary, number: int) -> tuple[list[dict[str, Any]], int]:
@@ -183,10 +185,19 @@ def _fields(request: PageRequest) -> dict[str, str]:
     return {name: value.strip() for name, value in fields.items()}
 
 
-def _filter_arguments(filters: Mapping[str, str]) -> dict[str, str | None]:
+def _filter_arguments(filters: Mapping[str, str]) -> dict[str, Any]:
     kind, _, owner = filters["owner"].partition(":")
     return {"rule": owner if kind == "rule" else None, "schedule": owner if kind == "schedule" else None,
-            "state": filters["state"] or None, "since": filters["since"] or None, "until": filters["until"] or None}
+            "outcome": _outcome_filter(filters["state"]), "since": filters["since"] or None,
+            "until": filters["until"] or None}
+
+
+def _outcome_filter(text: str) -> Outcome | None:
+    if not text:
+        return None
+    if text not in _OUTCOMES:
+        raise InvalidInput(f"state must be one of {', '.join(_OUTCOMES)}")
+    return Outcome(text)
 
 
 def _page_number(text: str) -> int:
@@ -248,8 +259,11 @@ def _outcome(services: Services, index: Summary, name: str) -> str:
     ``failed for now``, ...): from the index's rows when it is there, else read; ``no record`` when there is none."""
     shown = next((row for row in index["rows"] if row["record"] == name), None)
     found = shown if shown is not None else (read[0] if (read := services.ledger.read(name)) else None)
-    if found is None:
-        return "no record"
+    return "no record" if found is None else _outcome_word(found, name)
+
+
+def _outcome_word(found: Mapping[str, Any], name: str) -> str:
+    """A record's (or its row's) ``outcome_word``; ``unknown`` for one that does not read as a record."""
     try:
         word = LedgerRecord.from_json(found, name).outcome_word
     except UnreadableRecord:
@@ -267,6 +281,7 @@ def _row(run: Mapping[str, Any]) -> dict[str, Any]:
     failed_in_azure_ml = error.get("message") if isinstance(error, dict) else None
     return {"record": run["record"], "time": run.get("updated_at"), "owner": _owner(run["record"]),
             "blob": subject.get("blob") if isinstance(subject, dict) else None, "state": run.get("state"),
+            "outcome": _outcome_word(run, run["record"]),
             "run_status": outcome.get("status"), "duration": _duration(outcome.get("duration_seconds")),
             "run_url": run.get("run_url"), "attempts": run.get("attempts"),
             "error": (run.get("reason") or run.get("error")) if run.get("state") != "submitted" else failed_in_azure_ml}
