@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.core.config.config_loader import load_config, poll_settings, sweep_settings
+from shared.core.config.config_loader import load_config, poll_settings, run_index_schedule, sweep_settings
 from shared.core.config.problems import ConfigError
 from tests.support.settings import LOADED_AT, NO_APP_ROOT, PIPELINE_URL, minimal_env
 
@@ -76,7 +76,8 @@ def test_storage_may_point_at_azurite_with_allow_local_targets_and_at_a_listed_c
 
 
 @pytest.mark.parametrize("read, setting", [(sweep_settings, "SWEEP_SCHEDULE"),
-                                           (poll_settings, "RUN_STATUS_POLL_SCHEDULE")])
+                                           (poll_settings, "RUN_STATUS_POLL_SCHEDULE"),
+                                           (run_index_schedule, "RUN_INDEX_SCHEDULE")])
 def test_a_timer_schedule_naming_a_secret_settings_value_is_refused_with_the_value_masked(read, setting):
     with pytest.raises(ConfigError) as caught:
         read({setting: "0 0 s3cretvalue * * *", "SWEEP_API_KEY": "s3cretvalue"})

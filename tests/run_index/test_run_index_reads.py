@@ -103,4 +103,4 @@ def test_rows_rank_by_when_they_were_seen_written_before_their_updated_at_and_a_
 @pytest.mark.usefixtures("local_zone")
 def test_a_views_note_says_the_time_in_utc_whatever_the_machines_zone_and_shows_the_index_unless_listed() -> None:
     as_of = datetime(2026, 12, 7, 10, 31, 2, tzinfo=UTC)
-    assert run_index.as_of_note(as_of, "0 * * * * *") == "runs as of 10:31:02 UTC, caught up every minute"
+    assert run_index.as_of_note(as_of, "0 * * * * *", max_age=120) == "runs as of 10:31:02 UTC, caught up every minute"

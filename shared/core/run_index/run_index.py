@@ -224,8 +224,8 @@ class CaughtUp(enum.Enum):
     """Served as stored, but a view caught it up last (``CAUGHT_UP_BY``), not the timer."""
 
 
-def as_of_note(as_of: datetime, schedule: str, *, listed: bool = False, caught_up: CaughtUp = CaughtUp.TIMER,
-               max_age: float = 120) -> str:
+def as_of_note(as_of: datetime, schedule: str, *, max_age: float, listed: bool = False,
+               caught_up: CaughtUp = CaughtUp.TIMER) -> str:
     """What a view says of the index it shows: ``runs as of 10:31:02 UTC, caught up every minute`` (served as the
     timer left it) or ``..., caught up by this view (the timer had not in 120 s)``; ``listed``: the runs shown were
     read from the records now (a filtered page, or one past the index), the counts were not."""
