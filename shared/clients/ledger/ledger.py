@@ -171,15 +171,18 @@ class Ledger:
 
     def swap(self, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None], *,
              metadata: Callable[[dict[str, Any]], dict[str, str]] | None = None,
-             parse: Callable[[bytes], dict[str, Any]] = json.loads) -> dict[str, Any] | None:
+             parse: Callable[[bytes], dict[str, Any]] = json.loads,
+             as_read: tuple[dict[str, Any], str] | None = None) -> dict[str, Any] | None:
         """Replace document ``name`` (None: there is none yet) with ``change`` of it, only if it is still as read:
         created with If-None-Match, replaced with If-Match, so of two writers deciding at once one wins and the
         other applies ``change`` again to what the winner wrote. The document now (None: there is none).
         ``metadata``: what the blob also carries, from the new document, for a listing to show without a read.
-        ``parse``: how the stored bytes are read (a cache's reader may answer a document to rebuild instead)."""
+        ``parse``: how the stored bytes are read (a cache's reader may answer a document to rebuild instead).
+        ``as_read``: the document and ETag the caller has just read, so the first round reads nothing (a lost race
+        reads again, as always)."""
         self._ensure_container()
-        for _ in range(MAX_UPDATE_RACES):
-            found = self.read(name, parse)
+        for race in range(MAX_UPDATE_RACES):
+            found = as_read if race == 0 and as_read is not None else self.read(name, parse)
             after = change(None if found is None else found[0])
             if after is None or (found is not None and after == found[0]):
                 return None if found is None else found[0]

@@ -51,24 +51,28 @@ def viewed_index(services: Services, *, catch_up: bool = False) -> IndexView:
     """The run index for a view: as stored (one read) when its last catch-up is less than ``run_index_max_age``
     seconds old by storage's clock (whole seconds), else caught up now (the timer is not running, e.g. locally).
     ``catch_up``: this request changed a record (a Retry), so the view catches up to show it."""
+    as_read = None
     if not catch_up:
         found = services.ledger.read_dated(SUMMARY_NAME, parse=run_index.summary_from)
         if found is not None and found.document and found.age < services.config.run_index_max_age:
             by_view = found.document.get(CAUGHT_UP_BY) == "view"
             return IndexView(found.document, found.last_modified,
                              CaughtUp.EARLIER_VIEW if by_view else CaughtUp.TIMER)
+        as_read = None if found is None else (found.document, found.etag)
     began = services.clock.now()
-    return IndexView(current_index(services, by_view=True), began, CaughtUp.RETRY if catch_up else CaughtUp.STALE)
+    return IndexView(current_index(services, by_view=True, as_read=as_read), began,
+                     CaughtUp.RETRY if catch_up else CaughtUp.STALE)
 
 
-def current_index(services: Services, *, by_view: bool = False) -> Summary:
+def current_index(services: Services, *, by_view: bool = False,
+                  as_read: tuple[Summary, str] | None = None) -> Summary:
     """The run index, caught up with the records now and written back (a conditional write) even when nothing
     changed: its Last-Modified is then the time of its last catch-up; ``by_view``: a view, not the timer, made it
-    (``CAUGHT_UP_BY``)."""
+    (``CAUGHT_UP_BY``); ``as_read``: the index and its ETag as the view just read them (not read again)."""
     oldest_day = _oldest_day(services)
     began = iso_ms(services.clock.now())
     stamp = {CAUGHT_UP_AT: began, CAUGHT_UP_BY: "view" if by_view else "timer"}
-    return _swapped(services, lambda found: {**_caught_up(services, found, oldest_day), **stamp})
+    return _swapped(services, lambda found: {**_caught_up(services, found, oldest_day), **stamp}, as_read)
 
 
 def rebuild(services: Services) -> Summary:
@@ -77,7 +81,8 @@ def rebuild(services: Services) -> Summary:
     return _swapped(services, lambda _found: _rebuilt(services, _oldest_day(services)))
 
 
-def _swapped(services: Services, change: Callable[[Summary | None], Summary]) -> Summary:
+def _swapped(services: Services, change: Callable[[Summary | None], Summary],
+             as_read: tuple[Summary, str] | None = None) -> Summary:
     """The index ``change`` makes of the stored one, written back if still as read. Losing that race every time
     (``Unavailable``) still answers what was caught up from the last read: the index is a cache of the records,
     so a page is served from it and the next reader writes it."""
@@ -88,7 +93,7 @@ def _swapped(services: Services, change: Callable[[Summary | None], Summary]) ->
         return made[-1]
 
     try:
-        summary = services.ledger.swap(SUMMARY_NAME, remembered, parse=run_index.summary_from)
+        summary = services.ledger.swap(SUMMARY_NAME, remembered, parse=run_index.summary_from, as_read=as_read)
     except Unavailable as error:
         if not made:
             raise
