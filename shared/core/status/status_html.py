@@ -90,7 +90,6 @@ def page(view: View) -> str:
     if view.health is not None and view.health[1].get("freshness"):
         sections.append(_freshness(view.health[1]["freshness"]))
     if view.owners or view.rules or view.schedules:
-        # Expectations overdue (freshness) get their section here, beside the charts, once they exist.
         sections += [_charts(view), _rules(view.rules), _schedules(view.schedules), _runs(view), _explain(view),
                      _sweeps(view.sweeps)]
     notice = "" if view.notice is None else (
