@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cli.__main__ import main
+from shared.clients.common.clock import Clock
 from shared.clients.process.services import build_services
 from shared.core.backfill.backfill import Window
 from shared.core.common.errors import Conflict, InvalidInput, Unprocessable
@@ -196,13 +197,11 @@ def test_at_the_cap_of_active_runs_it_stops_or_waits_for_runs_to_end(app_env, am
 @pytest.mark.integration
 def test_within_a_budget_no_version_starts_unless_one_attempt_still_fits(app_env, aml):
     uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(5)])
-    skipped = [0.0]  # each version seems to take 10 s more than it does (the submitter keeps the real clock)
-    base = services()
-    timed = dataclasses.replace(base, clock=dataclasses.replace(base.clock, monotonic=lambda: time.monotonic()
-                                                                + skipped[0]))
+    elapsed = [0.0]  # the simulated monotonic clock, shared by every client: it moves only when a version ends
+    timed = build_services(os.environ, clock=Clock(monotonic=lambda: elapsed[0]))
 
     def ten_seconds_each(_done: int, _total: int) -> None:
-        skipped[0] += 10
+        elapsed[0] += 10
 
     report, _ = backfill(timed, rule="default", window=WIDE, run=True,
                          pace=Pace(budget=28, progress=ten_seconds_each))  # SUBMIT_ATTEMPT_TIMEOUT_SECONDS: 5
