@@ -60,7 +60,9 @@ def test_the_cli_stops_at_the_cap_with_exit_3_when_told_not_to_wait(app_env, aml
 @pytest.mark.parametrize("argv, message", [
     (["--since", "yesterday", "--until", "2026-01-01"], "--since must be an ISO 8601 time"),
     (["--since", "2026-02-01", "--until", "2026-01-01"],
-     "since (2026-02-01T00:00:00Z) must be before until (2026-01-01T00:00:00Z)"),
+     "--since (2026-02-01T00:00:00Z) must be before --until (2026-01-01T00:00:00Z)"),
+    (["--since", "2026-01-01", "--until", "2026-01-01T00:00:00Z"],
+     "--since (2026-01-01T00:00:00Z) must be before --until (2026-01-01T00:00:00Z)"),
 ])
 def test_the_cli_refuses_a_bad_window_naming_it(app_env, capsys, argv, message):
     assert main(["backfill", "--rule", "default", *argv]) == 1
@@ -110,6 +112,8 @@ def test_the_http_twin_answers_a_dry_run_then_runs_and_a_second_call_starts_noth
     ({"rule": "default", "since": "2026-01-01"}, 400, "until is required"),
     ({"rule": "default", "since": "x", "until": "2026-01-01"}, 400, "since must be an ISO 8601 time"),
     ({"rule": "nope", "since": "2026-01-01", "until": "2026-02-01"}, 404, "no rule named 'nope'"),
+    ({"rule": "default", "since": "2026-01-01", "until": "2026-01-01"}, 400,
+     "since (2026-01-01T00:00:00Z) must be before until (2026-01-01T00:00:00Z)"),
     ({"rule": "default", "since": "2026-01-01", "until": "2026-02-01", "max_active": True}, 400,
      "max_active must be a whole number >= 1, not True"),
 ])

@@ -33,12 +33,15 @@ class Window:
     until: datetime
     since_name: str = field(default="since", compare=False)
     """How the user named ``since`` (``--since`` on the command line), for the errors about it."""
+    until_name: str = field(default="until", compare=False)
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
-            raise InvalidInput("since and until must name their time zone (e.g. 2026-11-22T02:00:00Z)")
+            raise InvalidInput(f"{self.since_name} and {self.until_name} must name their time zone "
+                               "(e.g. 2026-11-22T02:00:00Z)")
         if self.since >= self.until:
-            raise InvalidInput(f"since ({iso(self.since)}) must be before until ({iso(self.until)})")
+            raise InvalidInput(f"{self.since_name} ({iso(self.since)}) must be before {self.until_name} "
+                               f"({iso(self.until)})")
 
     def holds(self, moment: datetime) -> bool:
         return self.since <= moment < self.until

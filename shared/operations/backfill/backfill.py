@@ -23,7 +23,7 @@ def window(since: str, until: str, *, names: tuple[str, str] = ("since", "until"
     """``[since, until)`` from two ISO 8601 times (UTC when they name no zone); the error names the field."""
     start, end = moment(since, names[0]), moment(until, names[1])
     assert start is not None and end is not None, "both given"
-    return Window(start, end, since_name=names[0])
+    return Window(start, end, since_name=names[0], until_name=names[1])
 
 
 def max_active(value: Any, what: str = "max_active") -> int:
