@@ -18,7 +18,7 @@ from shared.core.backfill.backfill import rerun_label
 from shared.core.common.errors import OperationError
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.dead_letters.replay import replay_dead_letters
-from shared.operations.backfill.backfill import max_active, window
+from shared.operations.backfill.backfill import MAX_WORKERS, max_active, window, workers
 
 WORKERS = 4
 """Versions at once by default: a submission mostly waits on storage and Azure ML, and a few at a time keep a
@@ -42,12 +42,12 @@ def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
     command.add_argument("--rerun-completed", metavar="LABEL", type=_label,
                          help="also run again, on purpose, each version that already ran: a manual run of its own "
                               "per LABEL and version (the same LABEL again continues, never repeats)")
-    command.add_argument("--max-active", type=_cap, metavar="N",
+    command.add_argument("--max-active", type=_number(max_active, "--max-active"), metavar="N",
                          help="at most N of the rule's runs active while it submits (below max_active_runs)")
     command.add_argument("--no-wait", action="store_true",
                          help="at the cap of active runs, stop (exit 3) instead of waiting for a slot")
-    command.add_argument("--workers", type=positive, default=WORKERS, metavar="N",
-                         help=f"versions handled at once ({WORKERS})")
+    command.add_argument("--workers", type=_number(workers, "--workers"), default=WORKERS, metavar="N",
+                         help=f"versions handled at once, 1 to {MAX_WORKERS} ({WORKERS})")
     command.add_argument("--progress-every", type=positive, default=50, metavar="N",
                          help="off a terminal, report progress every N versions (50)")
     command.set_defaults(run=_backfill, submit=False)  # a dry run unless --run (store_false alone defaults to True)
@@ -110,8 +110,11 @@ def _label(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _cap(text: str) -> int:
-    try:
-        return max_active(int(text) if text.isascii() and text.isdigit() else text, "--max-active")
-    except OperationError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def _number(check: Callable[[Any, str], int], flag: str) -> Callable[[str], int]:
+    """An argparse type: ``check`` of the whole number given, its error (naming ``flag``) a bad argument's."""
+    def parse(text: str) -> int:
+        try:
+            return check(int(text) if text.isascii() and text.isdigit() else text, flag)
+        except OperationError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse

@@ -13,6 +13,7 @@ from cli.__main__ import main
 from shared.clients.process.services import build_services
 from shared.core.ledger.keys import iso
 from shared.flows.blobs.blob_runs import process_blob
+from shared.operations.backfill.backfill import workers
 from tests.support.harness import upload
 from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
@@ -86,11 +87,18 @@ def test_the_cli_and_the_http_twin_refuse_a_window_before_the_records_horizon_na
 @pytest.mark.parametrize("argv, message", [
     (["--rerun-completed", "has space"], "rerun label 'has space' must be 1 to 40 letters"),
     (["--max-active", "0"], "--max-active must be a whole number >= 1, not 0"),
+    (["--workers", "33"], "--workers must be a whole number from 1 to 32, not 33"),
+    (["--workers", "0"], "--workers must be a whole number from 1 to 32, not 0"),
+    (["--workers", "four"], "--workers must be a whole number from 1 to 32, not 'four'"),
 ])
-def test_the_cli_refuses_a_bad_label_or_cap_as_a_bad_argument(capsys, argv, message):
+def test_the_cli_refuses_a_bad_label_cap_or_workers_as_a_bad_argument(capsys, argv, message):
     with pytest.raises(SystemExit) as exited:
         main(["backfill", "--rule", "default", *WINDOW, *argv])
     assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_workers_from_1_to_32_are_taken():
+    assert [workers(1, "--workers"), workers(32, "--workers")] == [1, 32]
 
 
 @pytest.mark.integration

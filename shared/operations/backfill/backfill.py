@@ -26,10 +26,25 @@ def window(since: str, until: str, *, names: tuple[str, str] = ("since", "until"
     return Window(start, end, since_name=names[0], until_name=names[1])
 
 
+MAX_WORKERS = 32
+"""The most versions a backfill handles at once: each is a thread with its own storage and Azure ML connections,
+and more would crowd the rule's other triggers (and Azure ML's per-workspace request rate) with no gain."""
+
+
 def max_active(value: Any, what: str = "max_active") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not _whole(value) or value < 1:
         raise InvalidInput(f"{what} must be a whole number >= 1, not {value!r}")
-    return value
+    return int(value)
+
+
+def workers(value: Any, what: str = "workers") -> int:
+    if not _whole(value) or not 1 <= value <= MAX_WORKERS:
+        raise InvalidInput(f"{what} must be a whole number from 1 to {MAX_WORKERS}, not {value!r}")
+    return int(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def backfill_answer(services: Services, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
