@@ -16,6 +16,7 @@ from shared.flows.blobs.blob_runs import process_blob
 from shared.operations.backfill.backfill import workers
 from tests.support.harness import upload
 from tests.support.http import call
+from tests.support.quiet_windows import write_rule
 from tests.support.samples import SAMPLE_CSV
 
 SINCE = iso(datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1))
@@ -56,6 +57,18 @@ def test_the_cli_stops_at_the_cap_with_exit_3_when_told_not_to_wait(app_env, aml
     assert capsys.readouterr().out.rstrip().endswith(
         "1 of 2 processed: 1 submitted; 1 left; stopped: 1 runs of rule 'default' are active (at most 1: "
         "max_active_runs or --max-active); run the backfill again once runs end")
+
+
+@pytest.mark.integration
+def test_the_rules_own_max_active_runs_caps_the_cli_without_max_active(app_env, aml, tmp_path, monkeypatch, capsys):
+    write_rule(aml, tmp_path, monkeypatch, max_active_runs=2)  # the rule "daily", watching incoming/
+    uploaded(app_env["WATCH_CONTAINER"], [f"incoming/day-{day}.csv" for day in range(5)])
+
+    assert main(["backfill", "--rule", "daily", *WINDOW, "--run", "--no-wait", "--workers", "3"]) == 3
+    assert capsys.readouterr().out.rstrip().endswith(
+        "2 of 5 processed: 2 submitted; 3 left; stopped: 2 runs of rule 'daily' are active (at most 2: "
+        "max_active_runs or --max-active); run the backfill again once runs end")
+    assert len(aml.accepted) == 2
 
 
 @pytest.mark.parametrize("argv, message", [
