@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from shared.clients.process.services import Services
-from shared.core.backfill.backfill import rerun_label
+from shared.core.backfill.backfill import rerun, rerun_label, rerun_outcomes
 from shared.core.common.errors import OperationError
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.dead_letters.replay import replay_dead_letters
@@ -42,6 +42,9 @@ def add_parser(commands: Any, positive: Callable[[str], int]) -> None:
     command.add_argument("--rerun-completed", metavar="LABEL", type=_label,
                          help="also run again, on purpose, each version that already ran: a manual run of its own "
                               "per LABEL and version (the same LABEL again continues, never repeats)")
+    command.add_argument("--rerun-outcomes", metavar="WORDS", type=_outcomes,
+                         help="with --rerun-completed, run again only the versions whose run ended so: some of "
+                              "the status page's outcomes, comma-separated (e.g. rejected,failed)")
     command.add_argument("--max-active", type=_number(max_active, "--max-active"), metavar="N",
                          help="at most N of the rule's runs active while it submits (below max_active_runs)")
     command.add_argument("--no-wait", action="store_true",
@@ -74,7 +77,9 @@ def _backfill(services: Services, args: argparse.Namespace) -> int:
                 progress=progress_line(sys.stderr, args.progress_every), workers=args.workers)
     report, candidates = backfill(services, rule=args.rule, window=window(args.since, args.until,
                                                                           names=("--since", "--until")),
-                                  run=args.submit, rerun=args.rerun_completed, pace=pace)
+                                  run=args.submit, pace=pace,
+                                  rerun=rerun(args.rerun_completed, args.rerun_outcomes,
+                                              names=("--rerun-completed", "--rerun-outcomes")))
     if not args.submit:
         for candidate in candidates:
             if candidate.standing.would_run:
@@ -108,6 +113,15 @@ def _label(text: str) -> str:
         return rerun_label(text)
     except OperationError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _outcomes(text: str) -> list[str]:
+    words = [word.strip() for word in text.split(",")]
+    try:
+        rerun_outcomes(words, "--rerun-outcomes")
+    except OperationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return words
 
 
 def _number(check: Callable[[Any, str], int], flag: str) -> Callable[[str], int]:

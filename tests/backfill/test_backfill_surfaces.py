@@ -40,7 +40,7 @@ def test_the_cli_dry_run_lists_what_would_run_and_sends_nothing_then_run_starts_
     assert len(aml.accepted) == 1  # a.csv's own event: the dry run sent nothing
     assert dry[0].startswith("would run") and "  b.csv  (" in dry[0] and dry[0].endswith(", never seen)")
     assert dry[1] == (f"backfill default [{SINCE}, 2100-01-01T00:00:00Z): listed 2 blobs in 2 listing "
-                      "pages; 2 versions in the window (1 already run, 1 never seen); dry run: 1 would run, "
+                      "pages; 2 versions in the window (1 already run: 1 running; 1 never seen); dry run: 1 would run, "
                       "nothing sent")
 
     assert main(["backfill", "--rule", "default", *WINDOW, "--run", "--progress-every", "1"]) == 0
@@ -97,12 +97,21 @@ def test_the_cli_and_the_http_twin_refuse_a_window_before_the_records_horizon_na
     assert retention in answer["error"] and aml.received == []
 
 
+def test_the_cli_refuses_rerun_outcomes_without_a_rerun_label_naming_both_flags(app_env, capsys):
+    assert main(["backfill", "--rule", "default", *WINDOW, "--rerun-outcomes", "rejected"]) == 1
+    assert json.loads(capsys.readouterr().err)["error"] == (
+        "--rerun-outcomes limits a rerun: give --rerun-completed too (the rerun's label)")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--rerun-completed", "has space"], "rerun label 'has space' must be 1 to 40 letters"),
     (["--max-active", "0"], "--max-active must be a whole number >= 1, not 0"),
     (["--workers", "33"], "--workers must be a whole number from 1 to 32, not 33"),
     (["--workers", "0"], "--workers must be a whole number from 1 to 32, not 0"),
     (["--workers", "four"], "--workers must be a whole number from 1 to 32, not 'four'"),
+    (["--rerun-completed", "fix", "--rerun-outcomes", "rejected,faild"],
+     "--rerun-outcomes names 'faild': name what became of the versions to run again, some of canceled, completed, "
+     "failed, rejected, running, skipped, waiting (the status page's outcomes of a run that already ran)"),
 ])
 def test_the_cli_refuses_a_bad_label_cap_or_workers_as_a_bad_argument(capsys, argv, message):
     with pytest.raises(SystemExit) as exited:
@@ -137,6 +146,12 @@ def test_the_http_twin_answers_a_dry_run_then_runs_and_a_second_call_starts_noth
      "since (2026-01-01T00:00:00Z) must be before until (2026-01-01T00:00:00Z)"),
     ({"rule": "default", "since": "2026-01-01", "until": "2026-02-01", "max_active": True}, 400,
      "max_active must be a whole number >= 1, not True"),
+    ({"rule": "default", "since": "2026-01-01", "until": "2026-02-01", "rerun_outcomes": ["rejected"]}, 400,
+     "rerun_outcomes limits a rerun: give rerun_completed too (the rerun's label)"),
+    ({"rule": "default", "since": "2026-01-01", "until": "2026-02-01", "rerun_completed": "fix",
+      "rerun_outcomes": ["rejected", {"x": 1}]}, 400, "rerun_outcomes names {'x': 1}: name what became of"),
+    ({"rule": "default", "since": "2026-01-01", "until": "2026-02-01", "rerun_outcomes": "rejected"}, 400,
+     "rerun_outcomes must be"),
 ])
 def test_the_http_twin_refuses_a_bad_body_naming_the_field(app_env, aml, body, status, message):
     code, answer = call("http_backfill", body=body)
