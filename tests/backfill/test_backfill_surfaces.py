@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cli.__main__ import main
+from cli.backfill import Progress
 from shared.clients.process.services import build_services
+from shared.core.backfill.backfill import BackfillReport
 from shared.core.ledger.keys import iso
 from shared.flows.blobs.blob_runs import process_blob
 from shared.operations.backfill.backfill import workers
@@ -46,7 +50,10 @@ def test_the_cli_dry_run_lists_what_would_run_and_sends_nothing_then_run_starts_
     assert main(["backfill", "--rule", "default", *WINDOW, "--run", "--progress-every", "1"]) == 0
     ran = capsys.readouterr()
     assert ran.out.rstrip().endswith("1 of 1 processed: 1 submitted; 0 left")
-    assert ran.err == "  processed 1/1\n" and len(aml.accepted) == 2
+    assert ran.err == ("  listing: 1 pages read, 0 blobs, 0 versions in the window\n"  # the ledger's records
+                       "  listing: 2 pages read, 2 blobs, 2 versions in the window\n"
+                       "  processed 1/1\n")
+    assert len(aml.accepted) == 2
 
 
 @pytest.mark.integration
@@ -69,6 +76,62 @@ def test_the_rules_own_max_active_runs_caps_the_cli_without_max_active(app_env, 
         "2 of 5 processed: 2 submitted; 3 left; stopped: 2 runs of rule 'daily' are active (at most 2: "
         "max_active_runs or --max-active); run the backfill again once runs end")
     assert len(aml.accepted) == 2
+
+
+class Terminal(io.StringIO):
+    """What a terminal receives: stdout and stderr both, in order."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.integration
+def test_on_a_terminal_progress_is_redrawn_in_place_and_the_summary_starts_a_line_of_its_own(app_env, aml,
+                                                                                            monkeypatch):
+    uploaded(app_env["WATCH_CONTAINER"], ["a.csv", "b.csv", "c.csv"])
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    assert main(["backfill", "--rule", "default", *WINDOW, "--run", "--max-active", "2", "--no-wait",
+                 "--workers", "1"]) == 3
+
+    assert terminal.getvalue() == (
+        "\r  listing: 1 pages read, 0 blobs, 0 versions in the window"
+        "\r  listing: 2 pages read, 3 blobs, 3 versions in the window"
+        "\r  processed 1/3 (33%)                                     "  # spaces cover the longer line before
+        "\r  processed 2/3 (66%)\n"
+        f"backfill default [{SINCE}, 2100-01-01T00:00:00Z): listed 3 blobs in 2 listing pages; 3 versions in the "
+        "window (3 never seen); 2 of 3 processed: 2 submitted; 1 left; stopped: 2 runs of rule 'default' are active "
+        "(at most 2: max_active_runs or --max-active); run the backfill again once runs end\n")
+
+
+def test_on_a_terminal_the_wait_at_the_cap_and_a_failure_start_lines_of_their_own() -> None:
+    terminal, slept = Terminal(), []
+    shown = Progress(terminal, every=50, sleep=slept.append)
+    shown.processed(1, 4)
+    shown.wait(30)
+    shown.processed(2, 4)
+    shown.say("  failed for now: b.csv: Azure ML answered 503")
+    shown.say("done")
+    assert terminal.getvalue() == ("\r  processed 1/4 (25%)\n"
+                                   "  the cap of active runs is reached: counting again in 30 s\n"
+                                   "\r  processed 2/4 (50%)\n"
+                                   "  failed for now: b.csv: Azure ML answered 503\n"
+                                   "done\n")
+    assert slept == [30]
+
+
+def test_off_a_terminal_progress_is_a_line_every_n_pages_or_versions_and_at_the_end() -> None:
+    plain = io.StringIO()
+    shown = Progress(plain, every=2)
+    for pages in (1, 2, 3):
+        shown.listed(BackfillReport(rule="r", since="a", until="b", run=True, listing_pages=pages, blobs_listed=pages))
+    for done in (1, 2, 3):
+        shown.processed(done, 3)
+    assert plain.getvalue() == ("  listing: 2 pages read, 2 blobs, 0 versions in the window\n"
+                                "  processed 2/3\n"
+                                "  processed 3/3\n")
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -72,6 +72,9 @@ class Pace:
     starts unless one submission attempt still fits (one cut short fails for now: the next backfill finishes it)."""
     progress: Callable[[int, int], None] | None = None
     """Called after each version with (processed, to run)."""
+    listed: Callable[[BackfillReport], None] | None = None
+    """Called after each listing page is taken in, with the report so far (its pages, blobs listed and versions
+    in the window): a listing of a large prefix takes minutes."""
     workers: int = 1
     """Versions handled at once (each one's claim, read, POST and settle are I/O: a thread each)."""
 
@@ -91,7 +94,7 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
                             rerun=None if rerun is None else rerun.label,
                             rerun_outcomes=None if rerun is None else rerun.words)
     ends_at = math.inf if pace.budget is None else services.clock.monotonic() + pace.budget
-    candidates = plan(services, found, window, report, rerun, ends_at)
+    candidates = plan(services, found, window, report, rerun, ends_at, pace.listed)
     todo = [candidate for candidate in candidates if candidate.standing.would_run]
     report.to_run = len(todo)
     if run:
@@ -102,11 +105,11 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
 
 
 def plan(services: Services, rule: Rule, window: Window, report: BackfillReport, rerun: Rerun | None,
-         ends_at: float = math.inf) -> list[Candidate]:
+         ends_at: float = math.inf, listed: Callable[[BackfillReport], None] | None = None) -> list[Candidate]:
     """Every version of ``rule`` in ``window``, oldest first, with where it stands (under its rerun key, for one
     that already ran the way ``rerun`` names); Unprocessable if the listings outlast ``ends_at`` (monotonic)."""
     container = services.config.watch_container
-    pages = _Pages(services, rule, report, ends_at)
+    pages = _Pages(services, rule, report, ends_at, listed)
     live = _standings(services, rule_namespace(rule.name), pages)
     reruns = _standings(services, manual_namespace(rule.name), pages) if rerun else {}
     candidates = []
@@ -114,6 +117,7 @@ def plan(services: Services, rule: Rule, window: Window, report: BackfillReport,
         key = blob_version_key(container, name, etag)
         stood = live.get(key, _UNSEEN)
         report.standings[stood.standing.value] += 1
+        report.in_window += 1
         if stood.outcome is not None:
             report.already_run[stood.outcome.value] += 1
         if rerun and stood.standing is Standing.ALREADY_RUN and rerun.covers(stood.outcome):
@@ -124,7 +128,6 @@ def plan(services: Services, rule: Rule, window: Window, report: BackfillReport,
         else:
             candidates.append(Candidate(name, etag, modified, stood.standing, retry_after=stood.retry_after,
                                         outcome=stood.outcome))
-    report.in_window = len(candidates)
     return sorted(candidates, key=lambda candidate: (candidate.last_modified, candidate.blob))
 
 
@@ -233,8 +236,14 @@ def _process(services: Services, rule: Rule, candidate: Candidate, deadline: flo
 class _Pages:
     """The planning's listing pages, counted in the report, each read only within the backfill's time."""
 
-    def __init__(self, services: Services, rule: Rule, report: BackfillReport, ends_at: float):
-        self.services, self.rule, self.report, self.ends_at = services, rule, report, ends_at
+    def __init__(self, services: Services, rule: Rule, report: BackfillReport, ends_at: float,
+                 listed: Callable[[BackfillReport], None] | None):
+        self.services, self.rule, self.report, self.ends_at, self.listed = services, rule, report, ends_at, listed
+
+    def show(self) -> None:
+        """A page taken in (its blobs counted, its versions planned): the report so far, to whoever watches."""
+        if self.listed:
+            self.listed(self.report)
 
     def read(self) -> None:
         """One more page read; Unprocessable once the time is spent (an HTTP request's), before any run."""
@@ -257,6 +266,7 @@ def _versions(services: Services, rule: Rule, window: Window, pages: _Pages) -> 
             if ((blob.size > 0 or rule.marker) and window.holds(blob.last_modified)
                     and rule_mismatch(rule, blob.name) is None):
                 yield blob.name, normalize_etag(blob.etag), blob.last_modified
+        pages.show()  # its versions planned: the generator resumes here once the last one is taken
 
 
 class _Stood(NamedTuple):
@@ -279,6 +289,7 @@ def _standings(services: Services, namespace: str, pages: _Pages) -> dict[str, _
         pages.read()
         for record in page:
             found[record.name[len(prefix):].removesuffix(".json")] = _standing(services, record, now)
+        pages.show()
     return found
 
 
