@@ -17,14 +17,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cli.__main__ import main
+from shared.clients.common.clock import Clock
 from shared.clients.process.services import build_services
-from shared.core.backfill.backfill import Window
+from shared.core.backfill.backfill import Rerun, Window
 from shared.core.common.errors import Conflict, InvalidInput, Unprocessable
 from shared.core.ledger.keys import blob_version_key, iso, manual_key
 from shared.flows.backfill.backfill import Pace, backfill
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.outcomes.run_outcomes import poll_open_runs
 from tests.support.harness import PROJECT_ROOT, ledger_record, upload
+from tests.support.http import call
 from tests.support.samples import SAMPLE_CSV
 
 WORKERS = 4
@@ -153,8 +155,8 @@ def test_rerunning_what_already_ran_takes_a_key_of_its_own_once_per_label(app_en
     run_already(["a.csv", "b.csv"])
 
     plain, _ = backfill(services(), rule="default", window=WIDE, run=True)
-    first, candidates = backfill(services(), rule="default", window=WIDE, run=True, rerun="fix-1")
-    again, _ = backfill(services(), rule="default", window=WIDE, run=True, rerun="fix-1")
+    first, candidates = backfill(services(), rule="default", window=WIDE, run=True, rerun=Rerun("fix-1"))
+    again, _ = backfill(services(), rule="default", window=WIDE, run=True, rerun=Rerun("fix-1"))
 
     assert (plain.to_run, first.to_run, dict(first.outcomes), again.to_run) == (0, 2, {"submitted": 2}, 0)
     assert [c.line().split()[:2] for c in candidates] == [["would", "rerun"]] * 2
@@ -164,6 +166,74 @@ def test_rerunning_what_already_ran_takes_a_key_of_its_own_once_per_label(app_en
     assert rerun is not None and rerun[0]["subject"]["rerun_of"] == live_key
     assert rerun[0]["state"] == "submitted" and rerun[0]["key"] != live_key
     assert ledger_record("default", container, "a.csv", etags["a.csv"])["run_id"] != rerun[0]["run_id"]
+
+
+def ran_four_ways(container: str, aml, monkeypatch) -> None:
+    """ok.csv's run completed, failed.csv's failed in Azure ML, bad.csv's was rejected by a broken rule (a column
+    misspelt, since fixed), new.csv's event never came."""
+    uploaded(container, ["ok.csv", "failed.csv", "bad.csv", "new.csv"])
+    run_already(["ok.csv", "failed.csv"])
+    monkeypatch.setenv("CSV_REQUIRED_COLUMNS", "PRICE")
+    run_already(["bad.csv"])
+    monkeypatch.delenv("CSV_REQUIRED_COLUMNS")
+    ended = {"ok.csv": "Completed", "failed.csv": "Failed"}
+    for run in aml.accepted:
+        aml.set_status(run.run_id, ended[run.body["DataPathAssignments"]["input_datapath"]["RelativePath"]])
+    poll_open_runs(services(), budget=60, max_runs=10)
+
+
+def described(lines: list[str]) -> dict[str, str]:
+    """Each listed version's blob and how the listing describes it: ``{"bad.csv": "would run ... (already run: ...)"}``
+    without its time and ETag."""
+    found = {}
+    for line in lines:
+        verb, _moment, blob, rest = re.fullmatch(r"(.{12}) (\S+)  (\S+)  \(0x[0-9A-F]+, (.*)\)", line).groups()
+        found[blob] = f"{verb.strip()}: {rest}"
+    return found
+
+
+@pytest.mark.integration
+def test_a_dry_run_names_how_the_runs_that_already_ran_ended_and_a_plain_run_reruns_none_of_them(app_env, aml,
+                                                                                                 monkeypatch):
+    ran_four_ways(app_env["WATCH_CONTAINER"], aml, monkeypatch)
+
+    dry, candidates = backfill(services(), rule="default", window=WIDE)
+    plain, _ = backfill(services(), rule="default", window=WIDE, run=True)
+
+    assert "4 versions in the window (3 already run: 1 completed, 1 failed, 1 rejected; 1 never seen)" in dry.summary()
+    assert described([candidate.line() for candidate in candidates]) == {
+        "ok.csv": "skip: already run: completed", "failed.csv": "skip: already run: failed",
+        "bad.csv": "skip: already run: rejected", "new.csv": "would run: never seen"}
+    assert (plain.to_run, dict(plain.outcomes)) == (1, {"submitted": 1})
+    assert sent_paths(aml) == {"ok.csv": 1, "failed.csv": 1, "new.csv": 1}  # exactly once: bad.csv's not again
+
+
+@pytest.mark.integration
+def test_a_rerun_limited_to_rejected_and_failed_runs_those_again_once_and_leaves_the_completed_one(
+        app_env, aml, monkeypatch, capsys):
+    ran_four_ways(app_env["WATCH_CONTAINER"], aml, monkeypatch)
+    argv = ["backfill", "--rule", "default", "--since", iso(WIDE.since), "--until", iso(WIDE.until),
+            "--rerun-completed", "fix-1", "--rerun-outcomes", "rejected,failed"]
+
+    assert main(argv) == 0
+    dry = capsys.readouterr().out.splitlines()
+    assert main([*argv, "--run"]) == 0 and main([*argv, "--run"]) == 0
+    twice = capsys.readouterr().out.splitlines()
+
+    assert described(dry[:-1]) == {"failed.csv": "would rerun: already run: failed; rerun fix-1: never seen",
+                                   "bad.csv": "would rerun: already run: rejected; rerun fix-1: never seen",
+                                   "new.csv": "would run: never seen"}
+    assert dry[-1].endswith("(3 already run: 1 completed, 1 failed, 1 rejected; 1 never seen); rerun fix-1 of "
+                            "failed, rejected: 2 versions; dry run: 3 would run, nothing sent")
+    assert twice[0].endswith("3 of 3 processed: 3 submitted; 0 left")
+    assert twice[1].endswith("0 of 0 processed: nothing; 0 left")  # the same label again: none twice
+    assert sent_paths(aml) == {"ok.csv": 1, "failed.csv": 2, "bad.csv": 1, "new.csv": 1}  # bad.csv first rejected
+
+    code, answer = call("http_backfill", body={"rule": "default", "since": iso(WIDE.since), "until": iso(WIDE.until),
+                                               "rerun_completed": "fix-1", "rerun_outcomes": ["completed"]})
+    assert (code, answer["report"]["reruns"], answer["report"]["to_run"]) == (200, 1, 1)  # ok.csv, under fix-1
+    assert described(answer["versions"]) == {"ok.csv": "would rerun: already run: completed; rerun fix-1: never seen"}
+    assert len(aml.accepted) == 5  # a dry run
 
 
 @pytest.mark.integration
@@ -196,13 +266,11 @@ def test_at_the_cap_of_active_runs_it_stops_or_waits_for_runs_to_end(app_env, am
 @pytest.mark.integration
 def test_within_a_budget_no_version_starts_unless_one_attempt_still_fits(app_env, aml):
     uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(5)])
-    skipped = [0.0]  # each version seems to take 10 s more than it does (the submitter keeps the real clock)
-    base = services()
-    timed = dataclasses.replace(base, clock=dataclasses.replace(base.clock, monotonic=lambda: time.monotonic()
-                                                                + skipped[0]))
+    elapsed = [0.0]  # the simulated monotonic clock, shared by every client: it moves only when a version ends
+    timed = build_services(os.environ, clock=Clock(monotonic=lambda: elapsed[0]))
 
     def ten_seconds_each(_done: int, _total: int) -> None:
-        skipped[0] += 10
+        elapsed[0] += 10
 
     report, _ = backfill(timed, rule="default", window=WIDE, run=True,
                          pace=Pace(budget=28, progress=ten_seconds_each))  # SUBMIT_ATTEMPT_TIMEOUT_SECONDS: 5

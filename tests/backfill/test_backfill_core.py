@@ -29,6 +29,15 @@ def test_a_window_must_be_ordered_and_zoned(since, until, message):
         Window(since, until)
 
 
+def test_a_windows_errors_name_its_ends_as_the_user_named_them():
+    with pytest.raises(InvalidInput) as unordered:
+        Window(T, T, since_name="--since", until_name="--until")
+    with pytest.raises(InvalidInput) as unzoned:
+        Window(T, T.replace(tzinfo=None), since_name="--since", until_name="--until")
+    assert str(unordered.value) == "--since (2026-11-01T00:00:00Z) must be before --until (2026-11-01T00:00:00Z)"
+    assert str(unzoned.value) == "--since and --until must name their time zone (e.g. 2026-11-22T02:00:00Z)"
+
+
 @pytest.mark.parametrize("metadata, age, expected", [
     (None, 0, Standing.NEVER_SEEN),
     ({"state": "submitted"}, 0, Standing.ALREADY_RUN),

@@ -78,5 +78,5 @@ def test_a_runs_summary_says_how_many_are_in_hand_and_when_to_run_again() -> Non
     report.hold(_held(NOW, NOW))
     assert report.summary() == (
         "backfill daily [2026-11-01T00:00:00Z, 2026-11-02T00:00:00Z): listed 4 blobs in 1 listing pages; 4 versions "
-        "in the window (2 in hand, 2 never seen); 2 of 2 processed: 2 submitted; 2 left (2 in hand: claimed by "
+        "in the window (2 in hand; 2 never seen); 2 of 2 processed: 2 submitted; 2 left (2 in hand: claimed by "
         "another owner, or by a backfill that was killed; run again after 2026-11-01T12:00:00Z to finish them)")

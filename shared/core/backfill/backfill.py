@@ -3,8 +3,9 @@ rerun gets, and the report's words.
 
 A backfill runs a rule over blob versions already in storage. A version's live key (``blob_version_key``) is the
 one its event, the sweep and a manual submit claim, so a version that already ran is a duplicate, whichever ran
-it first. Running again what already ran is a deliberate extra run: a manual request whose request id names the
-rerun's label and the live key, so it never takes the live key and a restarted rerun finds its own records.
+it first. Running again what already ran is a deliberate extra run (``Rerun``): a manual request whose request id
+names the rerun's label and the live key, so it never takes the live key and a restarted rerun finds its own
+records; it may be limited to versions whose run ended one way (``rejected``, ``failed``: the status page's words).
 """
 
 from __future__ import annotations
@@ -12,17 +13,21 @@ from __future__ import annotations
 import enum
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.core.common.errors import InvalidInput
 from shared.core.ledger.keys import iso
-from shared.core.ledger.ledger_record import LedgerRecord, Verdict
+from shared.core.ledger.ledger_record import SETTLED_OUTCOMES, LedgerRecord, Outcome, Verdict
 from shared.core.ledger.retention import sweep_horizon
 
 RERUN_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 """A rerun's label: short and plain, since it becomes part of a manual run's request id (at most 128 characters)."""
 RERUN_PREFIX = "backfill"
+RERUNNABLE = frozenset({*SETTLED_OUTCOMES, Outcome.RUNNING, Outcome.WAITING})
+"""What became of a version that already ran (its record settled): the outcomes a rerun may be limited to."""
+_RERUNNABLE_WORDS = tuple(sorted(outcome.value for outcome in RERUNNABLE))
 
 
 @dataclass(frozen=True)
@@ -33,12 +38,15 @@ class Window:
     until: datetime
     since_name: str = field(default="since", compare=False)
     """How the user named ``since`` (``--since`` on the command line), for the errors about it."""
+    until_name: str = field(default="until", compare=False)
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
-            raise InvalidInput("since and until must name their time zone (e.g. 2026-11-22T02:00:00Z)")
+            raise InvalidInput(f"{self.since_name} and {self.until_name} must name their time zone "
+                               "(e.g. 2026-11-22T02:00:00Z)")
         if self.since >= self.until:
-            raise InvalidInput(f"since ({iso(self.since)}) must be before until ({iso(self.until)})")
+            raise InvalidInput(f"{self.since_name} ({iso(self.since)}) must be before {self.until_name} "
+                               f"({iso(self.until)})")
 
     def holds(self, moment: datetime) -> bool:
         return self.since <= moment < self.until
@@ -97,6 +105,43 @@ def rerun_label(text: str) -> str:
     return text
 
 
+def rerun_outcomes(words: Iterable[object], what: str) -> frozenset[Outcome]:
+    """The outcomes a rerun is limited to, from ``words``, or the error naming ``what`` (the flag or field)."""
+    chosen = list(words)
+    unknown = [word for word in chosen if word not in _RERUNNABLE_WORDS]  # a tuple: an unhashable JSON value is unknown
+    if unknown or not chosen:
+        named = ", ".join(repr(word)[:60] for word in unknown) or "no outcome"
+        raise InvalidInput(f"{what} names {named}: name what became of the versions to run again, some of "
+                           f"{', '.join(_RERUNNABLE_WORDS)} (the status page's outcomes of a run that already ran)")
+    return frozenset(Outcome(str(word)) for word in chosen)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """A deliberate rerun of versions that already ran: its label (their keys' own part), and which of them it
+    takes, by what became of their runs."""
+
+    label: str
+    outcomes: frozenset[Outcome] = RERUNNABLE
+
+    def covers(self, outcome: Outcome | None) -> bool:
+        return outcome in self.outcomes
+
+    @property
+    def words(self) -> list[str]:
+        return sorted(outcome.value for outcome in self.outcomes)
+
+
+def rerun(label: str | None, outcomes: Iterable[object] | None,
+          names: tuple[str, str] = ("rerun_completed", "rerun_outcomes")) -> Rerun | None:
+    """The rerun asked for (None: none), its errors naming the fields as the user named them (``names``)."""
+    if label is None:
+        if outcomes is not None:
+            raise InvalidInput(f"{names[1]} limits a rerun: give {names[0]} too (the rerun's label)")
+        return None
+    return Rerun(rerun_label(label), RERUNNABLE if outcomes is None else rerun_outcomes(outcomes, names[1]))
+
+
 def rerun_request_id(label: str, live_key: str) -> str:
     """The request id of a version's deliberate rerun: one per label and version, never the live key itself."""
     return f"{RERUN_PREFIX}:{rerun_label(label)}:{live_key}"
@@ -114,11 +159,18 @@ class Candidate:
     """The label of its deliberate rerun (it already ran under its live key); None: its live key's run."""
     retry_after: datetime | None = None
     """An in-hand version's claim expiry (``claim_expires``): a backfill run after it finishes the version."""
+    outcome: Outcome | None = None
+    """What became of its run under its live key, for a version that already ran."""
 
     def line(self) -> str:
-        """How a backfill lists it: would it run, when it was written, which version, where it stands."""
+        """How a backfill lists it: would it run, when it was written, which version, where it stands (and, one
+        that already ran, how its run ended, and where its rerun stands)."""
         verb = ("would rerun" if self.rerun else "would run") if self.standing.would_run else "skip"
-        return f"{verb:<12} {iso(self.last_modified)}  {self.blob}  ({self.etag}, {self.standing.value})"
+        stands = self.standing.value
+        if self.outcome is not None:
+            ran = f"{Standing.ALREADY_RUN.value}: {self.outcome.value}"
+            stands = f"{ran}; rerun {self.rerun}: {stands}" if self.rerun else ran
+        return f"{verb:<12} {iso(self.last_modified)}  {self.blob}  ({self.etag}, {stands})"
 
 
 @dataclass
@@ -128,10 +180,18 @@ class BackfillReport:
     until: str
     run: bool
     rerun: str | None = None
+    """The label of a deliberate rerun of what already ran."""
+    rerun_outcomes: list[str] | None = None
+    """The outcomes that rerun takes (sorted)."""
+    reruns: int = 0
+    """Versions that already ran which the rerun takes (each runs unless its rerun ran already)."""
     listing_pages: int = 0
     blobs_listed: int = 0
     in_window: int = 0
     standings: Counter[str] = field(default_factory=Counter)
+    """Where each version in the window stands under its live key."""
+    already_run: Counter[str] = field(default_factory=Counter)
+    """What became of the runs of those that already ran (the status page's outcome words)."""
     to_run: int = 0
     processed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -155,9 +215,12 @@ class BackfillReport:
 
     def summary(self) -> str:
         """One line: what was listed, where the versions stood, and what was done (or would be)."""
-        stood = ", ".join(f"{count} {name}" for name, count in sorted(self.standings.items())) or "none"
+        stood = "; ".join(f"{count} {name}{self._how_they_ended(name)}"
+                          for name, count in sorted(self.standings.items())) or "none"
         head = (f"backfill {self.rule} [{self.since}, {self.until}): listed {self.blobs_listed} blobs in "
                 f"{self.listing_pages} listing pages; {self.in_window} versions in the window ({stood})")
+        if self.rerun:
+            head += f"; rerun {self.rerun} of {', '.join(self.rerun_outcomes or [])}: {self.reruns} versions"
         if not self.run:
             return f"{head}; dry run: {self.to_run} would run, nothing sent"
         done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())) or "nothing"
@@ -165,6 +228,11 @@ class BackfillReport:
         held = (f" ({self.in_hand} in hand: claimed by another owner, or by a backfill that was killed; run again "
                 f"after {self.retry_after} to finish them)") if self.in_hand else ""
         return f"{head}; {self.processed} of {self.to_run} processed: {done}; {self.left} left{held}{tail}"
+
+    def _how_they_ended(self, standing_name: str) -> str:
+        if standing_name != Standing.ALREADY_RUN.value or not self.already_run:
+            return ""
+        return ": " + ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.already_run.items()))
 
     def as_dict(self) -> dict[str, object]:
         return {**{name: value for name, value in vars(self).items() if name not in ("standings", "outcomes")},

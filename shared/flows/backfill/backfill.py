@@ -2,10 +2,12 @@
 
 One listing of the rule's prefix (names, ETags, Last-Modified, sizes) and one of its ledger records (states in
 metadata) say where each version stands (``shared.core.backfill.backfill.Standing``), without reading a blob or a
-record. A dry run stops there. A run hands each version that would run to the path its event takes
+record; one that already ran also says how its run ended (``rejected``, ``completed``: the status page's words). A
+dry run stops there. A run hands each version that would run to the path its event takes
 (``process_blob``, then the one ``execute``), so a version that already ran is a duplicate and a backfill killed
 midway and started again continues where it was. A deliberate rerun of what already ran is a manual request with
-its own key (``rerun_request_id``), so it never takes the live key either.
+its own key (``rerun_request_id``), so it never takes the live key either; it may take only the versions whose run
+ended one way (``Rerun.outcomes``).
 
 Before each submission the rule's active runs are counted (one Find Blobs by Tags): at the rule's
 ``max_active_runs`` or the backfill's own cap, it waits for a slot (``wait``) or stops, saying so.
@@ -23,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from azure.storage.blob import BlobProperties
 
@@ -32,6 +34,7 @@ from shared.clients.process.services import Services
 from shared.core.backfill.backfill import (
     BackfillReport,
     Candidate,
+    Rerun,
     Standing,
     Window,
     claim_expires,
@@ -41,6 +44,7 @@ from shared.core.backfill.backfill import (
 from shared.core.common.errors import Conflict, Unprocessable
 from shared.core.config.config_model import Rule
 from shared.core.config.matching import rule_mismatch
+from shared.core.ledger import ledger_record
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
 from shared.core.ledger.keys import blob_version_key, iso, manual_key, manual_namespace, normalize_etag, rule_namespace
 from shared.core.ledger.ledger_record import LedgerRecord
@@ -68,14 +72,17 @@ class Pace:
     starts unless one submission attempt still fits (one cut short fails for now: the next backfill finishes it)."""
     progress: Callable[[int, int], None] | None = None
     """Called after each version with (processed, to run)."""
+    listed: Callable[[BackfillReport], None] | None = None
+    """Called after each listing page is taken in, with the report so far (its pages, blobs listed and versions
+    in the window): a listing of a large prefix takes minutes."""
     workers: int = 1
     """Versions handled at once (each one's claim, read, POST and settle are I/O: a thread each)."""
 
 
-def backfill(services: Services, *, rule: str, window: Window, run: bool = False, rerun: str | None = None,
+def backfill(services: Services, *, rule: str, window: Window, run: bool = False, rerun: Rerun | None = None,
              pace: Pace = Pace()) -> tuple[BackfillReport, list[Candidate]]:
     """Where ``rule``'s versions in ``window`` stand and, with ``run``, their runs started (``rerun``: also a
-    deliberate rerun, under that label, of each version that already ran)."""
+    deliberate rerun, under its label, of each version that already ran the way it names)."""
     found = find_rule(services, rule)
     if not found.enabled:  # its events record skips; a backfill's would too, and then count as already run
         raise Conflict(f"rule {rule!r} is disabled (enabled: false): enable it before a backfill")
@@ -83,9 +90,11 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
         raise Conflict(f"rule {rule!r} collects files under a quiet window (one run per quiet folder): a backfill "
                        "runs one version at a time, so it does not serve this rule")
     window.check_horizon(services.clock.now(), services.config.record_retention_days)
-    report = BackfillReport(rule=rule, since=iso(window.since), until=iso(window.until), run=run, rerun=rerun)
+    report = BackfillReport(rule=rule, since=iso(window.since), until=iso(window.until), run=run,
+                            rerun=None if rerun is None else rerun.label,
+                            rerun_outcomes=None if rerun is None else rerun.words)
     ends_at = math.inf if pace.budget is None else services.clock.monotonic() + pace.budget
-    candidates = plan(services, found, window, report, rerun, ends_at)
+    candidates = plan(services, found, window, report, rerun, ends_at, pace.listed)
     todo = [candidate for candidate in candidates if candidate.standing.would_run]
     report.to_run = len(todo)
     if run:
@@ -95,26 +104,30 @@ def backfill(services: Services, *, rule: str, window: Window, run: bool = False
     return report, candidates
 
 
-def plan(services: Services, rule: Rule, window: Window, report: BackfillReport, rerun: str | None,
-         ends_at: float = math.inf) -> list[Candidate]:
+def plan(services: Services, rule: Rule, window: Window, report: BackfillReport, rerun: Rerun | None,
+         ends_at: float = math.inf, listed: Callable[[BackfillReport], None] | None = None) -> list[Candidate]:
     """Every version of ``rule`` in ``window``, oldest first, with where it stands (under its rerun key, for one
-    that already ran when ``rerun`` is given); Unprocessable if the listings outlast ``ends_at`` (monotonic)."""
+    that already ran the way ``rerun`` names); Unprocessable if the listings outlast ``ends_at`` (monotonic)."""
     container = services.config.watch_container
-    pages = _Pages(services, rule, report, ends_at)
+    pages = _Pages(services, rule, report, ends_at, listed)
     live = _standings(services, rule_namespace(rule.name), pages)
     reruns = _standings(services, manual_namespace(rule.name), pages) if rerun else {}
     candidates = []
     for name, etag, modified in _versions(services, rule, window, pages):
         key = blob_version_key(container, name, etag)
-        stands, retry_after = live.get(key, _UNSEEN)
-        if rerun and stands is Standing.ALREADY_RUN:
-            rerun_key = manual_key(rule.name, rerun_request_id(rerun, key))
-            rerun_stands, rerun_retry = reruns.get(rerun_key, _UNSEEN)
-            candidates.append(Candidate(name, etag, modified, rerun_stands, rerun, rerun_retry))
+        stood = live.get(key, _UNSEEN)
+        report.standings[stood.standing.value] += 1
+        report.in_window += 1
+        if stood.outcome is not None:
+            report.already_run[stood.outcome.value] += 1
+        if rerun and stood.standing is Standing.ALREADY_RUN and rerun.covers(stood.outcome):
+            report.reruns += 1
+            again = reruns.get(manual_key(rule.name, rerun_request_id(rerun.label, key)), _UNSEEN)
+            candidates.append(Candidate(name, etag, modified, again.standing, rerun.label, again.retry_after,
+                                        stood.outcome))
         else:
-            candidates.append(Candidate(name, etag, modified, stands, retry_after=retry_after))
-        report.standings[candidates[-1].standing.value] += 1
-    report.in_window = len(candidates)
+            candidates.append(Candidate(name, etag, modified, stood.standing, retry_after=stood.retry_after,
+                                        outcome=stood.outcome))
     return sorted(candidates, key=lambda candidate: (candidate.last_modified, candidate.blob))
 
 
@@ -223,8 +236,14 @@ def _process(services: Services, rule: Rule, candidate: Candidate, deadline: flo
 class _Pages:
     """The planning's listing pages, counted in the report, each read only within the backfill's time."""
 
-    def __init__(self, services: Services, rule: Rule, report: BackfillReport, ends_at: float):
-        self.services, self.rule, self.report, self.ends_at = services, rule, report, ends_at
+    def __init__(self, services: Services, rule: Rule, report: BackfillReport, ends_at: float,
+                 listed: Callable[[BackfillReport], None] | None):
+        self.services, self.rule, self.report, self.ends_at, self.listed = services, rule, report, ends_at, listed
+
+    def show(self) -> None:
+        """A page taken in (its blobs counted, its versions planned): the report so far, to whoever watches."""
+        if self.listed:
+            self.listed(self.report)
 
     def read(self) -> None:
         """One more page read; Unprocessable once the time is spent (an HTTP request's), before any run."""
@@ -247,11 +266,18 @@ def _versions(services: Services, rule: Rule, window: Window, pages: _Pages) -> 
             if ((blob.size > 0 or rule.marker) and window.holds(blob.last_modified)
                     and rule_mismatch(rule, blob.name) is None):
                 yield blob.name, normalize_etag(blob.etag), blob.last_modified
+        pages.show()  # its versions planned: the generator resumes here once the last one is taken
 
 
-_Stood = tuple[Standing, datetime | None]
-"""Where a version stands and, in hand, when its claim expires."""
-_UNSEEN: _Stood = (Standing.NEVER_SEEN, None)
+class _Stood(NamedTuple):
+    """Where a version stands under one key; in hand, when its claim expires; already run, how its run ended."""
+
+    standing: Standing
+    retry_after: datetime | None = None
+    outcome: ledger_record.Outcome | None = None
+
+
+_UNSEEN = _Stood(Standing.NEVER_SEEN)
 
 
 def _standings(services: Services, namespace: str, pages: _Pages) -> dict[str, _Stood]:
@@ -263,6 +289,7 @@ def _standings(services: Services, namespace: str, pages: _Pages) -> dict[str, _
         pages.read()
         for record in page:
             found[record.name[len(prefix):].removesuffix(".json")] = _standing(services, record, now)
+        pages.show()
     return found
 
 
@@ -270,6 +297,8 @@ def _standing(services: Services, record: BlobProperties, now: datetime) -> _Sto
     age = (now - record.last_modified).total_seconds()
     parsed = LedgerRecord.from_metadata(record.metadata)
     stands = standing(parsed, age, services.config.claim_expiry, CLOCK_MARGIN)
-    if stands is not Standing.IN_HAND:
-        return stands, None
-    return stands, claim_expires(parsed, record.last_modified, services.config.claim_expiry, CLOCK_MARGIN)
+    if stands is Standing.ALREADY_RUN:
+        return _Stood(stands, outcome=parsed.outcome_word)
+    if stands is Standing.IN_HAND:
+        return _Stood(stands, claim_expires(parsed, record.last_modified, services.config.claim_expiry, CLOCK_MARGIN))
+    return _Stood(stands)
