@@ -140,7 +140,7 @@ def _handle(services: Services, letter: DeadLetter) -> list[Decision]:
     if letter.path is Path.RUN_EVENT:
         decided = record_run_event(letter.event, services)
         return [decided or Decision(Outcome.IGNORED, reason="run event not taken")]
-    container, name, etag = blob_from_event(dict(letter.event))
+    container, name, etag = blob_from_event(dict(letter.event), account=services.config.watch_storage.account_name)
     if container != services.config.watch_container:
         return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {services.config.watch_container!r}",
                                       container=container, blob=name))]
