@@ -15,6 +15,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from cli.__main__ import main
+from shared.clients.common.clock import SYSTEM_CLOCK
 from shared.clients.process.services import build_services
 from shared.core.common.json_input import EVENT_FILE
 from shared.core.dead_letters.dead_letters import waiting_count
@@ -167,6 +168,55 @@ def test_an_event_older_than_the_replay_horizon_stays_counted_too_old_with_its_r
     assert names(dead_letters) == sorted([old, f"replayed/{recent}"])
     assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
         "recent.csv"]
+
+
+OTHER_ACCOUNT = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/elsewhere"
+"""The resource id of a storage account the app does not watch."""
+
+
+@pytest.mark.integration
+def test_a_dry_run_keeps_waiting_exactly_the_blobs_a_replay_keeps_with_the_same_reasons(app_env, aml, dead_letters,
+                                                                                       monkeypatch):
+    monkeypatch.setenv("RECORD_RETENTION_DAYS", "15")  # the horizon: 14 days back
+    watched = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(watched, name, SAMPLE_CSV) for name in ("a.csv", "b.csv")}
+    created = {**event(watched, "a.csv", etags["a.csv"]), **DEAD_LETTER}
+    good = dead_lettered(dead_letters, [created])
+    bad_subject = dead_lettered(dead_letters, [{**created, "subject": "/containers/x/a.csv"}])
+    other_container = dead_lettered(dead_letters, [{**event("elsewhere", "a.csv", etags["a.csv"]), **DEAD_LETTER}])
+    other_account = dead_lettered(dead_letters, [{**created, "topic": OTHER_ACCOUNT}])
+    other_source = dead_lettered(dead_letters, [as_cloud_event({**created, "topic": OTHER_ACCOUNT})])
+    too_old = dead_lettered(dead_letters, [created], age=timedelta(days=14, minutes=1))
+    no_run_id = dead_lettered(dead_letters, [{**created, "eventType": "Microsoft.MachineLearningServices.RunCompleted",
+                                              "id": "e1", "data": {}}])
+    mixed = dead_lettered(dead_letters, [{**event(watched, "b.csv", etags["b.csv"]), **DEAD_LETTER},
+                                         {**created, "data": {"url": "https://elsewhere.blob.core.windows.net/"
+                                                                     f"{watched}/a.csv"}}])
+    not_watched = "not the watched account 'devstoreaccount1': an event of another account is not replayed or " \
+                  "explained against this one"
+    at = datetime.now(UTC)  # one time for both: the too-old reason names the horizon to the second
+    fixed = dataclasses.replace(SYSTEM_CLOCK, now=lambda: at)
+
+    dry = replay_dead_letters(build_services(os.environ, clock=fixed), dry_run=True)
+    report = replay_dead_letters(build_services(os.environ, clock=fixed))
+
+    assert dry.failed == report.failed == {
+        bad_subject: f"dead letter {bad_subject}[0]: subject must be /blobServices/default/containers/<container>/"
+                     "blobs/<path>",
+        other_container: f"dead letter {other_container}[0]: container is not {watched!r}",
+        other_account: f"dead letter {other_account}[0]: topic names storage account 'elsewhere', {not_watched}",
+        other_source: f"dead letter {other_source}[0]: source names storage account 'elsewhere', {not_watched}",
+        too_old: report.failed[too_old],
+        no_run_id: f"dead letter {no_run_id}[0]: Microsoft.MachineLearningServices.RunCompleted event 'e1' names no "
+                   "runId",
+        mixed: f"dead letter {mixed}[1]: data.url names storage account 'elsewhere', {not_watched}"}
+    assert report.failed[too_old].startswith("1 event(s) older than the replay horizon")
+    assert dry.summary().endswith("; 1 too old; 7 blobs would stay; nothing handled or moved")
+    assert report.summary().endswith(": 2 submitted, 1 too old; 1 blobs moved under replayed/; 7 left waiting")
+    assert names(dead_letters) == sorted([bad_subject, other_container, other_account, other_source, too_old,
+                                          no_run_id, mixed, f"replayed/{good}"])
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "a.csv", "b.csv"]  # the other account's a.csv not run against the watched one's
 
 
 @pytest.mark.integration
