@@ -220,6 +220,41 @@ def test_a_dry_run_keeps_waiting_exactly_the_blobs_a_replay_keeps_with_the_same_
 
 
 @pytest.mark.integration
+def test_a_failed_move_aside_keeps_that_blob_waiting_the_others_go_on_and_nothing_runs_twice(app_env, aml,
+                                                                                            dead_letters, monkeypatch):
+    watched = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(watched, name, SAMPLE_CSV) for name in ("a.csv", "b.csv", "c.csv")}
+    changed, gone, moved = (dead_lettered(dead_letters, [{**event(watched, name, etag), **DEAD_LETTER}])
+                            for name, etag in etags.items())
+    shared = services()
+    copy = shared.dead_letters.upload_blob
+
+    def changed_or_gone_before_its_delete(name: str, data: bytes, **options):
+        """Between the read and the conditional delete: one blob rewritten, one deleted."""
+        if name == f"replayed/{changed}":
+            dead_letters.upload_blob(changed, data, overwrite=True)
+        if name == f"replayed/{gone}":
+            dead_letters.delete_blob(gone)
+        return copy(name, data, **options)
+
+    monkeypatch.setattr(shared.dead_letters, "upload_blob", changed_or_gone_before_its_delete)
+    report = replay_dead_letters(shared)
+    kept_reason = dead_letters.get_blob_client(changed).get_blob_properties().metadata["replay_error"]
+    again = replay_dead_letters(services())
+
+    after = "(changed or moved since it was read); a later replay finds its events duplicates"
+    assert report.failed == {changed: f"handled, but not moved under replayed/: 412 ResourceModifiedError {after}",
+                             gone: f"handled, but not moved under replayed/: 412 ResourceModifiedError {after}"}
+    # (a blob gone fails the delete's If-Match too: Azurite answers 412; a 404 is caught by the same clause)
+    assert report.summary().endswith(": 3 submitted; 1 blobs moved under replayed/; 2 left waiting")
+    assert kept_reason == report.failed[changed]
+    assert (dict(again.outcomes), again.replayed, again.failed) == ({"duplicate": 1}, 1, {})
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "a.csv", "b.csv", "c.csv"]  # each once
+    assert names(dead_letters) == sorted(f"replayed/{name}" for name in (changed, gone, moved))
+
+
+@pytest.mark.integration
 def test_a_dead_letter_is_refused_by_its_listed_size_before_a_byte_is_read_and_read_no_further(app_env, aml,
                                                                                                dead_letters):
     watched = app_env["WATCH_CONTAINER"]

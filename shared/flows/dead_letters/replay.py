@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from shared.clients.process.services import Services
 from shared.core.blobs.blob_events import blob_from_event
@@ -103,7 +103,13 @@ def _replay_blob(services: Services, name: str, size: int, report: ReplayReport)
         return
     if report.dry_run:
         return
-    _move_aside(services, name, content, etag)
+    try:
+        _move_aside(services, name, content, etag)
+    except HttpResponseError as error:  # 412: changed since it was read (or moved by another replay); 404: gone
+        _stays(services, name, report, f"handled, but not moved under {REPLAYED_PREFIX}: {error.status_code} "
+               f"{type(error).__name__} (changed or moved since it was read); a later replay finds its events "
+               "duplicates")
+        return
     report.replayed += 1
 
 
