@@ -5,7 +5,9 @@ Exactly once holds as it does live: a blob version's key, or a run event's recor
 time, so an event replayed twice (a replay killed after handling and before the move) is a duplicate. A blob with
 an event that cannot be handled stays where it is, with the reason in its metadata and in the report; its other
 events, handled or not, are handled again next time (as duplicates where they were). Moving is a copy of what was
-read under ``replayed/``, then a delete on the condition that the blob is still what was read.
+read under ``replayed/``, then a delete on the condition that the blob is still what was read; a move that fails
+(the blob changed, or another replay moved it) keeps that blob waiting and the replay goes on. A dry run checks
+each event with the same function (``check_dead_letters``), so it keeps waiting what the replay would keep.
 """
 
 from __future__ import annotations
