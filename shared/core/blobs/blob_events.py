@@ -18,7 +18,7 @@ from shared.core.common.errors import InvalidInput
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _ACCOUNT_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/"
                          r"storageAccounts/(?P<account>[^/]+)$", re.IGNORECASE)
-_ACCOUNT_HOST = re.compile(r"^(?P<account>[a-z0-9]+)\.(?:z[0-9]{2}\.)?blob\.", re.IGNORECASE)
+_ACCOUNT_HOST = re.compile(r"^(?P<account>[a-z0-9]+)\.(?:z[0-9]{2}\.)?blob\.")  # a hostname: lower case
 
 
 def blob_from_event(event: Any, *, account: str | None) -> tuple[str, str, str | None]:
@@ -39,20 +39,28 @@ def blob_from_event(event: Any, *, account: str | None) -> tuple[str, str, str |
     except BlobNameError as error:
         raise InvalidInput(str(error)) from None
     data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
-    url = data.get("url")
-    if url is not None and _path_of_event_url(url) != f"{match.group('container')}/{name}":
-        raise InvalidInput("data.url must name the blob that subject names "
-                           "(https://<account>.blob.core.windows.net/<container>/<path>)")
-    _check_account(event, url, account)
+    if data.get("url") is not None:
+        _check_url(data["url"], f"{match.group('container')}/{name}", account)
+    _check_topic(event, account)
     etag = data.get("eTag")
     if etag is not None and not isinstance(etag, str):
         raise InvalidInput("data.eTag must be a string")
     return match.group("container"), name, etag
 
 
-def _check_account(event: dict[str, Any], url: Any, account: str | None) -> None:
-    """The account named by the event's ``topic`` (CloudEvents: ``source``) and by its ``data.url`` host, where
-    given, is ``account``; InvalidInput naming the field otherwise."""
+def _check_url(url: Any, path: str, account: str | None) -> None:
+    """``data.url`` names the blob that ``subject`` names (``path``), and the watched account where its host is an
+    account's; InvalidInput naming the field otherwise."""
+    if _path_of_event_url(url) != path:
+        raise InvalidInput("data.url must name the blob that subject names "
+                           "(https://<account>.blob.core.windows.net/<container>/<path>)")
+    host = _ACCOUNT_HOST.match(urlsplit(url).hostname or "")
+    if host is not None:
+        _same_account("data.url", host.group("account"), account)
+
+
+def _check_topic(event: dict[str, Any], account: str | None) -> None:
+    """The account the event's ``topic`` (CloudEvents: ``source``) names, where given, is ``account``."""
     field = "source" if "specversion" in event else "topic"
     topic = event.get(field)
     if topic is not None:
@@ -62,9 +70,6 @@ def _check_account(event: dict[str, Any], url: Any, account: str | None) -> None
                                "(/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/"
                                "storageAccounts/<account>)")
         _same_account(field, match.group("account"), account)
-    host = _ACCOUNT_HOST.match(urlsplit(url).hostname or "") if isinstance(url, str) else None
-    if host is not None:
-        _same_account("data.url", host.group("account"), account)
 
 
 def _same_account(field: str, named: str, account: str | None) -> None:
