@@ -156,7 +156,7 @@ def test_an_event_whose_url_names_the_same_blob_is_explained(app_env, aml):
     container = app_env["WATCH_CONTAINER"]
     etag = upload(container, "machines 1.csv", SAMPLE_CSV)
     created = event(container, "machines 1.csv", etag)
-    created["data"]["url"] = f"https://acct.blob.core.windows.net/{container}/machines%201.csv"
+    created["data"]["url"] = f"https://devstoreaccount1.blob.core.windows.net/{container}/machines%201.csv"
     code, answer = call("http_explain", body={"event": created})
     assert code == 200 and answer["blob"] == "machines 1.csv" and answer["etag"] == etag
 

@@ -138,7 +138,7 @@ def test_a_hostile_event_grid_body_is_refused_by_the_apps_own_error(text):
     for event in events if isinstance(events, list) else [events]:
         if isinstance(event, dict):
             only_app_errors(lambda event=event: parse_run_event(event))
-        only_app_errors(lambda event=event: blob_from_event(event))
+        only_app_errors(lambda event=event: blob_from_event(event, account="acct"))
 
 
 @FUZZ

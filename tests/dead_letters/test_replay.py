@@ -15,6 +15,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from cli.__main__ import main
+from shared.clients.common.clock import SYSTEM_CLOCK
 from shared.clients.process.services import build_services
 from shared.core.common.json_input import EVENT_FILE
 from shared.core.dead_letters.dead_letters import waiting_count
@@ -167,6 +168,90 @@ def test_an_event_older_than_the_replay_horizon_stays_counted_too_old_with_its_r
     assert names(dead_letters) == sorted([old, f"replayed/{recent}"])
     assert [run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted] == [
         "recent.csv"]
+
+
+OTHER_ACCOUNT = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/elsewhere"
+"""The resource id of a storage account the app does not watch."""
+
+
+@pytest.mark.integration
+def test_a_dry_run_keeps_waiting_exactly_the_blobs_a_replay_keeps_with_the_same_reasons(app_env, aml, dead_letters,
+                                                                                       monkeypatch):
+    monkeypatch.setenv("RECORD_RETENTION_DAYS", "15")  # the horizon: 14 days back
+    watched = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(watched, name, SAMPLE_CSV) for name in ("a.csv", "b.csv")}
+    created = {**event(watched, "a.csv", etags["a.csv"]), **DEAD_LETTER}
+    good = dead_lettered(dead_letters, [created])
+    bad_subject = dead_lettered(dead_letters, [{**created, "subject": "/containers/x/a.csv"}])
+    other_container = dead_lettered(dead_letters, [{**event("elsewhere", "a.csv", etags["a.csv"]), **DEAD_LETTER}])
+    other_account = dead_lettered(dead_letters, [{**created, "topic": OTHER_ACCOUNT}])
+    other_source = dead_lettered(dead_letters, [as_cloud_event({**created, "topic": OTHER_ACCOUNT})])
+    too_old = dead_lettered(dead_letters, [created], age=timedelta(days=14, minutes=1))
+    no_run_id = dead_lettered(dead_letters, [{**created, "eventType": "Microsoft.MachineLearningServices.RunCompleted",
+                                              "id": "e1", "data": {}}])
+    mixed = dead_lettered(dead_letters, [{**event(watched, "b.csv", etags["b.csv"]), **DEAD_LETTER},
+                                         {**created, "data": {"url": "https://elsewhere.blob.core.windows.net/"
+                                                                     f"{watched}/a.csv"}}])
+    not_watched = "not the watched account 'devstoreaccount1': an event of another account is not replayed or " \
+                  "explained against this one"
+    at = datetime.now(UTC)  # one time for both: the too-old reason names the horizon to the second
+    fixed = dataclasses.replace(SYSTEM_CLOCK, now=lambda: at)
+
+    dry = replay_dead_letters(build_services(os.environ, clock=fixed), dry_run=True)
+    report = replay_dead_letters(build_services(os.environ, clock=fixed))
+
+    assert dry.failed == report.failed == {
+        bad_subject: f"dead letter {bad_subject}[0]: subject must be /blobServices/default/containers/<container>/"
+                     "blobs/<path>",
+        other_container: f"dead letter {other_container}[0]: container is not {watched!r}",
+        other_account: f"dead letter {other_account}[0]: topic names storage account 'elsewhere', {not_watched}",
+        other_source: f"dead letter {other_source}[0]: source names storage account 'elsewhere', {not_watched}",
+        too_old: report.failed[too_old],
+        no_run_id: f"dead letter {no_run_id}[0]: Microsoft.MachineLearningServices.RunCompleted event 'e1' names no "
+                   "runId",
+        mixed: f"dead letter {mixed}[1]: data.url names storage account 'elsewhere', {not_watched}"}
+    assert report.failed[too_old].startswith("1 event(s) older than the replay horizon")
+    assert dry.summary().endswith("; 1 too old; 7 blobs would stay; nothing handled or moved")
+    assert report.summary().endswith(": 2 submitted, 1 too old; 1 blobs moved under replayed/; 7 left waiting")
+    assert names(dead_letters) == sorted([bad_subject, other_container, other_account, other_source, too_old,
+                                          no_run_id, mixed, f"replayed/{good}"])
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "a.csv", "b.csv"]  # the other account's a.csv not run against the watched one's
+
+
+@pytest.mark.integration
+def test_a_failed_move_aside_keeps_that_blob_waiting_the_others_go_on_and_nothing_runs_twice(app_env, aml,
+                                                                                            dead_letters, monkeypatch):
+    watched = app_env["WATCH_CONTAINER"]
+    etags = {name: upload(watched, name, SAMPLE_CSV) for name in ("a.csv", "b.csv", "c.csv")}
+    changed, gone, moved = (dead_lettered(dead_letters, [{**event(watched, name, etag), **DEAD_LETTER}])
+                            for name, etag in etags.items())
+    shared = services()
+    copy = shared.dead_letters.upload_blob
+
+    def changed_or_gone_before_its_delete(name: str, data: bytes, **options):
+        """Between the read and the conditional delete: one blob rewritten, one deleted."""
+        if name == f"replayed/{changed}":
+            dead_letters.upload_blob(changed, data, overwrite=True)
+        if name == f"replayed/{gone}":
+            dead_letters.delete_blob(gone)
+        return copy(name, data, **options)
+
+    monkeypatch.setattr(shared.dead_letters, "upload_blob", changed_or_gone_before_its_delete)
+    report = replay_dead_letters(shared)
+    kept_reason = dead_letters.get_blob_client(changed).get_blob_properties().metadata["replay_error"]
+    again = replay_dead_letters(services())
+
+    after = "(changed or moved since it was read); a later replay finds its events duplicates"
+    assert report.failed == {changed: f"handled, but not moved under replayed/: 412 ResourceModifiedError {after}",
+                             gone: f"handled, but not moved under replayed/: 412 ResourceModifiedError {after}"}
+    # (a blob gone fails the delete's If-Match too: Azurite answers 412; a 404 is caught by the same clause)
+    assert report.summary().endswith(": 3 submitted; 1 blobs moved under replayed/; 2 left waiting")
+    assert kept_reason == report.failed[changed]
+    assert (dict(again.outcomes), again.replayed, again.failed) == ({"duplicate": 1}, 1, {})
+    assert sorted(run.body["DataPathAssignments"]["input_datapath"]["RelativePath"] for run in aml.accepted) == [
+        "a.csv", "b.csv", "c.csv"]  # each once
+    assert names(dead_letters) == sorted(f"replayed/{name}" for name in (changed, gone, moved))
 
 
 @pytest.mark.integration

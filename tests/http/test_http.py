@@ -186,6 +186,10 @@ def test_explain_says_why_nothing_would_run(app_env, aml, monkeypatch):
     ({"event": {"eventType": "Microsoft.Storage.BlobDeleted", "subject": "/blobServices/default/containers/c/blobs/a"}},
      "not a Microsoft.Storage.BlobCreated event"),
     ({"event": {"eventType": "Microsoft.Storage.BlobCreated", "subject": "/containers/c/a.csv"}}, "subject must be"),
+    ({"event": {**event("c", "a.csv", None),
+                "topic": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/elsewhere"}},
+     "topic names storage account 'elsewhere', not the watched account 'devstoreaccount1': an event of another "
+     "account is not replayed or explained against this one"),
 ])
 def test_explain_refuses_what_it_cannot_explain(app_env, body, message):
     code, answer = call("http_explain", body=body)

@@ -165,5 +165,6 @@ def test_each_test_http_body_is_an_event_the_app_reads_back_as_that_blob():
         assert event["subject"] == "/blobServices/default/containers/training-data/blobs/incoming/machineData.csv"
         assert set(event["data"]) == {"api", "clientRequestId", "requestId", "eTag", "contentType", "contentLength",
                                       "blobType", "url", "sequencer", "storageDiagnostics"}
-        container, name, etag = blob_from_event({**event, "data": {**event["data"], "url": None}})
+        container, name, etag = blob_from_event({**event, "data": {**event["data"], "url": None}},
+                                              account="devstoreaccount1")
         assert (container, name, etag) == ("training-data", "incoming/machineData.csv", "0x8DE30A1B2C3D4E5")

@@ -247,3 +247,16 @@ def test_an_account_name_is_checked_with_local_development_allowed_too(name):
     with pytest.raises(StorageSettingError) as refused:
         storage_account({"Conn": text}, "Conn", EndpointRules(allow_local=True))
     assert str(refused.value) == "Conn (AccountName): a storage account name: 3-24 lowercase letters and digits"
+
+
+@pytest.mark.parametrize(("settings", "account_name"), [
+    ({"Conn": "AccountName=keyed;AccountKey=a2V5;BlobEndpoint=https://data.example.com"}, "keyed"),
+    ({"Conn": "BlobEndpoint=https://acct.blob.core.usgovcloudapi.net/;SharedAccessSignature=sv=1&sig=a"}, "acct"),
+    ({"Conn__blobServiceUri": "https://zoned.z12.blob.storage.azure.net"}, "zoned"),
+    ({"Conn__blobServiceUri": "http://127.0.0.1:10000/devstoreaccount1/"}, "devstoreaccount1"),
+    ({"Conn__blobServiceUri": "https://data.example.com"}, None),
+])
+def test_an_accounts_name_is_its_keys_its_hosts_or_the_emulators_path_and_unknown_on_a_custom_domain(
+        settings, account_name):
+    rules = EndpointRules(allow_local=True, allowed_hosts=frozenset({"data.example.com"}))
+    assert storage_account(settings, "Conn", rules).account_name == account_name

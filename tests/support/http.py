@@ -23,7 +23,7 @@ def call(function: str, method: str = "POST", body: object = None, *, raw: bytes
 
 def event(container: str, blob: str, etag: str | None, event_type: str = "Microsoft.Storage.BlobCreated") -> dict:
     """An Event Grid BlobCreated (or ``event_type``) event for one blob, as the explain endpoint takes it."""
-    return {"topic": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a",
+    return {"topic": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
             "subject": f"/blobServices/default/containers/{container}/blobs/{blob}", "eventType": event_type,
             "id": "1", "eventTime": "2026-11-22T02:00:00Z", "dataVersion": "", "metadataVersion": "1",
             "data": {"api": "PutBlob", "eTag": etag, "contentLength": 90, "blobType": "BlockBlob"}}

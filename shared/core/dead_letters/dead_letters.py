@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.core.blobs.blob_events import blob_from_event
 from shared.core.common.errors import InvalidInput, UnreadableJson
 from shared.core.common.json_input import EVENT_FILE, read_json
 from shared.core.ledger.keys import iso
 from shared.core.ledger.retention import sweep_horizon
 from shared.core.ledger.run_status import moment
-from shared.core.outcomes.run_events import RUN_EVENT_TYPES
+from shared.core.outcomes.run_events import RUN_EVENT_TYPES, parse_run_event
 
 REPLAYED_PREFIX = "replayed/"
 COUNTED = 1000
@@ -102,6 +103,55 @@ def replay_horizon(now: datetime, retention_days: int) -> datetime:
     """The oldest event time replayed: the records' horizon (the sweep's), so a version that ran still has its
     record and a replay of its event is a duplicate, never a second run."""
     return now - sweep_horizon(retention_days)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What a replayed event must belong to: the watched account (None: not known, see ``blob_from_event``) and
+    container, and the replay horizon."""
+
+    account: str | None
+    container: str
+    horizon: datetime
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One blob's events checked: those a replay hands on, how many are too old, and why the others are not."""
+
+    handed_on: list[DeadLetter]
+    refused: list[str]
+    """Each refused event's place in the blob and why."""
+    too_old: int
+    horizon: datetime
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the blob stays waiting (none: it is moved aside once its events are handled)."""
+        return self.refused + ([too_old_reason(self.too_old, self.horizon)] if self.too_old else [])
+
+
+def check_dead_letters(letters: list[DeadLetter], watched: Watched, source: str) -> Checked:
+    """Each event checked as the live path checks it, without I/O: the one decision a dry run and a replay share.
+    An event too old or refused is not handed on and keeps its blob waiting; the others are handed on."""
+    recent = [(index, letter) for index, letter in enumerate(letters) if letter.event_time >= watched.horizon]
+    verdicts = [(letter, f"{source}[{index}]", _refusal(letter, watched)) for index, letter in recent]
+    return Checked(handed_on=[letter for letter, _, why in verdicts if why is None],
+                   refused=[f"{where}: {why}" for _, where, why in verdicts if why is not None],
+                   too_old=len(letters) - len(recent), horizon=watched.horizon)
+
+
+def _refusal(letter: DeadLetter, watched: Watched) -> str | None:
+    """The live path's own reading of the event (a run event's workspace and record are checked as it is
+    handled: one the app does not take is ignored there, its blob moved aside)."""
+    try:
+        if letter.path is Path.RUN_EVENT:
+            parse_run_event(letter.event)
+            return None
+        container, _, _ = blob_from_event(dict(letter.event), account=watched.account)
+    except InvalidInput as error:
+        return str(error)
+    return None if container == watched.container else f"container is not {watched.container!r}"
 
 
 def too_old_reason(count: int, horizon: datetime) -> str:

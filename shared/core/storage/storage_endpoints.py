@@ -50,6 +50,16 @@ class StorageAccount:
     def __repr__(self) -> str:  # never the key or SAS
         return f"StorageAccount({self.connection!r}, {self.blob_url!r})"
 
+    @property
+    def account_name(self) -> str | None:
+        """The account's name, which an event's ``topic`` names: its key's, its host's, or the path-style
+        emulator's; None on a custom domain (STORAGE_ALLOWED_HOSTS) signed without a key."""
+        if self.account_key is not None:
+            return self.account_key[0]
+        parts = urlsplit(self.blob_url)
+        host = _STANDARD_HOST.fullmatch(parts.hostname or "") or _DNS_ZONE_HOST.fullmatch(parts.hostname or "")
+        return host.group("account") if host else parts.path.strip("/") or None
+
 
 @dataclass(frozen=True)
 class EndpointRules:

@@ -5,7 +5,9 @@ Exactly once holds as it does live: a blob version's key, or a run event's recor
 time, so an event replayed twice (a replay killed after handling and before the move) is a duplicate. A blob with
 an event that cannot be handled stays where it is, with the reason in its metadata and in the report; its other
 events, handled or not, are handled again next time (as duplicates where they were). Moving is a copy of what was
-read under ``replayed/``, then a delete on the condition that the blob is still what was read.
+read under ``replayed/``, then a delete on the condition that the blob is still what was read; a move that fails
+(the blob changed, or another replay moved it) keeps that blob waiting and the replay goes on. A dry run checks
+each event with the same function (``check_dead_letters``), so it keeps waiting what the replay would keep.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from shared.clients.process.services import Services
 from shared.core.blobs.blob_events import blob_from_event
@@ -29,13 +31,14 @@ from shared.core.dead_letters.dead_letters import (
     TOO_OLD,
     DeadLetter,
     Path,
+    Watched,
+    check_dead_letters,
     read_dead_letters,
     replay_horizon,
     replayed_name,
-    too_old_reason,
     waiting_count,
 )
-from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
+from shared.core.ledger.decisions import Decision, Outcome, log_event
 from shared.core.ledger.keys import iso
 from shared.flows.blobs.blob_runs import process_blob
 from shared.flows.outcomes.event_intake import record_run_event
@@ -91,27 +94,48 @@ def replay_dead_letters(services: Services, *, dry_run: bool = False) -> ReplayR
 
 
 def _replay_blob(services: Services, name: str, size: int, report: ReplayReport) -> None:
-    """One blob, refused by its listed size before any byte is read, then read no further than that size."""
-    source = f"dead letter {name}"
+    """One blob: read, checked, handled (unless a dry run) and moved aside; or left waiting with why."""
     try:
-        if size > EVENT_FILE.max_bytes:
-            raise InvalidInput(f"{source} is {size:,} bytes; at most {EVENT_FILE.max_bytes:,} are read")
-        if size == 0:
-            raise InvalidInput(f"{source} is empty: expected a JSON array of one or more events")
-        content, etag = _read(services, name, size)
-        letters = read_dead_letters(content, source)
-        report.events += len(letters)
-        report.schemas.update(letter.schema for letter in letters)
-        _handle_recent(services, letters, report)
-        if report.dry_run:
-            return
+        content, etag = _read_and_handle(services, name, size, report)
     except AzureError:
         raise  # storage unreachable: nothing could be recorded for the rest either
     except Exception as error:  # one blob's failure (a refusal, a bug), named and kept; the others still run
-        _stays(services, name, report, error)
+        _stays(services, name, report, str(error) if isinstance(error, TriggerError)
+               else f"{type(error).__name__}: {error}")
         return
-    _move_aside(services, name, content, etag)
+    if report.dry_run:
+        return
+    try:
+        _move_aside(services, name, content, etag)
+    except HttpResponseError as error:  # 412: changed since it was read (or moved by another replay); 404: gone
+        _stays(services, name, report, f"handled, but not moved under {REPLAYED_PREFIX}: {error.status_code} "
+               f"{type(error).__name__} (changed or moved since it was read); a later replay finds its events "
+               "duplicates")
+        return
     report.replayed += 1
+
+
+def _read_and_handle(services: Services, name: str, size: int, report: ReplayReport) -> tuple[bytes, str]:
+    """The blob, refused by its listed size before any byte is read, then read no further than that size; its
+    events checked and those that pass handled (unless a dry run). InvalidInput if any keeps it waiting."""
+    source = f"dead letter {name}"
+    if size > EVENT_FILE.max_bytes:
+        raise InvalidInput(f"{source} is {size:,} bytes; at most {EVENT_FILE.max_bytes:,} are read")
+    if size == 0:
+        raise InvalidInput(f"{source} is empty: expected a JSON array of one or more events")
+    content, etag = _read(services, name, size)
+    letters = read_dead_letters(content, source)
+    report.events += len(letters)
+    report.schemas.update(letter.schema for letter in letters)
+    checked = check_dead_letters(letters, _watched(services), source)
+    if not report.dry_run:
+        for letter in checked.handed_on:
+            report.outcomes.update(decision.outcome.value for decision in _handle(services, letter))
+    if checked.too_old:
+        report.outcomes[TOO_OLD] += checked.too_old
+    if checked.reasons:
+        raise InvalidInput("; ".join(checked.reasons))
+    return content, etag
 
 
 def _read(services: Services, name: str, size: int) -> tuple[bytes, str]:
@@ -121,36 +145,26 @@ def _read(services: Services, name: str, size: int) -> tuple[bytes, str]:
     return downloaded.readall(), downloaded.properties.etag
 
 
-def _handle_recent(services: Services, letters: list[DeadLetter], report: ReplayReport) -> None:
-    """Each event since the replay horizon handled (unless a dry run); older ones counted ``too old`` and the blob
-    kept waiting (InvalidInput): their records may be deleted, so a replay could start a second run."""
-    horizon = replay_horizon(services.clock.now(), services.config.record_retention_days)
-    recent = [letter for letter in letters if letter.event_time >= horizon]
-    if not report.dry_run:
-        for letter in recent:
-            report.outcomes.update(decision.outcome.value for decision in _handle(services, letter))
-    if len(recent) < len(letters):
-        report.outcomes[TOO_OLD] += len(letters) - len(recent)
-        raise InvalidInput(too_old_reason(len(letters) - len(recent), horizon))
+def _watched(services: Services) -> Watched:
+    """Older events are not replayed: their records may be deleted, so a replay could start a second run."""
+    return Watched(account=services.config.watch_storage.account_name, container=services.config.watch_container,
+                   horizon=replay_horizon(services.clock.now(), services.config.record_retention_days))
 
 
 def _handle(services: Services, letter: DeadLetter) -> list[Decision]:
-    """The event through the live path it missed, and what was decided (a run event the app does not take, or
-    one that changed nothing, counts as ignored: its own line says why)."""
+    """The event (checked) through the live path it missed, and what was decided (a run event the app does not
+    take, or one that changed nothing, counts as ignored: its own line says why)."""
     if letter.path is Path.RUN_EVENT:
         decided = record_run_event(letter.event, services)
         return [decided or Decision(Outcome.IGNORED, reason="run event not taken")]
-    container, name, etag = blob_from_event(dict(letter.event))
-    if container != services.config.watch_container:
-        return [log_decision(Decision(Outcome.IGNORED, reason=f"container is not {services.config.watch_container!r}",
-                                      container=container, blob=name))]
+    _, name, etag = blob_from_event(dict(letter.event), account=services.config.watch_storage.account_name)
     return process_blob(services.watched.get_blob_client(name), services, expected_etag=etag)
 
 
-def _stays(services: Services, name: str, report: ReplayReport, error: Exception) -> None:
-    """The blob stays waiting; why, in the report and in its metadata (for whoever looks at the container)."""
-    reason = mask_text(f"{type(error).__name__}: {error}" if not isinstance(error, TriggerError) else str(error))
-    report.failed[name] = reason[:_MAX_REASON_CHARS]
+def _stays(services: Services, name: str, report: ReplayReport, why: str) -> None:
+    """The blob stays waiting; why (masked), in the report and in its metadata (for whoever looks at the
+    container)."""
+    report.failed[name] = mask_text(why)[:_MAX_REASON_CHARS]
     log_event(logging.WARNING, problem="dead letter not replayed", blob=name, reason=report.failed[name])
     if not report.dry_run:
         try:

@@ -30,7 +30,7 @@ def explain(services: Services, *, blob: str | None = None, event: Any = None) -
     if (blob is None) == (event is None) or (blob is not None and not blob.strip()):
         raise InvalidInput("give either blob (a path in the watched container) or event (a BlobCreated event)")
     container, name, etag = ((services.config.watch_container, safe_name(blob, "blob"), None) if blob
-                             else blob_from_event(event))
+                             else blob_from_event(event, account=services.config.watch_storage.account_name))
     answer: dict[str, Any] = {"container": container, "blob": name, "sent": "nothing"}
     if container != services.config.watch_container:
         return {**answer, "rules": [], "outcome": f"ignored: container is not {services.config.watch_container!r}"}
