@@ -107,6 +107,11 @@ def test_a_stored_state_without_earlier_deadlines_reads_back_with_none() -> None
     assert FreshnessState.from_json(nested).earlier == (FreshnessState("e", "overdue", "s", 0, 1, "a"),)
 
 
+def _stored(**fields: object) -> bytes:
+    """A stored state (an overdue one, nothing earlier) with ``fields`` changed."""
+    return json.dumps({**_decided(0).to_json(), **fields}).encode()
+
+
 def test_a_stored_state_is_read_back_as_written_and_one_that_is_not_a_state_is_refused_naming_it_and_why() -> None:
     stored = json.dumps(replace(_decided(0), earlier=(_decided(0),)).to_json()).encode()
     assert state_document("s.json", stored) == json.loads(stored)
@@ -114,7 +119,14 @@ def test_a_stored_state_is_read_back_as_written_and_one_that_is_not_a_state_is_r
                      (b"\xff", "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: invalid start "
                                "byte"),
                      (b'{"deadline": "d"}', "KeyError: 'verdict'"),
-                     (b"[1]", "TypeError: list indices must be integers or slices, not str")):
+                     (b"[1]", "TypeError: list indices must be integers or slices, not str"),
+                     (_stored(verdict="late"), "ValueError: 'late' is not a valid Verdict"),
+                     (_stored(deadline="today"), "ValueError: Invalid isoformat string: 'today'"),
+                     (_stored(since="x"), "ValueError: Invalid isoformat string: 'x'"),
+                     (_stored(files="2"), "TypeError: files '2' and expected 2 must be whole numbers"),
+                     (_stored(expected=None), "TypeError: files 0 and expected None must be whole numbers"),
+                     (_stored(earlier=[{**_decided(0).to_json(), "since": "y"}]),
+                      "ValueError: Invalid isoformat string: 'y'")):
         with pytest.raises(UnreadableRecord) as refused:
             state_document("s.json", raw)
         assert str(refused.value) == f"freshness state s.json: {why}"

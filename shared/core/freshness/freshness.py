@@ -208,7 +208,18 @@ def state_document(name: str, raw: bytes) -> dict[str, Any]:
     never a KeyError from inside a check."""
     try:
         document = json.loads(raw)
-        FreshnessState.from_json(document)
+        _check(FreshnessState.from_json(document))
     except (ValueError, KeyError, TypeError) as error:
         raise UnreadableRecord(f"freshness state {name}: {type(error).__name__}: {error}") from None
     return dict(document)
+
+
+def _check(state: FreshnessState) -> None:
+    """Raise ValueError or TypeError unless ``state`` (and the earlier ones it keeps) holds what a check uses."""
+    Verdict(state.verdict)
+    for moment in (state.deadline, state.since):
+        parse_iso(moment)
+    if not isinstance(state.files, int) or not isinstance(state.expected, int):
+        raise TypeError(f"files {state.files!r} and expected {state.expected!r} must be whole numbers")
+    for earlier in state.earlier:
+        _check(earlier)

@@ -47,7 +47,7 @@ def _guarded_check(expectation: Expectation, services: Services, settled_by: dat
     next tick)."""
     try:
         return check(expectation, services, settled_by)
-    except (AzureError, TriggerError) as error:
+    except Exception as error:  # storage, an unreadable state, a bug: named and logged; the others still run
         LOGGER.error("freshness check of %s not made (tried again next minute): %s", expectation.state_name,
                      _problem(error))
         return None
@@ -55,7 +55,8 @@ def _guarded_check(expectation: Expectation, services: Services, settled_by: dat
 
 def _problem(error: Exception) -> str:
     """An error as shown: its type and first line, masked (a storage error may echo a URL with a signature)."""
-    return mask_text(f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}")
+    first_line = (str(error).splitlines() or [""])[0]
+    return mask_text(f"{type(error).__name__}: {first_line[:300]}")
 
 
 def _read_state(expectation: Expectation, services: Services) -> tuple[dict[str, Any], str] | None:
