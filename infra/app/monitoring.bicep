@@ -48,6 +48,9 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 // The freshness alert (docs/freshness.md): an 'overdue' decision line is a deadline whose expected files did not
 // come. Evaluated over the host's copy of each line (the classic logs), so it works whether or not the OpenTelemetry
 // exporter is on; one alert per rule and folder. Attach an action group (portal or az) to be notified.
+// One notification per line: a 15-minute window evaluated every 5 minutes sees a line up to three times, so actions
+// are muted for the window's length after a firing (muteActionsDuration: one of 5, 10, 15, ... 2880 minutes, not
+// below evaluationFrequency, and only with autoMitigate false: the service's own rules, docs/freshness.md).
 var overdueQuery = '''
 traces
 | where message startswith "aml_trigger " and isnotempty(customDimensions.Category)
@@ -71,6 +74,7 @@ resource freshnessOverdue 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = 
     ]
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
+    muteActionsDuration: 'PT15M'
     autoMitigate: false
     criteria: {
       allOf: [

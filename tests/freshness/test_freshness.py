@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from datetime import UTC, datetime, timedelta
+from html import escape
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +16,7 @@ from localdev.http_counter import counting_requests
 from shared.clients.common.clock import Clock
 from shared.clients.process.services import Services, build_services, process_services
 from shared.core.backfill.backfill import Window
+from shared.core.freshness.freshness import expectations
 from shared.core.ledger.keys import arrival_tags, iso_ms
 from shared.core.ledger.ledger_record import RunState, new_claim
 from shared.core.ledger.subjects import BlobSubject
@@ -94,6 +96,9 @@ def test_three_deadlines_arrived_overdue_and_a_late_file_resolving_it_each_logge
 
     arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=1), "incoming/d.csv")
     clock.now += timedelta(minutes=1)
+    assert check_freshness(clock.services()) == []  # d.csv may be the next deadline's on-time file: not yet late data
+    arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=2), "incoming/e.csv", "incoming/f.csv")
+    clock.now += timedelta(minutes=1)  # 4 files since 12-02: 2 for the deadline missed and 2 for the pending one
     assert [d.outcome.value for d in check_freshness(clock.services())] == ["arrived_late"]
     assert check_freshness(clock.services()) == []
 
@@ -105,19 +110,19 @@ def test_three_deadlines_arrived_overdue_and_a_late_file_resolving_it_each_logge
          "files": 1, "expected": 2,
          "reason": "only 1 new file(s) for the rule since 2026-12-02T06:00:00Z, 2 expected by 2026-12-03T06:00:00Z"},
         {"outcome": "arrived_late", "rule": "daily", "deadline": "2026-12-03T06:00:00Z",
-         "since": "2026-12-02T06:00:00Z", "files": 2, "expected": 2,
-         "reason": "2 new file(s) for the rule since 2026-12-02T06:00:00Z by 2026-12-03T07:01:00Z: the data due by "
+         "since": "2026-12-02T06:00:00Z", "files": 4, "expected": 4,
+         "reason": "4 new file(s) for the rule since 2026-12-02T06:00:00Z by 2026-12-03T08:01:00Z: the data due by "
                    "2026-12-03T06:00:00Z landed late"},
     ]
     assert [r.levelname for r in caplog.records if getattr(r, "aml_outcome", None) == "overdue"] == ["WARNING"]
-    assert len(aml.accepted) == 4  # the check starts no run
+    assert len(aml.accepted) == 6  # the check starts no run
     assert freshness_report(clock.services()) == [
         {"rule": "daily", "folder": "", "deadline": "0 0 6 * * *", "min_files": 2, "verdict": "arrived_late",
-         "last_deadline": "2026-12-03T06:00:00Z", "since": "2026-12-02T06:00:00Z", "files": 2}]
+         "last_deadline": "2026-12-03T06:00:00Z", "since": "2026-12-02T06:00:00Z", "files": 4}]
 
 
-def test_data_two_deadlines_late_resolves_each_overdue_deadline_oldest_first(default_env, aml, tmp_path,
-                                                                           monkeypatch, caplog):
+def test_data_two_deadlines_late_resolves_each_overdue_deadline_oldest_first_once_every_file_is_in(
+        default_env, aml, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="aml_trigger")
     daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *"})
     clock = SimulatedClock(FIRST_DEADLINE + AFTER)
@@ -126,18 +131,51 @@ def test_data_two_deadlines_late_resolves_each_overdue_deadline_oldest_first(def
         clock.now = FIRST_DEADLINE + day * DAY + AFTER
         assert [d.outcome.value for d in check_freshness(clock.services())] == ["overdue"]
 
+    # One file is not two days' data (it resolved both before: counted for three deadlines, 12-04's too).
     arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=1), "incoming/a.csv")
+    clock.now += timedelta(minutes=1)
+    assert check_freshness(clock.services()) == []
+
+    arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=2), "incoming/b.csv", "incoming/c.csv")
     ticks = []
     for _ in range(3):
         clock.now += timedelta(minutes=1)
         ticks.append([(d.outcome.value, d.deadline) for d in check_freshness(clock.services())])
 
     assert ticks == [[("arrived_late", "2026-12-02T06:00:00Z")], [("arrived_late", "2026-12-03T06:00:00Z")], []]
-    assert [line["reason"] for line in freshness_lines(caplog)][-2:] == [
-        "1 new file(s) for the rule since 2026-12-01T06:00:00Z by 2026-12-03T07:01:00Z: the data due by "
-        "2026-12-02T06:00:00Z landed late",
-        "1 new file(s) for the rule since 2026-12-02T06:00:00Z by 2026-12-03T07:02:00Z: the data due by "
-        "2026-12-03T06:00:00Z landed late"]
+    assert [(line["files"], line["expected"], line["reason"]) for line in freshness_lines(caplog)][-2:] == [
+        (3, 3, "3 new file(s) for the rule since 2026-12-01T06:00:00Z by 2026-12-03T08:01:00Z: the data due by "
+               "2026-12-02T06:00:00Z landed late"),
+        (3, 2, "3 new file(s) for the rule since 2026-12-02T06:00:00Z by 2026-12-03T08:02:00Z: the data due by "
+               "2026-12-03T06:00:00Z landed late")]
+
+
+def test_a_file_on_time_after_a_missed_deadline_is_its_own_deadlines_not_the_missed_ones_late_data(
+        default_env, aml, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="aml_trigger")
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *"})
+    clock = SimulatedClock(FIRST_DEADLINE + AFTER)
+    check_freshness(clock.services())
+    clock.now = FIRST_DEADLINE + DAY + AFTER
+    assert [d.outcome.value for d in check_freshness(clock.services())] == ["overdue"]  # 12-02's export never came
+
+    arrive(clock, FIRST_DEADLINE + DAY + timedelta(hours=1), "incoming/today.csv")  # 12-03's, on time
+    clock.now += timedelta(minutes=1)
+    assert check_freshness(clock.services()) == []
+    clock.now = FIRST_DEADLINE + 2 * DAY + AFTER
+    assert [d.outcome.value for d in check_freshness(clock.services())] == ["arrived"]
+
+    arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=1), "incoming/late.csv")  # 12-02's, or 12-04's
+    clock.now += timedelta(minutes=1)
+    assert check_freshness(clock.services()) == []  # 2 files for 3 deadlines: one export is still missing
+    arrive(clock, FIRST_DEADLINE + 2 * DAY + timedelta(hours=2), "incoming/next.csv")
+    clock.now += timedelta(minutes=1)
+    [late] = check_freshness(clock.services())
+    assert (late.outcome.value, late.deadline, late.files, late.expected) == (
+        "arrived_late", "2026-12-02T06:00:00Z", 3, 3)
+    assert [(line["outcome"], line["deadline"]) for line in freshness_lines(caplog)] == [
+        ("overdue", "2026-12-02T06:00:00Z"), ("arrived", "2026-12-03T06:00:00Z"),
+        ("arrived_late", "2026-12-02T06:00:00Z")]
 
 
 def test_a_backfill_of_older_files_after_an_overdue_counts_them_when_they_arrived_not_as_late_data(
@@ -173,10 +211,11 @@ def test_a_folder_expectation_counts_only_its_folders_files(default_env, aml, tm
     clock.now = FIRST_DEADLINE + DAY + AFTER
     [overdue] = check_freshness(clock.services())
     assert (overdue.outcome.value, overdue.folder, overdue.files) == ("overdue", "incoming/sales/", 0)
-    arrive(clock, FIRST_DEADLINE + DAY + timedelta(hours=1), "incoming/sales/c.csv")
+    arrive(clock, FIRST_DEADLINE + DAY + timedelta(hours=1), "incoming/other/c.csv", "incoming/sales/d.csv",
+           "incoming/sales/e.csv")  # the missed deadline's and the pending one's
     [late] = check_freshness(clock.services())
     assert (late.outcome.value, late.files, late.reason) == (
-        "arrived_late", 1, "1 new file(s) under 'incoming/sales/' since 2026-12-01T06:00:00Z by "
+        "arrived_late", 2, "2 new file(s) under 'incoming/sales/' since 2026-12-01T06:00:00Z by "
                            "2026-12-02T07:00:00Z: the data due by 2026-12-02T06:00:00Z landed late")
 
 
@@ -237,6 +276,30 @@ def test_an_overdue_deadline_is_shown_by_health_and_on_the_status_page(default_e
     assert ('<tr><td>daily</td><td>incoming/</td><td><code>0 0 6 * * *</code></td><td>1</td>'
             '<td>2026-12-02T06:00:00Z</td><td><span class="bad">overdue</span></td><td>0</td>'
             '<td>2026-12-01T06:00:00Z</td></tr>') in html
+
+
+def test_an_unreadable_state_is_reported_for_its_expectation_by_health_the_status_page_and_the_timer_which_goes_on(
+        default_env, aml, identity, tmp_path, monkeypatch, caplog):
+    daily_rule(aml, tmp_path, monkeypatch, {"deadline": "0 0 6 * * *"}, {"deadline": "0 0 7 * * *"})
+    clock = SimulatedClock(FIRST_DEADLINE + timedelta(hours=1) + AFTER)
+    check_freshness(clock.services())  # both baselines
+    services = clock.services()
+    broken, _ = expectations(services.config.rules)
+    services.ledger.container.upload_blob(broken.state_name, b"{garbage", overwrite=True)
+
+    clock.now += DAY
+    assert [(d.outcome.value, d.deadline) for d in check_freshness(clock.services())] == [
+        ("overdue", "2026-12-02T07:00:00Z")]  # the later expectation is decided all the same
+    problem = (f"UnreadableRecord: freshness state {broken.state_name}: JSONDecodeError: Expecting property name "
+               "enclosed in double quotes: line 1 column 2 (char 1)")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.ERROR] == [
+        ("ERROR", f"freshness check of {broken.state_name} not made (tried again next minute): {problem}")]
+
+    code, report = call("http_health", "GET")
+    assert (code, report["freshness"][0]) == (200, {"rule": "daily", "folder": "", "deadline": "0 0 6 * * *",
+                                                    "min_files": 1, "error": problem})
+    assert report["freshness"][1]["verdict"] == "overdue"
+    assert f'<td><span class="bad">{escape(problem)}</span></td>' in page(View(health=(True, report)))
 
 
 def test_the_freshness_timer_is_registered_only_when_a_rule_has_an_expectation(app_env, aml, tmp_path, monkeypatch):

@@ -46,3 +46,27 @@ def test_the_alert_rule_fires_per_rule_and_folder_on_app_insights_and_the_docs_s
         "overdueQuery", "Count", "GreaterThan", 0)
     assert [dimension["name"] for dimension in criterion["dimensions"]] == ["rule", "folder"]
     assert QUERY.strip() in (DOCS / "freshness.md").read_text(encoding="utf-8")
+
+
+def minutes(duration: str) -> int:
+    """An ISO 8601 duration of the forms the alert uses (PT5M, PT1H, P1D) in minutes."""
+    found = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", duration)
+    assert found is not None, duration
+    days, hours, mins = (int(part or 0) for part in found.groups())
+    return days * 1440 + hours * 60 + mins
+
+
+MUTE_MINUTES_ALLOWED = (5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880)
+"""The service's answer to any other value: 'MuteActionsDuration of 0 minutes is not supported. Supported values
+are: 5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880' (Azure/azure-cli#22055)."""
+
+
+def test_the_alert_notifies_once_per_overdue_line_though_three_evaluations_see_it():
+    properties = TEMPLATE["resources"]["freshnessOverdue"]["config"]["properties"]
+    frequency, window = minutes(properties["evaluationFrequency"]), minutes(properties["windowSize"])
+    mute = minutes(properties["muteActionsDuration"])
+    assert (frequency, window, mute) == (5, 15, 15)
+    # Every evaluation whose window holds a line comes within the window's length after the first that fires on it.
+    assert mute > window - frequency and mute in MUTE_MINUTES_ALLOWED
+    assert mute >= frequency  # else 'EvaluationFrequency cannot be greater than MuteActionsDuration'
+    assert properties["autoMitigate"] is False  # else 'Auto mitigation must be disabled when action suppression is set'

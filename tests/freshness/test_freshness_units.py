@@ -4,7 +4,7 @@ test_freshness.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -49,14 +49,25 @@ def test_a_window_is_counted_by_the_rules_arrival_tags_in_its_folder_or_the_whol
     assert IN_FOLDER.query(SINCE, DEADLINE) == (
         "\"aml_owner\"='rules/daily' AND \"aml_arrived\">='2026-12-01T06:00:00.000Z' AND "
         f"\"aml_arrived\"<'2026-12-02T06:00:00.000Z' AND \"aml_folder\"='{folder_key}'")
-    assert WHOLE_RULE.query(SINCE, None) == (
-        "\"aml_owner\"='rules/daily' AND \"aml_arrived\">='2026-12-01T06:00:00.000Z'")
+    assert WHOLE_RULE.query(SINCE, DEADLINE) == (
+        "\"aml_owner\"='rules/daily' AND \"aml_arrived\">='2026-12-01T06:00:00.000Z' AND "
+        "\"aml_arrived\"<'2026-12-02T06:00:00.000Z'")
 
 
 def test_the_due_deadline_is_the_latest_at_or_before_now_and_its_window_starts_at_the_one_before() -> None:
     assert IN_FOLDER.deadline_due(DEADLINE) == DEADLINE
     assert IN_FOLDER.deadline_due(datetime(2026, 12, 2, 5, 59, 59, tzinfo=UTC)) == SINCE
     assert IN_FOLDER.window_start(DEADLINE) == SINCE
+
+
+def test_the_deadlines_between_two_are_counted_from_the_expression_both_included() -> None:
+    assert IN_FOLDER.following(SINCE) == DEADLINE
+    assert IN_FOLDER.following(datetime(2026, 12, 1, 5, 59, 59, tzinfo=UTC)) == SINCE
+    assert [IN_FOLDER.deadlines_from(SINCE, SINCE + timedelta(days=days)) for days in (0, 1, 2, 30)] == [1, 2, 3, 31]
+
+
+def test_a_state_keeps_deadlines_open_from_30_deadlines_back() -> None:
+    assert IN_FOLDER.kept_from(DEADLINE) == "2026-11-02T06:00:00Z"
 
 
 def test_the_first_state_is_a_baseline_that_decides_nothing() -> None:

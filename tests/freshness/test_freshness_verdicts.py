@@ -3,14 +3,24 @@ which deadlines a state keeps open, and a stored state read back, each exactly a
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.core.config.config_model import Freshness
-from shared.core.freshness.freshness import Expectation, FreshnessState, Verdict, baseline, decided, resolved
+from shared.core.freshness.freshness import (
+    Expectation,
+    FreshnessState,
+    Verdict,
+    baseline,
+    decided,
+    resolved,
+    state_document,
+)
 from shared.core.ledger.decisions import Decision, Outcome
+from shared.core.ledger.subjects import UnreadableRecord
 from shared.core.schedules.ncrontab import parse_ncrontab
 
 pytestmark = pytest.mark.unit
@@ -51,41 +61,42 @@ def test_an_overdue_deadline_of_the_whole_rule_logs_no_folder() -> None:
 
 
 def test_a_late_arrival_logs_when_it_was_counted_and_the_deadline_it_missed() -> None:
-    resolution = resolved(_decided(1), 2, AT + timedelta(hours=2))
+    resolution = resolved(_decided(1), 4, 4, AT + timedelta(hours=2))
     assert resolution is not None
     state, late = resolution
-    assert state == late == FreshnessState("2026-12-02T06:00:00Z", "arrived_late", "2026-12-01T06:00:00Z", 2, 2,
+    assert state == late == FreshnessState("2026-12-02T06:00:00Z", "arrived_late", "2026-12-01T06:00:00Z", 4, 4,
                                            "2026-12-02T08:00:03Z")
     assert late.decision(IN_FOLDER).reason == (
-        "2 new file(s) under 'in/' since 2026-12-01T06:00:00Z by 2026-12-02T08:00:03Z: the data due by "
+        "4 new file(s) under 'in/' since 2026-12-01T06:00:00Z by 2026-12-02T08:00:03Z: the data due by "
         "2026-12-02T06:00:00Z landed late")
     assert late.decision(IN_FOLDER).outcome is Outcome.ARRIVED_LATE
 
 
-def test_an_open_deadline_stays_open_until_its_count_reaches_the_expected() -> None:
+def test_an_open_deadline_stays_open_until_its_count_reaches_the_needed() -> None:
     overdue = _decided(0)
-    assert resolved(overdue, 1, AT) is None
-    assert resolved(overdue, 2, AT) is not None
+    assert resolved(overdue, 3, 4, AT) is None
+    assert resolved(overdue, 4, 4, AT) is not None
 
 
 def test_only_an_overdue_state_is_unresolved_and_kept_open_without_its_own_earlier_ones() -> None:
     earlier = _decided(0)
     later = decided(DEADLINE + timedelta(days=1), DEADLINE, 0, IN_FOLDER, AT, earlier)
-    late = resolved(earlier, 2, AT)
+    late = resolved(earlier, 2, 2, AT)
     assert late is not None
     assert [state.unresolved for state in (STARTED, _decided(2), earlier, late[1])] == [False, False, True, False]
     assert later.earlier == (earlier,)
-    assert later.still_open() == (earlier, replace(later, earlier=()))
+    assert later.still_open(earlier.deadline) == (earlier, replace(later, earlier=()))
+    assert later.still_open(later.deadline) == (replace(later, earlier=()),)
     assert later.oldest_open == earlier
     assert earlier.oldest_open == earlier
-    assert _decided(2).oldest_open is None and _decided(2).still_open() == ()
+    assert _decided(2).oldest_open is None and _decided(2).still_open("") == ()
 
 
 def test_an_arrived_state_after_an_open_one_keeps_it_open() -> None:
     arrived = _decided(2, _decided(0))
     assert arrived.earlier == (_decided(0),) and arrived.oldest_open == _decided(0)
-    assert arrived.still_open() == (_decided(0),)
-    first = resolved(arrived, 2, AT)
+    assert arrived.still_open("") == (_decided(0),)
+    first = resolved(arrived, 4, 4, AT)
     assert first is not None and first[0] == _decided(2) and first[1].verdict == Verdict.ARRIVED_LATE.value
 
 
@@ -96,16 +107,41 @@ def test_a_stored_state_without_earlier_deadlines_reads_back_with_none() -> None
     assert FreshnessState.from_json(nested).earlier == (FreshnessState("e", "overdue", "s", 0, 1, "a"),)
 
 
+def _stored(**fields: object) -> bytes:
+    """A stored state (an overdue one, nothing earlier) with ``fields`` changed."""
+    return json.dumps({**_decided(0).to_json(), **fields}).encode()
+
+
+def test_a_stored_state_is_read_back_as_written_and_one_that_is_not_a_state_is_refused_naming_it_and_why() -> None:
+    stored = json.dumps(replace(_decided(0), earlier=(_decided(0),)).to_json()).encode()
+    assert state_document("s.json", stored) == json.loads(stored)
+    for raw, why in ((b"garbage", "JSONDecodeError: Expecting value: line 1 column 1 (char 0)"),
+                     (b"\xff", "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: invalid start "
+                               "byte"),
+                     (b'{"deadline": "d"}', "KeyError: 'verdict'"),
+                     (b"[1]", "TypeError: list indices must be integers or slices, not str"),
+                     (_stored(verdict="late"), "ValueError: 'late' is not a valid Verdict"),
+                     (_stored(deadline="today"), "ValueError: Invalid isoformat string: 'today'"),
+                     (_stored(since="x"), "ValueError: Invalid isoformat string: 'x'"),
+                     (_stored(files="2"), "TypeError: files '2' and expected 2 must be whole numbers"),
+                     (_stored(expected=None), "TypeError: files 0 and expected None must be whole numbers"),
+                     (_stored(earlier=[{**_decided(0).to_json(), "since": "y"}]),
+                      "ValueError: Invalid isoformat string: 'y'")):
+        with pytest.raises(UnreadableRecord) as refused:
+            state_document("s.json", raw)
+        assert str(refused.value) == f"freshness state s.json: {why}"
+
+
 def test_resolving_a_state_with_nothing_open_is_a_programming_error_that_says_so() -> None:
     with pytest.raises(AssertionError, match=r"^only a state with an open deadline is resolved$"):
-        resolved(_decided(2), 5, AT)
+        resolved(_decided(2), 5, 2, AT)
 
 
 def test_resolving_the_oldest_of_several_open_deadlines_keeps_the_others_open() -> None:
     first = _decided(0)
     second = decided(DEADLINE + timedelta(days=1), DEADLINE, 0, IN_FOLDER, AT, first)
     third = decided(DEADLINE + timedelta(days=2), DEADLINE + timedelta(days=1), 0, IN_FOLDER, AT, second)
-    resolution = resolved(third, 2, AT)
+    resolution = resolved(third, 6, 6, AT)
     assert resolution is not None
     assert resolution[0] == replace(third, earlier=(replace(second, earlier=()),))
     assert resolution[1].deadline == first.deadline

@@ -89,7 +89,15 @@ DEAD_LETTERS_UNREAD = View(health=(True, {
 """The dead-letter container could not be listed: the row says why in place of a count; no expectations, no
 section."""
 
-VIEWS = {"full": FULL, "bare": BARE, "watching": WATCHING, "dead_letters_unread": DEAD_LETTERS_UNREAD,
+FRESHNESS_UNREAD = View(health=(True, {
+    "configuration": {"ok": True}, "ledger": {"ok": True},
+    "freshness": [{"rule": "daily", "folder": "", "deadline": "0 0 6 * * *", "min_files": 1,
+                   "error": "UnreadableRecord: freshness state freshness/daily/k.json: JSONDecodeError: Expecting "
+                            "value: line 1 column 1 (char 0)"}]}))
+"""An expectation's state could not be read: its row shows the error in place of a verdict, marked as failing."""
+
+VIEWS = {"full": FULL, "freshness_unread": FRESHNESS_UNREAD, "bare": BARE,
+         "watching": WATCHING, "dead_letters_unread": DEAD_LETTERS_UNREAD,
          "refused": View(notice="the status page needs a function key"),
          "no_report": View(health=(False, {})),
          "nothing_explained": View(owners=["rule:machines"], explained={"blob": "x.txt", "outcome": "no rule"}),

@@ -6,13 +6,16 @@ deadlines not yet resolved (the last ``OPEN_KEPT``). A check reads it, counts on
 Blobs by Tags (``arrivals_query``), and writes the next state conditionally on what it read: of two instances (or a
 timer firing twice) one write wins, and only the winner logs the decision line.
 
-The oldest open deadline is resolved first: its count (files since its window began) is at least any later one's,
-so while it stays open every later one does too; one is resolved per check, keeping a check at three requests.
+An open deadline resolves only when the files since its window began cover ``min_files`` for every deadline from
+it through the pending one (the next to decide): a late file is never counted both for an old deadline and for the
+next one's window, so a missing export stays open. The oldest resolves first, one per check, each with one count
+(the deadlines between come from the NCRONTAB, not from storage).
 """
 
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -20,13 +23,23 @@ from typing import Any
 
 from shared.core.config.config_model import Freshness, Rule
 from shared.core.ledger.decisions import Decision, Outcome
-from shared.core.ledger.keys import arrivals_query, freshness_folder_key, freshness_key, iso, iso_ms, rule_namespace
+from shared.core.ledger.keys import (
+    arrivals_query,
+    freshness_folder_key,
+    freshness_key,
+    iso,
+    iso_ms,
+    parse_iso,
+    rule_namespace,
+)
+from shared.core.ledger.subjects import UnreadableRecord
 
 STATE_PREFIX = "freshness/"
 """Where expectation states live in the ledger container (never a record: no run is behind one)."""
 ONE_SECOND = timedelta(seconds=1)
 OPEN_KEPT = 30
-"""Earlier ``overdue`` deadlines a state keeps open (a month of daily deadlines); older ones are given up."""
+"""How many deadlines back an ``overdue`` one is kept open (a month of daily deadlines); older ones are given up
+(their ``overdue`` line was logged): this bounds the deadlines a resolution counts."""
 
 
 class Verdict(str, enum.Enum):
@@ -51,11 +64,10 @@ class Expectation:
         key = freshness_key(self.rule, self.freshness.folder, self.freshness.deadline.expression)
         return f"{STATE_PREFIX}{self.rule}/{key}.json"
 
-    def query(self, since: datetime, until: datetime | None) -> str:
-        """The tag expression for this expectation's files that arrived in [``since``, ``until``) (None: late
-        ones too)."""
+    def query(self, since: datetime, until: datetime) -> str:
+        """The tag expression for this expectation's files that arrived in [``since``, ``until``)."""
         folder = self.freshness.folder
-        return arrivals_query(rule_namespace(self.rule), iso_ms(since), None if until is None else iso_ms(until),
+        return arrivals_query(rule_namespace(self.rule), iso_ms(since), iso_ms(until),
                               freshness_folder_key(self.rule, folder) if folder else None)
 
     def deadline_due(self, now: datetime) -> datetime | None:
@@ -67,6 +79,25 @@ class Expectation:
         previous = self.freshness.deadline.latest_at_or_before(deadline - ONE_SECOND)
         assert previous is not None, "a validated expression fires at least once in any 29 years"
         return previous
+
+    def following(self, deadline: datetime) -> datetime:
+        """The deadline after ``deadline``."""
+        after = self.freshness.deadline.earliest_after(deadline)
+        assert after is not None, "a validated expression fires at least once in any 29 years"
+        return after
+
+    def deadlines_from(self, first: datetime, last: datetime) -> int:
+        """How many deadlines there are from ``first`` through ``last`` (both deadlines, both counted)."""
+        count, deadline = 1, first
+        while deadline < last:
+            deadline, count = self.following(deadline), count + 1
+        return count
+
+    def kept_from(self, deadline: datetime) -> str:
+        """The oldest deadline a state decided at ``deadline`` keeps open: ``OPEN_KEPT`` deadlines before it."""
+        for _ in range(OPEN_KEPT):
+            deadline = self.window_start(deadline)
+        return iso(deadline)
 
 
 def expectations(rules: tuple[Rule, ...]) -> list[Expectation]:
@@ -104,11 +135,11 @@ class FreshnessState:
         """The overdue deadline to resolve first: the oldest earlier one, else this one if overdue."""
         return self.earlier[0] if self.earlier else self if self.unresolved else None
 
-    def still_open(self) -> tuple[FreshnessState, ...]:
-        """What the next deadline's state keeps open: the earlier ones and this one if overdue, the last
-        ``OPEN_KEPT``."""
+    def still_open(self, kept_from: str) -> tuple[FreshnessState, ...]:
+        """What the next deadline's state keeps open: the earlier ones and this one if overdue, from ``kept_from``
+        on."""
         own = (replace(self, earlier=()),) if self.unresolved else ()
-        return (self.earlier + own)[-OPEN_KEPT:]
+        return tuple(state for state in self.earlier + own if state.deadline >= kept_from)
 
     def decision(self, expectation: Expectation) -> Decision:
         """The line this state's write logs."""
@@ -135,15 +166,60 @@ def decided(deadline: datetime, since: datetime, files: int, expectation: Expect
     """``deadline``'s verdict from the ``files`` counted in its window; ``previous``'s open deadlines kept open."""
     expected = expectation.freshness.min_files
     verdict = Verdict.ARRIVED if files >= expected else Verdict.OVERDUE
-    return FreshnessState(iso(deadline), verdict.value, iso(since), files, expected, iso(at), previous.still_open())
+    return FreshnessState(iso(deadline), verdict.value, iso(since), files, expected, iso(at),
+                          previous.still_open(expectation.kept_from(deadline)))
 
 
-def resolved(state: FreshnessState, files: int, at: datetime) -> tuple[FreshnessState, FreshnessState] | None:
-    """``state`` once its oldest open deadline's files came (``files`` since its window began, late ones too), and
-    that deadline resolved (its line); None while they have not."""
+@dataclass(frozen=True)
+class Resolution:
+    """The count that resolves ``state``'s oldest open deadline: ``needed`` files in [``since``, ``until``)."""
+
+    since: datetime
+    until: datetime
+    needed: int
+
+
+def resolution(expectation: Expectation, state: FreshnessState) -> Resolution | None:
+    """The oldest open deadline's count: from its window's start to the pending deadline (the one after
+    ``state``'s), ``min_files`` for each deadline from it through the pending one. So one late file cannot resolve
+    two deadlines, nor one deadline late and count for the next on time. None: nothing open."""
+    oldest = state.oldest_open
+    if oldest is None:
+        return None
+    pending = expectation.following(parse_iso(state.deadline))
+    deadlines = expectation.deadlines_from(parse_iso(oldest.deadline), pending)
+    return Resolution(parse_iso(oldest.since), pending, expectation.freshness.min_files * deadlines)
+
+
+def resolved(state: FreshnessState, files: int, needed: int, at: datetime,
+             ) -> tuple[FreshnessState, FreshnessState] | None:
+    """``state`` once its oldest open deadline has the ``needed`` files (``resolution``), and that deadline
+    resolved (its line, with ``needed`` as expected); None while it has not."""
     oldest = state.oldest_open
     assert oldest is not None, "only a state with an open deadline is resolved"
-    if files < oldest.expected:
+    if files < needed:
         return None
-    late = replace(oldest, verdict=Verdict.ARRIVED_LATE.value, files=files, decided_at=iso(at))
+    late = replace(oldest, verdict=Verdict.ARRIVED_LATE.value, files=files, expected=needed, decided_at=iso(at))
     return (replace(state, earlier=state.earlier[1:]) if state.earlier else late), late
+
+
+def state_document(name: str, raw: bytes) -> dict[str, Any]:
+    """A stored state's JSON, checked readable: else ``UnreadableRecord`` naming the document and what is wrong,
+    never a KeyError from inside a check."""
+    try:
+        document = json.loads(raw)
+        _check(FreshnessState.from_json(document))
+    except (ValueError, KeyError, TypeError) as error:
+        raise UnreadableRecord(f"freshness state {name}: {type(error).__name__}: {error}") from None
+    return dict(document)
+
+
+def _check(state: FreshnessState) -> None:
+    """Raise ValueError or TypeError unless ``state`` (and the earlier ones it keeps) holds what a check uses."""
+    Verdict(state.verdict)
+    for moment in (state.deadline, state.since):
+        parse_iso(moment)
+    if not isinstance(state.files, int) or not isinstance(state.expected, int):
+        raise TypeError(f"files {state.files!r} and expected {state.expected!r} must be whole numbers")
+    for earlier in state.earlier:
+        _check(earlier)

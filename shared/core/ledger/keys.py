@@ -136,9 +136,10 @@ UPDATED_TAG = "aml_updated"
 """Blob index tag on a run's record: the time of its last write (to the millisecond), so the run index finds the
 records written since it last looked with one Find Blobs by Tags, however many records the ledger holds."""
 ARRIVED_TAG = "aml_arrived"
-"""Blob index tag on a record of one file version a rule took in (and on a quiet window's entry): when it was first
-claimed (to the millisecond), so "how many files came between two deadlines" is one Find Blobs by Tags whatever the
-ledger holds. Written in the request that writes the record anyway: nothing is added to the per-blob path."""
+"""Blob index tag on a record of one file version a rule took in (and on a quiet window's entry): when it arrived, to
+the millisecond: the earlier of its version's Last-Modified and its first claim (the claim only on a clock behind
+storage's), so "how many files came between two deadlines" is one Find Blobs by Tags whatever the ledger holds.
+Written in the request that writes the record anyway: nothing is added to the per-blob path."""
 FOLDER_TAG = "aml_folder"
 """Beside ``ARRIVED_TAG``: the file's folder (``freshness_folder_key``), for an expectation on one folder."""
 MAX_BLOB_TAGS = 10
@@ -163,11 +164,9 @@ def arrival_tags(owner: str, blob: str, arrived: str) -> dict[str, str]:
     return {OWNER_TAG: owner, ARRIVED_TAG: arrived, FOLDER_TAG: freshness_folder_key(rule, file_folder(blob))}
 
 
-def arrivals_query(owner: str, since: str, until: str | None, folder_key: str | None = None) -> str:
-    """The Find Blobs by Tags expression for ``owner``'s files that arrived in [``since``, ``until``) (None: to
-    now)."""
-    expression = f"\"{OWNER_TAG}\"='{owner}' AND \"{ARRIVED_TAG}\">='{since}'"
-    expression += "" if until is None else f" AND \"{ARRIVED_TAG}\"<'{until}'"
+def arrivals_query(owner: str, since: str, until: str, folder_key: str | None = None) -> str:
+    """The Find Blobs by Tags expression for ``owner``'s files that arrived in [``since``, ``until``)."""
+    expression = f"\"{OWNER_TAG}\"='{owner}' AND \"{ARRIVED_TAG}\">='{since}' AND \"{ARRIVED_TAG}\"<'{until}'"
     return expression if folder_key is None else f"{expression} AND \"{FOLDER_TAG}\"='{folder_key}'"
 
 

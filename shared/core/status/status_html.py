@@ -139,16 +139,18 @@ def _health(health: tuple[bool, Mapping[str, Any]]) -> str:
 def _freshness(expectations: Sequence[Mapping[str, Any]]) -> str:
     """Each freshness expectation and its last decided deadline (``/api/health``'s ``freshness``)."""
     rows = [(_text(item["rule"]), _text(item["folder"] or "(whole rule)"), f"<code>{_text(item['deadline'])}</code>",
-             _text(item["min_files"]), _text(item.get("last_deadline")), _verdict(item.get("verdict")),
+             _text(item["min_files"]), _text(item.get("last_deadline")), _verdict(item),
              _text(item.get("files")), _text(item.get("since"))) for item in expectations]
     table = _table("Freshness expectations (UTC)", ("rule", "folder", "deadline", "files expected", "last deadline",
                                                     "verdict", "files", "since"), rows, "No expectations.")
     return f'<section aria-labelledby="freshness"><h2 id="freshness">Freshness</h2>{table}</section>'
 
 
-def _verdict(verdict: str | None) -> str:
-    """A verdict, ``overdue`` marked as failing (and not yet decided: blank)."""
-    return f'<span class="bad">{escape(verdict)}</span>' if verdict == "overdue" else _text(verdict)
+def _verdict(item: Mapping[str, Any]) -> str:
+    """An expectation's verdict, ``overdue`` marked as failing (and not yet decided: blank); a state that could not
+    be read shows its error, marked as failing too."""
+    shown = item.get("error", item.get("verdict"))
+    return f'<span class="bad">{escape(shown)}</span>' if "error" in item or shown == "overdue" else _text(shown)
 
 
 def _rules(rules: Sequence[Mapping[str, Any]]) -> str:

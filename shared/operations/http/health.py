@@ -18,8 +18,9 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
     """Configuration valid, storage reachable, a token obtainable for every target's scope. Never a secret.
 
     Its storage requests: the ledger's container created if missing (once per process), a listing of one page of
-    the ledger (reachable, readable), the watched container's properties (reachable), and one page of the
-    dead-letter container (what waits for replay)."""
+    the ledger (reachable, readable), the watched container's properties (reachable), one page of the
+    dead-letter container (what waits for replay), and one GET per freshness expectation (its state; one that
+    cannot be read is shown with its error, as the dead-letter count is)."""
     try:
         services = _services(tuple(sorted(env.items())))
     except ConfigError as error:
@@ -38,7 +39,7 @@ def health(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
     if report["watched_container"]["ok"]:  # on the same account: not asked again (with its retries) when it is down
         report["dead_letters"] = _dead_letters(services)
     if report["ledger"]["ok"] and any(rule.freshness for rule in services.config.rules):
-        report["freshness"] = freshness_report(services)  # data that is late is shown, not unhealthy: the app works
+        report["freshness"] = freshness_report(services)  # late data, or a state not read, is shown: not unhealthy
     runs = [rule.run for rule in services.config.rules] + [schedule.run for schedule in services.config.schedules]
     scopes = sorted({run.target.scope for run in runs})
     report["tokens"] = {scope: _check(partial(services.tokens.bearer, scope)) for scope in scopes}
