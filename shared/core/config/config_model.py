@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from shared.core.aml.targets import Target
 from shared.core.config import settings
@@ -38,8 +39,7 @@ class DataPathBinding:
     a folder when it ends with '/', in place of the blob's path."""
 
 
-@dataclass(frozen=True)
-class JobOutput:
+class JobOutput(NamedTuple):
     """A v2 job output: ``uri_file`` or ``uri_folder`` at ``uri``."""
 
     type: str
@@ -91,8 +91,7 @@ class Trigger:
     run: RunSpec
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
     """A blob that says a folder is complete: ``_SUCCESS`` (the folder is the run's data) or, with ``manifest``,
     a JSON file listing the folder's files (``{"files": ["part-1.csv", ...]}``; the manifest is the run's data)."""
 
@@ -100,16 +99,14 @@ class Marker:
     manifest: bool = False
 
 
-@dataclass(frozen=True)
-class QuietWindow:
+class QuietWindow(NamedTuple):
     """Files arriving under a folder are collected; one run on the folder starts once ``seconds`` pass without a
     new one."""
 
     seconds: int
 
 
-@dataclass(frozen=True)
-class Freshness:
+class Freshness(NamedTuple):
     """A freshness expectation: at least ``min_files`` new files (under ``folder``, '' for the whole rule) between
     one ``deadline`` occurrence (NCRONTAB, UTC) and the next; else the deadline's decision is ``overdue``."""
 
@@ -133,8 +130,7 @@ class Rule(Trigger):
     freshness: tuple[Freshness, ...] = ()
 
 
-@dataclass(frozen=True)
-class DataSource:
+class DataSource(NamedTuple):
     """The data a scheduled run gets: a fixed blob, or the newest blob ``newest`` takes at fire time."""
 
     blob: str | None = None

@@ -27,8 +27,7 @@ def gate_name(owner: str) -> str:
     return f"{GATE_PREFIX}{owner}.json"
 
 
-@dataclass(frozen=True)
-class RunLimit:
+class RunLimit(NamedTuple):
     """A rule's or schedule's ``max_active_runs`` and what its triggers do when that many runs are active."""
 
     most: int
@@ -85,8 +84,7 @@ class Gate:
         return replace(self, waiting=tuple(entry for entry in self.waiting if entry.record != record))
 
 
-@dataclass(frozen=True)
-class Admission:
+class Admission(NamedTuple):
     """What a trigger's decision at the gate was: ``go`` (it holds a slot) or wait; ``superseded``: the records a
     ``latest`` decision replaced (the trigger itself among them when a newer one already waits)."""
 

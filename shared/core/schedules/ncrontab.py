@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from typing import NamedTuple
 
 from shared.core.common.errors import InvalidValue
 
@@ -25,8 +26,7 @@ one answers the span, already far beyond any setting a gap is compared with."""
 _EPOCH = date(2000, 1, 1)
 
 
-@dataclass(frozen=True)
-class _Field:
+class _Field(NamedTuple):
     name: str
     low: int
     high: int

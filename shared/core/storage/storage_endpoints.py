@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from urllib3.util import parse_url
@@ -51,8 +52,7 @@ class StorageAccount:
         return f"StorageAccount({self.connection!r}, {self.blob_url!r})"
 
 
-@dataclass(frozen=True)
-class EndpointRules:
+class EndpointRules(NamedTuple):
     allow_local: bool = False
     allowed_hosts: frozenset[str] = frozenset()
     """Custom domains (STORAGE_ALLOWED_HOSTS) a connection may name besides Azure's storage hosts."""
