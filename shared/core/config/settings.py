@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Report = Callable[[str, Any, str], None]
 """Where a problem goes: (where, value, expected), as ``shared.core.config.problems`` collects them."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     name: str
     doc: str
     """One line: the README table's "meaning"."""

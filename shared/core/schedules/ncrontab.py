@@ -8,7 +8,6 @@ and a day must match day-of-month AND day-of-week (unlike Vixie cron, which ORs 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import NamedTuple
@@ -43,8 +42,7 @@ class CronError(InvalidValue, ValueError):
     """An expression the host would refuse, or one that never fires; the message says why."""
 
 
-@dataclass(frozen=True)
-class CronSchedule:
+class CronSchedule(NamedTuple):
     expression: str
     seconds: tuple[int, ...]
     minutes: tuple[int, ...]
