@@ -7,7 +7,6 @@ name a problem is reported under come from here; the README's settings table is 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, NamedTuple
 
@@ -297,6 +296,8 @@ def near_misses(env: Mapping[str, str], known_elsewhere: Collection[str] = ()) -
     for name in sorted(env):
         if name in known.values() or name in known_elsewhere or "__" in name or not name.upper().startswith(prefixes):
             continue
+        import difflib  # only for a name that looks like a setting's and is none: the app's import goes without
+
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=NEAR_MISS_CUTOFF)
         if close:
             found.append((name, known[close[0]]))
