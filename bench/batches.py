@@ -10,7 +10,6 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -92,7 +91,7 @@ def quiet_window_rows(bench: Bench, files: int) -> None:
             while len(bench.aml.received) == posts_before and waited <= QUIET_WINDOW + TICK_SECONDS:
                 waited += TICK_SECONDS
                 later = timedelta(seconds=waited)
-                services.clock = replace(real_clock, now=lambda later=later: real_clock.now() + later)
+                services.clock = real_clock._replace(now=lambda later=later: real_clock.now() + later)
                 started = time.perf_counter()
                 fire_due(services)
                 tick_seconds, ticks = time.perf_counter() - started, ticks + 1

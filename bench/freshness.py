@@ -3,7 +3,6 @@ and the storage requests of one check over a ledger of n records (all but a few 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -89,4 +88,4 @@ def _check_rows(bench: Bench, total: int) -> None:
 
 def _after_window_start(clock: Clock, after: timedelta) -> Clock:
     """``clock`` with its wall time fixed at ``after`` the window's start."""
-    return dataclasses.replace(clock, now=lambda: WINDOW_START + after)
+    return clock._replace(now=lambda: WINDOW_START + after)

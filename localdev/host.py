@@ -53,7 +53,9 @@ def restart_app() -> dict[str, Any]:
     import triggers.run_events
     import triggers.sweep
     import triggers.timers
+    from shared.clients.process.services import rules_file_at_indexing
 
+    rules_file_at_indexing.cache_clear()  # read once per process: a restart is a new one
     for module in (triggers.blob, triggers.timers, triggers.sweep, triggers.http, triggers.run_events, function_app):
         importlib.reload(module)
     _index.cache_clear()

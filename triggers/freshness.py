@@ -1,23 +1,16 @@
 """Freshness timer: registered only when a rule has a freshness expectation; each tick decides the deadlines that
 passed (once, whatever the number of instances) and notices late files of an overdue one."""
 
-import os
-
 import azure.functions as func
 
-from shared.clients.common.clock import SYSTEM_CLOCK
-from shared.clients.process.services import APP_ROOT, process_services
-from shared.core.config import settings
-from shared.core.config.config_loader import read_at_indexing
-from shared.core.config.rules_file import load_rules_file
+from shared.clients.process.services import process_services, rules_file_at_indexing
 
 FRESHNESS_TICK = "0 * * * * *"
 """Every minute: a deadline is decided within a minute of its files' records being settled, late data too."""
 
 bp = func.Blueprint()
 
-_RULES = read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now())[0], ()) \
-    if settings.TRIGGER_RULES_FILE.read(os.environ) else ()  # the one-rule settings have no expectation
+_RULES = (rules_file_at_indexing() or ((), ()))[0]  # a problem in the rules file: none (logged)
 if any(rule.freshness for rule in _RULES):
 
     @bp.function_name("check_freshness")

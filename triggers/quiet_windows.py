@@ -1,23 +1,16 @@
 """Quiet-window timer: registered only when a rule has a quiet window; each tick starts the runs of the folders
 that have been quiet long enough (the ledger state is the batch; the timer only looks at it)."""
 
-import os
-
 import azure.functions as func
 
-from shared.clients.common.clock import SYSTEM_CLOCK
-from shared.clients.process.services import APP_ROOT, process_services
-from shared.core.config import settings
-from shared.core.config.config_loader import read_at_indexing
-from shared.core.config.rules_file import load_rules_file
+from shared.clients.process.services import process_services, rules_file_at_indexing
 
 QUIET_TICK = "*/10 * * * * *"
 """Every 10 s: a batch's run starts between its window and its window + 10 s after its last file."""
 
 bp = func.Blueprint()
 
-_RULES = read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now())[0], ()) \
-    if settings.TRIGGER_RULES_FILE.read(os.environ) else ()  # the one-rule settings have no quiet window
+_RULES = (rules_file_at_indexing() or ((), ()))[0]  # a problem in the rules file: none (logged)
 if any(rule.quiet_window for rule in _RULES):
 
     @bp.function_name("fire_quiet_windows")

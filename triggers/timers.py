@@ -8,7 +8,7 @@ import os
 import azure.functions as func
 
 from shared.clients.common.clock import SYSTEM_CLOCK
-from shared.clients.process.services import APP_ROOT, process_services
+from shared.clients.process.services import APP_ROOT, process_services, rules_file_at_indexing
 from shared.core.config.config_loader import read_at_indexing
 from shared.core.config.config_model import Schedule
 from shared.core.config.rules_file import load_schedules
@@ -30,8 +30,16 @@ def _register(schedule: Schedule) -> None:
         fire_schedule(schedule.name, fired_at=services.clock.now(), past_due=timer.past_due, services=services)
 
 
-# A problem in the schedules registers no timer (the problem is logged, and /api/health reports it) rather than
-# stopping the indexing of every other function.
-for _schedule in read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now()), ()):
+def _schedules() -> tuple[Schedule, ...]:
+    """The rules file's schedules, as parsed once for indexing; when the file has a problem, the schedules read on
+    their own: a problem in a rule stops no schedule, and one in the schedules registers none (it is logged, and
+    /api/health reports it) rather than stopping the indexing of every other function."""
+    loaded = rules_file_at_indexing()
+    if loaded is not None:
+        return loaded[1]
+    return read_at_indexing(lambda: load_schedules(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now()), ())
+
+
+for _schedule in _schedules():
     if _schedule.enabled:
         _register(_schedule)

@@ -44,9 +44,10 @@ NOT_THE_BLOB_PATHS = (
     "shared.flows.backfill.", "shared.flows.dead_letters.", "shared.core.outcomes.", "shared.core.run_index.",
     "shared.core.freshness.", "shared.core.quiet_windows.", "shared.core.dead_letters.", "shared.core.backfill.",
     "shared.core.status.", "shared.core.aml.run_reads", "shared.core.aml.workspace_discovery",
-    "shared.core.config.schedule_parser", "shared.core.schedules.recurrence")
-"""What no blob event needs, imported by the handlers that do on their first call: importing the app (the blob
-trigger's cold start, one-rule settings) must not pay for them (docs/benchmarks.md)."""
+    "shared.core.config.schedule_parser", "shared.core.schedules.recurrence", "difflib")
+"""What no blob event needs, imported by the handlers that do on their first call (difflib: by the check of a
+name that is nearly a setting's): importing the app (the blob trigger's cold start, one-rule settings) must not pay
+for them (docs/benchmarks.md)."""
 
 
 def test_the_app_has_exactly_the_expected_functions():
@@ -190,3 +191,27 @@ def test_importing_the_app_leaves_what_no_blob_event_needs_unimported():
     imported = done.stdout.split()
     assert "shared.flows.blobs.blob_runs" in imported
     assert [module for module in imported if module.startswith(NOT_THE_BLOB_PATHS)] == []
+
+
+AZURE_PIPELINE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/s/resourceGroups/r/providers/"
+                  "Microsoft.MachineLearningServices/workspaces/w/PipelineRuns/PipelineSubmit/p")
+COUNT_RULES_FILE_READS = (
+    "import shared.core.config.rules_file as rules_file; reads = []; read = rules_file.read_json_file; "
+    "rules_file.read_json_file = lambda *args, **kwargs: reads.append(args[0]) or read(*args, **kwargs); "
+    "import function_app; print(len(reads), *sorted(f.get_function_name() for f in function_app.app.get_functions()))")
+"""Indexing with each read of the rules file counted: the count, then the names of the functions indexed."""
+
+
+@pytest.mark.integration  # starts a process
+def test_indexing_reads_and_parses_the_rules_file_once_for_every_timer_it_registers(tmp_path):
+    rule = {"name": "daily", "prefix": "incoming/", "include_subfolders": True, "target": {"url": AZURE_PIPELINE},
+            "experiment": "retrain", "data_path": {"parameter": "input_datapath", "datastore": "workspaceblobstore"},
+            "quiet_window": {"seconds": 60}, "freshness": [{"deadline": "0 0 6 * * *"}]}
+    nightly = {"name": "nightly", "cron": "0 0 2 * * *", "target": {"url": AZURE_PIPELINE}, "experiment": "nightly"}
+    (tmp_path / "rules.json").write_text(json.dumps({"rules": [rule], "schedules": [nightly]}), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", COUNT_RULES_FILE_READS], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, env={**os.environ, "TRIGGER_RULES_FILE": str(tmp_path / "rules.json")},
+                          check=True, timeout=60)
+    reads, *functions = done.stdout.split()
+    assert {"schedule_nightly", "fire_quiet_windows", "check_freshness"} <= set(functions)
+    assert reads == "1"

@@ -284,7 +284,7 @@ def test_a_window_starting_before_the_records_horizon_is_refused_naming_since_th
         app_env, aml, monkeypatch):
     monkeypatch.setenv("RECORD_RETENTION_DAYS", "30")
     now = datetime(2026, 12, 7, 8, 30, 15, 500000, tzinfo=UTC)
-    pinned = dataclasses.replace(services(), clock=dataclasses.replace(services().clock, now=lambda: now))
+    pinned = dataclasses.replace(services(), clock=services().clock._replace(now=lambda: now))
 
     with pytest.raises(InvalidInput) as refused:
         backfill(pinned, rule="default", window=Window(now - timedelta(days=29, seconds=1), now), run=True)
@@ -303,7 +303,7 @@ def test_planning_that_outlasts_the_budget_is_refused_before_anything_runs(app_e
     uploaded(app_env["WATCH_CONTAINER"], [f"day-{day}.csv" for day in range(3)])
     ticks = iter(range(0, 1000, 20))  # each read of the monotonic clock finds 20 s more gone
     base = services()
-    slow = dataclasses.replace(base, clock=dataclasses.replace(base.clock, monotonic=lambda: float(next(ticks))))
+    slow = dataclasses.replace(base, clock=base.clock._replace(monotonic=lambda: float(next(ticks))))
 
     with pytest.raises(Unprocessable) as refused:
         backfill(slow, rule="default", window=WIDE, run=True, pace=Pace(budget=30))

@@ -314,7 +314,7 @@ def test_what_azure_ml_said_of_a_run_is_stored_with_its_error_masked():
 
     assert record.run == {"status": "failed", "azure_status": "Failed", "observed_at": LATER,
                           "error": {"message": "bad key ***", "code": "UserError"}}
-    assert record.outcome == replace(outcome, error={"message": "bad key ***", "code": "UserError"})
+    assert record.outcome == outcome._replace(error={"message": "bad key ***", "code": "UserError"})
     assert LedgerRecord().outcome is None
 
 

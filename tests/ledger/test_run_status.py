@@ -4,7 +4,6 @@ observations in any order, repeated or not, end in the same outcome."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -140,8 +139,8 @@ def test_azure_mls_own_end_time_replaces_the_events_later_one():
         "2026-11-30T10:03:00Z", "2026-11-30T10:02:58.250Z", {"code": "UserError", "message": "exit 1"})
 
 
-PENDING = replace(FAILED, times_unknown="discovery failed for now", times_pending=True)
-FINAL = replace(FAILED, times_unknown="a host outside the allowlist")
+PENDING = FAILED._replace(times_unknown="discovery failed for now", times_pending=True)
+FINAL = FAILED._replace(times_unknown="a host outside the allowlist")
 
 
 def test_times_that_may_come_later_are_stored_as_pending_and_read_back():
@@ -157,8 +156,8 @@ def test_times_that_may_come_later_are_stored_as_pending_and_read_back():
     (FINAL, PENDING, "a host outside the allowlist", False),
     (PENDING, QUEUED, "discovery failed for now", True),  # a late observation keeps it pending
     (QUEUED, PENDING, "discovery failed for now", True),
-    (PENDING, replace(PENDING, times_unknown="the GET failed for now"), "discovery failed for now", True),
-    (PENDING, replace(FAILED, started_at="2026-11-30T10:00:04Z"), None, False),  # both times known at last
+    (PENDING, PENDING._replace(times_unknown="the GET failed for now"), "discovery failed for now", True),
+    (PENDING, FAILED._replace(started_at="2026-11-30T10:00:04Z"), None, False),  # both times known at last
 ])
 def test_times_stay_pending_until_known_or_a_reason_is_final_in_any_order(first, second, why, pending):
     outcome = merged(first, second)

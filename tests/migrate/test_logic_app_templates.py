@@ -5,7 +5,6 @@ why. Shown on the seed's Logic App, imported at a fixed moment."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +22,7 @@ WORKSPACE = ("https://eastus.api.azureml.ms/pipelines/v1.0/subscriptions/sub-1/r
              "Microsoft.MachineLearningServices/workspaces/ws-1")
 IMPORTED_AT = datetime(2026, 12, 7, 23, 59, 30, tzinfo=UTC)
 """The moment of the import: a fixed clock, so the dates a test expects are the ones the import wrote."""
-AT_IMPORT = replace(SYSTEM_CLOCK, now=lambda: IMPORTED_AT)
+AT_IMPORT = SYSTEM_CLOCK._replace(now=lambda: IMPORTED_AT)
 TIME_OF_DAY = ("a time of day from utcNow(): the Logic App's time of running (its poll came after the write) is not "
                "the blob's last-modified time, so no placeholder gives it exactly; only a date is carried over")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -171,24 +170,24 @@ def test_an_update_that_leaves_no_outcome_is_a_bug_named_as_such():
         just_ended(record("submitted"), record("submitted"))
 
 
-PENDING = replace(COMPLETED, times_unknown="discovery failed for now", times_pending=True)
+PENDING = COMPLETED._replace(times_unknown="discovery failed for now", times_pending=True)
 
 
 def test_pending_times_take_run_historys_answer_or_a_final_reason_and_nothing_else_changes():
     pending = record("submitted", run=PENDING.to_json())
-    answered = times_settled(pending, "run-1", lambda current: replace(current, started_at="2026-12-01T10:04:00.000Z"))
+    answered = times_settled(pending, "run-1", lambda current: current._replace(started_at="2026-12-01T10:04:00.000Z"))
     final = times_settled(pending, "run-1", lambda current: times_final(current, "a 404"))
 
-    assert answered is not None and answered.outcome == replace(COMPLETED, started_at="2026-12-01T10:04:00.000Z")
-    assert final is not None and final.outcome == replace(COMPLETED, times_unknown="a 404")
-    assert times_given_up(PENDING, "2026-12-01T11:20:00.000Z") == replace(
-        COMPLETED, times_unknown="discovery failed for now; run history was asked again until "
+    assert answered is not None and answered.outcome == COMPLETED._replace(started_at="2026-12-01T10:04:00.000Z")
+    assert final is not None and final.outcome == COMPLETED._replace(times_unknown="a 404")
+    assert times_given_up(PENDING, "2026-12-01T11:20:00.000Z") == COMPLETED._replace(
+        times_unknown="discovery failed for now; run history was asked again until "
         "2026-12-01T11:20:00.000Z, in vain")
 
 
 @pytest.mark.parametrize("settled", [
     record("submitted", run=COMPLETED.to_json()),  # its times came meanwhile (an event's GET)
-    record("submitted", run=replace(PENDING, times_pending=False).to_json()),  # given up meanwhile
+    record("submitted", run=PENDING._replace(times_pending=False).to_json()),  # given up meanwhile
     record("submitted", run_id="run-2", run=PENDING.to_json()),  # another run's record now
     record("failed", retryable=True, run=PENDING.to_json()),  # reopened
     record("submitted"),

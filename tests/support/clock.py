@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.clients.common.clock import SYSTEM_CLOCK, Clock
@@ -22,4 +22,4 @@ class SettableClock:
     @property
     def clock(self) -> Clock:
         """This setting as the app's ``Clock`` (``services.clock = ...``): reads follow later changes of ``ahead``."""
-        return replace(SYSTEM_CLOCK, now=self.now)
+        return SYSTEM_CLOCK._replace(now=self.now)

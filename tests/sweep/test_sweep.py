@@ -200,7 +200,7 @@ def test_the_sweep_leaves_a_blob_older_than_the_record_retention_less_a_day_whos
 
     for days, missing in ((14.01, 0), (13.99, 1)):
         moment = datetime.now(UTC) + timedelta(days=days)
-        at_moment = dataclasses.replace(later.clock, now=lambda moment=moment: moment)
+        at_moment = later.clock._replace(now=lambda moment=moment: moment)
         report = sweep(dataclasses.replace(later, clock=at_moment), max_blobs=100)
         assert (report.blobs_listed, report.missing) == (1, missing)
     assert len(aml.accepted) == 1

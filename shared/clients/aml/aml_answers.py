@@ -4,9 +4,8 @@ says whether to try again."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError
@@ -24,8 +23,7 @@ EXISTS_CODES = frozenset({"Immutable", "JobPropertyImmutable"})
 """Inner error codes of Azure ML's answer to a PUT of a job name that exists."""
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """What went wrong with one attempt, and what the next one needs to know."""
 
     reason: str
@@ -40,8 +38,7 @@ class Failure:
     """The request may have been acted on: sent, and no answer, or a 5xx that may follow acceptance."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What Azure ML answered a request that failed: its status, the error code and message of its body, and
     its authentication challenge."""
 

@@ -6,8 +6,7 @@ import functools
 import json
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 from azure.core.exceptions import AzureError
@@ -28,8 +27,7 @@ TOKEN_RETRY_AFTER = 5.0
 """MSAL serves a managed-identity endpoint's 5xx from its cache for 5 s: a token retry sooner cannot succeed."""
 
 
-@dataclass(frozen=True)
-class SubmitResult:
+class SubmitResult(NamedTuple):
     run_id: str
     attempts: int
     reconciled: bool = False
@@ -264,8 +262,7 @@ def _while(error: SubmitError, doing: str) -> SubmitError:
     return error
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(NamedTuple):
     """One kind of request to retry: its token scope, how to send it, how to read a successful answer."""
 
     scope: str | None

@@ -9,7 +9,7 @@ batch, concurrent events) share it instead of each asking again, and the next ou
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from shared.clients.aml.aml_client import PipelineSubmitter
@@ -29,8 +29,7 @@ class HistoryUnknown(TriggerError):
     ``retryable``: whether that may pass (ARM or the discovery document failing for now), not a refusal."""
 
 
-@dataclass(frozen=True)
-class _Failed:
+class _Failed(NamedTuple):
     until: float
     reason: str
     retryable: bool

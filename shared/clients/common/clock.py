@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Clock:
+class Clock(NamedTuple):
     """What every clock offers (the system's by default, any part replaceable); a frozen value, so one clock is
     shared by every client built from it."""
 

@@ -18,9 +18,8 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -52,8 +51,7 @@ MAX_UPDATE_RACES = 16
 """Conditional writes of one record an update may lose to concurrent writers before it gives up for now."""
 
 
-@dataclass(frozen=True)
-class Dated:
+class Dated(NamedTuple):
     """A document as read, with when storage last wrote it and how long ago that was, both by storage's clock."""
 
     document: dict[str, Any]

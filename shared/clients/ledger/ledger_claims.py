@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.core.common.errors import Conflict, Unavailable
 from shared.core.ledger.ledger_record import LedgerRecord
@@ -19,8 +18,7 @@ class ClaimLostError(Conflict):
     """Our claim expired and was taken over before we settled it; the record was left to the new owner."""
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """The right to act on one key, held until settled or expired."""
 
     record_name: str
@@ -42,8 +40,7 @@ class Claim:
         return self.entry.took_over
 
 
-@dataclass(frozen=True)
-class Duplicate:
+class Duplicate(NamedTuple):
     """The key was already settled: nothing more to do."""
 
     entry: LedgerRecord
@@ -54,8 +51,7 @@ class Duplicate:
         return self.entry.to_json()
 
 
-@dataclass(frozen=True)
-class ActiveRun:
+class ActiveRun(NamedTuple):
     """A run started and not yet seen to end, as the record's open tags show it: no record read."""
 
     record: str

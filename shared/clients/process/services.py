@@ -17,8 +17,10 @@ from shared.clients.common.auth import TokenProvider, build_credential
 from shared.clients.common.clock import SYSTEM_CLOCK, Clock
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.storage.storage import blob_service_client
-from shared.core.config.config_loader import load_config
-from shared.core.config.config_model import AppConfig, RetrySettings
+from shared.core.config import settings
+from shared.core.config.config_loader import load_config, read_at_indexing
+from shared.core.config.config_model import AppConfig, RetrySettings, Rule, Schedule
+from shared.core.config.rules_file import load_rules_file
 
 APP_ROOT = Path(__file__).resolve().parents[3]
 """Where function_app.py lives; a relative TRIGGER_RULES_FILE is read from here."""
@@ -75,3 +77,13 @@ def process_services() -> Services:
         # Per-request SDK logging would drown the decision lines (and costs ingestion); warnings still show.
         logging.getLogger(name).setLevel(logging.WARNING)
     return build_services(os.environ)
+
+
+@functools.cache
+def rules_file_at_indexing() -> tuple[tuple[Rule, ...], tuple[Schedule, ...]] | None:
+    """TRIGGER_RULES_FILE's rules and schedules, read and parsed once for every timer indexing registers from them
+    (the schedules', the quiet windows', freshness's); ((), ()) without a rules file (the one-rule settings have
+    neither), None when the file has a problem (logged once)."""
+    if not settings.TRIGGER_RULES_FILE.read(os.environ):
+        return (), ()
+    return read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now()), None)

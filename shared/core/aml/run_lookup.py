@@ -9,8 +9,7 @@ Every URL is derived from the validated target (its host and workspace), never t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from shared.core.aml.targets import ARM_SCOPE, Target, TargetKind, is_loopback
@@ -32,15 +31,13 @@ _TAG_FILTER = '(Tags/trigger_key eq "{key}")'
 restricted to characters that need none)."""
 
 
-@dataclass(frozen=True)
-class PageRequest:
+class PageRequest(NamedTuple):
     method: str
     url: str
     body: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class RunLookup:
+class RunLookup(NamedTuple):
     """How to list the runs that carry one key: where, with which token scope, and how to read an answer."""
 
     url: str

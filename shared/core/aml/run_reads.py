@@ -14,7 +14,7 @@ answer or an event.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -55,7 +55,7 @@ class StatusRead:
         """``outcome`` (the job resource's status) with run history's start, end and error for the job; ValueError
         if ``document`` is not a RunDto. A time run history does not know yet stays unknown."""
         history = _v1_outcome(document, at)
-        return replace(outcome, started_at=history.started_at, ended_at=history.ended_at,
+        return outcome._replace(started_at=history.started_at, ended_at=history.ended_at,
                        error=outcome.error or history.error)
 
 

@@ -6,6 +6,7 @@ import enum
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from urllib3.util import parse_url
@@ -85,8 +86,7 @@ _EXPECTED_SHAPES = (
 )
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(NamedTuple):
     """A workspace's subscription, resource group and name, as parsed from a validated setting."""
 
     subscription: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.core.blobs.blob_names import blob_name_problem
 from shared.core.blobs.csv_head import csv_head_problem
@@ -17,8 +18,7 @@ MAX_REASONS = 10
 """Listed files a rejection names one by one; the rest are counted (a reason stays readable in a log line)."""
 
 
-@dataclass(frozen=True)
-class Listed:
+class Listed(NamedTuple):
     """A file a manifest lists, as read once its marker version was claimed: its version, or why it is unusable."""
 
     name: str

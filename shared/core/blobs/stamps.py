@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.core.ledger.decisions import Decision, Outcome
 from shared.core.ledger.keys import MAX_BLOB_TAGS
@@ -28,8 +28,7 @@ _STAMPED = (Outcome.SUBMITTED, Outcome.REJECTED, Outcome.SKIPPED, Outcome.FAILED
 """Settled outcomes (a failure for now raises and settles nothing; a duplicate was stamped the first time)."""
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """One trigger's word on one blob version. Written again with ``status`` when a run's final status is known,
     the same key replaced."""
 

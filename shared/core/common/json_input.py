@@ -25,9 +25,8 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.core.common.errors import NotJson, UnreadableJson
 from shared.core.common.redaction import mask_text
@@ -35,8 +34,7 @@ from shared.core.common.redaction import mask_text
 KIB = 1024
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """What one source may hold; the defaults suit any source unless it says otherwise."""
 
     max_bytes: int = 64 * KIB
@@ -70,8 +68,7 @@ _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]')
 and the structural characters."""
 
 
-@dataclass(frozen=True)
-class _Refusal:
+class _Refusal(NamedTuple):
     """A value json's hooks refused: kept in the parsed value so the walk after parsing can name its field."""
 
     why: str

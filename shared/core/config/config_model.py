@@ -6,7 +6,8 @@ Values only: ``shared.core.config.config_loader`` builds them from app settings 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from shared.core.aml.targets import Target
 from shared.core.config import settings
@@ -24,8 +25,7 @@ RELATIVE_PATHS = ("path", "file_name")
 """What a v1 DataPath's RelativePath gets: the blob's path in the container, or (as a Logic App sending
 ``triggerBody()?['Name']`` did) its file name alone."""
 
-@dataclass(frozen=True)
-class DataPathBinding:
+class DataPathBinding(NamedTuple):
     """Which input receives the blob (a v1 DataPath parameter, a v2 job input) and the datastore over the watched
     container (required for v1; for v2 without one, the blob's https URL is passed)."""
 
@@ -38,8 +38,7 @@ class DataPathBinding:
     a folder when it ends with '/', in place of the blob's path."""
 
 
-@dataclass(frozen=True)
-class JobOutput:
+class JobOutput(NamedTuple):
     """A v2 job output: ``uri_file`` or ``uri_folder`` at ``uri``."""
 
     type: str
@@ -51,8 +50,7 @@ class JobOutput:
         return JOB_OUTPUT_TYPES[self.type]
 
 
-@dataclass(frozen=True)
-class BlobFilter:
+class BlobFilter(NamedTuple):
     """Which blob names count: a folder, its subfolders or not, a file ending (case-insensitive)."""
 
     prefix: str = ""
@@ -91,8 +89,7 @@ class Trigger:
     run: RunSpec
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
     """A blob that says a folder is complete: ``_SUCCESS`` (the folder is the run's data) or, with ``manifest``,
     a JSON file listing the folder's files (``{"files": ["part-1.csv", ...]}``; the manifest is the run's data)."""
 
@@ -100,16 +97,14 @@ class Marker:
     manifest: bool = False
 
 
-@dataclass(frozen=True)
-class QuietWindow:
+class QuietWindow(NamedTuple):
     """Files arriving under a folder are collected; one run on the folder starts once ``seconds`` pass without a
     new one."""
 
     seconds: int
 
 
-@dataclass(frozen=True)
-class Freshness:
+class Freshness(NamedTuple):
     """A freshness expectation: at least ``min_files`` new files (under ``folder``, '' for the whole rule) between
     one ``deadline`` occurrence (NCRONTAB, UTC) and the next; else the deadline's decision is ``overdue``."""
 
@@ -133,8 +128,7 @@ class Rule(Trigger):
     freshness: tuple[Freshness, ...] = ()
 
 
-@dataclass(frozen=True)
-class DataSource:
+class DataSource(NamedTuple):
     """The data a scheduled run gets: a fixed blob, or the newest blob ``newest`` takes at fire time."""
 
     blob: str | None = None
@@ -162,8 +156,7 @@ def _default(setting: settings.Setting) -> float:
     return float(setting.default or 0)
 
 
-@dataclass(frozen=True)
-class RetrySettings:
+class RetrySettings(NamedTuple):
     max_attempts: int = int(_default(settings.RETRY_MAX_ATTEMPTS))
     base_delay: float = _default(settings.RETRY_BASE_DELAY)
     max_delay: float = _default(settings.RETRY_MAX_DELAY)
@@ -196,7 +189,7 @@ class RetrySettings:
         settle grace that with the deadline fits in Event Grid's 30 s (RUN_EVENT_DEADLINE_SECONDS' maximum is 30 s
         less that grace, so no run event's deadline can outlast Event Grid's wait). Every check of ``timing_settings``
         holds for these but the listing delay's, which does not apply to a run event (why: ``_RETRY_CHECKS``)."""
-        return replace(self, deadline=min(self.deadline, self.run_event_deadline),
+        return self._replace(deadline=min(self.deadline, self.run_event_deadline),
                        attempt_timeout=min(self.attempt_timeout, self.run_event_attempt_timeout),
                        settle_grace=settings.RUN_EVENT_SETTLE_GRACE)
 

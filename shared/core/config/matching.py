@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from shared.core.config.config_model import BlobFilter, Rule
@@ -26,7 +25,7 @@ def rule_mismatch(rule: Rule, blob_name: str) -> str | None:
     if rule.marker is None:
         return mismatch(rule.watch, blob_name)
     folder, _, file = blob_name.rpartition("/")
-    where = mismatch(dataclasses.replace(rule.watch, suffix=""), blob_name)
+    where = mismatch(rule.watch._replace(suffix=""), blob_name)
     if where is not None:
         return where
     if file != rule.marker.file:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from shared.core.aml.targets import PIPELINE_JOB_ARM, Target, TargetError, TargetKind, parse_target
 from shared.core.config import settings
@@ -72,8 +71,7 @@ NEEDS = {BLOB: "a blob (a rule without a quiet window, or a schedule with data)"
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
-class ItemKind:
+class ItemKind(NamedTuple):
     """What the rules file's lists hold (a rule, a schedule): an object of known keys with a unique name."""
 
     what: str

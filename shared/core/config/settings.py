@@ -7,17 +7,14 @@ name a problem is reported under come from here; the README's settings table is 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Report = Callable[[str, Any, str], None]
 """Where a problem goes: (where, value, expected), as ``shared.core.config.problems`` collects them."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     name: str
     doc: str
     """One line: the README table's "meaning"."""
@@ -299,6 +296,8 @@ def near_misses(env: Mapping[str, str], known_elsewhere: Collection[str] = ()) -
     for name in sorted(env):
         if name in known.values() or name in known_elsewhere or "__" in name or not name.upper().startswith(prefixes):
             continue
+        import difflib  # only for a name that looks like a setting's and is none: the app's import goes without
+
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=NEAR_MISS_CUTOFF)
         if close:
             found.append((name, known[close[0]]))

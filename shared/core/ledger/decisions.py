@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from shared.core.common.redaction import mask_text
 from shared.core.ledger.ledger_record import RunState
@@ -52,8 +52,7 @@ _LEVELS = {Outcome.REJECTED: logging.WARNING, Outcome.FAILED: logging.ERROR, Out
            Outcome.RUN_CANCELED: logging.WARNING, Outcome.OVERDUE: logging.WARNING}
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     outcome: Outcome
     reason: str | None = None
     rule: str | None = None
@@ -89,7 +88,7 @@ class Decision:
         """The set fields, as logs and answers show them: a secret that reached a reason (an echoed error) masked."""
         return {name: value.value if isinstance(value, enum.Enum) else
                 mask_text(value, urls=False) if isinstance(value, str) else value
-                for name, value in asdict(self).items() if value is not None}
+                for name, value in self._asdict().items() if value is not None}
 
 
 def log_decision(decision: Decision) -> Decision:

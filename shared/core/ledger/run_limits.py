@@ -9,7 +9,6 @@ slot: the loser's write fails, it reads again and decides on what the winner wro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from shared.core.common.errors import InvalidValue
@@ -27,8 +26,7 @@ def gate_name(owner: str) -> str:
     return f"{GATE_PREFIX}{owner}.json"
 
 
-@dataclass(frozen=True)
-class RunLimit:
+class RunLimit(NamedTuple):
     """A rule's or schedule's ``max_active_runs`` and what its triggers do when that many runs are active."""
 
     most: int
@@ -47,8 +45,7 @@ class Waiting(NamedTuple):
     """When its record was first claimed: the queue's order."""
 
 
-@dataclass(frozen=True)
-class Gate:
+class Gate(NamedTuple):
     active: tuple[str, ...] = ()
     waiting: tuple[Waiting, ...] = ()
 
@@ -78,15 +75,14 @@ class Gate:
 
     def released(self, record: str) -> Gate:
         """``record``'s run ended (or will never start): its slot is free; repeating it changes nothing."""
-        return replace(self, active=tuple(name for name in self.active if name != record))
+        return self._replace(active=tuple(name for name in self.active if name != record))
 
     def dropped(self, record: str) -> Gate:
         """``record`` no longer waits (it was settled some other way)."""
-        return replace(self, waiting=tuple(entry for entry in self.waiting if entry.record != record))
+        return self._replace(waiting=tuple(entry for entry in self.waiting if entry.record != record))
 
 
-@dataclass(frozen=True)
-class Admission:
+class Admission(NamedTuple):
     """What a trigger's decision at the gate was: ``go`` (it holds a slot) or wait; ``superseded``: the records a
     ``latest`` decision replaced (the trigger itself among them when a newer one already waits)."""
 
@@ -111,12 +107,12 @@ def admit(gate: Gate, limit: RunLimit, record: str, since: str) -> tuple[Gate, A
         superseded = tuple(entry.record for entry in (*others, mine) if entry is not newest)
         if newest is mine and gate.has_room(limit):
             return Gate((*gate.active, record), ()), Admission(go=True, superseded=superseded, kept=record)
-        return replace(gate, waiting=(newest,)), Admission(go=False, position=1, superseded=superseded,
+        return gate._replace(waiting=(newest,)), Admission(go=False, position=1, superseded=superseded,
                                                            kept=newest.record)
     queue = tuple(sorted((*others, mine), key=lambda entry: entry.since))
     if gate.has_room(limit) and queue[0] is mine:
         return Gate((*gate.active, record), queue[1:]), Admission(go=True)
-    return replace(gate, waiting=queue), Admission(go=False, position=queue.index(mine) + 1)
+    return gate._replace(waiting=queue), Admission(go=False, position=queue.index(mine) + 1)
 
 
 def waiting_reason(limit: RunLimit, owner: str, admission: Admission) -> str:

@@ -18,9 +18,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.core.ledger.keys import parse_iso
 
@@ -107,8 +106,7 @@ def moment(value: Any) -> str:
     return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class RunOutcome:
+class RunOutcome(NamedTuple):
     """What is known of one run in Azure ML: its status (and Azure ML's own word), when that was observed, when
     the run started and ended, and Azure ML's error for a failed run. Stored as the record's ``run``."""
 
@@ -176,7 +174,7 @@ def merged(current: RunOutcome | None, observation: RunOutcome) -> RunOutcome:
                             _earliest(first.ended_at, second.ended_at))
     # An event's time gives an end but no start or error: why run history's are unknown still holds.
     why = None if started_at and ended_at else _why_times_unknown(first, second)
-    return replace(first, started_at=started_at, ended_at=ended_at, error=first.error or second.error,
+    return first._replace(started_at=started_at, ended_at=ended_at, error=first.error or second.error,
                    times_unknown=None if why is None else why.times_unknown,
                    times_pending=why is not None and why.times_pending)
 

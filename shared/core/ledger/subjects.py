@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from shared.core.common.errors import InvalidValue
 from shared.core.ledger.keys import parse_iso
@@ -99,8 +99,7 @@ class ManualSubject(_Subject):
     """A backfill's deliberate second run of a version: the live key it runs again (absent otherwise)."""
 
 
-@dataclass(frozen=True)
-class BatchFile:
+class BatchFile(NamedTuple):
     """One file version a quiet batch covers."""
 
     blob: str

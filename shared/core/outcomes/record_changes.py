@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 
@@ -131,7 +130,7 @@ def times_settled(record: LedgerRecord, run_id: str, answer: Callable[[RunOutcom
 
 def times_final(current: RunOutcome, why: str) -> RunOutcome:
     """``current`` with its times unknown for good, for ``why``: nothing asks run history again."""
-    return replace(current, times_unknown=why, times_pending=False)
+    return current._replace(times_unknown=why, times_pending=False)
 
 
 def times_given_up(current: RunOutcome, until: str) -> RunOutcome:

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.core.aml.run_lookup import RunLookup, run_lookup
 from shared.core.aml.targets import COMPONENT_VERSION, JOB_API_VERSION, TargetKind
@@ -30,8 +30,7 @@ MAX_TAG_VALUE_CHARS = 1000
 a v2 job's properties are its run's properties."""
 
 
-@dataclass(frozen=True)
-class DataRef:
+class DataRef(NamedTuple):
     """The blob a run gets: its path inside its container, and its https URL."""
 
     path: str
@@ -40,8 +39,7 @@ class DataRef:
     """A folder (a marker's batch): a v2 ``UriFolder`` input; ``path`` ends with '/'."""
 
 
-@dataclass(frozen=True)
-class ExistingJob:
+class ExistingJob(NamedTuple):
     """The pipeline job a PUT names, read with one GET when Azure ML answers that a job of that name exists."""
 
     url: str
@@ -58,8 +56,7 @@ class ExistingJob:
         return name if found == self.key and isinstance(name, str) and name else None
 
 
-@dataclass(frozen=True)
-class LatestComponent:
+class LatestComponent(NamedTuple):
     """A pipeline job's component named ``azureml:<name>@latest``: its newest version, read with one GET just
     before the PUT (as azure-ai-ml's ``ComponentOperations._get_latest_version`` reads it), goes into the body."""
 

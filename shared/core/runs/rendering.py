@@ -32,7 +32,7 @@ def rendered_run(run: RunSpec, context: TemplateContext) -> RunSpec:
         if problem:
             raise TemplateError(f"data_path.relative_path: {data_path.path.source!r} rendered to {path!r}, which "
                                 f"{problem}")
-        data_path = dataclasses.replace(data_path, path=Template((path,), path))
+        data_path = data_path._replace(path=Template((path,), path))
     return dataclasses.replace(run, parameters=parameters, parameter_templates={}, data_path=data_path)
 
 

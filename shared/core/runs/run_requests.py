@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.core.blobs.batches import Batch, Listed, manifest_files, marker_folder
 from shared.core.blobs.csv_head import csv_head_problem
@@ -55,8 +55,7 @@ class BlobVersion:
         return DataRef(path=self.name, url=self.url)
 
 
-@dataclass(frozen=True)
-class DataClaim:
+class DataClaim(NamedTuple):
     """An only_if_new_data schedule's second claim, on the data version itself: two occurrences racing on the same
     data submit once, and the data's record names the occurrence whose run used it."""
 

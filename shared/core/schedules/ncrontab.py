@@ -8,9 +8,9 @@ and a day must match day-of-month AND day-of-week (unlike Vixie cron, which ORs 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from typing import NamedTuple
 
 from shared.core.common.errors import InvalidValue
 
@@ -25,8 +25,7 @@ one answers the span, already far beyond any setting a gap is compared with."""
 _EPOCH = date(2000, 1, 1)
 
 
-@dataclass(frozen=True)
-class _Field:
+class _Field(NamedTuple):
     name: str
     low: int
     high: int
@@ -43,8 +42,7 @@ class CronError(InvalidValue, ValueError):
     """An expression the host would refuse, or one that never fires; the message says why."""
 
 
-@dataclass(frozen=True)
-class CronSchedule:
+class CronSchedule(NamedTuple):
     expression: str
     seconds: tuple[int, ...]
     minutes: tuple[int, ...]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from urllib3.util import parse_url
@@ -61,8 +62,7 @@ class StorageAccount:
         return host.group("account") if host else parts.path.strip("/") or None
 
 
-@dataclass(frozen=True)
-class EndpointRules:
+class EndpointRules(NamedTuple):
     allow_local: bool = False
     allowed_hosts: frozenset[str] = frozenset()
     """Custom domains (STORAGE_ALLOWED_HOSTS) a connection may name besides Azure's storage hosts."""

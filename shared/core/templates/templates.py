@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from shared.core.common.errors import InvalidValue
 
@@ -44,8 +45,7 @@ class TemplateError(InvalidValue, ValueError):
     """A template that does not parse, or a value it needs that the trigger does not have."""
 
 
-@dataclass(frozen=True)
-class Placeholder:
+class Placeholder(NamedTuple):
     """One ``{...}``: the value's name, its time format (None: ISO 8601) and its filters, in order."""
 
     name: str
@@ -62,8 +62,7 @@ class Placeholder:
             "".join(f"|{name}" for name in self.filters) + "}"
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     """A parsed template: literal text and placeholders, in order."""
 
     parts: tuple[str | Placeholder, ...]

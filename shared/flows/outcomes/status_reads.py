@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from shared.clients.aml.aml_client import SubmitError
@@ -45,7 +44,7 @@ def _with_times(services: Services, read: StatusRead, target: Target, outcome: R
                                moment(services.clock.now()))
     except (TriggerError, ValueError) as error:
         why, pending = times_problem(error, about)
-        return replace(outcome, times_unknown=why, times_pending=pending)
+        return outcome._replace(times_unknown=why, times_pending=pending)
 
 
 def history_answer(services: Services, read: StatusRead, target: Target, deadline: float) -> Any:
