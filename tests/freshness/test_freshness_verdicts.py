@@ -115,21 +115,21 @@ def _stored(**fields: object) -> bytes:
 def test_a_stored_state_is_read_back_as_written_and_one_that_is_not_a_state_is_refused_naming_it_and_why() -> None:
     stored = json.dumps(replace(_decided(0), earlier=(_decided(0),)).to_json()).encode()
     assert state_document("s.json", stored) == json.loads(stored)
-    for raw, why in ((b"garbage", "JSONDecodeError: Expecting value: line 1 column 1 (char 0)"),
-                     (b"\xff", "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: invalid start "
-                               "byte"),
-                     (b'{"deadline": "d"}', "KeyError: 'verdict'"),
-                     (b"[1]", "TypeError: list indices must be integers or slices, not str"),
-                     (_stored(verdict="late"), "ValueError: 'late' is not a valid Verdict"),
-                     (_stored(deadline="today"), "ValueError: Invalid isoformat string: 'today'"),
-                     (_stored(since="x"), "ValueError: Invalid isoformat string: 'x'"),
-                     (_stored(files="2"), "TypeError: files '2' and expected 2 must be whole numbers"),
-                     (_stored(expected=None), "TypeError: files 0 and expected None must be whole numbers"),
+    for raw, why in ((b"garbage", " is not valid JSON (Expecting value at line 1 column 1)"),
+                     (b"\xff", " is not UTF-8 (byte 0)"),
+                     (b"[" * 50_000, f": {'[0]' * 32} is nested more than 32 levels deep"),  # never a RecursionError
+                     (b'{"deadline": "d"}', ": KeyError: 'verdict'"),
+                     (b"[1]", ": TypeError: list indices must be integers or slices, not str"),
+                     (_stored(verdict="late"), ": ValueError: 'late' is not a valid Verdict"),
+                     (_stored(deadline="today"), ": ValueError: Invalid isoformat string: 'today'"),
+                     (_stored(since="x"), ": ValueError: Invalid isoformat string: 'x'"),
+                     (_stored(files="2"), ": TypeError: files '2' and expected 2 must be whole numbers"),
+                     (_stored(expected=None), ": TypeError: files 0 and expected None must be whole numbers"),
                      (_stored(earlier=[{**_decided(0).to_json(), "since": "y"}]),
-                      "ValueError: Invalid isoformat string: 'y'")):
+                      ": ValueError: Invalid isoformat string: 'y'")):
         with pytest.raises(UnreadableRecord) as refused:
             state_document("s.json", raw)
-        assert str(refused.value) == f"freshness state s.json: {why}"
+        assert str(refused.value) == f"freshness state s.json{why}"
 
 
 def test_resolving_a_state_with_nothing_open_is_a_programming_error_that_says_so() -> None:

@@ -15,12 +15,13 @@ next one's window, so a missing export stays open. The oldest resolves first, on
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.core.common.errors import UnreadableJson
+from shared.core.common.json_input import read_json
 from shared.core.config.config_model import Freshness, Rule
 from shared.core.ledger.decisions import Decision, Outcome
 from shared.core.ledger.keys import (
@@ -207,7 +208,10 @@ def state_document(name: str, raw: bytes) -> dict[str, Any]:
     """A stored state's JSON, checked readable: else ``UnreadableRecord`` naming the document and what is wrong,
     never a KeyError from inside a check."""
     try:
-        document = json.loads(raw)
+        document = read_json(raw, source=f"freshness state {name}")  # bounded: a deep document is refused
+    except UnreadableJson as error:
+        raise UnreadableRecord(str(error)) from None
+    try:
         _check(FreshnessState.from_json(document))
     except (ValueError, KeyError, TypeError) as error:
         raise UnreadableRecord(f"freshness state {name}: {type(error).__name__}: {error}") from None
