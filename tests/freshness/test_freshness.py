@@ -290,8 +290,8 @@ def test_an_unreadable_state_is_reported_for_its_expectation_by_health_the_statu
     clock.now += DAY
     assert [(d.outcome.value, d.deadline) for d in check_freshness(clock.services())] == [
         ("overdue", "2026-12-02T07:00:00Z")]  # the later expectation is decided all the same
-    problem = (f"UnreadableRecord: freshness state {broken.state_name}: JSONDecodeError: Expecting property name "
-               "enclosed in double quotes: line 1 column 2 (char 1)")
+    problem = (f"UnreadableRecord: freshness state {broken.state_name} is not valid JSON (Expecting property name "
+               "enclosed in double quotes at line 1 column 2)")
     assert [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.ERROR] == [
         ("ERROR", f"freshness check of {broken.state_name} not made (tried again next minute): {problem}")]
 

@@ -92,8 +92,8 @@ section."""
 FRESHNESS_UNREAD = View(health=(True, {
     "configuration": {"ok": True}, "ledger": {"ok": True},
     "freshness": [{"rule": "daily", "folder": "", "deadline": "0 0 6 * * *", "min_files": 1,
-                   "error": "UnreadableRecord: freshness state freshness/daily/k.json: JSONDecodeError: Expecting "
-                            "value: line 1 column 1 (char 0)"}]}))
+                   "error": "UnreadableRecord: freshness state freshness/daily/k.json is not valid JSON "
+                            "(Expecting value at line 1 column 1)"}]}))
 """An expectation's state could not be read: its row shows the error in place of a verdict, marked as failing."""
 
 VIEWS = {"full": FULL, "freshness_unread": FRESHNESS_UNREAD, "bare": BARE,
