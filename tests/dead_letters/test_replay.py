@@ -195,7 +195,7 @@ def test_a_dry_run_keeps_waiting_exactly_the_blobs_a_replay_keeps_with_the_same_
     not_watched = "not the watched account 'devstoreaccount1': an event of another account is not replayed or " \
                   "explained against this one"
     at = datetime.now(UTC)  # one time for both: the too-old reason names the horizon to the second
-    fixed = dataclasses.replace(SYSTEM_CLOCK, now=lambda: at)
+    fixed = SYSTEM_CLOCK._replace(now=lambda: at)
 
     dry = replay_dead_letters(build_services(os.environ, clock=fixed), dry_run=True)
     report = replay_dead_letters(build_services(os.environ, clock=fixed))
