@@ -14,11 +14,11 @@ from urllib.parse import unquote, urlsplit
 
 from shared.core.blobs.blob_names import BlobNameError, checked_blob_name
 from shared.core.common.errors import InvalidInput
+from shared.core.storage.storage_endpoints import azure_storage_host
 
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _ACCOUNT_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/"
                          r"storageAccounts/(?P<account>[^/]+)$", re.IGNORECASE)
-_ACCOUNT_HOST = re.compile(r"^(?P<account>[a-z0-9]+)\.(?:z[0-9]{2}\.)?blob\.")  # a hostname: lower case
 
 
 def blob_from_event(event: Any, *, account: str | None) -> tuple[str, str, str | None]:
@@ -54,7 +54,7 @@ def _check_url(url: Any, path: str, account: str | None) -> None:
     if _path_of_event_url(url) != path:
         raise InvalidInput("data.url must name the blob that subject names "
                            "(https://<account>.blob.core.windows.net/<container>/<path>)")
-    host = _ACCOUNT_HOST.match(urlsplit(url).hostname or "")
+    host = azure_storage_host(urlsplit(url).hostname or "")
     if host is not None:
         _same_account("data.url", host.group("account"), account)
 

@@ -28,6 +28,14 @@ _STANDARD_HOST = re.compile(
     + "|".join(re.escape(suffix) for suffix in CLOUD_SUFFIXES) + r")")
 _DNS_ZONE_HOST = re.compile(r"(?P<account>[a-z0-9]{3,24})\.z[0-9]{2}\.(?P<service>blob|queue|dfs|table|file)"
                             r"\.storage\.azure\.net")
+
+
+def azure_storage_host(hostname: str) -> re.Match[str] | None:
+    """``hostname`` as an Azure Storage endpoint's (groups ``account`` and ``service``), or None: another host
+    (a custom domain, the emulator)."""
+    return _STANDARD_HOST.fullmatch(hostname) or _DNS_ZONE_HOST.fullmatch(hostname)
+
+
 DEVELOPMENT_ENDPOINTS = {"blob": "http://127.0.0.1:10000/devstoreaccount1",
                          "queue": "http://127.0.0.1:10001/devstoreaccount1"}
 """Where ``UseDevelopmentStorage=true`` points: Azurite's default ports, as the storage SDKs resolve it."""
@@ -58,7 +66,7 @@ class StorageAccount:
         if self.account_key is not None:
             return self.account_key[0]
         parts = urlsplit(self.blob_url)
-        host = _STANDARD_HOST.fullmatch(parts.hostname or "") or _DNS_ZONE_HOST.fullmatch(parts.hostname or "")
+        host = azure_storage_host(parts.hostname or "")
         return host.group("account") if host else parts.path.strip("/") or None
 
 
@@ -204,7 +212,7 @@ def _endpoint_problem(url: str, service: str, rules: EndpointRules) -> str | Non
         return "must use the default https port"
     if host in rules.allowed_hosts:
         return None
-    match = _STANDARD_HOST.fullmatch(host) or _DNS_ZONE_HOST.fullmatch(host)
+    match = azure_storage_host(host)
     if match is None:
         return (f"host {host!r} is not an Azure Storage host (<account>.{service}.core.windows.net, or "
                 f".core.chinacloudapi.cn / .core.usgovcloudapi.net, or <account>.zNN.{service}.storage.azure.net); "
