@@ -1,1 +1,1 @@
-"""Errors, bounded JSON reading and masking: what every other domain builds on."""
+"""Errors, bounded JSON reading, masking and what value records share: what every other domain builds on."""
