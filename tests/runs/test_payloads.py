@@ -40,7 +40,7 @@ NAMESPACE = "rules/daily"
 def rule(**overrides) -> RunSpec:
     """What the 'daily' rule runs."""
     base = RunSpec(target=parse_target(PIPELINE_URL), experiment="retrain", parameters={"model_name": "m1"})
-    return dataclasses.replace(base, **overrides)
+    return base._replace(**overrides)
 
 
 def submission(run: RunSpec, blob_name: str = BLOB) -> SubmitRequest:
