@@ -70,7 +70,7 @@ def _view_rows(bench: Bench, total: int) -> None:
     for method in ("read", "read_dated"):  # a record or the index, and the index with its date
         setattr(services.ledger, method, _noting(reads, getattr(services.ledger, method)))
     env = dict(os.environ)
-    stale = replace(services, config=replace(services.config, run_index_max_age=0))  # every view catches up
+    stale = replace(services, config=services.config._replace(run_index_max_age=0))  # every view catches up
     views: list[tuple[str, Callable[[], object], bool]] = [
         ("status page: index built (once)", lambda: _page(services, env, b""), False),
         ("status page: first page (fresh index)", lambda: _page(services, env, b""), True),

@@ -3,8 +3,6 @@ configuration, every problem reported at once under the field it is in."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from shared.core.aml.targets import parse_target
@@ -47,7 +45,7 @@ def test_parameters_that_are_not_an_object_are_refused():
 
 
 def test_overrides_are_checked_against_the_rules_target_and_data_path():
-    no_datastore = dataclasses.replace(RUN, data_path=DataPathBinding("input_datapath", None))
+    no_datastore = RUN._replace(data_path=DataPathBinding("input_datapath", None))
     with pytest.raises(ConfigError) as caught:
         override_run(no_datastore, parameters={"flag": True})
     assert str(caught.value) == (

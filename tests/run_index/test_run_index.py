@@ -39,7 +39,7 @@ def _deliver(app_env, *names: str) -> None:
 
 def _caught_up_by_every_view(services: Services) -> Services:
     """``services`` with ``RUN_INDEX_MAX_AGE_SECONDS=0``: every view catches the index up itself."""
-    return replace(services, config=replace(services.config, run_index_max_age=0))
+    return replace(services, config=services.config._replace(run_index_max_age=0))
 
 
 def _requests(sent) -> dict[str, int]:
@@ -141,7 +141,7 @@ def test_a_view_of_a_fresh_index_costs_one_read_and_says_as_of_its_last_catch_up
 
 def test_a_view_of_an_index_older_than_its_max_age_catches_it_up(app_env, aml):
     _deliver(app_env, "a.csv")
-    services = replace(process_services(), config=replace(process_services().config, run_index_max_age=1))
+    services = replace(process_services(), config=process_services().config._replace(run_index_max_age=1))
     current_index(services)
     _deliver(app_env, "b.csv")
     time.sleep(2)  # the max age passes on storage's clock (whole seconds), which no test controls

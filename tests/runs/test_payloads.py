@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 from shared.core.aml.run_lookup import RunLookup
 from shared.core.aml.targets import ARM_SCOPE, parse_target
+from shared.core.common.records import NO_ENTRIES
 from shared.core.config.config_loader import load_config
 from shared.core.config.config_model import DataPathBinding, JobOutput, RunSpec
 from shared.core.ledger.keys import blob_version_key, normalize_etag
@@ -40,7 +42,7 @@ NAMESPACE = "rules/daily"
 def rule(**overrides) -> RunSpec:
     """What the 'daily' rule runs."""
     base = RunSpec(target=parse_target(PIPELINE_URL), experiment="retrain", parameters={"model_name": "m1"})
-    return dataclasses.replace(base, **overrides)
+    return base._replace(**overrides)
 
 
 def submission(run: RunSpec, blob_name: str = BLOB) -> SubmitRequest:
@@ -457,3 +459,21 @@ def test_the_newest_version_is_the_first_listed_when_it_is_a_version(document, v
 ])
 def test_an_adopted_jobs_component_is_read_from_its_component_id(document, component):
     assert payloads.adopted_component(document) == component
+
+
+def test_a_run_spec_left_without_parameters_outputs_or_tags_sends_them_empty_as_json():
+    """Their default is a read-only mapping that ``json.dumps`` refuses: every body kind copies it."""
+    bare = (RunSpec(parse_target(PIPELINE_URL), "retrain"), batch_run(datastore=None), job_run(compute=None))
+    assert all(field is NO_ENTRIES for spec in bare for field in (spec.parameters, spec.outputs, spec.tags))
+    requests = (v1_submission(bare[0], data_path=None, tags={}), v2_submission(bare[1], data=None, tags={}, key=KEY),
+                payloads.submission(bare[2], data=None, tags={}, key=KEY, namespace=NAMESPACE))
+
+    sent = [json.loads(json.dumps(request.body, ensure_ascii=False)) for request in requests]  # as the client sends
+
+    assert sent == [
+        {"ExperimentName": "retrain", "ParameterAssignments": {}, "RunSource": "SDK", "tags": {}},
+        {"properties": {"inputData": {}, "properties": {"experimentName": "batch-retrain"}}},
+        {"properties": {"jobType": "Pipeline", "componentId": COMPONENT_ID, "experimentName": "retrain",
+                        "inputs": {}, "outputs": {}, "settings": {"_source": "REMOTE.WORKSPACE.COMPONENT"},
+                        "jobs": {}, "isArchived": False, "tags": {}, "properties": {}}},
+    ]

@@ -3,7 +3,6 @@ folder, a manifest's files once checked; a disabled rule's reason; the occurrenc
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -132,7 +131,7 @@ def test_a_markers_run_gets_its_folder_and_a_manifests_run_the_manifest() -> Non
 
 def test_a_templated_path_is_the_runs_data_a_folder_when_it_ends_with_a_slash() -> None:
     for path, folder in (("scored/{blob.stem}/", True), ("scored/{blob.stem}.csv", False)):
-        run = dataclasses.replace(RUN_ON_DATA, data_path=DataPathBinding("input", "store",
+        run = RUN_ON_DATA._replace(data_path=DataPathBinding("input", "store",
                                                                          path=parse_template(path)))
         request = rule_request(Rule(name="daily", watch=BlobFilter(), run=run), _version("in/a.csv", b"MYCT\n1\n"))
         rendered = path.replace("{blob.stem}", "a")

@@ -3,7 +3,6 @@ take, rendered values checked (length, a path inside the container), problems ma
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -36,8 +35,8 @@ def run(parameters: dict[str, str], path: str | None = None) -> RunSpec:
 def test_a_blob_rules_run_renders_its_parameters_and_path_and_keeps_its_key():
     spec = run({"file": "{blob.name}", "team": "{blob.metadata.team}", "day": "{blob.last_modified:%d}",
                 "who": "{rule}"}, "{blob.folder}")
-    plain = blob_request(Rule(name="daily", watch=BlobFilter(), run=dataclasses.replace(
-        spec, parameter_templates={}, data_path=DataPathBinding("input", "store"))), VERSION)
+    plain = blob_request(Rule(name="daily", watch=BlobFilter(), run=spec._replace(
+        parameter_templates={}, data_path=DataPathBinding("input", "store"))), VERSION)
     request = blob_request(Rule(name="daily", watch=BlobFilter(), run=spec), VERSION)
 
     assert (request.key, request.subject, request.tags) == (plain.key, plain.subject, plain.tags)
@@ -58,7 +57,7 @@ def test_a_schedules_run_has_its_occurrence_and_name_and_no_blob():
     body = request.submission().body
     assert body["ParameterAssignments"] == {"day": "2026-11-02", "by": "nightly", "n": "1"}
     assert body["DataPathAssignments"] == {"input": {"DataStoreName": "store", "RelativePath": "d/11/"}}
-    with_blob = schedule_request(dataclasses.replace(schedule, run=run({"f": "{blob.stem}"})), occurrence,
+    with_blob = schedule_request(schedule._replace(run=run({"f": "{blob.stem}"})), occurrence,
                                  fired_at=occurrence, past_due=False).with_data(VERSION)
     assert with_blob.submission().body["ParameterAssignments"]["f"] == "m"
 
@@ -70,7 +69,7 @@ def test_a_manifest_batch_counts_its_listed_files_and_a_folder_batch_has_no_coun
                 marker=Marker("manifest.json", manifest=True))
     assert marker_request(rule, manifest).template_context().values["batch.count"] == 2
     assert marker_request(rule, manifest).template_context().values["batch.folder"] == "drop/"
-    folder = marker_request(dataclasses.replace(rule, marker=Marker("_SUCCESS")), manifest)
+    folder = marker_request(rule._replace(marker=Marker("_SUCCESS")), manifest)
     assert "batch.count" not in folder.template_context().values
     assert Batch("x/", count=4).file_count == 4 and Batch("x/", listed=("x/a",), count=9).file_count == 1
 
@@ -117,5 +116,5 @@ def test_a_rendered_path_is_a_template_of_itself_and_none_without_one():
     assert rendered.data_path is not None and rendered.data_path.path == Template(("r/",), "r/")
     assert rendered_path(rendered) == "r/"
     assert rendered_path(run({})) is None
-    assert rendered_path(dataclasses.replace(run({}), data_path=None)) is None
+    assert rendered_path(run({})._replace(data_path=None)) is None
     assert rendered_run(rendered, TemplateContext()) == rendered  # rendering twice changes nothing

@@ -46,7 +46,7 @@ class Services:
     def within(self, retry: RetrySettings) -> Services:
         """These services under another path's time settings (deadline, attempt timeout, settle grace): every
         step below reads them from here, so none outlasts what that path allows."""
-        return replace(self, config=replace(self.config, retry=retry), submitter=self.submitter.within(retry))
+        return replace(self, config=self.config._replace(retry=retry), submitter=self.submitter.within(retry))
 
 
 def build_services(env: Mapping[str, str], app_root: Path = APP_ROOT, clock: Clock = SYSTEM_CLOCK) -> Services:

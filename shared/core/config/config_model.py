@@ -6,10 +6,10 @@ Values only: ``shared.core.config.config_loader`` builds them from app settings 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from shared.core.aml.targets import Target
+from shared.core.common.records import NO_ENTRIES
 from shared.core.config import settings
 from shared.core.ledger.run_limits import RunLimit
 from shared.core.schedules.ncrontab import CronSchedule
@@ -58,18 +58,17 @@ class BlobFilter(NamedTuple):
     include_subfolders: bool = False
 
 
-@dataclass(frozen=True)
-class RunSpec:
+class RunSpec(NamedTuple):
     """What to run and how to check its data: the target, the v1 body's fields, the CSV's required columns."""
 
     target: Target
     experiment: str
-    parameters: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    parameters: Mapping[str, str | int | float | bool] = NO_ENTRIES
     """As written: v1 bodies send them as strings, v2 bodies as typed literals."""
-    parameter_templates: Mapping[str, Template] = field(default_factory=dict)
+    parameter_templates: Mapping[str, Template] = NO_ENTRIES
     """The parameters written with placeholders or braces, parsed: rendered when the request is built."""
     data_path: DataPathBinding | None = None
-    outputs: Mapping[str, JobOutput] = field(default_factory=dict)
+    outputs: Mapping[str, JobOutput] = NO_ENTRIES
     required_columns: tuple[str, ...] = ()
     description: str | None = None
     continue_on_step_failure: bool | None = None
@@ -77,16 +76,8 @@ class RunSpec:
     """None: the body carries no RunSource (as a v1 schedule's PipelineSubmissionInfo may not)."""
     display_name: str | None = None
     """A pipeline job's display name (absent: Azure ML shows the job's name)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = NO_ENTRIES
     """A pipeline job's tags, as written; the trigger's labels go in its properties."""
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """What starts runs, a rule or a schedule: its name (which keys its ledger records) and what it runs."""
-
-    name: str
-    run: RunSpec
 
 
 class Marker(NamedTuple):
@@ -113,12 +104,14 @@ class Freshness(NamedTuple):
     folder: str = ""
 
 
-@dataclass(frozen=True)
-class Rule(Trigger):
+class Rule(NamedTuple):
     """A blob rule: new blobs that pass ``watch`` start ``run``; a disabled one records them as skipped instead,
     so turning it back on does not replay them (unless a sweep is asked to, with ``since``). With ``marker``, only
     a new marker version starts a run."""
 
+    name: str
+    """Keys the rule's ledger records."""
+    run: RunSpec
     watch: BlobFilter
     enabled: bool = True
     marker: Marker | None = None
@@ -135,10 +128,12 @@ class DataSource(NamedTuple):
     newest: BlobFilter | None = None
 
 
-@dataclass(frozen=True)
-class Schedule(Trigger):
+class Schedule(NamedTuple):
     """A timed run: ``cron`` (NCRONTAB, UTC) fires ``run``, on ``data`` if any."""
 
+    name: str
+    """Keys the schedule's ledger records (and names its timer function)."""
+    run: RunSpec
     cron: CronSchedule
     data: DataSource | None = None
     only_if_new_data: bool = False
@@ -194,15 +189,14 @@ class RetrySettings(NamedTuple):
                        settle_grace=settings.RUN_EVENT_SETTLE_GRACE)
 
 
-@dataclass(frozen=True)
-class AppConfig:
+class AppConfig(NamedTuple):
     watch_container: str
     rules: tuple[Rule, ...]
     watch_storage: StorageAccount
     ledger_storage: StorageAccount
     """The checked connections: clients are built from these alone."""
     schedules: tuple[Schedule, ...] = ()
-    retry: RetrySettings = field(default_factory=RetrySettings)
+    retry: RetrySettings = RetrySettings()
     claim_expiry: float = _default(settings.CLAIM_EXPIRY)
     record_retention_days: int = int(_default(settings.RECORD_RETENTION_DAYS))
     """Days the lifecycle rule keeps run records: the sweep's horizon and the run index's days follow it."""

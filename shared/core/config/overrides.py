@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from shared.core.config.config_model import RunSpec
@@ -23,5 +22,4 @@ def override_run(run: RunSpec, *, experiment: Any = None, parameters: Any = None
     check_fields_fit_the_target({}, run.target, merged, run.data_path, problems)
     problems.raise_any()
     templates = {name: template for name, template in run.parameter_templates.items() if name not in overrides}
-    return dataclasses.replace(run, experiment=experiment or run.experiment, parameters=merged,
-                               parameter_templates=templates)
+    return run._replace(experiment=experiment or run.experiment, parameters=merged, parameter_templates=templates)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.core.common.errors import InvalidValue
+from shared.core.common.records import NO_ENTRIES
 from shared.core.common.redaction import MASK, mask_text, masked, secret_values
 
 _SECRET_HINTS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "CONNECTIONSTRING", "STORAGE", "SAS")
@@ -65,18 +66,21 @@ def _redacted(where: str, value: Any, secrets: frozenset[str]) -> Any:
     return masked(value, secrets, name=where)
 
 
-@dataclass(frozen=True)
-class _Place:
+class _Place(NamedTuple):
     """A place in the configuration: ``path`` (keys joined by '.', list items as ``[i]``) after ``prefix``, unless
     ``names`` gives the path a name of its own (a one-rule key is reported as the app setting that fills it)."""
 
     prefix: str = ""
     path: str = ""
-    names: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = NO_ENTRIES
 
     @property
     def where(self) -> str:
         return self.names.get(self.path) or f"{self.prefix}{self.path}"
+
+
+_TOP = _Place()
+"""The configuration's top: no prefix, no path (a new collector reports here)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +90,7 @@ class Problems:
 
     found: list[Problem] = field(default_factory=list)
     secrets: frozenset[str] = frozenset()
-    place: _Place = _Place()
+    place: _Place = _TOP
 
     @classmethod
     def of(cls, env: Mapping[str, str] | None = None) -> Problems:
@@ -104,11 +108,11 @@ class Problems:
     def at(self, key: str) -> Problems:
         """The collector for ``key`` of the object here."""
         path = self.place.path
-        return self._moved(dataclasses.replace(self.place, path=f"{path}.{key}" if path else key))
+        return self._moved(self.place._replace(path=f"{path}.{key}" if path else key))
 
     def index(self, index: int) -> Problems:
         """The collector for item ``index`` of the list here."""
-        return self._moved(dataclasses.replace(self.place, path=f"{self.place.path}[{index}]"))
+        return self._moved(self.place._replace(path=f"{self.place.path}[{index}]"))
 
     def entry(self, name: str) -> Problems:
         """The collector for entry ``name`` of a mapping value (a parameter, an output): a name chosen by whoever
@@ -122,7 +126,7 @@ class Problems:
     def under(self, prefix: str, names: Mapping[str, str] | None = None) -> Problems:
         """The collector for a document whose places are named after ``prefix`` (``"rules.json: "``), or by
         ``names`` where it gives a path its own name."""
-        return self._moved(_Place(prefix=prefix, names=names or {}))
+        return self._moved(_Place(prefix=prefix, names=names or NO_ENTRIES))
 
     def add(self, value: Any, expected: str) -> None:
         """A problem with ``value`` found here: it should have been ``expected``."""

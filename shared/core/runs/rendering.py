@@ -6,9 +6,8 @@ started exactly once whatever its templates render to.
 
 from __future__ import annotations
 
-import dataclasses
-
 from shared.core.blobs.blob_names import blob_name_problem
+from shared.core.common.records import NO_ENTRIES
 from shared.core.common.redaction import mask_text
 from shared.core.config.config_model import RunSpec
 from shared.core.templates.templates import Template, TemplateContext, TemplateError, render
@@ -33,7 +32,7 @@ def rendered_run(run: RunSpec, context: TemplateContext) -> RunSpec:
             raise TemplateError(f"data_path.relative_path: {data_path.path.source!r} rendered to {path!r}, which "
                                 f"{problem}")
         data_path = data_path._replace(path=Template((path,), path))
-    return dataclasses.replace(run, parameters=parameters, parameter_templates={}, data_path=data_path)
+    return run._replace(parameters=parameters, parameter_templates=NO_ENTRIES, data_path=data_path)
 
 
 def render_problem(run: RunSpec, context: TemplateContext) -> str | None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from shared.core.common.errors import InvalidValue
+from shared.core.common.records import NO_ENTRIES
 
 BLOB = "blob"
 OCCURRENCE = "occurrence"
@@ -74,12 +74,11 @@ class Template(NamedTuple):
         return tuple(part for part in self.parts if isinstance(part, Placeholder))
 
 
-@dataclass(frozen=True)
-class TemplateContext:
+class TemplateContext(NamedTuple):
     """What a trigger knows when its request is built: the values by placeholder name, and the blob's metadata."""
 
-    values: Mapping[str, str | int | datetime] = field(default_factory=dict)
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str | int | datetime] = NO_ENTRIES
+    metadata: Mapping[str, str] = NO_ENTRIES
 
 
 def escaped(text: str) -> str:

@@ -101,4 +101,4 @@ def _shown_run(run: RunSpec) -> RunSpec:
     """``run`` as explain shows it: a parameter whose name or value looks secret is ``***`` (the POST sends it)."""
     parameters = {name: MASK if secret_name(name) or (isinstance(value, str) and looks_secret(value)) else value
                   for name, value in run.parameters.items()}
-    return dataclasses.replace(run, parameters=parameters)
+    return run._replace(parameters=parameters)
