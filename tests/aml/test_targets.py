@@ -19,6 +19,7 @@ from shared.core.aml.targets import (
 PUBLIC_HOST = "eastus.api.azureml.ms"
 WORKSPACE_PATH = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.MachineLearningServices/workspaces/ws-1"
 WORKSPACE_ID = "/subscriptions/sub-1/resourcegroups/rg-1/workspaces/ws-1"
+WORKSPACE = Workspace("sub-1", "rg-1", "ws-1")
 
 
 def published_url(host: str = PUBLIC_HOST, root: str = "/pipelines/v1.0", pipeline_id: str = "pipe-1",
@@ -51,7 +52,8 @@ def target_error(url: str, **options) -> str:
 ])
 def test_url_shapes_are_recognised_and_their_kind_inferred(url, kind):
     target = parse_target(url)
-    assert target == Target(url=url, kind=kind, scope=ARM_SCOPE, pipeline_version=None, workspace_id=WORKSPACE_ID)
+    assert target == Target(url=url, kind=kind, scope=ARM_SCOPE, pipeline_version=None, workspace=WORKSPACE)
+    assert target.workspace_id == WORKSPACE_ID
 
 
 def test_path_is_matched_case_insensitively_and_a_trailing_slash_dropped():
@@ -415,8 +417,8 @@ def test_a_pipeline_job_target_is_arm_with_its_workspace_component_and_compute()
     target = pipeline_job(compute="cpu-cluster")
 
     assert target == Target(url="https://management.azure.com", kind=TargetKind.PIPELINE_JOB, scope=ARM_SCOPE,
-                            workspace_id=WORKSPACE_ID, component="azureml:retrain:3", compute="cpu-cluster")
-    assert target.workspace == Workspace("sub-1", "rg-1", "ws-1")
+                            workspace=WORKSPACE, component="azureml:retrain:3", compute="cpu-cluster")
+    assert target.workspace_id == WORKSPACE_ID
     assert target.component_id() == f"{ARM_WORKSPACE}/components/retrain/versions/3"
     assert target.compute_id() == f"{ARM_WORKSPACE}/computes/cpu-cluster"
     assert pipeline_job().compute_id() is None

@@ -160,6 +160,7 @@ def test_explain_shows_the_exact_request_and_sends_nothing(app_env, aml, monkeyp
     [rule] = by_path[1]["rules"]
     assert (rule["outcome"], rule["request"]["token_scope"]) == ("would submit", "https://management.azure.com/.default")
     assert rule["request"]["body"] == aml.accepted[0].body
+    assert rule["request"]["headers"] == {"Content-Type": "application/json"}  # a v1 POST's shared default, as JSON
     assert ledger_record("default", container, "incoming/machines.csv", etag)["state"] == "submitted"
     assert len(aml.received) == 1  # only the delivery posted
 

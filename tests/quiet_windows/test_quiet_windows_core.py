@@ -144,7 +144,7 @@ def test_a_quiet_batchs_run_is_on_its_folder_listing_its_files_oldest_first() ->
     assert request.data is not None
     assert (request.data.container, request.data.name, request.data.url, request.data.etag, request.data.size,
             request.data.head) == ("data", "in/day/a.csv", URL, "0x1", 0, b"")
-    assert request.batch == Batch(folder="in/day/", count=2)
+    assert request.batch == Batch(folder="in/day/", counted=2)
     assert request.tags == {"triggered_by": "aml-pipeline-trigger", "trigger_rule": "landing",
                             "trigger_folder": "data/in/day/", "trigger_key": key}
     assert request.about == {"rule": "landing", "folder": "in/day/", "files": 2, "key": key}
@@ -159,7 +159,7 @@ def test_a_recorded_batch_runs_again_on_the_files_it_lists_and_not_at_all_when_i
                                 files=files)
     request = recorded_request(RULE, subject, URL)
     assert request is not None
-    assert (request.key, request.subject, request.batch) == ("quiet-k1", subject, Batch(folder="in/day/", count=1))
+    assert (request.key, request.subject, request.batch) == ("quiet-k1", subject, Batch(folder="in/day/", counted=1))
     assert request.data is not None and (request.data.name, request.data.url) == ("in/day/a.csv", URL)
     assert recorded_oldest(subject) == "in/day/a.csv"
     for listed in (None, ()):

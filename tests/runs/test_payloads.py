@@ -286,8 +286,7 @@ def test_a_v1_submission_without_a_blob_sends_no_data_path():
 def test_a_v2_submission_tagged_with_its_key_is_looked_up_in_the_workspace_jobs_on_arm():
     request = payloads.submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY,
                                   namespace=NAMESPACE)
-    assert request == dataclasses.replace(
-        v2_submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY),
+    assert request == v2_submission(batch_run(), data=DataRef(BLOB, BLOB_URL), tags=EXPECTED_TAGS, key=KEY)._replace(
         lookup=RunLookup(url=f"https://management.azure.com{ARM_WORKSPACE}/jobs", scope=ARM_SCOPE, key=KEY, v1=False))
     assert request.headers["repeatability_request-id"] == KEY_REQUEST_ID
 
@@ -419,7 +418,7 @@ def test_a_latest_components_job_names_no_version_until_it_is_resolved_then_name
 
     assert (request.latest, request.component, request.body["properties"]["componentId"]) == (LATEST, None, None)
     resolved = LATEST.resolved(request, "4")
-    assert resolved == dataclasses.replace(request, latest=None, component="azureml:retrain:4", body={
+    assert resolved == request._replace(latest=None, component="azureml:retrain:4", body={
         "properties": {**request.body["properties"], "componentId": f"{ARM_WORKSPACE}/components/retrain/versions/4"}})
     assert request.body["properties"]["componentId"] is None  # the request built from the rule is left as it was
     assert resolved.url == request.url  # the job's name does not depend on the version

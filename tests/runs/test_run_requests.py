@@ -56,7 +56,7 @@ def test_a_blob_request_is_the_versions_run_in_its_rules_namespace_tagged_with_i
 
 
 def test_a_blob_request_stores_the_versions_last_modified_to_the_millisecond_in_utc():
-    version = dataclasses.replace(VERSION, last_modified=datetime(2026, 12, 1, 10, 2, 5, 250_999, tzinfo=UTC))
+    version = VERSION._replace(last_modified=datetime(2026, 12, 1, 10, 2, 5, 250_999, tzinfo=UTC))
     request = blob_request(Rule(name="daily", watch=BlobFilter(prefix="in/"), run=RUN), version)
 
     assert request.subject.to_json() == {"kind": "blob", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1",
@@ -64,7 +64,7 @@ def test_a_blob_request_stores_the_versions_last_modified_to_the_millisecond_in_
 
 
 def test_a_blob_request_on_a_csv_without_the_required_columns_names_the_missing_ones():
-    bad = dataclasses.replace(VERSION, head=b"a,b\n1,2\n")
+    bad = VERSION._replace(head=b"a,b\n1,2\n")
 
     problem = blob_request(Rule(name="daily", watch=BlobFilter(), run=RUN), bad).problem()
 

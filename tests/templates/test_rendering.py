@@ -71,7 +71,7 @@ def test_a_manifest_batch_counts_its_listed_files_and_a_folder_batch_has_no_coun
     assert marker_request(rule, manifest).template_context().values["batch.folder"] == "drop/"
     folder = marker_request(rule._replace(marker=Marker("_SUCCESS")), manifest)
     assert "batch.count" not in folder.template_context().values
-    assert Batch("x/", count=4).file_count == 4 and Batch("x/", listed=("x/a",), count=9).file_count == 1
+    assert Batch("x/", counted=4).file_count == 4 and Batch("x/", listed=("x/a",), counted=9).file_count == 1
 
 
 def test_a_value_the_run_lacks_is_its_problem_naming_the_field_and_the_run_is_not_built():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -119,19 +118,17 @@ class TargetError(InvalidValue, ValueError):
         super().__init__("; ".join(text for _, text in problems))
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
+    """Where runs are started, checked (``parse_target``): its URL, kind and token scope, and what its kind needs."""
+
     url: str
     kind: TargetKind
     scope: str = ARM_SCOPE
     pipeline_version: str | None = None
-    workspace_id: str | None = None
-    """``/subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>``, the form studio links carry."""
     deployment: str | None = None
     """A batch endpoint's non-default deployment (``azureml-model-deployment``)."""
-    workspace: Workspace | None = field(default=None, compare=False)
-    """The workspace as the validated URL (v1) or ``workspace`` setting (v2) named it: where a run is looked up.
-    Parsed from the same text as ``workspace_id``, so equality need not compare it again."""
+    workspace: Workspace | None = None
+    """The workspace as the validated URL (v1) or ``workspace`` setting (v2) named it: where a run is looked up."""
     component: str | None = None
     """A pipeline job's registered pipeline component, ``azureml:<name>:<version>`` or ``azureml:<name>@latest``."""
     compute: str | None = None
@@ -178,6 +175,12 @@ class Target:
         if self.workspace is None or self.compute is None:
             return None
         return f"{self.workspace.resource_id}/computes/{self.compute}"
+
+    @property
+    def workspace_id(self) -> str | None:
+        """``/subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>``, the form studio links carry: read from
+        ``workspace``, so the two cannot disagree (and ``==`` compares the workspace once)."""
+        return None if self.workspace is None else self.workspace.studio_id
 
     def run_link(self, run_id: str) -> str | None:
         if not self.workspace_id:
@@ -289,7 +292,6 @@ def parse_target(
         kind=resolved,
         scope=resolved_scope,
         pipeline_version=version,
-        workspace_id=workspace_parts.studio_id if workspace_parts else None,
         deployment=deployment,
         workspace=workspace_parts,
         component=component,

@@ -4,7 +4,6 @@ lists, and why a batch must not run. Pure: the flows read the blobs."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from shared.core.blobs.blob_names import blob_name_problem
@@ -28,8 +27,7 @@ class Listed(NamedTuple):
     unusable: str | None = None
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """The files a marker version starts one run on: its folder, or (a manifest) the files it lists."""
 
     folder: str
@@ -37,13 +35,14 @@ class Batch:
     """A manifest's blob names, or why it cannot be read; None: the run gets the folder."""
     checked: tuple[Listed, ...] = ()
     """The listed files as read once the marker version was claimed."""
-    count: int | None = None
-    """How many files the batch holds, when known without a listing (a quiet window's)."""
+    counted: int | None = None
+    """How many files the batch holds, when known without a listing (a quiet window's); not ``count``, which a
+    tuple has."""
 
     @property
     def file_count(self) -> int | None:
         """How many files the run gets: a manifest's listed files, a quiet window's; None for a marker's folder."""
-        return len(self.listed) if isinstance(self.listed, tuple) else self.count
+        return len(self.listed) if isinstance(self.listed, tuple) else self.counted
 
     def problem(self, manifest: str, required_columns: Sequence[str]) -> str | None:
         """Why the batch must not run (the manifest named ``manifest`` unreadable, a listed file unusable)."""

@@ -207,7 +207,7 @@ def _batch_request(rule: Rule, subject: QuietBatchSubject, files: tuple[BatchFil
                        head=b"")
     return RunRequest(
         namespace=rule_namespace(rule.name), key=key, run=rule.run, data=data,
-        batch=Batch(folder=folder, count=len(files)), subject=subject,
+        batch=Batch(folder=folder, counted=len(files)), subject=subject,
         tags={"triggered_by": TRIGGERED_BY, "trigger_rule": rule.name, "trigger_folder": f"{container}/{folder}",
               "trigger_key": key},
         about={"rule": rule.name, "folder": folder, "files": len(files), "key": key},

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from shared.core.aml.run_lookup import RunLookup, run_lookup
@@ -14,6 +13,9 @@ from shared.core.aml.targets import COMPONENT_VERSION, JOB_API_VERSION, TargetKi
 from shared.core.config.config_model import RunSpec
 
 JSON = "application/json"
+JSON_HEADERS: Mapping[str, str] = MappingProxyType({"Content-Type": JSON})
+"""The headers of a request that sends JSON and nothing else (a v1 submission's): one read-only mapping every such
+request shares, so none can change another's. Copy it (``dict(...)``) before writing it as JSON."""
 TRIGGERED_BY = "aml-pipeline-trigger"
 REPEATABILITY_HEADER = "repeatability_request-id"
 """The per-request id header, spelled as azure-ai-ml's batch endpoint client sends it."""
@@ -76,7 +78,7 @@ class LatestComponent(NamedTuple):
     def resolved(self, request: SubmitRequest, version: str) -> SubmitRequest:
         """``request`` with the component's ``version`` in its body, and named as the job's component."""
         body = {**request.body, "properties": {**request.body["properties"], "componentId": self.ids + version}}
-        return dataclasses.replace(request, body=body, latest=None, component=f"azureml:{self.name}:{version}")
+        return request._replace(body=body, latest=None, component=f"azureml:{self.name}:{version}")
 
 
 def adopted_component(document: Any) -> str | None:
@@ -91,15 +93,14 @@ def adopted_component(document: Any) -> str | None:
     return f"azureml:{parts[-3]}:{parts[-1]}"
 
 
-@dataclass(frozen=True)
-class SubmitRequest:
+class SubmitRequest(NamedTuple):
     """One request that starts a run (a POST, or a pipeline job's PUT): where, with which token scope, what body,
     and where the run id comes back."""
 
     url: str
     scope: str
     body: Mapping[str, Any]
-    headers: Mapping[str, str] = field(default_factory=lambda: {"Content-Type": JSON})
+    headers: Mapping[str, str] = JSON_HEADERS
     run_id_field: str = "Id"
     success_statuses: tuple[int, ...] = (200,)
     lookup: RunLookup | None = None
@@ -184,7 +185,7 @@ def v2_submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str]
     if run.outputs:
         properties["outputData"] = {name: {"jobOutputType": output.job_output_type, "uri": output.uri}
                                     for name, output in run.outputs.items()}
-    headers = {"Content-Type": JSON, REPEATABILITY_HEADER: repeatability_id(key)}
+    headers = {**JSON_HEADERS, REPEATABILITY_HEADER: repeatability_id(key)}
     if run.target.deployment:
         headers["azureml-model-deployment"] = run.target.deployment
     return SubmitRequest(url=run.target.submit_url(), scope=run.target.scope, body={"properties": properties},
@@ -250,7 +251,7 @@ def submission(run: RunSpec, *, data: DataRef | None, tags: Mapping[str, str], k
     else:
         request = v2_submission(run, data=data, tags=tags, key=key)
     if tags.get("trigger_key") != key:
-        return dataclasses.replace(request, existing=None)  # only a run tagged with the key can be found by it
+        return request._replace(existing=None)  # only a run tagged with the key can be found by it
     if request.existing is not None:
         return request  # its name finds it: a PUT after a lost answer is refused as existing, and the job adopted
-    return dataclasses.replace(request, lookup=run_lookup(run.target, run.experiment, key))
+    return request._replace(lookup=run_lookup(run.target, run.experiment, key))

@@ -7,14 +7,13 @@ line about it carries. ``shared.flows.runs.run_steps.execute`` runs any of them 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from shared.core.blobs.batches import Batch, Listed, manifest_files, marker_folder
 from shared.core.blobs.csv_head import csv_head_problem
+from shared.core.common.records import NO_ENTRIES
 from shared.core.config.config_model import DataSource, Rule, RunSpec, Schedule
 from shared.core.ledger.keys import (
     blob_version_key,
@@ -36,8 +35,7 @@ from shared.core.runs.rendering import render_problem, rendered_path, rendered_r
 from shared.core.templates.templates import TemplateContext, blob_values
 
 
-@dataclass(frozen=True)
-class BlobVersion:
+class BlobVersion(NamedTuple):
     """What one ranged read tells about a blob: which version it is, how big, and its first bytes."""
 
     container: str
@@ -47,7 +45,7 @@ class BlobVersion:
     size: int
     head: bytes
     last_modified: datetime | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = NO_ENTRIES
     """Its user metadata, as the read's answer carries it (for ``{blob.metadata.<key>}``)."""
 
     @property
@@ -72,8 +70,7 @@ class DataClaim(NamedTuple):
         return schedule_occurrence_key(self.subject.schedule, parse_iso(occurrence))
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     """One run to start exactly once. ``data_source`` set: the data is chosen once the key is claimed (a schedule's
     newest blob at fire time), then ``with_data`` fills in ``data`` and what depends on it."""
 
@@ -87,7 +84,7 @@ class RunRequest:
     data: BlobVersion | None = None
     data_source: DataSource | None = None
     only_if_new_data: bool = False
-    record: Mapping[str, Any] = field(default_factory=dict)
+    record: Mapping[str, Any] = NO_ENTRIES
     """Fields a submitted run's record keeps beyond the run's own: the data chosen at fire time, which the subject
     cannot name."""
     disabled: bool = False
@@ -129,7 +126,7 @@ class RunRequest:
 
     def rendered(self) -> RunRequest:
         """This request with its run's templates filled in (``problem`` says first whether they can be)."""
-        return dataclasses.replace(self, run=rendered_run(self.run, self.template_context()))
+        return self._replace(run=rendered_run(self.run, self.template_context()))
 
     def submission(self) -> SubmitRequest:
         """The exact request Azure ML receives, its templates filled in."""
@@ -149,17 +146,17 @@ class RunRequest:
 
     def with_batch(self, batch: Batch) -> RunRequest:
         """This request on a marker's batch: the run gets its folder or manifest, the record its files."""
-        return dataclasses.replace(self, batch=batch, record=batch.record)
+        return self._replace(batch=batch, record=batch.record)
 
     def with_checked(self, checked: tuple[Listed, ...]) -> RunRequest:
         """This marker request with its manifest's files as read once the marker version was claimed."""
         assert self.batch is not None, "a marker request"
-        return self.with_batch(dataclasses.replace(self.batch, checked=checked))
+        return self.with_batch(self.batch._replace(checked=checked))
 
     def with_data(self, version: BlobVersion) -> RunRequest:
         """This request on ``version``: its decisions name the blob, its tags trace the run back to it."""
-        return dataclasses.replace(
-            self, data=version, about={**self.about, **_names(version)},
+        return self._replace(
+            data=version, about={**self.about, **_names(version)},
             tags={**self.tags, "trigger_blob": f"{version.container}/{version.name}", "trigger_etag": version.etag},
             record={"data": {"blob": version.name, "etag": version.etag}} if self.data_source else self.record)
 

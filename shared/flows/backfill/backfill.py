@@ -228,8 +228,7 @@ def _process(services: Services, rule: Rule, candidate: Candidate, deadline: flo
     if rule.marker is not None:
         request = request.with_batch(marker_batch(rule, version))
     assert isinstance(request.subject, ManualSubject)  # a manual request's subject, by construction
-    request = dataclasses.replace(request, limit=rule.limit,
-                                  subject=dataclasses.replace(request.subject, rerun_of=live_key))
+    request = request._replace(limit=rule.limit, subject=dataclasses.replace(request.subject, rerun_of=live_key))
     return [execute(request, services, deadline)]
 
 

@@ -77,7 +77,7 @@ def _explain_rule(request: RunRequest, services: Services) -> dict[str, Any]:
     if problem:
         return {"rule": rule, "matches": True, "key": request.key, "outcome": f"rejected: {problem}"}
     rendered = request.rendered()  # the values the POST would carry, then masked as a log masks them
-    shown = dataclasses.replace(rendered, run=_shown_run(rendered.run)).submission()
+    shown = rendered._replace(run=_shown_run(rendered.run)).submission()
     limit = request.limit
     limited = {} if limit is None else {"max_active_runs": _limit(services, request.namespace, limit)}
     outcome = "would submit" if limit is None or limited["max_active_runs"]["free"] else "would wait"
