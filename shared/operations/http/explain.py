@@ -3,7 +3,6 @@ send. Reads what the blob trigger reads, sends nothing to Azure ML and writes no
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from shared.clients.blobs.blob_data import read_blob_version, with_listed_files
