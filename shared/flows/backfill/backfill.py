@@ -229,7 +229,7 @@ def _process(services: Services, rule: Rule, candidate: Candidate, deadline: flo
         request = request.with_batch(marker_batch(rule, version))
     assert isinstance(request.subject, ManualSubject)  # a manual request's subject, by construction
     request = dataclasses.replace(request, limit=rule.limit,
-                                  subject=dataclasses.replace(request.subject, rerun_of=live_key))
+                                  subject=request.subject._replace(rerun_of=live_key))
     return [execute(request, services, deadline)]
 
 
