@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from shared.clients.common.clock import Clock
 from shared.clients.ledger.ledger import Ledger
 from shared.clients.ledger.ledger_claims import Claim, ClaimBusyError, ClaimLostError, Duplicate
 from shared.core.ledger.keys import arrival_tags, rule_namespace
-from shared.core.ledger.ledger_record import RunState
+from shared.core.ledger.ledger_record import LedgerRecord, RunState
 from shared.core.ledger.run_status import observed
 from tests.support.harness import run_together
 
@@ -160,3 +161,20 @@ def test_every_write_of_a_runs_record_tags_its_outcome_its_first_claims_day_and_
     data = ledger.claim("schedule-data/s", "key-2", SUBJECT, time.monotonic() + 5)
     assert isinstance(data, Claim)
     assert container.get_blob_client("schedule-data/s/key-2.json").get_blob_tags() == {"aml_owner": "schedule-data/s"}
+
+
+def test_an_update_that_changes_nothing_writes_nothing_and_a_subjects_unknown_keys_are_kept_as_read(container):
+    """The update compares the record before and after its change; a subject's keys this code does not know take
+    part (a record is a tuple), and a change that keeps them as read is still no change: no write."""
+    ledger = Ledger(container, claim_expiry=60)
+    claimed = ledger.claim(rule_namespace("r"), "key-1", {**SUBJECT, "added_later": {"x": 1}}, time.monotonic() + 5)
+    assert isinstance(claimed, Claim)
+    ledger.settle(claimed, RunState.SUBMITTED, run_id="run-1")
+    blob = container.get_blob_client(claimed.record_name)
+    etag = blob.get_blob_properties().etag
+
+    before, after = ledger.update(claimed.record_name, lambda record: LedgerRecord.from_json(record.to_json()))
+
+    assert after is before and blob.get_blob_properties().etag == etag
+    assert before.subject is not None and before.subject.extra == {"added_later": {"x": 1}}
+    assert json.loads(blob.download_blob().readall())["subject"]["added_later"] == {"x": 1}

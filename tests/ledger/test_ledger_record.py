@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -237,7 +236,7 @@ def test_a_first_claim_is_the_whole_record_of_one_owner_on_it_until_its_expiry()
 
 
 def test_a_claim_keeps_the_last_twenty_history_entries_the_take_over_and_the_claim_included():
-    previous = replace(LedgerRecord.from_json(GOLDEN["unknown"]["record"]), history=_history(20))
+    previous = LedgerRecord.from_json(GOLDEN["unknown"]["record"])._replace(history=_history(20))
 
     taken = new_claim("rules/r", "k", SUBJECT, "owner-2", LATER, 60, previous)
 
@@ -263,7 +262,7 @@ def test_a_submitted_claim_settles_into_its_outcome_over_the_claim_and_the_histo
 
 
 def test_a_failure_for_now_settles_retryable_and_the_history_keeps_its_last_twenty():
-    claim = replace(new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60), history=_history(20))
+    claim = new_claim("rules/r", "k", SUBJECT, "owner-1", AT, 60)._replace(history=_history(20))
 
     settled = claim.settled(RunState.FAILED, LATER, {"retryable": True, "reason": "HTTP 503"})
 
@@ -274,12 +273,12 @@ def test_a_failure_for_now_settles_retryable_and_the_history_keeps_its_last_twen
 
 def test_a_reopened_record_is_a_failure_for_now_with_its_reason_and_the_last_twenty_history_entries():
     submitted = LedgerRecord.from_json(GOLDEN["submitted"]["record"])
-    full = replace(submitted, history=_history(20))
+    full = submitted._replace(history=_history(20))
 
     reopened = full.reopened(LATER, "retried by an operator")
 
-    assert reopened == replace(full, state=RunState.FAILED, retryable=True, reason="retried by an operator",
-                               updated_at=LATER, history=(*_history(20)[1:], {"state": "reopened", "at": LATER}))
+    assert reopened == full._replace(state=RunState.FAILED, retryable=True, reason="retried by an operator",
+                                     updated_at=LATER, history=(*_history(20)[1:], {"state": "reopened", "at": LATER}))
     assert reopened.judged(0, default_expiry=60) is Verdict.TAKE_OVER
 
 

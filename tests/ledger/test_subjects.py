@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.core.common.errors import InvalidValue
-from shared.core.ledger.ledger_record import LedgerRecord, RunState
+from shared.core.ledger.ledger_record import LedgerRecord, RunState, new_claim
 from shared.core.ledger.subjects import (
     BatchFile,
     BlobSubject,
@@ -140,3 +140,45 @@ def test_a_batch_files_missing_blob_and_a_long_time_are_refused_naming_the_recor
     with pytest.raises(UnreadableRecord) as refused:
         parse_subject({"kind": "schedule", "schedule": "s", "occurrence": "y" * 41}, NAME)
     assert str(refused.value).endswith(f"must be an ISO 8601 time, not {'y' * 40!r}")
+
+
+BUILT = [  # every kind as the app builds it: nothing stored beside its fields, so its extra is the shared default
+    BlobSubject(container="c", blob="b", etag="e"),
+    ScheduleSubject(schedule="s", occurrence="2026-11-02T02:00:00Z"),
+    ScheduleDataSubject(schedule="s", blob="b", etag="e", occurrence="2026-11-02T02:00:00Z"),
+    ManualSubject(rule="r", request_id="q", blob=None, experiment=None, parameters=None),
+    QuietBatchSubject(rule="r", container="c", folder="in/", oldest="quiet/o", files=(BatchFile("in/a.csv", "0x1"),)),
+]
+
+
+@pytest.mark.parametrize(("subject", "kind"), list(zip(BUILT, ["blob", "schedule", "schedule-data", "manual",
+                                                                 "quiet-batch"], strict=True)))
+def test_a_subject_built_in_code_is_written_as_json_in_a_document_of_its_own_and_read_back_equal(subject, kind):
+    written = subject.to_json()
+    written["later"] = 1  # a caller adding to its document adds nothing to the subject or any other
+
+    assert json.loads(json.dumps(written)) == written and written["kind"] == kind == subject.kind
+    assert "later" not in subject.to_json() and all(each.extra == {} for each in BUILT)
+    assert parse_subject(subject.to_json(), NAME) == subject
+
+
+def test_a_claims_record_built_in_code_is_written_as_json_with_its_subject():
+    record = new_claim("rules/r", "k", BUILT[0], "owner-1", "2026-11-02T02:00:00.000Z", 60)
+
+    stored = json.loads(json.dumps(record.to_json()))
+
+    assert stored["subject"] == {"kind": "blob", "container": "c", "blob": "b", "etag": "e"}
+    assert record.extra == {} and LedgerRecord.from_json(stored, NAME) == record
+
+
+def test_unknown_stored_keys_take_part_in_equality_and_a_record_read_back_equals_itself():
+    """Equality is what the ledger's update compares to skip a write that changes nothing: a record read, written
+    and read back keeps its subject's unknown keys, so it is still equal; a change of them is a change."""
+    stored = {"state": "submitted", "run_id": "run-1", "later": True,
+              "subject": {"kind": "blob", "container": "c", "blob": "b", "etag": "e", "added_later": {"x": 1}}}
+    record = LedgerRecord.from_json(stored, NAME)
+    assert record.subject is not None
+
+    assert LedgerRecord.from_json(record.to_json(), NAME) == record
+    assert record._replace(subject=record.subject._replace(extra={"added_later": {"x": 2}})) != record
+    assert record.subject._replace(extra={}) == BlobSubject(container="c", blob="b", etag="e")

@@ -4,7 +4,6 @@ tests/runs/test_run_requests_golden.py."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -107,7 +106,7 @@ def test_an_only_if_new_data_schedule_claims_its_data_version_too_once_chosen():
     assert claim.occurrence == "2026-11-02T02:00:00Z"
     assert claim.occurrence_key("2026-11-01T02:00:00Z") == schedule_occurrence_key(
         "nightly", datetime(2026, 11, 1, 2, 0, tzinfo=UTC))
-    earlier = dataclasses.replace(claim.subject, occurrence="2026-11-01T02:00:00Z")
+    earlier = claim.subject._replace(occurrence="2026-11-01T02:00:00Z")
     assert used_by(VERSION, earlier, "run-1") == (
         "no new data: in/m.csv (0x8DC1) was used by the run of 2026-11-01T02:00:00Z (run run-1)")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 
+from shared.core.common.records import NO_ENTRIES
 from shared.core.common.redaction import masked
 from shared.core.ledger.keys import (
     DAY_TAG,
@@ -132,8 +132,7 @@ def verdict(state: RunState | None, retryable: bool, outcome_unknown: bool, age:
     return Verdict.ABANDONED if age >= expiry + margin else Verdict.LIVE
 
 
-@dataclass(frozen=True)
-class LedgerRecord:
+class LedgerRecord(NamedTuple):
     """One key's record. Every field may be absent (None) in what storage holds: a process's memory of a
     settled key keeps only the state, the run and the occurrence. Its ``state`` moves as ``RunState`` says."""
 
@@ -155,7 +154,7 @@ class LedgerRecord:
     history: tuple[Mapping[str, Any], ...] = ()
     run: Mapping[str, Any] | None = None
     """What became of the run in Azure ML (``RunOutcome.to_json``); absent until its first status is known."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = NO_ENTRIES
     """Every other stored key (run_url, attempts, error, data, ...), kept as stored."""
 
     @classmethod
@@ -200,13 +199,13 @@ class LedgerRecord:
                   "state": state.value, "updated_at": at, "retryable": bool(outcome.get("retryable", False))}
         merged.pop("claim_expiry_seconds", None)
         history = [*self.history, {"state": state.value, "at": at, "owner": self.owner}][-HISTORY_LIMIT:]
-        return replace(LedgerRecord.from_json(merged), history=tuple(history))
+        return LedgerRecord.from_json(merged)._replace(history=tuple(history))
 
     def reopened(self, at: str, reason: str) -> LedgerRecord:
         """A settled record turned back into a retryable failure (an operator's retry, a waiting trigger's turn)."""
         history = [*self.history, {"state": "reopened", "at": at}][-HISTORY_LIMIT:]
-        return replace(self, state=RunState.FAILED, retryable=True, reason=reason, updated_at=at,
-                       history=tuple(history))
+        return self._replace(state=RunState.FAILED, retryable=True, reason=reason, updated_at=at,
+                             history=tuple(history))
 
     def _index_tags(self, written_at: str | None) -> dict[str, str]:
         """The run index's tags on a run's own record (not a data claim): what became of its run (``Outcome``), the
@@ -240,7 +239,7 @@ class LedgerRecord:
         document = outcome.to_json()
         if "error" in document:
             document["error"] = masked(document["error"])
-        return replace(self, run=document)
+        return self._replace(run=document)
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str] | None, name: str | None = None) -> LedgerRecord:
@@ -317,4 +316,4 @@ def _name_of(data: Mapping[str, Any]) -> str:
     return record_name(namespace, key) if isinstance(namespace, str) and isinstance(key, str) else "(unnamed)"
 
 
-_FIELDS = tuple(spec.name for spec in fields(LedgerRecord) if spec.name != "extra")
+_FIELDS = tuple(name for name in LedgerRecord._fields if name != "extra")

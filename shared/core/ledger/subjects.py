@@ -2,16 +2,19 @@
 
 The stored form is a persistent contract (tests/golden/ pins it): ``parse_subject`` reads it, ``Subject.to_json``
 writes it back key for key in the order the app has always written, and keys this code does not know are kept, so a
-record written by newer code loses nothing when older code rewrites it. Callers dispatch with ``match`` on the type.
+record written by newer code loses nothing when older code rewrites it (each kind's last field, ``extra``). Callers
+dispatch with ``match`` on the type. Each kind is a ``NamedTuple`` (cheap to define at import: CONTRIBUTING.md), so
+its stored shape is a table here, not a class attribute; and being a tuple, two subjects are equal field for field,
+``extra`` included (a record read and written back keeps it as read, so no comparison the app makes changes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from shared.core.common.errors import InvalidValue
+from shared.core.common.records import NO_ENTRIES
 from shared.core.ledger.keys import parse_iso
 
 _CHECKS: dict[str, tuple[type, ...] | None] = {
@@ -26,28 +29,9 @@ class UnreadableRecord(InvalidValue, ValueError):
     and the field, never a KeyError from deep inside a flow."""
 
 
-@dataclass(frozen=True)
-class _Subject:
-    kind: ClassVar[str]
-    _shape: ClassVar[Mapping[str, str]]
-    """Each stored field (in stored order) and its check in ``_CHECKS``; a check ending in ``?``: the field may be
-    absent (records written before it existed), and stays absent."""
-    extra: Mapping[str, Any] = field(default_factory=dict, kw_only=True, compare=False, repr=False)
-    """Stored keys this code does not know, kept as stored."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The stored form, exactly as the app writes it."""
-        return {"kind": self.kind, **{name: getattr(self, name) for name, check in self._shape.items()
-                                      if not (check.endswith("?") and getattr(self, name) is None)}, **self.extra}
-
-
-@dataclass(frozen=True)
-class BlobSubject(_Subject):
+class BlobSubject(NamedTuple):
     """One blob version's run: a rule's event, the sweep, an operator's submit of a watched blob (and a marker's)."""
 
-    kind: ClassVar[str] = "blob"
-    _shape: ClassVar[Mapping[str, str]] = {"container": "text", "blob": "text", "etag": "text", "size": "count?",
-                                           "last_modified": "moment?"}
     container: str
     blob: str
     etag: str
@@ -55,41 +39,55 @@ class BlobSubject(_Subject):
     last_modified: str | None = None
     """The version's Last-Modified (``iso_ms``): when the file arrived, which freshness counts (``aml_arrived``),
     whenever it is run (its event, the sweep, a backfill a month later). Absent from records written before it."""
+    extra: Mapping[str, Any] = NO_ENTRIES
+    """Stored keys this code does not know, kept as stored (every kind has it)."""
+
+    @property
+    def kind(self) -> str:
+        return "blob"
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form, exactly as the app writes it."""
+        return _stored(self)
 
 
-@dataclass(frozen=True)
-class ScheduleSubject(_Subject):
+class ScheduleSubject(NamedTuple):
     """One scheduled occurrence's run (the occurrence, not the tick's wall clock, is what it is about)."""
 
-    kind: ClassVar[str] = "schedule"
-    _shape: ClassVar[Mapping[str, str]] = {"schedule": "text", "occurrence": "moment", "fired_at": "text?",
-                                           "past_due": "flag?"}
     schedule: str
     occurrence: str
     fired_at: str | None = None
     past_due: bool | None = None
+    extra: Mapping[str, Any] = NO_ENTRIES
+
+    @property
+    def kind(self) -> str:
+        return "schedule"
+
+    def to_json(self) -> dict[str, Any]:
+        return _stored(self)
 
 
-@dataclass(frozen=True)
-class ScheduleDataSubject(_Subject):
+class ScheduleDataSubject(NamedTuple):
     """An only_if_new_data schedule's claim on a data version: which occurrence's run used it. Not a run's record."""
 
-    kind: ClassVar[str] = "schedule-data"
-    _shape: ClassVar[Mapping[str, str]] = {"schedule": "text", "blob": "text", "etag": "text",
-                                           "occurrence": "moment"}
     schedule: str
     blob: str
     etag: str
     occurrence: str
+    extra: Mapping[str, Any] = NO_ENTRIES
+
+    @property
+    def kind(self) -> str:
+        return "schedule-data"
+
+    def to_json(self) -> dict[str, Any]:
+        return _stored(self)
 
 
-@dataclass(frozen=True)
-class ManualSubject(_Subject):
+class ManualSubject(NamedTuple):
     """A deliberate extra run, kept as it was asked for (blob, overrides), so a retry or the sweep asks again."""
 
-    kind: ClassVar[str] = "manual"
-    _shape: ClassVar[Mapping[str, str]] = {"rule": "text", "request_id": "text", "blob": "optional text",
-                                           "experiment": "any", "parameters": "any", "rerun_of": "text?"}
     rule: str
     request_id: str
     blob: str | None
@@ -97,6 +95,14 @@ class ManualSubject(_Subject):
     parameters: Any
     rerun_of: str | None = None
     """A backfill's deliberate second run of a version: the live key it runs again (absent otherwise)."""
+    extra: Mapping[str, Any] = NO_ENTRIES
+
+    @property
+    def kind(self) -> str:
+        return "manual"
+
+    def to_json(self) -> dict[str, Any]:
+        return _stored(self)
 
 
 class BatchFile(NamedTuple):
@@ -109,13 +115,9 @@ class BatchFile(NamedTuple):
         return {"blob": self.blob, "etag": self.etag}
 
 
-@dataclass(frozen=True)
-class QuietBatchSubject(_Subject):
+class QuietBatchSubject(NamedTuple):
     """A quiet window's batch of one folder: the file versions it covers from its claim on (oldest first)."""
 
-    kind: ClassVar[str] = "quiet-batch"
-    _shape: ClassVar[Mapping[str, str]] = {"rule": "text", "container": "text", "folder": "text", "oldest": "text",
-                                           "fires_at": "text?"}
     rule: str
     container: str
     folder: str
@@ -123,16 +125,40 @@ class QuietBatchSubject(_Subject):
     fires_at: str | None = None
     files: tuple[BatchFile, ...] | None = None
     """None or empty: the record lists none (it cannot be run again)."""
+    extra: Mapping[str, Any] = NO_ENTRIES
+
+    @property
+    def kind(self) -> str:
+        return "quiet-batch"
 
     def to_json(self) -> dict[str, Any]:
         files = {} if self.files is None else {"files": [item.to_json() for item in self.files]}
-        return {**super().to_json(), **files}
+        return {**_stored(self), **files}
 
 
 Subject = BlobSubject | ScheduleSubject | ScheduleDataSubject | ManualSubject | QuietBatchSubject
-_KINDS: dict[str, type[Subject]] = {kind.kind: kind for kind in
-                                    (BlobSubject, ScheduleSubject, ScheduleDataSubject, ManualSubject,
-                                     QuietBatchSubject)}
+_SHAPES: dict[type[Subject], Mapping[str, str]] = {
+    BlobSubject: {"container": "text", "blob": "text", "etag": "text", "size": "count?", "last_modified": "moment?"},
+    ScheduleSubject: {"schedule": "text", "occurrence": "moment", "fired_at": "text?", "past_due": "flag?"},
+    ScheduleDataSubject: {"schedule": "text", "blob": "text", "etag": "text", "occurrence": "moment"},
+    ManualSubject: {"rule": "text", "request_id": "text", "blob": "optional text", "experiment": "any",
+                    "parameters": "any", "rerun_of": "text?"},
+    QuietBatchSubject: {"rule": "text", "container": "text", "folder": "text", "oldest": "text", "fires_at": "text?"},
+}
+"""Each kind's stored fields (in stored order) and their checks in ``_CHECKS``; a check ending in ``?``: the field
+may be absent (records written before it existed), and stays absent. A quiet batch's ``files`` is read apart."""
+_KINDS: dict[str, type[Subject]] = {"blob": BlobSubject, "schedule": ScheduleSubject,
+                                    "schedule-data": ScheduleDataSubject, "manual": ManualSubject,
+                                    "quiet-batch": QuietBatchSubject}
+"""Each kind by the word it stores (its ``kind``), in the order a refusal lists them."""
+
+
+def _stored(subject: Subject) -> dict[str, Any]:
+    """``subject``'s stored form: its kind, its shape's fields (an optional one only when set), then the keys this
+    code does not know, copied (``extra`` may be the read-only ``NO_ENTRIES``, which JSON cannot write)."""
+    return {"kind": subject.kind, **{name: getattr(subject, name) for name, check in _SHAPES[type(subject)].items()
+                                     if not (check.endswith("?") and getattr(subject, name) is None)},
+            **subject.extra}
 
 
 def parse_subject(stored: Any, record: str) -> Subject:
@@ -145,7 +171,7 @@ def parse_subject(stored: Any, record: str) -> Subject:
     if kind is None:
         raise UnreadableRecord(f"ledger record {record}: subject kind {named!r} is not one this app "
                                f"writes ({', '.join(_KINDS)})")
-    values = {name: _checked(stored, name, check, record) for name, check in kind._shape.items()}
+    values = {name: _checked(stored, name, check, record) for name, check in _SHAPES[kind].items()}
     if kind is QuietBatchSubject and "files" in stored:
         values["files"] = _files(stored["files"], record)
     known = {"kind", *values}

@@ -15,7 +15,6 @@ Before each submission the rule's active runs are counted (one Find Blobs by Tag
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import threading
@@ -228,7 +227,7 @@ def _process(services: Services, rule: Rule, candidate: Candidate, deadline: flo
     if rule.marker is not None:
         request = request.with_batch(marker_batch(rule, version))
     assert isinstance(request.subject, ManualSubject)  # a manual request's subject, by construction
-    request = request._replace(limit=rule.limit, subject=dataclasses.replace(request.subject, rerun_of=live_key))
+    request = request._replace(limit=rule.limit, subject=request.subject._replace(rerun_of=live_key))
     return [execute(request, services, deadline)]
 
 
