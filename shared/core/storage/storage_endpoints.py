@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -43,7 +44,8 @@ DEVELOPMENT_ACCOUNT = ("devstoreaccount1",
 """Azurite's well-known account and key (public, in Microsoft's docs)."""
 
 
-class StorageAccount(NamedTuple):
+@dataclass(frozen=True)
+class StorageAccount:
     """A checked connection: where its Blob service is, and how to sign (key, SAS, or managed identity)."""
 
     connection: str
