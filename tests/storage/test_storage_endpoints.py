@@ -3,6 +3,7 @@ SAS or bearer token is ever sent where a setting steers it."""
 
 from __future__ import annotations
 
+import json
 import socketserver
 import threading
 
@@ -169,6 +170,9 @@ def test_azurite_and_development_storage_need_the_local_development_flag():
 def test_a_storage_account_never_shows_its_key_or_sas():
     account = storage_account({"Conn": "AccountName=acct;AccountKey=S3cr3tKey=="}, "Conn", EndpointRules())
     assert "S3cr3t" not in repr(account) and "S3cr3t" not in str(account)
+    assert "S3cr3t" not in json.dumps({"account": account}, default=str)  # as the CLI writes what it cannot encode
+    with pytest.raises(TypeError):  # not a tuple, which JSON would write out field by field, key included
+        json.dumps(account)
 
 
 @pytest.mark.parametrize(("settings", "connection", "blob_url", "client_id"), [
