@@ -1,11 +1,12 @@
 """What a ledger record is about (its subject): one frozen value per kind of trigger, read once from what is stored.
 
-The stored form is a persistent contract (tests/golden/ pins it): ``parse_subject`` reads it, ``Subject.to_json``
+The stored form is a persistent contract (tests/golden/ pins it): ``parse_subject`` reads it, each kind's ``to_json``
 writes it back key for key in the order the app has always written, and keys this code does not know are kept, so a
 record written by newer code loses nothing when older code rewrites it (each kind's last field, ``extra``). Callers
 dispatch with ``match`` on the type. Each kind is a ``NamedTuple`` (cheap to define at import: CONTRIBUTING.md), so
 its stored shape is a table here, not a class attribute; and being a tuple, two subjects are equal field for field,
-``extra`` included (a record read and written back keeps it as read, so no comparison the app makes changes).
+``extra`` included (a record read and written back keeps it as read, so no comparison the app makes changes), and
+``extra``, a mapping, makes a subject unhashable (nothing keys a set or a dict by one).
 """
 
 from __future__ import annotations
