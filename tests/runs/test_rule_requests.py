@@ -13,7 +13,7 @@ from shared.core.blobs.batches import Batch, Listed
 from shared.core.config.config_model import BlobFilter, DataPathBinding, Marker, Rule, RunSpec, Schedule
 from shared.core.ledger.keys import schedule_occurrence_key
 from shared.core.ledger.run_limits import RunLimit
-from shared.core.ledger.subjects import BlobSubject, ScheduleDataSubject
+from shared.core.ledger.subjects import BlobSubject, ScheduleDataSubject, subject_json
 from shared.core.runs.payloads import DataRef, submission
 from shared.core.runs.run_requests import (
     BlobVersion,
@@ -93,7 +93,7 @@ def test_a_scheduled_run_is_tagged_with_its_schedule_occurrence_and_key_and_keep
 def test_a_manual_runs_subject_keeps_the_experiment_and_parameters_it_was_asked_with() -> None:
     request = manual_request("daily", RUN, None, request_id="req-1", blob=None, experiment="other",
                              parameters={"n": 2})
-    assert request.subject.to_json() == {"kind": "manual", "rule": "daily", "request_id": "req-1", "blob": None,
+    assert subject_json(request.subject) == {"kind": "manual", "rule": "daily", "request_id": "req-1", "blob": None,
                                          "experiment": "other", "parameters": {"n": 2}}
 
 

@@ -19,6 +19,7 @@ from shared.core.ledger.keys import (
     parse_iso,
     schedule_occurrence_key,
 )
+from shared.core.ledger.subjects import subject_json
 from shared.core.runs.payloads import submission
 from shared.core.runs.run_requests import BlobVersion, blob_request, manual_request, schedule_request, used_by
 from shared.core.schedules.ncrontab import parse_ncrontab
@@ -44,7 +45,7 @@ def test_a_blob_request_is_the_versions_run_in_its_rules_namespace_tagged_with_i
 
     key = blob_version_key("data", "in/m.csv", "0x8DC1")
     assert (request.namespace, request.key, request.record_name) == ("rules/daily", key, f"rules/daily/{key}.json")
-    assert request.subject.to_json() == {"kind": "blob", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1",
+    assert subject_json(request.subject) == {"kind": "blob", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1",
                                          "size": 12}
     assert request.tags == {"triggered_by": "aml-pipeline-trigger", "trigger_rule": "daily",
                             "trigger_blob": "data/in/m.csv", "trigger_etag": "0x8DC1", "trigger_key": key}
@@ -58,7 +59,7 @@ def test_a_blob_request_stores_the_versions_last_modified_to_the_millisecond_in_
     version = VERSION._replace(last_modified=datetime(2026, 12, 1, 10, 2, 5, 250_999, tzinfo=UTC))
     request = blob_request(Rule(name="daily", watch=BlobFilter(prefix="in/"), run=RUN), version)
 
-    assert request.subject.to_json() == {"kind": "blob", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1",
+    assert subject_json(request.subject) == {"kind": "blob", "container": "data", "blob": "in/m.csv", "etag": "0x8DC1",
                                          "size": 12, "last_modified": "2026-12-01T10:02:05.250Z"}
 
 
@@ -76,7 +77,7 @@ def test_a_schedule_request_keys_the_occurrence_and_gets_its_data_only_with_with
 
     key = schedule_occurrence_key("nightly", OCCURRENCE)
     assert (request.namespace, request.key) == ("schedules/nightly", key)
-    assert request.subject.to_json() == {"kind": "schedule", "schedule": "nightly",
+    assert subject_json(request.subject) == {"kind": "schedule", "schedule": "nightly",
                                          "occurrence": "2026-11-02T02:00:00Z", "fired_at": "2026-11-02T02:00:00Z",
                                          "past_due": False}
     assert request.about == {"schedule": "nightly", "occurrence": "2026-11-02T02:00:00Z", "key": key,
@@ -101,7 +102,7 @@ def test_an_only_if_new_data_schedule_claims_its_data_version_too_once_chosen():
 
     assert claim is not None
     assert (claim.namespace, claim.key) == ("schedule-data/nightly", blob_version_key("data", "in/m.csv", "0x8DC1"))
-    assert claim.subject.to_json() == {"kind": "schedule-data", "schedule": "nightly", "blob": "in/m.csv",
+    assert subject_json(claim.subject) == {"kind": "schedule-data", "schedule": "nightly", "blob": "in/m.csv",
                                        "etag": "0x8DC1", "occurrence": "2026-11-02T02:00:00Z"}
     assert claim.occurrence == "2026-11-02T02:00:00Z"
     assert claim.occurrence_key("2026-11-01T02:00:00Z") == schedule_occurrence_key(
@@ -117,8 +118,8 @@ def test_a_manual_request_is_keyed_by_its_request_id_and_keeps_the_request_as_gi
 
     key = manual_key("daily", "req-1")
     assert (request.namespace, request.key) == ("manual/daily", key)
-    assert request.subject.to_json() == {"kind": "manual", "rule": "daily", "request_id": "req-1", "blob": "in/m.csv",
-                               "experiment": None, "parameters": {"n": 2}}
+    assert subject_json(request.subject) == {"kind": "manual", "rule": "daily", "request_id": "req-1",
+                                             "blob": "in/m.csv", "experiment": None, "parameters": {"n": 2}}
     assert request.tags == {"triggered_by": "aml-pipeline-trigger", "trigger_rule": "daily",
                             "trigger_manual": "req-1", "trigger_key": key, "trigger_blob": "data/in/m.csv",
                             "trigger_etag": "0x8DC1"}

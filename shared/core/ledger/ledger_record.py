@@ -32,7 +32,7 @@ from shared.core.ledger.keys import (
     rule_namespace,
 )
 from shared.core.ledger.run_status import RunOutcome, RunStatus, run_status
-from shared.core.ledger.subjects import BlobSubject, Subject, UnreadableRecord, parse_subject
+from shared.core.ledger.subjects import BlobSubject, Subject, UnreadableRecord, parse_subject, subject_json
 
 SCHEMA_VERSION = 1
 HISTORY_LIMIT = 20
@@ -179,7 +179,7 @@ class LedgerRecord(NamedTuple):
         known = {name: getattr(self, name) for name in _FIELDS}
         known["history"] = list(self.history) or None
         known["state"] = None if self.state is None else self.state.value
-        known["subject"] = None if self.subject is None else self.subject.to_json()
+        known["subject"] = None if self.subject is None else subject_json(self.subject)
         return {**self.extra, **{name: value for name, value in known.items() if value is not None}}
 
     @property

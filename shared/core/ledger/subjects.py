@@ -1,6 +1,6 @@
 """What a ledger record is about (its subject): one frozen value per kind of trigger, read once from what is stored.
 
-The stored form is a persistent contract (tests/golden/ pins it): ``parse_subject`` reads it, each kind's ``to_json``
+The stored form is a persistent contract (tests/golden/ pins it): ``parse_subject`` reads it, ``subject_json``
 writes it back key for key in the order the app has always written, and keys this code does not know are kept, so a
 record written by newer code loses nothing when older code rewrites it (each kind's last field, ``extra``). Callers
 dispatch with ``match`` on the type. Each kind is a ``NamedTuple`` (cheap to define at import: CONTRIBUTING.md), so
@@ -43,14 +43,6 @@ class BlobSubject(NamedTuple):
     extra: Mapping[str, Any] = NO_ENTRIES
     """Stored keys this code does not know, kept as stored (every kind has it)."""
 
-    @property
-    def kind(self) -> str:
-        return "blob"
-
-    def to_json(self) -> dict[str, Any]:
-        """The stored form, exactly as the app writes it."""
-        return _stored(self)
-
 
 class ScheduleSubject(NamedTuple):
     """One scheduled occurrence's run (the occurrence, not the tick's wall clock, is what it is about)."""
@@ -61,13 +53,6 @@ class ScheduleSubject(NamedTuple):
     past_due: bool | None = None
     extra: Mapping[str, Any] = NO_ENTRIES
 
-    @property
-    def kind(self) -> str:
-        return "schedule"
-
-    def to_json(self) -> dict[str, Any]:
-        return _stored(self)
-
 
 class ScheduleDataSubject(NamedTuple):
     """An only_if_new_data schedule's claim on a data version: which occurrence's run used it. Not a run's record."""
@@ -77,13 +62,6 @@ class ScheduleDataSubject(NamedTuple):
     etag: str
     occurrence: str
     extra: Mapping[str, Any] = NO_ENTRIES
-
-    @property
-    def kind(self) -> str:
-        return "schedule-data"
-
-    def to_json(self) -> dict[str, Any]:
-        return _stored(self)
 
 
 class ManualSubject(NamedTuple):
@@ -97,13 +75,6 @@ class ManualSubject(NamedTuple):
     rerun_of: str | None = None
     """A backfill's deliberate second run of a version: the live key it runs again (absent otherwise)."""
     extra: Mapping[str, Any] = NO_ENTRIES
-
-    @property
-    def kind(self) -> str:
-        return "manual"
-
-    def to_json(self) -> dict[str, Any]:
-        return _stored(self)
 
 
 class BatchFile(NamedTuple):
@@ -128,14 +99,6 @@ class QuietBatchSubject(NamedTuple):
     """None or empty: the record lists none (it cannot be run again)."""
     extra: Mapping[str, Any] = NO_ENTRIES
 
-    @property
-    def kind(self) -> str:
-        return "quiet-batch"
-
-    def to_json(self) -> dict[str, Any]:
-        files = {} if self.files is None else {"files": [item.to_json() for item in self.files]}
-        return {**_stored(self), **files}
-
 
 Subject = BlobSubject | ScheduleSubject | ScheduleDataSubject | ManualSubject | QuietBatchSubject
 _SHAPES: dict[type[Subject], Mapping[str, str]] = {
@@ -151,15 +114,24 @@ may be absent (records written before it existed), and stays absent. A quiet bat
 _KINDS: dict[str, type[Subject]] = {"blob": BlobSubject, "schedule": ScheduleSubject,
                                     "schedule-data": ScheduleDataSubject, "manual": ManualSubject,
                                     "quiet-batch": QuietBatchSubject}
-"""Each kind by the word it stores (its ``kind``), in the order a refusal lists them."""
+"""Each kind by the word it stores, in the order a refusal lists them."""
+_WORDS: dict[type[Subject], str] = {kind: word for word, kind in _KINDS.items()}
 
 
-def _stored(subject: Subject) -> dict[str, Any]:
-    """``subject``'s stored form: its kind, its shape's fields (an optional one only when set), then the keys this
-    code does not know, copied (``extra`` may be the read-only ``NO_ENTRIES``, which JSON cannot write)."""
-    return {"kind": subject.kind, **{name: getattr(subject, name) for name, check in _SHAPES[type(subject)].items()
-                                     if not (check.endswith("?") and getattr(subject, name) is None)},
-            **subject.extra}
+def subject_kind(subject: Subject) -> str:
+    """The word ``subject``'s kind is stored as (``"blob"``, ``"manual"``, ...)."""
+    return _WORDS[type(subject)]
+
+
+def subject_json(subject: Subject) -> dict[str, Any]:
+    """``subject``'s stored form, exactly as the app writes it: its kind, its shape's fields (an optional one only
+    when set), the keys this code does not know, copied (``extra`` may be the read-only ``NO_ENTRIES``, which JSON
+    cannot write), then a quiet batch's files."""
+    shaped = {name: getattr(subject, name) for name, check in _SHAPES[type(subject)].items()
+              if not (check.endswith("?") and getattr(subject, name) is None)}
+    files = subject.files if isinstance(subject, QuietBatchSubject) else None
+    listed = {} if files is None else {"files": [item.to_json() for item in files]}
+    return {"kind": subject_kind(subject), **shaped, **subject.extra, **listed}
 
 
 def parse_subject(stored: Any, record: str) -> Subject:

@@ -37,7 +37,14 @@ from shared.core.ledger.keys import (
     schedule_namespace,
 )
 from shared.core.ledger.ledger_record import LedgerRecord
-from shared.core.ledger.subjects import BlobSubject, ManualSubject, QuietBatchSubject, ScheduleSubject, Subject
+from shared.core.ledger.subjects import (
+    BlobSubject,
+    ManualSubject,
+    QuietBatchSubject,
+    ScheduleSubject,
+    Subject,
+    subject_kind,
+)
 from shared.core.runs.run_requests import BlobVersion, manual_request, marker_batch
 from shared.flows.blobs.blob_runs import process_blob, run_rule
 from shared.flows.quiet_windows.quiet_windows import recorded
@@ -208,7 +215,7 @@ def _start(services: Services, owner: str, subject: Subject | None,
         case QuietBatchSubject():
             return _quiet_start(services, owner, subject, deadline)
         case _:
-            return CannotRerun(f"a {None if subject is None else subject.kind!r} record cannot be retried")
+            return CannotRerun(f"a {None if subject is None else subject_kind(subject)!r} record cannot be retried")
 
 
 def _blob_start(services: Services, owner: str, subject: BlobSubject,

@@ -21,6 +21,7 @@ from shared.core.aml.run_lookup import run_lookup
 from shared.core.ledger.decisions import Decision, Outcome, log_decision, log_event
 from shared.core.ledger.ledger_record import RunState
 from shared.core.ledger.run_limits import RunLimit, superseded_reason, waiting_reason
+from shared.core.ledger.subjects import subject_json
 from shared.core.runs.run_requests import BlobVersion, DataClaim, RunRequest, disabled_reason, occurrence_of, used_by
 from shared.flows.runs.run_gates import free_slot, read_gate, supersede, take_slot
 
@@ -114,7 +115,7 @@ def _submit_on_new_data(step: _Step, request: RunRequest, version: BlobVersion, 
     if earlier is not None:
         subject = claimed.previous.subject if claimed.previous else None
         ledger.settle(claimed, RunState.SUBMITTED, run_id=earlier, reconciled=True,
-                      subject=None if subject is None else subject.to_json())
+                      subject=None if subject is None else subject_json(subject))
         return step.settle_without_run(Outcome.SKIPPED, used_by(version, subject, earlier))
     try:
         decision = step.submit(request)
