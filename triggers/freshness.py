@@ -3,14 +3,14 @@ passed (once, whatever the number of instances) and notices late files of an ove
 
 import azure.functions as func
 
-from shared.clients.process.services import process_services, rules_file_at_indexing
+from shared.clients.process.services import process_services, rules_at_indexing
 
 FRESHNESS_TICK = "0 * * * * *"
 """Every minute: a deadline is decided within a minute of its files' records being settled, late data too."""
 
 bp = func.Blueprint()
 
-_RULES = (rules_file_at_indexing() or ((), ()))[0]  # a problem in the rules file: none (logged)
+_RULES = rules_at_indexing()
 if any(rule.freshness for rule in _RULES):
 
     @bp.function_name("check_freshness")

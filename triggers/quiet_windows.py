@@ -3,14 +3,14 @@ that have been quiet long enough (the ledger state is the batch; the timer only 
 
 import azure.functions as func
 
-from shared.clients.process.services import process_services, rules_file_at_indexing
+from shared.clients.process.services import process_services, rules_at_indexing
 
 QUIET_TICK = "*/10 * * * * *"
 """Every 10 s: a batch's run starts between its window and its window + 10 s after its last file."""
 
 bp = func.Blueprint()
 
-_RULES = (rules_file_at_indexing() or ((), ()))[0]  # a problem in the rules file: none (logged)
+_RULES = rules_at_indexing()
 if any(rule.quiet_window for rule in _RULES):
 
     @bp.function_name("fire_quiet_windows")

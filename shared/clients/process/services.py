@@ -87,3 +87,10 @@ def rules_file_at_indexing() -> tuple[tuple[Rule, ...], tuple[Schedule, ...]] | 
     if not settings.TRIGGER_RULES_FILE.read(os.environ):
         return (), ()
     return read_at_indexing(lambda: load_rules_file(os.environ, APP_ROOT, now=SYSTEM_CLOCK.now()), None)
+
+
+def rules_at_indexing() -> tuple[Rule, ...]:
+    """The rules file's rules as parsed once at indexing, for the timers registered from them; none without a rules
+    file or when it has a problem (logged, and /api/health reports it)."""
+    loaded = rules_file_at_indexing()
+    return () if loaded is None else loaded[0]
