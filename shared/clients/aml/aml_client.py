@@ -18,7 +18,7 @@ from shared.core.aml.retry import next_delay
 from shared.core.aml.run_lookup import MAX_PAGES, RunLookup
 from shared.core.common.errors import Refused, TriggerError, Unavailable
 from shared.core.config.config_model import RetrySettings
-from shared.core.runs.payloads import JSON, ExistingJob, LatestComponent, SubmitRequest, adopted_component
+from shared.core.runs.payloads import JSON_HEADERS, ExistingJob, LatestComponent, SubmitRequest, adopted_component
 
 CONNECT_TIMEOUT = 10.0
 LOOKUP_POLL_SECONDS = 1.0
@@ -178,7 +178,7 @@ class PipelineSubmitter:
         for _ in range(MAX_PAGES):
             page = lookup.page(continuation)
             data = None if page.body is None else json.dumps(page.body).encode("utf-8")
-            headers = {"Content-Type": JSON} if data is not None else {}
+            headers = JSON_HEADERS if data is not None else {}
             call = _Call(lookup.scope, functools.partial(self._send, page.method, page.url, data, headers),
                          lambda response: page_of(lookup, response), (200,))
             try:
